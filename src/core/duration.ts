@@ -1,0 +1,21 @@
+import { WaymarkError } from './errors.js';
+import type { Duration } from './types.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to ms. */
+export function parseDuration(duration: Duration, what = 'duration'): number {
+  if (typeof duration === 'number') {
+    if (!Number.isFinite(duration) || duration < 0) {
+      throw new WaymarkError('E_INVALID_INPUT', `${what} must be a non-negative number of ms, got ${duration}`);
+    }
+    return duration;
+  }
+  const text = String(duration).trim();
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)];
+  const consumed = parts.map((p) => p[0]).join('');
+  if (parts.length === 0 || consumed.replace(/\s/g, '') !== text.replace(/\s/g, '')) {
+    throw new WaymarkError('E_INVALID_INPUT', `${what} '${text}' is not a duration: use ms or forms like '30s', '1m', '2h', '3d'`);
+  }
+  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * UNIT_MS[unit!]!, 0);
+}

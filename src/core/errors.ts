@@ -1,0 +1,75 @@
+import type { ErrorInfo, Json } from './types.js';
+
+/** Stable error codes. Scripts and tests match on these, never on messages. */
+export type ErrorCode =
+  | 'E_INVALID_INPUT'
+  | 'E_NOT_SERIALIZABLE'
+  | 'E_UNKNOWN_WORKFLOW'
+  | 'E_UNKNOWN_VERSION'
+  | 'E_VERSION_CONFLICT'
+  | 'E_RUN_NOT_FOUND'
+  | 'E_RUN_FAILED'
+  | 'E_RUN_CANCELLED'
+  | 'E_NONDETERMINISM'
+  | 'E_STEP_FAILED'
+  | 'E_STEP_TIMEOUT'
+  | 'E_TIMEOUT'
+  | 'E_LEASE_LOST'
+  | 'E_LOCK_HELD'
+  | 'E_ENGINE_CLOSED'
+  | 'E_SCHEMA_TOO_NEW'
+  | 'E_STORE';
+
+/** Every error Waymark raises on purpose. `code` is stable; `details` carries the facts. */
+export class WaymarkError extends Error {
+  override name = 'WaymarkError';
+  readonly code: ErrorCode;
+  readonly details: Json | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { details?: Json; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+/** Throw from a step to fail it at once: its remaining attempts are skipped. */
+export class NonRetryableError extends Error {
+  override name = 'NonRetryableError';
+}
+
+/** Turns anything thrown into the form recorded in the history. */
+export function toErrorInfo(error: unknown): ErrorInfo {
+  if (error instanceof WaymarkError) {
+    const info: ErrorInfo = { name: error.name, message: error.message, code: error.code };
+    if (error.details !== undefined) info.details = error.details;
+    return info;
+  }
+  if (error instanceof Error) {
+    const info: ErrorInfo = { name: error.name, message: error.message };
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') info.code = code;
+    return info;
+  }
+  return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
+}
+
+/** Rebuilds a throwable error from its recorded form (used on replay). */
+export function fromErrorInfo(info: ErrorInfo): Error {
+  if (info.name === 'NonRetryableError') return new NonRetryableError(info.message);
+  if (info.code?.startsWith('E_')) {
+    const error = new WaymarkError(info.code as ErrorCode, info.message, { details: info.details });
+    return error;
+  }
+  const error = new Error(info.message);
+  error.name = info.name;
+  return error;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,116 @@
+import type { ErrorInfo, EventType, HistoryEvent, Json, OperationKind } from './types.js';
+
+/** What the history recorded for one seq: the operation and everything that happened to it. */
+export interface RecordedOperation {
+  seq: number;
+  kind: OperationKind;
+  /** Step or signal name; '' for sleeps and recorded values. */
+  name: string;
+  events: HistoryEvent[];
+}
+
+/** The facts of a divergence: what the history holds at `seq` and what the code asked for. */
+export interface Divergence {
+  seq: number;
+  expected: { kind: OperationKind; name: string };
+  got: { kind: OperationKind; name: string };
+}
+
+const KIND_OF_EVENT: Partial<Record<EventType, OperationKind>> = {
+  step_completed: 'step',
+  step_failed: 'step',
+  timer_set: 'sleep',
+  timer_fired: 'sleep',
+  signal_waiting: 'signal',
+  signal_received: 'signal',
+  signal_timed_out: 'signal',
+};
+
+/** Operation kind an event belongs to, or undefined for run-level events. */
+export function operationKindOf(event: HistoryEvent): OperationKind | undefined {
+  if (event.type === 'value_recorded') return (event.data as { kind: OperationKind }).kind;
+  return KIND_OF_EVENT[event.type];
+}
+
+/** Groups a history's operation events by seq, in order. */
+export function indexHistory(events: readonly HistoryEvent[]): Map<number, RecordedOperation> {
+  const bySeq = new Map<number, RecordedOperation>();
+  for (const event of events) {
+    const kind = operationKindOf(event);
+    if (kind === undefined || event.seq === undefined) continue;
+    let op = bySeq.get(event.seq);
+    if (!op) {
+      op = { seq: event.seq, kind, name: event.name ?? '', events: [] };
+      bySeq.set(event.seq, op);
+    }
+    op.events.push(event);
+  }
+  return bySeq;
+}
+
+/** Compares what the code asks for at a seq with what was recorded there. */
+export function checkOperation(
+  recorded: RecordedOperation | undefined,
+  seq: number,
+  kind: OperationKind,
+  name: string,
+): Divergence | undefined {
+  if (!recorded) return undefined;
+  if (recorded.kind === kind && recorded.name === name) return undefined;
+  return { seq, expected: { kind: recorded.kind, name: recorded.name }, got: { kind, name } };
+}
+
+/** A divergence for recorded operations the code never reached (it finished without them). */
+export function missingOperation(recorded: RecordedOperation): Divergence {
+  return { seq: recorded.seq, expected: { kind: recorded.kind, name: recorded.name }, got: { kind: 'step', name: '(workflow returned)' } };
+}
+
+export function describeDivergence(d: Divergence): string {
+  const show = (x: { kind: string; name: string }) => (x.name ? `${x.kind} '${x.name}'` : x.kind);
+  return `history has ${show(d.expected)} at seq ${d.seq} but the code asked for ${show(d.got)}`;
+}
+
+/** The state of a step as the history tells it. */
+export type StepState =
+  | { state: 'new'; attempt: 1 }
+  | { state: 'completed'; output: Json | undefined }
+  | { state: 'failed'; error: ErrorInfo; attempts: number }
+  | { state: 'retrying'; attempt: number; retryAt: number };
+
+export function stepState(recorded: RecordedOperation | undefined): StepState {
+  const last = recorded?.events[recorded.events.length - 1];
+  if (!last) return { state: 'new', attempt: 1 };
+  const data = (last.data ?? {}) as { output?: Json; error?: ErrorInfo; attempt?: number; retryAt?: number };
+  if (last.type === 'step_completed') return { state: 'completed', output: data.output };
+  if (data.retryAt !== undefined) return { state: 'retrying', attempt: (data.attempt ?? 1) + 1, retryAt: data.retryAt };
+  return { state: 'failed', error: data.error ?? { name: 'Error', message: 'step failed' }, attempts: data.attempt ?? 1 };
+}
+
+/** The state of a sleep: set (with its wake time) and whether it has fired. */
+export function sleepState(recorded: RecordedOperation | undefined): { until: number; fired: boolean } | undefined {
+  if (!recorded) return undefined;
+  const set = recorded.events.find((e) => e.type === 'timer_set');
+  const until = (set?.data as { until?: number } | undefined)?.until ?? 0;
+  return { until, fired: recorded.events.some((e) => e.type === 'timer_fired') };
+}
+
+/** The state of a signal wait: received (with payload), timed out, or still waiting (until its timeout). */
+export type SignalState =
+  | { state: 'received'; payload: Json | undefined }
+  | { state: 'timed_out' }
+  | { state: 'waiting'; until: number | undefined };
+
+export function signalState(recorded: RecordedOperation | undefined): SignalState | undefined {
+  if (!recorded) return undefined;
+  for (const event of recorded.events) {
+    if (event.type === 'signal_received') return { state: 'received', payload: (event.data as { payload?: Json })?.payload };
+    if (event.type === 'signal_timed_out') return { state: 'timed_out' };
+  }
+  const waiting = recorded.events.find((e) => e.type === 'signal_waiting');
+  return { state: 'waiting', until: (waiting?.data as { until?: number } | undefined)?.until };
+}
+
+/** The value recorded for ctx.now() / ctx.random() / ctx.uuid(). */
+export function recordedValue(recorded: RecordedOperation): Json | undefined {
+  return (recorded.events[0]?.data as { value?: Json } | undefined)?.value;
+}

@@ -1,0 +1,122 @@
+/**
+ * Waymark's vocabulary (see DESIGN.md). Defined once here, used everywhere.
+ *
+ * - workflow: a named, versioned definition (`name` + integer `version`).
+ * - run: one execution of one workflow version, stamped with its version at start.
+ * - history: the run's append-only event log; the source of truth for the run.
+ * - step: a named unit of work whose outcome is checkpointed before the run moves on; `(run, seq)`.
+ * - seq: deterministic counter of the ctx operations a run performs (steps, timers, signals, values).
+ * - replay: re-running the workflow function over its history; recorded outcomes are returned.
+ * - divergence: replay asked for a different operation (kind/name) than the history recorded at a seq.
+ * - lease: a time-limited claim by one worker on a run, renewed while working.
+ */
+
+/** Where a run is in its life. */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'needs_attention';
+
+/** Statuses from which a run never moves on by itself. */
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'running',
+  'waiting',
+  'completed',
+  'failed',
+  'cancelled',
+  'needs_attention',
+];
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** A JSON value as stored in the history. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** An error as recorded in the history and on a run. */
+export interface ErrorInfo {
+  message: string;
+  name: string;
+  code?: string;
+  /** Extra structured facts (divergence details, the failed step...). */
+  details?: Json;
+}
+
+/** What a run is parked on while `waiting` (or what parked it in `needs_attention`). */
+export interface WaitInfo {
+  kind: 'sleep' | 'signal' | 'retry';
+  /** Step name for retries, signal name for signals, absent for sleeps. */
+  name?: string;
+  seq: number;
+  /** Epoch ms when the wait ends by itself (timer, retry, signal timeout). */
+  until?: number;
+  /** Every signal name the run waits for; a signal with one of them wakes it. */
+  signals?: string[];
+}
+
+/** A run as the public API shows it. */
+export interface Run {
+  id: string;
+  workflow: string;
+  version: number;
+  status: RunStatus;
+  input: Json;
+  output: Json | undefined;
+  error: ErrorInfo | undefined;
+  /** What the run waits for (status `waiting`) or why it is parked (status `needs_attention`). */
+  waitingFor: WaitInfo | undefined;
+  attention: ErrorInfo | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The kinds of ctx operation that occupy a seq; the determinism check compares them. */
+export type OperationKind = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid';
+
+/** History event types. */
+export type EventType =
+  | 'run_started'
+  | 'step_completed'
+  | 'step_failed'
+  | 'timer_set'
+  | 'timer_fired'
+  | 'signal_waiting'
+  | 'signal_received'
+  | 'signal_timed_out'
+  | 'value_recorded'
+  | 'run_completed'
+  | 'run_failed'
+  | 'run_cancelled'
+  | 'run_parked';
+
+/** One entry of a run's history. `pos` orders events; `seq` ties an event to a ctx operation. */
+export interface HistoryEvent {
+  pos: number;
+  type: EventType;
+  seq?: number;
+  name?: string;
+  at: number;
+  data?: Json;
+}
+
+/** An event before the store has given it its place. */
+export type NewEvent = Omit<HistoryEvent, 'pos' | 'at'> & { at?: number };
+
+/** How a failed step attempt is retried. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. (Default: 3) */
+  maxAttempts?: number;
+  /** Delay before the second attempt, in ms. (Default: 1000) */
+  initialDelayMs?: number;
+  /** How the delay grows between attempts. (Default: 'exponential') */
+  backoff?: 'fixed' | 'linear' | 'exponential';
+  /** Upper bound of one delay, in ms. (Default: 60000) */
+  maxDelayMs?: number;
+  /** Growth factor for exponential backoff. (Default: 2) */
+  multiplier?: number;
+  /** Fraction of the delay randomised either way, 0..1. (Default: 0.1) */
+  jitter?: number;
+}
+
+/** A duration in ms, or a string like '500ms', '30s', '1m', '2h', '3d'. */
+export type Duration = number | string;

@@ -1,0 +1,9 @@
+/** Waymark's public API. Everything else is internal. */
+export { defineWorkflow } from './runtime/workflow.js';
+export type { WorkflowContext, WorkflowDefinition, WorkflowConfig, StepInfo, StepOptions, SignalWaitOptions } from './runtime/workflow.js';
+export { Engine } from './runtime/engine.js';
+export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js';
+export { WaymarkError, NonRetryableError } from './core/errors.js';
+export type { ErrorCode } from './core/errors.js';
+export type { Run, RunStatus, HistoryEvent, EventType, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json } from './core/types.js';
+export type { RunFilter, Store } from './store/types.js';

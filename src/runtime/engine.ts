@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { WaymarkError } from '../core/errors.js';
+import { roundTrip } from '../core/json.js';
+import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } from '../core/types.js';
+import { openStore } from '../store/open.js';
+import type { ClaimedRun, CommitOutcome, RunCommit, RunFilter, Store } from '../store/types.js';
+import { ClaimLoop } from './claim-loop.js';
+import { CommitQueue } from './commit-queue.js';
+import { RunExecutor, type ExecutorHost } from './executor.js';
+import { WorkflowRegistry } from './registry.js';
+import type { WorkflowDefinition } from './workflow.js';
+
+export interface EngineOptions {
+  /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
+  store: string | Store;
+  /** Workflow versions this engine can start and execute. (Default: none) */
+  workflows?: WorkflowDefinition[];
+  /** Identity of this worker in leases. Reuse a dead process's id to recover its runs at once. (Default: host:pid) */
+  workerId?: string;
+  /** How long a claim on a run lasts without renewal, in ms. (Default: 30000) */
+  leaseMs?: number;
+  /** Runs executed at once by this engine. (Default: 100) */
+  concurrency?: number;
+  /** Longest pause between looks for due runs and expired leases, in ms. (Default: 1000) */
+  pollIntervalMs?: number;
+  /** Execute runs; false opens a client that only starts, signals and reads. (Default: true) */
+  worker?: boolean;
+  /** SQLite durability; 'normal' trades the last commits on power loss for speed. (Default: 'full') */
+  synchronous?: 'full' | 'normal';
+  /** Where warnings go. (Default: stderr) */
+  logger?: { warn(facts: Record<string, unknown>, message: string): void };
+}
+
+export interface StartOptions {
+  /** Run id; starting with an id that exists returns that run and starts nothing. (Default: a UUID) */
+  id?: string;
+  /** Pin the run to this version. (Default: the highest registered version) */
+  version?: number;
+}
+
+/** A committed change to a run, as subscribers see it. */
+export interface RunChange {
+  runId: string;
+  events: HistoryEvent['type'][];
+  status: RunStatus | undefined;
+}
+
+const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_000 };
+
+/** The durable execution engine: starts runs, executes them on this worker, and answers questions about them. */
+export class Engine {
+  readonly workerId: string;
+  private readonly executors = new Map<string, RunExecutor>();
+  private readonly listeners = new Set<(change: RunChange) => void>();
+  private readonly commits: CommitQueue;
+  private readonly loop: ClaimLoop | undefined;
+  private readonly host: ExecutorHost;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly ownsStore: boolean,
+    private readonly registry: WorkflowRegistry,
+    private readonly options: Required<Pick<EngineOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> & EngineOptions,
+  ) {
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
+    this.host = {
+      workerId: this.workerId,
+      commit: (commit) => this.commits.enqueue(commit),
+      released: (runId, _how, dueAt) => {
+        this.executors.delete(runId);
+        if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
+        this.loop?.nudge();
+      },
+      warn: (message, facts) => this.warn(message, facts),
+    };
+    this.commits = new CommitQueue(store, options.leaseMs, (batch, outcomes) => this.announce(batch, outcomes));
+    if (options.worker !== false) {
+      this.loop = new ClaimLoop(store, {
+        workerId: this.workerId,
+        served: registry.served(),
+        leaseMs: options.leaseMs,
+        pollIntervalMs: options.pollIntervalMs,
+        freeSlots: () => this.options.concurrency - this.executors.size,
+        execute: (claimed) => this.execute(claimed),
+        warn: (message, facts) => this.warn(message, facts),
+      });
+    }
+  }
+
+  /** Opens the store, registers the workflow versions, recovers this worker's own runs and starts working. */
+  static async open(options: EngineOptions): Promise<Engine> {
+    const resolved = { ...DEFAULTS, ...stripUndefined(options) };
+    for (const key of ['leaseMs', 'concurrency', 'pollIntervalMs'] as const) {
+      if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
+        throw new WaymarkError('E_INVALID_INPUT', `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`);
+      }
+    }
+    const registry = new WorkflowRegistry(options.workflows ?? []);
+    const store = await openStore(options.store, { synchronous: options.synchronous });
+    const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
+    try {
+      await store.registerWorkflowVersions(registry.records());
+      await registry.learn(store);
+      if (engine.loop) {
+        await store.releaseLeases(engine.workerId); // a restarted worker takes its own runs back at once
+        engine.renewTimer = setInterval(() => engine.renewLeases(), Math.max(50, Math.floor(resolved.leaseMs / 3)));
+        engine.renewTimer.unref();
+        engine.loop.start();
+      }
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    return engine;
+  }
+
+  /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
+  async start(workflow: string, input?: unknown, options: StartOptions = {}): Promise<Run> {
+    this.assertOpen();
+    const id = options.id ?? randomUUID();
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
+      throw new WaymarkError('E_INVALID_INPUT', 'run id must be a non-empty string of at most 200 characters');
+    }
+    await this.registry.refreshIfUnknown(this.store, workflow);
+    const version = this.registry.resolveVersion(workflow, options.version);
+    const json = roundTrip(input, 'input') as Json | undefined;
+    const local = this.loop && this.registry.serves(workflow, version) && this.executors.size < this.options.concurrency;
+    const result = await this.store.createRun(
+      { id, workflow, version, input: json ?? null },
+      { leaseOwner: local ? this.workerId : undefined, leaseMs: this.options.leaseMs },
+    );
+    if (!result.created) {
+      if (result.run.workflow !== workflow) {
+        throw new WaymarkError('E_INVALID_INPUT', `run id '${id}' is already used by a run of workflow '${result.run.workflow}'`, {
+          details: { runId: id, workflow: result.run.workflow },
+        });
+      }
+      return result.run;
+    }
+    if (result.claimed) this.execute(result.claimed);
+    else this.loop?.nudge();
+    return result.run;
+  }
+
+  /** Sends a signal; it is kept until the run waits for it. */
+  async signal(runId: string, name: string, payload?: unknown): Promise<void> {
+    this.assertOpen();
+    if (typeof name !== 'string' || name.length === 0) throw new WaymarkError('E_INVALID_INPUT', 'signal name must be a non-empty string');
+    const json = roundTrip(payload, 'payload') as Json | undefined;
+    const signal = await this.store.sendSignal(runId, name, json);
+    if (!this.executors.get(runId)?.offerSignal(signal)) this.loop?.nudge();
+  }
+
+  /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
+  async result<T = Json>(runId: string, options: { timeoutMs?: number } = {}): Promise<T> {
+    const run = await this.waitForTerminal(runId, options.timeoutMs);
+    if (run.status === 'completed') return run.output as T;
+    if (run.status === 'cancelled') throw new WaymarkError('E_RUN_CANCELLED', `run '${runId}' was cancelled`);
+    throw new WaymarkError('E_RUN_FAILED', `run '${runId}' failed: ${run.error?.message ?? 'unknown error'}`, {
+      details: (run.error ?? null) as unknown as Json,
+    });
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
+    return run;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<Run[]> {
+    return this.store.listRuns(filter);
+  }
+
+  /** The run's history, oldest event first. */
+  async history(runId: string): Promise<HistoryEvent[]> {
+    const events = await this.store.history(runId);
+    if (events.length === 0) await this.getRun(runId);
+    return events;
+  }
+
+  /** Calls `listener` after every change this engine commits; returns the unsubscribe function. */
+  subscribe(listener: (change: RunChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops claiming, finishes in-flight commits and releases this worker's leases. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.loop?.stop();
+    for (const executor of this.executors.values()) executor.stop();
+    await this.commits.drain();
+    this.executors.clear();
+    try {
+      if (this.loop) await this.store.releaseLeases(this.workerId);
+    } finally {
+      if (this.ownsStore) await this.store.close();
+    }
+  }
+
+  private execute(claimed: ClaimedRun): void {
+    if (this.closed || this.executors.has(claimed.run.id)) return;
+    const definition = this.registry.get(claimed.run.workflow, claimed.run.version);
+    if (!definition) {
+      void this.store.releaseLeases(this.workerId, [claimed.run.id]);
+      return;
+    }
+    const executor = new RunExecutor(claimed, definition, this.host);
+    this.executors.set(claimed.run.id, executor);
+    executor.start();
+  }
+
+  private announce(batch: RunCommit[], outcomes: CommitOutcome[]): void {
+    if (this.listeners.size === 0) return;
+    batch.forEach((commit, i) => {
+      if (!outcomes[i]!.ok) return;
+      const change: RunChange = { runId: commit.runId, events: commit.events.map((e) => e.type), status: commit.update?.status };
+      for (const listener of this.listeners) listener(change);
+    });
+  }
+
+  private async waitForTerminal(runId: string, timeoutMs = Infinity): Promise<Run> {
+    const deadline = Date.now() + timeoutMs;
+    let run = await this.getRun(runId);
+    while (!isTerminal(run.status)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new WaymarkError('E_TIMEOUT', `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`, {
+          details: { runId, status: run.status },
+        });
+      }
+      await this.changeOrPoll(runId, Math.min(left, 250));
+      run = await this.getRun(runId);
+    }
+    return run;
+  }
+
+  /** Resolves when this engine commits a terminal change for the run, or after `ms` (other processes' changes). */
+  private changeOrPoll(runId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const unsubscribe = this.subscribe((change) => {
+        if (change.runId === runId && change.status && isTerminal(change.status)) done();
+      });
+      function done() {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.closed || this.executors.size === 0) return;
+    try {
+      await this.store.renewLeases(this.workerId, this.options.leaseMs);
+    } catch (error) {
+      this.warn('renewing leases failed', { error: String(error) });
+    }
+  }
+
+  private warn(message: string, facts: Record<string, unknown>): void {
+    if (this.options.logger) this.options.logger.warn({ workerId: this.workerId, ...facts }, message);
+    else process.stderr.write(`waymark: ${message} ${JSON.stringify(facts)}\n`);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,83 @@
+import type { ErrorInfo, EventType, HistoryEvent, Json, Run, RunStatus, WaitInfo } from '../../core/types.js';
+import type { PendingSignal, WorkflowVersionRecord } from '../types.js';
+
+/** A `runs` row as SQLite returns it. */
+export interface RunRow {
+  id: string;
+  workflow: string;
+  version: number;
+  status: string;
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  waiting_for: string | null;
+  attention: string | null;
+  next_pos: number;
+  due_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface HistoryRow {
+  run_id: string;
+  pos: number;
+  type: string;
+  seq: number | null;
+  name: string | null;
+  data: string | null;
+  at: number;
+}
+
+export interface SignalRow {
+  id: number;
+  run_id: string;
+  name: string;
+  payload: string | null;
+  sent_at: number;
+}
+
+export interface WorkflowVersionRow {
+  workflow: string;
+  version: number;
+  fingerprint: string;
+  registered_at: number;
+}
+
+const parse = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
+
+/** JSON text for a column, or null for "no value". */
+export const toColumn = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+export function runFromRow(row: RunRow): Run {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    version: row.version,
+    status: row.status as RunStatus,
+    input: parse<Json>(row.input) ?? null,
+    output: parse<Json>(row.output),
+    error: parse<ErrorInfo>(row.error),
+    waitingFor: parse<WaitInfo>(row.waiting_for),
+    attention: parse<ErrorInfo>(row.attention),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+export function eventFromRow(row: HistoryRow): HistoryEvent {
+  const event: HistoryEvent = { pos: row.pos, type: row.type as EventType, at: row.at };
+  if (row.seq !== null) event.seq = row.seq;
+  if (row.name !== null) event.name = row.name;
+  if (row.data !== null) event.data = JSON.parse(row.data) as Json;
+  return event;
+}
+
+export function signalFromRow(row: SignalRow): PendingSignal {
+  return { id: row.id, name: row.name, payload: parse<Json>(row.payload), sentAt: row.sent_at };
+}
+
+export function workflowVersionFromRow(row: WorkflowVersionRow): WorkflowVersionRecord {
+  return { workflow: row.workflow, version: row.version, fingerprint: row.fingerprint, registeredAt: new Date(row.registered_at) };
+}

@@ -1,0 +1,103 @@
+import type { ErrorInfo, HistoryEvent, Json, NewEvent, Run, RunStatus, WaitInfo } from '../core/types.js';
+
+/** A (workflow, version) pair a worker serves. */
+export interface WorkflowVersionRef {
+  workflow: string;
+  version: number;
+}
+
+/** A registered workflow version, as the store keeps it. */
+export interface WorkflowVersionRecord extends WorkflowVersionRef {
+  fingerprint: string;
+  registeredAt: Date;
+}
+
+export interface NewRun {
+  id: string;
+  workflow: string;
+  version: number;
+  input: Json | undefined;
+}
+
+/** A signal sent to a run and not yet consumed by it. */
+export interface PendingSignal {
+  id: number;
+  name: string;
+  payload: Json | undefined;
+  sentAt: number;
+}
+
+/** Everything a worker needs to execute a run it holds the lease on. */
+export interface ClaimedRun {
+  run: Run;
+  history: HistoryEvent[];
+  signals: PendingSignal[];
+}
+
+/** A run-row change that goes with a commit. Absent fields stay as they are. */
+export interface RunUpdate {
+  status: RunStatus;
+  output?: Json;
+  error?: ErrorInfo;
+  /** What the run now waits for; null clears it. */
+  waitingFor?: WaitInfo | null;
+  attention?: ErrorInfo | null;
+  /** When the run should next be executed; null when nothing but an outside event will wake it. */
+  dueAt?: number | null;
+  /** Give up the lease (the run suspends or ends). */
+  releaseLease?: boolean;
+}
+
+/** One run's checkpoint: events appended at `fromPos`, fenced by the writer's lease. */
+export interface RunCommit {
+  runId: string;
+  workerId: string;
+  /** The history length the writer believes; a mismatch means someone else wrote. */
+  fromPos: number;
+  events: NewEvent[];
+  update?: RunUpdate;
+  /** Signals consumed by these events. */
+  consumedSignals?: number[];
+}
+
+export type CommitOutcome = { ok: true } | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' };
+
+export interface RunFilter {
+  workflow?: string;
+  version?: number;
+  status?: RunStatus | RunStatus[];
+  /** Most recent first. (Default: 100) */
+  limit?: number;
+}
+
+export interface CreateRunOptions {
+  /** Take the lease for this worker at once (the creator will execute the run). */
+  leaseOwner?: string;
+  leaseMs: number;
+}
+
+/** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Records workflow versions; returns the versions already known with their fingerprints. */
+  registerWorkflowVersions(records: Omit<WorkflowVersionRecord, 'registeredAt'>[]): Promise<void>;
+  listWorkflowVersions(): Promise<WorkflowVersionRecord[]>;
+  /** Inserts the run with its `run_started` event, or returns the existing run with that id. */
+  createRun(run: NewRun, options: CreateRunOptions): Promise<{ created: boolean; claimed: ClaimedRun | undefined; run: Run }>;
+  getRun(id: string): Promise<Run | undefined>;
+  listRuns(filter: RunFilter): Promise<Run[]>;
+  history(runId: string): Promise<HistoryEvent[]>;
+  /** Leases up to `limit` due runs of the served versions to `workerId`. */
+  claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]>;
+  /** Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. */
+  commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]>;
+  /** Extends every lease `workerId` holds. */
+  renewLeases(workerId: string, leaseMs: number): Promise<void>;
+  /** Gives up the leases `workerId` holds (all, or those of `runIds`), making the runs claimable now. */
+  releaseLeases(workerId: string, runIds?: string[]): Promise<void>;
+  /** Stores a signal; wakes the run if it waits for it. Throws if the run is missing or finished. */
+  sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal>;
+  /** Earliest time a served run becomes due, if any is scheduled. */
+  nextDueAt(served: WorkflowVersionRef[]): Promise<number | undefined>;
+  close(): Promise<void>;
+}
