@@ -57,8 +57,8 @@ export class ClaimLoop {
     if (this.stopped || at >= this.wakeAt) return;
     this.clearTimer();
     this.wakeAt = at;
+    // Not unref'd: an open worker keeps its process alive until the engine is closed.
     this.wakeTimer = setTimeout(() => this.nudge(), Math.max(0, at - Date.now()));
-    this.wakeTimer.unref();
   }
 
   async stop(): Promise<void> {

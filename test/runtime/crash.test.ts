@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { expectedLedgerOutput } from '../fixtures/ledger-workflow.js';
+import { tempDir } from '../helpers.js';
+
+const WORKER = fileURLToPath(new URL('../fixtures/crash-worker.ts', import.meta.url));
+
+interface Message {
+  type: 'fault' | 'started' | 'done';
+  step?: string;
+  output?: unknown;
+  history?: { type: string; name?: string; seq?: number }[];
+}
+
+function spawnWorker(env: Record<string, string>): { child: ChildProcess; next: (type: Message['type']) => Promise<Message> } {
+  const child = fork(WORKER, [], { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const inbox: Message[] = [];
+  const waiting: { type: string; resolve: (m: Message) => void }[] = [];
+  child.on('message', (m: Message) => {
+    const i = waiting.findIndex((w) => w.type === m.type);
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);
+    else inbox.push(m);
+  });
+  const next = (type: Message['type']) =>
+    new Promise<Message>((resolve, reject) => {
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return resolve(inbox.splice(i, 1)[0]!);
+      waiting.push({ type, resolve });
+      child.once('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before '${type}'`)));
+    });
+  return { child, next };
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+function ledgerLines(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
+}
+
+/** Crashes a worker at `faultPoint`, recovers in a new process and checks exactly-once effects and the output. */
+async function crashAndRecover(faultPoint: string, recovery: { workerId: string; leaseMs: number }) {
+  const dir = tempDir();
+  const db = join(dir, 'crash.db');
+  const ledger = join(dir, 'ledger.txt');
+  const runId = `run-${faultPoint}`;
+  const common = { DB: db, LEDGER: ledger, RUN_ID: runId };
+
+  const first = spawnWorker({ ...common, ROLE: 'first', FAULT: faultPoint, WORKER_ID: 'worker-a', LEASE_MS: '1000' });
+  await first.next('fault');
+  await kill(first.child);
+  const atCrash = ledgerLines(ledger);
+  const committedAtCrash = committedSteps(db, runId);
+
+  const late = faultPoint === 'waiting-signal';
+  const second = spawnWorker({ ...common, ROLE: 'recover', WORKER_ID: recovery.workerId, LEASE_MS: String(recovery.leaseMs), SEND_SIGNAL: late ? '1' : '0' });
+  const done = await second.next('done');
+  await new Promise((resolve) => second.child.once('exit', resolve));
+
+  assert.deepEqual(done.output, expectedLedgerOutput({ base: 'b', sleepMs: 0 }, late ? 'late' : 'early'), 'same output as a crash-free run');
+  const lines = ledgerLines(ledger);
+  const counts = new Map<string, string[]>();
+  for (const line of lines) {
+    const [step, key] = line.split(' ');
+    counts.set(step!, [...(counts.get(step!) ?? []), key!]);
+  }
+  for (const step of committedAtCrash) assert.equal(counts.get(step)?.length, 1, `committed step ${step} applied exactly once`);
+  for (const step of ['s1', 's2', 's3', 's4', 's5']) {
+    const keys = counts.get(step) ?? [];
+    assert.ok(keys.length >= 1, `${step} ran`);
+    assert.equal(new Set(keys).size, 1, `${step} always ran with one idempotency key`);
+  }
+  const completions = done.history!.filter((e) => e.type === 'step_completed').map((e) => e.name);
+  assert.deepEqual(completions, ['s1', 's2', 's3', 's4', 's5'], 'each step committed once, in order');
+  return { atCrash, lines, committedAtCrash, counts, history: done.history! };
+}
+
+function committedSteps(db: string, runId: string): string[] {
+  const sqlite = new Database(db, { readonly: true });
+  try {
+    return (sqlite.prepare("SELECT name FROM history WHERE run_id = ? AND type = 'step_completed' ORDER BY pos").all(runId) as { name: string }[]).map((r) => r.name);
+  } finally {
+    sqlite.close();
+  }
+}
+
+const sameWorker = { workerId: 'worker-a', leaseMs: 30_000 };
+
+test('SIGKILL after a step\'s side effect, before its commit: the step runs again with the same key; nothing else repeats', async () => {
+  const { atCrash, committedAtCrash, counts } = await crashAndRecover('after-effect:s3', sameWorker);
+  assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
+  assert.deepEqual(committedAtCrash, ['s1', 's2']);
+  assert.equal(counts.get('s3')!.length, 2, 'the in-flight step ran again');
+});
+
+test('SIGKILL right after a commit: the committed step is not applied again', async () => {
+  const { atCrash, committedAtCrash, counts } = await crashAndRecover('before-effect:s4', sameWorker);
+  assert.deepEqual(committedAtCrash, ['s1', 's2', 's3']);
+  assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
+  for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+});
+
+test('SIGKILL while sleeping: the timer survives and the run completes after restart', async () => {
+  const { committedAtCrash, counts, history } = await crashAndRecover('sleeping', sameWorker);
+  assert.deepEqual(committedAtCrash, ['s1', 's2']);
+  for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+  assert.deepEqual(history.filter((e) => e.type.startsWith('timer_')).map((e) => e.type), ['timer_set', 'timer_fired']);
+});
+
+test('SIGKILL while waiting for a signal: a signal sent after the crash is delivered to the recovered run', async () => {
+  const { committedAtCrash, counts } = await crashAndRecover('waiting-signal', sameWorker);
+  assert.deepEqual(committedAtCrash, ['s1', 's2', 's3', 's4']);
+  for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+});
+
+test('a different worker takes over a dead worker\'s run once its lease expires', async () => {
+  const { counts } = await crashAndRecover('after-effect:s2', { workerId: 'worker-b', leaseMs: 1000 });
+  assert.equal(counts.get('s2')!.length, 2);
+  assert.equal(counts.get('s1')!.length, 1);
+});
+
+test('changed code after a crash: the run is parked needs_attention with the divergence and its history intact', async () => {
+  const dir = tempDir();
+  const common = { DB: join(dir, 'crash.db'), LEDGER: join(dir, 'ledger.txt'), RUN_ID: 'run-diverge' };
+  const first = spawnWorker({ ...common, ROLE: 'first', FAULT: 'before-effect:s4', WORKER_ID: 'worker-a' });
+  await first.next('fault');
+  await kill(first.child);
+  const before = committedSteps(common.DB, common.RUN_ID);
+  const second = spawnWorker({ ...common, ROLE: 'recover', EXPECT: 'parked', VARIANT: 'reordered', WORKER_ID: 'worker-a' });
+  const done = await second.next('done');
+  await new Promise((resolve) => second.child.once('exit', resolve));
+  const run = done.output as { status: string; attention: { code: string; details: unknown } };
+  assert.equal(run.status, 'needs_attention');
+  assert.equal(run.attention.code, 'E_NONDETERMINISM');
+  assert.deepEqual(run.attention.details, { reason: 'nondeterminism', seq: 0, expected: { kind: 'step', name: 's1' }, got: { kind: 'step', name: 's2' } });
+  assert.deepEqual(committedSteps(common.DB, common.RUN_ID), before, 'no step committed on wrong assumptions');
+  assert.deepEqual(ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]), ['s1', 's2', 's3'], 'no side effect either');
+  assert.equal(done.history!.at(-1)!.type, 'run_parked');
+});
