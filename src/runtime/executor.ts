@@ -38,7 +38,11 @@ interface PendingWait {
   deliver?: (signal: PendingSignal) => void;
 }
 
-const NEVER = new Promise<never>(() => {});
+/**
+ * A promise that never settles, made fresh each time: a shared one would keep every suspended run's
+ * continuation reachable (and so in memory) forever.
+ */
+const never = () => new Promise<never>(() => {});
 
 /**
  * Executes one run in memory while hot: replays its history, runs new steps, checkpoints each outcome
@@ -128,7 +132,7 @@ export class RunExecutor {
   }
 
   private async step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
-    if (this.stopped) return NEVER;
+    if (this.stopped) return never();
     checkOperationName(name, 'step');
     const { seq, recorded } = this.enter('step', name);
     const state = stepState(recorded);
@@ -170,7 +174,7 @@ export class RunExecutor {
       const raw = await withTimeout(() => fn(info), timeoutMs, name, timeout);
       output = roundTrip(raw, `output of step '${name}'`);
     } catch (error) {
-      if (this.stopped) return NEVER;
+      if (this.stopped) return never();
       const errorInfo = toErrorInfo(error);
       const retryable = !(error instanceof NonRetryableError) && errorInfo.code !== 'E_NOT_SERIALIZABLE';
       if (retryable && attempt < policy.maxAttempts) {
@@ -183,14 +187,14 @@ export class RunExecutor {
       await this.flush();
       throw stepFailedError(name, seq, attempt, errorInfo);
     }
-    if (this.stopped) return NEVER;
+    if (this.stopped) return never();
     this.buffer.push({ type: 'step_completed', seq, name, data: output === undefined ? { attempt } : { attempt, output: output as Json } });
     await this.flush();
     return { output };
   }
 
   private async sleep(duration: unknown): Promise<void> {
-    if (this.stopped) return NEVER;
+    if (this.stopped) return never();
     const ms = parseDuration(duration as number | string, 'sleep duration');
     const { seq, recorded } = this.enter('sleep', '');
     const state = sleepState(recorded);
@@ -205,7 +209,7 @@ export class RunExecutor {
   }
 
   private async waitForSignal(name: string, options: { timeoutMs?: number | string } = {}): Promise<Json | null> {
-    if (this.stopped) return NEVER;
+    if (this.stopped) return never();
     checkOperationName(name, 'signal');
     const timeoutMs = options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, 'signal timeoutMs');
     const { seq, recorded } = this.enter('signal', name);
@@ -254,7 +258,7 @@ export class RunExecutor {
   private waitFor(wait: PendingWait): Promise<never> {
     this.waits.add(wait);
     this.scheduleIdleCheck();
-    return NEVER;
+    return never();
   }
 
   /** Once no step is executing and the workflow is blocked on waits, the run suspends. */
@@ -341,7 +345,7 @@ export class RunExecutor {
    */
   private async flush(update?: RunUpdate, final = false): Promise<boolean> {
     if (this.stopped && !final) {
-      await NEVER;
+      await never();
     }
     const commit: RunCommit = { runId: this.runId, workerId: this.host.workerId, fromPos: this.nextPos, events: this.buffer };
     if (update) commit.update = update;
@@ -361,7 +365,7 @@ export class RunExecutor {
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'lease lost'));
     this.host.warn('run checkpoint refused; another worker owns the run now', { runId: this.runId, reason: outcome.reason });
     this.host.released(this.runId, 'lost');
-    if (!final) await NEVER;
+    if (!final) await never();
     return false;
   }
 }

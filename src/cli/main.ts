@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/** The `waymark` command: a thin layer over the public API. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { demoCommand } from './commands/demo.js';
+import { devCommand } from './commands/dev.js';
+import { runsCommand } from './commands/runs.js';
+import { signalCommand } from './commands/signal.js';
+import { startCommand } from './commands/start.js';
+import { reportError } from './errors.js';
+
+const program = new Command('waymark')
+  .description('Waymark: durable workflows for TypeScript')
+  .version(packageVersion(), '-V, --version')
+  .enablePositionalOptions() // so `start --version <n>` is the run's version, not the CLI's
+  .exitOverride(); // usage errors exit 2 (see reportError)
+
+devCommand(program);
+startCommand(program);
+signalCommand(program);
+runsCommand(program);
+demoCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error);
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

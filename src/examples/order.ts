@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { defineWorkflow, NonRetryableError } from '../index.js';
+
+export interface OrderInput {
+  id: string;
+  amount: number;
+}
+
+/**
+ * An order: charge the card (the first attempt fails, the retry succeeds), wait a moment before
+ * fulfilment (a durable sleep), then wait up to 2 s for an `approval` signal.
+ */
+export const order = defineWorkflow({
+  name: 'order',
+  version: 1,
+  async run(ctx, input: OrderInput) {
+    const charge = await ctx.step(
+      'charge',
+      async ({ idempotencyKey, attempt }) => {
+        if (!(input.amount > 0)) throw new NonRetryableError(`invalid amount: ${String(input.amount)}`);
+        if (attempt === 1) throw new Error('card network timeout'); // a transient failure, retried
+        return { chargeId: fakeId('ch', idempotencyKey), amount: input.amount, attempt };
+      },
+      { retry: { maxAttempts: 5, initialDelayMs: 100, backoff: 'exponential', maxDelayMs: 1_000 }, timeoutMs: 5_000 },
+    );
+    await ctx.sleep('300ms');
+    const approval = await ctx.waitForSignal<{ approved: boolean; by?: string }>('approval', { timeoutMs: '2s' });
+    const approved = approval?.approved ?? false;
+    const shipment = approved
+      ? await ctx.step('ship', ({ idempotencyKey }) => ({ trackingId: fakeId('trk', idempotencyKey) }))
+      : await ctx.step('refund', () => ({ refunded: charge.amount }));
+    return { order: input.id, charge, approved, shipment, decidedAt: ctx.now() };
+  },
+});
+
+/** A stand-in for an id a payment or shipping API would return; the same key gives the same id. */
+function fakeId(prefix: string, idempotencyKey: string): string {
+  return `${prefix}_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 10)}`;
+}
