@@ -4,9 +4,9 @@ import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedRun, CommitOutcome, RunCommit, RunFilter, Store } from '../store/types.js';
+import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store } from '../store/types.js';
 import { ClaimLoop } from './claim-loop.js';
-import { CommitQueue } from './commit-queue.js';
+import { Batcher } from './batcher.js';
 import { RunExecutor, type ExecutorHost } from './executor.js';
 import { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
@@ -53,7 +53,12 @@ export class Engine {
   readonly workerId: string;
   private readonly executors = new Map<string, RunExecutor>();
   private readonly listeners = new Set<(change: RunChange) => void>();
-  private readonly commits: CommitQueue;
+  /** Checkpoints of all runs executing here, group-committed. */
+  private readonly commits: Batcher<RunCommit, CommitOutcome>;
+  /** Starts, group-committed like checkpoints. */
+  private readonly starts: Batcher<CreateRunRequest, CreateRunResult>;
+  /** Starts in flight that will execute here: they hold a slot before their run exists. */
+  private startingHere = 0;
   private readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -68,7 +73,7 @@ export class Engine {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     this.host = {
       workerId: this.workerId,
-      commit: (commit) => this.commits.enqueue(commit),
+      commit: (commit) => this.commits.add(commit),
       released: (runId, _how, dueAt) => {
         this.executors.delete(runId);
         if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
@@ -76,14 +81,19 @@ export class Engine {
       },
       warn: (message, facts) => this.warn(message, facts),
     };
-    this.commits = new CommitQueue(store, options.leaseMs, (batch, outcomes) => this.announce(batch, outcomes));
+    this.commits = new Batcher(async (batch) => {
+      const outcomes = await store.commit(batch, options.leaseMs);
+      this.announce(batch, outcomes);
+      return outcomes;
+    });
+    this.starts = new Batcher((batch) => store.createRuns(batch, options.leaseMs));
     if (options.worker !== false) {
       this.loop = new ClaimLoop(store, {
         workerId: this.workerId,
         served: registry.served(),
         leaseMs: options.leaseMs,
         pollIntervalMs: options.pollIntervalMs,
-        freeSlots: () => this.options.concurrency - this.executors.size,
+        freeSlots: () => this.freeSlots(),
         execute: (claimed) => this.execute(claimed),
         warn: (message, facts) => this.warn(message, facts),
       });
@@ -127,11 +137,18 @@ export class Engine {
     await this.registry.refreshIfUnknown(this.store, workflow);
     const version = this.registry.resolveVersion(workflow, options.version);
     const json = roundTrip(input, 'input') as Json | undefined;
-    const local = this.loop && this.registry.serves(workflow, version) && this.executors.size < this.options.concurrency;
-    const result = await this.store.createRun(
-      { id, workflow, version, input: json ?? null },
-      { leaseOwner: local ? this.workerId : undefined, leaseMs: this.options.leaseMs },
-    );
+    const here = this.loop !== undefined && this.registry.serves(workflow, version) && this.freeSlots() > 0;
+    const request: CreateRunRequest = { id, workflow, version, input: json ?? null };
+    if (here) {
+      request.leaseOwner = this.workerId;
+      this.startingHere++;
+    }
+    let result: CreateRunResult;
+    try {
+      result = await this.starts.add(request);
+    } finally {
+      if (here) this.startingHere--;
+    }
     if (!result.created) {
       if (result.run.workflow !== workflow) {
         throw new WaymarkError('E_INVALID_INPUT', `run id '${id}' is already used by a run of workflow '${result.run.workflow}'`, {
@@ -193,6 +210,7 @@ export class Engine {
     this.closed = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
     await this.loop?.stop();
+    await this.starts.drain();
     for (const executor of this.executors.values()) executor.stop();
     await this.commits.drain();
     this.executors.clear();
@@ -201,6 +219,10 @@ export class Engine {
     } finally {
       if (this.ownsStore) await this.store.close();
     }
+  }
+
+  private freeSlots(): number {
+    return this.options.concurrency - this.executors.size - this.startingHere;
   }
 
   private execute(claimed: ClaimedRun): void {

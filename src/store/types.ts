@@ -70,10 +70,17 @@ export interface RunFilter {
   limit?: number;
 }
 
-export interface CreateRunOptions {
-  /** Take the lease for this worker at once (the creator will execute the run). */
+/** A run to create; with `leaseOwner` the creator takes the lease at once (it will execute the run). */
+export interface CreateRunRequest extends NewRun {
   leaseOwner?: string;
-  leaseMs: number;
+}
+
+export interface CreateRunResult {
+  /** False when a run with that id existed: it is returned and nothing was written. */
+  created: boolean;
+  run: Run;
+  /** The new run, ready to execute, when it was created with a lease owner. */
+  claimed: ClaimedRun | undefined;
 }
 
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
@@ -82,8 +89,8 @@ export interface Store {
   /** Records workflow versions; returns the versions already known with their fingerprints. */
   registerWorkflowVersions(records: Omit<WorkflowVersionRecord, 'registeredAt'>[]): Promise<void>;
   listWorkflowVersions(): Promise<WorkflowVersionRecord[]>;
-  /** Inserts the run with its `run_started` event, or returns the existing run with that id. */
-  createRun(run: NewRun, options: CreateRunOptions): Promise<{ created: boolean; claimed: ClaimedRun | undefined; run: Run }>;
+  /** Inserts each run with its `run_started` event in one transaction, or returns the existing run with that id. */
+  createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]>;
   getRun(id: string): Promise<Run | undefined>;
   listRuns(filter: RunFilter): Promise<Run[]>;
   history(runId: string): Promise<HistoryEvent[]>;

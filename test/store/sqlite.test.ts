@@ -11,7 +11,7 @@ const served = [{ workflow: 'w', version: 1 }];
 async function storeWithRun(path = tempDb()) {
   const store = new SqliteStore({ path });
   await store.registerWorkflowVersions([{ workflow: 'w', version: 1, fingerprint: 'f1' }]);
-  await store.createRun({ id: 'r1', workflow: 'w', version: 1, input: { a: 1 } }, { leaseMs: 1000 });
+  await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 1 } }], 1000);
   return { store, path };
 }
 
@@ -41,11 +41,11 @@ test('a database written by a newer schema is refused clearly and left untouched
   after.close();
 });
 
-test('createRun is insert-or-get and writes the run_started event with the run', async () => {
+test('createRuns is insert-or-get and writes the run_started event with the run', async () => {
   const { store } = await storeWithRun();
-  const again = await store.createRun({ id: 'r1', workflow: 'w', version: 1, input: { a: 2 } }, { leaseMs: 1000 });
-  assert.equal(again.created, false);
-  assert.deepEqual(again.run.input, { a: 1 });
+  const [again] = await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 2 } }], 1000);
+  assert.equal(again!.created, false);
+  assert.deepEqual(again!.run.input, { a: 1 });
   const history = await store.history('r1');
   assert.deepEqual(history.map((e) => [e.pos, e.type]), [[0, 'run_started']]);
   await store.close();

@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
 import { WaymarkError } from '../../core/errors.js';
-import { isTerminal, type HistoryEvent, type Json, type NewEvent, type RunStatus, type WaitInfo } from '../../core/types.js';
+import { isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
 import type {
   ClaimedRun,
   CommitOutcome,
-  CreateRunOptions,
-  NewRun,
+  CreateRunRequest,
+  CreateRunResult,
   PendingSignal,
   RunCommit,
   RunFilter,
@@ -42,8 +42,6 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly sql;
-  /** Run-row updates differ by which columns change; each shape is prepared once. */
-  private readonly updateStatements = new Map<string, Database.Statement>();
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
@@ -89,6 +87,18 @@ export class SqliteStore implements Store {
          RETURNING *`,
       ),
       leaseOf: db.prepare('SELECT lease_owner, next_pos FROM runs WHERE id = ?'),
+      updateRun: db.prepare(
+        `UPDATE runs SET next_pos = @nextPos, updated_at = @now,
+           status = COALESCE(@status, status),
+           output = CASE WHEN @setOutput THEN @output ELSE output END,
+           error = CASE WHEN @setError THEN @error ELSE error END,
+           waiting_for = CASE WHEN @setWaitingFor THEN @waitingFor ELSE waiting_for END,
+           attention = CASE WHEN @setAttention THEN @attention ELSE attention END,
+           due_at = CASE WHEN @setDueAt THEN @dueAt ELSE due_at END,
+           lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
+           lease_expires_at = CASE WHEN @release THEN NULL ELSE @expires END
+         WHERE id = @id`,
+      ),
       consumeSignal: db.prepare('UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL'),
       renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ?'),
       releaseAll: db.prepare(
@@ -122,28 +132,43 @@ export class SqliteStore implements Store {
     return (this.sql.listVersions.all() as WorkflowVersionRow[]).map(workflowVersionFromRow);
   }
 
-  async createRun(run: NewRun, options: CreateRunOptions) {
+  async createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
     const now = Date.now();
-    return this.db.transaction(() => {
-      const inserted = this.sql.insertRun.run({
-        id: run.id,
-        workflow: run.workflow,
-        version: run.version,
-        input: toColumn(run.input),
-        now,
-        leaseOwner: options.leaseOwner ?? null,
-        leaseExpiresAt: options.leaseOwner ? now + options.leaseMs : null,
-      });
-      if (inserted.changes === 0) {
-        const existing = runFromRow(this.sql.getRun.get(run.id) as RunRow);
-        return { created: false, claimed: undefined, run: existing };
-      }
-      const started: HistoryEvent = { pos: 0, type: 'run_started', at: now, data: { workflow: run.workflow, version: run.version, input: run.input ?? null } };
-      this.sql.insertEvent.run(run.id, 0, started.type, null, null, toColumn(started.data), now);
-      const created = runFromRow(this.sql.getRun.get(run.id) as RunRow);
-      const claimed: ClaimedRun | undefined = options.leaseOwner ? { run: created, history: [started], signals: [] } : undefined;
-      return { created: true, claimed, run: created };
-    }).immediate();
+    return this.db.transaction(() => requests.map((request) => this.createOne(request, now, leaseMs))).immediate();
+  }
+
+  private createOne(request: CreateRunRequest, now: number, leaseMs: number): CreateRunResult {
+    const input = toColumn(request.input);
+    const leaseOwner = request.leaseOwner ?? null;
+    const inserted = this.sql.insertRun.run({
+      id: request.id,
+      workflow: request.workflow,
+      version: request.version,
+      input,
+      now,
+      leaseOwner,
+      leaseExpiresAt: leaseOwner ? now + leaseMs : null,
+    });
+    if (inserted.changes === 0) {
+      return { created: false, claimed: undefined, run: runFromRow(this.sql.getRun.get(request.id) as RunRow) };
+    }
+    const data = { workflow: request.workflow, version: request.version, input: request.input ?? null };
+    this.sql.insertEvent.run(request.id, 0, 'run_started', null, null, JSON.stringify(data), now);
+    const run: Run = {
+      id: request.id,
+      workflow: request.workflow,
+      version: request.version,
+      status: 'running',
+      input: request.input ?? null,
+      output: undefined,
+      error: undefined,
+      waitingFor: undefined,
+      attention: undefined,
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+    };
+    const claimed = leaseOwner ? { run, history: [{ pos: 0, type: 'run_started' as const, at: now, data }], signals: [] } : undefined;
+    return { created: true, claimed, run };
   }
 
   async getRun(id: string) {
@@ -191,13 +216,20 @@ export class SqliteStore implements Store {
 
   async commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
     const now = Date.now();
+    try {
+      // Fast path: fencing checks run before any write, so a batch normally needs no savepoints.
+      return this.db.transaction(() => batch.map((c) => this.applyCommit(c, now, leaseMs))).immediate();
+    } catch (error) {
+      if (!isConstraintError(error)) throw error;
+    }
+    // A constraint refused one commit (a step outcome written twice): apply each in its own savepoint.
     const applyOne = this.db.transaction((c: RunCommit): CommitOutcome => this.applyCommit(c, now, leaseMs));
     return this.db.transaction(() =>
       batch.map((c) => {
         try {
           return applyOne(c);
         } catch (error) {
-          if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) return { ok: false, reason: 'conflict' } as const;
+          if (isConstraintError(error)) return { ok: false, reason: 'conflict' } as const;
           throw error;
         }
       }),
@@ -210,37 +242,41 @@ export class SqliteStore implements Store {
     if (current.lease_owner !== c.workerId) return { ok: false, reason: 'lease_lost' };
     if (current.next_pos !== c.fromPos) return { ok: false, reason: 'conflict' };
     let pos = c.fromPos;
-    for (const e of c.events) insertEvent(this.sql.insertEvent, c.runId, pos++, e, now);
+    for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now);
     for (const id of c.consumedSignals ?? []) this.sql.consumeSignal.run(now, id, c.runId);
-    const u = c.update;
-    const sets = ['next_pos = @nextPos', 'updated_at = @now'];
-    const params: Record<string, unknown> = { id: c.runId, nextPos: pos, now };
-    if (u) {
-      sets.push('status = @status');
-      params.status = u.status;
-      if (u.output !== undefined) (sets.push('output = @output'), (params.output = toColumn(u.output)));
-      if (u.error !== undefined) (sets.push('error = @error'), (params.error = toColumn(u.error)));
-      if (u.waitingFor !== undefined) (sets.push('waiting_for = @waitingFor'), (params.waitingFor = toColumn(u.waitingFor)));
-      if (u.attention !== undefined) (sets.push('attention = @attention'), (params.attention = toColumn(u.attention)));
-      if (u.dueAt !== undefined) (sets.push('due_at = @dueAt'), (params.dueAt = u.dueAt));
-      if (isTerminal(u.status) || u.status === 'needs_attention') sets.push('due_at = NULL');
-      else if (u.status === 'waiting' && u.waitingFor?.signals?.length) {
-        // A signal that arrived while the run was still executing must wake it now, not never.
-        const names = JSON.stringify(u.waitingFor.signals);
-        if (this.sql.pendingSignalNamed.get(c.runId, names)) (sets.push('due_at = @dueAt'), (params.dueAt = now));
-      }
-    }
-    if (u?.releaseLease || (u && (isTerminal(u.status) || u.status === 'needs_attention'))) {
-      sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
-    } else {
-      sets.push('lease_expires_at = @expires');
-      params.expires = now + leaseMs;
-    }
-    const sql = `UPDATE runs SET ${[...new Set(sets)].join(', ')} WHERE id = @id`;
-    let statement = this.updateStatements.get(sql);
-    if (!statement) this.updateStatements.set(sql, (statement = this.db.prepare(sql)));
-    statement.run(params);
+    this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs));
     return { ok: true };
+  }
+
+  /** Parameters of the one run-row UPDATE: each `set*` flag says whether its column changes. */
+  private updateParams(c: RunCommit, nextPos: number, now: number, leaseMs: number): Record<string, unknown> {
+    const u = c.update;
+    const ends = u !== undefined && (isTerminal(u.status) || u.status === 'needs_attention');
+    let dueAt = u?.dueAt;
+    if (ends) dueAt = null;
+    else if (u?.status === 'waiting' && u.waitingFor?.signals?.length) {
+      // A signal that arrived while the run was still executing must wake it now, not never.
+      if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
+    }
+    const flag = (value: unknown) => (value === undefined ? 0 : 1);
+    return {
+      id: c.runId,
+      nextPos,
+      now,
+      status: u?.status ?? null,
+      setOutput: flag(u?.output),
+      output: toColumn(u?.output),
+      setError: flag(u?.error),
+      error: toColumn(u?.error),
+      setWaitingFor: flag(u?.waitingFor),
+      waitingFor: toColumn(u?.waitingFor),
+      setAttention: flag(u?.attention),
+      attention: toColumn(u?.attention),
+      setDueAt: flag(dueAt),
+      dueAt: dueAt ?? null,
+      release: u?.releaseLease || ends ? 1 : 0,
+      expires: now + leaseMs,
+    };
   }
 
   async renewLeases(workerId: string, leaseMs: number) {
@@ -280,6 +316,6 @@ export class SqliteStore implements Store {
   }
 }
 
-function insertEvent(statement: Database.Statement, runId: string, pos: number, e: NewEvent, now: number) {
-  statement.run(runId, pos, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now);
+function isConstraintError(error: unknown): boolean {
+  return (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
 }
