@@ -6,4 +6,5 @@ export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export type { Run, RunStatus, HistoryEvent, EventType, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json } from './core/types.js';
-export type { RunFilter, Store } from './store/types.js';
+export type { RunFilter, Store, WorkerRecord } from './store/types.js';
+export type { VersionSummary } from './runtime/accounting.js';

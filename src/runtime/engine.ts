@@ -4,10 +4,12 @@ import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store } from '../store/types.js';
+import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store, WorkerRecord } from '../store/types.js';
+import { summariseVersions, type VersionSummary } from './accounting.js';
 import { ClaimLoop } from './claim-loop.js';
 import { Batcher } from './batcher.js';
 import { RunExecutor, type ExecutorHost } from './executor.js';
+import { WorkerPresence } from './presence.js';
 import { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
 
@@ -28,6 +30,10 @@ export interface EngineOptions {
   worker?: boolean;
   /** SQLite durability; 'normal' trades the last commits on power loss for speed. (Default: 'full') */
   synchronous?: 'full' | 'normal';
+  /** PostgreSQL schema for Waymark's tables. (Default: the URL's `schema` parameter, else 'waymark') */
+  schema?: string;
+  /** PostgreSQL connections this engine opens. (Default: 10) */
+  poolSize?: number;
   /** Where warnings go. (Default: stderr) */
   logger?: { warn(facts: Record<string, unknown>, message: string): void };
 }
@@ -61,7 +67,8 @@ export class Engine {
   private startingHere = 0;
   private readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly presence: WorkerPresence | undefined;
+  private unsubscribeWake: (() => void) | undefined;
   private closed = false;
 
   private constructor(
@@ -74,8 +81,15 @@ export class Engine {
     this.host = {
       workerId: this.workerId,
       commit: (commit) => this.commits.add(commit),
-      released: (runId, _how, dueAt) => {
+      released: (runId, how, dueAt) => {
         this.executors.delete(runId);
+        if (how === 'abandoned') {
+          // Hand the run back at once (it replays from its last checkpoint); if the store is down, its lease expires.
+          this.store
+            .releaseLeases(this.workerId, [runId])
+            .then(() => this.loop?.nudge())
+            .catch((error) => this.warn('releasing an abandoned run failed; its lease will expire', { runId, error: String(error) }));
+        }
         if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
         this.loop?.nudge();
       },
@@ -97,6 +111,13 @@ export class Engine {
         execute: (claimed) => this.execute(claimed),
         warn: (message, facts) => this.warn(message, facts),
       });
+      this.presence = new WorkerPresence(store, {
+        workerId: this.workerId,
+        served: registry.served(),
+        leaseMs: options.leaseMs,
+        busy: () => this.executors.size > 0,
+        warn: (message, facts) => this.warn(message, facts),
+      });
     }
   }
 
@@ -109,16 +130,17 @@ export class Engine {
       }
     }
     const registry = new WorkflowRegistry(options.workflows ?? []);
-    const store = await openStore(options.store, { synchronous: options.synchronous });
+    const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
     try {
       await store.registerWorkflowVersions(registry.records());
       await registry.learn(store);
-      if (engine.loop) {
+      if (engine.loop && engine.presence) {
         await store.releaseLeases(engine.workerId); // a restarted worker takes its own runs back at once
-        engine.renewTimer = setInterval(() => engine.renewLeases(), Math.max(50, Math.floor(resolved.leaseMs / 3)));
-        engine.renewTimer.unref();
-        engine.loop.start();
+        await engine.presence.start();
+        const loop = engine.loop;
+        engine.unsubscribeWake = store.onWake(() => loop.nudge());
+        loop.start();
       }
     } catch (error) {
       await engine.close();
@@ -198,6 +220,16 @@ export class Engine {
     return events;
   }
 
+  /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */
+  async versions(): Promise<VersionSummary[]> {
+    return summariseVersions(this.store);
+  }
+
+  /** Live workers (engines that execute runs) and the versions each serves. */
+  async workers(): Promise<WorkerRecord[]> {
+    return this.store.liveWorkers();
+  }
+
   /** Calls `listener` after every change this engine commits; returns the unsubscribe function. */
   subscribe(listener: (change: RunChange) => void): () => void {
     this.listeners.add(listener);
@@ -208,7 +240,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.unsubscribeWake?.();
     await this.loop?.stop();
     await this.starts.drain();
     for (const executor of this.executors.values()) executor.stop();
@@ -216,6 +248,7 @@ export class Engine {
     this.executors.clear();
     try {
       if (this.loop) await this.store.releaseLeases(this.workerId);
+      await this.presence?.stop();
     } finally {
       if (this.ownsStore) await this.store.close();
     }
@@ -275,15 +308,6 @@ export class Engine {
         resolve();
       }
     });
-  }
-
-  private async renewLeases(): Promise<void> {
-    if (this.closed || this.executors.size === 0) return;
-    try {
-      await this.store.renewLeases(this.workerId, this.options.leaseMs);
-    } catch (error) {
-      this.warn('renewing leases failed', { error: String(error) });
-    }
   }
 
   private warn(message: string, facts: Record<string, unknown>): void {

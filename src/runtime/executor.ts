@@ -23,8 +23,12 @@ import { checkOperationName } from './workflow.js';
 export interface ExecutorHost {
   readonly workerId: string;
   commit(commit: RunCommit): Promise<CommitOutcome>;
-  /** The executor no longer holds the run in memory (finished, suspended, parked or lost its lease). */
-  released(runId: string, how: 'finished' | 'suspended' | 'parked' | 'lost', dueAt?: number): void;
+  /**
+   * The executor no longer holds the run in memory: it finished, suspended, was parked, lost its lease to
+   * another worker ('lost'), or gave up after a failed or refused commit while still holding the lease
+   * ('abandoned': the host releases the lease so the run is replayed from its last checkpoint).
+   */
+  released(runId: string, how: 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned', dueAt?: number): void;
   warn(message: string, facts: Record<string, unknown>): void;
 }
 
@@ -61,6 +65,7 @@ export class RunExecutor {
   private nextSeq = 0;
   private inflight = 0;
   private idleCheckScheduled = false;
+  private idleWaiters: (() => void)[] = [];
   private stopped = false;
 
   constructor(
@@ -263,6 +268,7 @@ export class RunExecutor {
 
   /** Once no step is executing and the workflow is blocked on waits, the run suspends. */
   private scheduleIdleCheck(): void {
+    if (this.inflight === 0 && this.idleWaiters.length > 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
     if (this.idleCheckScheduled || this.stopped) return;
     this.idleCheckScheduled = true;
     setImmediate(() => {
@@ -335,8 +341,9 @@ export class RunExecutor {
   }
 
   /** Resolves once no step is executing (a workflow may return while an un-awaited step still runs). */
-  private async idle(): Promise<void> {
-    while (this.inflight > 0) await new Promise((resolve) => setImmediate(resolve));
+  private idle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**
@@ -353,18 +360,22 @@ export class RunExecutor {
     this.nextPos += this.buffer.length;
     this.buffer = [];
     this.consumed = [];
-    let outcome: CommitOutcome;
+    let outcome: CommitOutcome | undefined;
     try {
       outcome = await this.host.commit(commit);
     } catch (error) {
-      outcome = { ok: false, reason: 'lease_lost' };
-      this.host.warn('commit failed; the run will be recovered from its last checkpoint', { runId: this.runId, error: String(error) });
+      this.host.warn('commit failed; the run resumes from its last checkpoint', { runId: this.runId, error: String(error) });
     }
-    if (outcome.ok) return true;
+    if (outcome?.ok) return true;
     this.stopped = true;
-    this.abort.abort(new WaymarkError('E_LEASE_LOST', 'lease lost'));
-    this.host.warn('run checkpoint refused; another worker owns the run now', { runId: this.runId, reason: outcome.reason });
-    this.host.released(this.runId, 'lost');
+    this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
+    if (outcome?.reason === 'lease_lost') {
+      this.host.warn('run checkpoint refused: another worker owns the run now', { runId: this.runId });
+      this.host.released(this.runId, 'lost');
+    } else {
+      if (outcome) this.host.warn('run checkpoint refused; the run resumes from its last checkpoint', { runId: this.runId, reason: outcome.reason });
+      this.host.released(this.runId, 'abandoned');
+    }
     if (!final) await never();
     return false;
   }

@@ -1,15 +1,20 @@
 import { WaymarkError } from '../core/errors.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
 export interface OpenStoreOptions {
   /** SQLite durability: 'full' fsyncs every commit. (Default: 'full') */
   synchronous?: 'full' | 'normal';
+  /** PostgreSQL schema. (Default: the URL's `schema` parameter, else 'waymark') */
+  schema?: string;
+  /** PostgreSQL connections per engine. (Default: 10) */
+  poolSize?: number;
 }
 
 /**
  * Opens a store from a location: 'sqlite:./file.db', 'sqlite::memory:', a bare path ending in .db,
- * or an already opened Store.
+ * 'postgres://user@host:5432/db[?schema=name]', or an already opened Store.
  */
 export async function openStore(location: string | Store, options: OpenStoreOptions = {}): Promise<Store> {
   if (typeof location !== 'string') return location;
@@ -19,8 +24,8 @@ export async function openStore(location: string | Store, options: OpenStoreOpti
     return new SqliteStore({ path, synchronous: options.synchronous });
   }
   if (location.startsWith('postgres://') || location.startsWith('postgresql://')) {
-    throw new WaymarkError('E_INVALID_INPUT', 'the PostgreSQL store is not available in this build yet: use sqlite:<file>');
+    return PostgresStore.open({ url: location, schema: options.schema, poolSize: options.poolSize });
   }
   if (/\.(db|sqlite3?)$/.test(location)) return new SqliteStore({ path: location, synchronous: options.synchronous });
-  throw new WaymarkError('E_INVALID_INPUT', `store '${location}' is not a known location: use 'sqlite:./waymark.db' or 'sqlite::memory:'`);
+  throw new WaymarkError('E_INVALID_INPUT', `store '${location}' is not a known location: use 'sqlite:./waymark.db', 'sqlite::memory:' or 'postgres://user@host:5432/db'`);
 }

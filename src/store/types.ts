@@ -12,6 +12,20 @@ export interface WorkflowVersionRecord extends WorkflowVersionRef {
   registeredAt: Date;
 }
 
+/** A worker process as it announces itself: what it serves and when it was last seen alive. */
+export interface WorkerRecord {
+  workerId: string;
+  served: WorkflowVersionRef[];
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+/** How many runs of a workflow version are in one status. */
+export interface RunCount extends WorkflowVersionRef {
+  status: RunStatus;
+  count: number;
+}
+
 export interface NewRun {
   id: string;
   workflow: string;
@@ -106,5 +120,18 @@ export interface Store {
   sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal>;
   /** Earliest time a served run becomes due, if any is scheduled. */
   nextDueAt(served: WorkflowVersionRef[]): Promise<number | undefined>;
+  /** Records that a worker is alive, for `ttlMs` more, and what it serves. */
+  heartbeat(workerId: string, served: WorkflowVersionRef[], ttlMs: number): Promise<void>;
+  /** Forgets a worker that stopped cleanly. */
+  removeWorker(workerId: string): Promise<void>;
+  /** Workers whose last heartbeat has not expired. */
+  liveWorkers(): Promise<WorkerRecord[]>;
+  /** Run counts by workflow, version and status. */
+  countRuns(): Promise<RunCount[]>;
+  /**
+   * Calls `listener` when another process made work due (a start, a signal, a released lease), so
+   * workers need not poll for it. Stores without cross-process notification never call it.
+   */
+  onWake(listener: () => void): () => void;
   close(): Promise<void>;
 }

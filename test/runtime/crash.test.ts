@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { expectedLedgerOutput } from '../fixtures/ledger-workflow.js';
-import { tempDir } from '../helpers.js';
+import { openStore } from '../../src/store/open.js';
+import { forEachBackend, tempDir, type Backend } from '../helpers.js';
 
 const WORKER = fileURLToPath(new URL('../fixtures/crash-worker.ts', import.meta.url));
 
@@ -47,18 +47,18 @@ function ledgerLines(path: string): string[] {
 }
 
 /** Crashes a worker at `faultPoint`, recovers in a new process and checks exactly-once effects and the output. */
-async function crashAndRecover(faultPoint: string, recovery: { workerId: string; leaseMs: number }) {
+async function crashAndRecover(backend: Backend, faultPoint: string, recovery: { workerId: string; leaseMs: number }) {
   const dir = tempDir();
-  const db = join(dir, 'crash.db');
+  const db = backend.store();
   const ledger = join(dir, 'ledger.txt');
   const runId = `run-${faultPoint}`;
-  const common = { DB: db, LEDGER: ledger, RUN_ID: runId };
+  const common = { STORE: db, LEDGER: ledger, RUN_ID: runId };
 
   const first = spawnWorker({ ...common, ROLE: 'first', FAULT: faultPoint, WORKER_ID: 'worker-a', LEASE_MS: '1000' });
   await first.next('fault');
   await kill(first.child);
   const atCrash = ledgerLines(ledger);
-  const committedAtCrash = committedSteps(db, runId);
+  const committedAtCrash = await committedSteps(db, runId);
 
   const late = faultPoint === 'waiting-signal';
   const second = spawnWorker({ ...common, ROLE: 'recover', WORKER_ID: recovery.workerId, LEASE_MS: String(recovery.leaseMs), SEND_SIGNAL: late ? '1' : '0' });
@@ -83,65 +83,68 @@ async function crashAndRecover(faultPoint: string, recovery: { workerId: string;
   return { atCrash, lines, committedAtCrash, counts, history: done.history! };
 }
 
-function committedSteps(db: string, runId: string): string[] {
-  const sqlite = new Database(db, { readonly: true });
+/** Step names with a committed outcome, read straight from the store. */
+async function committedSteps(location: string, runId: string): Promise<string[]> {
+  const store = await openStore(location);
   try {
-    return (sqlite.prepare("SELECT name FROM history WHERE run_id = ? AND type = 'step_completed' ORDER BY pos").all(runId) as { name: string }[]).map((r) => r.name);
+    return (await store.history(runId)).filter((e) => e.type === 'step_completed').map((e) => e.name!);
   } finally {
-    sqlite.close();
+    await store.close();
   }
 }
 
-const sameWorker = { workerId: 'worker-a', leaseMs: 30_000 };
+forEachBackend((backend) => {
+  const sameWorker = { workerId: 'worker-a', leaseMs: 30_000 };
 
-test('SIGKILL after a step\'s side effect, before its commit: the step runs again with the same key; nothing else repeats', async () => {
-  const { atCrash, committedAtCrash, counts } = await crashAndRecover('after-effect:s3', sameWorker);
-  assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
-  assert.deepEqual(committedAtCrash, ['s1', 's2']);
-  assert.equal(counts.get('s3')!.length, 2, 'the in-flight step ran again');
-});
+  test('SIGKILL after a step\'s side effect, before its commit: the step runs again with the same key; nothing else repeats', async () => {
+    const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'after-effect:s3', sameWorker);
+    assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
+    assert.deepEqual(committedAtCrash, ['s1', 's2']);
+    assert.equal(counts.get('s3')!.length, 2, 'the in-flight step ran again');
+  });
 
-test('SIGKILL right after a commit: the committed step is not applied again', async () => {
-  const { atCrash, committedAtCrash, counts } = await crashAndRecover('before-effect:s4', sameWorker);
-  assert.deepEqual(committedAtCrash, ['s1', 's2', 's3']);
-  assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
-  for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
-});
+  test('SIGKILL right after a commit: the committed step is not applied again', async () => {
+    const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'before-effect:s4', sameWorker);
+    assert.deepEqual(committedAtCrash, ['s1', 's2', 's3']);
+    assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
+    for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+  });
 
-test('SIGKILL while sleeping: the timer survives and the run completes after restart', async () => {
-  const { committedAtCrash, counts, history } = await crashAndRecover('sleeping', sameWorker);
-  assert.deepEqual(committedAtCrash, ['s1', 's2']);
-  for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
-  assert.deepEqual(history.filter((e) => e.type.startsWith('timer_')).map((e) => e.type), ['timer_set', 'timer_fired']);
-});
+  test('SIGKILL while sleeping: the timer survives and the run completes after restart', async () => {
+    const { committedAtCrash, counts, history } = await crashAndRecover(backend, 'sleeping', sameWorker);
+    assert.deepEqual(committedAtCrash, ['s1', 's2']);
+    for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+    assert.deepEqual(history.filter((e) => e.type.startsWith('timer_')).map((e) => e.type), ['timer_set', 'timer_fired']);
+  });
 
-test('SIGKILL while waiting for a signal: a signal sent after the crash is delivered to the recovered run', async () => {
-  const { committedAtCrash, counts } = await crashAndRecover('waiting-signal', sameWorker);
-  assert.deepEqual(committedAtCrash, ['s1', 's2', 's3', 's4']);
-  for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
-});
+  test('SIGKILL while waiting for a signal: a signal sent after the crash is delivered to the recovered run', async () => {
+    const { committedAtCrash, counts } = await crashAndRecover(backend, 'waiting-signal', sameWorker);
+    assert.deepEqual(committedAtCrash, ['s1', 's2', 's3', 's4']);
+    for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+  });
 
-test('a different worker takes over a dead worker\'s run once its lease expires', async () => {
-  const { counts } = await crashAndRecover('after-effect:s2', { workerId: 'worker-b', leaseMs: 1000 });
-  assert.equal(counts.get('s2')!.length, 2);
-  assert.equal(counts.get('s1')!.length, 1);
-});
+  test('a different worker takes over a dead worker\'s run once its lease expires', async () => {
+    const { counts } = await crashAndRecover(backend, 'after-effect:s2', { workerId: 'worker-b', leaseMs: 1000 });
+    assert.equal(counts.get('s2')!.length, 2);
+    assert.equal(counts.get('s1')!.length, 1);
+  });
 
-test('changed code after a crash: the run is parked needs_attention with the divergence and its history intact', async () => {
-  const dir = tempDir();
-  const common = { DB: join(dir, 'crash.db'), LEDGER: join(dir, 'ledger.txt'), RUN_ID: 'run-diverge' };
-  const first = spawnWorker({ ...common, ROLE: 'first', FAULT: 'before-effect:s4', WORKER_ID: 'worker-a' });
-  await first.next('fault');
-  await kill(first.child);
-  const before = committedSteps(common.DB, common.RUN_ID);
-  const second = spawnWorker({ ...common, ROLE: 'recover', EXPECT: 'parked', VARIANT: 'reordered', WORKER_ID: 'worker-a' });
-  const done = await second.next('done');
-  await new Promise((resolve) => second.child.once('exit', resolve));
-  const run = done.output as { status: string; attention: { code: string; details: unknown } };
-  assert.equal(run.status, 'needs_attention');
-  assert.equal(run.attention.code, 'E_NONDETERMINISM');
-  assert.deepEqual(run.attention.details, { reason: 'nondeterminism', seq: 0, expected: { kind: 'step', name: 's1' }, got: { kind: 'step', name: 's2' } });
-  assert.deepEqual(committedSteps(common.DB, common.RUN_ID), before, 'no step committed on wrong assumptions');
-  assert.deepEqual(ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]), ['s1', 's2', 's3'], 'no side effect either');
-  assert.equal(done.history!.at(-1)!.type, 'run_parked');
+  test('changed code after a crash: the run is parked needs_attention with the divergence and its history intact', async () => {
+    const dir = tempDir();
+    const common = { STORE: backend.store(), LEDGER: join(dir, 'ledger.txt'), RUN_ID: 'run-diverge' };
+    const first = spawnWorker({ ...common, ROLE: 'first', FAULT: 'before-effect:s4', WORKER_ID: 'worker-a' });
+    await first.next('fault');
+    await kill(first.child);
+    const before = await committedSteps(common.STORE, common.RUN_ID);
+    const second = spawnWorker({ ...common, ROLE: 'recover', EXPECT: 'parked', VARIANT: 'reordered', WORKER_ID: 'worker-a' });
+    const done = await second.next('done');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+    const run = done.output as { status: string; attention: { code: string; details: unknown } };
+    assert.equal(run.status, 'needs_attention');
+    assert.equal(run.attention.code, 'E_NONDETERMINISM');
+    assert.deepEqual(run.attention.details, { reason: 'nondeterminism', seq: 0, expected: { kind: 'step', name: 's1' }, got: { kind: 'step', name: 's2' } });
+    assert.deepEqual(await committedSteps(common.STORE, common.RUN_ID), before, 'no step committed on wrong assumptions');
+    assert.deepEqual(ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]), ['s1', 's2', 's3'], 'no side effect either');
+    assert.equal(done.history!.at(-1)!.type, 'run_parked');
+  });
 });

@@ -1,5 +1,5 @@
 import type { ErrorInfo, EventType, HistoryEvent, Json, Run, RunStatus, WaitInfo } from '../../core/types.js';
-import type { PendingSignal, WorkflowVersionRecord } from '../types.js';
+import type { PendingSignal, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
 
 /** A `runs` row as SQLite returns it. */
 export interface RunRow {
@@ -47,8 +47,11 @@ export interface WorkflowVersionRow {
 
 const parse = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
 
-/** JSON text for a column, or null for "no value". */
-export const toColumn = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+/** JSON text for a column, or SQL NULL for "no value" (undefined). A JSON null is kept as 'null'. */
+export const toColumn = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
+
+/** Like toColumn, for columns where null means "clear it" (waiting_for, attention, error). */
+export const toOptionalColumn = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 export function runFromRow(row: RunRow): Run {
   return {
@@ -80,4 +83,20 @@ export function signalFromRow(row: SignalRow): PendingSignal {
 
 export function workflowVersionFromRow(row: WorkflowVersionRow): WorkflowVersionRecord {
   return { workflow: row.workflow, version: row.version, fingerprint: row.fingerprint, registeredAt: new Date(row.registered_at) };
+}
+
+export interface WorkerRow {
+  worker_id: string;
+  served: string;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+export function workerFromRow(row: WorkerRow): WorkerRecord {
+  return {
+    workerId: row.worker_id,
+    served: JSON.parse(row.served) as WorkflowVersionRef[],
+    startedAt: new Date(row.started_at),
+    heartbeatAt: new Date(row.heartbeat_at),
+  };
 }

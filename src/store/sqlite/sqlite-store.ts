@@ -7,6 +7,8 @@ import type {
   CreateRunRequest,
   CreateRunResult,
   PendingSignal,
+  RunCount,
+  WorkerRecord,
   RunCommit,
   RunFilter,
   Store,
@@ -19,11 +21,14 @@ import {
   runFromRow,
   signalFromRow,
   toColumn,
+  toOptionalColumn,
   workflowVersionFromRow,
   type HistoryRow,
   type RunRow,
   type SignalRow,
   type WorkflowVersionRow,
+  type WorkerRow,
+  workerFromRow,
 } from './rows.js';
 
 export interface SqliteStoreOptions {
@@ -113,6 +118,13 @@ export class SqliteStore implements Store {
       ),
       insertSignal: db.prepare('INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)'),
       wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting' AND (due_at IS NULL OR due_at > ?)"),
+      heartbeat: db.prepare(
+        `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES (@workerId, @served, @now, @now, @expires)
+         ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+      ),
+      removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
+      liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
+      countRuns: db.prepare('SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status'),
       nextDue: db.prepare(
         `SELECT MIN(due_at) AS due FROM runs
          WHERE status IN ('running', 'waiting') AND due_at IS NOT NULL AND lease_owner IS NULL
@@ -267,11 +279,11 @@ export class SqliteStore implements Store {
       setOutput: flag(u?.output),
       output: toColumn(u?.output),
       setError: flag(u?.error),
-      error: toColumn(u?.error),
+      error: toOptionalColumn(u?.error),
       setWaitingFor: flag(u?.waitingFor),
-      waitingFor: toColumn(u?.waitingFor),
+      waitingFor: toOptionalColumn(u?.waitingFor),
       setAttention: flag(u?.attention),
-      attention: toColumn(u?.attention),
+      attention: toOptionalColumn(u?.attention),
       setDueAt: flag(dueAt),
       dueAt: dueAt ?? null,
       release: u?.releaseLease || ends ? 1 : 0,
@@ -309,6 +321,27 @@ export class SqliteStore implements Store {
   async nextDueAt(served: WorkflowVersionRef[]) {
     const row = this.sql.nextDue.get(servedKeys(served)) as { due: number | null };
     return row.due ?? undefined;
+  }
+
+  async heartbeat(workerId: string, served: WorkflowVersionRef[], ttlMs: number) {
+    const now = Date.now();
+    this.sql.heartbeat.run({ workerId, served: JSON.stringify(served), now, expires: now + ttlMs });
+  }
+
+  async removeWorker(workerId: string) {
+    this.sql.removeWorker.run(workerId);
+  }
+
+  async liveWorkers(): Promise<WorkerRecord[]> {
+    return (this.sql.liveWorkers.all(Date.now()) as WorkerRow[]).map(workerFromRow);
+  }
+
+  async countRuns(): Promise<RunCount[]> {
+    return this.sql.countRuns.all() as RunCount[];
+  }
+
+  onWake(): () => void {
+    return () => {}; // processes sharing a SQLite file find each other's work by polling
   }
 
   async close() {

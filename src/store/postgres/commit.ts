@@ -1,0 +1,186 @@
+import type pg from 'pg';
+import { isTerminal } from '../../core/types.js';
+import type { CommitOutcome, RunCommit } from '../types.js';
+import { inTransaction } from './transaction.js';
+
+/** A run's row change after all of its commits in one batch, merged in order. */
+interface MergedUpdate {
+  runId: string;
+  nextPos: number;
+  status: string | null;
+  output?: string | null;
+  error?: string | null;
+  waitingFor?: string | null;
+  attention?: string | null;
+  dueAt?: number | null;
+  /** Signal names whose pending arrival makes a suspending run due at once. */
+  wakeSignals: string | null;
+  release: boolean;
+  ends: boolean;
+}
+
+/**
+ * Group commit on PostgreSQL: the batch's runs are locked in id order, fenced by lease owner and history
+ * position, and written with one multi-row statement per table. A unique violation (a step outcome
+ * committed twice) aborts the fast path; the batch is then applied commit by commit in savepoints.
+ */
+export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
+  try {
+    return await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs));
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+  return inTransaction(pool, async (client) => {
+    const outcomes: CommitOutcome[] = [];
+    for (const commit of batch) {
+      await client.query('SAVEPOINT wm_commit');
+      try {
+        const [outcome] = await applyBatch(client, [commit], leaseMs);
+        outcomes.push(outcome!);
+        await client.query('RELEASE SAVEPOINT wm_commit');
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT wm_commit');
+        outcomes.push({ ok: false, reason: 'conflict' });
+      }
+    }
+    return outcomes;
+  });
+}
+
+async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
+  const ids = [...new Set(batch.map((c) => c.runId))].sort();
+  const locked = await client.query<{ id: string; lease_owner: string | null; next_pos: number }>({
+    name: 'wm_commit_lock',
+    text: 'SELECT id, lease_owner, next_pos FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+    values: [ids],
+  });
+  const state = new Map(locked.rows.map((r) => [r.id, { owner: r.lease_owner, nextPos: r.next_pos }]));
+  const outcomes: CommitOutcome[] = [];
+  const accepted: RunCommit[] = [];
+  for (const commit of batch) {
+    const run = state.get(commit.runId);
+    if (!run) outcomes.push({ ok: false, reason: 'missing' });
+    else if (run.owner !== commit.workerId) outcomes.push({ ok: false, reason: 'lease_lost' });
+    else if (run.nextPos !== commit.fromPos) outcomes.push({ ok: false, reason: 'conflict' });
+    else {
+      outcomes.push({ ok: true });
+      accepted.push(commit);
+      run.nextPos += commit.events.length;
+      const u = commit.update;
+      if (u && (u.releaseLease || isTerminal(u.status) || u.status === 'needs_attention')) run.owner = null;
+    }
+  }
+  if (accepted.length === 0) return outcomes;
+  await insertEvents(client, accepted);
+  const consumed = accepted.flatMap((c) => c.consumedSignals ?? []);
+  if (consumed.length > 0) {
+    await client.query({
+      name: 'wm_commit_consume',
+      text: 'UPDATE signals SET consumed_at = now_ms() WHERE id = ANY($1::bigint[]) AND consumed_at IS NULL',
+      values: [consumed],
+    });
+  }
+  await updateRuns(client, merge(accepted), leaseMs);
+  return outcomes;
+}
+
+async function insertEvents(client: pg.PoolClient, commits: RunCommit[]): Promise<void> {
+  const cols = { run: [] as string[], pos: [] as number[], type: [] as string[], seq: [] as (number | null)[], name: [] as (string | null)[], data: [] as (string | null)[], at: [] as (number | null)[] };
+  for (const c of commits) {
+    let pos = c.fromPos;
+    for (const e of c.events) {
+      cols.run.push(c.runId);
+      cols.pos.push(pos++);
+      cols.type.push(e.type);
+      cols.seq.push(e.seq ?? null);
+      cols.name.push(e.name ?? null);
+      cols.data.push(e.data === undefined ? null : JSON.stringify(e.data));
+      cols.at.push(e.at ?? null);
+    }
+  }
+  if (cols.run.length === 0) return;
+  await client.query({
+    name: 'wm_commit_events',
+    text: `INSERT INTO history (run_id, pos, type, seq, name, data, at)
+           SELECT r, p, t, s, n, d, COALESCE(a, now_ms())
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[]) AS e(r, p, t, s, n, d, a)`,
+    values: [cols.run, cols.pos, cols.type, cols.seq, cols.name, cols.data, cols.at],
+  });
+}
+
+function merge(commits: RunCommit[]): MergedUpdate[] {
+  const byRun = new Map<string, MergedUpdate>();
+  for (const c of commits) {
+    const m = byRun.get(c.runId) ?? { runId: c.runId, nextPos: c.fromPos, status: null, wakeSignals: null, release: false, ends: false };
+    m.nextPos = c.fromPos + c.events.length;
+    const u = c.update;
+    if (u) {
+      m.status = u.status;
+      const ends = isTerminal(u.status) || u.status === 'needs_attention';
+      if (u.output !== undefined) m.output = JSON.stringify(u.output);
+      if (u.error !== undefined) m.error = u.error === null ? null : JSON.stringify(u.error);
+      if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);
+      if (u.attention !== undefined) m.attention = u.attention === null ? null : JSON.stringify(u.attention);
+      if (u.dueAt !== undefined) m.dueAt = u.dueAt;
+      m.wakeSignals = u.status === 'waiting' && u.waitingFor?.signals?.length ? JSON.stringify(u.waitingFor.signals) : null;
+      m.release = m.release || Boolean(u.releaseLease) || ends;
+      m.ends = ends;
+      if (ends) m.dueAt = null;
+    }
+    byRun.set(c.runId, m);
+  }
+  return [...byRun.values()];
+}
+
+async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseMs: number): Promise<void> {
+  const col = <T>(pick: (u: MergedUpdate) => T) => updates.map(pick);
+  const has = (key: keyof MergedUpdate) => col((u) => u[key] !== undefined);
+  await client.query({
+    name: 'wm_commit_runs',
+    text: `UPDATE runs r SET
+             next_pos = u.next_pos,
+             updated_at = now_ms(),
+             status = COALESCE(u.status, r.status),
+             output = CASE WHEN u.set_output THEN u.output ELSE r.output END,
+             error = CASE WHEN u.set_error THEN u.error::jsonb ELSE r.error END,
+             waiting_for = CASE WHEN u.set_waiting THEN u.waiting::jsonb ELSE r.waiting_for END,
+             attention = CASE WHEN u.set_attention THEN u.attention::jsonb ELSE r.attention END,
+             due_at = CASE
+               WHEN u.wake IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM signals s
+                 WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb)))
+                 THEN now_ms()
+               WHEN u.set_due THEN u.due_at
+               ELSE r.due_at END,
+             lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,
+             lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
+                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[])
+             AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
+                  set_due, due_at, wake, release)
+           WHERE r.id = u.id`,
+    values: [
+      col((u) => u.runId),
+      col((u) => u.nextPos),
+      col((u) => u.status),
+      has('output'),
+      col((u) => u.output ?? null),
+      has('error'),
+      col((u) => u.error ?? null),
+      has('waitingFor'),
+      col((u) => u.waitingFor ?? null),
+      has('attention'),
+      col((u) => u.attention ?? null),
+      has('dueAt'),
+      col((u) => u.dueAt ?? null),
+      col((u) => u.wakeSignals),
+      col((u) => u.release),
+      leaseMs,
+    ],
+  });
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23505';
+}

@@ -1,0 +1,62 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { WaymarkError } from '../../core/errors.js';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+/** The numbered `.sql` migrations shipped with this build, in order. */
+export function postgresMigrations(): { version: number; name: string; sql: string }[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((file) => /^\d+_.*\.sql$/.test(file))
+    .sort()
+    .map((file) => ({ version: Number(file.split('_')[0]), name: file, sql: readFileSync(MIGRATIONS_DIR + file, 'utf8') }));
+}
+
+/**
+ * Brings `schema` up to date, each migration in its own transaction under an advisory lock, so several
+ * processes starting at once migrate exactly once. Refuses a schema written by a newer Waymark.
+ */
+export async function migratePostgres(pool: pg.Pool, schema: string): Promise<void> {
+  const migrations = postgresMigrations();
+  const newest = migrations[migrations.length - 1]?.version ?? 0;
+  const client = await pool.connect();
+  try {
+    for (let i = 0; ; i++) {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`waymark-migrate:${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+        await client.query('CREATE TABLE IF NOT EXISTS waymark_schema (version integer NOT NULL, applied_at bigint NOT NULL)');
+        const found = Number((await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM waymark_schema')).rows[0].v);
+        if (found > newest) {
+          throw new WaymarkError(
+            'E_SCHEMA_TOO_NEW',
+            `database schema '${schema}' is version ${found} but this Waymark knows up to ${newest}: upgrade Waymark to open it`,
+            { details: { found, newest } },
+          );
+        }
+        const next = migrations.find((m) => m.version > found);
+        if (!next) {
+          await client.query('COMMIT');
+          return;
+        }
+        await client.query(next.sql);
+        await client.query('INSERT INTO waymark_schema (version, applied_at) VALUES ($1, $2)', [next.version, Date.now()]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+      if (i > migrations.length) throw new WaymarkError('E_STORE', 'migrations did not converge');
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** Quotes an identifier already checked against SCHEMA_PATTERN. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

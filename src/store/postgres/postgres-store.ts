@@ -1,0 +1,308 @@
+import pg from 'pg';
+import { WaymarkError } from '../../core/errors.js';
+import { isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
+import type {
+  ClaimedRun,
+  CommitOutcome,
+  CreateRunRequest,
+  CreateRunResult,
+  PendingSignal,
+  RunCommit,
+  RunCount,
+  RunFilter,
+  Store,
+  WorkerRecord,
+  WorkflowVersionRecord,
+  WorkflowVersionRef,
+} from '../types.js';
+import { applyCommits } from './commit.js';
+import { migratePostgres, quoteIdent } from './migrate.js';
+import { inTransaction } from './transaction.js';
+import { WakeListener } from './wake-listener.js';
+import {
+  eventFromRow,
+  runFromRow,
+  signalFromRow,
+  workerFromRow,
+  workflowVersionFromRow,
+  type HistoryRow,
+  type RunRow,
+  type SignalRow,
+  type WorkerRow,
+} from './rows.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user@host:port/db; a `schema` query parameter picks the schema. */
+  url: string;
+  /** Schema holding Waymark's tables. (Default: the URL's `schema` parameter, else 'waymark') */
+  schema?: string;
+  /** Connections in the pool. (Default: 10) */
+  poolSize?: number;
+}
+
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The data of a run's first event. */
+const startedData = (r: CreateRunRequest): Json => ({ workflow: r.workflow, version: r.version, input: r.input ?? null });
+
+/** bigint columns (epoch ms, ids) fit in a JS number; the pool parses them as such. */
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+/** The multi-node store: one PostgreSQL database shared by many engine processes on many machines. */
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly wake: WakeListener;
+  private readonly channel: string;
+
+  private constructor(url: string, schema: string, poolSize: number) {
+    this.schema = schema;
+    this.channel = `waymark_${schema}`;
+    const config: pg.PoolConfig = { connectionString: url, max: poolSize, types, options: `-c search_path=${quoteIdent(schema)}` };
+    this.pool = new pg.Pool(config);
+    this.pool.on('error', () => {}); // an idle connection dropped (server restart): the pool replaces it
+    this.wake = new WakeListener({ connectionString: url, types }, this.channel);
+  }
+
+  /** Connects, migrates the schema and starts listening for wake-ups. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const url = new URL(options.url);
+    const schema = options.schema ?? url.searchParams.get('schema') ?? 'waymark';
+    url.searchParams.delete('schema');
+    if (!SCHEMA_PATTERN.test(schema)) {
+      throw new WaymarkError('E_INVALID_INPUT', `schema '${schema}' is invalid: use lower-case letters, digits and _ (max 63)`);
+    }
+    const store = new PostgresStore(url.toString(), schema, options.poolSize ?? 10);
+    try {
+      await migratePostgres(store.pool, schema);
+    } catch (error) {
+      await store.close();
+      if (error instanceof WaymarkError) throw error;
+      throw new WaymarkError('E_STORE', `cannot open PostgreSQL store: ${(error as Error).message}`, { cause: error });
+    }
+    return store;
+  }
+
+  private async query<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>({ name, text, values })).rows;
+  }
+
+  async registerWorkflowVersions(records: Omit<WorkflowVersionRecord, 'registeredAt'>[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.query(
+      'wm_register_versions',
+      `INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at)
+       SELECT w, v, f, now_ms() FROM unnest($1::text[], $2::int[], $3::text[]) AS r(w, v, f)
+       ON CONFLICT DO NOTHING`,
+      [records.map((r) => r.workflow), records.map((r) => r.version), records.map((r) => r.fingerprint)],
+    );
+  }
+
+  async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
+    return (await this.query<never>('wm_list_versions', 'SELECT * FROM workflow_versions ORDER BY workflow, version')).map(workflowVersionFromRow);
+  }
+
+  async createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+    const rows = await this.transaction(async (client) => {
+      const inserted = await client.query<RunRow>({
+        name: 'wm_create_runs',
+        text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, created_at, updated_at)
+               SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $6 END, now_ms(), now_ms()
+               FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[]) AS r(id, w, v, i, o)
+               ON CONFLICT (id) DO NOTHING
+               RETURNING *`,
+        values: [
+          requests.map((r) => r.id),
+          requests.map((r) => r.workflow),
+          requests.map((r) => r.version),
+          requests.map((r) => JSON.stringify(r.input ?? null)),
+          requests.map((r) => r.leaseOwner ?? null),
+          leaseMs,
+        ],
+      });
+      const created = new Map(inserted.rows.map((row) => [row.id, row]));
+      if (created.size > 0) {
+        const fresh = requests.filter((r) => created.has(r.id));
+        await client.query({
+          name: 'wm_create_started_events',
+          text: `INSERT INTO history (run_id, pos, type, data, at)
+                 SELECT id, 0, 'run_started', d, now_ms() FROM unnest($1::text[], $2::text[]) AS x(id, d)
+                 ON CONFLICT DO NOTHING`,
+          values: [fresh.map((r) => r.id), fresh.map((r) => JSON.stringify(startedData(r)))],
+        });
+      }
+      const missing = requests.filter((r) => !created.has(r.id)).map((r) => r.id);
+      const existing = missing.length
+        ? (await client.query<RunRow>({ name: 'wm_get_runs', text: 'SELECT * FROM runs WHERE id = ANY($1::text[])', values: [missing] })).rows
+        : [];
+      return { created, existing: new Map(existing.map((row) => [row.id, row])) };
+    });
+    if (rows.created.size > 0) this.notify();
+    const seen = new Set<string>();
+    return requests.map((request) => {
+      const createdRow = rows.created.get(request.id);
+      if (createdRow && !seen.has(request.id)) {
+        seen.add(request.id);
+        const run = runFromRow(createdRow);
+        const started: HistoryEvent = { pos: 0, type: 'run_started', at: createdRow.created_at, data: startedData(request) };
+        const claimed: ClaimedRun | undefined = createdRow.lease_owner ? { run, history: [started], signals: [] } : undefined;
+        return { created: true, run, claimed };
+      }
+      const row = rows.existing.get(request.id) ?? createdRow!;
+      return { created: false, run: runFromRow(row), claimed: undefined };
+    });
+  }
+
+  async getRun(id: string): Promise<Run | undefined> {
+    const [row] = await this.query<RunRow>('wm_get_run', 'SELECT * FROM runs WHERE id = $1', [id]);
+    return row ? runFromRow(row) : undefined;
+  }
+
+  async listRuns(filter: RunFilter): Promise<Run[]> {
+    const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
+    const rows = await this.query<RunRow>(
+      'wm_list_runs',
+      `SELECT * FROM runs
+       WHERE ($1::text IS NULL OR workflow = $1) AND ($2::int IS NULL OR version = $2) AND ($3::text[] IS NULL OR status = ANY($3))
+       ORDER BY created_at DESC, id LIMIT $4`,
+      [filter.workflow ?? null, filter.version ?? null, statuses, filter.limit ?? 100],
+    );
+    return rows.map(runFromRow);
+  }
+
+  async history(runId: string): Promise<HistoryEvent[]> {
+    return (await this.query<HistoryRow>('wm_history', 'SELECT * FROM history WHERE run_id = $1 ORDER BY pos', [runId])).map(eventFromRow);
+  }
+
+  async claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]> {
+    if (limit <= 0 || served.length === 0) return [];
+    const rows = await this.query<RunRow>(
+      'wm_claim',
+      `WITH due AS (
+         SELECT id FROM runs
+         WHERE status IN ('running', 'waiting') AND due_at <= now_ms()
+           AND (lease_owner IS NULL OR lease_expires_at < now_ms())
+           AND (workflow || '@' || version) = ANY($1::text[])
+         ORDER BY due_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = 'running', updated_at = now_ms()
+       FROM due WHERE r.id = due.id
+       RETURNING r.*`,
+      [served.map((s) => `${s.workflow}@${s.version}`), limit, workerId, leaseMs],
+    );
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const [history, signals] = await Promise.all([
+      this.query<HistoryRow>('wm_claim_history', 'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos', [ids]),
+      this.query<SignalRow>('wm_claim_signals', 'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id', [ids]),
+    ]);
+    const byRun = new Map<string, ClaimedRun>(rows.map((row) => [row.id, { run: runFromRow(row), history: [], signals: [] }]));
+    for (const row of history) byRun.get(row.run_id)!.history.push(eventFromRow(row));
+    for (const row of signals) byRun.get(row.run_id)!.signals.push(signalFromRow(row));
+    return [...byRun.values()];
+  }
+
+  async commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
+    return applyCommits(this.pool, batch, leaseMs);
+  }
+
+  async renewLeases(workerId: string, leaseMs: number): Promise<void> {
+    await this.query('wm_renew', 'UPDATE runs SET lease_expires_at = now_ms() + $2 WHERE lease_owner = $1', [workerId, leaseMs]);
+  }
+
+  async releaseLeases(workerId: string, runIds?: string[]): Promise<void> {
+    const rows = await this.query(
+      'wm_release',
+      `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
+         due_at = CASE WHEN status = 'running' THEN LEAST(COALESCE(due_at, now_ms()), now_ms()) ELSE due_at END
+       WHERE lease_owner = $1 AND ($2::text[] IS NULL OR id = ANY($2))
+       RETURNING id`,
+      [workerId, runIds ?? null],
+    );
+    if (rows.length > 0) this.notify();
+  }
+
+  async sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal> {
+    const signal = await this.transaction(async (client) => {
+      const run = (await client.query<RunRow>({ name: 'wm_lock_run', text: 'SELECT * FROM runs WHERE id = $1 FOR UPDATE', values: [runId] })).rows[0];
+      if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
+      if (isTerminal(run.status as Run['status'])) {
+        throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' is ${run.status}: it takes no more signals`, { details: { status: run.status } });
+      }
+      const [row] = (
+        await client.query<SignalRow>({
+          name: 'wm_insert_signal',
+          text: 'INSERT INTO signals (run_id, name, payload, sent_at) VALUES ($1, $2, $3, now_ms()) RETURNING *',
+          values: [runId, name, payload === undefined ? null : JSON.stringify(payload)],
+        })
+      ).rows;
+      const woken = run.status === 'waiting' && (run.waiting_for?.signals ?? []).includes(name);
+      if (woken) {
+        await client.query({ name: 'wm_wake', text: 'UPDATE runs SET due_at = now_ms() WHERE id = $1 AND (due_at IS NULL OR due_at > now_ms())', values: [runId] });
+      }
+      return { row: row!, woken };
+    });
+    if (signal.woken) this.notify();
+    return signalFromRow(signal.row);
+  }
+
+  async nextDueAt(served: WorkflowVersionRef[]): Promise<number | undefined> {
+    const [row] = await this.query<{ due: number | null; now: number }>(
+      'wm_next_due',
+      `SELECT MIN(due_at) AS due, now_ms() AS now FROM runs
+       WHERE status IN ('running', 'waiting') AND due_at IS NOT NULL AND lease_owner IS NULL
+         AND (workflow || '@' || version) = ANY($1::text[])`,
+      [served.map((s) => `${s.workflow}@${s.version}`)],
+    );
+    // Due times are on the database clock; translate to this process's clock.
+    return row?.due == null ? undefined : Date.now() + (row.due - row.now);
+  }
+
+  async heartbeat(workerId: string, served: WorkflowVersionRef[], ttlMs: number): Promise<void> {
+    await this.query(
+      'wm_heartbeat',
+      `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES ($1, $2::jsonb, now_ms(), now_ms(), now_ms() + $3)
+       ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+      [workerId, JSON.stringify(served), ttlMs],
+    );
+  }
+
+  async removeWorker(workerId: string): Promise<void> {
+    await this.query('wm_remove_worker', 'DELETE FROM workers WHERE worker_id = $1', [workerId]);
+  }
+
+  async liveWorkers(): Promise<WorkerRecord[]> {
+    const rows = await this.query<WorkerRow>('wm_live_workers', 'SELECT * FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id');
+    return rows.map(workerFromRow);
+  }
+
+  async countRuns(): Promise<RunCount[]> {
+    return this.query<RunCount>(
+      'wm_count_runs',
+      'SELECT workflow, version, status, COUNT(*)::int AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status',
+    );
+  }
+
+  onWake(listener: () => void): () => void {
+    return this.wake.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.wake.close();
+    await this.pool.end();
+  }
+
+  /** Tells listening workers that work may be due (after the change committed; best effort). */
+  private notify(): void {
+    this.pool.query('SELECT pg_notify($1, $2)', [this.channel, '']).catch(() => {});
+  }
+
+  private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
+  }
+}

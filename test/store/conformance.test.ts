@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openStore } from '../../src/store/open.js';
+import { forEachBackend, type Backend } from '../helpers.js';
+
+const served = [{ workflow: 'w', version: 1 }];
+
+async function storeWithRun(backend: Backend) {
+  const store = await openStore(backend.store());
+  await store.registerWorkflowVersions([{ workflow: 'w', version: 1, fingerprint: 'f1' }]);
+  await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 1 } }], 1000);
+  return { store };
+}
+
+forEachBackend((backend) => {
+  test('createRuns is insert-or-get and writes the run_started event with the run', async () => {
+    const { store } = await storeWithRun(backend);
+    const [again] = await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 2 } }], 1000);
+    assert.equal(again!.created, false);
+    assert.deepEqual(again!.run.input, { a: 1 });
+    const history = await store.history('r1');
+    assert.deepEqual(history.map((e) => [e.pos, e.type]), [[0, 'run_started']]);
+    await store.close();
+  });
+
+  test('a claimed run is leased to one worker only until its lease expires', async () => {
+    const { store } = await storeWithRun(backend);
+    const a = await store.claimRuns('worker-a', served, 10, 200);
+    const b = await store.claimRuns('worker-b', served, 10, 200);
+    assert.deepEqual(a.map((c) => c.run.id), ['r1']);
+    assert.deepEqual(b, [], 'a live lease is not claimable');
+    assert.deepEqual(await store.claimRuns('worker-b', [{ workflow: 'w', version: 2 }], 10, 200), [], 'unserved versions are not claimed');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const taken = await store.claimRuns('worker-b', served, 10, 200);
+    assert.deepEqual(taken.map((c) => c.run.id), ['r1'], 'an expired lease is claimable');
+    await store.close();
+  });
+
+  test('commits are fenced: a worker that lost the lease or the history position writes nothing', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    const event = { type: 'step_completed' as const, seq: 0, name: 's', data: { output: 1 } };
+    const outcomes = await store.commit(
+      [
+        { runId: 'r1', workerId: 'worker-b', fromPos: 1, events: [event] },
+        { runId: 'r1', workerId: 'worker-a', fromPos: 5, events: [event] },
+        { runId: 'missing', workerId: 'worker-a', fromPos: 1, events: [event] },
+        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [event] },
+      ],
+      10_000,
+    );
+    assert.deepEqual(outcomes, [
+      { ok: false, reason: 'lease_lost' },
+      { ok: false, reason: 'conflict' },
+      { ok: false, reason: 'missing' },
+      { ok: true },
+    ]);
+    assert.deepEqual((await store.history('r1')).map((e) => e.type), ['run_started', 'step_completed']);
+    await store.close();
+  });
+
+  test('a step outcome can never be committed twice for the same (run, seq)', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    const event = { type: 'step_completed' as const, seq: 0, name: 's', data: { output: 1 } };
+    assert.deepEqual(await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [event] }], 10_000), [{ ok: true }]);
+    // Same seq again at the next position (a confused writer): refused by the (run, seq) constraint.
+    const second = await store.commit(
+      [{ runId: 'r1', workerId: 'worker-a', fromPos: 2, events: [{ ...event, data: { output: 2 } }], update: { status: 'completed' } }],
+      10_000,
+    );
+    assert.deepEqual(second, [{ ok: false, reason: 'conflict' }]);
+    const run = await store.getRun('r1');
+    assert.equal(run?.status, 'running', 'the refused commit changed nothing, not even the run row');
+    assert.equal((await store.history('r1')).length, 2);
+    await store.close();
+  });
+
+  test('a signal wakes a run only when it waits for that signal name', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    const waitingFor = { kind: 'signal' as const, seq: 0, name: 'go', signals: ['go'] };
+    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
+    await store.sendSignal('r1', 'other', null);
+    assert.deepEqual(await store.claimRuns('worker-a', served, 10, 10_000), [], 'an unrelated signal does not wake it');
+    const sent = await store.sendSignal('r1', 'go', { ok: true });
+    const [claimed] = await store.claimRuns('worker-a', served, 10, 10_000);
+    assert.equal(claimed?.run.id, 'r1');
+    assert.deepEqual(claimed?.signals.map((s) => [s.id, s.name, s.payload]), [[sent.id - 1, 'other', null], [sent.id, 'go', { ok: true }]]);
+    await store.close();
+  });
+
+  test('suspending while a matching signal is already in the inbox makes the run due at once', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    await store.sendSignal('r1', 'go', 1); // arrives while the run is executing (status running)
+    const waitingFor = { kind: 'signal' as const, seq: 0, name: 'go', signals: ['go'] };
+    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
+    assert.equal((await store.claimRuns('worker-b', served, 10, 10_000)).length, 1);
+    await store.close();
+  });
+
+  test('recorded JSON comes back exactly: key order, nested values and a JSON null output', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    const output = { zeta: 1, alpha: { b: 2, a: [3, { y: null, x: 'é' }] }, mid: true };
+    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [{ type: 'step_completed', seq: 0, name: 's', data: { output } }] }], 10_000);
+    const [, event] = await store.history('r1');
+    assert.equal(JSON.stringify(event!.data), JSON.stringify({ output }), 'keys keep their recorded order');
+    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 2, events: [], update: { status: 'completed', output: null } }], 10_000);
+    const run = await store.getRun('r1');
+    assert.equal(run?.status, 'completed');
+    assert.equal(run?.output, null, 'a JSON null output is not "no output"');
+    await store.close();
+  });
+
+  test('releasing leases makes runs claimable at once; renewing keeps them', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 300);
+    await store.renewLeases('worker-a', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    assert.deepEqual(await store.claimRuns('worker-b', served, 10, 10_000), [], 'a renewed lease outlives its first term');
+    await store.releaseLeases('worker-a');
+    assert.equal((await store.claimRuns('worker-b', served, 10, 10_000)).length, 1);
+    await store.close();
+  });
+
+  test('nextDueAt reports the earliest scheduled wake-up of unleased runs', async () => {
+    const { store } = await storeWithRun(backend);
+    const [claimed] = await store.claimRuns('worker-a', served, 10, 10_000);
+    assert.ok(claimed);
+    const until = Date.now() + 60_000;
+    await store.commit(
+      [{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor: { kind: 'sleep', seq: 0, until }, dueAt: until, releaseLease: true } }],
+      10_000,
+    );
+    const due = await store.nextDueAt(served);
+    assert.ok(due !== undefined && Math.abs(due - until) < 1_000, `due ${due} vs ${until}`);
+    assert.equal(await store.nextDueAt([{ workflow: 'other', version: 1 }]), undefined);
+    await store.close();
+  });
+
+  test('workers are live while their heartbeat lasts; run counts are exact by version and status', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.createRuns([{ id: 'r2', workflow: 'w', version: 1, input: null }, { id: 'r3', workflow: 'w', version: 2, input: null }], 1000);
+    await store.heartbeat('worker-a', served, 10_000);
+    await store.heartbeat('worker-b', [{ workflow: 'w', version: 2 }], 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const live = await store.liveWorkers();
+    assert.deepEqual(live.map((w) => [w.workerId, w.served]), [['worker-a', served]]);
+    await store.removeWorker('worker-a');
+    assert.deepEqual(await store.liveWorkers(), []);
+    const counts = await store.countRuns();
+    assert.deepEqual(counts.map((c) => [c.workflow, c.version, c.status, c.count]), [['w', 1, 'running', 2], ['w', 2, 'running', 1]]);
+    await store.close();
+  });
+});

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { test } from 'node:test';
+import pg from 'pg';
+import { WaymarkError } from '../../src/core/errors.js';
+import { postgresMigrations } from '../../src/store/postgres/migrate.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { backends, TEST_PG_URL, tempPgStore } from '../helpers.js';
+
+const skip = backends.some((b) => b.name === 'postgres') ? false : 'PostgreSQL is not among WAYMARK_TEST_STORES';
+
+async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const schemaOf = (location: string) => new URL(location).searchParams.get('schema')!;
+
+test('several processes migrating one schema at once apply each migration exactly once', { skip }, async () => {
+  const location = tempPgStore();
+  const script = `import { PostgresStore } from './src/store/postgres/postgres-store.ts';
+    const store = await PostgresStore.open({ url: process.argv[1] }); await store.close();`;
+  const children = Array.from({ length: 4 }, () =>
+    fork('--input-type=module', [location], { execArgv: ['--import', 'tsx', '-e', script], stdio: 'inherit' }),
+  );
+  const codes = await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))));
+  assert.deepEqual(codes, [0, 0, 0, 0]);
+  const versions = await sql<{ version: number }>(`SELECT version FROM "${schemaOf(location)}".waymark_schema ORDER BY version`);
+  assert.deepEqual(versions.map((v) => v.version), postgresMigrations().map((m) => m.version));
+});
+
+test('a schema written by a newer Waymark is refused clearly and left untouched', { skip }, async () => {
+  const location = tempPgStore();
+  await (await PostgresStore.open({ url: location })).close();
+  const schema = schemaOf(location);
+  await sql(`INSERT INTO "${schema}".waymark_schema (version, applied_at) VALUES (999, 0)`);
+  await assert.rejects(PostgresStore.open({ url: location }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_SCHEMA_TOO_NEW');
+  const rows = await sql<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${schema}".waymark_schema`);
+  assert.equal(rows[0]!.n, postgresMigrations().length + 1);
+});
+
+test('a bad schema name or an unreachable server is a clear error', { skip }, async () => {
+  await assert.rejects(PostgresStore.open({ url: `${TEST_PG_URL}?schema=Bad-Name` }), /schema 'Bad-Name' is invalid/);
+  await assert.rejects(PostgresStore.open({ url: 'postgres://postgres@127.0.0.1:1/test' }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_STORE');
+});
+
+test('a start made through one store wakes workers listening through another', { skip }, async () => {
+  const location = tempPgStore();
+  const listener = await PostgresStore.open({ url: location });
+  const writer = await PostgresStore.open({ url: location });
+  try {
+    const woken = new Promise<void>((resolve) => listener.onWake(resolve));
+    await writer.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: null }], 1000);
+    await woken;
+  } finally {
+    await writer.close();
+    await listener.close();
+  }
+});
