@@ -1,45 +1,20 @@
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { expectedLedgerOutput } from '../fixtures/ledger-workflow.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend, tempDir, type Backend } from '../helpers.js';
+import { killHard, startFixture, type FixtureMessage } from '../processes.js';
 
-const WORKER = fileURLToPath(new URL('../fixtures/crash-worker.ts', import.meta.url));
-
-interface Message {
-  type: 'fault' | 'started' | 'done';
-  step?: string;
+interface Message extends FixtureMessage {
   output?: unknown;
   history?: { type: string; name?: string; seq?: number }[];
 }
 
-function spawnWorker(env: Record<string, string>): { child: ChildProcess; next: (type: Message['type']) => Promise<Message> } {
-  const child = fork(WORKER, [], { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const inbox: Message[] = [];
-  const waiting: { type: string; resolve: (m: Message) => void }[] = [];
-  child.on('message', (m: Message) => {
-    const i = waiting.findIndex((w) => w.type === m.type);
-    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);
-    else inbox.push(m);
-  });
-  const next = (type: Message['type']) =>
-    new Promise<Message>((resolve, reject) => {
-      const i = inbox.findIndex((m) => m.type === type);
-      if (i >= 0) return resolve(inbox.splice(i, 1)[0]!);
-      waiting.push({ type, resolve });
-      child.once('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before '${type}'`)));
-    });
-  return { child, next };
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
+function spawnWorker(env: Record<string, string>) {
+  const fixture = startFixture('crash-worker.ts', env);
+  return { child: fixture.child, exited: fixture.exited, next: (type: string) => fixture.next(type) as Promise<Message> };
 }
 
 function ledgerLines(path: string): string[] {
@@ -56,14 +31,14 @@ async function crashAndRecover(backend: Backend, faultPoint: string, recovery: {
 
   const first = spawnWorker({ ...common, ROLE: 'first', FAULT: faultPoint, WORKER_ID: 'worker-a', LEASE_MS: '1000' });
   await first.next('fault');
-  await kill(first.child);
+  await killHard(first);
   const atCrash = ledgerLines(ledger);
   const committedAtCrash = await committedSteps(db, runId);
 
   const late = faultPoint === 'waiting-signal';
   const second = spawnWorker({ ...common, ROLE: 'recover', WORKER_ID: recovery.workerId, LEASE_MS: String(recovery.leaseMs), SEND_SIGNAL: late ? '1' : '0' });
   const done = await second.next('done');
-  await new Promise((resolve) => second.child.once('exit', resolve));
+  await second.exited;
 
   assert.deepEqual(done.output, expectedLedgerOutput({ base: 'b', sleepMs: 0 }, late ? 'late' : 'early'), 'same output as a crash-free run');
   const lines = ledgerLines(ledger);
@@ -134,11 +109,11 @@ forEachBackend((backend) => {
     const common = { STORE: backend.store(), LEDGER: join(dir, 'ledger.txt'), RUN_ID: 'run-diverge' };
     const first = spawnWorker({ ...common, ROLE: 'first', FAULT: 'before-effect:s4', WORKER_ID: 'worker-a' });
     await first.next('fault');
-    await kill(first.child);
+    await killHard(first);
     const before = await committedSteps(common.STORE, common.RUN_ID);
     const second = spawnWorker({ ...common, ROLE: 'recover', EXPECT: 'parked', VARIANT: 'reordered', WORKER_ID: 'worker-a' });
     const done = await second.next('done');
-    await new Promise((resolve) => second.child.once('exit', resolve));
+    await second.exited;
     const run = done.output as { status: string; attention: { code: string; details: unknown } };
     assert.equal(run.status, 'needs_attention');
     assert.equal(run.attention.code, 'E_NONDETERMINISM');

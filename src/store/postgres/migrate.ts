@@ -21,6 +21,8 @@ export async function migratePostgres(pool: pg.Pool, schema: string): Promise<vo
   const migrations = postgresMigrations();
   const newest = migrations[migrations.length - 1]?.version ?? 0;
   const client = await pool.connect();
+  const onError = () => {}; // the failing query reports it
+  client.on('error', onError);
   try {
     for (let i = 0; ; i++) {
       await client.query('BEGIN');
@@ -52,7 +54,8 @@ export async function migratePostgres(pool: pg.Pool, schema: string): Promise<vo
       if (i > migrations.length) throw new WaymarkError('E_STORE', 'migrations did not converge');
     }
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(true);
   }
 }
 
