@@ -1,16 +1,23 @@
 import { RUN_STATUSES, type Json, type RunStatus } from '../core/types.js';
 import { UsageError } from './errors.js';
 
+/** Help text of every command's --db option. */
+export const DB_HELP = 'SQLite file or postgres:// URL (default: $WAYMARK_DB or ./waymark.db)';
+
 /** Options every command that opens the store takes. */
 export interface StoreOptions {
   db?: string;
 }
 
-/** The store location: `--db`, else $WAYMARK_DB, else ./waymark.db. A bare path means a SQLite file. */
+/**
+ * The store location: `--db`, else $WAYMARK_DB, else ./waymark.db. A bare path means a SQLite file;
+ * 'postgres://...' (or 'postgresql://...') means PostgreSQL.
+ */
 export function storeLocation(options: StoreOptions): string {
   const given = options.db ?? process.env.WAYMARK_DB ?? './waymark.db';
-  if (given.trim() === '') throw new UsageError('--db needs a file path, e.g. --db ./waymark.db');
-  return given.startsWith('sqlite:') ? given : `sqlite:${given}`;
+  if (given.trim() === '') throw new UsageError('--db needs a file path or a postgres:// URL, e.g. --db ./waymark.db');
+  if (/^postgres(ql)?:\/\//.test(given) || given.startsWith('sqlite:')) return given;
+  return `sqlite:${given}`;
 }
 
 /** Parses a JSON option value (`--input`, `--data`); absent stays undefined. */

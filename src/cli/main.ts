@@ -7,6 +7,7 @@ import { devCommand } from './commands/dev.js';
 import { runsCommand } from './commands/runs.js';
 import { signalCommand } from './commands/signal.js';
 import { startCommand } from './commands/start.js';
+import { versionsCommand } from './commands/versions.js';
 import { reportError } from './errors.js';
 
 const program = new Command('waymark')
@@ -19,6 +20,7 @@ devCommand(program);
 startCommand(program);
 signalCommand(program);
 runsCommand(program);
+versionsCommand(program);
 demoCommand(program);
 
 try {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { workflows } from '../../examples/index.js';
 import { Engine, type Run, type RunStatus } from '../../index.js';
-import { storeLocation } from '../args.js';
+import { DB_HELP, storeLocation } from '../args.js';
 import { historyTable, runsTable } from '../format.js';
 import { cliName } from '../open-engine.js';
 
@@ -22,7 +22,7 @@ export function demoCommand(program: Command): void {
   program
     .command('demo')
     .description('start the example runs, wait for them and show their runs and a history (what `npm start` runs)')
-    .option('--db <file>', 'SQLite file (default: $WAYMARK_DB or ./waymark.db)')
+    .option('--db <store>', DB_HELP)
     .action(async (flags: DemoFlags) => {
       const location = storeLocation(flags);
       const engine = await Engine.open({ store: location, workflows, pollIntervalMs: 200 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Engine, type RunStatus } from '../../index.js';
-import { storeLocation } from '../args.js';
+import { DB_HELP, storeLocation } from '../args.js';
 import { loadWorkflows } from '../load-workflows.js';
 
 interface DevFlags {
@@ -12,7 +12,7 @@ export function devCommand(program: Command): void {
   program
     .command('dev')
     .description('run a worker that executes the runs of the given workflows until stopped (Ctrl-C)')
-    .option('--db <file>', 'SQLite file (default: $WAYMARK_DB or ./waymark.db)')
+    .option('--db <store>', DB_HELP)
     .option('--workflows <module>', 'module exporting the workflows to serve (default: the examples)')
     .action(async (flags: DevFlags) => {
       const location = storeLocation(flags);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parsePositiveInt, parseStatuses } from '../args.js';
+import { DB_HELP, parsePositiveInt, parseStatuses } from '../args.js';
 import { historyTable, printJson, runDetails, runsTable } from '../format.js';
 import { withEngine } from '../open-engine.js';
 
@@ -14,7 +14,6 @@ interface ListFlags extends ReadFlags {
   limit?: string;
 }
 
-const DB_HELP = 'SQLite file (default: $WAYMARK_DB or ./waymark.db)';
 
 export function runsCommand(program: Command): void {
   const runs = program.command('runs').description('look at runs: list, get, history');
@@ -25,7 +24,7 @@ export function runsCommand(program: Command): void {
     .option('--status <status>', 'only runs in this status (comma-separated for several)')
     .option('--workflow <name>', 'only runs of this workflow')
     .option('--limit <n>', 'at most this many runs (default: 100)')
-    .option('--db <file>', DB_HELP)
+    .option('--db <store>', DB_HELP)
     .option('--json', 'print the runs as a JSON array')
     .action(async (flags: ListFlags) => {
       const status = parseStatuses(flags.status);
@@ -39,7 +38,7 @@ export function runsCommand(program: Command): void {
     .command('get')
     .description('show one run')
     .argument('<run>', 'run id')
-    .option('--db <file>', DB_HELP)
+    .option('--db <store>', DB_HELP)
     .option('--json', 'print the run as JSON')
     .action(async (runId: string, flags: ReadFlags) => {
       const run = await withEngine(flags, {}, (engine) => engine.getRun(runId));
@@ -51,7 +50,7 @@ export function runsCommand(program: Command): void {
     .command('history')
     .description("show a run's history, oldest event first")
     .argument('<run>', 'run id')
-    .option('--db <file>', DB_HELP)
+    .option('--db <store>', DB_HELP)
     .option('--json', 'print the events as a JSON array')
     .action(async (runId: string, flags: ReadFlags) => {
       const events = await withEngine(flags, {}, (engine) => engine.history(runId));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseJsonOption } from '../args.js';
+import { DB_HELP, parseJsonOption } from '../args.js';
 import { printJson } from '../format.js';
 import { withEngine } from '../open-engine.js';
 
@@ -16,7 +16,7 @@ export function signalCommand(program: Command): void {
     .argument('<run>', 'run id')
     .argument('<name>', 'signal name')
     .option('--data <json>', 'signal payload as JSON')
-    .option('--db <file>', 'SQLite file (default: $WAYMARK_DB or ./waymark.db)')
+    .option('--db <store>', DB_HELP)
     .option('--json', 'print the outcome as JSON')
     .action(async (runId: string, name: string, flags: SignalFlags) => {
       const payload = parseJsonOption(flags.data, '--data');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Run } from '../../index.js';
-import { parseJsonOption, parsePositiveInt } from '../args.js';
+import { DB_HELP, parseJsonOption, parsePositiveInt } from '../args.js';
 import { printJson, runDetails } from '../format.js';
 import { loadWorkflows } from '../load-workflows.js';
 import { withEngine } from '../open-engine.js';
@@ -24,7 +24,7 @@ export function startCommand(program: Command): void {
     .option('--input <json>', 'run input as JSON', undefined)
     .option('--version <n>', 'pin the run to this version (default: the latest)')
     .option('--id <id>', 'run id; a run with this id that exists is returned and nothing starts')
-    .option('--db <file>', 'SQLite file (default: $WAYMARK_DB or ./waymark.db)')
+    .option('--db <store>', DB_HELP)
     .option('--workflows <module>', 'module exporting the workflows to register (default: the examples)')
     .option('--wait', 'wait until the run finishes and print it then')
     .option('--timeout <ms>', 'with --wait: give up after this many ms (default: 60000)')
