@@ -1,19 +1,20 @@
 /**
- * D's victim: `node --import tsx bench/d-child.ts <dbPath> <workerId> <runs> <idPrefix> <sleepMs> <stepMs>`.
+ * D's victim: `WAYMARK_BENCH_STORE=<store> node --import tsx bench/d-child.ts <workerId> <runs> <idPrefix> <sleepMs> <stepMs>`.
  * Starts the runs and reports progress as JSON lines on stdout until the parent SIGKILLs it.
  */
 import { Engine } from '../src/index.js';
 import { firstStep, recovery } from './scenarios/d-workflow.js';
 
-const [dbPath, workerId, runsArg, idPrefix, sleepArg, stepArg] = process.argv.slice(2);
-if (!dbPath || !workerId || !runsArg || !idPrefix || !sleepArg || !stepArg) {
-  process.stderr.write('usage: d-child.ts <dbPath> <workerId> <runs> <idPrefix> <sleepMs> <stepMs>\n');
+const store = process.env.WAYMARK_BENCH_STORE;
+const [workerId, runsArg, idPrefix, sleepArg, stepArg] = process.argv.slice(2);
+if (!store || !workerId || !runsArg || !idPrefix || !sleepArg || !stepArg) {
+  process.stderr.write('usage: WAYMARK_BENCH_STORE=<store> d-child.ts <workerId> <runs> <idPrefix> <sleepMs> <stepMs>\n');
   process.exit(2);
 }
 const runs = Number(runsArg);
 const report = (facts: Record<string, number>) => process.stdout.write(JSON.stringify(facts) + '\n');
 
-const engine = await Engine.open({ store: `sqlite:${dbPath}`, workflows: [recovery], workerId });
+const engine = await Engine.open({ store, workflows: [recovery], workerId });
 let parked = 0;
 let steps = 0;
 engine.subscribe((change) => {

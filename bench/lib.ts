@@ -14,12 +14,33 @@ export interface BenchResult {
   [figure: string]: unknown;
 }
 
+/** Which backend a scenario runs on. */
+export type StoreKind = 'sqlite' | 'postgres';
+
 /** What a scenario is given by the dispatcher. */
 export interface ScenarioContext {
-  /** A 'sqlite:<path>' location for this scenario's store. */
+  /** 'sqlite:<path>' or 'postgres://...?schema=<fresh schema>': this scenario's own store. */
   store: string;
-  /** The database file path behind `store`. */
+  kind: StoreKind;
+  /** The database file path behind a SQLite `store`; '' on PostgreSQL. */
   dbPath: string;
+}
+
+/** The backend a store location names. */
+export function storeKind(location: string): StoreKind {
+  return location.startsWith('postgres://') || location.startsWith('postgresql://') ? 'postgres' : 'sqlite';
+}
+
+/** A store location safe to print: a PostgreSQL URL's password is masked. */
+export function redact(location: string): string {
+  if (storeKind(location) !== 'postgres') return location;
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'postgres://<unparseable url>';
+  }
 }
 
 /** The p-th percentile (0..100) of `values`, nearest-rank; NaN for no values. */
@@ -47,9 +68,17 @@ export function gitCommit(): string {
   }
 }
 
-/** Prints one result line on stdout, stamped with the commit and durability mode. */
+/** The store kind of the running scenario, stamped on every result line (set by scenario-main). */
+let currentKind: StoreKind = 'sqlite';
+let currentSynchronous = 'full';
+export function setStoreKind(kind: StoreKind, synchronous: string): void {
+  currentKind = kind;
+  currentSynchronous = synchronous;
+}
+
+/** Prints one result line on stdout, stamped with the store kind, the commit and the durability mode. */
 export function emit(result: BenchResult): void {
-  const line = { ...result, commit: gitCommit(), synchronous: 'full', node: process.version };
+  const line = { ...result, store: currentKind, commit: gitCommit(), synchronous: currentSynchronous, node: process.version };
   process.stdout.write(JSON.stringify(line) + '\n');
 }
 

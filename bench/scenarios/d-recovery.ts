@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import { Engine, type RunStatus } from '../../src/index.js';
 import { awaitChanges, emit, note, round, type ScenarioContext } from '../lib.js';
+import { schemaOf, withClient } from '../pg-schema.js';
 import { firstStep, recovery } from './d-workflow.js';
 
 const RUNS = 2_000;
@@ -19,10 +20,11 @@ const STEP_MS = 200;
 const TARGET_MS = 1_000;
 
 /** Spawns the child, waits until the runs are in flight, SIGKILLs it; resolves with the kill time. */
-async function crashChild(dbPath: string, workerId: string, idPrefix: string): Promise<{ killedAt: number; progress: Record<string, number> }> {
+async function crashChild(store: string, workerId: string, idPrefix: string): Promise<{ killedAt: number; progress: Record<string, number> }> {
   const script = fileURLToPath(new URL('../d-child.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, dbPath, workerId, String(RUNS), idPrefix, String(SLEEP_MS), String(STEP_MS)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = ['--import', 'tsx', script, workerId, String(RUNS), idPrefix, String(SLEEP_MS), String(STEP_MS)];
+  const env = { ...process.env, WAYMARK_BENCH_STORE: store };
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let started = 0;
   let last: Record<string, number> = {};
@@ -42,8 +44,14 @@ async function crashChild(dbPath: string, workerId: string, idPrefix: string): P
   return { killedAt, progress: last };
 }
 
-/** Runs still leased by the dead worker (read straight from the file: leases are not part of the public API). */
-function leasedBy(dbPath: string, workerId: string): number {
+/** Runs still leased by the dead worker (read straight from the store: leases are not part of the public API). */
+async function leasedBy({ store, kind, dbPath }: ScenarioContext, workerId: string): Promise<number> {
+  if (kind === 'postgres') {
+    return withClient(store, async (client) => {
+      const sql = `SELECT COUNT(*)::int AS n FROM "${schemaOf(store)}".runs WHERE lease_owner = $1`;
+      return (await client.query<{ n: number }>(sql, [workerId])).rows[0]!.n;
+    });
+  }
   const db = new Database(dbPath, { readonly: true });
   try {
     return (db.prepare('SELECT COUNT(*) AS n FROM runs WHERE lease_owner = ?').get(workerId) as { n: number }).n;
@@ -66,16 +74,17 @@ async function countByStatus(store: string, idPrefix: string): Promise<Partial<R
 
 /**
  * D: 2,000 runs in flight in a child process that is SIGKILLed; this process then opens an engine with
- * the child's workerId on the same file and measures the time to the first step executed after the
+ * the child's workerId on the same store and measures the time to the first step executed after the
  * restart and until every run has completed.
  */
-export async function scenarioD({ store, dbPath }: ScenarioContext): Promise<void> {
+export async function scenarioD(context: ScenarioContext): Promise<void> {
+  const { store } = context;
   const workerId = `bench-d-${randomUUID().slice(0, 8)}`;
   const idPrefix = `d-${randomUUID().slice(0, 8)}`;
   note(`D: child ${workerId} starts ${RUNS} runs; SIGKILL once ${KILL_AFTER_PARKED} have parked in a ${SLEEP_MS} ms sleep and ${KILL_AFTER_WORK_STARTED} are inside a ${STEP_MS} ms step`);
-  const { killedAt, progress } = await crashChild(dbPath, workerId, idPrefix);
+  const { killedAt, progress } = await crashChild(store, workerId, idPrefix);
   const atKill = await countByStatus(store, idPrefix);
-  const leasedAtKill = leasedBy(dbPath, workerId);
+  const leasedAtKill = await leasedBy(context, workerId);
   note(`D: killed; child had seen ${JSON.stringify(progress)}; runs by status ${JSON.stringify(atKill)}; ${leasedAtKill} leased by the dead worker`);
   const remaining = RUNS - (atKill.completed ?? 0);
 

@@ -18,7 +18,11 @@ export type ErrorCode =
   | 'E_LOCK_HELD'
   | 'E_ENGINE_CLOSED'
   | 'E_SCHEMA_TOO_NEW'
-  | 'E_STORE';
+  | 'E_STORE'
+  | 'E_RUN_EXPIRED'
+  | 'E_UNKNOWN_OUTCOME'
+  | 'E_RUN_STATE'
+  | 'E_RUN_BUSY';
 
 /** Every error Waymark raises on purpose. `code` is stable; `details` carries the facts. */
 export class WaymarkError extends Error {
@@ -49,6 +53,8 @@ export function toErrorInfo(error: unknown): ErrorInfo {
     const info: ErrorInfo = { name: error.name, message: error.message };
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string') info.code = code;
+    const stack = trimStack(error.stack);
+    if (stack) info.stack = stack;
     return info;
   }
   return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
@@ -72,4 +78,11 @@ function safeString(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/** The first frames of a stack (the message line dropped), so the audit trail stays small. (Default: 5 frames) */
+export function trimStack(stack: string | undefined, frames = 5): string | undefined {
+  if (!stack) return undefined;
+  const lines = stack.split('\n').filter((line) => line.trimStart().startsWith('at '));
+  return lines.length ? lines.slice(0, frames).map((line) => line.trim()).join('\n') : undefined;
 }

@@ -17,6 +17,7 @@ export interface Divergence {
 }
 
 const KIND_OF_EVENT: Partial<Record<EventType, OperationKind>> = {
+  step_started: 'step',
   step_completed: 'step',
   step_failed: 'step',
   timer_set: 'sleep',
@@ -32,10 +33,14 @@ export function operationKindOf(event: HistoryEvent): OperationKind | undefined 
   return KIND_OF_EVENT[event.type];
 }
 
-/** Groups a history's operation events by seq, in order. */
+/** Groups a history's operation events by seq, in order; operator actions on a step join its events. */
 export function indexHistory(events: readonly HistoryEvent[]): Map<number, RecordedOperation> {
   const bySeq = new Map<number, RecordedOperation>();
   for (const event of events) {
+    if (event.type === 'operator_action' && event.seq !== undefined && (event.data as { phase?: string })?.phase !== 'compensation') {
+      bySeq.get(event.seq)?.events.push(event);
+      continue;
+    }
     const kind = operationKindOf(event);
     if (kind === undefined || event.seq === undefined) continue;
     let op = bySeq.get(event.seq);
@@ -75,15 +80,56 @@ export type StepState =
   | { state: 'new'; attempt: 1 }
   | { state: 'completed'; output: Json | undefined }
   | { state: 'failed'; error: ErrorInfo; attempts: number }
-  | { state: 'retrying'; attempt: number; retryAt: number };
+  | { state: 'retrying'; attempt: number; retryAt: number }
+  /** An attempt started (non-idempotent steps record it) and never recorded an outcome. */
+  | { state: 'unknown'; attempt: number; workerId: string | undefined; startedAt: number };
 
 export function stepState(recorded: RecordedOperation | undefined): StepState {
-  const last = recorded?.events[recorded.events.length - 1];
-  if (!last) return { state: 'new', attempt: 1 };
-  const data = (last.data ?? {}) as { output?: Json; error?: ErrorInfo; attempt?: number; retryAt?: number };
-  if (last.type === 'step_completed') return { state: 'completed', output: data.output };
-  if (data.retryAt !== undefined) return { state: 'retrying', attempt: (data.attempt ?? 1) + 1, retryAt: data.retryAt };
-  return { state: 'failed', error: data.error ?? { name: 'Error', message: 'step failed' }, attempts: data.attempt ?? 1 };
+  let state: StepState = { state: 'new', attempt: 1 };
+  for (const event of recorded?.events ?? []) {
+    const data = (event.data ?? {}) as { output?: Json; error?: ErrorInfo; attempt?: number; retryAt?: number; workerId?: string; action?: string };
+    const attempt = data.attempt ?? 1;
+    if (event.type === 'step_completed') state = { state: 'completed', output: data.output };
+    else if (event.type === 'step_started') state = { state: 'unknown', attempt, workerId: data.workerId, startedAt: event.at };
+    else if (event.type === 'step_failed') {
+      const error = data.error ?? { name: 'Error', message: 'step failed' };
+      state = data.retryAt !== undefined ? { state: 'retrying', attempt: attempt + 1, retryAt: data.retryAt } : { state: 'failed', error, attempts: attempt };
+    } else if (event.type === 'operator_action' && data.action === 'retry_step') {
+      const tried: number = state.state === 'failed' ? state.attempts : state.state === 'new' || state.state === 'completed' ? 0 : state.attempt;
+      state = { state: 'retrying', attempt: tried + 1, retryAt: 0 };
+    }
+  }
+  return state;
+}
+
+/** Where compensating one completed step stands. */
+export type CompensationState =
+  | { state: 'pending'; attempt: number; retryAt: number }
+  | { state: 'done' }
+  | { state: 'failed'; attempts: number; error: ErrorInfo };
+
+/** Compensation progress by the seq of the step being undone, read from the whole history. */
+export function compensationStates(events: readonly HistoryEvent[]): Map<number, CompensationState> {
+  const states = new Map<number, CompensationState>();
+  for (const event of events) {
+    if (event.seq === undefined) continue;
+    const data = (event.data ?? {}) as { attempt?: number; retryAt?: number; error?: ErrorInfo; action?: string; phase?: string };
+    const attempt = data.attempt ?? 1;
+    if (event.type === 'compensation_completed') states.set(event.seq, { state: 'done' });
+    else if (event.type === 'compensation_failed') {
+      states.set(
+        event.seq,
+        data.retryAt !== undefined
+          ? { state: 'pending', attempt: attempt + 1, retryAt: data.retryAt }
+          : { state: 'failed', attempts: attempt, error: data.error ?? { name: 'Error', message: 'compensation failed' } },
+      );
+    } else if (event.type === 'operator_action' && data.phase === 'compensation' && data.action === 'retry_step') {
+      const current = states.get(event.seq);
+      const tried: number = current?.state === 'failed' ? current.attempts : current?.state === 'pending' ? current.attempt - 1 : 0;
+      states.set(event.seq, { state: 'pending', attempt: tried + 1, retryAt: 0 });
+    }
+  }
+  return states;
 }
 
 /** The state of a sleep: set (with its wake time) and whether it has fired. */

@@ -12,23 +12,50 @@
  */
 
 /** Where a run is in its life. */
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'needs_attention';
+export type RunStatus =
+  | 'running'
+  | 'waiting'
+  | 'compensating'
+  | 'needs_attention'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'compensated';
 
-/** Statuses from which a run never moves on by itself. */
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+/** Statuses a run never leaves: it is over. */
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'compensated'];
 
 export const RUN_STATUSES: readonly RunStatus[] = [
   'running',
   'waiting',
+  'compensating',
+  'needs_attention',
   'completed',
   'failed',
   'cancelled',
-  'needs_attention',
+  'compensated',
 ];
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
+
+/** Statuses in which a run holds no lease and no worker moves it on: over, or parked for an operator. */
+export function isAtRest(status: RunStatus): boolean {
+  return isTerminal(status) || status === 'needs_attention';
+}
+
+/** What a step does to the world. */
+export type StepEffect = 'none' | 'reversible' | 'irreversible';
+
+/** What happens after a step's last attempt fails (or a run outlives its lifetime). */
+export type FailurePolicy = 'fail' | 'compensate' | 'escalate';
+
+/** Why a run was parked in needs_attention. */
+export type AttentionReason = 'nondeterminism' | 'unknown_outcome' | 'step_failed' | 'compensation_failed' | 'expired';
+
+/** Operator actions, recorded in the history with who did them and why. */
+export type OperatorAction = 'retry_step' | 'skip_step' | 'compensate' | 'cancel' | 'resume';
 
 /** A JSON value as stored in the history. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -40,14 +67,17 @@ export interface ErrorInfo {
   code?: string;
   /** Extra structured facts (divergence details, the failed step...). */
   details?: Json;
+  /** The first lines of the stack, for the audit trail. */
+  stack?: string;
 }
 
 /** What a run is parked on while `waiting` (or what parked it in `needs_attention`). */
 export interface WaitInfo {
-  kind: 'sleep' | 'signal' | 'retry';
-  /** Step name for retries, signal name for signals, absent for sleeps. */
+  kind: 'sleep' | 'signal' | 'retry' | 'lock';
+  /** Step name for retries, signal name for signals, lock key for locks, absent for sleeps. */
   name?: string;
-  seq: number;
+  /** The ctx operation waiting (absent for a lock queue). */
+  seq?: number;
   /** Epoch ms when the wait ends by itself (timer, retry, signal timeout). */
   until?: number;
   /** Every signal name the run waits for; a signal with one of them wakes it. */
@@ -66,6 +96,10 @@ export interface Run {
   /** What the run waits for (status `waiting`) or why it is parked (status `needs_attention`). */
   waitingFor: WaitInfo | undefined;
   attention: ErrorInfo | undefined;
+  /** When the run's lifetime ends, if it has one. */
+  expiresAt: Date | undefined;
+  /** The target lock the run holds or queues for. */
+  lockKey: string | undefined;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -76,8 +110,15 @@ export type OperationKind = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uu
 /** History event types. */
 export type EventType =
   | 'run_started'
+  | 'step_started'
   | 'step_completed'
   | 'step_failed'
+  | 'compensation_started'
+  | 'compensation_completed'
+  | 'compensation_failed'
+  | 'run_compensated'
+  | 'operator_action'
+  | 'run_expired'
   | 'timer_set'
   | 'timer_fired'
   | 'signal_waiting'

@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } from '../core/types.js';
+import { describeRun, type RunDescription } from '../core/describe.js';
+import { parseDuration } from '../core/duration.js';
+import { isTerminal, type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store, WorkerRecord } from '../store/types.js';
 import { summariseVersions, type VersionSummary } from './accounting.js';
 import { ClaimLoop } from './claim-loop.js';
+import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
 import { Batcher } from './batcher.js';
 import { RunExecutor, type ExecutorHost } from './executor.js';
 import { WorkerPresence } from './presence.js';
@@ -43,6 +46,8 @@ export interface StartOptions {
   id?: string;
   /** Pin the run to this version. (Default: the highest registered version) */
   version?: number;
+  /** Longest this run may live before the workflow's `onExpire` applies. (Default: the workflow's maxLifetimeMs) */
+  maxLifetimeMs?: Duration;
 }
 
 /** A committed change to a run, as subscribers see it. */
@@ -161,6 +166,10 @@ export class Engine {
     const json = roundTrip(input, 'input') as Json | undefined;
     const here = this.loop !== undefined && this.registry.serves(workflow, version) && this.freeSlots() > 0;
     const request: CreateRunRequest = { id, workflow, version, input: json ?? null };
+    const definition = this.registry.get(workflow, version);
+    const lifetime = options.maxLifetimeMs ?? definition?.maxLifetimeMs;
+    if (lifetime !== undefined) request.expiresAt = Date.now() + parseDuration(lifetime, 'maxLifetimeMs');
+    if (definition?.lock) request.lock = { key: lockKeyOf(definition, json), onConflict: definition.lock.onConflict ?? 'reject' };
     if (here) {
       request.leaseOwner = this.workerId;
       this.startingHere++;
@@ -170,6 +179,10 @@ export class Engine {
       result = await this.starts.add(request);
     } finally {
       if (here) this.startingHere--;
+    }
+    if ('lockHeldBy' in result) {
+      const { key, runId } = result.lockHeldBy;
+      throw new WaymarkError('E_LOCK_HELD', `target '${key}' is locked by run '${runId}'`, { details: { key, holder: runId } });
     }
     if (!result.created) {
       if (result.run.workflow !== workflow) {
@@ -218,6 +231,44 @@ export class Engine {
     const events = await this.store.history(runId);
     if (events.length === 0) await this.getRun(runId);
     return events;
+  }
+
+  /** Runs the parked step again (a new attempt, same idempotency key), or retries a failed compensation. */
+  retryStep(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
+    return this.operate(runId, 'retry_step', options);
+  }
+
+  /** Records `options.output` as the parked step's result (or marks a failed compensation done by hand) and goes on. */
+  skipStep(runId: string, options?: SkipStepOptions): Promise<OperatorResult> {
+    return this.operate(runId, 'skip_step', options);
+  }
+
+  /** Aborts the run and unwinds its completed reversible steps in reverse order; it ends `compensated`. */
+  compensate(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
+    return this.operate(runId, 'compensate', options);
+  }
+
+  /** Stops the run without unwinding anything; it ends `cancelled`. */
+  cancel(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
+    return this.operate(runId, 'cancel', options);
+  }
+
+  /** Lets a run parked on a divergence (after a fix is deployed) or on its expiry go on. */
+  resume(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
+    return this.operate(runId, 'resume', options);
+  }
+
+  /** Where the run is, what it has changed, what is pending, and what an operator can do now. */
+  async describe(runId: string): Promise<RunDescription> {
+    const run = await this.getRun(runId);
+    return describeRun(run, await this.store.history(runId));
+  }
+
+  private async operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
+    this.assertOpen();
+    const result = await applyOperatorAction(this.store, runId, action, options);
+    this.loop?.nudge();
+    return result;
   }
 
   /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */
@@ -290,7 +341,12 @@ export class Engine {
         });
       }
       await this.changeOrPoll(runId, Math.min(left, 250));
-      run = await this.getRun(runId);
+      try {
+        run = await this.getRun(runId);
+      } catch (error) {
+        if (error instanceof WaymarkError) throw error;
+        this.warn('reading the run failed while waiting for its result; retrying', { runId, error: String(error) }); // e.g. a dropped connection
+      }
     }
     return run;
   }
@@ -318,6 +374,20 @@ export class Engine {
   private assertOpen(): void {
     if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
   }
+}
+
+/** The lock key for a run's input; a key function that throws or returns a non-string is bad input. */
+function lockKeyOf(definition: WorkflowDefinition, input: Json | undefined): string {
+  let key: unknown;
+  try {
+    key = definition.lock!.key(input);
+  } catch (error) {
+    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' failed for this input: ${(error as Error).message}`);
+  }
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' must be a non-empty string, got ${JSON.stringify(key)}`);
+  }
+  return key;
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -1,9 +1,10 @@
-import { resolveRetryPolicy, retryDelayMs } from '../core/backoff.js';
+import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy } from '../core/backoff.js';
 import { parseDuration } from '../core/duration.js';
-import { NonRetryableError, WaymarkError, fromErrorInfo, toErrorInfo } from '../core/errors.js';
+import { WaymarkError, toErrorInfo, type ErrorCode } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import {
   checkOperation,
+  compensationStates,
   describeDivergence,
   indexHistory,
   missingOperation,
@@ -14,10 +15,11 @@ import {
   type Divergence,
   type RecordedOperation,
 } from '../core/replay.js';
-import type { ErrorInfo, Json, NewEvent, OperationKind, WaitInfo } from '../core/types.js';
-import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
-import type { StepInfo, StepOptions, WorkflowContext, WorkflowDefinition } from './workflow.js';
-import { checkOperationName } from './workflow.js';
+import type { AttentionReason, ErrorInfo, Json, NewEvent, OperationKind, WaitInfo } from '../core/types.js';
+import type { ClaimedRun, CommitOutcome, PendingAction, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
+import { runAttempt, stepFailedError } from './attempt.js';
+import { runCompensations, type CompletedStep } from './saga.js';
+import { checkOperationName, checkStepOptions, isIdempotent, resolveStepOptions, type StepInfo, type StepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
 
 /** What an executor needs from the engine that hosts it. */
 export interface ExecutorHost {
@@ -42,6 +44,9 @@ interface PendingWait {
   deliver?: (signal: PendingSignal) => void;
 }
 
+/** What stops the workflow at its frontier (the first operation the history cannot answer). */
+type Takeover = { kind: 'compensate' } | { kind: 'action'; action: PendingAction } | { kind: 'expire' };
+
 /**
  * A promise that never settles, made fresh each time: a shared one would keep every suspended run's
  * continuation reachable (and so in memory) forever.
@@ -50,7 +55,8 @@ const never = () => new Promise<never>(() => {});
 
 /**
  * Executes one run in memory while hot: replays its history, runs new steps, checkpoints each outcome
- * before the workflow goes on, and suspends (releasing memory and lease) when it must wait.
+ * before the workflow goes on, suspends (releasing memory and lease) when it must wait, and at its
+ * frontier hands over to the saga, an operator's action or the run's expiry when one applies.
  */
 export class RunExecutor {
   readonly runId: string;
@@ -59,6 +65,8 @@ export class RunExecutor {
   private readonly signals: PendingSignal[];
   private readonly waits = new Set<PendingWait>();
   private readonly abort = new AbortController();
+  private readonly completed: CompletedStep[] = [];
+  private readonly expiresAt: number | undefined;
   private buffer: NewEvent[] = [];
   private consumed: number[] = [];
   private nextPos: number;
@@ -67,6 +75,8 @@ export class RunExecutor {
   private idleCheckScheduled = false;
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
+  private takeover: Takeover | undefined;
+  private tookOver = false;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -77,10 +87,15 @@ export class RunExecutor {
     this.recorded = indexHistory(claimed.history);
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
+    const types = new Set(claimed.history.map((e) => e.type));
+    if (types.has('compensation_started') && !types.has('run_compensated')) this.takeover = { kind: 'compensate' };
+    else if (claimed.pendingAction) this.takeover = { kind: 'action', action: claimed.pendingAction };
+    if (!types.has('run_expired')) this.expiresAt = claimed.run.expiresAt?.getTime();
   }
 
   /** Starts the workflow function; completion, failure, suspension and parking are committed by the executor. */
   start(): void {
+    this.checkExpiry();
     const ctx = this.context();
     Promise.resolve()
       .then(() => this.definition.run(ctx, this.claimed.run.input))
@@ -136,24 +151,34 @@ export class RunExecutor {
     return { seq, recorded };
   }
 
-  private async step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options: StepOptions = {}): Promise<T> {
+  private async step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, inline?: StepOptions<T>): Promise<T> {
     if (this.stopped) return never();
     checkOperationName(name, 'step');
     const { seq, recorded } = this.enter('step', name);
+    const options = resolveStepOptions(this.definition, name, inline);
+    checkStepOptions(options, `step '${name}'`);
     const state = stepState(recorded);
-    if (state.state === 'completed') return state.output as T;
-    if (state.state === 'failed') throw stepFailedError(name, seq, state.attempts, state.error);
-    const merged = { ...this.definition.stepDefaults, ...options };
-    const policy = resolveRetryPolicy(merged.retry, `step '${name}'`);
-    const timeoutMs = merged.timeoutMs === undefined ? undefined : parseDuration(merged.timeoutMs, `step '${name}' timeoutMs`);
-    if (state.state === 'retrying' && Date.now() < state.retryAt) {
-      return this.waitFor({ kind: 'retry', seq, name, until: state.retryAt });
+    if (state.state === 'completed') {
+      this.completed.push({ seq, name, output: state.output, options, order: completionPos(recorded!) });
+      return state.output as T;
     }
-    const attempt = state.state === 'retrying' ? state.attempt : 1;
+    if (this.atFrontier()) return never();
+    const policy = resolveRetryPolicy(options.retry, `step '${name}'`);
+    if (state.state === 'failed') {
+      if ((options.onFailure ?? 'fail') === 'fail') throw stepFailedError(name, seq, state.attempts, state.error);
+      return this.failStep(seq, name, options, state.attempts, state.error);
+    }
+    if (state.state === 'unknown' && !isIdempotent(options)) {
+      const details = { reason: 'unknown_outcome', step: name, seq, attempt: state.attempt, workerId: state.workerId ?? null, startedAt: state.startedAt };
+      const message = `step '${name}' (attempt ${state.attempt}) started on ${state.workerId ?? 'a worker'} and never recorded an outcome; it is not idempotent, so it is not run again blindly`;
+      return this.park('unknown_outcome', message, details);
+    }
+    if (state.state === 'retrying' && Date.now() < state.retryAt) return this.waitFor({ kind: 'retry', seq, name, until: state.retryAt });
+    const attempt = state.state === 'new' ? 1 : state.attempt;
     this.inflight++;
     let outcome: { output: T } | { retryAt: number };
     try {
-      outcome = await this.attempt(seq, name, fn, attempt, policy, timeoutMs);
+      outcome = await this.attempt(seq, name, fn, options, attempt, policy);
     } finally {
       this.inflight--;
       this.scheduleIdleCheck();
@@ -167,35 +192,59 @@ export class RunExecutor {
     seq: number,
     name: string,
     fn: (info: StepInfo) => Promise<T> | T,
+    options: StepOptions<T>,
     attempt: number,
-    policy: ReturnType<typeof resolveRetryPolicy>,
-    timeoutMs: number | undefined,
+    policy: ResolvedRetryPolicy,
   ): Promise<{ output: T } | { retryAt: number }> {
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([this.abort.signal, timeout.signal]);
-    const info: StepInfo = { idempotencyKey: `${this.runId}:${seq}:${name}`, attempt, signal, runId: this.runId, step: name };
-    let output: T;
-    try {
-      const raw = await withTimeout(() => fn(info), timeoutMs, name, timeout);
-      output = roundTrip(raw, `output of step '${name}'`);
-    } catch (error) {
-      if (this.stopped) return never();
-      const errorInfo = toErrorInfo(error);
-      const retryable = !(error instanceof NonRetryableError) && errorInfo.code !== 'E_NOT_SERIALIZABLE';
-      if (retryable && attempt < policy.maxAttempts) {
-        const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
-        this.buffer.push({ type: 'step_failed', seq, name, data: { attempt, error: errorInfo as unknown as Json, retryAt } });
-        await this.flush();
-        return { retryAt };
-      }
-      this.buffer.push({ type: 'step_failed', seq, name, data: { attempt, error: errorInfo as unknown as Json } });
+    const workerId = this.host.workerId;
+    const effect = options.effect ?? 'none';
+    if (!isIdempotent(options)) {
+      // Recorded before the effect: a crash from here on leaves an outcome that is known to be unknown.
+      this.buffer.push({ type: 'step_started', seq, name, data: { attempt, workerId, effect } });
       await this.flush();
-      throw stepFailedError(name, seq, attempt, errorInfo);
     }
+    const timeoutMs = options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, `step '${name}' timeoutMs`);
+    const key = `${this.runId}:${seq}:${name}`;
+    const result = await runAttempt((signal) => fn({ idempotencyKey: key, attempt, signal, runId: this.runId, step: name }), {
+      timeoutMs,
+      what: `step '${name}'`,
+      parent: this.abort.signal,
+      check: (raw) => roundTrip(raw, `output of step '${name}'`),
+    });
     if (this.stopped) return never();
-    this.buffer.push({ type: 'step_completed', seq, name, data: output === undefined ? { attempt } : { attempt, output: output as Json } });
-    await this.flush();
-    return { output };
+    const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };
+    if (result.ok) {
+      const data: { [key: string]: Json } = { ...audit };
+      if (result.value !== undefined) data.output = result.value as Json;
+      this.completed.push({ seq, name, output: result.value as Json, options, order: this.nextPos + this.buffer.length });
+      this.buffer.push({ type: 'step_completed', seq, name, data });
+      await this.flush();
+      return { output: result.value };
+    }
+    const error = result.error as unknown as Json;
+    if (result.retryable && attempt < policy.maxAttempts) {
+      const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
+      this.buffer.push({ type: 'step_failed', seq, name, data: { ...audit, error, retryAt } });
+      await this.flush();
+      return { retryAt };
+    }
+    this.buffer.push({ type: 'step_failed', seq, name, data: { ...audit, error } });
+    if ((options.onFailure ?? 'fail') === 'fail') {
+      await this.flush();
+      throw stepFailedError(name, seq, attempt, result.error);
+    }
+    return this.failStep(seq, name, options, attempt, result.error);
+  }
+
+  /** A step failed for good under 'compensate' or 'escalate': unwind the saga or park for an operator. */
+  private async failStep(seq: number, name: string, options: StepOptions, attempts: number, error: ErrorInfo): Promise<never> {
+    const facts = { step: name, seq, attempts, error: error as unknown as Json };
+    if (options.onFailure === 'compensate') {
+      this.buffer.push({ type: 'compensation_started', data: { reason: 'step_failed', ...facts } });
+      await this.beginCompensation(error);
+      return never();
+    }
+    return this.park('step_failed', `step '${name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`, { reason: 'step_failed', ...facts });
   }
 
   private async sleep(duration: unknown): Promise<void> {
@@ -204,6 +253,7 @@ export class RunExecutor {
     const { seq, recorded } = this.enter('sleep', '');
     const state = sleepState(recorded);
     if (state?.fired) return;
+    if (this.atFrontier()) return never();
     const until = state?.until ?? Date.now() + ms;
     if (!state) this.buffer.push({ type: 'timer_set', seq, data: { until } });
     if (Date.now() >= until) {
@@ -221,6 +271,7 @@ export class RunExecutor {
     const state = signalState(recorded);
     if (state?.state === 'received') return state.payload ?? null;
     if (state?.state === 'timed_out') return null;
+    if (this.atFrontier()) return never();
     const until = state ? state.until : timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     if (!state) this.buffer.push({ type: 'signal_waiting', seq, name, data: until === undefined ? {} : { until } });
     const available = this.signals.findIndex((s) => s.name === name);
@@ -254,6 +305,7 @@ export class RunExecutor {
   private value(kind: 'now' | 'random' | 'uuid', make: () => Json): Json {
     const { seq, recorded } = this.enter(kind, '');
     if (recorded) return recordedValue(recorded) ?? null;
+    if (this.atFrontier()) throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has been taken over');
     const value = make();
     this.buffer.push({ type: 'value_recorded', seq, data: { kind, value } });
     return value;
@@ -273,7 +325,7 @@ export class RunExecutor {
     this.idleCheckScheduled = true;
     setImmediate(() => {
       this.idleCheckScheduled = false;
-      if (this.stopped || this.inflight > 0 || this.waits.size === 0) return;
+      if (this.stopped || this.tookOver || this.inflight > 0 || this.waits.size === 0) return;
       void this.suspend();
     });
   }
@@ -281,12 +333,13 @@ export class RunExecutor {
   private async suspend(): Promise<void> {
     const waits = [...this.waits];
     const dues = waits.map((w) => w.until).filter((u): u is number => u !== undefined);
+    if (this.expiresAt !== undefined) dues.push(this.expiresAt);
     const dueAt = dues.length ? Math.min(...dues) : undefined;
     const first = waits.find((w) => w.until === dueAt) ?? waits[0]!;
     const signals = [...new Set(waits.filter((w) => w.kind === 'signal').map((w) => w.name!))];
     const waitingFor: WaitInfo = { kind: first.kind, seq: first.seq };
     if (first.name !== undefined) waitingFor.name = first.name;
-    if (dueAt !== undefined) waitingFor.until = dueAt;
+    if (first.until !== undefined) waitingFor.until = first.until;
     if (signals.length) waitingFor.signals = signals;
     this.stopped = true;
     const ok = await this.flush({ status: 'waiting', waitingFor, dueAt: dueAt ?? null, releaseLease: true }, true);
@@ -294,9 +347,10 @@ export class RunExecutor {
   }
 
   private async finish(output: unknown): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.tookOver) return;
     await this.idle();
-    if (this.stopped) return;
+    if (this.stopped || this.tookOver) return;
+    if (this.atFrontier()) return;
     const unvisited = [...this.recorded.values()].find((op) => !this.visited.has(op.seq));
     if (unvisited) return this.diverge(missingOperation(unvisited), false);
     let json: Json | undefined;
@@ -313,14 +367,101 @@ export class RunExecutor {
   }
 
   private async fail(error: unknown): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.tookOver) return;
     if (error instanceof WaymarkError && error.code === 'E_NONDETERMINISM') return; // already parked
     await this.idle();
-    if (this.stopped) return;
+    if (this.stopped || this.tookOver) return;
+    if (this.atFrontier()) return;
     this.stopped = true;
     const info = toErrorInfo(error);
     this.buffer.push({ type: 'run_failed', data: { error: info as unknown as Json } });
     if (await this.flush({ status: 'failed', error: info, waitingFor: null }, true)) this.host.released(this.runId, 'finished');
+  }
+
+  /** Records the run's expiry once its lifetime is over (the takeover then applies `onExpire`). */
+  private checkExpiry(): void {
+    if (this.expiresAt === undefined || this.takeover || Date.now() < this.expiresAt) return;
+    this.takeover = { kind: 'expire' };
+  }
+
+  /**
+   * True when the workflow must not go past this point: a saga, an operator's action or the run's expiry
+   * takes over. The takeover starts once nothing else executes.
+   */
+  private atFrontier(): boolean {
+    this.checkExpiry();
+    if (!this.takeover) return false;
+    if (!this.tookOver) {
+      this.tookOver = true;
+      void this.idle().then(() => this.runTakeover());
+    }
+    return true;
+  }
+
+  private async runTakeover(): Promise<void> {
+    const takeover = this.takeover!;
+    if (takeover.kind === 'compensate') return this.beginCompensation(undefined, false);
+    if (takeover.kind === 'expire') return this.expire();
+    const { action, actor, reason } = takeover.action;
+    this.buffer.push({ type: 'operator_action', data: { action, actor, reason } });
+    if (action === 'cancel') {
+      this.buffer.push({ type: 'run_cancelled', data: { actor, reason } });
+      this.stopped = true;
+      const ok = await this.flush({ status: 'cancelled', waitingFor: null, clearPendingAction: true, error: cancelledError(actor, reason) }, true);
+      if (ok) this.host.released(this.runId, 'finished');
+      return;
+    }
+    this.buffer.push({ type: 'compensation_started', data: { reason: 'operator', actor, why: reason } });
+    return this.beginCompensation({ name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `compensated by ${actor}: ${reason}` });
+  }
+
+  private async expire(): Promise<void> {
+    const policy = this.definition.onExpire ?? 'fail';
+    const error: ErrorInfo = { name: 'WaymarkError', code: 'E_RUN_EXPIRED', message: `run '${this.runId}' outlived its lifetime (expired at ${new Date(this.expiresAt!).toISOString()})` };
+    this.buffer.push({ type: 'run_expired', data: { policy, expiresAt: this.expiresAt! } });
+    if (policy === 'compensate') {
+      this.buffer.push({ type: 'compensation_started', data: { reason: 'expired' } });
+      return this.beginCompensation(error);
+    }
+    if (policy === 'escalate') return void (await this.park('expired', error.message, { reason: 'expired', expiresAt: this.expiresAt! }));
+    this.buffer.push({ type: 'run_failed', data: { error: error as unknown as Json } });
+    this.stopped = true;
+    if (await this.flush({ status: 'failed', error, waitingFor: null }, true)) this.host.released(this.runId, 'finished');
+  }
+
+  /** Commits the move to `compensating` (with whatever was recorded) and unwinds the saga in this executor. */
+  private async beginCompensation(error: ErrorInfo | undefined, commitFirst = true): Promise<void> {
+    this.tookOver = true;
+    this.waits.clear();
+    if (commitFirst) {
+      const update: RunUpdate = { status: 'compensating', waitingFor: null, clearPendingAction: true };
+      if (error) update.error = error;
+      if (!(await this.flush(update, true))) return;
+    }
+    const progress = compensationStates(this.claimed.history);
+    await runCompensations({
+      runId: this.runId,
+      workerId: this.host.workerId,
+      signal: this.abort.signal,
+      completed: this.completed,
+      progress,
+      record: (event) => this.buffer.push(event),
+      commit: (update) => this.flush(update, true),
+      done: (how, dueAt) => {
+        this.stopped = true;
+        this.host.released(this.runId, how, dueAt);
+      },
+    });
+  }
+
+  /** Parks the run in needs_attention for an operator, with the facts of why. */
+  private async park(reason: AttentionReason, message: string, details: { [key: string]: Json }): Promise<never> {
+    this.tookOver = true;
+    this.stopped = true;
+    this.buffer.push({ type: 'run_parked', data: { ...details, reason } });
+    const attention: ErrorInfo = { name: 'WaymarkError', code: ATTENTION_CODES[reason], message, details: { ...details, reason } };
+    if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true)) this.host.released(this.runId, 'parked');
+    return never();
   }
 
   /** Parks the run in needs_attention with the divergence; nothing else of this execution is committed. */
@@ -333,6 +474,7 @@ export class RunExecutor {
       this.buffer = [{ type: 'run_parked', data: { reason: 'nondeterminism', divergence: divergence as unknown as Json } }];
       this.consumed = [];
       const attention: ErrorInfo = { ...toErrorInfo(error), details: { reason: 'nondeterminism', ...(divergence as unknown as Record<string, Json>) } };
+      delete attention.stack;
       void this.flush({ status: 'needs_attention', attention, waitingFor: null }, true).then((ok) => {
         if (ok) this.host.released(this.runId, 'parked');
       });
@@ -348,12 +490,11 @@ export class RunExecutor {
 
   /**
    * Commits buffered events (and a run update) and waits for the commit. A rejected commit means
-   * another worker owns the run now: this execution stops at once.
+   * another worker owns the run now: this execution stops at once. An operator action reported by the
+   * store is taken over at the workflow's next operation.
    */
   private async flush(update?: RunUpdate, final = false): Promise<boolean> {
-    if (this.stopped && !final) {
-      await never();
-    }
+    if (this.stopped && !final) await never();
     const commit: RunCommit = { runId: this.runId, workerId: this.host.workerId, fromPos: this.nextPos, events: this.buffer };
     if (update) commit.update = update;
     if (this.consumed.length) commit.consumedSignals = this.consumed;
@@ -366,7 +507,10 @@ export class RunExecutor {
     } catch (error) {
       this.host.warn('commit failed; the run resumes from its last checkpoint', { runId: this.runId, error: String(error) });
     }
-    if (outcome?.ok) return true;
+    if (outcome?.ok) {
+      if (outcome.pendingAction && !this.takeover && !update?.clearPendingAction) this.takeover = { kind: 'action', action: outcome.pendingAction };
+      return true;
+    }
     this.stopped = true;
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
     if (outcome?.reason === 'lease_lost') {
@@ -381,32 +525,19 @@ export class RunExecutor {
   }
 }
 
-function stepFailedError(name: string, seq: number, attempts: number, cause: ErrorInfo): WaymarkError {
-  const plural = attempts === 1 ? 'attempt' : 'attempts';
-  return new WaymarkError('E_STEP_FAILED', `step '${name}' failed after ${attempts} ${plural}: ${cause.message}`, {
-    details: { step: name, seq, attempts, error: cause as unknown as Json },
-    cause: fromErrorInfo(cause),
-  });
+/** Where a recorded step's completion sits in the history (compensation order). */
+function completionPos(recorded: RecordedOperation): number {
+  return recorded.events.find((e) => e.type === 'step_completed')?.pos ?? 0;
 }
 
-async function withTimeout<T>(
-  fn: () => Promise<T> | T,
-  timeoutMs: number | undefined,
-  name: string,
-  controller: AbortController,
-): Promise<T> {
-  if (timeoutMs === undefined) return await fn();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new WaymarkError('E_STEP_TIMEOUT', `step '${name}' timed out after ${timeoutMs} ms`);
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(fn), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+const ATTENTION_CODES: Record<AttentionReason, ErrorCode> = {
+  nondeterminism: 'E_NONDETERMINISM',
+  unknown_outcome: 'E_UNKNOWN_OUTCOME',
+  step_failed: 'E_STEP_FAILED',
+  compensation_failed: 'E_STEP_FAILED',
+  expired: 'E_RUN_EXPIRED',
+};
+
+function cancelledError(actor: string, reason: string): ErrorInfo {
+  return { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `cancelled by ${actor}: ${reason}` };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
-import type { Duration, Json, RetryPolicy } from '../core/types.js';
+import { parseDuration } from '../core/duration.js';
+import type { Duration, FailurePolicy, Json, RetryPolicy, StepEffect } from '../core/types.js';
 
 /** What a step function is told about the attempt it runs. */
 export interface StepInfo {
@@ -14,11 +15,34 @@ export interface StepInfo {
   step: string;
 }
 
-export interface StepOptions {
+/** What a compensation is told: the same key scheme as steps, for its own retries. */
+export interface CompensationInfo {
+  idempotencyKey: string;
+  attempt: number;
+  signal: AbortSignal;
+}
+
+export interface StepOptions<T = any> {
+  /** What the step does to the world. (Default: 'none') */
+  effect?: StepEffect;
+  /** May an attempt whose outcome is unknown run again (with the same key)? (Default: true for effect 'none', else false) */
+  idempotent?: boolean;
+  /** Undoes the completed step; required for `effect: 'reversible'`. Durable, checkpointed and retried like a step. */
+  compensate?: (output: T, info: CompensationInfo) => Promise<void> | void;
   /** How failed attempts are retried. (Default: 3 attempts, 1 s exponential backoff up to 60 s) */
   retry?: RetryPolicy;
   /** Time allowed for one attempt before it fails with E_STEP_TIMEOUT. (Default: no limit) */
   timeoutMs?: Duration;
+  /** After the last attempt: fail the run, unwind the saga, or park for an operator. (Default: 'fail') */
+  onFailure?: FailurePolicy;
+}
+
+/** A target lock a workflow's runs hold for their whole life. */
+export interface LockOptions<I> {
+  /** The target key from the run's input, e.g. `(input) => 'cluster:' + input.cluster`. */
+  key: (input: I) => string;
+  /** A second start for a held key: refuse it (E_LOCK_HELD) or queue it (FIFO, status waiting). (Default: 'reject') */
+  onConflict?: 'reject' | 'queue';
 }
 
 export interface SignalWaitOptions {
@@ -32,7 +56,7 @@ export interface WorkflowContext {
   readonly workflow: string;
   readonly version: number;
   /** Runs `fn` once for this run (retried per policy); its output is checkpointed before the run goes on. */
-  step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options?: StepOptions<T>): Promise<T>;
   /** A durable timer: the run holds no memory while it sleeps and wakes after restarts. */
   sleep(duration: Duration): Promise<void>;
   /** Waits for a signal sent with `engine.signal`; resolves null when the timeout passes first. */
@@ -53,6 +77,14 @@ export interface WorkflowConfig<I, O> {
   run(ctx: WorkflowContext, input: I): Promise<O>;
   /** Step options every step of this workflow starts from. (Default: none) */
   stepDefaults?: StepOptions;
+  /** Options of named steps, checked when the workflow is defined; inline options override them. */
+  steps?: Record<string, StepOptions>;
+  /** Hold a target lock for each run's life. (Default: none) */
+  lock?: LockOptions<I>;
+  /** Longest a run may live; then `onExpire` applies. Overridable per start. (Default: unbounded) */
+  maxLifetimeMs?: Duration;
+  /** What an expired run does. (Default: 'fail') */
+  onExpire?: FailurePolicy;
 }
 
 /** A defined workflow version, ready to hand to `Engine.open`. */
@@ -77,11 +109,60 @@ export function defineWorkflow<I = Json, O = Json>(config: WorkflowConfig<I, O>)
   if (typeof config.run !== 'function') {
     throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}' v${config.version}: run must be an async function (ctx, input)`);
   }
+  const where = `workflow '${config.name}' v${config.version}`;
+  checkStepOptions(config.stepDefaults ?? {}, `${where} stepDefaults`, false);
+  for (const [step, options] of Object.entries(config.steps ?? {})) checkStepOptions({ ...config.stepDefaults, ...options }, `${where} step '${step}'`);
+  if (config.lock !== undefined && typeof config.lock?.key !== 'function') {
+    throw new WaymarkError('E_INVALID_INPUT', `${where}: lock.key must be a function of the input returning the target key`);
+  }
+  if (config.lock?.onConflict !== undefined && !['reject', 'queue'].includes(config.lock.onConflict)) {
+    throw new WaymarkError('E_INVALID_INPUT', `${where}: lock.onConflict must be 'reject' or 'queue'`);
+  }
+  if (config.maxLifetimeMs !== undefined) parseDuration(config.maxLifetimeMs, `${where} maxLifetimeMs`);
+  checkPolicy(config.onExpire, `${where} onExpire`);
   const fingerprint = createHash('sha256')
-    .update(`${config.name}\n${config.version}\n${config.run.toString()}\n${JSON.stringify(config.stepDefaults ?? {})}`)
+    .update(`${config.name}\n${config.version}\n${config.run.toString()}\n${describeOptions(config)}`)
     .digest('hex')
     .slice(0, 16);
   return Object.freeze({ ...config, fingerprint });
+}
+
+/** Merges step options: workflow defaults, then the named step's declaration, then the call's own. */
+export function resolveStepOptions(definition: WorkflowDefinition, name: string, inline: StepOptions | undefined): StepOptions {
+  return { ...definition.stepDefaults, ...definition.steps?.[name], ...inline };
+}
+
+/** Whether a step may run again after an unknown outcome. */
+export function isIdempotent(options: StepOptions): boolean {
+  return options.idempotent ?? (options.effect ?? 'none') === 'none';
+}
+
+/** Rejects contradictory step options (a reversible step without compensate, unknown values). */
+export function checkStepOptions(options: StepOptions, where: string, complete = true): void {
+  const bad = (reason: string) => new WaymarkError('E_INVALID_INPUT', `${where}: ${reason}`);
+  if (options.effect !== undefined && !['none', 'reversible', 'irreversible'].includes(options.effect)) {
+    throw bad(`effect must be 'none', 'reversible' or 'irreversible', got '${String(options.effect)}'`);
+  }
+  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw bad('idempotent must be a boolean');
+  if (options.compensate !== undefined && typeof options.compensate !== 'function') throw bad('compensate must be a function (output, info)');
+  if (complete && options.effect === 'reversible' && !options.compensate) throw bad("a reversible step needs a compensate function");
+  if (options.compensate && options.effect !== undefined && options.effect !== 'reversible') throw bad(`compensate is only for reversible steps, not '${options.effect}'`);
+  if (options.timeoutMs !== undefined) parseDuration(options.timeoutMs, `${where} timeoutMs`);
+  checkPolicy(options.onFailure, `${where} onFailure`);
+}
+
+function checkPolicy(policy: unknown, where: string): void {
+  if (policy !== undefined && !['fail', 'compensate', 'escalate'].includes(policy as string)) {
+    throw new WaymarkError('E_INVALID_INPUT', `${where} must be 'fail', 'compensate' or 'escalate', got '${String(policy)}'`);
+  }
+}
+
+/** Step and lifetime options as text for the fingerprint (functions by their source). */
+function describeOptions(config: WorkflowConfig<any, any>): string {
+  return JSON.stringify(
+    { stepDefaults: config.stepDefaults, steps: config.steps, lock: config.lock, maxLifetimeMs: config.maxLifetimeMs, onExpire: config.onExpire },
+    (_key, value: unknown) => (typeof value === 'function' ? value.toString() : value),
+  );
 }
 
 /** Validates a step or signal name: a non-empty string of at most 200 characters. */

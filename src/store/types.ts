@@ -1,4 +1,4 @@
-import type { ErrorInfo, HistoryEvent, Json, NewEvent, Run, RunStatus, WaitInfo } from '../core/types.js';
+import type { ErrorInfo, HistoryEvent, Json, NewEvent, OperatorAction, Run, RunStatus, WaitInfo } from '../core/types.js';
 
 /** A (workflow, version) pair a worker serves. */
 export interface WorkflowVersionRef {
@@ -31,6 +31,18 @@ export interface NewRun {
   workflow: string;
   version: number;
   input: Json | undefined;
+  /** Epoch ms when the run's lifetime ends. */
+  expiresAt?: number;
+  /** A target lock the run must hold for its whole life. */
+  lock?: { key: string; onConflict: 'reject' | 'queue' };
+}
+
+/** An operator action asked for while a worker was executing the run; that worker applies it. */
+export interface PendingAction {
+  action: Extract<OperatorAction, 'cancel' | 'compensate'>;
+  actor: string;
+  reason: string;
+  at: number;
 }
 
 /** A signal sent to a run and not yet consumed by it. */
@@ -46,6 +58,8 @@ export interface ClaimedRun {
   run: Run;
   history: HistoryEvent[];
   signals: PendingSignal[];
+  /** An operator action to apply before anything else. */
+  pendingAction?: PendingAction;
 }
 
 /** A run-row change that goes with a commit. Absent fields stay as they are. */
@@ -60,6 +74,8 @@ export interface RunUpdate {
   dueAt?: number | null;
   /** Give up the lease (the run suspends or ends). */
   releaseLease?: boolean;
+  /** The run's pending operator action has been applied. */
+  clearPendingAction?: boolean;
 }
 
 /** One run's checkpoint: events appended at `fromPos`, fenced by the writer's lease. */
@@ -72,9 +88,13 @@ export interface RunCommit {
   update?: RunUpdate;
   /** Signals consumed by these events. */
   consumedSignals?: number[];
+  /** Written by an operator, not a worker: fenced by the history position and a free (or expired) lease. */
+  asOperator?: boolean;
 }
 
-export type CommitOutcome = { ok: true } | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' };
+export type CommitOutcome =
+  | { ok: true; pendingAction?: PendingAction }
+  | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' };
 
 export interface RunFilter {
   workflow?: string;
@@ -89,13 +109,19 @@ export interface CreateRunRequest extends NewRun {
   leaseOwner?: string;
 }
 
-export interface CreateRunResult {
-  /** False when a run with that id existed: it is returned and nothing was written. */
-  created: boolean;
-  run: Run;
-  /** The new run, ready to execute, when it was created with a lease owner. */
-  claimed: ClaimedRun | undefined;
-}
+export type CreateRunResult =
+  | {
+      /** False when a run with that id existed: it is returned and nothing was written. */
+      created: boolean;
+      run: Run;
+      /** The new run, ready to execute, when it was created with a lease owner and holds its lock. */
+      claimed: ClaimedRun | undefined;
+    }
+  | {
+      created: false;
+      /** The lock is held by another run and the start asked to be rejected: nothing was written. */
+      lockHeldBy: { key: string; runId: string };
+    };
 
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
@@ -116,6 +142,11 @@ export interface Store {
   renewLeases(workerId: string, leaseMs: number): Promise<void>;
   /** Gives up the leases `workerId` holds (all, or those of `runIds`), making the runs claimable now. */
   releaseLeases(workerId: string, runIds?: string[]): Promise<void>;
+  /**
+   * Leaves an operator action for the worker executing the run. False when the run is not leased
+   * (any more): the caller applies the action itself with an operator commit.
+   */
+  setPendingAction(runId: string, action: PendingAction): Promise<boolean>;
   /** Stores a signal; wakes the run if it waits for it. Throws if the run is missing or finished. */
   sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal>;
   /** Earliest time a served run becomes due, if any is scheduled. */

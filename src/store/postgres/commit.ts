@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { isTerminal } from '../../core/types.js';
-import type { CommitOutcome, RunCommit } from '../types.js';
+import { isAtRest, isTerminal, type RunStatus } from '../../core/types.js';
+import type { CommitOutcome, PendingAction, RunCommit } from '../types.js';
 import { inTransaction } from './transaction.js';
 
 /** A run's row change after all of its commits in one batch, merged in order. */
@@ -17,6 +17,9 @@ interface MergedUpdate {
   wakeSignals: string | null;
   release: boolean;
   ends: boolean;
+  clearPending: boolean;
+  /** An operator action waits on the row: a released run becomes due at once for whoever applies it. */
+  actionPending: boolean;
 }
 
 /**
@@ -50,25 +53,28 @@ export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: n
 
 async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   const ids = [...new Set(batch.map((c) => c.runId))].sort();
-  const locked = await client.query<{ id: string; lease_owner: string | null; next_pos: number }>({
+  type Locked = { id: string; lease_owner: string | null; lease_free: boolean; next_pos: number; pending_action: PendingAction | null };
+  const locked = await client.query<Locked>({
     name: 'wm_commit_lock',
-    text: 'SELECT id, lease_owner, next_pos FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos, pending_action
+           FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     values: [ids],
   });
-  const state = new Map(locked.rows.map((r) => [r.id, { owner: r.lease_owner, nextPos: r.next_pos }]));
+  const state = new Map(locked.rows.map((r) => [r.id, { owner: r.lease_owner, free: r.lease_free, nextPos: r.next_pos, pending: r.pending_action }]));
   const outcomes: CommitOutcome[] = [];
   const accepted: RunCommit[] = [];
   for (const commit of batch) {
     const run = state.get(commit.runId);
     if (!run) outcomes.push({ ok: false, reason: 'missing' });
-    else if (run.owner !== commit.workerId) outcomes.push({ ok: false, reason: 'lease_lost' });
+    else if (commit.asOperator ? !run.free : run.owner !== commit.workerId) outcomes.push({ ok: false, reason: 'lease_lost' });
     else if (run.nextPos !== commit.fromPos) outcomes.push({ ok: false, reason: 'conflict' });
     else {
-      outcomes.push({ ok: true });
+      const u = commit.update;
+      if (u?.clearPendingAction) run.pending = null;
+      outcomes.push(run.pending ? { ok: true, pendingAction: run.pending } : { ok: true });
       accepted.push(commit);
       run.nextPos += commit.events.length;
-      const u = commit.update;
-      if (u && (u.releaseLease || isTerminal(u.status) || u.status === 'needs_attention')) run.owner = null;
+      if (u && (u.releaseLease || isAtRest(u.status))) (run.owner = null), (run.free = true);
     }
   }
   if (accepted.length === 0) return outcomes;
@@ -81,8 +87,28 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
       values: [consumed],
     });
   }
-  await updateRuns(client, merge(accepted), leaseMs);
+  const merged = merge(accepted);
+  for (const m of merged) m.actionPending = state.get(m.runId)!.pending !== null;
+  await updateRuns(client, merged, leaseMs);
+  const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
+  if (ended.length > 0) await releaseLocks(client, ended);
   return outcomes;
+}
+
+/** Frees the locks of finished runs and hands each key to the oldest run queued for it. */
+async function releaseLocks(client: pg.PoolClient, runIds: string[]): Promise<void> {
+  await client.query({
+    name: 'wm_release_locks',
+    text: `WITH freed AS (DELETE FROM locks WHERE run_id = ANY($1::text[]) RETURNING key),
+           next AS (
+             SELECT DISTINCT ON (r.lock_key) r.lock_key AS key, r.id
+             FROM runs r JOIN freed f ON r.lock_key = f.key
+             WHERE r.status = 'waiting' AND r.waiting_for->>'kind' = 'lock'
+             ORDER BY r.lock_key, r.created_at, r.id),
+           granted AS (INSERT INTO locks (key, run_id, acquired_at) SELECT key, id, now_ms() FROM next RETURNING run_id)
+           UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id IN (SELECT run_id FROM granted)`,
+    values: [runIds],
+  });
 }
 
 async function insertEvents(client: pg.PoolClient, commits: RunCommit[]): Promise<void> {
@@ -112,12 +138,22 @@ async function insertEvents(client: pg.PoolClient, commits: RunCommit[]): Promis
 function merge(commits: RunCommit[]): MergedUpdate[] {
   const byRun = new Map<string, MergedUpdate>();
   for (const c of commits) {
-    const m = byRun.get(c.runId) ?? { runId: c.runId, nextPos: c.fromPos, status: null, wakeSignals: null, release: false, ends: false };
+    const m = byRun.get(c.runId) ?? {
+      runId: c.runId,
+      nextPos: c.fromPos,
+      status: null,
+      wakeSignals: null,
+      release: false,
+      ends: false,
+      clearPending: false,
+      actionPending: false,
+    };
     m.nextPos = c.fromPos + c.events.length;
     const u = c.update;
     if (u) {
       m.status = u.status;
-      const ends = isTerminal(u.status) || u.status === 'needs_attention';
+      const ends = isAtRest(u.status);
+      m.clearPending = m.clearPending || Boolean(u.clearPendingAction);
       if (u.output !== undefined) m.output = JSON.stringify(u.output);
       if (u.error !== undefined) m.error = u.error === null ? null : JSON.stringify(u.error);
       if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);
@@ -152,13 +188,15 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
                  WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb)))
                  THEN now_ms()
                WHEN u.set_due THEN u.due_at
+               WHEN u.release AND u.action_pending THEN now_ms()
                ELSE r.due_at END,
              lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,
-             lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END
+             lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
+             pending_action = CASE WHEN u.clear_pending THEN NULL ELSE r.pending_action END
            FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
-                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[])
+                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::bool[])
              AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
-                  set_due, due_at, wake, release)
+                  set_due, due_at, wake, release, clear_pending, action_pending)
            WHERE r.id = u.id`,
     values: [
       col((u) => u.runId),
@@ -177,6 +215,8 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
       col((u) => u.wakeSignals),
       col((u) => u.release),
       leaseMs,
+      col((u) => u.clearPending),
+      col((u) => u.actionPending),
     ],
   });
 }

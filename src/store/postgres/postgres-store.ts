@@ -6,6 +6,7 @@ import type {
   CommitOutcome,
   CreateRunRequest,
   CreateRunResult,
+  PendingAction,
   PendingSignal,
   RunCommit,
   RunCount,
@@ -16,6 +17,7 @@ import type {
   WorkflowVersionRef,
 } from '../types.js';
 import { applyCommits } from './commit.js';
+import { createLockedRun, createPlainRuns } from './create-runs.js';
 import { migratePostgres, quoteIdent } from './migrate.js';
 import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
@@ -41,9 +43,6 @@ export interface PostgresStoreOptions {
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** The data of a run's first event. */
-const startedData = (r: CreateRunRequest): Json => ({ workflow: r.workflow, version: r.version, input: r.input ?? null });
 
 /** bigint columns (epoch ms, ids) fit in a JS number; the pool parses them as such. */
 const types = {
@@ -107,54 +106,15 @@ export class PostgresStore implements Store {
   }
 
   async createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
-    const rows = await this.transaction(async (client) => {
-      const inserted = await client.query<RunRow>({
-        name: 'wm_create_runs',
-        text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, created_at, updated_at)
-               SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $6 END, now_ms(), now_ms()
-               FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[]) AS r(id, w, v, i, o)
-               ON CONFLICT (id) DO NOTHING
-               RETURNING *`,
-        values: [
-          requests.map((r) => r.id),
-          requests.map((r) => r.workflow),
-          requests.map((r) => r.version),
-          requests.map((r) => JSON.stringify(r.input ?? null)),
-          requests.map((r) => r.leaseOwner ?? null),
-          leaseMs,
-        ],
-      });
-      const created = new Map(inserted.rows.map((row) => [row.id, row]));
-      if (created.size > 0) {
-        const fresh = requests.filter((r) => created.has(r.id));
-        await client.query({
-          name: 'wm_create_started_events',
-          text: `INSERT INTO history (run_id, pos, type, data, at)
-                 SELECT id, 0, 'run_started', d, now_ms() FROM unnest($1::text[], $2::text[]) AS x(id, d)
-                 ON CONFLICT DO NOTHING`,
-          values: [fresh.map((r) => r.id), fresh.map((r) => JSON.stringify(startedData(r)))],
-        });
-      }
-      const missing = requests.filter((r) => !created.has(r.id)).map((r) => r.id);
-      const existing = missing.length
-        ? (await client.query<RunRow>({ name: 'wm_get_runs', text: 'SELECT * FROM runs WHERE id = ANY($1::text[])', values: [missing] })).rows
-        : [];
-      return { created, existing: new Map(existing.map((row) => [row.id, row])) };
+    const results = await this.transaction(async (client) => {
+      const out = new Map<CreateRunRequest, CreateRunResult>();
+      const plain = requests.filter((r) => !r.lock);
+      if (plain.length) (await createPlainRuns(client, plain, leaseMs)).forEach((result, i) => out.set(plain[i]!, result));
+      for (const request of requests.filter((r) => r.lock)) out.set(request, await createLockedRun(client, request, leaseMs));
+      return requests.map((r) => out.get(r)!);
     });
-    if (rows.created.size > 0) this.notify();
-    const seen = new Set<string>();
-    return requests.map((request) => {
-      const createdRow = rows.created.get(request.id);
-      if (createdRow && !seen.has(request.id)) {
-        seen.add(request.id);
-        const run = runFromRow(createdRow);
-        const started: HistoryEvent = { pos: 0, type: 'run_started', at: createdRow.created_at, data: startedData(request) };
-        const claimed: ClaimedRun | undefined = createdRow.lease_owner ? { run, history: [started], signals: [] } : undefined;
-        return { created: true, run, claimed };
-      }
-      const row = rows.existing.get(request.id) ?? createdRow!;
-      return { created: false, run: runFromRow(row), claimed: undefined };
-    });
+    if (results.some((r) => r.created && !r.claimed)) this.notify();
+    return results;
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -184,13 +144,13 @@ export class PostgresStore implements Store {
       'wm_claim',
       `WITH due AS (
          SELECT id FROM runs
-         WHERE status IN ('running', 'waiting') AND due_at <= now_ms()
+         WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= now_ms()
            AND (lease_owner IS NULL OR lease_expires_at < now_ms())
            AND (workflow || '@' || version) = ANY($1::text[])
          ORDER BY due_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
-       UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = 'running', updated_at = now_ms()
+       UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = CASE WHEN r.status = 'compensating' THEN r.status ELSE 'running' END, updated_at = now_ms()
        FROM due WHERE r.id = due.id
        RETURNING r.*`,
       [served.map((s) => `${s.workflow}@${s.version}`), limit, workerId, leaseMs],
@@ -201,7 +161,9 @@ export class PostgresStore implements Store {
       this.query<HistoryRow>('wm_claim_history', 'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos', [ids]),
       this.query<SignalRow>('wm_claim_signals', 'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id', [ids]),
     ]);
-    const byRun = new Map<string, ClaimedRun>(rows.map((row) => [row.id, { run: runFromRow(row), history: [], signals: [] }]));
+    const byRun = new Map<string, ClaimedRun>(
+      rows.map((row) => [row.id, { run: runFromRow(row), history: [], signals: [], ...(row.pending_action ? { pendingAction: row.pending_action } : {}) }]),
+    );
     for (const row of history) byRun.get(row.run_id)!.history.push(eventFromRow(row));
     for (const row of signals) byRun.get(row.run_id)!.signals.push(signalFromRow(row));
     return [...byRun.values()];
@@ -209,6 +171,15 @@ export class PostgresStore implements Store {
 
   async commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
     return applyCommits(this.pool, batch, leaseMs);
+  }
+
+  async setPendingAction(runId: string, action: PendingAction): Promise<boolean> {
+    const rows = await this.query(
+      'wm_set_pending_action',
+      'UPDATE runs SET pending_action = $2::jsonb WHERE id = $1 AND lease_owner IS NOT NULL AND lease_expires_at >= now_ms() RETURNING id',
+      [runId, JSON.stringify(action)],
+    );
+    return rows.length > 0;
   }
 
   async renewLeases(workerId: string, leaseMs: number): Promise<void> {
@@ -219,7 +190,7 @@ export class PostgresStore implements Store {
     const rows = await this.query(
       'wm_release',
       `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-         due_at = CASE WHEN status = 'running' THEN LEAST(COALESCE(due_at, now_ms()), now_ms()) ELSE due_at END
+         due_at = CASE WHEN status IN ('running', 'compensating') THEN LEAST(COALESCE(due_at, now_ms()), now_ms()) ELSE due_at END
        WHERE lease_owner = $1 AND ($2::text[] IS NULL OR id = ANY($2))
        RETURNING id`,
       [workerId, runIds ?? null],
@@ -255,7 +226,7 @@ export class PostgresStore implements Store {
     const [row] = await this.query<{ due: number | null; now: number }>(
       'wm_next_due',
       `SELECT MIN(due_at) AS due, now_ms() AS now FROM runs
-       WHERE status IN ('running', 'waiting') AND due_at IS NOT NULL AND lease_owner IS NULL
+       WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
          AND (workflow || '@' || version) = ANY($1::text[])`,
       [served.map((s) => `${s.workflow}@${s.version}`)],
     );

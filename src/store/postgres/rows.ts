@@ -1,5 +1,5 @@
 import type { ErrorInfo, EventType, HistoryEvent, Json, Run, RunStatus, WaitInfo } from '../../core/types.js';
-import type { PendingSignal, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
+import type { PendingAction, PendingSignal, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
 
 /** A `runs` row as pg returns it (jsonb parsed, bigint parsed to number by the pool's type parser). */
 export interface RunRow {
@@ -16,6 +16,9 @@ export interface RunRow {
   due_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  expires_at: number | null;
+  lock_key: string | null;
+  pending_action: PendingAction | null;
   created_at: number;
   updated_at: number;
 }
@@ -59,6 +62,8 @@ export function runFromRow(row: RunRow): Run {
     error: opt(row.error),
     waitingFor: opt(row.waiting_for),
     attention: opt(row.attention),
+    expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+    lockKey: row.lock_key ?? undefined,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };

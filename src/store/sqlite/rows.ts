@@ -16,6 +16,9 @@ export interface RunRow {
   due_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  expires_at: number | null;
+  lock_key: string | null;
+  pending_action: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -64,6 +67,8 @@ export function runFromRow(row: RunRow): Run {
     error: parse<ErrorInfo>(row.error),
     waitingFor: parse<WaitInfo>(row.waiting_for),
     attention: parse<ErrorInfo>(row.attention),
+    expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+    lockKey: row.lock_key ?? undefined,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };

@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
 import { WaymarkError } from '../../core/errors.js';
-import { isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
+import { isAtRest, isTerminal, type Json, type RunStatus, type WaitInfo } from '../../core/types.js';
 import type {
   ClaimedRun,
   CommitOutcome,
   CreateRunRequest,
   CreateRunResult,
+  PendingAction,
   PendingSignal,
   RunCount,
   WorkerRecord,
@@ -15,6 +16,7 @@ import type {
   WorkflowVersionRecord,
   WorkflowVersionRef,
 } from '../types.js';
+import { startedData } from '../started.js';
 import { migrateSqlite } from './migrate.js';
 import {
   eventFromRow,
@@ -71,9 +73,21 @@ export class SqliteStore implements Store {
       listVersions: db.prepare('SELECT * FROM workflow_versions ORDER BY workflow, version'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
-        `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, created_at, updated_at)
-         VALUES (@id, @workflow, @version, 'running', @input, 1, @now, @leaseOwner, @leaseExpiresAt, @now, @now)
+        `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
+                           expires_at, lock_key, created_at, updated_at)
+         VALUES (@id, @workflow, @version, @status, @input, @waitingFor, 1, @dueAt, @leaseOwner, @leaseExpiresAt,
+                 @expiresAt, @lockKey, @now, @now)
          ON CONFLICT (id) DO NOTHING`,
+      ),
+      takeLock: db.prepare('INSERT INTO locks (key, run_id, acquired_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
+      lockHolder: db.prepare('SELECT run_id FROM locks WHERE key = ?'),
+      releaseLocks: db.prepare('DELETE FROM locks WHERE run_id = ? RETURNING key'),
+      nextInLockQueue: db.prepare(
+        "SELECT id FROM runs WHERE lock_key = ? AND status = 'waiting' AND json_extract(waiting_for, '$.kind') = 'lock' ORDER BY created_at, id LIMIT 1",
+      ),
+      grantLock: db.prepare("UPDATE runs SET due_at = ?, waiting_for = NULL, updated_at = ? WHERE id = ?"),
+      setPendingAction: db.prepare(
+        'UPDATE runs SET pending_action = ? WHERE id = ? AND lease_owner IS NOT NULL AND lease_expires_at >= ?',
       ),
       history: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY pos'),
       insertEvent: db.prepare('INSERT INTO history (run_id, pos, type, seq, name, data, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -82,16 +96,16 @@ export class SqliteStore implements Store {
       ),
       pendingSignals: db.prepare('SELECT * FROM signals WHERE run_id = ? AND consumed_at IS NULL ORDER BY id'),
       claim: db.prepare(
-        `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = 'running', updated_at = @now
+        `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = CASE WHEN status = 'compensating' THEN status ELSE 'running' END, updated_at = @now
          WHERE id IN (
            SELECT id FROM runs
-           WHERE status IN ('running', 'waiting') AND due_at <= @now
+           WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= @now
              AND (lease_owner IS NULL OR lease_expires_at < @now)
              AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
-      leaseOf: db.prepare('SELECT lease_owner, next_pos FROM runs WHERE id = ?'),
+      leaseOf: db.prepare('SELECT lease_owner, lease_expires_at, next_pos, pending_action FROM runs WHERE id = ?'),
       updateRun: db.prepare(
         `UPDATE runs SET next_pos = @nextPos, updated_at = @now,
            status = COALESCE(@status, status),
@@ -101,19 +115,20 @@ export class SqliteStore implements Store {
            attention = CASE WHEN @setAttention THEN @attention ELSE attention END,
            due_at = CASE WHEN @setDueAt THEN @dueAt ELSE due_at END,
            lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
-           lease_expires_at = CASE WHEN @release THEN NULL ELSE @expires END
+           lease_expires_at = CASE WHEN @release THEN NULL ELSE @expires END,
+           pending_action = CASE WHEN @clearPending THEN NULL ELSE pending_action END
          WHERE id = @id`,
       ),
       consumeSignal: db.prepare('UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL'),
       renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ?'),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-           due_at = CASE WHEN status = 'running' THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
+           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
          WHERE lease_owner = @owner`,
       ),
       releaseOne: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-           due_at = CASE WHEN status = 'running' THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
+           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
          WHERE lease_owner = @owner AND id = @id`,
       ),
       insertSignal: db.prepare('INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)'),
@@ -127,7 +142,7 @@ export class SqliteStore implements Store {
       countRuns: db.prepare('SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status'),
       nextDue: db.prepare(
         `SELECT MIN(due_at) AS due FROM runs
-         WHERE status IN ('running', 'waiting') AND due_at IS NOT NULL AND lease_owner IS NULL
+         WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
            AND (workflow || '@' || version) IN (SELECT value FROM json_each(?))`,
       ),
     };
@@ -150,35 +165,33 @@ export class SqliteStore implements Store {
   }
 
   private createOne(request: CreateRunRequest, now: number, leaseMs: number): CreateRunResult {
-    const input = toColumn(request.input);
-    const leaseOwner = request.leaseOwner ?? null;
-    const inserted = this.sql.insertRun.run({
+    const existing = this.sql.getRun.get(request.id) as RunRow | undefined;
+    if (existing) return { created: false, claimed: undefined, run: runFromRow(existing) };
+    let queued = false;
+    if (request.lock && this.sql.takeLock.run(request.lock.key, request.id, now).changes === 0) {
+      const holder = (this.sql.lockHolder.get(request.lock.key) as { run_id: string }).run_id;
+      if (request.lock.onConflict === 'reject') return { created: false, lockHeldBy: { key: request.lock.key, runId: holder } };
+      queued = true;
+    }
+    const leaseOwner = queued ? null : (request.leaseOwner ?? null);
+    const waitingFor: WaitInfo | undefined = queued ? { kind: 'lock', name: request.lock!.key } : undefined;
+    this.sql.insertRun.run({
       id: request.id,
       workflow: request.workflow,
       version: request.version,
-      input,
-      now,
+      status: queued ? 'waiting' : 'running',
+      input: toColumn(request.input),
+      waitingFor: toOptionalColumn(waitingFor),
+      dueAt: queued ? null : now,
       leaseOwner,
       leaseExpiresAt: leaseOwner ? now + leaseMs : null,
+      expiresAt: request.expiresAt ?? null,
+      lockKey: request.lock?.key ?? null,
+      now,
     });
-    if (inserted.changes === 0) {
-      return { created: false, claimed: undefined, run: runFromRow(this.sql.getRun.get(request.id) as RunRow) };
-    }
-    const data = { workflow: request.workflow, version: request.version, input: request.input ?? null };
+    const data = startedData(request);
     this.sql.insertEvent.run(request.id, 0, 'run_started', null, null, JSON.stringify(data), now);
-    const run: Run = {
-      id: request.id,
-      workflow: request.workflow,
-      version: request.version,
-      status: 'running',
-      input: request.input ?? null,
-      output: undefined,
-      error: undefined,
-      waitingFor: undefined,
-      attention: undefined,
-      createdAt: new Date(now),
-      updatedAt: new Date(now),
-    };
+    const run = runFromRow(this.sql.getRun.get(request.id) as RunRow);
     const claimed = leaseOwner ? { run, history: [{ pos: 0, type: 'run_started' as const, at: now, data }], signals: [] } : undefined;
     return { created: true, claimed, run };
   }
@@ -218,11 +231,15 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.db.transaction(() => {
       const rows = this.sql.claim.all({ owner: workerId, expires: now + leaseMs, now, served: servedKeys(served), limit }) as RunRow[];
-      return rows.map((row) => ({
-        run: runFromRow(row),
-        history: (this.sql.history.all(row.id) as HistoryRow[]).map(eventFromRow),
-        signals: (this.sql.pendingSignals.all(row.id) as SignalRow[]).map(signalFromRow),
-      }));
+      return rows.map((row) => {
+        const claimed: ClaimedRun = {
+          run: runFromRow(row),
+          history: (this.sql.history.all(row.id) as HistoryRow[]).map(eventFromRow),
+          signals: (this.sql.pendingSignals.all(row.id) as SignalRow[]).map(signalFromRow),
+        };
+        if (row.pending_action) claimed.pendingAction = JSON.parse(row.pending_action) as PendingAction;
+        return claimed;
+      });
     }).immediate();
   }
 
@@ -249,23 +266,39 @@ export class SqliteStore implements Store {
   }
 
   private applyCommit(c: RunCommit, now: number, leaseMs: number): CommitOutcome {
-    const current = this.sql.leaseOf.get(c.runId) as { lease_owner: string | null; next_pos: number } | undefined;
+    type Current = { lease_owner: string | null; lease_expires_at: number | null; next_pos: number; pending_action: string | null };
+    const current = this.sql.leaseOf.get(c.runId) as Current | undefined;
     if (!current) return { ok: false, reason: 'missing' };
-    if (current.lease_owner !== c.workerId) return { ok: false, reason: 'lease_lost' };
+    const leaseFree = current.lease_owner === null || (current.lease_expires_at ?? 0) < now;
+    if (c.asOperator ? !leaseFree : current.lease_owner !== c.workerId) return { ok: false, reason: 'lease_lost' };
     if (current.next_pos !== c.fromPos) return { ok: false, reason: 'conflict' };
     let pos = c.fromPos;
     for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now);
     for (const id of c.consumedSignals ?? []) this.sql.consumeSignal.run(now, id, c.runId);
-    this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs));
-    return { ok: true };
+    const pending = c.update?.clearPendingAction ? null : current.pending_action;
+    this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, pending !== null));
+    if (c.update && isTerminal(c.update.status)) this.releaseLocksOf(c.runId, now);
+    return pending ? { ok: true, pendingAction: JSON.parse(pending) as PendingAction } : { ok: true };
+  }
+
+  /** Frees the locks a finished run held and hands each to the oldest run queued for it. */
+  private releaseLocksOf(runId: string, now: number): void {
+    for (const { key } of this.sql.releaseLocks.all(runId) as { key: string }[]) {
+      const next = this.sql.nextInLockQueue.get(key) as { id: string } | undefined;
+      if (!next) continue;
+      this.sql.takeLock.run(key, next.id, now);
+      this.sql.grantLock.run(now, now, next.id);
+    }
   }
 
   /** Parameters of the one run-row UPDATE: each `set*` flag says whether its column changes. */
-  private updateParams(c: RunCommit, nextPos: number, now: number, leaseMs: number): Record<string, unknown> {
+  private updateParams(c: RunCommit, nextPos: number, now: number, leaseMs: number, actionPending: boolean): Record<string, unknown> {
     const u = c.update;
-    const ends = u !== undefined && (isTerminal(u.status) || u.status === 'needs_attention');
+    const ends = u !== undefined && isAtRest(u.status);
+    const release = Boolean(u?.releaseLease) || ends;
     let dueAt = u?.dueAt;
     if (ends) dueAt = null;
+    else if (release && actionPending) dueAt = now; // whoever claims it next applies the operator's action
     else if (u?.status === 'waiting' && u.waitingFor?.signals?.length) {
       // A signal that arrived while the run was still executing must wake it now, not never.
       if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
@@ -286,9 +319,14 @@ export class SqliteStore implements Store {
       attention: toOptionalColumn(u?.attention),
       setDueAt: flag(dueAt),
       dueAt: dueAt ?? null,
-      release: u?.releaseLease || ends ? 1 : 0,
+      release: release ? 1 : 0,
       expires: now + leaseMs,
+      clearPending: u?.clearPendingAction ? 1 : 0,
     };
+  }
+
+  async setPendingAction(runId: string, action: PendingAction): Promise<boolean> {
+    return this.sql.setPendingAction.run(JSON.stringify(action), runId, Date.now()).changes > 0;
   }
 
   async renewLeases(workerId: string, leaseMs: number) {

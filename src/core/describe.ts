@@ -1,0 +1,91 @@
+import { compensationStates } from './replay.js';
+import { isTerminal, type HistoryEvent, type OperatorAction, type Run, type StepEffect } from './types.js';
+
+/** A completed step that changed the world, and whether compensation has undone it. */
+export interface EffectSummary {
+  step: string;
+  seq: number;
+  effect: Exclude<StepEffect, 'none'>;
+  completedAt: number;
+  /** 'undone' (compensated), 'kept' (irreversible or not yet compensated), or 'skipped by operator'. */
+  state: 'undone' | 'kept' | 'skipped';
+}
+
+/** An operator's view of a run: where it is, what it changed, what is pending, what can be done now. */
+export interface RunDescription {
+  run: Run;
+  /** One sentence on where the run is. */
+  where: string;
+  /** The step or wait the run is on, if any. */
+  current: { kind: 'step' | 'wait' | 'compensation'; name: string; seq?: number; attempt?: number } | undefined;
+  effects: EffectSummary[];
+  /** What remains to happen before the run can end (waits, retries, compensations). */
+  pending: string[];
+  /** Operator actions that apply to the run right now. */
+  actions: OperatorAction[];
+  /** Steps completed so far, in order. */
+  completedSteps: string[];
+}
+
+/** Builds the operator's view of a run from the run and its history alone. */
+export function describeRun(run: Run, history: HistoryEvent[]): RunDescription {
+  const compensations = compensationStates(history);
+  const effects: EffectSummary[] = [];
+  const completedSteps: string[] = [];
+  const started = new Map<number, HistoryEvent>();
+  for (const event of history) {
+    if (event.type === 'step_started') started.set(event.seq!, event);
+    if (event.type !== 'step_completed') continue;
+    completedSteps.push(event.name!);
+    const data = (event.data ?? {}) as { effect?: StepEffect; skipped?: boolean };
+    const effect = data.effect ?? (started.get(event.seq!)?.data as { effect?: StepEffect } | undefined)?.effect ?? 'none';
+    if (effect === 'none') continue;
+    const undone = compensations.get(event.seq!)?.state === 'done';
+    effects.push({ step: event.name!, seq: event.seq!, effect, completedAt: event.at, state: undone ? 'undone' : data.skipped ? 'skipped' : 'kept' });
+  }
+  const details = (run.attention?.details ?? {}) as { reason?: string; step?: string; seq?: number; attempt?: number; pending?: string[] };
+  const pending: string[] = [];
+  let current: RunDescription['current'];
+  let where: string;
+  switch (run.status) {
+    case 'waiting': {
+      const w = run.waitingFor;
+      const until = w?.until ? ` until ${new Date(w.until).toISOString()}` : '';
+      where = w ? `waiting for ${w.kind === 'sleep' ? 'a timer' : `${w.kind} '${w.name}'`}${until}` : 'waiting';
+      if (w) current = { kind: 'wait', name: w.name ?? w.kind, ...(w.seq !== undefined ? { seq: w.seq } : {}) };
+      pending.push(where);
+      break;
+    }
+    case 'needs_attention':
+      where = `parked for an operator (${details.reason ?? 'unknown reason'}): ${run.attention?.message ?? ''}`;
+      if (details.step) current = { kind: details.reason === 'compensation_failed' ? 'compensation' : 'step', name: details.step, seq: details.seq, ...(details.attempt ? { attempt: details.attempt } : {}) };
+      pending.push(...(details.pending ?? []).map((step) => `compensate '${step}'`));
+      break;
+    case 'compensating':
+      where = 'compensating: undoing completed reversible steps in reverse order';
+      for (const e of [...effects].reverse()) if (e.effect === 'reversible' && e.state === 'kept') pending.push(`compensate '${e.step}'`);
+      break;
+    case 'running': {
+      const last = [...history].reverse().find((e) => e.type === 'step_started' || e.type === 'step_failed');
+      where = last?.name ? `executing (last step activity: '${last.name}')` : 'executing';
+      if (last?.name) current = { kind: 'step', name: last.name, seq: last.seq! };
+      break;
+    }
+    default:
+      where = `${run.status}${run.error ? `: ${run.error.message}` : ''}`;
+  }
+  return { run, where, current, effects, pending, actions: availableActions(run, details.reason), completedSteps };
+}
+
+/** Operator actions that apply to a run in its current state (the same rules the actions enforce). */
+export function availableActions(run: Run, parkedReason: string | undefined): OperatorAction[] {
+  if (isTerminal(run.status)) return [];
+  const actions: OperatorAction[] = [];
+  if (run.status === 'needs_attention') {
+    if (['unknown_outcome', 'step_failed', 'compensation_failed'].includes(parkedReason ?? '')) actions.push('retry_step', 'skip_step');
+    if (parkedReason === 'nondeterminism' || parkedReason === 'expired') actions.push('resume');
+  }
+  if (run.status !== 'compensating' && parkedReason !== 'nondeterminism') actions.push('compensate');
+  actions.push('cancel');
+  return actions;
+}
