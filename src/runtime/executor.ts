@@ -241,7 +241,9 @@ export class RunExecutor {
     const facts = { step: name, seq, attempts, error: error as unknown as Json };
     if (options.onFailure === 'compensate') {
       this.buffer.push({ type: 'compensation_started', data: { reason: 'step_failed', ...facts } });
-      await this.beginCompensation(error);
+      const failure = toErrorInfo(stepFailedError(name, seq, attempts, error));
+      delete failure.stack;
+      await this.beginCompensation(failure);
       return never();
     }
     return this.park('step_failed', `step '${name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`, { reason: 'step_failed', ...facts });
