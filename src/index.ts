@@ -1,10 +1,12 @@
 /** Waymark's public API. Everything else is internal. */
 export { defineWorkflow } from './runtime/workflow.js';
-export type { WorkflowContext, WorkflowDefinition, WorkflowConfig, StepInfo, StepOptions, SignalWaitOptions } from './runtime/workflow.js';
+export type { WorkflowContext, WorkflowDefinition, WorkflowConfig, StepInfo, StepOptions, SignalWaitOptions, CompensationInfo, LockOptions } from './runtime/workflow.js';
 export { Engine } from './runtime/engine.js';
 export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js';
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
-export type { Run, RunStatus, HistoryEvent, EventType, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json } from './core/types.js';
+export type { Run, RunStatus, HistoryEvent, EventType, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json, StepEffect, FailurePolicy, OperatorAction } from './core/types.js';
+export type { RunDescription, EffectSummary } from './core/describe.js';
+export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
 export type { RunFilter, Store, WorkerRecord } from './store/types.js';
 export type { VersionSummary } from './runtime/accounting.js';

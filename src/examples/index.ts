@@ -3,7 +3,8 @@ import type { WorkflowDefinition } from '../index.js';
 import { onboarding } from './onboarding.js';
 import { order } from './order.js';
 import { report } from './report.js';
+import { rollout } from './rollout.js';
 
-export { onboarding, order, report };
+export { onboarding, order, report, rollout };
 
-export const workflows: WorkflowDefinition[] = [order, onboarding, report];
+export const workflows: WorkflowDefinition[] = [order, onboarding, report, rollout];
