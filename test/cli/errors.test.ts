@@ -32,7 +32,7 @@ test('an unknown workflow exits 1 with E_UNKNOWN_WORKFLOW and starts nothing', a
   const db = tempDb();
   const result = await cli(['start', 'no-such-workflow', '--db', db, '--input', '{}']);
   assert.equal(result.code, 1);
-  assertError(result.stderr, 'E_UNKNOWN_WORKFLOW', /workflow 'no-such-workflow' is not registered \(known: onboarding, order, report\)/);
+  assertError(result.stderr, 'E_UNKNOWN_WORKFLOW', /workflow 'no-such-workflow' is not registered \(known: onboarding, order, report, rollout\)/);
   assert.deepEqual(await cliJson(['runs', 'list', '--db', db]), []);
 });
 
