@@ -248,6 +248,27 @@ forEachBackend((backend) => {
     }
   });
 
+  test('target locks: of many concurrent starts for one key through two engines, exactly one holds it', async () => {
+    const exclusive = defineWorkflow({
+      name: 'exclusive',
+      version: 1,
+      lock: { key: () => 'db:primary' },
+      run: async (ctx) => ctx.waitForSignal('done'),
+    });
+    const store = backend.store();
+    const engines = [await Engine.open({ store, workflows: [exclusive] }), await Engine.open({ store, workflows: [exclusive] })];
+    try {
+      const attempts = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => engines[i % 2]!.start('exclusive', null, { id: `x-${i}` })));
+      const won = attempts.filter((a) => a.status === 'fulfilled');
+      const lost = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
+      assert.equal(won.length, 1);
+      assert.ok(lost.every((a) => a.reason instanceof WaymarkError && a.reason.code === 'E_LOCK_HELD'));
+      assert.equal((await engines[0]!.listRuns({ workflow: 'exclusive' })).length, 1, 'refused starts wrote nothing');
+    } finally {
+      await Promise.all(engines.map((e) => e.close()));
+    }
+  });
+
   test("target locks: 'queue' runs many concurrent starts for one key one at a time, in start order", async () => {
     let inside = 0;
     let most = 0;
