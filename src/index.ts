@@ -10,3 +10,6 @@ export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
 export type { RunFilter, Store, WorkerRecord } from './store/types.js';
 export type { VersionSummary } from './runtime/accounting.js';
+export type { UpgradeOptions, UpgradeResult } from './runtime/lifecycle.js';
+export type { ReplayVerdict } from './runtime/verify.js';
+export type { VersionStatus, PatchUsage } from './store/types.js';

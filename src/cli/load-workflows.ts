@@ -52,9 +52,16 @@ function isWorkflowDefinition(value: unknown): value is WorkflowDefinition {
 
 let typeScriptRegistered = false;
 
+/**
+ * The CLI itself runs from TypeScript source (e.g. `node --import tsx src/cli/main.ts`): a TypeScript loader
+ * is active already. Registering tsx again would transform modules twice and change the compiled text of
+ * their functions, hence their workflows' fingerprints, so the same module would not match a worker's.
+ */
+const runningFromTypeScript = /\.[mc]?ts$/.test(new URL(import.meta.url).pathname);
+
 /** Lets `import()` load TypeScript by registering tsx's loader (a dev dependency) for this process. */
 async function registerTypeScript(modulePath: string): Promise<void> {
-  if (typeScriptRegistered) return;
+  if (typeScriptRegistered || runningFromTypeScript) return;
   try {
     // Both hooks: a .ts file outside a "type": "module" package is loaded as CommonJS.
     (await import('tsx/esm/api')).register();

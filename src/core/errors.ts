@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'E_STORE'
   | 'E_RUN_EXPIRED'
   | 'E_UNKNOWN_OUTCOME'
+  | 'E_VERSION_UNAVAILABLE'
   | 'E_RUN_STATE'
   | 'E_RUN_BUSY';
 

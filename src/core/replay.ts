@@ -160,3 +160,17 @@ export function signalState(recorded: RecordedOperation | undefined): SignalStat
 export function recordedValue(recorded: RecordedOperation): Json | undefined {
   return (recorded.events[0]?.data as { value?: Json } | undefined)?.value;
 }
+
+/** Patch ids whose markers the history carries. */
+export function patchMarkers(events: readonly HistoryEvent[]): Set<string> {
+  return new Set(events.filter((e) => e.type === 'patch_marker').map((e) => (e.data as { id: string }).id));
+}
+
+/**
+ * ctx.patched(id): true when the history carries the marker; false while replaying a history made before
+ * the patch (recorded operations still lie ahead); at the frontier the new code runs and the marker is recorded.
+ */
+export function patchDecision(markers: ReadonlySet<string>, id: string, replaying: boolean): 'patched' | 'unpatched' | 'record' {
+  if (markers.has(id)) return 'patched';
+  return replaying ? 'unpatched' : 'record';
+}

@@ -125,6 +125,8 @@ export type EventType =
   | 'signal_received'
   | 'signal_timed_out'
   | 'value_recorded'
+  | 'patch_marker'
+  | 'run_upgraded'
   | 'run_completed'
   | 'run_failed'
   | 'run_cancelled'

@@ -1,25 +1,38 @@
 import { isTerminal, type RunStatus } from '../core/types.js';
-import type { Store, WorkerRecord } from '../store/types.js';
+import type { PatchUsage, Store, VersionStatus, WorkerRecord } from '../store/types.js';
 
-/** One workflow version as operators see it: its runs by status and who serves it. */
+/** One workflow version as operators see it: its runs by status and by where they wait, and who serves it. */
 export interface VersionSummary {
   workflow: string;
   version: number;
   fingerprint: string;
   registeredAt: Date;
+  /** active: takes routed starts; draining: finishes its runs, takes no new routed starts; retired: done. */
+  status: VersionStatus;
   /** Exact run counts by status. */
   runs: Partial<Record<RunStatus, number>>;
-  /** Runs not yet completed, failed or cancelled. */
+  /** Runs not yet completed, failed, cancelled or compensated. */
   inFlight: number;
+  /** In-flight runs by where they are parked ('signal:approval', 'sleep', 'retry:charge', 'executing', ...). */
+  parkedOn: Record<string, number>;
+  /** When the oldest in-flight run started. */
+  oldestInFlightAt: Date | undefined;
+  /** The earliest scheduled wake-up of its waiting runs. */
+  nextWakeAt: Date | undefined;
+  /**
+   * For a draining version: when its last run is due to wake if every wait runs to its deadline, or
+   * undefined when some run waits with no deadline (a signal with no timeout, an operator).
+   */
+  drainEta: Date | undefined;
   /** Live workers serving this version. */
   servedBy: string[];
   /** In-flight runs that no live worker serves: they wait, unmoved, for a worker that does. */
   stranded: number;
 }
 
-/** Summarises every registered version from the store: exact counts and live workers. */
+/** Summarises every registered version from the store: exact counts, where runs wait, live workers. */
 export async function summariseVersions(store: Store): Promise<VersionSummary[]> {
-  const [versions, counts, workers] = await Promise.all([store.listWorkflowVersions(), store.countRuns(), store.liveWorkers()]);
+  const [versions, counts, groups, workers] = await Promise.all([store.listWorkflowVersions(), store.countRuns(), store.inFlightGroups(), store.liveWorkers()]);
   return versions.map((v) => {
     const runs: Partial<Record<RunStatus, number>> = {};
     let inFlight = 0;
@@ -28,9 +41,34 @@ export async function summariseVersions(store: Store): Promise<VersionSummary[]>
       runs[c.status] = c.count;
       if (!isTerminal(c.status)) inFlight += c.count;
     }
+    const mine = groups.filter((g) => g.workflow === v.workflow && g.version === v.version);
+    const parkedOn: Record<string, number> = {};
+    for (const g of mine) {
+      const where = g.parkedOn ?? (g.status === 'running' ? 'executing' : g.status);
+      parkedOn[where] = (parkedOn[where] ?? 0) + g.count;
+    }
+    const oldest = Math.min(...mine.map((g) => g.oldestCreatedAt));
+    const dues = mine.map((g) => g.earliestDueAt).filter((d): d is number => d !== null);
+    const latest = mine.map((g) => g.latestDueAt).filter((d): d is number => d !== null);
+    const unscheduled = mine.some((g) => g.unscheduled > 0 && g.status !== 'running');
     const servedBy = workers.filter((w) => serves(w, v.workflow, v.version)).map((w) => w.workerId);
-    return { ...v, runs, inFlight, servedBy, stranded: servedBy.length === 0 ? inFlight : 0 };
+    return {
+      ...v,
+      runs,
+      inFlight,
+      parkedOn,
+      oldestInFlightAt: Number.isFinite(oldest) ? new Date(oldest) : undefined,
+      nextWakeAt: dues.length ? new Date(Math.min(...dues)) : undefined,
+      drainEta: v.status !== 'draining' || unscheduled ? undefined : new Date(Math.max(Date.now(), ...latest)),
+      servedBy,
+      stranded: servedBy.length === 0 ? inFlight : 0,
+    };
   });
+}
+
+/** Patch usage per workflow: in-flight runs on each side of every recorded patch gate. */
+export async function patchReport(store: Store): Promise<PatchUsage[]> {
+  return store.patchUsage();
 }
 
 function serves(worker: WorkerRecord, workflow: string, version: number): boolean {

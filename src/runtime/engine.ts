@@ -6,9 +6,10 @@ import { describeRun, type RunDescription } from '../core/describe.js';
 import { parseDuration } from '../core/duration.js';
 import { isTerminal, type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store, WorkerRecord } from '../store/types.js';
-import { summariseVersions, type VersionSummary } from './accounting.js';
+import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
+import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
 import { ClaimLoop } from './claim-loop.js';
+import { setVersionStatus, upgradeRun, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
 import { Batcher } from './batcher.js';
 import { RunExecutor, type ExecutorHost } from './executor.js';
@@ -33,6 +34,8 @@ export interface EngineOptions {
   worker?: boolean;
   /** SQLite durability; 'normal' trades the last commits on power loss for speed. (Default: 'full') */
   synchronous?: 'full' | 'normal';
+  /** Development mode: re-registering a version with changed code replaces its fingerprint instead of failing. (Default: false) */
+  devMode?: boolean;
   /** PostgreSQL schema for Waymark's tables. (Default: the URL's `schema` parameter, else 'waymark') */
   schema?: string;
   /** PostgreSQL connections this engine opens. (Default: 10) */
@@ -48,6 +51,8 @@ export interface StartOptions {
   version?: number;
   /** Longest this run may live before the workflow's `onExpire` applies. (Default: the workflow's maxLifetimeMs) */
   maxLifetimeMs?: Duration;
+  /** Start a pinned version even though it is draining. (Default: false) */
+  force?: boolean;
 }
 
 /** A committed change to a run, as subscribers see it. */
@@ -138,7 +143,13 @@ export class Engine {
     const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
     try {
-      await store.registerWorkflowVersions(registry.records());
+      const conflicts = await store.registerWorkflowVersions(registry.records(), { replace: options.devMode === true });
+      if (conflicts.length > 0 && !options.devMode) {
+        const list = conflicts.map((c) => `${c.workflow} v${c.version}`).join(', ');
+        throw new WaymarkError('E_VERSION_CONFLICT', `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version (or open the engine with devMode while developing)`, {
+          details: conflicts as unknown as Json,
+        });
+      }
       await registry.learn(store);
       if (engine.loop && engine.presence) {
         await store.releaseLeases(engine.workerId); // a restarted worker takes its own runs back at once
@@ -161,8 +172,8 @@ export class Engine {
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
       throw new WaymarkError('E_INVALID_INPUT', 'run id must be a non-empty string of at most 200 characters');
     }
-    await this.registry.refreshIfUnknown(this.store, workflow);
-    const version = this.registry.resolveVersion(workflow, options.version);
+    await this.registry.refresh(this.store, workflow);
+    const version = this.registry.resolveVersion(workflow, options.version, options.force);
     const json = roundTrip(input, 'input') as Json | undefined;
     const here = this.loop !== undefined && this.registry.serves(workflow, version) && this.freeSlots() > 0;
     const request: CreateRunRequest = { id, workflow, version, input: json ?? null };
@@ -258,6 +269,29 @@ export class Engine {
     return this.operate(runId, 'resume', options);
   }
 
+  /** Stops routed starts to a version; its runs go on. Pinned starts need `force`. */
+  async drain(workflow: string, version: number): Promise<void> {
+    await setVersionStatus(this.store, this.registry, workflow, version, 'draining');
+  }
+
+  /** Retires a drained version; refused while any of its runs is not finished. */
+  async retire(workflow: string, version: number): Promise<void> {
+    await setVersionStatus(this.store, this.registry, workflow, version, 'retired');
+  }
+
+  /** Makes a version take routed starts again (undoes a drain). */
+  async activate(workflow: string, version: number): Promise<void> {
+    await setVersionStatus(this.store, this.registry, workflow, version, 'active');
+  }
+
+  /** Moves an in-flight run to another version after verifying that version replays its history. */
+  async upgrade(runId: string, options: UpgradeOptions): Promise<UpgradeResult> {
+    this.assertOpen();
+    const result = await upgradeRun(this.store, this.registry, runId, options);
+    if (result.applied) this.loop?.nudge();
+    return result;
+  }
+
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */
   async describe(runId: string): Promise<RunDescription> {
     const run = await this.getRun(runId);
@@ -274,6 +308,11 @@ export class Engine {
   /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */
   async versions(): Promise<VersionSummary[]> {
     return summariseVersions(this.store);
+  }
+
+  /** Per patch id, how many in-flight runs still depend on its old branch (so nobody removes it too early). */
+  async patches(): Promise<PatchUsage[]> {
+    return patchReport(this.store);
   }
 
   /** Live workers (engines that execute runs) and the versions each serves. */

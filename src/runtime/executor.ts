@@ -8,6 +8,8 @@ import {
   describeDivergence,
   indexHistory,
   missingOperation,
+  patchDecision,
+  patchMarkers,
   recordedValue,
   signalState,
   sleepState,
@@ -67,6 +69,7 @@ export class RunExecutor {
   private readonly abort = new AbortController();
   private readonly completed: CompletedStep[] = [];
   private readonly expiresAt: number | undefined;
+  private readonly markers: Set<string>;
   private buffer: NewEvent[] = [];
   private consumed: number[] = [];
   private nextPos: number;
@@ -87,6 +90,7 @@ export class RunExecutor {
     this.recorded = indexHistory(claimed.history);
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
+    this.markers = patchMarkers(claimed.history);
     const types = new Set(claimed.history.map((e) => e.type));
     if (types.has('compensation_started') && !types.has('run_compensated')) this.takeover = { kind: 'compensate' };
     else if (claimed.pendingAction) this.takeover = { kind: 'action', action: claimed.pendingAction };
@@ -134,6 +138,8 @@ export class RunExecutor {
       step: (name, fn, options) => this.step(name, fn, options),
       sleep: (duration) => this.sleep(duration),
       waitForSignal: (name, options) => this.waitForSignal(name, options) as Promise<any>,
+      patched: (id) => this.patched(id, true),
+      deprecatePatch: (id) => void this.patched(id, false),
       now: () => this.value('now', () => Date.now()) as number,
       random: () => this.value('random', () => Math.random()) as number,
       uuid: () => this.value('uuid', () => crypto.randomUUID()) as string,
@@ -302,6 +308,19 @@ export class RunExecutor {
     this.buffer.push({ type: 'signal_received', seq, name: signal.name, data: { payload: signal.payload ?? null, signalId: signal.id } });
     this.consumed.push(signal.id);
     return signal.payload ?? null;
+  }
+
+  /** Decides a patch gate (see patchDecision); `gate` false for deprecatePatch, which only records. */
+  private patched(id: string, gate: boolean): boolean {
+    checkOperationName(id, 'patch');
+    const replaying = [...this.recorded.keys()].some((seq) => seq >= this.nextSeq);
+    const decision = patchDecision(this.markers, id, replaying);
+    if (decision === 'record') {
+      this.markers.add(id);
+      this.buffer.push({ type: 'patch_marker', data: { id, deprecated: !gate } });
+      return true;
+    }
+    return decision === 'patched' || !gate;
   }
 
   private value(kind: 'now' | 'random' | 'uuid', make: () => Json): Json {

@@ -127,7 +127,8 @@ function describeState(run: Run): string {
   return run.status === 'needs_attention' && reason ? `parked on ${reason}` : run.status;
 }
 
-function defaultActor(): string {
+/** The OS user name, else 'operator'. */
+export function defaultActor(): string {
   try {
     return userInfo().username;
   } catch {

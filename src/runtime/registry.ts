@@ -1,12 +1,13 @@
 import { WaymarkError } from '../core/errors.js';
-import type { Store, WorkflowVersionRef } from '../store/types.js';
+import type { Store, VersionStatus, WorkflowVersionRef } from '../store/types.js';
 import type { WorkflowDefinition } from './workflow.js';
 
 /** The workflow versions an engine knows: its own definitions (which it executes) and those other engines registered. */
 export class WorkflowRegistry {
   private readonly local = new Map<string, WorkflowDefinition>();
-  /** name -> versions registered in the store by any engine. */
-  private readonly known = new Map<string, Set<number>>();
+  /** name -> version -> lifecycle status, as registered in the store by any engine. */
+  private readonly known = new Map<string, Map<number, VersionStatus>>();
+  private learnedAt = 0;
 
   constructor(definitions: WorkflowDefinition[]) {
     for (const definition of definitions) {
@@ -40,17 +41,31 @@ export class WorkflowRegistry {
     return this.local.has(keyOf(workflow, version));
   }
 
-  /** Learns the versions other engines registered in the store. */
+  /** Learns the versions registered in the store (by any engine) and their lifecycle status. */
   async learn(store: Store): Promise<void> {
-    for (const record of await store.listWorkflowVersions()) this.remember(record.workflow, record.version);
+    for (const record of await store.listWorkflowVersions()) this.remember(record.workflow, record.version, record.status);
+    this.learnedAt = Date.now();
   }
 
-  async refreshIfUnknown(store: Store, workflow: string): Promise<void> {
-    if (!this.known.has(workflow)) await this.learn(store);
+  /** Re-reads the store when the workflow is unknown or what we know is older than `maxAgeMs`. (Default: 1000) */
+  async refresh(store: Store, workflow: string, maxAgeMs = 1_000): Promise<void> {
+    if (!this.known.has(workflow) || Date.now() - this.learnedAt > maxAgeMs) await this.learn(store);
   }
 
-  /** The version a start uses: the pinned one (which must exist) or the highest registered. */
-  resolveVersion(workflow: string, pinned: number | undefined): number {
+  /** Records a status change made by this engine at once. */
+  setStatus(workflow: string, version: number, status: VersionStatus): void {
+    this.remember(workflow, version, status);
+  }
+
+  statusOf(workflow: string, version: number): VersionStatus | undefined {
+    return this.known.get(workflow)?.get(version);
+  }
+
+  /**
+   * The version a start uses. Routed (no pin): the highest active version. Pinned: that version, which
+   * must exist and not be retired; a draining one only with `force`.
+   */
+  resolveVersion(workflow: string, pinned: number | undefined, force = false): number {
     const versions = this.known.get(workflow);
     if (!versions || versions.size === 0) {
       const names = [...this.known.keys()].sort();
@@ -58,20 +73,31 @@ export class WorkflowRegistry {
         details: { workflow, known: names },
       });
     }
-    if (pinned === undefined) return Math.max(...versions);
+    if (pinned === undefined) {
+      const active = [...versions].filter(([, status]) => status === 'active').map(([v]) => v);
+      if (active.length === 0) {
+        throw new WaymarkError('E_VERSION_UNAVAILABLE', `workflow '${workflow}' has no active version: all are draining or retired`, { details: { workflow } });
+      }
+      return Math.max(...active);
+    }
     if (!Number.isInteger(pinned) || !versions.has(pinned)) {
-      const list = [...versions].sort((a, b) => a - b);
+      const list = [...versions.keys()].sort((a, b) => a - b);
       throw new WaymarkError('E_UNKNOWN_VERSION', `workflow '${workflow}' has no version ${String(pinned)} (registered: ${list.join(', ')})`, {
         details: { workflow, version: String(pinned), registered: list },
       });
     }
+    const status = versions.get(pinned)!;
+    if (status === 'retired' || (status === 'draining' && !force)) {
+      const hint = status === 'draining' ? ' (pass force to start it anyway)' : '';
+      throw new WaymarkError('E_VERSION_UNAVAILABLE', `${workflow} v${pinned} is ${status}: it takes no new starts${hint}`, { details: { workflow, version: pinned, status } });
+    }
     return pinned;
   }
 
-  private remember(workflow: string, version: number): void {
+  private remember(workflow: string, version: number, status?: VersionStatus): void {
     let versions = this.known.get(workflow);
-    if (!versions) this.known.set(workflow, (versions = new Set()));
-    versions.add(version);
+    if (!versions) this.known.set(workflow, (versions = new Map()));
+    versions.set(version, status ?? versions.get(version) ?? 'active');
   }
 }
 

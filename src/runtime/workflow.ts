@@ -61,6 +61,13 @@ export interface WorkflowContext {
   sleep(duration: Duration): Promise<void>;
   /** Waits for a signal sent with `engine.signal`; resolves null when the timeout passes first. */
   waitForSignal<T = Json>(name: string, options?: SignalWaitOptions): Promise<T | null>;
+  /**
+   * A patch gate: true for runs that reach this point on code with the patch (the decision is recorded),
+   * false when replaying a history made before it. Branch on it to change code under in-flight runs.
+   */
+  patched(id: string): boolean;
+  /** Marks a patch whose old branch is gone: new runs record it, old histories still replay. */
+  deprecatePatch(id: string): void;
   /** Replay-safe clock (epoch ms). */
   now(): number;
   /** Replay-safe random number in [0, 1). */

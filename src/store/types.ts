@@ -6,10 +6,20 @@ export interface WorkflowVersionRef {
   version: number;
 }
 
+/** Where a version is in its life: taking routed starts, finishing its runs, or done. */
+export type VersionStatus = 'active' | 'draining' | 'retired';
+
 /** A registered workflow version, as the store keeps it. */
 export interface WorkflowVersionRecord extends WorkflowVersionRef {
   fingerprint: string;
   registeredAt: Date;
+  status: VersionStatus;
+}
+
+/** A version registered again with other code than it was first registered with. */
+export interface FingerprintConflict extends WorkflowVersionRef {
+  registered: string;
+  given: string;
 }
 
 /** A worker process as it announces itself: what it serves and when it was last seen alive. */
@@ -24,6 +34,33 @@ export interface WorkerRecord {
 export interface RunCount extends WorkflowVersionRef {
   status: RunStatus;
   count: number;
+}
+
+export type NewWorkflowVersion = Omit<WorkflowVersionRecord, 'registeredAt' | 'status'>;
+
+/** In-flight runs of one version in one status, grouped by where they are parked. */
+export interface InFlightGroup extends WorkflowVersionRef {
+  status: RunStatus;
+  /** 'signal:approval', 'sleep', 'retry:charge', 'lock:cluster:eu', 'unknown_outcome:transfer'...; null while executing. */
+  parkedOn: string | null;
+  count: number;
+  oldestCreatedAt: number;
+  /** Earliest and latest scheduled wake-up among them (timers, retries, timeouts, lifetimes). */
+  earliestDueAt: number | null;
+  latestDueAt: number | null;
+  /** How many of them have no scheduled wake-up (a signal with no timeout, an operator). */
+  unscheduled: number;
+}
+
+/** How in-flight runs of a workflow stand to a patch: runs without its marker that started before it existed replay the old branch. */
+export interface PatchUsage {
+  workflow: string;
+  patch: string;
+  firstSeenAt: number;
+  /** In-flight runs that recorded the marker (new branch). */
+  patched: number;
+  /** In-flight runs started before the patch without its marker: they depend on the old branch. */
+  onOldBranch: number;
 }
 
 export interface NewRun {
@@ -76,6 +113,8 @@ export interface RunUpdate {
   releaseLease?: boolean;
   /** The run's pending operator action has been applied. */
   clearPendingAction?: boolean;
+  /** Moves the run to another version (a verified upgrade). */
+  version?: number;
 }
 
 /** One run's checkpoint: events appended at `fromPos`, fenced by the writer's lease. */
@@ -126,8 +165,13 @@ export type CreateRunResult =
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Records workflow versions; returns the versions already known with their fingerprints. */
-  registerWorkflowVersions(records: Omit<WorkflowVersionRecord, 'registeredAt'>[]): Promise<void>;
+  /**
+   * Records workflow versions. A version already registered with another fingerprint is a conflict: all
+   * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.
+   */
+  registerWorkflowVersions(records: NewWorkflowVersion[], options?: { replace?: boolean }): Promise<FingerprintConflict[]>;
+  /** Moves a version to another lifecycle status. */
+  setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void>;
   listWorkflowVersions(): Promise<WorkflowVersionRecord[]>;
   /** Inserts each run with its `run_started` event in one transaction, or returns the existing run with that id. */
   createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]>;
@@ -159,6 +203,10 @@ export interface Store {
   liveWorkers(): Promise<WorkerRecord[]>;
   /** Run counts by workflow, version and status. */
   countRuns(): Promise<RunCount[]>;
+  /** Non-terminal runs grouped by version, status and where they are parked. */
+  inFlightGroups(): Promise<InFlightGroup[]>;
+  /** For each patch id recorded by a workflow's runs, how its in-flight runs depend on it. */
+  patchUsage(): Promise<PatchUsage[]>;
   /**
    * Calls `listener` when another process made work due (a start, a signal, a released lease), so
    * workers need not poll for it. Stores without cross-process notification never call it.

@@ -36,7 +36,7 @@ forEachBackend((backend) => {
     await first.close();
 
     let executed = 0;
-    const second = await Engine.open({ store: db, workflows: [reordered] });
+    const second = await Engine.open({ store: db, workflows: [reordered], devMode: true });
     const unsubscribe = second.subscribe((c) => (executed += c.events.filter((e) => e === 'step_completed').length));
     try {
       await second.signal(run.id, 'go');
@@ -82,7 +82,7 @@ forEachBackend((backend) => {
     const run = await first.start('shrink', null);
     await runUntil(first, run.id, (r) => r.status === 'waiting');
     await first.close();
-    const second = await Engine.open({ store: db, workflows: [oneStep] });
+    const second = await Engine.open({ store: db, workflows: [oneStep], devMode: true });
     try {
       await second.signal(run.id, 'go');
       const parked = await runUntil(second, run.id, (r) => r.status === 'needs_attention');

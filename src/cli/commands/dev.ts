@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Engine, type RunStatus } from '../../index.js';
+import { isTerminal } from '../../core/types.js';
 import { DB_HELP, storeLocation } from '../args.js';
 import { loadWorkflows } from '../load-workflows.js';
 
@@ -24,7 +25,7 @@ export function devCommand(program: Command): void {
       engine.subscribe((change) => {
         if (!change.status || last.get(change.runId) === change.status) return;
         last.set(change.runId, change.status);
-        if (['completed', 'failed', 'cancelled'].includes(change.status)) last.delete(change.runId);
+        if (isTerminal(change.status)) last.delete(change.runId);
         process.stdout.write(`${new Date().toISOString()} run ${change.runId} ${change.status}\n`);
       });
 

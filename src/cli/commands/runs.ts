@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { DB_HELP, parsePositiveInt, parseStatuses } from '../args.js';
-import { historyTable, printJson, runDetails, runsTable } from '../format.js';
-import { withEngine } from '../open-engine.js';
+import { describeText } from '../describe-text.js';
+import { historyLines, historyTable, printJson, runDetails, runsTable } from '../format.js';
+import { cliName, withEngine } from '../open-engine.js';
+import { operatorCommands } from './operate.js';
 
 interface ReadFlags {
   db?: string;
@@ -16,7 +18,9 @@ interface ListFlags extends ReadFlags {
 
 
 export function runsCommand(program: Command): void {
-  const runs = program.command('runs').description('look at runs: list, get, history');
+  const runs = program
+    .command('runs')
+    .description('look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume)');
 
   runs
     .command('list')
@@ -48,13 +52,27 @@ export function runsCommand(program: Command): void {
 
   runs
     .command('history')
-    .description("show a run's history, oldest event first")
+    .description("show a run's history as a timeline, oldest event first, with each event's audit facts")
     .argument('<run>', 'run id')
     .option('--db <store>', DB_HELP)
-    .option('--json', 'print the events as a JSON array')
+    .option('--json', 'print the events as JSON lines (one event per line)')
     .action(async (runId: string, flags: ReadFlags) => {
       const events = await withEngine(flags, {}, (engine) => engine.history(runId));
-      if (flags.json) printJson(events);
+      if (flags.json) process.stdout.write(events.length === 0 ? '' : `${historyLines(events)}\n`);
       else process.stdout.write(`${historyTable(events)}\n`);
     });
+
+  runs
+    .command('describe')
+    .description('where a run is, what it has changed, what is pending, and what an operator can do now')
+    .argument('<run>', 'run id')
+    .option('--db <store>', DB_HELP)
+    .option('--json', 'print the description as JSON')
+    .action(async (runId: string, flags: ReadFlags) => {
+      const description = await withEngine(flags, {}, (engine) => engine.describe(runId));
+      if (flags.json) printJson(description);
+      else process.stdout.write(`${describeText(description, { cli: cliName(), db: flags.db })}\n`);
+    });
+
+  operatorCommands(runs);
 }

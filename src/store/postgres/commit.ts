@@ -8,6 +8,7 @@ interface MergedUpdate {
   runId: string;
   nextPos: number;
   status: string | null;
+  version: number | null;
   output?: string | null;
   error?: string | null;
   waitingFor?: string | null;
@@ -142,6 +143,7 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
       runId: c.runId,
       nextPos: c.fromPos,
       status: null,
+      version: null,
       wakeSignals: null,
       release: false,
       ends: false,
@@ -152,6 +154,7 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
     const u = c.update;
     if (u) {
       m.status = u.status;
+      if (u.version !== undefined) m.version = u.version;
       const ends = isAtRest(u.status);
       m.clearPending = m.clearPending || Boolean(u.clearPendingAction);
       if (u.output !== undefined) m.output = JSON.stringify(u.output);
@@ -178,6 +181,7 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
              next_pos = u.next_pos,
              updated_at = now_ms(),
              status = COALESCE(u.status, r.status),
+             version = COALESCE(u.version, r.version),
              output = CASE WHEN u.set_output THEN u.output ELSE r.output END,
              error = CASE WHEN u.set_error THEN u.error::jsonb ELSE r.error END,
              waiting_for = CASE WHEN u.set_waiting THEN u.waiting::jsonb ELSE r.waiting_for END,
@@ -194,9 +198,9 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
              lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
              pending_action = CASE WHEN u.clear_pending THEN NULL ELSE r.pending_action END
            FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
-                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::bool[])
+                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::bool[], $19::int[])
              AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
-                  set_due, due_at, wake, release, clear_pending, action_pending)
+                  set_due, due_at, wake, release, clear_pending, action_pending, version)
            WHERE r.id = u.id`,
     values: [
       col((u) => u.runId),
@@ -217,6 +221,7 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
       leaseMs,
       col((u) => u.clearPending),
       col((u) => u.actionPending),
+      col((u) => u.version),
     ],
   });
 }

@@ -6,10 +6,15 @@ import type {
   CommitOutcome,
   CreateRunRequest,
   CreateRunResult,
+  FingerprintConflict,
+  NewWorkflowVersion,
   PendingAction,
   PendingSignal,
   RunCommit,
+  InFlightGroup,
+  PatchUsage,
   RunCount,
+  VersionStatus,
   RunFilter,
   Store,
   WorkerRecord,
@@ -90,15 +95,34 @@ export class PostgresStore implements Store {
     return (await this.pool.query<R>({ name, text, values })).rows;
   }
 
-  async registerWorkflowVersions(records: Omit<WorkflowVersionRecord, 'registeredAt'>[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.query(
-      'wm_register_versions',
-      `INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at)
-       SELECT w, v, f, now_ms() FROM unnest($1::text[], $2::int[], $3::text[]) AS r(w, v, f)
-       ON CONFLICT DO NOTHING`,
-      [records.map((r) => r.workflow), records.map((r) => r.version), records.map((r) => r.fingerprint)],
-    );
+  async registerWorkflowVersions(records: NewWorkflowVersion[], options: { replace?: boolean } = {}): Promise<FingerprintConflict[]> {
+    if (records.length === 0) return [];
+    const values = [records.map((r) => r.workflow), records.map((r) => r.version), records.map((r) => r.fingerprint)];
+    return this.transaction(async (client) => {
+      // Serialises registrations of one schema so two processes cannot both see a version as new.
+      await client.query({ name: 'wm_register_lock', text: "SELECT pg_advisory_xact_lock(hashtext('waymark-register'))" });
+      const known = await client.query<{ workflow: string; version: number; fingerprint: string; given: string }>({
+        name: 'wm_register_conflicts',
+        text: `SELECT v.workflow, v.version, v.fingerprint, r.f AS given
+               FROM workflow_versions v JOIN unnest($1::text[], $2::int[], $3::text[]) AS r(w, n, f) ON v.workflow = r.w AND v.version = r.n
+               WHERE v.fingerprint <> r.f`,
+        values,
+      });
+      const conflicts = known.rows.map((k) => ({ workflow: k.workflow, version: k.version, registered: k.fingerprint, given: k.given }));
+      if (conflicts.length > 0 && !options.replace) return conflicts;
+      await client.query({
+        name: 'wm_register_versions',
+        text: `INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at)
+               SELECT w, v, f, now_ms() FROM unnest($1::text[], $2::int[], $3::text[]) AS r(w, v, f)
+               ON CONFLICT (workflow, version) DO UPDATE SET fingerprint = excluded.fingerprint`,
+        values,
+      });
+      return conflicts;
+    });
+  }
+
+  async setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void> {
+    await this.query('wm_set_version_status', 'UPDATE workflow_versions SET status = $3 WHERE workflow = $1 AND version = $2', [workflow, version, status]);
   }
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
@@ -256,6 +280,37 @@ export class PostgresStore implements Store {
     return this.query<RunCount>(
       'wm_count_runs',
       'SELECT workflow, version, status, COUNT(*)::int AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status',
+    );
+  }
+
+  async inFlightGroups(): Promise<InFlightGroup[]> {
+    return this.query<InFlightGroup>(
+      'wm_inflight_groups',
+      `SELECT workflow, version, status,
+         CASE status
+           WHEN 'waiting' THEN (waiting_for->>'kind') || COALESCE(':' || (waiting_for->>'name'), '')
+           WHEN 'needs_attention' THEN (attention->'details'->>'reason') || COALESCE(':' || (attention->'details'->>'step'), '')
+         END AS "parkedOn",
+         COUNT(*)::int AS count, MIN(created_at) AS "oldestCreatedAt", MIN(due_at) AS "earliestDueAt", MAX(due_at) AS "latestDueAt",
+         COUNT(*) FILTER (WHERE due_at IS NULL)::int AS unscheduled
+       FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated')
+       GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    );
+  }
+
+  async patchUsage(): Promise<PatchUsage[]> {
+    return this.query<PatchUsage>(
+      'wm_patch_usage',
+      `WITH marks AS (
+         SELECT r.workflow, h.data::jsonb->>'id' AS patch, MIN(h.at) AS first_seen
+         FROM history h JOIN runs r ON r.id = h.run_id WHERE h.type = 'patch_marker' GROUP BY 1, 2),
+       inflight AS (SELECT id, workflow, created_at FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated')),
+       marked AS (SELECT DISTINCT h.run_id, h.data::jsonb->>'id' AS patch FROM history h WHERE h.type = 'patch_marker')
+       SELECT m.workflow, m.patch, m.first_seen AS "firstSeenAt",
+         COUNT(i.id) FILTER (WHERE k.run_id IS NOT NULL)::int AS patched,
+         COUNT(i.id) FILTER (WHERE k.run_id IS NULL AND i.created_at < m.first_seen)::int AS "onOldBranch"
+       FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow LEFT JOIN marked k ON k.run_id = i.id AND k.patch = m.patch
+       GROUP BY m.workflow, m.patch, m.first_seen ORDER BY 1, 2`,
     );
   }
 

@@ -1,5 +1,5 @@
 import type { ErrorInfo, EventType, HistoryEvent, Json, Run, RunStatus, WaitInfo } from '../../core/types.js';
-import type { PendingSignal, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
+import type { PendingSignal, VersionStatus, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
 
 /** A `runs` row as SQLite returns it. */
 export interface RunRow {
@@ -46,6 +46,7 @@ export interface WorkflowVersionRow {
   version: number;
   fingerprint: string;
   registered_at: number;
+  status: string;
 }
 
 const parse = <T>(text: string | null): T | undefined => (text === null ? undefined : (JSON.parse(text) as T));
@@ -87,7 +88,7 @@ export function signalFromRow(row: SignalRow): PendingSignal {
 }
 
 export function workflowVersionFromRow(row: WorkflowVersionRow): WorkflowVersionRecord {
-  return { workflow: row.workflow, version: row.version, fingerprint: row.fingerprint, registeredAt: new Date(row.registered_at) };
+  return { workflow: row.workflow, version: row.version, fingerprint: row.fingerprint, registeredAt: new Date(row.registered_at), status: row.status as VersionStatus };
 }
 
 export interface WorkerRow {

@@ -6,9 +6,14 @@ import type {
   CommitOutcome,
   CreateRunRequest,
   CreateRunResult,
+  FingerprintConflict,
+  NewWorkflowVersion,
   PendingAction,
   PendingSignal,
+  InFlightGroup,
+  PatchUsage,
   RunCount,
+  VersionStatus,
   WorkerRecord,
   RunCommit,
   RunFilter,
@@ -71,6 +76,9 @@ export class SqliteStore implements Store {
         'INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       listVersions: db.prepare('SELECT * FROM workflow_versions ORDER BY workflow, version'),
+      getVersion: db.prepare('SELECT fingerprint FROM workflow_versions WHERE workflow = ? AND version = ?'),
+      replaceFingerprint: db.prepare('UPDATE workflow_versions SET fingerprint = ? WHERE workflow = ? AND version = ?'),
+      setVersionStatus: db.prepare('UPDATE workflow_versions SET status = ? WHERE workflow = ? AND version = ?'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
         `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
@@ -109,6 +117,7 @@ export class SqliteStore implements Store {
       updateRun: db.prepare(
         `UPDATE runs SET next_pos = @nextPos, updated_at = @now,
            status = COALESCE(@status, status),
+           version = COALESCE(@version, version),
            output = CASE WHEN @setOutput THEN @output ELSE output END,
            error = CASE WHEN @setError THEN @error ELSE error END,
            waiting_for = CASE WHEN @setWaitingFor THEN @waitingFor ELSE waiting_for END,
@@ -140,6 +149,28 @@ export class SqliteStore implements Store {
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
       countRuns: db.prepare('SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status'),
+      inFlightGroups: db.prepare(
+        `SELECT workflow, version, status,
+           CASE status
+             WHEN 'waiting' THEN json_extract(waiting_for, '$.kind') || COALESCE(':' || json_extract(waiting_for, '$.name'), '')
+             WHEN 'needs_attention' THEN json_extract(attention, '$.details.reason') || COALESCE(':' || json_extract(attention, '$.details.step'), '')
+           END AS parkedOn,
+           COUNT(*) AS count, MIN(created_at) AS oldestCreatedAt, MIN(due_at) AS earliestDueAt, MAX(due_at) AS latestDueAt,
+           SUM(CASE WHEN due_at IS NULL THEN 1 ELSE 0 END) AS unscheduled
+         FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated')
+         GROUP BY workflow, version, status, parkedOn ORDER BY workflow, version, status, parkedOn`,
+      ),
+      patchUsage: db.prepare(
+        `WITH marks AS (
+           SELECT r.workflow, json_extract(h.data, '$.id') AS patch, MIN(h.at) AS firstSeenAt
+           FROM history h JOIN runs r ON r.id = h.run_id WHERE h.type = 'patch_marker' GROUP BY r.workflow, patch),
+         inflight AS (SELECT id, workflow, created_at FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated'))
+         SELECT m.workflow, m.patch, m.firstSeenAt,
+           SUM(CASE WHEN EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS patched,
+           SUM(CASE WHEN i.created_at < m.firstSeenAt AND NOT EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS onOldBranch
+         FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow
+         GROUP BY m.workflow, m.patch ORDER BY m.workflow, m.patch`,
+      ),
       nextDue: db.prepare(
         `SELECT MIN(due_at) AS due FROM runs
          WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
@@ -148,11 +179,25 @@ export class SqliteStore implements Store {
     };
   }
 
-  async registerWorkflowVersions(records: Omit<WorkflowVersionRecord, 'registeredAt'>[]): Promise<void> {
+  async registerWorkflowVersions(records: NewWorkflowVersion[], options: { replace?: boolean } = {}): Promise<FingerprintConflict[]> {
     const now = Date.now();
-    this.db.transaction(() => {
-      for (const r of records) this.sql.insertVersion.run(r.workflow, r.version, r.fingerprint, now);
+    return this.db.transaction(() => {
+      const conflicts: FingerprintConflict[] = [];
+      for (const r of records) {
+        const known = this.sql.getVersion.get(r.workflow, r.version) as { fingerprint: string } | undefined;
+        if (known && known.fingerprint !== r.fingerprint) conflicts.push({ workflow: r.workflow, version: r.version, registered: known.fingerprint, given: r.fingerprint });
+      }
+      if (conflicts.length > 0 && !options.replace) return conflicts;
+      for (const r of records) {
+        this.sql.insertVersion.run(r.workflow, r.version, r.fingerprint, now);
+        if (options.replace) this.sql.replaceFingerprint.run(r.fingerprint, r.workflow, r.version);
+      }
+      return conflicts;
     }).immediate();
+  }
+
+  async setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void> {
+    this.sql.setVersionStatus.run(status, workflow, version);
   }
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
@@ -309,6 +354,7 @@ export class SqliteStore implements Store {
       nextPos,
       now,
       status: u?.status ?? null,
+      version: u?.version ?? null,
       setOutput: flag(u?.output),
       output: toColumn(u?.output),
       setError: flag(u?.error),
@@ -376,6 +422,14 @@ export class SqliteStore implements Store {
 
   async countRuns(): Promise<RunCount[]> {
     return this.sql.countRuns.all() as RunCount[];
+  }
+
+  async inFlightGroups(): Promise<InFlightGroup[]> {
+    return this.sql.inFlightGroups.all() as InFlightGroup[];
+  }
+
+  async patchUsage(): Promise<PatchUsage[]> {
+    return this.sql.patchUsage.all() as PatchUsage[];
   }
 
   onWake(): () => void {

@@ -1,0 +1,129 @@
+import { toErrorInfo } from '../core/errors.js';
+import {
+  checkOperation,
+  describeDivergence,
+  indexHistory,
+  missingOperation,
+  patchDecision,
+  patchMarkers,
+  recordedValue,
+  signalState,
+  sleepState,
+  stepState,
+  type Divergence,
+} from '../core/replay.js';
+import type { ErrorInfo, HistoryEvent, Json, OperationKind } from '../core/types.js';
+import { stepFailedError } from './attempt.js';
+import { resolveStepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
+
+/** Whether a version's code replays a run's history. */
+export type ReplayVerdict =
+  | {
+      ok: true;
+      /** Recorded operations the code reproduced. */
+      replayed: number;
+      /** Where replay stopped: the first operation the history cannot answer, or the workflow's end. */
+      frontier: { seq: number; kind: OperationKind; name: string } | 'end';
+    }
+  | { ok: false; reason: 'divergence'; divergence: Divergence; message: string }
+  | { ok: false; reason: 'error'; error: ErrorInfo; message: string };
+
+const never = () => new Promise<never>(() => {});
+
+/**
+ * Replays `definition` over `history` in a sandbox where nothing executes: recorded outcomes are returned,
+ * and replay stops at the run's frontier. Used to verify upgrades, migrations and deploy checks.
+ */
+export function verifyReplay(definition: WorkflowDefinition, input: Json, history: readonly HistoryEvent[], timeoutMs = 5_000): Promise<ReplayVerdict> {
+  const recorded = indexHistory(history);
+  const markers = patchMarkers(history);
+  const maxSeq = Math.max(-1, ...recorded.keys());
+  const visited = new Set<number>();
+  let nextSeq = 0;
+  let settle!: (verdict: ReplayVerdict) => void;
+  let settled = false;
+  const verdict = new Promise<ReplayVerdict>((resolve) => (settle = resolve));
+  const done = (v: ReplayVerdict) => {
+    if (settled) return;
+    settled = true;
+    settle(v);
+  };
+  const diverged = (divergence: Divergence) =>
+    done({ ok: false, reason: 'divergence', divergence, message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}` });
+  const frontier = (seq: number, kind: OperationKind, name: string) => done({ ok: true, replayed: visited.size - 1, frontier: { seq, kind, name } });
+
+  /** Claims the next seq; returns undefined (and settles) when replay ends here. */
+  const enter = (kind: OperationKind, name: string) => {
+    if (settled) return undefined;
+    const seq = nextSeq++;
+    const op = recorded.get(seq);
+    const divergence = checkOperation(op, seq, kind, name);
+    if (divergence) return void diverged(divergence);
+    visited.add(seq);
+    return { seq, op };
+  };
+
+  const ctx: WorkflowContext = {
+    runId: '(replay)',
+    workflow: definition.name,
+    version: definition.version,
+    async step(name, _fn, inline) {
+      const at = enter('step', name);
+      if (!at) return never();
+      const state = stepState(at.op);
+      if (state.state === 'completed') return state.output as never;
+      const onFailure = resolveStepOptions(definition, name, inline).onFailure ?? 'fail';
+      if (state.state === 'failed' && onFailure === 'fail') throw stepFailedError(name, at.seq, state.attempts, state.error);
+      frontier(at.seq, 'step', name);
+      return never();
+    },
+    async sleep() {
+      const at = enter('sleep', '');
+      if (!at) return never();
+      if (sleepState(at.op)?.fired) return;
+      frontier(at.seq, 'sleep', '');
+      return never();
+    },
+    async waitForSignal(name) {
+      const at = enter('signal', name);
+      if (!at) return never();
+      const state = signalState(at.op);
+      if (state?.state === 'received') return (state.payload ?? null) as never;
+      if (state?.state === 'timed_out') return null;
+      frontier(at.seq, 'signal', name);
+      return never();
+    },
+    patched: (id) => patchDecision(markers, id, nextSeq <= maxSeq) !== 'unpatched',
+    deprecatePatch: () => {},
+    now: () => value('now') as number,
+    random: () => value('random') as number,
+    uuid: () => value('uuid') as string,
+  };
+
+  function value(kind: 'now' | 'random' | 'uuid'): Json {
+    const at = enter(kind, '');
+    if (at?.op) return recordedValue(at.op) ?? null;
+    if (at) frontier(at.seq, kind, '');
+    throw new Error('replay stopped at the frontier');
+  }
+
+  const timer = setTimeout(
+    () => done({ ok: false, reason: 'error', error: { name: 'WaymarkError', code: 'E_TIMEOUT', message: 'replay did not settle' }, message: `replay of v${definition.version} did not settle within ${timeoutMs} ms` }),
+    timeoutMs,
+  );
+  Promise.resolve()
+    .then(() => definition.run(ctx, input))
+    .then(
+      () => {
+        const unvisited = [...recorded.values()].find((op) => !visited.has(op.seq));
+        if (unvisited) diverged(missingOperation(unvisited));
+        else done({ ok: true, replayed: visited.size, frontier: 'end' });
+      },
+      (error) => {
+        const info = toErrorInfo(error);
+        delete info.stack;
+        done({ ok: false, reason: 'error', error: info, message: `v${definition.version} throws when replaying the history: ${info.message}` });
+      },
+    );
+  return verdict.finally(() => clearTimeout(timer));
+}
