@@ -50,7 +50,7 @@ export function runDetail(run: Run): string {
   }
 }
 
-/** What a run waits for, e.g. `signal approval until 2025-01-31 14:05:09` or `lock cluster:prod (queued)`. */
+/** What a run waits for, e.g. `signal approval until 2025-01-31 14:05:09` or `lock cluster:prod (queued behind its holder)`. */
 export function waitText(wait: WaitInfo): string {
   let what: string;
   switch (wait.kind) {

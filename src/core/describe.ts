@@ -43,7 +43,8 @@ export function describeRun(run: Run, history: HistoryEvent[]): RunDescription {
     const undone = compensations.get(event.seq!)?.state === 'done';
     effects.push({ step: event.name!, seq: event.seq!, effect, completedAt: event.at, state: undone ? 'undone' : data.skipped ? 'skipped' : 'kept' });
   }
-  const details = (run.attention?.details ?? {}) as { reason?: string; step?: string; seq?: number; attempt?: number; pending?: string[] };
+  const details = (run.attention?.details ?? {}) as { reason?: string; step?: string; seq?: number; attempt?: number; attempts?: number; pending?: string[] };
+  const attempt = details.attempt ?? details.attempts;
   const pending: string[] = [];
   let current: RunDescription['current'];
   let where: string;
@@ -58,7 +59,7 @@ export function describeRun(run: Run, history: HistoryEvent[]): RunDescription {
     }
     case 'needs_attention':
       where = `parked for an operator (${details.reason ?? 'unknown reason'}): ${run.attention?.message ?? ''}`;
-      if (details.step) current = { kind: details.reason === 'compensation_failed' ? 'compensation' : 'step', name: details.step, seq: details.seq, ...(details.attempt ? { attempt: details.attempt } : {}) };
+      if (details.step) current = { kind: details.reason === 'compensation_failed' ? 'compensation' : 'step', name: details.step, seq: details.seq, ...(attempt ? { attempt } : {}) };
       pending.push(...(details.pending ?? []).map((step) => `compensate '${step}'`));
       break;
     case 'compensating':

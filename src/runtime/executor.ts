@@ -1,6 +1,6 @@
 import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy } from '../core/backoff.js';
 import { parseDuration } from '../core/duration.js';
-import { WaymarkError, toErrorInfo, type ErrorCode } from '../core/errors.js';
+import { WaymarkError, toErrorInfo } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import {
   checkOperation,
@@ -17,43 +17,14 @@ import {
   type Divergence,
   type RecordedOperation,
 } from '../core/replay.js';
-import type { AttentionReason, ErrorInfo, Json, NewEvent, OperationKind, WaitInfo } from '../core/types.js';
-import type { ClaimedRun, CommitOutcome, PendingAction, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
+import type { AttentionReason, ErrorInfo, Json, NewEvent, OperationKind } from '../core/types.js';
+import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { runAttempt, stepFailedError } from './attempt.js';
+import type { ExecutorHost } from './host.js';
 import { runCompensations, type CompletedStep } from './saga.js';
+import { runTakeover, type Takeover, type TakeoverPort } from './takeover.js';
+import { attentionFor, never, suspensionOf, type PendingWait } from './waits.js';
 import { checkOperationName, checkStepOptions, isIdempotent, resolveStepOptions, type StepInfo, type StepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
-
-/** What an executor needs from the engine that hosts it. */
-export interface ExecutorHost {
-  readonly workerId: string;
-  commit(commit: RunCommit): Promise<CommitOutcome>;
-  /**
-   * The executor no longer holds the run in memory: it finished, suspended, was parked, lost its lease to
-   * another worker ('lost'), or gave up after a failed or refused commit while still holding the lease
-   * ('abandoned': the host releases the lease so the run is replayed from its last checkpoint).
-   */
-  released(runId: string, how: 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned', dueAt?: number): void;
-  warn(message: string, facts: Record<string, unknown>): void;
-}
-
-/** A wait the run cannot get past in memory: it suspends once nothing else is executing. */
-interface PendingWait {
-  kind: 'sleep' | 'signal' | 'retry';
-  seq: number;
-  name?: string;
-  until?: number;
-  /** Signal waits resolve in memory if the signal arrives while the run is hot. */
-  deliver?: (signal: PendingSignal) => void;
-}
-
-/** What stops the workflow at its frontier (the first operation the history cannot answer). */
-type Takeover = { kind: 'compensate' } | { kind: 'action'; action: PendingAction } | { kind: 'expire' };
-
-/**
- * A promise that never settles, made fresh each time: a shared one would keep every suspended run's
- * continuation reachable (and so in memory) forever.
- */
-const never = () => new Promise<never>(() => {});
 
 /**
  * Executes one run in memory while hot: replays its history, runs new steps, checkpoints each outcome
@@ -70,6 +41,7 @@ export class RunExecutor {
   private readonly completed: CompletedStep[] = [];
   private readonly expiresAt: number | undefined;
   private readonly markers: Set<string>;
+  private readonly maxRecordedSeq: number;
   private buffer: NewEvent[] = [];
   private consumed: number[] = [];
   private nextPos: number;
@@ -88,6 +60,7 @@ export class RunExecutor {
   ) {
     this.runId = claimed.run.id;
     this.recorded = indexHistory(claimed.history);
+    this.maxRecordedSeq = Math.max(-1, ...this.recorded.keys());
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
     this.markers = patchMarkers(claimed.history);
@@ -313,7 +286,7 @@ export class RunExecutor {
   /** Decides a patch gate (see patchDecision); `gate` false for deprecatePatch, which only records. */
   private patched(id: string, gate: boolean): boolean {
     checkOperationName(id, 'patch');
-    const replaying = [...this.recorded.keys()].some((seq) => seq >= this.nextSeq);
+    const replaying = this.nextSeq <= this.maxRecordedSeq;
     const decision = patchDecision(this.markers, id, replaying);
     if (decision === 'record') {
       this.markers.add(id);
@@ -352,16 +325,7 @@ export class RunExecutor {
   }
 
   private async suspend(): Promise<void> {
-    const waits = [...this.waits];
-    const dues = waits.map((w) => w.until).filter((u): u is number => u !== undefined);
-    if (this.expiresAt !== undefined) dues.push(this.expiresAt);
-    const dueAt = dues.length ? Math.min(...dues) : undefined;
-    const first = waits.find((w) => w.until === dueAt) ?? waits[0]!;
-    const signals = [...new Set(waits.filter((w) => w.kind === 'signal').map((w) => w.name!))];
-    const waitingFor: WaitInfo = { kind: first.kind, seq: first.seq };
-    if (first.name !== undefined) waitingFor.name = first.name;
-    if (first.until !== undefined) waitingFor.until = first.until;
-    if (signals.length) waitingFor.signals = signals;
+    const { dueAt, waitingFor } = suspensionOf([...this.waits], this.expiresAt);
     this.stopped = true;
     const ok = await this.flush({ status: 'waiting', waitingFor, dueAt: dueAt ?? null, releaseLease: true }, true);
     if (ok) this.host.released(this.runId, 'suspended', dueAt);
@@ -380,11 +344,10 @@ export class RunExecutor {
     } catch (error) {
       return this.fail(error);
     }
-    this.stopped = true;
     this.buffer.push({ type: 'run_completed', data: json === undefined ? {} : { output: json } });
     const update: RunUpdate = { status: 'completed', waitingFor: null };
     if (json !== undefined) update.output = json;
-    if (await this.flush(update, true)) this.host.released(this.runId, 'finished');
+    await this.end(update);
   }
 
   private async fail(error: unknown): Promise<void> {
@@ -393,10 +356,9 @@ export class RunExecutor {
     await this.idle();
     if (this.stopped || this.tookOver) return;
     if (this.atFrontier()) return;
-    this.stopped = true;
     const info = toErrorInfo(error);
     this.buffer.push({ type: 'run_failed', data: { error: info as unknown as Json } });
-    if (await this.flush({ status: 'failed', error: info, waitingFor: null }, true)) this.host.released(this.runId, 'finished');
+    await this.end({ status: 'failed', error: info, waitingFor: null });
   }
 
   /** Records the run's expiry once its lifetime is over (the takeover then applies `onExpire`). */
@@ -414,40 +376,27 @@ export class RunExecutor {
     if (!this.takeover) return false;
     if (!this.tookOver) {
       this.tookOver = true;
-      void this.idle().then(() => this.runTakeover());
+      void this.idle().then(() => runTakeover(this.takeoverPort(), this.takeover!));
     }
     return true;
   }
 
-  private async runTakeover(): Promise<void> {
-    const takeover = this.takeover!;
-    if (takeover.kind === 'compensate') return this.beginCompensation(undefined, false);
-    if (takeover.kind === 'expire') return this.expire();
-    const { action, actor, reason } = takeover.action;
-    this.buffer.push({ type: 'operator_action', data: { action, actor, reason } });
-    if (action === 'cancel') {
-      this.buffer.push({ type: 'run_cancelled', data: { actor, reason } });
-      this.stopped = true;
-      const ok = await this.flush({ status: 'cancelled', waitingFor: null, clearPendingAction: true, error: cancelledError(actor, reason) }, true);
-      if (ok) this.host.released(this.runId, 'finished');
-      return;
-    }
-    this.buffer.push({ type: 'compensation_started', data: { reason: 'operator', actor, why: reason } });
-    return this.beginCompensation({ name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `compensated by ${actor}: ${reason}` });
+  private takeoverPort(): TakeoverPort {
+    return {
+      runId: this.runId,
+      expiresAt: this.expiresAt,
+      onExpire: this.definition.onExpire ?? 'fail',
+      record: (event) => this.buffer.push(event),
+      end: (update) => this.end(update),
+      park: (reason, message, details) => this.park(reason, message, details),
+      compensate: (error, commitFirst) => this.beginCompensation(error, commitFirst),
+    };
   }
 
-  private async expire(): Promise<void> {
-    const policy = this.definition.onExpire ?? 'fail';
-    const error: ErrorInfo = { name: 'WaymarkError', code: 'E_RUN_EXPIRED', message: `run '${this.runId}' outlived its lifetime (expired at ${new Date(this.expiresAt!).toISOString()})` };
-    this.buffer.push({ type: 'run_expired', data: { policy, expiresAt: this.expiresAt! } });
-    if (policy === 'compensate') {
-      this.buffer.push({ type: 'compensation_started', data: { reason: 'expired' } });
-      return this.beginCompensation(error);
-    }
-    if (policy === 'escalate') return void (await this.park('expired', error.message, { reason: 'expired', expiresAt: this.expiresAt! }));
-    this.buffer.push({ type: 'run_failed', data: { error: error as unknown as Json } });
+  /** Commits the final update (with what was recorded): the run is over. */
+  private async end(update: RunUpdate): Promise<void> {
     this.stopped = true;
-    if (await this.flush({ status: 'failed', error, waitingFor: null }, true)) this.host.released(this.runId, 'finished');
+    if (await this.flush(update, true)) this.host.released(this.runId, 'finished');
   }
 
   /** Commits the move to `compensating` (with whatever was recorded) and unwinds the saga in this executor. */
@@ -480,7 +429,7 @@ export class RunExecutor {
     this.tookOver = true;
     this.stopped = true;
     this.buffer.push({ type: 'run_parked', data: { ...details, reason } });
-    const attention: ErrorInfo = { name: 'WaymarkError', code: ATTENTION_CODES[reason], message, details: { ...details, reason } };
+    const attention = attentionFor(reason, message, details);
     if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true)) this.host.released(this.runId, 'parked');
     return never();
   }
@@ -549,16 +498,4 @@ export class RunExecutor {
 /** Where a recorded step's completion sits in the history (compensation order). */
 function completionPos(recorded: RecordedOperation): number {
   return recorded.events.find((e) => e.type === 'step_completed')?.pos ?? 0;
-}
-
-const ATTENTION_CODES: Record<AttentionReason, ErrorCode> = {
-  nondeterminism: 'E_NONDETERMINISM',
-  unknown_outcome: 'E_UNKNOWN_OUTCOME',
-  step_failed: 'E_STEP_FAILED',
-  compensation_failed: 'E_STEP_FAILED',
-  expired: 'E_RUN_EXPIRED',
-};
-
-function cancelledError(actor: string, reason: string): ErrorInfo {
-  return { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `cancelled by ${actor}: ${reason}` };
 }

@@ -1,0 +1,14 @@
+import type { CommitOutcome, RunCommit } from '../store/types.js';
+
+/** What an executor needs from the engine that hosts it. */
+export interface ExecutorHost {
+  readonly workerId: string;
+  commit(commit: RunCommit): Promise<CommitOutcome>;
+  /**
+   * The executor no longer holds the run in memory: it finished, suspended, was parked, lost its lease to
+   * another worker ('lost'), or gave up after a failed or refused commit while still holding the lease
+   * ('abandoned': the host releases the lease so the run is replayed from its last checkpoint).
+   */
+  released(runId: string, how: 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned', dueAt?: number): void;
+  warn(message: string, facts: Record<string, unknown>): void;
+}
