@@ -30,7 +30,7 @@ export function describeText(d: RunDescription, hint: { cli: string; db: string 
     ['workflow', `${run.workflow} v${run.version}`],
     ['status', run.status],
     ['where', d.where],
-    ['current', current ? currentText(current, run) : undefined],
+    ['current', current ? currentText(current) : undefined],
     ['lock', run.lockKey],
     ['expires', run.expiresAt?.toISOString()],
     ['error', run.error && run.status !== 'needs_attention' ? errorText(run.error) : undefined],
@@ -69,9 +69,8 @@ export function describeText(d: RunDescription, hint: { cli: string; db: string 
   return lines.join('\n');
 }
 
-function currentText(current: NonNullable<RunDescription['current']>, run: RunDescription['run']): string {
-  // A step that failed for good is parked with the count of its attempts (`attempts`), not the attempt in flight.
-  const attempts = (run.attention?.details as { attempts?: unknown } | undefined)?.attempts;
+function currentText(current: NonNullable<RunDescription["current"]>): string {
+  const attempts = current.attempts;
   const facts = [
     current.seq === undefined ? undefined : `seq ${current.seq}`,
     current.attempt !== undefined ? `attempt ${current.attempt}` : typeof attempts === 'number' ? `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}` : undefined,

@@ -17,7 +17,8 @@ export interface RunDescription {
   /** One sentence on where the run is. */
   where: string;
   /** The step or wait the run is on, if any. */
-  current: { kind: 'step' | 'wait' | 'compensation'; name: string; seq?: number; attempt?: number } | undefined;
+  /** `attempt`: the attempt whose outcome is unknown; `attempts`: how many a failed step or compensation used. */
+  current: { kind: 'step' | 'wait' | 'compensation'; name: string; seq?: number; attempt?: number; attempts?: number } | undefined;
   effects: EffectSummary[];
   /** What remains to happen before the run can end (waits, retries, compensations). */
   pending: string[];
@@ -44,7 +45,7 @@ export function describeRun(run: Run, history: HistoryEvent[]): RunDescription {
     effects.push({ step: event.name!, seq: event.seq!, effect, completedAt: event.at, state: undone ? 'undone' : data.skipped ? 'skipped' : 'kept' });
   }
   const details = (run.attention?.details ?? {}) as { reason?: string; step?: string; seq?: number; attempt?: number; attempts?: number; pending?: string[] };
-  const attempt = details.attempt ?? details.attempts;
+
   const pending: string[] = [];
   let current: RunDescription['current'];
   let where: string;
@@ -59,7 +60,7 @@ export function describeRun(run: Run, history: HistoryEvent[]): RunDescription {
     }
     case 'needs_attention':
       where = `parked for an operator (${details.reason ?? 'unknown reason'}): ${run.attention?.message ?? ''}`;
-      if (details.step) current = { kind: details.reason === 'compensation_failed' ? 'compensation' : 'step', name: details.step, seq: details.seq, ...(attempt ? { attempt } : {}) };
+      if (details.step) current = { kind: details.reason === 'compensation_failed' ? 'compensation' : 'step', name: details.step, seq: details.seq, ...(details.attempt ? { attempt: details.attempt } : {}), ...(details.attempts ? { attempts: details.attempts } : {}) };
       pending.push(...(details.pending ?? []).map((step) => `compensate '${step}'`));
       break;
     case 'compensating':
