@@ -69,7 +69,7 @@ export function describeText(d: RunDescription, hint: { cli: string; db: string 
   return lines.join('\n');
 }
 
-function currentText(current: NonNullable<RunDescription["current"]>): string {
+function currentText(current: NonNullable<RunDescription['current']>): string {
   const attempts = current.attempts;
   const facts = [
     current.seq === undefined ? undefined : `seq ${current.seq}`,

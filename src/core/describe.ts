@@ -1,5 +1,5 @@
 import { compensationStates } from './replay.js';
-import { isTerminal, type HistoryEvent, type OperatorAction, type Run, type StepEffect } from './types.js';
+import { currentEpoch, isTerminal, type HistoryEvent, type OperatorAction, type Run, type StepEffect } from './types.js';
 
 /** A completed step that changed the world, and whether compensation has undone it. */
 export interface EffectSummary {
@@ -29,7 +29,8 @@ export interface RunDescription {
 }
 
 /** Builds the operator's view of a run from the run and its history alone. */
-export function describeRun(run: Run, history: HistoryEvent[]): RunDescription {
+export function describeRun(run: Run, allEpochs: HistoryEvent[]): RunDescription {
+  const history = currentEpoch(allEpochs, run.epoch);
   const compensations = compensationStates(history);
   const effects: EffectSummary[] = [];
   const completedSteps: string[] = [];

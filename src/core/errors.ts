@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'E_RUN_EXPIRED'
   | 'E_UNKNOWN_OUTCOME'
   | 'E_VERSION_UNAVAILABLE'
+  | 'E_MIGRATION_REFUSED'
   | 'E_RUN_STATE'
   | 'E_RUN_BUSY';
 

@@ -100,6 +100,8 @@ export interface Run {
   expiresAt: Date | undefined;
   /** The target lock the run holds or queues for. */
   lockKey: string | undefined;
+  /** The history epoch the run executes in (0 until a migration). */
+  epoch: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -127,6 +129,8 @@ export type EventType =
   | 'value_recorded'
   | 'patch_marker'
   | 'run_upgraded'
+  | 'run_migrated'
+  | 'migration_rolled_back'
   | 'run_completed'
   | 'run_failed'
   | 'run_cancelled'
@@ -135,6 +139,8 @@ export type EventType =
 /** One entry of a run's history. `pos` orders events; `seq` ties an event to a ctx operation. */
 export interface HistoryEvent {
   pos: number;
+  /** The history epoch: a migration continues the run in a new one; replay reads only the run's current epoch. */
+  epoch?: number;
   type: EventType;
   seq?: number;
   name?: string;
@@ -142,8 +148,13 @@ export interface HistoryEvent {
   data?: Json;
 }
 
-/** An event before the store has given it its place. */
-export type NewEvent = Omit<HistoryEvent, 'pos' | 'at'> & { at?: number };
+/** An event before the store has given it its place (and its epoch). */
+export type NewEvent = Omit<HistoryEvent, 'pos' | 'at' | 'epoch'> & { at?: number };
+
+/** The events of a run's current epoch (what replay reads). */
+export function currentEpoch(events: readonly HistoryEvent[], epoch: number): HistoryEvent[] {
+  return events.filter((e) => (e.epoch ?? 0) === epoch);
+}
 
 /** How a failed step attempt is retried. */
 export interface RetryPolicy {

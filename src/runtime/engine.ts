@@ -9,7 +9,7 @@ import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
 import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
 import { ClaimLoop } from './claim-loop.js';
-import { setVersionStatus, upgradeRun, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
+import { migrateAll, rollbackMigration, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
 import { Batcher } from './batcher.js';
 import { RunExecutor } from './executor.js';
@@ -291,6 +291,22 @@ export class Engine {
     const result = await upgradeRun(this.store, this.registry, runId, options);
     if (result.applied) this.loop?.nudge();
     return result;
+  }
+
+  /** Takes a migrated run back to its previous epoch and version, while it has completed no step since. */
+  async rollbackMigration(runId: string, options?: { actor?: string; reason?: string }): Promise<Run> {
+    this.assertOpen();
+    const run = await rollbackMigration(this.store, runId, options);
+    this.loop?.nudge();
+    return run;
+  }
+
+  /** Migrates in-flight runs of the migration's source version, each on its own; safe to run again. */
+  async migrateAll(options: MigrateAllOptions): Promise<MigrateAllReport> {
+    this.assertOpen();
+    const report = await migrateAll(this.store, this.registry, options);
+    this.loop?.nudge();
+    return report;
   }
 
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */

@@ -17,7 +17,7 @@ import {
   type Divergence,
   type RecordedOperation,
 } from '../core/replay.js';
-import type { AttentionReason, ErrorInfo, Json, NewEvent, OperationKind } from '../core/types.js';
+import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent, type OperationKind } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { runAttempt, stepFailedError } from './attempt.js';
 import type { ExecutorHost } from './host.js';
@@ -41,6 +41,8 @@ export class RunExecutor {
   private readonly completed: CompletedStep[] = [];
   private readonly expiresAt: number | undefined;
   private readonly markers: Set<string>;
+  /** The events of the run's current epoch: what replay reads. */
+  private readonly history: HistoryEvent[];
   private readonly maxRecordedSeq: number;
   private buffer: NewEvent[] = [];
   private consumed: number[] = [];
@@ -59,12 +61,13 @@ export class RunExecutor {
     private readonly host: ExecutorHost,
   ) {
     this.runId = claimed.run.id;
-    this.recorded = indexHistory(claimed.history);
+    this.history = currentEpoch(claimed.history, claimed.run.epoch);
+    this.recorded = indexHistory(this.history);
     this.maxRecordedSeq = Math.max(-1, ...this.recorded.keys());
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
-    this.markers = patchMarkers(claimed.history);
-    const types = new Set(claimed.history.map((e) => e.type));
+    this.markers = patchMarkers(this.history);
+    const types = new Set(this.history.map((e) => e.type));
     if (types.has('compensation_started') && !types.has('run_compensated')) this.takeover = { kind: 'compensate' };
     else if (claimed.pendingAction) this.takeover = { kind: 'action', action: claimed.pendingAction };
     if (!types.has('run_expired')) this.expiresAt = claimed.run.expiresAt?.getTime();
@@ -408,7 +411,7 @@ export class RunExecutor {
       if (error) update.error = error;
       if (!(await this.flush(update, true))) return;
     }
-    const progress = compensationStates(this.claimed.history);
+    const progress = compensationStates(this.history);
     await runCompensations({
       runId: this.runId,
       workerId: this.host.workerId,

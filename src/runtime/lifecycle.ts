@@ -1,6 +1,7 @@
 import { WaymarkError } from '../core/errors.js';
-import { isTerminal, RUN_STATUSES, type HistoryEvent, type Json, type Run } from '../core/types.js';
-import type { Store, VersionStatus } from '../store/types.js';
+import { currentEpoch, isTerminal, RUN_STATUSES, type HistoryEvent, type Json, type Run } from '../core/types.js';
+import { transformHistory, validateMigration, type MigrationDefinition, type TransformedHistory } from '../core/migration.js';
+import type { RunCommit, Store, VersionStatus } from '../store/types.js';
 import { defaultActor } from './operator.js';
 import type { WorkflowRegistry } from './registry.js';
 import { verifyReplay, type ReplayVerdict } from './verify.js';
@@ -29,6 +30,8 @@ export async function setVersionStatus(store: Store, registry: WorkflowRegistry,
 export interface UpgradeOptions {
   /** Target version; its code must be registered in this engine. */
   to: number;
+  /** Rewrites the history for the target first; the run continues in a new history epoch (rollback-able). */
+  migration?: MigrationDefinition;
   /** Verify and report only: nothing changes. (Default: false) */
   dryRun?: boolean;
   /** Who upgrades. (Default: the OS user name) */
@@ -62,32 +65,127 @@ export async function upgradeRun(store: Store, registry: WorkflowRegistry, runId
       details: { workflow: run.workflow, version: options.to },
     });
   }
-  const history = await store.history(runId);
-  const verdict = await verifyReplay(target, run.input, history);
+  const all = await store.history(runId);
+  const migration = options.migration;
+  if (migration && (migration.workflow !== run.workflow || migration.from !== run.version || migration.to !== options.to)) {
+    throw new WaymarkError('E_INVALID_INPUT', `migration '${migration.name}' does not take ${run.workflow} v${run.version} to v${options.to}`);
+  }
+  if (migration && run.status === 'compensating') throw new WaymarkError('E_RUN_STATE', `cannot migrate run '${runId}' while it is compensating`);
+  let transformed: TransformedHistory | undefined;
+  try {
+    transformed = migration ? transformHistory(migration, currentEpoch(all, run.epoch), run.input) : undefined;
+  } catch (error) {
+    throw new WaymarkError('E_MIGRATION_REFUSED', `migration '${migration!.name}' threw on run '${runId}': ${(error as Error).message}`, { cause: error });
+  }
+  const history = transformed?.events ?? currentEpoch(all, run.epoch);
+  const verdict = await verifyReplay(target, transformed?.input ?? run.input, history);
   if (!verdict.ok) {
     const code = verdict.reason === 'divergence' ? 'E_NONDETERMINISM' : 'E_RUN_STATE';
     throw new WaymarkError(code, `upgrade of run '${runId}' to v${options.to} refused: ${verdict.message}`, { details: verdict as unknown as Json });
   }
+  if (migration && transformed && !validateMigration(migration, transformed)) {
+    throw new WaymarkError('E_MIGRATION_REFUSED', `migration '${migration.name}' refused for run '${runId}': validate returned false on the transformed history`, {
+      details: { migration: migration.name, reason: 'validate' },
+    });
+  }
   if (options.dryRun) return { run, applied: false, verdict, history };
   const actor = options.actor ?? defaultActor();
   const reason = options.reason ?? '(no reason given)';
-  const [outcome] = await store.commit(
-    [
-      {
+  const facts = { from: run.version, to: options.to, actor, reason };
+  const commit: RunCommit = transformed
+    ? {
         runId,
         workerId: actor,
-        fromPos: history.length,
+        fromPos: all.length,
         asOperator: true,
-        events: [{ type: 'run_upgraded', data: { from: run.version, to: options.to, actor, reason } }],
-        update: { status: run.status, version: options.to },
-      },
-    ],
-    0,
-  );
+        events: [...transformed.events.map(({ pos: _pos, epoch: _epoch, ...e }) => e), { type: 'run_migrated', data: { ...facts, migration: migration!.name, fromEpoch: run.epoch } }],
+        update: { status: run.status, version: options.to, epoch: Math.max(...all.map((e) => e.epoch ?? 0)) + 1, input: transformed.input },
+      }
+    : { runId, workerId: actor, fromPos: all.length, asOperator: true, events: [{ type: 'run_upgraded', data: facts }], update: { status: run.status, version: options.to } };
+  const [outcome] = await store.commit([commit], 0);
   if (!outcome!.ok) {
     throw new WaymarkError('E_RUN_BUSY', `run '${runId}' changed or is executing on a worker; upgrade it while it waits (nothing was changed)`, {
       details: { reason: outcome!.reason },
     });
   }
   return { run: (await store.getRun(runId))!, applied: true, verdict, history };
+}
+
+/**
+ * Takes a migrated run back to the epoch and version it had before its last migration, while it has
+ * completed no step since; refused (with the reason) after that.
+ */
+export async function rollbackMigration(store: Store, runId: string, options: { actor?: string; reason?: string } = {}): Promise<Run> {
+  const run = await store.getRun(runId);
+  if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
+  const all = await store.history(runId);
+  const epoch = currentEpoch(all, run.epoch);
+  const migrated = [...epoch].reverse().find((e) => e.type === 'run_migrated');
+  if (!migrated) throw new WaymarkError('E_RUN_STATE', `run '${runId}' has no migration to roll back in its current epoch`);
+  if (isTerminal(run.status)) throw new WaymarkError('E_RUN_STATE', `cannot roll back run '${runId}': it is ${run.status}`);
+  const since = epoch.find((e) => e.pos > migrated.pos && e.type === 'step_completed');
+  if (since) {
+    throw new WaymarkError('E_RUN_STATE', `cannot roll back the migration of run '${runId}': step '${since.name}' completed after it`, {
+      details: { step: since.name ?? null, seq: since.seq ?? null },
+    });
+  }
+  const facts = migrated.data as { from: number; to: number; migration: string; fromEpoch: number };
+  const previous = currentEpoch(all, facts.fromEpoch).find((e) => e.type === 'run_started');
+  const input = ((previous?.data as { input?: Json } | undefined)?.input ?? null) as Json;
+  const actor = options.actor ?? defaultActor();
+  const [outcome] = await store.commit(
+    [
+      {
+        runId,
+        workerId: actor,
+        fromPos: all.length,
+        asOperator: true,
+        events: [{ type: 'migration_rolled_back', data: { migration: facts.migration, from: facts.to, to: facts.from, actor, reason: options.reason ?? '(no reason given)' } }],
+        update: { status: run.status, version: facts.from, epoch: facts.fromEpoch, input },
+      },
+    ],
+    0,
+  );
+  if (!outcome!.ok) throw new WaymarkError('E_RUN_BUSY', `run '${runId}' changed or is executing; roll back while it waits (nothing was changed)`);
+  return (await store.getRun(runId))!;
+}
+
+export interface MigrateAllOptions {
+  migration: MigrationDefinition;
+  /** Most runs migrated in this batch. (Default: all) */
+  limit?: number;
+  /** Share of the in-flight runs to migrate, 1..100. (Default: 100) */
+  percent?: number;
+  actor?: string;
+  reason?: string;
+}
+
+export interface MigrateAllReport {
+  migrated: string[];
+  /** Runs the migration does not fit (divergence, validate), with why: they stay as they were. */
+  refused: { runId: string; code: string; reason: string }[];
+  /** Runs that could not be migrated now (executing, changed meanwhile): try again. */
+  failed: { runId: string; code: string; reason: string }[];
+}
+
+/** Migrates the in-flight runs of `from` to `to`, each on its own; re-running skips runs already migrated. */
+export async function migrateAll(store: Store, registry: WorkflowRegistry, options: MigrateAllOptions): Promise<MigrateAllReport> {
+  const { workflow, from, to } = options.migration;
+  const live = RUN_STATUSES.filter((s) => !isTerminal(s) && s !== 'compensating');
+  const runs = await store.listRuns({ workflow, version: from, status: live, limit: 100_000 });
+  const share = Math.ceil((runs.length * Math.min(100, Math.max(1, options.percent ?? 100))) / 100);
+  const chosen = runs.reverse().slice(0, Math.min(share, options.limit ?? Infinity));
+  const report: MigrateAllReport = { migrated: [], refused: [], failed: [] };
+  for (const run of chosen) {
+    try {
+      await upgradeRun(store, registry, run.id, { to, migration: options.migration, actor: options.actor, reason: options.reason });
+      report.migrated.push(run.id);
+    } catch (error) {
+      const code = error instanceof WaymarkError ? error.code : 'E_STORE';
+      const entry = { runId: run.id, code, reason: (error as Error).message };
+      if (code === 'E_RUN_BUSY' || code === 'E_STORE') report.failed.push(entry);
+      else report.refused.push(entry);
+    }
+  }
+  return report;
 }

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import { isTerminal, type HistoryEvent, type Json, type NewEvent, type OperatorAction, type Run } from '../core/types.js';
+import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type OperatorAction, type Run } from '../core/types.js';
 import type { RunUpdate, Store } from '../store/types.js';
 
 /** Who acts and why; recorded with every operator action. */
@@ -117,7 +117,7 @@ export function planAction(run: Run, history: HistoryEvent[], action: OperatorAc
       if (parked.reason !== 'nondeterminism' && parked.reason !== 'expired') {
         throw refuse(`it is parked on ${parked.reason} of step '${parked.step}': retry or skip that step instead`);
       }
-      return { events: [recorded], update: { ...resumeNow, status: history.some((e) => e.type === 'compensation_started') ? 'compensating' : 'running' } };
+      return { events: [recorded], update: { ...resumeNow, status: currentEpoch(history, run.epoch).some((e) => e.type === 'compensation_started') ? 'compensating' : 'running' } };
     }
   }
 }

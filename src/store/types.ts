@@ -113,8 +113,12 @@ export interface RunUpdate {
   releaseLease?: boolean;
   /** The run's pending operator action has been applied. */
   clearPendingAction?: boolean;
-  /** Moves the run to another version (a verified upgrade). */
+  /** Moves the run to another version (a verified upgrade or migration). */
   version?: number;
+  /** Moves the run to another history epoch; the commit's events are written in it. */
+  epoch?: number;
+  /** Replaces the run's input (a migration's input transform). */
+  input?: Json;
 }
 
 /** One run's checkpoint: events appended at `fromPos`, fenced by the writer's lease. */

@@ -9,6 +9,8 @@ interface MergedUpdate {
   nextPos: number;
   status: string | null;
   version: number | null;
+  epoch: number | null;
+  input?: string;
   output?: string | null;
   error?: string | null;
   waitingFor?: string | null;
@@ -54,16 +56,17 @@ export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: n
 
 async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   const ids = [...new Set(batch.map((c) => c.runId))].sort();
-  type Locked = { id: string; lease_owner: string | null; lease_free: boolean; next_pos: number; pending_action: PendingAction | null };
+  type Locked = { id: string; lease_owner: string | null; lease_free: boolean; next_pos: number; pending_action: PendingAction | null; epoch: number };
   const locked = await client.query<Locked>({
     name: 'wm_commit_lock',
-    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos, pending_action
+    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos, pending_action, epoch
            FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     values: [ids],
   });
-  const state = new Map(locked.rows.map((r) => [r.id, { owner: r.lease_owner, free: r.lease_free, nextPos: r.next_pos, pending: r.pending_action }]));
+  const state = new Map(locked.rows.map((r) => [r.id, { owner: r.lease_owner, free: r.lease_free, nextPos: r.next_pos, pending: r.pending_action, epoch: r.epoch }]));
   const outcomes: CommitOutcome[] = [];
   const accepted: RunCommit[] = [];
+  const epochs = new Map<RunCommit, number>();
   for (const commit of batch) {
     const run = state.get(commit.runId);
     if (!run) outcomes.push({ ok: false, reason: 'missing' });
@@ -75,11 +78,13 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
       outcomes.push(run.pending ? { ok: true, pendingAction: run.pending } : { ok: true });
       accepted.push(commit);
       run.nextPos += commit.events.length;
+      if (u?.epoch !== undefined) run.epoch = u.epoch;
+      epochs.set(commit, run.epoch);
       if (u && (u.releaseLease || isAtRest(u.status))) (run.owner = null), (run.free = true);
     }
   }
   if (accepted.length === 0) return outcomes;
-  await insertEvents(client, accepted);
+  await insertEvents(client, accepted, epochs);
   const consumed = accepted.flatMap((c) => c.consumedSignals ?? []);
   if (consumed.length > 0) {
     await client.query({
@@ -112,11 +117,21 @@ async function releaseLocks(client: pg.PoolClient, runIds: string[]): Promise<vo
   });
 }
 
-async function insertEvents(client: pg.PoolClient, commits: RunCommit[]): Promise<void> {
-  const cols = { run: [] as string[], pos: [] as number[], type: [] as string[], seq: [] as (number | null)[], name: [] as (string | null)[], data: [] as (string | null)[], at: [] as (number | null)[] };
+async function insertEvents(client: pg.PoolClient, commits: RunCommit[], epochs: Map<RunCommit, number>): Promise<void> {
+  const cols = {
+    run: [] as string[],
+    pos: [] as number[],
+    type: [] as string[],
+    seq: [] as (number | null)[],
+    name: [] as (string | null)[],
+    data: [] as (string | null)[],
+    at: [] as (number | null)[],
+    epoch: [] as number[],
+  };
   for (const c of commits) {
     let pos = c.fromPos;
     for (const e of c.events) {
+      cols.epoch.push(epochs.get(c)!);
       cols.run.push(c.runId);
       cols.pos.push(pos++);
       cols.type.push(e.type);
@@ -129,10 +144,10 @@ async function insertEvents(client: pg.PoolClient, commits: RunCommit[]): Promis
   if (cols.run.length === 0) return;
   await client.query({
     name: 'wm_commit_events',
-    text: `INSERT INTO history (run_id, pos, type, seq, name, data, at)
-           SELECT r, p, t, s, n, d, COALESCE(a, now_ms())
-           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[]) AS e(r, p, t, s, n, d, a)`,
-    values: [cols.run, cols.pos, cols.type, cols.seq, cols.name, cols.data, cols.at],
+    text: `INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch)
+           SELECT r, p, t, s, n, d, COALESCE(a, now_ms()), ep
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::int[]) AS e(r, p, t, s, n, d, a, ep)`,
+    values: [cols.run, cols.pos, cols.type, cols.seq, cols.name, cols.data, cols.at, cols.epoch],
   });
 }
 
@@ -144,6 +159,7 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
       nextPos: c.fromPos,
       status: null,
       version: null,
+      epoch: null,
       wakeSignals: null,
       release: false,
       ends: false,
@@ -155,6 +171,8 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
     if (u) {
       m.status = u.status;
       if (u.version !== undefined) m.version = u.version;
+      if (u.epoch !== undefined) m.epoch = u.epoch;
+      if (u.input !== undefined) m.input = JSON.stringify(u.input);
       const ends = isAtRest(u.status);
       m.clearPending = m.clearPending || Boolean(u.clearPendingAction);
       if (u.output !== undefined) m.output = JSON.stringify(u.output);
@@ -182,6 +200,8 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
              updated_at = now_ms(),
              status = COALESCE(u.status, r.status),
              version = COALESCE(u.version, r.version),
+             epoch = COALESCE(u.epoch, r.epoch),
+             input = COALESCE(u.input, r.input),
              output = CASE WHEN u.set_output THEN u.output ELSE r.output END,
              error = CASE WHEN u.set_error THEN u.error::jsonb ELSE r.error END,
              waiting_for = CASE WHEN u.set_waiting THEN u.waiting::jsonb ELSE r.waiting_for END,
@@ -198,9 +218,9 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
              lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
              pending_action = CASE WHEN u.clear_pending THEN NULL ELSE r.pending_action END
            FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
-                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::bool[], $19::int[])
+                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::bool[], $19::int[], $20::int[], $21::text[])
              AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
-                  set_due, due_at, wake, release, clear_pending, action_pending, version)
+                  set_due, due_at, wake, release, clear_pending, action_pending, version, epoch, input)
            WHERE r.id = u.id`,
     values: [
       col((u) => u.runId),
@@ -222,6 +242,8 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
       col((u) => u.clearPending),
       col((u) => u.actionPending),
       col((u) => u.version),
+      col((u) => u.epoch),
+      col((u) => u.input ?? null),
     ],
   });
 }

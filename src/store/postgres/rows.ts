@@ -19,6 +19,7 @@ export interface RunRow {
   expires_at: number | null;
   lock_key: string | null;
   pending_action: PendingAction | null;
+  epoch: number;
   created_at: number;
   updated_at: number;
 }
@@ -31,6 +32,7 @@ export interface HistoryRow {
   name: string | null;
   data: string | null;
   at: number;
+  epoch: number;
 }
 
 export interface SignalRow {
@@ -64,6 +66,7 @@ export function runFromRow(row: RunRow): Run {
     attention: opt(row.attention),
     expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
     lockKey: row.lock_key ?? undefined,
+    epoch: row.epoch,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -71,6 +74,7 @@ export function runFromRow(row: RunRow): Run {
 
 export function eventFromRow(row: HistoryRow): HistoryEvent {
   const event: HistoryEvent = { pos: row.pos, type: row.type as EventType, at: row.at };
+  if (row.epoch) event.epoch = row.epoch;
   if (row.seq !== null) event.seq = row.seq;
   if (row.name !== null) event.name = row.name;
   if (row.data !== null) event.data = JSON.parse(row.data) as Json;

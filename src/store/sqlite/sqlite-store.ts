@@ -98,7 +98,7 @@ export class SqliteStore implements Store {
         'UPDATE runs SET pending_action = ? WHERE id = ? AND lease_owner IS NOT NULL AND lease_expires_at >= ?',
       ),
       history: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY pos'),
-      insertEvent: db.prepare('INSERT INTO history (run_id, pos, type, seq, name, data, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       pendingSignalNamed: db.prepare(
         'SELECT 1 FROM signals WHERE run_id = ? AND consumed_at IS NULL AND name IN (SELECT value FROM json_each(?)) LIMIT 1',
       ),
@@ -113,11 +113,13 @@ export class SqliteStore implements Store {
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
-      leaseOf: db.prepare('SELECT lease_owner, lease_expires_at, next_pos, pending_action FROM runs WHERE id = ?'),
+      leaseOf: db.prepare('SELECT lease_owner, lease_expires_at, next_pos, pending_action, epoch FROM runs WHERE id = ?'),
       updateRun: db.prepare(
         `UPDATE runs SET next_pos = @nextPos, updated_at = @now,
            status = COALESCE(@status, status),
            version = COALESCE(@version, version),
+           epoch = COALESCE(@epoch, epoch),
+           input = CASE WHEN @setInput THEN @input ELSE input END,
            output = CASE WHEN @setOutput THEN @output ELSE output END,
            error = CASE WHEN @setError THEN @error ELSE error END,
            waiting_for = CASE WHEN @setWaitingFor THEN @waitingFor ELSE waiting_for END,
@@ -235,7 +237,7 @@ export class SqliteStore implements Store {
       now,
     });
     const data = startedData(request);
-    this.sql.insertEvent.run(request.id, 0, 'run_started', null, null, JSON.stringify(data), now);
+    this.sql.insertEvent.run(request.id, 0, 'run_started', null, null, JSON.stringify(data), now, 0);
     const run = runFromRow(this.sql.getRun.get(request.id) as RunRow);
     const claimed = leaseOwner ? { run, history: [{ pos: 0, type: 'run_started' as const, at: now, data }], signals: [] } : undefined;
     return { created: true, claimed, run };
@@ -311,14 +313,15 @@ export class SqliteStore implements Store {
   }
 
   private applyCommit(c: RunCommit, now: number, leaseMs: number): CommitOutcome {
-    type Current = { lease_owner: string | null; lease_expires_at: number | null; next_pos: number; pending_action: string | null };
+    type Current = { lease_owner: string | null; lease_expires_at: number | null; next_pos: number; pending_action: string | null; epoch: number };
     const current = this.sql.leaseOf.get(c.runId) as Current | undefined;
     if (!current) return { ok: false, reason: 'missing' };
     const leaseFree = current.lease_owner === null || (current.lease_expires_at ?? 0) < now;
     if (c.asOperator ? !leaseFree : current.lease_owner !== c.workerId) return { ok: false, reason: 'lease_lost' };
     if (current.next_pos !== c.fromPos) return { ok: false, reason: 'conflict' };
     let pos = c.fromPos;
-    for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now);
+    const epoch = c.update?.epoch ?? current.epoch;
+    for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now, epoch);
     for (const id of c.consumedSignals ?? []) this.sql.consumeSignal.run(now, id, c.runId);
     const pending = c.update?.clearPendingAction ? null : current.pending_action;
     this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, pending !== null));
@@ -355,6 +358,9 @@ export class SqliteStore implements Store {
       now,
       status: u?.status ?? null,
       version: u?.version ?? null,
+      epoch: u?.epoch ?? null,
+      setInput: flag(u?.input),
+      input: toColumn(u?.input),
       setOutput: flag(u?.output),
       output: toColumn(u?.output),
       setError: flag(u?.error),

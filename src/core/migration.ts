@@ -1,0 +1,118 @@
+import { WaymarkError } from './errors.js';
+import { indexHistory } from './replay.js';
+import type { HistoryEvent, Json } from './types.js';
+
+/** What a migration's functions can read: the run's input and the (already transformed) step outputs. */
+export interface MigrationHistory {
+  readonly input: Json;
+  /** The output recorded for a step, by its new name or its old one; undefined if the step never completed. */
+  output<T = any>(step: string): T;
+}
+
+/** Changes to the recorded steps. Step names are the source version's, except `insert[].name` and rename targets. */
+export interface MigrationSteps {
+  /** Old name -> new name. */
+  rename?: Record<string, string>;
+  /** Steps whose records are removed. */
+  drop?: string[];
+  /** Completed steps to add after a recorded one, with an output computed from the history. */
+  insert?: { after: string; name: string; output: (history: MigrationHistory) => Json }[];
+}
+
+export interface MigrationConfig {
+  workflow: string;
+  from: number;
+  to: number;
+  /** Shown in the history and reports. (Default: '<workflow> v<from>->v<to>') */
+  name?: string;
+  steps?: MigrationSteps;
+  /** Transforms of recorded outputs, by the source step name. */
+  outputs?: Record<string, (output: any) => Json>;
+  /** Transform of the run's input. */
+  input?: (input: any) => Json;
+  /** Must hold for the transformed history, or the migration is refused. */
+  validate?: (history: MigrationHistory) => boolean;
+}
+
+/** A checked migration between two versions of one workflow. */
+export interface MigrationDefinition extends MigrationConfig {
+  readonly name: string;
+}
+
+/** Checks a migration's shape; bad migrations fail here, before any run is touched. */
+export function defineMigration(config: MigrationConfig): MigrationDefinition {
+  const bad = (reason: string) => new WaymarkError('E_INVALID_INPUT', `migration ${config?.workflow ?? '?'} v${config?.from}->v${config?.to}: ${reason}`);
+  if (!config || typeof config.workflow !== 'string' || config.workflow === '') throw bad('workflow must be a workflow name');
+  if (!Number.isInteger(config.from) || !Number.isInteger(config.to) || config.from < 1 || config.to < 1 || config.from === config.to) {
+    throw bad('from and to must be two different positive integer versions');
+  }
+  for (const [key, fn] of Object.entries({ input: config.input, validate: config.validate, ...config.outputs })) {
+    if (fn !== undefined && typeof fn !== 'function') throw bad(`${key} must be a function`);
+  }
+  for (const insert of config.steps?.insert ?? []) {
+    if (typeof insert.name !== 'string' || typeof insert.after !== 'string' || typeof insert.output !== 'function') {
+      throw bad('each insert needs { after, name, output(history) }');
+    }
+  }
+  return Object.freeze({ ...config, name: config.name ?? `${config.workflow} v${config.from}->v${config.to}` });
+}
+
+/** A history rewritten for the target version: new events (seqs renumbered) and the new input. */
+export interface TransformedHistory {
+  events: HistoryEvent[];
+  input: Json;
+}
+
+/**
+ * Rewrites the current epoch's history for the target version: renames, drops and inserts steps,
+ * transforms recorded outputs and the input. Pure: migration code runs, nothing is written.
+ */
+export function transformHistory(migration: MigrationDefinition, history: readonly HistoryEvent[], input: Json): TransformedHistory {
+  const rename = migration.steps?.rename ?? {};
+  const drop = new Set(migration.steps?.drop ?? []);
+  const newInput = migration.input ? (migration.input(structuredClone(input)) as Json) : input;
+  const outputs = new Map<string, Json | undefined>();
+  const view: MigrationHistory = {
+    input: newInput,
+    output: (step) => (outputs.has(step) ? outputs.get(step) : outputs.get(rename[step] ?? step)) as never,
+  };
+  const events: HistoryEvent[] = [];
+  const at = history[0]?.at ?? 0;
+  const push = (e: Omit<HistoryEvent, 'pos'>) => events.push({ ...e, pos: events.length });
+  const started = history.find((e) => e.type === 'run_started');
+  push({ type: 'run_started', at, data: { ...((started?.data as object) ?? {}), version: migration.to, input: newInput } });
+  for (const marker of history.filter((e) => e.type === 'patch_marker')) push({ type: marker.type, at: marker.at, data: marker.data! });
+  let seq = 0;
+  for (const op of indexHistory(history).values()) {
+    if (op.kind === 'step' && drop.has(op.name)) continue;
+    const name = op.kind === 'step' ? (rename[op.name] ?? op.name) : op.name;
+    for (const e of op.events) {
+      let data = e.data;
+      if (e.type === 'step_completed' && migration.outputs?.[op.name]) {
+        const recorded = (e.data ?? {}) as { output?: Json };
+        data = { ...(e.data as object), output: migration.outputs[op.name]!(structuredClone(recorded.output)) };
+      }
+      const copy: Omit<HistoryEvent, 'pos'> = { type: e.type, at: e.at, seq };
+      if (e.name !== undefined) copy.name = op.kind === 'step' ? name : e.name;
+      if (data !== undefined) copy.data = data;
+      push(copy);
+      if (e.type === 'step_completed') outputs.set(name, (data as { output?: Json }).output);
+    }
+    seq++;
+    for (const insert of (migration.steps?.insert ?? []).filter((i) => i.after === op.name && op.kind === 'step')) {
+      const output = insert.output(view);
+      outputs.set(insert.name, output);
+      push({ type: 'step_completed', at, seq: seq++, name: insert.name, data: { output, migrated: migration.name } });
+    }
+  }
+  return { events, input: newInput };
+}
+
+/** Runs the migration's validate over a transformed history. */
+export function validateMigration(migration: MigrationDefinition, transformed: TransformedHistory): boolean {
+  if (!migration.validate) return true;
+  const outputs = new Map<string, Json | undefined>();
+  for (const e of transformed.events) if (e.type === 'step_completed') outputs.set(e.name!, (e.data as { output?: Json })?.output);
+  const rename = migration.steps?.rename ?? {};
+  return migration.validate({ input: transformed.input, output: (step) => (outputs.get(step) ?? outputs.get(rename[step] ?? step)) as never }) === true;
+}
