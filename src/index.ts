@@ -15,3 +15,4 @@ export { defineMigration } from './core/migration.js';
 export type { MigrationConfig, MigrationDefinition, MigrationHistory, MigrationSteps } from './core/migration.js';
 export type { ReplayVerdict } from './runtime/verify.js';
 export type { VersionStatus, PatchUsage } from './store/types.js';
+export type { RestartOptions, RerunOptions } from './runtime/restart.js';

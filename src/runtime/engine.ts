@@ -9,6 +9,7 @@ import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
 import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
 import { ClaimLoop } from './claim-loop.js';
+import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
 import { Batcher } from './batcher.js';
@@ -307,6 +308,22 @@ export class Engine {
     const report = await migrateAll(this.store, this.registry, options);
     this.loop?.nudge();
     return report;
+  }
+
+  /** Runs a finished run again from the start with the same id, on the same or another version; the earlier attempt's history is kept. */
+  async restart(runId: string, options?: RestartOptions): Promise<Run> {
+    this.assertOpen();
+    const run = await restartRun(this.store, this.registry, runId, options);
+    this.loop?.nudge();
+    return run;
+  }
+
+  /** Re-executes a finished run from `step`, keeping the checkpoints recorded before it. */
+  async rerunFrom(runId: string, step: string, options?: RerunOptions): Promise<Run> {
+    this.assertOpen();
+    const run = await rerunFrom(this.store, runId, step, options);
+    this.loop?.nudge();
+    return run;
   }
 
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */

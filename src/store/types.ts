@@ -119,6 +119,8 @@ export interface RunUpdate {
   epoch?: number;
   /** Replaces the run's input (a migration's input transform). */
   input?: Json;
+  /** Forgets the run's output and error (it runs again). */
+  clearResult?: boolean;
 }
 
 /** One run's checkpoint: events appended at `fromPos`, fenced by the writer's lease. */

@@ -175,6 +175,7 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
       if (u.input !== undefined) m.input = JSON.stringify(u.input);
       const ends = isAtRest(u.status);
       m.clearPending = m.clearPending || Boolean(u.clearPendingAction);
+      if (u.clearResult) (m.output = null), (m.error = null);
       if (u.output !== undefined) m.output = JSON.stringify(u.output);
       if (u.error !== undefined) m.error = u.error === null ? null : JSON.stringify(u.error);
       if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);

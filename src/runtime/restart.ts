@@ -1,0 +1,88 @@
+import { WaymarkError } from '../core/errors.js';
+import { roundTrip } from '../core/json.js';
+import { indexHistory } from '../core/replay.js';
+import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
+import type { Store } from '../store/types.js';
+import { defaultActor } from './operator.js';
+import type { WorkflowRegistry } from './registry.js';
+
+export interface RestartOptions {
+  /** Version to run: the run's own, the latest active one, or a number. (Default: 'same') */
+  version?: 'same' | 'latest' | number;
+  actor?: string;
+  reason?: string;
+}
+
+export interface RerunOptions {
+  /** A new input for the rerun. (Default: the run's input) */
+  input?: unknown;
+  actor?: string;
+  reason?: string;
+}
+
+/** Runs a finished run again from the start, with the same id, in a new history epoch (the earlier attempt is kept). */
+export async function restartRun(store: Store, registry: WorkflowRegistry, runId: string, options: RestartOptions = {}): Promise<Run> {
+  const { run, all } = await finishedRun(store, runId, 'restart');
+  await registry.refresh(store, run.workflow, 0);
+  const version =
+    options.version === undefined || options.version === 'same'
+      ? run.version
+      : options.version === 'latest'
+        ? registry.resolveVersion(run.workflow, undefined)
+        : registry.resolveVersion(run.workflow, options.version);
+  return startEpoch(store, run, all, { version, input: run.input, keep: [], what: 'run_restarted', actor: options.actor, reason: options.reason });
+}
+
+/** Re-executes a finished run from one of its steps, keeping the checkpoints recorded before that step. */
+export async function rerunFrom(store: Store, runId: string, step: string, options: RerunOptions = {}): Promise<Run> {
+  const { run, all } = await finishedRun(store, runId, 'rerun');
+  const ops = [...indexHistory(currentEpoch(all, run.epoch)).values()];
+  const from = ops.find((op) => op.kind === 'step' && op.name === step);
+  if (!from) {
+    const steps = ops.filter((op) => op.kind === 'step').map((op) => op.name);
+    throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' has no step '${step}' (steps: ${steps.join(', ') || 'none'})`);
+  }
+  const keep = ops.filter((op) => op.seq < from.seq).flatMap((op) => op.events);
+  const input = options.input === undefined ? run.input : ((roundTrip(options.input, 'input') as Json) ?? null);
+  return startEpoch(store, run, all, { version: run.version, input, keep, what: 'run_rerun', step, actor: options.actor, reason: options.reason });
+}
+
+async function finishedRun(store: Store, runId: string, what: string): Promise<{ run: Run; all: HistoryEvent[] }> {
+  const run = await store.getRun(runId);
+  if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
+  if (!isTerminal(run.status)) throw new WaymarkError('E_RUN_STATE', `cannot ${what} run '${runId}': it is ${run.status}; only finished runs run again`);
+  if (run.lockKey || run.expiresAt) {
+    throw new WaymarkError('E_RUN_STATE', `cannot ${what} run '${runId}': runs that hold a target lock or have a lifetime run again as new runs`);
+  }
+  return { run, all: await store.history(runId) };
+}
+
+async function startEpoch(
+  store: Store,
+  run: Run,
+  all: HistoryEvent[],
+  plan: { version: number; input: Json; keep: HistoryEvent[]; what: 'run_restarted' | 'run_rerun'; step?: string; actor?: string; reason?: string },
+): Promise<Run> {
+  const actor = plan.actor ?? defaultActor();
+  const epoch = Math.max(...all.map((e) => e.epoch ?? 0)) + 1;
+  const events: NewEvent[] = [
+    { type: 'run_started', data: { workflow: run.workflow, version: plan.version, input: plan.input } },
+    ...plan.keep.map(({ type, seq, name, data, at }) => ({ type, seq, name, data, at }) as NewEvent),
+    { type: 'operator_action', data: { action: plan.what === 'run_restarted' ? 'restart' : 'rerun', actor, reason: plan.reason ?? '(no reason given)', fromEpoch: run.epoch, version: plan.version, ...(plan.step ? { step: plan.step } : {}) } },
+  ];
+  const [outcome] = await store.commit(
+    [
+      {
+        runId: run.id,
+        workerId: actor,
+        fromPos: all.length,
+        asOperator: true,
+        events,
+        update: { status: 'running', version: plan.version, epoch, input: plan.input, clearResult: true, dueAt: Date.now(), waitingFor: null, attention: null, releaseLease: true },
+      },
+    ],
+    0,
+  );
+  if (!outcome!.ok) throw new WaymarkError('E_RUN_BUSY', `run '${run.id}' changed meanwhile; nothing was changed, try again`);
+  return (await store.getRun(run.id))!;
+}
