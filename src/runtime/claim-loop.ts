@@ -71,7 +71,8 @@ export class ClaimLoop {
     const { workerId, served, leaseMs, pollIntervalMs } = this.options;
     for (;;) {
       const free = this.options.freeSlots();
-      if (free <= 0 || this.stopped) break; // a freed slot nudges the loop again
+      if (this.stopped) return;
+      if (free <= 0) return; // every slot is busy: a freed slot nudges the loop again
       const claimed = await this.store.claimRuns(workerId, served, free, leaseMs);
       if (this.stopped) {
         await this.store.releaseLeases(workerId, claimed.map((c) => c.run.id));

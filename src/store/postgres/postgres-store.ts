@@ -91,8 +91,17 @@ export class PostgresStore implements Store {
     return store;
   }
 
+  /**
+   * One statement on a pooled connection. Every statement sent this way is a read or an idempotent write,
+   * so one that failed because its connection died (a server restart, a killed backend) is sent once more.
+   */
   private async query<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>({ name, text, values })).rows;
+    try {
+      return (await this.pool.query<R>({ name, text, values })).rows;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      return (await this.pool.query<R>({ name, text, values })).rows;
+    }
   }
 
   async registerWorkflowVersions(records: NewWorkflowVersion[], options: { replace?: boolean } = {}): Promise<FingerprintConflict[]> {
@@ -331,4 +340,11 @@ export class PostgresStore implements Store {
   private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, fn);
   }
+}
+
+/** Errors that mean the connection, not the statement, failed: admin shutdown, crash, dropped socket. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  const message = (error as Error).message ?? '';
+  return code.startsWith('57P') || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated/i.test(message);
 }
