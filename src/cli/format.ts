@@ -192,6 +192,20 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** A length of time, e.g. `45s`, `3m 12s`, `2h 5m`, `4d 3h` (`<1s` below a second). */
+export function duration(ms: number): string {
+  if (ms < 1_000) return '<1s';
+  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]];
+  const parts: string[] = [];
+  let rest = Math.floor(ms);
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || parts.length > 0) parts.push(`${n}${unit}`);
+  }
+  return parts.slice(0, 2).filter((part) => !/^0/.test(part)).join(' ');
+}
+
 /** Local wall-clock time, e.g. 2025-01-31 14:05:09. */
 export function time(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');

@@ -52,14 +52,17 @@ export interface InFlightGroup extends WorkflowVersionRef {
   unscheduled: number;
 }
 
-/** How in-flight runs of a workflow stand to a patch: runs without its marker that started before it existed replay the old branch. */
+/**
+ * How in-flight runs of a workflow stand to a patch. Counted conservatively: an in-flight run without the
+ * marker may still replay (or be upgraded onto) the old branch, so the old branch is needed until this is 0.
+ */
 export interface PatchUsage {
   workflow: string;
   patch: string;
   firstSeenAt: number;
   /** In-flight runs that recorded the marker (new branch). */
   patched: number;
-  /** In-flight runs started before the patch without its marker: they depend on the old branch. */
+  /** In-flight runs without its marker: they may depend on the old branch. */
   onOldBranch: number;
 }
 

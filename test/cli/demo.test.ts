@@ -30,5 +30,5 @@ test('demo starts the example runs, waits for them and prints their table and a 
   assert.equal(order.inFlight, 0);
   assert.deepEqual(order.servedBy, [], 'the demo engine closed: no live worker remains');
   const text = await cli(['versions', '--db', db]);
-  assert.match(text.stdout, /^order\s+v1\s+0\s+0\s+\(no live worker\)\s+completed 2, failed 1$/m);
+  assert.match(text.stdout, /^order\s+v1\s+active\s+0\s+-\s+-\s+-\s+-\s+\(no live worker\)\s+0\s+completed 2, failed 1$/m);
 });

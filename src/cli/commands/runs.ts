@@ -4,6 +4,7 @@ import { describeText } from '../describe-text.js';
 import { historyLines, historyTable, printJson, runDetails, runsTable } from '../format.js';
 import { cliName, withEngine } from '../open-engine.js';
 import { operatorCommands } from './operate.js';
+import { upgradeCommand } from './upgrade.js';
 
 interface ReadFlags {
   db?: string;
@@ -20,7 +21,7 @@ interface ListFlags extends ReadFlags {
 export function runsCommand(program: Command): void {
   const runs = program
     .command('runs')
-    .description('look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume)');
+    .description('look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume, upgrade)');
 
   runs
     .command('list')
@@ -75,4 +76,5 @@ export function runsCommand(program: Command): void {
     });
 
   operatorCommands(runs);
+  upgradeCommand(runs);
 }

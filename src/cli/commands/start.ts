@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { Run } from '../../index.js';
+import { WaymarkError, type Run } from '../../index.js';
 import { DB_HELP, parseJsonOption, parsePositiveInt } from '../args.js';
 import { printJson, runDetails } from '../format.js';
+import { UsageError } from '../errors.js';
 import { loadWorkflows } from '../load-workflows.js';
 import { withEngine } from '../open-engine.js';
 
@@ -11,6 +12,7 @@ interface StartFlags {
   id?: string;
   db?: string;
   workflows?: string;
+  force?: boolean;
   wait?: boolean;
   timeout?: string;
   json?: boolean;
@@ -23,6 +25,7 @@ export function startCommand(program: Command): void {
     .argument('<workflow>', 'workflow name')
     .option('--input <json>', 'run input as JSON', undefined)
     .option('--version <n>', 'pin the run to this version (default: the latest)')
+    .option('--force', 'with --version: start it even though that version is draining')
     .option('--id <id>', 'run id; a run with this id that exists is returned and nothing starts')
     .option('--db <store>', DB_HELP)
     .option('--workflows <module>', 'module exporting the workflows to register (default: the examples)')
@@ -34,10 +37,11 @@ export function startCommand(program: Command): void {
       const input = parseJsonOption(flags.input, '--input');
       const version = parsePositiveInt(flags.version, '--version');
       const timeoutMs = parsePositiveInt(flags.timeout, '--timeout') ?? 60_000;
+      if (flags.force && version === undefined) throw new UsageError('--force applies to a pinned start: give --version <n> as well');
       const workflows = await loadWorkflows(flags.workflows);
       await withEngine(flags, { workflows }, async (engine) => {
         const before = Date.now();
-        let run = await engine.start(workflow, input, { id: flags.id, version });
+        let run = await engine.start(workflow, input, { id: flags.id, version, force: flags.force === true }).catch(forceHint);
         const existed = run.createdAt.getTime() < before;
         let failure: unknown;
         if (flags.wait) {
@@ -57,4 +61,13 @@ export function startCommand(program: Command): void {
 function print(run: Run, existed: boolean, json: boolean): void {
   if (json) return printJson(run);
   process.stdout.write(`${existed ? `run '${run.id}' already exists: nothing started` : 'started'}\n${runDetails(run)}\n`);
+}
+
+/** A pinned start refused because its version is draining: say how the CLI forces it. */
+function forceHint(error: unknown): never {
+  const details = error instanceof WaymarkError ? (error.details as { status?: unknown } | undefined) : undefined;
+  if (error instanceof WaymarkError && error.code === 'E_VERSION_UNAVAILABLE' && details?.status === 'draining') {
+    throw new WaymarkError(error.code, error.message.replace(/ \(pass force to start it anyway\)$/, '') + ' (add --force to start it anyway)', { details: error.details, cause: error });
+  }
+  throw error;
 }

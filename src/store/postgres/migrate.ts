@@ -1,16 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { WaymarkError } from '../../core/errors.js';
-
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+import { readMigrationFiles, type MigrationFile } from '../migration-files.js';
 
 /** The numbered `.sql` migrations shipped with this build, in order. */
-export function postgresMigrations(): { version: number; name: string; sql: string }[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((file) => /^\d+_.*\.sql$/.test(file))
-    .sort()
-    .map((file) => ({ version: Number(file.split('_')[0]), name: file, sql: readFileSync(MIGRATIONS_DIR + file, 'utf8') }));
+export function postgresMigrations(): MigrationFile[] {
+  return readMigrationFiles(new URL('./migrations/', import.meta.url));
 }
 
 /**

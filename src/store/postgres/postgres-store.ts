@@ -317,7 +317,7 @@ export class PostgresStore implements Store {
        marked AS (SELECT DISTINCT h.run_id, h.data::jsonb->>'id' AS patch FROM history h WHERE h.type = 'patch_marker')
        SELECT m.workflow, m.patch, m.first_seen AS "firstSeenAt",
          COUNT(i.id) FILTER (WHERE k.run_id IS NOT NULL)::int AS patched,
-         COUNT(i.id) FILTER (WHERE k.run_id IS NULL AND i.created_at < m.first_seen)::int AS "onOldBranch"
+         COUNT(i.id) FILTER (WHERE k.run_id IS NULL)::int AS "onOldBranch"
        FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow LEFT JOIN marked k ON k.run_id = i.id AND k.patch = m.patch
        GROUP BY m.workflow, m.patch, m.first_seen ORDER BY 1, 2`,
     );

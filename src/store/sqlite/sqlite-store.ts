@@ -169,7 +169,7 @@ export class SqliteStore implements Store {
          inflight AS (SELECT id, workflow, created_at FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated'))
          SELECT m.workflow, m.patch, m.firstSeenAt,
            SUM(CASE WHEN EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS patched,
-           SUM(CASE WHEN i.created_at < m.firstSeenAt AND NOT EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS onOldBranch
+           SUM(CASE WHEN i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS onOldBranch
          FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow
          GROUP BY m.workflow, m.patch ORDER BY m.workflow, m.patch`,
       ),
