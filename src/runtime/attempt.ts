@@ -14,8 +14,11 @@ export async function runAttempt<T>(
   fn: (signal: AbortSignal) => Promise<T> | T,
   options: { timeoutMs: number | undefined; what: string; parent: AbortSignal; check?: (value: T) => T },
 ): Promise<AttemptResult<T>> {
-  const timeout = new AbortController();
-  const signal = AbortSignal.any([options.parent, timeout.signal]);
+  // Only an attempt with a timeout needs a signal of its own (AbortSignal.any is costly on the hot path).
+  const timeout = options.timeoutMs === undefined ? undefined : new AbortController();
+  const forward = () => timeout?.abort(options.parent.reason);
+  if (timeout) options.parent.addEventListener('abort', forward, { once: true });
+  const signal = timeout?.signal ?? options.parent;
   const startedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -28,7 +31,7 @@ export async function runAttempt<T>(
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
                 const error = new WaymarkError('E_STEP_TIMEOUT', `${options.what} timed out after ${options.timeoutMs} ms`);
-                timeout.abort(error);
+                timeout!.abort(error);
                 reject(error);
               }, options.timeoutMs);
             }),
@@ -41,6 +44,7 @@ export async function runAttempt<T>(
     return { ok: false, error: info, retryable, startedAt, durationMs: Date.now() - startedAt };
   } finally {
     clearTimeout(timer);
+    if (timeout) options.parent.removeEventListener('abort', forward);
   }
 }
 
