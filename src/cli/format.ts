@@ -75,6 +75,7 @@ export function runDetails(run: Run): string {
     ['run', run.id],
     ['workflow', `${run.workflow} v${run.version}`],
     ['status', run.status],
+    ['epoch', run.epoch > 0 ? `${run.epoch} (history epochs before it are kept)` : undefined],
     ['created', run.createdAt.toISOString()],
     ['updated', run.updatedAt.toISOString()],
     ['input', compact(run.input)],
@@ -90,15 +91,20 @@ export function runDetails(run: Run): string {
   return shown.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`).join('\n');
 }
 
-/** The history as a timeline: one row per event with its audit facts (attempt, worker, duration) and what happened. */
+/**
+ * The history as a timeline: one row per event with its audit facts (attempt, worker, duration) and what happened;
+ * an EPOCH column when the run has more than one history epoch (after a migration, restart or rerun).
+ */
 export function historyTable(events: HistoryEvent[]): string {
   const start = events[0]?.at ?? 0;
+  const epochs = events.some((e) => (e.epoch ?? 0) > 0);
   return table(
-    ['pos', 'elapsed', 'event', 'seq', 'name', 'attempt', 'worker', 'duration', 'detail'],
+    ['pos', ...(epochs ? ['epoch'] : []), 'elapsed', 'event', 'seq', 'name', 'attempt', 'worker', 'duration', 'detail'],
     events.map((e) => {
       const data = asObject(e.data);
       return [
         String(e.pos),
+        ...(epochs ? [String(e.epoch ?? 0)] : []),
         `+${e.at - start}ms`,
         e.type,
         e.seq === undefined ? '' : String(e.seq),
@@ -139,6 +145,12 @@ function eventDetail(type: HistoryEvent['type'], data: Record<string, Json>): st
       const phase = data.phase === 'compensation' ? ' (compensation)' : '';
       return `${String(data.action)}${phase} by ${String(data.actor)}: ${String(data.reason)}`;
     }
+    case 'run_upgraded':
+      return `v${String(data.from)} -> v${String(data.to)} by ${String(data.actor)}: ${String(data.reason)}`;
+    case 'run_migrated':
+      return `v${String(data.from)} -> v${String(data.to)} with migration '${String(data.migration)}' (from epoch ${String(data.fromEpoch)}) by ${String(data.actor)}: ${String(data.reason)}`;
+    case 'migration_rolled_back':
+      return `migration '${String(data.migration)}' rolled back: v${String(data.from)} -> v${String(data.to)} by ${String(data.actor)}: ${String(data.reason)}`;
     case 'run_cancelled':
       return typeof data.actor === 'string' ? `by ${data.actor}: ${String(data.reason)}` : '';
     case 'step_completed':

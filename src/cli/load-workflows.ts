@@ -2,8 +2,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workflows as exampleWorkflows } from '../examples/index.js';
-import { WaymarkError, type WorkflowDefinition } from '../index.js';
+import { WaymarkError, type MigrationDefinition, type WorkflowDefinition } from '../index.js';
 import { UsageError } from './errors.js';
+
+/** What a workflow module gives a command: its workflow versions and the migrations between them. */
+export interface WorkflowModule {
+  workflows: WorkflowDefinition[];
+  /** The module's migrations (made with defineMigration()); none for the examples. */
+  migrations: MigrationDefinition[];
+}
 
 /**
  * The workflow versions a command serves: the examples when `modulePath` is absent, else those the module
@@ -11,7 +18,15 @@ import { UsageError } from './errors.js';
  * The path is resolved from the current directory; `.ts` modules are loaded through tsx.
  */
 export async function loadWorkflows(modulePath: string | undefined): Promise<WorkflowDefinition[]> {
-  if (modulePath === undefined) return exampleWorkflows;
+  return (await loadWorkflowModule(modulePath)).workflows;
+}
+
+/**
+ * The workflows and migrations a module exports: named exports (`workflows`, `migrations` arrays, or the
+ * definitions themselves) or a default export `{ workflows, migrations }`. The examples when `modulePath` is absent.
+ */
+export async function loadWorkflowModule(modulePath: string | undefined): Promise<WorkflowModule> {
+  if (modulePath === undefined) return { workflows: exampleWorkflows, migrations: [] };
   const file = resolve(process.cwd(), modulePath);
   if (!existsSync(file)) throw new UsageError(`workflow module '${modulePath}' does not exist (looked at ${file})`);
   if (/\.[mc]?ts$/.test(file)) await registerTypeScript(modulePath);
@@ -25,7 +40,18 @@ export async function loadWorkflows(modulePath: string | undefined): Promise<Wor
   if (definitions.length === 0) {
     throw new UsageError(`workflow module '${modulePath}' exports no workflows: export \`workflows\` (an array of defineWorkflow() results) or the definitions themselves`);
   }
-  return definitions;
+  return { workflows: definitions, migrations: migrationsIn(exports, modulePath) };
+}
+
+/** The module's migration called `name`; a usage error naming the known ones when there is none. */
+export function findMigration(module: WorkflowModule, name: string, modulePath: string | undefined): MigrationDefinition {
+  const found = module.migrations.find((m) => m.name === name);
+  if (found) return found;
+  const where = modulePath === undefined ? 'the example workflows (give --workflows <module>)' : `workflow module '${modulePath}'`;
+  const known = module.migrations.map((m) => `'${m.name}'`).join(', ');
+  throw new UsageError(
+    `no migration named '${name}' in ${where}: ${known === '' ? 'it exports no migrations (export `migrations`, an array of defineMigration() results)' : `known: ${known}`}`,
+  );
 }
 
 function workflowsIn(exports: Record<string, unknown>): WorkflowDefinition[] {
@@ -41,6 +67,25 @@ function workflowsIn(exports: Record<string, unknown>): WorkflowDefinition[] {
   return [...new Set([...Object.values(exports), ...Object.values(commonJs)].filter(isWorkflowDefinition))];
 }
 
+/** The `migrations` array (named, or in a default-exported object), else every exported migration definition. */
+function migrationsIn(exports: Record<string, unknown>, modulePath: string): MigrationDefinition[] {
+  const commonJs = isPlainObject(exports.default) ? (exports.default as Record<string, unknown>) : {};
+  let migrations: MigrationDefinition[] | undefined;
+  for (const candidate of [exports.migrations, commonJs.migrations]) {
+    if (candidate === undefined) continue;
+    if (!Array.isArray(candidate)) throw new UsageError(`workflow module '${modulePath}': \`migrations\` must be an array of defineMigration() results`);
+    const bad = candidate.findIndex((item) => !isMigrationDefinition(item));
+    if (bad >= 0) throw new UsageError(`the module's migrations array holds an item (index ${bad}) not made with defineMigration()`);
+    migrations = candidate as MigrationDefinition[];
+    break;
+  }
+  migrations ??= [...new Set([...Object.values(exports), ...Object.values(commonJs)].filter(isMigrationDefinition))];
+  const names = migrations.map((m) => m.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError(`workflow module '${modulePath}' exports two migrations named '${twice}': give each a distinct name`);
+  return migrations;
+}
+
 function isPlainObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -48,6 +93,14 @@ function isPlainObject(value: unknown): boolean {
 function isWorkflowDefinition(value: unknown): value is WorkflowDefinition {
   const v = value as Partial<WorkflowDefinition> | null;
   return typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.version === 'number' && typeof v.run === 'function' && typeof v.fingerprint === 'string';
+}
+
+function isMigrationDefinition(value: unknown): value is MigrationDefinition {
+  const v = value as Partial<MigrationDefinition> | null;
+  return (
+    typeof v === 'object' && v !== null && !('run' in v) && typeof v.name === 'string' && typeof v.workflow === 'string' &&
+    Number.isInteger(v.from) && Number.isInteger(v.to)
+  );
 }
 
 let typeScriptRegistered = false;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { devCommand } from './commands/dev.js';
+import { migrateCommand } from './commands/migrate.js';
 import { runsCommand } from './commands/runs.js';
 import { signalCommand } from './commands/signal.js';
 import { startCommand } from './commands/start.js';
@@ -21,6 +22,7 @@ startCommand(program);
 signalCommand(program);
 runsCommand(program);
 versionsCommand(program);
+migrateCommand(program);
 demoCommand(program);
 
 try {

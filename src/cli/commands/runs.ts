@@ -3,7 +3,9 @@ import { DB_HELP, parsePositiveInt, parseStatuses } from '../args.js';
 import { describeText } from '../describe-text.js';
 import { historyLines, historyTable, printJson, runDetails, runsTable } from '../format.js';
 import { cliName, withEngine } from '../open-engine.js';
+import { rollbackMigrationCommand } from './migrate.js';
 import { operatorCommands } from './operate.js';
+import { restartCommands } from './restart.js';
 import { upgradeCommand } from './upgrade.js';
 
 interface ReadFlags {
@@ -21,7 +23,7 @@ interface ListFlags extends ReadFlags {
 export function runsCommand(program: Command): void {
   const runs = program
     .command('runs')
-    .description('look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume, upgrade)');
+    .description('look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun)');
 
   runs
     .command('list')
@@ -77,4 +79,6 @@ export function runsCommand(program: Command): void {
 
   operatorCommands(runs);
   upgradeCommand(runs);
+  rollbackMigrationCommand(runs);
+  restartCommands(runs);
 }
