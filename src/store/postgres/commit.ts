@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { isAtRest, isTerminal, type RunStatus } from '../../core/types.js';
 import type { CommitOutcome, PendingAction, RunCommit } from '../types.js';
+import { applyFastCommits } from './fast-commit.js';
 import { inTransaction } from './transaction.js';
 
 /** A run's row change after all of its commits in one batch, merged in order. */
-interface MergedUpdate {
+export interface MergedUpdate {
   runId: string;
   nextPos: number;
   status: string | null;
@@ -21,18 +22,17 @@ interface MergedUpdate {
   release: boolean;
   ends: boolean;
   clearPending: boolean;
-  /** An operator action waits on the row: a released run becomes due at once for whoever applies it. */
-  actionPending: boolean;
 }
 
 /**
- * Group commit on PostgreSQL: the batch's runs are locked in id order, fenced by lease owner and history
- * position, and written with one multi-row statement per table. A unique violation (a step outcome
- * committed twice) aborts the fast path; the batch is then applied commit by commit in savepoints.
+ * Group commit on PostgreSQL. Workers' checkpoints go through the one-statement fast path; batches that
+ * end runs or hold operator commits lock their runs in id order, are fenced by lease owner and history
+ * position, and are written with one multi-row statement per table. A unique violation (a step outcome
+ * committed twice) aborts either; the batch is then applied commit by commit in savepoints.
  */
 export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   try {
-    return await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs));
+    return (await applyFastCommits(pool, batch, leaseMs)) ?? (await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs)));
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
   }
@@ -94,8 +94,7 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
     });
   }
   const merged = merge(accepted);
-  for (const m of merged) m.actionPending = state.get(m.runId)!.pending !== null;
-  await updateRuns(client, merged, leaseMs);
+  await updateRuns(client, merged, leaseMs, consumed);
   const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
   if (ended.length > 0) await releaseLocks(client, ended);
   return outcomes;
@@ -151,7 +150,7 @@ async function insertEvents(client: pg.PoolClient, commits: RunCommit[], epochs:
   });
 }
 
-function merge(commits: RunCommit[]): MergedUpdate[] {
+export function merge(commits: RunCommit[]): MergedUpdate[] {
   const byRun = new Map<string, MergedUpdate>();
   for (const c of commits) {
     const m = byRun.get(c.runId) ?? {
@@ -164,7 +163,6 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
       release: false,
       ends: false,
       clearPending: false,
-      actionPending: false,
     };
     m.nextPos = c.fromPos + c.events.length;
     const u = c.update;
@@ -191,12 +189,9 @@ function merge(commits: RunCommit[]): MergedUpdate[] {
   return [...byRun.values()];
 }
 
-async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseMs: number): Promise<void> {
-  const col = <T>(pick: (u: MergedUpdate) => T) => updates.map(pick);
-  const has = (key: keyof MergedUpdate) => col((u) => u[key] !== undefined);
-  await client.query({
-    name: 'wm_commit_runs',
-    text: `UPDATE runs r SET
+/** The run-row UPDATE of a batch, its rows given as parameters $1..$19 (`u`); `fence` adds conditions and a RETURNING. */
+export function runUpdateSql(fence = { from: '', where: '', returning: '' }): string {
+  return `UPDATE runs r SET
              next_pos = u.next_pos,
              updated_at = now_ms(),
              status = COALESCE(u.status, r.status),
@@ -210,45 +205,55 @@ async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseM
              due_at = CASE
                WHEN u.wake IS NOT NULL AND EXISTS (
                  SELECT 1 FROM signals s
-                 WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb)))
+                 WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb))
+                   AND NOT (s.id = ANY($19::bigint[])))
                  THEN now_ms()
                WHEN u.set_due THEN u.due_at
-               WHEN u.release AND u.action_pending THEN now_ms()
+               WHEN u.release AND r.pending_action IS NOT NULL AND NOT u.clear_pending THEN now_ms()
                ELSE r.due_at END,
              lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,
              lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
              pending_action = CASE WHEN u.clear_pending THEN NULL ELSE r.pending_action END
            FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
-                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::bool[], $19::int[], $20::int[], $21::text[])
+                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::int[], $20::int[], $21::text[])
              AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
-                  set_due, due_at, wake, release, clear_pending, action_pending, version, epoch, input)
-           WHERE r.id = u.id`,
-    values: [
-      col((u) => u.runId),
-      col((u) => u.nextPos),
-      col((u) => u.status),
-      has('output'),
-      col((u) => u.output ?? null),
-      has('error'),
-      col((u) => u.error ?? null),
-      has('waitingFor'),
-      col((u) => u.waitingFor ?? null),
-      has('attention'),
-      col((u) => u.attention ?? null),
-      has('dueAt'),
-      col((u) => u.dueAt ?? null),
-      col((u) => u.wakeSignals),
-      col((u) => u.release),
-      leaseMs,
-      col((u) => u.clearPending),
-      col((u) => u.actionPending),
-      col((u) => u.version),
-      col((u) => u.epoch),
-      col((u) => u.input ?? null),
-    ],
-  });
+                  set_due, due_at, wake, release, clear_pending, version, epoch, input)${fence.from}
+           WHERE r.id = u.id${fence.where}${fence.returning}`;
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/** Parameters $1..$21 of runUpdateSql ($19: signals consumed by the batch, which no longer wake anyone). */
+export function runUpdateValues(updates: MergedUpdate[], leaseMs: number, consumed: number[]): unknown[] {
+  const col = <T>(pick: (u: MergedUpdate) => T) => updates.map(pick);
+  const has = (key: keyof MergedUpdate) => col((u) => u[key] !== undefined);
+  return [
+    col((u) => u.runId),
+    col((u) => u.nextPos),
+    col((u) => u.status),
+    has('output'),
+    col((u) => u.output ?? null),
+    has('error'),
+    col((u) => u.error ?? null),
+    has('waitingFor'),
+    col((u) => u.waitingFor ?? null),
+    has('attention'),
+    col((u) => u.attention ?? null),
+    has('dueAt'),
+    col((u) => u.dueAt ?? null),
+    col((u) => u.wakeSignals),
+    col((u) => u.release),
+    leaseMs,
+    col((u) => u.clearPending),
+    col((u) => u.version),
+    consumed,
+    col((u) => u.epoch),
+    col((u) => u.input ?? null),
+  ];
+}
+
+async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseMs: number, consumed: number[]): Promise<void> {
+  await client.query({ name: 'wm_commit_runs', text: runUpdateSql(), values: runUpdateValues(updates, leaseMs, consumed) });
+}
+
+export function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === '23505';
 }
