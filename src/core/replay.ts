@@ -156,6 +156,11 @@ export function signalState(recorded: RecordedOperation | undefined): SignalStat
   return { state: 'waiting', until: (waiting?.data as { until?: number } | undefined)?.until };
 }
 
+/** Where a recorded step's completion sits in the history (compensation runs in reverse of it). */
+export function completionPos(recorded: RecordedOperation): number {
+  return recorded.events.find((e) => e.type === 'step_completed')?.pos ?? 0;
+}
+
 /** The value recorded for ctx.now() / ctx.random() / ctx.uuid(). */
 export function recordedValue(recorded: RecordedOperation): Json | undefined {
   return (recorded.events[0]?.data as { value?: Json } | undefined)?.value;

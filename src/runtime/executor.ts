@@ -5,6 +5,7 @@ import { roundTrip } from '../core/json.js';
 import {
   checkOperation,
   compensationStates,
+  completionPos,
   describeDivergence,
   indexHistory,
   missingOperation,
@@ -496,9 +497,4 @@ export class RunExecutor {
     if (!final) await never();
     return false;
   }
-}
-
-/** Where a recorded step's completion sits in the history (compensation order). */
-function completionPos(recorded: RecordedOperation): number {
-  return recorded.events.find((e) => e.type === 'step_completed')?.pos ?? 0;
 }
