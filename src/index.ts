@@ -16,3 +16,5 @@ export type { MigrationConfig, MigrationDefinition, MigrationHistory, MigrationS
 export type { ReplayVerdict } from './runtime/verify.js';
 export type { VersionStatus, PatchUsage } from './store/types.js';
 export type { RestartOptions, RerunOptions } from './runtime/restart.js';
+export type { DeployCheckOptions, DeployCheckReport, WorkflowCheck, RunCheck, RunVerdict, ChangeClass } from './runtime/deploy-check.js';
+export type { OutputSchema } from './core/schema.js';

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'E_UNKNOWN_OUTCOME'
   | 'E_VERSION_UNAVAILABLE'
   | 'E_MIGRATION_REFUSED'
+  | 'E_INVALID_OUTPUT'
   | 'E_RUN_STATE'
   | 'E_RUN_BUSY';
 

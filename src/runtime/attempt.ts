@@ -1,4 +1,6 @@
 import { NonRetryableError, WaymarkError, fromErrorInfo, toErrorInfo } from '../core/errors.js';
+import { roundTrip } from '../core/json.js';
+import { schemaIssues, type OutputSchema } from '../core/schema.js';
 import type { ErrorInfo, Json } from '../core/types.js';
 
 /** How one attempt of a step (or a compensation) ended, with what the audit trail records about it. */
@@ -12,7 +14,7 @@ export type AttemptResult<T> =
  */
 export async function runAttempt<T>(
   fn: (signal: AbortSignal) => Promise<T> | T,
-  options: { timeoutMs: number | undefined; what: string; parent: AbortSignal; check?: (value: T) => T },
+  options: { timeoutMs: number | undefined; what: string; parent: AbortSignal; check?: (value: T) => T | Promise<T> },
 ): Promise<AttemptResult<T>> {
   // Only an attempt with a timeout needs a signal of its own (AbortSignal.any is costly on the hot path).
   const timeout = options.timeoutMs === undefined ? undefined : new AbortController();
@@ -36,7 +38,7 @@ export async function runAttempt<T>(
               }, options.timeoutMs);
             }),
           ]);
-    const value = options.check ? options.check(raw) : raw;
+    const value = options.check ? await options.check(raw) : raw;
     return { ok: true, value, startedAt, durationMs: Date.now() - startedAt };
   } catch (error) {
     const info = toErrorInfo(error);
@@ -55,4 +57,13 @@ export function stepFailedError(name: string, seq: number, attempts: number, cau
     details: { step: name, seq, attempts, error: cause as unknown as Json },
     cause: fromErrorInfo(cause),
   });
+}
+
+/** A step's output as the history will hold it, checked against the step's declared schema (E_INVALID_OUTPUT, retryable). */
+export async function checkedOutput<T>(raw: T, step: string, options: { output?: OutputSchema }): Promise<T> {
+  const value = roundTrip(raw, `output of step '${step}'`);
+  if (!options.output) return value;
+  const issues = await schemaIssues(options.output, value as Json | undefined);
+  if (issues) throw new WaymarkError('E_INVALID_OUTPUT', `output of step '${step}' does not match its schema: ${issues.join('; ')}`, { details: { step, issues } });
+  return value;
 }

@@ -9,6 +9,7 @@ import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
 import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
 import { ClaimLoop } from './claim-loop.js';
+import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
@@ -324,6 +325,14 @@ export class Engine {
     const run = await rerunFrom(this.store, runId, step, options);
     this.loop?.nudge();
     return run;
+  }
+
+  /**
+   * Before a deploy: replays every in-flight run (and a sample of completed ones) of each changed workflow
+   * against its candidate code, executing nothing; per-run verdicts, a change classification, and `safe`.
+   */
+  async deployCheck(candidates: WorkflowDefinition[], options?: DeployCheckOptions): Promise<DeployCheckReport> {
+    return deployCheck(this.store, candidates, options);
   }
 
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */

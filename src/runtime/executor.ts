@@ -20,7 +20,7 @@ import {
 } from '../core/replay.js';
 import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent, type OperationKind } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
-import { runAttempt, stepFailedError } from './attempt.js';
+import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
 import type { ExecutorHost } from './host.js';
 import { runCompensations, type CompletedStep } from './saga.js';
 import { runTakeover, type Takeover, type TakeoverPort } from './takeover.js';
@@ -192,7 +192,7 @@ export class RunExecutor {
       timeoutMs,
       what: `step '${name}'`,
       parent: this.abort.signal,
-      check: (raw) => roundTrip(raw, `output of step '${name}'`),
+      check: (raw) => checkedOutput(raw, name, options),
     });
     if (this.stopped) return never();
     const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };

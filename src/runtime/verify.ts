@@ -1,4 +1,5 @@
 import { toErrorInfo } from '../core/errors.js';
+import { schemaIssues } from '../core/schema.js';
 import {
   checkOperation,
   describeDivergence,
@@ -22,10 +23,13 @@ export type ReplayVerdict =
       ok: true;
       /** Recorded operations the code reproduced. */
       replayed: number;
+      /** Patch gates that kept this history on their old branch. */
+      oldBranches?: string[];
       /** Where replay stopped: the first operation the history cannot answer, or the workflow's end. */
       frontier: { seq: number; kind: OperationKind; name: string } | 'end';
     }
   | { ok: false; reason: 'divergence'; divergence: Divergence; message: string }
+  | { ok: false; reason: 'schema_mismatch'; seq: number; step: string; issues: string[]; message: string }
   | { ok: false; reason: 'error'; error: ErrorInfo; message: string };
 
 const never = () => new Promise<never>(() => {});
@@ -39,6 +43,7 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
   const markers = patchMarkers(history);
   const maxSeq = Math.max(-1, ...recorded.keys());
   const visited = new Set<number>();
+  const oldBranches = new Set<string>();
   let nextSeq = 0;
   let settle!: (verdict: ReplayVerdict) => void;
   let settled = false;
@@ -50,7 +55,8 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
   };
   const diverged = (divergence: Divergence) =>
     done({ ok: false, reason: 'divergence', divergence, message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}` });
-  const frontier = (seq: number, kind: OperationKind, name: string) => done({ ok: true, replayed: visited.size - 1, frontier: { seq, kind, name } });
+  const withBranches = <T extends object>(v: T) => (oldBranches.size ? { ...v, oldBranches: [...oldBranches] } : v);
+  const frontier = (seq: number, kind: OperationKind, name: string) => done(withBranches({ ok: true as const, replayed: visited.size - 1, frontier: { seq, kind, name } }));
 
   /** Claims the next seq; returns undefined (and settles) when replay ends here. */
   const enter = (kind: OperationKind, name: string) => {
@@ -71,8 +77,16 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
       const at = enter('step', name);
       if (!at) return never();
       const state = stepState(at.op);
-      if (state.state === 'completed') return state.output as never;
-      const onFailure = resolveStepOptions(definition, name, inline).onFailure ?? 'fail';
+      const options = resolveStepOptions(definition, name, inline);
+      if (state.state === 'completed') {
+        const issues = options.output ? await schemaIssues(options.output, state.output) : undefined;
+        if (issues) {
+          done({ ok: false, reason: 'schema_mismatch', seq: at.seq, step: name, issues, message: `the recorded output of step '${name}' (seq ${at.seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}` });
+          return never();
+        }
+        return state.output as never;
+      }
+      const onFailure = options.onFailure ?? 'fail';
       if (state.state === 'failed' && onFailure === 'fail') throw stepFailedError(name, at.seq, state.attempts, state.error);
       frontier(at.seq, 'step', name);
       return never();
@@ -93,7 +107,11 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
       frontier(at.seq, 'signal', name);
       return never();
     },
-    patched: (id) => patchDecision(markers, id, nextSeq <= maxSeq) !== 'unpatched',
+    patched: (id) => {
+      const decision = patchDecision(markers, id, nextSeq <= maxSeq);
+      if (decision === 'unpatched') oldBranches.add(id);
+      return decision !== 'unpatched';
+    },
     deprecatePatch: () => {},
     now: () => value('now') as number,
     random: () => value('random') as number,
@@ -117,7 +135,7 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
       () => {
         const unvisited = [...recorded.values()].find((op) => !visited.has(op.seq));
         if (unvisited) diverged(missingOperation(unvisited));
-        else done({ ok: true, replayed: visited.size, frontier: 'end' });
+        else done(withBranches({ ok: true as const, replayed: visited.size, frontier: 'end' as const }));
       },
       (error) => {
         const info = toErrorInfo(error);

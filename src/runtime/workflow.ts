@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
+import { isOutputSchema, type OutputSchema } from '../core/schema.js';
 import type { Duration, FailurePolicy, Json, RetryPolicy, StepEffect } from '../core/types.js';
 
 /** What a step function is told about the attempt it runs. */
@@ -35,6 +36,8 @@ export interface StepOptions<T = any> {
   timeoutMs?: Duration;
   /** After the last attempt: fail the run, unwind the saga, or park for an operator. (Default: 'fail') */
   onFailure?: FailurePolicy;
+  /** A Standard Schema (zod, valibot...) the step's output must satisfy; checked on every attempt and by deploy checks. (Default: none) */
+  output?: OutputSchema;
 }
 
 /** A target lock a workflow's runs hold for their whole life. */
@@ -155,6 +158,7 @@ export function checkStepOptions(options: StepOptions, where: string, complete =
   if (complete && options.effect === 'reversible' && !options.compensate) throw bad("a reversible step needs a compensate function");
   if (options.compensate && options.effect !== undefined && options.effect !== 'reversible') throw bad(`compensate is only for reversible steps, not '${options.effect}'`);
   if (options.timeoutMs !== undefined) parseDuration(options.timeoutMs, `${where} timeoutMs`);
+  if (options.output !== undefined && !isOutputSchema(options.output)) throw bad('output must be a Standard Schema validator (zod, valibot, ...)');
   checkPolicy(options.onFailure, `${where} onFailure`);
 }
 
@@ -168,7 +172,7 @@ function checkPolicy(policy: unknown, where: string): void {
 function describeOptions(config: WorkflowConfig<any, any>): string {
   return JSON.stringify(
     { stepDefaults: config.stepDefaults, steps: config.steps, lock: config.lock, maxLifetimeMs: config.maxLifetimeMs, onExpire: config.onExpire },
-    (_key, value: unknown) => (typeof value === 'function' ? value.toString() : value),
+    (_key, value: unknown) => (typeof value === 'function' ? value.toString() : isOutputSchema(value) ? `schema:${value['~standard'].vendor}` : value),
   );
 }
 
