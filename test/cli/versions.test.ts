@@ -154,7 +154,7 @@ test('runs upgrade: a dry run prints the verdict and history and changes nothing
   assert.equal(lines.code, 0, lines.stderr);
   const [outcome, ...events] = lines.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
   assert.deepEqual([outcome.applied, outcome.dryRun, outcome.from, outcome.to], [false, true, 1, 2]);
-  assert.deepEqual(outcome.verdict, { ok: true, replayed: 1, frontier: { seq: 1, kind: 'signal', name: 'go' } });
+  assert.deepEqual(outcome.verdict, { ok: true, replayed: 1, frontier: { seq: 1, kind: 'signal', name: 'go' }, oldBranches: ['early-check'] });
   assert.deepEqual(events.map((e: HistoryEvent) => e.type), before.map((e) => e.type));
   assert.equal((await getRun('up-1')).version, 1, 'a dry run leaves the version');
   assert.equal((await history('up-1')).length, before.length, 'a dry run records nothing');
