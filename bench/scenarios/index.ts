@@ -26,6 +26,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   B: { name: 'concurrent-runs', load: async () => (await import('./b-concurrent.js')).scenarioB },
   C: { name: 'parked-runs-memory', load: async () => (await import('./c-parked.js')).scenarioC },
   D: { name: 'crash-recovery', load: async () => (await import('./d-recovery.js')).scenarioD },
+  H: { name: 'deploy-check', load: async () => (await import('./h-deploy-check.js')).scenarioH },
   E: {
     name: 'scale-out',
     stores: ['postgres'],
