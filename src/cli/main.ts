@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { demoCommand } from './commands/demo.js';
+import { deployCommand } from './commands/deploy.js';
 import { devCommand } from './commands/dev.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runsCommand } from './commands/runs.js';
@@ -22,6 +23,7 @@ startCommand(program);
 signalCommand(program);
 runsCommand(program);
 versionsCommand(program);
+deployCommand(program);
 migrateCommand(program);
 demoCommand(program);
 
