@@ -14,7 +14,7 @@ export type { UpgradeOptions, UpgradeResult, MigrateAllOptions, MigrateAllReport
 export { defineMigration } from './core/migration.js';
 export type { MigrationConfig, MigrationDefinition, MigrationHistory, MigrationSteps } from './core/migration.js';
 export type { ReplayVerdict } from './runtime/verify.js';
-export type { VersionStatus, PatchUsage } from './store/types.js';
+export type { VersionStatus, PatchUsage, Route } from './store/types.js';
 export type { RestartOptions, RerunOptions } from './runtime/restart.js';
 export type { DeployCheckOptions, DeployCheckReport, WorkflowCheck, RunCheck, RunVerdict, ChangeClass } from './runtime/deploy-check.js';
 export type { OutputSchema } from './core/schema.js';

@@ -11,7 +11,7 @@ import { patchReport, summariseVersions, type VersionSummary } from './accountin
 import { ClaimLoop } from './claim-loop.js';
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
-import { migrateAll, rollbackMigration, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
+import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
 import { Batcher } from './batcher.js';
 import { RunExecutor } from './executor.js';
@@ -56,6 +56,8 @@ export interface StartOptions {
   maxLifetimeMs?: Duration;
   /** Start a pinned version even though it is draining. (Default: false) */
   force?: boolean;
+  /** With a canary route: starts with the same key always get the same version. (Default: a random draw per start) */
+  routeKey?: string;
 }
 
 /** A committed change to a run, as subscribers see it. */
@@ -176,7 +178,7 @@ export class Engine {
       throw new WaymarkError('E_INVALID_INPUT', 'run id must be a non-empty string of at most 200 characters');
     }
     await this.registry.refresh(this.store, workflow);
-    const version = this.registry.resolveVersion(workflow, options.version, options.force);
+    const version = this.registry.resolveVersion(workflow, options.version, options.force, options.routeKey);
     const json = roundTrip(input, 'input') as Json | undefined;
     const here = this.loop !== undefined && this.registry.serves(workflow, version) && this.freeSlots() > 0;
     const request: CreateRunRequest = { id, workflow, version, input: json ?? null };
@@ -285,6 +287,11 @@ export class Engine {
   /** Makes a version take routed starts again (undoes a drain). */
   async activate(workflow: string, version: number): Promise<void> {
     await setVersionStatus(this.store, this.registry, workflow, version, 'active');
+  }
+
+  /** Splits unpinned starts: `percent` to the candidate version (a canary), the rest to the current one; null removes the split. */
+  async setRoute(workflow: string, route: { current: number; candidate: number; percent: number } | null): Promise<void> {
+    await setRoute(this.store, this.registry, workflow, route);
   }
 
   /** Moves an in-flight run to another version after verifying that version replays its history. */

@@ -1,7 +1,7 @@
 import { WaymarkError } from '../core/errors.js';
 import { currentEpoch, isTerminal, RUN_STATUSES, type HistoryEvent, type Json, type Run } from '../core/types.js';
 import { transformHistory, validateMigration, type MigrationDefinition, type TransformedHistory } from '../core/migration.js';
-import type { RunCommit, Store, VersionStatus } from '../store/types.js';
+import type { Route, RunCommit, Store, VersionStatus } from '../store/types.js';
 import { defaultActor } from './operator.js';
 import type { WorkflowRegistry } from './registry.js';
 import { verifyReplay, type ReplayVerdict } from './verify.js';
@@ -25,6 +25,25 @@ export async function setVersionStatus(store: Store, registry: WorkflowRegistry,
   }
   await store.setVersionStatus(workflow, version, status);
   registry.setStatus(workflow, version, status);
+}
+
+/**
+ * Routes unpinned starts of a workflow: `candidate` gets `percent` of them (a canary), `current` the rest;
+ * null removes the route (starts go to the highest active version). Both versions must be registered and active.
+ */
+export async function setRoute(store: Store, registry: WorkflowRegistry, workflow: string, route: Omit<Route, 'workflow'> | null): Promise<void> {
+  if (route) {
+    const versions = (await store.listWorkflowVersions()).filter((v) => v.workflow === workflow);
+    for (const version of [route.current, route.candidate]) {
+      const known = versions.find((v) => v.version === version);
+      if (!known) throw new WaymarkError('E_UNKNOWN_VERSION', `${workflow} v${version} is not registered`, { details: { workflow, version } });
+      if (known.status !== 'active') throw new WaymarkError('E_VERSION_UNAVAILABLE', `${workflow} v${version} is ${known.status}: a route needs active versions`);
+    }
+    if (!(route.percent >= 0 && route.percent <= 100)) throw new WaymarkError('E_INVALID_INPUT', `route percent must be between 0 and 100, got ${String(route.percent)}`);
+  }
+  const full = route ? { workflow, ...route } : null;
+  await store.setRoute(workflow, full);
+  registry.setRoute(workflow, full);
 }
 
 export interface UpgradeOptions {

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
-import type { Store, VersionStatus, WorkflowVersionRef } from '../store/types.js';
+import type { Route, Store, VersionStatus, WorkflowVersionRef } from '../store/types.js';
 import type { WorkflowDefinition } from './workflow.js';
 
 /** The workflow versions an engine knows: its own definitions (which it executes) and those other engines registered. */
@@ -8,6 +9,7 @@ export class WorkflowRegistry {
   /** name -> version -> lifecycle status, as registered in the store by any engine. */
   private readonly known = new Map<string, Map<number, VersionStatus>>();
   private learnedAt = 0;
+  private routes = new Map<string, Route>();
 
   constructor(definitions: WorkflowDefinition[]) {
     for (const definition of definitions) {
@@ -43,8 +45,20 @@ export class WorkflowRegistry {
 
   /** Learns the versions registered in the store (by any engine) and their lifecycle status. */
   async learn(store: Store): Promise<void> {
-    for (const record of await store.listWorkflowVersions()) this.remember(record.workflow, record.version, record.status);
+    const [versions, routes] = await Promise.all([store.listWorkflowVersions(), store.listRoutes()]);
+    for (const record of versions) this.remember(record.workflow, record.version, record.status);
+    this.routes = new Map(routes.map((r) => [r.workflow, r]));
     this.learnedAt = Date.now();
+  }
+
+  /** Records a route change made by this engine at once. */
+  setRoute(workflow: string, route: Route | null): void {
+    if (route) this.routes.set(workflow, route);
+    else this.routes.delete(workflow);
+  }
+
+  routeOf(workflow: string): Route | undefined {
+    return this.routes.get(workflow);
   }
 
   /** Re-reads the store when the workflow is unknown or what we know is older than `maxAgeMs`. (Default: 1000) */
@@ -65,13 +79,17 @@ export class WorkflowRegistry {
    * The version a start uses. Routed (no pin): the highest active version. Pinned: that version, which
    * must exist and not be retired; a draining one only with `force`.
    */
-  resolveVersion(workflow: string, pinned: number | undefined, force = false): number {
+  resolveVersion(workflow: string, pinned: number | undefined, force = false, routeKey?: string): number {
     const versions = this.known.get(workflow);
     if (!versions || versions.size === 0) {
       const names = [...this.known.keys()].sort();
       throw new WaymarkError('E_UNKNOWN_WORKFLOW', `workflow '${workflow}' is not registered${names.length ? ` (known: ${names.join(', ')})` : ''}`, {
         details: { workflow, known: names },
       });
+    }
+    const route = this.routes.get(workflow);
+    if (pinned === undefined && route && versions.get(route.current) === 'active' && versions.get(route.candidate) === 'active') {
+      return canaryDraw(workflow, routeKey) * 100 < route.percent ? route.candidate : route.current;
     }
     if (pinned === undefined) {
       const active = [...versions].filter(([, status]) => status === 'active').map(([v]) => v);
@@ -102,3 +120,9 @@ export class WorkflowRegistry {
 }
 
 const keyOf = (workflow: string, version: number) => `${workflow}@${version}`;
+
+/** A number in [0, 1): random per start, or fixed per route key so one customer always lands on one version. */
+function canaryDraw(workflow: string, routeKey: string | undefined): number {
+  if (routeKey === undefined) return Math.random();
+  return createHash('sha256').update(`${workflow}\n${routeKey}`).digest().readUInt32BE(0) / 2 ** 32;
+}

@@ -16,6 +16,15 @@ export interface WorkflowVersionRecord extends WorkflowVersionRef {
   status: VersionStatus;
 }
 
+/** A canary route: unpinned starts go to `candidate` with probability `percent`/100, else to `current`. */
+export interface Route {
+  workflow: string;
+  current: number;
+  candidate: number;
+  /** 0..100. */
+  percent: number;
+}
+
 /** A version registered again with other code than it was first registered with. */
 export interface FingerprintConflict extends WorkflowVersionRef {
   registered: string;
@@ -181,6 +190,9 @@ export interface Store {
   registerWorkflowVersions(records: NewWorkflowVersion[], options?: { replace?: boolean }): Promise<FingerprintConflict[]>;
   /** Moves a version to another lifecycle status. */
   setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void>;
+  /** Sets a workflow's canary route, or removes it (null): unpinned starts then go to the highest active version. */
+  setRoute(workflow: string, route: Route | null): Promise<void>;
+  listRoutes(): Promise<Route[]>;
   listWorkflowVersions(): Promise<WorkflowVersionRecord[]>;
   /** Inserts each run with its `run_started` event in one transaction, or returns the existing run with that id. */
   createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]>;

@@ -13,6 +13,7 @@ import type {
   RunCommit,
   InFlightGroup,
   PatchUsage,
+  Route,
   RunCount,
   VersionStatus,
   RunFilter,
@@ -132,6 +133,20 @@ export class PostgresStore implements Store {
 
   async setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void> {
     await this.query('wm_set_version_status', 'UPDATE workflow_versions SET status = $3 WHERE workflow = $1 AND version = $2', [workflow, version, status]);
+  }
+
+  async setRoute(workflow: string, route: Route | null): Promise<void> {
+    if (!route) return void (await this.query('wm_delete_route', 'DELETE FROM routes WHERE workflow = $1', [workflow]));
+    await this.query(
+      'wm_set_route',
+      `INSERT INTO routes (workflow, current, candidate, percent, updated_at) VALUES ($1, $2, $3, $4, now_ms())
+       ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
+      [workflow, route.current, route.candidate, route.percent],
+    );
+  }
+
+  async listRoutes(): Promise<Route[]> {
+    return this.query<Route>('wm_list_routes', 'SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow');
   }
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {

@@ -12,6 +12,7 @@ import type {
   PendingSignal,
   InFlightGroup,
   PatchUsage,
+  Route,
   RunCount,
   VersionStatus,
   WorkerRecord,
@@ -79,6 +80,12 @@ export class SqliteStore implements Store {
       getVersion: db.prepare('SELECT fingerprint FROM workflow_versions WHERE workflow = ? AND version = ?'),
       replaceFingerprint: db.prepare('UPDATE workflow_versions SET fingerprint = ? WHERE workflow = ? AND version = ?'),
       setVersionStatus: db.prepare('UPDATE workflow_versions SET status = ? WHERE workflow = ? AND version = ?'),
+      setRoute: db.prepare(
+        `INSERT INTO routes (workflow, current, candidate, percent, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
+      ),
+      deleteRoute: db.prepare('DELETE FROM routes WHERE workflow = ?'),
+      listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
         `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
@@ -200,6 +207,15 @@ export class SqliteStore implements Store {
 
   async setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void> {
     this.sql.setVersionStatus.run(status, workflow, version);
+  }
+
+  async setRoute(workflow: string, route: Route | null): Promise<void> {
+    if (route) this.sql.setRoute.run(workflow, route.current, route.candidate, route.percent, Date.now());
+    else this.sql.deleteRoute.run(workflow);
+  }
+
+  async listRoutes(): Promise<Route[]> {
+    return this.sql.listRoutes.all() as Route[];
   }
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
