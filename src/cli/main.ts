@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
+import { historyCommand } from './commands/history.js';
 import { devCommand } from './commands/dev.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runsCommand } from './commands/runs.js';
@@ -24,6 +25,7 @@ signalCommand(program);
 runsCommand(program);
 versionsCommand(program);
 deployCommand(program);
+historyCommand(program);
 migrateCommand(program);
 demoCommand(program);
 
