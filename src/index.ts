@@ -18,3 +18,4 @@ export type { VersionStatus, PatchUsage, Route } from './store/types.js';
 export type { RestartOptions, RerunOptions } from './runtime/restart.js';
 export type { DeployCheckOptions, DeployCheckReport, WorkflowCheck, RunCheck, RunVerdict, ChangeClass } from './runtime/deploy-check.js';
 export type { OutputSchema } from './core/schema.js';
+export type { Rollout, RolloutOptions, RolloutStatus } from './runtime/rollout.js';

@@ -8,7 +8,9 @@ import { isTerminal, type Duration, type HistoryEvent, type Json, type OperatorA
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
 import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
+import { waitForTerminal } from './await-result.js';
 import { ClaimLoop } from './claim-loop.js';
+import { evaluateRollout, loadRollouts, rollBack, startRollout, type Rollout, type RolloutOptions } from './rollout.js';
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
@@ -224,7 +226,7 @@ export class Engine {
 
   /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
   async result<T = Json>(runId: string, options: { timeoutMs?: number } = {}): Promise<T> {
-    const run = await this.waitForTerminal(runId, options.timeoutMs);
+    const run = await waitForTerminal({ getRun: (id) => this.getRun(id), subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) }, runId, options.timeoutMs);
     if (run.status === 'completed') return run.output as T;
     if (run.status === 'cancelled') throw new WaymarkError('E_RUN_CANCELLED', `run '${runId}' was cancelled`);
     throw new WaymarkError('E_RUN_FAILED', `run '${runId}' failed: ${run.error?.message ?? 'unknown error'}`, {
@@ -292,6 +294,34 @@ export class Engine {
   /** Splits unpinned starts: `percent` to the candidate version (a canary), the rest to the current one; null removes the split. */
   async setRoute(workflow: string, route: { current: number; candidate: number; percent: number } | null): Promise<void> {
     await setRoute(this.store, this.registry, workflow, route);
+  }
+
+  /** Starts a progressive, health-gated rollout of routed starts to `options.to` (see evaluateRollouts). */
+  async startRollout(workflow: string, options: RolloutOptions): Promise<Rollout> {
+    this.assertOpen();
+    return startRollout(this.store, this.registry, workflow, options);
+  }
+
+  /** Every rollout, running or finished. */
+  async rollouts(): Promise<Rollout[]> {
+    return loadRollouts(this.store);
+  }
+
+  /**
+   * Looks at each running rollout once: rolls back an unhealthy candidate (moving its replay-compatible
+   * in-flight runs back), promotes a healthy one on schedule. Call it periodically from one process.
+   */
+  async evaluateRollouts(): Promise<Rollout[]> {
+    const results: Rollout[] = [];
+    for (const rollout of await loadRollouts(this.store)) results.push(await evaluateRollout(this.store, this.registry, rollout));
+    return results;
+  }
+
+  /** Stops a rollout now: routes back to the previous version and moves replay-compatible runs back. */
+  async abortRollout(workflow: string, reason = 'aborted by an operator'): Promise<Rollout> {
+    const rollout = (await loadRollouts(this.store)).find((r) => r.workflow === workflow && (r.status === 'running' || r.status === 'paused'));
+    if (!rollout) throw new WaymarkError('E_RUN_STATE', `${workflow} has no rollout in progress`);
+    return rollBack(this.store, this.registry, rollout, reason);
   }
 
   /** Moves an in-flight run to another version after verifying that version replays its history. */
@@ -416,42 +446,6 @@ export class Engine {
       if (!outcomes[i]!.ok) return;
       const change: RunChange = { runId: commit.runId, events: commit.events.map((e) => e.type), status: commit.update?.status };
       for (const listener of this.listeners) listener(change);
-    });
-  }
-
-  private async waitForTerminal(runId: string, timeoutMs = Infinity): Promise<Run> {
-    const deadline = Date.now() + timeoutMs;
-    let run = await this.getRun(runId);
-    while (!isTerminal(run.status)) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new WaymarkError('E_TIMEOUT', `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`, {
-          details: { runId, status: run.status },
-        });
-      }
-      await this.changeOrPoll(runId, Math.min(left, 250));
-      try {
-        run = await this.getRun(runId);
-      } catch (error) {
-        if (error instanceof WaymarkError) throw error;
-        this.warn('reading the run failed while waiting for its result; retrying', { runId, error: String(error) }); // e.g. a dropped connection
-      }
-    }
-    return run;
-  }
-
-  /** Resolves when this engine commits a terminal change for the run, or after `ms` (other processes' changes). */
-  private changeOrPoll(runId: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const unsubscribe = this.subscribe((change) => {
-        if (change.runId === runId && change.status && isTerminal(change.status)) done();
-      });
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
     });
   }
 

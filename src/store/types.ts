@@ -190,6 +190,11 @@ export interface Store {
   registerWorkflowVersions(records: NewWorkflowVersion[], options?: { replace?: boolean }): Promise<FingerprintConflict[]>;
   /** Moves a version to another lifecycle status. */
   setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void>;
+  /** Saves a workflow's rollout state (JSON owned by the runtime). */
+  saveRollout(workflow: string, state: Json): Promise<void>;
+  listRollouts(): Promise<{ workflow: string; state: Json }[]>;
+  /** Run counts by status for one version, among runs created since `sinceMs` (rollout health). */
+  outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<RunStatus, number>>>;
   /** Sets a workflow's canary route, or removes it (null): unpinned starts then go to the highest active version. */
   setRoute(workflow: string, route: Route | null): Promise<void>;
   listRoutes(): Promise<Route[]>;

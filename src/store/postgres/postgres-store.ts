@@ -145,6 +145,27 @@ export class PostgresStore implements Store {
     );
   }
 
+  async saveRollout(workflow: string, state: Json): Promise<void> {
+    await this.query(
+      'wm_save_rollout',
+      'INSERT INTO rollouts (workflow, state) VALUES ($1, $2::jsonb) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state',
+      [workflow, JSON.stringify(state)],
+    );
+  }
+
+  async listRollouts(): Promise<{ workflow: string; state: Json }[]> {
+    return this.query<{ workflow: string; state: Json }>('wm_list_rollouts', 'SELECT workflow, state FROM rollouts ORDER BY workflow');
+  }
+
+  async outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<Run['status'], number>>> {
+    const rows = await this.query<{ status: Run['status']; count: number }>(
+      'wm_outcomes_since',
+      'SELECT status, COUNT(*)::int AS count FROM runs WHERE workflow = $1 AND version = $2 AND created_at >= $3 GROUP BY status',
+      [workflow, version, sinceMs],
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.count]));
+  }
+
   async listRoutes(): Promise<Route[]> {
     return this.query<Route>('wm_list_routes', 'SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow');
   }

@@ -85,6 +85,9 @@ export class SqliteStore implements Store {
          ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
       ),
       deleteRoute: db.prepare('DELETE FROM routes WHERE workflow = ?'),
+      saveRollout: db.prepare('INSERT INTO rollouts (workflow, state) VALUES (?, ?) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state'),
+      listRollouts: db.prepare('SELECT workflow, state FROM rollouts ORDER BY workflow'),
+      outcomesSince: db.prepare('SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? GROUP BY status'),
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
@@ -212,6 +215,19 @@ export class SqliteStore implements Store {
   async setRoute(workflow: string, route: Route | null): Promise<void> {
     if (route) this.sql.setRoute.run(workflow, route.current, route.candidate, route.percent, Date.now());
     else this.sql.deleteRoute.run(workflow);
+  }
+
+  async saveRollout(workflow: string, state: Json): Promise<void> {
+    this.sql.saveRollout.run(workflow, JSON.stringify(state));
+  }
+
+  async listRollouts(): Promise<{ workflow: string; state: Json }[]> {
+    return (this.sql.listRollouts.all() as { workflow: string; state: string }[]).map((r) => ({ workflow: r.workflow, state: JSON.parse(r.state) as Json }));
+  }
+
+  async outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<RunStatus, number>>> {
+    const rows = this.sql.outcomesSince.all(workflow, version, sinceMs) as { status: RunStatus; count: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.count]));
   }
 
   async listRoutes(): Promise<Route[]> {
