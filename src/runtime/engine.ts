@@ -4,7 +4,7 @@ import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { describeRun, type RunDescription } from '../core/describe.js';
 import { parseDuration } from '../core/duration.js';
-import { isTerminal, type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
+import { type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
 import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
