@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
 import { historyCommand } from './commands/history.js';
+import { rolloutCommand } from './commands/rollout.js';
 import { devCommand } from './commands/dev.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runsCommand } from './commands/runs.js';
@@ -26,6 +27,7 @@ runsCommand(program);
 versionsCommand(program);
 deployCommand(program);
 historyCommand(program);
+rolloutCommand(program);
 migrateCommand(program);
 demoCommand(program);
 

@@ -76,8 +76,9 @@ export class WorkflowRegistry {
   }
 
   /**
-   * The version a start uses. Routed (no pin): the highest active version. Pinned: that version, which
-   * must exist and not be retired; a draining one only with `force`.
+   * The version a start uses. Routed (no pin): the route's current version (or its active candidate, for
+   * the route's share of starts), else the highest active version. Pinned: that version, which must exist
+   * and not be retired; a draining one only with `force`.
    */
   resolveVersion(workflow: string, pinned: number | undefined, force = false, routeKey?: string): number {
     const versions = this.known.get(workflow);
@@ -88,8 +89,9 @@ export class WorkflowRegistry {
       });
     }
     const route = this.routes.get(workflow);
-    if (pinned === undefined && route && versions.get(route.current) === 'active' && versions.get(route.candidate) === 'active') {
-      return canaryDraw(workflow, routeKey) * 100 < route.percent ? route.candidate : route.current;
+    if (pinned === undefined && route && versions.get(route.current) === 'active') {
+      const canary = versions.get(route.candidate) === 'active' && canaryDraw(workflow, routeKey) * 100 < route.percent;
+      return canary ? route.candidate : route.current;
     }
     if (pinned === undefined) {
       const active = [...versions].filter(([, status]) => status === 'active').map(([v]) => v);

@@ -115,7 +115,7 @@ export async function evaluateRollout(store: Store, registry: WorkflowRegistry, 
 
 /** Routes every start to the candidate, drains the old version, and ends the rollout. */
 export async function promote(store: Store, registry: WorkflowRegistry, rollout: Rollout, why: string): Promise<Rollout> {
-  await setRoute(store, registry, rollout.workflow, null);
+  await setRoute(store, registry, rollout.workflow, { current: rollout.to, candidate: rollout.to, percent: 0 });
   await setVersionStatus(store, registry, rollout.workflow, rollout.from, 'draining');
   const done: Rollout = { ...rollout, percent: 100, status: 'promoted', lastStepAt: Date.now(), outcome: why };
   await save(store, done);
@@ -127,7 +127,7 @@ export async function promote(store: Store, registry: WorkflowRegistry, rollout:
  * replay on the previous version are moved back (a verified, recorded upgrade); the others stay where they are.
  */
 export async function rollBack(store: Store, registry: WorkflowRegistry, rollout: Rollout, why: string): Promise<Rollout> {
-  await setRoute(store, registry, rollout.workflow, null);
+  await setRoute(store, registry, rollout.workflow, { current: rollout.from, candidate: rollout.to, percent: 0 });
   await setVersionStatus(store, registry, rollout.workflow, rollout.to, 'draining');
   const live = RUN_STATUSES.filter((s) => !isTerminal(s) && s !== 'compensating');
   const runs = await store.listRuns({ workflow: rollout.workflow, version: rollout.to, status: live, limit: 100_000 });

@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
+import type { Rollout } from '../../index.js';
+import { DB_HELP, parsePositiveInt } from '../args.js';
+import { UsageError } from '../errors.js';
+import { printJson, table } from '../format.js';
+import { loadWorkflows } from '../load-workflows.js';
+import { withEngine } from '../open-engine.js';
+
+interface RolloutFlags {
+  to?: string;
+  from?: string;
+  percent?: string;
+  step?: string;
+  every?: string;
+  maxFailureRate?: string;
+  minSample?: string;
+  workflows?: string;
+  reason?: string;
+  db?: string;
+  json?: boolean;
+}
+
+/** `waymark rollout start|status|evaluate|abort`: progressive, health-gated rollouts of a workflow's routed starts. */
+export function rolloutCommand(program: Command): void {
+  const rollout = program.command('rollout').description('progressive, health-gated rollouts of new versions');
+  rollout
+    .command('start')
+    .description('route a share of new starts to a candidate version, to be promoted or rolled back by its health')
+    .argument('<workflow>', 'workflow name')
+    .requiredOption('--to <n>', 'candidate version')
+    .option('--from <n>', 'current version (default: the highest active one)')
+    .option('--percent <p>', 'first share of starts for the candidate, 0..100 (default: 5)')
+    .option('--step <p>', 'added at each healthy promotion (default: 25)')
+    .option('--every <duration>', "least time between promotions, e.g. '10m' (default: 10m)")
+    .option('--max-failure-rate <ratio>', "roll back above this multiple of the current version's failure rate, e.g. '2x' (default: 2x)")
+    .option('--min-sample <n>', 'finished candidate runs needed to judge health (default: 20)')
+    .option('--db <store>', DB_HELP)
+    .option('--json', 'print the rollout as JSON')
+    .action(async (workflow: string, flags: RolloutFlags) => {
+      const options = {
+        to: parsePositiveInt(flags.to, '--to')!,
+        from: parsePositiveInt(flags.from, '--from'),
+        percent: parsePercent(flags.percent, '--percent'),
+        step: parsePercent(flags.step, '--step'),
+        everyMs: flags.every === undefined ? undefined : parseEvery(flags.every),
+        maxFailureRatio: parseRatio(flags.maxFailureRate),
+        minSample: parsePositiveInt(flags.minSample, '--min-sample'),
+      };
+      const started = await withEngine(flags, {}, (engine) => engine.startRollout(workflow, options));
+      show([started], flags.json === true);
+    });
+  rollout
+    .command('status')
+    .description('list rollouts with their share, status and outcome')
+    .option('--db <store>', DB_HELP)
+    .option('--json', 'print JSON')
+    .action(async (flags: RolloutFlags) => show(await withEngine(flags, {}, (engine) => engine.rollouts()), flags.json === true));
+  rollout
+    .command('evaluate')
+    .description('look at every running rollout once: promote the healthy, roll back the unhealthy (run it on a schedule)')
+    .option('--workflows <module>', 'module with the versions involved (moving runs back needs the previous version\'s code)')
+    .option('--db <store>', DB_HELP)
+    .option('--json', 'print JSON')
+    .action(async (flags: RolloutFlags) => {
+      const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
+      show(await withEngine(flags, { workflows }, (engine) => engine.evaluateRollouts()), flags.json === true);
+    });
+  rollout
+    .command('abort')
+    .description('stop a rollout now: starts route back, replay-compatible candidate runs move back')
+    .argument('<workflow>', 'workflow name')
+    .option('--workflows <module>', "module with the versions involved (moving runs back needs the previous version's code)")
+    .option('--reason <text>', 'why (default: aborted by an operator)')
+    .option('--db <store>', DB_HELP)
+    .option('--json', 'print JSON')
+    .action(async (workflow: string, flags: RolloutFlags) => {
+      const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
+      show([await withEngine(flags, { workflows }, (engine) => engine.abortRollout(workflow, flags.reason))], flags.json === true);
+    });
+}
+
+function show(rollouts: Rollout[], json: boolean): void {
+  if (json) return printJson(rollouts);
+  if (rollouts.length === 0) return void process.stdout.write('(no rollouts)\n');
+  const rows = rollouts.map((r) => [
+    r.workflow,
+    `v${r.from} -> v${r.to}`,
+    `${r.percent}%`,
+    r.status,
+    r.outcome ?? '',
+    r.movedBack ? `moved back ${r.movedBack.length}, kept ${r.keptOnCandidate?.length ?? 0}` : '',
+  ]);
+  process.stdout.write(`${table(['workflow', 'versions', 'share', 'status', 'outcome', 'runs'], rows)}\n`);
+}
+
+function parsePercent(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`${flag} must be a number between 0 and 100, got '${value}'`);
+  return n;
+}
+
+function parseRatio(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value.replace(/x$/i, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--max-failure-rate must look like '2x', got '${value}'`);
+  return n;
+}
+
+function parseEvery(value: string): number {
+  try {
+    return parseDuration(value, '--every');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
