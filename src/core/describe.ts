@@ -1,5 +1,5 @@
 import { compensationStates } from './replay.js';
-import { currentEpoch, isTerminal, type HistoryEvent, type OperatorAction, type Run, type StepEffect } from './types.js';
+import { currentEpoch, type HistoryEvent, type OperatorAction, type Run, type StepEffect } from './types.js';
 
 /** A completed step that changed the world, and whether compensation has undone it. */
 export interface EffectSummary {
@@ -28,8 +28,8 @@ export interface RunDescription {
   completedSteps: string[];
 }
 
-/** Builds the operator's view of a run from the run and its history alone. */
-export function describeRun(run: Run, allEpochs: HistoryEvent[]): RunDescription {
+/** Builds the operator's view of a run from the run, its history, and the operator actions that apply to it now. */
+export function describeRun(run: Run, allEpochs: HistoryEvent[], actions: OperatorAction[]): RunDescription {
   const history = currentEpoch(allEpochs, run.epoch);
   const compensations = compensationStates(history);
   const effects: EffectSummary[] = [];
@@ -77,18 +77,5 @@ export function describeRun(run: Run, allEpochs: HistoryEvent[]): RunDescription
     default:
       where = `${run.status}${run.error ? `: ${run.error.message}` : ''}`;
   }
-  return { run, where, current, effects, pending, actions: availableActions(run, details.reason), completedSteps };
-}
-
-/** Operator actions that apply to a run in its current state (the same rules the actions enforce). */
-export function availableActions(run: Run, parkedReason: string | undefined): OperatorAction[] {
-  if (isTerminal(run.status)) return [];
-  const actions: OperatorAction[] = [];
-  if (run.status === 'needs_attention') {
-    if (['unknown_outcome', 'step_failed', 'compensation_failed'].includes(parkedReason ?? '')) actions.push('retry_step', 'skip_step');
-    if (parkedReason === 'nondeterminism' || parkedReason === 'expired') actions.push('resume');
-  }
-  if (run.status !== 'compensating' && parkedReason !== 'nondeterminism') actions.push('compensate');
-  actions.push('cancel');
-  return actions;
+  return { run, where, current, effects, pending, actions, completedSteps };
 }

@@ -1,5 +1,5 @@
 import { isTerminal, type RunStatus } from '../core/types.js';
-import type { PatchUsage, Store, VersionStatus, WorkerRecord } from '../store/types.js';
+import type { Store, VersionStatus, WorkerRecord } from '../store/types.js';
 
 /** One workflow version as operators see it: its runs by status and by where they wait, and who serves it. */
 export interface VersionSummary {
@@ -64,11 +64,6 @@ export async function summariseVersions(store: Store): Promise<VersionSummary[]>
       stranded: servedBy.length === 0 ? inFlight : 0,
     };
   });
-}
-
-/** Patch usage per workflow: in-flight runs on each side of every recorded patch gate. */
-export async function patchReport(store: Store): Promise<PatchUsage[]> {
-  return store.patchUsage();
 }
 
 function serves(worker: WorkerRecord, workflow: string, version: number): boolean {

@@ -7,14 +7,14 @@ import { parseDuration } from '../core/duration.js';
 import { type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
-import { patchReport, summariseVersions, type VersionSummary } from './accounting.js';
+import { summariseVersions, type VersionSummary } from './accounting.js';
 import { waitForTerminal } from './await-result.js';
 import { ClaimLoop } from './claim-loop.js';
 import { evaluateRollout, loadRollouts, rollBack, startRollout, type Rollout, type RolloutOptions } from './rollout.js';
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
-import { applyOperatorAction, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
+import { applyOperatorAction, availableActions, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
 import { Batcher } from './batcher.js';
 import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
@@ -375,7 +375,8 @@ export class Engine {
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */
   async describe(runId: string): Promise<RunDescription> {
     const run = await this.getRun(runId);
-    return describeRun(run, await this.store.history(runId));
+    const history = await this.store.history(runId);
+    return describeRun(run, history, availableActions(run, history));
   }
 
   private async operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
@@ -392,7 +393,7 @@ export class Engine {
 
   /** Per patch id, how many in-flight runs still depend on its old branch (so nobody removes it too early). */
   async patches(): Promise<PatchUsage[]> {
-    return patchReport(this.store);
+    return this.store.patchUsage();
   }
 
   /** Live workers (engines that execute runs) and the versions each serves. */

@@ -175,6 +175,8 @@ export interface MigrateAllOptions {
   limit?: number;
   /** Share of the in-flight runs to migrate, 1..100. (Default: 100) */
   percent?: number;
+  /** Verify each run only: `migrated` lists the runs that would be migrated; nothing changes. (Default: false) */
+  dryRun?: boolean;
   actor?: string;
   reason?: string;
 }
@@ -197,7 +199,7 @@ export async function migrateAll(store: Store, registry: WorkflowRegistry, optio
   const report: MigrateAllReport = { migrated: [], refused: [], failed: [] };
   for (const run of chosen) {
     try {
-      await upgradeRun(store, registry, run.id, { to, migration: options.migration, actor: options.actor, reason: options.reason });
+      await upgradeRun(store, registry, run.id, { to, migration: options.migration, actor: options.actor, reason: options.reason, dryRun: options.dryRun });
       report.migrated.push(run.id);
     } catch (error) {
       const code = error instanceof WaymarkError ? error.code : 'E_STORE';

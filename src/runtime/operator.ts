@@ -63,6 +63,21 @@ export async function applyOperatorAction(
   throw new WaymarkError('E_RUN_BUSY', `run '${runId}' kept changing; ${action} was not applied, try again`);
 }
 
+/** Every operator action, in the order `describe` lists them. */
+const ACTIONS: OperatorAction[] = ['retry_step', 'skip_step', 'resume', 'compensate', 'cancel'];
+
+/** The operator actions that apply to the run now: those planAction accepts (one set of rules for both). */
+export function availableActions(run: Run, history: HistoryEvent[]): OperatorAction[] {
+  return ACTIONS.filter((action) => {
+    try {
+      planAction(run, history, action, { actor: 'check', reason: 'check' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 interface Plan {
   events: NewEvent[];
   update: RunUpdate;

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { WaymarkError, type Engine, type ErrorCode, type MigrateAllReport, type MigrationDefinition } from '../../index.js';
-import { isTerminal, RUN_STATUSES } from '../../core/types.js';
+import { WaymarkError, type ErrorCode, type MigrateAllReport, type MigrationDefinition } from '../../index.js';
 import { DB_HELP, parsePositiveInt } from '../args.js';
 import { UsageError } from '../errors.js';
 import { printJson, runDetails, table } from '../format.js';
@@ -26,9 +25,6 @@ interface RollbackFlags {
   json?: boolean;
 }
 
-/** Runs a migration could not move now (busy, changed meanwhile): `migrate` exits 1 and may simply be run again. */
-const FAILURE_CODES = new Set(['E_RUN_BUSY', 'E_STORE']);
-
 /** `waymark migrate --workflows <module> --migration <name>`: migrates the in-flight runs of the migration's source version. */
 export function migrateCommand(program: Command): void {
   program
@@ -52,9 +48,7 @@ export function migrateCommand(program: Command): void {
       const migration = findMigration(module, flags.migration!, flags.workflows);
       const dryRun = flags.dryRun === true;
       const report = await withEngine(flags, { workflows: module.workflows }, (engine) =>
-        dryRun
-          ? verifyAll(engine, migration, { limit, percent })
-          : engine.migrateAll({ migration, limit, percent, actor: flags.actor, reason: flags.reason }),
+        engine.migrateAll({ migration, limit, percent, dryRun, actor: flags.actor, reason: flags.reason }),
       );
       print(report, migration, dryRun, flags.json === true);
       if (report.failed.length > 0) {
@@ -102,28 +96,6 @@ function parsePercent(value: string | undefined): number | undefined {
   return n;
 }
 
-/**
- * A dry run of migrateAll: the same runs (in-flight runs of the source version, oldest first, cut by
- * percent then limit), each verified with a dry-run upgrade. Writes nothing.
- */
-async function verifyAll(engine: Engine, migration: MigrationDefinition, options: { limit?: number; percent?: number }): Promise<MigrateAllReport> {
-  const live = RUN_STATUSES.filter((s) => !isTerminal(s) && s !== 'compensating');
-  const runs = (await engine.listRuns({ workflow: migration.workflow, version: migration.from, status: live, limit: 100_000 })).reverse();
-  const share = Math.ceil((runs.length * Math.min(100, Math.max(1, options.percent ?? 100))) / 100);
-  const report: MigrateAllReport = { migrated: [], refused: [], failed: [] };
-  for (const run of runs.slice(0, Math.min(share, options.limit ?? Infinity))) {
-    try {
-      await engine.upgrade(run.id, { to: migration.to, migration, dryRun: true });
-      report.migrated.push(run.id);
-    } catch (error) {
-      const code = error instanceof WaymarkError ? error.code : 'E_STORE';
-      const entry = { runId: run.id, code, reason: (error as Error).message };
-      if (FAILURE_CODES.has(code)) report.failed.push(entry);
-      else report.refused.push(entry);
-    }
-  }
-  return report;
-}
 
 function print(report: MigrateAllReport, migration: MigrationDefinition, dryRun: boolean, json: boolean): void {
   const { migrated, refused, failed } = report;

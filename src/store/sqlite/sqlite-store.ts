@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { WaymarkError } from '../../core/errors.js';
-import { isAtRest, isTerminal, type Json, type RunStatus, type WaitInfo } from '../../core/types.js';
+import { isAtRest, isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
 import type {
   ClaimedRun,
   CommitOutcome,
@@ -270,7 +270,22 @@ export class SqliteStore implements Store {
     });
     const data = startedData(request);
     this.sql.insertEvent.run(request.id, 0, 'run_started', null, null, JSON.stringify(data), now, 0);
-    const run = runFromRow(this.sql.getRun.get(request.id) as RunRow);
+    const run: Run = {
+      id: request.id,
+      workflow: request.workflow,
+      version: request.version,
+      status: queued ? 'waiting' : 'running',
+      input: request.input ?? null,
+      output: undefined,
+      error: undefined,
+      waitingFor,
+      attention: undefined,
+      expiresAt: request.expiresAt === undefined ? undefined : new Date(request.expiresAt),
+      lockKey: request.lock?.key,
+      epoch: 0,
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+    };
     const claimed = leaseOwner ? { run, history: [{ pos: 0, type: 'run_started' as const, at: now, data }], signals: [] } : undefined;
     return { created: true, claimed, run };
   }
