@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'E_MIGRATION_REFUSED'
   | 'E_INVALID_OUTPUT'
   | 'E_RUN_STATE'
-  | 'E_RUN_BUSY';
+  | 'E_RUN_BUSY'
+  | 'E_WOULD_STRAND';
 
 /** Every error Waymark raises on purpose. `code` is stable; `details` carries the facts. */
 export class WaymarkError extends Error {

@@ -69,3 +69,20 @@ export async function summariseVersions(store: Store): Promise<VersionSummary[]>
 function serves(worker: WorkerRecord, workflow: string, version: number): boolean {
   return worker.served.some((s) => s.workflow === workflow && s.version === version);
 }
+
+/** A version whose in-flight runs no live worker but `workerId` serves: closing that worker strands them. */
+export interface StrandingRisk {
+  workflow: string;
+  version: number;
+  inFlight: number;
+}
+
+/** The versions that closing `workerId` would leave with in-flight runs and no live worker. */
+export async function strandedByClosing(store: Store, workerId: string, served: { workflow: string; version: number }[]): Promise<StrandingRisk[]> {
+  const [counts, workers] = await Promise.all([store.countRuns(), store.liveWorkers()]);
+  const others = workers.filter((w) => w.workerId !== workerId);
+  return served
+    .filter((s) => !others.some((w) => serves(w, s.workflow, s.version)))
+    .map((s) => ({ ...s, inFlight: counts.filter((c) => c.workflow === s.workflow && c.version === s.version && !isTerminal(c.status)).reduce((n, c) => n + c.count, 0) }))
+    .filter((risk) => risk.inFlight > 0);
+}

@@ -7,10 +7,12 @@ import { parseDuration } from '../core/duration.js';
 import { type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
-import { summariseVersions, type VersionSummary } from './accounting.js';
+import { strandedByClosing, summariseVersions, type VersionSummary } from './accounting.js';
 import { waitForTerminal } from './await-result.js';
 import { ClaimLoop } from './claim-loop.js';
-import { evaluateRollout, loadRollouts, rollBack, startRollout, type Rollout, type RolloutOptions } from './rollout.js';
+import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './rollout.js';
+import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './rollout-steps.js';
+import { RolloutDriver } from './rollout-driver.js';
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
@@ -20,7 +22,7 @@ import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
 import { WorkerPresence } from './presence.js';
 import { WorkflowRegistry } from './registry.js';
-import type { WorkflowDefinition } from './workflow.js';
+import { lockKeyOf, type WorkflowDefinition } from './workflow.js';
 
 export interface EngineOptions {
   /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
@@ -45,6 +47,8 @@ export interface EngineOptions {
   schema?: string;
   /** PostgreSQL connections this engine opens. (Default: 10) */
   poolSize?: number;
+  /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
+  rolloutCheckMs?: number;
   /** Where warnings go. (Default: stderr) */
   logger?: { warn(facts: Record<string, unknown>, message: string): void };
 }
@@ -85,6 +89,7 @@ export class Engine {
   private readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
   private readonly presence: WorkerPresence | undefined;
+  private readonly rolloutDriver: RolloutDriver | undefined;
   private unsubscribeWake: (() => void) | undefined;
   private closed = false;
 
@@ -110,6 +115,7 @@ export class Engine {
         if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
         this.loop?.nudge();
       },
+      paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
       warn: (message, facts) => this.warn(message, facts),
     };
     this.commits = new Batcher(async (batch) => {
@@ -133,8 +139,11 @@ export class Engine {
         served: registry.served(),
         leaseMs: options.leaseMs,
         busy: () => this.executors.size > 0,
+        beat: () => registry.learn(store), // learns quarantines and routes set by other processes
         warn: (message, facts) => this.warn(message, facts),
       });
+      const every = options.rolloutCheckMs ?? 15_000;
+      if (every > 0) this.rolloutDriver = new RolloutDriver(() => this.evaluateRollouts(), every, (message, facts) => this.warn(message, facts));
     }
   }
 
@@ -164,6 +173,7 @@ export class Engine {
         const loop = engine.loop;
         engine.unsubscribeWake = store.onWake(() => loop.nudge());
         loop.start();
+        engine.rolloutDriver?.start();
       }
     } catch (error) {
       await engine.close();
@@ -286,9 +296,17 @@ export class Engine {
     await setVersionStatus(this.store, this.registry, workflow, version, 'retired');
   }
 
-  /** Makes a version take routed starts again (undoes a drain). */
+  /** Makes a version take routed starts again and its runs execute again (undoes a drain or a quarantine). */
   async activate(workflow: string, version: number): Promise<void> {
     await setVersionStatus(this.store, this.registry, workflow, version, 'active');
+  }
+
+  /**
+   * Stops a version's runs for an operator's decision: no worker claims them, runs executing here stop
+   * at their next step (elsewhere within a heartbeat), and it takes no starts. `activate` resumes them.
+   */
+  async quarantine(workflow: string, version: number): Promise<void> {
+    await setVersionStatus(this.store, this.registry, workflow, version, 'quarantined');
   }
 
   /** Splits unpinned starts: `percent` to the candidate version (a canary), the rest to the current one; null removes the split. */
@@ -296,10 +314,13 @@ export class Engine {
     await setRoute(this.store, this.registry, workflow, route);
   }
 
-  /** Starts a progressive, health-gated rollout of routed starts to `options.to` (see evaluateRollouts). */
-  async startRollout(workflow: string, options: RolloutOptions): Promise<Rollout> {
+  /**
+   * Starts a progressive, health-gated rollout to `options.to`: of routed starts (kind 'starts', the
+   * default), or of the `from` version's in-flight runs, upgraded (verified) share by share (kind 'upgrade').
+   */
+  async startRollout(workflow: string, options: RolloutOptions & { kind?: RolloutKind }): Promise<Rollout> {
     this.assertOpen();
-    return startRollout(this.store, this.registry, workflow, options);
+    return startRollout(this.store, this.registry, workflow, options.kind ?? 'starts', options);
   }
 
   /** Every rollout, running or finished. */
@@ -308,20 +329,28 @@ export class Engine {
   }
 
   /**
-   * Looks at each running rollout once: rolls back an unhealthy candidate (moving its replay-compatible
-   * in-flight runs back), promotes a healthy one on schedule. Call it periodically from one process.
+   * Looks at each unfinished rollout once: rolls back an unhealthy candidate (moving its replay-compatible
+   * in-flight runs back), promotes a healthy one on schedule. Worker engines do it every `rolloutCheckMs`.
    */
   async evaluateRollouts(): Promise<Rollout[]> {
     const results: Rollout[] = [];
-    for (const rollout of await loadRollouts(this.store)) results.push(await evaluateRollout(this.store, this.registry, rollout));
+    for (const rollout of await loadRollouts(this.store)) results.push(await evaluateRollout(this.rolloutPort(), rollout));
     return results;
+  }
+
+  /** An operator's decision on a workflow's unfinished rollout: promote now, pause or resume promotions, or abort (roll back). */
+  async changeRollout(workflow: string, action: RolloutAction, options: { kind?: RolloutKind; reason?: string } = {}): Promise<Rollout> {
+    this.assertOpen();
+    return applyRolloutAction(this.rolloutPort(), workflow, action, options);
   }
 
   /** Stops a rollout now: routes back to the previous version and moves replay-compatible runs back. */
   async abortRollout(workflow: string, reason = 'aborted by an operator'): Promise<Rollout> {
-    const rollout = (await loadRollouts(this.store)).find((r) => r.workflow === workflow && (r.status === 'running' || r.status === 'paused'));
-    if (!rollout) throw new WaymarkError('E_RUN_STATE', `${workflow} has no rollout in progress`);
-    return rollBack(this.store, this.registry, rollout, reason);
+    return this.changeRollout(workflow, 'abort', { reason });
+  }
+
+  private rolloutPort(): RolloutPort {
+    return { store: this.store, registry: this.registry, workerId: this.workerId };
   }
 
   /** Moves an in-flight run to another version after verifying that version replays its history. */
@@ -407,11 +436,24 @@ export class Engine {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops claiming, finishes in-flight commits and releases this worker's leases. */
-  async close(): Promise<void> {
+  /**
+   * Stops claiming, finishes in-flight commits and releases this worker's leases. When it is the last live
+   * worker serving a version with in-flight runs, it says so (a warning naming them), or with
+   * `refuseStranding` throws E_WOULD_STRAND and stays open.
+   */
+  async close(options: { refuseStranding?: boolean } = {}): Promise<void> {
     if (this.closed) return;
+    if (this.loop) {
+      const risks = await strandedByClosing(this.store, this.workerId, this.registry.served()).catch(() => []);
+      const list = risks.map((r) => `${r.workflow} v${r.version} (${r.inFlight} in flight)`).join(', ');
+      if (risks.length && options.refuseStranding) {
+        throw new WaymarkError('E_WOULD_STRAND', `this is the last live worker serving ${list}: start a worker that serves them first`, { details: risks as unknown as Json });
+      }
+      if (risks.length) this.warn(`closing the last live worker serving ${list}: those runs are stranded until a worker serving them starts`, { stranded: risks });
+    }
     this.closed = true;
     this.unsubscribeWake?.();
+    this.rolloutDriver?.stop();
     await this.loop?.stop();
     await this.starts.drain();
     for (const executor of this.executors.values()) executor.stop();
@@ -458,20 +500,6 @@ export class Engine {
   private assertOpen(): void {
     if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
   }
-}
-
-/** The lock key for a run's input; a key function that throws or returns a non-string is bad input. */
-function lockKeyOf(definition: WorkflowDefinition, input: Json | undefined): string {
-  let key: unknown;
-  try {
-    key = definition.lock!.key(input);
-  } catch (error) {
-    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' failed for this input: ${(error as Error).message}`);
-  }
-  if (typeof key !== 'string' || key.length === 0) {
-    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' must be a non-empty string, got ${JSON.stringify(key)}`);
-  }
-  return key;
 }
 
 function stripUndefined<T extends object>(value: T): T {

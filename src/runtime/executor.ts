@@ -2,22 +2,8 @@ import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy } from '../c
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError, toErrorInfo } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import {
-  checkOperation,
-  compensationStates,
-  completionPos,
-  describeDivergence,
-  indexHistory,
-  missingOperation,
-  patchDecision,
-  patchMarkers,
-  recordedValue,
-  signalState,
-  sleepState,
-  stepState,
-  type Divergence,
-  type RecordedOperation,
-} from '../core/replay.js';
+import { checkOperation, compensationStates, completionPos, describeDivergence, indexHistory, missingOperation } from '../core/replay.js';
+import { patchDecision, patchMarkers, recordedValue, signalState, sleepState, stepState, type Divergence, type RecordedOperation } from '../core/replay.js';
 import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent, type OperationKind } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
@@ -377,6 +363,7 @@ export class RunExecutor {
    */
   private atFrontier(): boolean {
     this.checkExpiry();
+    if (!this.takeover && this.host.paused(this.claimed.run.workflow, this.claimed.run.version)) this.takeover = { kind: 'pause' };
     if (!this.takeover) return false;
     if (!this.tookOver) {
       this.tookOver = true;
@@ -394,6 +381,11 @@ export class RunExecutor {
       end: (update) => this.end(update),
       park: (reason, message, details) => this.park(reason, message, details),
       compensate: (error, commitFirst) => this.beginCompensation(error, commitFirst),
+      pause: async () => {
+        // Its version was quarantined: commit what is recorded, then hand the run back; no worker claims it until activated.
+        if (this.buffer.length === 0 || (await this.flush(undefined, true))) this.host.released(this.runId, 'abandoned');
+        this.stopped = true;
+      },
     };
   }
 

@@ -10,5 +10,7 @@ export interface ExecutorHost {
    * ('abandoned': the host releases the lease so the run is replayed from its last checkpoint).
    */
   released(runId: string, how: 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned', dueAt?: number): void;
+  /** Whether runs of this version must stop at their next step (it is quarantined). */
+  paused(workflow: string, version: number): boolean;
   warn(message: string, facts: Record<string, unknown>): void;
 }

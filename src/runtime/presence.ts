@@ -6,6 +6,8 @@ export interface PresenceOptions {
   leaseMs: number;
   /** Whether this worker holds any run now (leases are renewed only then). */
   busy(): boolean;
+  /** Also done at every beat. (Default: nothing) */
+  beat?(): Promise<void>;
   warn(message: string, facts: Record<string, unknown>): void;
 }
 
@@ -39,6 +41,7 @@ export class WorkerPresence {
     try {
       if (this.options.busy()) await this.store.renewLeases(workerId, leaseMs);
       await this.store.heartbeat(workerId, served, leaseMs);
+      await this.options.beat?.();
     } catch (error) {
       this.options.warn('renewing leases failed; will retry', { error: String(error) });
     }

@@ -107,7 +107,7 @@ export class WorkflowRegistry {
       });
     }
     const status = versions.get(pinned)!;
-    if (status === 'retired' || (status === 'draining' && !force)) {
+    if (status === 'retired' || status === 'quarantined' || (status === 'draining' && !force)) {
       const hint = status === 'draining' ? ' (pass force to start it anyway)' : '';
       throw new WaymarkError('E_VERSION_UNAVAILABLE', `${workflow} v${pinned} is ${status}: it takes no new starts${hint}`, { details: { workflow, version: pinned, status } });
     }

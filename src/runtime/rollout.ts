@@ -1,15 +1,15 @@
 import { WaymarkError } from '../core/errors.js';
-import { isTerminal, RUN_STATUSES, type Json, type RunStatus } from '../core/types.js';
+import { isTerminal, RUN_STATUSES, type Json } from '../core/types.js';
 import type { Store } from '../store/types.js';
-import { setRoute, setVersionStatus, upgradeRun } from './lifecycle.js';
+import { setRoute } from './lifecycle.js';
 import type { WorkflowRegistry } from './registry.js';
 
 export interface RolloutOptions {
   /** The candidate version. */
   to: number;
-  /** The version routed starts come from. (Default: the highest active version other than `to`) */
+  /** The version the rollout moves away from. (Default: the highest active version other than `to`) */
   from?: number;
-  /** Share of routed starts the candidate gets at first, 0..100. (Default: 5) */
+  /** Share the candidate gets at first, 0..100: of routed starts, or of the in-flight runs to upgrade. (Default: 5) */
   percent?: number;
   /** Added at each healthy promotion. (Default: 25) */
   step?: number;
@@ -21,10 +21,18 @@ export interface RolloutOptions {
   minSample?: number;
 }
 
-export type RolloutStatus = 'running' | 'paused' | 'promoted' | 'rolled_back';
+/**
+ * starts: routed new starts move to the candidate by share. upgrade: a growing share of the `from` version's
+ * in-flight runs are upgraded (verified) to the candidate; those that do not replay on it stay and drain.
+ */
+export type RolloutKind = 'starts' | 'upgrade';
 
-/** A progressive, health-gated move of routed starts from one version to another. */
+/** rolling_back is transient: a rollback in progress (resumed by the next evaluation if its process died). */
+export type RolloutStatus = 'running' | 'paused' | 'promoted' | 'rolled_back' | 'rolling_back';
+
+/** A progressive, health-gated move of a workflow from one version to another. */
 export interface Rollout {
+  kind: RolloutKind;
   workflow: string;
   from: number;
   to: number;
@@ -40,26 +48,66 @@ export interface Rollout {
   outcome?: string;
   movedBack?: string[];
   keptOnCandidate?: string[];
+  /** Upgrade rollouts: in-flight runs of `from` when the rollout began. */
+  eligible?: number;
+  /** Upgrade rollouts: runs this rollout moved to the candidate. */
+  upgraded?: string[];
+  /** Upgrade rollouts: runs that do not replay on the candidate; they stay on `from` and drain. */
+  incompatible?: string[];
+  /** A process carrying out a transition holds the rollout until then (another evaluator leaves it alone). */
+  claim?: { by: string; until: number };
+  /** Stored revision (optimistic concurrency); not part of the saved state. */
+  revision: number;
 }
 
-/** Failure rate of a version: failed and parked runs per finished run (runs created since the rollout began). */
-export interface VersionHealth {
-  finished: number;
-  failed: number;
-  rate: number;
+/** How long a transition may hold a rollout before another evaluator may take it over, in ms. */
+export const CLAIM_MS = 60_000;
+
+const LIVE = RUN_STATUSES.filter((s) => !isTerminal(s));
+
+/** The store key of a workflow's rollout of one kind ('/' cannot appear in workflow names). */
+export const rolloutKey = (workflow: string, kind: RolloutKind) => (kind === 'starts' ? workflow : `${workflow}/upgrade`);
+
+export async function loadRollouts(store: Store): Promise<Rollout[]> {
+  return (await store.listRollouts()).map((r) => ({ kind: 'starts', ...(r.state as object), revision: r.revision }) as Rollout);
 }
 
-const FINISHED: RunStatus[] = ['completed', 'failed', 'cancelled', 'compensated', 'needs_attention'];
+/** The workflow's rollout of `kind` that is not finished, if any. */
+export async function activeRollout(store: Store, workflow: string, kind?: RolloutKind): Promise<Rollout | undefined> {
+  return (await loadRollouts(store)).find((r) => r.workflow === workflow && (kind === undefined || r.kind === kind) && !isFinished(r));
+}
 
-/** Starts a rollout: a canary route to `to` at the first percentage. */
-export async function startRollout(store: Store, registry: WorkflowRegistry, workflow: string, options: RolloutOptions): Promise<Rollout> {
+export const isFinished = (r: Rollout) => r.status === 'promoted' || r.status === 'rolled_back';
+
+/** Saves `next` over `current` if nobody saved in between; returns the saved rollout, or undefined when it lost the race. */
+export async function saveOver(store: Store, current: Pick<Rollout, 'revision' | 'workflow' | 'kind'>, next: Rollout): Promise<Rollout | undefined> {
+  const { revision: _revision, ...state } = next;
+  const saved = await store.saveRollout(rolloutKey(next.workflow, next.kind), state as unknown as Json, current.revision);
+  return saved ? { ...next, revision: current.revision + 1 } : undefined;
+}
+
+/** Takes a rollout for a transition (saving `changes` with the claim); undefined when another process changed or holds it. */
+export async function claim(store: Store, rollout: Rollout, by: string, changes: Partial<Rollout> = {}): Promise<Rollout | undefined> {
+  if (rollout.claim && rollout.claim.by !== by && rollout.claim.until > Date.now()) return undefined;
+  return saveOver(store, rollout, { ...rollout, ...changes, claim: { by, until: Date.now() + CLAIM_MS } });
+}
+
+/** Starts a rollout. starts: a canary route to `to` at the first share; upgrade: counts the runs to move. */
+export async function startRollout(store: Store, registry: WorkflowRegistry, workflow: string, kind: RolloutKind, options: RolloutOptions): Promise<Rollout> {
   await registry.refresh(store, workflow, 0);
   const from = options.from ?? registry.resolveVersion(workflow, undefined);
   if (from === options.to) throw new WaymarkError('E_INVALID_INPUT', `a rollout needs two versions: ${workflow} v${from} is already the routed version`);
-  const existing = (await loadRollouts(store)).find((r) => r.workflow === workflow && (r.status === 'running' || r.status === 'paused'));
-  if (existing) throw new WaymarkError('E_RUN_STATE', `${workflow} already has a ${existing.status} rollout to v${existing.to}: abort or finish it first`);
+  for (const version of [from, options.to]) {
+    if (registry.statusOf(workflow, version) === undefined) throw new WaymarkError('E_UNKNOWN_VERSION', `${workflow} v${version} is not registered`, { details: { workflow, version } });
+  }
+  checkShare(options.percent, 'percent');
+  checkShare(options.step, 'step');
+  const all = await loadRollouts(store);
+  const existing = all.find((r) => r.workflow === workflow && r.kind === kind && !isFinished(r));
+  if (existing) throw new WaymarkError('E_RUN_STATE', `${workflow} already has a ${existing.status} ${kind} rollout to v${existing.to}: abort or finish it first`);
   const now = Date.now();
   const rollout: Rollout = {
+    kind,
     workflow,
     from,
     to: options.to,
@@ -71,83 +119,21 @@ export async function startRollout(store: Store, registry: WorkflowRegistry, wor
     status: 'running',
     startedAt: now,
     lastStepAt: now,
+    revision: all.find((r) => r.workflow === workflow && r.kind === kind)?.revision ?? 0,
   };
-  await setRoute(store, registry, workflow, { current: from, candidate: options.to, percent: rollout.percent });
-  await save(store, rollout);
-  return rollout;
-}
-
-export async function loadRollouts(store: Store): Promise<Rollout[]> {
-  return (await store.listRollouts()).map((r) => r.state as unknown as Rollout);
-}
-
-export async function health(store: Store, rollout: Rollout, version: number): Promise<VersionHealth> {
-  const outcomes = await store.outcomesSince(rollout.workflow, version, rollout.startedAt);
-  const finished = FINISHED.reduce((n, s) => n + (outcomes[s] ?? 0), 0);
-  const failed = (outcomes.failed ?? 0) + (outcomes.needs_attention ?? 0);
-  return { finished, failed, rate: finished ? failed / finished : 0 };
-}
-
-/**
- * One look at a running rollout: roll back when the candidate fails more than `maxFailureRatio` times as
- * often as the current version (over at least `minSample` finished candidate runs); otherwise promote by
- * `step` once `everyMs` has passed and the sample is large enough; at 100% the rollout is promoted.
- */
-export async function evaluateRollout(store: Store, registry: WorkflowRegistry, rollout: Rollout): Promise<Rollout> {
-  if (rollout.status !== 'running') return rollout;
-  const [candidate, current] = await Promise.all([health(store, rollout, rollout.to), health(store, rollout, rollout.from)]);
-  if (candidate.finished >= rollout.minSample) {
-    const baseline = Math.max(current.rate, 1 / rollout.minSample);
-    if (candidate.rate > rollout.maxFailureRatio * baseline) {
-      const why = `v${rollout.to} failed ${candidate.failed}/${candidate.finished} finished runs (${pct(candidate.rate)}) against v${rollout.from}'s ${pct(current.rate)}: over ${rollout.maxFailureRatio}x`;
-      return rollBack(store, registry, rollout, why);
-    }
+  if (kind === 'upgrade') {
+    const runs = await store.listRuns({ workflow, version: from, status: LIVE, limit: 1_000_000 });
+    Object.assign(rollout, { eligible: runs.length, upgraded: [], incompatible: [] });
+  } else {
+    await setRoute(store, registry, workflow, { current: from, candidate: options.to, percent: rollout.percent });
   }
-  const due = Date.now() - rollout.lastStepAt >= rollout.everyMs;
-  if (!due || candidate.finished < rollout.minSample) return rollout;
-  const percent = Math.min(100, rollout.percent + rollout.step);
-  if (percent >= 100) return promote(store, registry, rollout, `healthy at ${rollout.percent}%: ${candidate.failed}/${candidate.finished} candidate runs failed`);
-  const next = { ...rollout, percent, lastStepAt: Date.now() };
-  await setRoute(store, registry, rollout.workflow, { current: rollout.from, candidate: rollout.to, percent });
-  await save(store, next);
-  return next;
+  const saved = await saveOver(store, rollout, rollout);
+  if (!saved) throw new WaymarkError('E_RUN_STATE', `another process started a ${kind} rollout of ${workflow} at the same time`);
+  return saved;
 }
 
-/** Routes every start to the candidate, drains the old version, and ends the rollout. */
-export async function promote(store: Store, registry: WorkflowRegistry, rollout: Rollout, why: string): Promise<Rollout> {
-  await setRoute(store, registry, rollout.workflow, { current: rollout.to, candidate: rollout.to, percent: 0 });
-  await setVersionStatus(store, registry, rollout.workflow, rollout.from, 'draining');
-  const done: Rollout = { ...rollout, percent: 100, status: 'promoted', lastStepAt: Date.now(), outcome: why };
-  await save(store, done);
-  return done;
-}
-
-/**
- * Routes starts back to the previous version at once and drains the candidate. Its in-flight runs that
- * replay on the previous version are moved back (a verified, recorded upgrade); the others stay where they are.
- */
-export async function rollBack(store: Store, registry: WorkflowRegistry, rollout: Rollout, why: string): Promise<Rollout> {
-  await setRoute(store, registry, rollout.workflow, { current: rollout.from, candidate: rollout.to, percent: 0 });
-  await setVersionStatus(store, registry, rollout.workflow, rollout.to, 'draining');
-  const live = RUN_STATUSES.filter((s) => !isTerminal(s) && s !== 'compensating');
-  const runs = await store.listRuns({ workflow: rollout.workflow, version: rollout.to, status: live, limit: 100_000 });
-  const movedBack: string[] = [];
-  const keptOnCandidate: string[] = [];
-  for (const run of runs) {
-    try {
-      await upgradeRun(store, registry, run.id, { to: rollout.from, actor: 'rollout', reason: `rolled back: ${why}` });
-      movedBack.push(run.id);
-    } catch {
-      keptOnCandidate.push(run.id); // diverges on the old version, or executing right now: it stays, never deleted
-    }
+function checkShare(value: number | undefined, what: string): void {
+  if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 100)) {
+    throw new WaymarkError('E_INVALID_INPUT', `rollout ${what} must be a number between 0 and 100, got ${String(value)}`);
   }
-  const done: Rollout = { ...rollout, status: 'rolled_back', lastStepAt: Date.now(), outcome: why, movedBack, keptOnCandidate };
-  await save(store, done);
-  return done;
 }
-
-export async function save(store: Store, rollout: Rollout): Promise<void> {
-  await store.saveRollout(rollout.workflow, rollout as unknown as Json);
-}
-
-const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;

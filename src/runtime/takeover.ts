@@ -3,7 +3,7 @@ import type { PendingAction, RunUpdate } from '../store/types.js';
 import { cancelledError, expiredError } from './waits.js';
 
 /** What stops a workflow at its frontier (the first operation its history cannot answer). */
-export type Takeover = { kind: 'compensate' } | { kind: 'action'; action: PendingAction } | { kind: 'expire' };
+export type Takeover = { kind: 'compensate' } | { kind: 'action'; action: PendingAction } | { kind: 'expire' } | { kind: 'pause' };
 
 /** What a takeover needs from the executor. */
 export interface TakeoverPort {
@@ -16,12 +16,15 @@ export interface TakeoverPort {
   park(reason: AttentionReason, message: string, details: { [key: string]: Json }): Promise<unknown>;
   /** Moves the run to compensating (committing first unless resuming) and unwinds the saga. */
   compensate(error: ErrorInfo | undefined, commitFirst: boolean): Promise<void>;
+  /** Stops executing and hands the run back unfinished (its version is quarantined). */
+  pause(): Promise<void>;
 }
 
 /** Carries out a takeover: resume an unwinding, apply an operator's cancel or compensate, or expire the run. */
 export async function runTakeover(port: TakeoverPort, takeover: Takeover): Promise<void> {
   if (takeover.kind === 'compensate') return port.compensate(undefined, false);
   if (takeover.kind === 'expire') return expire(port);
+  if (takeover.kind === 'pause') return port.pause();
   const { action, actor, reason } = takeover.action;
   port.record({ type: 'operator_action', data: { action, actor, reason } });
   if (action === 'cancel') {

@@ -183,3 +183,17 @@ export function checkOperationName(name: unknown, what: string): string {
   }
   return name;
 }
+
+/** The lock key for a run's input; a key function that throws or returns a non-string is bad input. */
+export function lockKeyOf(definition: WorkflowDefinition, input: Json | undefined): string {
+  let key: unknown;
+  try {
+    key = definition.lock!.key(input);
+  } catch (error) {
+    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' failed for this input: ${(error as Error).message}`);
+  }
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' must be a non-empty string, got ${JSON.stringify(key)}`);
+  }
+  return key;
+}

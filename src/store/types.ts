@@ -7,7 +7,15 @@ export interface WorkflowVersionRef {
 }
 
 /** Where a version is in its life: taking routed starts, finishing its runs, or done. */
-export type VersionStatus = 'active' | 'draining' | 'retired';
+/** active: takes starts; draining: no new routed starts; retired: done; quarantined: its runs are not executed until an operator decides. */
+export type VersionStatus = 'active' | 'draining' | 'retired' | 'quarantined';
+
+/** A rollout's state as stored; `revision` grows with every save (optimistic concurrency). */
+export interface RolloutRecord {
+  key: string;
+  state: Json;
+  revision: number;
+}
 
 /** A registered workflow version, as the store keeps it. */
 export interface WorkflowVersionRecord extends WorkflowVersionRef {
@@ -190,9 +198,12 @@ export interface Store {
   registerWorkflowVersions(records: NewWorkflowVersion[], options?: { replace?: boolean }): Promise<FingerprintConflict[]>;
   /** Moves a version to another lifecycle status. */
   setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void>;
-  /** Saves a workflow's rollout state (JSON owned by the runtime). */
-  saveRollout(workflow: string, state: Json): Promise<void>;
-  listRollouts(): Promise<{ workflow: string; state: Json }[]>;
+  /**
+   * Saves a rollout's state (JSON owned by the runtime) if its stored revision is still `expected`
+   * (0: no rollout under that key yet); false when another process saved it first, and nothing is written.
+   */
+  saveRollout(key: string, state: Json, expected: number): Promise<boolean>;
+  listRollouts(): Promise<RolloutRecord[]>;
   /** Run counts by status for one version, among runs created since `sinceMs` (rollout health). */
   outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<RunStatus, number>>>;
   /** Sets a workflow's canary route, or removes it (null): unpinned starts then go to the highest active version. */

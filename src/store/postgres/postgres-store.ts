@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { WaymarkError } from '../../core/errors.js';
+import { NOT_QUARANTINED } from '../sql.js';
 import { isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type {
   ClaimedRun,
@@ -21,6 +22,7 @@ import type {
   WorkerRecord,
   WorkflowVersionRecord,
   WorkflowVersionRef,
+  RolloutRecord,
 } from '../types.js';
 import { applyCommits } from './commit.js';
 import { createLockedRun, createPlainRuns } from './create-runs.js';
@@ -145,16 +147,19 @@ export class PostgresStore implements Store {
     );
   }
 
-  async saveRollout(workflow: string, state: Json): Promise<void> {
-    await this.query(
+  async saveRollout(key: string, state: Json, expected: number): Promise<boolean> {
+    const rows = await this.query(
       'wm_save_rollout',
-      'INSERT INTO rollouts (workflow, state) VALUES ($1, $2::jsonb) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state',
-      [workflow, JSON.stringify(state)],
+      `INSERT INTO rollouts (rollout_key, state, revision) VALUES ($1, $2::jsonb, 1)
+       ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE rollouts.revision = $3
+       RETURNING revision`,
+      [key, JSON.stringify(state), expected],
     );
+    return rows.length === 1;
   }
 
-  async listRollouts(): Promise<{ workflow: string; state: Json }[]> {
-    return this.query<{ workflow: string; state: Json }>('wm_list_rollouts', 'SELECT workflow, state FROM rollouts ORDER BY workflow');
+  async listRollouts(): Promise<RolloutRecord[]> {
+    return this.query<RolloutRecord>('wm_list_rollouts', 'SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key');
   }
 
   async outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<Run['status'], number>>> {
@@ -215,7 +220,7 @@ export class PostgresStore implements Store {
          SELECT id FROM runs
          WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= now_ms()
            AND (lease_owner IS NULL OR lease_expires_at < now_ms())
-           AND (workflow || '@' || version) = ANY($1::text[])
+           AND (workflow || '@' || version) = ANY($1::text[])${NOT_QUARANTINED}
          ORDER BY due_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
@@ -296,7 +301,7 @@ export class PostgresStore implements Store {
       'wm_next_due',
       `SELECT MIN(due_at) AS due, now_ms() AS now FROM runs
        WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
-         AND (workflow || '@' || version) = ANY($1::text[])`,
+         AND (workflow || '@' || version) = ANY($1::text[])${NOT_QUARANTINED}`,
       [served.map((s) => `${s.workflow}@${s.version}`)],
     );
     // Due times are on the database clock; translate to this process's clock.

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { WaymarkError } from '../../core/errors.js';
+import { NOT_QUARANTINED } from '../sql.js';
 import { isAtRest, isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
 import type {
   ClaimedRun,
@@ -21,9 +22,11 @@ import type {
   Store,
   WorkflowVersionRecord,
   WorkflowVersionRef,
+  RolloutRecord,
 } from '../types.js';
 import { startedData } from '../started.js';
 import { migrateSqlite } from './migrate.js';
+import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
   runFromRow,
@@ -85,8 +88,11 @@ export class SqliteStore implements Store {
          ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
       ),
       deleteRoute: db.prepare('DELETE FROM routes WHERE workflow = ?'),
-      saveRollout: db.prepare('INSERT INTO rollouts (workflow, state) VALUES (?, ?) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state'),
-      listRollouts: db.prepare('SELECT workflow, state FROM rollouts ORDER BY workflow'),
+      saveRollout: db.prepare(
+        `INSERT INTO rollouts (rollout_key, state, revision) VALUES (@key, @state, 1)
+         ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE rollouts.revision = @expected`,
+      ),
+      listRollouts: db.prepare('SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key'),
       outcomesSince: db.prepare('SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? GROUP BY status'),
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
@@ -119,7 +125,7 @@ export class SqliteStore implements Store {
            SELECT id FROM runs
            WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= @now
              AND (lease_owner IS NULL OR lease_expires_at < @now)
-             AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))
+             AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))${NOT_QUARANTINED}
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
@@ -161,32 +167,12 @@ export class SqliteStore implements Store {
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
       countRuns: db.prepare('SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status'),
-      inFlightGroups: db.prepare(
-        `SELECT workflow, version, status,
-           CASE status
-             WHEN 'waiting' THEN json_extract(waiting_for, '$.kind') || COALESCE(':' || json_extract(waiting_for, '$.name'), '')
-             WHEN 'needs_attention' THEN json_extract(attention, '$.details.reason') || COALESCE(':' || json_extract(attention, '$.details.step'), '')
-           END AS parkedOn,
-           COUNT(*) AS count, MIN(created_at) AS oldestCreatedAt, MIN(due_at) AS earliestDueAt, MAX(due_at) AS latestDueAt,
-           SUM(CASE WHEN due_at IS NULL THEN 1 ELSE 0 END) AS unscheduled
-         FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated')
-         GROUP BY workflow, version, status, parkedOn ORDER BY workflow, version, status, parkedOn`,
-      ),
-      patchUsage: db.prepare(
-        `WITH marks AS (
-           SELECT r.workflow, json_extract(h.data, '$.id') AS patch, MIN(h.at) AS firstSeenAt
-           FROM history h JOIN runs r ON r.id = h.run_id WHERE h.type = 'patch_marker' GROUP BY r.workflow, patch),
-         inflight AS (SELECT id, workflow, created_at FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated'))
-         SELECT m.workflow, m.patch, m.firstSeenAt,
-           SUM(CASE WHEN EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS patched,
-           SUM(CASE WHEN i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM history h WHERE h.run_id = i.id AND h.type = 'patch_marker' AND json_extract(h.data, '$.id') = m.patch) THEN 1 ELSE 0 END) AS onOldBranch
-         FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow
-         GROUP BY m.workflow, m.patch ORDER BY m.workflow, m.patch`,
-      ),
+      inFlightGroups: db.prepare(IN_FLIGHT_GROUPS_SQL),
+      patchUsage: db.prepare(PATCH_USAGE_SQL),
       nextDue: db.prepare(
         `SELECT MIN(due_at) AS due FROM runs
          WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
-           AND (workflow || '@' || version) IN (SELECT value FROM json_each(?))`,
+           AND (workflow || '@' || version) IN (SELECT value FROM json_each(?))${NOT_QUARANTINED}`,
       ),
     };
   }
@@ -217,12 +203,12 @@ export class SqliteStore implements Store {
     else this.sql.deleteRoute.run(workflow);
   }
 
-  async saveRollout(workflow: string, state: Json): Promise<void> {
-    this.sql.saveRollout.run(workflow, JSON.stringify(state));
+  async saveRollout(key: string, state: Json, expected: number): Promise<boolean> {
+    return this.sql.saveRollout.run({ key, state: JSON.stringify(state), expected }).changes === 1;
   }
 
-  async listRollouts(): Promise<{ workflow: string; state: Json }[]> {
-    return (this.sql.listRollouts.all() as { workflow: string; state: string }[]).map((r) => ({ workflow: r.workflow, state: JSON.parse(r.state) as Json }));
+  async listRollouts(): Promise<RolloutRecord[]> {
+    return (this.sql.listRollouts.all() as { key: string; state: string; revision: number }[]).map((r) => ({ ...r, state: JSON.parse(r.state) as Json }));
   }
 
   async outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<RunStatus, number>>> {
