@@ -18,4 +18,6 @@ export type { VersionStatus, PatchUsage, Route } from './store/types.js';
 export type { RestartOptions, RerunOptions } from './runtime/restart.js';
 export type { DeployCheckOptions, DeployCheckReport, WorkflowCheck, RunCheck, RunVerdict, ChangeClass } from './runtime/deploy-check.js';
 export type { OutputSchema } from './core/schema.js';
-export type { Rollout, RolloutOptions, RolloutStatus } from './runtime/rollout.js';
+export type { Rollout, RolloutOptions, RolloutStatus, RolloutKind } from './runtime/rollout.js';
+export type { RolloutAction } from './runtime/rollout-steps.js';
+export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './runtime/deploy-plan.js';

@@ -14,6 +14,7 @@ import { loadRollouts, startRollout, type Rollout, type RolloutKind, type Rollou
 import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './rollout-steps.js';
 import { RolloutDriver } from './rollout-driver.js';
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
+import { deployPlan, type DeployPlan } from './deploy-plan.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, availableActions, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
@@ -332,9 +333,11 @@ export class Engine {
    * Looks at each unfinished rollout once: rolls back an unhealthy candidate (moving its replay-compatible
    * in-flight runs back), promotes a healthy one on schedule. Worker engines do it every `rolloutCheckMs`.
    */
-  async evaluateRollouts(): Promise<Rollout[]> {
+  async evaluateRollouts(only: { workflow?: string; kind?: RolloutKind } = {}): Promise<Rollout[]> {
     const results: Rollout[] = [];
-    for (const rollout of await loadRollouts(this.store)) results.push(await evaluateRollout(this.rolloutPort(), rollout));
+    for (const rollout of await loadRollouts(this.store)) {
+      if ((only.workflow ?? rollout.workflow) === rollout.workflow && (only.kind ?? rollout.kind) === rollout.kind) results.push(await evaluateRollout(this.rolloutPort(), rollout));
+    }
     return results;
   }
 
@@ -399,6 +402,11 @@ export class Engine {
    */
   async deployCheck(candidates: WorkflowDefinition[], options?: DeployCheckOptions): Promise<DeployCheckReport> {
     return deployCheck(this.store, candidates, options);
+  }
+
+  /** The deploy check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETA, rollout, canary, rollback. */
+  async deployPlan(candidates: WorkflowDefinition[], options?: DeployCheckOptions): Promise<DeployPlan> {
+    return deployPlan(this.store, this.registry, candidates, options);
   }
 
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Engine, type DeployCheckReport } from '../../src/index.js';
+import { Engine, type DeployCheckReport, type DeployPlan } from '../../src/index.js';
 import { orderV1 } from '../fixtures/versioned-workflows.js';
 import { runUntil, tempDb } from '../helpers.js';
 import { cli } from './cli-process.js';
@@ -28,6 +28,31 @@ test('deploy check exits 0 for a candidate every in-flight run replays, 1 for on
     assert.deepEqual(versions, [1], 'a check registers no candidate version');
     const bad = await cli(['deploy', 'check', '--workflows', 'test/fixtures/deploy-candidates.ts', '--sample-completed', 'x', '--db', db]);
     assert.equal(bad.code, 2);
+  } finally {
+    await worker.close();
+  }
+});
+
+test('deploy plan prints the runbook (text and JSON) and exits 1 when some in-flight run would break', async () => {
+  const db = tempDb();
+  const worker = await Engine.open({ store: `sqlite:${db}`, workflows: [orderV1], rolloutCheckMs: 0 });
+  try {
+    const run = await worker.start('versioned-order', { id: 'p-1' }, { id: 'p-1' });
+    await runUntil(worker, run.id, (r) => r.status === 'waiting');
+    const args = ['deploy', 'plan', '--workflows', 'test/fixtures/versioned-workflows.ts', '--workflow', 'versioned-order', '--db', db];
+    const text = await cli(args);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stdout, /^versioned-order -> v3: NOT SAFE \(breaking\): 1 of 1 in-flight runs would break on v3/m);
+    assert.match(text.stdout, /seq 0: history has step 'a', v3 asks for signal 'go' \(1 run\(s\) on v1\); gate at signal 'go':\n\s+if \(ctx\.patched\('versioned-order-v3-go'\)\) \{/);
+    assert.match(text.stdout, /^\s+v1: 1 in flight: upgrade 0, migrate 0, drain 1 \(1 wait with no deadline: ETA unknown\)$/m);
+    assert.match(text.stdout, /^\s+\d\. waymark rollout start versioned-order --to 3 --from 1 --percent 5 --step 25 --every 10m/m);
+    assert.match(text.stdout, /^VERDICT: NOT SAFE/m);
+    const json = await cli([...args, '--json']);
+    const plan = JSON.parse(json.stdout) as DeployPlan;
+    const v2 = plan.workflows.find((w) => w.candidate === 2)!;
+    assert.deepEqual([v2.check.classification, v2.inFlight[0]!.upgrade, v2.divergences], ['additive', 1, []]);
+    assert.ok(v2.steps.some((s) => s.includes('waymark rollout upgrade versioned-order --from 1 --to 2')));
+    assert.deepEqual(plan.workflows.map((w) => w.candidate).sort(), [2, 3], 'the unchanged v1 needs no plan');
   } finally {
     await worker.close();
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
-import type { Rollout } from '../../index.js';
+import type { Rollout, RolloutAction } from '../../index.js';
 import { DB_HELP, parsePositiveInt } from '../args.js';
 import { UsageError } from '../errors.js';
 import { printJson, table } from '../format.js';
@@ -21,35 +21,44 @@ interface RolloutFlags {
   json?: boolean;
 }
 
-/** `waymark rollout start|status|evaluate|abort`: progressive, health-gated rollouts of a workflow's routed starts. */
+/** `waymark rollout start|upgrade|status|evaluate|promote|pause|resume|abort`: progressive, health-gated rollouts of starts and of in-flight runs. */
 export function rolloutCommand(program: Command): void {
   const rollout = program.command('rollout').description('progressive, health-gated rollouts of new versions');
-  rollout
-    .command('start')
-    .description('route a share of new starts to a candidate version, to be promoted or rolled back by its health')
-    .argument('<workflow>', 'workflow name')
-    .requiredOption('--to <n>', 'candidate version')
-    .option('--from <n>', 'current version (default: the highest active one)')
-    .option('--percent <p>', 'first share of starts for the candidate, 0..100 (default: 5)')
-    .option('--step <p>', 'added at each healthy promotion (default: 25)')
-    .option('--every <duration>', "least time between promotions, e.g. '10m' (default: 10m)")
-    .option('--max-failure-rate <ratio>', "roll back above this multiple of the current version's failure rate, e.g. '2x' (default: 2x)")
-    .option('--min-sample <n>', 'finished candidate runs needed to judge health (default: 20)')
-    .option('--db <store>', DB_HELP)
-    .option('--json', 'print the rollout as JSON')
-    .action(async (workflow: string, flags: RolloutFlags) => {
-      const options = {
-        to: parsePositiveInt(flags.to, '--to')!,
-        from: parsePositiveInt(flags.from, '--from'),
-        percent: parsePercent(flags.percent, '--percent'),
-        step: parsePercent(flags.step, '--step'),
-        everyMs: flags.every === undefined ? undefined : parseEvery(flags.every),
-        maxFailureRatio: parseRatio(flags.maxFailureRate),
-        minSample: parsePositiveInt(flags.minSample, '--min-sample'),
-      };
-      const started = await withEngine(flags, {}, (engine) => engine.startRollout(workflow, options));
-      show([started], flags.json === true);
-    });
+  const progressive = (verb: 'start' | 'upgrade', description: string, kind: 'starts' | 'upgrade') =>
+    rollout
+      .command(verb)
+      .description(description)
+      .argument('<workflow>', 'workflow name')
+      .requiredOption('--to <n>', 'candidate version')
+      .option('--from <n>', 'current version (default: the highest active one)')
+      .option('--percent <p>', `first share of ${kind === 'starts' ? 'starts' : 'in-flight runs'} for the candidate, 0..100 (default: 5)`)
+      .option('--step <p>', 'added at each healthy promotion (default: 25)')
+      .option('--every <duration>', "least time between promotions, e.g. '10m' (default: 10m)")
+      .option('--max-failure-rate <ratio>', "roll back above this multiple of the current version's failure rate, e.g. '2x' (default: 2x)")
+      .option('--min-sample <n>', 'finished candidate runs needed to judge health (default: 20)')
+      .option('--workflows <module>', 'module with the versions involved (upgrading runs needs both versions\' code)')
+      .option('--db <store>', DB_HELP)
+      .option('--json', 'print the rollout as JSON')
+      .action(async (workflow: string, flags: RolloutFlags) => {
+        const options = {
+          kind,
+          to: parsePositiveInt(flags.to, '--to')!,
+          from: parsePositiveInt(flags.from, '--from'),
+          percent: parsePercent(flags.percent, '--percent'),
+          step: parsePercent(flags.step, '--step'),
+          everyMs: flags.every === undefined ? undefined : parseEvery(flags.every),
+          maxFailureRatio: parseRatio(flags.maxFailureRate),
+          minSample: parsePositiveInt(flags.minSample, '--min-sample'),
+        };
+        const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
+        const started = await withEngine(flags, { workflows }, async (engine) => {
+          const rollout = await engine.startRollout(workflow, options);
+          return kind === 'upgrade' ? ((await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout) : rollout; // the first share moves now
+        });
+        show([started], flags.json === true);
+      });
+  progressive('start', 'route a share of new starts to a candidate version, to be promoted or rolled back by its health', 'starts');
+  progressive('upgrade', 'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, health-gated; the others stay and drain', 'upgrade');
   rollout
     .command('status')
     .description('list rollouts with their share, status and outcome')
@@ -66,18 +75,29 @@ export function rolloutCommand(program: Command): void {
       const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
       show(await withEngine(flags, { workflows }, (engine) => engine.evaluateRollouts()), flags.json === true);
     });
-  rollout
-    .command('abort')
-    .description('stop a rollout now: starts route back, replay-compatible candidate runs move back')
-    .argument('<workflow>', 'workflow name')
-    .option('--workflows <module>', "module with the versions involved (moving runs back needs the previous version's code)")
-    .option('--reason <text>', 'why (default: aborted by an operator)')
-    .option('--db <store>', DB_HELP)
-    .option('--json', 'print JSON')
-    .action(async (workflow: string, flags: RolloutFlags) => {
-      const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
-      show([await withEngine(flags, { workflows }, (engine) => engine.abortRollout(workflow, flags.reason))], flags.json === true);
-    });
+  const decisions: [RolloutAction, string][] = [
+    ['promote', 'finish a rollout now: all routed starts (the old version drains), or every compatible run upgraded'],
+    ['pause', 'hold promotions (the health gate still rolls back)'],
+    ['resume', 'let a paused rollout promote again'],
+    ['abort', 'stop a rollout now: starts route back, replay-compatible candidate runs move back'],
+  ];
+  for (const [action, description] of decisions) {
+    rollout
+      .command(action)
+      .description(description)
+      .argument('<workflow>', 'workflow name')
+      .option('--kind <kind>', "'starts' or 'upgrade', when the workflow has both rollouts in progress")
+      .option('--workflows <module>', "module with the versions involved (moving runs needs their code)")
+      .option('--reason <text>', 'why (recorded in the outcome)')
+      .option('--db <store>', DB_HELP)
+      .option('--json', 'print JSON')
+      .action(async (workflow: string, flags: RolloutFlags & { kind?: string }) => {
+        if (flags.kind !== undefined && flags.kind !== 'starts' && flags.kind !== 'upgrade') throw new UsageError(`--kind must be 'starts' or 'upgrade', got '${flags.kind}'`);
+        const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
+        const kind = flags.kind as 'starts' | 'upgrade' | undefined;
+        show([await withEngine(flags, { workflows }, (engine) => engine.changeRollout(workflow, action, { kind, reason: flags.reason }))], flags.json === true);
+      });
+  }
 }
 
 function show(rollouts: Rollout[], json: boolean): void {
@@ -85,13 +105,14 @@ function show(rollouts: Rollout[], json: boolean): void {
   if (rollouts.length === 0) return void process.stdout.write('(no rollouts)\n');
   const rows = rollouts.map((r) => [
     r.workflow,
+    r.kind,
     `v${r.from} -> v${r.to}`,
     `${r.percent}%`,
     r.status,
     r.outcome ?? '',
-    r.movedBack ? `moved back ${r.movedBack.length}, kept ${r.keptOnCandidate?.length ?? 0}` : '',
+    r.movedBack ? `moved back ${r.movedBack.length}, kept ${r.keptOnCandidate?.length ?? 0}` : r.upgraded ? `upgraded ${r.upgraded.length}/${r.eligible}, ${r.incompatible?.length ?? 0} stay` : '',
   ]);
-  process.stdout.write(`${table(['workflow', 'versions', 'share', 'status', 'outcome', 'runs'], rows)}\n`);
+  process.stdout.write(`${table(['workflow', 'kind', 'versions', 'share', 'status', 'outcome', 'runs'], rows)}\n`);
 }
 
 function parsePercent(value: string | undefined, flag: string): number | undefined {

@@ -19,7 +19,7 @@ interface ChangeFlags {
 }
 
 interface StatusChange {
-  verb: 'drain' | 'retire' | 'activate';
+  verb: 'drain' | 'retire' | 'activate' | 'quarantine';
   to: VersionStatus;
   description: string;
   apply(engine: Engine, workflow: string, version: number): Promise<void>;
@@ -41,8 +41,14 @@ const CHANGES: StatusChange[] = [
   {
     verb: 'activate',
     to: 'active',
-    description: 'make a draining or retired version take routed starts again',
+    description: 'make a draining, retired or quarantined version take routed starts again (a quarantined one\'s runs resume)',
     apply: (engine, workflow, version) => engine.activate(workflow, version),
+  },
+  {
+    verb: 'quarantine',
+    to: 'quarantined',
+    description: 'stop a version\'s runs for a decision: none is executed (running ones stop at their next step) and it takes no starts; activate resumes them',
+    apply: (engine, workflow, version) => engine.quarantine(workflow, version),
   },
 ];
 
@@ -106,6 +112,8 @@ function changeText(change: StatusChange, from: VersionStatus, v: VersionSummary
     }
     case 'retired':
       return `${head}\nIt takes no new starts, pinned or forced. Its finished runs stay readable.`;
+    case 'quarantined':
+      return `${head}\nIts ${v.inFlight} in-flight run${v.inFlight === 1 ? '' : 's'} are not executed until you decide: upgrade or cancel them, or \`versions activate\` to resume them.`;
     default:
       return `${head}\nIt takes starts again; routed starts go to the highest active version.`;
   }
