@@ -49,7 +49,7 @@ export async function evaluateRollout(port: RolloutPort, rollout: Rollout): Prom
   const due = Date.now() - rollout.lastStepAt >= rollout.everyMs;
   if (!due || candidate.finished < rollout.minSample) return rollout;
   const percent = Math.min(100, rollout.percent + rollout.step);
-  if (percent >= 100) return promote(port, rollout, `healthy at ${rollout.percent}%: ${candidate.failed}/${candidate.finished} candidate runs failed`);
+  if (percent >= 100) return promote(port, rollout, false, `healthy at ${rollout.percent}%: ${candidate.failed}/${candidate.finished} candidate runs failed`);
   return stepTo(port, rollout, percent);
 }
 
@@ -63,9 +63,13 @@ async function stepTo(port: RolloutPort, rollout: Rollout, percent: number): Pro
   return (await saveOver(port.store, held, next)) ?? next;
 }
 
-/** Ends a rollout with the candidate everywhere: all routed starts (old version drains), or every compatible run upgraded. */
-export async function promote(port: RolloutPort, rollout: Rollout, why: string): Promise<Rollout> {
+/**
+ * Ends a rollout with the candidate everywhere: all routed starts (old version drains), or every compatible
+ * run upgraded. When another process holds it: an operator (`insist`) is told; an evaluator leaves it.
+ */
+export async function promote(port: RolloutPort, rollout: Rollout, insist: boolean, why: string): Promise<Rollout> {
   const held = await claim(port.store, rollout, port.workerId);
+  if (!held && !insist) return rollout;
   if (!held) throw new WaymarkError('E_RUN_STATE', `the ${rollout.kind} rollout of ${rollout.workflow} is being changed by ${rollout.claim?.by ?? 'another process'}`);
   let next: Rollout = { ...held, percent: 100, status: 'promoted', lastStepAt: Date.now(), outcome: why, claim: undefined };
   if (rollout.kind === 'starts') {
@@ -175,6 +179,6 @@ export async function applyRolloutAction(port: RolloutPort, workflow: string, ac
   if (open.length > 1) throw new WaymarkError('E_INVALID_INPUT', `${workflow} has a starts and an upgrade rollout in progress: say which (kind)`);
   const rollout = open[0]!;
   if (action === 'pause' || action === 'resume') return setPaused(port, rollout, action === 'pause');
-  if (action === 'promote') return promote(port, rollout, options.reason ?? 'promoted by an operator');
+  if (action === 'promote') return promote(port, rollout, true, options.reason ?? 'promoted by an operator');
   return rollBack(port, rollout, options.reason ?? 'aborted by an operator');
 }

@@ -53,6 +53,26 @@ forEachBackend((backend) => {
     }
   });
 
+  test('worker engines evaluate rollouts on their own schedule: a healthy one promotes with no evaluate call', async () => {
+    const store = backend.store();
+    const engines = await Promise.all(['a', 'b'].map((workerId) => Engine.open({ store, workflows: [quick1, quick2], workerId, rolloutCheckMs: 25 })));
+    try {
+      await engines[0]!.startRollout('quick', { from: 1, to: 2, percent: 50, step: 25, everyMs: 0, minSample: 2 });
+      const runs = await Promise.all(Array.from({ length: 20 }, () => engines[0]!.start('quick', null, { version: 2 })));
+      await Promise.all(runs.map((r) => engines[0]!.result(r.id, { timeoutMs: 10_000 })));
+      const deadline = Date.now() + 10_000;
+      let rollout = (await engines[1]!.rollouts())[0]!;
+      while (rollout.status !== 'promoted' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        rollout = (await engines[1]!.rollouts())[0]!;
+      }
+      assert.deepEqual([rollout.status, rollout.percent], ['promoted', 100]);
+      assert.equal(rollout.revision, 5, 'saved at start, then a claim and a save per step (75%, 100%): no step taken twice');
+    } finally {
+      await Promise.all(engines.map((e) => e.close()));
+    }
+  });
+
   test('pause holds promotions, resume lets them go on, promote ends the rollout at once', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [quick1, quick2], ...options });
     try {
