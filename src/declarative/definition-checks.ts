@@ -1,0 +1,371 @@
+/**
+ * The checks behind parseWorkflowDef / parseTaskDef: each reader records every problem it finds (with its path,
+ * like `tasks[2].decisionCases.big[0].taskReferenceName`) and goes on, so one error lists them all.
+ */
+import type { RetryLogic, TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask } from './definitions.js';
+import {
+  Problems,
+  checkEnum,
+  isExpression,
+  isNonEmptyString,
+  isPresent,
+  isRecord,
+  isZeroValue,
+  join,
+  keyPath,
+  optionalEnum,
+  readBoolean,
+  readInteger,
+  readJsonObject,
+  readStringList,
+  withoutNulls,
+  type Raw,
+} from './problems.js';
+import { parseWaitDuration, parseWaitUntil } from './wait-time.js';
+
+/** Names of workflows and worker tasks: letters, digits and . _ - : (max 128). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Refs must be addressable in expressions: no spaces, dots, brackets, braces or `$` (max 128). */
+const REF_PATTERN = /^[^\s.[\]{}$]{1,128}$/;
+
+export const TASK_TYPES: readonly TaskType[] = [
+  'SIMPLE',
+  'SWITCH',
+  'FORK_JOIN',
+  'JOIN',
+  'DO_WHILE',
+  'WAIT',
+  'HUMAN',
+  'SUB_WORKFLOW',
+  'TERMINATE',
+  'SET_VARIABLE',
+  'INLINE',
+  'HTTP',
+];
+
+/** Every TaskDef default (all but `name`). */
+export const DEFAULT_TASK_DEF: Readonly<Omit<TaskDef, 'name'>> = Object.freeze({
+  retryCount: 3,
+  retryLogic: 'FIXED',
+  retryDelaySeconds: 60,
+  backoffScaleFactor: 1,
+  timeoutSeconds: 0,
+  timeoutPolicy: 'TIME_OUT_WF',
+  responseTimeoutSeconds: 3600,
+});
+
+/** State shared while one WorkflowDef is checked. */
+export interface ParseContext {
+  problems: Problems;
+  /** Every ref seen so far, with the path of the task that holds it. */
+  refs: Map<string, string>;
+  /** JOINs to check once every ref is known. */
+  joins: Array<{ path: string; joinOn: unknown; forkRefs: Set<string> | undefined }>;
+}
+
+/** Parses a list of tasks (recording problems) and checks that FORK_JOIN and JOIN come in pairs. */
+export function parseTaskList(list: unknown[], path: string, context: ParseContext): WorkflowTask[] {
+  const tasks: WorkflowTask[] = [];
+  list.forEach((item, index) => {
+    const task = parseTask(item, `${path}[${index}]`, context);
+    if (task) tasks.push(task);
+  });
+  list.forEach((item, index) => {
+    const type = rawType(item);
+    if (type === 'FORK_JOIN' && rawType(list[index + 1]) !== 'JOIN') {
+      context.problems.add(`${path}[${index}]`, 'a FORK_JOIN must be followed by a JOIN', (item as Raw).taskReferenceName);
+    }
+    if (type === 'JOIN') {
+      const before = list[index - 1];
+      const forkRefs = rawType(before) === 'FORK_JOIN' ? new Set(rawRefs((before as Raw).forkTasks)) : undefined;
+      if (!forkRefs) context.problems.add(`${path}[${index}]`, 'a JOIN must directly follow a FORK_JOIN', (item as Raw).taskReferenceName);
+      context.joins.push({ path: `${path}[${index}].joinOn`, joinOn: (item as Raw).joinOn, forkRefs });
+    }
+  });
+  return tasks;
+}
+
+/** Checks each JOIN's joinOn against the refs of the whole graph and of the fork before it. */
+export function checkJoins(context: ParseContext): void {
+  for (const join of context.joins) {
+    if (!Array.isArray(join.joinOn)) continue;
+    join.joinOn.forEach((ref, index) => {
+      if (typeof ref !== 'string') return;
+      if (!context.refs.has(ref)) context.problems.add(`${join.path}[${index}]`, `joinOn names unknown taskReferenceName '${ref}'`, ref);
+      else if (join.forkRefs && !join.forkRefs.has(ref)) {
+        context.problems.add(`${join.path}[${index}]`, `joinOn names '${ref}', which is not a task of the FORK_JOIN before this JOIN`, ref);
+      }
+    });
+  }
+}
+
+/** Fields that only some task types use, with the type that uses them. */
+const TYPE_FIELDS: Record<string, TaskType> = {
+  evaluatorType: 'SWITCH',
+  expression: 'SWITCH',
+  decisionCases: 'SWITCH',
+  defaultCase: 'SWITCH',
+  forkTasks: 'FORK_JOIN',
+  joinOn: 'JOIN',
+  loopCondition: 'DO_WHILE',
+  loopOver: 'DO_WHILE',
+  subWorkflowParam: 'SUB_WORKFLOW',
+};
+const TASK_LIST_FIELDS = ['decisionCases', 'defaultCase', 'forkTasks', 'loopOver'];
+
+function parseTask(value: unknown, path: string, context: ParseContext): WorkflowTask | undefined {
+  const { problems } = context;
+  if (!isRecord(value)) {
+    problems.add(path, 'a task must be a JSON object', value);
+    return undefined;
+  }
+  const at = (key: string) => join(path, key);
+  const rawTypeValue = value.type === '' || value.type === null || value.type === undefined ? 'SIMPLE' : value.type;
+  const type = TASK_TYPES.includes(rawTypeValue as TaskType) ? (rawTypeValue as TaskType) : undefined;
+  if (!type) problems.add(at('type'), `unknown task type '${String(rawTypeValue)}': use one of ${TASK_TYPES.join(', ')}`, value.type);
+
+  const name = value.name;
+  if (typeof name !== 'string' || name === '') problems.add(at('name'), 'name is required', name);
+  else if (type === 'SIMPLE' && !NAME_PATTERN.test(name)) {
+    problems.add(at('name'), 'the name of a SIMPLE task is the task type workers poll for: use letters, digits and . _ - : only (max 128)', name);
+  }
+  const ref = value.taskReferenceName;
+  if (typeof ref !== 'string' || ref === '') problems.add(at('taskReferenceName'), 'taskReferenceName is required', ref);
+  else if (!REF_PATTERN.test(ref)) {
+    problems.add(at('taskReferenceName'), 'taskReferenceName must be at most 128 characters without spaces or . [ ] { } $', ref);
+  } else if (context.refs.has(ref)) {
+    problems.add(at('taskReferenceName'), `taskReferenceName '${ref}' is already used at ${context.refs.get(ref)}`, ref);
+  } else context.refs.set(ref, path);
+
+  const task: Raw = {
+    ...withoutNulls(value),
+    type: type ?? rawTypeValue,
+    inputParameters: readJsonObject(value, 'inputParameters', path, problems) ?? {},
+    optional: readBoolean(value, 'optional', path, problems, false),
+    startDelay: readInteger(value, 'startDelay', path, problems, { min: 0, fallback: 0 }),
+  };
+  const retryCount = readInteger(value, 'retryCount', path, problems, { min: 0, fallback: undefined });
+  if (retryCount !== undefined) task.retryCount = retryCount;
+  if (isPresent(value.taskDefinition)) {
+    const inline = isRecord(value.taskDefinition) && !isPresent(value.taskDefinition.name) ? { ...value.taskDefinition, name } : value.taskDefinition;
+    task.taskDefinition = parseTaskDefFields(inline, at('taskDefinition'), problems);
+  }
+
+  for (const [field, owner] of Object.entries(TYPE_FIELDS)) {
+    if (owner === type || !(field in task)) continue;
+    if (isZeroValue(task[field])) delete task[field];
+    else if (TASK_LIST_FIELDS.includes(field)) {
+      if (type) problems.add(at(field), `${field} is only used by ${owner} tasks`, null);
+      walkNestedLists(task[field], at(field), context);
+    }
+  }
+  const input = task.inputParameters as Raw;
+  switch (type) {
+    case 'SWITCH':
+      checkSwitch(value, task, path, context);
+      break;
+    case 'FORK_JOIN':
+      checkFork(value, task, path, context);
+      break;
+    case 'JOIN':
+      task.joinOn = readStringList(value, 'joinOn', path, problems) ?? [];
+      break;
+    case 'DO_WHILE':
+      if (!isNonEmptyString(value.loopCondition)) problems.add(at('loopCondition'), 'a DO_WHILE needs a loopCondition', value.loopCondition);
+      task.loopOver = readTaskList(value, 'loopOver', path, context, 'a DO_WHILE needs a non-empty loopOver list');
+      break;
+    case 'SUB_WORKFLOW':
+      checkSubWorkflow(value, task, path, problems);
+      break;
+    case 'WAIT':
+      checkWait(input, at('inputParameters'), problems);
+      break;
+    case 'TERMINATE':
+      checkTerminate(input, at('inputParameters'), problems);
+      break;
+    case 'INLINE':
+      checkEnum(input.evaluatorType, join(at('inputParameters'), 'evaluatorType'), problems, ['javascript', 'graaljs', 'value-param'], 'an INLINE task needs inputParameters.evaluatorType');
+      if (!isNonEmptyString(input.expression)) problems.add(join(at('inputParameters'), 'expression'), 'an INLINE task needs inputParameters.expression', input.expression);
+      break;
+    case 'HTTP':
+      checkHttp(input, at('inputParameters'), problems);
+      break;
+    default:
+      break;
+  }
+  return task as unknown as WorkflowTask;
+}
+
+function checkSwitch(value: Raw, task: Raw, path: string, context: ParseContext): void {
+  const { problems } = context;
+  const evaluatorType = value.evaluatorType;
+  if (checkEnum(evaluatorType, join(path, 'evaluatorType'), problems, ['value-param', 'javascript', 'graaljs'], 'a SWITCH needs an evaluatorType')) {
+    task.evaluatorType = evaluatorType;
+  }
+  if (!isNonEmptyString(value.expression)) problems.add(join(path, 'expression'), 'a SWITCH needs an expression', value.expression);
+  const cases = value.decisionCases;
+  const casesPath = join(path, 'decisionCases');
+  const parsed: Record<string, WorkflowTask[]> = {};
+  if (!isRecord(cases) || Object.keys(cases).length === 0) {
+    problems.add(casesPath, 'a SWITCH needs at least one entry in decisionCases', cases);
+  } else {
+    for (const [key, list] of Object.entries(cases)) {
+      const listPath = casesPath + keyPath(key);
+      if (!Array.isArray(list)) problems.add(listPath, 'a decision case must be a list of tasks', list);
+      else parsed[key] = parseTaskList(list, listPath, context);
+    }
+  }
+  task.decisionCases = parsed;
+  task.defaultCase = isPresent(value.defaultCase) ? readTaskList(value, 'defaultCase', path, context, undefined) : [];
+}
+
+function checkFork(value: Raw, task: Raw, path: string, context: ParseContext): void {
+  const branches = value.forkTasks;
+  const branchesPath = join(path, 'forkTasks');
+  if (!Array.isArray(branches) || branches.length === 0) {
+    context.problems.add(branchesPath, 'a FORK_JOIN needs a non-empty forkTasks list of branches', branches);
+    task.forkTasks = [];
+    return;
+  }
+  task.forkTasks = branches.map((branch, index) => {
+    if (!Array.isArray(branch) || branch.length === 0) {
+      context.problems.add(`${branchesPath}[${index}]`, 'a fork branch must be a non-empty list of tasks', branch);
+      return [];
+    }
+    return parseTaskList(branch, `${branchesPath}[${index}]`, context);
+  });
+}
+
+function checkSubWorkflow(value: Raw, task: Raw, path: string, problems: Problems): void {
+  const param = value.subWorkflowParam;
+  const paramPath = join(path, 'subWorkflowParam');
+  if (!isRecord(param)) {
+    problems.add(join(paramPath, 'name'), 'a SUB_WORKFLOW needs subWorkflowParam.name', null);
+    return;
+  }
+  if (!isNonEmptyString(param.name)) problems.add(join(paramPath, 'name'), 'a SUB_WORKFLOW needs subWorkflowParam.name', param.name);
+  else if (!NAME_PATTERN.test(param.name)) problems.add(join(paramPath, 'name'), 'subWorkflowParam.name must be a workflow name', param.name);
+  const version = readInteger(param, 'version', paramPath, problems, { min: 1, fallback: undefined });
+  const normalized = withoutNulls(param);
+  if (version === undefined) delete normalized.version;
+  task.subWorkflowParam = normalized;
+}
+
+function checkWait(input: Raw, path: string, problems: Problems): void {
+  const { duration, until } = input;
+  if (isPresent(duration) && isPresent(until)) problems.add(path, 'a WAIT takes duration or until, not both', null);
+  if (isPresent(duration) && !isExpression(duration)) {
+    if (typeof duration !== 'string') problems.add(join(path, 'duration'), "a WAIT duration must be a string like '10s', '5m', '1h' or '1d'", duration);
+    else attempt(() => parseWaitDuration(duration), join(path, 'duration'), duration, problems);
+  }
+  if (isPresent(until) && !isExpression(until)) {
+    if (typeof until !== 'string') problems.add(join(path, 'until'), "a WAIT until must be a string like '2030-01-31 14:00 UTC'", until);
+    else attempt(() => parseWaitUntil(until), join(path, 'until'), until, problems);
+  }
+}
+
+function checkTerminate(input: Raw, path: string, problems: Problems): void {
+  const status = input.terminationStatus;
+  if (!isExpression(status)) {
+    checkEnum(status, join(path, 'terminationStatus'), problems, ['COMPLETED', 'FAILED', 'TERMINATED'], 'a TERMINATE task needs inputParameters.terminationStatus');
+  }
+  if (isPresent(input.terminationReason) && typeof input.terminationReason !== 'string') {
+    problems.add(join(path, 'terminationReason'), 'terminationReason must be a string', input.terminationReason);
+  }
+}
+
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+function checkHttp(input: Raw, path: string, problems: Problems): void {
+  const request = input.http_request;
+  const requestPath = join(path, 'http_request');
+  if (isExpression(request)) return;
+  if (!isRecord(request)) {
+    problems.add(requestPath, 'an HTTP task needs inputParameters.http_request { uri, method }', request);
+    return;
+  }
+  if (!isNonEmptyString(request.uri)) problems.add(join(requestPath, 'uri'), 'http_request needs a uri', request.uri);
+  if (!isExpression(request.method)) checkEnum(request.method, join(requestPath, 'method'), problems, HTTP_METHODS, 'http_request needs a method');
+  if (isPresent(request.headers) && !isRecord(request.headers) && !isExpression(request.headers)) {
+    problems.add(join(requestPath, 'headers'), 'http_request.headers must be an object', request.headers);
+  }
+}
+
+/** Parses the fields of one TaskDef, filling defaults; records problems and returns undefined if it is no object. */
+export function parseTaskDefFields(json: unknown, path: string, problems: Problems): TaskDef | undefined {
+  if (!isRecord(json)) {
+    problems.add(path, 'a task definition must be a JSON object', json);
+    return undefined;
+  }
+  const name = json.name;
+  if (!isNonEmptyString(name)) problems.add(join(path, 'name'), 'name is required', name);
+  else if (!NAME_PATTERN.test(name)) problems.add(join(path, 'name'), 'name must use letters, digits and . _ - : only (max 128)', name);
+  const int = (key: string, min: number, fallback: number) => readInteger(json, key, path, problems, { min, fallback });
+  const def: Raw = {
+    ...withoutNulls(json),
+    retryCount: int('retryCount', 0, DEFAULT_TASK_DEF.retryCount),
+    retryLogic: optionalEnum<RetryLogic>(json, 'retryLogic', path, problems, ['FIXED', 'LINEAR_BACKOFF', 'EXPONENTIAL_BACKOFF'], DEFAULT_TASK_DEF.retryLogic),
+    retryDelaySeconds: int('retryDelaySeconds', 0, DEFAULT_TASK_DEF.retryDelaySeconds),
+    backoffScaleFactor: int('backoffScaleFactor', 1, DEFAULT_TASK_DEF.backoffScaleFactor),
+    timeoutSeconds: int('timeoutSeconds', 0, DEFAULT_TASK_DEF.timeoutSeconds),
+    timeoutPolicy: optionalEnum<TaskTimeoutPolicy>(json, 'timeoutPolicy', path, problems, ['RETRY', 'TIME_OUT_WF', 'ALERT_ONLY'], DEFAULT_TASK_DEF.timeoutPolicy),
+  };
+  const timeoutSeconds = def.timeoutSeconds as number;
+  const responseFallback = timeoutSeconds > 0 ? Math.min(DEFAULT_TASK_DEF.responseTimeoutSeconds, timeoutSeconds) : DEFAULT_TASK_DEF.responseTimeoutSeconds;
+  def.responseTimeoutSeconds = int('responseTimeoutSeconds', 1, responseFallback);
+  if (timeoutSeconds > 0 && (def.responseTimeoutSeconds as number) > timeoutSeconds) {
+    problems.add(join(path, 'responseTimeoutSeconds'), `responseTimeoutSeconds must not exceed timeoutSeconds (${timeoutSeconds})`, def.responseTimeoutSeconds);
+  }
+  for (const key of ['pollTimeoutSeconds', 'totalTimeoutSeconds', 'concurrentExecLimit', 'rateLimitPerFrequency']) {
+    readInteger(json, key, path, problems, { min: 0, fallback: undefined });
+  }
+  readInteger(json, 'rateLimitFrequencyInSeconds', path, problems, { min: 1, fallback: undefined });
+  readStringList(json, 'inputKeys', path, problems);
+  readStringList(json, 'outputKeys', path, problems);
+  readJsonObject(json, 'inputTemplate', path, problems);
+  return def as unknown as TaskDef;
+}
+
+function readTaskList(raw: Raw, key: string, path: string, context: ParseContext, emptyMessage: string | undefined): WorkflowTask[] {
+  const value = raw[key];
+  if (!Array.isArray(value)) {
+    context.problems.add(join(path, key), emptyMessage ?? `${key} must be a list of tasks`, value);
+    return [];
+  }
+  if (value.length === 0 && emptyMessage) context.problems.add(join(path, key), emptyMessage, value);
+  return parseTaskList(value, join(path, key), context);
+}
+
+/** Walks task lists a task carries but does not use, so their refs and problems are still seen. */
+function walkNestedLists(value: unknown, path: string, context: ParseContext): void {
+  if (Array.isArray(value)) {
+    if (value.every(Array.isArray)) value.forEach((branch, index) => walkNestedLists(branch, `${path}[${index}]`, context));
+    else parseTaskList(value, path, context);
+  } else if (isRecord(value)) {
+    for (const [key, list] of Object.entries(value)) walkNestedLists(list, path + keyPath(key), context);
+  }
+}
+
+function attempt(parse: () => unknown, path: string, value: unknown, problems: Problems): void {
+  try {
+    parse();
+  } catch (error) {
+    problems.add(path, (error as Error).message, value);
+  }
+}
+
+/** The type a raw task will get (SIMPLE when absent or ''), or undefined for a non-object. */
+function rawType(value: unknown): unknown {
+  if (!isRecord(value)) return undefined;
+  return value.type === '' || value.type === null || value.type === undefined ? 'SIMPLE' : value.type;
+}
+
+/** Every ref inside raw task lists (any nesting). */
+function rawRefs(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(rawRefs);
+  if (!isRecord(value)) return [];
+  const own = typeof value.taskReferenceName === 'string' ? [value.taskReferenceName] : [];
+  const cases = isRecord(value.decisionCases) ? Object.values(value.decisionCases) : [];
+  return own.concat(rawRefs(cases), rawRefs(value.defaultCase), rawRefs(value.forkTasks), rawRefs(value.loopOver));
+}
+
