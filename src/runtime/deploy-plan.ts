@@ -108,7 +108,7 @@ function planWorkflow(check: WorkflowCheck, runs: Map<string, Run>, from: number
   steps.push(`waymark rollout start ${name} --to ${to}${from ? ` --from ${from}` : ''} --percent ${canary.percent} --step ${canary.step} --every 10m --max-failure-rate ${canary.maxFailureRatio}x --min-sample ${canary.minSample}`);
   for (const v of inFlight.filter((h) => h.version !== to)) {
     if (v.upgrade) steps.push(`after the rollout promotes: waymark rollout upgrade ${name} --from ${v.version} --to ${to} --percent 10   # ${v.upgrade} compatible run(s)`);
-    if (v.migrate) steps.push(`waymark migrate --workflow ${name} --from ${v.version} --to ${to} --dry-run, then without --dry-run   # ${v.migrate} run(s) through ${v.migrations.join(', ')}`);
+    for (const migration of v.migrations) steps.push(`waymark migrate --workflows <module> --migration '${migration}' --dry-run, then without --dry-run   # ${v.migrate} v${v.version} run(s) replay v${to} through migrations`);
     if (v.drain) steps.push(`keep v${v.version} workers until its ${v.drain} diverging run(s) finish (${eta(v)}), then waymark versions retire ${name} ${v.version}`);
   }
   const rollback = [

@@ -66,7 +66,7 @@ forEachBackend((backend) => {
       const addWeigh = defineMigration({ workflow: 'fulfil', from: 1, to: 2, steps: { insert: [{ after: 'pack', name: 'weigh', output: () => 0 }] } });
       const rescued = (await engine.deployPlan([v2], { migrations: [addWeigh] })).workflows[0]!;
       assert.deepEqual([rescued.inFlight[0]!.upgrade, rescued.inFlight[0]!.migrate, rescued.inFlight[0]!.drain, rescued.inFlight[0]!.migrations], [3, 2, 0, ['fulfil v1->v2']]);
-      assert.ok(rescued.steps.some((s) => s.startsWith('waymark migrate --workflow fulfil --from 1 --to 2 --dry-run')));
+      assert.ok(rescued.steps.some((s) => s.startsWith("waymark migrate --workflows <module> --migration 'fulfil v1->v2' --dry-run")));
 
       // Runs waiting with deadlines only: the drain ETA is the latest deadline.
       for (const run of atDone) {
