@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { Engine } from '../../index.js';
+import { startServer } from '../../server/server.js';
+import { DB_HELP, parsePositiveInt, storeLocation } from '../args.js';
+import { UsageError } from '../errors.js';
+import { loadWorkflowModule } from '../load-workflows.js';
+
+interface ServerFlags {
+  db?: string;
+  host?: string;
+  port?: string;
+  workflows?: string;
+  workerId?: string;
+  worker?: boolean;
+  concurrency?: string;
+  logLevel?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** `waymark server`: the HTTP API over an engine that also executes runs, until SIGTERM or SIGINT. */
+export function serverCommand(program: Command): void {
+  program
+    .command('server')
+    .description('serve the HTTP API (GET /openapi.json describes it) and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully')
+    .option('--db <store>', DB_HELP)
+    .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
+    .option('--port <n>', 'port to listen on; 0 picks a free one (default: 8080)')
+    .option('--workflows <module>', 'module exporting the workflows (and migrations) to serve (default: the examples)')
+    .option('--worker-id <id>', "this worker's identity in leases; reuse a dead process's id to take its runs back at once (default: host:pid)")
+    .option('--no-worker', 'serve the API only: runs are executed by other workers (e.g. `waymark dev`)')
+    .option('--concurrency <n>', 'runs executed at once (default: 100)')
+    .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
+    .action(async (flags: ServerFlags) => {
+      // Everything the user typed is checked before the store is touched.
+      const port = parsePort(flags.port);
+      const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
+      const level = flags.logLevel ?? 'info';
+      if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+      if (flags.workerId !== undefined && flags.workerId.trim() === '') throw new UsageError('--worker-id needs a value');
+      const location = storeLocation(flags);
+      const module = await loadWorkflowModule(flags.workflows);
+
+      const engine = await Engine.open({ store: location, workflows: module.workflows, workerId: flags.workerId, worker: flags.worker !== false, concurrency });
+      let server;
+      try {
+        server = await startServer({ engine, host: flags.host ?? '127.0.0.1', port, migrations: module.migrations, logger: { level, stream: process.stderr } });
+      } catch (error) {
+        await engine.close();
+        throw error;
+      }
+      const stop = waitForStop();
+      const served = module.workflows.map((w) => `${w.name} v${w.version}`).join(', ');
+      process.stdout.write(`waymark server: listening on ${server.url}\n`);
+      process.stdout.write(
+        flags.worker === false
+          ? `waymark server: API only (no worker) on ${location} (Ctrl-C or SIGTERM to stop)\n`
+          : `waymark server: worker ${engine.workerId} serving ${served} on ${location} (Ctrl-C or SIGTERM to stop)\n`,
+      );
+      const signal = await stop;
+      process.stdout.write(`waymark server: ${signal}: closing connections, finishing in-flight commits and releasing leases\n`);
+      try {
+        await server.close();
+      } finally {
+        await engine.close();
+      }
+      process.stdout.write('waymark server: stopped\n');
+    });
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return 8080;
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535, got '${value}'`);
+  return Number(value);
+}
+
+/** Resolves on the first SIGINT or SIGTERM, keeping the process alive until then; a second one exits at once. */
+function waitForStop(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,13 @@
+import type { MigrationDefinition } from '../core/migration.js';
+import type { Engine } from '../runtime/engine.js';
+
+/** What every route plugin of the server is given. */
+export interface ServerContext {
+  engine: Engine;
+  /** Migrations the upgrade and migrate routes can apply, by name. (Default: none) */
+  migrations: MigrationDefinition[];
+  /** Aborted when the server starts closing: long waits and event streams end. */
+  closing: AbortSignal;
+  /** Time between heartbeat comments on an event stream, in ms. (Default: 15000) */
+  heartbeatMs: number;
+}

@@ -1,0 +1,104 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WaymarkError, type ErrorCode } from '../core/errors.js';
+import type { Json } from '../core/types.js';
+
+/** The body of every error response. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  /** The bad input, e.g. 'body.version' or 'query.limit'. */
+  field?: string;
+  /** What is wrong with that field. */
+  reason?: string;
+  details?: Json;
+}
+
+/** Bad input the server itself finds (beyond the JSON schemas), naming the field. Nothing is written. */
+export class FieldError extends WaymarkError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super('E_INVALID_INPUT', `${field} ${reason}`);
+  }
+}
+
+/** HTTP status of each Waymark error code; other WaymarkErrors are 422 (understood, but not doable). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  E_INVALID_INPUT: 400,
+  E_NOT_SERIALIZABLE: 400,
+  E_RUN_NOT_FOUND: 404,
+  E_UNKNOWN_WORKFLOW: 404,
+  E_UNKNOWN_VERSION: 404,
+  E_TIMEOUT: 408,
+  E_VERSION_CONFLICT: 409,
+  E_VERSION_UNAVAILABLE: 409,
+  E_RUN_STATE: 409,
+  E_RUN_BUSY: 409,
+  E_LOCK_HELD: 409,
+  E_MIGRATION_REFUSED: 409,
+  E_NONDETERMINISM: 409,
+  E_SCHEMA_TOO_NEW: 500,
+  E_STORE: 503,
+  E_ENGINE_CLOSED: 503,
+};
+
+/** Codes of errors raised by the HTTP layer itself, by status. */
+const HTTP_CODES: Record<number, string> = { 404: 'E_ROUTE_NOT_FOUND', 413: 'E_PAYLOAD_TOO_LARGE', 415: 'E_UNSUPPORTED_MEDIA_TYPE' };
+
+/** The HTTP status and body for anything a handler throws. */
+export function toResponse(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof FieldError) return { status: 400, body: { code: error.code, message: error.message, field: error.field, reason: error.reason } };
+  if (error instanceof WaymarkError) {
+    const body: ErrorBody = { code: error.code, message: error.message };
+    if (error.details !== undefined) body.details = error.details;
+    return { status: STATUS[error.code] ?? 422, body };
+  }
+  const fastify = error as Partial<FastifyError>;
+  if (Array.isArray(fastify.validation) && fastify.validation.length > 0) return { status: 400, body: validationBody(fastify as FastifyError) };
+  const status = fastify.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, body: { code: HTTP_CODES[status] ?? 'E_INVALID_INPUT', message: fastify.message ?? 'bad request' } };
+  }
+  return { status: 500, body: { code: 'E_INTERNAL', message: 'internal error: see the server log' } };
+}
+
+/** Sets the one error handler and the unknown-route handler of the server. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = toResponse(error);
+    if (status === 500) request.log.error({ err: error }, 'request failed');
+    else if (status > 500) request.log.warn({ code: body.code }, body.message);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ code: 'E_ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+}
+
+/** A schema-validation failure as `{ code, message, field, reason }`: the first broken rule. */
+function validationBody(error: FastifyError): ErrorBody {
+  // A failed anyOf reports its branches' errors first; the anyOf itself says what was expected.
+  const issue = error.validation!.find((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf') ?? error.validation![0]!;
+  const part = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
+  const params = (issue.params ?? {}) as Record<string, unknown>;
+  const path = (issue.instancePath ?? '')
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let reason = issue.message ?? 'is invalid';
+  if (issue.keyword === 'required') {
+    path.push(String(params.missingProperty));
+    reason = 'is required';
+  } else if (issue.keyword === 'additionalProperties') {
+    path.push(String(params.additionalProperty));
+    reason = 'is not a known property';
+  } else if (issue.keyword === 'enum') {
+    reason = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (issue.keyword === 'anyOf' || issue.keyword === 'oneOf') {
+    const expected = (issue as { parentSchema?: { title?: unknown } }).parentSchema?.title;
+    reason = typeof expected === 'string' ? `must be ${expected}` : 'has the wrong type or form (see /openapi.json)';
+  }
+  const field = [part, ...path.map((s, i) => (/^\d+$/.test(s) && i > 0 ? `[${s}]` : s))].join('.').replace(/\.\[/g, '[');
+  return { code: 'E_INVALID_INPUT', message: `${field} ${reason}`, field, reason };
+}

@@ -1,0 +1,102 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import type { MigrationDefinition } from '../core/migration.js';
+import type { Engine } from '../runtime/engine.js';
+import { coerceText } from './coerce.js';
+import type { ServerContext } from './context.js';
+import { installErrorHandling } from './errors.js';
+import { collectOpenApi } from './openapi.js';
+import { eventRoutes } from './routes/events.js';
+import { runActionRoutes } from './routes/run-actions.js';
+import { runRoutes } from './routes/runs.js';
+import { versionRoutes } from './routes/versions.js';
+import { components } from './schemas.js';
+
+export interface ServerOptions {
+  /** The engine the API drives; the server never closes it. */
+  engine: Engine;
+  /** Request logging: false, true (info to stdout), logger options ({ level, stream }), or a logger instance. (Default: false) */
+  logger?: boolean | FastifyServerOptions['logger'] | FastifyBaseLogger;
+  /** Migrations the upgrade and migrate routes can apply by name. (Default: none) */
+  migrations?: MigrationDefinition[];
+  /** Time between heartbeat comments on an event stream, in ms. (Default: 15000) */
+  heartbeatMs?: number;
+  /** Largest request body, in bytes. (Default: 1048576) */
+  bodyLimit?: number;
+  /** More route plugins, registered after Waymark's own with the same context (e.g. another API surface). (Default: none) */
+  plugins?: FastifyPluginAsync<ServerContext>[];
+}
+
+/**
+ * Builds the HTTP server: Waymark's JSON API under /v1, GET /health and GET /openapi.json (every route,
+ * plugins registered later included). Register more route plugins on the result before it listens.
+ */
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger as FastifyServerOptions['logger'] }),
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    // Run ids may be 200 characters long, more once percent-encoded.
+    routerOptions: { maxParamLength: 1_000 },
+    // Bodies are JSON and checked strictly: no type coercion, unknown properties refused (query text is converted in coerce.ts).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, verbose: true } },
+  }) as unknown as FastifyInstance;
+  // Response schemas document the API; replies are the engine's objects as they are, serialized as JSON.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installErrorHandling(app);
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema;
+    if (schema?.optionalBody && request.body === undefined && (schema.body as { type?: unknown } | undefined)?.type === 'object') request.body = {};
+    if (schema?.querystring && request.query) coerceText(request.query as Record<string, unknown>, schema.querystring as object);
+    if (schema?.params && request.params) coerceText(request.params as Record<string, unknown>, schema.params as object);
+  });
+
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+  // A keep-alive connection whose request was in flight when closing began would otherwise hold the close until it times out.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing.signal.aborted) reply.header('connection', 'close');
+  });
+  collectOpenApi(app, components, { title: 'Waymark API', description: "Waymark's JSON API: runs, versions, rollouts and run events." });
+
+  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000 };
+  app.get('/health', { schema: { summary: 'Liveness: the server answers', tags: ['meta'], response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({
+    status: 'ok',
+  }));
+  app.register(runRoutes, context);
+  app.register(runActionRoutes, context);
+  app.register(versionRoutes, context);
+  app.register(eventRoutes, context);
+  for (const plugin of options.plugins ?? []) app.register(plugin, context);
+  return app;
+}
+
+export interface StartServerOptions extends ServerOptions {
+  /** Interface to listen on. (Default: '127.0.0.1') */
+  host?: string;
+  /** Port; 0 picks a free one. (Default: 8080) */
+  port?: number;
+}
+
+export interface RunningServer {
+  /** Where it listens, e.g. 'http://127.0.0.1:8080'. */
+  url: string;
+  app: FastifyInstance;
+  /** Stops accepting connections, ends event streams and waits, and lets in-flight requests finish. The engine stays open. */
+  close(): Promise<void>;
+}
+
+/** Builds the server and listens. */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const app = buildServer(options);
+  try {
+    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+    return { url, app, close: () => app.close() };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+function isLoggerInstance(logger: unknown): logger is FastifyBaseLogger {
+  return typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function' && typeof (logger as FastifyBaseLogger).info === 'function';
+}
