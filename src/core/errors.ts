@@ -29,7 +29,9 @@ export type ErrorCode =
   | 'E_INVALID_OUTPUT'
   | 'E_RUN_STATE'
   | 'E_RUN_BUSY'
-  | 'E_WOULD_STRAND';
+  | 'E_WOULD_STRAND'
+  | 'E_TASK_FAILED'
+  | 'E_TASK_NOT_FOUND';
 
 /** Every error Waymark raises on purpose. `code` is stable; `details` carries the facts. */
 export class WaymarkError extends Error {

@@ -25,6 +25,9 @@ const KIND_OF_EVENT: Partial<Record<EventType, OperationKind>> = {
   signal_waiting: 'signal',
   signal_received: 'signal',
   signal_timed_out: 'signal',
+  task_scheduled: 'task',
+  task_completed: 'task',
+  task_failed: 'task',
 };
 
 /** Operation kind an event belongs to, or undefined for run-level events. */

@@ -73,8 +73,8 @@ export interface ErrorInfo {
 
 /** What a run is parked on while `waiting` (or what parked it in `needs_attention`). */
 export interface WaitInfo {
-  kind: 'sleep' | 'signal' | 'retry' | 'lock';
-  /** Step name for retries, signal name for signals, lock key for locks, absent for sleeps. */
+  kind: 'sleep' | 'signal' | 'retry' | 'lock' | 'task';
+  /** Step name for retries, signal name for signals, task type for tasks, lock key for locks, absent for sleeps. */
   name?: string;
   /** The ctx operation waiting (absent for a lock queue). */
   seq?: number;
@@ -82,6 +82,8 @@ export interface WaitInfo {
   until?: number;
   /** Every signal name the run waits for; a signal with one of them wakes it. */
   signals?: string[];
+  /** Every task type the run waits for a worker's report on. */
+  tasks?: string[];
 }
 
 /** A run as the public API shows it. */
@@ -107,7 +109,7 @@ export interface Run {
 }
 
 /** The kinds of ctx operation that occupy a seq; the determinism check compares them. */
-export type OperationKind = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid';
+export type OperationKind = 'step' | 'sleep' | 'signal' | 'task' | 'now' | 'random' | 'uuid';
 
 /** History event types. */
 export type EventType =
@@ -126,6 +128,9 @@ export type EventType =
   | 'signal_waiting'
   | 'signal_received'
   | 'signal_timed_out'
+  | 'task_scheduled'
+  | 'task_completed'
+  | 'task_failed'
   | 'value_recorded'
   | 'patch_marker'
   | 'run_upgraded'

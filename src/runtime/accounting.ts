@@ -1,4 +1,5 @@
-import { isTerminal, type RunStatus } from '../core/types.js';
+import { WaymarkError } from '../core/errors.js';
+import { isTerminal, type Json, type RunStatus } from '../core/types.js';
 import type { Store, VersionStatus, WorkerRecord } from '../store/types.js';
 
 /** One workflow version as operators see it: its runs by status and by where they wait, and who serves it. */
@@ -85,4 +86,19 @@ export async function strandedByClosing(store: Store, workerId: string, served: 
     .filter((s) => !others.some((w) => serves(w, s.workflow, s.version)))
     .map((s) => ({ ...s, inFlight: counts.filter((c) => c.workflow === s.workflow && c.version === s.version && !isTerminal(c.status)).reduce((n, c) => n + c.count, 0) }))
     .filter((risk) => risk.inFlight > 0);
+}
+
+/** Before a worker closes: warns when it is the last one serving versions with runs in flight, or refuses (E_WOULD_STRAND). */
+export async function checkStranding(
+  store: Store,
+  workerId: string,
+  served: { workflow: string; version: number }[],
+  refuse: boolean,
+  warn: (message: string, facts: Record<string, unknown>) => void,
+): Promise<void> {
+  const risks = await strandedByClosing(store, workerId, served).catch(() => []);
+  if (risks.length === 0) return;
+  const list = risks.map((r) => `${r.workflow} v${r.version} (${r.inFlight} in flight)`).join(', ');
+  if (refuse) throw new WaymarkError('E_WOULD_STRAND', `this is the last live worker serving ${list}: start a worker that serves them first`, { details: risks as unknown as Json });
+  warn(`closing the last live worker serving ${list}: those runs are stranded until a worker serving them starts`, { stranded: risks });
 }

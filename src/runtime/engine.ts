@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { describeRun, type RunDescription } from '../core/describe.js';
-import { parseDuration } from '../core/duration.js';
 import { type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
-import { strandedByClosing, summariseVersions, type VersionSummary } from './accounting.js';
+import { checkStranding, summariseVersions, type VersionSummary } from './accounting.js';
 import { waitForTerminal } from './await-result.js';
 import { ClaimLoop } from './claim-loop.js';
 import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './rollout.js';
@@ -23,7 +21,9 @@ import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
 import { WorkerPresence } from './presence.js';
 import { WorkflowRegistry } from './registry.js';
-import { lockKeyOf, type WorkflowDefinition } from './workflow.js';
+import { startRequest } from './start-request.js';
+import { TaskClient } from './task-client.js';
+import type { WorkflowDefinition } from './workflow.js';
 
 export interface EngineOptions {
   /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
@@ -79,6 +79,8 @@ const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_000 };
 /** The durable execution engine: starts runs, executes them on this worker, and answers questions about them. */
 export class Engine {
   readonly workerId: string;
+  /** Tasks for remote workers: poll, report, look up. */
+  readonly tasks: TaskClient;
   private readonly executors = new Map<string, RunExecutor>();
   private readonly listeners = new Set<(change: RunChange) => void>();
   /** Checkpoints of all runs executing here, group-committed. */
@@ -119,6 +121,7 @@ export class Engine {
       paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
       warn: (message, facts) => this.warn(message, facts),
     };
+    this.tasks = new TaskClient(store, () => this.loop?.nudge());
     this.commits = new Batcher(async (batch) => {
       const outcomes = await store.commit(batch, options.leaseMs);
       this.announce(batch, outcomes);
@@ -140,7 +143,7 @@ export class Engine {
         served: registry.served(),
         leaseMs: options.leaseMs,
         busy: () => this.executors.size > 0,
-        beat: () => registry.learn(store), // learns quarantines and routes set by other processes
+        beat: () => Promise.all([registry.learn(store), store.tasks.timeOut()]).then(() => undefined), // learns quarantines and routes; times out lost tasks
         warn: (message, facts) => this.warn(message, facts),
       });
       const every = options.rolloutCheckMs ?? 15_000;
@@ -186,19 +189,9 @@ export class Engine {
   /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
   async start(workflow: string, input?: unknown, options: StartOptions = {}): Promise<Run> {
     this.assertOpen();
-    const id = options.id ?? randomUUID();
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
-      throw new WaymarkError('E_INVALID_INPUT', 'run id must be a non-empty string of at most 200 characters');
-    }
     await this.registry.refresh(this.store, workflow);
-    const version = this.registry.resolveVersion(workflow, options.version, options.force, options.routeKey);
-    const json = roundTrip(input, 'input') as Json | undefined;
-    const here = this.loop !== undefined && this.registry.serves(workflow, version) && this.freeSlots() > 0;
-    const request: CreateRunRequest = { id, workflow, version, input: json ?? null };
-    const definition = this.registry.get(workflow, version);
-    const lifetime = options.maxLifetimeMs ?? definition?.maxLifetimeMs;
-    if (lifetime !== undefined) request.expiresAt = Date.now() + parseDuration(lifetime, 'maxLifetimeMs');
-    if (definition?.lock) request.lock = { key: lockKeyOf(definition, json), onConflict: definition.lock.onConflict ?? 'reject' };
+    const request = startRequest(this.registry, workflow, input, options);
+    const here = this.loop !== undefined && this.registry.serves(workflow, request.version) && this.freeSlots() > 0;
     if (here) {
       request.leaseOwner = this.workerId;
       this.startingHere++;
@@ -215,8 +208,8 @@ export class Engine {
     }
     if (!result.created) {
       if (result.run.workflow !== workflow) {
-        throw new WaymarkError('E_INVALID_INPUT', `run id '${id}' is already used by a run of workflow '${result.run.workflow}'`, {
-          details: { runId: id, workflow: result.run.workflow },
+        throw new WaymarkError('E_INVALID_INPUT', `run id '${request.id}' is already used by a run of workflow '${result.run.workflow}'`, {
+          details: { runId: request.id, workflow: result.run.workflow },
         });
       }
       return result.run;
@@ -451,14 +444,7 @@ export class Engine {
    */
   async close(options: { refuseStranding?: boolean } = {}): Promise<void> {
     if (this.closed) return;
-    if (this.loop) {
-      const risks = await strandedByClosing(this.store, this.workerId, this.registry.served()).catch(() => []);
-      const list = risks.map((r) => `${r.workflow} v${r.version} (${r.inFlight} in flight)`).join(', ');
-      if (risks.length && options.refuseStranding) {
-        throw new WaymarkError('E_WOULD_STRAND', `this is the last live worker serving ${list}: start a worker that serves them first`, { details: risks as unknown as Json });
-      }
-      if (risks.length) this.warn(`closing the last live worker serving ${list}: those runs are stranded until a worker serving them starts`, { stranded: risks });
-    }
+    if (this.loop) await checkStranding(this.store, this.workerId, this.registry.served(), options.refuseStranding === true, (m, f) => this.warn(m, f));
     this.closed = true;
     this.unsubscribeWake?.();
     this.rolloutDriver?.stop();
@@ -510,6 +496,4 @@ export class Engine {
   }
 }
 
-function stripUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
+const stripUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -2,12 +2,15 @@ import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy } from '../c
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError, toErrorInfo } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
+import type { NewTask, Task } from '../core/tasks.js';
 import { checkOperation, compensationStates, completionPos, describeDivergence, indexHistory, missingOperation } from '../core/replay.js';
-import { patchDecision, patchMarkers, recordedValue, signalState, sleepState, stepState, type Divergence, type RecordedOperation } from '../core/replay.js';
+import { patchDecision, patchMarkers, recordedValue, sleepState, stepState, type Divergence, type RecordedOperation } from '../core/replay.js';
 import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent, type OperationKind } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
 import type { ExecutorHost } from './host.js';
+import { signalOperation } from './signal-op.js';
+import { taskOperation, type TaskOpPort } from './task-op.js';
 import { runCompensations, type CompletedStep } from './saga.js';
 import { runTakeover, type Takeover, type TakeoverPort } from './takeover.js';
 import { attentionFor, never, suspensionOf, type PendingWait } from './waits.js';
@@ -33,6 +36,9 @@ export class RunExecutor {
   private readonly maxRecordedSeq: number;
   private buffer: NewEvent[] = [];
   private consumed: number[] = [];
+  private newTasks: NewTask[] = []; // tasks scheduled and task reports recorded by the buffered events
+  private consumedTasks: string[] = [];
+  private readonly taskOutcomes: Map<string, Task>;
   private nextPos: number;
   private nextSeq = 0;
   private inflight = 0;
@@ -53,6 +59,7 @@ export class RunExecutor {
     this.maxRecordedSeq = Math.max(-1, ...this.recorded.keys());
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
+    this.taskOutcomes = new Map((claimed.taskOutcomes ?? []).map((t) => [t.taskId, t]));
     this.markers = patchMarkers(this.history);
     const types = new Set(this.history.map((e) => e.type));
     if (types.has('compensation_started') && !types.has('run_compensated')) this.takeover = { kind: 'compensate' };
@@ -101,6 +108,7 @@ export class RunExecutor {
       step: (name, fn, options) => this.step(name, fn, options),
       sleep: (duration) => this.sleep(duration),
       waitForSignal: (name, options) => this.waitForSignal(name, options) as Promise<any>,
+      task: (type, input, options) => (this.stopped ? never() : (taskOperation(this.taskPort(), checkOperationName(type, 'task'), roundTrip(input, 'task input') as Json, options) as Promise<any>)),
       patched: (id) => this.patched(id, true),
       deprecatePatch: (id) => void this.patched(id, false),
       now: () => this.value('now', () => Date.now()) as number,
@@ -234,43 +242,24 @@ export class RunExecutor {
     return this.waitFor({ kind: 'sleep', seq, until });
   }
 
-  private async waitForSignal(name: string, options: { timeoutMs?: number | string } = {}): Promise<Json | null> {
+  private waitForSignal(name: string, options?: { timeoutMs?: number | string }): Promise<Json | null> {
     if (this.stopped) return never();
-    checkOperationName(name, 'signal');
-    const timeoutMs = options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, 'signal timeoutMs');
-    const { seq, recorded } = this.enter('signal', name);
-    const state = signalState(recorded);
-    if (state?.state === 'received') return state.payload ?? null;
-    if (state?.state === 'timed_out') return null;
-    if (this.atFrontier()) return never();
-    const until = state ? state.until : timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-    if (!state) this.buffer.push({ type: 'signal_waiting', seq, name, data: until === undefined ? {} : { until } });
-    const available = this.signals.findIndex((s) => s.name === name);
-    if (available >= 0) return this.receive(seq, this.signals.splice(available, 1)[0]!);
-    if (until !== undefined && Date.now() >= until) {
-      this.buffer.push({ type: 'signal_timed_out', seq, name });
-      return null;
-    }
-    return new Promise<Json | null>((resolve) => {
-      const wait: PendingWait = {
-        kind: 'signal',
-        seq,
-        name,
-        until,
-        deliver: (signal) => {
-          this.waits.delete(wait);
-          resolve(this.receive(seq, signal));
+    return signalOperation(
+      {
+        enter: (kind, op) => this.enter(kind, op),
+        atFrontier: () => this.atFrontier(),
+        record: (event) => this.buffer.push(event),
+        take: (wanted) => {
+          const index = this.signals.findIndex((s) => s.name === wanted);
+          return index >= 0 ? this.signals.splice(index, 1)[0] : undefined;
         },
-      };
-      this.waits.add(wait);
-      this.scheduleIdleCheck();
-    });
-  }
-
-  private receive(seq: number, signal: PendingSignal): Json | null {
-    this.buffer.push({ type: 'signal_received', seq, name: signal.name, data: { payload: signal.payload ?? null, signalId: signal.id } });
-    this.consumed.push(signal.id);
-    return signal.payload ?? null;
+        consume: (id) => this.consumed.push(id),
+        hold: (wait) => this.waits.add(wait) && this.scheduleIdleCheck(),
+        remove: (wait) => this.waits.delete(wait),
+      },
+      checkOperationName(name, 'signal'),
+      options,
+    );
   }
 
   /** Decides a patch gate (see patchDecision); `gate` false for deprecatePatch, which only records. */
@@ -372,6 +361,20 @@ export class RunExecutor {
     return true;
   }
 
+  private taskPort(): TaskOpPort {
+    const { workflow, version } = this.claimed.run;
+    return {
+      ...{ runId: this.runId, workflow, version },
+      enter: (kind, name) => this.enter(kind, name),
+      atFrontier: () => this.atFrontier(),
+      record: (event) => this.buffer.push(event),
+      schedule: (task) => this.newTasks.push(task),
+      outcome: (taskId) => this.taskOutcomes.get(taskId),
+      consume: (taskId) => this.consumedTasks.push(taskId) && this.taskOutcomes.delete(taskId),
+      waitFor: (wait) => this.waitFor(wait),
+    };
+  }
+
   private takeoverPort(): TakeoverPort {
     return {
       runId: this.runId,
@@ -464,9 +467,13 @@ export class RunExecutor {
     const commit: RunCommit = { runId: this.runId, workerId: this.host.workerId, fromPos: this.nextPos, events: this.buffer };
     if (update) commit.update = update;
     if (this.consumed.length) commit.consumedSignals = this.consumed;
+    if (this.newTasks.length) commit.newTasks = this.newTasks;
+    if (this.consumedTasks.length) commit.consumedTasks = this.consumedTasks;
     this.nextPos += this.buffer.length;
     this.buffer = [];
     this.consumed = [];
+    this.newTasks = [];
+    this.consumedTasks = [];
     let outcome: CommitOutcome | undefined;
     try {
       outcome = await this.host.commit(commit);

@@ -14,6 +14,8 @@ import {
   type Divergence,
 } from '../core/replay.js';
 import type { ErrorInfo, HistoryEvent, Json, OperationKind } from '../core/types.js';
+import { taskState } from '../core/tasks.js';
+import { taskFailedError } from './task-op.js';
 import { stepFailedError } from './attempt.js';
 import { resolveStepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
 
@@ -105,6 +107,15 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
       if (state?.state === 'received') return (state.payload ?? null) as never;
       if (state?.state === 'timed_out') return null;
       frontier(at.seq, 'signal', name);
+      return never();
+    },
+    async task(type, _input, options) {
+      const at = enter('task', type);
+      if (!at) return never();
+      const state = taskState(at.op);
+      if (state.state === 'completed') return (state.output ?? null) as never;
+      if (state.state === 'failed') throw taskFailedError(type, options?.ref ?? type, state.attempts, state.error);
+      frontier(at.seq, 'task', type);
       return never();
     },
     patched: (id) => {

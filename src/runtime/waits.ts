@@ -4,7 +4,7 @@ import type { PendingSignal } from '../store/types.js';
 
 /** A wait the run cannot get past in memory: it suspends once nothing else is executing. */
 export interface PendingWait {
-  kind: 'sleep' | 'signal' | 'retry';
+  kind: 'sleep' | 'signal' | 'retry' | 'task';
   seq: number;
   name?: string;
   until?: number;
@@ -19,10 +19,12 @@ export function suspensionOf(waits: PendingWait[], expiresAt: number | undefined
   const dueAt = dues.length ? Math.min(...dues) : undefined;
   const first = waits.find((w) => w.until === dueAt) ?? waits[0]!;
   const signals = [...new Set(waits.filter((w) => w.kind === 'signal').map((w) => w.name!))];
+  const tasks = [...new Set(waits.filter((w) => w.kind === 'task').map((w) => w.name!))];
   const waitingFor: WaitInfo = { kind: first.kind, seq: first.seq };
   if (first.name !== undefined) waitingFor.name = first.name;
   if (first.until !== undefined) waitingFor.until = first.until;
   if (signals.length) waitingFor.signals = signals;
+  if (tasks.length) waitingFor.tasks = tasks;
   return { dueAt, waitingFor };
 }
 

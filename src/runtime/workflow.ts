@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { isOutputSchema, type OutputSchema } from '../core/schema.js';
+import type { TaskOptions } from './task-op.js';
 import type { Duration, FailurePolicy, Json, RetryPolicy, StepEffect } from '../core/types.js';
 
 /** What a step function is told about the attempt it runs. */
@@ -62,6 +63,11 @@ export interface WorkflowContext {
   step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, options?: StepOptions<T>): Promise<T>;
   /** A durable timer: the run holds no memory while it sleeps and wakes after restarts. */
   sleep(duration: Duration): Promise<void>;
+  /**
+   * Dispatches a task to remote workers polling for `type` (any language, over HTTP) and resolves with the
+   * output a worker reports; the run holds no memory meanwhile. Throws E_TASK_FAILED after the last attempt.
+   */
+  task<T = Json>(type: string, input: Json, options?: TaskOptions): Promise<T>;
   /** Waits for a signal sent with `engine.signal`; resolves null when the timeout passes first. */
   waitForSignal<T = Json>(name: string, options?: SignalWaitOptions): Promise<T | null>;
   /**

@@ -1,3 +1,4 @@
+import type { NewTask, Task, TaskResult } from '../core/tasks.js';
 import type { ErrorInfo, HistoryEvent, Json, NewEvent, OperatorAction, Run, RunStatus, WaitInfo } from '../core/types.js';
 
 /** A (workflow, version) pair a worker serves. */
@@ -6,7 +7,6 @@ export interface WorkflowVersionRef {
   version: number;
 }
 
-/** Where a version is in its life: taking routed starts, finishing its runs, or done. */
 /** active: takes starts; draining: no new routed starts; retired: done; quarantined: its runs are not executed until an operator decides. */
 export type VersionStatus = 'active' | 'draining' | 'retired' | 'quarantined';
 
@@ -115,6 +115,8 @@ export interface ClaimedRun {
   run: Run;
   history: HistoryEvent[];
   signals: PendingSignal[];
+  /** Workers' task reports the run has not recorded in its history yet. */
+  taskOutcomes?: Task[];
   /** An operator action to apply before anything else. */
   pendingAction?: PendingAction;
 }
@@ -153,6 +155,10 @@ export interface RunCommit {
   update?: RunUpdate;
   /** Signals consumed by these events. */
   consumedSignals?: number[];
+  /** Tasks these events schedule: created with the checkpoint, handed to workers after it. */
+  newTasks?: NewTask[];
+  /** Task reports these events recorded. */
+  consumedTasks?: string[];
   /** Written by an operator, not a worker: fenced by the history position and a free (or expired) lease. */
   asOperator?: boolean;
 }
@@ -188,9 +194,28 @@ export type CreateRunResult =
       lockHeldBy: { key: string; runId: string };
     };
 
+/** Tasks for remote workers: polled, reported on, timed out. Scheduling and recording go with run checkpoints. */
+export interface TaskQueue {
+  /** Hands up to `count` visible SCHEDULED tasks of `taskType` to `workerId` (now IN_PROGRESS). */
+  poll(taskType: string, workerId: string, count: number): Promise<Task[]>;
+  /**
+   * Applies a worker's report and wakes the run when the task is finished; returns the task after it, or
+   * undefined when it does not exist. A report on a finished task changes nothing.
+   */
+  report(taskId: string, result: TaskResult): Promise<Task | undefined>;
+  get(taskId: string): Promise<Task | undefined>;
+  /** Every attempt of every task of a run, by seq and attempt. */
+  ofRun(runId: string): Promise<Task[]>;
+  /** SCHEDULED tasks of a type. */
+  queueSize(taskType: string): Promise<number>;
+  /** IN_PROGRESS tasks whose worker missed its response timeout become TIMED_OUT and wake their runs; returns how many. */
+  timeOut(): Promise<number>;
+}
+
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly tasks: TaskQueue;
   /**
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.

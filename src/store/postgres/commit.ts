@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { isAtRest, isTerminal, type RunStatus } from '../../core/types.js';
 import type { CommitOutcome, PendingAction, RunCommit } from '../types.js';
 import { applyFastCommits } from './fast-commit.js';
+import { applyTaskWrites } from './tasks.js';
 import { inTransaction } from './transaction.js';
 
 /** A run's row change after all of its commits in one batch, merged in order. */
@@ -97,6 +98,8 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   await updateRuns(client, merged, leaseMs, consumed);
   const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
   if (ended.length > 0) await releaseLocks(client, ended);
+  const onTasks = accepted.filter((c) => c.update?.status === 'waiting' && c.update.waitingFor?.tasks?.length).map((c) => c.runId);
+  if (ended.length || onTasks.length || accepted.some((c) => c.newTasks || c.consumedTasks)) await applyTaskWrites(client, accepted, ended, onTasks);
   return outcomes;
 }
 

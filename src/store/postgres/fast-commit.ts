@@ -85,7 +85,8 @@ export async function applyFastCommits(pool: pg.Pool, batch: RunCommit[], leaseM
  */
 function needsFullPath(c: RunCommit): boolean {
   const u = c.update;
-  return Boolean(c.asOperator || (u && isTerminal(u.status)) || (u?.status === 'waiting' && u.waitingFor?.signals?.length));
+  const tasks = Boolean(c.newTasks?.length || c.consumedTasks?.length || u?.waitingFor?.tasks?.length);
+  return Boolean(c.asOperator || tasks || (u && isTerminal(u.status)) || (u?.status === 'waiting' && u.waitingFor?.signals?.length));
 }
 
 /** Why runs were not accepted: gone, leased by someone else, or their history moved on. */

@@ -29,6 +29,7 @@ import { createLockedRun, createPlainRuns } from './create-runs.js';
 import { migratePostgres, quoteIdent } from './migrate.js';
 import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
+import { PostgresTasks, taskOutcomesOf } from './tasks.js';
 import {
   eventFromRow,
   runFromRow,
@@ -61,6 +62,7 @@ const types = {
 /** The multi-node store: one PostgreSQL database shared by many engine processes on many machines. */
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
+  readonly tasks: PostgresTasks;
   readonly schema: string;
   private readonly pool: pg.Pool;
   private readonly wake: WakeListener;
@@ -73,6 +75,7 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool(config);
     this.pool.on('error', () => {}); // an idle connection dropped (server restart): the pool replaces it
     this.wake = new WakeListener({ connectionString: url, types }, this.channel);
+    this.tasks = new PostgresTasks(this.pool, () => this.notify());
   }
 
   /** Connects, migrates the schema and starts listening for wake-ups. */
@@ -231,15 +234,17 @@ export class PostgresStore implements Store {
     );
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id);
-    const [history, signals] = await Promise.all([
+    const [history, signals, outcomes] = await Promise.all([
       this.query<HistoryRow>('wm_claim_history', 'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos', [ids]),
       this.query<SignalRow>('wm_claim_signals', 'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id', [ids]),
+      taskOutcomesOf(this.pool, ids),
     ]);
     const byRun = new Map<string, ClaimedRun>(
       rows.map((row) => [row.id, { run: runFromRow(row), history: [], signals: [], ...(row.pending_action ? { pendingAction: row.pending_action } : {}) }]),
     );
     for (const row of history) byRun.get(row.run_id)!.history.push(eventFromRow(row));
     for (const row of signals) byRun.get(row.run_id)!.signals.push(signalFromRow(row));
+    for (const task of outcomes) (byRun.get(task.runId)!.taskOutcomes ??= []).push(task);
     return [...byRun.values()];
   }
 

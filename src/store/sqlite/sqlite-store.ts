@@ -26,6 +26,7 @@ import type {
 } from '../types.js';
 import { startedData } from '../started.js';
 import { migrateSqlite } from './migrate.js';
+import { SqliteTasks } from './tasks.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
@@ -56,6 +57,7 @@ const servedKeys = (served: WorkflowVersionRef[]) => JSON.stringify(served.map((
 /** The embedded store: one SQLite file in WAL mode, shared safely by the processes that open it. */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
+  readonly tasks: SqliteTasks;
   private readonly db: Database.Database;
   private readonly sql;
 
@@ -71,6 +73,7 @@ export class SqliteStore implements Store {
       throw error;
     }
     this.sql = this.prepareStatements();
+    this.tasks = new SqliteTasks(this.db);
   }
 
   private prepareStatements() {
@@ -316,6 +319,7 @@ export class SqliteStore implements Store {
           run: runFromRow(row),
           history: (this.sql.history.all(row.id) as HistoryRow[]).map(eventFromRow),
           signals: (this.sql.pendingSignals.all(row.id) as SignalRow[]).map(signalFromRow),
+          taskOutcomes: this.tasks.outcomesOf(row.id),
         };
         if (row.pending_action) claimed.pendingAction = JSON.parse(row.pending_action) as PendingAction;
         return claimed;
@@ -356,6 +360,8 @@ export class SqliteStore implements Store {
     const epoch = c.update?.epoch ?? current.epoch;
     for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now, epoch);
     for (const id of c.consumedSignals ?? []) this.sql.consumeSignal.run(now, id, c.runId);
+    const ends = c.update !== undefined && isTerminal(c.update.status);
+    if (c.newTasks || c.consumedTasks || ends) this.tasks.applyWithCommit(c.runId, c.newTasks ?? [], c.consumedTasks ?? [], ends, now);
     const pending = c.update?.clearPendingAction ? null : current.pending_action;
     this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, pending !== null));
     if (c.update && isTerminal(c.update.status)) this.releaseLocksOf(c.runId, now);
@@ -384,6 +390,7 @@ export class SqliteStore implements Store {
       // A signal that arrived while the run was still executing must wake it now, not never.
       if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
     }
+    if (u?.status === 'waiting' && u.waitingFor?.tasks?.length && this.tasks.hasOutcome(c.runId)) dueAt = now; // a report that came in meanwhile
     const flag = (value: unknown) => (value === undefined ? 0 : 1);
     return {
       id: c.runId,

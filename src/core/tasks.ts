@@ -1,0 +1,77 @@
+import type { RecordedOperation } from './replay.js';
+import type { ErrorInfo, Json } from './types.js';
+
+/** A task's status, in the words remote workers use. */
+export type TaskStatus = 'SCHEDULED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'FAILED_WITH_TERMINAL_ERROR' | 'TIMED_OUT' | 'CANCELED' | 'SKIPPED';
+
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR', 'TIMED_OUT', 'CANCELED', 'SKIPPED'];
+
+export const isTerminalTask = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);
+
+/** One attempt of a task: a step a remote worker executes after polling for it. */
+export interface Task {
+  taskId: string;
+  runId: string;
+  workflow: string;
+  version: number;
+  /** The run's ctx operation this task answers. */
+  seq: number;
+  /** 1 for the first attempt; a retry is a new task. */
+  attempt: number;
+  /** What workers poll for. */
+  taskType: string;
+  /** The task's name in its workflow (Conductor's taskReferenceName). */
+  refName: string;
+  status: TaskStatus;
+  input: Json;
+  output: Json | undefined;
+  reason: string | undefined;
+  workerId: string | undefined;
+  pollCount: number;
+  /** A worker that does not report within this long after polling loses the task (TIMED_OUT). */
+  responseTimeoutMs: number;
+  scheduledAt: number;
+  /** Not handed out before this (a retry delay, or a worker's callbackAfterSeconds). */
+  visibleAt: number;
+  startedAt: number | undefined;
+  endedAt: number | undefined;
+  updatedAt: number;
+  /** Lines a worker logged for the task. */
+  logs: { log: string; createdTime: number }[];
+}
+
+/** A task to create with the checkpoint that schedules it. */
+export type NewTask = Pick<Task, 'taskId' | 'runId' | 'workflow' | 'version' | 'seq' | 'attempt' | 'taskType' | 'refName' | 'input' | 'responseTimeoutMs' | 'visibleAt'>;
+
+/** A worker's report on a task. */
+export interface TaskResult {
+  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'FAILED_WITH_TERMINAL_ERROR';
+  output?: Json;
+  reason?: string;
+  workerId?: string;
+  /** IN_PROGRESS: hand the task out again after this long (the worker checks back later). */
+  callbackAfterMs?: number;
+  /** IN_PROGRESS: only resets the response timeout. */
+  extendLease?: boolean;
+  logs?: string[];
+}
+
+/** What the run's history says about a task operation. */
+export type TaskOpState =
+  | { state: 'new' }
+  | { state: 'completed'; output: Json | undefined }
+  | { state: 'failed'; error: ErrorInfo; attempts: number }
+  /** An attempt is scheduled (possibly handed out); the run waits for its outcome. */
+  | { state: 'pending'; taskId: string; attempt: number; input: Json };
+
+export function taskState(recorded: RecordedOperation | undefined): TaskOpState {
+  if (!recorded) return { state: 'new' };
+  let pending: TaskOpState = { state: 'new' };
+  for (const event of recorded.events) {
+    const data = (event.data ?? {}) as { taskId?: string; attempt?: number; input?: Json; output?: Json; error?: ErrorInfo; retry?: boolean };
+    if (event.type === 'task_scheduled') pending = { state: 'pending', taskId: data.taskId!, attempt: data.attempt ?? 1, input: data.input ?? null };
+    else if (event.type === 'task_completed') return { state: 'completed', output: data.output };
+    else if (event.type === 'task_failed' && !data.retry) return { state: 'failed', error: data.error!, attempts: data.attempt ?? 1 };
+  }
+  return pending;
+}

@@ -1,0 +1,61 @@
+import { WaymarkError } from '../core/errors.js';
+import { roundTrip } from '../core/json.js';
+import type { Task, TaskResult } from '../core/tasks.js';
+import type { Json } from '../core/types.js';
+import type { Store } from '../store/types.js';
+
+const REPORT_STATUSES: TaskResult['status'][] = ['IN_PROGRESS', 'COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR'];
+
+/** What remote workers do with tasks, checked: bad input is refused before anything is written. */
+export class TaskClient {
+  constructor(
+    private readonly store: Store,
+    /** Makes this engine look for due runs now (a report woke one). */
+    private readonly nudge: () => void,
+  ) {}
+
+  /** Hands up to `count` tasks of `taskType` to `workerId`; they are IN_PROGRESS until reported on or timed out. (Default count: 1) */
+  async poll(taskType: string, workerId: string, count = 1): Promise<Task[]> {
+    if (typeof taskType !== 'string' || taskType === '') throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
+    if (!Number.isInteger(count) || count < 0 || count > 1000) throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
+    return this.store.tasks.poll(taskType, workerId || 'anonymous', count);
+  }
+
+  /** Applies a worker's report. E_TASK_NOT_FOUND for an unknown task; a report on a finished task changes nothing. */
+  async report(taskId: string, result: TaskResult): Promise<Task> {
+    if (!REPORT_STATUSES.includes(result?.status)) {
+      throw new WaymarkError('E_INVALID_INPUT', `task status must be one of ${REPORT_STATUSES.join(', ')}, got ${JSON.stringify(result?.status)}`);
+    }
+    const checked: TaskResult = { ...result };
+    if (result.output !== undefined) checked.output = roundTrip(result.output, 'task output') as Json;
+    if (result.callbackAfterMs !== undefined && !(Number.isFinite(result.callbackAfterMs) && result.callbackAfterMs >= 0)) {
+      throw new WaymarkError('E_INVALID_INPUT', 'callbackAfterMs must be a non-negative number');
+    }
+    const task = await this.store.tasks.report(taskId, checked);
+    if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });
+    if (task.status !== 'SCHEDULED' && task.status !== 'IN_PROGRESS') this.nudge();
+    return task;
+  }
+
+  async get(taskId: string): Promise<Task> {
+    const task = await this.store.tasks.get(taskId);
+    if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });
+    return task;
+  }
+
+  /** Every attempt of every task of a run. */
+  ofRun(runId: string): Promise<Task[]> {
+    return this.store.tasks.ofRun(runId);
+  }
+
+  queueSize(taskType: string): Promise<number> {
+    return this.store.tasks.queueSize(taskType);
+  }
+
+  /** Times out tasks whose worker missed its response timeout, now (worker engines also do it at every heartbeat); returns how many. */
+  async timeOut(): Promise<number> {
+    const count = await this.store.tasks.timeOut();
+    if (count) this.nudge();
+    return count;
+  }
+}

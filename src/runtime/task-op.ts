@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { parseDuration } from '../core/duration.js';
+import { WaymarkError } from '../core/errors.js';
+import type { RecordedOperation } from '../core/replay.js';
+import { taskState, type NewTask, type Task } from '../core/tasks.js';
+import type { Duration, ErrorInfo, Json, NewEvent } from '../core/types.js';
+import type { PendingWait } from './waits.js';
+
+/** How a task is dispatched to remote workers and retried. */
+export interface TaskOptions {
+  /** The task's name in this run (what operators and workers see as its reference). (Default: the task type) */
+  ref?: string;
+  /** Attempts in all, the first included; a FAILED_WITH_TERMINAL_ERROR report ends them early. (Default: 1) */
+  maxAttempts?: number;
+  /** Delay before retry number n (0 for the first retry), in ms. (Default: 0) */
+  retryDelayMs?: number | ((retryNumber: number) => number);
+  /** A worker that polled the task and does not report within this long loses it (TIMED_OUT, then retried). (Default: 1h) */
+  responseTimeoutMs?: Duration;
+}
+
+/** What the task operation needs from the executor running the workflow. */
+export interface TaskOpPort {
+  readonly runId: string;
+  readonly workflow: string;
+  readonly version: number;
+  enter(kind: 'task', name: string): { seq: number; recorded: RecordedOperation | undefined };
+  atFrontier(): boolean;
+  record(event: NewEvent): void;
+  schedule(task: NewTask): void;
+  /** A worker's final report on the task, if one came in and the run has not recorded it. */
+  outcome(taskId: string): Task | undefined;
+  consume(taskId: string): void;
+  waitFor(wait: PendingWait): Promise<never>;
+}
+
+const never = () => new Promise<never>(() => {});
+
+/**
+ * `ctx.task(type, input)`: schedules a task for remote workers (with the checkpoint), suspends until a
+ * worker reports, records the report in the history, and retries failed attempts as `options` say.
+ */
+export async function taskOperation(port: TaskOpPort, type: string, input: Json, options: TaskOptions = {}): Promise<Json> {
+  const { seq, recorded } = port.enter('task', type);
+  let state = taskState(recorded);
+  if (state.state === 'completed') return state.output ?? null;
+  if (state.state === 'failed') throw taskFailedError(type, options.ref ?? type, state.attempts, state.error);
+  if (port.atFrontier()) return never();
+  const ref = options.ref ?? type;
+  const maxAttempts = options.maxAttempts ?? 1;
+  const responseTimeoutMs = parseDuration(options.responseTimeoutMs ?? 3_600_000, `task '${ref}' responseTimeoutMs`);
+  const schedule = (attempt: number, delayMs: number) => {
+    const taskId = randomUUID();
+    const visibleAt = Date.now() + delayMs;
+    port.schedule({ taskId, runId: port.runId, workflow: port.workflow, version: port.version, seq, attempt, taskType: type, refName: ref, input, responseTimeoutMs, visibleAt });
+    port.record({ type: 'task_scheduled', seq, name: type, data: { taskId, attempt, ref, input, visibleAt } });
+    return { state: 'pending' as const, taskId, attempt, input };
+  };
+  if (state.state === 'new') state = schedule(1, 0);
+  for (;;) {
+    const outcome = port.outcome(state.taskId);
+    if (!outcome) return port.waitFor({ kind: 'task', seq, name: type });
+    port.consume(outcome.taskId);
+    const facts = { taskId: outcome.taskId, attempt: state.attempt, ref, status: outcome.status, workerId: outcome.workerId ?? null };
+    if (outcome.status === 'COMPLETED') {
+      port.record({ type: 'task_completed', seq, name: type, data: { ...facts, output: outcome.output ?? null } });
+      return outcome.output ?? null;
+    }
+    const reason = outcome.reason ?? outcome.status.toLowerCase();
+    const retry = outcome.status !== 'FAILED_WITH_TERMINAL_ERROR' && outcome.status !== 'CANCELED' && state.attempt < maxAttempts;
+    if (retry) {
+      const delay = typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0);
+      port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, retry: true } });
+      state = schedule(state.attempt + 1, delay);
+      continue;
+    }
+    const error: ErrorInfo = { name: 'TaskFailed', message: reason, code: outcome.status };
+    port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, error: error as unknown as Json } });
+    throw taskFailedError(type, ref, state.attempt, error);
+  }
+}
+
+/** Thrown into the workflow when a task's last attempt failed. */
+export function taskFailedError(type: string, ref: string, attempts: number, cause: ErrorInfo): WaymarkError {
+  return new WaymarkError('E_TASK_FAILED', `task '${ref}' (${type}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause.message}`, {
+    details: { taskType: type, ref, attempts, status: cause.code ?? null, reason: cause.message },
+  });
+}

@@ -1,0 +1,205 @@
+import type pg from 'pg';
+import { isTerminalTask, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import type { Json } from '../../core/types.js';
+import type { RunCommit, TaskQueue } from '../types.js';
+import { inTransaction } from './transaction.js';
+
+/** A tasks row as pg returns it (bigints parsed as numbers, jsonb as values). */
+interface TaskRow {
+  task_id: string;
+  run_id: string;
+  workflow: string;
+  version: number;
+  seq: number;
+  attempt: number;
+  task_type: string;
+  ref_name: string;
+  status: TaskStatus;
+  input: Json;
+  output: Json | null;
+  reason: string | null;
+  worker_id: string | null;
+  poll_count: number;
+  response_timeout_ms: number;
+  scheduled_at: number;
+  visible_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+  logs: Task['logs'];
+}
+
+const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
+
+export function taskFromRow(row: TaskRow): Task {
+  return {
+    taskId: row.task_id,
+    runId: row.run_id,
+    workflow: row.workflow,
+    version: row.version,
+    seq: row.seq,
+    attempt: row.attempt,
+    taskType: row.task_type,
+    refName: row.ref_name,
+    status: row.status,
+    input: row.input,
+    output: row.output ?? undefined,
+    reason: row.reason ?? undefined,
+    workerId: row.worker_id ?? undefined,
+    pollCount: row.poll_count,
+    responseTimeoutMs: row.response_timeout_ms,
+    scheduledAt: row.scheduled_at,
+    visibleAt: row.visible_at,
+    startedAt: row.started_at ?? undefined,
+    endedAt: row.ended_at ?? undefined,
+    updatedAt: row.updated_at,
+    logs: row.logs,
+  };
+}
+
+/** The task queue on PostgreSQL: polls take rows with SKIP LOCKED, so any number of servers can hand tasks out. */
+export class PostgresTasks implements TaskQueue {
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Tells listening workers a run became due. */
+    private readonly woke: () => void,
+  ) {}
+
+  async poll(taskType: string, workerId: string, count: number): Promise<Task[]> {
+    if (count <= 0) return [];
+    const { rows } = await this.pool.query<TaskRow>({
+      name: 'wm_task_poll',
+      text: `WITH next AS (
+               SELECT task_id FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED' AND visible_at <= now_ms()
+               ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+             UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = now_ms(), updated_at = now_ms(),
+               response_deadline = now_ms() + response_timeout_ms
+             FROM next WHERE t.task_id = next.task_id RETURNING t.*`,
+      values: [taskType, workerId, count],
+    });
+    return rows.map(taskFromRow);
+  }
+
+  async report(taskId: string, result: TaskResult): Promise<Task | undefined> {
+    const woke = await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<TaskRow>({ name: 'wm_task_lock', text: 'SELECT * FROM tasks WHERE task_id = $1 FOR UPDATE', values: [taskId] });
+      const row = rows[0];
+      if (!row || isTerminalTask(row.status)) return false; // unknown, or already finished: a no-op
+      const output = result.output === undefined ? null : JSON.stringify(result.output);
+      const logs = JSON.stringify((result.logs ?? []).map((log) => ({ log, createdTime: Date.now() })));
+      if (result.status === 'IN_PROGRESS') {
+        const requeue = result.callbackAfterMs !== undefined && !result.extendLease;
+        await client.query({
+          name: 'wm_task_progress',
+          text: `UPDATE tasks SET output = COALESCE($2::jsonb, output), logs = logs || $3::jsonb, updated_at = now_ms(),
+                   status = CASE WHEN $4 THEN 'SCHEDULED' ELSE status END,
+                   visible_at = CASE WHEN $4 THEN now_ms() + $5 ELSE visible_at END,
+                   response_deadline = CASE WHEN $4 THEN NULL ELSE now_ms() + response_timeout_ms END
+                 WHERE task_id = $1`,
+          values: [taskId, output, logs, requeue, result.callbackAfterMs ?? 0],
+        });
+        return false;
+      }
+      await client.query({
+        name: 'wm_task_finish',
+        text: `UPDATE tasks SET status = $2, output = $3::jsonb, reason = $4, worker_id = COALESCE($5, worker_id), logs = logs || $6::jsonb,
+                 ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL WHERE task_id = $1`,
+        values: [taskId, result.status, output, result.reason ?? null, result.workerId ?? null, logs],
+      });
+      const wake = await client.query({ name: 'wm_task_wake', text: "UPDATE runs SET due_at = now_ms() WHERE id = $1 AND status = 'waiting'", values: [row.run_id] });
+      return (wake.rowCount ?? 0) > 0;
+    });
+    if (woke) this.woke();
+    return this.get(taskId);
+  }
+
+  async get(taskId: string): Promise<Task | undefined> {
+    const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_get', text: 'SELECT * FROM tasks WHERE task_id = $1', values: [taskId] });
+    return rows[0] ? taskFromRow(rows[0]) : undefined;
+  }
+
+  async ofRun(runId: string): Promise<Task[]> {
+    const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_of_run', text: 'SELECT * FROM tasks WHERE run_id = $1 ORDER BY seq, attempt', values: [runId] });
+    return rows.map(taskFromRow);
+  }
+
+  async queueSize(taskType: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>({
+      name: 'wm_task_queue_size',
+      text: "SELECT COUNT(*)::int AS n FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED'",
+      values: [taskType],
+    });
+    return rows[0]!.n;
+  }
+
+  async timeOut(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>({
+      name: 'wm_task_time_out',
+      text: `WITH late AS (
+               UPDATE tasks SET status = 'TIMED_OUT', reason = 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms',
+                 ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL
+               WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms() RETURNING run_id),
+             woken AS (UPDATE runs SET due_at = now_ms() WHERE id IN (SELECT run_id FROM late) AND status = 'waiting' RETURNING 1)
+             SELECT (SELECT COUNT(*) FROM late)::int AS n`,
+    });
+    if (rows[0]!.n > 0) this.woke();
+    return rows[0]!.n;
+  }
+}
+
+/** Terminal task reports of claimed runs that their histories do not have yet. */
+export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<Task[]> {
+  const { rows } = await pool.query<TaskRow>({
+    name: 'wm_task_outcomes',
+    text: `SELECT * FROM tasks WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY run_id, seq, attempt`,
+    values: [runIds],
+  });
+  return rows.map(taskFromRow);
+}
+
+/** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */
+export async function applyTaskWrites(client: pg.PoolClient, commits: RunCommit[], ended: string[], suspendedOnTasks: string[]): Promise<void> {
+  const created = commits.flatMap((c) => c.newTasks ?? []);
+  if (created.length) {
+    const col = <K extends keyof (typeof created)[number]>(key: K) => created.map((t) => t[key]);
+    await client.query({
+      name: 'wm_task_insert',
+      text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, scheduled_at, visible_at, updated_at)
+             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp::jsonb, rt, now_ms(), vis, now_ms()
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
+               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis)`,
+      values: [
+        col('taskId'),
+        col('runId'),
+        col('workflow'),
+        col('version'),
+        col('seq'),
+        col('attempt'),
+        col('taskType'),
+        col('refName'),
+        created.map((t) => JSON.stringify(t.input)),
+        col('responseTimeoutMs'),
+        col('visibleAt'),
+      ],
+    });
+  }
+  const consumed = commits.flatMap((c) => c.consumedTasks ?? []);
+  if (consumed.length) {
+    await client.query({ name: 'wm_task_consume', text: 'UPDATE tasks SET consumed_at = now_ms() WHERE task_id = ANY($1::text[]) AND consumed_at IS NULL', values: [consumed] });
+  }
+  if (ended.length) {
+    await client.query({
+      name: 'wm_task_cancel_open',
+      text: `UPDATE tasks SET status = 'CANCELED', ended_at = now_ms(), updated_at = now_ms(), consumed_at = now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
+      values: [ended],
+    });
+  }
+  if (suspendedOnTasks.length) {
+    await client.query({
+      name: 'wm_task_wake_suspended',
+      text: `UPDATE runs r SET due_at = now_ms() WHERE r.id = ANY($1::text[]) AND r.status = 'waiting'
+               AND EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.id AND t.consumed_at IS NULL AND t.status NOT IN ${OPEN})`,
+      values: [suspendedOnTasks],
+    });
+  }
+}

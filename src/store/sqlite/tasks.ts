@@ -1,0 +1,167 @@
+import type Database from 'better-sqlite3';
+import { isTerminalTask, type NewTask, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import type { Json } from '../../core/types.js';
+import type { TaskQueue } from '../types.js';
+
+/** A tasks row as SQLite returns it. */
+interface TaskRow {
+  task_id: string;
+  run_id: string;
+  workflow: string;
+  version: number;
+  seq: number;
+  attempt: number;
+  task_type: string;
+  ref_name: string;
+  status: TaskStatus;
+  input: string;
+  output: string | null;
+  reason: string | null;
+  worker_id: string | null;
+  poll_count: number;
+  response_timeout_ms: number;
+  scheduled_at: number;
+  visible_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+  logs: string;
+}
+
+const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
+
+export function taskFromRow(row: TaskRow): Task {
+  return {
+    taskId: row.task_id,
+    runId: row.run_id,
+    workflow: row.workflow,
+    version: row.version,
+    seq: row.seq,
+    attempt: row.attempt,
+    taskType: row.task_type,
+    refName: row.ref_name,
+    status: row.status,
+    input: JSON.parse(row.input) as Json,
+    output: row.output === null ? undefined : (JSON.parse(row.output) as Json),
+    reason: row.reason ?? undefined,
+    workerId: row.worker_id ?? undefined,
+    pollCount: row.poll_count,
+    responseTimeoutMs: row.response_timeout_ms,
+    scheduledAt: row.scheduled_at,
+    visibleAt: row.visible_at,
+    startedAt: row.started_at ?? undefined,
+    endedAt: row.ended_at ?? undefined,
+    updatedAt: row.updated_at,
+    logs: JSON.parse(row.logs) as Task['logs'],
+  };
+}
+
+/** The task queue on SQLite, and the task writes that go with a run's checkpoint. */
+export class SqliteTasks implements TaskQueue {
+  private readonly sql;
+
+  constructor(
+    private readonly db: Database.Database,
+    /** Called after a write that made a run due (SQLite is one process: a no-op hook for symmetry). */
+    private readonly woke: () => void = () => {},
+  ) {
+    this.sql = {
+      insert: db.prepare(
+        `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, scheduled_at, visible_at, updated_at)
+         VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input, @responseTimeoutMs, @now, @visibleAt, @now)`,
+      ),
+      poll: db.prepare(
+        `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at = @now, updated_at = @now,
+           response_deadline = @now + response_timeout_ms
+         WHERE task_id IN (SELECT task_id FROM tasks WHERE task_type = @taskType AND status = 'SCHEDULED' AND visible_at <= @now ORDER BY visible_at, scheduled_at LIMIT @count)
+         RETURNING *`,
+      ),
+      get: db.prepare('SELECT * FROM tasks WHERE task_id = ?'),
+      ofRun: db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, attempt'),
+      outcomes: db.prepare(`SELECT * FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY seq, attempt`),
+      queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
+      finish: db.prepare('UPDATE tasks SET status = @status, output = @output, reason = @reason, worker_id = COALESCE(@workerId, worker_id), ended_at = @now, updated_at = @now, response_deadline = NULL WHERE task_id = @taskId'),
+      requeue: db.prepare("UPDATE tasks SET status = 'SCHEDULED', visible_at = @visibleAt, output = COALESCE(@output, output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId"),
+      extend: db.prepare('UPDATE tasks SET response_deadline = @now + response_timeout_ms, output = COALESCE(@output, output), updated_at = @now WHERE task_id = @taskId'),
+      addLogs: db.prepare('UPDATE tasks SET logs = json_insert(logs, \'$[#]\', json(@entry)) WHERE task_id = @taskId'),
+      wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting'"),
+      timedOut: db.prepare(
+        `UPDATE tasks SET status = 'TIMED_OUT', reason = 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms', ended_at = @now, updated_at = @now, response_deadline = NULL
+         WHERE status = 'IN_PROGRESS' AND response_deadline < @now RETURNING run_id`,
+      ),
+      consume: db.prepare('UPDATE tasks SET consumed_at = ? WHERE task_id = ? AND consumed_at IS NULL'),
+      cancelOpen: db.prepare(`UPDATE tasks SET status = 'CANCELED', ended_at = ?, updated_at = ?, consumed_at = ? WHERE run_id = ? AND status IN ${OPEN}`),
+      hasOutcome: db.prepare(`SELECT 1 FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} LIMIT 1`),
+    };
+  }
+
+  async poll(taskType: string, workerId: string, count: number): Promise<Task[]> {
+    if (count <= 0) return [];
+    const now = Date.now();
+    return this.db.transaction(() => (this.sql.poll.all({ taskType, workerId, count, now }) as TaskRow[]).map(taskFromRow)).immediate();
+  }
+
+  async report(taskId: string, result: TaskResult): Promise<Task | undefined> {
+    const now = Date.now();
+    const woke = this.db
+      .transaction(() => {
+        const row = this.sql.get.get(taskId) as TaskRow | undefined;
+        if (!row || isTerminalTask(row.status)) return false; // unknown, or already finished: a no-op
+        const output = result.output === undefined ? null : JSON.stringify(result.output);
+        for (const log of result.logs ?? []) this.sql.addLogs.run({ taskId, entry: JSON.stringify({ log, createdTime: now }) });
+        if (result.status === 'IN_PROGRESS') {
+          if (result.callbackAfterMs !== undefined && !result.extendLease) this.sql.requeue.run({ taskId, visibleAt: now + result.callbackAfterMs, output, now });
+          else this.sql.extend.run({ taskId, output, now });
+          return false;
+        }
+        this.sql.finish.run({ taskId, status: result.status, output, reason: result.reason ?? null, workerId: result.workerId ?? null, now });
+        return this.sql.wake.run(now, row.run_id).changes > 0;
+      })
+      .immediate();
+    if (woke) this.woke();
+    return this.get(taskId);
+  }
+
+  async get(taskId: string): Promise<Task | undefined> {
+    const row = this.sql.get.get(taskId) as TaskRow | undefined;
+    return row ? taskFromRow(row) : undefined;
+  }
+
+  async ofRun(runId: string): Promise<Task[]> {
+    return (this.sql.ofRun.all(runId) as TaskRow[]).map(taskFromRow);
+  }
+
+  async queueSize(taskType: string): Promise<number> {
+    return (this.sql.queueSize.get(taskType) as { n: number }).n;
+  }
+
+  async timeOut(): Promise<number> {
+    const now = Date.now();
+    const runs = this.db
+      .transaction(() => {
+        const ids = (this.sql.timedOut.all({ now }) as { run_id: string }[]).map((r) => r.run_id);
+        for (const id of ids) this.sql.wake.run(now, id);
+        return ids;
+      })
+      .immediate();
+    if (runs.length) this.woke();
+    return runs.length;
+  }
+
+  /** Inside a checkpoint's transaction: the tasks it schedules, the outcomes it recorded, and (when the run ends) its open tasks cancelled. */
+  applyWithCommit(runId: string, created: NewTask[], consumed: string[], ends: boolean, now: number): void {
+    for (const task of created) this.sql.insert.run({ ...task, input: JSON.stringify(task.input), now });
+    for (const id of consumed) this.sql.consume.run(now, id);
+    if (ends) this.sql.cancelOpen.run(now, now, now, runId);
+  }
+
+  /** Terminal task reports the run has not recorded yet (a claimed run replays them in). */
+  outcomesOf(runId: string): Task[] {
+    return (this.sql.outcomes.all(runId) as TaskRow[]).map(taskFromRow);
+  }
+
+  /** Whether a report came in that a run suspending on a task must not sleep through. */
+  hasOutcome(runId: string): boolean {
+    return this.sql.hasOutcome.get(runId) !== undefined;
+  }
+}
