@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { MigrationDefinition } from '../core/migration.js';
 import type { Engine } from '../runtime/engine.js';
 import { coerceText } from './coerce.js';
+import { conductorApi } from './conductor/plugin.js';
 import type { ServerContext } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { collectOpenApi } from './openapi.js';
@@ -66,6 +67,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(runActionRoutes, context);
   app.register(versionRoutes, context);
   app.register(eventRoutes, context);
+  app.register(conductorApi, { ...context, prefix: '/api' }); // Conductor-compatible REST API
   for (const plugin of options.plugins ?? []) app.register(plugin, context);
   return app;
 }

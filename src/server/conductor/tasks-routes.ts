@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { isTerminalTask, type TaskResult } from '../../core/tasks.js';
+import type { Json } from '../../core/types.js';
+import type { Engine } from '../../runtime/engine.js';
+import { badRequest, conflict, notFound } from './errors.js';
+import { operationTaskId } from './history-tasks.js';
+import { MAX_POLL_WAIT_MS, pollWithin } from './long-poll.js';
+import { bodyObject, integer, objectField, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
+import { asMap, taskJson, taskLogs } from './task-shape.js';
+
+const REPORT_STATUSES: TaskResult['status'][] = ['IN_PROGRESS', 'COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR'];
+/** Routes stay out of Waymark's OpenAPI document: Conductor's API is documented by Conductor. */
+export const hidden = { schema: { hide: true } };
+
+type Query = Record<string, unknown>;
+
+/** Conductor's task endpoints: workers poll, report and log; operators look tasks up. */
+export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortSignal): void {
+  app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/batch/:tasktype', hidden, async (request, reply) => {
+    const count = integer(request.query, 'count', { min: 1, max: 1000, fallback: 1 });
+    const timeout = integer(request.query, 'timeout', { min: 0, max: MAX_POLL_WAIT_MS, fallback: 100 });
+    const stop = untilGone(reply, closing);
+    try {
+      const tasks = await pollWithin(engine, request.params.tasktype, workerOf(request.query), count, timeout, stop.signal);
+      return sendJson(reply, tasks.map((t) => taskJson(t)));
+    } finally {
+      stop.release();
+    }
+  });
+
+  app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/:tasktype', hidden, async (request, reply) => {
+    const [task] = await engine.tasks.poll(request.params.tasktype, workerOf(request.query), 1);
+    return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
+  });
+
+  app.post('/tasks', hidden, async (request, reply) => {
+    const { taskId, result } = taskResultOf(request.body);
+    await engine.tasks.report(taskId, result);
+    return sendId(reply, taskId);
+  });
+
+  app.post('/tasks/update-v2', hidden, async (request, reply) => {
+    const { taskId, result } = taskResultOf(request.body);
+    const task = await engine.tasks.report(taskId, result);
+    if (result.status === 'IN_PROGRESS') return sendNoContent(reply);
+    // The worker is free: hand it the next task of the same type at once, when one is ready.
+    const [next] = await engine.tasks.poll(task.taskType, result.workerId ?? task.workerId ?? '', 1);
+    return next ? sendJson(reply, taskJson(next)) : sendNoContent(reply);
+  });
+
+  app.post<{ Params: { workflowId: string; taskRefName: string; status: string }; Querystring: Query }>('/tasks/:workflowId/:taskRefName/:status', hidden, async (request, reply) => {
+    const { workflowId, taskRefName, status } = request.params;
+    if (!REPORT_STATUSES.includes(status as TaskResult['status'])) throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}, got '${status}'`, status);
+    const output = bodyObject(request.body, 'the task output') as Record<string, Json>;
+    const run = await engine.getRun(workflowId);
+    const open = (await engine.tasks.ofRun(workflowId)).filter((t) => t.refName === taskRefName && !isTerminalTask(t.status)).pop();
+    if (open) {
+      const merged = { ...asMap(open.output, 'result'), ...output };
+      await engine.tasks.report(open.taskId, { status: status as TaskResult['status'], output: merged, workerId: text(request.query, 'workerid', 'workerId') });
+      return sendId(reply, open.taskId);
+    }
+    // A code workflow waiting for a signal shows it as a WAIT task named by the signal: completing it sends the signal.
+    const wait = run.waitingFor;
+    if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(taskRefName)) {
+      await engine.signal(workflowId, taskRefName, output);
+      return sendId(reply, operationTaskId(workflowId, wait.seq ?? 0, taskRefName));
+    }
+    throw notFound(`workflow '${workflowId}' has no open task '${taskRefName}'`);
+  });
+
+  app.get<{ Querystring: Query }>('/tasks/queue/size', hidden, async (request, reply) => {
+    const type = text(request.query, 'taskType');
+    if (type === undefined) throw badRequest('taskType', 'taskType is required');
+    return sendJson(reply, await engine.tasks.queueSize(type));
+  });
+
+  app.get<{ Querystring: Query }>('/tasks/queue/sizes', hidden, async (request, reply) => {
+    const raw = request.query.taskType;
+    const types = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((t) => String(t).split(',')).filter((t) => t !== '');
+    const sizes: Record<string, number> = {};
+    for (const type of types) sizes[type] = await engine.tasks.queueSize(type);
+    return sendJson(reply, sizes);
+  });
+
+  app.get<{ Params: { taskId: string } }>('/tasks/:taskId', hidden, async (request, reply) => sendJson(reply, taskJson(await engine.tasks.get(request.params.taskId))));
+
+  app.get<{ Params: { taskId: string } }>('/tasks/:taskId/log', hidden, async (request, reply) => {
+    const logs = taskLogs(await engine.tasks.get(request.params.taskId));
+    return logs.length ? sendJson(reply, logs) : sendNoContent(reply);
+  });
+
+  app.post<{ Params: { taskId: string } }>('/tasks/:taskId/log', hidden, async (request, reply) => {
+    const line = logLine(request.body);
+    const task = await engine.tasks.get(request.params.taskId);
+    if (isTerminalTask(task.status)) throw conflict(`task '${task.taskId}' is ${task.status}: its log is closed`);
+    // A log line is progress: it goes with an IN_PROGRESS report that keeps the task where it is (and restarts its response timeout).
+    await engine.tasks.report(task.taskId, { status: 'IN_PROGRESS', extendLease: true, logs: [line] });
+    return sendEmpty(reply);
+  });
+}
+
+/** The worker's id from `workerid` (Conductor's spelling) or `workerId`. */
+const workerOf = (query: Query) => text(query, 'workerid', 'workerId') ?? '';
+
+/** A TaskResult body as Waymark's report. Unknown fields are ignored. */
+export function taskResultOf(body: unknown): { taskId: string; result: TaskResult } {
+  const b = bodyObject(body, 'a TaskResult');
+  const taskId = b.taskId;
+  if (typeof taskId !== 'string' || taskId === '') throw badRequest('taskId', 'taskId is required', taskId);
+  const status = b.status;
+  if (!REPORT_STATUSES.includes(status as TaskResult['status'])) throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}`, status);
+  const result: TaskResult = { status: status as TaskResult['status'] };
+  const output = objectField(b, 'outputData');
+  if (output !== undefined) result.output = output as Json;
+  if (typeof b.reasonForIncompletion === 'string' && b.reasonForIncompletion !== '') result.reason = b.reasonForIncompletion;
+  if (typeof b.workerId === 'string' && b.workerId !== '') result.workerId = b.workerId;
+  const callback = b.callbackAfterSeconds;
+  if (callback !== undefined && callback !== null && !(typeof callback === 'number' && Number.isFinite(callback) && callback >= 0)) {
+    throw badRequest('callbackAfterSeconds', 'callbackAfterSeconds must be a non-negative number', callback);
+  }
+  // IN_PROGRESS with a positive callback: handed out again after it. Without one, the task stays with its worker.
+  if (typeof callback === 'number' && callback > 0) result.callbackAfterMs = callback * 1000;
+  if (b.extendLease === true) result.extendLease = true;
+  if (Array.isArray(b.logs)) {
+    const logs = b.logs.map(logLine).filter((l) => l !== '');
+    if (logs.length) result.logs = logs;
+  }
+  return { taskId, result };
+}
+
+/** A log entry: a string, `{ log }`, or anything else as its JSON. */
+function logLine(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { log?: unknown }).log === 'string') return (value as { log: string }).log;
+  if (value === undefined || value === null) throw badRequest('body', 'a log line is required');
+  return JSON.stringify(value);
+}
+
+/** Aborts when the client goes away or the server starts closing. */
+function untilGone(reply: FastifyReply, closing: AbortSignal): { signal: AbortSignal; release(): void } {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  closing.addEventListener('abort', abort, { once: true });
+  reply.raw.once('close', abort);
+  if (closing.aborted) stop.abort();
+  return {
+    signal: stop.signal,
+    release() {
+      closing.removeEventListener('abort', abort);
+      reply.raw.removeListener('close', abort);
+    },
+  };
+}
