@@ -2,7 +2,8 @@ import type { ClaimedRun, Store, WorkflowVersionRef } from '../store/types.js';
 
 export interface ClaimLoopOptions {
   workerId: string;
-  served: WorkflowVersionRef[];
+  /** The versions this worker executes now (declarative versions can be added while it runs). */
+  served(): WorkflowVersionRef[];
   leaseMs: number;
   /** Longest pause between looks at the store for due runs or expired leases, in ms. */
   pollIntervalMs: number;
@@ -68,7 +69,8 @@ export class ClaimLoop {
   }
 
   private async pass(): Promise<void> {
-    const { workerId, served, leaseMs, pollIntervalMs } = this.options;
+    const { workerId, leaseMs, pollIntervalMs } = this.options;
+    const served = this.options.served();
     for (;;) {
       const free = this.options.freeSlots();
       if (this.stopped) return;

@@ -23,6 +23,7 @@ import { WorkerPresence } from './presence.js';
 import { WorkflowRegistry } from './registry.js';
 import { startRequest } from './start-request.js';
 import { TaskClient } from './task-client.js';
+import { Definitions, type SourceCompiler } from './definitions.js';
 import type { WorkflowDefinition } from './workflow.js';
 
 export interface EngineOptions {
@@ -50,6 +51,8 @@ export interface EngineOptions {
   poolSize?: number;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
+  /** Compiles stored declarative sources, so this engine serves versions registered at run time anywhere. (Default: none) */
+  compile?: SourceCompiler;
   /** Where warnings go. (Default: stderr) */
   logger?: { warn(facts: Record<string, unknown>, message: string): void };
 }
@@ -81,6 +84,8 @@ export class Engine {
   readonly workerId: string;
   /** Tasks for remote workers: poll, report, look up. */
   readonly tasks: TaskClient;
+  /** Versions registered at run time (declarative ones) and task definitions. */
+  readonly definitions: Definitions;
   private readonly executors = new Map<string, RunExecutor>();
   private readonly listeners = new Set<(change: RunChange) => void>();
   /** Checkpoints of all runs executing here, group-committed. */
@@ -122,6 +127,7 @@ export class Engine {
       warn: (message, facts) => this.warn(message, facts),
     };
     this.tasks = new TaskClient(store, () => this.loop?.nudge());
+    this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
       const outcomes = await store.commit(batch, options.leaseMs);
       this.announce(batch, outcomes);
@@ -131,7 +137,7 @@ export class Engine {
     if (options.worker !== false) {
       this.loop = new ClaimLoop(store, {
         workerId: this.workerId,
-        served: registry.served(),
+        served: () => registry.served(),
         leaseMs: options.leaseMs,
         pollIntervalMs: options.pollIntervalMs,
         freeSlots: () => this.freeSlots(),
@@ -140,10 +146,10 @@ export class Engine {
       });
       this.presence = new WorkerPresence(store, {
         workerId: this.workerId,
-        served: registry.served(),
+        served: () => registry.served(),
         leaseMs: options.leaseMs,
         busy: () => this.executors.size > 0,
-        beat: () => Promise.all([registry.learn(store), store.tasks.timeOut()]).then(() => undefined), // learns quarantines and routes; times out lost tasks
+        beat: () => Promise.all([registry.learn(store), store.tasks.timeOut(), this.definitions.sync()]).then(() => undefined), // quarantines, routes, lost tasks, new versions
         warn: (message, facts) => this.warn(message, facts),
       });
       const every = options.rolloutCheckMs ?? 15_000;
@@ -170,6 +176,7 @@ export class Engine {
           details: conflicts as unknown as Json,
         });
       }
+      await engine.definitions.sync();
       await registry.learn(store);
       if (engine.loop && engine.presence) {
         await store.releaseLeases(engine.workerId); // a restarted worker takes its own runs back at once
@@ -351,42 +358,27 @@ export class Engine {
 
   /** Moves an in-flight run to another version after verifying that version replays its history. */
   async upgrade(runId: string, options: UpgradeOptions): Promise<UpgradeResult> {
-    this.assertOpen();
-    const result = await upgradeRun(this.store, this.registry, runId, options);
-    if (result.applied) this.loop?.nudge();
-    return result;
+    return this.changing(() => upgradeRun(this.store, this.registry, runId, options));
   }
 
   /** Takes a migrated run back to its previous epoch and version, while it has completed no step since. */
   async rollbackMigration(runId: string, options?: { actor?: string; reason?: string }): Promise<Run> {
-    this.assertOpen();
-    const run = await rollbackMigration(this.store, runId, options);
-    this.loop?.nudge();
-    return run;
+    return this.changing(() => rollbackMigration(this.store, runId, options));
   }
 
   /** Migrates in-flight runs of the migration's source version, each on its own; safe to run again. */
   async migrateAll(options: MigrateAllOptions): Promise<MigrateAllReport> {
-    this.assertOpen();
-    const report = await migrateAll(this.store, this.registry, options);
-    this.loop?.nudge();
-    return report;
+    return this.changing(() => migrateAll(this.store, this.registry, options));
   }
 
   /** Runs a finished run again from the start with the same id, on the same or another version; the earlier attempt's history is kept. */
   async restart(runId: string, options?: RestartOptions): Promise<Run> {
-    this.assertOpen();
-    const run = await restartRun(this.store, this.registry, runId, options);
-    this.loop?.nudge();
-    return run;
+    return this.changing(() => restartRun(this.store, this.registry, runId, options));
   }
 
   /** Re-executes a finished run from `step`, keeping the checkpoints recorded before it. */
   async rerunFrom(runId: string, step: string, options?: RerunOptions): Promise<Run> {
-    this.assertOpen();
-    const run = await rerunFrom(this.store, runId, step, options);
-    this.loop?.nudge();
-    return run;
+    return this.changing(() => rerunFrom(this.store, runId, step, options));
   }
 
   /**
@@ -409,11 +401,16 @@ export class Engine {
     return describeRun(run, history, availableActions(run, history));
   }
 
-  private async operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
+  /** Runs a change of run state, then looks for work at once (the change may have made a run due). */
+  private async changing<T>(change: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    const result = await applyOperatorAction(this.store, runId, action, options);
+    const result = await change();
     this.loop?.nudge();
     return result;
+  }
+
+  private operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
+    return this.changing(() => applyOperatorAction(this.store, runId, action, options));
   }
 
   /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */

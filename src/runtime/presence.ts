@@ -2,7 +2,7 @@ import type { Store, WorkflowVersionRef } from '../store/types.js';
 
 export interface PresenceOptions {
   workerId: string;
-  served: WorkflowVersionRef[];
+  served(): WorkflowVersionRef[];
   leaseMs: number;
   /** Whether this worker holds any run now (leases are renewed only then). */
   busy(): boolean;
@@ -24,7 +24,7 @@ export class WorkerPresence {
   ) {}
 
   async start(): Promise<void> {
-    await this.store.heartbeat(this.options.workerId, this.options.served, this.options.leaseMs);
+    await this.store.heartbeat(this.options.workerId, this.options.served(), this.options.leaseMs);
     this.timer = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.options.leaseMs / 3)));
     this.timer.unref();
   }
@@ -37,7 +37,8 @@ export class WorkerPresence {
   }
 
   private async beat(): Promise<void> {
-    const { workerId, served, leaseMs } = this.options;
+    const { workerId, leaseMs } = this.options;
+    const served = this.options.served();
     try {
       if (this.options.busy()) await this.store.renewLeases(workerId, leaseMs);
       await this.store.heartbeat(workerId, served, leaseMs);

@@ -26,6 +26,18 @@ export class WorkflowRegistry {
     }
   }
 
+  /** Adds (or, with `replace`, swaps) a version this engine executes, e.g. a declarative version registered at run time. */
+  add(definition: WorkflowDefinition): void {
+    this.local.set(keyOf(definition.name, definition.version), definition);
+    this.remember(definition.name, definition.version);
+  }
+
+  /** Forgets a version (it was unregistered). */
+  remove(workflow: string, version: number): void {
+    this.local.delete(keyOf(workflow, version));
+    this.known.get(workflow)?.delete(version);
+  }
+
   /** Versions this engine executes. */
   served(): WorkflowVersionRef[] {
     return [...this.local.values()].map((d) => ({ workflow: d.name, version: d.version }));

@@ -101,6 +101,8 @@ export interface WorkflowConfig<I, O> {
   maxLifetimeMs?: Duration;
   /** What an expired run does. (Default: 'fail') */
   onExpire?: FailurePolicy;
+  /** A declarative version's graph (JSON) it was compiled from: stored, so every engine can serve it. (Default: none) */
+  source?: Json;
 }
 
 /** A defined workflow version, ready to hand to `Engine.open`. */

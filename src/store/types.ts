@@ -212,10 +212,36 @@ export interface TaskQueue {
   timeOut(): Promise<number>;
 }
 
+/** The stored source of a declarative workflow version. */
+export interface WorkflowSource extends WorkflowVersionRef {
+  source: Json;
+}
+
+/** Settings of a task type (retries, timeouts), as JSON owned by the layer that uses them. */
+export interface TaskDefinition {
+  name: string;
+  definition: Json;
+}
+
+/** Declarative versions' sources and task definitions. */
+export interface DefinitionStore {
+  /** Stores the sources of registered versions (registerWorkflowVersions first). */
+  saveSources(sources: WorkflowSource[]): Promise<void>;
+  listSources(): Promise<WorkflowSource[]>;
+  /** Forgets a version that has no runs; false (and nothing removed) when it has runs. */
+  removeVersion(workflow: string, version: number): Promise<boolean>;
+  /** Inserts or replaces task definitions by name. */
+  saveTaskDefinitions(definitions: TaskDefinition[]): Promise<void>;
+  listTaskDefinitions(): Promise<TaskDefinition[]>;
+  /** False when there was none of that name. */
+  removeTaskDefinition(name: string): Promise<boolean>;
+}
+
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly tasks: TaskQueue;
+  readonly definitions: DefinitionStore;
   /**
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.

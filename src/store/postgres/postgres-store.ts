@@ -30,6 +30,7 @@ import { migratePostgres, quoteIdent } from './migrate.js';
 import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
+import { PostgresDefinitions } from './definitions.js';
 import {
   eventFromRow,
   runFromRow,
@@ -63,6 +64,7 @@ const types = {
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly tasks: PostgresTasks;
+  readonly definitions: PostgresDefinitions;
   readonly schema: string;
   private readonly pool: pg.Pool;
   private readonly wake: WakeListener;
@@ -76,6 +78,7 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => {}); // an idle connection dropped (server restart): the pool replaces it
     this.wake = new WakeListener({ connectionString: url, types }, this.channel);
     this.tasks = new PostgresTasks(this.pool, () => this.notify());
+    this.definitions = new PostgresDefinitions(this.pool);
   }
 
   /** Connects, migrates the schema and starts listening for wake-ups. */

@@ -27,6 +27,7 @@ import type {
 import { startedData } from '../started.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteTasks } from './tasks.js';
+import { SqliteDefinitions } from './definitions.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
@@ -58,6 +59,7 @@ const servedKeys = (served: WorkflowVersionRef[]) => JSON.stringify(served.map((
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   readonly tasks: SqliteTasks;
+  readonly definitions: SqliteDefinitions;
   private readonly db: Database.Database;
   private readonly sql;
 
@@ -74,6 +76,7 @@ export class SqliteStore implements Store {
     }
     this.sql = this.prepareStatements();
     this.tasks = new SqliteTasks(this.db);
+    this.definitions = new SqliteDefinitions(this.db);
   }
 
   private prepareStatements() {

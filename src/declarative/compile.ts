@@ -1,0 +1,55 @@
+import type { Json } from '../core/types.js';
+import type { SourceCompiler } from '../runtime/definitions.js';
+import type { Engine } from '../runtime/engine.js';
+import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow.js';
+import { definitionFingerprint, parseTaskDef, parseWorkflowDef, type TaskDef, type WorkflowDef } from './definitions.js';
+import { Interpreter, type DeclarativeEnv } from './interpreter.js';
+import { loadSandbox } from './sandbox.js';
+
+/**
+ * A declarative workflow version as an executable one: its runs are interpreted on the kernel (replayable,
+ * versioned, upgradable like code). The fingerprint is the graph's, so a changed graph is a changed version.
+ */
+export function compileWorkflowDef(def: WorkflowDef, env: DeclarativeEnv): WorkflowDefinition {
+  const timeout = def.timeoutSeconds > 0 && def.timeoutPolicy === 'TIME_OUT_WF' ? { maxLifetimeMs: def.timeoutSeconds * 1000, onExpire: 'fail' as const } : {};
+  const definition = defineWorkflow({
+    name: def.name,
+    version: def.version,
+    run: (ctx, input: Json) => new Interpreter(ctx, def, env, input).run(),
+    source: def as unknown as Json,
+    ...timeout,
+  });
+  return Object.freeze({ ...definition, fingerprint: definitionFingerprint(def) });
+}
+
+/** What an engine needs to serve declarative workflows: the sandbox, and task definitions read through the engine. */
+export interface DeclarativeSupport {
+  env: DeclarativeEnv;
+  /** For `Engine.open({ compile })`: stored sources become executable versions. */
+  compile: SourceCompiler;
+  /** Connects the engine whose task definitions runs read. */
+  bind(engine: Engine): void;
+}
+
+export async function declarativeSupport(): Promise<DeclarativeSupport> {
+  const sandbox = await loadSandbox();
+  let engine: Engine | undefined;
+  const parsed = new Map<string, { source: Json; def: TaskDef }>();
+  const env: DeclarativeEnv = {
+    sandbox,
+    taskDef(name) {
+      const source = engine?.definitions.taskDefinition(name);
+      if (source === undefined) return undefined;
+      const known = parsed.get(name);
+      if (known?.source === source) return known.def;
+      const def = parseTaskDef(source);
+      parsed.set(name, { source, def });
+      return def;
+    },
+  };
+  return {
+    env,
+    compile: (stored) => compileWorkflowDef(parseWorkflowDef(stored.source), env),
+    bind: (bound) => void (engine = bound),
+  };
+}

@@ -1,0 +1,205 @@
+import { NonRetryableError, WaymarkError } from '../core/errors.js';
+import type { Json } from '../core/types.js';
+import type { WorkflowContext } from '../runtime/workflow.js';
+import { effectiveTaskDef, retryDelayMs, type DoWhileTask, type SwitchTask, type TaskDef, type WorkflowDef, type WorkflowTask } from './definitions.js';
+import { callHttp } from './http-task.js';
+import { direct, runInLockstep, type Operation } from './lockstep.js';
+import { resolveParams, resolveValue, type ParamScope, type TaskScope } from './params.js';
+import type { ExpressionSandbox } from './sandbox.js';
+import { parseWaitDuration, parseWaitUntil } from './wait-time.js';
+
+/** What declarative runs need from the process that executes them. */
+export interface DeclarativeEnv {
+  sandbox: ExpressionSandbox;
+  /** A registered task definition (retries, timeouts) by task name. */
+  taskDef(name: string): TaskDef | undefined;
+}
+
+/** How a system task (one the engine executes itself) is recorded: a step named by its reference. */
+export interface SystemTaskRecord {
+  taskType: string;
+  input: Json;
+  output: Json;
+}
+
+/** Thrown by a TERMINATE task: the run ends with `status` (COMPLETED returns `output`). */
+class Terminated extends Error {
+  constructor(
+    readonly status: string,
+    readonly reason: string,
+    readonly output: Json,
+  ) {
+    super(reason);
+  }
+}
+
+const MAX_ITERATIONS = 1_000;
+
+/** Executes one run of a declarative workflow on the kernel: tasks become tasks, steps, timers and waits. */
+export class Interpreter {
+  private readonly scope: ParamScope;
+  private last: Json = {};
+
+  constructor(
+    private readonly ctx: WorkflowContext,
+    private readonly def: WorkflowDef,
+    private readonly env: DeclarativeEnv,
+    input: Json,
+  ) {
+    const given = input !== null && typeof input === 'object' && !Array.isArray(input) ? input : {};
+    this.scope = {
+      workflow: { input: { ...def.inputTemplate, ...given }, variables: { ...def.variables }, workflowId: ctx.runId, workflowType: def.name, version: def.version },
+      tasks: {},
+    };
+  }
+
+  async run(): Promise<Json> {
+    try {
+      await this.list(this.def.tasks, direct, '');
+    } catch (error) {
+      if (!(error instanceof Terminated)) throw error;
+      if (error.status === 'COMPLETED') return error.output;
+      const ended = new NonRetryableError(error.reason || `terminated with status ${error.status}`);
+      (ended as unknown as { code: string }).code = error.status; // FAILED or TERMINATED, as reported
+      throw ended;
+    }
+    const outputs = this.def.outputParameters;
+    return Object.keys(outputs).length ? resolveParams(outputs, this.scope) : this.last;
+  }
+
+  /** Runs tasks in order; `suffix` marks DO_WHILE iterations (`__2`). */
+  private async list(tasks: WorkflowTask[], op: Operation, suffix: string): Promise<void> {
+    for (const task of tasks) await this.task(task, op, suffix);
+  }
+
+  private async task(task: WorkflowTask, op: Operation, suffix: string): Promise<void> {
+    const ref = task.taskReferenceName + suffix;
+    const input = resolveParams(task.inputParameters, this.scope);
+    switch (task.type) {
+      case 'SIMPLE':
+        return this.simple(task, ref, input, op, suffix);
+      case 'WAIT':
+      case 'HUMAN':
+        return this.wait(task, ref, input, op, suffix);
+      case 'INLINE': {
+        const script = String(input.expression ?? '');
+        await this.system(task, ref, input, op, suffix, () => ({ result: this.evaluate(script, input) }));
+        return;
+      }
+      case 'SET_VARIABLE':
+        await this.system(task, ref, input, op, suffix, () => ({}));
+        Object.assign(this.scope.workflow.variables, input);
+        return;
+      case 'SWITCH':
+        return this.switchTask(task, ref, input, op, suffix);
+      case 'FORK_JOIN':
+        await this.system(task, ref, input, op, suffix, () => ({}));
+        return runInLockstep(
+          task.forkTasks.map((branch) => (branchOp) => this.list(branch, branchOp, suffix)),
+          op,
+        );
+      case 'JOIN': {
+        const joined = Object.fromEntries(task.joinOn.map((on) => [on, this.scope.tasks[on + suffix]?.output ?? null]));
+        await this.system(task, ref, input, op, suffix, () => joined);
+        return;
+      }
+      case 'DO_WHILE':
+        return this.doWhile(task, ref, input, op);
+      case 'TERMINATE': {
+        const status = String(input.terminationStatus ?? 'COMPLETED');
+        await this.system(task, ref, input, op, suffix, () => ({}));
+        throw new Terminated(status, String(input.terminationReason ?? ''), (input.workflowOutput ?? {}) as Json);
+      }
+      case 'HTTP':
+        await this.system(task, ref, input, op, suffix, (signal) => callHttp(input.http_request ?? input, signal), { retry: { maxAttempts: 3, initialDelayMs: 1_000 } });
+        return;
+      case 'SUB_WORKFLOW':
+        throw new WaymarkError('E_INVALID_INPUT', `task '${ref}': SUB_WORKFLOW is not supported yet`);
+    }
+  }
+
+  /** A SIMPLE task: dispatched to remote workers with the retries and timeouts of its task definition. */
+  private async simple(task: WorkflowTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+    const taskDef = effectiveTaskDef(task, this.env.taskDef(task.name));
+    const full = { ...taskDef.inputTemplate, ...input };
+    try {
+      const output = await op(() =>
+        this.ctx.task(task.name, full, {
+          ref,
+          maxAttempts: taskDef.retryCount + 1,
+          retryDelayMs: (n) => retryDelayMs(taskDef, n),
+          responseTimeoutMs: taskDef.responseTimeoutSeconds * 1000,
+        }),
+      );
+      this.done(task, suffix, { input: full, output: output as Json, status: 'COMPLETED' });
+    } catch (error) {
+      if (!task.optional || (error as WaymarkError).code !== 'E_TASK_FAILED') throw error;
+      this.done(task, suffix, { input: full, output: {}, status: 'COMPLETED_WITH_ERRORS' });
+    }
+  }
+
+  /** WAIT for a duration or until a time (a durable timer), or (without either) like HUMAN, for an external update. */
+  private async wait(task: WorkflowTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+    if (task.type === 'WAIT' && (typeof input.duration === 'string' || typeof input.until === 'string')) {
+      const ms = typeof input.duration === 'string' ? parseWaitDuration(input.duration) : Math.max(0, parseWaitUntil(input.until as string) - this.ctx.now());
+      await op(() => this.ctx.sleep(ms));
+      return this.done(task, suffix, { input, output: {}, status: 'COMPLETED' });
+    }
+    const output = await op(() => this.ctx.task(task.type, input, { ref, responseTimeoutMs: 365 * 24 * 3_600_000 }));
+    this.done(task, suffix, { input, output: output as Json, status: 'COMPLETED' });
+  }
+
+  private async switchTask(task: SwitchTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+    const decide = () => {
+      const value = task.evaluatorType === 'value-param' ? input[task.expression] : this.evaluate(task.expression, input);
+      const selected = value === null || value === undefined ? '' : String(value);
+      return { evaluationResult: [selected], selectedCase: Object.hasOwn(task.decisionCases, selected) ? selected : 'defaultCase' };
+    };
+    const decided = (await this.system(task, ref, input, op, suffix, decide)) as { selectedCase: string };
+    const branch = decided.selectedCase === 'defaultCase' ? task.defaultCase : task.decisionCases[decided.selectedCase]!;
+    await this.list(branch, op, suffix);
+  }
+
+  private async doWhile(task: DoWhileTask, ref: string, input: Record<string, Json>, op: Operation): Promise<void> {
+    for (let iteration = 1; iteration <= MAX_ITERATIONS; iteration++) {
+      await this.list(task.loopOver, op, `__${iteration}`);
+      const $: Record<string, Json> = { ...input, [task.taskReferenceName]: { iteration } };
+      for (const body of task.loopOver) $[body.taskReferenceName] = this.scope.tasks[body.taskReferenceName]?.output ?? null;
+      const check = () => ({ iteration, continue: Boolean(this.evaluate(task.loopCondition, resolveValue($, this.scope))) });
+      const again = (await this.system(task, `${ref}__${iteration}`, input, op, '', check)) as { continue: boolean };
+      this.scope.tasks[task.taskReferenceName] = { input, output: { iteration }, status: 'IN_PROGRESS' };
+      if (!again.continue) return this.done(task, '', { input, output: { iteration }, status: 'COMPLETED' });
+    }
+    throw new NonRetryableError(`DO_WHILE '${ref}' did not end after ${MAX_ITERATIONS} iterations`);
+  }
+
+  /** A task the engine executes itself: a checkpointed step named by its reference; its output is recorded. */
+  private async system(
+    task: WorkflowTask,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+    execute: (signal: AbortSignal) => Json | Promise<Json>,
+    options: { retry?: { maxAttempts: number; initialDelayMs?: number } } = { retry: { maxAttempts: 1 } },
+  ): Promise<Json> {
+    const record = await op(() => this.ctx.step<SystemTaskRecord>(ref, async ({ signal }) => ({ taskType: task.type, input, output: await execute(signal) }), options));
+    this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
+    return record.output;
+  }
+
+  private done(task: WorkflowTask, suffix: string, result: TaskScope): void {
+    this.scope.tasks[task.taskReferenceName] = result;
+    if (suffix) this.scope.tasks[task.taskReferenceName + suffix] = result;
+    this.last = result.output;
+  }
+
+  /** A script in the sandbox; its errors are the definition's, so they are not retried. */
+  private evaluate(script: string, $: Json): Json {
+    try {
+      return this.env.sandbox.evaluate(script, $);
+    } catch (error) {
+      throw new NonRetryableError((error as Error).message);
+    }
+  }
+}
