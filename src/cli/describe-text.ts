@@ -8,7 +8,8 @@ const ACTION_HELP: Record<OperatorAction, string> = {
   skip_step: 'record an output for the parked step and go on',
   compensate: 'abort: undo completed reversible steps in reverse order, end compensated',
   cancel: 'stop now without undoing anything, end cancelled',
-  resume: 'let the parked run go on',
+  resume: 'let the parked or paused run go on',
+  pause: 'stop scheduling new work until resumed (in-flight work finishes)',
 };
 
 /** Help for the actions on a parked compensation (the step is a compensation, not a forward step). */

@@ -17,6 +17,7 @@ export type RunStatus =
   | 'waiting'
   | 'compensating'
   | 'needs_attention'
+  | 'paused'
   | 'completed'
   | 'failed'
   | 'cancelled'
@@ -30,6 +31,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'waiting',
   'compensating',
   'needs_attention',
+  'paused',
   'completed',
   'failed',
   'cancelled',
@@ -40,9 +42,9 @@ export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** Statuses in which a run holds no lease and no worker moves it on: over, or parked for an operator. */
+/** Statuses in which a run holds no lease and no worker moves it on: over, parked for an operator, or paused by one. */
 export function isAtRest(status: RunStatus): boolean {
-  return isTerminal(status) || status === 'needs_attention';
+  return isTerminal(status) || status === 'needs_attention' || status === 'paused';
 }
 
 /** What a step does to the world. */
@@ -55,7 +57,7 @@ export type FailurePolicy = 'fail' | 'compensate' | 'escalate';
 export type AttentionReason = 'nondeterminism' | 'unknown_outcome' | 'step_failed' | 'compensation_failed' | 'expired';
 
 /** Operator actions, recorded in the history with who did them and why. */
-export type OperatorAction = 'retry_step' | 'skip_step' | 'compensate' | 'cancel' | 'resume';
+export type OperatorAction = 'retry_step' | 'skip_step' | 'compensate' | 'cancel' | 'resume' | 'pause';
 
 /** A JSON value as stored in the history. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

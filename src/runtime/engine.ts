@@ -282,7 +282,12 @@ export class Engine {
     return this.operate(runId, 'cancel', options);
   }
 
-  /** Lets a run parked on a divergence (after a fix is deployed) or on its expiry go on. */
+  /** Pauses a running or waiting run: nothing new executes until `resume` (a run executing here stops at its next operation). */
+  pause(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
+    return this.operate(runId, 'pause', options);
+  }
+
+  /** Lets a paused run go on, or one parked on a divergence (after a fix is deployed) or on its expiry. */
   resume(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
     return this.operate(runId, 'resume', options);
   }
@@ -424,9 +429,7 @@ export class Engine {
   }
 
   /** Live workers (engines that execute runs) and the versions each serves. */
-  async workers(): Promise<WorkerRecord[]> {
-    return this.store.liveWorkers();
-  }
+  readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers();
 
   /** Calls `listener` after every change this engine commits; returns the unsubscribe function. */
   subscribe(listener: (change: RunChange) => void): () => void {

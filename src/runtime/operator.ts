@@ -29,7 +29,7 @@ const STEP_REASONS = ['unknown_outcome', 'step_failed', 'compensation_failed'];
 /**
  * Applies an operator action: checks that it fits the run's state (refusing clearly, changing nothing,
  * when it does not), then records it in the history with actor and reason in one fenced commit. Cancel
- * and compensate of a run a live worker is executing are handed to that worker.
+ * compensate and pause of a run a live worker is executing are handed to that worker.
  */
 export async function applyOperatorAction(
   store: Store,
@@ -51,7 +51,7 @@ export async function applyOperatorAction(
     );
     if (outcome!.ok) return { run: (await store.getRun(runId))!, applied: true };
     if (outcome!.reason === 'lease_lost') {
-      if (action !== 'cancel' && action !== 'compensate') {
+      if (action !== 'cancel' && action !== 'compensate' && action !== 'pause') {
         throw new WaymarkError('E_RUN_BUSY', `run '${runId}' is executing on a worker: ${action} applies only to a parked run`);
       }
       if (await store.setPendingAction(runId, { action, actor, reason, at: Date.now() })) {
@@ -64,7 +64,7 @@ export async function applyOperatorAction(
 }
 
 /** Every operator action, in the order `describe` lists them. */
-const ACTIONS: OperatorAction[] = ['retry_step', 'skip_step', 'resume', 'compensate', 'cancel'];
+const ACTIONS: OperatorAction[] = ['retry_step', 'skip_step', 'resume', 'pause', 'compensate', 'cancel'];
 
 /** The operator actions that apply to the run now: those planAction accepts (one set of rules for both). */
 export function availableActions(run: Run, history: HistoryEvent[]): OperatorAction[] {
@@ -127,7 +127,12 @@ export function planAction(run: Run, history: HistoryEvent[], action: OperatorAc
         update: { status: 'cancelled', waitingFor: null, releaseLease: true, error: { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `cancelled by ${actor}: ${reason}` } },
       };
     }
+    case 'pause': {
+      if (run.status !== 'running' && run.status !== 'waiting') throw refuse(`it is ${run.status}; only a running or waiting run can be paused`);
+      return { events: [recorded], update: { status: 'paused', releaseLease: true, clearPendingAction: true } };
+    }
     case 'resume': {
+      if (run.status === 'paused') return { events: [recorded], update: { ...resumeNow, status: 'running' } }; // it replays and waits again as before
       if (!parked) throw refuse(`it is ${run.status}, not parked for an operator`);
       if (parked.reason !== 'nondeterminism' && parked.reason !== 'expired') {
         throw refuse(`it is parked on ${parked.reason} of step '${parked.step}': retry or skip that step instead`);

@@ -27,6 +27,7 @@ export async function runTakeover(port: TakeoverPort, takeover: Takeover): Promi
   if (takeover.kind === 'pause') return port.pause();
   const { action, actor, reason } = takeover.action;
   port.record({ type: 'operator_action', data: { action, actor, reason } });
+  if (action === 'pause') return port.end({ status: 'paused', clearPendingAction: true });
   if (action === 'cancel') {
     port.record({ type: 'run_cancelled', data: { actor, reason } });
     return port.end({ status: 'cancelled', waitingFor: null, clearPendingAction: true, error: cancelledError(actor, reason) });

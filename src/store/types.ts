@@ -96,7 +96,7 @@ export interface NewRun {
 
 /** An operator action asked for while a worker was executing the run; that worker applies it. */
 export interface PendingAction {
-  action: Extract<OperatorAction, 'cancel' | 'compensate'>;
+  action: Extract<OperatorAction, 'cancel' | 'compensate' | 'pause'>;
   actor: string;
   reason: string;
   at: number;

@@ -134,7 +134,7 @@ test('compensate on a waiting run undoes its reversible steps in reverse order, 
     described.effects.map((e: any) => [e.step, e.effect, e.state]),
     [['create-vm', 'reversible', 'kept'], ['open-port', 'reversible', 'kept'], ['notify', 'irreversible', 'kept']],
   );
-  assert.deepEqual(described.actions, ['compensate', 'cancel']);
+  assert.deepEqual(described.actions, ['pause', 'compensate', 'cancel']);
   assert.deepEqual(described.pending, ["waiting for signal 'go'"]);
 
   const result = await cliJson<{ applied: boolean; run: Run }>(['runs', 'compensate', 'saga-undo', '--reason', 'rollback', '--actor', 'bob', '--db', db]);

@@ -82,6 +82,40 @@ forEachBackend((backend) => {
     }
   });
 
+  test('pause: a waiting run is paused at once, an executing one at its next operation; resume lets each go on', async () => {
+    const engine = await Engine.open({ store: backend.store(), workflows: [held, waiter, other], rolloutCheckMs: 0 });
+    try {
+      secondRuns = 0;
+      const parked = await engine.start('waiter', null);
+      await runUntil(engine, parked.id, (r) => r.status === 'waiting');
+      const paused = await engine.pause(parked.id, { actor: 'ops', reason: 'investigating' });
+      assert.deepEqual([paused.applied, paused.run.status], [true, 'paused']);
+      await engine.signal(parked.id, 'go');
+      const probe = await engine.start('other', null);
+      assert.equal(await engine.result(probe.id, { timeoutMs: 10_000 }), 'x');
+      assert.equal((await engine.getRun(parked.id)).status, 'paused', 'a signal does not wake a paused run');
+      await rejectsWith(engine.pause(parked.id), 'E_RUN_STATE');
+
+      const hot = await engine.start('held', null);
+      await runUntil(engine, hot.id, () => true);
+      const handed = await engine.pause(hot.id, { actor: 'ops', reason: 'hold on' });
+      assert.equal(handed.applied, false, 'handed to the worker executing it');
+      releaseFirst();
+      await runUntil(engine, hot.id, (r) => r.status === 'paused');
+      assert.equal(secondRuns, 0, 'stopped before its next step');
+
+      await engine.resume(parked.id, { actor: 'ops', reason: 'fine' });
+      await engine.resume(hot.id, { actor: 'ops', reason: 'fine' });
+      assert.equal(await engine.result(parked.id, { timeoutMs: 10_000 }), 'ran');
+      assert.equal(await engine.result(hot.id, { timeoutMs: 10_000 }), 'finished');
+      assert.equal(secondRuns, 1);
+      const actions = (await engine.history(hot.id)).filter((e) => e.type === 'operator_action').map((e) => (e.data as { action: string }).action);
+      assert.deepEqual(actions, ['pause', 'resume']);
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('the last worker serving a version with runs in flight does not leave silently', async () => {
     const store = backend.store();
     const a = await Engine.open({ store, workflows: [waiter], workerId: 'a', rolloutCheckMs: 0 });

@@ -45,12 +45,17 @@ const ACTIONS: ActionSpec[] = [
   },
   {
     action: 'resume',
-    description: 'let a run parked on a divergence (after a fix is deployed) or on its expiry go on',
+    description: 'let a paused run, or one parked on a divergence (after a fix is deployed) or on its expiry, go on',
     call: (engine, runId, options) => engine.resume(runId, options),
+  },
+  {
+    action: 'pause',
+    description: 'pause a running or waiting run: nothing new is executed (a running step finishes) until resume',
+    call: (engine, runId, options) => engine.pause(runId, options),
   },
 ];
 
-/** `waymark runs retry-step | skip-step | compensate | cancel | resume <run>`: operator actions, recorded with actor and reason. */
+/** `waymark runs retry-step | skip-step | compensate | cancel | resume | pause <run>`: operator actions, recorded with actor and reason. */
 export function operatorCommands(runs: Command): void {
   for (const spec of ACTIONS) {
     const command = runs
