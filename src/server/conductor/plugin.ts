@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Json } from '../../core/types.js';
+import type { Engine } from '../../runtime/engine.js';
 import type { ServerContext } from '../context.js';
+import { actionRoutes } from './action-routes.js';
+import type { ConductorContext } from './context.js';
 import { badRequest, installConductorErrors } from './errors.js';
+import { metadataRoutes } from './metadata-routes.js';
 import { taskRoutes } from './tasks-routes.js';
+import { workflowRoutes } from './workflow-routes.js';
 
 /**
  * Conductor's REST API (tasks, workflows, metadata) over the engine, so Conductor workers, SDKs and scripts
@@ -11,8 +17,28 @@ import { taskRoutes } from './tasks-routes.js';
 export const conductorApi: FastifyPluginAsync<ServerContext> = async (app, { engine, closing }) => {
   installConductorErrors(app);
   installLenientParsers(app);
+  const context: ConductorContext = { engine, closing, sourceOf: sourcesOf(engine) };
   taskRoutes(app, engine, closing);
+  workflowRoutes(app, context);
+  actionRoutes(app, context);
+  metadataRoutes(app, engine);
 };
+
+/**
+ * The stored source of a run's declarative version, remembered: a version with runs is never replaced or
+ * removed, so the answer for a version a run exists of does not change.
+ */
+function sourcesOf(engine: Engine): ConductorContext['sourceOf'] {
+  const known = new Map<string, Json | undefined>();
+  return async (workflow, version) => {
+    const key = `${workflow}@${version}`;
+    if (!known.has(key)) {
+      for (const s of await engine.definitions.sources()) known.set(`${s.workflow}@${s.version}`, s.source);
+      if (!known.has(key)) known.set(key, undefined);
+    }
+    return known.get(key);
+  };
+}
 
 /** JSON bodies may be empty; other content types (text/plain log lines...) arrive as text, JSON when they parse as JSON. */
 function installLenientParsers(app: FastifyInstance): void {

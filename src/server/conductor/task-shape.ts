@@ -87,12 +87,14 @@ export function conductorTask(f: TaskFacts): TaskJson {
 
 /** A task of the task queue (a worker task, or a declarative WAIT/HUMAN waiting for its update) as Conductor JSON. */
 export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJson {
+  const waits = WAIT_TYPES.includes(task.taskType);
   return conductorTask({
     taskId: task.taskId,
     taskType: task.taskType,
-    type: WAIT_TYPES.includes(task.taskType) ? task.taskType : 'SIMPLE',
+    type: waits ? task.taskType : 'SIMPLE',
     ref: task.refName,
-    status: task.status,
+    // Nobody polls a WAIT or HUMAN task: it is in progress from the start, until its external update.
+    status: waits && task.status === 'SCHEDULED' ? 'IN_PROGRESS' : task.status,
     runId: task.runId,
     workflow: task.workflow,
     version: task.version,

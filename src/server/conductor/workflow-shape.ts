@@ -7,13 +7,13 @@ export type WorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'TIMED_OUT' | 
 export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'TERMINATED', 'PAUSED'];
 
 /**
- * A run's status in Conductor's words. running/waiting/compensating: RUNNING; completed: COMPLETED;
- * needs_attention (parked for an operator): FAILED; cancelled: TERMINATED. A failed or compensated run
+ * A run's status in Conductor's words. running/waiting/compensating: RUNNING; paused: PAUSED; completed:
+ * COMPLETED; needs_attention (parked for an operator): FAILED; cancelled: TERMINATED. A failed or compensated run
  * is TIMED_OUT when its lifetime ran out (E_RUN_EXPIRED), TERMINATED when an operator ended it
  * (E_RUN_CANCELLED) or a TERMINATE task did, else FAILED.
  */
 export function workflowStatus(run: Run): WorkflowStatus {
-  switch (run.status as RunStatus | 'paused') {
+  switch (run.status) {
     case 'paused':
       return 'PAUSED';
     case 'running':
@@ -49,7 +49,7 @@ export function runStatusesOf(status: WorkflowStatus): RunStatus[] {
     case 'TERMINATED':
       return ['cancelled', 'failed', 'compensated'];
     case 'PAUSED':
-      return [];
+      return ['paused'];
   }
 }
 

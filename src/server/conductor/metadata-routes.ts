@@ -1,0 +1,139 @@
+import type { FastifyInstance } from 'fastify';
+import type { Json } from '../../core/types.js';
+import { compileWorkflowDef, declarativeSupport, type DeclarativeSupport } from '../../declarative/compile.js';
+import { parseTaskDef, parseTaskDefs, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
+import type { Engine } from '../../runtime/engine.js';
+import { ConductorError, conflict, notFound, toConductorError, type ValidationError } from './errors.js';
+import { boolean, integer, sendEmpty, sendJson } from './replies.js';
+import { hidden } from './tasks-routes.js';
+
+type Query = Record<string, unknown>;
+
+/**
+ * Workflow and task definitions: declarative versions are registered with the engine at run time (their
+ * source stored, so every engine with a compiler serves them); code workflows are listed with an empty
+ * task graph. A version with runs is never replaced or removed (409): register a new version.
+ */
+export function metadataRoutes(app: FastifyInstance, engine: Engine): void {
+  let support: Promise<DeclarativeSupport> | undefined;
+  /** The sandbox and task definitions declarative runs use, loaded on first need. */
+  const declarative = () =>
+    (support ??= declarativeSupport().then((s) => {
+      s.bind(engine);
+      return s;
+    }));
+  const register = async (defs: WorkflowDef[], replace: boolean) => {
+    const { env } = await declarative();
+    await engine.definitions.register(
+      defs.map((def) => compileWorkflowDef(def, env)),
+      { replace },
+    );
+  };
+
+  app.post<{ Querystring: Query }>('/metadata/workflow', hidden, async (request, reply) => {
+    const overwrite = boolean(request.query, 'overwrite', false);
+    const def = parseWorkflowDef(request.body);
+    if (!overwrite && (await registered(engine)).some((v) => v.workflow === def.name && v.version === def.version)) {
+      throw conflict(`workflow ${def.name} version ${def.version} already exists: give overwrite=true, or register a new version`);
+    }
+    await register([def], overwrite);
+    return sendEmpty(reply);
+  });
+
+  app.put('/metadata/workflow', hidden, async (request, reply) => {
+    const defs = parseAll(request.body);
+    const result = { bulkErrorResults: {} as Record<string, string>, bulkSuccessfulResults: [] as string[] };
+    for (const def of defs) {
+      try {
+        await register([def], true);
+        result.bulkSuccessfulResults.push(def.name);
+      } catch (error) {
+        const body = toConductorError(error);
+        if (body.status >= 500) throw error;
+        result.bulkErrorResults[def.name] = body.message;
+      }
+    }
+    return sendJson(reply, result);
+  });
+
+  app.get('/metadata/workflow', hidden, async (_request, reply) => sendJson(reply, await allDefinitions(engine)));
+
+  app.get<{ Params: { name: string }; Querystring: Query }>('/metadata/workflow/:name', hidden, async (request, reply) => {
+    const version = integer(request.query, 'version', { min: 1 });
+    const defs = (await allDefinitions(engine)).filter((d) => d.name === request.params.name && (version === undefined || d.version === version));
+    const latest = defs.sort((a, b) => b.version - a.version)[0];
+    if (!latest) throw notFound(`no workflow definition ${request.params.name}${version === undefined ? '' : ` version ${version}`}`);
+    return sendJson(reply, latest);
+  });
+
+  app.delete<{ Params: { name: string; version: string } }>('/metadata/workflow/:name/:version', hidden, async (request, reply) => {
+    const version = integer({ version: request.params.version }, 'version', { min: 1 })!;
+    await engine.definitions.unregister(request.params.name, version);
+    return sendEmpty(reply);
+  });
+
+  app.post('/metadata/taskdefs', hidden, async (request, reply) => {
+    const defs = parseTaskDefs(request.body);
+    await engine.definitions.saveTaskDefinitions(defs.map((d) => ({ name: d.name, definition: d as unknown as Json })));
+    return sendEmpty(reply);
+  });
+
+  app.put('/metadata/taskdefs', hidden, async (request, reply) => {
+    const def = parseTaskDef(request.body);
+    await engine.definitions.saveTaskDefinitions([{ name: def.name, definition: def as unknown as Json }]);
+    return sendEmpty(reply);
+  });
+
+  app.get('/metadata/taskdefs', hidden, async (_request, reply) => sendJson(reply, (await engine.definitions.taskDefinitions()).map((d) => d.definition)));
+
+  app.get<{ Params: { type: string } }>('/metadata/taskdefs/:type', hidden, async (request, reply) => {
+    const found = (await engine.definitions.taskDefinitions()).find((d) => d.name === request.params.type);
+    if (!found) throw notFound(`no task definition '${request.params.type}'`);
+    return sendJson(reply, found.definition);
+  });
+
+  app.delete<{ Params: { type: string } }>('/metadata/taskdefs/:type', hidden, async (request, reply) => {
+    await engine.definitions.removeTaskDefinition(request.params.type);
+    return sendEmpty(reply);
+  });
+}
+
+/** Registered versions, code and declarative. */
+async function registered(engine: Engine): Promise<{ workflow: string; version: number }[]> {
+  return (await engine.versions()).map((v) => ({ workflow: v.workflow, version: v.version }));
+}
+
+/** Every registered version as a WorkflowDef: a declarative one's source, a code one with an empty task graph. */
+async function allDefinitions(engine: Engine): Promise<WorkflowDefJson[]> {
+  const sources = new Map((await engine.definitions.sources()).map((s) => [`${s.workflow}@${s.version}`, s.source]));
+  return (await registered(engine)).map(({ workflow, version }) => {
+    const source = sources.get(`${workflow}@${version}`);
+    if (source !== null && typeof source === 'object' && !Array.isArray(source)) return { ...source, name: workflow, version };
+    const code: WorkflowDefJson = { name: workflow, version, description: 'a code workflow: its steps are TypeScript, not a task graph', schemaVersion: 2, restartable: true, tasks: [] };
+    return code;
+  });
+}
+
+interface WorkflowDefJson {
+  name: string;
+  version: number;
+  [field: string]: Json;
+}
+
+/** Parses an array of WorkflowDefs; every problem of every one is reported at once (paths `[i].field`). */
+function parseAll(body: unknown): WorkflowDef[] {
+  if (!Array.isArray(body)) throw new ConductorError(400, 'the body must be a JSON array of workflow definitions', [{ path: '', message: 'must be an array', invalidValue: body ?? null }]);
+  const problems: ValidationError[] = [];
+  const defs = body.map((item, i) => {
+    try {
+      return parseWorkflowDef(item);
+    } catch (error) {
+      const { validationErrors, message } = toConductorError(error);
+      if (!validationErrors.length) problems.push({ path: `[${i}]`, message, invalidValue: null });
+      for (const v of validationErrors) problems.push({ ...v, path: v.path ? `[${i}].${v.path}` : `[${i}]` });
+      return undefined;
+    }
+  });
+  if (problems.length) throw new ConductorError(400, `workflow definitions are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
+  return defs as WorkflowDef[];
+}

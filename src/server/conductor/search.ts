@@ -1,0 +1,211 @@
+import type { Run, RunStatus } from '../../core/types.js';
+import { badRequest } from './errors.js';
+import { runStatusesOf, workflowStatus, WORKFLOW_STATUSES, type WorkflowStatus } from './workflow-shape.js';
+
+/**
+ * The `query` of GET /api/workflow/search: clauses `field op value` joined by AND / OR, with parentheses.
+ * Operators: = != > >= < <= and IN (a, b); values bare, 'quoted' or "quoted". Fields: workflowType (or
+ * workflowName), workflowId, status, version (or workflowVersion), startTime, updateTime, endTime (epoch
+ * ms or an ISO date), reasonForIncompletion, correlationId (never set: Waymark keeps no correlation id).
+ */
+export type Query = { all: Query[] } | { any: Query[] } | Clause;
+
+interface Clause {
+  field: Field;
+  op: '=' | '!=' | '>' | '>=' | '<' | '<=' | 'IN';
+  values: string[];
+}
+
+const FIELDS = ['workflowType', 'workflowId', 'status', 'version', 'startTime', 'updateTime', 'endTime', 'reasonForIncompletion', 'correlationId'] as const;
+type Field = (typeof FIELDS)[number];
+const ALIASES: Record<string, Field> = { workflowName: 'workflowType', workflowVersion: 'version', createTime: 'startTime' };
+const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
+
+/** Parses a query; an empty one matches everything. Bad syntax is 400 naming `query`. */
+export function parseQuery(text: string | undefined): Query {
+  const tokens = tokenize(text ?? '');
+  if (tokens.length === 0) return { all: [] };
+  let i = 0;
+  const fail = (why: string): never => {
+    throw badRequest('query', `query: ${why}`, text);
+  };
+  const peek = () => tokens[i];
+  const word = (w: string) => peek()?.kind === 'word' && peek()!.text.toUpperCase() === w;
+  const or = (): Query => {
+    const parts = [and()];
+    while (word('OR')) (i++, parts.push(and()));
+    return parts.length === 1 ? parts[0]! : { any: parts };
+  };
+  const and = (): Query => {
+    const parts = [primary()];
+    while (word('AND')) (i++, parts.push(primary()));
+    return parts.length === 1 ? parts[0]! : { all: parts };
+  };
+  const value = (): string => {
+    const t = tokens[i++];
+    if (!t || (t.kind !== 'word' && t.kind !== 'quoted')) fail(`a value is missing at the end or before '${t?.text ?? ''}'`);
+    return t!.text;
+  };
+  const primary = (): Query => {
+    if (peek()?.text === '(' && peek()?.kind === 'punct') {
+      i++;
+      const inner = or();
+      if (tokens[i++]?.text !== ')') fail('a ")" is missing');
+      return inner;
+    }
+    const name = tokens[i++];
+    if (!name || name.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
+    const field = ALIASES[name!.text] ?? (FIELDS.includes(name!.text as Field) ? (name!.text as Field) : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
+    const op = tokens[i++];
+    if (op?.kind === 'word' && op.text.toUpperCase() === 'IN') {
+      if (tokens[i++]?.text !== '(') fail(`IN needs a list: ${name!.text} IN (a, b)`);
+      const values = [value()];
+      while (peek()?.text === ',') (i++, values.push(value()));
+      if (tokens[i++]?.text !== ')') fail('a ")" is missing after the IN list');
+      return check({ field, op: 'IN', values }, fail);
+    }
+    if (op?.kind !== 'op') fail(`an operator (=, !=, >, >=, <, <=, IN) is expected after '${name!.text}'`);
+    return check({ field, op: op!.text as Clause['op'], values: [value()] }, fail);
+  };
+  const query = or();
+  if (i < tokens.length) fail(`unexpected '${tokens[i]!.text}'`);
+  return query;
+}
+
+function check(clause: Clause, fail: (why: string) => never): Clause {
+  if (clause.field === 'status') {
+    for (const v of clause.values) if (!WORKFLOW_STATUSES.includes(v.toUpperCase() as WorkflowStatus)) fail(`unknown status '${v}' (statuses: ${WORKFLOW_STATUSES.join(', ')})`);
+  }
+  if (TIMES.includes(clause.field) || clause.field === 'version') {
+    for (const v of clause.values) if (Number.isNaN(toNumber(clause.field, v))) fail(`${clause.field} needs ${clause.field === 'version' ? 'a number' : 'epoch ms or an ISO date'}, got '${v}'`);
+  }
+  return clause;
+}
+
+type Token = { kind: 'word' | 'quoted' | 'op' | 'punct'; text: string };
+
+function tokenize(query: string): Token[] {
+  const text = query.trim();
+  const tokens: Token[] = [];
+  const pattern = /\s*(?:(>=|<=|!=|<>|=|>|<)|([(),])|'([^']*)'|"([^"]*)"|([^\s(),=<>!'"]+))/y;
+  for (let at = 0; at < text.length; at = pattern.lastIndex) {
+    pattern.lastIndex = at;
+    const match = pattern.exec(text);
+    if (!match) throw badRequest('query', `query: cannot read '${text.slice(at).trim()}'`, query);
+    if (match[1]) tokens.push({ kind: 'op', text: match[1] === '<>' ? '!=' : match[1] });
+    else if (match[2]) tokens.push({ kind: 'punct', text: match[2] });
+    else if (match[3] !== undefined || match[4] !== undefined) tokens.push({ kind: 'quoted', text: match[3] ?? match[4]! });
+    else tokens.push({ kind: 'word', text: match[5]! });
+  }
+  return tokens;
+}
+
+function toNumber(field: Field, value: string): number {
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return field === 'version' ? NaN : Date.parse(value);
+}
+
+/** The value a run has for a field (undefined: none, which matches only `!=`). */
+function valueOf(run: Run, field: Field): string | number | undefined {
+  switch (field) {
+    case 'workflowType':
+      return run.workflow;
+    case 'workflowId':
+      return run.id;
+    case 'status':
+      return workflowStatus(run);
+    case 'version':
+      return run.version;
+    case 'startTime':
+      return run.createdAt.getTime();
+    case 'updateTime':
+      return run.updatedAt.getTime();
+    case 'endTime':
+      return workflowStatus(run) === 'RUNNING' ? undefined : run.updatedAt.getTime();
+    case 'reasonForIncompletion':
+      return (run.status === 'needs_attention' ? run.attention : run.error)?.message;
+    case 'correlationId':
+      return undefined;
+  }
+}
+
+/** Whether the run matches the query. */
+export function matches(run: Run, query: Query): boolean {
+  if ('all' in query) return query.all.every((q) => matches(run, q));
+  if ('any' in query) return query.any.some((q) => matches(run, q));
+  const actual = valueOf(run, query.field);
+  const numeric = typeof actual === 'number';
+  const wanted = query.values.map((v) => (numeric ? toNumber(query.field, v) : query.field === 'status' ? v.toUpperCase() : v));
+  if (query.op === '!=') return actual === undefined || !wanted.includes(actual);
+  if (actual === undefined) return false;
+  if (query.op === '=' || query.op === 'IN') return wanted.includes(actual);
+  const [w] = wanted as (string | number)[];
+  if (query.op === '>') return actual > w!;
+  if (query.op === '>=') return actual >= w!;
+  if (query.op === '<') return actual < w!;
+  return actual <= w!;
+}
+
+/** What the query's top-level AND says for sure about workflows and statuses: to narrow the runs read from the store. */
+export function narrowing(query: Query): { workflows?: string[]; statuses?: RunStatus[] } {
+  const clauses = 'all' in query ? query.all : [query];
+  const result: { workflows?: string[]; statuses?: RunStatus[] } = {};
+  for (const c of clauses) {
+    if (!('field' in c) || (c.op !== '=' && c.op !== 'IN')) continue;
+    if (c.field === 'workflowType') result.workflows = result.workflows ? result.workflows.filter((w) => c.values.includes(w)) : [...c.values];
+    if (c.field === 'status') {
+      const statuses = [...new Set(c.values.flatMap((v) => runStatusesOf(v.toUpperCase() as WorkflowStatus)))];
+      result.statuses = result.statuses ? result.statuses.filter((s) => statuses.includes(s)) : statuses;
+    }
+  }
+  return result;
+}
+
+/** `freeText`: '*' (or nothing) matches all; otherwise every word must appear in the run's id, workflow, status, input, output or error. */
+export function matchesFreeText(run: Run, freeText: string | undefined): boolean {
+  const words = (freeText ?? '')
+    .split(/\s+/)
+    .map((w) => w.replace(/\*/g, '').toLowerCase())
+    .filter((w) => w !== '');
+  if (words.length === 0) return true;
+  const haystack = [run.id, run.workflow, workflowStatus(run), JSON.stringify(run.input ?? null), JSON.stringify(run.output ?? null), run.error?.message ?? '', run.attention?.message ?? '']
+    .join('\n')
+    .toLowerCase();
+  return words.every((w) => haystack.includes(w));
+}
+
+const SORTABLE: Record<string, (run: Run) => string | number> = {
+  startTime: (r) => r.createdAt.getTime(),
+  createTime: (r) => r.createdAt.getTime(),
+  updateTime: (r) => r.updatedAt.getTime(),
+  endTime: (r) => (workflowStatus(r) === 'RUNNING' ? 0 : r.updatedAt.getTime()),
+  workflowId: (r) => r.id,
+  workflowType: (r) => r.workflow,
+  status: (r) => workflowStatus(r),
+  version: (r) => r.version,
+};
+
+/** `sort=field:ASC|DESC` (several allowed, comma-separated or repeated) as a comparator; default: newest first. */
+export function sorter(sort: string[]): (a: Run, b: Run) => number {
+  const keys = sort
+    .flatMap((s) => s.split(','))
+    .filter((s) => s.trim() !== '')
+    .map((s) => {
+      const [field, direction = 'ASC'] = s.trim().split(':');
+      const key = SORTABLE[field!];
+      if (!key) throw badRequest('sort', `cannot sort by '${field}' (fields: ${Object.keys(SORTABLE).join(', ')})`, s);
+      const dir = direction.toUpperCase();
+      if (dir !== 'ASC' && dir !== 'DESC') throw badRequest('sort', `sort direction must be ASC or DESC, got '${direction}'`, s);
+      return { key, sign: dir === 'ASC' ? 1 : -1 };
+    });
+  if (keys.length === 0) keys.push({ key: SORTABLE.startTime!, sign: -1 });
+  return (a, b) => {
+    for (const { key, sign } of keys) {
+      const x = key(a);
+      const y = key(b);
+      if (x < y) return -sign;
+      if (x > y) return sign;
+    }
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  };
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { WaymarkError } from '../../core/errors.js';
+import { isTerminal, type Json, type Run } from '../../core/types.js';
+import type { Engine } from '../../runtime/engine.js';
+import { badRequest, conflict } from './errors.js';
+import { bodyObject } from './replies.js';
+
+/** A StartWorkflowRequest, checked. */
+export interface StartRequest {
+  name: string;
+  /** Absent: the latest (routed) version. */
+  version?: number;
+  input: Json;
+  correlationId?: string;
+  priority: number;
+  idempotencyKey?: string;
+  idempotencyStrategy: 'FAIL' | 'RETURN_EXISTING' | 'FAIL_ON_RUNNING';
+}
+
+const STRATEGIES = ['FAIL', 'RETURN_EXISTING', 'FAIL_ON_RUNNING'] as const;
+
+/** Reads a StartWorkflowRequest body; `name`/`version` from the path take precedence. Unknown fields are ignored. */
+export function startRequestOf(body: unknown, path: { name?: string; version?: number } = {}): StartRequest {
+  const b = bodyObject(body, 'a StartWorkflowRequest');
+  const name = path.name ?? b.name;
+  if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
+  if (b.workflowDef !== undefined && b.workflowDef !== null) {
+    throw badRequest('workflowDef', 'starting an unregistered (inline) workflowDef is not supported: register it with POST /api/metadata/workflow first', null);
+  }
+  const version = path.version ?? b.version;
+  if (version !== undefined && version !== null && !(Number.isInteger(version) && (version as number) >= 1)) throw badRequest('version', 'version must be a positive integer', version);
+  const priority = b.priority ?? 0;
+  if (!(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 99)) throw badRequest('priority', 'priority must be an integer from 0 to 99', priority);
+  const strategy = b.idempotencyStrategy === undefined || b.idempotencyStrategy === null || b.idempotencyStrategy === '' ? 'FAIL' : b.idempotencyStrategy;
+  if (!STRATEGIES.includes(strategy as StartRequest['idempotencyStrategy'])) throw badRequest('idempotencyStrategy', `idempotencyStrategy must be one of ${STRATEGIES.join(', ')}`, strategy);
+  const request: StartRequest = { name, input: (b.input ?? {}) as Json, priority: priority as number, idempotencyStrategy: strategy as StartRequest['idempotencyStrategy'] };
+  if (typeof version === 'number') request.version = version;
+  if (typeof b.correlationId === 'string' && b.correlationId !== '') request.correlationId = b.correlationId;
+  if (typeof b.idempotencyKey === 'string' && b.idempotencyKey !== '') request.idempotencyKey = b.idempotencyKey;
+  return request;
+}
+
+/**
+ * Starts the run. With an idempotencyKey the run id is derived from workflow name and key, so the same key
+ * always names the same run: RETURN_EXISTING answers it, FAIL (the default) refuses (409), FAIL_ON_RUNNING
+ * refuses while it runs — and afterwards too, as that id is taken for good.
+ */
+export async function startWorkflow(engine: Engine, request: StartRequest): Promise<Run> {
+  let id: string | undefined;
+  if (request.idempotencyKey !== undefined) {
+    id = idempotentRunId(request.name, request.idempotencyKey);
+    const existing = await findRun(engine, id);
+    if (existing) {
+      if (request.idempotencyStrategy === 'RETURN_EXISTING') return existing;
+      const running = !isTerminal(existing.status);
+      throw conflict(
+        request.idempotencyStrategy === 'FAIL_ON_RUNNING' && !running
+          ? `workflow '${existing.id}' was started with idempotencyKey '${request.idempotencyKey}' and is over; a key names one workflow for good: use another key`
+          : `workflow '${existing.id}' was already started with idempotencyKey '${request.idempotencyKey}'`,
+      );
+    }
+  }
+  return engine.start(request.name, request.input, { version: request.version, ...(id !== undefined ? { id } : {}) });
+}
+
+/** A UUID-shaped id, the same for the same workflow name and key. */
+export function idempotentRunId(name: string, key: string): string {
+  const hex = createHash('sha256').update(`${name}\u0000${key}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The run, or undefined when there is none with that id. */
+export async function findRun(engine: Engine, id: string): Promise<Run | undefined> {
+  try {
+    return await engine.getRun(id);
+  } catch (error) {
+    if (error instanceof WaymarkError && error.code === 'E_RUN_NOT_FOUND') return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,156 @@
+import { indexHistory, type RecordedOperation } from '../../core/replay.js';
+import { isTerminalTask } from '../../core/tasks.js';
+import { currentEpoch, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
+import type { Engine } from '../../runtime/engine.js';
+import { badRequest, conflict, notFound, notImplemented } from './errors.js';
+import { workflowStatus } from './workflow-shape.js';
+
+/**
+ * Conductor's operations on one workflow, on Waymark's operator actions. Each throws (a ConductorError or
+ * a WaymarkError the plugin maps) when it does not fit the run, and changes nothing then.
+ */
+
+const ACTOR = { reason: 'requested over the Conductor API' };
+
+/** Terminate: cancel the run. A COMPLETED one is 409; one already over otherwise is left as it is. */
+export async function terminate(engine: Engine, id: string, reason: string | undefined): Promise<void> {
+  const run = await engine.getRun(id);
+  if (run.status === 'completed') throw conflict(`cannot terminate workflow '${id}': it is COMPLETED`);
+  if (isTerminal(run.status)) return;
+  await engine.cancel(id, { reason: reason ?? ACTOR.reason });
+}
+
+/** Remove: Waymark never deletes a run (its history is the audit trail). */
+export async function remove(engine: Engine, id: string): Promise<never> {
+  await engine.getRun(id);
+  throw notImplemented(`workflow '${id}' cannot be removed: Waymark keeps every run and its history (terminate it to stop it)`);
+}
+
+/** Pause: nothing new executes until resume (tasks already handed out may still be reported). Pausing a PAUSED one is a no-op. */
+export async function pause(engine: Engine, id: string): Promise<void> {
+  const run = await engine.getRun(id);
+  if (run.status === 'paused') return;
+  if (isTerminal(run.status)) throw conflict(`cannot pause workflow '${id}': it is ${workflowStatus(run)}`);
+  await engine.pause(id, ACTOR);
+}
+
+/** Resume a PAUSED workflow (409 otherwise). */
+export async function resume(engine: Engine, id: string): Promise<void> {
+  const run = await engine.getRun(id);
+  if (run.status !== 'paused') throw conflict(`cannot resume workflow '${id}': it is ${workflowStatus(run)}, not PAUSED`);
+  await engine.resume(id, ACTOR);
+}
+
+/** Restart: a finished run again from the start, same id, on its version or the latest. */
+export async function restart(engine: Engine, id: string, useLatestDefinitions: boolean, restartable: (run: Run) => Promise<boolean>): Promise<void> {
+  const run = await engine.getRun(id);
+  if (isTerminal(run.status) && !(await restartable(run))) throw conflict(`workflow '${id}' is not restartable: its definition says restartable: false`);
+  await engine.restart(id, { version: useLatestDefinitions ? 'latest' : 'same', ...ACTOR });
+}
+
+/**
+ * Retry: a run parked for an operator (FAILED here) has its step retried (or, parked on a divergence or its
+ * expiry, is resumed); a failed or terminated run re-executes from its last unfinished step, keeping the
+ * checkpoints before it. RUNNING is 404 (as Conductor answers), COMPLETED or nothing to retry 409.
+ */
+export async function retry(engine: Engine, id: string): Promise<void> {
+  const run = await engine.getRun(id);
+  const status = workflowStatus(run);
+  if (status === 'RUNNING' || status === 'PAUSED') throw notFound(`workflow '${id}' is still ${status}: there is nothing to retry`);
+  if (run.status === 'completed') throw conflict(`workflow '${id}' is COMPLETED: there is nothing to retry`);
+  if (run.status === 'needs_attention') {
+    const parked = (run.attention?.details as { reason?: string } | undefined)?.reason;
+    if (parked === 'nondeterminism' || parked === 'expired') await engine.resume(id, ACTOR);
+    else await engine.retryStep(id, ACTOR);
+    return;
+  }
+  if (run.status === 'compensated') throw conflict(`workflow '${id}' was compensated (its completed steps were undone): restart it instead`);
+  const op = lastUnfinished(run, await engine.history(id));
+  if (!op) throw conflict(`workflow '${id}' has no failed or unfinished task to retry: restart it instead`);
+  await rerunFromOperation(engine, run, op, undefined);
+}
+
+/**
+ * Rerun a finished run (same id): from the start, or from `reRunFromTaskId` (checkpoints before it kept),
+ * optionally with a new input. A task's own input cannot be replaced (its workflow computes it).
+ */
+export async function rerun(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
+  const run = await engine.getRun(id);
+  if (!isTerminal(run.status)) throw conflict(`cannot rerun workflow '${id}': it is ${workflowStatus(run)}; only finished workflows rerun`);
+  const taskInput = body.taskInput;
+  if (taskInput !== undefined && taskInput !== null && !(typeof taskInput === 'object' && Object.keys(taskInput).length === 0)) {
+    throw badRequest('taskInput', "taskInput is not supported: a task's input is computed by its workflow (give workflowInput)", taskInput);
+  }
+  const input = body.workflowInput === undefined || body.workflowInput === null ? undefined : (body.workflowInput as Json);
+  const from = typeof body.reRunFromTaskId === 'string' && body.reRunFromTaskId !== '' ? body.reRunFromTaskId : undefined;
+  const ops = operations(run, await engine.history(id));
+  if (from === undefined) {
+    if (input === undefined) {
+      await engine.restart(id, { version: 'same', ...ACTOR });
+      return;
+    }
+    const first = ops[0];
+    if (!first) throw conflict(`workflow '${id}' has no task to rerun from with a new input: restart it instead`);
+    return rerunFromOperation(engine, run, first, input);
+  }
+  const op = ops.find((o) => o.events.some((e) => (e.data as { taskId?: unknown } | undefined)?.taskId === from) || `${run.id}:${o.seq}:${o.name}` === from);
+  if (!op) throw notFound(`workflow '${id}' has no task '${from}'`);
+  return rerunFromOperation(engine, run, op, input);
+}
+
+/** Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it. */
+export async function skipTask(engine: Engine, id: string, ref: string, output: Json | undefined): Promise<void> {
+  const run = await engine.getRun(id);
+  if (isTerminal(run.status)) throw conflict(`cannot skip task '${ref}' of workflow '${id}': it is ${workflowStatus(run)}`);
+  const parked = run.status === 'needs_attention' ? (run.attention?.details as { step?: string } | undefined)?.step : undefined;
+  if (parked === ref) {
+    await engine.skipStep(id, { output: output ?? {}, ...ACTOR });
+    return;
+  }
+  const open = (await engine.tasks.ofRun(id)).filter((t) => t.refName === ref && !isTerminalTask(t.status)).pop();
+  if (open) {
+    await engine.tasks.report(open.taskId, { status: 'COMPLETED', output: output ?? {}, reason: 'skipped over the Conductor API' });
+    return;
+  }
+  const wait = run.waitingFor;
+  if (wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(ref)) {
+    await engine.signal(id, ref, output ?? {});
+    return;
+  }
+  throw conflict(`workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, a parked step or an awaited signal)`);
+}
+
+/** Upgrade to `version` once it replays the run's history; a divergence is 409 with the reason. */
+export async function upgrade(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
+  const { name, version, taskOutput, workflowInput } = body;
+  if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
+  if (!Number.isInteger(version) || (version as number) < 1) throw badRequest('version', 'version is required: a positive integer', version);
+  const run = await engine.getRun(id);
+  if (name !== run.workflow) throw badRequest('name', `workflow '${id}' is a run of '${run.workflow}', not '${name}'`, name);
+  for (const [field, value] of [['taskOutput', taskOutput], ['workflowInput', workflowInput]] as const) {
+    if (value !== undefined && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0)) {
+      throw badRequest(field, `${field} is not supported: an upgrade replays the run's history on the new version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`, value);
+    }
+  }
+  await engine.upgrade(id, { to: version as number, ...ACTOR });
+}
+
+/** Steps and tasks of the run's current epoch, by seq. */
+function operations(run: Run, history: HistoryEvent[]): RecordedOperation[] {
+  return [...indexHistory(currentEpoch(history, run.epoch)).values()].filter((op) => op.kind === 'step' || op.kind === 'task').sort((a, b) => a.seq - b.seq);
+}
+
+/** The last step or task that did not complete (the failed one, or the one cut short). */
+function lastUnfinished(run: Run, history: HistoryEvent[]): RecordedOperation | undefined {
+  return operations(run, history)
+    .reverse()
+    .find((op) => !op.events.some((e) => e.type === 'step_completed' || e.type === 'task_completed'));
+}
+
+async function rerunFromOperation(engine: Engine, run: Run, op: RecordedOperation, input: Json | undefined): Promise<void> {
+  if (op.kind !== 'step') {
+    const ref = (op.events.find((e) => e.type === 'task_scheduled')?.data as { ref?: string } | undefined)?.ref ?? op.name;
+    throw conflict(`workflow '${run.id}' would re-execute from task '${ref}', and this server re-executes runs from steps only so far`);
+  }
+  await engine.rerunFrom(run.id, op.name, { ...(input !== undefined ? { input } : {}), ...ACTOR });
+}

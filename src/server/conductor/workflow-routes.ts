@@ -1,0 +1,119 @@
+import type { FastifyInstance } from 'fastify';
+import { isTerminal, RUN_STATUSES, type Run } from '../../core/types.js';
+import { runDetail, type ConductorContext } from './context.js';
+import { boolean, integer, sendId, sendJson, text } from './replies.js';
+import { matches, matchesFreeText, narrowing, parseQuery, sorter } from './search.js';
+import { startRequestOf, startWorkflow } from './start.js';
+import { hidden } from './tasks-routes.js';
+import { workflowJson, workflowStatus, workflowSummary } from './workflow-shape.js';
+
+type Query = Record<string, unknown>;
+
+/** Newest runs read per workflow by a search (its totalHits counts among these). */
+export const SEARCH_SCAN_LIMIT = 10_000;
+/** Longest an execute request waits, in seconds. */
+const MAX_EXECUTE_WAIT_S = 600;
+
+/** Starting, reading, listing and searching workflows (runs). */
+export function workflowRoutes(app: FastifyInstance, context: ConductorContext): void {
+  const { engine } = context;
+
+  app.post<{ Params: { name: string }; Querystring: Query }>('/workflow/:name', hidden, async (request, reply) => {
+    const q = request.query;
+    const start = startRequestOf({ input: request.body ?? {}, correlationId: text(q, 'correlationId'), priority: integer(q, 'priority', { min: 0, max: 99, fallback: 0 }) }, {
+      name: request.params.name,
+      version: integer(q, 'version', { min: 1 }),
+    });
+    return sendId(reply, (await startWorkflow(engine, start)).id);
+  });
+
+  app.post('/workflow', hidden, async (request, reply) => sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id));
+
+  app.post<{ Params: { name: string; version: string }; Querystring: Query }>('/workflow/execute/:name/:version', hidden, async (request, reply) => {
+    const version = integer({ version: request.params.version }, 'version', { min: 0 }) || undefined; // 0: the latest
+    const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
+    const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
+    const until = text(request.query, 'waitUntilTaskRef');
+    const run = await startWorkflow(engine, start);
+    const workflow = await waitForWorkflow(context, run.id, waitS * 1000, until);
+    return sendJson(reply, { ...workflow, requestId: text(request.query, 'requestId') ?? '' });
+  });
+
+  app.get<{ Querystring: Query }>('/workflow/search', hidden, async (request, reply) => {
+    const q = request.query;
+    const start = integer(q, 'start', { min: 0, fallback: 0 });
+    const size = integer(q, 'size', { min: 0, max: 1_000, fallback: 100 });
+    const query = parseQuery(text(q, 'query'));
+    const freeText = text(q, 'freeText');
+    const sortParam = q.sort;
+    const order = sorter((Array.isArray(sortParam) ? sortParam : sortParam === undefined ? [] : [sortParam]).map(String));
+    const { workflows, statuses } = narrowing(query);
+    let runs: Run[] = [];
+    if (!statuses || statuses.length > 0) {
+      const lists = await Promise.all((workflows ?? [undefined]).map((workflow) => engine.listRuns({ workflow, status: statuses, limit: SEARCH_SCAN_LIMIT })));
+      runs = lists.flat();
+    }
+    const found = runs.filter((run) => matches(run, query) && matchesFreeText(run, freeText)).sort(order);
+    return sendJson(reply, { totalHits: found.length, results: found.slice(start, start + size).map(workflowSummary) });
+  });
+
+  app.get<{ Params: { name: string }; Querystring: Query }>('/workflow/running/:name', hidden, async (request, reply) => {
+    const q = request.query;
+    const version = integer(q, 'version', { min: 1, fallback: 1 });
+    const from = integer(q, 'startTime', { min: 0 });
+    const to = integer(q, 'endTime', { min: 0 });
+    const live = RUN_STATUSES.filter((s) => !isTerminal(s));
+    const runs = await engine.listRuns({ workflow: request.params.name, version, status: live, limit: SEARCH_SCAN_LIMIT });
+    const ids = runs
+      .filter((r) => workflowStatus(r) === 'RUNNING' && (from === undefined || r.createdAt.getTime() >= from) && (to === undefined || r.createdAt.getTime() <= to))
+      .map((r) => r.id);
+    return sendJson(reply, ids);
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Query }>('/workflow/:id', hidden, async (request, reply) => {
+    const run = await engine.getRun(request.params.id);
+    const includeTasks = boolean(request.query, 'includeTasks', true);
+    return sendJson(reply, workflowJson(run, includeTasks ? await runDetail(context, run) : undefined));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Query }>('/workflow/:id/status', hidden, async (request, reply) => {
+    const run = await engine.getRun(request.params.id);
+    const includeOutput = boolean(request.query, 'includeOutput', false);
+    const includeVariables = boolean(request.query, 'includeVariables', false);
+    const full = workflowJson(run, includeVariables ? await runDetail(context, run) : undefined);
+    return sendJson(reply, {
+      workflowId: run.id,
+      status: full.status,
+      ...(includeOutput ? { output: full.output } : {}),
+      ...(includeVariables ? { variables: full.variables } : {}),
+    });
+  });
+}
+
+/**
+ * The workflow once it is over, or has reached the task `untilRef` (scheduled or done), or `timeoutMs`
+ * passed: whichever comes first. Looks again after every change this engine commits to it, else every 250 ms.
+ */
+async function waitForWorkflow(context: ConductorContext, runId: string, timeoutMs: number, untilRef: string | undefined): Promise<Record<string, unknown>> {
+  const { engine, closing } = context;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await engine.getRun(runId);
+    const workflow = workflowJson(run, await runDetail(context, run));
+    const reached = untilRef !== undefined && (workflow.tasks as { referenceTaskName: string }[]).some((t) => t.referenceTaskName === untilRef);
+    const left = deadline - Date.now();
+    if (isTerminal(run.status) || reached || left <= 0 || closing.aborted) return workflow;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(left, 250));
+      const unsubscribe = engine.subscribe((change) => change.runId === runId && done());
+      closing.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        unsubscribe();
+        closing.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+  }
+}
+
