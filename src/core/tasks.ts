@@ -43,6 +43,24 @@ export interface Task {
 /** A task to create with the checkpoint that schedules it. */
 export type NewTask = Pick<Task, 'taskId' | 'runId' | 'workflow' | 'version' | 'seq' | 'attempt' | 'taskType' | 'refName' | 'input' | 'responseTimeoutMs' | 'visibleAt'>;
 
+/** Limits on handing out tasks of one type. */
+export interface PollLimits {
+  /** Most tasks of the type IN_PROGRESS at once. (Default: no limit) */
+  concurrentExecLimit?: number;
+  /** Most tasks of the type handed out per `rateWindowMs`. (Default: no limit) */
+  ratePerWindow?: number;
+  /** (Default: 1000) */
+  rateWindowMs?: number;
+}
+
+/** How many more tasks may be handed out now under `limits`, given those in progress and those started in the window. */
+export function pollAllowance(wanted: number, limits: PollLimits | undefined, inProgress: number, startedInWindow: number): number {
+  let allowed = wanted;
+  if (limits?.concurrentExecLimit) allowed = Math.min(allowed, limits.concurrentExecLimit - inProgress);
+  if (limits?.ratePerWindow) allowed = Math.min(allowed, limits.ratePerWindow - startedInWindow);
+  return Math.max(0, allowed);
+}
+
 /** A worker's report on a task. */
 export interface TaskResult {
   status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'FAILED_WITH_TERMINAL_ERROR';

@@ -1,6 +1,6 @@
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import type { Task, TaskResult } from '../core/tasks.js';
+import type { PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type { Json } from '../core/types.js';
 import type { Store } from '../store/types.js';
 
@@ -14,11 +14,11 @@ export class TaskClient {
     private readonly nudge: () => void,
   ) {}
 
-  /** Hands up to `count` tasks of `taskType` to `workerId`; they are IN_PROGRESS until reported on or timed out. (Default count: 1) */
-  async poll(taskType: string, workerId: string, count = 1): Promise<Task[]> {
+  /** Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or timed out. (Default count: 1) */
+  async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
     if (typeof taskType !== 'string' || taskType === '') throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
     if (!Number.isInteger(count) || count < 0 || count > 1000) throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
-    return this.store.tasks.poll(taskType, workerId || 'anonymous', count);
+    return this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
   }
 
   /** Applies a worker's report. E_TASK_NOT_FOUND for an unknown task; a report on a finished task changes nothing. */

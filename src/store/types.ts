@@ -1,4 +1,4 @@
-import type { NewTask, Task, TaskResult } from '../core/tasks.js';
+import type { NewTask, PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type { ErrorInfo, HistoryEvent, Json, NewEvent, OperatorAction, Run, RunStatus, WaitInfo } from '../core/types.js';
 
 /** A (workflow, version) pair a worker serves. */
@@ -196,8 +196,8 @@ export type CreateRunResult =
 
 /** Tasks for remote workers: polled, reported on, timed out. Scheduling and recording go with run checkpoints. */
 export interface TaskQueue {
-  /** Hands up to `count` visible SCHEDULED tasks of `taskType` to `workerId` (now IN_PROGRESS). */
-  poll(taskType: string, workerId: string, count: number): Promise<Task[]>;
+  /** Hands up to `count` visible SCHEDULED tasks of `taskType` to `workerId` (now IN_PROGRESS), within `limits`. */
+  poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]>;
   /**
    * Applies a worker's report and wakes the run when the task is finished; returns the task after it, or
    * undefined when it does not exist. A report on a finished task changes nothing.

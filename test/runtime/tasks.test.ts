@@ -85,6 +85,25 @@ forEachBackend((backend) => {
     }
   });
 
+  test('poll limits: no more than concurrentExecLimit in progress, no more than the rate per window handed out', async () => {
+    const engine = await Engine.open({ store: backend.store(), workflows: [checkout], rolloutCheckMs: 0 });
+    try {
+      const runs = await Promise.all([1, 2, 3].map((amount) => engine.start('checkout', { amount })));
+      for (const run of runs) await runUntil(engine, run.id, (r) => r.status === 'waiting');
+      const [first, ...none] = await engine.tasks.poll('charge_card', 'w', 5, { concurrentExecLimit: 1 });
+      assert.equal(none.length, 0, 'one in progress at most');
+      assert.deepEqual(await engine.tasks.poll('charge_card', 'w', 5, { concurrentExecLimit: 1 }), []);
+      await engine.tasks.report(first!.taskId, { status: 'COMPLETED', output: { paid: true } });
+      const [second] = await engine.tasks.poll('charge_card', 'w', 5, { concurrentExecLimit: 1, ratePerWindow: 2, rateWindowMs: 60_000 });
+      assert.ok(second, 'the slot came free');
+      await engine.tasks.report(second!.taskId, { status: 'COMPLETED', output: { paid: true } });
+      assert.deepEqual(await engine.tasks.poll('charge_card', 'w', 5, { ratePerWindow: 2, rateWindowMs: 60_000 }), [], 'two were handed out this minute');
+      assert.equal((await engine.tasks.poll('charge_card', 'w', 5)).length, 1, 'without limits the last one goes');
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('callbackAfter hands the task out again later; cancelling the run cancels its open task; bad reports change nothing', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [checkout], rolloutCheckMs: 0 });
     try {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { isTerminalTask, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import { isTerminalTask, pollAllowance, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import type { RunCommit, TaskQueue } from '../types.js';
 import { inTransaction } from './transaction.js';
@@ -30,6 +30,14 @@ interface TaskRow {
 }
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
+
+/** Hands out the oldest visible tasks of a type ($1) to a worker ($2), at most $3. */
+const POLL_SQL = `WITH next AS (
+    SELECT task_id FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED' AND visible_at <= now_ms()
+    ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+  UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = now_ms(), updated_at = now_ms(),
+    response_deadline = now_ms() + response_timeout_ms
+  FROM next WHERE t.task_id = next.task_id RETURNING t.*`;
 
 export function taskFromRow(row: TaskRow): Task {
   return {
@@ -65,19 +73,22 @@ export class PostgresTasks implements TaskQueue {
     private readonly woke: () => void,
   ) {}
 
-  async poll(taskType: string, workerId: string, count: number): Promise<Task[]> {
+  async poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]> {
     if (count <= 0) return [];
-    const { rows } = await this.pool.query<TaskRow>({
-      name: 'wm_task_poll',
-      text: `WITH next AS (
-               SELECT task_id FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED' AND visible_at <= now_ms()
-               ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-             UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = now_ms(), updated_at = now_ms(),
-               response_deadline = now_ms() + response_timeout_ms
-             FROM next WHERE t.task_id = next.task_id RETURNING t.*`,
-      values: [taskType, workerId, count],
+    if (!limits?.concurrentExecLimit && !limits?.ratePerWindow) return (await this.pool.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, count] })).rows.map(taskFromRow);
+    return inTransaction(this.pool, async (client) => {
+      // Pollers of one limited type take turns, so together they never exceed the limits.
+      await client.query({ name: 'wm_task_poll_lock', text: "SELECT pg_advisory_xact_lock(hashtext('waymark-poll:' || $1))", values: [taskType] });
+      const { rows } = await client.query<{ in_progress: number; started: number }>({
+        name: 'wm_task_load',
+        text: `SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS')::int AS in_progress, COUNT(*) FILTER (WHERE started_at >= now_ms() - $2)::int AS started
+               FROM tasks WHERE task_type = $1 AND (status = 'IN_PROGRESS' OR started_at >= now_ms() - $2)`,
+        values: [taskType, limits.rateWindowMs ?? 1000],
+      });
+      const allowed = pollAllowance(count, limits, rows[0]!.in_progress, rows[0]!.started);
+      if (allowed <= 0) return [];
+      return (await client.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, allowed] })).rows.map(taskFromRow);
     });
-    return rows.map(taskFromRow);
   }
 
   async report(taskId: string, result: TaskResult): Promise<Task | undefined> {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isTerminalTask, type NewTask, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import { isTerminalTask, pollAllowance, type NewTask, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import type { TaskQueue } from '../types.js';
 
@@ -77,6 +77,9 @@ export class SqliteTasks implements TaskQueue {
          RETURNING *`,
       ),
       get: db.prepare('SELECT * FROM tasks WHERE task_id = ?'),
+      load: db.prepare(
+        "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE task_type = @taskType AND (status = 'IN_PROGRESS' OR started_at >= @since)",
+      ),
       ofRun: db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, attempt'),
       outcomes: db.prepare(`SELECT * FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY seq, attempt`),
       queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
@@ -95,10 +98,19 @@ export class SqliteTasks implements TaskQueue {
     };
   }
 
-  async poll(taskType: string, workerId: string, count: number): Promise<Task[]> {
+  async poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]> {
     if (count <= 0) return [];
     const now = Date.now();
-    return this.db.transaction(() => (this.sql.poll.all({ taskType, workerId, count, now }) as TaskRow[]).map(taskFromRow)).immediate();
+    return this.db
+      .transaction(() => {
+        let allowed = count;
+        if (limits?.concurrentExecLimit || limits?.ratePerWindow) {
+          const load = this.sql.load.get({ taskType, since: now - (limits.rateWindowMs ?? 1000) }) as { inProgress: number; started: number };
+          allowed = pollAllowance(count, limits, load.inProgress, load.started);
+        }
+        return allowed > 0 ? (this.sql.poll.all({ taskType, workerId, count: allowed, now }) as TaskRow[]).map(taskFromRow) : [];
+      })
+      .immediate();
   }
 
   async report(taskId: string, result: TaskResult): Promise<Task | undefined> {
