@@ -5,6 +5,7 @@ import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow.js'
 import { definitionFingerprint, parseTaskDef, parseWorkflowDef, type TaskDef, type WorkflowDef } from './definitions.js';
 import { Interpreter, type DeclarativeEnv } from './interpreter.js';
 import { loadSandbox } from './sandbox.js';
+import { SubWorkflowRunner } from './sub-workflows.js';
 
 /**
  * A declarative workflow version as an executable one: its runs are interpreted on the kernel (replayable,
@@ -27,7 +28,7 @@ export interface DeclarativeSupport {
   env: DeclarativeEnv;
   /** For `Engine.open({ compile })`: stored sources become executable versions. */
   compile: SourceCompiler;
-  /** Connects the engine whose task definitions runs read. */
+  /** Connects the engine whose task definitions runs read, and runs its SUB_WORKFLOW tasks. */
   bind(engine: Engine): void;
 }
 
@@ -46,10 +47,14 @@ export async function declarativeSupport(): Promise<DeclarativeSupport> {
       parsed.set(name, { source, def });
       return def;
     },
+    start: async (workflow, input, id) => (await engine!.start(workflow, input, { id })).id,
   };
   return {
     env,
     compile: (stored) => compileWorkflowDef(parseWorkflowDef(stored.source), env),
-    bind: (bound) => void (engine = bound),
+    bind: (bound) => {
+      engine = bound;
+      new SubWorkflowRunner(bound).start(); // stops by itself once the engine is closed
+    },
   };
 }

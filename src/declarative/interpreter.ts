@@ -1,8 +1,9 @@
-import { NonRetryableError, WaymarkError } from '../core/errors.js';
+import { NonRetryableError, type WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import type { WorkflowContext } from '../runtime/workflow.js';
 import { effectiveTaskDef, retryDelayMs, type DoWhileTask, type SwitchTask, type TaskDef, type WorkflowDef, type WorkflowTask } from './definitions.js';
 import { callHttp } from './http-task.js';
+import { SUB_WORKFLOW_TASK, WATCH_LEASE_MS } from './sub-workflows.js';
 import { direct, runInLockstep, type Operation } from './lockstep.js';
 import { resolveParams, resolveValue, type ParamScope, type TaskScope } from './params.js';
 import type { ExpressionSandbox } from './sandbox.js';
@@ -13,6 +14,8 @@ export interface DeclarativeEnv {
   sandbox: ExpressionSandbox;
   /** A registered task definition (retries, timeouts) by task name. */
   taskDef(name: string): TaskDef | undefined;
+  /** Starts a run (a failureWorkflow) with a given id; resolves with its id. (Default: none: failure workflows are not started) */
+  start?(workflow: string, input: Json, id: string): Promise<string>;
 }
 
 /** How a system task (one the engine executes itself) is recorded: a step named by its reference. */
@@ -56,15 +59,29 @@ export class Interpreter {
   async run(): Promise<Json> {
     try {
       await this.list(this.def.tasks, direct, '');
-    } catch (error) {
-      if (!(error instanceof Terminated)) throw error;
-      if (error.status === 'COMPLETED') return error.output;
-      const ended = new NonRetryableError(error.reason || `terminated with status ${error.status}`);
-      (ended as unknown as { code: string }).code = error.status; // FAILED or TERMINATED, as reported
-      throw ended;
+    } catch (caught) {
+      let error = caught;
+      if (error instanceof Terminated) {
+        if (error.status === 'COMPLETED') return error.output;
+        const ended = new NonRetryableError(error.reason || `terminated with status ${error.status}`);
+        (ended as unknown as { code: string }).code = error.status; // FAILED or TERMINATED, as reported
+        error = ended;
+      }
+      await this.startFailureWorkflow(error as Error);
+      throw error;
     }
     const outputs = this.def.outputParameters;
     return Object.keys(outputs).length ? resolveParams(outputs, this.scope) : this.last;
+  }
+
+  /** The definition's failureWorkflow, started once (a step) with what failed; a TERMINATE is not a failure to report. */
+  private async startFailureWorkflow(error: Error): Promise<void> {
+    const name = this.def.failureWorkflow;
+    const status = (error as { code?: string }).code === 'TERMINATED' ? 'TERMINATED' : 'FAILED';
+    if (!name || status === 'TERMINATED' || !this.env.start) return;
+    const start = this.env.start;
+    const input = { workflowId: this.ctx.runId, reason: error.message, failureStatus: status, failedWorkflow: { workflowName: this.def.name, version: this.def.version, input: this.scope.workflow.input } };
+    await this.ctx.step('__failure_workflow', async () => ({ taskType: 'FAILURE_WORKFLOW', input, output: { workflowId: await start(name, input, `${this.ctx.runId}.failure`) } }));
   }
 
   /** Runs tasks in order; `suffix` marks DO_WHILE iterations (`__2`). */
@@ -113,8 +130,11 @@ export class Interpreter {
       case 'HTTP':
         await this.system(task, ref, input, op, suffix, (signal) => callHttp(input.http_request ?? input, signal), { retry: { maxAttempts: 3, initialDelayMs: 1_000 } });
         return;
-      case 'SUB_WORKFLOW':
-        throw new WaymarkError('E_INVALID_INPUT', `task '${ref}': SUB_WORKFLOW is not supported yet`);
+      case 'SUB_WORKFLOW': {
+        const request = { name: task.subWorkflowParam.name, version: task.subWorkflowParam.version ?? null, input };
+        const output = await op(() => this.ctx.task(SUB_WORKFLOW_TASK, request, { ref, maxAttempts: 100, responseTimeoutMs: WATCH_LEASE_MS }));
+        return this.done(task, suffix, { input, output: output as Json, status: 'COMPLETED' });
+      }
     }
   }
 

@@ -126,7 +126,7 @@ export class Engine {
       paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
       warn: (message, facts) => this.warn(message, facts),
     };
-    this.tasks = new TaskClient(store, () => this.loop?.nudge());
+    this.tasks = new TaskClient(store, () => this.loop?.nudge(), () => this.assertOpen());
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
       const outcomes = await store.commit(batch, options.leaseMs);

@@ -12,10 +12,13 @@ export class TaskClient {
     private readonly store: Store,
     /** Makes this engine look for due runs now (a report woke one). */
     private readonly nudge: () => void,
+    /** Throws E_ENGINE_CLOSED once the engine is closed. */
+    private readonly assertOpen: () => void,
   ) {}
 
   /** Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or timed out. (Default count: 1) */
   async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
+    this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '') throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
     if (!Number.isInteger(count) || count < 0 || count > 1000) throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
     return this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
@@ -23,6 +26,7 @@ export class TaskClient {
 
   /** Applies a worker's report. E_TASK_NOT_FOUND for an unknown task; a report on a finished task changes nothing. */
   async report(taskId: string, result: TaskResult): Promise<Task> {
+    this.assertOpen();
     if (!REPORT_STATUSES.includes(result?.status)) {
       throw new WaymarkError('E_INVALID_INPUT', `task status must be one of ${REPORT_STATUSES.join(', ')}, got ${JSON.stringify(result?.status)}`);
     }

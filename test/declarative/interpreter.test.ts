@@ -123,6 +123,40 @@ forEachBackend((backend) => {
     }
   });
 
+  test('SUB_WORKFLOW starts a child run and takes its output; a failing run starts its failureWorkflow with what failed', async () => {
+    const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
+    support.bind(engine);
+    try {
+      const inline = (ref: string, expression: string, inputs: Record<string, Json>) => ({ name: ref, taskReferenceName: ref, type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression, ...inputs } });
+      const child = { name: 'child_flow', version: 1, tasks: [inline('double', '$.x * 2', { x: '${workflow.input.x}' })], outputParameters: { result: '${double.output.result}' } };
+      const parent = {
+        name: 'parent_flow',
+        version: 1,
+        tasks: [{ name: 'child_flow', taskReferenceName: 'sub', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'child_flow' }, inputParameters: { x: '${workflow.input.x}' } }],
+        outputParameters: { doubled: '${sub.output.result}' },
+      };
+      const onFailure = { name: 'on_failure', version: 1, tasks: [inline('note', '$.id + " failed: " + $.why', { id: '${workflow.input.workflowId}', why: '${workflow.input.reason}' })] };
+      const fragile = {
+        name: 'fragile',
+        version: 1,
+        failureWorkflow: 'on_failure',
+        tasks: [{ name: 'stop', taskReferenceName: 'stop', type: 'TERMINATE', inputParameters: { terminationStatus: 'FAILED', terminationReason: 'bad input' } }],
+      };
+      await engine.definitions.register([compile(child), compile(parent), compile(onFailure), compile(fragile)]);
+      const run = await engine.start('parent_flow', { x: 21 });
+      assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { doubled: 42 });
+      const childRun = await engine.getRun(`${run.id}.sub`);
+      assert.deepEqual([childRun.workflow, childRun.status, childRun.input], ['child_flow', 'completed', { x: 21 }]);
+
+      const failing = await engine.start('fragile', null);
+      const failed = await runUntil(engine, failing.id, (r) => r.status === 'failed');
+      assert.deepEqual([failed.error!.code, failed.error!.message], ['FAILED', 'bad input']);
+      assert.deepEqual(await engine.result(`${failing.id}.failure`, { timeoutMs: 10_000 }), { result: `${failing.id} failed: bad input` });
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('registering a changed graph under a registered version is refused; replacing or removing a version with runs is refused', async () => {
     const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
     support.bind(engine);

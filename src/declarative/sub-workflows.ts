@@ -1,0 +1,77 @@
+import type { Json } from '../core/types.js';
+import type { Engine } from '../runtime/engine.js';
+import { isTerminal } from '../core/types.js';
+
+/** The task type SUB_WORKFLOW tasks are dispatched as; this process's runner is their worker. */
+export const SUB_WORKFLOW_TASK = 'SUB_WORKFLOW';
+
+/** What a SUB_WORKFLOW task carries. */
+export interface SubWorkflowRequest {
+  name: string;
+  /** Pinned version, or null for a routed start. */
+  version: number | null;
+  input: Json;
+}
+
+/** The child run of a parent's SUB_WORKFLOW task: the same id on every attempt, so a retried task finds its child again. */
+export const childRunId = (parentRunId: string, ref: string) => `${parentRunId}.${ref}`;
+
+/** How long a watched task may go without news before another runner takes it over, in ms. */
+export const WATCH_LEASE_MS = 60_000;
+
+/**
+ * The worker of SUB_WORKFLOW tasks: starts each child run (routed with the parent's run id as route key,
+ * so a family lands on one side of a canary), keeps the task's lease while the child runs, and reports
+ * the child's outcome. If this process dies, the task times out and a runner elsewhere re-attaches.
+ */
+export class SubWorkflowRunner {
+  private readonly watching = new Map<string, string>(); // taskId -> child run id
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const task of await this.engine.tasks.poll(SUB_WORKFLOW_TASK, `${this.engine.workerId}:sub-workflows`, 50)) {
+        const request = task.input as unknown as SubWorkflowRequest;
+        const id = childRunId(task.runId, task.refName);
+        try {
+          await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { routeKey: task.runId }) });
+          this.watching.set(task.taskId, id);
+        } catch (error) {
+          await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${(error as Error).message}` });
+        }
+      }
+      for (const [taskId, childId] of this.watching) {
+        const child = await this.engine.getRun(childId);
+        if (!isTerminal(child.status)) {
+          await this.engine.tasks.report(taskId, { status: 'IN_PROGRESS', extendLease: true });
+          continue;
+        }
+        this.watching.delete(taskId);
+        if (child.status === 'completed') await this.engine.tasks.report(taskId, { status: 'COMPLETED', output: (child.output ?? {}) as Json });
+        else await this.engine.tasks.report(taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `sub-workflow ${childId} ${child.status}: ${child.error?.message ?? ''}` });
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code === 'E_ENGINE_CLOSED') this.stop();
+    } finally {
+      this.busy = false;
+    }
+  }
+}
