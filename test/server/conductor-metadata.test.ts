@@ -62,6 +62,26 @@ forEachBackend((backend) => {
     });
   });
 
+  test("a task definition's concurrentExecLimit and rate limit bound what polls hand out", async () => {
+    await withConductor(backend.store(), { workflows }, async (api) => {
+      const { call, engine } = api;
+      assertEmpty(await call('POST', '/api/metadata/taskdefs', [{ name: 'normalize_customer_profile', concurrentExecLimit: 1 }, { name: 'send_welcome_email', rateLimitPerFrequency: 1, rateLimitFrequencyInSeconds: 600 }]), 'taskdefs');
+      for (const id of ['one', 'two']) await engine.start('customer_onboarding', { customerId: id }, { version: 1, id });
+      for (const id of ['one', 'two']) await runUntil(engine, id, (r) => r.status === 'waiting');
+      const batch = await call('GET', '/api/tasks/poll/batch/normalize_customer_profile?count=5&timeout=0');
+      assert.equal(batch.body.length, 1, 'one at a time');
+      assert.equal((await call('GET', '/api/tasks/poll/normalize_customer_profile')).status, 204);
+      const next = await call('POST', '/api/tasks/update-v2', { taskId: batch.body[0].taskId, status: 'COMPLETED', outputData: { email: 'e' } });
+      assert.equal(next.status, 200, 'the finished one made room for the next');
+      await call('POST', '/api/tasks/update-v2', { taskId: next.body.taskId, status: 'COMPLETED', outputData: { email: 'e' } });
+
+      const first = await pollUntil(api, 'send_welcome_email');
+      await runUntil(engine, first.workflowInstanceId === 'one' ? 'two' : 'one', (r) => r.waitingFor?.name === 'send_welcome_email');
+      assert.equal(await engine.tasks.queueSize('send_welcome_email'), 1);
+      assert.deepEqual((await call('GET', '/api/tasks/poll/batch/send_welcome_email?count=5&timeout=0')).body, [], 'one per 600 s');
+    });
+  });
+
   test('workflow definitions: POST (409 when it exists, unless overwrite), PUT upserts in bulk, GET latest or a version, DELETE a version without runs', async () => {
     await withConductor(backend.store(), { workflows }, async ({ call }) => {
       assertEmpty(await call('POST', '/api/metadata/workflow', kyc), 'register');

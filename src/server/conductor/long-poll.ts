@@ -1,4 +1,4 @@
-import type { Task } from '../../core/tasks.js';
+import type { PollLimits, Task } from '../../core/tasks.js';
 import type { Engine } from '../../runtime/engine.js';
 
 /** Longest a batch poll waits for tasks, in ms. */
@@ -16,7 +16,7 @@ export async function pollWithin(engine: Engine, taskType: string, workerId: str
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (stop.aborted) return []; // nobody would receive them: leave them queued
-    const tasks = await engine.tasks.poll(taskType, workerId, count);
+    const tasks = await pollLimited(engine, taskType, workerId, count);
     if (tasks.length > 0) return tasks;
     const left = deadline - Date.now();
     if (left <= 0) return [];
@@ -34,4 +34,24 @@ export async function pollWithin(engine: Engine, taskType: string, workerId: str
       }
     });
   }
+}
+
+/** Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per rateLimitFrequencyInSeconds). */
+export function pollLimited(engine: Engine, taskType: string, workerId: string, count: number): Promise<Task[]> {
+  return engine.tasks.poll(taskType, workerId, count, limitsOf(engine.definitions.taskDefinition(taskType)));
+}
+
+function limitsOf(definition: unknown): PollLimits | undefined {
+  if (definition === null || typeof definition !== 'object') return undefined;
+  const d = definition as { concurrentExecLimit?: unknown; rateLimitPerFrequency?: unknown; rateLimitFrequencyInSeconds?: unknown };
+  const positive = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined);
+  const limits: PollLimits = {};
+  const concurrent = positive(d.concurrentExecLimit);
+  const rate = positive(d.rateLimitPerFrequency);
+  if (concurrent !== undefined) limits.concurrentExecLimit = concurrent;
+  if (rate !== undefined) {
+    limits.ratePerWindow = rate;
+    limits.rateWindowMs = (positive(d.rateLimitFrequencyInSeconds) ?? 1) * 1000;
+  }
+  return concurrent === undefined && rate === undefined ? undefined : limits;
 }

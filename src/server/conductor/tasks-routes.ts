@@ -4,7 +4,7 @@ import type { Json } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { operationTaskId } from './history-tasks.js';
-import { MAX_POLL_WAIT_MS, pollWithin } from './long-poll.js';
+import { MAX_POLL_WAIT_MS, pollLimited, pollWithin } from './long-poll.js';
 import { bodyObject, integer, objectField, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
 import { asMap, taskJson, taskLogs } from './task-shape.js';
 
@@ -29,7 +29,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortS
   });
 
   app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/:tasktype', hidden, async (request, reply) => {
-    const [task] = await engine.tasks.poll(request.params.tasktype, workerOf(request.query), 1);
+    const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
     return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
   });
 
@@ -44,7 +44,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortS
     const task = await engine.tasks.report(taskId, result);
     if (result.status === 'IN_PROGRESS') return sendNoContent(reply);
     // The worker is free: hand it the next task of the same type at once, when one is ready.
-    const [next] = await engine.tasks.poll(task.taskType, result.workerId ?? task.workerId ?? '', 1);
+    const [next] = await pollLimited(engine, task.taskType, result.workerId ?? task.workerId ?? '', 1);
     return next ? sendJson(reply, taskJson(next)) : sendNoContent(reply);
   });
 
