@@ -2,6 +2,8 @@
 /** The `waymark` command: a thin layer over the public API. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { conductorTaskCommand } from './commands/conductor-task.js';
+import { conductorWorkflowCommand } from './commands/conductor-workflow.js';
 import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
 import { historyCommand } from './commands/history.js';
@@ -32,6 +34,8 @@ historyCommand(program);
 rolloutCommand(program);
 migrateCommand(program);
 demoCommand(program);
+conductorTaskCommand(program);
+conductorWorkflowCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
+
+/** Help text of every command's --server option. */
+export const SERVER_HELP = 'Waymark server URL (default: $WAYMARK_SERVER or http://127.0.0.1:8080)';
+
+/** The server used when neither --server nor $WAYMARK_SERVER names one. */
+export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+
+/** Longest wait for one answer from the server, in ms. (Default: 30000) */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Options every command that talks to a server takes. */
+export interface ServerOptions {
+  server?: string;
+}
+
+/**
+ * The server's root URL: `--server`, else $WAYMARK_SERVER, else http://127.0.0.1:8080. A URL ending in `/api`
+ * (how Conductor clients name a server) means the same server.
+ */
+export function serverUrl(options: ServerOptions): string {
+  const given = (options.server ?? process.env.WAYMARK_SERVER ?? DEFAULT_SERVER).trim();
+  const from = options.server !== undefined ? '--server' : process.env.WAYMARK_SERVER !== undefined ? '$WAYMARK_SERVER' : 'the default server';
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new UsageError(`${from} must be an http:// or https:// URL, e.g. ${DEFAULT_SERVER}, got '${given}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${from} must be an http:// or https:// URL, e.g. ${DEFAULT_SERVER}, got '${given}'`);
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '').replace(/\/api$/, '');
+}
+
+/** A request the server refused or failed: the status, its Conductor error body, and one line saying what went wrong. */
+export class ServerError extends Error {
+  override name = 'ServerError';
+  constructor(
+    message: string,
+    /** Waymark's error code when the server gave one, else `E_HTTP_<status>`. */
+    readonly code: string,
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The server could not be reached (refused, unknown host, timed out). Exits 1. */
+export class ServerUnreachableError extends Error {
+  override name = 'ServerUnreachableError';
+  readonly code = 'E_SERVER_UNREACHABLE';
+}
+
+/** Query parameters; undefined ones are left out. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+}
+
+/** A thin client of a Waymark server's Conductor-compatible API under /api. */
+export class ServerClient {
+  constructor(readonly url: string) {}
+
+  /** A client of the server the command's options (or the environment) name. */
+  static of(options: ServerOptions): ServerClient {
+    return new ServerClient(serverUrl(options));
+  }
+
+  /**
+   * Sends one request to `/api<path>` and returns the answer: parsed JSON, the text of a text/plain answer
+   * (ids), or undefined when empty (204, Content-Length 0). A 4xx/5xx answer throws a ServerError.
+   */
+  async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions = {}): Promise<unknown> {
+    const target = `${this.url}/api${path}${queryString(options.query)}`;
+    const init: RequestInit = { method, headers: { accept: 'application/json, text/plain' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { ...init.headers, 'content-type': 'application/json' };
+    }
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(target, init);
+      text = await response.text();
+    } catch (error) {
+      throw new ServerUnreachableError(unreachable(this.url, error));
+    }
+    if (!response.ok) throw serverError(method, `/api${path}`, response, text);
+    if (text === '') return undefined;
+    const type = response.headers.get('content-type') ?? '';
+    if (type.includes('json')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new ServerError(`${method} /api${path}: the server answered ${response.status} with a body that is not JSON`, `E_HTTP_${response.status}`, response.status, text);
+      }
+    }
+    return text;
+  }
+}
+
+function queryString(query: Query | undefined): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** Why the server could not be reached, naming its URL and how to name another. */
+function unreachable(url: string, error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const name = (error as { name?: unknown } | null)?.name;
+  let why: string;
+  if (name === 'TimeoutError') why = `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  else if (cause?.code === 'ECONNREFUSED') why = 'connection refused';
+  else if (cause?.code === 'ENOTFOUND') why = 'unknown host';
+  else why = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
+  return `cannot reach the Waymark server at ${url} (${why}): is \`waymark server\` running there? Name another with --server <url> or $WAYMARK_SERVER`;
+}
+
+/** One line from a refusal: Conductor's `{status, message, validationErrors}` body when there is one, else the status. */
+function serverError(method: string, path: string, response: Response, text: string): ServerError {
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    // Not JSON (a proxy's page...): the status says enough.
+  }
+  const fields = (body !== null && typeof body === 'object' ? body : {}) as { message?: unknown; code?: unknown; validationErrors?: unknown };
+  let message = typeof fields.message === 'string' && fields.message !== '' ? fields.message : `${response.status} ${response.statusText}`.trim();
+  const problems = Array.isArray(fields.validationErrors) ? (fields.validationErrors as { path?: unknown; message?: unknown }[]) : [];
+  const extra = problems
+    .map((p) => (typeof p?.message === 'string' ? (typeof p.path === 'string' && p.path !== '' && !p.message.includes(p.path) ? `${p.path}: ${p.message}` : p.message) : ''))
+    .filter((line) => line !== '' && !message.includes(line));
+  if (extra.length > 0) message = `${message}: ${extra.join('; ')}`;
+  const code = typeof fields.code === 'string' && fields.code !== '' ? fields.code : `E_HTTP_${response.status}`;
+  return new ServerError(`${method} ${path}: ${message.replace(/\s+/g, ' ')}`, code, response.status, body);
+}
+
+/** Reads and parses a JSON file given on the command line; a missing file or bad JSON is a usage error (exit 2). */
+export function readJsonFile(path: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new UsageError(`cannot read ${flag} '${path}': ${why}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UsageError(`${flag} '${path}' is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Whether `value` is a JSON object (not an array, not null). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The definitions a file holds: one object or (when `many`) an array of them, each with a non-empty string `name`.
+ * Anything else is a usage error naming the file, so nothing is sent.
+ */
+export function definitionsIn(value: unknown, file: string, what: string, many: boolean): Record<string, unknown>[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (Array.isArray(value) && !many) throw new UsageError(`'${file}' holds an array: give one ${what} (a JSON object)`);
+  if (list.length === 0) throw new UsageError(`'${file}' holds an empty array: give at least one ${what}`);
+  list.forEach((item, index) => {
+    const where = Array.isArray(value) ? `[${index}] of '${file}'` : `'${file}'`;
+    if (!isJsonObject(item)) throw new UsageError(`${where} is not a ${what}: expected a JSON object${many ? ' or an array of them' : ''}`);
+    if (typeof item.name !== 'string' || item.name.trim() === '') throw new UsageError(`${where} is not a ${what}: it has no "name"`);
+  });
+  return list as Record<string, unknown>[];
+}
