@@ -3,6 +3,7 @@ import type { SourceCompiler } from '../runtime/definitions.js';
 import type { Engine } from '../runtime/engine.js';
 import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow.js';
 import { definitionFingerprint, parseTaskDef, parseWorkflowDef, type TaskDef, type WorkflowDef } from './definitions.js';
+import { structuralDiff } from './diff.js';
 import { Interpreter, type DeclarativeEnv } from './interpreter.js';
 import { loadSandbox } from './sandbox.js';
 import { SubWorkflowRunner } from './sub-workflows.js';
@@ -57,4 +58,9 @@ export async function declarativeSupport(): Promise<DeclarativeSupport> {
       new SubWorkflowRunner(bound).start(); // stops by itself once the engine is closed
     },
   };
+}
+
+/** For deploy checks: the structural diff between two stored Conductor sources. */
+export function compareConductorSources(from: Json, to: Json): Json {
+  return structuralDiff(parseWorkflowDef(from), parseWorkflowDef(to)) as unknown as Json;
 }

@@ -1,6 +1,6 @@
 import { transformHistory, validateMigration, type MigrationDefinition } from '../core/migration.js';
-import { currentEpoch, isTerminal, RUN_STATUSES, type Run } from '../core/types.js';
-import type { Store } from '../store/types.js';
+import { currentEpoch, isTerminal, RUN_STATUSES, type Json, type Run } from '../core/types.js';
+import type { Store, WorkflowSource } from '../store/types.js';
 import { verifyReplay, type ReplayVerdict } from './verify.js';
 import type { WorkflowDefinition } from './workflow.js';
 
@@ -32,6 +32,8 @@ export interface WorkflowCheck {
   /** Recently completed runs replayed to learn the candidate's paths (they are not at risk). */
   sampled: RunCheck[];
   counts: Record<RunVerdict, number>;
+  /** Declarative candidates: how the graph differs from the registered one it replaces (see compareSources). */
+  structure?: { from: number; diff: Json };
 }
 
 export interface DeployCheckReport {
@@ -48,6 +50,8 @@ export interface DeployCheckOptions {
   sampleCompleted?: number;
   /** Migrations that may make a run replay the candidate. (Default: none) */
   migrations?: MigrationDefinition[];
+  /** Compares two declarative sources (tasks added, removed, reordered, inputs changed). (Default: no structural diff) */
+  compareSources?: (from: Json, to: Json) => Json;
 }
 
 const IN_FLIGHT = RUN_STATUSES.filter((s) => !isTerminal(s));
@@ -59,6 +63,7 @@ const IN_FLIGHT = RUN_STATUSES.filter((s) => !isTerminal(s));
 export async function deployCheck(store: Store, candidates: WorkflowDefinition[], options: DeployCheckOptions = {}): Promise<DeployCheckReport> {
   const started = Date.now();
   const registered = await store.listWorkflowVersions();
+  const sources = options.compareSources && candidates.some((c) => c.source !== undefined) ? await store.definitions.listSources() : [];
   const workflows: WorkflowCheck[] = [];
   let checkedRuns = 0;
   for (const candidate of candidates.filter((c) => !options.workflow || c.name === options.workflow)) {
@@ -76,7 +81,13 @@ export async function deployCheck(store: Store, candidates: WorkflowDefinition[]
     const sampled: RunCheck[] = [];
     for (const run of completed) sampled.push(await checkRun(store, candidate, run, []));
     checkedRuns += inFlight.length + sampled.length;
-    workflows.push(classify(candidate.name, info, inFlight, sampled));
+    const check = classify(candidate.name, info, inFlight, sampled);
+    const base = baseSource(sources, candidate);
+    if (base && options.compareSources) {
+      check.structure = { from: base.version, diff: options.compareSources(base.source, candidate.source!) };
+      raiseToStructure(check);
+    }
+    workflows.push(check);
   }
   return { safe: workflows.every((w) => w.safe), workflows, checkedRuns, durationMs: Date.now() - started };
 }
@@ -120,6 +131,24 @@ function classify(workflow: string, candidate: WorkflowCheck['candidate'], inFli
     if (classification === 'config_only') reasons.push(`every observed run (${all.length}) replays the same steps: only step internals changed`);
   }
   return { workflow, candidate, classification, reasons, safe, inFlight, sampled, counts };
+}
+
+const SEVERITY: ChangeClass[] = ['unchanged', 'config_only', 'additive', 'breaking'];
+
+/** A graph change no observed run reaches yet still classifies the change (runs decide `safe`; the graph, what kind of change it is). */
+function raiseToStructure(check: WorkflowCheck): void {
+  const diff = check.structure!.diff as { kind?: string; reasons?: string[] };
+  const kind = (diff.kind === 'identical' ? 'unchanged' : diff.kind) as ChangeClass;
+  if (!SEVERITY.includes(kind) || SEVERITY.indexOf(kind) <= SEVERITY.indexOf(check.classification)) return;
+  check.classification = kind;
+  check.reasons.push(`the graph changed against v${check.structure!.from} (${kind}): ${(diff.reasons ?? []).slice(0, 3).join('; ')}`);
+}
+
+/** The registered source a declarative candidate replaces: its own version's, else the highest below it. */
+function baseSource(sources: WorkflowSource[], candidate: WorkflowDefinition): WorkflowSource | undefined {
+  if (candidate.source === undefined) return undefined;
+  const own = sources.filter((s) => s.workflow === candidate.name && s.version <= candidate.version);
+  return own.find((s) => s.version === candidate.version) ?? own.sort((a, b) => b.version - a.version)[0];
 }
 
 function emptyCounts(): Record<RunVerdict, number> {

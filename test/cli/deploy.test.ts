@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine, type DeployCheckReport, type DeployPlan } from '../../src/index.js';
 import { orderV1 } from '../fixtures/versioned-workflows.js';
-import { runUntil, tempDb } from '../helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileWorkflowDef, declarativeSupport } from '../../src/declarative/compile.js';
+import { parseWorkflowDef } from '../../src/declarative/definitions.js';
+import { runUntil, tempDb, tempDir } from '../helpers.js';
 import { cli } from './cli-process.js';
 
 test('deploy check exits 0 for a candidate every in-flight run replays, 1 for one that breaks them, and registers nothing', async () => {
@@ -56,4 +60,35 @@ test('deploy plan prints the runbook (text and JSON) and exits 1 when some in-fl
   } finally {
     await worker.close();
   }
+});
+
+test('deploy check of declarative definitions: replay verdicts plus the structural diff against the registered graph', async () => {
+  const db = tempDb();
+  const support = await declarativeSupport();
+  const v1 = JSON.parse(readFileSync('examples/conductor-onboarding/customer_onboarding.v1.json', 'utf8'));
+  const worker = await Engine.open({ store: `sqlite:${db}`, compile: support.compile, rolloutCheckMs: 0 });
+  support.bind(worker);
+  try {
+    await worker.definitions.register([compileWorkflowDef(parseWorkflowDef(v1), support.env)]);
+    const run = await worker.start('customer_onboarding', { customerId: 'c-1' });
+    await runUntil(worker, run.id, (r) => r.status === 'waiting');
+  } finally {
+    await worker.close();
+  }
+  const v2 = await cli(['deploy', 'check', '--definitions', 'examples/conductor-onboarding/customer_onboarding.v2.json', '--db', db, '--json']);
+  assert.equal(v2.code, 0, v2.stderr);
+  const report = JSON.parse(v2.stdout) as DeployCheckReport;
+  const check = report.workflows[0]!;
+  assert.deepEqual([check.candidate.version, check.classification, check.counts.compatible], [2, 'additive', 1]);
+  assert.deepEqual([check.structure!.from, (check.structure!.diff as { kind: string }).kind], [1, 'additive']);
+  assert.match(JSON.stringify(check.structure!.diff), /"ref":"risk"/);
+
+  const dir = tempDir();
+  const reordered = { ...v1, version: 3, tasks: [{ name: 'assign_risk_tier', taskReferenceName: 'risk', inputParameters: {} }, ...v1.tasks] };
+  writeFileSync(join(dir, 'v3.json'), JSON.stringify(reordered));
+  const breaking = await cli(['deploy', 'check', '--definitions', join(dir, 'v3.json'), '--db', db]);
+  assert.equal(breaking.code, 1);
+  assert.match(breaking.stdout, /customer_onboarding v3 \(new version\): breaking, not safe/);
+  assert.match(breaking.stdout, /graph vs v1: breaking/);
+  assert.equal((await cli(['deploy', 'check', '--db', db])).code, 2, 'no candidates given');
 });

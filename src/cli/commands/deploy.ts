@@ -4,10 +4,16 @@ import { planText } from '../../runtime/deploy-plan.js';
 import { DB_HELP, parsePositiveInt } from '../args.js';
 import { printJson, table } from '../format.js';
 import { loadWorkflowModule } from '../load-workflows.js';
+import { UsageError } from '../errors.js';
+import { compareConductorSources, compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
+import { parseWorkflowDef } from '../../declarative/definitions.js';
+import { readFile } from 'node:fs/promises';
+import type { WorkflowDefinition } from '../../runtime/workflow.js';
 import { withEngine } from '../open-engine.js';
 
 interface CheckFlags {
   workflows?: string;
+  definitions?: string;
   workflow?: string;
   sampleCompleted?: string;
   db?: string;
@@ -21,17 +27,21 @@ export function deployCommand(program: Command): void {
     deploy
       .command(verb)
       .description(description)
-      .requiredOption('--workflows <module>', 'module exporting the candidate workflows (and `migrations` that may make runs fit)')
+      .option('--workflows <module>', 'module exporting the candidate workflows (and `migrations` that may make runs fit)')
+      .option('--definitions <file>', 'JSON file with candidate declarative workflow definitions (one or an array); their structural diff is reported too')
       .option('--workflow <name>', 'only this workflow')
       .option('--sample-completed <n>', 'recently completed runs per workflow replayed too (default: 20)')
       .option('--db <store>', DB_HELP)
       .option('--json', 'print the full report as JSON')
       .action(async (flags: CheckFlags) => {
         const sampleCompleted = parsePositiveInt(flags.sampleCompleted, '--sample-completed');
-        const module = await loadWorkflowModule(flags.workflows);
-        const options = { workflow: flags.workflow, sampleCompleted, migrations: module.migrations };
+        if (!flags.workflows && !flags.definitions) throw new UsageError('give the candidates: --workflows <module> and/or --definitions <file>');
+        const module = flags.workflows ? await loadWorkflowModule(flags.workflows) : { workflows: [], migrations: [] };
+        const declared = flags.definitions ? await loadDefinitionsFile(flags.definitions) : [];
+        const candidates = [...module.workflows, ...declared];
+        const options = { workflow: flags.workflow, sampleCompleted, migrations: module.migrations, compareSources: compareConductorSources };
         // The candidates are not registered: a changed version must not be recorded by a check.
-        const result = await withEngine<DeployCheckReport | DeployPlan>(flags, {}, (engine) => (verb === 'check' ? engine.deployCheck(module.workflows, options) : engine.deployPlan(module.workflows, options)));
+        const result = await withEngine<DeployCheckReport | DeployPlan>(flags, {}, (engine) => (verb === 'check' ? engine.deployCheck(candidates, options) : engine.deployPlan(candidates, options)));
         print(result, flags.json === true);
         if (!result.safe) process.exitCode = 1;
       });
@@ -60,6 +70,8 @@ function workflowText(w: WorkflowCheck): string {
     .map(([verdict, n]) => `${verdict} ${n}`)
     .join(', ');
   const lines = [head, `  in flight: ${counts || 'none'}`, ...w.reasons.slice(0, 20).map((r) => `  - ${r}`)];
+  const structure = w.structure?.diff as { kind?: string; reasons?: string[] } | undefined;
+  if (structure) lines.push(`  graph vs v${w.structure!.from}: ${structure.kind}`, ...(structure.reasons ?? []).slice(0, 20).map((r) => `  * ${r}`));
   if (w.reasons.length > 20) lines.push(`  - ... ${w.reasons.length - 20} more`);
   const risky = w.inFlight.filter((r) => r.verdict !== 'compatible');
   if (risky.length) {
@@ -67,4 +79,16 @@ function workflowText(w: WorkflowCheck): string {
     lines.push(table(['run', 'version', 'status', 'verdict', 'detail'], rows).replace(/^/gm, '  '));
   }
   return lines.join('\n');
+}
+
+/** Candidate declarative versions from a JSON file (one definition or an array); bad files are usage errors. */
+async function loadDefinitionsFile(path: string): Promise<WorkflowDefinition[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--definitions ${path}: ${(error as Error).message}`);
+  }
+  const { env } = await declarativeSupport();
+  return (Array.isArray(json) ? json : [json]).map((def) => compileWorkflowDef(parseWorkflowDef(def), env));
 }
