@@ -163,4 +163,31 @@ forEachBackend((backend) => {
       assert.deepEqual([replace.status, replace.body?.code], [409, 'E_VERSION_CONFLICT'], 'a version with runs is never replaced');
     });
   });
+
+  test('a SUB_WORKFLOW task shows its child (subWorkflowId) and is never handed to workers; the child answers like any workflow', async () => {
+    await withConductor(backend.store(), { workflows }, async (api) => {
+      const { call, engine } = api;
+      const parent = {
+        name: 'approval_parent',
+        version: 1,
+        tasks: [{ name: 'approval', taskReferenceName: 'child', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'approval', version: 1 }, inputParameters: { amount: '${workflow.input.amount}' } }],
+        outputParameters: { decision: '${child.output.decision}' },
+      };
+      assertEmpty(await call('POST', '/api/metadata/workflow', parent), 'register');
+      const childWaits = new Promise<void>((resolve) => {
+        const stop = engine.subscribe((change) => change.runId.endsWith('.child') && change.status === 'waiting' && (stop(), resolve()));
+      });
+      const id = (await call('POST', '/api/workflow/approval_parent', { amount: 12 })).text;
+      const childId = `${id}.child`;
+      await childWaits;
+      const sub = (await call('GET', `/api/workflow/${id}`)).body.tasks[0];
+      assert.deepEqual([sub.taskType, sub.workflowTask.type, sub.subWorkflowId, sub.referenceTaskName], ['SUB_WORKFLOW', 'SUB_WORKFLOW', childId, 'child']);
+      assert.equal((await call('GET', '/api/tasks/poll/SUB_WORKFLOW?workerid=intruder')).status, 204);
+      assert.deepEqual((await call('GET', '/api/tasks/poll/batch/HUMAN?timeout=0')).body, []);
+      assert.equal((await call('GET', `/api/workflow/${childId}`)).body.input.amount, 12);
+      await call('POST', `/api/tasks/${childId}/manager_approval/COMPLETED`, { approved: true });
+      assert.deepEqual((await runUntil(engine, id, (r) => r.status === 'completed')).output, { decision: { approved: true } });
+      assert.equal((await call('GET', `/api/workflow/${id}`)).body.tasks[0].status, 'COMPLETED');
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import type { PollLimits, Task } from '../../core/tasks.js';
 import type { Engine } from '../../runtime/engine.js';
+import { SYSTEM_TASK_TYPES } from './task-shape.js';
 
 /** Longest a batch poll waits for tasks, in ms. */
 export const MAX_POLL_WAIT_MS = 60_000;
@@ -36,8 +37,9 @@ export async function pollWithin(engine: Engine, taskType: string, workerId: str
   }
 }
 
-/** Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per rateLimitFrequencyInSeconds). */
-export function pollLimited(engine: Engine, taskType: string, workerId: string, count: number): Promise<Task[]> {
+/** Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per rateLimitFrequencyInSeconds); system types hand out nothing. */
+export async function pollLimited(engine: Engine, taskType: string, workerId: string, count: number): Promise<Task[]> {
+  if (SYSTEM_TASK_TYPES.includes(taskType)) return []; // the engine's own: never handed to workers
   return engine.tasks.poll(taskType, workerId, count, limitsOf(engine.definitions.taskDefinition(taskType)));
 }
 

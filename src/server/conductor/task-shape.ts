@@ -1,11 +1,15 @@
 import { isTerminalTask, type Task, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
+import { childRunId, SUB_WORKFLOW_TASK } from '../../declarative/sub-workflows.js';
 
 /** A Conductor Task as JSON. */
 export type TaskJson = Record<string, unknown>;
 
 /** Task types that wait for an external update rather than a worker that polls (declarative WAIT and HUMAN). */
 const WAIT_TYPES = ['WAIT', 'HUMAN'];
+
+/** Queue task types that are not for workers: the engine's own (waits for an update, sub-workflows its runner watches). */
+export const SYSTEM_TASK_TYPES: readonly string[] = [...WAIT_TYPES, SUB_WORKFLOW_TASK];
 
 /**
  * A JSON value as a Conductor data map: an object as it is, nothing as `{}`, anything else under `key`
@@ -42,6 +46,7 @@ export interface TaskFacts {
   responseTimeoutSeconds?: number;
   workerId?: string;
   retried?: boolean;
+  subWorkflowId?: string;
 }
 
 /** The Conductor Task JSON of `facts` (fields Conductor omits when null are left out). */
@@ -71,6 +76,7 @@ export function conductorTask(f: TaskFacts): TaskJson {
     callbackAfterSeconds: f.callbackAfterSeconds ?? 0,
     responseTimeoutSeconds: f.responseTimeoutSeconds ?? 0,
     ...(f.workerId !== undefined ? { workerId: f.workerId } : {}),
+    ...(f.subWorkflowId !== undefined ? { subWorkflowId: f.subWorkflowId } : {}),
     retried: f.retried ?? false,
     executed: isTerminalTask(f.status),
     callbackFromWorker: true,
@@ -85,13 +91,13 @@ export function conductorTask(f: TaskFacts): TaskJson {
   };
 }
 
-/** A task of the task queue (a worker task, or a declarative WAIT/HUMAN waiting for its update) as Conductor JSON. */
+/** A task of the task queue (a worker task, a declarative WAIT/HUMAN waiting for its update, a SUB_WORKFLOW) as Conductor JSON. */
 export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJson {
   const waits = WAIT_TYPES.includes(task.taskType);
   return conductorTask({
     taskId: task.taskId,
     taskType: task.taskType,
-    type: waits ? task.taskType : 'SIMPLE',
+    type: SYSTEM_TASK_TYPES.includes(task.taskType) ? task.taskType : 'SIMPLE',
     ref: task.refName,
     // Nobody polls a WAIT or HUMAN task: it is in progress from the start, until its external update.
     status: waits && task.status === 'SCHEDULED' ? 'IN_PROGRESS' : task.status,
@@ -113,6 +119,7 @@ export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJ
     responseTimeoutSeconds: Math.ceil(task.responseTimeoutMs / 1000),
     workerId: task.workerId,
     retried: options.retried,
+    subWorkflowId: task.taskType === SUB_WORKFLOW_TASK ? childRunId(task.runId, task.refName) : undefined,
   });
 }
 

@@ -17,8 +17,9 @@ type Query = Record<string, unknown>;
 /** Conductor's task endpoints: workers poll, report and log; operators look tasks up. */
 export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortSignal): void {
   app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/batch/:tasktype', hidden, async (request, reply) => {
-    const count = integer(request.query, 'count', { min: 1, max: 1000, fallback: 1 });
-    const timeout = integer(request.query, 'timeout', { min: 0, max: MAX_POLL_WAIT_MS, fallback: 100 });
+    // Larger asks are served as far as the server goes: at most 1000 tasks, at most MAX_POLL_WAIT_MS of waiting.
+    const count = Math.min(1000, integer(request.query, 'count', { min: 1, fallback: 1 }));
+    const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
     const stop = untilGone(reply, closing);
     try {
       const tasks = await pollWithin(engine, request.params.tasktype, workerOf(request.query), count, timeout, stop.signal);
