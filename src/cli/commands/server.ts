@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { Engine } from '../../index.js';
+import { readFile } from 'node:fs/promises';
+import { Engine, type Json } from '../../index.js';
+import { compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
+import { parseTaskDefs, parseWorkflowDef } from '../../declarative/definitions.js';
 import { startServer } from '../../server/server.js';
 import { DB_HELP, parsePositiveInt, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -14,6 +17,8 @@ interface ServerFlags {
   worker?: boolean;
   concurrency?: string;
   logLevel?: string;
+  definitions?: string[];
+  taskDefinitions?: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -30,6 +35,8 @@ export function serverCommand(program: Command): void {
     .option('--worker-id <id>', "this worker's identity in leases; reuse a dead process's id to take its runs back at once (default: host:pid)")
     .option('--no-worker', 'serve the API only: runs are executed by other workers (e.g. `waymark dev`)')
     .option('--concurrency <n>', 'runs executed at once (default: 100)')
+    .option('--definitions <files...>', 'declarative workflow definition files (JSON, one or an array each) registered at start; unchanged ones are kept')
+    .option('--task-definitions <files...>', 'task definition files (JSON, one or an array each) saved at start')
     .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
     .action(async (flags: ServerFlags) => {
       // Everything the user typed is checked before the store is touched.
@@ -40,17 +47,24 @@ export function serverCommand(program: Command): void {
       if (flags.workerId !== undefined && flags.workerId.trim() === '') throw new UsageError('--worker-id needs a value');
       const location = storeLocation(flags);
       const module = await loadWorkflowModule(flags.workflows);
+      const declarative = await declarativeSupport();
+      const [definitions, taskDefinitions] = await Promise.all([readJsonFiles(flags.definitions, '--definitions'), readJsonFiles(flags.taskDefinitions, '--task-definitions')]);
+      const compiled = definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), declarative.env));
+      const tasks = parseTaskDefs(taskDefinitions).map((def) => ({ name: def.name, definition: def as unknown as Json }));
 
-      const engine = await Engine.open({ store: location, workflows: module.workflows, workerId: flags.workerId, worker: flags.worker !== false, concurrency });
+      const engine = await Engine.open({ store: location, workflows: module.workflows, workerId: flags.workerId, worker: flags.worker !== false, concurrency, compile: declarative.compile });
+      declarative.bind(engine);
       let server;
       try {
+        await engine.definitions.saveTaskDefinitions(tasks);
+        await engine.definitions.register(compiled);
         server = await startServer({ engine, host: flags.host ?? '127.0.0.1', port, migrations: module.migrations, logger: { level, stream: process.stderr } });
       } catch (error) {
         await engine.close();
         throw error;
       }
       const stop = waitForStop();
-      const served = module.workflows.map((w) => `${w.name} v${w.version}`).join(', ');
+      const served = [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ');
       process.stdout.write(`waymark server: listening on ${server.url}\n`);
       process.stdout.write(
         flags.worker === false
@@ -66,6 +80,21 @@ export function serverCommand(program: Command): void {
       }
       process.stdout.write('waymark server: stopped\n');
     });
+}
+
+/** Definitions from JSON files: each holds one definition or an array. A missing or malformed file is a usage error. */
+async function readJsonFiles(files: string[] | undefined, flag: string): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for (const file of files ?? []) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`${flag} ${file}: ${(error as Error).message}`);
+    }
+    all.push(...(Array.isArray(json) ? json : [json]));
+  }
+  return all;
 }
 
 function parsePort(value: string | undefined): number {
