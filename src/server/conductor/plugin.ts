@@ -46,7 +46,7 @@ function installLenientParsers(app: FastifyInstance): void {
   const parse = (strict: boolean) => (_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
     if (body.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(body));
+      done(null, JSON.parse(body, (key, value) => (key === '__proto__' ? undefined : value))); // no prototype keys from clients
     } catch {
       if (strict) done(badRequest('body', 'the body is not valid JSON'));
       else done(null, body);

@@ -10,14 +10,14 @@ import { workflowStatus } from './workflow-shape.js';
  * a WaymarkError the plugin maps) when it does not fit the run, and changes nothing then.
  */
 
-const ACTOR = { reason: 'requested over the Conductor API' };
+const VIA_API = { reason: 'requested over the Conductor API' };
 
 /** Terminate: cancel the run. A COMPLETED one is 409; one already over otherwise is left as it is. */
 export async function terminate(engine: Engine, id: string, reason: string | undefined): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status === 'completed') throw conflict(`cannot terminate workflow '${id}': it is COMPLETED`);
   if (isTerminal(run.status)) return;
-  await engine.cancel(id, { reason: reason ?? ACTOR.reason });
+  await engine.cancel(id, { reason: reason ?? VIA_API.reason });
 }
 
 /** Remove: Waymark never deletes a run (its history is the audit trail). */
@@ -31,21 +31,21 @@ export async function pause(engine: Engine, id: string): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status === 'paused') return;
   if (isTerminal(run.status)) throw conflict(`cannot pause workflow '${id}': it is ${workflowStatus(run)}`);
-  await engine.pause(id, ACTOR);
+  await engine.pause(id, VIA_API);
 }
 
 /** Resume a PAUSED workflow (409 otherwise). */
 export async function resume(engine: Engine, id: string): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status !== 'paused') throw conflict(`cannot resume workflow '${id}': it is ${workflowStatus(run)}, not PAUSED`);
-  await engine.resume(id, ACTOR);
+  await engine.resume(id, VIA_API);
 }
 
 /** Restart: a finished run again from the start, same id, on its version or the latest. */
 export async function restart(engine: Engine, id: string, useLatestDefinitions: boolean, restartable: (run: Run) => Promise<boolean>): Promise<void> {
   const run = await engine.getRun(id);
   if (isTerminal(run.status) && !(await restartable(run))) throw conflict(`workflow '${id}' is not restartable: its definition says restartable: false`);
-  await engine.restart(id, { version: useLatestDefinitions ? 'latest' : 'same', ...ACTOR });
+  await engine.restart(id, { version: useLatestDefinitions ? 'latest' : 'same', ...VIA_API });
 }
 
 /**
@@ -60,8 +60,8 @@ export async function retry(engine: Engine, id: string): Promise<void> {
   if (run.status === 'completed') throw conflict(`workflow '${id}' is COMPLETED: there is nothing to retry`);
   if (run.status === 'needs_attention') {
     const parked = (run.attention?.details as { reason?: string } | undefined)?.reason;
-    if (parked === 'nondeterminism' || parked === 'expired') await engine.resume(id, ACTOR);
-    else await engine.retryStep(id, ACTOR);
+    if (parked === 'nondeterminism' || parked === 'expired') await engine.resume(id, VIA_API);
+    else await engine.retryStep(id, VIA_API);
     return;
   }
   if (run.status === 'compensated') throw conflict(`workflow '${id}' was compensated (its completed steps were undone): restart it instead`);
@@ -86,7 +86,7 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
   const ops = operations(run, await engine.history(id));
   if (from === undefined) {
     if (input === undefined) {
-      await engine.restart(id, { version: 'same', ...ACTOR });
+      await engine.restart(id, { version: 'same', ...VIA_API });
       return;
     }
     const first = ops[0];
@@ -104,7 +104,7 @@ export async function skipTask(engine: Engine, id: string, ref: string, output: 
   if (isTerminal(run.status)) throw conflict(`cannot skip task '${ref}' of workflow '${id}': it is ${workflowStatus(run)}`);
   const parked = run.status === 'needs_attention' ? (run.attention?.details as { step?: string } | undefined)?.step : undefined;
   if (parked === ref) {
-    await engine.skipStep(id, { output: output ?? {}, ...ACTOR });
+    await engine.skipStep(id, { output: output ?? {}, ...VIA_API });
     return;
   }
   const open = (await engine.tasks.ofRun(id)).filter((t) => t.refName === ref && !isTerminalTask(t.status)).pop();
@@ -132,7 +132,7 @@ export async function upgrade(engine: Engine, id: string, body: Record<string, u
       throw badRequest(field, `${field} is not supported: an upgrade replays the run's history on the new version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`, value);
     }
   }
-  await engine.upgrade(id, { to: version as number, ...ACTOR });
+  await engine.upgrade(id, { to: version as number, ...VIA_API });
 }
 
 /** Steps and tasks of the run's current epoch, by seq. */
@@ -152,5 +152,5 @@ async function rerunFromOperation(engine: Engine, run: Run, op: RecordedOperatio
     const ref = (op.events.find((e) => e.type === 'task_scheduled')?.data as { ref?: string } | undefined)?.ref ?? op.name;
     throw conflict(`workflow '${run.id}' would re-execute from task '${ref}', and this server re-executes runs from steps only so far`);
   }
-  await engine.rerunFrom(run.id, op.name, { ...(input !== undefined ? { input } : {}), ...ACTOR });
+  await engine.rerunFrom(run.id, op.name, { ...(input !== undefined ? { input } : {}), ...VIA_API });
 }
