@@ -4,7 +4,10 @@ import { forEachBackend, runUntil } from '../helpers.js';
 import { pollUntil, withConductor } from './fixtures/conductor-client.js';
 import { conductorWorkflows as workflows } from './fixtures/conductor-workflows.js';
 
-/** A declarative workflow as a Conductor client sends it: a worker task, INLINE, SWITCH to a HUMAN review, SET_VARIABLE. */
+/**
+ * A declarative workflow as a Conductor client sends it: a worker task, SWITCH (value-param) to a HUMAN review,
+ * SET_VARIABLE. (No JavaScript expression: their wall-clock limit is the declarative layer's to test.)
+ */
 const kyc = {
   name: 'kyc_check',
   version: 1,
@@ -17,20 +20,19 @@ const kyc = {
   timeoutPolicy: '',
   tasks: [
     { name: 'normalize_customer_profile', taskReferenceName: 'normalize', inputParameters: { customerId: '${workflow.input.customerId}' } },
-    { name: 'score', taskReferenceName: 'score', type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression: '$.country == "NL" ? 10 : 50', country: '${normalize.output.country}' } },
     {
       name: 'route',
       taskReferenceName: 'route',
       type: 'SWITCH',
       evaluatorType: 'value-param',
       expression: 'risk',
-      inputParameters: { risk: '${score.output.result}' },
+      inputParameters: { risk: '${normalize.output.risk}' },
       decisionCases: { '50': [{ name: 'manual_review', taskReferenceName: 'review', type: 'HUMAN' }] },
       defaultCase: [],
     },
-    { name: 'remember', taskReferenceName: 'remember', type: 'SET_VARIABLE', inputParameters: { score: '${score.output.result}' } },
+    { name: 'remember', taskReferenceName: 'remember', type: 'SET_VARIABLE', inputParameters: { score: '${normalize.output.risk}' } },
   ],
-  outputParameters: { score: '${score.output.result}', review: '${review.output.decision}' },
+  outputParameters: { score: '${normalize.output.risk}', review: '${review.output.decision}' },
 };
 
 const taskDef = { name: 'normalize_customer_profile', retryCount: 1, retryLogic: 'FIXED', retryDelaySeconds: 0, responseTimeoutSeconds: 60, timeoutSeconds: 0, ownerEmail: 'risk@example.com', createdBy: 'someone' };
@@ -89,7 +91,7 @@ forEachBackend((backend) => {
       assert.deepEqual([exists.status, exists.body.status], [409, 409]);
       assertEmpty(await call('POST', '/api/metadata/workflow?overwrite=true', { ...kyc, description: 'changed' }), 'overwrite a version without runs');
       const got = await call('GET', '/api/metadata/workflow/kyc_check');
-      assert.deepEqual([got.status, got.body.name, got.body.version, got.body.description, got.body.tasks.length], [200, 'kyc_check', 1, 'changed', 4]);
+      assert.deepEqual([got.status, got.body.name, got.body.version, got.body.description, got.body.tasks.length], [200, 'kyc_check', 1, 'changed', 3]);
       assert.equal(got.body.tasks[0].type, 'SIMPLE', 'a missing task type defaults to SIMPLE');
 
       const put = await call('PUT', '/api/metadata/workflow', [{ ...kyc, version: 2 }, { ...kyc, version: 1 }]);
@@ -129,27 +131,26 @@ forEachBackend((backend) => {
       await call('POST', '/api/tasks/update-v2', { taskId: first.taskId, status: 'FAILED', reasonForIncompletion: 'flaky CRM' });
       const retry = await pollUntil(api, 'normalize_customer_profile');
       assert.equal(retry.retryCount, 1, 'retried as its task definition says (retryCount 1)');
-      await call('POST', '/api/tasks/update-v2', { taskId: retry.taskId, status: 'COMPLETED', outputData: { country: 'NL' } });
+      await call('POST', '/api/tasks/update-v2', { taskId: retry.taskId, status: 'COMPLETED', outputData: { country: 'NL', risk: 10 } });
       await runUntil(engine, low, (r) => r.status === 'completed');
       const done = (await call('GET', `/api/workflow/${low}`)).body;
       assert.deepEqual([done.status, done.output, done.variables], ['COMPLETED', { score: 10, review: null }, { score: 10 }]);
       assert.deepEqual(done.tasks.map((t: any) => [t.referenceTaskName, t.taskType, t.status]), [
         ['normalize', 'normalize_customer_profile', 'FAILED'],
         ['normalize', 'normalize_customer_profile', 'COMPLETED'],
-        ['score', 'INLINE', 'COMPLETED'],
         ['route', 'SWITCH', 'COMPLETED'],
         ['remember', 'SET_VARIABLE', 'COMPLETED'],
       ]);
-      assert.deepEqual(done.tasks[2].outputData, { result: 10 });
-      assert.deepEqual(done.tasks[3].outputData.selectedCase, 'defaultCase');
-      assert.deepEqual([done.workflowDefinition.name, done.workflowDefinition.tasks.length], ['kyc_check', 4]);
+      assert.deepEqual([done.tasks[2].inputData, done.tasks[2].outputData], [{ risk: 10 }, { evaluationResult: ['10'], selectedCase: 'defaultCase' }]);
+      assert.deepEqual(done.tasks[3].inputData, { score: 10 });
+      assert.deepEqual([done.workflowDefinition.name, done.workflowDefinition.tasks.length], ['kyc_check', 3]);
       const refused = await call('POST', `/api/workflow/${low}/restart`);
       assert.deepEqual([refused.status, refused.body.status], [409, 409]);
       assert.match(refused.body.message, /restartable/);
 
       const high = (await call('POST', '/api/workflow', { name: 'kyc_check', input: { customerId: 'us-1' } })).text;
       const task = await pollUntil(api, 'normalize_customer_profile');
-      await call('POST', '/api/tasks', { taskId: task.taskId, status: 'COMPLETED', outputData: { country: 'US' } });
+      await call('POST', '/api/tasks', { taskId: task.taskId, status: 'COMPLETED', outputData: { country: 'US', risk: 50 } });
       await runUntil(engine, high, (r) => r.status === 'waiting' && r.waitingFor?.kind === 'task' && r.waitingFor.name === 'HUMAN');
       const review = (await call('GET', `/api/workflow/${high}`)).body.tasks.find((t: any) => t.referenceTaskName === 'review');
       assert.deepEqual([review.taskType, review.status, review.workflowTask.type], ['HUMAN', 'IN_PROGRESS', 'HUMAN']);
@@ -159,7 +160,7 @@ forEachBackend((backend) => {
 
       const inUse = await call('DELETE', '/api/metadata/workflow/kyc_check/1');
       assert.deepEqual([inUse.status, inUse.body.status], [409, 409], 'a version with runs stays');
-      const replace = await call('POST', '/api/metadata/workflow?overwrite=true', { ...kyc, outputParameters: { score: '${score.output.result}' } });
+      const replace = await call('POST', '/api/metadata/workflow?overwrite=true', { ...kyc, outputParameters: { score: '${normalize.output.risk}' } });
       assert.deepEqual([replace.status, replace.body?.code], [409, 'E_VERSION_CONFLICT'], 'a version with runs is never replaced');
     });
   });
