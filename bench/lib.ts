@@ -9,8 +9,9 @@ import type { Engine, RunChange } from '../src/index.js';
 export interface BenchResult {
   scenario: string;
   name: string;
-  target: string;
-  met: boolean;
+  /** The target, or absent for a scenario that only measures. */
+  target?: string;
+  met?: boolean;
   [figure: string]: unknown;
 }
 

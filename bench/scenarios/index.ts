@@ -27,6 +27,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   C: { name: 'parked-runs-memory', load: async () => (await import('./c-parked.js')).scenarioC },
   D: { name: 'crash-recovery', load: async () => (await import('./d-recovery.js')).scenarioD },
   H: { name: 'deploy-check', load: async () => (await import('./h-deploy-check.js')).scenarioH },
+  T: { name: 'remote-tasks', load: async () => (await import('./t-tasks.js')).scenarioT },
   E: {
     name: 'scale-out',
     stores: ['postgres'],

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine, NonRetryableError } from '../../src/index.js';
+import { evaluateRollout } from '../../src/runtime/rollout-steps.js';
+import { WorkflowRegistry } from '../../src/runtime/registry.js';
+import { openStore } from '../../src/store/open.js';
 import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 
 const quick1 = defineWorkflow({ name: 'quick', version: 1, run: async () => 'v1' });
@@ -33,23 +36,32 @@ const parked2 = defineWorkflow({
 const options = { rolloutCheckMs: 0 };
 
 forEachBackend((backend) => {
-  test('two engines evaluating at once never both step a rollout: each round moves it exactly one step', async () => {
+  test('evaluators racing from the same state never both step a rollout: each round moves it exactly one step', async () => {
     const store = backend.store();
-    const a = await Engine.open({ store, workflows: [quick1, quick2], ...options, workerId: 'a' });
-    const b = await Engine.open({ store, workflows: [quick1, quick2], ...options, workerId: 'b' });
+    const engine = await Engine.open({ store, workflows: [quick1, quick2], ...options, workerId: 'a' });
+    // Two more evaluators with their own store connections, as other processes would have.
+    const ports = await Promise.all(['b', 'c'].map(async (workerId) => {
+      const registry = new WorkflowRegistry([quick1, quick2]);
+      const own = await openStore(store);
+      await registry.learn(own);
+      return { store: own, registry, workerId };
+    }));
     try {
-      await a.startRollout('quick', { from: 1, to: 2, percent: 10, step: 10, everyMs: 0, minSample: 3 });
-      const runs = await Promise.all(Array.from({ length: 60 }, (_, i) => a.start('quick', null, { routeKey: `k${i}` })));
-      await Promise.all(runs.map((r) => a.result(r.id, { timeoutMs: 10_000 })));
+      await engine.startRollout('quick', { from: 1, to: 2, percent: 10, step: 10, everyMs: 0, minSample: 3 });
+      const runs = await Promise.all(Array.from({ length: 60 }, (_, i) => engine.start('quick', null, { routeKey: `k${i}` })));
+      await Promise.all(runs.map((r) => engine.result(r.id, { timeoutMs: 10_000 })));
       assert.ok(runs.filter((r) => r.version === 2).length >= 3, 'the candidate has a sample');
       for (let round = 1; round <= 4; round++) {
-        await Promise.all([a.evaluateRollouts(), b.evaluateRollouts(), a.evaluateRollouts()]);
-        const [rollout] = await b.rollouts();
+        const [seen] = await engine.rollouts(); // every evaluator decides from this same stored state
+        const results = await Promise.all([...ports, ...ports].map((port) => evaluateRollout(port, seen!)));
+        assert.equal(results.filter((r) => r.percent === seen!.percent + 10).length, 1, `round ${round}: one evaluator stepped, the others saw it taken`);
+        const [rollout] = await engine.rollouts();
         assert.equal(rollout!.percent, 10 + round * 10, `round ${round}`);
         assert.equal(rollout!.claim, undefined, 'no claim left behind');
       }
     } finally {
-      await Promise.all([a.close(), b.close()]);
+      await engine.close();
+      for (const port of ports) await port.store.close();
     }
   });
 
