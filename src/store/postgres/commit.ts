@@ -211,8 +211,9 @@ export function runUpdateSql(fence = { from: '', where: '', returning: '' }): st
                  WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb))
                    AND NOT (s.id = ANY($19::bigint[])))
                  THEN now_ms()
+               -- an operator's action left while the worker was suspending the run: whoever claims it next applies it
+               WHEN u.release AND u.status IN ('waiting', 'running', 'compensating') AND r.pending_action IS NOT NULL AND NOT u.clear_pending THEN now_ms()
                WHEN u.set_due THEN u.due_at
-               WHEN u.release AND r.pending_action IS NOT NULL AND NOT u.clear_pending THEN now_ms()
                ELSE r.due_at END,
              lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,
              lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
