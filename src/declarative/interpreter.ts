@@ -37,6 +37,7 @@ class Terminated extends Error {
 }
 
 const MAX_ITERATIONS = 1_000;
+const EXPRESSION_TIMEOUT_MS = 1_000;
 
 /** Executes one run of a declarative workflow on the kernel: tasks become tasks, steps, timers and waits. */
 export class Interpreter {
@@ -201,7 +202,7 @@ export class Interpreter {
     op: Operation,
     suffix: string,
     execute: (signal: AbortSignal) => Json | Promise<Json>,
-    options: { retry?: { maxAttempts: number; initialDelayMs?: number } } = { retry: { maxAttempts: 1 } },
+    options: { retry?: { maxAttempts: number; initialDelayMs?: number } } = { retry: { maxAttempts: 3, initialDelayMs: 100 } },
   ): Promise<Json> {
     const record = await op(() => this.ctx.step<SystemTaskRecord>(ref, async ({ signal }) => ({ taskType: task.type, input, output: await execute(signal) }), options));
     this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
@@ -214,12 +215,16 @@ export class Interpreter {
     this.last = result.output;
   }
 
-  /** A script in the sandbox; its errors are the definition's, so they are not retried. */
+  /**
+   * A script in the sandbox (1 s of wall-clock time): a syntax error or a throw is the definition's and is
+   * not retried; hitting the time or memory limit may be the machine's load, so the step is tried again.
+   */
   private evaluate(script: string, $: Json): Json {
     try {
-      return this.env.sandbox.evaluate(script, $);
+      return this.env.sandbox.evaluate(script, $, { timeoutMs: EXPRESSION_TIMEOUT_MS });
     } catch (error) {
-      throw new NonRetryableError((error as Error).message);
+      if ((error as WaymarkError).code === 'E_EXPRESSION') throw new NonRetryableError((error as Error).message);
+      throw error;
     }
   }
 }

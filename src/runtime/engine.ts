@@ -381,8 +381,8 @@ export class Engine {
     return this.changing(() => restartRun(this.store, this.registry, runId, options));
   }
 
-  /** Re-executes a finished run from `step`, keeping the checkpoints recorded before it. */
-  async rerunFrom(runId: string, step: string, options?: RerunOptions): Promise<Run> {
+  /** Re-executes a finished run from a step or task (by name, task ref or `{ seq }`), keeping the checkpoints recorded before it. */
+  async rerunFrom(runId: string, step: string | { seq: number }, options?: RerunOptions): Promise<Run> {
     return this.changing(() => rerunFrom(this.store, runId, step, options));
   }
 

@@ -1,6 +1,6 @@
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import { indexHistory } from '../core/replay.js';
+import { indexHistory, type RecordedOperation } from '../core/replay.js';
 import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { defaultActor } from './operator.js';
@@ -33,18 +33,22 @@ export async function restartRun(store: Store, registry: WorkflowRegistry, runId
   return startEpoch(store, run, all, { version, input: run.input, keep: [], what: 'run_restarted', actor: options.actor, reason: options.reason });
 }
 
-/** Re-executes a finished run from one of its steps, keeping the checkpoints recorded before that step. */
-export async function rerunFrom(store: Store, runId: string, step: string, options: RerunOptions = {}): Promise<Run> {
+/**
+ * Re-executes a finished run from one of its steps or tasks (by name, a task also by its ref, or by seq),
+ * keeping the checkpoints recorded before it.
+ */
+export async function rerunFrom(store: Store, runId: string, step: string | { seq: number }, options: RerunOptions = {}): Promise<Run> {
   const { run, all } = await finishedRun(store, runId, 'rerun');
-  const ops = [...indexHistory(currentEpoch(all, run.epoch)).values()];
-  const from = ops.find((op) => op.kind === 'step' && op.name === step);
+  const ops = [...indexHistory(currentEpoch(all, run.epoch)).values()].filter((op) => op.kind === 'step' || op.kind === 'task');
+  const refOf = (op: RecordedOperation) => (op.events.find((e) => e.type === 'task_scheduled')?.data as { ref?: string } | undefined)?.ref;
+  const from = typeof step === 'object' ? ops.find((op) => op.seq === step.seq) : ops.find((op) => op.name === step || refOf(op) === step);
   if (!from) {
-    const steps = ops.filter((op) => op.kind === 'step').map((op) => op.name);
-    throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' has no step '${step}' (steps: ${steps.join(', ') || 'none'})`);
+    const names = ops.map((op) => (op.kind === 'task' ? `${refOf(op) ?? op.name} (task)` : op.name));
+    throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' has no step or task ${typeof step === 'object' ? `at seq ${step.seq}` : `'${step}'`} (has: ${names.join(', ') || 'none'})`);
   }
-  const keep = ops.filter((op) => op.seq < from.seq).flatMap((op) => op.events);
+  const keep = [...indexHistory(currentEpoch(all, run.epoch)).values()].filter((op) => op.seq < from.seq).flatMap((op) => op.events);
   const input = options.input === undefined ? run.input : ((roundTrip(options.input, 'input') as Json) ?? null);
-  return startEpoch(store, run, all, { version: run.version, input, keep, what: 'run_rerun', step, actor: options.actor, reason: options.reason });
+  return startEpoch(store, run, all, { version: run.version, input, keep, what: 'run_rerun', step: from.name, actor: options.actor, reason: options.reason });
 }
 
 async function finishedRun(store: Store, runId: string, what: string): Promise<{ run: Run; all: HistoryEvent[] }> {

@@ -1,4 +1,5 @@
 import type { MigrationDefinition } from '../core/migration.js';
+import type { DeclarativeSupport } from '../declarative/compile.js';
 import type { Engine } from '../runtime/engine.js';
 
 /** What every route plugin of the server is given. */
@@ -10,4 +11,6 @@ export interface ServerContext {
   closing: AbortSignal;
   /** Time between heartbeat comments on an event stream, in ms. (Default: 15000) */
   heartbeatMs: number;
+  /** The engine's declarative support, when it was opened with one. (Default: none) */
+  declarative?: DeclarativeSupport;
 }

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { MigrationDefinition } from '../core/migration.js';
+import type { DeclarativeSupport } from '../declarative/compile.js';
 import type { Engine } from '../runtime/engine.js';
 import { coerceText } from './coerce.js';
 import { conductorApi } from './conductor/plugin.js';
@@ -25,6 +26,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** More route plugins, registered after Waymark's own with the same context (e.g. another API surface). (Default: none) */
   plugins?: FastifyPluginAsync<ServerContext>[];
+  /** The declarative support the engine was opened with (bound to it); registered definitions compile with it. (Default: one made on first need) */
+  declarative?: DeclarativeSupport;
 }
 
 /**
@@ -59,7 +62,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   collectOpenApi(app, components, { title: 'Waymark API', description: "Waymark's JSON API: runs, versions, rollouts and run events." });
 
-  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000 };
+  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000, declarative: options.declarative };
   app.get('/health', { schema: { summary: 'Liveness: the server answers', tags: ['meta'], response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({
     status: 'ok',
   }));

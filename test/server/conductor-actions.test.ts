@@ -146,19 +146,24 @@ forEachBackend((backend) => {
     });
   });
 
-  test('retrying or rerunning from a worker task is refused with the reason (the engine re-executes from steps only)', async () => {
+  test('retry of a workflow whose worker task failed schedules that task again; rerun from a task id does the same', async () => {
     await withConductor(backend.store(), { workflows }, async (api) => {
       const id = await start(api, 'customer_onboarding', { customerId: 'c-4' });
       const task = await pollUntil(api, 'normalize_customer_profile');
       await api.call('POST', '/api/tasks', { taskId: task.taskId, status: 'FAILED_WITH_TERMINAL_ERROR', reasonForIncompletion: 'no' });
       await runUntil(api.engine, id, (r) => r.status === 'failed');
-      const before = await api.engine.history(id);
       const retried = await api.call('POST', `/api/workflow/${id}/retry`);
-      assert.deepEqual([retried.status, retried.body.status], [409, 409]);
-      assert.match(retried.body.message, /task 'normalize_profile'/);
-      const rerun = await api.call('POST', `/api/workflow/${id}/rerun`, { reRunFromTaskId: task.taskId });
-      assert.equal(rerun.status, 409);
-      assert.deepEqual(await api.engine.history(id), before, 'nothing changed');
+      assert.equal(retried.status, 204);
+      const again = await pollUntil(api, 'normalize_customer_profile');
+      assert.notEqual(again.taskId, task.taskId, 'a new attempt of the same task');
+      await api.call('POST', '/api/tasks', { taskId: again.taskId, status: 'FAILED_WITH_TERMINAL_ERROR', reasonForIncompletion: 'still no' });
+      await runUntil(api.engine, id, (r) => r.status === 'failed' && r.error?.message.includes('still no') === true);
+      const rerun = await api.call('POST', `/api/workflow/${id}/rerun`, { reRunFromTaskId: again.taskId });
+      assert.deepEqual([rerun.status, rerun.text], [200, id]);
+      const third = await pollUntil(api, 'normalize_customer_profile');
+      assert.notEqual(third.taskId, again.taskId);
+      const operations = (await api.engine.history(id)).filter((e) => e.type === 'operator_action').map((e) => (e.data as { action: string }).action);
+      assert.deepEqual(operations, ['rerun', 'rerun'], 'both recorded');
     });
   });
 

@@ -58,7 +58,7 @@ export function serverCommand(program: Command): void {
       try {
         await engine.definitions.saveTaskDefinitions(tasks);
         await engine.definitions.register(compiled);
-        server = await startServer({ engine, host: flags.host ?? '127.0.0.1', port, migrations: module.migrations, logger: { level, stream: process.stderr } });
+        server = await startServer({ engine, host: flags.host ?? '127.0.0.1', port, migrations: module.migrations, declarative, logger: { level, stream: process.stderr } });
       } catch (error) {
         await engine.close();
         throw error;

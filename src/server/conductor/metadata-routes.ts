@@ -14,8 +14,8 @@ type Query = Record<string, unknown>;
  * source stored, so every engine with a compiler serves them); code workflows are listed with an empty
  * task graph. A version with runs is never replaced or removed (409): register a new version.
  */
-export function metadataRoutes(app: FastifyInstance, engine: Engine): void {
-  let support: Promise<DeclarativeSupport> | undefined;
+export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: DeclarativeSupport): void {
+  let support: Promise<DeclarativeSupport> | undefined = given && Promise.resolve(given);
   /** The sandbox and task definitions declarative runs use, loaded on first need. */
   const declarative = () =>
     (support ??= declarativeSupport().then((s) => {

@@ -148,9 +148,5 @@ function lastUnfinished(run: Run, history: HistoryEvent[]): RecordedOperation | 
 }
 
 async function rerunFromOperation(engine: Engine, run: Run, op: RecordedOperation, input: Json | undefined): Promise<void> {
-  if (op.kind !== 'step') {
-    const ref = (op.events.find((e) => e.type === 'task_scheduled')?.data as { ref?: string } | undefined)?.ref ?? op.name;
-    throw conflict(`workflow '${run.id}' would re-execute from task '${ref}', and this server re-executes runs from steps only so far`);
-  }
-  await engine.rerunFrom(run.id, op.name, { ...(input !== undefined ? { input } : {}), ...VIA_API });
+  await engine.rerunFrom(run.id, { seq: op.seq }, { ...(input !== undefined ? { input } : {}), ...VIA_API });
 }
