@@ -30,6 +30,8 @@ export interface Task {
   pollCount: number;
   /** A worker that does not report within this long after polling loses the task (TIMED_OUT). */
   responseTimeoutMs: number;
+  /** Longest the attempt may take from its first poll, however often its worker reports progress; 0: no limit. */
+  timeoutMs: number;
   scheduledAt: number;
   /** Not handed out before this (a retry delay, or a worker's callbackAfterSeconds). */
   visibleAt: number;
@@ -41,7 +43,10 @@ export interface Task {
 }
 
 /** A task to create with the checkpoint that schedules it. */
-export type NewTask = Pick<Task, 'taskId' | 'runId' | 'workflow' | 'version' | 'seq' | 'attempt' | 'taskType' | 'refName' | 'input' | 'responseTimeoutMs' | 'visibleAt'>;
+export type NewTask = Pick<Task, 'taskId' | 'runId' | 'workflow' | 'version' | 'seq' | 'attempt' | 'taskType' | 'refName' | 'input' | 'responseTimeoutMs' | 'timeoutMs' | 'visibleAt'>;
+
+/** How a TIMED_OUT attempt's reason begins when it ran over its time limit (not a missed response timeout). */
+export const TIME_LIMIT_REASON = 'took longer than its time limit';
 
 /** Limits on handing out tasks of one type. */
 export interface PollLimits {

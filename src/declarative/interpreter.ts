@@ -150,6 +150,9 @@ export class Interpreter {
           maxAttempts: taskDef.retryCount + 1,
           retryDelayMs: (n) => retryDelayMs(taskDef, n),
           responseTimeoutMs: taskDef.responseTimeoutSeconds * 1000,
+          // ALERT_ONLY: an attempt may run over its timeoutSeconds; TIME_OUT_WF: running over fails the task (and so the run).
+          ...(taskDef.timeoutSeconds > 0 && taskDef.timeoutPolicy !== 'ALERT_ONLY' ? { timeoutMs: taskDef.timeoutSeconds * 1000 } : {}),
+          retryTimedOut: taskDef.timeoutPolicy !== 'TIME_OUT_WF',
         }),
       );
       this.done(task, suffix, { input: full, output: output as Json, status: 'COMPLETED' });

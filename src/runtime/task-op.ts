@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
 import type { RecordedOperation } from '../core/replay.js';
-import { taskState, type NewTask, type Task } from '../core/tasks.js';
+import { taskState, TIME_LIMIT_REASON, type NewTask, type Task } from '../core/tasks.js';
 import type { Duration, ErrorInfo, Json, NewEvent } from '../core/types.js';
 import type { PendingWait } from './waits.js';
 
@@ -16,6 +16,10 @@ export interface TaskOptions {
   retryDelayMs?: number | ((retryNumber: number) => number);
   /** A worker that polled the task and does not report within this long loses it (TIMED_OUT, then retried). (Default: 1h) */
   responseTimeoutMs?: Duration;
+  /** Longest one attempt may take from its first poll, progress reports included; then it is TIMED_OUT. (Default: no limit) */
+  timeoutMs?: Duration;
+  /** Whether an attempt that ran over `timeoutMs` is retried like a failed one; false fails the task at once. (Default: true) */
+  retryTimedOut?: boolean;
 }
 
 /** What the task operation needs from the executor running the workflow. */
@@ -48,10 +52,11 @@ export async function taskOperation(port: TaskOpPort, type: string, input: Json,
   const ref = options.ref ?? type;
   const maxAttempts = options.maxAttempts ?? 1;
   const responseTimeoutMs = parseDuration(options.responseTimeoutMs ?? 3_600_000, `task '${ref}' responseTimeoutMs`);
+  const timeoutMs = options.timeoutMs === undefined ? 0 : parseDuration(options.timeoutMs, `task '${ref}' timeoutMs`);
   const schedule = (attempt: number, delayMs: number) => {
     const taskId = randomUUID();
     const visibleAt = Date.now() + delayMs;
-    port.schedule({ taskId, runId: port.runId, workflow: port.workflow, version: port.version, seq, attempt, taskType: type, refName: ref, input, responseTimeoutMs, visibleAt });
+    port.schedule({ taskId, runId: port.runId, workflow: port.workflow, version: port.version, seq, attempt, taskType: type, refName: ref, input, responseTimeoutMs, timeoutMs, visibleAt });
     port.record({ type: 'task_scheduled', seq, name: type, data: { taskId, attempt, ref, input, visibleAt } });
     return { state: 'pending' as const, taskId, attempt, input };
   };
@@ -66,7 +71,9 @@ export async function taskOperation(port: TaskOpPort, type: string, input: Json,
       return outcome.output ?? null;
     }
     const reason = outcome.reason ?? outcome.status.toLowerCase();
-    const retry = outcome.status !== 'FAILED_WITH_TERMINAL_ERROR' && outcome.status !== 'CANCELED' && state.attempt < maxAttempts;
+    const overTime = outcome.status === 'TIMED_OUT' && (outcome.reason ?? '').startsWith(TIME_LIMIT_REASON);
+    const final = outcome.status === 'FAILED_WITH_TERMINAL_ERROR' || outcome.status === 'CANCELED' || (overTime && options.retryTimedOut === false);
+    const retry = !final && state.attempt < maxAttempts;
     if (retry) {
       const delay = typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0);
       port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, retry: true } });

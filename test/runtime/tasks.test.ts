@@ -20,6 +20,13 @@ const impatient = defineWorkflow({
   run: (ctx) => ctx.task('slow_thing', null, { maxAttempts: 2, responseTimeoutMs: 1 }),
 });
 
+/** A task with an overall time limit that fails the run when exceeded (like a TaskDef's TIME_OUT_WF). */
+const bounded = defineWorkflow({
+  name: 'bounded',
+  version: 1,
+  run: (ctx) => ctx.task('bounded_work', null, { maxAttempts: 3, timeoutMs: 30, responseTimeoutMs: 60_000, retryTimedOut: false }),
+});
+
 forEachBackend((backend) => {
   test('ctx.task: a remote worker polls the task, reports its output, and the run goes on from its checkpoint', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [checkout], rolloutCheckMs: 0 });
@@ -99,6 +106,23 @@ forEachBackend((backend) => {
       await engine.tasks.report(second!.taskId, { status: 'COMPLETED', output: { paid: true } });
       assert.deepEqual(await engine.tasks.poll('charge_card', 'w', 5, { ratePerWindow: 2, rateWindowMs: 60_000 }), [], 'two were handed out this minute');
       assert.equal((await engine.tasks.poll('charge_card', 'w', 5)).length, 1, 'without limits the last one goes');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('an attempt that runs over its time limit times out even while its worker reports progress; without retryTimedOut the task fails', async () => {
+    const engine = await Engine.open({ store: backend.store(), workflows: [bounded], rolloutCheckMs: 0 });
+    try {
+      const run = await engine.start('bounded', null);
+      await runUntil(engine, run.id, (r) => r.status === 'waiting');
+      const [task] = await engine.tasks.poll('bounded_work', 'w', 1);
+      assert.equal(task!.timeoutMs, 30);
+      await engine.tasks.report(task!.taskId, { status: 'IN_PROGRESS', extendLease: true }); // progress does not lift the limit
+      await new Promise((resolve) => setTimeout(resolve, 40)); // the 30 ms limit passes
+      assert.equal(await engine.tasks.timeOut(), 1);
+      const failed = await runUntil(engine, run.id, (r) => r.status === 'failed');
+      assert.match(failed.error!.message, /failed after 1 attempt: took longer than its time limit \(30 ms\)/);
     } finally {
       await engine.close();
     }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { isTerminalTask, pollAllowance, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import type { RunCommit, TaskQueue } from '../types.js';
 import { inTransaction } from './transaction.js';
@@ -21,6 +21,7 @@ interface TaskRow {
   worker_id: string | null;
   poll_count: number;
   response_timeout_ms: number;
+  timeout_ms: number;
   scheduled_at: number;
   visible_at: number;
   started_at: number | null;
@@ -31,12 +32,16 @@ interface TaskRow {
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
+/** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
+const deadline = (t: string) =>
+  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
+
 /** Hands out the oldest visible tasks of a type ($1) to a worker ($2), at most $3. */
 const POLL_SQL = `WITH next AS (
     SELECT task_id FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED' AND visible_at <= now_ms()
     ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-  UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = now_ms(), updated_at = now_ms(),
-    response_deadline = now_ms() + response_timeout_ms
+  UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = COALESCE(t.started_at, now_ms()), updated_at = now_ms(),
+    response_deadline = ${deadline('t.')}
   FROM next WHERE t.task_id = next.task_id RETURNING t.*`;
 
 export function taskFromRow(row: TaskRow): Task {
@@ -56,6 +61,7 @@ export function taskFromRow(row: TaskRow): Task {
     workerId: row.worker_id ?? undefined,
     pollCount: row.poll_count,
     responseTimeoutMs: row.response_timeout_ms,
+    timeoutMs: row.timeout_ms,
     scheduledAt: row.scheduled_at,
     visibleAt: row.visible_at,
     startedAt: row.started_at ?? undefined,
@@ -105,7 +111,7 @@ export class PostgresTasks implements TaskQueue {
           text: `UPDATE tasks SET output = COALESCE($2::jsonb, output), logs = logs || $3::jsonb, updated_at = now_ms(),
                    status = CASE WHEN $4 THEN 'SCHEDULED' ELSE status END,
                    visible_at = CASE WHEN $4 THEN now_ms() + $5 ELSE visible_at END,
-                   response_deadline = CASE WHEN $4 THEN NULL ELSE now_ms() + response_timeout_ms END
+                   response_deadline = CASE WHEN $4 THEN NULL ELSE ${deadline('')} END
                  WHERE task_id = $1`,
           values: [taskId, output, logs, requeue, result.callbackAfterMs ?? 0],
         });
@@ -147,8 +153,9 @@ export class PostgresTasks implements TaskQueue {
     const { rows } = await this.pool.query<{ n: number }>({
       name: 'wm_task_time_out',
       text: `WITH late AS (
-               UPDATE tasks SET status = 'TIMED_OUT', reason = 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms',
-                 ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL
+               UPDATE tasks SET status = 'TIMED_OUT', ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL,
+                 reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= now_ms() THEN '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
+                          ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms' END
                WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms() RETURNING run_id),
              woken AS (UPDATE runs SET due_at = now_ms() WHERE id IN (SELECT run_id FROM late) AND status = 'waiting' RETURNING 1)
              SELECT (SELECT COUNT(*) FROM late)::int AS n`,
@@ -175,10 +182,10 @@ export async function applyTaskWrites(client: pg.PoolClient, commits: RunCommit[
     const col = <K extends keyof (typeof created)[number]>(key: K) => created.map((t) => t[key]);
     await client.query({
       name: 'wm_task_insert',
-      text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, scheduled_at, visible_at, updated_at)
-             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp::jsonb, rt, now_ms(), vis, now_ms()
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
-               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis)`,
+      text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
+             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp::jsonb, rt, tm, now_ms(), vis, now_ms()
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])
+               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm)`,
       values: [
         col('taskId'),
         col('runId'),
@@ -191,6 +198,7 @@ export async function applyTaskWrites(client: pg.PoolClient, commits: RunCommit[
         created.map((t) => JSON.stringify(t.input)),
         col('responseTimeoutMs'),
         col('visibleAt'),
+        col('timeoutMs'),
       ],
     });
   }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { isTerminalTask, pollAllowance, type NewTask, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type NewTask, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import type { TaskQueue } from '../types.js';
 
@@ -20,6 +20,7 @@ interface TaskRow {
   worker_id: string | null;
   poll_count: number;
   response_timeout_ms: number;
+  timeout_ms: number;
   scheduled_at: number;
   visible_at: number;
   started_at: number | null;
@@ -29,6 +30,9 @@ interface TaskRow {
 }
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
+
+/** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
+const DEADLINE = "CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, COALESCE(started_at, @now) + timeout_ms) ELSE @now + response_timeout_ms END";
 
 export function taskFromRow(row: TaskRow): Task {
   return {
@@ -47,6 +51,7 @@ export function taskFromRow(row: TaskRow): Task {
     workerId: row.worker_id ?? undefined,
     pollCount: row.poll_count,
     responseTimeoutMs: row.response_timeout_ms,
+    timeoutMs: row.timeout_ms,
     scheduledAt: row.scheduled_at,
     visibleAt: row.visible_at,
     startedAt: row.started_at ?? undefined,
@@ -67,12 +72,12 @@ export class SqliteTasks implements TaskQueue {
   ) {
     this.sql = {
       insert: db.prepare(
-        `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, scheduled_at, visible_at, updated_at)
-         VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input, @responseTimeoutMs, @now, @visibleAt, @now)`,
+        `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
+         VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input, @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now)`,
       ),
       poll: db.prepare(
-        `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at = @now, updated_at = @now,
-           response_deadline = @now + response_timeout_ms
+        `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at = COALESCE(started_at, @now), updated_at = @now,
+           response_deadline = ${DEADLINE}
          WHERE task_id IN (SELECT task_id FROM tasks WHERE task_type = @taskType AND status = 'SCHEDULED' AND visible_at <= @now ORDER BY visible_at, scheduled_at LIMIT @count)
          RETURNING *`,
       ),
@@ -85,11 +90,13 @@ export class SqliteTasks implements TaskQueue {
       queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
       finish: db.prepare('UPDATE tasks SET status = @status, output = @output, reason = @reason, worker_id = COALESCE(@workerId, worker_id), ended_at = @now, updated_at = @now, response_deadline = NULL WHERE task_id = @taskId'),
       requeue: db.prepare("UPDATE tasks SET status = 'SCHEDULED', visible_at = @visibleAt, output = COALESCE(@output, output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId"),
-      extend: db.prepare('UPDATE tasks SET response_deadline = @now + response_timeout_ms, output = COALESCE(@output, output), updated_at = @now WHERE task_id = @taskId'),
+      extend: db.prepare(`UPDATE tasks SET response_deadline = ${DEADLINE}, output = COALESCE(@output, output), updated_at = @now WHERE task_id = @taskId`),
       addLogs: db.prepare('UPDATE tasks SET logs = json_insert(logs, \'$[#]\', json(@entry)) WHERE task_id = @taskId'),
       wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting'"),
       timedOut: db.prepare(
-        `UPDATE tasks SET status = 'TIMED_OUT', reason = 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms', ended_at = @now, updated_at = @now, response_deadline = NULL
+        `UPDATE tasks SET status = 'TIMED_OUT', ended_at = @now, updated_at = @now, response_deadline = NULL,
+           reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= @now THEN '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
+                    ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms' END
          WHERE status = 'IN_PROGRESS' AND response_deadline < @now RETURNING run_id`,
       ),
       consume: db.prepare('UPDATE tasks SET consumed_at = ? WHERE task_id = ? AND consumed_at IS NULL'),
