@@ -106,6 +106,8 @@ export interface Run {
   lockKey: string | undefined;
   /** The history epoch the run executes in (0 until a migration). */
   epoch: number;
+  /** The caller's correlation id, given at start. */
+  correlationId: string | undefined;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -68,6 +68,8 @@ export interface StartOptions {
   force?: boolean;
   /** With a canary route: starts with the same key always get the same version. (Default: a random draw per start) */
   routeKey?: string;
+  /** The caller's id for the business transaction (an order number...); listRuns filters on it. (Default: none) */
+  correlationId?: string;
 }
 
 /** A committed change to a run, as subscribers see it. */

@@ -20,6 +20,10 @@ export function startRequest(registry: WorkflowRegistry, workflow: string, input
   const definition = registry.get(workflow, version);
   const lifetime = options.maxLifetimeMs ?? definition?.maxLifetimeMs;
   if (lifetime !== undefined) request.expiresAt = Date.now() + parseDuration(lifetime, 'maxLifetimeMs');
+  if (options.correlationId !== undefined) {
+    if (typeof options.correlationId !== 'string' || options.correlationId.length > 500) throw new WaymarkError('E_INVALID_INPUT', 'correlationId must be a string of at most 500 characters');
+    request.correlationId = options.correlationId;
+  }
   if (definition?.lock) request.lock = { key: lockKeyOf(definition, json), onConflict: definition.lock.onConflict ?? 'reject' };
   return request;
 }

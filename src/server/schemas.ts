@@ -83,6 +83,7 @@ export const components = {
       attention: r('ErrorInfo'),
       expiresAt: dateTime,
       lockKey: { type: 'string' },
+      correlationId: { type: 'string' },
       epoch: { type: 'integer' },
       createdAt: dateTime,
       updatedAt: dateTime,

@@ -92,6 +92,7 @@ export interface NewRun {
   expiresAt?: number;
   /** A target lock the run must hold for its whole life. */
   lock?: { key: string; onConflict: 'reject' | 'queue' };
+  correlationId?: string;
 }
 
 /** An operator action asked for while a worker was executing the run; that worker applies it. */
@@ -171,6 +172,7 @@ export interface RunFilter {
   workflow?: string;
   version?: number;
   status?: RunStatus | RunStatus[];
+  correlationId?: string;
   /** Most recent first. (Default: 100) */
   limit?: number;
 }

@@ -33,6 +33,10 @@ forEachBackend((backend) => {
         [id, 'customer_onboarding', 'customer_onboarding', 1, 1, 'RUNNING', 0, {}, {}],
       );
       assert.deepEqual(w.input, { customerId: 'c-1', email: 'c-1@example.com' });
+      assert.equal(w.correlationId, 'corr-1', 'kept with the run');
+      const found = await call('GET', `/api/workflow/search?query=${encodeURIComponent("correlationId = 'corr-1'")}`);
+      assert.deepEqual(found.body.results.map((r: any) => [r.workflowId, r.correlationId]), [[id, 'corr-1']]);
+      assert.deepEqual((await engine.listRuns({ correlationId: 'corr-1' })).map((r) => r.id), [id]);
       assert.ok(w.createTime > 0 && w.startTime === w.createTime && w.updateTime >= w.createTime);
       assert.deepEqual(w.tasks.map((t: any) => [t.referenceTaskName, t.taskType, t.status]), [['normalize_profile', 'normalize_customer_profile', 'SCHEDULED']]);
 
@@ -50,7 +54,7 @@ forEachBackend((backend) => {
       assert.deepEqual([risk.inputData, risk.outputData, risk.taskId, risk.workflowInstanceId], [{ customerId: 'c-1' }, { result: 'low' }, `${id}:1:risk_check`, id]);
       assert.ok(middle.tasks[0].seq < risk.seq && risk.seq < middle.tasks[2].seq);
       assert.deepEqual((await call('GET', `/api/workflow/${id}?includeTasks=false`)).body.tasks, []);
-      assert.deepEqual((await call('GET', `/api/workflow/${id}/status`)).body, { workflowId: id, status: 'RUNNING' });
+      assert.deepEqual((await call('GET', `/api/workflow/${id}/status`)).body, { workflowId: id, correlationId: 'corr-1', status: 'RUNNING' });
 
       await call('POST', '/api/tasks', { taskId: email.taskId, status: 'COMPLETED', outputData: { sent: true } });
       await runUntil(engine, id, (r) => r.status === 'completed');
@@ -59,7 +63,7 @@ forEachBackend((backend) => {
       assert.ok(done.endTime >= done.startTime && done.endTime > 0);
       assert.equal(done.reasonForIncompletion, undefined);
       const status = await call('GET', `/api/workflow/${id}/status?includeOutput=true&includeVariables=true`);
-      assert.deepEqual(status.body, { workflowId: id, status: 'COMPLETED', output: done.output, variables: {} });
+      assert.deepEqual(status.body, { workflowId: id, correlationId: 'corr-1', status: 'COMPLETED', output: done.output, variables: {} });
     });
   });
 

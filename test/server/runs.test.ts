@@ -13,6 +13,11 @@ forEachBackend((backend) => {
       assert.deepEqual([started.body.id, started.body.workflow, started.body.version, started.body.input], ['http-1', 'hold', 1, { label: 'a' }]);
       assert.match(started.body.createdAt, /^\d{4}-\d\d-\d\dT/);
 
+      const correlated = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'b' }, id: 'http-2', correlationId: 'order-77' });
+      assert.equal(correlated.body.correlationId, 'order-77');
+      const byCorrelation = await call('GET', '/v1/runs?correlationId=order-77');
+      assert.deepEqual(byCorrelation.body.runs.map((r: { id: string }) => r.id), ['http-2']);
+
       const again = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'other' }, id: 'http-1' });
       assert.equal(again.status, 200);
       assert.deepEqual(again.body.input, { label: 'a' }, 'the existing run is returned; nothing started');
@@ -25,7 +30,7 @@ forEachBackend((backend) => {
       await call('POST', '/v1/runs', { workflow: 'fragile', id: 'http-other' });
       const listed = await call('GET', '/v1/runs?workflow=hold&status=waiting,running&version=1&limit=10');
       assert.equal(listed.status, 200);
-      assert.deepEqual(listed.body.runs.map((r: { id: string }) => r.id), ['http-1']);
+      assert.deepEqual(listed.body.runs.map((r: { id: string }) => r.id).sort(), ['http-1', 'http-2']);
       assert.equal((await call('GET', '/v1/runs?limit=1')).body.runs.length, 1);
 
       const history = await call('GET', '/v1/runs/http-1/history');

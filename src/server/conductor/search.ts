@@ -6,7 +6,7 @@ import { runStatusesOf, workflowStatus, WORKFLOW_STATUSES, type WorkflowStatus }
  * The `query` of GET /api/workflow/search: clauses `field op value` joined by AND / OR, with parentheses.
  * Operators: = != > >= < <= and IN (a, b); values bare, 'quoted' or "quoted". Fields: workflowType (or
  * workflowName), workflowId, status, version (or workflowVersion), startTime, updateTime, endTime (epoch
- * ms or an ISO date), reasonForIncompletion, correlationId (never set: Waymark keeps no correlation id).
+ * ms or an ISO date), reasonForIncompletion, correlationId.
  */
 export type Query = { all: Query[] } | { any: Query[] } | Clause;
 
@@ -125,7 +125,7 @@ function valueOf(run: Run, field: Field): string | number | undefined {
     case 'reasonForIncompletion':
       return (run.status === 'needs_attention' ? run.attention : run.error)?.message;
     case 'correlationId':
-      return undefined;
+      return run.correlationId;
   }
 }
 

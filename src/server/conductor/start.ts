@@ -60,7 +60,7 @@ export async function startWorkflow(engine: Engine, request: StartRequest): Prom
       );
     }
   }
-  return engine.start(request.name, request.input, { version: request.version, ...(id !== undefined ? { id } : {}) });
+  return engine.start(request.name, request.input, { version: request.version, ...(id !== undefined ? { id } : {}), ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}) });
 }
 
 /** A UUID-shaped id, the same for the same workflow name and key. */

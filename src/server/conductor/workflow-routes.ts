@@ -83,6 +83,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     const full = workflowJson(run, includeVariables ? await runDetail(context, run) : undefined);
     return sendJson(reply, {
       workflowId: run.id,
+      ...(run.correlationId !== undefined ? { correlationId: run.correlationId } : {}),
       status: full.status,
       ...(includeOutput ? { output: full.output } : {}),
       ...(includeVariables ? { variables: full.variables } : {}),

@@ -15,6 +15,7 @@ interface ListQuery {
   workflow?: string;
   status?: RunStatus[];
   version?: number;
+  correlationId?: string;
   limit?: number;
 }
 
@@ -42,6 +43,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
             force: { type: 'boolean', description: 'with version: start it even though that version is draining (default: false)' },
             routeKey: { type: 'string', minLength: 1, maxLength: 200, description: 'with a canary route: starts with the same key get the same version (default: a random draw)' },
             maxLifetimeMs: { ...duration, description: "longest this run may live (default: the workflow's maxLifetimeMs)" },
+            correlationId: { type: 'string', minLength: 1, maxLength: 500, description: "the caller's id for the business transaction; runs can be listed by it (default: none)" },
           },
           ['workflow'],
         ),
@@ -66,14 +68,15 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
           workflow: workflowName,
           status: { type: 'array', items: runStatus, minItems: 1, description: 'one status or several, comma-separated' },
           version,
+          correlationId: { type: 'string', minLength: 1, maxLength: 500, description: 'only runs started with this correlation id' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'most runs returned (default: 100)' },
         }),
         response: { 200: listOf('runs', 'Run'), ...errors(400) },
       },
     },
     async (request) => {
-      const { workflow, status, version: v, limit } = request.query;
-      return { runs: await engine.listRuns({ workflow, version: v, status, limit: limit ?? 100 }) };
+      const { workflow, status, version: v, correlationId, limit } = request.query;
+      return { runs: await engine.listRuns({ workflow, version: v, status, correlationId, limit: limit ?? 100 }) };
     },
   );
 

@@ -8,9 +8,9 @@ import { runFromRow, type RunRow } from './rows.js';
 export async function createPlainRuns(client: pg.PoolClient, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
   const inserted = await client.query<RunRow>({
     name: 'wm_create_runs',
-    text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, expires_at, created_at, updated_at)
-           SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, now_ms(), now_ms()
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[]) AS r(id, w, v, i, o, e)
+    text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, expires_at, correlation_id, created_at, updated_at)
+           SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c, now_ms(), now_ms()
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[]) AS r(id, w, v, i, o, e, c)
            ON CONFLICT (id) DO NOTHING
            RETURNING *`,
     values: [
@@ -21,6 +21,7 @@ export async function createPlainRuns(client: pg.PoolClient, requests: CreateRun
       requests.map((r) => r.leaseOwner ?? null),
       requests.map((r) => r.expiresAt ?? null),
       leaseMs,
+      requests.map((r) => r.correlationId ?? null),
     ],
   });
   const created = new Map(inserted.rows.map((row) => [row.id, row]));
@@ -63,9 +64,9 @@ export async function createLockedRun(client: pg.PoolClient, request: CreateRunR
     await client.query<RunRow>({
       name: 'wm_create_locked_run',
       text: `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
-                               expires_at, lock_key, created_at, updated_at)
+                               expires_at, lock_key, correlation_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
-                     CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, now_ms(), now_ms())
+                     CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, now_ms(), now_ms())
              RETURNING *`,
       values: [
         request.id,
@@ -79,6 +80,7 @@ export async function createLockedRun(client: pg.PoolClient, request: CreateRunR
         leaseMs,
         request.expiresAt ?? null,
         lock.key,
+        request.correlationId ?? null,
       ],
     })
   ).rows;

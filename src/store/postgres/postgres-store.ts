@@ -208,8 +208,9 @@ export class PostgresStore implements Store {
       'wm_list_runs',
       `SELECT * FROM runs
        WHERE ($1::text IS NULL OR workflow = $1) AND ($2::int IS NULL OR version = $2) AND ($3::text[] IS NULL OR status = ANY($3))
+         AND ($5::text IS NULL OR correlation_id = $5)
        ORDER BY created_at DESC, id LIMIT $4`,
-      [filter.workflow ?? null, filter.version ?? null, statuses, filter.limit ?? 100],
+      [filter.workflow ?? null, filter.version ?? null, statuses, filter.limit ?? 100, filter.correlationId ?? null],
     );
     return rows.map(runFromRow);
   }

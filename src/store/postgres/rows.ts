@@ -18,6 +18,7 @@ export interface RunRow {
   lease_expires_at: number | null;
   expires_at: number | null;
   lock_key: string | null;
+  correlation_id: string | null;
   pending_action: PendingAction | null;
   epoch: number;
   created_at: number;
@@ -66,6 +67,7 @@ export function runFromRow(row: RunRow): Run {
     attention: opt(row.attention),
     expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
     lockKey: row.lock_key ?? undefined,
+    correlationId: row.correlation_id ?? undefined,
     epoch: row.epoch,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

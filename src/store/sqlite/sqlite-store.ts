@@ -104,9 +104,9 @@ export class SqliteStore implements Store {
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
         `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
-                           expires_at, lock_key, created_at, updated_at)
+                           expires_at, lock_key, correlation_id, created_at, updated_at)
          VALUES (@id, @workflow, @version, @status, @input, @waitingFor, 1, @dueAt, @leaseOwner, @leaseExpiresAt,
-                 @expiresAt, @lockKey, @now, @now)
+                 @expiresAt, @lockKey, @correlationId, @now, @now)
          ON CONFLICT (id) DO NOTHING`,
       ),
       takeLock: db.prepare('INSERT INTO locks (key, run_id, acquired_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
@@ -258,6 +258,7 @@ export class SqliteStore implements Store {
       leaseExpiresAt: leaseOwner ? now + leaseMs : null,
       expiresAt: request.expiresAt ?? null,
       lockKey: request.lock?.key ?? null,
+      correlationId: request.correlationId ?? null,
       now,
     });
     const data = startedData(request);
@@ -275,6 +276,7 @@ export class SqliteStore implements Store {
       expiresAt: request.expiresAt === undefined ? undefined : new Date(request.expiresAt),
       lockKey: request.lock?.key,
       epoch: 0,
+      correlationId: request.correlationId,
       createdAt: new Date(now),
       updatedAt: new Date(now),
     };
@@ -290,13 +292,11 @@ export class SqliteStore implements Store {
   async listRuns(filter: RunFilter) {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.workflow !== undefined) {
-      where.push('workflow = ?');
-      params.push(filter.workflow);
-    }
-    if (filter.version !== undefined) {
-      where.push('version = ?');
-      params.push(filter.version);
+    const equal = { workflow: filter.workflow, version: filter.version, correlation_id: filter.correlationId };
+    for (const [column, value] of Object.entries(equal)) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
     }
     const statuses = filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];
     if (statuses.length > 0) {
