@@ -11,6 +11,8 @@ import { eventRoutes } from './routes/events.js';
 import { runActionRoutes } from './routes/run-actions.js';
 import { runRoutes } from './routes/runs.js';
 import { versionRoutes } from './routes/versions.js';
+import { rolloutRoutes } from './routes/rollouts.js';
+import { deployRoutes } from './routes/deploy.js';
 import { components } from './schemas.js';
 
 export interface ServerOptions {
@@ -69,6 +71,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(runRoutes, context);
   app.register(runActionRoutes, context);
   app.register(versionRoutes, context);
+  app.register(rolloutRoutes, context);
+  app.register(deployRoutes, context);
   app.register(eventRoutes, context);
   app.register(conductorApi, { ...context, prefix: '/api' }); // Conductor-compatible REST API
   for (const plugin of options.plugins ?? []) app.register(plugin, context);

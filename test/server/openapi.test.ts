@@ -26,6 +26,7 @@ const ROUTES = [
   'post /v1/runs/{id}/actions/compensate',
   'post /v1/runs/{id}/actions/cancel',
   'post /v1/runs/{id}/actions/resume',
+  'post /v1/runs/{id}/actions/pause',
   'post /v1/runs/{id}/upgrade',
   'post /v1/runs/{id}/restart',
   'post /v1/runs/{id}/rerun',
@@ -36,11 +37,17 @@ const ROUTES = [
   'post /v1/workflows/{name}/versions/{version}/drain',
   'post /v1/workflows/{name}/versions/{version}/retire',
   'post /v1/workflows/{name}/versions/{version}/activate',
+  'post /v1/workflows/{name}/versions/{version}/quarantine',
   'put /v1/workflows/{name}/route',
   'get /v1/rollouts',
   'post /v1/rollouts',
   'post /v1/rollouts/evaluate',
+  'post /v1/rollouts/{workflow}/promote',
+  'post /v1/rollouts/{workflow}/pause',
+  'post /v1/rollouts/{workflow}/resume',
   'post /v1/rollouts/{workflow}/abort',
+  'post /v1/deploy/check',
+  'post /v1/deploy/plan',
   'post /v1/migrate',
   'get /v1/events',
 ];
@@ -69,7 +76,7 @@ test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summarie
         assert.deepEqual(declared, pathParams, `${where}: every path parameter is declared`);
         for (const p of op.parameters ?? []) assert.ok(p.schema && typeof p.schema === 'object', `${where}: parameter ${p.name} has a schema`);
         if (method === 'post' || method === 'put') {
-          const bodyless = ['/v1/rollouts/evaluate', '/v1/workflows/{name}/versions/{version}/drain', '/v1/workflows/{name}/versions/{version}/retire', '/v1/workflows/{name}/versions/{version}/activate'];
+          const bodyless = ['/v1/rollouts/evaluate', '/v1/workflows/{name}/versions/{version}/drain', '/v1/workflows/{name}/versions/{version}/retire', '/v1/workflows/{name}/versions/{version}/activate', '/v1/workflows/{name}/versions/{version}/quarantine'];
           if (!bodyless.includes(path)) assert.ok(op.requestBody?.content?.['application/json']?.schema, `${where}: a request body schema`);
         }
         const success = Object.keys(op.responses).filter((s) => s.startsWith('2'));

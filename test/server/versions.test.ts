@@ -47,6 +47,10 @@ forEachBackend((backend) => {
       assert.deepEqual([twice.status, twice.body.code], [409, 'E_RUN_STATE']);
       assert.deepEqual((await call('GET', '/v1/rollouts')).body.rollouts.map((r: { to: number }) => r.to), [3]);
       assert.equal((await call('POST', '/v1/rollouts/evaluate')).body.rollouts[0].status, 'running');
+      assert.equal((await call('POST', '/v1/rollouts/versioned-order/pause')).body.status, 'paused');
+      assert.equal((await call('POST', '/v1/rollouts/versioned-order/pause')).status, 409, 'already paused');
+      assert.equal((await call('POST', '/v1/rollouts/versioned-order/resume', { kind: 'starts' })).body.status, 'running');
+      assert.equal((await call('POST', '/v1/rollouts/versioned-order/promote', { kind: 'sideways' })).status, 400);
       const aborted = await call('POST', '/v1/rollouts/versioned-order/abort', { reason: 'seen enough' });
       assert.deepEqual([aborted.status, aborted.body.status], [200, 'rolled_back']);
       assert.match(aborted.body.outcome, /seen enough/);

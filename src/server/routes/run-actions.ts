@@ -25,7 +25,8 @@ const ACTIONS: ActionSpec[] = [
   { path: 'skip-step', summary: "Record `output` as the parked step's result (or mark a failed compensation done) and go on", call: (e, id, o) => e.skipStep(id, o) },
   { path: 'compensate', summary: 'Abort the run and undo its completed reversible steps in reverse order', call: (e, id, o) => e.compensate(id, o) },
   { path: 'cancel', summary: 'Stop the run without undoing anything; it ends cancelled', call: (e, id, o) => e.cancel(id, o) },
-  { path: 'resume', summary: 'Let a run parked on a divergence (after a fix is deployed) or on its expiry go on', call: (e, id, o) => e.resume(id, o) },
+  { path: 'resume', summary: 'Let a paused run go on, or one parked on a divergence (after a fix is deployed) or on its expiry', call: (e, id, o) => e.resume(id, o) },
+  { path: 'pause', summary: 'Pause a running or waiting run: nothing new executes (an executing one stops at its next operation) until resume', call: (e, id, o) => e.pause(id, o) },
 ];
 
 const idParams = object({ id: runId }, ['id']);

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { defineMigration, type MigrationDefinition } from '../../core/migration.js';
-import type { RolloutOptions } from '../../runtime/rollout.js';
 import type { ServerContext } from '../context.js';
 import { FieldError } from '../errors.js';
 import { actor, errors, listOf, object, percent, reason, ref, version, workflowName } from '../schemas.js';
@@ -26,10 +25,11 @@ const versionParams = object({ name: workflowName, version }, ['name', 'version'
 const STATES = [
   { path: 'drain', status: 'draining', summary: 'Drain a version: no new routed starts (pinned ones need force); its runs go on' },
   { path: 'retire', status: 'retired', summary: 'Retire a drained version; refused (409) while any of its runs is not finished' },
-  { path: 'activate', status: 'active', summary: 'Make a version take routed starts again (undoes a drain)' },
+  { path: 'activate', status: 'active', summary: 'Make a version take routed starts again and its runs execute again (undoes a drain or a quarantine)' },
+  { path: 'quarantine', status: 'quarantined', summary: "Stop a version's runs for a decision: none is executed (running ones stop at their next step) and it takes no starts" },
 ] as const;
 
-/** Versions, workers, patches, routes, rollouts and migrations. */
+/** Versions, workers, patches, routes and migrations. */
 export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
   const tags = ['versions'];
   app.get('/v1/versions', { schema: { summary: 'Every registered workflow version with run counts, serving workers and stranded runs', tags, response: { 200: listOf('versions', 'VersionSummary') } } }, async () => ({
@@ -77,67 +77,6 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
       await engine.setRoute(request.params.name, route);
       return { workflow: request.params.name, route };
     },
-  );
-
-  const rolloutTags = ['rollouts'];
-  app.get('/v1/rollouts', { schema: { summary: 'Every rollout, running or finished', tags: rolloutTags, response: { 200: listOf('rollouts', 'Rollout') } } }, async () => ({
-    rollouts: await engine.rollouts(),
-  }));
-
-  app.post<{ Body: RolloutOptions & { workflow: string } }>(
-    '/v1/rollouts',
-    {
-      schema: {
-        summary: 'Start a progressive, health-gated rollout of routed starts to a candidate version',
-        tags: rolloutTags,
-        body: object(
-          {
-            workflow: workflowName,
-            to: { ...version, description: 'the candidate version' },
-            from: { ...version, description: 'the version routed starts come from (default: the highest active version other than to)' },
-            percent: { ...percent, description: "the candidate's first share of routed starts (default: 5)" },
-            step: { type: 'number', exclusiveMinimum: 0, maximum: 100, description: 'added at each healthy promotion (default: 25)' },
-            everyMs: { type: 'integer', minimum: 0, description: 'least time between promotions, in ms (default: 600000)' },
-            maxFailureRatio: { type: 'number', exclusiveMinimum: 0, description: "roll back above this multiple of the current version's failure rate (default: 2)" },
-            minSample: { type: 'integer', minimum: 1, description: 'finished candidate runs needed to judge health (default: 20)' },
-          },
-          ['workflow', 'to'],
-        ),
-        response: { 201: ref('Rollout'), ...errors(400, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      const { workflow, ...options } = request.body;
-      return reply.code(201).send(await engine.startRollout(workflow, options));
-    },
-  );
-
-  app.post(
-    '/v1/rollouts/evaluate',
-    {
-      schema: {
-        summary: 'Look at each running rollout once: roll back the unhealthy, promote the healthy on schedule',
-        description: 'Call it periodically from one process. Moving runs back needs the previous version registered in the server.',
-        tags: rolloutTags,
-        response: { 200: listOf('rollouts', 'Rollout') },
-      },
-    },
-    async () => ({ rollouts: await engine.evaluateRollouts() }),
-  );
-
-  app.post<{ Params: { workflow: string }; Body: { reason?: string } | undefined }>(
-    '/v1/rollouts/:workflow/abort',
-    {
-      schema: {
-        summary: "Stop a workflow's rollout now: route back to the previous version and move replay-compatible runs back",
-        tags: rolloutTags,
-        params: object({ workflow: workflowName }, ['workflow']),
-        body: object({ reason: { ...reason, description: "why (default: 'aborted by an operator')" } }),
-        optionalBody: true,
-        response: { 200: ref('Rollout'), ...errors(400, 409) },
-      },
-    },
-    async (request) => engine.abortRollout(request.params.workflow, request.body?.reason),
   );
 
   app.post<{ Body: MigrateBody }>(
