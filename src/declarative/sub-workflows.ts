@@ -20,8 +20,8 @@ export const childRunId = (parentRunId: string, ref: string) => `${parentRunId}.
 export const WATCH_LEASE_MS = 60_000;
 
 /**
- * The worker of SUB_WORKFLOW tasks: starts each child run (routed with the parent's run id as route key,
- * so a family lands on one side of a canary), keeps the task's lease while the child runs, and reports
+ * The worker of SUB_WORKFLOW tasks: starts each child run (routed on its parent's version line: a parent
+ * on a canary's candidate gets its child's candidate), keeps the task's lease while the child runs, and reports
  * the child's outcome. If this process dies, the task times out and a runner elsewhere re-attaches.
  */
 export class SubWorkflowRunner {
@@ -52,7 +52,7 @@ export class SubWorkflowRunner {
         const request = task.input as unknown as SubWorkflowRequest;
         const id = childRunId(task.runId, task.refName);
         try {
-          await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { routeKey: task.runId }) });
+          await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { parent: { workflow: task.workflow, version: task.version } }) });
           this.watching.set(task.taskId, id);
         } catch (error) {
           await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${(error as Error).message}` });

@@ -70,6 +70,8 @@ export interface StartOptions {
   routeKey?: string;
   /** The caller's id for the business transaction (an order number...); listRuns filters on it. (Default: none) */
   correlationId?: string;
+  /** The run starting this one (a sub-workflow): routed starts take its side of a canary, candidate or current. (Default: none) */
+  parent?: { workflow: string; version: number };
 }
 
 /** A committed change to a run, as subscribers see it. */
@@ -253,9 +255,7 @@ export class Engine {
     return run;
   }
 
-  async listRuns(filter: RunFilter = {}): Promise<Run[]> {
-    return this.store.listRuns(filter);
-  }
+  readonly listRuns = (filter: RunFilter = {}): Promise<Run[]> => this.store.listRuns(filter); // most recent first
 
   /** The run's history, oldest event first. */
   async history(runId: string): Promise<HistoryEvent[]> {
@@ -430,8 +430,7 @@ export class Engine {
     return this.store.patchUsage();
   }
 
-  /** Live workers (engines that execute runs) and the versions each serves. */
-  readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers();
+  readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers(); // live workers and the versions each serves
 
   /** Calls `listener` after every change this engine commits; returns the unsubscribe function. */
   subscribe(listener: (change: RunChange) => void): () => void {

@@ -78,6 +78,12 @@ export class WorkflowRegistry {
     if (!this.known.has(workflow) || Date.now() - this.learnedAt > maxAgeMs) await this.learn(store);
   }
 
+  /** Which side of its workflow's canary route a version is on: the candidate, or the current line (no route: current). */
+  lineOf(workflow: string, version: number): VersionLine {
+    const route = this.routes.get(workflow);
+    return route && route.candidate === version && route.current !== version ? 'candidate' : 'current';
+  }
+
   /** Records a status change made by this engine at once. */
   setStatus(workflow: string, version: number, status: VersionStatus): void {
     this.remember(workflow, version, status);
@@ -92,7 +98,7 @@ export class WorkflowRegistry {
    * the route's share of starts), else the highest active version. Pinned: that version, which must exist
    * and not be retired; a draining one only with `force`.
    */
-  resolveVersion(workflow: string, pinned: number | undefined, force = false, routeKey?: string): number {
+  resolveVersion(workflow: string, pinned: number | undefined, force = false, routeKey?: string, line?: VersionLine): number {
     const versions = this.known.get(workflow);
     if (!versions || versions.size === 0) {
       const names = [...this.known.keys()].sort();
@@ -102,7 +108,8 @@ export class WorkflowRegistry {
     }
     const route = this.routes.get(workflow);
     if (pinned === undefined && route && versions.get(route.current) === 'active') {
-      const canary = versions.get(route.candidate) === 'active' && canaryDraw(workflow, routeKey) * 100 < route.percent;
+      const draw = line === undefined ? canaryDraw(workflow, routeKey) * 100 < route.percent : line === 'candidate';
+      const canary = versions.get(route.candidate) === 'active' && draw;
       return canary ? route.candidate : route.current;
     }
     if (pinned === undefined) {
@@ -134,6 +141,9 @@ export class WorkflowRegistry {
 }
 
 const keyOf = (workflow: string, version: number) => `${workflow}@${version}`;
+
+/** A side of a canary route: a run started by another run takes the side its parent is on. */
+export type VersionLine = 'current' | 'candidate';
 
 /** A number in [0, 1): random per start, or fixed per route key so one customer always lands on one version. */
 function canaryDraw(workflow: string, routeKey: string | undefined): number {

@@ -14,7 +14,8 @@ export function startRequest(registry: WorkflowRegistry, workflow: string, input
   if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
     throw new WaymarkError('E_INVALID_INPUT', 'run id must be a non-empty string of at most 200 characters');
   }
-  const version = registry.resolveVersion(workflow, options.version, options.force, options.routeKey);
+  const line = options.parent ? registry.lineOf(options.parent.workflow, options.parent.version) : undefined;
+  const version = registry.resolveVersion(workflow, options.version, options.force, options.routeKey, line);
   const json = roundTrip(input, 'input') as Json | undefined;
   const request: CreateRunRequest = { id, workflow, version, input: json ?? null };
   const definition = registry.get(workflow, version);

@@ -157,6 +157,34 @@ forEachBackend((backend) => {
     }
   });
 
+  test('a sub-workflow takes its parent\'s version line: a parent on the candidate starts its child on the child\'s candidate', async () => {
+    const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
+    support.bind(engine);
+    try {
+      const child = (version: number) => ({
+        name: 'line_child',
+        version,
+        tasks: [{ name: 'v', taskReferenceName: 'v', type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression: String(version) } }],
+        outputParameters: { version: '${v.output.result}' },
+      });
+      const parent = (version: number) => ({
+        name: 'line_parent',
+        version,
+        tasks: [{ name: 'line_child', taskReferenceName: 'child', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'line_child' } }],
+        outputParameters: { parent: version, child: '${child.output.version}' },
+      });
+      await engine.definitions.register([child(1), child(2), parent(1), parent(2)].map(compile));
+      await engine.setRoute('line_parent', { current: 1, candidate: 2, percent: 50 });
+      await engine.setRoute('line_child', { current: 1, candidate: 2, percent: 50 });
+      for (const version of [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]) {
+        const run = await engine.start('line_parent', null, { version });
+        assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { parent: version, child: version }, 'the child follows its parent, not its own draw');
+      }
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('registering a changed graph under a registered version is refused; replacing or removing a version with runs is refused', async () => {
     const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
     support.bind(engine);
