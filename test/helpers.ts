@@ -30,16 +30,21 @@ export async function runUntil(engine: Engine, runId: string, predicate: (run: R
     const run = await engine.getRun(runId);
     if (predicate(run)) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify(run)}`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 100);
-      const unsubscribe = engine.subscribe((change) => change.runId === runId && done());
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
-    });
+    await nextChange(engine, runId);
   }
+}
+
+/** Resolves after the engine's next commit for the run, or after 100 ms (changes made by other processes). */
+export function nextChange(engine: Engine, runId: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 100);
+    const unsubscribe = engine.subscribe((change) => change.runId === runId && done());
+    function done() {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    }
+  });
 }
 
 /** Asserts that `promise` rejects with a WaymarkError of `code`; returns the error. */

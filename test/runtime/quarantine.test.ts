@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
-import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
+import { forEachBackend, nextChange, rejectsWith, runUntil } from '../helpers.js';
 
 let releaseFirst: () => void = () => {};
 let secondRuns = 0;
@@ -31,15 +31,7 @@ async function historyShows(engine: Engine, runId: string, step: string): Promis
   const deadline = Date.now() + 10_000;
   while (!(await engine.history(runId)).some((e) => e.type === 'step_completed' && e.name === step)) {
     if (Date.now() > deadline) throw new Error(`step '${step}' of ${runId} never completed`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 100);
-      const unsubscribe = engine.subscribe((change) => change.runId === runId && done());
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
-    });
+    await nextChange(engine, runId);
   }
 }
 

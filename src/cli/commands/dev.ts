@@ -3,6 +3,7 @@ import { Engine, type RunStatus } from '../../index.js';
 import { isTerminal } from '../../core/types.js';
 import { DB_HELP, storeLocation } from '../args.js';
 import { loadWorkflows } from '../load-workflows.js';
+import { waitForStop } from '../stop-signal.js';
 
 interface DevFlags {
   db?: string;
@@ -36,21 +37,4 @@ export function devCommand(program: Command): void {
       await engine.close();
       process.stdout.write('waymark dev: stopped\n');
     });
-}
-
-/** Resolves on the first SIGINT or SIGTERM, keeping the process alive until then; a second one exits at once. */
-function waitForStop(): Promise<NodeJS.Signals> {
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      clearInterval(keepAlive);
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }

@@ -7,6 +7,7 @@ import { startServer } from '../../server/server.js';
 import { DB_HELP, parsePositiveInt, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
+import { waitForStop } from '../stop-signal.js';
 
 interface ServerFlags {
   db?: string;
@@ -101,19 +102,4 @@ function parsePort(value: string | undefined): number {
   if (value === undefined) return 8080;
   if (!/^\d+$/.test(value.trim()) || Number(value) > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535, got '${value}'`);
   return Number(value);
-}
-
-/** Resolves on the first SIGINT or SIGTERM, keeping the process alive until then; a second one exits at once. */
-function waitForStop(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }

@@ -1,34 +1,11 @@
 import type pg from 'pg';
-import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type PollLimits, type Task, type TaskResult } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
+import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { RunCommit, TaskQueue } from '../types.js';
 import { inTransaction } from './transaction.js';
 
-/** A tasks row as pg returns it (bigints parsed as numbers, jsonb as values). */
-interface TaskRow {
-  task_id: string;
-  run_id: string;
-  workflow: string;
-  version: number;
-  seq: number;
-  attempt: number;
-  task_type: string;
-  ref_name: string;
-  status: TaskStatus;
-  input: Json;
-  output: Json | null;
-  reason: string | null;
-  worker_id: string | null;
-  poll_count: number;
-  response_timeout_ms: number;
-  timeout_ms: number;
-  scheduled_at: number;
-  visible_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  updated_at: number;
-  logs: Task['logs'];
-}
+type TaskRow = Row<Json>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
@@ -44,32 +21,7 @@ const POLL_SQL = `WITH next AS (
     response_deadline = ${deadline('t.')}
   FROM next WHERE t.task_id = next.task_id RETURNING t.*`;
 
-export function taskFromRow(row: TaskRow): Task {
-  return {
-    taskId: row.task_id,
-    runId: row.run_id,
-    workflow: row.workflow,
-    version: row.version,
-    seq: row.seq,
-    attempt: row.attempt,
-    taskType: row.task_type,
-    refName: row.ref_name,
-    status: row.status,
-    input: row.input,
-    output: row.output ?? undefined,
-    reason: row.reason ?? undefined,
-    workerId: row.worker_id ?? undefined,
-    pollCount: row.poll_count,
-    responseTimeoutMs: row.response_timeout_ms,
-    timeoutMs: row.timeout_ms,
-    scheduledAt: row.scheduled_at,
-    visibleAt: row.visible_at,
-    startedAt: row.started_at ?? undefined,
-    endedAt: row.ended_at ?? undefined,
-    updatedAt: row.updated_at,
-    logs: row.logs,
-  };
-}
+const fromRow = (row: TaskRow) => taskFromRow(row, (value) => value);
 
 /** The task queue on PostgreSQL: polls take rows with SKIP LOCKED, so any number of servers can hand tasks out. */
 export class PostgresTasks implements TaskQueue {
@@ -81,7 +33,7 @@ export class PostgresTasks implements TaskQueue {
 
   async poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]> {
     if (count <= 0) return [];
-    if (!limits?.concurrentExecLimit && !limits?.ratePerWindow) return (await this.pool.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, count] })).rows.map(taskFromRow);
+    if (!limits?.concurrentExecLimit && !limits?.ratePerWindow) return (await this.pool.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, count] })).rows.map(fromRow);
     return inTransaction(this.pool, async (client) => {
       // Pollers of one limited type take turns, so together they never exceed the limits.
       await client.query({ name: 'wm_task_poll_lock', text: "SELECT pg_advisory_xact_lock(hashtext('waymark-poll:' || $1))", values: [taskType] });
@@ -93,7 +45,7 @@ export class PostgresTasks implements TaskQueue {
       });
       const allowed = pollAllowance(count, limits, rows[0]!.in_progress, rows[0]!.started);
       if (allowed <= 0) return [];
-      return (await client.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, allowed] })).rows.map(taskFromRow);
+      return (await client.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, allowed] })).rows.map(fromRow);
     });
   }
 
@@ -132,12 +84,12 @@ export class PostgresTasks implements TaskQueue {
 
   async get(taskId: string): Promise<Task | undefined> {
     const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_get', text: 'SELECT * FROM tasks WHERE task_id = $1', values: [taskId] });
-    return rows[0] ? taskFromRow(rows[0]) : undefined;
+    return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
   async ofRun(runId: string): Promise<Task[]> {
     const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_of_run', text: 'SELECT * FROM tasks WHERE run_id = $1 ORDER BY seq, attempt', values: [runId] });
-    return rows.map(taskFromRow);
+    return rows.map(fromRow);
   }
 
   async queueSize(taskType: string): Promise<number> {
@@ -172,7 +124,7 @@ export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<T
     text: `SELECT * FROM tasks WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY run_id, seq, attempt`,
     values: [runIds],
   });
-  return rows.map(taskFromRow);
+  return rows.map(fromRow);
 }
 
 /** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */

@@ -1,65 +1,17 @@
 import type Database from 'better-sqlite3';
-import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type NewTask, type PollLimits, type Task, type TaskResult, type TaskStatus } from '../../core/tasks.js';
+import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type NewTask, type PollLimits, type Task, type TaskResult } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
+import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { TaskQueue } from '../types.js';
 
-/** A tasks row as SQLite returns it. */
-interface TaskRow {
-  task_id: string;
-  run_id: string;
-  workflow: string;
-  version: number;
-  seq: number;
-  attempt: number;
-  task_type: string;
-  ref_name: string;
-  status: TaskStatus;
-  input: string;
-  output: string | null;
-  reason: string | null;
-  worker_id: string | null;
-  poll_count: number;
-  response_timeout_ms: number;
-  timeout_ms: number;
-  scheduled_at: number;
-  visible_at: number;
-  started_at: number | null;
-  ended_at: number | null;
-  updated_at: number;
-  logs: string;
-}
+type TaskRow = Row<string>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
 /** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
 const DEADLINE = "CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, COALESCE(started_at, @now) + timeout_ms) ELSE @now + response_timeout_ms END";
 
-export function taskFromRow(row: TaskRow): Task {
-  return {
-    taskId: row.task_id,
-    runId: row.run_id,
-    workflow: row.workflow,
-    version: row.version,
-    seq: row.seq,
-    attempt: row.attempt,
-    taskType: row.task_type,
-    refName: row.ref_name,
-    status: row.status,
-    input: JSON.parse(row.input) as Json,
-    output: row.output === null ? undefined : (JSON.parse(row.output) as Json),
-    reason: row.reason ?? undefined,
-    workerId: row.worker_id ?? undefined,
-    pollCount: row.poll_count,
-    responseTimeoutMs: row.response_timeout_ms,
-    timeoutMs: row.timeout_ms,
-    scheduledAt: row.scheduled_at,
-    visibleAt: row.visible_at,
-    startedAt: row.started_at ?? undefined,
-    endedAt: row.ended_at ?? undefined,
-    updatedAt: row.updated_at,
-    logs: JSON.parse(row.logs) as Task['logs'],
-  };
-}
+const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
 /** The task queue on SQLite, and the task writes that go with a run's checkpoint. */
 export class SqliteTasks implements TaskQueue {
@@ -115,7 +67,7 @@ export class SqliteTasks implements TaskQueue {
           const load = this.sql.load.get({ taskType, since: now - (limits.rateWindowMs ?? 1000) }) as { inProgress: number; started: number };
           allowed = pollAllowance(count, limits, load.inProgress, load.started);
         }
-        return allowed > 0 ? (this.sql.poll.all({ taskType, workerId, count: allowed, now }) as TaskRow[]).map(taskFromRow) : [];
+        return allowed > 0 ? (this.sql.poll.all({ taskType, workerId, count: allowed, now }) as TaskRow[]).map(fromRow) : [];
       })
       .immediate();
   }
@@ -143,11 +95,11 @@ export class SqliteTasks implements TaskQueue {
 
   async get(taskId: string): Promise<Task | undefined> {
     const row = this.sql.get.get(taskId) as TaskRow | undefined;
-    return row ? taskFromRow(row) : undefined;
+    return row ? fromRow(row) : undefined;
   }
 
   async ofRun(runId: string): Promise<Task[]> {
-    return (this.sql.ofRun.all(runId) as TaskRow[]).map(taskFromRow);
+    return (this.sql.ofRun.all(runId) as TaskRow[]).map(fromRow);
   }
 
   async queueSize(taskType: string): Promise<number> {
@@ -176,7 +128,7 @@ export class SqliteTasks implements TaskQueue {
 
   /** Terminal task reports the run has not recorded yet (a claimed run replays them in). */
   outcomesOf(runId: string): Task[] {
-    return (this.sql.outcomes.all(runId) as TaskRow[]).map(taskFromRow);
+    return (this.sql.outcomes.all(runId) as TaskRow[]).map(fromRow);
   }
 
   /** Whether a report came in that a run suspending on a task must not sleep through. */
