@@ -220,7 +220,7 @@ test('runs rerun --from: re-executes from a step with an optional new input, kee
   assert.deepEqual(done.input, { topic: 'kelp' });
   assert.deepEqual(done.output, { summary: 'summary of notes on reefs', model: 'v1' }, "fetch's recorded output was used");
 
-  assertError(await cli(['runs', 'rerun', 'rr-1', '--from', 'load', '--db', db]), 1, 'E_INVALID_INPUT', /run 'rr-1' has no step 'load' \(steps: fetch, summarize, publish\)/);
+  assertError(await cli(['runs', 'rerun', 'rr-1', '--from', 'load', '--db', db]), 1, 'E_INVALID_INPUT', /run 'rr-1' has no step or task 'load' \(has: fetch, summarize, publish\)/);
   assertError(await cli(['runs', 'rerun', 'rr-1', '--from', 'fetch', '--input', '{bad', '--db', db]), 2, 'E_INVALID_INPUT', /--input is not valid JSON/);
   assert.equal((await cli(['runs', 'rerun', 'rr-1', '--db', db])).code, 2, '--from is required');
   const json = await cliJson<{ action: string; run: Run }>(['runs', 'rerun', 'rr-1', '--from', 'publish', '--db', db]);
