@@ -16,6 +16,7 @@ interface ReadFlags {
 interface ListFlags extends ReadFlags {
   status?: string;
   workflow?: string;
+  correlationId?: string;
   limit?: string;
 }
 
@@ -30,13 +31,14 @@ export function runsCommand(program: Command): void {
     .description('list runs, most recent first')
     .option('--status <status>', 'only runs in this status (comma-separated for several)')
     .option('--workflow <name>', 'only runs of this workflow')
+    .option('--correlation-id <id>', 'only runs started with this correlation id')
     .option('--limit <n>', 'at most this many runs (default: 100)')
     .option('--db <store>', DB_HELP)
     .option('--json', 'print the runs as a JSON array')
     .action(async (flags: ListFlags) => {
       const status = parseStatuses(flags.status);
       const limit = parsePositiveInt(flags.limit, '--limit');
-      const found = await withEngine(flags, {}, (engine) => engine.listRuns({ status, workflow: flags.workflow, limit }));
+      const found = await withEngine(flags, {}, (engine) => engine.listRuns({ status, workflow: flags.workflow, correlationId: flags.correlationId, limit }));
       if (flags.json) printJson(found);
       else process.stdout.write(`${runsTable(found)}\n`);
     });

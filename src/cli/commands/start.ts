@@ -13,6 +13,7 @@ interface StartFlags {
   db?: string;
   workflows?: string;
   force?: boolean;
+  correlationId?: string;
   wait?: boolean;
   timeout?: string;
   json?: boolean;
@@ -27,6 +28,7 @@ export function startCommand(program: Command): void {
     .option('--version <n>', 'pin the run to this version (default: the latest)')
     .option('--force', 'with --version: start it even though that version is draining')
     .option('--id <id>', 'run id; a run with this id that exists is returned and nothing starts')
+    .option('--correlation-id <id>', "the caller's id for the business transaction (runs list --correlation-id finds it)")
     .option('--db <store>', DB_HELP)
     .option('--workflows <module>', 'module exporting the workflows to register (default: the examples)')
     .option('--wait', 'wait until the run finishes and print it then')
@@ -41,7 +43,7 @@ export function startCommand(program: Command): void {
       const workflows = await loadWorkflows(flags.workflows);
       await withEngine(flags, { workflows }, async (engine) => {
         const before = Date.now();
-        let run = await engine.start(workflow, input, { id: flags.id, version, force: flags.force === true }).catch(forceHint);
+        let run = await engine.start(workflow, input, { id: flags.id, version, force: flags.force === true, correlationId: flags.correlationId }).catch(forceHint);
         const existed = run.createdAt.getTime() < before;
         let failure: unknown;
         if (flags.wait) {
