@@ -1,166 +1,24 @@
-import { hostname } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
-import { roundTrip } from '../core/json.js';
 import { describeRun, type RunDescription } from '../core/describe.js';
-import { type Duration, type HistoryEvent, type Json, type OperatorAction, type Run, type RunStatus } from '../core/types.js';
+import type { OperatorAction, Run } from '../core/types.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, PatchUsage, Store, WorkerRecord } from '../store/types.js';
-import { checkStranding, summariseVersions, type VersionSummary } from './accounting.js';
-import { waitForTerminal } from './await-result.js';
-import { ClaimLoop } from './claim-loop.js';
+import type { PatchUsage, WorkerRecord } from '../store/types.js';
+import { summariseVersions, type VersionSummary } from './accounting.js';
 import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './rollout.js';
 import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './rollout-steps.js';
-import { RolloutDriver } from './rollout-driver.js';
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { deployPlan, type DeployPlan } from './deploy-plan.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
 import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
 import { applyOperatorAction, availableActions, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
-import { Batcher } from './batcher.js';
-import { RunExecutor } from './executor.js';
-import type { ExecutorHost } from './host.js';
-import { WorkerPresence } from './presence.js';
+import { DEFAULTS, EngineCore, stripUndefined, type EngineOptions } from './engine-core.js';
 import { WorkflowRegistry } from './registry.js';
-import { startRequest } from './start-request.js';
-import { TaskClient } from './task-client.js';
-import { Definitions, type SourceCompiler } from './definitions.js';
 import type { WorkflowDefinition } from './workflow.js';
 
-export interface EngineOptions {
-  /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
-  store: string | Store;
-  /** Workflow versions this engine can start and execute. (Default: none) */
-  workflows?: WorkflowDefinition[];
-  /** Identity of this worker in leases. Reuse a dead process's id to recover its runs at once. (Default: host:pid) */
-  workerId?: string;
-  /** How long a claim on a run lasts without renewal, in ms. (Default: 30000) */
-  leaseMs?: number;
-  /** Runs executed at once by this engine. (Default: 100) */
-  concurrency?: number;
-  /** Longest pause between looks for due runs and expired leases, in ms. (Default: 1000) */
-  pollIntervalMs?: number;
-  /** Execute runs; false opens a client that only starts, signals and reads. (Default: true) */
-  worker?: boolean;
-  /** SQLite durability; 'normal' trades the last commits on power loss for speed. (Default: 'full') */
-  synchronous?: 'full' | 'normal';
-  /** Development mode: re-registering a version with changed code replaces its fingerprint instead of failing. (Default: false) */
-  devMode?: boolean;
-  /** PostgreSQL schema for Waymark's tables. (Default: the URL's `schema` parameter, else 'waymark') */
-  schema?: string;
-  /** PostgreSQL connections this engine opens. (Default: 10) */
-  poolSize?: number;
-  /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
-  rolloutCheckMs?: number;
-  /** Compiles stored declarative sources, so this engine serves versions registered at run time anywhere. (Default: none) */
-  compile?: SourceCompiler;
-  /** Where warnings go. (Default: stderr) */
-  logger?: { warn(facts: Record<string, unknown>, message: string): void };
-}
+export type { EngineOptions, StartOptions, RunChange } from './engine-core.js';
 
-export interface StartOptions {
-  /** Run id; starting with an id that exists returns that run and starts nothing. (Default: a UUID) */
-  id?: string;
-  /** Pin the run to this version. (Default: the highest registered version) */
-  version?: number;
-  /** Longest this run may live before the workflow's `onExpire` applies. (Default: the workflow's maxLifetimeMs) */
-  maxLifetimeMs?: Duration;
-  /** Start a pinned version even though it is draining. (Default: false) */
-  force?: boolean;
-  /** With a canary route: starts with the same key always get the same version. (Default: a random draw per start) */
-  routeKey?: string;
-  /** The caller's id for the business transaction (an order number...); listRuns filters on it. (Default: none) */
-  correlationId?: string;
-  /** The run starting this one (a sub-workflow): routed starts take its side of a canary, candidate or current. (Default: none) */
-  parent?: { workflow: string; version: number };
-}
-
-/** A committed change to a run, as subscribers see it. */
-export interface RunChange {
-  runId: string;
-  events: HistoryEvent['type'][];
-  status: RunStatus | undefined;
-}
-
-const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_000 };
-
-/** The durable execution engine: starts runs, executes them on this worker, and answers questions about them. */
-export class Engine {
-  readonly workerId: string;
-  /** Tasks for remote workers: poll, report, look up. */
-  readonly tasks: TaskClient;
-  /** Versions registered at run time (declarative ones) and task definitions. */
-  readonly definitions: Definitions;
-  private readonly executors = new Map<string, RunExecutor>();
-  private readonly listeners = new Set<(change: RunChange) => void>();
-  /** Checkpoints of all runs executing here, group-committed. */
-  private readonly commits: Batcher<RunCommit, CommitOutcome>;
-  /** Starts, group-committed like checkpoints. */
-  private readonly starts: Batcher<CreateRunRequest, CreateRunResult>;
-  /** Starts in flight that will execute here: they hold a slot before their run exists. */
-  private startingHere = 0;
-  private readonly loop: ClaimLoop | undefined;
-  private readonly host: ExecutorHost;
-  private readonly presence: WorkerPresence | undefined;
-  private readonly rolloutDriver: RolloutDriver | undefined;
-  private unsubscribeWake: (() => void) | undefined;
-  private closed = false;
-
-  private constructor(
-    private readonly store: Store,
-    private readonly ownsStore: boolean,
-    private readonly registry: WorkflowRegistry,
-    private readonly options: Required<Pick<EngineOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> & EngineOptions,
-  ) {
-    this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
-    this.host = {
-      workerId: this.workerId,
-      commit: (commit) => this.commits.add(commit),
-      released: (runId, how, dueAt) => {
-        this.executors.delete(runId);
-        if (how === 'abandoned') {
-          // Hand the run back at once (it replays from its last checkpoint); if the store is down, its lease expires.
-          this.store
-            .releaseLeases(this.workerId, [runId])
-            .then(() => this.loop?.nudge())
-            .catch((error) => this.warn('releasing an abandoned run failed; its lease will expire', { runId, error: String(error) }));
-        }
-        if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
-        this.loop?.nudge();
-      },
-      paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
-      warn: (message, facts) => this.warn(message, facts),
-    };
-    this.tasks = new TaskClient(store, () => this.loop?.nudge(), () => this.assertOpen());
-    this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
-    this.commits = new Batcher(async (batch) => {
-      const outcomes = await store.commit(batch, options.leaseMs);
-      this.announce(batch, outcomes);
-      return outcomes;
-    });
-    this.starts = new Batcher((batch) => store.createRuns(batch, options.leaseMs));
-    if (options.worker !== false) {
-      this.loop = new ClaimLoop(store, {
-        workerId: this.workerId,
-        served: () => registry.served(),
-        leaseMs: options.leaseMs,
-        pollIntervalMs: options.pollIntervalMs,
-        freeSlots: () => this.freeSlots(),
-        execute: (claimed) => this.execute(claimed),
-        warn: (message, facts) => this.warn(message, facts),
-      });
-      this.presence = new WorkerPresence(store, {
-        workerId: this.workerId,
-        served: () => registry.served(),
-        leaseMs: options.leaseMs,
-        busy: () => this.executors.size > 0,
-        beat: () => Promise.all([registry.learn(store), store.tasks.timeOut(), this.definitions.sync()]).then(() => undefined), // quarantines, routes, lost tasks, new versions
-        warn: (message, facts) => this.warn(message, facts),
-      });
-      const every = options.rolloutCheckMs ?? 15_000;
-      if (every > 0) this.rolloutDriver = new RolloutDriver(() => this.evaluateRollouts(), every, (message, facts) => this.warn(message, facts));
-    }
-  }
-
+/** The durable execution engine: starts runs, executes them on this worker, answers questions about them, and carries out operators' and deploys' changes. */
+export class Engine extends EngineCore {
   /** Opens the store, registers the workflow versions, recovers this worker's own runs and starts working. */
   static async open(options: EngineOptions): Promise<Engine> {
     const resolved = { ...DEFAULTS, ...stripUndefined(options) };
@@ -172,96 +30,8 @@ export class Engine {
     const registry = new WorkflowRegistry(options.workflows ?? []);
     const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
-    try {
-      const conflicts = await store.registerWorkflowVersions(registry.records(), { replace: options.devMode === true });
-      if (conflicts.length > 0 && !options.devMode) {
-        const list = conflicts.map((c) => `${c.workflow} v${c.version}`).join(', ');
-        throw new WaymarkError('E_VERSION_CONFLICT', `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version (or open the engine with devMode while developing)`, {
-          details: conflicts as unknown as Json,
-        });
-      }
-      await engine.definitions.sync();
-      await registry.learn(store);
-      if (engine.loop && engine.presence) {
-        await store.releaseLeases(engine.workerId); // a restarted worker takes its own runs back at once
-        await engine.presence.start();
-        const loop = engine.loop;
-        engine.unsubscribeWake = store.onWake(() => loop.nudge());
-        loop.start();
-        engine.rolloutDriver?.start();
-      }
-    } catch (error) {
-      await engine.close();
-      throw error;
-    }
+    await engine.boot();
     return engine;
-  }
-
-  /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
-  async start(workflow: string, input?: unknown, options: StartOptions = {}): Promise<Run> {
-    this.assertOpen();
-    await this.registry.refresh(this.store, workflow);
-    const request = startRequest(this.registry, workflow, input, options);
-    const here = this.loop !== undefined && this.registry.serves(workflow, request.version) && this.freeSlots() > 0;
-    if (here) {
-      request.leaseOwner = this.workerId;
-      this.startingHere++;
-    }
-    let result: CreateRunResult;
-    try {
-      result = await this.starts.add(request);
-    } finally {
-      if (here) this.startingHere--;
-    }
-    if ('lockHeldBy' in result) {
-      const { key, runId } = result.lockHeldBy;
-      throw new WaymarkError('E_LOCK_HELD', `target '${key}' is locked by run '${runId}'`, { details: { key, holder: runId } });
-    }
-    if (!result.created) {
-      if (result.run.workflow !== workflow) {
-        throw new WaymarkError('E_INVALID_INPUT', `run id '${request.id}' is already used by a run of workflow '${result.run.workflow}'`, {
-          details: { runId: request.id, workflow: result.run.workflow },
-        });
-      }
-      return result.run;
-    }
-    if (result.claimed) this.execute(result.claimed);
-    else this.loop?.nudge();
-    return result.run;
-  }
-
-  /** Sends a signal; it is kept until the run waits for it. */
-  async signal(runId: string, name: string, payload?: unknown): Promise<void> {
-    this.assertOpen();
-    if (typeof name !== 'string' || name.length === 0) throw new WaymarkError('E_INVALID_INPUT', 'signal name must be a non-empty string');
-    const json = roundTrip(payload, 'payload') as Json | undefined;
-    const signal = await this.store.sendSignal(runId, name, json);
-    if (!this.executors.get(runId)?.offerSignal(signal)) this.loop?.nudge();
-  }
-
-  /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
-  async result<T = Json>(runId: string, options: { timeoutMs?: number } = {}): Promise<T> {
-    const run = await waitForTerminal({ getRun: (id) => this.getRun(id), subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) }, runId, options.timeoutMs);
-    if (run.status === 'completed') return run.output as T;
-    if (run.status === 'cancelled') throw new WaymarkError('E_RUN_CANCELLED', `run '${runId}' was cancelled`);
-    throw new WaymarkError('E_RUN_FAILED', `run '${runId}' failed: ${run.error?.message ?? 'unknown error'}`, {
-      details: (run.error ?? null) as unknown as Json,
-    });
-  }
-
-  async getRun(runId: string): Promise<Run> {
-    const run = await this.store.getRun(runId);
-    if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
-    return run;
-  }
-
-  readonly listRuns = (filter: RunFilter = {}): Promise<Run[]> => this.store.listRuns(filter); // most recent first
-
-  /** The run's history, oldest event first. */
-  async history(runId: string): Promise<HistoryEvent[]> {
-    const events = await this.store.history(runId);
-    if (events.length === 0) await this.getRun(runId);
-    return events;
   }
 
   /** Runs the parked step again (a new attempt, same idempotency key), or retries a failed compensation. */
@@ -401,19 +171,18 @@ export class Engine {
     return deployPlan(this.store, this.registry, candidates, options);
   }
 
+  /** Deletes a finished run with its history and tasks (retention); E_RUN_STATE while it is not finished. */
+  async removeRun(runId: string): Promise<void> {
+    const outcome = await this.store.removeRun(runId);
+    if (outcome === 'missing') throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
+    if (outcome === 'in_flight') throw new WaymarkError('E_RUN_STATE', `cannot remove run '${runId}': it is not finished (cancel it first)`);
+  }
+
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */
   async describe(runId: string): Promise<RunDescription> {
     const run = await this.getRun(runId);
     const history = await this.store.history(runId);
     return describeRun(run, history, availableActions(run, history));
-  }
-
-  /** Runs a change of run state, then looks for work at once (the change may have made a run due). */
-  private async changing<T>(change: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    const result = await change();
-    this.loop?.nudge();
-    return result;
   }
 
   private operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
@@ -431,70 +200,4 @@ export class Engine {
   }
 
   readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers(); // live workers and the versions each serves
-
-  /** Calls `listener` after every change this engine commits; returns the unsubscribe function. */
-  subscribe(listener: (change: RunChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /**
-   * Stops claiming, finishes in-flight commits and releases this worker's leases. When it is the last live
-   * worker serving a version with in-flight runs, it says so (a warning naming them), or with
-   * `refuseStranding` throws E_WOULD_STRAND and stays open.
-   */
-  async close(options: { refuseStranding?: boolean } = {}): Promise<void> {
-    if (this.closed) return;
-    if (this.loop) await checkStranding(this.store, this.workerId, this.registry.served(), options.refuseStranding === true, (m, f) => this.warn(m, f));
-    this.closed = true;
-    this.unsubscribeWake?.();
-    this.rolloutDriver?.stop();
-    await this.loop?.stop();
-    await this.starts.drain();
-    for (const executor of this.executors.values()) executor.stop();
-    await this.commits.drain();
-    this.executors.clear();
-    try {
-      if (this.loop) await this.store.releaseLeases(this.workerId);
-      await this.presence?.stop();
-    } finally {
-      if (this.ownsStore) await this.store.close();
-    }
-  }
-
-  private freeSlots(): number {
-    return this.options.concurrency - this.executors.size - this.startingHere;
-  }
-
-  private execute(claimed: ClaimedRun): void {
-    if (this.closed || this.executors.has(claimed.run.id)) return;
-    const definition = this.registry.get(claimed.run.workflow, claimed.run.version);
-    if (!definition) {
-      void this.store.releaseLeases(this.workerId, [claimed.run.id]);
-      return;
-    }
-    const executor = new RunExecutor(claimed, definition, this.host);
-    this.executors.set(claimed.run.id, executor);
-    executor.start();
-  }
-
-  private announce(batch: RunCommit[], outcomes: CommitOutcome[]): void {
-    if (this.listeners.size === 0) return;
-    batch.forEach((commit, i) => {
-      if (!outcomes[i]!.ok) return;
-      const change: RunChange = { runId: commit.runId, events: commit.events.map((e) => e.type), status: commit.update?.status };
-      for (const listener of this.listeners) listener(change);
-    });
-  }
-
-  private warn(message: string, facts: Record<string, unknown>): void {
-    if (this.options.logger) this.options.logger.warn({ workerId: this.workerId, ...facts }, message);
-    else process.stderr.write(`waymark: ${message} ${JSON.stringify(facts)}\n`);
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
-  }
 }
-
-const stripUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -266,6 +266,8 @@ export interface Store {
   /** Inserts each run with its `run_started` event in one transaction, or returns the existing run with that id. */
   createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]>;
   getRun(id: string): Promise<Run | undefined>;
+  /** Deletes a finished run and everything recorded of it; refuses ('in_flight') a run that is not finished. */
+  removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'>;
   listRuns(filter: RunFilter): Promise<Run[]>;
   history(runId: string): Promise<HistoryEvent[]>;
   /** Leases up to `limit` due runs of the served versions to `workerId`. */

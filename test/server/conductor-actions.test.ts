@@ -25,7 +25,7 @@ function assertNoContent(answer: { status: number; text: string; headers: Record
 const statusOf = async (api: ConductorApi, id: string) => (await api.call('GET', `/api/workflow/${id}/status`)).body.status;
 
 forEachBackend((backend) => {
-  test('terminate cancels the run and its open task (409 when COMPLETED, a no-op when over); remove is refused', async () => {
+  test('terminate cancels the run and its open task (409 when COMPLETED, a no-op when over); remove deletes finished runs only', async () => {
     await withConductor(backend.store(), { workflows }, async (api) => {
       const { call, engine } = api;
       const id = await start(api, 'customer_onboarding', { customerId: 'c-1' });
@@ -46,9 +46,16 @@ forEachBackend((backend) => {
       assert.deepEqual([completed.status, completed.body.status, completed.body.code], [409, 409, undefined]);
       assert.equal((await call('DELETE', '/api/workflow/nope')).status, 404);
 
-      const removed = await call('DELETE', `/api/workflow/${approval}/remove`);
-      assert.deepEqual([removed.status, removed.body.status], [501, 501]);
-      assert.match(removed.body.message, /keeps every run/);
+      const waiting = await start(api, 'approval', { amount: 2 });
+      await runUntil(engine, waiting, (r) => r.status === 'waiting');
+      const refused = await call('DELETE', `/api/workflow/${waiting}/remove`);
+      assert.deepEqual([refused.status, refused.body.status], [409, 409]);
+      assert.equal((await engine.getRun(waiting)).status, 'waiting', 'a running workflow is not removed');
+      assertEmpty(await call('DELETE', `/api/workflow/${approval}/remove`), 'remove');
+      assert.equal((await call('GET', `/api/workflow/${approval}`)).status, 404, 'gone with its history');
+      assert.deepEqual((await engine.listRuns({ workflow: 'approval' })).map((r) => r.id), [waiting]);
+      assertEmpty(await call('DELETE', `/api/workflow/${id}/remove`), 'remove a terminated one');
+      assert.deepEqual(await engine.tasks.ofRun(id), [], 'its tasks went with it');
       assert.equal((await call('DELETE', '/api/workflow/nope/remove')).status, 404);
     });
   });
@@ -259,8 +266,8 @@ forEachBackend((backend) => {
       assert.match(paused.body.bulkErrorResults[b], /TERMINATED/);
       await runUntil(engine, a, (r) => r.status === 'paused');
       assert.deepEqual((await call('PUT', '/api/workflow/bulk/resume', [a])).body, { bulkErrorResults: {}, bulkSuccessfulResults: [a] });
-      const removed = await call('DELETE', '/api/workflow/bulk/remove', [b]);
-      assert.deepEqual([removed.body.bulkSuccessfulResults, Object.keys(removed.body.bulkErrorResults)], [[], [b]]);
+      const removed = await call('DELETE', '/api/workflow/bulk/remove', [b, a]);
+      assert.deepEqual([removed.body.bulkSuccessfulResults, Object.keys(removed.body.bulkErrorResults)], [[b], [a]], 'the terminated one goes; the running one stays');
       assert.equal((await call('POST', '/api/workflow/bulk/terminate', { ids: [a] })).status, 400);
     });
   });

@@ -22,7 +22,10 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
     await terminate(engine, request.params.id, text(request.query, 'reason'));
     return sendEmpty(reply);
   });
-  app.delete<Params>('/workflow/:id/remove', hidden, async (request) => remove(engine, request.params.id));
+  app.delete<Params>('/workflow/:id/remove', hidden, async (request, reply) => {
+    await remove(engine, request.params.id);
+    return sendEmpty(reply);
+  });
   app.put<Params>('/workflow/:id/pause', hidden, async (request, reply) => {
     await pause(engine, request.params.id);
     return sendEmpty(reply);

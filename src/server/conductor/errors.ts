@@ -40,7 +40,6 @@ export const badRequest = (path: string, message: string, invalidValue?: unknown
 export const notFound = (message: string) => new ConductorError(404, message);
 export const conflict = (message: string) => new ConductorError(409, message);
 /** What Waymark cannot do (the reason says why, and what to do instead). */
-export const notImplemented = (message: string) => new ConductorError(501, message);
 
 const NOT_FOUND: ErrorCode[] = ['E_RUN_NOT_FOUND', 'E_UNKNOWN_WORKFLOW', 'E_UNKNOWN_VERSION', 'E_TASK_NOT_FOUND'];
 const CONFLICT: ErrorCode[] = ['E_VERSION_CONFLICT', 'E_VERSION_UNAVAILABLE', 'E_RUN_STATE', 'E_RUN_BUSY', 'E_LOCK_HELD', 'E_MIGRATION_REFUSED', 'E_NONDETERMINISM', 'E_WOULD_STRAND'];

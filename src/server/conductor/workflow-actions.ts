@@ -2,7 +2,7 @@ import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import { isTerminalTask } from '../../core/tasks.js';
 import { currentEpoch, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
-import { badRequest, conflict, notFound, notImplemented } from './errors.js';
+import { badRequest, conflict, notFound } from './errors.js';
 import { workflowStatus } from './workflow-shape.js';
 
 /**
@@ -20,10 +20,9 @@ export async function terminate(engine: Engine, id: string, reason: string | und
   await engine.cancel(id, { reason: reason ?? VIA_API.reason });
 }
 
-/** Remove: Waymark never deletes a run (its history is the audit trail). */
-export async function remove(engine: Engine, id: string): Promise<never> {
-  await engine.getRun(id);
-  throw notImplemented(`workflow '${id}' cannot be removed: Waymark keeps every run and its history (terminate it to stop it)`);
+/** Remove: deletes a finished workflow with its history and tasks; a running one is 409 (terminate it first). */
+export async function remove(engine: Engine, id: string): Promise<void> {
+  await engine.removeRun(id);
 }
 
 /** Pause: nothing new executes until resume (tasks already handed out may still be reported). Pausing a PAUSED one is a no-op. */

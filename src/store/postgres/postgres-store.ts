@@ -30,6 +30,7 @@ import { migratePostgres, quoteIdent } from './migrate.js';
 import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
+import { removeFinishedRun } from './retention.js';
 import { PostgresDefinitions } from './definitions.js';
 import {
   eventFromRow,
@@ -200,6 +201,10 @@ export class PostgresStore implements Store {
   async getRun(id: string): Promise<Run | undefined> {
     const [row] = await this.query<RunRow>('wm_get_run', 'SELECT * FROM runs WHERE id = $1', [id]);
     return row ? runFromRow(row) : undefined;
+  }
+
+  removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'> {
+    return removeFinishedRun(this.pool, id);
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {

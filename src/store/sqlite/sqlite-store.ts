@@ -27,6 +27,7 @@ import type {
 import { startedData } from '../started.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteTasks } from './tasks.js';
+import { removeFinishedRun } from './retention.js';
 import { SqliteDefinitions } from './definitions.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
@@ -287,6 +288,10 @@ export class SqliteStore implements Store {
   async getRun(id: string) {
     const row = this.sql.getRun.get(id) as RunRow | undefined;
     return row ? runFromRow(row) : undefined;
+  }
+
+  async removeRun(id: string) {
+    return removeFinishedRun(this.db, id);
   }
 
   async listRuns(filter: RunFilter) {
