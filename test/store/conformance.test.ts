@@ -154,4 +154,42 @@ forEachBackend((backend) => {
     assert.deepEqual(counts.map((c) => [c.workflow, c.version, c.status, c.count]), [['w', 1, 'running', 2], ['w', 2, 'running', 1]]);
     await store.close();
   });
+  test('a task is created with the checkpoint that schedules it, handed out once, and its report wakes the suspended run', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    const task = { taskId: 't1', runId: 'r1', workflow: 'w', version: 1, seq: 0, attempt: 1, taskType: 'work', refName: 'work', input: { n: 1 }, responseTimeoutMs: 60_000, timeoutMs: 0, visibleAt: 0 };
+    const waitingFor = { kind: 'task' as const, seq: 0, name: 'work', tasks: ['work'] };
+    const events = [{ type: 'task_scheduled' as const, seq: 0, name: 'work', data: { taskId: 't1', attempt: 1 } }];
+    const [ok] = await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events, newTasks: [task], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
+    assert.equal(ok!.ok, true);
+    assert.deepEqual((await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]), [['t1', 'IN_PROGRESS', 'w1', 1]]);
+    assert.deepEqual(await store.tasks.poll('work', 'w2', 5), [], 'handed out once');
+    assert.deepEqual(await store.claimRuns('worker-b', served, 10, 10_000), [], 'the suspended run is not due before the report');
+    assert.equal((await store.tasks.report('t1', { status: 'COMPLETED', output: { done: true } }))!.status, 'COMPLETED');
+    const [claimed] = await store.claimRuns('worker-b', served, 10, 10_000);
+    assert.deepEqual(claimed?.taskOutcomes?.map((t) => [t.taskId, t.output]), [['t1', { done: true }]], 'the report comes with the claim until the run records it');
+    assert.equal(await store.tasks.report('missing', { status: 'COMPLETED' }), undefined);
+    await store.close();
+  });
+
+  test('removeRun deletes a finished run with its history and tasks, and refuses one in flight', async () => {
+    const { store } = await storeWithRun(backend);
+    assert.equal(await store.removeRun('r1'), 'in_flight');
+    assert.equal((await store.history('r1')).length, 1, 'nothing deleted');
+    await store.commit([{ runId: 'r1', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'run_cancelled', data: {} }], update: { status: 'cancelled' } }], 1000);
+    assert.equal(await store.removeRun('r1'), 'removed');
+    assert.deepEqual([await store.getRun('r1'), await store.history('r1')], [undefined, []]);
+    assert.equal(await store.removeRun('r1'), 'missing');
+    await store.close();
+  });
+
+  test('runs of a quarantined version are neither claimed nor reported due', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.setVersionStatus('w', 1, 'quarantined');
+    assert.deepEqual(await store.claimRuns('worker-a', served, 10, 1000), []);
+    assert.equal(await store.nextDueAt(served), undefined);
+    await store.setVersionStatus('w', 1, 'active');
+    assert.equal((await store.claimRuns('worker-a', served, 10, 1000)).length, 1);
+    await store.close();
+  });
 });
