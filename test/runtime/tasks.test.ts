@@ -27,6 +27,13 @@ const bounded = defineWorkflow({
   run: (ctx) => ctx.task('bounded_work', null, { maxAttempts: 3, timeoutMs: 30, responseTimeoutMs: 60_000, retryTimedOut: false }),
 });
 
+/** Two tasks at once: each report may land while the run is re-executing after the other one. */
+const pair = defineWorkflow({
+  name: 'pair',
+  version: 1,
+  run: async (ctx) => (await Promise.all([ctx.task<number>('left', null), ctx.task<number>('right', null)])).reduce((a, b) => a + b, 0),
+});
+
 forEachBackend((backend) => {
   test('ctx.task: a remote worker polls the task, reports its output, and the run goes on from its checkpoint', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [checkout], rolloutCheckMs: 0 });
@@ -123,6 +130,26 @@ forEachBackend((backend) => {
       assert.equal(await engine.tasks.timeOut(), 1);
       const failed = await runUntil(engine, run.id, (r) => r.status === 'failed');
       assert.match(failed.error!.message, /failed after 1 attempt: took longer than its time limit \(30 ms\)/);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('reports racing with the run suspending on its other task are never lost: every run finishes', async () => {
+    const engine = await Engine.open({ store: backend.store(), workflows: [pair], rolloutCheckMs: 0 });
+    try {
+      const runs = await Promise.all(Array.from({ length: 40 }, () => engine.start('pair', null)));
+      let reported = 0;
+      const worker = async (type: string) => {
+        while (reported < 80) {
+          const tasks = await engine.tasks.poll(type, `w-${type}`, 10);
+          await Promise.all(tasks.map((t) => engine.tasks.report(t.taskId, { status: 'COMPLETED', output: 1 })));
+          reported += tasks.length;
+          if (tasks.length === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      };
+      await Promise.all([worker('left'), worker('right')]);
+      for (const run of runs) assert.equal(await engine.result(run.id, { timeoutMs: 10_000 }), 2);
     } finally {
       await engine.close();
     }

@@ -51,6 +51,9 @@ export class PostgresTasks implements TaskQueue {
 
   async report(taskId: string, result: TaskResult): Promise<Task | undefined> {
     const woke = await inTransaction(this.pool, async (client) => {
+      // The run's row first (the order checkpoints take too): a run suspending at this moment then either sees
+      // this report in its own commit or is 'waiting' when this one wakes it; no wake-up falls between.
+      await client.query({ name: 'wm_task_lock_run', text: 'SELECT 1 FROM runs WHERE id = (SELECT run_id FROM tasks WHERE task_id = $1) FOR UPDATE', values: [taskId] });
       const { rows } = await client.query<TaskRow>({ name: 'wm_task_lock', text: 'SELECT * FROM tasks WHERE task_id = $1 FOR UPDATE', values: [taskId] });
       const row = rows[0];
       if (!row || isTerminalTask(row.status)) return false; // unknown, or already finished: a no-op
@@ -102,18 +105,29 @@ export class PostgresTasks implements TaskQueue {
   }
 
   async timeOut(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>({
-      name: 'wm_task_time_out',
-      text: `WITH late AS (
-               UPDATE tasks SET status = 'TIMED_OUT', ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL,
-                 reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= now_ms() THEN '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
-                          ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms' END
-               WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms() RETURNING run_id),
-             woken AS (UPDATE runs SET due_at = now_ms() WHERE id IN (SELECT run_id FROM late) AND status = 'waiting' RETURNING 1)
-             SELECT (SELECT COUNT(*) FROM late)::int AS n`,
+    const count = await inTransaction(this.pool, async (client) => {
+      const late = await client.query<{ run_id: string }>({
+        name: 'wm_task_late_runs',
+        text: "SELECT DISTINCT run_id FROM tasks WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms()",
+      });
+      if (late.rows.length === 0) return 0;
+      // Runs first, in id order (as checkpoints lock them), so a run suspending now cannot miss its wake-up.
+      await client.query({ name: 'wm_task_lock_late_runs', text: 'SELECT 1 FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', values: [late.rows.map((r) => r.run_id)] });
+      const { rows } = await client.query<{ n: number }>({
+        name: 'wm_task_time_out',
+        text: `WITH late AS (
+                 UPDATE tasks SET status = 'TIMED_OUT', ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL,
+                   reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= now_ms() THEN '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
+                            ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms' END
+                 WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms() AND run_id = ANY($1::text[]) RETURNING run_id),
+               woken AS (UPDATE runs SET due_at = now_ms() WHERE id IN (SELECT run_id FROM late) AND status = 'waiting' RETURNING 1)
+               SELECT (SELECT COUNT(*) FROM late)::int AS n`,
+        values: [late.rows.map((r) => r.run_id)],
+      });
+      return rows[0]!.n;
     });
-    if (rows[0]!.n > 0) this.woke();
-    return rows[0]!.n;
+    if (count > 0) this.woke();
+    return count;
   }
 }
 
