@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { RUN_STATUSES, type Json, type RunStatus } from '../core/types.js';
 import { UsageError } from './errors.js';
 
@@ -50,4 +51,29 @@ export function parseStatuses(value: string | undefined): RunStatus[] | undefine
     }
   }
   return statuses as RunStatus[];
+}
+
+/** Reads and parses a JSON file given on the command line; a missing file or bad JSON is a usage error (exit 2). */
+export function readJsonFile(path: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new UsageError(`cannot read ${flag} '${path}': ${why}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UsageError(`${flag} '${path}' is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The items of JSON files that each hold one item or an array of them (`--definitions a.json b.json`). */
+export function readJsonItems(files: string[] | undefined, flag: string): unknown[] {
+  return (files ?? []).flatMap((file) => {
+    const json = readJsonFile(file, flag);
+    return Array.isArray(json) ? json : [json];
+  });
 }

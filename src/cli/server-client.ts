@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 
 /** Help text of every command's --server option. */
@@ -141,23 +140,6 @@ function serverError(method: string, path: string, response: Response, text: str
   if (extra.length > 0) message = `${message}: ${extra.join('; ')}`;
   const code = typeof fields.code === 'string' && fields.code !== '' ? fields.code : `E_HTTP_${response.status}`;
   return new ServerError(`${method} ${path}: ${message.replace(/\s+/g, ' ')}`, code, response.status, body);
-}
-
-/** Reads and parses a JSON file given on the command line; a missing file or bad JSON is a usage error (exit 2). */
-export function readJsonFile(path: string, flag: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new UsageError(`cannot read ${flag} '${path}': ${why}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new UsageError(`${flag} '${path}' is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 /** Whether `value` is a JSON object (not an array, not null). */

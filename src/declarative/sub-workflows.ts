@@ -1,6 +1,7 @@
 import type { Json } from '../core/types.js';
 import type { Engine } from '../runtime/engine.js';
 import { isTerminal } from '../core/types.js';
+import { Periodic } from '../runtime/periodic.js';
 
 /** The task type SUB_WORKFLOW tasks are dispatched as; this process's runner is their worker. */
 export const SUB_WORKFLOW_TASK = 'SUB_WORKFLOW';
@@ -26,52 +27,40 @@ export const WATCH_LEASE_MS = 60_000;
  */
 export class SubWorkflowRunner {
   private readonly watching = new Map<string, string>(); // taskId -> child run id
-  private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  private readonly schedule: Periodic;
 
   constructor(
     private readonly engine: Engine,
-    private readonly intervalMs = 250,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    intervalMs = 250,
+  ) {
+    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors wait for the next tick.
+    this.schedule = new Periodic(() => this.tick(), intervalMs, (error) => (error as { code?: string }).code === 'E_ENGINE_CLOSED' && this.schedule.stop());
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  start(): void {
+    this.schedule.start();
   }
 
   private async tick(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (const task of await this.engine.tasks.poll(SUB_WORKFLOW_TASK, `${this.engine.workerId}:sub-workflows`, 50)) {
-        const request = task.input as unknown as SubWorkflowRequest;
-        const id = childRunId(task.runId, task.refName);
-        try {
-          await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { parent: { workflow: task.workflow, version: task.version } }) });
-          this.watching.set(task.taskId, id);
-        } catch (error) {
-          await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${(error as Error).message}` });
-        }
+    for (const task of await this.engine.tasks.poll(SUB_WORKFLOW_TASK, `${this.engine.workerId}:sub-workflows`, 50)) {
+      const request = task.input as unknown as SubWorkflowRequest;
+      const id = childRunId(task.runId, task.refName);
+      try {
+        await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { parent: { workflow: task.workflow, version: task.version } }) });
+        this.watching.set(task.taskId, id);
+      } catch (error) {
+        await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${(error as Error).message}` });
       }
-      for (const [taskId, childId] of this.watching) {
-        const child = await this.engine.getRun(childId);
-        if (!isTerminal(child.status)) {
-          await this.engine.tasks.report(taskId, { status: 'IN_PROGRESS', extendLease: true });
-          continue;
-        }
-        this.watching.delete(taskId);
-        if (child.status === 'completed') await this.engine.tasks.report(taskId, { status: 'COMPLETED', output: (child.output ?? {}) as Json });
-        else await this.engine.tasks.report(taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `sub-workflow ${childId} ${child.status}: ${child.error?.message ?? ''}` });
+    }
+    for (const [taskId, childId] of this.watching) {
+      const child = await this.engine.getRun(childId);
+      if (!isTerminal(child.status)) {
+        await this.engine.tasks.report(taskId, { status: 'IN_PROGRESS', extendLease: true });
+        continue;
       }
-    } catch (error) {
-      if ((error as { code?: string }).code === 'E_ENGINE_CLOSED') this.stop();
-    } finally {
-      this.busy = false;
+      this.watching.delete(taskId);
+      if (child.status === 'completed') await this.engine.tasks.report(taskId, { status: 'COMPLETED', output: (child.output ?? {}) as Json });
+      else await this.engine.tasks.report(taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `sub-workflow ${childId} ${child.status}: ${child.error?.message ?? ''}` });
     }
   }
 }

@@ -82,10 +82,10 @@ export class Definitions {
     return this.taskCache.get(name);
   }
 
-  /** Serves declarative versions other engines registered and re-reads task definitions. */
+  /** Serves declarative versions other engines registered and re-reads task definitions (only an engine that compiles sources reads them). */
   async sync(): Promise<void> {
-    this.taskCache = new Map((await this.store.definitions.listTaskDefinitions()).map((d) => [d.name, d.definition]));
     if (!this.compile) return;
+    this.taskCache = new Map((await this.store.definitions.listTaskDefinitions()).map((d) => [d.name, d.definition]));
     for (const source of await this.store.definitions.listSources()) {
       if (this.registry.serves(source.workflow, source.version)) continue;
       try {

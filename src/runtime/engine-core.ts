@@ -10,9 +10,9 @@ import { ClaimLoop } from './claim-loop.js';
 import { Definitions, type SourceCompiler } from './definitions.js';
 import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
+import { Periodic } from './periodic.js';
 import { WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
-import { RolloutDriver } from './rollout-driver.js';
 import { startRequest } from './start-request.js';
 import { TaskClient } from './task-client.js';
 import type { WorkflowDefinition } from './workflow.js';
@@ -98,7 +98,8 @@ export abstract class EngineCore {
   protected readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
   private readonly presence: WorkerPresence | undefined;
-  private readonly rolloutDriver: RolloutDriver | undefined;
+  /** Evaluates unfinished rollouts on a schedule; safe in many processes at once (transitions claim the rollout). */
+  private readonly rolloutDriver: Periodic | undefined;
   private unsubscribeWake: (() => void) | undefined;
   private closed = false;
 
@@ -154,7 +155,7 @@ export abstract class EngineCore {
         warn: (message, facts) => this.warn(message, facts),
       });
       const every = options.rolloutCheckMs ?? 15_000;
-      if (every > 0) this.rolloutDriver = new RolloutDriver(() => this.evaluateRollouts(), every, (message, facts) => this.warn(message, facts));
+      if (every > 0) this.rolloutDriver = new Periodic(() => this.evaluateRollouts(), every, (error) => this.warn('evaluating rollouts failed; will retry', { error: String(error) }));
     }
   }
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { parsePositiveInt } from '../args.js';
+import { parsePositiveInt, readJsonFile } from '../args.js';
 import { UsageError } from '../errors.js';
 import { compact, printJson, table } from '../format.js';
-import { definitionsIn, readJsonFile, SERVER_HELP, ServerClient, type ServerOptions } from '../server-client.js';
+import { definitionsIn, SERVER_HELP, ServerClient, type ServerOptions } from '../server-client.js';
 
 interface TaskFlags extends ServerOptions {
   json?: boolean;

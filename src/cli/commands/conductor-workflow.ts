@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { parseJsonOption, parsePositiveInt } from '../args.js';
+import { parseJsonOption, parsePositiveInt, readJsonFile } from '../args.js';
 import { UsageError } from '../errors.js';
 import { compact, duration, printJson, table, time } from '../format.js';
-import { definitionsIn, isJsonObject, readJsonFile, SERVER_HELP, ServerClient, ServerError, type ServerOptions } from '../server-client.js';
+import { definitionsIn, isJsonObject, SERVER_HELP, ServerClient, ServerError, type ServerOptions } from '../server-client.js';
 
 interface Flags extends ServerOptions {
   json?: boolean;

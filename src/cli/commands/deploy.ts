@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import type { DeployCheckReport, DeployPlan, WorkflowCheck } from '../../index.js';
 import { planText } from '../../runtime/deploy-plan.js';
-import { DB_HELP, parsePositiveInt } from '../args.js';
+import { DB_HELP, parsePositiveInt, readJsonItems } from '../args.js';
 import { printJson, table } from '../format.js';
 import { loadWorkflowModule } from '../load-workflows.js';
 import { UsageError } from '../errors.js';
 import { compareConductorSources, compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
 import { parseWorkflowDef } from '../../declarative/definitions.js';
-import { readFile } from 'node:fs/promises';
 import type { WorkflowDefinition } from '../../runtime/workflow.js';
 import { withEngine } from '../open-engine.js';
 
@@ -83,12 +82,7 @@ function workflowText(w: WorkflowCheck): string {
 
 /** Candidate declarative versions from a JSON file (one definition or an array); bad files are usage errors. */
 async function loadDefinitionsFile(path: string): Promise<WorkflowDefinition[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`--definitions ${path}: ${(error as Error).message}`);
-  }
+  const items = readJsonItems([path], '--definitions');
   const { env } = await declarativeSupport();
-  return (Array.isArray(json) ? json : [json]).map((def) => compileWorkflowDef(parseWorkflowDef(def), env));
+  return items.map((def) => compileWorkflowDef(parseWorkflowDef(def), env));
 }

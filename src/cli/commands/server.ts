@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { Engine, type Json } from '../../index.js';
 import { compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
 import { parseTaskDefs, parseWorkflowDef } from '../../declarative/definitions.js';
 import { startServer } from '../../server/server.js';
-import { DB_HELP, parsePositiveInt, storeLocation } from '../args.js';
+import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
@@ -49,7 +48,7 @@ export function serverCommand(program: Command): void {
       const location = storeLocation(flags);
       const module = await loadWorkflowModule(flags.workflows);
       const declarative = await declarativeSupport();
-      const [definitions, taskDefinitions] = await Promise.all([readJsonFiles(flags.definitions, '--definitions'), readJsonFiles(flags.taskDefinitions, '--task-definitions')]);
+      const [definitions, taskDefinitions] = [readJsonItems(flags.definitions, '--definitions'), readJsonItems(flags.taskDefinitions, '--task-definitions')];
       const compiled = definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), declarative.env));
       const tasks = parseTaskDefs(taskDefinitions).map((def) => ({ name: def.name, definition: def as unknown as Json }));
 
@@ -81,21 +80,6 @@ export function serverCommand(program: Command): void {
       }
       process.stdout.write('waymark server: stopped\n');
     });
-}
-
-/** Definitions from JSON files: each holds one definition or an array. A missing or malformed file is a usage error. */
-async function readJsonFiles(files: string[] | undefined, flag: string): Promise<unknown[]> {
-  const all: unknown[] = [];
-  for (const file of files ?? []) {
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`${flag} ${file}: ${(error as Error).message}`);
-    }
-    all.push(...(Array.isArray(json) ? json : [json]));
-  }
-  return all;
 }
 
 function parsePort(value: string | undefined): number {

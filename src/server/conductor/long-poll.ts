@@ -1,6 +1,7 @@
 import type { PollLimits, Task } from '../../core/tasks.js';
 import type { Engine } from '../../runtime/engine.js';
 import { SYSTEM_TASK_TYPES } from './task-shape.js';
+import { nextChange } from '../next-change.js';
 
 /** Longest a batch poll waits for tasks, in ms. */
 export const MAX_POLL_WAIT_MS = 60_000;
@@ -21,19 +22,7 @@ export async function pollWithin(engine: Engine, taskType: string, workerId: str
     if (tasks.length > 0) return tasks;
     const left = deadline - Date.now();
     if (left <= 0) return [];
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(left, RECHECK_MS));
-      const unsubscribe = engine.subscribe((change) => {
-        if (change.events.includes('task_scheduled')) done();
-      });
-      stop.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        stop.removeEventListener('abort', done);
-        resolve();
-      }
-    });
+    await nextChange(engine, (change) => change.events.includes('task_scheduled'), Math.min(left, RECHECK_MS), stop);
   }
 }
 

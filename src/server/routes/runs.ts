@@ -4,6 +4,7 @@ import { isTerminal, type Json, type Run, type RunStatus } from '../../core/type
 import type { Engine, StartOptions } from '../../runtime/engine.js';
 import type { ServerContext } from '../context.js';
 import { duration, errors, listOf, object, ref, runId, runStatus, version, workflowName } from '../schemas.js';
+import { nextChange } from '../next-change.js';
 
 interface StartBody extends Omit<StartOptions, 'maxLifetimeMs'> {
   workflow: string;
@@ -185,18 +186,6 @@ export async function waitForEnd(engine: Engine, runId: string, timeoutMs: numbe
     if (left <= 0) {
       throw new WaymarkError('E_TIMEOUT', `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`, { details: { runId, status: run.status } });
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(left, 250));
-      const unsubscribe = engine.subscribe((change) => {
-        if (change.runId === runId && change.status && isTerminal(change.status)) done();
-      });
-      stop.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        stop.removeEventListener('abort', done);
-        resolve();
-      }
-    });
+    await nextChange(engine, (change) => change.runId === runId && change.status !== undefined && isTerminal(change.status), Math.min(left, 250), stop);
   }
 }
