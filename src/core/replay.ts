@@ -69,9 +69,12 @@ export function checkOperation(
 }
 
 /** A divergence for recorded operations the code never reached (it finished without them). */
-export function missingOperation(recorded: RecordedOperation): Divergence {
-  return { seq: recorded.seq, expected: { kind: recorded.kind, name: recorded.name }, got: { kind: 'step', name: '(workflow returned)' } };
+export function missingOperation(recorded: RecordedOperation, got = '(workflow returned)'): Divergence {
+  return { seq: recorded.seq, expected: { kind: recorded.kind, name: recorded.name }, got: { kind: 'step', name: got } };
 }
+
+/** What a divergence says the code did when it never asked for a recorded operation while waiting for others. */
+export const NOT_ASKED = '(nothing: the code waits without asking for it)';
 
 export function describeDivergence(d: Divergence): string {
   const show = (x: { kind: string; name: string }) => (x.name ? `${x.kind} '${x.name}'` : x.kind);
@@ -157,6 +160,39 @@ export function signalState(recorded: RecordedOperation | undefined): SignalStat
   }
   const waiting = recorded.events.find((e) => e.type === 'signal_waiting');
   return { state: 'waiting', until: (waiting?.data as { until?: number } | undefined)?.until };
+}
+
+/**
+ * The delivery order of a history: the seqs whose results reached the workflow code, in the order they did.
+ * A result is delivered at the event that settled its operation for good (a step's completion or final
+ * failure, a timer firing, a signal received or timed out, a task's completion or final failure); replay
+ * hands results over in this order, the code running to quiescence between two deliveries.
+ */
+export function deliveryOrder(events: readonly HistoryEvent[]): number[] {
+  const settledAt = new Map<number, number>();
+  const steps = new Map<number, HistoryEvent[]>();
+  events.forEach((event, index) => {
+    if (event.seq === undefined) return;
+    if (event.type === 'step_started' || event.type === 'step_completed' || event.type === 'step_failed' || (isStepAction(event) && steps.has(event.seq))) {
+      const seen = steps.get(event.seq) ?? [];
+      seen.push(event);
+      steps.set(event.seq, seen);
+      const state = stepState({ seq: event.seq, kind: 'step', name: event.name ?? '', events: seen }).state;
+      if (state === 'completed' || state === 'failed') settledAt.set(event.seq, index);
+      else settledAt.delete(event.seq);
+      return;
+    }
+    if (settledAt.has(event.seq)) return;
+    if (SETTLING_EVENTS.has(event.type) && !(event.type === 'task_failed' && (event.data as { retry?: boolean } | undefined)?.retry)) settledAt.set(event.seq, index);
+  });
+  return [...settledAt.entries()].sort((a, b) => a[1] - b[1]).map(([seq]) => seq);
+}
+
+const SETTLING_EVENTS: ReadonlySet<EventType> = new Set(['timer_fired', 'signal_received', 'signal_timed_out', 'task_completed', 'task_failed']);
+
+/** An operator's retry or skip of a step (not of a compensation): it changes the step's state. */
+function isStepAction(event: HistoryEvent): boolean {
+  return event.type === 'operator_action' && (event.data as { phase?: string } | undefined)?.phase !== 'compensation';
 }
 
 /** Where a recorded step's completion sits in the history (compensation runs in reverse of it). */

@@ -23,6 +23,8 @@ export interface SystemTaskRecord {
   taskType: string;
   input: Json;
   output: Json;
+  /** FORK_JOIN only: 'independent' when its branches advance on their own (absent: in lockstep rounds, as recorded before). */
+  branches?: 'independent';
 }
 
 /** Thrown by a TERMINATE task: the run ends with `status` (COMPLETED returns `output`). */
@@ -111,11 +113,7 @@ export class Interpreter {
       case 'SWITCH':
         return this.switchTask(task, ref, input, op, suffix);
       case 'FORK_JOIN':
-        await this.system(task, ref, input, op, suffix, () => ({}));
-        return runInLockstep(
-          task.forkTasks.map((branch) => (branchOp) => this.list(branch, branchOp, suffix)),
-          op,
-        );
+        return this.fork(task, ref, input, op, suffix);
       case 'JOIN': {
         const joined = Object.fromEntries(task.joinOn.map((on) => [on, this.scope.tasks[on + suffix]?.output ?? null]));
         await this.system(task, ref, input, op, suffix, () => joined);
@@ -171,6 +169,22 @@ export class Interpreter {
     }
     const output = await op(() => this.ctx.task(task.type, input, { ref, responseTimeoutMs: 365 * 24 * 3_600_000 }));
     this.done(task, suffix, { input, output: output as Json, status: 'COMPLETED' });
+  }
+
+  /**
+   * FORK_JOIN: the branches advance independently (a slow task in one never holds another's next task), which
+   * the fork records; a fork recorded without that mark (or inside such a fork) replays in lockstep rounds,
+   * as it first ran.
+   */
+  private async fork(task: Extract<WorkflowTask, { type: 'FORK_JOIN' }>, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+    const independent = op === direct;
+    const record = await op(() =>
+      this.ctx.step<SystemTaskRecord>(ref, () => ({ taskType: task.type, input, output: {}, ...(independent ? { branches: 'independent' } : {}) }), { retry: { maxAttempts: 3, initialDelayMs: 100 } }),
+    );
+    this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
+    const branches = task.forkTasks.map((branch) => (branchOp: Operation) => this.list(branch, branchOp, suffix));
+    if (record.branches !== 'independent') return runInLockstep(branches, op);
+    await Promise.all(branches.map((branch) => branch(direct)));
   }
 
   private async switchTask(task: SwitchTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {

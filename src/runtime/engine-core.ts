@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
+import { isTerminalTask, type Task } from '../core/tasks.js';
 import type { Duration, HistoryEvent, Json, Run, RunStatus } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store } from '../store/types.js';
 import { checkStranding } from './accounting.js';
@@ -42,6 +43,11 @@ export interface EngineOptions {
   poolSize?: number;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
+  /**
+   * How long a run waiting only on remote tasks stays hot (lease and memory kept), so a report reaching this
+   * process is handed to it in memory instead of a suspension and a replay, in ms; 0 suspends at once. (Default: 2000)
+   */
+  taskHoldMs?: number;
   /** Compiles stored declarative sources, so this engine serves versions registered at run time anywhere. (Default: none) */
   compile?: SourceCompiler;
   /** Where warnings go. (Default: stderr) */
@@ -127,8 +133,9 @@ export abstract class EngineCore {
       },
       paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
       warn: (message, facts) => this.warn(message, facts),
+      holdTasksMs: options.taskHoldMs ?? 2_000,
     };
-    this.tasks = new TaskClient(store, () => this.loop?.nudge(), () => this.assertOpen());
+    this.tasks = new TaskClient(store, (task) => this.reported(task), () => this.assertOpen());
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
       const outcomes = await store.commit(batch, options.leaseMs);
@@ -176,7 +183,10 @@ export abstract class EngineCore {
         await store.releaseLeases(this.workerId); // a restarted worker takes its own runs back at once
         await this.presence.start();
         const loop = this.loop;
-        this.unsubscribeWake = store.onWake(() => loop.nudge());
+        this.unsubscribeWake = store.onWake(() => {
+          loop.nudge();
+          this.checkHeldTasks();
+        });
         loop.start();
         this.rolloutDriver?.start();
       }
@@ -254,8 +264,9 @@ export abstract class EngineCore {
   }
 
   /** Runs a change of run state, then looks for work at once (the change may have made a run due). */
-  protected async changing<T>(change: () => Promise<T>): Promise<T> {
+  protected async changing<T>(change: () => Promise<T>, runId?: string): Promise<T> {
     this.assertOpen();
+    if (runId !== undefined) await this.executors.get(runId)?.releaseHold(); // a run held hot for its tasks suspends first
     const result = await change();
     this.loop?.nudge();
     return result;
@@ -288,6 +299,24 @@ export abstract class EngineCore {
       await this.presence?.stop();
     } finally {
       if (this.ownsStore) await this.store.close();
+    }
+  }
+
+  /** A worker's report reached this process: a run held hot for it takes it in memory, or a claim pass picks it up. */
+  private reported(task: Task | undefined): void {
+    if (task && this.executors.get(task.runId)?.offerTask(task)) return;
+    this.loop?.nudge();
+  }
+
+  /** Reports that reached another process wake this one: runs held hot here look for theirs. */
+  private checkHeldTasks(): void {
+    for (const executor of this.executors.values()) {
+      for (const taskId of executor.heldTasks()) {
+        this.store.tasks.get(taskId).then(
+          (task) => task && isTerminalTask(task.status) && executor.offerTask(task),
+          () => {}, // the run suspends when its hold ends and a claim picks the report up
+        );
+      }
     }
   }
 

@@ -135,12 +135,12 @@ export class Engine extends EngineCore {
 
   /** Moves an in-flight run to another version after verifying that version replays its history. */
   async upgrade(runId: string, options: UpgradeOptions): Promise<UpgradeResult> {
-    return this.changing(() => upgradeRun(this.store, this.registry, runId, options));
+    return this.changing(() => upgradeRun(this.store, this.registry, runId, options), runId);
   }
 
   /** Takes a migrated run back to its previous epoch and version, while it has completed no step since. */
   async rollbackMigration(runId: string, options?: { actor?: string; reason?: string }): Promise<Run> {
-    return this.changing(() => rollbackMigration(this.store, runId, options));
+    return this.changing(() => rollbackMigration(this.store, runId, options), runId);
   }
 
   /** Migrates in-flight runs of the migration's source version, each on its own; safe to run again. */
@@ -150,12 +150,12 @@ export class Engine extends EngineCore {
 
   /** Runs a finished run again from the start with the same id, on the same or another version; the earlier attempt's history is kept. */
   async restart(runId: string, options?: RestartOptions): Promise<Run> {
-    return this.changing(() => restartRun(this.store, this.registry, runId, options));
+    return this.changing(() => restartRun(this.store, this.registry, runId, options), runId);
   }
 
   /** Re-executes a finished run from a step or task (by name, task ref or `{ seq }`), keeping the checkpoints recorded before it. */
   async rerunFrom(runId: string, step: string | { seq: number }, options?: RerunOptions): Promise<Run> {
-    return this.changing(() => rerunFrom(this.store, runId, step, options));
+    return this.changing(() => rerunFrom(this.store, runId, step, options), runId);
   }
 
   /**
@@ -186,7 +186,7 @@ export class Engine extends EngineCore {
   }
 
   private operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
-    return this.changing(() => applyOperatorAction(this.store, runId, action, options));
+    return this.changing(() => applyOperatorAction(this.store, runId, action, options), runId);
   }
 
   /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */

@@ -3,50 +3,54 @@ import { parseDuration } from '../core/duration.js';
 import { WaymarkError, toErrorInfo } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import type { NewTask, Task } from '../core/tasks.js';
-import { checkOperation, compensationStates, completionPos, describeDivergence, indexHistory, missingOperation } from '../core/replay.js';
-import { patchDecision, patchMarkers, recordedValue, sleepState, stepState, type Divergence, type RecordedOperation } from '../core/replay.js';
-import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent, type OperationKind } from '../core/types.js';
+import { compensationStates, describeDivergence, missingOperation, type Divergence } from '../core/replay.js';
+import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
+import { faultPoint } from './faults.js';
 import type { ExecutorHost } from './host.js';
-import { signalOperation } from './signal-op.js';
+import { ReplayEngine, type Frontier, type SleepCall, type StepCall, type ValueKind } from './replay-engine.js';
+import { signalOperation, type SignalOpPort } from './signal-op.js';
 import { taskOperation, type TaskOpPort } from './task-op.js';
 import { runCompensations, type CompletedStep } from './saga.js';
 import { runTakeover, type Takeover, type TakeoverPort } from './takeover.js';
 import { attentionFor, never, suspensionOf, type PendingWait } from './waits.js';
-import { checkOperationName, checkStepOptions, isIdempotent, resolveStepOptions, type StepInfo, type StepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
+import { isIdempotent, type StepInfo, type StepOptions, type WorkflowDefinition } from './workflow.js';
 
 /**
- * Executes one run in memory while hot: replays its history, runs new steps, checkpoints each outcome
- * before the workflow goes on, suspends (releasing memory and lease) when it must wait, and at its
- * frontier hands over to the saga, an operator's action or the run's expiry when one applies.
+ * Executes one run in memory while hot, on the replay engine: recorded results are handed back in the
+ * history's delivery order, new steps run and checkpoint each outcome before the workflow sees it, and the
+ * run suspends (releasing memory and lease) when it must wait. At its frontier it hands over to the saga, an
+ * operator's action or the run's expiry when one applies.
  */
 export class RunExecutor {
   readonly runId: string;
-  private readonly recorded: Map<number, RecordedOperation>;
-  private readonly visited = new Set<number>();
+  private readonly replay: ReplayEngine;
   private readonly signals: PendingSignal[];
   private readonly waits = new Set<PendingWait>();
   private readonly abort = new AbortController();
+  /** Steps completed by this execution (the replay engine keeps the recorded ones). */
   private readonly completed: CompletedStep[] = [];
   private readonly expiresAt: number | undefined;
-  private readonly markers: Set<string>;
   /** The events of the run's current epoch: what replay reads. */
   private readonly history: HistoryEvent[];
-  private readonly maxRecordedSeq: number;
   private buffer: NewEvent[] = [];
   private consumed: number[] = [];
   private newTasks: NewTask[] = []; // tasks scheduled and task reports recorded by the buffered events
   private consumedTasks: string[] = [];
   private readonly taskOutcomes: Map<string, Task>;
   private nextPos: number;
-  private nextSeq = 0;
   private inflight = 0;
   private idleCheckScheduled = false;
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
   private takeover: Takeover | undefined;
   private tookOver = false;
+  /** Whether the run stays hot waiting for task reports before it suspends ('expired': it waited long enough). */
+  private hold: 'none' | 'holding' | 'expired' = 'none';
+  private holdTimer: NodeJS.Timeout | undefined;
+  /** The run's row says `waiting` while it is held hot: the next commit sets it `running` again. */
+  private shownWaiting = false;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -55,12 +59,10 @@ export class RunExecutor {
   ) {
     this.runId = claimed.run.id;
     this.history = currentEpoch(claimed.history, claimed.run.epoch);
-    this.recorded = indexHistory(this.history);
-    this.maxRecordedSeq = Math.max(-1, ...this.recorded.keys());
+    this.replay = new ReplayEngine(definition, this.history, this.frontier(), { runId: this.runId, onQuiet: () => this.scheduleIdleCheck() });
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
     this.taskOutcomes = new Map((claimed.taskOutcomes ?? []).map((t) => [t.taskId, t]));
-    this.markers = patchMarkers(this.history);
     const types = new Set(this.history.map((e) => e.type));
     if (types.has('compensation_started') && !types.has('run_compensated')) this.takeover = { kind: 'compensate' };
     else if (claimed.pendingAction) this.takeover = { kind: 'action', action: claimed.pendingAction };
@@ -70,9 +72,8 @@ export class RunExecutor {
   /** Starts the workflow function; completion, failure, suspension and parking are committed by the executor. */
   start(): void {
     this.checkExpiry();
-    const ctx = this.context();
-    Promise.resolve()
-      .then(() => this.definition.run(ctx, this.claimed.run.input))
+    this.replay
+      .run(this.claimed.run.input)
       .then(
         (output) => this.finish(output),
         (error) => this.fail(error),
@@ -93,86 +94,86 @@ export class RunExecutor {
     return false;
   }
 
+  /** Hands a worker's final report on one of this run's tasks over in memory; false when no wait took it. */
+  offerTask(task: Task): boolean {
+    if (this.stopped || task.runId !== this.runId) return false;
+    const wait = [...this.waits].find((w) => w.kind === 'task' && w.taskId === task.taskId);
+    if (!wait?.resume) return false;
+    this.taskOutcomes.set(task.taskId, task);
+    wait.resume();
+    return true;
+  }
+
+  /** The task attempts this run waits on while it is held hot (their reports may reach another process). */
+  heldTasks(): string[] {
+    if (this.hold !== 'holding') return [];
+    return [...this.waits].flatMap((w) => (w.kind === 'task' && w.taskId ? [w.taskId] : []));
+  }
+
   /** Stops executing (engine closing): nothing more is committed for this run by this executor. */
   stop(): void {
-    this.stopped = true;
+    this.halt();
     this.abort.abort(new WaymarkError('E_ENGINE_CLOSED', 'engine closed'));
   }
 
-  private context(): WorkflowContext {
-    const run = this.claimed.run;
+  private halt(): void {
+    this.stopped = true;
+    this.replay.halt();
+    this.clearHold();
+  }
+
+  /** What the replay engine does with operations the history cannot answer: run them here. */
+  private frontier(): Frontier {
     return {
-      runId: run.id,
-      workflow: run.workflow,
-      version: run.version,
-      step: (name, fn, options) => this.step(name, fn, options),
-      sleep: (duration) => this.sleep(duration),
-      waitForSignal: (name, options) => this.waitForSignal(name, options) as Promise<any>,
-      task: (type, input, options) => (this.stopped ? never() : (taskOperation(this.taskPort(), checkOperationName(type, 'task'), roundTrip(input, 'task input') as Json, options) as Promise<any>)),
-      patched: (id) => this.patched(id, true),
-      deprecatePatch: (id) => void this.patched(id, false),
-      now: () => this.value('now', () => Date.now()) as number,
-      random: () => this.value('random', () => Math.random()) as number,
-      uuid: () => this.value('uuid', () => crypto.randomUUID()) as string,
+      step: (call) => this.step(call),
+      sleep: (call) => this.sleep(call),
+      signal: (call) => signalOperation(this.signalPort(), call),
+      task: (call) => taskOperation(this.taskPort(), call),
+      value: (seq, kind) => this.value(seq, kind),
+      markPatch: (id, deprecated) => this.buffer.push({ type: 'patch_marker', data: { id, deprecated } }),
+      diverged: (divergence) => this.diverge(divergence),
+      stopped: () => this.stopped,
     };
   }
 
-  /** Assigns the next seq and checks it against the history; throws E_NONDETERMINISM on divergence. */
-  private enter(kind: OperationKind, name: string): { seq: number; recorded: RecordedOperation | undefined } {
-    if (this.stopped) throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has stopped');
-    const seq = this.nextSeq++;
-    const recorded = this.recorded.get(seq);
-    const divergence = checkOperation(recorded, seq, kind, name);
-    if (divergence) this.diverge(divergence);
-    this.visited.add(seq);
-    return { seq, recorded };
+  /** Queues a result whose event was just recorded: it reaches the code at its turn, after `ready`. */
+  private deliver<T>(result: () => T, ready?: Promise<unknown>): Promise<T> {
+    this.clearHold();
+    return this.replay.live(ready, result);
   }
 
-  private async step<T>(name: string, fn: (info: StepInfo) => Promise<T> | T, inline?: StepOptions<T>): Promise<T> {
-    if (this.stopped) return never();
-    checkOperationName(name, 'step');
-    const { seq, recorded } = this.enter('step', name);
-    const options = resolveStepOptions(this.definition, name, inline);
-    checkStepOptions(options, `step '${name}'`);
-    const state = stepState(recorded);
-    if (state.state === 'completed') {
-      this.completed.push({ seq, name, output: state.output, options, order: completionPos(recorded!) });
-      return state.output as T;
-    }
+  private async step({ seq, name, fn, options, state }: StepCall): Promise<unknown> {
     if (this.atFrontier()) return never();
     const policy = resolveRetryPolicy(options.retry, `step '${name}'`);
-    if (state.state === 'failed') {
-      if ((options.onFailure ?? 'fail') === 'fail') throw stepFailedError(name, seq, state.attempts, state.error);
-      return this.failStep(seq, name, options, state.attempts, state.error);
-    }
+    if (state.state === 'failed') return this.failStep(seq, name, options, state.attempts, state.error);
     if (state.state === 'unknown' && !isIdempotent(options)) {
       const details = { reason: 'unknown_outcome', step: name, seq, attempt: state.attempt, workerId: state.workerId ?? null, startedAt: state.startedAt };
       const message = `step '${name}' (attempt ${state.attempt}) started on ${state.workerId ?? 'a worker'} and never recorded an outcome; it is not idempotent, so it is not run again blindly`;
       return this.park('unknown_outcome', message, details);
     }
     if (state.state === 'retrying' && Date.now() < state.retryAt) return this.waitFor({ kind: 'retry', seq, name, until: state.retryAt });
-    const attempt = state.state === 'new' ? 1 : state.attempt;
+    const attempt = state.state === 'retrying' || state.state === 'unknown' ? state.attempt : 1;
     this.inflight++;
-    let outcome: { output: T } | { retryAt: number };
+    let outcome: { delivered: Promise<unknown> } | { retryAt: number };
     try {
       outcome = await this.attempt(seq, name, fn, options, attempt, policy);
     } finally {
       this.inflight--;
       this.scheduleIdleCheck();
     }
-    if ('output' in outcome) return outcome.output;
+    if ('delivered' in outcome) return outcome.delivered;
     return this.waitFor({ kind: 'retry', seq, name, until: outcome.retryAt });
   }
 
   /** Runs one attempt and checkpoints its outcome: the output, a scheduled retry, or the final failure. */
-  private async attempt<T>(
+  private async attempt(
     seq: number,
     name: string,
-    fn: (info: StepInfo) => Promise<T> | T,
-    options: StepOptions<T>,
+    fn: (info: StepInfo) => unknown,
+    options: StepOptions,
     attempt: number,
     policy: ResolvedRetryPolicy,
-  ): Promise<{ output: T } | { retryAt: number }> {
+  ): Promise<{ delivered: Promise<unknown> } | { retryAt: number }> {
     const workerId = this.host.workerId;
     const effect = options.effect ?? 'none';
     if (!isIdempotent(options)) {
@@ -189,14 +190,14 @@ export class RunExecutor {
       check: (raw) => checkedOutput(raw, name, options),
     });
     if (this.stopped) return never();
+    faultPoint('step-effect');
     const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };
     if (result.ok) {
       const data: { [key: string]: Json } = { ...audit };
       if (result.value !== undefined) data.output = result.value as Json;
       this.completed.push({ seq, name, output: result.value as Json, options, order: this.nextPos + this.buffer.length });
       this.buffer.push({ type: 'step_completed', seq, name, data });
-      await this.flush();
-      return { output: result.value };
+      return { delivered: this.deliver(() => result.value, this.flush()) };
     }
     const error = result.error as unknown as Json;
     if (result.retryable && attempt < policy.maxAttempts) {
@@ -207,8 +208,8 @@ export class RunExecutor {
     }
     this.buffer.push({ type: 'step_failed', seq, name, data: { ...audit, error } });
     if ((options.onFailure ?? 'fail') === 'fail') {
-      await this.flush();
-      throw stepFailedError(name, seq, attempt, result.error);
+      const failure = stepFailedError(name, seq, attempt, result.error);
+      return { delivered: this.deliver(() => throwing(failure), this.flush()) };
     }
     return this.failStep(seq, name, options, attempt, result.error);
   }
@@ -226,86 +227,116 @@ export class RunExecutor {
     return this.park('step_failed', `step '${name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`, { reason: 'step_failed', ...facts });
   }
 
-  private async sleep(duration: unknown): Promise<void> {
-    if (this.stopped) return never();
-    const ms = parseDuration(duration as number | string, 'sleep duration');
-    const { seq, recorded } = this.enter('sleep', '');
-    const state = sleepState(recorded);
-    if (state?.fired) return;
+  private sleep({ seq, ms, until: recorded }: SleepCall): Promise<void> {
     if (this.atFrontier()) return never();
-    const until = state?.until ?? Date.now() + ms;
-    if (!state) this.buffer.push({ type: 'timer_set', seq, data: { until } });
+    const until = recorded ?? Date.now() + ms;
+    if (recorded === undefined) this.buffer.push({ type: 'timer_set', seq, data: { until } });
     if (Date.now() >= until) {
       this.buffer.push({ type: 'timer_fired', seq });
-      return;
+      return this.deliver(() => undefined);
     }
     return this.waitFor({ kind: 'sleep', seq, until });
   }
 
-  private waitForSignal(name: string, options?: { timeoutMs?: number | string }): Promise<Json | null> {
-    if (this.stopped) return never();
-    return signalOperation(
-      {
-        enter: (kind, op) => this.enter(kind, op),
-        atFrontier: () => this.atFrontier(),
-        record: (event) => this.buffer.push(event),
-        take: (wanted) => {
-          const index = this.signals.findIndex((s) => s.name === wanted);
-          return index >= 0 ? this.signals.splice(index, 1)[0] : undefined;
-        },
-        consume: (id) => this.consumed.push(id),
-        hold: (wait) => this.waits.add(wait) && this.scheduleIdleCheck(),
-        remove: (wait) => this.waits.delete(wait),
-      },
-      checkOperationName(name, 'signal'),
-      options,
-    );
-  }
-
-  /** Decides a patch gate (see patchDecision); `gate` false for deprecatePatch, which only records. */
-  private patched(id: string, gate: boolean): boolean {
-    checkOperationName(id, 'patch');
-    const replaying = this.nextSeq <= this.maxRecordedSeq;
-    const decision = patchDecision(this.markers, id, replaying);
-    if (decision === 'record') {
-      this.markers.add(id);
-      this.buffer.push({ type: 'patch_marker', data: { id, deprecated: !gate } });
-      return true;
-    }
-    return decision === 'patched' || !gate;
-  }
-
-  private value(kind: 'now' | 'random' | 'uuid', make: () => Json): Json {
-    const { seq, recorded } = this.enter(kind, '');
-    if (recorded) return recordedValue(recorded) ?? null;
+  private value(seq: number, kind: ValueKind): Json {
     if (this.atFrontier()) throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has been taken over');
-    const value = make();
+    const value = kind === 'now' ? Date.now() : kind === 'random' ? Math.random() : crypto.randomUUID();
     this.buffer.push({ type: 'value_recorded', seq, data: { kind, value } });
     return value;
   }
 
-  /** Registers a wait the run cannot pass in memory; the promise resolves only if the wait is met while hot. */
+  private signalPort(): SignalOpPort {
+    return {
+      atFrontier: () => this.atFrontier(),
+      record: (event) => this.buffer.push(event),
+      deliver: (result) => this.deliver(result),
+      take: (wanted) => {
+        const index = this.signals.findIndex((s) => s.name === wanted);
+        return index >= 0 ? this.signals.splice(index, 1)[0] : undefined;
+      },
+      consume: (id) => this.consumed.push(id),
+      hold: (wait) => this.waits.add(wait) && this.scheduleIdleCheck(),
+      remove: (wait) => this.waits.delete(wait),
+    };
+  }
+
+  private taskPort(): TaskOpPort {
+    const { workflow, version } = this.claimed.run;
+    return {
+      ...{ runId: this.runId, workflow, version },
+      atFrontier: () => this.atFrontier(),
+      record: (event) => this.buffer.push(event),
+      deliver: (result) => this.deliver(result),
+      schedule: (task) => this.newTasks.push(task),
+      outcome: (taskId) => this.taskOutcomes.get(taskId),
+      consume: (taskId) => this.consumedTasks.push(taskId) && this.taskOutcomes.delete(taskId),
+      waitFor: (wait) =>
+        new Promise<void>((resolve) => {
+          wait.resume = () => {
+            this.waits.delete(wait);
+            resolve();
+          };
+          this.waitFor(wait);
+        }),
+    };
+  }
+
+  /** Registers a wait the run cannot pass in memory; the promise settles only if the wait is met while hot. */
   private waitFor(wait: PendingWait): Promise<never> {
     this.waits.add(wait);
     this.scheduleIdleCheck();
     return never();
   }
 
-  /** Once no step is executing and the workflow is blocked on waits, the run suspends. */
+  /** Once no step executes, every result is delivered and the workflow is blocked on waits, the run suspends. */
   private scheduleIdleCheck(): void {
     if (this.inflight === 0 && this.idleWaiters.length > 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
     if (this.idleCheckScheduled || this.stopped) return;
     this.idleCheckScheduled = true;
     setImmediate(() => {
       this.idleCheckScheduled = false;
-      if (this.stopped || this.tookOver || this.inflight > 0 || this.waits.size === 0) return;
+      if (this.stopped || this.tookOver || this.inflight > 0 || !this.replay.quiet || this.waits.size === 0) return;
+      if (this.hold === 'holding') return;
+      if (this.hold === 'none' && this.host.holdTasksMs > 0 && [...this.waits].every((w) => w.kind === 'task')) return void this.holdHot();
       void this.suspend();
     });
   }
 
+  /**
+   * Keeps a run that waits only on tasks hot for a while: what it scheduled is committed (workers can poll
+   * it), and a report reaching this process is handed over in memory. Then it suspends.
+   */
+  private async holdHot(): Promise<void> {
+    this.hold = 'holding';
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.hold = 'expired';
+      this.scheduleIdleCheck();
+    }, this.host.holdTasksMs);
+    const { waitingFor } = suspensionOf([...this.waits], this.expiresAt);
+    this.shownWaiting = true;
+    await this.flush({ status: 'waiting', waitingFor, dueAt: null });
+  }
+
+  /** Ends a hold now (an operator is about to change the run): the run suspends; resolves once that is committed. */
+  async releaseHold(): Promise<void> {
+    if (this.hold !== 'holding' || this.stopped) return;
+    this.clearHold();
+    this.hold = 'expired';
+    await this.suspend();
+  }
+
+  /** A result arrived: the run is no longer held (it may be held again when it next waits). */
+  private clearHold(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.hold = 'none';
+  }
+
   private async suspend(): Promise<void> {
     const { dueAt, waitingFor } = suspensionOf([...this.waits], this.expiresAt);
-    this.stopped = true;
+    this.halt();
+    faultPoint('suspension');
     const ok = await this.flush({ status: 'waiting', waitingFor, dueAt: dueAt ?? null, releaseLease: true }, true);
     if (ok) this.host.released(this.runId, 'suspended', dueAt);
   }
@@ -315,8 +346,8 @@ export class RunExecutor {
     await this.idle();
     if (this.stopped || this.tookOver) return;
     if (this.atFrontier()) return;
-    const unvisited = [...this.recorded.values()].find((op) => !this.visited.has(op.seq));
-    if (unvisited) return this.diverge(missingOperation(unvisited), false);
+    const unvisited = this.replay.unvisited();
+    if (unvisited) return this.diverge(missingOperation(unvisited));
     let json: Json | undefined;
     try {
       json = roundTrip(output, 'workflow output') as Json | undefined;
@@ -348,7 +379,7 @@ export class RunExecutor {
 
   /**
    * True when the workflow must not go past this point: a saga, an operator's action or the run's expiry
-   * takes over. The takeover starts once nothing else executes.
+   * takes over. The takeover starts once nothing else executes and every recorded result is delivered.
    */
   private atFrontier(): boolean {
     this.checkExpiry();
@@ -356,23 +387,10 @@ export class RunExecutor {
     if (!this.takeover) return false;
     if (!this.tookOver) {
       this.tookOver = true;
+      this.clearHold();
       void this.idle().then(() => runTakeover(this.takeoverPort(), this.takeover!));
     }
     return true;
-  }
-
-  private taskPort(): TaskOpPort {
-    const { workflow, version } = this.claimed.run;
-    return {
-      ...{ runId: this.runId, workflow, version },
-      enter: (kind, name) => this.enter(kind, name),
-      atFrontier: () => this.atFrontier(),
-      record: (event) => this.buffer.push(event),
-      schedule: (task) => this.newTasks.push(task),
-      outcome: (taskId) => this.taskOutcomes.get(taskId),
-      consume: (taskId) => this.consumedTasks.push(taskId) && this.taskOutcomes.delete(taskId),
-      waitFor: (wait) => this.waitFor(wait),
-    };
   }
 
   private takeoverPort(): TakeoverPort {
@@ -387,14 +405,14 @@ export class RunExecutor {
       pause: async () => {
         // Its version was quarantined: commit what is recorded, then hand the run back; no worker claims it until activated.
         if (this.buffer.length === 0 || (await this.flush(undefined, true))) this.host.released(this.runId, 'abandoned');
-        this.stopped = true;
+        this.halt();
       },
     };
   }
 
   /** Commits the final update (with what was recorded): the run is over. */
   private async end(update: RunUpdate): Promise<void> {
-    this.stopped = true;
+    this.halt();
     if (await this.flush(update, true)) this.host.released(this.runId, 'finished');
   }
 
@@ -402,6 +420,7 @@ export class RunExecutor {
   private async beginCompensation(error: ErrorInfo | undefined, commitFirst = true): Promise<void> {
     this.tookOver = true;
     this.waits.clear();
+    this.clearHold();
     if (commitFirst) {
       const update: RunUpdate = { status: 'compensating', waitingFor: null, clearPendingAction: true };
       if (error) update.error = error;
@@ -412,12 +431,12 @@ export class RunExecutor {
       runId: this.runId,
       workerId: this.host.workerId,
       signal: this.abort.signal,
-      completed: this.completed,
+      completed: [...this.replay.replayedSteps, ...this.completed],
       progress,
       record: (event) => this.buffer.push(event),
       commit: (update) => this.flush(update, true),
       done: (how, dueAt) => {
-        this.stopped = true;
+        this.halt();
         this.host.released(this.runId, how, dueAt);
       },
     });
@@ -426,7 +445,7 @@ export class RunExecutor {
   /** Parks the run in needs_attention for an operator, with the facts of why. */
   private async park(reason: AttentionReason, message: string, details: { [key: string]: Json }): Promise<never> {
     this.tookOver = true;
-    this.stopped = true;
+    this.halt();
     this.buffer.push({ type: 'run_parked', data: { ...details, reason } });
     const attention = attentionFor(reason, message, details);
     if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true)) this.host.released(this.runId, 'parked');
@@ -434,27 +453,28 @@ export class RunExecutor {
   }
 
   /** Parks the run in needs_attention with the divergence; nothing else of this execution is committed. */
-  private diverge(divergence: Divergence, throwIt = true): never | void {
+  private diverge(divergence: Divergence): void {
+    if (this.stopped) return;
     const message = `run '${this.runId}' diverged from its history: ${describeDivergence(divergence)}`;
     const error = new WaymarkError('E_NONDETERMINISM', message, { details: divergence as unknown as Json });
-    if (!this.stopped) {
-      this.stopped = true;
-      this.abort.abort(error);
-      this.buffer = [{ type: 'run_parked', data: { reason: 'nondeterminism', divergence: divergence as unknown as Json } }];
-      this.consumed = [];
-      const attention: ErrorInfo = { ...toErrorInfo(error), details: { reason: 'nondeterminism', ...(divergence as unknown as Record<string, Json>) } };
-      delete attention.stack;
-      void this.flush({ status: 'needs_attention', attention, waitingFor: null }, true).then((ok) => {
-        if (ok) this.host.released(this.runId, 'parked');
-      });
-    }
-    if (throwIt) throw error;
+    this.halt();
+    this.abort.abort(error);
+    this.buffer = [{ type: 'run_parked', data: { reason: 'nondeterminism', divergence: divergence as unknown as Json } }];
+    this.consumed = [];
+    this.newTasks = [];
+    this.consumedTasks = [];
+    const attention: ErrorInfo = { ...toErrorInfo(error), details: { reason: 'nondeterminism', ...(divergence as unknown as Record<string, Json>) } };
+    delete attention.stack;
+    void this.flush({ status: 'needs_attention', attention, waitingFor: null }, true).then((ok) => {
+      if (ok) this.host.released(this.runId, 'parked');
+    });
   }
 
-  /** Resolves once no step is executing (a workflow may return while an un-awaited step still runs). */
-  private idle(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Resolves once no step executes and every result has reached the code (a workflow may return while an un-awaited step still runs). */
+  private async idle(): Promise<void> {
+    while (this.inflight > 0 || !this.replay.quiet) {
+      await (this.inflight > 0 ? new Promise<void>((resolve) => this.idleWaiters.push(resolve)) : this.replay.whenQuiet());
+    }
   }
 
   /**
@@ -465,6 +485,8 @@ export class RunExecutor {
   private async flush(update?: RunUpdate, final = false): Promise<boolean> {
     if (this.stopped && !final) await never();
     const commit: RunCommit = { runId: this.runId, workerId: this.host.workerId, fromPos: this.nextPos, events: this.buffer };
+    if (!update && this.shownWaiting && this.hold === 'none') update = { status: 'running', waitingFor: null };
+    if (update && update.status !== 'waiting') this.shownWaiting = false;
     if (update) commit.update = update;
     if (this.consumed.length) commit.consumedSignals = this.consumed;
     if (this.newTasks.length) commit.newTasks = this.newTasks;
@@ -484,7 +506,7 @@ export class RunExecutor {
       if (outcome.pendingAction && !this.takeover && !update?.clearPendingAction) this.takeover = { kind: 'action', action: outcome.pendingAction };
       return true;
     }
-    this.stopped = true;
+    this.halt();
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
     if (outcome?.reason === 'lease_lost') {
       this.host.warn('run checkpoint refused: another worker owns the run now', { runId: this.runId });
@@ -496,4 +518,8 @@ export class RunExecutor {
     if (!final) await never();
     return false;
   }
+}
+
+function throwing(error: Error): never {
+  throw error;
 }

@@ -13,4 +13,6 @@ export interface ExecutorHost {
   /** Whether runs of this version must stop at their next step (it is quarantined). */
   paused(workflow: string, version: number): boolean;
   warn(message: string, facts: Record<string, unknown>): void;
+  /** How long a run waiting only on remote tasks stays hot before it suspends, in ms (0: it suspends at once). */
+  readonly holdTasksMs: number;
 }

@@ -10,8 +10,8 @@ const REPORT_STATUSES: TaskResult['status'][] = ['IN_PROGRESS', 'COMPLETED', 'FA
 export class TaskClient {
   constructor(
     private readonly store: Store,
-    /** Makes this engine look for due runs now (a report woke one). */
-    private readonly nudge: () => void,
+    /** Tells this engine a report or a time-out may have woken a run (the task, when one report did). */
+    private readonly nudge: (task?: Task) => void,
     /** Throws E_ENGINE_CLOSED once the engine is closed. */
     private readonly assertOpen: () => void,
   ) {}
@@ -37,7 +37,7 @@ export class TaskClient {
     }
     const task = await this.store.tasks.report(taskId, checked);
     if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });
-    if (task.status !== 'SCHEDULED' && task.status !== 'IN_PROGRESS') this.nudge();
+    if (task.status !== 'SCHEDULED' && task.status !== 'IN_PROGRESS') this.nudge(task);
     return task;
   }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
-import type { RecordedOperation } from '../core/replay.js';
-import { taskState, TIME_LIMIT_REASON, type NewTask, type Task } from '../core/tasks.js';
+import { TIME_LIMIT_REASON, type NewTask, type Task } from '../core/tasks.js';
 import type { Duration, ErrorInfo, Json, NewEvent } from '../core/types.js';
-import type { PendingWait } from './waits.js';
+import type { TaskCall } from './replay-engine.js';
+import { never, type PendingWait } from './waits.js';
 
 /** How a task is dispatched to remote workers and retried. */
 export interface TaskOptions {
@@ -27,28 +27,25 @@ export interface TaskOpPort {
   readonly runId: string;
   readonly workflow: string;
   readonly version: number;
-  enter(kind: 'task', name: string): { seq: number; recorded: RecordedOperation | undefined };
   atFrontier(): boolean;
   record(event: NewEvent): void;
+  /** Hands a result just recorded to the code at its turn (see ReplayEngine.live). */
+  deliver<T>(result: () => T): Promise<T>;
   schedule(task: NewTask): void;
   /** A worker's final report on the task, if one came in and the run has not recorded it. */
   outcome(taskId: string): Task | undefined;
   consume(taskId: string): void;
-  waitFor(wait: PendingWait): Promise<never>;
+  /** Waits for a worker's final report on `taskId`; resolves if it reaches this process while the run is hot. */
+  waitFor(wait: PendingWait): Promise<void>;
 }
 
-const never = () => new Promise<never>(() => {});
-
 /**
- * `ctx.task(type, input)`: schedules a task for remote workers (with the checkpoint), suspends until a
- * worker reports, records the report in the history, and retries failed attempts as `options` say.
+ * `ctx.task(type, input)` past the history: schedules a task for remote workers (with the checkpoint), waits
+ * until a worker reports, records the report in the history, and retries failed attempts as `options` say.
  */
-export async function taskOperation(port: TaskOpPort, type: string, input: Json, options: TaskOptions = {}): Promise<Json> {
-  const { seq, recorded } = port.enter('task', type);
-  let state = taskState(recorded);
-  if (state.state === 'completed') return state.output ?? null;
-  if (state.state === 'failed') throw taskFailedError(type, options.ref ?? type, state.attempts, state.error);
+export async function taskOperation(port: TaskOpPort, { seq, type, input, options, state: recorded }: TaskCall): Promise<Json> {
   if (port.atFrontier()) return never();
+  let state = recorded;
   const ref = options.ref ?? type;
   const maxAttempts = options.maxAttempts ?? 1;
   const responseTimeoutMs = parseDuration(options.responseTimeoutMs ?? 3_600_000, `task '${ref}' responseTimeoutMs`);
@@ -60,15 +57,19 @@ export async function taskOperation(port: TaskOpPort, type: string, input: Json,
     port.record({ type: 'task_scheduled', seq, name: type, data: { taskId, attempt, ref, input, visibleAt } });
     return { state: 'pending' as const, taskId, attempt, input };
   };
-  if (state.state === 'new') state = schedule(1, 0);
+  if (state.state !== 'pending') state = schedule(1, 0);
   for (;;) {
-    const outcome = port.outcome(state.taskId);
-    if (!outcome) return port.waitFor({ kind: 'task', seq, name: type });
+    let outcome = port.outcome(state.taskId);
+    while (!outcome) {
+      await port.waitFor({ kind: 'task', seq, name: type, taskId: state.taskId });
+      outcome = port.outcome(state.taskId);
+    }
     port.consume(outcome.taskId);
     const facts = { taskId: outcome.taskId, attempt: state.attempt, ref, status: outcome.status, workerId: outcome.workerId ?? null };
     if (outcome.status === 'COMPLETED') {
       port.record({ type: 'task_completed', seq, name: type, data: { ...facts, output: outcome.output ?? null } });
-      return outcome.output ?? null;
+      const output = outcome.output ?? null;
+      return port.deliver(() => output);
     }
     const reason = outcome.reason ?? outcome.status.toLowerCase();
     const overTime = outcome.status === 'TIMED_OUT' && (outcome.reason ?? '').startsWith(TIME_LIMIT_REASON);
@@ -82,7 +83,10 @@ export async function taskOperation(port: TaskOpPort, type: string, input: Json,
     }
     const error: ErrorInfo = { name: 'TaskFailed', message: reason, code: outcome.status };
     port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, error: error as unknown as Json } });
-    throw taskFailedError(type, ref, state.attempt, error);
+    const failure = taskFailedError(type, ref, state.attempt, error);
+    return port.deliver(() => {
+      throw failure;
+    });
   }
 }
 

@@ -1,23 +1,10 @@
 import { toErrorInfo } from '../core/errors.js';
+import { describeDivergence, missingOperation, NOT_ASKED, type Divergence } from '../core/replay.js';
 import { schemaIssues } from '../core/schema.js';
-import {
-  checkOperation,
-  describeDivergence,
-  indexHistory,
-  missingOperation,
-  patchDecision,
-  patchMarkers,
-  recordedValue,
-  signalState,
-  sleepState,
-  stepState,
-  type Divergence,
-} from '../core/replay.js';
 import type { ErrorInfo, HistoryEvent, Json, OperationKind } from '../core/types.js';
-import { taskState } from '../core/tasks.js';
-import { taskFailedError } from './task-op.js';
-import { stepFailedError } from './attempt.js';
-import { resolveStepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
+import { ReplayEngine, type Frontier } from './replay-engine.js';
+import { never } from './waits.js';
+import type { WorkflowDefinition } from './workflow.js';
 
 /** Whether a version's code replays a run's history. */
 export type ReplayVerdict =
@@ -34,125 +21,77 @@ export type ReplayVerdict =
   | { ok: false; reason: 'schema_mismatch'; seq: number; step: string; issues: string[]; message: string }
   | { ok: false; reason: 'error'; error: ErrorInfo; message: string };
 
-const never = () => new Promise<never>(() => {});
+type FrontierOp = { seq: number; kind: OperationKind; name: string };
+
+/** Thrown into the code by a recorded value the history does not hold: replay ends at that operation. */
+class FrontierReached extends Error {}
 
 /**
- * Replays `definition` over `history` in a sandbox where nothing executes: recorded outcomes are returned,
- * and replay stops at the run's frontier. Used to verify upgrades, migrations and deploy checks.
+ * Replays `definition` over `history` with execution switched off: the same replay engine the executor
+ * runs, whose frontier records where the history ends instead of running anything. Used to verify upgrades,
+ * migrations, deploy checks, rollouts and `waymark/testing`.
  */
 export function verifyReplay(definition: WorkflowDefinition, input: Json, history: readonly HistoryEvent[], timeoutMs = 5_000): Promise<ReplayVerdict> {
-  const recorded = indexHistory(history);
-  const markers = patchMarkers(history);
-  const maxSeq = Math.max(-1, ...recorded.keys());
-  const visited = new Set<number>();
-  const oldBranches = new Set<string>();
-  let nextSeq = 0;
-  let settle!: (verdict: ReplayVerdict) => void;
+  const frontierOps: FrontierOp[] = [];
   let settled = false;
+  let settle!: (verdict: ReplayVerdict) => void;
   const verdict = new Promise<ReplayVerdict>((resolve) => (settle = resolve));
   const done = (v: ReplayVerdict) => {
     if (settled) return;
     settled = true;
+    engine.halt();
     settle(v);
   };
-  const diverged = (divergence: Divergence) =>
-    done({ ok: false, reason: 'divergence', divergence, message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}` });
-  const withBranches = <T extends object>(v: T) => (oldBranches.size ? { ...v, oldBranches: [...oldBranches] } : v);
-  const frontier = (seq: number, kind: OperationKind, name: string) => done(withBranches({ ok: true as const, replayed: visited.size - 1, frontier: { seq, kind, name } }));
-
-  /** Claims the next seq; returns undefined (and settles) when replay ends here. */
-  const enter = (kind: OperationKind, name: string) => {
-    if (settled) return undefined;
-    const seq = nextSeq++;
-    const op = recorded.get(seq);
-    const divergence = checkOperation(op, seq, kind, name);
-    if (divergence) return void diverged(divergence);
-    visited.add(seq);
-    return { seq, op };
+  const at = (op: FrontierOp) => {
+    frontierOps.push(op);
+    return never();
   };
-
-  const ctx: WorkflowContext = {
-    runId: '(replay)',
-    workflow: definition.name,
-    version: definition.version,
-    async step(name, _fn, inline) {
-      const at = enter('step', name);
-      if (!at) return never();
-      const state = stepState(at.op);
-      const options = resolveStepOptions(definition, name, inline);
-      if (state.state === 'completed') {
-        const issues = options.output ? await schemaIssues(options.output, state.output) : undefined;
-        if (issues) {
-          done({ ok: false, reason: 'schema_mismatch', seq: at.seq, step: name, issues, message: `the recorded output of step '${name}' (seq ${at.seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}` });
-          return never();
-        }
-        return state.output as never;
-      }
-      const onFailure = options.onFailure ?? 'fail';
-      if (state.state === 'failed' && onFailure === 'fail') throw stepFailedError(name, at.seq, state.attempts, state.error);
-      frontier(at.seq, 'step', name);
-      return never();
+  const frontier: Frontier = {
+    step: (call) => at({ seq: call.seq, kind: 'step', name: call.name }),
+    sleep: (call) => at({ seq: call.seq, kind: 'sleep', name: '' }),
+    signal: (call) => at({ seq: call.seq, kind: 'signal', name: call.name }),
+    task: (call) => at({ seq: call.seq, kind: 'task', name: call.type }),
+    value: (seq, kind) => {
+      frontierOps.push({ seq, kind, name: '' });
+      throw new FrontierReached('replay stopped at the frontier');
     },
-    async sleep() {
-      const at = enter('sleep', '');
-      if (!at) return never();
-      if (sleepState(at.op)?.fired) return;
-      frontier(at.seq, 'sleep', '');
-      return never();
+    markPatch: () => {},
+    checkRecorded: async (seq, name, options, output) => {
+      const issues = options.output ? await schemaIssues(options.output, output) : undefined;
+      if (!issues) return true;
+      done({ ok: false, reason: 'schema_mismatch', seq, step: name, issues, message: `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}` });
+      return false;
     },
-    async waitForSignal(name) {
-      const at = enter('signal', name);
-      if (!at) return never();
-      const state = signalState(at.op);
-      if (state?.state === 'received') return (state.payload ?? null) as never;
-      if (state?.state === 'timed_out') return null;
-      frontier(at.seq, 'signal', name);
-      return never();
-    },
-    async task(type, _input, options) {
-      const at = enter('task', type);
-      if (!at) return never();
-      const state = taskState(at.op);
-      if (state.state === 'completed') return (state.output ?? null) as never;
-      if (state.state === 'failed') throw taskFailedError(type, options?.ref ?? type, state.attempts, state.error);
-      frontier(at.seq, 'task', type);
-      return never();
-    },
-    patched: (id) => {
-      const decision = patchDecision(markers, id, nextSeq <= maxSeq);
-      if (decision === 'unpatched') oldBranches.add(id);
-      return decision !== 'unpatched';
-    },
-    deprecatePatch: () => {},
-    now: () => value('now') as number,
-    random: () => value('random') as number,
-    uuid: () => value('uuid') as string,
+    diverged: (divergence) =>
+      done({ ok: false, reason: 'divergence', divergence, message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}` }),
+    stopped: () => settled,
   };
-
-  function value(kind: 'now' | 'random' | 'uuid'): Json {
-    const at = enter(kind, '');
-    if (at?.op) return recordedValue(at.op) ?? null;
-    if (at) frontier(at.seq, kind, '');
-    throw new Error('replay stopped at the frontier');
-  }
-
+  let outcome: { ok: true } | { ok: false; error: unknown } | undefined;
+  const conclude = () => {
+    if (settled || !engine.quiet) return;
+    const withBranches = <T extends object>(v: T) => (engine.oldBranches.size ? { ...v, oldBranches: [...engine.oldBranches] } : v);
+    if (outcome && !outcome.ok && !(outcome.error instanceof FrontierReached)) {
+      const info = toErrorInfo(outcome.error);
+      delete info.stack;
+      return done({ ok: false, reason: 'error', error: info, message: `v${definition.version} throws when replaying the history: ${info.message}` });
+    }
+    const unvisited = engine.unvisited();
+    if (unvisited) return frontier.diverged(outcome ? missingOperation(unvisited) : missingOperation(unvisited, NOT_ASKED));
+    const first = [...frontierOps].sort((a, b) => a.seq - b.seq)[0];
+    if (outcome?.ok || !first) {
+      if (outcome?.ok) return done(withBranches({ ok: true as const, replayed: engine.asked, frontier: 'end' as const }));
+      return done({ ok: false, reason: 'error', error: { name: 'WaymarkError', code: 'E_NONDETERMINISM', message: 'the workflow waits for something that is not a ctx operation' }, message: `v${definition.version} stops replaying without asking for an operation` });
+    }
+    done(withBranches({ ok: true as const, replayed: engine.asked - frontierOps.length, frontier: first }));
+  };
+  const engine = new ReplayEngine(definition, history, frontier, { onQuiet: () => setImmediate(conclude) });
   const timer = setTimeout(
     () => done({ ok: false, reason: 'error', error: { name: 'WaymarkError', code: 'E_TIMEOUT', message: 'replay did not settle' }, message: `replay of v${definition.version} did not settle within ${timeoutMs} ms` }),
     timeoutMs,
   );
-  Promise.resolve()
-    .then(() => definition.run(ctx, input))
-    .then(
-      () => {
-        const unvisited = [...recorded.values()].find((op) => !visited.has(op.seq));
-        if (unvisited) diverged(missingOperation(unvisited));
-        else done(withBranches({ ok: true as const, replayed: visited.size, frontier: 'end' as const }));
-      },
-      (error) => {
-        const info = toErrorInfo(error);
-        delete info.stack;
-        done({ ok: false, reason: 'error', error: info, message: `v${definition.version} throws when replaying the history: ${info.message}` });
-      },
-    );
+  engine.run(input).then(
+    () => ((outcome = { ok: true }), setImmediate(conclude)),
+    (error: unknown) => ((outcome = { ok: false, error }), setImmediate(conclude)),
+  );
   return verdict.finally(() => clearTimeout(timer));
 }

@@ -10,6 +10,10 @@ export interface PendingWait {
   until?: number;
   /** Signal waits resolve in memory if the signal arrives while the run is hot. */
   deliver?: (signal: PendingSignal) => void;
+  /** The task attempt a task wait is for. */
+  taskId?: string;
+  /** Task waits go on in memory when the worker's report reaches this process while the run is hot. */
+  resume?: () => void;
 }
 
 /** When a suspending run is next due (its earliest wait deadline or its expiry) and what it waits for. */
