@@ -82,27 +82,40 @@ export function transformHistory(migration: MigrationDefinition, history: readon
   const started = history.find((e) => e.type === 'run_started');
   push({ type: 'run_started', at, data: { ...((started?.data as object) ?? {}), version: migration.to, input: newInput } });
   for (const marker of history.filter((e) => e.type === 'patch_marker')) push({ type: marker.type, at: marker.at, data: marker.data! });
-  let seq = 0;
-  for (const op of indexHistory(history).values()) {
+  // New seqs in the order of the old ones; inserted steps take the seq after the step they follow.
+  const ops = [...indexHistory(history).values()].sort((a, b) => a.seq - b.seq);
+  const newSeq = new Map<number, number>();
+  const inserts = new Map<number, { name: string; seq: number; output: (history: MigrationHistory) => Json }[]>();
+  let next = 0;
+  for (const op of ops) {
     if (op.kind === 'step' && drop.has(op.name)) continue;
+    newSeq.set(op.seq, next++);
+    const after = (migration.steps?.insert ?? []).filter((i) => i.after === op.name && op.kind === 'step');
+    if (after.length) inserts.set(op.seq, after.map((i) => ({ name: i.name, seq: next++, output: i.output })));
+  }
+  // Events keep their order (the order results reached the code); an inserted step completes right after the last event of the step it follows.
+  const lastEvent = new Map(ops.map((op) => [op.seq, op.events[op.events.length - 1]]));
+  const opOf = new Map<HistoryEvent, (typeof ops)[number]>();
+  for (const op of ops) for (const e of op.events) opOf.set(e, op);
+  for (const e of history) {
+    const op = opOf.get(e);
+    if (!op || !newSeq.has(op.seq)) continue;
     const name = op.kind === 'step' ? (rename[op.name] ?? op.name) : op.name;
-    for (const e of op.events) {
-      let data = e.data;
-      if (e.type === 'step_completed' && migration.outputs?.[op.name]) {
-        const recorded = (e.data ?? {}) as { output?: Json };
-        data = { ...(e.data as object), output: migration.outputs[op.name]!(structuredClone(recorded.output)) };
-      }
-      const copy: Omit<HistoryEvent, 'pos'> = { type: e.type, at: e.at, seq };
-      if (e.name !== undefined) copy.name = op.kind === 'step' ? name : e.name;
-      if (data !== undefined) copy.data = data;
-      push(copy);
-      if (e.type === 'step_completed') outputs.set(name, (data as { output?: Json }).output);
+    let data = e.data;
+    if (e.type === 'step_completed' && migration.outputs?.[op.name]) {
+      const recorded = (e.data ?? {}) as { output?: Json };
+      data = { ...(e.data as object), output: migration.outputs[op.name]!(structuredClone(recorded.output)) };
     }
-    seq++;
-    for (const insert of (migration.steps?.insert ?? []).filter((i) => i.after === op.name && op.kind === 'step')) {
+    const copy: Omit<HistoryEvent, 'pos'> = { type: e.type, at: e.at, seq: newSeq.get(op.seq)! };
+    if (e.name !== undefined) copy.name = op.kind === 'step' ? name : e.name;
+    if (data !== undefined) copy.data = data;
+    push(copy);
+    if (e.type === 'step_completed') outputs.set(name, (data as { output?: Json }).output);
+    if (lastEvent.get(op.seq) !== e) continue;
+    for (const insert of inserts.get(op.seq) ?? []) {
       const output = insert.output(view);
       outputs.set(insert.name, output);
-      push({ type: 'step_completed', at, seq: seq++, name: insert.name, data: { output, migrated: migration.name } });
+      push({ type: 'step_completed', at, seq: insert.seq, name: insert.name, data: { output, migrated: migration.name } });
     }
   }
   return { events, input: newInput };

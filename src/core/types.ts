@@ -145,6 +145,20 @@ export type EventType =
   | 'run_cancelled'
   | 'run_parked';
 
+/**
+ * The history's format, recorded in each epoch's `run_started` (absent: 1). Format 1 histories delivered each
+ * result as it completed and the position of its settling event approximates that order; from format 2 the
+ * executor delivers results in exactly the order of their settling events. Both replay by that order.
+ */
+export const HISTORY_FORMAT = 2;
+
+/** The format a history was written in (see HISTORY_FORMAT). */
+export function historyFormat(events: readonly HistoryEvent[]): number {
+  const started = events.find((e) => e.type === 'run_started');
+  const format = (started?.data as { format?: unknown } | undefined)?.format;
+  return typeof format === 'number' ? format : 1;
+}
+
 /** One entry of a run's history. `pos` orders events; `seq` ties an event to a ctx operation. */
 export interface HistoryEvent {
   pos: number;

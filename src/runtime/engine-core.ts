@@ -11,6 +11,7 @@ import { ClaimLoop } from './claim-loop.js';
 import { Definitions, type SourceCompiler } from './definitions.js';
 import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
+import { faultPoint } from './faults.js';
 import { Periodic } from './periodic.js';
 import { WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
@@ -139,6 +140,7 @@ export abstract class EngineCore {
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
       const outcomes = await store.commit(batch, options.leaseMs);
+      faultPoint('commit-unacknowledged');
       this.announce(batch, outcomes);
       return outcomes;
     });

@@ -4,6 +4,7 @@ import { transformHistory, validateMigration, type MigrationDefinition, type Tra
 import type { Route, RunCommit, Store, VersionStatus } from '../store/types.js';
 import { defaultActor } from './operator.js';
 import type { WorkflowRegistry } from './registry.js';
+import { faultPoint } from './faults.js';
 import { verifyReplay, type ReplayVerdict } from './verify.js';
 
 /** Moves a registered version to `status`; retiring refuses while any of its runs is not finished. */
@@ -121,6 +122,7 @@ export async function upgradeRun(store: Store, registry: WorkflowRegistry, runId
         update: { status: run.status, version: options.to, epoch: Math.max(...all.map((e) => e.epoch ?? 0)) + 1, input: transformed.input },
       }
     : { runId, workerId: actor, fromPos: all.length, asOperator: true, events: [{ type: 'run_upgraded', data: facts }], update: { status: run.status, version: options.to } };
+  faultPoint('upgrade-commit');
   const [outcome] = await store.commit([commit], 0);
   if (!outcome!.ok) {
     throw new WaymarkError('E_RUN_BUSY', `run '${runId}' changed or is executing on a worker; upgrade it while it waits (nothing was changed)`, {

@@ -1,7 +1,7 @@
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { indexHistory, type RecordedOperation } from '../core/replay.js';
-import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
+import { currentEpoch, HISTORY_FORMAT, isTerminal, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { defaultActor } from './operator.js';
 import type { WorkflowRegistry } from './registry.js';
@@ -70,7 +70,7 @@ async function startEpoch(
   const actor = plan.actor ?? defaultActor();
   const epoch = Math.max(...all.map((e) => e.epoch ?? 0)) + 1;
   const events: NewEvent[] = [
-    { type: 'run_started', data: { workflow: run.workflow, version: plan.version, input: plan.input } },
+    { type: 'run_started', data: { workflow: run.workflow, version: plan.version, input: plan.input, format: HISTORY_FORMAT } },
     ...plan.keep.map(({ type, seq, name, data, at }) => ({ type, seq, name, data, at }) as NewEvent),
     { type: 'operator_action', data: { action: plan.what === 'run_restarted' ? 'restart' : 'rerun', actor, reason: plan.reason ?? '(no reason given)', fromEpoch: run.epoch, version: plan.version, ...(plan.step ? { step: plan.step } : {}) } },
   ];
