@@ -31,7 +31,11 @@ export type ErrorCode =
   | 'E_RUN_BUSY'
   | 'E_WOULD_STRAND'
   | 'E_TASK_FAILED'
-  | 'E_TASK_NOT_FOUND';
+  | 'E_TASK_NOT_FOUND'
+  /** A declarative run went past a limit on what definitions may make the engine do (expression time, loop iterations, sub-workflows, HTTP response size). */
+  | 'E_LIMIT_EXCEEDED'
+  /** An HTTP task asked for a destination it may not reach (loopback, private, link-local, this machine) and no allow-list entry opens. */
+  | 'E_HTTP_REFUSED';
 
 /** Every error Waymark raises on purpose. `code` is stable; `details` carries the facts. */
 export class WaymarkError extends Error {

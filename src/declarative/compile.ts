@@ -5,7 +5,8 @@ import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow.js'
 import { definitionFingerprint, parseTaskDef, parseWorkflowDef, type TaskDef, type WorkflowDef } from './definitions.js';
 import { structuralDiff } from './diff.js';
 import { Interpreter, type DeclarativeEnv } from './interpreter.js';
-import { loadSandbox } from './sandbox.js';
+import { resolveLimits, type DeclarativeOptions } from './limits.js';
+import { sharedSandboxPool } from './sandbox-pool.js';
 import { SubWorkflowRunner } from './sub-workflows.js';
 
 /**
@@ -33,12 +34,18 @@ export interface DeclarativeSupport {
   bind(engine: Engine): void;
 }
 
-export async function declarativeSupport(): Promise<DeclarativeSupport> {
-  const sandbox = await loadSandbox();
+/**
+ * The sandbox, limits and task definitions declarative runs use. Expressions run on shared worker threads;
+ * bad options are E_INVALID_INPUT.
+ */
+export async function declarativeSupport(options: DeclarativeOptions = {}): Promise<DeclarativeSupport> {
+  const limits = resolveLimits(options);
+  const sandbox = sharedSandboxPool({ threads: limits.sandboxThreads });
   let engine: Engine | undefined;
   const parsed = new Map<string, { source: Json; def: TaskDef }>();
   const env: DeclarativeEnv = {
     sandbox,
+    limits,
     taskDef(name) {
       const source = engine?.definitions.taskDefinition(name);
       if (source === undefined) return undefined;
@@ -55,7 +62,7 @@ export async function declarativeSupport(): Promise<DeclarativeSupport> {
     compile: (stored) => compileWorkflowDef(parseWorkflowDef(stored.source), env),
     bind: (bound) => {
       engine = bound;
-      new SubWorkflowRunner(bound).start(); // stops by itself once the engine is closed
+      new SubWorkflowRunner(bound, { maxDepth: limits.maxSubWorkflowDepth }).start(); // stops by itself once the engine is closed
     },
   };
 }

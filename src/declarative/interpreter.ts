@@ -5,13 +5,17 @@ import { effectiveTaskDef, retryDelayMs, type DoWhileTask, type SwitchTask, type
 import { callHttp } from './http-task.js';
 import { SUB_WORKFLOW_TASK, WATCH_LEASE_MS } from './sub-workflows.js';
 import { direct, runInLockstep, type Operation } from './lockstep.js';
+import { resolveLimits, type DeclarativeLimits } from './limits.js';
 import { resolveParams, resolveValue, type ParamScope, type TaskScope } from './params.js';
-import type { ExpressionSandbox } from './sandbox.js';
+import { limitExceeded } from './refusals.js';
+import type { ExpressionEvaluator } from './sandbox-pool.js';
 import { parseWaitDuration, parseWaitUntil } from './wait-time.js';
 
 /** What declarative runs need from the process that executes them. */
 export interface DeclarativeEnv {
-  sandbox: ExpressionSandbox;
+  sandbox: ExpressionEvaluator;
+  /** What runs may make the engine do. (Default: the defaults of DeclarativeOptions) */
+  limits?: DeclarativeLimits;
   /** A registered task definition (retries, timeouts) by task name. */
   taskDef(name: string): TaskDef | undefined;
   /** Starts a run (a failureWorkflow) with a given id; resolves with its id. (Default: none: failure workflows are not started) */
@@ -25,6 +29,14 @@ export interface SystemTaskRecord {
   output: Json;
   /** FORK_JOIN only: 'independent' when its branches advance on their own (absent: in lockstep rounds, as recorded before). */
   branches?: 'independent';
+  /** Sandbox time its expression took, in ms: replay counts it against the run's budget again. (Default: none) */
+  sandboxMs?: number;
+}
+
+/** One attempt of a system task: its signal, and the sandbox time its expressions took. */
+interface SystemAttempt {
+  signal: AbortSignal;
+  sandboxMs: number;
 }
 
 /** Thrown by a TERMINATE task: the run ends with `status` (COMPLETED returns `output`). */
@@ -38,13 +50,19 @@ class Terminated extends Error {
   }
 }
 
-const MAX_ITERATIONS = 1_000;
-const EXPRESSION_TIMEOUT_MS = 1_000;
+const DEFAULT_LIMITS = resolveLimits();
 
 /** Executes one run of a declarative workflow on the kernel: tasks become tasks, steps, timers and waits. */
 export class Interpreter {
   private readonly scope: ParamScope;
+  private readonly limits: DeclarativeLimits;
   private last: Json = {};
+  /** Sandbox time this run's expressions have used: recorded in completed steps, plus this execution's timed-out attempts. */
+  private sandboxMs = 0;
+  /** DO_WHILE iterations this run has begun, every loop counted. */
+  private loopIterations = 0;
+  /** SUB_WORKFLOW tasks this run has started. */
+  private subWorkflows = 0;
 
   constructor(
     private readonly ctx: WorkflowContext,
@@ -52,6 +70,7 @@ export class Interpreter {
     private readonly env: DeclarativeEnv,
     input: Json,
   ) {
+    this.limits = env.limits ?? DEFAULT_LIMITS;
     const given = input !== null && typeof input === 'object' && !Array.isArray(input) ? input : {};
     this.scope = {
       workflow: { input: { ...def.inputTemplate, ...given }, variables: { ...def.variables }, workflowId: ctx.runId, workflowType: def.name, version: def.version },
@@ -103,7 +122,7 @@ export class Interpreter {
         return this.wait(task, ref, input, op, suffix);
       case 'INLINE': {
         const script = String(input.expression ?? '');
-        await this.system(task, ref, input, op, suffix, () => ({ result: this.evaluate(script, input) }));
+        await this.system(task, ref, input, op, suffix, async (attempt) => ({ result: await this.evaluate(script, input, attempt) }));
         return;
       }
       case 'SET_VARIABLE':
@@ -127,9 +146,12 @@ export class Interpreter {
         throw new Terminated(status, String(input.terminationReason ?? ''), (input.workflowOutput ?? {}) as Json);
       }
       case 'HTTP':
-        await this.system(task, ref, input, op, suffix, (signal) => callHttp(input.http_request ?? input, signal), { retry: { maxAttempts: 3, initialDelayMs: 1_000 } });
+        await this.system(task, ref, input, op, suffix, ({ signal }) => callHttp(input.http_request ?? input, signal, this.limits.http), { retry: { maxAttempts: 3, initialDelayMs: 1_000 } });
         return;
       case 'SUB_WORKFLOW': {
+        if (++this.subWorkflows > this.limits.maxSubWorkflows) {
+          throw limitExceeded('maxSubWorkflows', `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, more than ${this.limits.maxSubWorkflows}`);
+        }
         const request = { name: task.subWorkflowParam.name, version: task.subWorkflowParam.version ?? null, input };
         const output = await op(() => this.ctx.task(SUB_WORKFLOW_TASK, request, { ref, maxAttempts: 100, responseTimeoutMs: WATCH_LEASE_MS }));
         return this.done(task, suffix, { input, output: output as Json, status: 'COMPLETED' });
@@ -188,8 +210,8 @@ export class Interpreter {
   }
 
   private async switchTask(task: SwitchTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
-    const decide = () => {
-      const value = task.evaluatorType === 'value-param' ? input[task.expression] : this.evaluate(task.expression, input);
+    const decide = async (attempt: SystemAttempt) => {
+      const value = task.evaluatorType === 'value-param' ? input[task.expression] : await this.evaluate(task.expression, input, attempt);
       const selected = value === null || value === undefined ? '' : String(value);
       return { evaluationResult: [selected], selectedCase: Object.hasOwn(task.decisionCases, selected) ? selected : 'defaultCase' };
     };
@@ -199,29 +221,38 @@ export class Interpreter {
   }
 
   private async doWhile(task: DoWhileTask, ref: string, input: Record<string, Json>, op: Operation): Promise<void> {
-    for (let iteration = 1; iteration <= MAX_ITERATIONS; iteration++) {
+    for (let iteration = 1; ; iteration++) {
+      if (this.loopIterations >= this.limits.maxLoopIterations) {
+        throw limitExceeded('maxLoopIterations', `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, its loops and nested loops counted together`);
+      }
+      this.loopIterations += 1;
       await this.list(task.loopOver, op, `__${iteration}`);
       const $: Record<string, Json> = { ...input, [task.taskReferenceName]: { iteration } };
       for (const body of task.loopOver) $[body.taskReferenceName] = this.scope.tasks[body.taskReferenceName]?.output ?? null;
-      const check = () => ({ iteration, continue: Boolean(this.evaluate(task.loopCondition, resolveValue($, this.scope))) });
+      const check = async (attempt: SystemAttempt) => ({ iteration, continue: Boolean(await this.evaluate(task.loopCondition, resolveValue($, this.scope), attempt)) });
       const again = (await this.system(task, `${ref}__${iteration}`, input, op, '', check)) as { continue: boolean };
       this.scope.tasks[task.taskReferenceName] = { input, output: { iteration }, status: 'IN_PROGRESS' };
       if (!again.continue) return this.done(task, '', { input, output: { iteration }, status: 'COMPLETED' });
     }
-    throw new NonRetryableError(`DO_WHILE '${ref}' did not end after ${MAX_ITERATIONS} iterations`);
   }
 
-  /** A task the engine executes itself: a checkpointed step named by its reference; its output is recorded. */
+  /** A task the engine executes itself: a checkpointed step named by its reference; its output (and sandbox time) is recorded. */
   private async system(
     task: WorkflowTask,
     ref: string,
     input: Record<string, Json>,
     op: Operation,
     suffix: string,
-    execute: (signal: AbortSignal) => Json | Promise<Json>,
+    execute: (attempt: SystemAttempt) => Json | Promise<Json>,
     options: { retry?: { maxAttempts: number; initialDelayMs?: number } } = { retry: { maxAttempts: 3, initialDelayMs: 100 } },
   ): Promise<Json> {
-    const record = await op(() => this.ctx.step<SystemTaskRecord>(ref, async ({ signal }) => ({ taskType: task.type, input, output: await execute(signal) }), options));
+    const attemptOnce = async ({ signal }: { signal: AbortSignal }): Promise<SystemTaskRecord> => {
+      const attempt: SystemAttempt = { signal, sandboxMs: 0 };
+      const output = await execute(attempt);
+      return attempt.sandboxMs > 0 ? { taskType: task.type, input, output, sandboxMs: attempt.sandboxMs } : { taskType: task.type, input, output };
+    };
+    const record = await op(() => this.ctx.step<SystemTaskRecord>(ref, attemptOnce, options));
+    this.sandboxMs += typeof record.sandboxMs === 'number' ? record.sandboxMs : 0;
     this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
     return record.output;
   }
@@ -233,14 +264,27 @@ export class Interpreter {
   }
 
   /**
-   * A script in the sandbox (1 s of wall-clock time): a syntax error or a throw is the definition's and is
-   * not retried; hitting the time or memory limit may be the machine's load, so the step is tried again.
+   * A script in the sandbox, off the event loop, within the run's expression budget: a syntax error or a
+   * throw is the definition's and is not retried; hitting the time or memory limit of one evaluation may be
+   * the machine's load, so the step is tried again; a used-up budget fails it at once (E_LIMIT_EXCEEDED).
    */
-  private evaluate(script: string, $: Json): Json {
+  private async evaluate(script: string, $: Json, attempt: SystemAttempt): Promise<Json> {
+    const { expressionBudgetMs, expressionTimeoutMs } = this.limits;
+    const remainingMs = expressionBudgetMs - this.sandboxMs - attempt.sandboxMs;
+    const budgetUsedUp = () => limitExceeded('expressionBudgetMs', `the run's expressions have used their ${expressionBudgetMs} ms of sandbox time`);
+    if (remainingMs <= 0) throw budgetUsedUp();
+    const timeoutMs = Math.min(expressionTimeoutMs, remainingMs);
     try {
-      return this.env.sandbox.evaluate(script, $, { timeoutMs: EXPRESSION_TIMEOUT_MS });
+      const { value, elapsedMs } = await this.env.sandbox.evaluate(script, $, { timeoutMs, signal: attempt.signal });
+      attempt.sandboxMs += elapsedMs;
+      return value;
     } catch (error) {
-      if ((error as WaymarkError).code === 'E_EXPRESSION') throw new NonRetryableError((error as Error).message);
+      const code = (error as WaymarkError).code;
+      if (code === 'E_EXPRESSION') throw new NonRetryableError((error as Error).message);
+      if (code === 'E_EXPRESSION_TIMEOUT') {
+        this.sandboxMs += timeoutMs;
+        if (timeoutMs < expressionTimeoutMs) throw budgetUsedUp();
+      }
       throw error;
     }
   }

@@ -29,10 +29,14 @@ export class SubWorkflowRunner {
   private readonly watching = new Map<string, string>(); // taskId -> child run id
   private readonly schedule: Periodic;
 
+  private readonly maxDepth: number;
+
   constructor(
     private readonly engine: Engine,
-    intervalMs = 250,
+    options: { /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number; /** Time between polls, in ms. (Default: 250) */ intervalMs?: number } = {},
   ) {
+    this.maxDepth = options.maxDepth ?? 5;
+    const intervalMs = options.intervalMs ?? 250;
     // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors wait for the next tick.
     this.schedule = new Periodic(() => this.tick(), intervalMs, (error) => (error as { code?: string }).code === 'E_ENGINE_CLOSED' && this.schedule.stop());
   }
@@ -45,6 +49,12 @@ export class SubWorkflowRunner {
     for (const task of await this.engine.tasks.poll(SUB_WORKFLOW_TASK, `${this.engine.workerId}:sub-workflows`, 50)) {
       const request = task.input as unknown as SubWorkflowRequest;
       const id = childRunId(task.runId, task.refName);
+      const depth = (await subWorkflowDepth(this.engine, task.runId, this.maxDepth)) + 1;
+      if (depth > this.maxDepth) {
+        const reason = `sub-workflow ${request.name} not started: ${id} would be ${depth} levels below its root run, more than the sub-workflow depth limit of ${this.maxDepth} (E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth)`;
+        await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason });
+        continue;
+      }
       try {
         await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { parent: { workflow: task.workflow, version: task.version } }) });
         this.watching.set(task.taskId, id);
@@ -63,4 +73,28 @@ export class SubWorkflowRunner {
       else await this.engine.tasks.report(taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `sub-workflow ${childId} ${child.status}: ${child.error?.message ?? ''}` });
     }
   }
+}
+
+/**
+ * How many SUB_WORKFLOW levels are above `runId`: 0 for a run started on its own. A child's id is its parent's
+ * id, a dot and the task's ref, and the parent has that SUB_WORKFLOW task: the store says so durably, on any
+ * engine. Counts no further than `limit + 1`.
+ */
+export async function subWorkflowDepth(engine: Engine, runId: string, limit: number): Promise<number> {
+  let depth = 0;
+  for (let id: string | undefined = runId; depth <= limit; depth++) {
+    id = await parentOf(engine, id);
+    if (id === undefined) return depth;
+  }
+  return depth;
+}
+
+/** The run whose SUB_WORKFLOW task started `runId`, if any (a ref may itself hold dots: each split is tried, the longest parent first). */
+async function parentOf(engine: Engine, runId: string): Promise<string | undefined> {
+  for (let dot = runId.lastIndexOf('.'); dot > 0; dot = runId.lastIndexOf('.', dot - 1)) {
+    const parent = runId.slice(0, dot);
+    const ref = runId.slice(dot + 1);
+    if ((await engine.tasks.ofRun(parent)).some((t) => t.taskType === SUB_WORKFLOW_TASK && t.refName === ref)) return parent;
+  }
+  return undefined;
 }

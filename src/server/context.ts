@@ -1,5 +1,6 @@
 import type { MigrationDefinition } from '../core/migration.js';
 import type { DeclarativeSupport } from '../declarative/compile.js';
+import type { DeclarativeOptions } from '../declarative/limits.js';
 import type { Engine } from '../runtime/engine.js';
 
 /** What every route plugin of the server is given. */
@@ -13,4 +14,6 @@ export interface ServerContext {
   heartbeatMs: number;
   /** The engine's declarative support, when it was opened with one. (Default: none) */
   declarative?: DeclarativeSupport;
+  /** Options of the declarative support made on first need when the engine has none. (Default: the defaults) */
+  declarativeOptions?: DeclarativeOptions;
 }

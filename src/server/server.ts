@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { MigrationDefinition } from '../core/migration.js';
 import type { DeclarativeSupport } from '../declarative/compile.js';
+import type { DeclarativeOptions } from '../declarative/limits.js';
 import type { Engine } from '../runtime/engine.js';
 import { coerceText } from './coerce.js';
 import { conductorApi } from './conductor/plugin.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   plugins?: FastifyPluginAsync<ServerContext>[];
   /** The declarative support the engine was opened with (bound to it); registered definitions compile with it. (Default: one made on first need) */
   declarative?: DeclarativeSupport;
+  /** Limits and the HTTP allow-list of the declarative support the server makes when none is given. (Default: the defaults) */
+  declarativeOptions?: DeclarativeOptions;
 }
 
 /**
@@ -64,7 +67,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   collectOpenApi(app, components, { title: 'Waymark API', description: "Waymark's JSON API: runs, versions, rollouts and run events." });
 
-  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000, declarative: options.declarative };
+  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000, declarative: options.declarative, declarativeOptions: options.declarativeOptions };
   app.get('/health', { schema: { summary: 'Liveness: the server answers', tags: ['meta'], response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({
     status: 'ok',
   }));

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { Engine, type Json } from '../../index.js';
+import { Engine, WaymarkError, type Json } from '../../index.js';
 import { compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
 import { parseTaskDefs, parseWorkflowDef } from '../../declarative/definitions.js';
+import { resolveLimits, type DeclarativeOptions } from '../../declarative/limits.js';
 import { startServer } from '../../server/server.js';
 import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -19,6 +20,7 @@ interface ServerFlags {
   logLevel?: string;
   definitions?: string[];
   taskDefinitions?: string[];
+  httpAllow?: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -37,6 +39,7 @@ export function serverCommand(program: Command): void {
     .option('--concurrency <n>', 'runs executed at once (default: 100)')
     .option('--definitions <files...>', 'declarative workflow definition files (JSON, one or an array each) registered at start; unchanged ones are kept')
     .option('--task-definitions <files...>', 'task definition files (JSON, one or an array each) saved at start')
+    .option('--http-allow <entries...>', 'hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may reach although they are loopback, private, link-local or this server\'s (default: none)')
     .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
     .action(async (flags: ServerFlags) => {
       // Everything the user typed is checked before the store is touched.
@@ -45,9 +48,10 @@ export function serverCommand(program: Command): void {
       const level = flags.logLevel ?? 'info';
       if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
       if (flags.workerId !== undefined && flags.workerId.trim() === '') throw new UsageError('--worker-id needs a value');
+      const declarativeOptions = parseDeclarativeOptions(flags);
       const location = storeLocation(flags);
       const module = await loadWorkflowModule(flags.workflows);
-      const declarative = await declarativeSupport();
+      const declarative = await declarativeSupport(declarativeOptions);
       const [definitions, taskDefinitions] = [readJsonItems(flags.definitions, '--definitions'), readJsonItems(flags.taskDefinitions, '--task-definitions')];
       const compiled = definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), declarative.env));
       const tasks = parseTaskDefs(taskDefinitions).map((def) => ({ name: def.name, definition: def as unknown as Json }));
@@ -80,6 +84,19 @@ export function serverCommand(program: Command): void {
       }
       process.stdout.write('waymark server: stopped\n');
     });
+}
+
+/** The declarative options the flags give, checked (a bad allow-list entry is a usage error). */
+function parseDeclarativeOptions(flags: ServerFlags): DeclarativeOptions {
+  const allow = (flags.httpAllow ?? []).flatMap((entry) => entry.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const options: DeclarativeOptions = { http: { allow } };
+  try {
+    resolveLimits(options);
+  } catch (error) {
+    if (error instanceof WaymarkError) throw new UsageError(`--http-allow: ${error.message}`);
+    throw error;
+  }
+  return options;
 }
 
 function parsePort(value: string | undefined): number {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Json } from '../../core/types.js';
 import { compileWorkflowDef, declarativeSupport, type DeclarativeSupport } from '../../declarative/compile.js';
+import type { DeclarativeOptions } from '../../declarative/limits.js';
 import { parseTaskDef, parseTaskDefs, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
 import type { Engine } from '../../runtime/engine.js';
 import { ConductorError, conflict, notFound, toConductorError, type ValidationError } from './errors.js';
@@ -14,11 +15,11 @@ type Query = Record<string, unknown>;
  * source stored, so every engine with a compiler serves them); code workflows are listed with an empty
  * task graph. A version with runs is never replaced or removed (409): register a new version.
  */
-export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: DeclarativeSupport): void {
+export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: DeclarativeSupport, options?: DeclarativeOptions): void {
   let support: Promise<DeclarativeSupport> | undefined = given && Promise.resolve(given);
   /** The sandbox and task definitions declarative runs use, loaded on first need. */
   const declarative = () =>
-    (support ??= declarativeSupport().then((s) => {
+    (support ??= declarativeSupport(options).then((s) => {
       s.bind(engine);
       return s;
     }));

@@ -14,14 +14,14 @@ import { workflowRoutes } from './workflow-routes.js';
  * work unchanged. Register it with `prefix: '/api'`: its errors and unknown routes answer Conductor's
  * error body, and its bodies are parsed leniently (an empty JSON body is none; any content type is read as text).
  */
-export const conductorApi: FastifyPluginAsync<ServerContext> = async (app, { engine, closing, declarative }) => {
+export const conductorApi: FastifyPluginAsync<ServerContext> = async (app, { engine, closing, declarative, declarativeOptions }) => {
   installConductorErrors(app);
   installLenientParsers(app);
   const context: ConductorContext = { engine, closing, sourceOf: sourcesOf(engine) };
   taskRoutes(app, engine, closing);
   workflowRoutes(app, context);
   actionRoutes(app, context);
-  metadataRoutes(app, engine, declarative);
+  metadataRoutes(app, engine, declarative, declarativeOptions);
 };
 
 /**

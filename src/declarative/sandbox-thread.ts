@@ -1,0 +1,41 @@
+/** The entry of a sandbox thread: evaluates one expression at a time for the pool in sandbox-pool.ts. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { WaymarkError } from '../core/errors.js';
+import type { Json } from '../core/types.js';
+import { loadSandbox } from './sandbox.js';
+
+/** What the pool asks. */
+export interface ThreadJob {
+  id: number;
+  expression: string;
+  input: Json;
+  timeoutMs: number;
+}
+
+/** What the thread answers: the value or the error, and the time the evaluation took. */
+export type ThreadAnswer = { id: number; elapsedMs: number } & ({ ok: true; value: Json } | { ok: false; code: string; message: string; details: Json | undefined });
+
+const port = parentPort!;
+const sandbox = await loadSandbox({ memoryBytes: (workerData as { memoryBytes: number }).memoryBytes });
+
+port.on('message', (job: ThreadJob) => {
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+  let answer: ThreadAnswer;
+  try {
+    const value = sandbox.evaluate(job.expression, job.input, { timeoutMs: job.timeoutMs });
+    answer = { id: job.id, elapsedMs: elapsed(), ok: true, value };
+  } catch (error) {
+    const known = error instanceof WaymarkError;
+    answer = {
+      id: job.id,
+      elapsedMs: elapsed(),
+      ok: false,
+      code: known ? error.code : 'E_EXPRESSION',
+      message: known ? error.message : `expression failed: ${(error as Error)?.message ?? String(error)}`,
+      details: known ? error.details : undefined,
+    };
+  }
+  port.postMessage(answer);
+});
+port.postMessage({ ready: true });
