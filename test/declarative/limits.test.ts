@@ -62,6 +62,8 @@ forEachBackend((backend) => {
     try {
       await register(engine, support, { name: 'spinner', version: 1, tasks: [loop('spin', 'for (;;) {}', [inline('body', '1')])] }, { name: 'quick', version: 1, tasks: [inline('sum', '$.a + $.b', { a: 1, b: 2 })] });
       const spinning = await engine.start('spinner', null);
+      // The loop body's evaluation has ended (its step is recorded) and the condition's spins.
+      while (!completedSteps(await engine.history(spinning.id)).some((e) => e.name === 'body__1')) await new Promise((resolve) => setTimeout(resolve, 5));
       await eventually(() => pool.running === 1, 'the spinning evaluation');
       const finishedBefore = pool.finished;
 
