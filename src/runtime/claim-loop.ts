@@ -9,6 +9,8 @@ export interface ClaimLoopOptions {
   pollIntervalMs: number;
   /** Free execution slots right now. */
   freeSlots(): number;
+  /** Called when a pass finds every slot busy (runs held hot for their tasks can make room). (Default: nothing) */
+  full?(): void;
   /** Starts executing a run this worker now leases. */
   execute(claimed: ClaimedRun): void;
   warn(message: string, facts: Record<string, unknown>): void;
@@ -74,7 +76,7 @@ export class ClaimLoop {
     for (;;) {
       const free = this.options.freeSlots();
       if (this.stopped) return;
-      if (free <= 0) return; // every slot is busy: a freed slot nudges the loop again
+      if (free <= 0) return this.options.full?.(); // every slot is busy: a freed slot nudges the loop again
       const claimed = await this.store.claimRuns(workerId, served, free, leaseMs);
       if (this.stopped) {
         await this.store.releaseLeases(workerId, claimed.map((c) => c.run.id));

@@ -152,6 +152,7 @@ export abstract class EngineCore {
         leaseMs: options.leaseMs,
         pollIntervalMs: options.pollIntervalMs,
         freeSlots: () => this.freeSlots(),
+        full: () => this.releaseHolds(),
         execute: (claimed) => this.execute(claimed),
         warn: (message, facts) => this.warn(message, facts),
       });
@@ -308,6 +309,11 @@ export abstract class EngineCore {
   private reported(task: Task | undefined): void {
     if (task && this.executors.get(task.runId)?.offerTask(task)) return;
     this.loop?.nudge();
+  }
+
+  /** Every slot is busy: runs held hot for their tasks suspend, so other runs can be claimed. */
+  private releaseHolds(): void {
+    for (const executor of this.executors.values()) if (executor.heldTasks().length > 0) void executor.releaseHold();
   }
 
   /** Reports that reached another process wake this one: runs held hot here look for theirs. */
