@@ -114,7 +114,7 @@ test('the golden histories cover code and declarative workflows, finished and in
   assert.deepEqual([...new Set(format1.map((h) => h.expect.status))].sort(), ['cancelled', 'compensated', 'completed', 'failed', 'needs_attention', 'waiting']);
 });
 
-/** How each in-flight run of format-1/inflight.db is driven to its end, and the output its workflow computes. */
+/** How each in-flight run of an inflight.db is driven to its end, and the output its workflow computes. */
 interface Recovery {
   drive(engine: Engine): Promise<void>;
   output: Json;
@@ -179,14 +179,16 @@ function countBySeq(events: HistoryEvent[], type: EventType): Map<number, number
   return counts;
 }
 
-describe('the in-flight runs of format-1/inflight.db recover with the golden definitions', () => {
-  const inflight = goldens.filter((g) => g.format === 'format-1' && inFlight(g.history.expect.status)).map((g) => g.history);
+for (const format of formats) {
+describe(`the in-flight runs of ${format}/inflight.db recover with the golden definitions`, () => {
+  const inflight = goldens.filter((g) => g.format === format && inFlight(g.history.expect.status)).map((g) => g.history);
   let engine: Engine;
   let stored: { ids: string[]; histories: Map<string, HistoryEvent[]> };
 
   before(async () => {
     const db = join(tempDir(), 'inflight.db');
-    copyFileSync(join(HISTORIES, 'format-1', 'inflight.db'), db);
+    copyFileSync(join(HISTORIES, format, 'inflight.db'), db);
+    executions.length = 0; // the same run ids recover from every format's store
     const client = await Engine.open({ store: `sqlite:${db}`, worker: false, rolloutCheckMs: 0 });
     try {
       const ids = (await client.listRuns({ limit: 1000 })).map((r) => r.id).sort();
@@ -234,3 +236,4 @@ describe('the in-flight runs of format-1/inflight.db recover with the golden def
     });
   }
 });
+}
