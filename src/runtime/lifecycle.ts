@@ -1,5 +1,5 @@
 import { WaymarkError } from '../core/errors.js';
-import { currentEpoch, isTerminal, RUN_STATUSES, type HistoryEvent, type Json, type Run } from '../core/types.js';
+import { currentEpoch, isTerminal, RUN_STATUSES, type HistoryEvent, type Json, type Run, type WaitInfo } from '../core/types.js';
 import { transformHistory, validateMigration, type MigrationDefinition, type TransformedHistory } from '../core/migration.js';
 import type { Route, RunCommit, Store, VersionStatus } from '../store/types.js';
 import { defaultActor } from './operator.js';
@@ -118,8 +118,8 @@ export async function upgradeRun(store: Store, registry: WorkflowRegistry, runId
         workerId: actor,
         fromPos: all.length,
         asOperator: true,
-        events: [...transformed.events.map(({ pos: _pos, epoch: _epoch, ...e }) => e), { type: 'run_migrated', data: { ...facts, migration: migration!.name, fromEpoch: run.epoch } }],
-        update: { status: run.status, version: options.to, epoch: Math.max(...all.map((e) => e.epoch ?? 0)) + 1, input: transformed.input },
+        events: [...transformed.events.map(({ pos: _pos, epoch: _epoch, ...e }) => e), { type: 'run_migrated', data: { ...facts, migration: migration!.name, fromEpoch: run.epoch, ...(run.waitingFor?.seq !== undefined ? { fromWaitSeq: run.waitingFor.seq } : {}) } }],
+        update: { status: run.status, version: options.to, epoch: Math.max(...all.map((e) => e.epoch ?? 0)) + 1, input: transformed.input, ...renumberedWait(run, verdict) },
       }
     : { runId, workerId: actor, fromPos: all.length, asOperator: true, events: [{ type: 'run_upgraded', data: facts }], update: { status: run.status, version: options.to } };
   faultPoint('upgrade-commit');
@@ -150,7 +150,7 @@ export async function rollbackMigration(store: Store, runId: string, options: { 
       details: { step: since.name ?? null, seq: since.seq ?? null },
     });
   }
-  const facts = migrated.data as { from: number; to: number; migration: string; fromEpoch: number };
+  const facts = migrated.data as { from: number; to: number; migration: string; fromEpoch: number; fromWaitSeq?: number };
   const previous = currentEpoch(all, facts.fromEpoch).find((e) => e.type === 'run_started');
   const input = ((previous?.data as { input?: Json } | undefined)?.input ?? null) as Json;
   const actor = options.actor ?? defaultActor();
@@ -162,7 +162,7 @@ export async function rollbackMigration(store: Store, runId: string, options: { 
         fromPos: all.length,
         asOperator: true,
         events: [{ type: 'migration_rolled_back', data: { migration: facts.migration, from: facts.to, to: facts.from, actor, reason: options.reason ?? '(no reason given)' } }],
-        update: { status: run.status, version: facts.from, epoch: facts.fromEpoch, input },
+        update: { status: run.status, version: facts.from, epoch: facts.fromEpoch, input, ...(run.waitingFor && facts.fromWaitSeq !== undefined ? { waitingFor: { ...run.waitingFor, seq: facts.fromWaitSeq } } : {}) },
       },
     ],
     0,
@@ -211,4 +211,10 @@ export async function migrateAll(store: Store, registry: WorkflowRegistry, optio
     }
   }
   return report;
+}
+
+/** A migrated run's wait, at its seq in the new epoch (the verdict's frontier): seqs are renumbered by the migration. */
+function renumberedWait(run: Run, verdict: ReplayVerdict): { waitingFor?: WaitInfo } {
+  if (!run.waitingFor || run.waitingFor.seq === undefined || !verdict.ok || verdict.frontier === 'end') return {};
+  return { waitingFor: { ...run.waitingFor, seq: verdict.frontier.seq } };
 }

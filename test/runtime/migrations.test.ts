@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineMigration, defineWorkflow, Engine } from '../../src/index.js';
+import { defineMigration, defineWorkflow, Engine, type HistoryEvent } from '../../src/index.js';
 import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 
 const researchV1 = defineWorkflow({
@@ -59,10 +59,13 @@ forEachBackend((backend) => {
       const all = await engine.history(run.id);
       assert.deepEqual(all.slice(0, before.length), before, 'the previous epoch is kept as it was');
       const marker = all.find((e) => e.type === 'run_migrated');
-      assert.deepEqual(marker?.data, { from: 1, to: 2, actor: 'ml-ops', reason: 'new pipeline', migration: 'research v1->v2', fromEpoch: 0 });
+      assert.deepEqual(marker?.data, { from: 1, to: 2, actor: 'ml-ops', reason: 'new pipeline', migration: 'research v1->v2', fromEpoch: 0, fromWaitSeq: 2 });
+      const waitingAt = (history: HistoryEvent[], epoch: number) => history.find((e) => (e.epoch ?? 0) === epoch && e.type === 'signal_waiting')?.seq;
+      assert.equal((await engine.getRun(run.id)).waitingFor?.seq, waitingAt(all, 1), 'the run shows its wait at its seq in the new epoch');
 
       const back = await engine.rollbackMigration(run.id, { actor: 'ml-ops', reason: 'not yet' });
       assert.deepEqual([back.version, back.epoch, back.input], [1, 0, { topic: 'tides' }]);
+      assert.equal(back.waitingFor?.seq, waitingAt(all, 0), 'and at its old seq once rolled back');
       await engine.upgrade(run.id, { to: 2, migration: addEnrich });
       await engine.signal(run.id, 'review');
       const output = await engine.result(run.id, { timeoutMs: 5_000 });
