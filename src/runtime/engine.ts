@@ -1,4 +1,5 @@
 import { WaymarkError } from '../core/errors.js';
+import { checkStorableText } from '../core/json.js';
 import { describeRun, type RunDescription } from '../core/describe.js';
 import type { OperatorAction, Run } from '../core/types.js';
 import { openStore } from '../store/open.js';
@@ -27,6 +28,7 @@ export class Engine extends EngineCore {
         throw new WaymarkError('E_INVALID_INPUT', `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`);
       }
     }
+    if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
     const registry = new WorkflowRegistry(options.workflows ?? []);
     const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
+import { checkStorableText } from '../core/json.js';
 import type { RecordedOperation } from '../core/replay.js';
 import { taskState, TIME_LIMIT_REASON, type NewTask, type Task } from '../core/tasks.js';
 import type { Duration, ErrorInfo, Json, NewEvent } from '../core/types.js';
@@ -49,7 +50,7 @@ export async function taskOperation(port: TaskOpPort, type: string, input: Json,
   if (state.state === 'completed') return state.output ?? null;
   if (state.state === 'failed') throw taskFailedError(type, options.ref ?? type, state.attempts, state.error);
   if (port.atFrontier()) return never();
-  const ref = options.ref ?? type;
+  const ref = checkStorableText(options.ref ?? type, `task '${type}' ref`);
   const maxAttempts = options.maxAttempts ?? 1;
   const responseTimeoutMs = parseDuration(options.responseTimeoutMs ?? 3_600_000, `task '${ref}' responseTimeoutMs`);
   const timeoutMs = options.timeoutMs === undefined ? 0 : parseDuration(options.timeoutMs, `task '${ref}' timeoutMs`);
@@ -75,7 +76,7 @@ export async function taskOperation(port: TaskOpPort, type: string, input: Json,
     const final = outcome.status === 'FAILED_WITH_TERMINAL_ERROR' || outcome.status === 'CANCELED' || (overTime && options.retryTimedOut === false);
     const retry = !final && state.attempt < maxAttempts;
     if (retry) {
-      const delay = typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0);
+      const delay = parseDuration(typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0), `task '${ref}' retryDelayMs`);
       port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, retry: true } });
       state = schedule(state.attempt + 1, delay);
       continue;
