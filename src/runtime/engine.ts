@@ -61,7 +61,10 @@ export class Engine extends EngineCore {
     return this.operate(runId, 'pause', options);
   }
 
-  /** Lets a paused run go on, or one parked on a divergence (after a fix is deployed) or on its expiry. */
+  /**
+   * Lets a paused run go on (one queued for a lock queues again), or one parked on a divergence (after a fix
+   * is deployed), on its expiry, or on a checkpoint the store could not keep.
+   */
   resume(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
     return this.operate(runId, 'resume', options);
   }

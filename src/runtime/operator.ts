@@ -3,6 +3,7 @@ import { WaymarkError } from '../core/errors.js';
 import { checkStorableText, roundTrip } from '../core/json.js';
 import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type OperatorAction, type Run } from '../core/types.js';
 import type { RunUpdate, Store } from '../store/types.js';
+import { assertStorable } from './refused-commits.js';
 
 /** Who acts and why; recorded with every operator action. */
 export interface OperatorOptions {
@@ -53,7 +54,7 @@ export async function applyOperatorAction(
       0,
     );
     if (outcome!.ok) return { run: (await store.getRun(runId))!, applied: true };
-    if (outcome!.reason === 'invalid_value') throw new WaymarkError('E_INVALID_INPUT', `${action} of run '${runId}' cannot be stored: ${outcome!.message}`);
+    assertStorable(outcome!, `${action} of run '${runId}'`);
     if (outcome!.reason === 'lease_lost') {
       if (action !== 'cancel' && action !== 'compensate' && action !== 'pause') {
         throw new WaymarkError('E_RUN_BUSY', `run '${runId}' is executing on a worker: ${action} applies only to a parked run`);

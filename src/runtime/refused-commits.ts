@@ -1,3 +1,4 @@
+import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import { storableText } from '../core/text.js';
 import type { CommitOutcome, RunCommit, Store } from '../store/types.js';
@@ -22,6 +23,11 @@ export function parkingCommit(refused: RunCommit, why: string): RunCommit {
     events: [{ type: 'run_parked', data: details }],
     update: { status: 'needs_attention', attention: attentionFor('invalid_value', message, details), waitingFor: null, releaseLease: true },
   };
+}
+
+/** An operator's commit the store refused for a value it cannot keep is bad input: E_INVALID_INPUT, nothing changed. */
+export function assertStorable(outcome: CommitOutcome, what: string): void {
+  if (!outcome.ok && outcome.reason === 'invalid_value') throw new WaymarkError('E_INVALID_INPUT', `${what} cannot be stored (nothing was changed): ${outcome.message}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import { parkRefused } from '../../src/runtime/refused-commits.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 import { withConductor } from '../server/fixtures/conductor-client.js';
+import { onboardingV1 as declarativeOnboarding } from '../declarative/fixtures.js';
 import { onboardingV1 } from '../server/fixtures/conductor-workflows.js';
 
 const NUL = '\u0000';
@@ -114,7 +115,7 @@ forEachBackend((backend) => {
     });
   });
 
-  test('the Conductor start with a NUL in its input (anonymous) runs, its task carries the input losslessly; bad names and ids are 400s', async () => {
+  test('the Conductor start with a NUL in its input (anonymous) runs, its task carries the input losslessly; bad names, ids and definitions are 400s', async () => {
     await withConductor(backend.store(), { workflows: [onboardingV1] }, async (api) => {
       const input = { customerId: `c${NUL}1`, email: `a${NUL}@example.com` };
       const started = await api.call('POST', '/api/workflow/customer_onboarding?version=1', input);
@@ -133,6 +134,11 @@ forEachBackend((backend) => {
       assert.deepEqual([badSignal.status, badSignal.body.code], [400, 'E_INVALID_INPUT']);
       const missing = await api.call('GET', `/v1/runs/${encodeURIComponent(`x${NUL}`)}`);
       assert.deepEqual([missing.status, missing.body.code], [404, 'E_RUN_NOT_FOUND']);
+      const definition = { ...declarativeOnboarding, name: 'nul_onboarding', description: `about ${NUL}` };
+      const refused = await api.call('POST', '/api/metadata/workflow', definition);
+      assert.deepEqual([refused.status, refused.body.code], [400, 'E_INVALID_INPUT'], refused.text);
+      assert.match(refused.body.message, /definition\.description contains a NUL character/);
+      assert.equal((await api.call('GET', '/api/metadata/workflow/nul_onboarding')).status, 404, 'nothing was registered');
     });
   });
 
