@@ -58,6 +58,7 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
     }
   }
   return inTransaction(pool, async (client) => {
+    await serializeKeysOfRuns(client, changingKeys(batch)); // all keys first, in order, as applyBatch does
     const outcomes: CommitOutcome[] = [];
     for (const commit of batch) {
       await client.query('SAVEPOINT wm_commit');
@@ -75,10 +76,14 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
   });
 }
 
+/** Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make a run executable. */
+function changingKeys(batch: RunCommit[]): string[] {
+  return [...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId))];
+}
+
 async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   const ids = [...new Set(batch.map((c) => c.runId))].sort();
-  // Ending a run hands its lock on, and an operator's change may make a run executable: both change who holds a key.
-  await serializeKeysOfRuns(client, [...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId))]);
+  await serializeKeysOfRuns(client, changingKeys(batch));
   type Locked = { id: string; lease_owner: string | null; lease_free: boolean; next_pos: number; pending_action: PendingAction | null; epoch: number };
   const locked = await client.query<Locked>({
     name: 'wm_commit_lock',

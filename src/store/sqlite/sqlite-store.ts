@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { WaymarkError } from '../../core/errors.js';
 import { HOLDS_ITS_LOCK, NOT_QUARANTINED } from '../sql.js';
-import { isAtRest, isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
+import { isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
 import type {
   ClaimedRun,
   CommitOutcome,
