@@ -1,3 +1,4 @@
+import { MAX_DURATION_MS } from './duration.js';
 import { WaymarkError } from './errors.js';
 import type { RetryPolicy } from './types.js';
 
@@ -18,8 +19,8 @@ export function resolveRetryPolicy(policy: RetryPolicy | undefined, what: string
   const resolved = { ...DEFAULT_RETRY, ...stripUndefined(policy ?? {}) };
   const bad = (reason: string) => new WaymarkError('E_INVALID_INPUT', `${what}: retry.${reason}`);
   if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) throw bad('maxAttempts must be an integer >= 1');
-  if (!(resolved.initialDelayMs >= 0)) throw bad('initialDelayMs must be >= 0');
-  if (!(resolved.maxDelayMs >= 0)) throw bad('maxDelayMs must be >= 0');
+  if (!(resolved.initialDelayMs >= 0 && resolved.initialDelayMs <= MAX_DURATION_MS)) throw bad('initialDelayMs must be >= 0 and at most 100 years');
+  if (!(resolved.maxDelayMs >= 0 && resolved.maxDelayMs <= MAX_DURATION_MS)) throw bad('maxDelayMs must be >= 0 and at most 100 years');
   if (!(resolved.multiplier >= 1)) throw bad('multiplier must be >= 1');
   if (!(resolved.jitter >= 0 && resolved.jitter <= 1)) throw bad('jitter must be between 0 and 1');
   if (!['fixed', 'linear', 'exponential'].includes(resolved.backoff)) {

@@ -3,8 +3,17 @@ import type { Duration } from './types.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to ms. */
+/** The longest duration anything waits: 100 years, so every deadline is a whole ms that every store keeps. */
+export const MAX_DURATION_MS = 36_525 * 86_400_000;
+
+/** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to whole ms (rounded up), at most 100 years. */
 export function parseDuration(duration: Duration, what = 'duration'): number {
+  const ms = Math.ceil(parseMs(duration, what));
+  if (ms > MAX_DURATION_MS) throw new WaymarkError('E_INVALID_INPUT', `${what} must be at most 100 years (${MAX_DURATION_MS} ms), got ${ms} ms`);
+  return ms;
+}
+
+function parseMs(duration: Duration, what: string): number {
   if (typeof duration === 'number') {
     if (!Number.isFinite(duration) || duration < 0) {
       throw new WaymarkError('E_INVALID_INPUT', `${what} must be a non-negative number of ms, got ${duration}`);

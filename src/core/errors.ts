@@ -1,3 +1,4 @@
+import { storableValue } from './text.js';
 import type { ErrorInfo, Json } from './types.js';
 
 /** Stable error codes. Scripts and tests match on these, never on messages. */
@@ -55,8 +56,15 @@ export class NonRetryableError extends Error {
   override name = 'NonRetryableError';
 }
 
-/** Turns anything thrown into the form recorded in the history. */
+/**
+ * Turns anything thrown into the form recorded in the history and on the run, made storable: a NUL or a
+ * lone surrogate in its message, stack or details becomes U+FFFD (see text.ts).
+ */
 export function toErrorInfo(error: unknown): ErrorInfo {
+  return storableValue(describeError(error));
+}
+
+function describeError(error: unknown): ErrorInfo {
   if (error instanceof WaymarkError) {
     const info: ErrorInfo = { name: error.name, message: error.message, code: error.code };
     if (error.details !== undefined) info.details = error.details;

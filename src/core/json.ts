@@ -1,4 +1,5 @@
 import { WaymarkError } from './errors.js';
+import { unstorableReason } from './text.js';
 import type { Json } from './types.js';
 
 /**
@@ -77,4 +78,11 @@ function findProblem(value: unknown, path: string, seen: Set<object>): string | 
   } finally {
     seen.delete(object);
   }
+}
+
+/** Returns `text`, or throws E_INVALID_INPUT naming `what` when it is not storable text. Nothing is written. */
+export function checkStorableText(text: string, what: string): string {
+  const reason = unstorableReason(text);
+  if (reason) throw new WaymarkError('E_INVALID_INPUT', `${what} ${reason}: it cannot be stored`, { details: { field: what, reason } });
+  return text;
 }

@@ -53,8 +53,8 @@ export type StepEffect = 'none' | 'reversible' | 'irreversible';
 /** What happens after a step's last attempt fails (or a run outlives its lifetime). */
 export type FailurePolicy = 'fail' | 'compensate' | 'escalate';
 
-/** Why a run was parked in needs_attention. */
-export type AttentionReason = 'nondeterminism' | 'unknown_outcome' | 'step_failed' | 'compensation_failed' | 'expired';
+/** Why a run was parked in needs_attention ('invalid_value': the store could not keep a value of its checkpoint). */
+export type AttentionReason = 'nondeterminism' | 'unknown_outcome' | 'step_failed' | 'compensation_failed' | 'expired' | 'invalid_value';
 
 /** Operator actions, recorded in the history with who did them and why. */
 export type OperatorAction = 'retry_step' | 'skip_step' | 'compensate' | 'cancel' | 'resume' | 'pause';

@@ -1,8 +1,15 @@
 import { WaymarkError } from '../core/errors.js';
+import { findUnstorable } from '../core/text.js';
 import type { Json } from '../core/types.js';
 import type { Store, TaskDefinition, WorkflowSource } from '../store/types.js';
 import type { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
+
+/** Definitions are stored as queried JSON: a string in them must be storable text (E_INVALID_INPUT before anything is written). */
+function assertStorableJson(value: unknown, what: string): void {
+  const problem = findUnstorable(value, 'definition');
+  if (problem) throw new WaymarkError('E_INVALID_INPUT', `${what}: ${problem}: it cannot be stored`, { details: { field: problem.split(' ')[0]! } });
+}
 
 /** Turns a stored declarative source into an executable version (given by the layer that knows the format). */
 export type SourceCompiler = (source: WorkflowSource) => WorkflowDefinition;
@@ -28,6 +35,7 @@ export class Definitions {
   async register(definitions: WorkflowDefinition[], options: { replace?: boolean } = {}): Promise<void> {
     for (const d of definitions) {
       if (!d || typeof d.run !== 'function' || typeof d.fingerprint !== 'string') throw new WaymarkError('E_INVALID_INPUT', 'register needs workflow definitions');
+      assertStorableJson(d.source, `workflow ${d.name} v${d.version}`);
     }
     const records = definitions.map((d) => ({ workflow: d.name, version: d.version, fingerprint: d.fingerprint }));
     const conflicts = await this.store.registerWorkflowVersions(records, { replace: false });
@@ -63,6 +71,7 @@ export class Definitions {
   }
 
   async saveTaskDefinitions(definitions: TaskDefinition[]): Promise<void> {
+    for (const d of definitions) assertStorableJson(d.definition, `task definition '${d.name}'`);
     await this.store.definitions.saveTaskDefinitions(definitions);
     for (const d of definitions) this.taskCache.set(d.name, d.definition);
   }

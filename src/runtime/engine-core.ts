@@ -15,9 +15,10 @@ import { faultPoint } from './faults.js';
 import { Periodic } from './periodic.js';
 import { WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
+import { parkRefused } from './refused-commits.js';
 import { startRequest } from './start-request.js';
 import { TaskClient } from './task-client.js';
-import type { WorkflowDefinition } from './workflow.js';
+import { checkOperationName, type WorkflowDefinition } from './workflow.js';
 
 export interface EngineOptions {
   /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
@@ -142,6 +143,7 @@ export abstract class EngineCore {
       const outcomes = await store.commit(batch, options.leaseMs);
       faultPoint('commit-unacknowledged');
       this.announce(batch, outcomes);
+      await this.parkRefused(batch, outcomes);
       return outcomes;
     });
     this.starts = new Batcher((batch) => store.createRuns(batch, options.leaseMs));
@@ -215,6 +217,7 @@ export abstract class EngineCore {
     } finally {
       if (here) this.startingHere--;
     }
+    if ('refused' in result) throw new WaymarkError('E_INVALID_INPUT', `start of run '${request.id}' cannot be stored: ${result.refused}`, { details: { runId: request.id } });
     if ('lockHeldBy' in result) {
       const { key, runId } = result.lockHeldBy;
       throw new WaymarkError('E_LOCK_HELD', `target '${key}' is locked by run '${runId}'`, { details: { key, holder: runId } });
@@ -235,7 +238,7 @@ export abstract class EngineCore {
   /** Sends a signal; it is kept until the run waits for it. */
   async signal(runId: string, name: string, payload?: unknown): Promise<void> {
     this.assertOpen();
-    if (typeof name !== 'string' || name.length === 0) throw new WaymarkError('E_INVALID_INPUT', 'signal name must be a non-empty string');
+    checkOperationName(name, 'signal');
     const json = roundTrip(payload, 'payload') as Json | undefined;
     const signal = await this.store.sendSignal(runId, name, json);
     if (!this.executors.get(runId)?.offerSignal(signal)) this.loop?.nudge();
@@ -342,6 +345,17 @@ export abstract class EngineCore {
     const executor = new RunExecutor(claimed, definition, this.host);
     this.executors.set(claimed.run.id, executor);
     executor.start();
+  }
+
+  /** A worker's checkpoint the store refused for a value it cannot keep: its run is parked with the facts (the batch's others committed). */
+  private async parkRefused(batch: RunCommit[], outcomes: CommitOutcome[]): Promise<void> {
+    try {
+      const { parked, failed } = await parkRefused(this.store, batch, outcomes, this.options.leaseMs);
+      this.announce(parked, parked.map(() => ({ ok: true })));
+      for (const runId of failed) this.warn('a refused checkpoint could not be parked; the run resumes from its last checkpoint', { runId });
+    } catch (error) {
+      this.warn('parking runs whose checkpoint was refused failed; they resume from their last checkpoint', { error: String(error) });
+    }
   }
 
   private announce(batch: RunCommit[], outcomes: CommitOutcome[]): void {

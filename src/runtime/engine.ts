@@ -1,4 +1,5 @@
 import { WaymarkError } from '../core/errors.js';
+import { checkStorableText } from '../core/json.js';
 import { describeRun, type RunDescription } from '../core/describe.js';
 import type { OperatorAction, Run } from '../core/types.js';
 import { openStore } from '../store/open.js';
@@ -27,6 +28,7 @@ export class Engine extends EngineCore {
         throw new WaymarkError('E_INVALID_INPUT', `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`);
       }
     }
+    if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
     const registry = new WorkflowRegistry(options.workflows ?? []);
     const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
@@ -59,7 +61,10 @@ export class Engine extends EngineCore {
     return this.operate(runId, 'pause', options);
   }
 
-  /** Lets a paused run go on, or one parked on a divergence (after a fix is deployed) or on its expiry. */
+  /**
+   * Lets a paused run go on (one queued for a lock queues again), or one parked on a divergence (after a fix
+   * is deployed), on its expiry, or on a checkpoint the store could not keep.
+   */
   resume(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
     return this.operate(runId, 'resume', options);
   }

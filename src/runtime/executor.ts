@@ -511,6 +511,10 @@ export class RunExecutor {
     if (outcome?.reason === 'lease_lost') {
       this.host.warn('run checkpoint refused: another worker owns the run now', { runId: this.runId });
       this.host.released(this.runId, 'lost');
+    } else if (outcome?.reason === 'invalid_value') {
+      // The engine parked the run with the facts (the rest of the batch committed); an operator resumes it.
+      this.host.warn('run checkpoint refused: it holds a value the store cannot keep; the run is parked for an operator', { runId: this.runId, error: outcome.message });
+      this.host.released(this.runId, 'parked');
     } else {
       if (outcome) this.host.warn('run checkpoint refused; the run resumes from its last checkpoint', { runId: this.runId, reason: outcome.reason });
       this.host.released(this.runId, 'abandoned');

@@ -3,6 +3,7 @@ import { currentEpoch, isTerminal, RUN_STATUSES, type HistoryEvent, type Json, t
 import { transformHistory, validateMigration, type MigrationDefinition, type TransformedHistory } from '../core/migration.js';
 import type { Route, RunCommit, Store, VersionStatus } from '../store/types.js';
 import { defaultActor } from './operator.js';
+import { assertStorable } from './refused-commits.js';
 import type { WorkflowRegistry } from './registry.js';
 import { faultPoint } from './faults.js';
 import { verifyReplay, type ReplayVerdict } from './verify.js';
@@ -124,6 +125,7 @@ export async function upgradeRun(store: Store, registry: WorkflowRegistry, runId
     : { runId, workerId: actor, fromPos: all.length, asOperator: true, events: [{ type: 'run_upgraded', data: facts }], update: { status: run.status, version: options.to } };
   faultPoint('upgrade-commit');
   const [outcome] = await store.commit([commit], 0);
+  assertStorable(outcome!, `upgrade of run '${runId}'`);
   if (!outcome!.ok) {
     throw new WaymarkError('E_RUN_BUSY', `run '${runId}' changed or is executing on a worker; upgrade it while it waits (nothing was changed)`, {
       details: { reason: outcome!.reason },
@@ -167,6 +169,7 @@ export async function rollbackMigration(store: Store, runId: string, options: { 
     ],
     0,
   );
+  assertStorable(outcome!, `rollback of run '${runId}'`);
   if (!outcome!.ok) throw new WaymarkError('E_RUN_BUSY', `run '${runId}' changed or is executing; roll back while it waits (nothing was changed)`);
   return (await store.getRun(runId))!;
 }

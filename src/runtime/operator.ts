@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
-import { roundTrip } from '../core/json.js';
+import { checkStorableText, roundTrip } from '../core/json.js';
 import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type OperatorAction, type Run } from '../core/types.js';
 import type { RunUpdate, Store } from '../store/types.js';
+import { assertStorable } from './refused-commits.js';
 
 /** Who acts and why; recorded with every operator action. */
 export interface OperatorOptions {
@@ -26,6 +27,9 @@ export interface OperatorResult {
 /** Parked-run reasons whose step an operator can retry or skip. */
 const STEP_REASONS = ['unknown_outcome', 'step_failed', 'compensation_failed'];
 
+/** Parked-run reasons an operator resumes (after a fix is deployed, or to give it more time): the run replays and goes on. */
+export const RESUMABLE_REASONS = ['nondeterminism', 'expired', 'invalid_value'];
+
 /**
  * Applies an operator action: checks that it fits the run's state (refusing clearly, changing nothing,
  * when it does not), then records it in the history with actor and reason in one fenced commit. Cancel
@@ -37,8 +41,8 @@ export async function applyOperatorAction(
   action: OperatorAction,
   options: SkipStepOptions = {},
 ): Promise<OperatorResult> {
-  const actor = options.actor ?? defaultActor();
-  const reason = options.reason ?? '(no reason given)';
+  const actor = checkStorableText(options.actor ?? defaultActor(), 'actor');
+  const reason = checkStorableText(options.reason ?? '(no reason given)', 'reason');
   const output = action === 'skip_step' ? (roundTrip(options.output, 'output') as Json | undefined) : undefined;
   for (let tries = 0; tries < 5; tries++) {
     const run = await store.getRun(runId);
@@ -50,6 +54,7 @@ export async function applyOperatorAction(
       0,
     );
     if (outcome!.ok) return { run: (await store.getRun(runId))!, applied: true };
+    assertStorable(outcome!, `${action} of run '${runId}'`);
     if (outcome!.reason === 'lease_lost') {
       if (action !== 'cancel' && action !== 'compensate' && action !== 'pause') {
         throw new WaymarkError('E_RUN_BUSY', `run '${runId}' is executing on a worker: ${action} applies only to a parked run`);
@@ -134,7 +139,7 @@ export function planAction(run: Run, history: HistoryEvent[], action: OperatorAc
     case 'resume': {
       if (run.status === 'paused') return { events: [recorded], update: { ...resumeNow, status: 'running' } }; // it replays and waits again as before
       if (!parked) throw refuse(`it is ${run.status}, not parked for an operator`);
-      if (parked.reason !== 'nondeterminism' && parked.reason !== 'expired') {
+      if (!RESUMABLE_REASONS.includes(parked.reason ?? '')) {
         throw refuse(`it is parked on ${parked.reason} of step '${parked.step}': retry or skip that step instead`);
       }
       return { events: [recorded], update: { ...resumeNow, status: currentEpoch(history, run.epoch).some((e) => e.type === 'compensation_started') ? 'compensating' : 'running' } };

@@ -4,6 +4,7 @@ import { indexHistory, type RecordedOperation } from '../core/replay.js';
 import { currentEpoch, HISTORY_FORMAT, isTerminal, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { defaultActor } from './operator.js';
+import { assertStorable } from './refused-commits.js';
 import type { WorkflowRegistry } from './registry.js';
 
 export interface RestartOptions {
@@ -87,6 +88,7 @@ async function startEpoch(
     ],
     0,
   );
+  assertStorable(outcome!, `${plan.what === 'run_restarted' ? 'restart' : 'rerun'} of run '${run.id}'`);
   if (!outcome!.ok) throw new WaymarkError('E_RUN_BUSY', `run '${run.id}' changed meanwhile; nothing was changed, try again`);
   return (await store.getRun(run.id))!;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
-import { roundTrip } from '../core/json.js';
+import { checkStorableText, roundTrip } from '../core/json.js';
 import type { Json } from '../core/types.js';
 import type { CreateRunRequest } from '../store/types.js';
 import type { StartOptions } from './engine.js';
@@ -14,6 +14,7 @@ export function startRequest(registry: WorkflowRegistry, workflow: string, input
   if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
     throw new WaymarkError('E_INVALID_INPUT', 'run id must be a non-empty string of at most 200 characters');
   }
+  checkStorableText(id, 'run id');
   const line = options.parent ? registry.lineOf(options.parent.workflow, options.parent.version) : undefined;
   const version = registry.resolveVersion(workflow, options.version, options.force, options.routeKey, line);
   const json = roundTrip(input, 'input') as Json | undefined;
@@ -23,7 +24,7 @@ export function startRequest(registry: WorkflowRegistry, workflow: string, input
   if (lifetime !== undefined) request.expiresAt = Date.now() + parseDuration(lifetime, 'maxLifetimeMs');
   if (options.correlationId !== undefined) {
     if (typeof options.correlationId !== 'string' || options.correlationId.length > 500) throw new WaymarkError('E_INVALID_INPUT', 'correlationId must be a string of at most 500 characters');
-    request.correlationId = options.correlationId;
+    request.correlationId = checkStorableText(options.correlationId, 'correlationId');
   }
   if (definition?.lock) request.lock = { key: lockKeyOf(definition, json), onConflict: definition.lock.onConflict ?? 'reject' };
   return request;

@@ -1,5 +1,6 @@
 import { WaymarkError } from '../core/errors.js';
-import { roundTrip } from '../core/json.js';
+import { checkStorableText, roundTrip } from '../core/json.js';
+import { storableText, unstorableReason } from '../core/text.js';
 import type { PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type { Json } from '../core/types.js';
 import type { Store } from '../store/types.js';
@@ -20,6 +21,8 @@ export class TaskClient {
   async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
     this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '') throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
+    checkStorableText(taskType, 'task type');
+    if (workerId) checkStorableText(workerId, 'workerId');
     if (!Number.isInteger(count) || count < 0 || count > 1000) throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
     return this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
   }
@@ -30,7 +33,10 @@ export class TaskClient {
     if (!REPORT_STATUSES.includes(result?.status)) {
       throw new WaymarkError('E_INVALID_INPUT', `task status must be one of ${REPORT_STATUSES.join(', ')}, got ${JSON.stringify(result?.status)}`);
     }
+    checkStorableText(String(taskId), 'task id');
+    if (result.workerId !== undefined) checkStorableText(result.workerId, 'workerId');
     const checked: TaskResult = { ...result };
+    if (typeof result.reason === 'string') checked.reason = storableText(result.reason); // an error message: made storable
     if (result.output !== undefined) checked.output = roundTrip(result.output, 'task output') as Json;
     if (result.callbackAfterMs !== undefined && !(Number.isFinite(result.callbackAfterMs) && result.callbackAfterMs >= 0)) {
       throw new WaymarkError('E_INVALID_INPUT', 'callbackAfterMs must be a non-negative number');
@@ -42,7 +48,7 @@ export class TaskClient {
   }
 
   async get(taskId: string): Promise<Task> {
-    const task = await this.store.tasks.get(taskId);
+    const task = unstorableReason(String(taskId)) ? undefined : await this.store.tasks.get(taskId);
     if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });
     return task;
   }

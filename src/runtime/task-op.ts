@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
+import { checkStorableText } from '../core/json.js';
 import { TIME_LIMIT_REASON, type NewTask, type Task } from '../core/tasks.js';
 import type { Duration, ErrorInfo, Json, NewEvent } from '../core/types.js';
 import type { TaskCall } from './replay-engine.js';
@@ -46,7 +47,7 @@ export interface TaskOpPort {
 export async function taskOperation(port: TaskOpPort, { seq, type, input, options, state: recorded }: TaskCall): Promise<Json> {
   if (port.atFrontier()) return never();
   let state = recorded;
-  const ref = options.ref ?? type;
+  const ref = checkStorableText(options.ref ?? type, `task '${type}' ref`);
   const maxAttempts = options.maxAttempts ?? 1;
   const responseTimeoutMs = parseDuration(options.responseTimeoutMs ?? 3_600_000, `task '${ref}' responseTimeoutMs`);
   const timeoutMs = options.timeoutMs === undefined ? 0 : parseDuration(options.timeoutMs, `task '${ref}' timeoutMs`);
@@ -76,7 +77,7 @@ export async function taskOperation(port: TaskOpPort, { seq, type, input, option
     const final = outcome.status === 'FAILED_WITH_TERMINAL_ERROR' || outcome.status === 'CANCELED' || (overTime && options.retryTimedOut === false);
     const retry = !final && state.attempt < maxAttempts;
     if (retry) {
-      const delay = typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0);
+      const delay = parseDuration(typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0), `task '${ref}' retryDelayMs`);
       port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, retry: true } });
       state = schedule(state.attempt + 1, delay);
       continue;

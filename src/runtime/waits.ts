@@ -1,5 +1,6 @@
 import type { AttentionReason, ErrorInfo, Json, WaitInfo } from '../core/types.js';
 import type { ErrorCode } from '../core/errors.js';
+import { storableValue } from '../core/text.js';
 import type { PendingSignal } from '../store/types.js';
 
 /** A wait the run cannot get past in memory: it suspends once nothing else is executing. */
@@ -38,11 +39,12 @@ const ATTENTION_CODES: Record<AttentionReason, ErrorCode> = {
   step_failed: 'E_STEP_FAILED',
   compensation_failed: 'E_STEP_FAILED',
   expired: 'E_RUN_EXPIRED',
+  invalid_value: 'E_NOT_SERIALIZABLE',
 };
 
-/** What a parked run shows an operator: a coded message and the facts, reason included. */
+/** What a parked run shows an operator: a coded message and the facts, reason included (made storable text). */
 export function attentionFor(reason: AttentionReason, message: string, details: { [key: string]: Json }): ErrorInfo {
-  return { name: 'WaymarkError', code: ATTENTION_CODES[reason], message, details: { ...details, reason } };
+  return storableValue({ name: 'WaymarkError', code: ATTENTION_CODES[reason], message, details: { ...details, reason } });
 }
 
 export function cancelledError(actor: string, reason: string): ErrorInfo {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
+import { checkStorableText } from '../core/json.js';
 import { parseDuration } from '../core/duration.js';
 import { isOutputSchema, type OutputSchema } from '../core/schema.js';
 import type { TaskOptions } from './task-op.js';
@@ -184,12 +185,12 @@ function describeOptions(config: WorkflowConfig<any, any>): string {
   );
 }
 
-/** Validates a step or signal name: a non-empty string of at most 200 characters. */
+/** Validates a step, signal, task or patch name: a non-empty string of at most 200 characters, storable text. */
 export function checkOperationName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
     throw new WaymarkError('E_INVALID_INPUT', `${what} name must be a non-empty string of at most 200 characters`);
   }
-  return name;
+  return checkStorableText(name, `${what} name`);
 }
 
 /** The lock key for a run's input; a key function that throws or returns a non-string is bad input. */
@@ -203,5 +204,5 @@ export function lockKeyOf(definition: WorkflowDefinition, input: Json | undefine
   if (typeof key !== 'string' || key.length === 0) {
     throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' must be a non-empty string, got ${JSON.stringify(key)}`);
   }
-  return key;
+  return checkStorableText(key, `lock key of workflow '${definition.name}'`);
 }

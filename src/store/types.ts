@@ -166,7 +166,9 @@ export interface RunCommit {
 
 export type CommitOutcome =
   | { ok: true; pendingAction?: PendingAction }
-  | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' };
+  | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' }
+  /** The store cannot keep a value of this commit (see storable.ts): nothing of it was written; the rest of the batch was. */
+  | { ok: false; reason: 'invalid_value'; message: string };
 
 export interface RunFilter {
   workflow?: string;
@@ -194,6 +196,11 @@ export type CreateRunResult =
       created: false;
       /** The lock is held by another run and the start asked to be rejected: nothing was written. */
       lockHeldBy: { key: string; runId: string };
+    }
+  | {
+      created: false;
+      /** The store cannot keep a value of this start (why): nothing of it was written; the rest of the batch was. */
+      refused: string;
     };
 
 /** Tasks for remote workers: polled, reported on, timed out. Scheduling and recording go with run checkpoints. */
@@ -263,7 +270,10 @@ export interface Store {
   setRoute(workflow: string, route: Route | null): Promise<void>;
   listRoutes(): Promise<Route[]>;
   listWorkflowVersions(): Promise<WorkflowVersionRecord[]>;
-  /** Inserts each run with its `run_started` event in one transaction, or returns the existing run with that id. */
+  /**
+   * Inserts each run with its `run_started` event, or returns the existing run with that id (also when it is
+   * being started concurrently elsewhere). A start the store cannot keep is refused alone; the others go on.
+   */
   createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]>;
   getRun(id: string): Promise<Run | undefined>;
   /** Deletes a finished run and everything recorded of it; refuses ('in_flight') a run that is not finished. */
@@ -272,7 +282,7 @@ export interface Store {
   history(runId: string): Promise<HistoryEvent[]>;
   /** Leases up to `limit` due runs of the served versions to `workerId`. */
   claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]>;
-  /** Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. */
+  /** Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. A commit that fails alone never fails the others. */
   commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]>;
   /** Extends every lease `workerId` holds. */
   renewLeases(workerId: string, leaseMs: number): Promise<void>;

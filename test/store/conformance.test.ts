@@ -183,6 +183,75 @@ forEachBackend((backend) => {
     await store.close();
   });
 
+  test('a commit or a start the store cannot keep is refused alone: the rest of its batch is written', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.createRuns([{ id: 'r2', workflow: 'w', version: 1, input: null }], 1000);
+    await store.claimRuns('worker-a', served, 10, 10_000);
+    const step = (name: string) => ({ type: 'step_completed' as const, seq: 0, name, data: { output: name } });
+    const outcomes = await store.commit(
+      [
+        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [step('s\u0000')] },
+        { runId: 'r2', workerId: 'worker-a', fromPos: 1, events: [step('s')] },
+        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor: { kind: 'signal', seq: 1, name: 'go\ud800', signals: ['go\ud800'] } } },
+        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'needs_attention', attention: { name: 'Error', message: 'x', details: { ['k\u0000']: 1 } } } },
+        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', dueAt: 1.5 } },
+      ],
+      10_000,
+    );
+    assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.reason)), ['invalid_value', 'ok', 'invalid_value', 'invalid_value', 'invalid_value']);
+    assert.deepEqual(
+      outcomes.map((o) => ('message' in o ? o.message : '')),
+      [
+        'event 0 (step_completed) name contains a NUL character (U+0000)',
+        '',
+        'waitingFor.name contains a lone UTF-16 surrogate (not valid Unicode)',
+        'attention.details has a key that contains a NUL character (U+0000)',
+        'due time is 1.5, not a whole number of ms up to 8640000000000000',
+      ],
+    );
+    assert.deepEqual((await store.history('r1')).map((e) => e.type), ['run_started'], 'nothing of the refused commits was written');
+    assert.deepEqual((await store.history('r2')).map((e) => [e.type, e.name]), [['run_started', undefined], ['step_completed', 's']]);
+    assert.equal((await store.getRun('r1'))?.status, 'running');
+
+    const started = await store.createRuns(
+      [
+        { id: 'ok-1', workflow: 'w', version: 1, input: { text: '\u0000\ud800' } },
+        { id: 'bad\u0000', workflow: 'w', version: 1, input: null },
+        { id: 'ok-2', workflow: 'w', version: 1, input: null, correlationId: 'c\udc00' },
+        { id: 'ok-3', workflow: 'w', version: 1, input: null, lock: { key: 'k\u0000', onConflict: 'queue' } },
+        { id: 'ok-4', workflow: 'w', version: 1, input: null, lock: { key: 'k', onConflict: 'queue' } },
+      ],
+      1000,
+    );
+    assert.deepEqual(started.map((r) => ('refused' in r ? r.refused : r.created)), [
+      true,
+      'run id contains a NUL character (U+0000)',
+      'correlationId contains a lone UTF-16 surrogate (not valid Unicode)',
+      'lock key contains a NUL character (U+0000)',
+      true,
+    ]);
+    assert.deepEqual((await store.getRun('ok-1'))?.input, { text: '\u0000\ud800' }, 'JSON values are kept losslessly');
+    assert.deepEqual(await Promise.all(['ok-2', 'ok-3'].map((id) => store.getRun(id))), [undefined, undefined]);
+    assert.equal(await store.getRun('bad\u0000'), undefined, 'a lookup by an unstorable id finds nothing');
+    await store.close();
+  });
+
+  test('an operator change of a run queued for a lock never lets it execute without the lock; claims skip it', async () => {
+    const { store } = await storeWithRun(backend);
+    const lock = { key: 'target', onConflict: 'queue' as const };
+    await store.createRuns([{ id: 'holder', workflow: 'w', version: 1, input: null, lock }, { id: 'queued', workflow: 'w', version: 1, input: null, lock }], 1000);
+    const resume = { runId: 'queued', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'operator_action' as const, data: {} }] };
+    await store.commit([{ ...resume, update: { status: 'paused' } }], 0);
+    await store.commit([{ ...resume, fromPos: 2, update: { status: 'running', dueAt: 0, waitingFor: null, releaseLease: true } }], 0);
+    const run = await store.getRun('queued');
+    assert.deepEqual([run?.status, run?.waitingFor], ['waiting', { kind: 'lock', name: 'target' }], 'queued again, not due');
+    const claimed = await store.claimRuns('worker-a', served, 10, 1000);
+    assert.deepEqual(claimed.map((c) => c.run.id).sort(), ['holder', 'r1']);
+    await store.commit([{ runId: 'holder', workerId: 'worker-a', fromPos: 1, events: [{ type: 'run_completed', data: {} }], update: { status: 'completed' } }], 1000);
+    assert.deepEqual((await store.claimRuns('worker-a', served, 10, 1000)).map((c) => c.run.id), ['queued'], 'granted the lock when the holder ended');
+    await store.close();
+  });
+
   test('runs of a quarantined version are neither claimed nor reported due', async () => {
     const { store } = await storeWithRun(backend);
     await store.setVersionStatus('w', 1, 'quarantined');

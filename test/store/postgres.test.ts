@@ -62,3 +62,42 @@ test('a start made through one store wakes workers listening through another', {
     await listener.close();
   }
 });
+
+test('a commit or a start the server refuses (a number out of range) fails alone: the batch is split and the others are written', { skip }, async () => {
+  const store = await PostgresStore.open({ url: tempPgStore() });
+  try {
+    const [one, two] = await store.createRuns(
+      [
+        { id: 'r1', workflow: 'w', version: 1, input: null, leaseOwner: 'worker-a' },
+        { id: 'r2', workflow: 'w', version: 1, input: null, leaseOwner: 'worker-a' },
+      ],
+      10_000,
+    );
+    assert.ok(one!.created && two!.created);
+    const step = { type: 'step_completed' as const, seq: 0, name: 's', data: { output: 1 } };
+    const outcomes = await store.commit(
+      [
+        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [step], update: { status: 'running', version: 2 ** 31 } },
+        { runId: 'r2', workerId: 'worker-a', fromPos: 1, events: [step], update: { status: 'completed' } },
+      ],
+      10_000,
+    );
+    assert.equal(outcomes[0]!.ok ? 'ok' : outcomes[0]!.reason, 'invalid_value');
+    assert.match((outcomes[0] as { message: string }).message, /out of range for type integer/);
+    assert.deepEqual(outcomes[1], { ok: true });
+    assert.deepEqual([(await store.history('r1')).length, (await store.getRun('r2'))?.status], [1, 'completed']);
+
+    const started = await store.createRuns(
+      [
+        { id: 'r3', workflow: 'w', version: 2 ** 31, input: null },
+        { id: 'r4', workflow: 'w', version: 1, input: null },
+      ],
+      1000,
+    );
+    assert.match('refused' in started[0]! ? started[0]!.refused : '', /out of range for type integer/);
+    assert.equal(started[1]!.created, true);
+    assert.deepEqual([await store.getRun('r3'), (await store.getRun('r4'))?.status], [undefined, 'running']);
+  } finally {
+    await store.close();
+  }
+});

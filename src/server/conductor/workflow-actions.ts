@@ -2,6 +2,7 @@ import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import { isTerminalTask } from '../../core/tasks.js';
 import { currentEpoch, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
+import { RESUMABLE_REASONS } from '../../runtime/operator.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { workflowStatus } from './workflow-shape.js';
 
@@ -59,7 +60,7 @@ export async function retry(engine: Engine, id: string): Promise<void> {
   if (run.status === 'completed') throw conflict(`workflow '${id}' is COMPLETED: there is nothing to retry`);
   if (run.status === 'needs_attention') {
     const parked = (run.attention?.details as { reason?: string } | undefined)?.reason;
-    if (parked === 'nondeterminism' || parked === 'expired') await engine.resume(id, VIA_API);
+    if (RESUMABLE_REASONS.includes(parked ?? '')) await engine.resume(id, VIA_API);
     else await engine.retryStep(id, VIA_API);
     return;
   }

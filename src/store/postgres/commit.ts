@@ -1,7 +1,11 @@
 import type pg from 'pg';
 import { isAtRest, isTerminal, type RunStatus } from '../../core/types.js';
 import type { CommitOutcome, PendingAction, RunCommit } from '../types.js';
+import { storableText } from '../../core/text.js';
+import { commitProblem } from '../storable.js';
+import { isDataError, isTransientClash, isUniqueViolation } from './errors.js';
 import { applyFastCommits } from './fast-commit.js';
+import { keepExclusive, releaseLocks, serializeKeysOfRuns } from './locks.js';
 import { applyTaskWrites } from './tasks.js';
 import { inTransaction } from './transaction.js';
 
@@ -28,16 +32,33 @@ export interface MergedUpdate {
 /**
  * Group commit on PostgreSQL. Workers' checkpoints go through the one-statement fast path; batches that
  * end runs or hold operator commits lock their runs in id order, are fenced by lease owner and history
- * position, and are written with one multi-row statement per table. A unique violation (a step outcome
- * committed twice) aborts either; the batch is then applied commit by commit in savepoints.
+ * position, and are written with one multi-row statement per table. A commit the store cannot keep
+ * (storable.ts) is refused before anything is sent; one the server refuses (a step outcome committed twice,
+ * a value out of range) aborts the batch, which is then applied commit by commit in savepoints, so it
+ * alone is refused and the others commit.
  */
 export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
-  try {
-    return (await applyFastCommits(pool, batch, leaseMs)) ?? (await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs)));
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
+  const problems = batch.map(commitProblem);
+  const valid = batch.filter((_, i) => problems[i] === undefined);
+  const outcomes = valid.length > 0 ? await applyChecked(pool, valid, leaseMs) : [];
+  let next = 0;
+  return batch.map((_, i): CommitOutcome => (problems[i] === undefined ? outcomes[next++]! : { ok: false, reason: 'invalid_value', message: problems[i]! }));
+}
+
+/** Attempts at a batch that met a deadlock or serialization failure (it is tried again whole). (Default: 3) */
+const CLASH_ATTEMPTS = 3;
+
+async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await applyFastCommits(pool, batch, leaseMs)) ?? (await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs)));
+    } catch (error) {
+      if (isDataError(error)) break;
+      if (!isTransientClash(error) || attempt >= CLASH_ATTEMPTS) throw error;
+    }
   }
   return inTransaction(pool, async (client) => {
+    await serializeKeysOfRuns(client, changingKeys(batch)); // all keys first, in order, as applyBatch does
     const outcomes: CommitOutcome[] = [];
     for (const commit of batch) {
       await client.query('SAVEPOINT wm_commit');
@@ -46,17 +67,23 @@ export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: n
         outcomes.push(outcome!);
         await client.query('RELEASE SAVEPOINT wm_commit');
       } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
+        if (!isDataError(error)) throw error;
         await client.query('ROLLBACK TO SAVEPOINT wm_commit');
-        outcomes.push({ ok: false, reason: 'conflict' });
+        outcomes.push(isUniqueViolation(error) ? { ok: false, reason: 'conflict' } : { ok: false, reason: 'invalid_value', message: storableText((error as Error).message) });
       }
     }
     return outcomes;
   });
 }
 
+/** Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make a run executable. */
+function changingKeys(batch: RunCommit[]): string[] {
+  return [...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId))];
+}
+
 async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   const ids = [...new Set(batch.map((c) => c.runId))].sort();
+  await serializeKeysOfRuns(client, changingKeys(batch));
   type Locked = { id: string; lease_owner: string | null; lease_free: boolean; next_pos: number; pending_action: PendingAction | null; epoch: number };
   const locked = await client.query<Locked>({
     name: 'wm_commit_lock',
@@ -98,25 +125,11 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   await updateRuns(client, merged, leaseMs, consumed);
   const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
   if (ended.length > 0) await releaseLocks(client, ended);
+  const operated = accepted.filter((c) => c.asOperator).map((c) => c.runId);
+  if (operated.length > 0) await keepExclusive(client, operated); // the ended ones are left alone: they execute nothing more
   const onTasks = accepted.filter((c) => c.update?.status === 'waiting' && c.update.waitingFor?.tasks?.length).map((c) => c.runId);
   if (ended.length || onTasks.length || accepted.some((c) => c.newTasks || c.consumedTasks)) await applyTaskWrites(client, accepted, ended, onTasks);
   return outcomes;
-}
-
-/** Frees the locks of finished runs and hands each key to the oldest run queued for it. */
-async function releaseLocks(client: pg.PoolClient, runIds: string[]): Promise<void> {
-  await client.query({
-    name: 'wm_release_locks',
-    text: `WITH freed AS (DELETE FROM locks WHERE run_id = ANY($1::text[]) RETURNING key),
-           next AS (
-             SELECT DISTINCT ON (r.lock_key) r.lock_key AS key, r.id
-             FROM runs r JOIN freed f ON r.lock_key = f.key
-             WHERE r.status = 'waiting' AND r.waiting_for->>'kind' = 'lock'
-             ORDER BY r.lock_key, r.created_at, r.id),
-           granted AS (INSERT INTO locks (key, run_id, acquired_at) SELECT key, id, now_ms() FROM next RETURNING run_id)
-           UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id IN (SELECT run_id FROM granted)`,
-    values: [runIds],
-  });
 }
 
 async function insertEvents(client: pg.PoolClient, commits: RunCommit[], epochs: Map<RunCommit, number>): Promise<void> {
@@ -256,8 +269,4 @@ export function runUpdateValues(updates: MergedUpdate[], leaseMs: number, consum
 
 async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseMs: number, consumed: number[]): Promise<void> {
   await client.query({ name: 'wm_commit_runs', text: runUpdateSql(), values: runUpdateValues(updates, leaseMs, consumed) });
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string }).code === '23505';
 }

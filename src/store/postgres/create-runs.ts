@@ -1,11 +1,70 @@
 import type pg from 'pg';
+import { storableText } from '../../core/text.js';
 import type { HistoryEvent, WaitInfo } from '../../core/types.js';
 import { startedData } from '../started.js';
+import { startProblem } from '../storable.js';
 import type { ClaimedRun, CreateRunRequest, CreateRunResult } from '../types.js';
+import { isDataError, isTransientClash } from './errors.js';
+import { serializeKeys } from './locks.js';
 import { runFromRow, type RunRow } from './rows.js';
+import { inTransaction } from './transaction.js';
+
+/** Attempts at a batch of starts that met a deadlock (tried again whole). (Default: 3) */
+const CLASH_ATTEMPTS = 3;
+
+/**
+ * Creates a batch of runs in one transaction. A start the store cannot keep is refused before anything is
+ * sent; one the server refuses makes the batch be applied again start by start in savepoints, so only it
+ * is refused.
+ */
+export async function createRuns(pool: pg.Pool, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+  const problems = requests.map(startProblem);
+  const valid = requests.filter((_, i) => problems[i] === undefined);
+  const results = valid.length > 0 ? await createChecked(pool, valid, leaseMs) : [];
+  let next = 0;
+  return requests.map((_, i): CreateRunResult => (problems[i] === undefined ? results[next++]! : { created: false, refused: problems[i]! }));
+}
+
+async function createChecked(pool: pg.Pool, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(pool, (client) => createAll(client, requests, leaseMs));
+    } catch (error) {
+      if (isDataError(error)) break;
+      if (!isTransientClash(error) || attempt >= CLASH_ATTEMPTS) throw error;
+    }
+  }
+  return inTransaction(pool, async (client) => {
+    await serializeKeys(client, requests.flatMap((r) => (r.lock ? [r.lock.key] : [])));
+    const results: CreateRunResult[] = [];
+    for (const request of requests) {
+      await client.query('SAVEPOINT wm_start');
+      try {
+        results.push(...(await createAll(client, [request], leaseMs)));
+        await client.query('RELEASE SAVEPOINT wm_start');
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT wm_start');
+        results.push({ created: false, refused: storableText((error as Error).message) });
+      }
+    }
+    return results;
+  });
+}
+
+/** Creates the runs inside the caller's transaction: those without a lock in one statement, then each locked one under its key. */
+async function createAll(client: pg.PoolClient, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+  // Keys first (sorted), before any row is written: starts, ending holders and operators of one key take turns.
+  await serializeKeys(client, requests.flatMap((r) => (r.lock ? [r.lock.key] : [])));
+  const out = new Map<CreateRunRequest, CreateRunResult>();
+  const plain = requests.filter((r) => !r.lock);
+  if (plain.length) (await createPlainRuns(client, plain, leaseMs)).forEach((result, i) => out.set(plain[i]!, result));
+  for (const request of requests.filter((r) => r.lock)) out.set(request, await createLockedRun(client, request, leaseMs));
+  return requests.map((r) => out.get(r)!);
+}
 
 /** Inserts runs without locks in one statement each for runs and events; existing ids are returned as they are. */
-export async function createPlainRuns(client: pg.PoolClient, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+async function createPlainRuns(client: pg.PoolClient, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
   const inserted = await client.query<RunRow>({
     name: 'wm_create_runs',
     text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, expires_at, correlation_id, created_at, updated_at)
@@ -42,12 +101,14 @@ export async function createPlainRuns(client: pg.PoolClient, requests: CreateRun
   });
 }
 
-/** Creates one run that must hold a target lock: it takes the lock, queues for it, or is refused. */
-export async function createLockedRun(client: pg.PoolClient, request: CreateRunRequest, leaseMs: number): Promise<CreateRunResult> {
+/**
+ * Creates one run that must hold a target lock: it takes the lock, queues for it, or is refused. The caller
+ * holds the key (serializeKeys), so a start of the same id and key elsewhere has committed or not begun.
+ */
+async function createLockedRun(client: pg.PoolClient, request: CreateRunRequest, leaseMs: number): Promise<CreateRunResult> {
   const lock = request.lock!;
-  const existing = (await client.query<RunRow>({ name: 'wm_get_run_tx', text: 'SELECT * FROM runs WHERE id = $1', values: [request.id] })).rows[0];
+  const existing = await getRunRow(client, request.id);
   if (existing) return { created: false, run: runFromRow(existing), claimed: undefined };
-  // Waits for a concurrent taker of the same key to commit or roll back, then either wins or sees the holder.
   const taken = await client.query({
     name: 'wm_take_lock',
     text: 'INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms()) ON CONFLICT (key) DO NOTHING RETURNING key',
@@ -67,6 +128,7 @@ export async function createLockedRun(client: pg.PoolClient, request: CreateRunR
                                expires_at, lock_key, correlation_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
                      CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, now_ms(), now_ms())
+             ON CONFLICT (id) DO NOTHING
              RETURNING *`,
       values: [
         request.id,
@@ -84,8 +146,17 @@ export async function createLockedRun(client: pg.PoolClient, request: CreateRunR
       ],
     })
   ).rows;
+  if (!row) {
+    // The same id was just started with another key (another input) elsewhere: that run stands, this start takes nothing.
+    if (!queued) await client.query({ name: 'wm_untake_lock', text: 'DELETE FROM locks WHERE key = $1 AND run_id = $2', values: [lock.key, request.id] });
+    return { created: false, run: runFromRow((await getRunRow(client, request.id))!), claimed: undefined };
+  }
   await insertStartedEvents(client, [request]);
-  return createdResult(row!, request);
+  return createdResult(row, request);
+}
+
+async function getRunRow(client: pg.PoolClient, id: string): Promise<RunRow | undefined> {
+  return (await client.query<RunRow>({ name: 'wm_get_run_tx', text: 'SELECT * FROM runs WHERE id = $1', values: [id] })).rows[0];
 }
 
 async function insertStartedEvents(client: pg.PoolClient, requests: CreateRunRequest[]): Promise<void> {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { WaymarkError } from '../../core/errors.js';
-import { NOT_QUARANTINED } from '../sql.js';
+import { HOLDS_ITS_LOCK, NOT_QUARANTINED } from '../sql.js';
 import { isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type {
   ClaimedRun,
@@ -25,8 +25,10 @@ import type {
   RolloutRecord,
 } from '../types.js';
 import { applyCommits } from './commit.js';
-import { createLockedRun, createPlainRuns } from './create-runs.js';
+import { createRuns } from './create-runs.js';
 import { migratePostgres, quoteIdent } from './migrate.js';
+import { hasNul, isConnectionError } from './errors.js';
+import { storableText } from '../../core/text.js';
 import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
@@ -187,27 +189,24 @@ export class PostgresStore implements Store {
   }
 
   async createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
-    const results = await this.transaction(async (client) => {
-      const out = new Map<CreateRunRequest, CreateRunResult>();
-      const plain = requests.filter((r) => !r.lock);
-      if (plain.length) (await createPlainRuns(client, plain, leaseMs)).forEach((result, i) => out.set(plain[i]!, result));
-      for (const request of requests.filter((r) => r.lock)) out.set(request, await createLockedRun(client, request, leaseMs));
-      return requests.map((r) => out.get(r)!);
-    });
+    const results = await createRuns(this.pool, requests, leaseMs);
     if (results.some((r) => r.created && !r.claimed)) this.notify();
     return results;
   }
 
   async getRun(id: string): Promise<Run | undefined> {
+    if (hasNul(id)) return undefined;
     const [row] = await this.query<RunRow>('wm_get_run', 'SELECT * FROM runs WHERE id = $1', [id]);
     return row ? runFromRow(row) : undefined;
   }
 
   removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'> {
+    if (hasNul(id)) return Promise.resolve('missing');
     return removeFinishedRun(this.pool, id);
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
+    if (hasNul(filter.workflow, filter.correlationId)) return [];
     const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
     const rows = await this.query<RunRow>(
       'wm_list_runs',
@@ -221,6 +220,7 @@ export class PostgresStore implements Store {
   }
 
   async history(runId: string): Promise<HistoryEvent[]> {
+    if (hasNul(runId)) return [];
     return (await this.query<HistoryRow>('wm_history', 'SELECT * FROM history WHERE run_id = $1 ORDER BY pos', [runId])).map(eventFromRow);
   }
 
@@ -232,7 +232,7 @@ export class PostgresStore implements Store {
          SELECT id FROM runs
          WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= now_ms()
            AND (lease_owner IS NULL OR lease_expires_at < now_ms())
-           AND (workflow || '@' || version) = ANY($1::text[])${NOT_QUARANTINED}
+           AND (workflow || '@' || version) = ANY($1::text[])${NOT_QUARANTINED}${HOLDS_ITS_LOCK}
          ORDER BY due_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
@@ -262,6 +262,7 @@ export class PostgresStore implements Store {
   }
 
   async setPendingAction(runId: string, action: PendingAction): Promise<boolean> {
+    if (hasNul(runId)) return false;
     const rows = await this.query(
       'wm_set_pending_action',
       'UPDATE runs SET pending_action = $2::jsonb WHERE id = $1 AND lease_owner IS NOT NULL AND lease_expires_at >= now_ms() RETURNING id',
@@ -287,6 +288,7 @@ export class PostgresStore implements Store {
   }
 
   async sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal> {
+    if (hasNul(runId)) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${storableText(runId)}' does not exist`);
     const signal = await this.transaction(async (client) => {
       const run = (await client.query<RunRow>({ name: 'wm_lock_run', text: 'SELECT * FROM runs WHERE id = $1 FOR UPDATE', values: [runId] })).rows[0];
       if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
@@ -315,7 +317,7 @@ export class PostgresStore implements Store {
       'wm_next_due',
       `SELECT MIN(due_at) AS due, now_ms() AS now FROM runs
        WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
-         AND (workflow || '@' || version) = ANY($1::text[])${NOT_QUARANTINED}`,
+         AND (workflow || '@' || version) = ANY($1::text[])${NOT_QUARANTINED}${HOLDS_ITS_LOCK}`,
       [served.map((s) => `${s.workflow}@${s.version}`)],
     );
     // Due times are on the database clock; translate to this process's clock.
@@ -395,11 +397,4 @@ export class PostgresStore implements Store {
   private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, fn);
   }
-}
-
-/** Errors that mean the connection, not the statement, failed: admin shutdown, crash, dropped socket. */
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? '';
-  const message = (error as Error).message ?? '';
-  return code.startsWith('57P') || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated/i.test(message);
 }

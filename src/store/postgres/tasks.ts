@@ -3,9 +3,11 @@ import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type PollLimits, type
 import type { Json } from '../../core/types.js';
 import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { RunCommit, TaskQueue } from '../types.js';
+import { hasNul } from './errors.js';
 import { inTransaction } from './transaction.js';
 
-type TaskRow = Row<Json>;
+/** JSON columns (input, output, logs) are JSON text, as on SQLite. */
+type TaskRow = Row<string>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
@@ -21,7 +23,7 @@ const POLL_SQL = `WITH next AS (
     response_deadline = ${deadline('t.')}
   FROM next WHERE t.task_id = next.task_id RETURNING t.*`;
 
-const fromRow = (row: TaskRow) => taskFromRow(row, (value) => value);
+const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
 /** The task queue on PostgreSQL: polls take rows with SKIP LOCKED, so any number of servers can hand tasks out. */
 export class PostgresTasks implements TaskQueue {
@@ -50,6 +52,7 @@ export class PostgresTasks implements TaskQueue {
   }
 
   async report(taskId: string, result: TaskResult): Promise<Task | undefined> {
+    if (hasNul(taskId)) return undefined;
     const woke = await inTransaction(this.pool, async (client) => {
       // The run's row first (the order checkpoints take too): a run suspending at this moment then either sees
       // this report in its own commit or is 'waiting' when this one wakes it; no wake-up falls between.
@@ -58,12 +61,13 @@ export class PostgresTasks implements TaskQueue {
       const row = rows[0];
       if (!row || isTerminalTask(row.status)) return false; // unknown, or already finished: a no-op
       const output = result.output === undefined ? null : JSON.stringify(result.output);
-      const logs = JSON.stringify((result.logs ?? []).map((log) => ({ log, createdTime: Date.now() })));
+      const added = (result.logs ?? []).map((log) => ({ log, createdTime: Date.now() }));
+      const logs = added.length ? JSON.stringify([...(JSON.parse(row.logs) as Json[]), ...added]) : row.logs;
       if (result.status === 'IN_PROGRESS') {
         const requeue = result.callbackAfterMs !== undefined && !result.extendLease;
         await client.query({
           name: 'wm_task_progress',
-          text: `UPDATE tasks SET output = COALESCE($2::jsonb, output), logs = logs || $3::jsonb, updated_at = now_ms(),
+          text: `UPDATE tasks SET output = COALESCE($2, output), logs = $3, updated_at = now_ms(),
                    status = CASE WHEN $4 THEN 'SCHEDULED' ELSE status END,
                    visible_at = CASE WHEN $4 THEN now_ms() + $5 ELSE visible_at END,
                    response_deadline = CASE WHEN $4 THEN NULL ELSE ${deadline('')} END
@@ -74,7 +78,7 @@ export class PostgresTasks implements TaskQueue {
       }
       await client.query({
         name: 'wm_task_finish',
-        text: `UPDATE tasks SET status = $2, output = $3::jsonb, reason = $4, worker_id = COALESCE($5, worker_id), logs = logs || $6::jsonb,
+        text: `UPDATE tasks SET status = $2, output = $3, reason = $4, worker_id = COALESCE($5, worker_id), logs = $6,
                  ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL WHERE task_id = $1`,
         values: [taskId, result.status, output, result.reason ?? null, result.workerId ?? null, logs],
       });
@@ -86,11 +90,13 @@ export class PostgresTasks implements TaskQueue {
   }
 
   async get(taskId: string): Promise<Task | undefined> {
+    if (hasNul(taskId)) return undefined;
     const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_get', text: 'SELECT * FROM tasks WHERE task_id = $1', values: [taskId] });
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
   async ofRun(runId: string): Promise<Task[]> {
+    if (hasNul(runId)) return [];
     const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_of_run', text: 'SELECT * FROM tasks WHERE run_id = $1 ORDER BY seq, attempt', values: [runId] });
     return rows.map(fromRow);
   }
@@ -149,7 +155,7 @@ export async function applyTaskWrites(client: pg.PoolClient, commits: RunCommit[
     await client.query({
       name: 'wm_task_insert',
       text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
-             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp::jsonb, rt, tm, now_ms(), vis, now_ms()
+             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp, rt, tm, now_ms(), vis, now_ms()
              FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])
                AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm)`,
       values: [

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { WaymarkError } from '../../core/errors.js';
-import { NOT_QUARANTINED } from '../sql.js';
-import { isAtRest, isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
+import { HOLDS_ITS_LOCK, NOT_QUARANTINED } from '../sql.js';
+import { isTerminal, type Json, type Run, type RunStatus, type WaitInfo } from '../../core/types.js';
 import type {
   ClaimedRun,
   CommitOutcome,
@@ -25,7 +25,11 @@ import type {
   RolloutRecord,
 } from '../types.js';
 import { startedData } from '../started.js';
+import { startProblem } from '../storable.js';
+import { storableText } from '../../core/text.js';
 import { migrateSqlite } from './migrate.js';
+import { isOutage, SqliteCommits } from './commit.js';
+import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
 import { SqliteDefinitions } from './definitions.js';
@@ -63,6 +67,8 @@ export class SqliteStore implements Store {
   readonly definitions: SqliteDefinitions;
   private readonly db: Database.Database;
   private readonly sql;
+  private readonly locks: SqliteLocks;
+  private readonly commits: SqliteCommits;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
@@ -76,7 +82,9 @@ export class SqliteStore implements Store {
       throw error;
     }
     this.sql = this.prepareStatements();
+    this.locks = new SqliteLocks(this.db);
     this.tasks = new SqliteTasks(this.db);
+    this.commits = new SqliteCommits(this.db, this.tasks, this.locks);
     this.definitions = new SqliteDefinitions(this.db);
   }
 
@@ -110,21 +118,11 @@ export class SqliteStore implements Store {
                  @expiresAt, @lockKey, @correlationId, @now, @now)
          ON CONFLICT (id) DO NOTHING`,
       ),
-      takeLock: db.prepare('INSERT INTO locks (key, run_id, acquired_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
-      lockHolder: db.prepare('SELECT run_id FROM locks WHERE key = ?'),
-      releaseLocks: db.prepare('DELETE FROM locks WHERE run_id = ? RETURNING key'),
-      nextInLockQueue: db.prepare(
-        "SELECT id FROM runs WHERE lock_key = ? AND status = 'waiting' AND json_extract(waiting_for, '$.kind') = 'lock' ORDER BY created_at, id LIMIT 1",
-      ),
-      grantLock: db.prepare("UPDATE runs SET due_at = ?, waiting_for = NULL, updated_at = ? WHERE id = ?"),
       setPendingAction: db.prepare(
         'UPDATE runs SET pending_action = ? WHERE id = ? AND lease_owner IS NOT NULL AND lease_expires_at >= ?',
       ),
       history: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY pos'),
       insertEvent: db.prepare('INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      pendingSignalNamed: db.prepare(
-        'SELECT 1 FROM signals WHERE run_id = ? AND consumed_at IS NULL AND name IN (SELECT value FROM json_each(?)) LIMIT 1',
-      ),
       pendingSignals: db.prepare('SELECT * FROM signals WHERE run_id = ? AND consumed_at IS NULL ORDER BY id'),
       claim: db.prepare(
         `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = CASE WHEN status = 'compensating' THEN status ELSE 'running' END, updated_at = @now
@@ -132,28 +130,10 @@ export class SqliteStore implements Store {
            SELECT id FROM runs
            WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= @now
              AND (lease_owner IS NULL OR lease_expires_at < @now)
-             AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))${NOT_QUARANTINED}
+             AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))${NOT_QUARANTINED}${HOLDS_ITS_LOCK}
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
-      leaseOf: db.prepare('SELECT lease_owner, lease_expires_at, next_pos, pending_action, epoch FROM runs WHERE id = ?'),
-      updateRun: db.prepare(
-        `UPDATE runs SET next_pos = @nextPos, updated_at = @now,
-           status = COALESCE(@status, status),
-           version = COALESCE(@version, version),
-           epoch = COALESCE(@epoch, epoch),
-           input = CASE WHEN @setInput THEN @input ELSE input END,
-           output = CASE WHEN @setOutput THEN @output ELSE output END,
-           error = CASE WHEN @setError THEN @error ELSE error END,
-           waiting_for = CASE WHEN @setWaitingFor THEN @waitingFor ELSE waiting_for END,
-           attention = CASE WHEN @setAttention THEN @attention ELSE attention END,
-           due_at = CASE WHEN @setDueAt THEN @dueAt ELSE due_at END,
-           lease_owner = CASE WHEN @release THEN NULL ELSE lease_owner END,
-           lease_expires_at = CASE WHEN @release THEN NULL ELSE @expires END,
-           pending_action = CASE WHEN @clearPending THEN NULL ELSE pending_action END
-         WHERE id = @id`,
-      ),
-      consumeSignal: db.prepare('UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL'),
       renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ?'),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
@@ -179,7 +159,7 @@ export class SqliteStore implements Store {
       nextDue: db.prepare(
         `SELECT MIN(due_at) AS due FROM runs
          WHERE status IN ('running', 'waiting', 'compensating') AND due_at IS NOT NULL AND lease_owner IS NULL
-           AND (workflow || '@' || version) IN (SELECT value FROM json_each(?))${NOT_QUARANTINED}`,
+           AND (workflow || '@' || version) IN (SELECT value FROM json_each(?))${NOT_QUARANTINED}${HOLDS_ITS_LOCK}`,
       ),
     };
   }
@@ -233,15 +213,37 @@ export class SqliteStore implements Store {
 
   async createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
     const now = Date.now();
-    return this.db.transaction(() => requests.map((request) => this.createOne(request, now, leaseMs))).immediate();
+    const checked = (request: CreateRunRequest): CreateRunResult => {
+      const problem = startProblem(request);
+      return problem ? { created: false, refused: problem } : this.createOne(request, now, leaseMs);
+    };
+    try {
+      return this.db.transaction(() => requests.map(checked)).immediate();
+    } catch (error) {
+      if (isOutage(error)) throw error;
+    }
+    // The database refused one start: each in its own savepoint, so the others are still created.
+    const inSavepoint = this.db.transaction(checked);
+    return this.db
+      .transaction(() =>
+        requests.map((request): CreateRunResult => {
+          try {
+            return inSavepoint(request);
+          } catch (error) {
+            if (isOutage(error)) throw error;
+            return { created: false, refused: storableText((error as Error).message ?? String(error)) };
+          }
+        }),
+      )
+      .immediate();
   }
 
   private createOne(request: CreateRunRequest, now: number, leaseMs: number): CreateRunResult {
     const existing = this.sql.getRun.get(request.id) as RunRow | undefined;
     if (existing) return { created: false, claimed: undefined, run: runFromRow(existing) };
     let queued = false;
-    if (request.lock && this.sql.takeLock.run(request.lock.key, request.id, now).changes === 0) {
-      const holder = (this.sql.lockHolder.get(request.lock.key) as { run_id: string }).run_id;
+    if (request.lock && !this.locks.take(request.lock.key, request.id, now)) {
+      const holder = this.locks.holderOf(request.lock.key);
       if (request.lock.onConflict === 'reject') return { created: false, lockHeldBy: { key: request.lock.key, runId: holder } };
       queued = true;
     }
@@ -336,93 +338,7 @@ export class SqliteStore implements Store {
   }
 
   async commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
-    const now = Date.now();
-    try {
-      // Fast path: fencing checks run before any write, so a batch normally needs no savepoints.
-      return this.db.transaction(() => batch.map((c) => this.applyCommit(c, now, leaseMs))).immediate();
-    } catch (error) {
-      if (!isConstraintError(error)) throw error;
-    }
-    // A constraint refused one commit (a step outcome written twice): apply each in its own savepoint.
-    const applyOne = this.db.transaction((c: RunCommit): CommitOutcome => this.applyCommit(c, now, leaseMs));
-    return this.db.transaction(() =>
-      batch.map((c) => {
-        try {
-          return applyOne(c);
-        } catch (error) {
-          if (isConstraintError(error)) return { ok: false, reason: 'conflict' } as const;
-          throw error;
-        }
-      }),
-    ).immediate();
-  }
-
-  private applyCommit(c: RunCommit, now: number, leaseMs: number): CommitOutcome {
-    type Current = { lease_owner: string | null; lease_expires_at: number | null; next_pos: number; pending_action: string | null; epoch: number };
-    const current = this.sql.leaseOf.get(c.runId) as Current | undefined;
-    if (!current) return { ok: false, reason: 'missing' };
-    const leaseFree = current.lease_owner === null || (current.lease_expires_at ?? 0) < now;
-    if (c.asOperator ? !leaseFree : current.lease_owner !== c.workerId) return { ok: false, reason: 'lease_lost' };
-    if (current.next_pos !== c.fromPos) return { ok: false, reason: 'conflict' };
-    let pos = c.fromPos;
-    const epoch = c.update?.epoch ?? current.epoch;
-    for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now, epoch);
-    for (const id of c.consumedSignals ?? []) this.sql.consumeSignal.run(now, id, c.runId);
-    const ends = c.update !== undefined && isTerminal(c.update.status);
-    if (c.newTasks || c.consumedTasks || ends) this.tasks.applyWithCommit(c.runId, c.newTasks ?? [], c.consumedTasks ?? [], ends, now);
-    const pending = c.update?.clearPendingAction ? null : current.pending_action;
-    this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, pending !== null));
-    if (c.update && isTerminal(c.update.status)) this.releaseLocksOf(c.runId, now);
-    return pending ? { ok: true, pendingAction: JSON.parse(pending) as PendingAction } : { ok: true };
-  }
-
-  /** Frees the locks a finished run held and hands each to the oldest run queued for it. */
-  private releaseLocksOf(runId: string, now: number): void {
-    for (const { key } of this.sql.releaseLocks.all(runId) as { key: string }[]) {
-      const next = this.sql.nextInLockQueue.get(key) as { id: string } | undefined;
-      if (!next) continue;
-      this.sql.takeLock.run(key, next.id, now);
-      this.sql.grantLock.run(now, now, next.id);
-    }
-  }
-
-  /** Parameters of the one run-row UPDATE: each `set*` flag says whether its column changes. */
-  private updateParams(c: RunCommit, nextPos: number, now: number, leaseMs: number, actionPending: boolean): Record<string, unknown> {
-    const u = c.update;
-    const ends = u !== undefined && isAtRest(u.status);
-    const release = Boolean(u?.releaseLease) || ends;
-    let dueAt = u?.dueAt;
-    if (ends) dueAt = null;
-    else if (release && actionPending) dueAt = now; // whoever claims it next applies the operator's action
-    else if (u?.status === 'waiting' && u.waitingFor?.signals?.length) {
-      // A signal that arrived while the run was still executing must wake it now, not never.
-      if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
-    }
-    if (u?.status === 'waiting' && u.waitingFor?.tasks?.length && this.tasks.hasOutcome(c.runId)) dueAt = now; // a report that came in meanwhile
-    const flag = (value: unknown) => (value === undefined ? 0 : 1);
-    return {
-      id: c.runId,
-      nextPos,
-      now,
-      status: u?.status ?? null,
-      version: u?.version ?? null,
-      epoch: u?.epoch ?? null,
-      setInput: flag(u?.input),
-      input: toColumn(u?.input),
-      setOutput: u?.clearResult ? 1 : flag(u?.output),
-      output: toColumn(u?.output),
-      setError: u?.clearResult ? 1 : flag(u?.error),
-      error: toOptionalColumn(u?.error),
-      setWaitingFor: flag(u?.waitingFor),
-      waitingFor: toOptionalColumn(u?.waitingFor),
-      setAttention: flag(u?.attention),
-      attention: toOptionalColumn(u?.attention),
-      setDueAt: flag(dueAt),
-      dueAt: dueAt ?? null,
-      release: release ? 1 : 0,
-      expires: now + leaseMs,
-      clearPending: u?.clearPendingAction ? 1 : 0,
-    };
+    return this.commits.apply(batch, leaseMs);
   }
 
   async setPendingAction(runId: string, action: PendingAction): Promise<boolean> {
@@ -493,8 +409,4 @@ export class SqliteStore implements Store {
   async close() {
     if (this.db.open) this.db.close();
   }
-}
-
-function isConstraintError(error: unknown): boolean {
-  return (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
 }
