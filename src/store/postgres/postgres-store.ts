@@ -270,8 +270,9 @@ export class PostgresStore implements Store {
     return rows.length > 0;
   }
 
-  async renewLeases(workerId: string, leaseMs: number): Promise<void> {
-    await this.query('wm_renew', 'UPDATE runs SET lease_expires_at = now_ms() + $2 WHERE lease_owner = $1', [workerId, leaseMs]);
+  async renewLeases(workerId: string, runIds: string[], leaseMs: number): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.query('wm_renew', 'UPDATE runs SET lease_expires_at = now_ms() + $3 WHERE lease_owner = $1 AND id = ANY($2::text[])', [workerId, runIds, leaseMs]);
   }
 
   async releaseLeases(workerId: string, runIds?: string[]): Promise<void> {

@@ -154,7 +154,7 @@ export class SqliteStore implements Store {
          WHERE id = @id`,
       ),
       consumeSignal: db.prepare('UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL'),
-      renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ?'),
+      renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))'),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
            due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
@@ -429,8 +429,9 @@ export class SqliteStore implements Store {
     return this.sql.setPendingAction.run(JSON.stringify(action), runId, Date.now()).changes > 0;
   }
 
-  async renewLeases(workerId: string, leaseMs: number) {
-    this.sql.renew.run(Date.now() + leaseMs, workerId);
+  async renewLeases(workerId: string, runIds: string[], leaseMs: number) {
+    if (runIds.length === 0) return;
+    this.sql.renew.run(Date.now() + leaseMs, workerId, JSON.stringify(runIds));
   }
 
   async releaseLeases(workerId: string, runIds?: string[]) {
