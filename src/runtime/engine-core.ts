@@ -40,6 +40,8 @@ export interface EngineOptions {
   schema?: string;
   /** PostgreSQL connections this engine opens. (Default: 10) */
   poolSize?: number;
+  /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  create?: boolean;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
   /** Compiles stored declarative sources, so this engine serves versions registered at run time anywhere. (Default: none) */

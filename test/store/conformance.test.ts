@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { WaymarkError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend, type Backend } from '../helpers.js';
 
@@ -13,6 +15,18 @@ async function storeWithRun(backend: Backend) {
 }
 
 forEachBackend((backend) => {
+  test('create: false opens only an existing store: a missing one is E_STORE_NOT_FOUND and nothing is created', async () => {
+    const location = backend.store();
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(openStore(location, { create: false }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_STORE_NOT_FOUND' && /does not exist.*\(nothing was created\)/.test(e.message));
+    }
+    if (backend.name === 'sqlite') assert.equal(existsSync(location.slice('sqlite:'.length)), false, 'no file');
+    await (await openStore(location)).close(); // the default creates it
+    const store = await openStore(location, { create: false });
+    assert.deepEqual(await store.listWorkflowVersions(), []);
+    await store.close();
+  });
+
   test('createRuns is insert-or-get and writes the run_started event with the run', async () => {
     const { store } = await storeWithRun(backend);
     const [again] = await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 2 } }], 1000);

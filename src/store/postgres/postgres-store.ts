@@ -26,7 +26,7 @@ import type {
 } from '../types.js';
 import { applyCommits } from './commit.js';
 import { createLockedRun, createPlainRuns } from './create-runs.js';
-import { migratePostgres, quoteIdent } from './migrate.js';
+import { hasSchemaTable, migratePostgres, quoteIdent } from './migrate.js';
 import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
@@ -51,9 +51,16 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool. (Default: 10) */
   poolSize?: number;
+  /** Create the schema if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  create?: boolean;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** PostgreSQL's error code for a database that does not exist. */
+const INVALID_CATALOG_NAME = '3D000';
+
+const databaseOf = (url: URL) => decodeURIComponent(url.pathname.slice(1)) || '(the user name)';
 
 /** bigint columns (epoch ms, ids) fit in a JS number; the pool parses them as such. */
 const types = {
@@ -92,10 +99,18 @@ export class PostgresStore implements Store {
     }
     const store = new PostgresStore(url.toString(), schema, options.poolSize ?? 10);
     try {
+      if (options.create === false && !(await hasSchemaTable(store.pool, schema))) {
+        throw new WaymarkError('E_STORE_NOT_FOUND', `PostgreSQL store schema '${schema}' does not exist in database '${databaseOf(url)}' (nothing was created)`, {
+          details: { schema, database: databaseOf(url), missing: 'schema' },
+        });
+      }
       await migratePostgres(store.pool, schema);
     } catch (error) {
       await store.close();
       if (error instanceof WaymarkError) throw error;
+      if ((error as { code?: string }).code === INVALID_CATALOG_NAME) {
+        throw new WaymarkError('E_STORE_NOT_FOUND', `cannot open PostgreSQL store: ${(error as Error).message} (nothing was created)`, { cause: error, details: { database: databaseOf(url), missing: 'database' } });
+      }
       throw new WaymarkError('E_STORE', `cannot open PostgreSQL store: ${(error as Error).message}`, { cause: error });
     }
     return store;

@@ -25,7 +25,7 @@ import type {
   RolloutRecord,
 } from '../types.js';
 import { startedData } from '../started.js';
-import { migrateSqlite } from './migrate.js';
+import { hasSchemaTable, migrateSqlite } from './migrate.js';
 import { SqliteTasks } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
 import { SqliteDefinitions } from './definitions.js';
@@ -52,6 +52,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a writer waits for another process's transaction, in ms. (Default: 10000) */
   busyTimeoutMs?: number;
+  /** Create the file (or the tables in an empty one) if missing; false fails with E_STORE_NOT_FOUND and writes nothing. (Default: true) */
+  create?: boolean;
 }
 
 const servedKeys = (served: WorkflowVersionRef[]) => JSON.stringify(served.map((s) => `${s.workflow}@${s.version}`));
@@ -65,7 +67,7 @@ export class SqliteStore implements Store {
   private readonly sql;
 
   constructor(options: SqliteStoreOptions) {
-    this.db = new Database(options.path);
+    this.db = options.create === false ? openExisting(options.path) : new Database(options.path);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -498,4 +500,23 @@ export class SqliteStore implements Store {
 
 function isConstraintError(error: unknown): boolean {
   return (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
+}
+
+/** Opens a file that already holds a Waymark store, changing nothing otherwise: E_STORE_NOT_FOUND for a missing file or one without Waymark's tables. */
+function openExisting(path: string): Database.Database {
+  const missing = (why: string) => new WaymarkError('E_STORE_NOT_FOUND', `SQLite store '${path}' does not exist: ${why} (nothing was created)`, { details: { path, missing: 'file' } });
+  if (path === ':memory:') throw missing('an in-memory database starts empty');
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (error) {
+    throw missing((error as { code?: string }).code === 'SQLITE_CANTOPEN' ? 'no such file' : (error as Error).message);
+  }
+  try {
+    if (!hasSchemaTable(db)) throw missing('the file holds no Waymark tables');
+  } catch (error) {
+    db.close();
+    throw error instanceof WaymarkError ? error : missing((error as Error).message);
+  }
+  return db;
 }
