@@ -285,9 +285,19 @@ export class PostgresStore implements Store {
     return rows.length > 0;
   }
 
+  /**
+   * Skips rows another transaction holds locked instead of waiting for them: a renewal that waited could
+   * deadlock with a group commit locking the same runs in another order (and abort that commit), while a
+   * committing run's lease is extended by its commit anyway.
+   */
   async renewLeases(workerId: string, runIds: string[], leaseMs: number): Promise<void> {
     if (runIds.length === 0) return;
-    await this.query('wm_renew', 'UPDATE runs SET lease_expires_at = now_ms() + $3 WHERE lease_owner = $1 AND id = ANY($2::text[])', [workerId, runIds, leaseMs]);
+    await this.query(
+      'wm_renew',
+      `UPDATE runs SET lease_expires_at = now_ms() + $3
+       WHERE id IN (SELECT id FROM runs WHERE lease_owner = $1 AND id = ANY($2::text[]) FOR UPDATE SKIP LOCKED)`,
+      [workerId, runIds, leaseMs],
+    );
   }
 
   async releaseLeases(workerId: string, runIds?: string[]): Promise<void> {
