@@ -12,12 +12,17 @@ export interface StoreOptions {
 
 /**
  * The store location: `--db`, else $WAYMARK_DB, else ./waymark.db. A bare path means a SQLite file;
- * 'postgres://...' (or 'postgresql://...') means PostgreSQL.
+ * 'postgres://...' (or 'postgresql://...') means PostgreSQL; any other `scheme://` is a usage error.
  */
 export function storeLocation(options: StoreOptions): string {
   const given = options.db ?? process.env.WAYMARK_DB ?? './waymark.db';
-  if (given.trim() === '') throw new UsageError('--db needs a file path or a postgres:// URL, e.g. --db ./waymark.db');
+  const flag = options.db !== undefined ? '--db' : process.env.WAYMARK_DB !== undefined ? '$WAYMARK_DB' : '--db';
+  if (given.trim() === '') throw new UsageError(`${flag} needs a file path or a postgres:// URL, e.g. --db ./waymark.db`);
   if (/^postgres(ql)?:\/\//.test(given) || given.startsWith('sqlite:')) return given;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(given)?.[1];
+  if (scheme !== undefined) {
+    throw new UsageError(`${flag} '${given}': Waymark has no '${scheme}' store; give a SQLite file (./waymark.db, sqlite:<file>) or a postgres:// URL`);
+  }
   return `sqlite:${given}`;
 }
 

@@ -12,21 +12,29 @@ export interface WorkflowModule {
   migrations: MigrationDefinition[];
 }
 
+/** Which workflows a command serves: `--workflows <module>`, and the built-in examples only when asked for (`--examples`). */
+export interface WorkflowChoice {
+  /** The built-in example workflows as well. (Default: false) */
+  examples?: boolean;
+}
+
 /**
- * The workflow versions a command serves: the examples when `modulePath` is absent, else those the module
- * exports (its `workflows` array, a default-exported array, or any exported definitions).
+ * The workflow versions a command serves: those the module exports (its `workflows` array, a default-exported
+ * array, or any exported definitions), plus the examples with `examples`; none when neither is given.
  * The path is resolved from the current directory; `.ts` modules are loaded through tsx.
  */
-export async function loadWorkflows(modulePath: string | undefined): Promise<WorkflowDefinition[]> {
-  return (await loadWorkflowModule(modulePath)).workflows;
+export async function loadWorkflows(modulePath: string | undefined, choice: WorkflowChoice = {}): Promise<WorkflowDefinition[]> {
+  return (await loadWorkflowModule(modulePath, choice)).workflows;
 }
 
 /**
  * The workflows and migrations a module exports: named exports (`workflows`, `migrations` arrays, or the
- * definitions themselves) or a default export `{ workflows, migrations }`. The examples when `modulePath` is absent.
+ * definitions themselves) or a default export `{ workflows, migrations }`; plus the examples (which have no
+ * migrations) with `examples`. Nothing when neither is given: the examples never run unless asked for.
  */
-export async function loadWorkflowModule(modulePath: string | undefined): Promise<WorkflowModule> {
-  if (modulePath === undefined) return { workflows: exampleWorkflows, migrations: [] };
+export async function loadWorkflowModule(modulePath: string | undefined, choice: WorkflowChoice = {}): Promise<WorkflowModule> {
+  const examples = choice.examples === true ? exampleWorkflows : [];
+  if (modulePath === undefined) return { workflows: examples, migrations: [] };
   const file = resolve(process.cwd(), modulePath);
   if (!existsSync(file)) throw new UsageError(`workflow module '${modulePath}' does not exist (looked at ${file})`);
   if (/\.[mc]?ts$/.test(file)) await registerTypeScript(modulePath);
@@ -40,14 +48,15 @@ export async function loadWorkflowModule(modulePath: string | undefined): Promis
   if (definitions.length === 0) {
     throw new UsageError(`workflow module '${modulePath}' exports no workflows: export \`workflows\` (an array of defineWorkflow() results) or the definitions themselves`);
   }
-  return { workflows: definitions, migrations: migrationsIn(exports, modulePath) };
+  return { workflows: [...new Set([...examples, ...definitions])], migrations: migrationsIn(exports, modulePath) };
 }
 
 /** The module's migration called `name`; a usage error naming the known ones when there is none. */
 export function findMigration(module: WorkflowModule, name: string, modulePath: string | undefined): MigrationDefinition {
   const found = module.migrations.find((m) => m.name === name);
   if (found) return found;
-  const where = modulePath === undefined ? 'the example workflows (give --workflows <module>)' : `workflow module '${modulePath}'`;
+  if (modulePath === undefined) throw new UsageError(`--migration '${name}' needs the workflow module that exports it: give --workflows <module>`);
+  const where = `workflow module '${modulePath}'`;
   const known = module.migrations.map((m) => `'${m.name}'`).join(', ');
   throw new UsageError(
     `no migration named '${name}' in ${where}: ${known === '' ? 'it exports no migrations (export `migrations`, an array of defineMigration() results)' : `known: ${known}`}`,

@@ -1,9 +1,10 @@
-import { Engine, type EngineOptions } from '../index.js';
+import { Engine, WaymarkError, type EngineOptions } from '../index.js';
 import { storeLocation, type StoreOptions } from './args.js';
 
 /**
  * Opens an engine on the command's store, runs `use` and closes the engine whatever happens.
  * A client (worker: false) unless `options.worker` says otherwise: it starts, signals and reads, executes nothing.
+ * The store must exist (E_STORE_NOT_FOUND, nothing created) unless `options.create`: only `server`, `dev` and `start` create one.
  */
 export async function withEngine<T>(
   store: StoreOptions,
@@ -11,12 +12,25 @@ export async function withEngine<T>(
   use: (engine: Engine, location: string) => Promise<T>,
 ): Promise<T> {
   const location = storeLocation(store);
-  const engine = await Engine.open({ worker: false, ...options, store: location });
+  const engine = await Engine.open({ worker: false, create: false, ...options, store: location }).catch(options.create ? rethrow : storeHint);
   try {
     return await use(engine, location);
   } finally {
     await engine.close();
   }
+}
+
+const rethrow = (error: unknown): never => {
+  throw error;
+};
+
+/** A missing store (file or schema; Waymark never creates a database): say which commands create one. */
+function storeHint(error: unknown): never {
+  const missing = error instanceof WaymarkError ? (error.details as { missing?: string } | undefined)?.missing : undefined;
+  if (error instanceof WaymarkError && error.code === 'E_STORE_NOT_FOUND' && missing !== 'database') {
+    throw new WaymarkError(error.code, `${error.message}: check --db, or create the store with \`${cliName()} server\`, \`dev\` or \`start\``, { details: error.details, cause: error });
+  }
+  throw error;
 }
 
 /** How to call this CLI again in hints: `waymark`, or the tsx command line it was started with. */

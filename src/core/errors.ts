@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'E_LOCK_HELD'
   | 'E_ENGINE_CLOSED'
   | 'E_SCHEMA_TOO_NEW'
+  | 'E_STORE_NOT_FOUND'
   | 'E_STORE'
   | 'E_RUN_EXPIRED'
   | 'E_UNKNOWN_OUTCOME'

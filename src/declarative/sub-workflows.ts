@@ -1,3 +1,4 @@
+import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import type { Engine } from '../runtime/engine.js';
 import { isTerminal } from '../core/types.js';
@@ -36,9 +37,13 @@ export class SubWorkflowRunner {
     options: { /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number; /** Time between polls, in ms. (Default: 250) */ intervalMs?: number } = {},
   ) {
     this.maxDepth = options.maxDepth ?? 5;
-    const intervalMs = options.intervalMs ?? 250;
-    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors wait for the next tick.
-    this.schedule = new Periodic(() => this.tick(), intervalMs, (error) => (error as { code?: string }).code === 'E_ENGINE_CLOSED' && this.schedule.stop());
+    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors (the store is down) are tried again.
+    this.schedule = new Periodic(() => this.tick(), {
+      what: 'running sub-workflow tasks',
+      intervalMs: options.intervalMs ?? 250,
+      warn: (message, facts) => engine.warn(message, facts),
+      stopsOn: (error) => (error as { code?: string }).code === 'E_ENGINE_CLOSED',
+    });
   }
 
   start(): void {
@@ -59,7 +64,9 @@ export class SubWorkflowRunner {
         await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { parent: { workflow: task.workflow, version: task.version } }) });
         this.watching.set(task.taskId, id);
       } catch (error) {
-        await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${(error as Error).message}` });
+        // Only a refused start fails the task; a store that is down leaves it to time out and be polled again.
+        if (!isRefusal(error)) throw error;
+        await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${error.message}` });
       }
     }
     for (const [taskId, childId] of this.watching) {
@@ -97,4 +104,9 @@ async function parentOf(engine: Engine, runId: string): Promise<string | undefin
     if ((await engine.tasks.ofRun(parent)).some((t) => t.taskType === SUB_WORKFLOW_TASK && t.refName === ref)) return parent;
   }
   return undefined;
+}
+
+/** A start refused for what it asks (unknown workflow, bad input, lock held...), not for the store being unavailable. */
+function isRefusal(error: unknown): error is WaymarkError {
+  return error instanceof WaymarkError && error.code !== 'E_STORE' && error.code !== 'E_ENGINE_CLOSED';
 }

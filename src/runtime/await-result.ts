@@ -11,11 +11,13 @@ export interface ResultSource {
 
 /**
  * Resolves with the run once it is over: at once when this engine commits its end, else by looking again
- * every 250 ms (another process may finish it). E_TIMEOUT after `timeoutMs`; a failed read is retried.
+ * every 250 ms (another process may finish it). E_TIMEOUT after `timeoutMs`; a failed read (not a WaymarkError,
+ * e.g. a dropped connection) is retried at the same pace and logged once per wait.
  */
 export async function waitForTerminal(source: ResultSource, runId: string, timeoutMs = Infinity): Promise<Run> {
   const deadline = Date.now() + timeoutMs;
   let run = await source.getRun(runId);
+  let warned = false;
   while (!isTerminal(run.status)) {
     const left = deadline - Date.now();
     if (left <= 0) {
@@ -28,7 +30,8 @@ export async function waitForTerminal(source: ResultSource, runId: string, timeo
       run = await source.getRun(runId);
     } catch (error) {
       if (error instanceof WaymarkError) throw error;
-      source.warn('reading the run failed while waiting for its result; retrying', { runId, error: String(error) }); // e.g. a dropped connection
+      if (!warned) source.warn('reading the run failed while waiting for its result; reading it again every 250 ms until the wait ends', { runId, error: String(error) });
+      warned = true;
     }
   }
   return run;

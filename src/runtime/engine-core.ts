@@ -13,7 +13,7 @@ import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
 import { faultPoint } from './faults.js';
 import { Periodic } from './periodic.js';
-import { WorkerPresence } from './presence.js';
+import { beatIntervalMs, WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
 import { parkRefused } from './refused-commits.js';
 import { startRequest } from './start-request.js';
@@ -43,6 +43,8 @@ export interface EngineOptions {
   schema?: string;
   /** PostgreSQL connections this engine opens. (Default: 10) */
   poolSize?: number;
+  /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  create?: boolean;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
   /**
@@ -106,8 +108,11 @@ export abstract class EngineCore {
   protected readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
   private readonly presence: WorkerPresence | undefined;
-  /** Evaluates unfinished rollouts on a schedule; safe in many processes at once (transitions claim the rollout). */
-  private readonly rolloutDriver: Periodic | undefined;
+  /**
+   * A worker's other loops: learning versions, routes and declarative definitions; timing out tasks whose
+   * worker went silent; evaluating unfinished rollouts (safe in many processes at once: transitions claim the rollout).
+   */
+  private readonly periodic: Periodic[] = [];
   private unsubscribeWake: (() => void) | undefined;
   private closed = false;
 
@@ -123,13 +128,8 @@ export abstract class EngineCore {
       commit: (commit) => this.commits.add(commit),
       released: (runId, how, dueAt) => {
         this.executors.delete(runId);
-        if (how === 'abandoned') {
-          // Hand the run back at once (it replays from its last checkpoint); if the store is down, its lease expires.
-          this.store
-            .releaseLeases(this.workerId, [runId])
-            .then(() => this.loop?.nudge())
-            .catch((error) => this.warn('releasing an abandoned run failed; its lease will expire', { runId, error: String(error) }));
-        }
+        // Handed back at the next claim pass, it replays from its last checkpoint (on any worker); its lease is no longer renewed.
+        if (how === 'abandoned') this.loop?.handBack(runId);
         if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
         this.loop?.nudge();
       },
@@ -162,12 +162,17 @@ export abstract class EngineCore {
         workerId: this.workerId,
         served: () => registry.served(),
         leaseMs: options.leaseMs,
-        busy: () => this.executors.size > 0,
-        beat: () => Promise.all([registry.learn(store), store.tasks.timeOut(), this.definitions.sync()]).then(() => undefined), // quarantines, routes, lost tasks, new versions
+        executing: () => [...this.executors.keys()],
         warn: (message, facts) => this.warn(message, facts),
       });
+      const warn = (message: string, facts: Record<string, unknown>) => this.warn(message, facts);
+      const intervalMs = beatIntervalMs(options.leaseMs);
+      this.periodic.push(
+        new Periodic(() => Promise.all([registry.learn(store), this.definitions.sync()]), { what: 'learning versions, routes and declarative definitions', intervalMs, warn }),
+        new Periodic(() => store.tasks.timeOut(), { what: 'timing out tasks whose worker went silent', intervalMs, warn }),
+      );
       const every = options.rolloutCheckMs ?? 15_000;
-      if (every > 0) this.rolloutDriver = new Periodic(() => this.evaluateRollouts(), every, (error) => this.warn('evaluating rollouts failed; will retry', { error: String(error) }));
+      if (every > 0) this.periodic.push(new Periodic(() => this.evaluateRollouts(), { what: 'evaluating rollouts', intervalMs: every, warn }));
     }
   }
 
@@ -193,7 +198,7 @@ export abstract class EngineCore {
           this.checkHeldTasks();
         });
         loop.start();
-        this.rolloutDriver?.start();
+        for (const job of this.periodic) job.start();
       }
     } catch (error) {
       await this.close();
@@ -246,7 +251,8 @@ export abstract class EngineCore {
 
   /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
   async result<T = Json>(runId: string, options: { timeoutMs?: number } = {}): Promise<T> {
-    const run = await waitForTerminal({ getRun: (id) => this.getRun(id), subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) }, runId, options.timeoutMs);
+    const getRun = (id: string) => (this.assertOpen(), this.getRun(id)); // a wait ends when the engine closes
+    const run = await waitForTerminal({ getRun, subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) }, runId, options.timeoutMs);
     if (run.status === 'completed') return run.output as T;
     if (run.status === 'cancelled') throw new WaymarkError('E_RUN_CANCELLED', `run '${runId}' was cancelled`);
     throw new WaymarkError('E_RUN_FAILED', `run '${runId}' failed: ${run.error?.message ?? 'unknown error'}`, {
@@ -294,8 +300,7 @@ export abstract class EngineCore {
     if (this.loop) await checkStranding(this.store, this.workerId, this.registry.served(), options.refuseStranding === true, (m, f) => this.warn(m, f));
     this.closed = true;
     this.unsubscribeWake?.();
-    this.rolloutDriver?.stop();
-    await this.loop?.stop();
+    await Promise.all([...this.periodic.map((job) => job.stop()), this.loop?.stop()]);
     await this.starts.drain();
     for (const executor of this.executors.values()) executor.stop();
     await this.commits.drain();
@@ -339,7 +344,7 @@ export abstract class EngineCore {
     if (this.closed || this.executors.has(claimed.run.id)) return;
     const definition = this.registry.get(claimed.run.workflow, claimed.run.version);
     if (!definition) {
-      void this.store.releaseLeases(this.workerId, [claimed.run.id]);
+      this.loop?.handBack(claimed.run.id);
       return;
     }
     const executor = new RunExecutor(claimed, definition, this.host);
@@ -367,7 +372,8 @@ export abstract class EngineCore {
     });
   }
 
-  protected warn(message: string, facts: Record<string, unknown>): void {
+  /** Writes a warning to the engine's logger. (Default: stderr) */
+  warn(message: string, facts: Record<string, unknown>): void {
     if (this.options.logger) this.options.logger.warn({ workerId: this.workerId, ...facts }, message);
     else process.stderr.write(`waymark: ${message} ${JSON.stringify(facts)}\n`);
   }

@@ -30,7 +30,7 @@ export class Engine extends EngineCore {
     }
     if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
     const registry = new WorkflowRegistry(options.workflows ?? []);
-    const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize });
+    const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize, create: options.create });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
     await engine.boot();
     return engine;

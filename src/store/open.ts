@@ -10,6 +10,8 @@ export interface OpenStoreOptions {
   schema?: string;
   /** PostgreSQL connections per engine. (Default: 10) */
   poolSize?: number;
+  /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  create?: boolean;
 }
 
 /**
@@ -21,11 +23,11 @@ export async function openStore(location: string | Store, options: OpenStoreOpti
   if (location.startsWith('sqlite:')) {
     const path = location.slice('sqlite:'.length);
     if (path === '') throw new WaymarkError('E_INVALID_INPUT', "store 'sqlite:' needs a path, e.g. 'sqlite:./waymark.db' or 'sqlite::memory:'");
-    return new SqliteStore({ path, synchronous: options.synchronous });
+    return new SqliteStore({ path, synchronous: options.synchronous, create: options.create });
   }
   if (location.startsWith('postgres://') || location.startsWith('postgresql://')) {
-    return PostgresStore.open({ url: location, schema: options.schema, poolSize: options.poolSize });
+    return PostgresStore.open({ url: location, schema: options.schema, poolSize: options.poolSize, create: options.create });
   }
-  if (/\.(db|sqlite3?)$/.test(location)) return new SqliteStore({ path: location, synchronous: options.synchronous });
+  if (/\.(db|sqlite3?)$/.test(location)) return new SqliteStore({ path: location, synchronous: options.synchronous, create: options.create });
   throw new WaymarkError('E_INVALID_INPUT', `store '${location}' is not a known location: use 'sqlite:./waymark.db', 'sqlite::memory:' or 'postgres://user@host:5432/db'`);
 }

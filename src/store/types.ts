@@ -284,8 +284,8 @@ export interface Store {
   claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]>;
   /** Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. A commit that fails alone never fails the others. */
   commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]>;
-  /** Extends every lease `workerId` holds. */
-  renewLeases(workerId: string, leaseMs: number): Promise<void>;
+  /** Extends the leases `workerId` holds on `runIds` (the runs it is executing); its other leases are left to expire. */
+  renewLeases(workerId: string, runIds: string[], leaseMs: number): Promise<void>;
   /** Gives up the leases `workerId` holds (all, or those of `runIds`), making the runs claimable now. */
   releaseLeases(workerId: string, runIds?: string[]): Promise<void>;
   /**

@@ -17,7 +17,7 @@ let stopServer: () => Promise<void> = async () => {};
 /** A real `waymark server` on a free port and a fresh SQLite file, for every test of this file. */
 before(async () => {
   const db = tempDb();
-  const child = spawnCli(['server', '--port', '0', '--db', `sqlite:${db}`, '--log-level', 'warn']);
+  const child = spawnCli(['server', '--port', '0', '--db', `sqlite:${db}`, '--examples', '--log-level', 'warn']);
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -202,7 +202,7 @@ test('Conductor verbs against a real server: definitions from files, start with 
 });
 
 test('what the server refuses is one line on stderr with its message and exit 1', async () => {
-  // A code workflow (the server's examples) has no task graph to show.
+  // A code workflow (the server's examples, given with --examples) has no task graph to show.
   assert.match(ok(await waymark('workflow', 'get', 'order')), /^workflow:\s+order v1\n[\s\S]*\n\n\(no task graph\)\n$/);
   failed(await waymark('workflow', 'get', 'no_such_workflow'), 1, /^error: GET \/api\/metadata\/workflow\/no_such_workflow: .*no_such_workflow/);
   failed(await waymark('workflow', 'status', 'no-such-id'), 1, /^error: GET \/api\/workflow\/no-such-id: .*no-such-id/, 'E_RUN_NOT_FOUND');

@@ -6,7 +6,7 @@ import { cli, cliJson, sleep, spawnCli } from './cli-process.js';
 
 test('a run started by a client process is executed by `waymark dev` in another process, which stops cleanly on SIGTERM', async () => {
   const db = tempDb();
-  const dev = spawnCli(['dev', '--db', db]);
+  const dev = spawnCli(['dev', '--examples', '--db', db]);
   let devOut = '';
   let devErr = '';
   dev.stdout!.on('data', (chunk) => (devOut += chunk));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { Engine } from '../../src/index.js';
 import { tempDb } from '../helpers.js';
 import { cli, cliJson } from './cli-process.js';
 
@@ -18,7 +19,7 @@ test('bad JSON in --input exits 2 and writes nothing; the store keeps only the g
   assert.equal(fresh.stdout, '');
   assert.equal(existsSync(db), false, 'bad input must not even create the database');
 
-  const good = await cli(['start', 'report', '--db', db, '--id', 'good', '--input', '{"parts":1}']);
+  const good = await cli(['start', 'report', '--examples', '--db', db, '--id', 'good', '--input', '{"parts":1}']);
   assert.equal(good.code, 0, good.stderr);
   const bad = await cli(['start', 'report', '--db', db, '--id', 'bad', '--input', '[1,']);
   assert.equal(bad.code, 2);
@@ -30,7 +31,7 @@ test('bad JSON in --input exits 2 and writes nothing; the store keeps only the g
 
 test('an unknown workflow exits 1 with E_UNKNOWN_WORKFLOW and starts nothing', async () => {
   const db = tempDb();
-  const result = await cli(['start', 'no-such-workflow', '--db', db, '--input', '{}']);
+  const result = await cli(['start', 'no-such-workflow', '--examples', '--db', db, '--input', '{}']);
   assert.equal(result.code, 1);
   assertError(result.stderr, 'E_UNKNOWN_WORKFLOW', /workflow 'no-such-workflow' is not registered \(known: onboarding, order, report, rollout\)/);
   assert.deepEqual(await cliJson(['runs', 'list', '--db', db]), []);
@@ -38,6 +39,7 @@ test('an unknown workflow exits 1 with E_UNKNOWN_WORKFLOW and starts nothing', a
 
 test('a missing run exits 1 with E_RUN_NOT_FOUND for get, history and signal', async () => {
   const db = tempDb();
+  await (await Engine.open({ store: `sqlite:${db}`, worker: false })).close(); // an empty store
   for (const args of [['runs', 'get', 'nope'], ['runs', 'history', 'nope'], ['signal', 'nope', 'approval']]) {
     const result = await cli([...args, '--db', db]);
     assert.equal(result.code, 1, args.join(' '));
@@ -67,7 +69,7 @@ test('bad option values exit 2 before the store is opened', async () => {
 
 test('runs list --json prints a parseable array filtered by status and workflow; an unknown version exits 1', async () => {
   const db = tempDb();
-  assert.equal((await cli(['start', 'order', '--db', db, '--id', 'o-1', '--input', '{"id":"o-1","amount":1}'])).code, 0);
+  assert.equal((await cli(['start', 'order', '--examples', '--db', db, '--id', 'o-1', '--input', '{"id":"o-1","amount":1}'])).code, 0);
   assert.equal((await cli(['start', 'report', '--db', db, '--id', 'r-1', '--version', '1', '--correlation-id', 'batch-9'])).code, 0);
 
   const all = await cliJson<{ id: string; status: string }[]>(['runs', 'list', '--db', db]);

@@ -37,7 +37,11 @@ test('migrations: named definitions, a named `migrations` array, or a default { 
   const none = await loadWorkflowModule(module('none', 'export const workflows = [v1];'));
   assert.deepEqual(none.migrations, []);
   assert.equal((await loadWorkflows(module('plain', 'export const workflows = [v1, v2];'))).length, 2, 'loadWorkflows still returns the workflows');
-  assert.deepEqual((await loadWorkflowModule(undefined)).migrations, [], 'the examples have no migrations');
+  assert.deepEqual(await loadWorkflowModule(undefined), { workflows: [], migrations: [] }, 'no module and no --examples: nothing');
+  const examples = await loadWorkflowModule(undefined, { examples: true });
+  assert.deepEqual([examples.workflows.map((w) => w.name).sort(), examples.migrations], [['onboarding', 'order', 'report', 'rollout'], []], 'the examples, asked for, have no migrations');
+  const both = await loadWorkflowModule(module('with-examples', 'export const workflows = [v1];'), { examples: true });
+  assert.equal(both.workflows.length, examples.workflows.length + 1, '--workflows and --examples together serve both');
 
   assert.equal(findMigration(loose, 'named', 'loose.mts').name, 'named');
   assert.throws(() => findMigration(loose, 'other', 'loose.mts'), /no migration named 'other' in workflow module 'loose.mts': known: .*'m v1->v2'/);

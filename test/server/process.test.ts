@@ -102,13 +102,13 @@ test('`waymark server` serves the API; on SIGTERM it exits 0 at once and release
   }
 });
 
-test('`waymark server` serves the examples by default and refuses a bad --port before opening anything', async () => {
+test('`waymark server --examples` serves the examples and refuses a bad --port before opening anything', async () => {
   const bad = await cli(['server', '--port', '80000']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--port must be a port number from 0 to 65535, got '80000'/);
 
   const db = tempDb();
-  const child = spawnCli(['server', '--port', '0', '--db', db, '--log-level', 'silent']);
+  const child = spawnCli(['server', '--port', '0', '--db', db, '--examples', '--log-level', 'silent']);
   let stdout = '';
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
   const url = await new Promise<string>((resolve, reject) => {

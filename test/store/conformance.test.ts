@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { WaymarkError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend, type Backend } from '../helpers.js';
 
@@ -13,6 +15,18 @@ async function storeWithRun(backend: Backend) {
 }
 
 forEachBackend((backend) => {
+  test('create: false opens only an existing store: a missing one is E_STORE_NOT_FOUND and nothing is created', async () => {
+    const location = backend.store();
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(openStore(location, { create: false }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_STORE_NOT_FOUND' && /does not exist.*\(nothing was created\)/.test(e.message));
+    }
+    if (backend.name === 'sqlite') assert.equal(existsSync(location.slice('sqlite:'.length)), false, 'no file');
+    await (await openStore(location)).close(); // the default creates it
+    const store = await openStore(location, { create: false });
+    assert.deepEqual(await store.listWorkflowVersions(), []);
+    await store.close();
+  });
+
   test('createRuns is insert-or-get and writes the run_started event with the run', async () => {
     const { store } = await storeWithRun(backend);
     const [again] = await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 2 } }], 1000);
@@ -117,11 +131,25 @@ forEachBackend((backend) => {
   test('releasing leases makes runs claimable at once; renewing keeps them', async () => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 300);
-    await store.renewLeases('worker-a', 10_000);
+    await store.renewLeases('worker-a', ['r1'], 10_000);
     await new Promise((resolve) => setTimeout(resolve, 350));
     assert.deepEqual(await store.claimRuns('worker-b', served, 10, 10_000), [], 'a renewed lease outlives its first term');
     await store.releaseLeases('worker-a');
     assert.equal((await store.claimRuns('worker-b', served, 10, 10_000)).length, 1);
+    await store.close();
+  });
+
+  test("renewing extends only the given runs' leases, and only the caller's: the worker's other leases expire", async () => {
+    const { store } = await storeWithRun(backend);
+    await store.createRuns([{ id: 'r2', workflow: 'w', version: 1, input: {} }, { id: 'r3', workflow: 'w', version: 1, input: {} }], 1000);
+    assert.equal((await store.claimRuns('worker-a', served, 10, 300)).length, 3);
+    await store.renewLeases('worker-a', ['r1', 'r2'], 10_000);
+    await store.renewLeases('worker-b', ['r3'], 10_000); // not its lease: changes nothing
+    await store.renewLeases('worker-a', [], 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const taken = await store.claimRuns('worker-b', served, 10, 10_000);
+    assert.deepEqual(taken.map((c) => c.run.id), ['r3'], 'only the lease left unrenewed lapsed');
+    assert.deepEqual(await store.claimRuns('worker-c', served, 10, 10_000), [], 'the renewed leases still hold');
     await store.close();
   });
 

@@ -101,3 +101,35 @@ test('a commit or a start the server refuses (a number out of range) fails alone
     await store.close();
   }
 });
+
+test('renewing leases never waits for a run another transaction holds locked, so it cannot deadlock a group commit; the others are renewed', { skip }, async () => {
+  const location = tempPgStore();
+  const schema = schemaOf(location);
+  const store = await PostgresStore.open({ url: location });
+  const holder = new pg.Client({ connectionString: TEST_PG_URL });
+  await holder.connect();
+  try {
+    await store.registerWorkflowVersions([{ workflow: 'w', version: 1, fingerprint: 'f1' }]);
+    await store.createRuns(['r1', 'r2'].map((id) => ({ id, workflow: 'w', version: 1, input: null })), 1000);
+    assert.equal((await store.claimRuns('worker-a', [{ workflow: 'w', version: 1 }], 10, 60_000)).length, 2);
+    const expiry = async () => Object.fromEntries((await sql<{ id: string; e: number }>(`SELECT id, lease_expires_at::float8 AS e FROM "${schema}".runs`)).map((r) => [r.id, r.e]));
+    const before = await expiry();
+
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM "${schema}".runs WHERE id = 'r1' FOR UPDATE`); // as a commit in flight does
+    let bound: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      store.renewLeases('worker-a', ['r1', 'r2'], 600_000).then(() => 'renewed'),
+      new Promise((resolve) => (bound = setTimeout(() => resolve('still waiting for the lock after 5 s'), 5_000))),
+    ]);
+    clearTimeout(bound);
+    await holder.query('ROLLBACK');
+    assert.equal(outcome, 'renewed');
+    const after = await expiry();
+    assert.equal(after.r1, before.r1, 'the locked run was skipped (its commit extends its lease)');
+    assert.ok(after.r2! > before.r2! + 500_000, 'the other run was renewed');
+  } finally {
+    await holder.end();
+    await store.close();
+  }
+});

@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import { Engine, type RunStatus } from '../../index.js';
 import { isTerminal } from '../../core/types.js';
 import { DB_HELP, storeLocation } from '../args.js';
+import { UsageError } from '../errors.js';
 import { loadWorkflows } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
 
 interface DevFlags {
   db?: string;
   workflows?: string;
+  examples?: boolean;
 }
 
 export function devCommand(program: Command): void {
@@ -15,10 +17,13 @@ export function devCommand(program: Command): void {
     .command('dev')
     .description('run a worker that executes the runs of the given workflows until stopped (Ctrl-C)')
     .option('--db <store>', DB_HELP)
-    .option('--workflows <module>', 'module exporting the workflows to serve (default: the examples)')
+    .option('--workflows <module>', 'module exporting the workflows to serve')
+    .option('--examples', 'serve the built-in example workflows (order, onboarding, report, rollout) as well')
     .action(async (flags: DevFlags) => {
+      // Everything the user typed is checked before the store is touched.
+      if (flags.workflows === undefined && !flags.examples) throw new UsageError('dev needs workflows to serve: give --workflows <module> (or --examples for the built-in examples)');
       const location = storeLocation(flags);
-      const workflows = await loadWorkflows(flags.workflows);
+      const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
       const engine = await Engine.open({ store: location, workflows });
       const served = workflows.map((w) => `${w.name} v${w.version}`).join(', ');
 

@@ -14,6 +14,7 @@ interface ServerFlags {
   host?: string;
   port?: string;
   workflows?: string;
+  examples?: boolean;
   workerId?: string;
   worker?: boolean;
   concurrency?: string;
@@ -33,7 +34,8 @@ export function serverCommand(program: Command): void {
     .option('--db <store>', DB_HELP)
     .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
     .option('--port <n>', 'port to listen on; 0 picks a free one (default: 8080)')
-    .option('--workflows <module>', 'module exporting the workflows (and migrations) to serve (default: the examples)')
+    .option('--workflows <module>', 'module exporting the code workflows (and migrations) to serve (default: none: declarative ones only)')
+    .option('--examples', 'serve the built-in example workflows (order, onboarding, report, rollout) as well')
     .option('--worker-id <id>', "this worker's identity in leases; reuse a dead process's id to take its runs back at once (default: host:pid)")
     .option('--no-worker', 'serve the API only: runs are executed by other workers (e.g. `waymark dev`)')
     .option('--concurrency <n>', 'runs executed at once (default: 100)')
@@ -50,7 +52,7 @@ export function serverCommand(program: Command): void {
       if (flags.workerId !== undefined && flags.workerId.trim() === '') throw new UsageError('--worker-id needs a value');
       const declarativeOptions = parseDeclarativeOptions(flags);
       const location = storeLocation(flags);
-      const module = await loadWorkflowModule(flags.workflows);
+      const module = await loadWorkflowModule(flags.workflows, { examples: flags.examples });
       const declarative = await declarativeSupport(declarativeOptions);
       const [definitions, taskDefinitions] = [readJsonItems(flags.definitions, '--definitions'), readJsonItems(flags.taskDefinitions, '--task-definitions')];
       const compiled = definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), declarative.env));
@@ -68,7 +70,7 @@ export function serverCommand(program: Command): void {
         throw error;
       }
       const stop = waitForStop();
-      const served = [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ');
+      const served = [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ') || 'no workflows given (declarative ones in the store or registered over the API are served)';
       process.stdout.write(`waymark server: listening on ${server.url}\n`);
       process.stdout.write(
         flags.worker === false

@@ -12,6 +12,7 @@ interface StartFlags {
   id?: string;
   db?: string;
   workflows?: string;
+  examples?: boolean;
   force?: boolean;
   correlationId?: string;
   wait?: boolean;
@@ -30,7 +31,8 @@ export function startCommand(program: Command): void {
     .option('--id <id>', 'run id; a run with this id that exists is returned and nothing starts')
     .option('--correlation-id <id>', "the caller's id for the business transaction (runs list --correlation-id finds it)")
     .option('--db <store>', DB_HELP)
-    .option('--workflows <module>', 'module exporting the workflows to register (default: the examples)')
+    .option('--workflows <module>', 'module exporting the workflows to register first (default: none: the versions the store knows)')
+    .option('--examples', 'register the built-in example workflows (order, onboarding, report, rollout) first')
     .option('--wait', 'wait until the run finishes and print it then')
     .option('--timeout <ms>', 'with --wait: give up after this many ms (default: 60000)')
     .option('--json', 'print the run as JSON')
@@ -40,8 +42,8 @@ export function startCommand(program: Command): void {
       const version = parsePositiveInt(flags.version, '--version');
       const timeoutMs = parsePositiveInt(flags.timeout, '--timeout') ?? 60_000;
       if (flags.force && version === undefined) throw new UsageError('--force applies to a pinned start: give --version <n> as well');
-      const workflows = await loadWorkflows(flags.workflows);
-      await withEngine(flags, { workflows }, async (engine) => {
+      const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
+      await withEngine(flags, { workflows, create: true }, async (engine) => {
         const before = Date.now();
         let run = await engine.start(workflow, input, { id: flags.id, version, force: flags.force === true, correlationId: flags.correlationId }).catch(forceHint);
         const existed = run.createdAt.getTime() < before;

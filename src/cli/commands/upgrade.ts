@@ -11,6 +11,7 @@ interface UpgradeFlags {
   migration?: string;
   dryRun?: boolean;
   workflows?: string;
+  examples?: boolean;
   reason?: string;
   actor?: string;
   db?: string;
@@ -31,7 +32,8 @@ export function upgradeCommand(runs: Command): void {
     .requiredOption('--to <n>', 'the target version (its code must be in --workflows)')
     .option('--migration <name>', "transform the history with this migration (exported by --workflows) first; the run continues in a new history epoch")
     .option('--dry-run', 'verify only: print the verdict and the (transformed) history it was replayed over; nothing changes')
-    .option('--workflows <module>', "module exporting the workflows (the target version's code included) and migrations (default: the examples)")
+    .option('--workflows <module>', "module exporting the workflows (the target version's code included) and migrations")
+    .option('--examples', 'with the built-in example workflows (order, onboarding, report, rollout) as well')
     .option('--reason <text>', "why: recorded in the run's history (default: '(no reason given)')")
     .option('--actor <name>', 'who upgrades: recorded in the history (default: the OS user name)')
     .option('--db <store>', DB_HELP)
@@ -41,7 +43,7 @@ export function upgradeCommand(runs: Command): void {
       const to = parsePositiveInt(flags.to, '--to')!;
       if (flags.actor !== undefined && flags.actor.trim() === '') throw new UsageError('--actor needs a name');
       if (flags.migration !== undefined && flags.migration.trim() === '') throw new UsageError('--migration needs a migration name');
-      const module = await loadWorkflowModule(flags.workflows);
+      const module = await loadWorkflowModule(flags.workflows, { examples: flags.examples });
       const migration = flags.migration === undefined ? undefined : findMigration(module, flags.migration, flags.workflows);
       if (migration && migration.to !== to) {
         throw new UsageError(`migration '${migration.name}' takes ${migration.workflow} v${migration.from} to v${migration.to}, not to v${to}: give --to ${migration.to}`);

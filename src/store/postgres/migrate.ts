@@ -7,6 +7,12 @@ export function postgresMigrations(): MigrationFile[] {
   return readMigrationFiles(new URL('./migrations/', import.meta.url));
 }
 
+/** Whether `schema` holds Waymark's tables (a store, possibly made by an older Waymark). */
+export async function hasSchemaTable(pool: pg.Pool, schema: string): Promise<boolean> {
+  const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS present', [`${quoteIdent(schema)}.waymark_schema`]);
+  return rows[0].present === true;
+}
+
 /**
  * Brings `schema` up to date, each migration in its own transaction under an advisory lock, so several
  * processes starting at once migrate exactly once. Refuses a schema written by a newer Waymark.

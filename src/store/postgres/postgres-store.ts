@@ -26,7 +26,7 @@ import type {
 } from '../types.js';
 import { applyCommits } from './commit.js';
 import { createRuns } from './create-runs.js';
-import { migratePostgres, quoteIdent } from './migrate.js';
+import { hasSchemaTable, migratePostgres, quoteIdent } from './migrate.js';
 import { hasNul, isConnectionError } from './errors.js';
 import { storableText } from '../../core/text.js';
 import { inTransaction } from './transaction.js';
@@ -53,9 +53,16 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool. (Default: 10) */
   poolSize?: number;
+  /** Create the schema if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  create?: boolean;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** PostgreSQL's error code for a database that does not exist. */
+const INVALID_CATALOG_NAME = '3D000';
+
+const databaseOf = (url: URL) => decodeURIComponent(url.pathname.slice(1)) || '(the user name)';
 
 /** bigint columns (epoch ms, ids) fit in a JS number; the pool parses them as such. */
 const types = {
@@ -94,10 +101,18 @@ export class PostgresStore implements Store {
     }
     const store = new PostgresStore(url.toString(), schema, options.poolSize ?? 10);
     try {
+      if (options.create === false && !(await hasSchemaTable(store.pool, schema))) {
+        throw new WaymarkError('E_STORE_NOT_FOUND', `PostgreSQL store schema '${schema}' does not exist in database '${databaseOf(url)}' (nothing was created)`, {
+          details: { schema, database: databaseOf(url), missing: 'schema' },
+        });
+      }
       await migratePostgres(store.pool, schema);
     } catch (error) {
       await store.close();
       if (error instanceof WaymarkError) throw error;
+      if ((error as { code?: string }).code === INVALID_CATALOG_NAME) {
+        throw new WaymarkError('E_STORE_NOT_FOUND', `cannot open PostgreSQL store: ${(error as Error).message} (nothing was created)`, { cause: error, details: { database: databaseOf(url), missing: 'database' } });
+      }
       throw new WaymarkError('E_STORE', `cannot open PostgreSQL store: ${(error as Error).message}`, { cause: error });
     }
     return store;
@@ -271,8 +286,19 @@ export class PostgresStore implements Store {
     return rows.length > 0;
   }
 
-  async renewLeases(workerId: string, leaseMs: number): Promise<void> {
-    await this.query('wm_renew', 'UPDATE runs SET lease_expires_at = now_ms() + $2 WHERE lease_owner = $1', [workerId, leaseMs]);
+  /**
+   * Skips rows another transaction holds locked instead of waiting for them: a renewal that waited could
+   * deadlock with a group commit locking the same runs in another order (and abort that commit), while a
+   * committing run's lease is extended by its commit anyway.
+   */
+  async renewLeases(workerId: string, runIds: string[], leaseMs: number): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.query(
+      'wm_renew',
+      `UPDATE runs SET lease_expires_at = now_ms() + $3
+       WHERE id IN (SELECT id FROM runs WHERE lease_owner = $1 AND id = ANY($2::text[]) FOR UPDATE SKIP LOCKED)`,
+      [workerId, runIds, leaseMs],
+    );
   }
 
   async releaseLeases(workerId: string, runIds?: string[]): Promise<void> {

@@ -7,6 +7,11 @@ export function sqliteMigrations(): MigrationFile[] {
   return readMigrationFiles(new URL('./migrations/', import.meta.url));
 }
 
+/** Whether the database holds Waymark's tables (a store, possibly made by an older Waymark). */
+export function hasSchemaTable(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'waymark_schema'").get() !== undefined;
+}
+
 /**
  * Brings the schema up to date, each migration in its own transaction. Refuses a database written by a
  * newer Waymark (its schema version is above the newest migration this build knows).

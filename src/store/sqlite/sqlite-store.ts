@@ -27,7 +27,7 @@ import type {
 import { startedData } from '../started.js';
 import { startProblem } from '../storable.js';
 import { storableText } from '../../core/text.js';
-import { migrateSqlite } from './migrate.js';
+import { hasSchemaTable, migrateSqlite } from './migrate.js';
 import { isOutage, SqliteCommits } from './commit.js';
 import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
@@ -56,6 +56,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a writer waits for another process's transaction, in ms. (Default: 10000) */
   busyTimeoutMs?: number;
+  /** Create the file (or the tables in an empty one) if missing; false fails with E_STORE_NOT_FOUND and writes nothing. (Default: true) */
+  create?: boolean;
 }
 
 const servedKeys = (served: WorkflowVersionRef[]) => JSON.stringify(served.map((s) => `${s.workflow}@${s.version}`));
@@ -71,7 +73,7 @@ export class SqliteStore implements Store {
   private readonly commits: SqliteCommits;
 
   constructor(options: SqliteStoreOptions) {
-    this.db = new Database(options.path);
+    this.db = options.create === false ? openExisting(options.path) : new Database(options.path);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -134,7 +136,7 @@ export class SqliteStore implements Store {
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
-      renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ?'),
+      renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))'),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
            due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
@@ -345,8 +347,9 @@ export class SqliteStore implements Store {
     return this.sql.setPendingAction.run(JSON.stringify(action), runId, Date.now()).changes > 0;
   }
 
-  async renewLeases(workerId: string, leaseMs: number) {
-    this.sql.renew.run(Date.now() + leaseMs, workerId);
+  async renewLeases(workerId: string, runIds: string[], leaseMs: number) {
+    if (runIds.length === 0) return;
+    this.sql.renew.run(Date.now() + leaseMs, workerId, JSON.stringify(runIds));
   }
 
   async releaseLeases(workerId: string, runIds?: string[]) {
@@ -409,4 +412,23 @@ export class SqliteStore implements Store {
   async close() {
     if (this.db.open) this.db.close();
   }
+}
+
+/** Opens a file that already holds a Waymark store, changing nothing otherwise: E_STORE_NOT_FOUND for a missing file or one without Waymark's tables. */
+function openExisting(path: string): Database.Database {
+  const missing = (why: string) => new WaymarkError('E_STORE_NOT_FOUND', `SQLite store '${path}' does not exist: ${why} (nothing was created)`, { details: { path, missing: 'file' } });
+  if (path === ':memory:') throw missing('an in-memory database starts empty');
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (error) {
+    throw missing((error as { code?: string }).code === 'SQLITE_CANTOPEN' ? 'no such file' : (error as Error).message);
+  }
+  try {
+    if (!hasSchemaTable(db)) throw missing('the file holds no Waymark tables');
+  } catch (error) {
+    db.close();
+    throw error instanceof WaymarkError ? error : missing((error as Error).message);
+  }
+  return db;
 }
