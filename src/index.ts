@@ -5,7 +5,7 @@ export { Engine } from './runtime/engine.js';
 export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js';
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
-export type { Run, RunStatus, HistoryEvent, EventType, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json, StepEffect, FailurePolicy, OperatorAction } from './core/types.js';
+export type { Run, RunStatus, HistoryEvent, HistoryEventOf, EventType, EventData, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json, StepEffect, FailurePolicy, OperatorAction } from './core/types.js';
 export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
 export type { RunFilter, Store, WorkerRecord } from './store/types.js';

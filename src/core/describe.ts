@@ -1,5 +1,5 @@
 import { compensationStates } from './replay.js';
-import { currentEpoch, type HistoryEvent, type OperatorAction, type Run, type StepEffect } from './types.js';
+import { currentEpoch, type HistoryEvent, type HistoryEventOf, type OperatorAction, type Run, type StepEffect } from './types.js';
 
 /** A completed step that changed the world, and whether compensation has undone it. */
 export interface EffectSummary {
@@ -34,16 +34,15 @@ export function describeRun(run: Run, allEpochs: HistoryEvent[], actions: Operat
   const compensations = compensationStates(history);
   const effects: EffectSummary[] = [];
   const completedSteps: string[] = [];
-  const started = new Map<number, HistoryEvent>();
+  const started = new Map<number, HistoryEventOf<'step_started'>>();
   for (const event of history) {
     if (event.type === 'step_started') started.set(event.seq!, event);
     if (event.type !== 'step_completed') continue;
     completedSteps.push(event.name!);
-    const data = (event.data ?? {}) as { effect?: StepEffect; skipped?: boolean };
-    const effect = data.effect ?? (started.get(event.seq!)?.data as { effect?: StepEffect } | undefined)?.effect ?? 'none';
+    const effect = event.data?.effect ?? started.get(event.seq!)?.data?.effect ?? 'none';
     if (effect === 'none') continue;
     const undone = compensations.get(event.seq!)?.state === 'done';
-    effects.push({ step: event.name!, seq: event.seq!, effect, completedAt: event.at, state: undone ? 'undone' : data.skipped ? 'skipped' : 'kept' });
+    effects.push({ step: event.name!, seq: event.seq!, effect, completedAt: event.at, state: undone ? 'undone' : event.data?.skipped ? 'skipped' : 'kept' });
   }
   const details = (run.attention?.details ?? {}) as { reason?: string; step?: string; seq?: number; attempt?: number; attempts?: number; pending?: string[] };
 

@@ -1,6 +1,6 @@
 import { WaymarkError } from './errors.js';
 import { indexHistory } from './replay.js';
-import type { HistoryEvent, Json } from './types.js';
+import type { HistoryEvent, Json, NewEvent } from './types.js';
 
 /** What a migration's functions can read: the run's input and the (already transformed) step outputs. */
 export interface MigrationHistory {
@@ -78,10 +78,10 @@ export function transformHistory(migration: MigrationDefinition, history: readon
   };
   const events: HistoryEvent[] = [];
   const at = history[0]?.at ?? 0;
-  const push = (e: Omit<HistoryEvent, 'pos'>) => events.push({ ...e, pos: events.length });
+  const push = (e: NewEvent & { at: number }) => events.push({ ...e, pos: events.length });
   const started = history.find((e) => e.type === 'run_started');
-  push({ type: 'run_started', at, data: { ...((started?.data as object) ?? {}), version: migration.to, input: newInput } });
-  for (const marker of history.filter((e) => e.type === 'patch_marker')) push({ type: marker.type, at: marker.at, data: marker.data! });
+  push({ type: 'run_started', at, data: { workflow: migration.workflow, ...started?.data, version: migration.to, input: newInput } });
+  for (const marker of history.filter((e) => e.type === 'patch_marker')) push({ type: marker.type, at: marker.at, data: marker.data });
   // New seqs in the order of the old ones; inserted steps take the seq after the step they follow.
   const ops = [...indexHistory(history).values()].sort((a, b) => a.seq - b.seq);
   const newSeq = new Map<number, number>();
@@ -101,16 +101,12 @@ export function transformHistory(migration: MigrationDefinition, history: readon
     const op = opOf.get(e);
     if (!op || !newSeq.has(op.seq)) continue;
     const name = op.kind === 'step' ? (rename[op.name] ?? op.name) : op.name;
-    let data = e.data;
-    if (e.type === 'step_completed' && migration.outputs?.[op.name]) {
-      const recorded = (e.data ?? {}) as { output?: Json };
-      data = { ...(e.data as object), output: migration.outputs[op.name]!(structuredClone(recorded.output)) };
-    }
-    const copy: Omit<HistoryEvent, 'pos'> = { type: e.type, at: e.at, seq: newSeq.get(op.seq)! };
-    if (e.name !== undefined) copy.name = op.kind === 'step' ? name : e.name;
-    if (data !== undefined) copy.data = data;
+    const { pos: _pos, epoch: _epoch, ...recorded } = e;
+    const copy = { ...recorded, seq: newSeq.get(op.seq)!, ...(e.name !== undefined ? { name: op.kind === 'step' ? name : e.name } : {}) };
+    const transform = migration.outputs?.[op.name];
+    if (copy.type === 'step_completed' && transform) copy.data = { ...copy.data, output: transform(structuredClone(copy.data?.output)) };
     push(copy);
-    if (e.type === 'step_completed') outputs.set(name, (data as { output?: Json }).output);
+    if (copy.type === 'step_completed') outputs.set(name, copy.data?.output);
     if (lastEvent.get(op.seq) !== e) continue;
     for (const insert of inserts.get(op.seq) ?? []) {
       const output = insert.output(view);
@@ -125,7 +121,7 @@ export function transformHistory(migration: MigrationDefinition, history: readon
 export function validateMigration(migration: MigrationDefinition, transformed: TransformedHistory): boolean {
   if (!migration.validate) return true;
   const outputs = new Map<string, Json | undefined>();
-  for (const e of transformed.events) if (e.type === 'step_completed') outputs.set(e.name!, (e.data as { output?: Json })?.output);
+  for (const e of transformed.events) if (e.type === 'step_completed') outputs.set(e.name!, e.data?.output);
   const rename = migration.steps?.rename ?? {};
   return migration.validate({ input: transformed.input, output: (step) => (outputs.get(step) ?? outputs.get(rename[step] ?? step)) as never }) === true;
 }

@@ -10,11 +10,11 @@ export interface RecordedOperation {
 }
 
 /** The facts of a divergence: what the history holds at `seq` and what the code asked for. */
-export interface Divergence {
+export type Divergence = {
   seq: number;
   expected: { kind: OperationKind; name: string };
   got: { kind: OperationKind; name: string };
-}
+};
 
 const KIND_OF_EVENT: Partial<Record<EventType, OperationKind>> = {
   step_started: 'step',
@@ -32,7 +32,7 @@ const KIND_OF_EVENT: Partial<Record<EventType, OperationKind>> = {
 
 /** Operation kind an event belongs to, or undefined for run-level events. */
 export function operationKindOf(event: HistoryEvent): OperationKind | undefined {
-  if (event.type === 'value_recorded') return (event.data as { kind: OperationKind }).kind;
+  if (event.type === 'value_recorded') return event.data?.kind;
   return KIND_OF_EVENT[event.type];
 }
 
@@ -40,7 +40,7 @@ export function operationKindOf(event: HistoryEvent): OperationKind | undefined 
 export function indexHistory(events: readonly HistoryEvent[]): Map<number, RecordedOperation> {
   const bySeq = new Map<number, RecordedOperation>();
   for (const event of events) {
-    if (event.type === 'operator_action' && event.seq !== undefined && (event.data as { phase?: string })?.phase !== 'compensation') {
+    if (event.type === 'operator_action' && event.seq !== undefined && event.data?.phase !== 'compensation') {
       bySeq.get(event.seq)?.events.push(event);
       continue;
     }
@@ -93,14 +93,14 @@ export type StepState =
 export function stepState(recorded: RecordedOperation | undefined): StepState {
   let state: StepState = { state: 'new', attempt: 1 };
   for (const event of recorded?.events ?? []) {
-    const data = (event.data ?? {}) as { output?: Json; error?: ErrorInfo; attempt?: number; retryAt?: number; workerId?: string; action?: string };
-    const attempt = data.attempt ?? 1;
-    if (event.type === 'step_completed') state = { state: 'completed', output: data.output };
-    else if (event.type === 'step_started') state = { state: 'unknown', attempt, workerId: data.workerId, startedAt: event.at };
+    if (event.type === 'step_completed') state = { state: 'completed', output: event.data?.output };
+    else if (event.type === 'step_started') state = { state: 'unknown', attempt: event.data?.attempt ?? 1, workerId: event.data?.workerId, startedAt: event.at };
     else if (event.type === 'step_failed') {
-      const error = data.error ?? { name: 'Error', message: 'step failed' };
-      state = data.retryAt !== undefined ? { state: 'retrying', attempt: attempt + 1, retryAt: data.retryAt } : { state: 'failed', error, attempts: attempt };
-    } else if (event.type === 'operator_action' && data.action === 'retry_step') {
+      const attempt = event.data?.attempt ?? 1;
+      const retryAt = event.data?.retryAt;
+      const error = event.data?.error ?? { name: 'Error', message: 'step failed' };
+      state = retryAt !== undefined ? { state: 'retrying', attempt: attempt + 1, retryAt } : { state: 'failed', error, attempts: attempt };
+    } else if (event.type === 'operator_action' && event.data?.action === 'retry_step') {
       const tried: number = state.state === 'failed' ? state.attempts : state.state === 'new' || state.state === 'completed' ? 0 : state.attempt;
       state = { state: 'retrying', attempt: tried + 1, retryAt: 0 };
     }
@@ -119,17 +119,17 @@ export function compensationStates(events: readonly HistoryEvent[]): Map<number,
   const states = new Map<number, CompensationState>();
   for (const event of events) {
     if (event.seq === undefined) continue;
-    const data = (event.data ?? {}) as { attempt?: number; retryAt?: number; error?: ErrorInfo; action?: string; phase?: string };
-    const attempt = data.attempt ?? 1;
     if (event.type === 'compensation_completed') states.set(event.seq, { state: 'done' });
     else if (event.type === 'compensation_failed') {
+      const attempt = event.data?.attempt ?? 1;
+      const retryAt = event.data?.retryAt;
       states.set(
         event.seq,
-        data.retryAt !== undefined
-          ? { state: 'pending', attempt: attempt + 1, retryAt: data.retryAt }
-          : { state: 'failed', attempts: attempt, error: data.error ?? { name: 'Error', message: 'compensation failed' } },
+        retryAt !== undefined
+          ? { state: 'pending', attempt: attempt + 1, retryAt }
+          : { state: 'failed', attempts: attempt, error: event.data?.error ?? { name: 'Error', message: 'compensation failed' } },
       );
-    } else if (event.type === 'operator_action' && data.phase === 'compensation' && data.action === 'retry_step') {
+    } else if (event.type === 'operator_action' && event.data?.phase === 'compensation' && event.data.action === 'retry_step') {
       const current = states.get(event.seq);
       const tried: number = current?.state === 'failed' ? current.attempts : current?.state === 'pending' ? current.attempt - 1 : 0;
       states.set(event.seq, { state: 'pending', attempt: tried + 1, retryAt: 0 });
@@ -142,7 +142,7 @@ export function compensationStates(events: readonly HistoryEvent[]): Map<number,
 export function sleepState(recorded: RecordedOperation | undefined): { until: number; fired: boolean } | undefined {
   if (!recorded) return undefined;
   const set = recorded.events.find((e) => e.type === 'timer_set');
-  const until = (set?.data as { until?: number } | undefined)?.until ?? 0;
+  const until = set?.data?.until ?? 0;
   return { until, fired: recorded.events.some((e) => e.type === 'timer_fired') };
 }
 
@@ -155,11 +155,11 @@ export type SignalState =
 export function signalState(recorded: RecordedOperation | undefined): SignalState | undefined {
   if (!recorded) return undefined;
   for (const event of recorded.events) {
-    if (event.type === 'signal_received') return { state: 'received', payload: (event.data as { payload?: Json })?.payload };
+    if (event.type === 'signal_received') return { state: 'received', payload: event.data?.payload };
     if (event.type === 'signal_timed_out') return { state: 'timed_out' };
   }
   const waiting = recorded.events.find((e) => e.type === 'signal_waiting');
-  return { state: 'waiting', until: (waiting?.data as { until?: number } | undefined)?.until };
+  return { state: 'waiting', until: waiting?.data?.until };
 }
 
 /**
@@ -183,7 +183,7 @@ export function deliveryOrder(events: readonly HistoryEvent[]): number[] {
       return;
     }
     if (settledAt.has(event.seq)) return;
-    if (SETTLING_EVENTS.has(event.type) && !(event.type === 'task_failed' && (event.data as { retry?: boolean } | undefined)?.retry)) settledAt.set(event.seq, index);
+    if (SETTLING_EVENTS.has(event.type) && !(event.type === 'task_failed' && event.data?.retry)) settledAt.set(event.seq, index);
   });
   return [...settledAt.entries()].sort((a, b) => a[1] - b[1]).map(([seq]) => seq);
 }
@@ -192,7 +192,7 @@ const SETTLING_EVENTS: ReadonlySet<EventType> = new Set(['timer_fired', 'signal_
 
 /** An operator's retry or skip of a step (not of a compensation): it changes the step's state. */
 function isStepAction(event: HistoryEvent): boolean {
-  return event.type === 'operator_action' && (event.data as { phase?: string } | undefined)?.phase !== 'compensation';
+  return event.type === 'operator_action' && event.data?.phase !== 'compensation';
 }
 
 /** Where a recorded step's completion sits in the history (compensation runs in reverse of it). */
@@ -202,12 +202,13 @@ export function completionPos(recorded: RecordedOperation): number {
 
 /** The value recorded for ctx.now() / ctx.random() / ctx.uuid(). */
 export function recordedValue(recorded: RecordedOperation): Json | undefined {
-  return (recorded.events[0]?.data as { value?: Json } | undefined)?.value;
+  const first = recorded.events[0];
+  return first?.type === 'value_recorded' ? first.data?.value : undefined;
 }
 
 /** Patch ids whose markers the history carries. */
 export function patchMarkers(events: readonly HistoryEvent[]): Set<string> {
-  return new Set(events.filter((e) => e.type === 'patch_marker').map((e) => (e.data as { id: string }).id));
+  return new Set(events.flatMap((e) => (e.type === 'patch_marker' && e.data ? [e.data.id] : [])));
 }
 
 /**

@@ -91,10 +91,11 @@ export function taskState(recorded: RecordedOperation | undefined): TaskOpState 
   if (!recorded) return { state: 'new' };
   let pending: TaskOpState = { state: 'new' };
   for (const event of recorded.events) {
-    const data = (event.data ?? {}) as { taskId?: string; attempt?: number; input?: Json; output?: Json; error?: ErrorInfo; retry?: boolean };
-    if (event.type === 'task_scheduled') pending = { state: 'pending', taskId: data.taskId!, attempt: data.attempt ?? 1, input: data.input ?? null };
-    else if (event.type === 'task_completed') return { state: 'completed', output: data.output };
-    else if (event.type === 'task_failed' && !data.retry) return { state: 'failed', error: data.error!, attempts: data.attempt ?? 1 };
+    if (event.type === 'task_scheduled' && event.data) pending = { state: 'pending', taskId: event.data.taskId, attempt: event.data.attempt ?? 1, input: event.data.input ?? null };
+    else if (event.type === 'task_completed') return { state: 'completed', output: event.data?.output };
+    else if (event.type === 'task_failed' && !event.data?.retry) {
+      return { state: 'failed', error: event.data?.error ?? { name: 'TaskFailed', message: event.data?.reason ?? 'task failed' }, attempts: event.data?.attempt ?? 1 };
+    }
   }
   return pending;
 }

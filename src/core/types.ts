@@ -63,7 +63,7 @@ export type OperatorAction = 'retry_step' | 'skip_step' | 'compensate' | 'cancel
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** An error as recorded in the history and on a run. */
-export interface ErrorInfo {
+export type ErrorInfo = {
   message: string;
   name: string;
   code?: string;
@@ -71,7 +71,7 @@ export interface ErrorInfo {
   details?: Json;
   /** The first lines of the stack, for the audit trail. */
   stack?: string;
-}
+};
 
 /** What a run is parked on while `waiting` (or what parked it in `needs_attention`). */
 export interface WaitInfo {
@@ -145,39 +145,8 @@ export type EventType =
   | 'run_cancelled'
   | 'run_parked';
 
-/**
- * The history's format, recorded in each epoch's `run_started` (absent: 1). Format 1 histories delivered each
- * result as it completed and the position of its settling event approximates that order; from format 2 the
- * executor delivers results in exactly the order of their settling events. Both replay by that order.
- */
-export const HISTORY_FORMAT = 2;
-
-/** The format a history was written in (see HISTORY_FORMAT). */
-export function historyFormat(events: readonly HistoryEvent[]): number {
-  const started = events.find((e) => e.type === 'run_started');
-  const format = (started?.data as { format?: unknown } | undefined)?.format;
-  return typeof format === 'number' ? format : 1;
-}
-
-/** One entry of a run's history. `pos` orders events; `seq` ties an event to a ctx operation. */
-export interface HistoryEvent {
-  pos: number;
-  /** The history epoch: a migration continues the run in a new one; replay reads only the run's current epoch. */
-  epoch?: number;
-  type: EventType;
-  seq?: number;
-  name?: string;
-  at: number;
-  data?: Json;
-}
-
-/** An event before the store has given it its place (and its epoch). */
-export type NewEvent = Omit<HistoryEvent, 'pos' | 'at' | 'epoch'> & { at?: number };
-
-/** The events of a run's current epoch (what replay reads). */
-export function currentEpoch(events: readonly HistoryEvent[], epoch: number): HistoryEvent[] {
-  return events.filter((e) => (e.epoch ?? 0) === epoch);
-}
+/** The history's events: the data each type records, and the history's format (src/core/events.ts). */
+export * from './events.js';
 
 /** How a failed step attempt is retried. */
 export interface RetryPolicy {

@@ -199,7 +199,7 @@ export class RunExecutor {
       this.buffer.push({ type: 'step_completed', seq, name, data });
       return { delivered: this.deliver(() => result.value, this.flush()) };
     }
-    const error = result.error as unknown as Json;
+    const error = result.error;
     if (result.retryable && attempt < policy.maxAttempts) {
       const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
       this.buffer.push({ type: 'step_failed', seq, name, data: { ...audit, error, retryAt } });
@@ -216,7 +216,7 @@ export class RunExecutor {
 
   /** A step failed for good under 'compensate' or 'escalate': unwind the saga or park for an operator. */
   private async failStep(seq: number, name: string, options: StepOptions, attempts: number, error: ErrorInfo): Promise<never> {
-    const facts = { step: name, seq, attempts, error: error as unknown as Json };
+    const facts = { step: name, seq, attempts, error };
     if (options.onFailure === 'compensate') {
       this.buffer.push({ type: 'compensation_started', data: { reason: 'step_failed', ...facts } });
       const failure = toErrorInfo(stepFailedError(name, seq, attempts, error));
@@ -367,7 +367,7 @@ export class RunExecutor {
     if (this.stopped || this.tookOver) return;
     if (this.atFrontier()) return;
     const info = toErrorInfo(error);
-    this.buffer.push({ type: 'run_failed', data: { error: info as unknown as Json } });
+    this.buffer.push({ type: 'run_failed', data: { error: info } });
     await this.end({ status: 'failed', error: info, waitingFor: null });
   }
 
@@ -459,7 +459,7 @@ export class RunExecutor {
     const error = new WaymarkError('E_NONDETERMINISM', message, { details: divergence as unknown as Json });
     this.halt();
     this.abort.abort(error);
-    this.buffer = [{ type: 'run_parked', data: { reason: 'nondeterminism', divergence: divergence as unknown as Json } }];
+    this.buffer = [{ type: 'run_parked', data: { reason: 'nondeterminism', divergence } }];
     this.consumed = [];
     this.newTasks = [];
     this.consumedTasks = [];

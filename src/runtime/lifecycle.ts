@@ -1,5 +1,5 @@
 import { WaymarkError } from '../core/errors.js';
-import { currentEpoch, isTerminal, RUN_STATUSES, type HistoryEvent, type Json, type Run, type WaitInfo } from '../core/types.js';
+import { currentEpoch, isTerminal, RUN_STATUSES, toNewEvent, type HistoryEvent, type Json, type Run, type WaitInfo } from '../core/types.js';
 import { transformHistory, validateMigration, type MigrationDefinition, type TransformedHistory } from '../core/migration.js';
 import type { Route, RunCommit, Store, VersionStatus } from '../store/types.js';
 import { defaultActor } from './operator.js';
@@ -119,7 +119,7 @@ export async function upgradeRun(store: Store, registry: WorkflowRegistry, runId
         workerId: actor,
         fromPos: all.length,
         asOperator: true,
-        events: [...transformed.events.map(({ pos: _pos, epoch: _epoch, ...e }) => e), { type: 'run_migrated', data: { ...facts, migration: migration!.name, fromEpoch: run.epoch, ...(run.waitingFor?.seq !== undefined ? { fromWaitSeq: run.waitingFor.seq } : {}) } }],
+        events: [...transformed.events.map(toNewEvent), { type: 'run_migrated', data: { ...facts, migration: migration!.name, fromEpoch: run.epoch, ...(run.waitingFor?.seq !== undefined ? { fromWaitSeq: run.waitingFor.seq } : {}) } }],
         update: { status: run.status, version: options.to, epoch: Math.max(...all.map((e) => e.epoch ?? 0)) + 1, input: transformed.input, ...renumberedWait(run, verdict) },
       }
     : { runId, workerId: actor, fromPos: all.length, asOperator: true, events: [{ type: 'run_upgraded', data: facts }], update: { status: run.status, version: options.to } };
@@ -144,7 +144,8 @@ export async function rollbackMigration(store: Store, runId: string, options: { 
   const all = await store.history(runId);
   const epoch = currentEpoch(all, run.epoch);
   const migrated = [...epoch].reverse().find((e) => e.type === 'run_migrated');
-  if (!migrated) throw new WaymarkError('E_RUN_STATE', `run '${runId}' has no migration to roll back in its current epoch`);
+  const facts = migrated?.data;
+  if (!migrated || !facts) throw new WaymarkError('E_RUN_STATE', `run '${runId}' has no migration to roll back in its current epoch`);
   if (isTerminal(run.status)) throw new WaymarkError('E_RUN_STATE', `cannot roll back run '${runId}': it is ${run.status}`);
   const since = epoch.find((e) => e.pos > migrated.pos && e.type === 'step_completed');
   if (since) {
@@ -152,9 +153,8 @@ export async function rollbackMigration(store: Store, runId: string, options: { 
       details: { step: since.name ?? null, seq: since.seq ?? null },
     });
   }
-  const facts = migrated.data as { from: number; to: number; migration: string; fromEpoch: number; fromWaitSeq?: number };
   const previous = currentEpoch(all, facts.fromEpoch).find((e) => e.type === 'run_started');
-  const input = ((previous?.data as { input?: Json } | undefined)?.input ?? null) as Json;
+  const input = previous?.data?.input ?? null;
   const actor = options.actor ?? defaultActor();
   const [outcome] = await store.commit(
     [

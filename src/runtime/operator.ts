@@ -108,7 +108,7 @@ export function planAction(run: Run, history: HistoryEvent[], action: OperatorAc
       const seq = parked.seq!;
       const name = parked.step!;
       const compensation = parked.reason === 'compensation_failed';
-      const data = { action, actor, reason, step: name, ...(compensation ? { phase: 'compensation' } : {}) };
+      const data = { action, actor, reason, step: name, ...(compensation ? { phase: 'compensation' as const } : {}) };
       const events: NewEvent[] = [{ type: 'operator_action', seq, name, data }];
       if (action === 'skip_step') {
         const by = { by: actor, reason, skipped: true };

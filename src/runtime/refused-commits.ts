@@ -1,5 +1,5 @@
 import { WaymarkError } from '../core/errors.js';
-import type { Json } from '../core/types.js';
+import type { RunParkedData } from '../core/types.js';
 import { storableText } from '../core/text.js';
 import type { CommitOutcome, RunCommit, Store } from '../store/types.js';
 import { attentionFor } from './waits.js';
@@ -13,7 +13,7 @@ import { attentionFor } from './waits.js';
 export function parkingCommit(refused: RunCommit, why: string): RunCommit {
   const events = refused.events.map((e) => ({ type: e.type, ...(e.seq === undefined ? {} : { seq: e.seq }), ...(e.name === undefined ? {} : { name: storableText(e.name) }) }));
   const step = refused.events.find((e) => e.seq !== undefined && e.name !== undefined && e.type.startsWith('step_'));
-  const details: { [key: string]: Json } = { reason: 'invalid_value', error: storableText(why), refused: events };
+  const details: RunParkedData = { reason: 'invalid_value', error: { name: 'WaymarkError', code: 'E_NOT_SERIALIZABLE', message: storableText(why) }, refused: events };
   if (step) Object.assign(details, { step: storableText(step.name!), seq: step.seq! });
   const message = `a checkpoint of run '${storableText(refused.runId)}' could not be stored: ${storableText(why)}`;
   return {

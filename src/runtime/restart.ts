@@ -1,7 +1,7 @@
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { indexHistory, type RecordedOperation } from '../core/replay.js';
-import { currentEpoch, HISTORY_FORMAT, isTerminal, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
+import { currentEpoch, HISTORY_FORMAT, isTerminal, toNewEvent, type HistoryEvent, type Json, type NewEvent, type Run } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { defaultActor } from './operator.js';
 import { assertStorable } from './refused-commits.js';
@@ -41,7 +41,7 @@ export async function restartRun(store: Store, registry: WorkflowRegistry, runId
 export async function rerunFrom(store: Store, runId: string, step: string | { seq: number }, options: RerunOptions = {}): Promise<Run> {
   const { run, all } = await finishedRun(store, runId, 'rerun');
   const ops = [...indexHistory(currentEpoch(all, run.epoch)).values()].filter((op) => op.kind === 'step' || op.kind === 'task');
-  const refOf = (op: RecordedOperation) => (op.events.find((e) => e.type === 'task_scheduled')?.data as { ref?: string } | undefined)?.ref;
+  const refOf = (op: RecordedOperation) => op.events.find((e) => e.type === 'task_scheduled')?.data?.ref;
   const from = typeof step === 'object' ? ops.find((op) => op.seq === step.seq) : ops.find((op) => op.name === step || refOf(op) === step);
   if (!from) {
     const names = ops.map((op) => (op.kind === 'task' ? `${refOf(op) ?? op.name} (task)` : op.name));
@@ -72,7 +72,7 @@ async function startEpoch(
   const epoch = Math.max(...all.map((e) => e.epoch ?? 0)) + 1;
   const events: NewEvent[] = [
     { type: 'run_started', data: { workflow: run.workflow, version: plan.version, input: plan.input, format: HISTORY_FORMAT } },
-    ...plan.keep.map(({ type, seq, name, data, at }) => ({ type, seq, name, data, at }) as NewEvent),
+    ...plan.keep.map(toNewEvent),
     { type: 'operator_action', data: { action: plan.what === 'run_restarted' ? 'restart' : 'rerun', actor, reason: plan.reason ?? '(no reason given)', fromEpoch: run.epoch, version: plan.version, ...(plan.step ? { step: plan.step } : {}) } },
   ];
   const [outcome] = await store.commit(

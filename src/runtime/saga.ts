@@ -1,7 +1,7 @@
 import { resolveRetryPolicy, retryDelayMs } from '../core/backoff.js';
 import { parseDuration } from '../core/duration.js';
 import type { CompensationState } from '../core/replay.js';
-import type { ErrorInfo, Json, NewEvent, RunStatus, WaitInfo } from '../core/types.js';
+import type { ErrorInfo, Json, NewEvent, RunParkedData, RunStatus, WaitInfo } from '../core/types.js';
 import type { RunUpdate } from '../store/types.js';
 import { runAttempt } from './attempt.js';
 import type { StepOptions } from './workflow.js';
@@ -69,7 +69,7 @@ export async function runCompensations(port: SagaPort): Promise<void> {
         port.progress.set(step.seq, { state: 'done' });
         break;
       }
-      const error = result.error as unknown as Json;
+      const error = result.error;
       if (result.retryable && attempt < policy.maxAttempts) {
         const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
         port.record({ type: 'compensation_failed', seq: step.seq, name: step.name, data: { ...audit, error, retryAt } });
@@ -97,7 +97,7 @@ async function suspend(port: SagaPort, step: CompletedStep, retryAt: number): Pr
 async function park(port: SagaPort, step: CompletedStep, attempts: number, error: ErrorInfo, reversible: CompletedStep[]): Promise<void> {
   const done = reversible.filter((s) => port.progress.get(s.seq)?.state === 'done').map((s) => s.name);
   const pending = reversible.filter((s) => port.progress.get(s.seq)?.state !== 'done').map((s) => s.name);
-  const details = { reason: 'compensation_failed', step: step.name, seq: step.seq, attempts, error: error as unknown as Json, done, pending };
+  const details: RunParkedData = { reason: 'compensation_failed', step: step.name, seq: step.seq, attempts, error, done, pending };
   port.record({ type: 'run_parked', data: details });
   const attention: ErrorInfo = {
     name: 'WaymarkError',

@@ -46,6 +46,6 @@ async function expire(port: TakeoverPort): Promise<void> {
     return port.compensate(error, true);
   }
   if (port.onExpire === 'escalate') return void (await port.park('expired', error.message, { reason: 'expired', expiresAt }));
-  port.record({ type: 'run_failed', data: { error: error as unknown as Json } });
+  port.record({ type: 'run_failed', data: { error } });
   return port.end({ status: 'failed', error, waitingFor: null });
 }

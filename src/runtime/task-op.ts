@@ -83,7 +83,7 @@ export async function taskOperation(port: TaskOpPort, { seq, type, input, option
       continue;
     }
     const error: ErrorInfo = { name: 'TaskFailed', message: reason, code: outcome.status };
-    port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, error: error as unknown as Json } });
+    port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, error } });
     const failure = taskFailedError(type, ref, state.attempt, error);
     return port.deliver(() => {
       throw failure;

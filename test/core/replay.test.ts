@@ -4,14 +4,14 @@ import { checkOperation, describeDivergence, indexHistory, signalState, sleepSta
 import type { HistoryEvent } from '../../src/core/types.js';
 
 const history: HistoryEvent[] = [
-  { pos: 0, type: 'run_started', at: 1, data: { input: null } },
-  { pos: 1, type: 'step_failed', seq: 0, name: 'charge', at: 2, data: { attempt: 1, error: { name: 'Error', message: 'x' }, retryAt: 50 } },
+  { pos: 0, type: 'run_started', at: 1, data: { workflow: 'order', version: 1, input: null } },
+  { pos: 1, type: 'step_failed', seq: 0, name: 'charge', at: 2, data: { attempt: 1, workerId: 'w1', effect: 'none', startedAt: 2, durationMs: 0, error: { name: 'Error', message: 'x' }, retryAt: 50 } },
   { pos: 2, type: 'step_completed', seq: 0, name: 'charge', at: 3, data: { attempt: 2, output: { ok: true } } },
   { pos: 3, type: 'timer_set', seq: 1, at: 4, data: { until: 100 } },
   { pos: 4, type: 'timer_fired', seq: 1, at: 100 },
   { pos: 5, type: 'value_recorded', seq: 2, at: 101, data: { kind: 'now', value: 101 } },
   { pos: 6, type: 'signal_waiting', seq: 3, name: 'approval', at: 102, data: { until: 500 } },
-  { pos: 7, type: 'step_failed', seq: 4, name: 'ship', at: 103, data: { attempt: 1, error: { name: 'Error', message: 'down' }, retryAt: 900 } },
+  { pos: 7, type: 'step_failed', seq: 4, name: 'ship', at: 103, data: { attempt: 1, workerId: 'w1', effect: 'none', startedAt: 103, durationMs: 0, error: { name: 'Error', message: 'down' }, retryAt: 900 } },
 ];
 
 test('indexHistory groups operation events by seq with their kind and name', () => {

@@ -187,7 +187,7 @@ forEachBackend((backend) => {
     await store.claimRuns('worker-a', served, 10, 10_000);
     const task = { taskId: 't1', runId: 'r1', workflow: 'w', version: 1, seq: 0, attempt: 1, taskType: 'work', refName: 'work', input: { n: 1 }, responseTimeoutMs: 60_000, timeoutMs: 0, visibleAt: 0 };
     const waitingFor = { kind: 'task' as const, seq: 0, name: 'work', tasks: ['work'] };
-    const events = [{ type: 'task_scheduled' as const, seq: 0, name: 'work', data: { taskId: 't1', attempt: 1 } }];
+    const events = [{ type: 'task_scheduled' as const, seq: 0, name: 'work', data: { taskId: 't1', attempt: 1, ref: 'work', input: { n: 1 }, visibleAt: 0 } }];
     const [ok] = await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events, newTasks: [task], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
     assert.equal(ok!.ok, true);
     assert.deepEqual((await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]), [['t1', 'IN_PROGRESS', 'w1', 1]]);
@@ -204,7 +204,7 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     assert.equal(await store.removeRun('r1'), 'in_flight');
     assert.equal((await store.history('r1')).length, 1, 'nothing deleted');
-    await store.commit([{ runId: 'r1', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'run_cancelled', data: {} }], update: { status: 'cancelled' } }], 1000);
+    await store.commit([{ runId: 'r1', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'run_cancelled', data: { actor: 'op', reason: 'done with it' } }], update: { status: 'cancelled' } }], 1000);
     assert.equal(await store.removeRun('r1'), 'removed');
     assert.deepEqual([await store.getRun('r1'), await store.history('r1')], [undefined, []]);
     assert.equal(await store.removeRun('r1'), 'missing');
@@ -268,7 +268,7 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     const lock = { key: 'target', onConflict: 'queue' as const };
     await store.createRuns([{ id: 'holder', workflow: 'w', version: 1, input: null, lock }, { id: 'queued', workflow: 'w', version: 1, input: null, lock }], 1000);
-    const resume = { runId: 'queued', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'operator_action' as const, data: {} }] };
+    const resume = { runId: 'queued', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'operator_action' as const, data: { action: 'resume' as const, actor: 'op', reason: 'test' } }] };
     await store.commit([{ ...resume, update: { status: 'paused' } }], 0);
     await store.commit([{ ...resume, fromPos: 2, update: { status: 'running', dueAt: 0, waitingFor: null, releaseLease: true } }], 0);
     const run = await store.getRun('queued');

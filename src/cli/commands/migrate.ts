@@ -76,7 +76,7 @@ export function rollbackMigrationCommand(runs: Command): void {
       const { run, migration } = await withEngine(flags, {}, async (engine) => {
         const rolledBack = await engine.rollbackMigration(runId, { actor: flags.actor, reason: flags.reason });
         const event = [...(await engine.history(runId))].reverse().find((e) => e.type === 'migration_rolled_back');
-        return { run: rolledBack, migration: (event?.data as { migration?: string } | undefined)?.migration };
+        return { run: rolledBack, migration: event?.data?.migration };
       });
       if (flags.json) {
         printJson({ action: 'rollback_migration', applied: true, migration: migration ?? null, run });

@@ -1,6 +1,6 @@
 import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import type { Task, TaskStatus } from '../../core/tasks.js';
-import { currentEpoch, isTerminal, type ErrorInfo, type HistoryEvent, type Json, type Run } from '../../core/types.js';
+import { currentEpoch, isTerminal, type HistoryEvent, type HistoryEventOf, type Json, type Run } from '../../core/types.js';
 import { asMap, conductorTask, taskJson, type TaskJson } from './task-shape.js';
 
 /** The type of a step that is not a declarative system task (a code workflow's ctx.step). */
@@ -30,19 +30,25 @@ export function operationTaskId(runId: string, seq: number, name: string): strin
 }
 
 type Data = Record<string, Json | undefined>;
-const dataOf = (event: HistoryEvent): Data => (event.data ?? {}) as Data;
+
+/** A task attempt's report: the event that ended it. */
+type TaskOutcome = HistoryEventOf<'task_completed' | 'task_failed'>;
+
+/** The attempt a step event records, if it records one. */
+const attemptOf = (event: HistoryEvent): number | undefined =>
+  event.type === 'step_started' || event.type === 'step_completed' || event.type === 'step_failed' ? event.data?.attempt : undefined;
 
 /** Open operations of a finished run were cut short. */
 const open = (run: Run, status: TaskStatus): TaskStatus => (isTerminal(run.status) ? 'CANCELED' : status);
 
 function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>): TaskJson[] {
-  const attempts: { taskId: string; attempt: number; ref: string; input: Json; at: number; outcome?: HistoryEvent }[] = [];
+  const attempts: { taskId: string; attempt: number; ref: string; input: Json; at: number; outcome?: TaskOutcome }[] = [];
   for (const event of op.events) {
-    const data = dataOf(event);
     if (event.type === 'task_scheduled') {
-      attempts.push({ taskId: String(data.taskId), attempt: Number(data.attempt ?? 1), ref: String(data.ref ?? op.name), input: data.input ?? null, at: event.at });
+      const data = event.data;
+      attempts.push({ taskId: String(data?.taskId), attempt: Number(data?.attempt ?? 1), ref: String(data?.ref ?? op.name), input: data?.input ?? null, at: event.at });
     } else if (event.type === 'task_completed' || event.type === 'task_failed') {
-      const attempt = attempts.find((a) => a.taskId === data.taskId);
+      const attempt = attempts.find((a) => a.taskId === event.data?.taskId);
       if (attempt) attempt.outcome = event;
     }
   }
@@ -51,8 +57,8 @@ function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>):
     const row = byId.get(a.taskId);
     if (row) return taskJson(row, { retried });
     // No queue row (e.g. the history was copied by a migration): the history alone says what happened.
-    const data = a.outcome ? dataOf(a.outcome) : {};
-    const status: TaskStatus = !a.outcome ? open(run, 'SCHEDULED') : a.outcome.type === 'task_completed' ? 'COMPLETED' : ((data.status as TaskStatus | undefined) ?? 'FAILED');
+    const outcome = a.outcome;
+    const status: TaskStatus = !outcome ? open(run, 'SCHEDULED') : outcome.type === 'task_completed' ? 'COMPLETED' : (outcome.data?.status ?? 'FAILED');
     return conductorTask({
       taskId: a.taskId,
       taskType: op.name,
@@ -65,12 +71,12 @@ function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>):
       seq: op.seq,
       retryCount: a.attempt - 1,
       input: asMap(a.input, 'input'),
-      output: asMap(data.output, 'result'),
-      reason: typeof data.reason === 'string' ? data.reason : undefined,
+      output: asMap(outcome?.type === 'task_completed' ? outcome.data?.output : undefined, 'result'),
+      reason: outcome?.type === 'task_failed' ? outcome.data?.reason : undefined,
       scheduledTime: a.at,
       endTime: a.outcome?.at,
       updateTime: a.outcome?.at ?? a.at,
-      workerId: typeof data.workerId === 'string' ? data.workerId : undefined,
+      workerId: outcome?.data?.workerId ?? undefined,
       retried,
     });
   });
@@ -90,14 +96,15 @@ function stepTask(run: Run, op: RecordedOperation): TaskJson {
   const failures = op.events.filter((e) => e.type === 'step_failed');
   const lastFailure = failures[failures.length - 1];
   let status: TaskStatus;
-  if (done) status = dataOf(done).skipped ? 'SKIPPED' : 'COMPLETED';
-  else if (last.type === 'step_failed') status = dataOf(last).retryAt === undefined ? 'FAILED' : open(run, 'SCHEDULED');
+  if (done) status = done.data?.skipped ? 'SKIPPED' : 'COMPLETED';
+  else if (last.type === 'step_failed') status = last.data?.retryAt === undefined ? 'FAILED' : open(run, 'SCHEDULED');
   else if (last.type === 'operator_action') status = open(run, 'SCHEDULED');
   else status = open(run, 'IN_PROGRESS');
-  const attempt = Math.max(1, ...op.events.map((e) => Number(dataOf(e).attempt ?? 1)));
-  const output = done ? dataOf(done).output : undefined;
+  const attempt = Math.max(1, ...op.events.map((e) => Number(attemptOf(e) ?? 1)));
+  const output = done?.data?.output;
   const record = systemRecord(output);
-  const startedAt = done ? dataOf(done).startedAt : undefined;
+  const startedAt = done?.data?.startedAt;
+  const failure = lastFailure ?? last;
   const ended = status === 'COMPLETED' || status === 'SKIPPED' || status === 'FAILED';
   return conductorTask({
     taskId: operationTaskId(run.id, op.seq, op.name),
@@ -112,7 +119,7 @@ function stepTask(run: Run, op: RecordedOperation): TaskJson {
     retryCount: attempt - 1,
     input: asMap(record?.input, 'input'),
     output: asMap(record ? record.output : output, 'result'),
-    reason: status === 'FAILED' || status === 'SCHEDULED' ? (dataOf(lastFailure ?? last).error as ErrorInfo | undefined)?.message : undefined,
+    reason: (status === 'FAILED' || status === 'SCHEDULED') && failure.type === 'step_failed' ? failure.data?.error?.message : undefined,
     scheduledTime: first.at,
     startTime: typeof startedAt === 'number' ? startedAt : first.at,
     endTime: ended ? last.at : undefined,
@@ -138,7 +145,7 @@ function signalTask(run: Run, op: RecordedOperation): TaskJson {
     seq: op.seq,
     retryCount: 0,
     input: { signal: op.name },
-    output: received ? asMap(dataOf(received).payload, 'payload') : {},
+    output: received ? asMap(received.data?.payload, 'payload') : {},
     scheduledTime: first.at,
     startTime: first.at,
     endTime: status === 'COMPLETED' ? last.at : undefined,
@@ -150,7 +157,7 @@ function timerTask(run: Run, op: RecordedOperation): TaskJson {
   const first = op.events[0]!;
   const last = op.events[op.events.length - 1]!;
   const fired = op.events.some((e) => e.type === 'timer_fired');
-  const until = dataOf(first).until;
+  const until = first.type === 'timer_set' ? first.data?.until : undefined;
   const ref = `timer_${op.seq}`;
   return conductorTask({
     taskId: operationTaskId(run.id, op.seq, ref),

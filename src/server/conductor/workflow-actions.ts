@@ -1,6 +1,6 @@
 import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import { isTerminalTask } from '../../core/tasks.js';
-import { currentEpoch, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
+import { currentEpoch, isTaskEvent, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
 import { RESUMABLE_REASONS } from '../../runtime/operator.js';
 import { badRequest, conflict, notFound } from './errors.js';
@@ -93,7 +93,7 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
     if (!first) throw conflict(`workflow '${id}' has no task to rerun from with a new input: restart it instead`);
     return rerunFromOperation(engine, run, first, input);
   }
-  const op = ops.find((o) => o.events.some((e) => (e.data as { taskId?: unknown } | undefined)?.taskId === from) || `${run.id}:${o.seq}:${o.name}` === from);
+  const op = ops.find((o) => o.events.some((e) => isTaskEvent(e) && e.data?.taskId === from) || `${run.id}:${o.seq}:${o.name}` === from);
   if (!op) throw notFound(`workflow '${id}' has no task '${from}'`);
   return rerunFromOperation(engine, run, op, input);
 }

@@ -114,7 +114,7 @@ function variablesOf(detail: RunDetail): Record<string, Json> {
   const source = detail.source as { variables?: Json } | undefined;
   const variables: Record<string, Json> = { ...(isObject(source?.variables) ? source!.variables : {}) };
   for (const event of detail.history) {
-    const output = (event.type === 'step_completed' ? (event.data as { output?: Json })?.output : undefined) as { taskType?: Json; input?: Json } | undefined;
+    const output = event.type === 'step_completed' ? event.data?.output : undefined;
     if (isObject(output) && output.taskType === 'SET_VARIABLE' && isObject(output.input)) Object.assign(variables, output.input);
   }
   return variables;

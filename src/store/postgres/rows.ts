@@ -1,4 +1,4 @@
-import type { ErrorInfo, EventType, HistoryEvent, Json, Run, RunStatus, WaitInfo } from '../../core/types.js';
+import type { ErrorInfo, HistoryEvent, Json, Run, RunStatus, StoredEvent, WaitInfo } from '../../core/types.js';
 import type { PendingAction, PendingSignal, VersionStatus, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
 
 /** A `runs` row as pg returns it (jsonb parsed, bigint parsed to number by the pool's type parser). */
@@ -75,12 +75,12 @@ export function runFromRow(row: RunRow): Run {
 }
 
 export function eventFromRow(row: HistoryRow): HistoryEvent {
-  const event: HistoryEvent = { pos: row.pos, type: row.type as EventType, at: row.at };
+  const event: StoredEvent = { pos: row.pos, type: row.type, at: row.at };
   if (row.epoch) event.epoch = row.epoch;
   if (row.seq !== null) event.seq = row.seq;
   if (row.name !== null) event.name = row.name;
   if (row.data !== null) event.data = JSON.parse(row.data) as Json;
-  return event;
+  return event as HistoryEvent;
 }
 
 export function signalFromRow(row: SignalRow): PendingSignal {
