@@ -67,7 +67,7 @@ test('runs upgrade --migration: a dry run prints the transformed history and cha
   assert.deepEqual([migrated.version, migrated.epoch, migrated.status, migrated.input], [2, 1, 'waiting', { topic: 'up-1', model: 'default' }]);
   const all = await history('up-1');
   assert.deepEqual(all.slice(0, before.length), before, 'the previous epoch is kept as it was');
-  assert.deepEqual(all.find((e) => e.type === 'run_migrated')?.data, { from: 1, to: 2, actor: 'ml-ops', reason: 'new pipeline', migration: 'add-enrich', fromEpoch: 0 });
+  assert.deepEqual(all.find((e) => e.type === 'run_migrated')?.data, { from: 1, to: 2, actor: 'ml-ops', reason: 'new pipeline', migration: 'add-enrich', fromEpoch: 0, fromWaitSeq: 2 });
 
   const back = await cli(['runs', 'rollback-migration', 'up-1', '--reason', 'not yet', '--actor', 'ml-ops', '--db', db]);
   assert.equal(back.code, 0, back.stderr);
