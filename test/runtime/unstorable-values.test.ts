@@ -165,7 +165,7 @@ forEachBackend((backend) => {
       assert.match(run.attention!.message, /a checkpoint of run 'held-1' could not be stored: event 0 \(step_completed\) name contains a NUL character/);
       assert.deepEqual(run.attention!.details, {
         reason: 'invalid_value',
-        error: 'event 0 (step_completed) name contains a NUL character (U+0000)',
+        error: { name: 'WaymarkError', code: 'E_NOT_SERIALIZABLE', message: 'event 0 (step_completed) name contains a NUL character (U+0000)' },
         refused: [{ type: 'step_completed', seq: 0, name: `a${REPLACED}` }],
         step: `a${REPLACED}`,
         seq: 0,
