@@ -509,7 +509,7 @@ export class RunExecutor {
     this.halt();
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
     if (outcome?.reason === 'lease_lost') {
-      this.host.warn('run checkpoint refused: another worker owns the run now', { runId: this.runId });
+      this.host.warn("run checkpoint refused: this worker no longer holds the run's lease (it expired, or another worker took the run); this execution stops", { runId: this.runId });
       this.host.released(this.runId, 'lost');
     } else if (outcome?.reason === 'invalid_value') {
       // The engine parked the run with the facts (the rest of the batch committed); an operator resumes it.
