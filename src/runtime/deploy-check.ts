@@ -1,3 +1,4 @@
+import { mapConcurrently } from './concurrently.js';
 import { transformHistory, validateMigration, type MigrationDefinition } from '../core/migration.js';
 import { currentEpoch, isTerminal, RUN_STATUSES, type Json, type Run } from '../core/types.js';
 import type { Store, WorkflowSource } from '../store/types.js';
@@ -56,6 +57,9 @@ export interface DeployCheckOptions {
 
 const IN_FLIGHT = RUN_STATUSES.filter((s) => !isTerminal(s));
 
+/** Runs replayed at once by a deploy check. */
+const REPLAYS_AT_ONCE = 64;
+
 /**
  * Replays every in-flight run (and a sample of completed ones) of each changed workflow against its
  * candidate code in a sandbox where nothing executes, and says per run and per change whether it is safe.
@@ -76,10 +80,8 @@ export async function deployCheck(store: Store, candidates: WorkflowDefinition[]
     }
     const inFlightRuns = await store.listRuns({ workflow: candidate.name, status: IN_FLIGHT, limit: 1_000_000 });
     const completed = await store.listRuns({ workflow: candidate.name, status: 'completed', limit: options.sampleCompleted ?? 20 });
-    const inFlight: RunCheck[] = [];
-    for (const run of inFlightRuns) inFlight.push(await checkRun(store, candidate, run, options.migrations ?? []));
-    const sampled: RunCheck[] = [];
-    for (const run of completed) sampled.push(await checkRun(store, candidate, run, []));
+    const inFlight = await mapConcurrently(inFlightRuns, REPLAYS_AT_ONCE, (run) => checkRun(store, candidate, run, options.migrations ?? []));
+    const sampled = await mapConcurrently(completed, REPLAYS_AT_ONCE, (run) => checkRun(store, candidate, run, []));
     checkedRuns += inFlight.length + sampled.length;
     const check = classify(candidate.name, info, inFlight, sampled);
     const base = baseSource(sources, candidate);

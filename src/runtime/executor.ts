@@ -59,7 +59,7 @@ export class RunExecutor {
   ) {
     this.runId = claimed.run.id;
     this.history = currentEpoch(claimed.history, claimed.run.epoch);
-    this.replay = new ReplayEngine(definition, this.history, this.frontier(), { runId: this.runId, onQuiet: () => this.scheduleIdleCheck() });
+    this.replay = new ReplayEngine(definition, this.history, this.frontier(), { runId: this.runId, onQuiet: () => this.scheduleIdleCheck(), keepSteps: true });
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
     this.taskOutcomes = new Map((claimed.taskOutcomes ?? []).map((t) => [t.taskId, t]));

@@ -56,8 +56,8 @@ export interface Frontier {
   value(seq: number, kind: ValueKind): Json;
   /** ctx.patched() reached the frontier: the marker is recorded (`deprecated` for deprecatePatch). */
   markPatch(id: string, deprecated: boolean): void;
-  /** A recorded step output before it is delivered; resolving false stops the replay (the verifier's schema check). */
-  checkRecorded?(seq: number, name: string, options: StepOptions, output: Json | undefined): Promise<boolean>;
+  /** A recorded step output before it is delivered; resolving false stops the replay (the verifier's schema check; undefined: nothing to check). */
+  checkRecorded?(seq: number, name: string, options: StepOptions, output: Json | undefined): Promise<boolean> | undefined;
   /** The code asked for something other than the history holds, or never asked for a recorded operation. */
   diverged(divergence: Divergence): void;
   /** The execution has stopped: new operations neither run nor settle. */
@@ -69,6 +69,8 @@ export interface ReplayOptions {
   runId?: string;
   /** Called whenever every result has been delivered and the code is quiescent. (Default: none) */
   onQuiet?: () => void;
+  /** Keep the recorded completed steps the code reaches in `replayedSteps` (the saga needs them). (Default: false) */
+  keepSteps?: boolean;
 }
 
 /** A result waiting for its turn to reach the workflow code. */
@@ -102,7 +104,7 @@ export interface ReplayedStep {
 export class ReplayEngine {
   readonly recorded: Map<number, RecordedOperation>;
   readonly ctx: WorkflowContext;
-  /** Recorded completed steps the code has reached, for the saga. */
+  /** Recorded completed steps the code has reached, for the saga (with `keepSteps`). */
   readonly replayedSteps: ReplayedStep[] = [];
   /** Patch gates that kept this history on their old branch. */
   readonly oldBranches = new Set<string>();
@@ -141,7 +143,7 @@ export class ReplayEngine {
   /** Runs the workflow function; resolves or rejects as it does. Later ctx calls are refused. */
   run(input: Json): Promise<unknown> {
     this.settling = true;
-    setImmediate(() => this.afterTurn());
+    afterQuiescence(this);
     return Promise.resolve()
       .then(() => this.definition.run(this.ctx, input))
       .finally(() => {
@@ -202,11 +204,11 @@ export class ReplayEngine {
     this.queue.shift();
     this.settling = true;
     head.settle();
-    setImmediate(() => this.afterTurn());
+    afterQuiescence(this);
   }
 
-  /** The code has run to quiescence after a delivery: a recorded head it never asked for is a divergence. */
-  private afterTurn(): void {
+  /** The code has run to quiescence after a delivery: a recorded head it never asked for is a divergence. (Called by the turn scheduler.) */
+  afterTurn(): void {
     this.settling = false;
     if (this.halted) return;
     let head = this.queue[0];
@@ -273,10 +275,10 @@ export class ReplayEngine {
       runId,
       workflow: definition.name,
       version: definition.version,
-      step: (name, fn, options) => this.step(name, fn, options) as Promise<any>,
-      sleep: (duration) => this.sleep(duration),
-      waitForSignal: (name, options) => this.waitForSignal(name, options) as Promise<any>,
-      task: (type, input, options) => this.task(type, input, options) as Promise<any>,
+      step: (name, fn, options) => rejecting(() => this.step(name, fn, options)) as Promise<any>,
+      sleep: (duration) => rejecting(() => this.sleep(duration)),
+      waitForSignal: (name, options) => rejecting(() => this.waitForSignal(name, options)) as Promise<any>,
+      task: (type, input, options) => rejecting(() => this.task(type, input, options)) as Promise<any>,
       patched: (id) => this.patched(id, true),
       deprecatePatch: (id) => void this.patched(id, false),
       now: () => this.value('now') as number,
@@ -285,15 +287,15 @@ export class ReplayEngine {
     };
   }
 
-  private async step(name: string, fn: (info: StepInfo) => unknown, inline: StepOptions | undefined): Promise<unknown> {
+  private step(name: string, fn: (info: StepInfo) => unknown, inline: StepOptions | undefined): Promise<unknown> {
     if (this.refused()) return never();
     checkOperationName(name, 'step');
     const { seq, recorded } = this.enter('step', name);
     const options = resolveStepOptions(this.definition, name, inline);
-    checkStepOptions(options, `step '${name}'`);
+    if (inline !== undefined) checkStepOptions(options, `step '${name}'`); // the definition's own were checked when it was defined
     const state = stepState(recorded);
     if (state.state === 'completed') {
-      this.replayedSteps.push({ seq, name, output: state.output, options, order: this.completionIndex.get(seq) ?? 0 });
+      if (this.options.keepSteps) this.replayedSteps.push({ seq, name, output: state.output, options, order: this.completionIndex.get(seq) ?? 0 });
       return this.recordedResult(seq, () => state.output, this.frontier.checkRecorded?.(seq, name, options, state.output));
     }
     if (state.state === 'failed') {
@@ -303,7 +305,7 @@ export class ReplayEngine {
     return this.frontier.step({ seq, name, fn, options, state });
   }
 
-  private async sleep(duration: unknown): Promise<void> {
+  private sleep(duration: unknown): Promise<void> {
     if (this.refused()) return never();
     const ms = parseDuration(duration as number | string, 'sleep duration');
     const { seq, recorded } = this.enter('sleep', '');
@@ -312,7 +314,7 @@ export class ReplayEngine {
     return this.frontier.sleep({ seq, ms, until: state?.until });
   }
 
-  private async waitForSignal(name: string, options: { timeoutMs?: number | string } = {}): Promise<Json | null> {
+  private waitForSignal(name: string, options: { timeoutMs?: number | string } = {}): Promise<Json | null> {
     if (this.refused()) return never();
     checkOperationName(name, 'signal');
     const timeoutMs = options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, 'signal timeoutMs');
@@ -323,7 +325,7 @@ export class ReplayEngine {
     return this.frontier.signal({ seq, name, timeoutMs, state });
   }
 
-  private async task(type: string, input: unknown, options: TaskOptions = {}): Promise<Json> {
+  private task(type: string, input: unknown, options: TaskOptions = {}): Promise<Json> {
     if (this.refused()) return never();
     checkOperationName(type, 'task');
     const json = roundTrip(input, 'task input') as Json;
@@ -351,6 +353,29 @@ export class ReplayEngine {
     const { seq, recorded } = this.enter(kind, '');
     if (recorded) return recordedValue(recorded) ?? null;
     return this.frontier.value(seq, kind);
+  }
+}
+
+/** Callbacks for the next turn of the event loop: one setImmediate serves every replay waiting for it. */
+const nextTurn: ReplayEngine[] = [];
+
+/** Calls `engine.afterTurn()` once the code has run to quiescence: at the next turn of the event loop. */
+function afterQuiescence(engine: ReplayEngine): void {
+  nextTurn.push(engine);
+  if (nextTurn.length === 1) setImmediate(runTurn);
+}
+
+function runTurn(): void {
+  const due = nextTurn.splice(0);
+  for (const engine of due) engine.afterTurn();
+}
+
+/** An async ctx call's synchronous failure (bad arguments, a divergence) as the rejection the code awaits. */
+function rejecting<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

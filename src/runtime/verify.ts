@@ -56,11 +56,13 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
       throw new FrontierReached('replay stopped at the frontier');
     },
     markPatch: () => {},
-    checkRecorded: async (seq, name, options, output) => {
-      const issues = options.output ? await schemaIssues(options.output, output) : undefined;
-      if (!issues) return true;
-      done({ ok: false, reason: 'schema_mismatch', seq, step: name, issues, message: `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}` });
-      return false;
+    checkRecorded: (seq, name, options, output) => {
+      if (!options.output) return undefined;
+      return schemaIssues(options.output, output).then((issues) => {
+        if (!issues) return true;
+        done({ ok: false, reason: 'schema_mismatch', seq, step: name, issues, message: `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}` });
+        return false;
+      });
     },
     diverged: (divergence) =>
       done({ ok: false, reason: 'divergence', divergence, message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}` }),
