@@ -3,13 +3,16 @@ import type { Duration } from './types.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to ms. */
+/** Longest duration there is: 100 years, in ms (beyond it deadlines overflow dates and the stores' columns). */
+export const MAX_DURATION_MS = 100 * 365 * UNIT_MS.d!;
+
+/** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to ms, at most MAX_DURATION_MS. */
 export function parseDuration(duration: Duration, what = 'duration'): number {
   if (typeof duration === 'number') {
     if (!Number.isFinite(duration) || duration < 0) {
       throw new WaymarkError('E_INVALID_INPUT', `${what} must be a non-negative number of ms, got ${duration}`);
     }
-    return duration;
+    return atMostMax(duration, what);
   }
   const text = String(duration).trim();
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)];
@@ -17,5 +20,10 @@ export function parseDuration(duration: Duration, what = 'duration'): number {
   if (parts.length === 0 || consumed.replace(/\s/g, '') !== text.replace(/\s/g, '')) {
     throw new WaymarkError('E_INVALID_INPUT', `${what} '${text}' is not a duration: use ms or forms like '30s', '1m', '2h', '3d'`);
   }
-  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * UNIT_MS[unit!]!, 0);
+  return atMostMax(parts.reduce((total, [, amount, unit]) => total + Number(amount) * UNIT_MS[unit!]!, 0), what);
+}
+
+function atMostMax(ms: number, what: string): number {
+  if (ms > MAX_DURATION_MS) throw new WaymarkError('E_INVALID_INPUT', `${what} must be at most 100 years (${MAX_DURATION_MS} ms), got ${ms} ms`);
+  return ms;
 }

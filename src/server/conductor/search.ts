@@ -21,11 +21,15 @@ type Field = (typeof FIELDS)[number];
 const ALIASES: Record<string, Field> = { workflowName: 'workflowType', workflowVersion: 'version', createTime: 'startTime' };
 const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
 
-/** Parses a query; an empty one matches everything. Bad syntax is 400 naming `query`. */
+/** Deepest nesting of parentheses in a query. */
+export const MAX_QUERY_DEPTH = 32;
+
+/** Parses a query; an empty one matches everything. Bad syntax (or parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`. */
 export function parseQuery(text: string | undefined): Query {
   const tokens = tokenize(text ?? '');
   if (tokens.length === 0) return { all: [] };
   let i = 0;
+  let depth = 0;
   const fail = (why: string): never => {
     throw badRequest('query', `query: ${why}`, text);
   };
@@ -49,13 +53,15 @@ export function parseQuery(text: string | undefined): Query {
   const primary = (): Query => {
     if (peek()?.text === '(' && peek()?.kind === 'punct') {
       i++;
+      if (++depth > MAX_QUERY_DEPTH) fail(`parentheses are nested deeper than ${MAX_QUERY_DEPTH} levels`);
       const inner = or();
       if (tokens[i++]?.text !== ')') fail('a ")" is missing');
+      depth--;
       return inner;
     }
     const name = tokens[i++];
     if (!name || name.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
-    const field = ALIASES[name!.text] ?? (FIELDS.includes(name!.text as Field) ? (name!.text as Field) : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
+    const field = (Object.hasOwn(ALIASES, name!.text) ? ALIASES[name!.text] : undefined) ?? (FIELDS.includes(name!.text as Field) ? (name!.text as Field) : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
     const op = tokens[i++];
     if (op?.kind === 'word' && op.text.toUpperCase() === 'IN') {
       if (tokens[i++]?.text !== '(') fail(`IN needs a list: ${name!.text} IN (a, b)`);
@@ -192,7 +198,7 @@ export function sorter(sort: string[]): (a: Run, b: Run) => number {
     .filter((s) => s.trim() !== '')
     .map((s) => {
       const [field, direction = 'ASC'] = s.trim().split(':');
-      const key = SORTABLE[field!];
+      const key = Object.hasOwn(SORTABLE, field!) ? SORTABLE[field!] : undefined;
       if (!key) throw badRequest('sort', `cannot sort by '${field}' (fields: ${Object.keys(SORTABLE).join(', ')})`, s);
       const dir = direction.toUpperCase();
       if (dir !== 'ASC' && dir !== 'DESC') throw badRequest('sort', `sort direction must be ASC or DESC, got '${direction}'`, s);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isTerminal, RUN_STATUSES, type Run } from '../../core/types.js';
+import { MAX_VERSION } from '../../runtime/workflow.js';
 import { runDetail, type ConductorContext } from './context.js';
 import { boolean, integer, sendId, sendJson, text } from './replies.js';
 import { matches, matchesFreeText, narrowing, parseQuery, sorter } from './search.js';
@@ -22,7 +23,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     const q = request.query;
     const start = startRequestOf({ input: request.body ?? {}, correlationId: text(q, 'correlationId'), priority: integer(q, 'priority', { min: 0, max: 99, fallback: 0 }) }, {
       name: request.params.name,
-      version: integer(q, 'version', { min: 1 }),
+      version: integer(q, 'version', { min: 1, max: MAX_VERSION }),
     });
     return sendId(reply, (await startWorkflow(engine, start)).id);
   });
@@ -30,7 +31,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
   app.post('/workflow', hidden, async (request, reply) => sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id));
 
   app.post<{ Params: { name: string; version: string }; Querystring: Query }>('/workflow/execute/:name/:version', hidden, async (request, reply) => {
-    const version = integer({ version: request.params.version }, 'version', { min: 0 }) || undefined; // 0: the latest
+    const version = integer({ version: request.params.version }, 'version', { min: 0, max: MAX_VERSION }) || undefined; // 0: the latest
     const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
     const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
     const until = text(request.query, 'waitUntilTaskRef');
@@ -59,7 +60,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
 
   app.get<{ Params: { name: string }; Querystring: Query }>('/workflow/running/:name', hidden, async (request, reply) => {
     const q = request.query;
-    const version = integer(q, 'version', { min: 1, fallback: 1 });
+    const version = integer(q, 'version', { min: 1, max: MAX_VERSION, fallback: 1 });
     const from = integer(q, 'startTime', { min: 0 });
     const to = integer(q, 'endTime', { min: 0 });
     const live = RUN_STATUSES.filter((s) => !isTerminal(s));

@@ -5,6 +5,8 @@ import type { Engine, StartOptions } from '../../runtime/engine.js';
 import type { ServerContext } from '../context.js';
 import { duration, errors, listOf, object, ref, runId, runStatus, version, workflowName } from '../schemas.js';
 import { nextChange } from '../next-change.js';
+import { FieldError } from '../errors.js';
+import { parseDuration } from '../../core/duration.js';
 
 interface StartBody extends Omit<StartOptions, 'maxLifetimeMs'> {
   workflow: string;
@@ -53,6 +55,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     },
     async (request, reply) => {
       const { workflow, input, ...options } = request.body;
+      if (options.maxLifetimeMs !== undefined) durationField(options.maxLifetimeMs, 'body.maxLifetimeMs');
       const existed = options.id !== undefined && (await exists(engine, options.id));
       const run = await engine.start(workflow, input, options);
       return reply.code(existed ? 200 : 201).header('location', `/v1/runs/${encodeURIComponent(run.id)}`).send(run);
@@ -161,6 +164,16 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     },
   );
 };
+
+/** Checks a duration text the schema lets through (its total may be too long), as a 400 naming `field`. */
+function durationField(value: number | string, field: string): void {
+  try {
+    parseDuration(value, field);
+  } catch (error) {
+    if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT') throw new FieldError(field, error.message.replace(`${field} `, ''));
+    throw error;
+  }
+}
 
 async function exists(engine: Engine, id: string): Promise<boolean> {
   try {
