@@ -18,6 +18,8 @@ import type {
   RunCount,
   VersionStatus,
   RunFilter,
+  RunPage,
+  RunPageQuery,
   Store,
   WorkerRecord,
   WorkflowVersionRecord,
@@ -31,6 +33,7 @@ import { inTransaction } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
+import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
 import {
   eventFromRow,
@@ -218,6 +221,10 @@ export class PostgresStore implements Store {
       [filter.workflow ?? null, filter.version ?? null, statuses, filter.limit ?? 100, filter.correlationId ?? null],
     );
     return rows.map(runFromRow);
+  }
+
+  pageRuns(query: RunPageQuery): Promise<RunPage> {
+    return pageRuns((text, values) => this.query('', text, values), query);
   }
 
   async history(runId: string): Promise<HistoryEvent[]> {
