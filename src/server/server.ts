@@ -94,6 +94,8 @@ export interface StartServerOptions extends ServerOptions {
   host?: string;
   /** Port; 0 picks a free one. (Default: 8080) */
   port?: number;
+  /** Connections the kernel queues before the server accepts them, e.g. thousands of workers' long polls reconnecting at once (capped by the OS). (Default: 4096) */
+  backlog?: number;
 }
 
 export interface RunningServer {
@@ -108,7 +110,7 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const app = buildServer(options);
   try {
-    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080, backlog: options.backlog ?? 4096 });
     return { url, app, close: () => app.close() };
   } catch (error) {
     await app.close();

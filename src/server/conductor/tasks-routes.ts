@@ -5,7 +5,7 @@ import type { Json } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { operationTaskId } from './history-tasks.js';
-import { MAX_POLL_WAIT_MS, pollLimited, pollWithin } from './long-poll.js';
+import { MAX_POLL_WAIT_MS, pollLimited, type PollHub } from './long-poll.js';
 import { bodyObject, checkedText, checkedTextAnywhere, integer, objectField, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
 import { asMap, taskJson, taskLogs } from './task-shape.js';
 
@@ -18,17 +18,17 @@ export const hidden = { schema: { hide: true } };
 type Query = Record<string, unknown>;
 
 /** Conductor's task endpoints: workers poll, report and log; operators look tasks up. */
-export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortSignal): void {
+export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): void {
   app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/batch/:tasktype', hidden, async (request, reply) => {
     // Larger asks are served as far as the server goes: at most 1000 tasks, at most MAX_POLL_WAIT_MS of waiting.
     const count = Math.min(1000, integer(request.query, 'count', { min: 1, fallback: 1 }));
     const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
-    const stop = untilGone(reply, closing);
+    const gone = untilGone(reply);
     try {
-      const tasks = await pollWithin(engine, request.params.tasktype, workerOf(request.query), count, timeout, stop.signal);
+      const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
       return sendJson(reply, tasks.map((t) => taskJson(t)));
     } finally {
-      stop.release();
+      gone.release();
     }
   });
 
@@ -143,18 +143,10 @@ function logLine(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Aborts when the client goes away or the server starts closing. */
-function untilGone(reply: FastifyReply, closing: AbortSignal): { signal: AbortSignal; release(): void } {
+/** Aborts when the client goes away (the hub itself ends every wait when the server closes). */
+function untilGone(reply: FastifyReply): { signal: AbortSignal; release(): void } {
   const stop = new AbortController();
   const abort = () => stop.abort();
-  closing.addEventListener('abort', abort, { once: true });
   reply.raw.once('close', abort);
-  if (closing.aborted) stop.abort();
-  return {
-    signal: stop.signal,
-    release() {
-      closing.removeEventListener('abort', abort);
-      reply.raw.removeListener('close', abort);
-    },
-  };
+  return { signal: stop.signal, release: () => reply.raw.removeListener('close', abort) };
 }
