@@ -29,7 +29,7 @@ import type {
 import { applyCommits } from './commit.js';
 import { createLockedRun, createPlainRuns } from './create-runs.js';
 import { migratePostgres, quoteIdent } from './migrate.js';
-import { inTransaction } from './transaction.js';
+import { inTransaction, unstorableTextError } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
@@ -112,7 +112,7 @@ export class PostgresStore implements Store {
     try {
       return (await this.pool.query<R>({ name, text, values })).rows;
     } catch (error) {
-      if (!isConnectionError(error)) throw error;
+      if (!isConnectionError(error)) throw unstorableTextError(error);
       return (await this.pool.query<R>({ name, text, values })).rows;
     }
   }
