@@ -8,7 +8,7 @@ export type { ErrorCode } from './core/errors.js';
 export type { Run, RunStatus, HistoryEvent, HistoryEventOf, EventType, EventData, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json, StepEffect, FailurePolicy, OperatorAction } from './core/types.js';
 export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
-export type { RunFilter, Store, WorkerRecord } from './store/types.js';
+export type { RunFilter, RunPage, RunPageQuery, RunSummary, Store, WorkerRecord } from './store/types.js';
 export type { VersionSummary } from './runtime/accounting.js';
 export type { UpgradeOptions, UpgradeResult, MigrateAllOptions, MigrateAllReport } from './runtime/lifecycle.js';
 export { defineMigration } from './core/migration.js';

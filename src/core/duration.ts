@@ -18,7 +18,7 @@ function parseMs(duration: Duration, what: string): number {
     if (!Number.isFinite(duration) || duration < 0) {
       throw new WaymarkError('E_INVALID_INPUT', `${what} must be a non-negative number of ms, got ${duration}`);
     }
-    return duration;
+    return atMostMax(duration, what);
   }
   const text = String(duration).trim();
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)];
@@ -26,5 +26,10 @@ function parseMs(duration: Duration, what: string): number {
   if (parts.length === 0 || consumed.replace(/\s/g, '') !== text.replace(/\s/g, '')) {
     throw new WaymarkError('E_INVALID_INPUT', `${what} '${text}' is not a duration: use ms or forms like '30s', '1m', '2h', '3d'`);
   }
-  return parts.reduce((total, [, amount, unit]) => total + Number(amount) * UNIT_MS[unit!]!, 0);
+  return atMostMax(parts.reduce((total, [, amount, unit]) => total + Number(amount) * UNIT_MS[unit!]!, 0), what);
+}
+
+function atMostMax(ms: number, what: string): number {
+  if (ms > MAX_DURATION_MS) throw new WaymarkError('E_INVALID_INPUT', `${what} must be at most 100 years (${MAX_DURATION_MS} ms), got ${ms} ms`);
+  return ms;
 }

@@ -3,7 +3,7 @@ import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import { isTerminalTask, type Task } from '../core/tasks.js';
 import type { Duration, HistoryEvent, Json, Run, RunStatus } from '../core/types.js';
-import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, Store } from '../store/types.js';
+import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, RunPage, RunPageQuery, Store } from '../store/types.js';
 import { checkStranding } from './accounting.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
@@ -267,6 +267,9 @@ export abstract class EngineCore {
   }
 
   readonly listRuns = (filter: RunFilter = {}): Promise<Run[]> => this.store.listRuns(filter); // most recent first
+
+  /** A page of run summaries, most recent first: no inputs or outputs unless included, bounded in rows and bytes; `next` continues it. */
+  readonly pageRuns = (query: RunPageQuery = {}): Promise<RunPage> => this.store.pageRuns(query);
 
   /** The run's history, oldest event first. */
   async history(runId: string): Promise<HistoryEvent[]> {

@@ -1,3 +1,4 @@
+import { MAX_DURATION_MS } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
 import { checkStorableText, roundTrip } from '../core/json.js';
 import { storableText, unstorableReason } from '../core/text.js';
@@ -38,8 +39,8 @@ export class TaskClient {
     const checked: TaskResult = { ...result };
     if (typeof result.reason === 'string') checked.reason = storableText(result.reason); // an error message: made storable
     if (result.output !== undefined) checked.output = roundTrip(result.output, 'task output') as Json;
-    if (result.callbackAfterMs !== undefined && !(Number.isFinite(result.callbackAfterMs) && result.callbackAfterMs >= 0)) {
-      throw new WaymarkError('E_INVALID_INPUT', 'callbackAfterMs must be a non-negative number');
+    if (result.callbackAfterMs !== undefined && !(Number.isFinite(result.callbackAfterMs) && result.callbackAfterMs >= 0 && result.callbackAfterMs <= MAX_DURATION_MS)) {
+      throw new WaymarkError('E_INVALID_INPUT', `callbackAfterMs must be a number of ms from 0 to ${MAX_DURATION_MS} (100 years)`);
     }
     const task = await this.store.tasks.report(taskId, checked);
     if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });

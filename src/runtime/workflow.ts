@@ -106,6 +106,9 @@ export interface WorkflowConfig<I, O> {
   source?: Json;
 }
 
+/** Highest workflow version: the stores keep versions as 32-bit integers. */
+export const MAX_VERSION = 2_147_483_647;
+
 /** A defined workflow version, ready to hand to `Engine.open`. */
 export interface WorkflowDefinition<I = any, O = any> extends WorkflowConfig<I, O> {
   /** Hash of the code and options, recorded when the version is registered. */
@@ -122,8 +125,8 @@ export function defineWorkflow<I = Json, O = Json>(config: WorkflowConfig<I, O>)
   if (typeof config.name !== 'string' || !NAME_PATTERN.test(config.name)) {
     throw new WaymarkError('E_INVALID_INPUT', `workflow name '${String(config.name)}' is invalid: use letters, digits and . _ - : (max 128)`);
   }
-  if (!Number.isInteger(config.version) || config.version < 1) {
-    throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}': version must be a positive integer, got ${String(config.version)}`);
+  if (!Number.isInteger(config.version) || config.version < 1 || config.version > MAX_VERSION) {
+    throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}': version must be an integer from 1 to ${MAX_VERSION}, got ${String(config.version)}`);
   }
   if (typeof config.run !== 'function') {
     throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}' v${config.version}: run must be an async function (ctx, input)`);

@@ -12,6 +12,8 @@ export interface ServerContext {
   closing: AbortSignal;
   /** Time between heartbeat comments on an event stream, in ms. (Default: 15000) */
   heartbeatMs: number;
+  /** Deepest nesting of arrays and objects in a JSON request body. (Default: 64) */
+  maxJsonDepth: number;
   /** The engine's declarative support, when it was opened with one. (Default: none) */
   declarative?: DeclarativeSupport;
   /** Options of the declarative support made on first need when the engine has none. (Default: the defaults) */

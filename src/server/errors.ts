@@ -63,6 +63,28 @@ export function toResponse(error: unknown): { status: number; body: ErrorBody } 
   return { status: 500, body: { code: 'E_INTERNAL', message: 'internal error: see the server log' } };
 }
 
+/** What the router refuses before any route runs: a path that is not UTF-8, a path segment too long. */
+const ROUTER_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'are not valid percent-encoded UTF-8',
+  FST_ERR_MAX_PARAM_LENGTH: 'hold a path segment longer than 1000 characters',
+};
+
+/**
+ * Fastify's `frameworkErrors`: the router's refusals answered like every other bad input (400 or 414 with
+ * `{ code, message, field: 'params' }`); under `conductorPrefix`, by `conductor` (Conductor's error body).
+ */
+export function routerErrorHandler(conductorPrefix: string, conductor: (error: FastifyError) => { status: number }) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = error.statusCode ?? 400;
+    const reason = ROUTER_ERRORS[error.code] ?? 'are not valid';
+    if (request.url.startsWith(`${conductorPrefix}/`)) {
+      const body = conductor(Object.assign(new Error(`the path parameters ${reason}`), { statusCode: status }) as FastifyError);
+      return reply.code(body.status).type('application/json').send(body);
+    }
+    return reply.code(status).send({ code: 'E_INVALID_INPUT', message: `params ${reason}`, field: 'params', reason } satisfies ErrorBody);
+  };
+}
+
 /** Sets the one error handler and the unknown-route handler of the server. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {

@@ -2,7 +2,9 @@
  * JSON Schemas of the API's requests and responses. Response shapes live here once, as the OpenAPI
  * document's components; routes point at them with `ref('Run')`. Request schemas are self-contained.
  */
+import { MAX_DURATION_MS } from '../core/duration.js';
 import { RUN_STATUSES } from '../core/types.js';
+import { MAX_VERSION } from '../runtime/workflow.js';
 
 type Schema = Record<string, unknown>;
 
@@ -36,12 +38,12 @@ const loose = (properties: Record<string, Schema>, required: string[] = [], desc
 /** The workflow name rule of defineWorkflow. */
 export const workflowName: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$', description: 'workflow name' };
 export const runId: Schema = { type: 'string', minLength: 1, maxLength: 200, description: 'run id' };
-export const version: Schema = { type: 'integer', minimum: 1, description: 'workflow version' };
+export const version: Schema = { type: 'integer', minimum: 1, maximum: MAX_VERSION, description: 'workflow version' };
 export const percent: Schema = { type: 'number', minimum: 0, maximum: 100 };
 /** A duration: ms, or text like '500ms', '30s', '1h30m'. A union's `title` says what it expects in validation errors. */
 export const duration: Schema = {
-  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$' }],
-  title: "ms, or a duration like '30s', '1m', '2h', '3d'",
+  anyOf: [{ type: 'integer', minimum: 0, maximum: MAX_DURATION_MS }, { type: 'string', maxLength: 100, pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$' }],
+  title: "ms (at most 100 years), or a duration like '30s', '1m', '2h', '3d'",
 };
 export const actor: Schema = { type: 'string', minLength: 1, maxLength: 200, description: 'who acts, recorded in the history (default: the OS user of the server)' };
 export const reason: Schema = { type: 'string', maxLength: 2000, description: "why, recorded in the history (default: '(no reason given)')" };
@@ -90,6 +92,29 @@ export const components = {
     },
     ['id', 'workflow', 'version', 'status', 'input', 'epoch', 'createdAt', 'updatedAt'],
     'one execution of one workflow version',
+  ),
+  RunSummary: loose(
+    {
+      id: { type: 'string' },
+      workflow: { type: 'string' },
+      version: { type: 'integer' },
+      status: runStatus,
+      input: { description: 'only when the list was asked to include it' },
+      output: { description: 'only when the list was asked to include it' },
+      inputSize: { type: 'integer', description: 'bytes of the stored input JSON' },
+      outputSize: { type: 'integer', description: 'bytes of the stored output JSON (0: none)' },
+      error: r('ErrorInfo'),
+      waitingFor: r('WaitInfo'),
+      attention: r('ErrorInfo'),
+      expiresAt: dateTime,
+      lockKey: { type: 'string' },
+      correlationId: { type: 'string' },
+      epoch: { type: 'integer' },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+    ['id', 'workflow', 'version', 'status', 'inputSize', 'outputSize', 'epoch', 'createdAt', 'updatedAt'],
+    'a run as lists show it: without its input and output unless they were included',
   ),
   HistoryEvent: loose(
     { pos: { type: 'integer' }, epoch: { type: 'integer' }, type: { type: 'string' }, seq: { type: 'integer' }, name: { type: 'string' }, at: epochMs, data: json },

@@ -6,7 +6,8 @@ import type { Engine } from '../runtime/engine.js';
 import { coerceText } from './coerce.js';
 import { conductorApi } from './conductor/plugin.js';
 import type { ServerContext } from './context.js';
-import { installErrorHandling } from './errors.js';
+import { FieldError, installErrorHandling, routerErrorHandler } from './errors.js';
+import { toConductorError } from './conductor/errors.js';
 import { collectOpenApi } from './openapi.js';
 import { eventRoutes } from './routes/events.js';
 import { runActionRoutes } from './routes/run-actions.js';
@@ -14,6 +15,7 @@ import { runRoutes } from './routes/runs.js';
 import { versionRoutes } from './routes/versions.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { deployRoutes } from './routes/deploy.js';
+import { badTextIn, badTextInBody, MAX_JSON_DEPTH, parseJsonBody } from './request-guards.js';
 import { components } from './schemas.js';
 
 export interface ServerOptions {
@@ -27,6 +29,8 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Largest request body, in bytes. (Default: 1048576) */
   bodyLimit?: number;
+  /** Deepest nesting of arrays and objects in a JSON request body. (Default: 64) */
+  maxJsonDepth?: number;
   /** More route plugins, registered after Waymark's own with the same context (e.g. another API surface). (Default: none) */
   plugins?: FastifyPluginAsync<ServerContext>[];
   /** The declarative support the engine was opened with (bound to it); registered definitions compile with it. (Default: one made on first need) */
@@ -46,14 +50,20 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 1_048_576,
     // Run ids may be 200 characters long, more once percent-encoded.
     routerOptions: { maxParamLength: 1_000 },
+    frameworkErrors: routerErrorHandler('/api', toConductorError),
     // Bodies are JSON and checked strictly: no type coercion, unknown properties refused (query text is converted in coerce.ts).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, verbose: true } },
   }) as unknown as FastifyInstance;
   // Response schemas document the API; replies are the engine's objects as they are, serialized as JSON.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app);
+  const maxJsonDepth = options.maxJsonDepth ?? MAX_JSON_DEPTH;
+  installJsonParser(app, maxJsonDepth);
   app.addHook('preValidation', async (request) => {
     const schema = request.routeOptions.schema;
+    // Names, ids and query values with NUL or lone surrogates are refused here, on every surface (/api included).
+    const problem = badTextIn(request.params, 'params') ?? badTextIn(request.query, 'query') ?? (schema?.body ? badTextInBody(request.body, schema.body as object) : undefined);
+    if (problem) throw new FieldError(problem.field, problem.reason);
     if (schema?.optionalBody && request.body === undefined && (schema.body as { type?: unknown } | undefined)?.type === 'object') request.body = {};
     if (schema?.querystring && request.query) coerceText(request.query as Record<string, unknown>, schema.querystring as object);
     if (schema?.params && request.params) coerceText(request.params as Record<string, unknown>, schema.params as object);
@@ -67,7 +77,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   collectOpenApi(app, components, { title: 'Waymark API', description: "Waymark's JSON API: runs, versions, rollouts and run events." });
 
-  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000, declarative: options.declarative, declarativeOptions: options.declarativeOptions };
+  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000, maxJsonDepth, declarative: options.declarative, declarativeOptions: options.declarativeOptions };
   app.get('/health', { schema: { summary: 'Liveness: the server answers', tags: ['meta'], response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({
     status: 'ok',
   }));
@@ -87,6 +97,8 @@ export interface StartServerOptions extends ServerOptions {
   host?: string;
   /** Port; 0 picks a free one. (Default: 8080) */
   port?: number;
+  /** Connections the kernel queues before the server accepts them, e.g. thousands of workers' long polls reconnecting at once (capped by the OS). (Default: 4096) */
+  backlog?: number;
 }
 
 export interface RunningServer {
@@ -101,12 +113,23 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const app = buildServer(options);
   try {
-    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
+    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080, backlog: options.backlog ?? 4096 });
     return { url, app, close: () => app.close() };
   } catch (error) {
     await app.close();
     throw error;
   }
+}
+
+/** JSON bodies: refused (400 naming the field) when nested deeper than `maxDepth`, holding a __proto__ or constructor key, or empty. */
+function installJsonParser(app: FastifyInstance, maxDepth: number): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    if ((text as string).trim() === '') return done(new FieldError('body', "is empty, but its content type is 'application/json'"));
+    const parsed = parseJsonBody(text as string, maxDepth);
+    if (parsed.ok) done(null, parsed.value);
+    else done(new FieldError(parsed.problem.field, parsed.problem.reason));
+  });
 }
 
 function isLoggerInstance(logger: unknown): logger is FastifyBaseLogger {

@@ -179,6 +179,36 @@ export interface RunFilter {
   limit?: number;
 }
 
+/** A run as lists show it: everything but its input and output, which it carries only when they were asked for. */
+export interface RunSummary extends Omit<Run, 'input' | 'output'> {
+  input?: Json;
+  output?: Json;
+  /** Bytes of the stored input and output JSON (0: none). */
+  inputSize: number;
+  outputSize: number;
+}
+
+/** A page of the run list, most recent first. */
+export interface RunPageQuery extends RunFilter {
+  /** Continue after this point: a previous page's `next`. (Default: from the most recent run) */
+  cursor?: string;
+  /** Also give each run's input and/or output. (Default: neither) */
+  include?: ('input' | 'output')[];
+  /** The page ends early once the included inputs and outputs pass this many bytes; its first run always comes. (Default: 4 MiB) */
+  maxBytes?: number;
+  /**
+   * Only runs where every word appears, ignoring ASCII case, in the id, workflow, correlation id, error or
+   * parking reason, or an input or output of at most 64 KiB (larger ones are not searched). (Default: all)
+   */
+  words?: string[];
+}
+
+export interface RunPage {
+  runs: RunSummary[];
+  /** The cursor of the next page; absent on the last one. */
+  next?: string;
+}
+
 /** A run to create; with `leaseOwner` the creator takes the lease at once (it will execute the run). */
 export interface CreateRunRequest extends NewRun {
   leaseOwner?: string;
@@ -279,6 +309,8 @@ export interface Store {
   /** Deletes a finished run and everything recorded of it; refuses ('in_flight') a run that is not finished. */
   removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'>;
   listRuns(filter: RunFilter): Promise<Run[]>;
+  /** One page of run summaries (no inputs or outputs unless included), bounded in rows and bytes, with the cursor of the next. */
+  pageRuns(query: RunPageQuery): Promise<RunPage>;
   history(runId: string): Promise<HistoryEvent[]>;
   /** Leases up to `limit` due runs of the served versions to `workerId`. */
   claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]>;

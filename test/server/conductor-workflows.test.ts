@@ -153,7 +153,7 @@ forEachBackend((backend) => {
       for (const id of [a, b, approval]) await runUntil(engine, id, (r) => r.status === 'waiting');
 
       const search = (query: string) => call('GET', `/api/workflow/search?${query}`);
-      const running = await search(`query=${encodeURIComponent('workflowType IN (customer_onboarding,approval) AND status IN (RUNNING)')}&sort=workflowId:ASC`);
+      const running = await search(`query=${encodeURIComponent('workflowType IN (customer_onboarding,approval) AND status IN (RUNNING)')}&sort=workflowId:ASC&includeInput=true&includeOutput=true`);
       assert.equal(running.status, 200, running.text);
       assert.equal(running.body.totalHits, 3);
       assert.deepEqual(running.body.results.map((s: any) => s.workflowId), [a, b, approval].sort());
@@ -161,6 +161,8 @@ forEachBackend((backend) => {
       assert.deepEqual([summary.workflowType, summary.version, summary.status, summary.output, summary.failedReferenceTaskNames], ['customer_onboarding', 1, 'RUNNING', '{}', '']);
       assert.equal(typeof summary.input, 'string');
       assert.deepEqual(JSON.parse(summary.input), { customerId: 'alpha', email: 'alpha@example.com' });
+      const plain = (await search(`query=${encodeURIComponent(`workflowId = '${a}'`)}`)).body.results[0];
+      assert.deepEqual([plain.input, plain.output, plain.inputSize], [undefined, undefined, Buffer.byteLength(summary.input)], 'without include: sizes, no input or output');
       assert.match(summary.startTime, TIME);
       assert.match(summary.updateTime, TIME);
       assert.equal(summary.endTime, undefined, 'not over: no endTime');

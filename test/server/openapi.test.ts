@@ -91,7 +91,7 @@ test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summarie
     assert.ok(doc.paths['/v1/events'].get.responses['200'].content['text/event-stream']);
     assert.deepEqual(
       doc.paths['/v1/runs'].get.parameters.map((p: Schema) => p.name),
-      ['workflow', 'status', 'version', 'correlationId', 'limit'],
+      ['workflow', 'status', 'version', 'correlationId', 'limit', 'cursor', 'include'],
     );
 
     const dangling = refsIn(doc).filter((ref) => resolve(doc, ref) === undefined);

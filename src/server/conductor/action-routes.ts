@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Json, Run } from '../../core/types.js';
 import type { ConductorContext } from './context.js';
 import { badRequest, toConductorError } from './errors.js';
-import { bodyObject, boolean, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
+import { bodyObject, boolean, checkedTextAnywhere, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
 import { hidden } from './tasks-routes.js';
 import { pause, remove, rerun, restart, resume, retry, skipTask, terminate, upgrade } from './workflow-actions.js';
 
@@ -64,7 +64,7 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
       ...hidden,
       handler: async (request, reply) => {
         const ids = idsOf(request.body);
-        const result = { bulkErrorResults: {} as Record<string, string>, bulkSuccessfulResults: [] as string[] };
+        const result = { bulkErrorResults: Object.create(null) as Record<string, string>, bulkSuccessfulResults: [] as string[] };
         for (const id of ids) {
           try {
             await act(id, request.query);
@@ -89,5 +89,6 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
 function idsOf(body: unknown): string[] {
   if (!Array.isArray(body) || !body.every((id) => typeof id === 'string' && id !== '')) throw badRequest('body', 'the body must be a JSON array of workflow ids', body);
   if (body.length > MAX_BULK) throw badRequest('body', `at most ${MAX_BULK} workflow ids per request, got ${body.length}`, body.length);
+  checkedTextAnywhere(body, 'body');
   return [...new Set(body as string[])];
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { WaymarkError, type ErrorCode } from '../../core/errors.js';
+import { FieldError } from '../errors.js';
 
 /** One bad field, as Conductor clients read it. */
 export interface ValidationError {
@@ -59,6 +60,7 @@ export function toConductorError(error: unknown): ConductorErrorBody {
     validationErrors,
   });
   if (error instanceof ConductorError) return body(error.status, error.message, error.retryable, error.validationErrors);
+  if (error instanceof FieldError) return { ...body(400, error.message, false, [{ path: error.field.replace(/^(params|query)\./, ''), message: error.reason, invalidValue: null }]), code: error.code };
   if (error instanceof WaymarkError) {
     const status = NOT_FOUND.includes(error.code) ? 404 : CONFLICT.includes(error.code) ? 409 : INVALID.includes(error.code) ? 400 : 500;
     return { ...body(status, error.message, TRANSIENT.includes(error.code), validationErrorsOf(error)), code: error.code };

@@ -4,8 +4,9 @@ import { compileWorkflowDef, declarativeSupport, type DeclarativeSupport } from 
 import type { DeclarativeOptions } from '../../declarative/limits.js';
 import { parseTaskDef, parseTaskDefs, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
 import type { Engine } from '../../runtime/engine.js';
+import { MAX_VERSION } from '../../runtime/workflow.js';
 import { ConductorError, conflict, notFound, toConductorError, type ValidationError } from './errors.js';
-import { boolean, integer, sendEmpty, sendJson } from './replies.js';
+import { boolean, checkedTextAnywhere, integer, sendEmpty, sendJson } from './replies.js';
 import { hidden } from './tasks-routes.js';
 
 type Query = Record<string, unknown>;
@@ -33,7 +34,7 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
 
   app.post<{ Querystring: Query }>('/metadata/workflow', hidden, async (request, reply) => {
     const overwrite = boolean(request.query, 'overwrite', false);
-    const def = parseWorkflowDef(request.body);
+    const def = parseWorkflowDef(checkedTextAnywhere(request.body, 'body'));
     if (!overwrite && (await registered(engine)).some((v) => v.workflow === def.name && v.version === def.version)) {
       throw conflict(`workflow ${def.name} version ${def.version} already exists: give overwrite=true, or register a new version`);
     }
@@ -42,8 +43,8 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
   });
 
   app.put('/metadata/workflow', hidden, async (request, reply) => {
-    const defs = parseAll(request.body);
-    const result = { bulkErrorResults: {} as Record<string, string>, bulkSuccessfulResults: [] as string[] };
+    const defs = parseAll(checkedTextAnywhere(request.body, 'body'));
+    const result = { bulkErrorResults: Object.create(null) as Record<string, string>, bulkSuccessfulResults: [] as string[] };
     for (const def of defs) {
       try {
         await register([def], true);
@@ -60,7 +61,7 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
   app.get('/metadata/workflow', hidden, async (_request, reply) => sendJson(reply, await allDefinitions(engine)));
 
   app.get<{ Params: { name: string }; Querystring: Query }>('/metadata/workflow/:name', hidden, async (request, reply) => {
-    const version = integer(request.query, 'version', { min: 1 });
+    const version = integer(request.query, 'version', { min: 1, max: MAX_VERSION });
     const defs = (await allDefinitions(engine)).filter((d) => d.name === request.params.name && (version === undefined || d.version === version));
     const latest = defs.sort((a, b) => b.version - a.version)[0];
     if (!latest) throw notFound(`no workflow definition ${request.params.name}${version === undefined ? '' : ` version ${version}`}`);
@@ -68,19 +69,19 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
   });
 
   app.delete<{ Params: { name: string; version: string } }>('/metadata/workflow/:name/:version', hidden, async (request, reply) => {
-    const version = integer({ version: request.params.version }, 'version', { min: 1 })!;
+    const version = integer({ version: request.params.version }, 'version', { min: 1, max: MAX_VERSION })!;
     await engine.definitions.unregister(request.params.name, version);
     return sendEmpty(reply);
   });
 
   app.post('/metadata/taskdefs', hidden, async (request, reply) => {
-    const defs = parseTaskDefs(request.body);
+    const defs = parseTaskDefs(checkedTextAnywhere(request.body, 'body'));
     await engine.definitions.saveTaskDefinitions(defs.map((d) => ({ name: d.name, definition: d as unknown as Json })));
     return sendEmpty(reply);
   });
 
   app.put('/metadata/taskdefs', hidden, async (request, reply) => {
-    const def = parseTaskDef(request.body);
+    const def = parseTaskDef(checkedTextAnywhere(request.body, 'body'));
     await engine.definitions.saveTaskDefinitions([{ name: def.name, definition: def as unknown as Json }]);
     return sendEmpty(reply);
   });

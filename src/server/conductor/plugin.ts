@@ -5,6 +5,8 @@ import type { ServerContext } from '../context.js';
 import { actionRoutes } from './action-routes.js';
 import type { ConductorContext } from './context.js';
 import { badRequest, installConductorErrors } from './errors.js';
+import { parseJsonBody } from '../request-guards.js';
+import { PollHub } from './long-poll.js';
 import { metadataRoutes } from './metadata-routes.js';
 import { taskRoutes } from './tasks-routes.js';
 import { workflowRoutes } from './workflow-routes.js';
@@ -14,11 +16,14 @@ import { workflowRoutes } from './workflow-routes.js';
  * work unchanged. Register it with `prefix: '/api'`: its errors and unknown routes answer Conductor's
  * error body, and its bodies are parsed leniently (an empty JSON body is none; any content type is read as text).
  */
-export const conductorApi: FastifyPluginAsync<ServerContext> = async (app, { engine, closing, declarative, declarativeOptions }) => {
+export const conductorApi: FastifyPluginAsync<ServerContext> = async (app, { engine, closing, declarative, declarativeOptions, maxJsonDepth }) => {
   installConductorErrors(app);
-  installLenientParsers(app);
+  installLenientParsers(app, maxJsonDepth);
   const context: ConductorContext = { engine, closing, sourceOf: sourcesOf(engine) };
-  taskRoutes(app, engine, closing);
+  const hub = new PollHub(engine);
+  if (closing.aborted) hub.close();
+  else closing.addEventListener('abort', () => hub.close(), { once: true });
+  taskRoutes(app, engine, hub);
   workflowRoutes(app, context);
   actionRoutes(app, context);
   metadataRoutes(app, engine, declarative, declarativeOptions);
@@ -40,17 +45,18 @@ function sourcesOf(engine: Engine): ConductorContext['sourceOf'] {
   };
 }
 
-/** JSON bodies may be empty; other content types (text/plain log lines...) arrive as text, JSON when they parse as JSON. */
-function installLenientParsers(app: FastifyInstance): void {
+/**
+ * JSON bodies may be empty; other content types (text/plain log lines...) arrive as text, JSON when they parse
+ * as JSON. JSON nested deeper than `maxDepth` or holding a __proto__ or constructor key is refused (400).
+ */
+function installLenientParsers(app: FastifyInstance, maxDepth: number): void {
   app.removeAllContentTypeParsers();
   const parse = (strict: boolean) => (_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
     if (body.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body, (key, value) => (key === '__proto__' ? undefined : value))); // no prototype keys from clients
-    } catch {
-      if (strict) done(badRequest('body', 'the body is not valid JSON'));
-      else done(null, body);
-    }
+    const parsed = parseJsonBody(body, maxDepth);
+    if (parsed.ok) done(null, parsed.value);
+    else if (parsed.syntax && !strict) done(null, body);
+    else done(badRequest(parsed.problem.field, `${parsed.problem.field} ${parsed.problem.reason}`));
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parse(true));
   app.addContentTypeParser('*', { parseAs: 'string' }, parse(false));

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { badRequest } from './errors.js';
+import { badTextAnywhere, textProblem } from '../request-guards.js';
 
 /**
  * Answers in Conductor's conventions: ids as text/plain bare strings, void answers as an empty 200
@@ -75,4 +76,18 @@ export function bodyObject(body: unknown, what: string): Record<string, unknown>
   if (body === undefined || body === null || body === '') return {};
   if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', `${what} must be a JSON object`, body);
   return body as Record<string, unknown>;
+}
+
+/** 400 naming `path` when a name, id or reason in a body holds a NUL character or a lone surrogate. */
+export function checkedText<T>(value: T, path: string): T {
+  const reason = typeof value === 'string' ? textProblem(value) : undefined;
+  if (reason) throw badRequest(path, `${path} ${reason}`, null);
+  return value;
+}
+
+/** 400 naming the first string (or key) anywhere in `value` with a NUL character or a lone surrogate: for definitions and log lines. */
+export function checkedTextAnywhere<T>(value: T, path: string): T {
+  const problem = badTextAnywhere(value, path);
+  if (problem) throw badRequest(problem.field, `${problem.field} ${problem.reason}`, null);
+  return value;
 }

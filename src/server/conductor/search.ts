@@ -1,6 +1,6 @@
-import type { Run, RunStatus } from '../../core/types.js';
+import type { RunStatus } from '../../core/types.js';
 import { badRequest } from './errors.js';
-import { runStatusesOf, workflowStatus, WORKFLOW_STATUSES, type WorkflowStatus } from './workflow-shape.js';
+import { runStatusesOf, workflowStatus, WORKFLOW_STATUSES, type RunFacts, type WorkflowStatus } from './workflow-shape.js';
 
 /**
  * The `query` of GET /api/workflow/search: clauses `field op value` joined by AND / OR, with parentheses.
@@ -21,11 +21,15 @@ type Field = (typeof FIELDS)[number];
 const ALIASES: Record<string, Field> = { workflowName: 'workflowType', workflowVersion: 'version', createTime: 'startTime' };
 const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
 
-/** Parses a query; an empty one matches everything. Bad syntax is 400 naming `query`. */
+/** Deepest nesting of parentheses in a query. */
+export const MAX_QUERY_DEPTH = 32;
+
+/** Parses a query; an empty one matches everything. Bad syntax (or parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`. */
 export function parseQuery(text: string | undefined): Query {
   const tokens = tokenize(text ?? '');
   if (tokens.length === 0) return { all: [] };
   let i = 0;
+  let depth = 0;
   const fail = (why: string): never => {
     throw badRequest('query', `query: ${why}`, text);
   };
@@ -49,13 +53,15 @@ export function parseQuery(text: string | undefined): Query {
   const primary = (): Query => {
     if (peek()?.text === '(' && peek()?.kind === 'punct') {
       i++;
+      if (++depth > MAX_QUERY_DEPTH) fail(`parentheses are nested deeper than ${MAX_QUERY_DEPTH} levels`);
       const inner = or();
       if (tokens[i++]?.text !== ')') fail('a ")" is missing');
+      depth--;
       return inner;
     }
     const name = tokens[i++];
     if (!name || name.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
-    const field = ALIASES[name!.text] ?? (FIELDS.includes(name!.text as Field) ? (name!.text as Field) : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
+    const field = (Object.hasOwn(ALIASES, name!.text) ? ALIASES[name!.text] : undefined) ?? (FIELDS.includes(name!.text as Field) ? (name!.text as Field) : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
     const op = tokens[i++];
     if (op?.kind === 'word' && op.text.toUpperCase() === 'IN') {
       if (tokens[i++]?.text !== '(') fail(`IN needs a list: ${name!.text} IN (a, b)`);
@@ -106,7 +112,7 @@ function toNumber(field: Field, value: string): number {
 }
 
 /** The value a run has for a field (undefined: none, which matches only `!=`). */
-function valueOf(run: Run, field: Field): string | number | undefined {
+function valueOf(run: RunFacts, field: Field): string | number | undefined {
   switch (field) {
     case 'workflowType':
       return run.workflow;
@@ -130,7 +136,7 @@ function valueOf(run: Run, field: Field): string | number | undefined {
 }
 
 /** Whether the run matches the query. */
-export function matches(run: Run, query: Query): boolean {
+export function matches(run: RunFacts, query: Query): boolean {
   if ('all' in query) return query.all.every((q) => matches(run, q));
   if ('any' in query) return query.any.some((q) => matches(run, q));
   const actual = valueOf(run, query.field);
@@ -161,20 +167,22 @@ export function narrowing(query: Query): { workflows?: string[]; statuses?: RunS
   return result;
 }
 
-/** `freeText`: '*' (or nothing) matches all; otherwise every word must appear in the run's id, workflow, status, input, output or error. */
-export function matchesFreeText(run: Run, freeText: string | undefined): boolean {
-  const words = (freeText ?? '')
+/**
+ * `freeText` as the words the store looks for ('*' wildcards dropped; nothing or '*' matches all): each must
+ * appear in the run's id, workflow, correlation id, error, or an input or output of at most 64 KiB.
+ */
+export function freeTextWords(freeText: string | undefined): string[] {
+  return (freeText ?? '')
     .split(/\s+/)
-    .map((w) => w.replace(/\*/g, '').toLowerCase())
-    .filter((w) => w !== '');
-  if (words.length === 0) return true;
-  const haystack = [run.id, run.workflow, workflowStatus(run), JSON.stringify(run.input ?? null), JSON.stringify(run.output ?? null), run.error?.message ?? '', run.attention?.message ?? '']
-    .join('\n')
-    .toLowerCase();
-  return words.every((w) => haystack.includes(w));
+    .map((w) => w.replace(/\*/g, ''))
+    .filter((w) => w !== '')
+    .slice(0, MAX_FREE_TEXT_WORDS);
 }
 
-const SORTABLE: Record<string, (run: Run) => string | number> = {
+/** Most free-text words a search looks for; later ones are ignored. */
+const MAX_FREE_TEXT_WORDS = 20;
+
+const SORTABLE: Record<string, (run: RunFacts) => string | number> = {
   startTime: (r) => r.createdAt.getTime(),
   createTime: (r) => r.createdAt.getTime(),
   updateTime: (r) => r.updatedAt.getTime(),
@@ -186,13 +194,13 @@ const SORTABLE: Record<string, (run: Run) => string | number> = {
 };
 
 /** `sort=field:ASC|DESC` (several allowed, comma-separated or repeated) as a comparator; default: newest first. */
-export function sorter(sort: string[]): (a: Run, b: Run) => number {
+export function sorter(sort: string[]): (a: RunFacts, b: RunFacts) => number {
   const keys = sort
     .flatMap((s) => s.split(','))
     .filter((s) => s.trim() !== '')
     .map((s) => {
       const [field, direction = 'ASC'] = s.trim().split(':');
-      const key = SORTABLE[field!];
+      const key = Object.hasOwn(SORTABLE, field!) ? SORTABLE[field!] : undefined;
       if (!key) throw badRequest('sort', `cannot sort by '${field}' (fields: ${Object.keys(SORTABLE).join(', ')})`, s);
       const dir = direction.toUpperCase();
       if (dir !== 'ASC' && dir !== 'DESC') throw badRequest('sort', `sort direction must be ASC or DESC, got '${direction}'`, s);

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { WaymarkError } from '../../core/errors.js';
 import { isTerminal, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
+import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict } from './errors.js';
-import { bodyObject } from './replies.js';
+import { bodyObject, checkedText } from './replies.js';
 
 /** A StartWorkflowRequest, checked. */
 export interface StartRequest {
@@ -22,13 +23,17 @@ const STRATEGIES = ['FAIL', 'RETURN_EXISTING', 'FAIL_ON_RUNNING'] as const;
 /** Reads a StartWorkflowRequest body; `name`/`version` from the path take precedence. Unknown fields are ignored. */
 export function startRequestOf(body: unknown, path: { name?: string; version?: number } = {}): StartRequest {
   const b = bodyObject(body, 'a StartWorkflowRequest');
-  const name = path.name ?? b.name;
+  const name = checkedText(path.name ?? b.name, 'name');
   if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
+  checkedText(b.correlationId, 'correlationId');
+  checkedText(b.idempotencyKey, 'idempotencyKey');
   if (b.workflowDef !== undefined && b.workflowDef !== null) {
     throw badRequest('workflowDef', 'starting an unregistered (inline) workflowDef is not supported: register it with POST /api/metadata/workflow first', null);
   }
   const version = path.version ?? b.version;
-  if (version !== undefined && version !== null && !(Number.isInteger(version) && (version as number) >= 1)) throw badRequest('version', 'version must be a positive integer', version);
+  if (version !== undefined && version !== null && !(Number.isInteger(version) && (version as number) >= 1 && (version as number) <= MAX_VERSION)) {
+    throw badRequest('version', `version must be an integer from 1 to ${MAX_VERSION}`, version);
+  }
   const priority = b.priority ?? 0;
   if (!(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 99)) throw badRequest('priority', 'priority must be an integer from 0 to 99', priority);
   const strategy = b.idempotencyStrategy === undefined || b.idempotencyStrategy === null || b.idempotencyStrategy === '' ? 'FAIL' : b.idempotencyStrategy;

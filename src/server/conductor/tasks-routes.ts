@@ -1,13 +1,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MAX_DURATION_MS } from '../../core/duration.js';
 import { isTerminalTask, type TaskResult } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { operationTaskId } from './history-tasks.js';
-import { MAX_POLL_WAIT_MS, pollLimited, pollWithin } from './long-poll.js';
-import { bodyObject, integer, objectField, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
+import { MAX_POLL_WAIT_MS, pollLimited, type PollHub } from './long-poll.js';
+import { bodyObject, checkedText, checkedTextAnywhere, integer, objectField, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
 import { asMap, taskJson, taskLogs } from './task-shape.js';
 
+/** Longest callbackAfterSeconds: 100 years. */
+const MAX_CALLBACK_S = MAX_DURATION_MS / 1000;
 const REPORT_STATUSES: TaskResult['status'][] = ['IN_PROGRESS', 'COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR'];
 /** Routes stay out of Waymark's OpenAPI document: Conductor's API is documented by Conductor. */
 export const hidden = { schema: { hide: true } };
@@ -15,17 +18,17 @@ export const hidden = { schema: { hide: true } };
 type Query = Record<string, unknown>;
 
 /** Conductor's task endpoints: workers poll, report and log; operators look tasks up. */
-export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortSignal): void {
+export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): void {
   app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/batch/:tasktype', hidden, async (request, reply) => {
     // Larger asks are served as far as the server goes: at most 1000 tasks, at most MAX_POLL_WAIT_MS of waiting.
     const count = Math.min(1000, integer(request.query, 'count', { min: 1, fallback: 1 }));
     const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
-    const stop = untilGone(reply, closing);
+    const gone = untilGone(reply);
     try {
-      const tasks = await pollWithin(engine, request.params.tasktype, workerOf(request.query), count, timeout, stop.signal);
+      const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
       return sendJson(reply, tasks.map((t) => taskJson(t)));
     } finally {
-      stop.release();
+      gone.release();
     }
   });
 
@@ -78,7 +81,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, closing: AbortS
   app.get<{ Querystring: Query }>('/tasks/queue/sizes', hidden, async (request, reply) => {
     const raw = request.query.taskType;
     const types = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((t) => String(t).split(',')).filter((t) => t !== '');
-    const sizes: Record<string, number> = {};
+    const sizes: Record<string, number> = Object.create(null);
     for (const type of types) sizes[type] = await engine.tasks.queueSize(type);
     return sendJson(reply, sizes);
   });
@@ -106,6 +109,8 @@ const workerOf = (query: Query) => text(query, 'workerid', 'workerId') ?? '';
 /** A TaskResult body as Waymark's report. Unknown fields are ignored. */
 export function taskResultOf(body: unknown): { taskId: string; result: TaskResult } {
   const b = bodyObject(body, 'a TaskResult');
+  for (const field of ['taskId', 'workerId', 'reasonForIncompletion']) checkedText(b[field], field);
+  if (Array.isArray(b.logs)) checkedTextAnywhere(b.logs, 'logs');
   const taskId = b.taskId;
   if (typeof taskId !== 'string' || taskId === '') throw badRequest('taskId', 'taskId is required', taskId);
   const status = b.status;
@@ -116,8 +121,8 @@ export function taskResultOf(body: unknown): { taskId: string; result: TaskResul
   if (typeof b.reasonForIncompletion === 'string' && b.reasonForIncompletion !== '') result.reason = b.reasonForIncompletion;
   if (typeof b.workerId === 'string' && b.workerId !== '') result.workerId = b.workerId;
   const callback = b.callbackAfterSeconds;
-  if (callback !== undefined && callback !== null && !(typeof callback === 'number' && Number.isFinite(callback) && callback >= 0)) {
-    throw badRequest('callbackAfterSeconds', 'callbackAfterSeconds must be a non-negative number', callback);
+  if (callback !== undefined && callback !== null && !(typeof callback === 'number' && Number.isFinite(callback) && callback >= 0 && callback <= MAX_CALLBACK_S)) {
+    throw badRequest('callbackAfterSeconds', `callbackAfterSeconds must be a number from 0 to ${MAX_CALLBACK_S} (100 years)`, callback);
   }
   // IN_PROGRESS with a positive callback: handed out again after it. Without one, the task stays with its worker.
   if (typeof callback === 'number' && callback > 0) result.callbackAfterMs = callback * 1000;
@@ -131,24 +136,17 @@ export function taskResultOf(body: unknown): { taskId: string; result: TaskResul
 
 /** A log entry: a string, `{ log }`, or anything else as its JSON. */
 function logLine(value: unknown): string {
+  checkedTextAnywhere(value, 'body');
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && typeof (value as { log?: unknown }).log === 'string') return (value as { log: string }).log;
   if (value === undefined || value === null) throw badRequest('body', 'a log line is required');
   return JSON.stringify(value);
 }
 
-/** Aborts when the client goes away or the server starts closing. */
-function untilGone(reply: FastifyReply, closing: AbortSignal): { signal: AbortSignal; release(): void } {
+/** Aborts when the client goes away (the hub itself ends every wait when the server closes). */
+function untilGone(reply: FastifyReply): { signal: AbortSignal; release(): void } {
   const stop = new AbortController();
   const abort = () => stop.abort();
-  closing.addEventListener('abort', abort, { once: true });
   reply.raw.once('close', abort);
-  if (closing.aborted) stop.abort();
-  return {
-    signal: stop.signal,
-    release() {
-      closing.removeEventListener('abort', abort);
-      reply.raw.removeListener('close', abort);
-    },
-  };
+  return { signal: stop.signal, release: () => reply.raw.removeListener('close', abort) };
 }

@@ -3,6 +3,7 @@ import { isTerminalTask } from '../../core/tasks.js';
 import { currentEpoch, isTaskEvent, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../runtime/engine.js';
 import { RESUMABLE_REASONS } from '../../runtime/operator.js';
+import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { workflowStatus } from './workflow-shape.js';
 
@@ -124,7 +125,7 @@ export async function skipTask(engine: Engine, id: string, ref: string, output: 
 export async function upgrade(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
   const { name, version, taskOutput, workflowInput } = body;
   if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
-  if (!Number.isInteger(version) || (version as number) < 1) throw badRequest('version', 'version is required: a positive integer', version);
+  if (!Number.isInteger(version) || (version as number) < 1 || (version as number) > MAX_VERSION) throw badRequest('version', `version is required: an integer from 1 to ${MAX_VERSION}`, version);
   const run = await engine.getRun(id);
   if (name !== run.workflow) throw badRequest('name', `workflow '${id}' is a run of '${run.workflow}', not '${name}'`, name);
   for (const [field, value] of [['taskOutput', taskOutput], ['workflowInput', workflowInput]] as const) {

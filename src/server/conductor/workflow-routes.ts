@@ -1,9 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { isTerminal, RUN_STATUSES, type Run } from '../../core/types.js';
+import { isTerminal, RUN_STATUSES } from '../../core/types.js';
+import type { Engine } from '../../runtime/engine.js';
+import { DEFAULT_PAGE_BYTES } from '../../store/run-pages.js';
+import type { RunSummary } from '../../store/types.js';
+import { MAX_VERSION } from '../../runtime/workflow.js';
 import { runDetail, type ConductorContext } from './context.js';
 import { boolean, integer, sendId, sendJson, text } from './replies.js';
-import { matches, matchesFreeText, narrowing, parseQuery, sorter } from './search.js';
-import { startRequestOf, startWorkflow } from './start.js';
+import { freeTextWords, matches, narrowing, parseQuery, sorter } from './search.js';
+import { findRun, startRequestOf, startWorkflow } from './start.js';
 import { hidden } from './tasks-routes.js';
 import { workflowJson, workflowStatus, workflowSummary } from './workflow-shape.js';
 
@@ -22,7 +26,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     const q = request.query;
     const start = startRequestOf({ input: request.body ?? {}, correlationId: text(q, 'correlationId'), priority: integer(q, 'priority', { min: 0, max: 99, fallback: 0 }) }, {
       name: request.params.name,
-      version: integer(q, 'version', { min: 1 }),
+      version: integer(q, 'version', { min: 1, max: MAX_VERSION }),
     });
     return sendId(reply, (await startWorkflow(engine, start)).id);
   });
@@ -30,7 +34,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
   app.post('/workflow', hidden, async (request, reply) => sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id));
 
   app.post<{ Params: { name: string; version: string }; Querystring: Query }>('/workflow/execute/:name/:version', hidden, async (request, reply) => {
-    const version = integer({ version: request.params.version }, 'version', { min: 0 }) || undefined; // 0: the latest
+    const version = integer({ version: request.params.version }, 'version', { min: 0, max: MAX_VERSION }) || undefined; // 0: the latest
     const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
     const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
     const until = text(request.query, 'waitUntilTaskRef');
@@ -39,31 +43,34 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     return sendJson(reply, { ...workflow, requestId: text(request.query, 'requestId') ?? '' });
   });
 
+  // Summaries only (input and output on request, within a byte budget): a search never reads what it does not show.
   app.get<{ Querystring: Query }>('/workflow/search', hidden, async (request, reply) => {
     const q = request.query;
     const start = integer(q, 'start', { min: 0, fallback: 0 });
     const size = integer(q, 'size', { min: 0, max: 1_000, fallback: 100 });
     const query = parseQuery(text(q, 'query'));
-    const freeText = text(q, 'freeText');
+    const words = freeTextWords(text(q, 'freeText'));
+    const include = [...(boolean(q, 'includeInput', false) ? ['input' as const] : []), ...(boolean(q, 'includeOutput', false) ? ['output' as const] : [])];
     const sortParam = q.sort;
     const order = sorter((Array.isArray(sortParam) ? sortParam : sortParam === undefined ? [] : [sortParam]).map(String));
     const { workflows, statuses } = narrowing(query);
-    let runs: Run[] = [];
+    let runs: RunSummary[] = [];
     if (!statuses || statuses.length > 0) {
-      const lists = await Promise.all((workflows ?? [undefined]).map((workflow) => engine.listRuns({ workflow, status: statuses, limit: SEARCH_SCAN_LIMIT })));
-      runs = lists.flat();
+      const pages = await Promise.all((workflows ?? [undefined]).map((workflow) => engine.pageRuns({ workflow, status: statuses, words, limit: SEARCH_SCAN_LIMIT })));
+      runs = pages.flatMap((p) => p.runs);
     }
-    const found = runs.filter((run) => matches(run, query) && matchesFreeText(run, freeText)).sort(order);
-    return sendJson(reply, { totalHits: found.length, results: found.slice(start, start + size).map(workflowSummary) });
+    const found = runs.filter((run) => matches(run, query)).sort(order);
+    const results = await withBodies(engine, found.slice(start, start + size), include);
+    return sendJson(reply, { totalHits: found.length, results: results.map(workflowSummary) });
   });
 
   app.get<{ Params: { name: string }; Querystring: Query }>('/workflow/running/:name', hidden, async (request, reply) => {
     const q = request.query;
-    const version = integer(q, 'version', { min: 1, fallback: 1 });
+    const version = integer(q, 'version', { min: 1, max: MAX_VERSION, fallback: 1 });
     const from = integer(q, 'startTime', { min: 0 });
     const to = integer(q, 'endTime', { min: 0 });
     const live = RUN_STATUSES.filter((s) => !isTerminal(s));
-    const runs = await engine.listRuns({ workflow: request.params.name, version, status: live, limit: SEARCH_SCAN_LIMIT });
+    const { runs } = await engine.pageRuns({ workflow: request.params.name, version, status: live, limit: SEARCH_SCAN_LIMIT });
     const ids = runs
       .filter((r) => workflowStatus(r) === 'RUNNING' && (from === undefined || r.createdAt.getTime() >= from) && (to === undefined || r.createdAt.getTime() <= to))
       .map((r) => r.id);
@@ -89,6 +96,22 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
       ...(includeVariables ? { variables: full.variables } : {}),
     });
   });
+}
+
+/**
+ * The summaries with their inputs and/or outputs read, in order, while they fit in 4 MiB (the first always
+ * does); those after it are left as summaries.
+ */
+async function withBodies(engine: Engine, summaries: RunSummary[], include: ('input' | 'output')[]): Promise<RunSummary[]> {
+  if (include.length === 0) return summaries;
+  let budget = DEFAULT_PAGE_BYTES;
+  const out: RunSummary[] = [];
+  for (const summary of summaries) {
+    budget -= (include.includes('input') ? summary.inputSize : 0) + (include.includes('output') ? summary.outputSize : 0);
+    const run = budget >= 0 || out.length === 0 ? await findRun(engine, summary.id) : undefined;
+    out.push(run ? { ...summary, ...(include.includes('input') ? { input: run.input } : {}), ...(include.includes('output') ? { output: run.output ?? null } : {}) } : summary);
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,11 @@
 import type { Task } from '../../core/tasks.js';
 import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } from '../../core/types.js';
+import type { RunSummary } from '../../store/types.js';
 import { historyTasks } from './history-tasks.js';
 import { asMap, type TaskJson } from './task-shape.js';
+
+/** What status, reasons and times are read from: a run, or its summary in a list. */
+export type RunFacts = Omit<Run, 'input' | 'output'>;
 
 export type WorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'TIMED_OUT' | 'TERMINATED' | 'PAUSED';
 export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'TERMINATED', 'PAUSED'];
@@ -12,7 +16,7 @@ export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['RUNNING', 'COMPLET
  * is TIMED_OUT when its lifetime ran out (E_RUN_EXPIRED), TERMINATED when an operator ended it
  * (E_RUN_CANCELLED) or a TERMINATE task did, else FAILED.
  */
-export function workflowStatus(run: Run): WorkflowStatus {
+export function workflowStatus(run: RunFacts): WorkflowStatus {
   switch (run.status) {
     case 'paused':
       return 'PAUSED';
@@ -54,13 +58,13 @@ export function runStatusesOf(status: WorkflowStatus): RunStatus[] {
 }
 
 /** Why the run stopped or is parked: the operator's reason, its error, nothing while it goes on. */
-export function reasonForIncompletion(run: Run): string | undefined {
+export function reasonForIncompletion(run: RunFacts): string | undefined {
   if (run.status === 'needs_attention') return run.attention?.message;
   return isTerminal(run.status) && run.status !== 'completed' ? run.error?.message : undefined;
 }
 
 /** The reference names (and task names) of what failed the run, from its error or parking facts. */
-export function failedTasks(run: Run): { refs: string[]; names: string[] } {
+export function failedTasks(run: RunFacts): { refs: string[]; names: string[] } {
   const info = run.status === 'needs_attention' ? run.attention : run.status === 'completed' ? undefined : run.error;
   const details = (info?.details ?? {}) as Record<string, Json | undefined>;
   const ref = typeof details.ref === 'string' ? details.ref : typeof details.step === 'string' ? details.step : undefined;
@@ -68,7 +72,7 @@ export function failedTasks(run: Run): { refs: string[]; names: string[] } {
   return { refs: [ref], names: [typeof details.taskType === 'string' ? details.taskType : ref] };
 }
 
-const endTime = (run: Run) => (isTerminal(run.status) ? run.updatedAt.getTime() : 0);
+const endTime = (run: RunFacts) => (isTerminal(run.status) ? run.updatedAt.getTime() : 0);
 
 /** What a full Workflow needs beyond the run: its history, its queue tasks and (declarative) its source. */
 export interface RunDetail {
@@ -125,12 +129,15 @@ const isObject = (value: unknown): value is Record<string, Json> => value !== nu
 /** Epoch ms as `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`. */
 export const isoTime = (ms: number) => new Date(ms).toISOString();
 
-/** A run as Conductor's WorkflowSummary: times and input/output as strings (typed clients need them so). */
-export function workflowSummary(run: Run): Record<string, unknown> {
+/**
+ * A run summary as Conductor's WorkflowSummary: times, and input/output when the summary has them, as strings
+ * (typed clients need them so). Sizes are those of the stored JSON.
+ */
+export function workflowSummary(run: RunSummary): Record<string, unknown> {
   const failed = failedTasks(run);
   const reason = reasonForIncompletion(run);
-  const input = JSON.stringify(asMap(run.input, 'input'));
-  const output = JSON.stringify(asMap(run.output, 'result'));
+  const input = 'input' in run ? JSON.stringify(asMap(run.input, 'input')) : undefined;
+  const output = 'output' in run ? JSON.stringify(asMap(run.output, 'result')) : undefined;
   const ended = endTime(run);
   return {
     workflowType: run.workflow,
@@ -141,15 +148,15 @@ export function workflowSummary(run: Run): Record<string, unknown> {
     updateTime: isoTime(run.updatedAt.getTime()),
     ...(ended ? { endTime: isoTime(ended) } : {}),
     status: workflowStatus(run),
-    input,
-    output,
+    ...(input !== undefined ? { input } : {}),
+    ...(output !== undefined ? { output } : {}),
     ...(reason !== undefined ? { reasonForIncompletion: reason } : {}),
     executionTime: ended ? ended - run.createdAt.getTime() : 0,
     event: '',
     failedReferenceTaskNames: failed.refs.join(','),
     failedTaskNames: failed.names,
     priority: 0,
-    inputSize: Buffer.byteLength(input),
-    outputSize: Buffer.byteLength(output),
+    inputSize: run.inputSize,
+    outputSize: run.outputSize,
   };
 }

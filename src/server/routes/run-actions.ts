@@ -91,7 +91,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
         params: idParams,
         body: object({
           version: {
-            anyOf: [{ type: 'string', enum: ['same', 'latest'] }, { type: 'integer', minimum: 1 }],
+            anyOf: [{ type: 'string', enum: ['same', 'latest'] }, version],
             title: "'same', 'latest' or a version number",
             description: "the version to run (default: 'same')",
           },

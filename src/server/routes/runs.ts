@@ -3,8 +3,10 @@ import { WaymarkError } from '../../core/errors.js';
 import { isTerminal, type Json, type Run, type RunStatus } from '../../core/types.js';
 import type { Engine, StartOptions } from '../../runtime/engine.js';
 import type { ServerContext } from '../context.js';
-import { duration, errors, listOf, object, ref, runId, runStatus, version, workflowName } from '../schemas.js';
+import { duration, errors, object, ref, runId, runStatus, version, workflowName } from '../schemas.js';
 import { nextChange } from '../next-change.js';
+import { FieldError } from '../errors.js';
+import { parseDuration } from '../../core/duration.js';
 
 interface StartBody extends Omit<StartOptions, 'maxLifetimeMs'> {
   workflow: string;
@@ -18,6 +20,8 @@ interface ListQuery {
   version?: number;
   correlationId?: string;
   limit?: number;
+  cursor?: string;
+  include?: ('input' | 'output')[];
 }
 
 const idParams = object({ id: runId }, ['id']);
@@ -53,6 +57,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     },
     async (request, reply) => {
       const { workflow, input, ...options } = request.body;
+      if (options.maxLifetimeMs !== undefined) durationField(options.maxLifetimeMs, 'body.maxLifetimeMs');
       const existed = options.id !== undefined && (await exists(engine, options.id));
       const run = await engine.start(workflow, input, options);
       return reply.code(existed ? 200 : 201).header('location', `/v1/runs/${encodeURIComponent(run.id)}`).send(run);
@@ -63,7 +68,9 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     '/v1/runs',
     {
       schema: {
-        summary: 'List runs, most recent first',
+        summary: 'List runs, most recent first, a page at a time',
+        description:
+          'Run summaries: no input or output unless `include` asks for them (a page of included ones ends early past 4 MiB). A page that is not the last gives `next`: pass it as `cursor` for the next one.',
         tags,
         querystring: object({
           workflow: workflowName,
@@ -71,13 +78,23 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
           version,
           correlationId: { type: 'string', minLength: 1, maxLength: 500, description: 'only runs started with this correlation id' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'most runs returned (default: 100)' },
+          cursor: { type: 'string', minLength: 1, maxLength: 1000, description: "the previous page's `next` (default: the first page)" },
+          include: { type: 'array', items: { type: 'string', enum: ['input', 'output'] }, minItems: 1, uniqueItems: true, description: "'input', 'output' or both, comma-separated (default: neither)" },
         }),
-        response: { 200: listOf('runs', 'Run'), ...errors(400) },
+        response: {
+          200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('RunSummary') }, next: { type: 'string', description: 'cursor of the next page; absent on the last' } } },
+          ...errors(400),
+        },
       },
     },
     async (request) => {
-      const { workflow, status, version: v, correlationId, limit } = request.query;
-      return { runs: await engine.listRuns({ workflow, version: v, status, correlationId, limit: limit ?? 100 }) };
+      const { workflow, status, version: v, correlationId, limit, cursor, include } = request.query;
+      try {
+        return await engine.pageRuns({ workflow, version: v, status, correlationId, limit: limit ?? 100, cursor, include });
+      } catch (error) {
+        if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT' && cursor !== undefined) throw new FieldError('query.cursor', "is not one a page of runs gave: pass the previous page's next as it is");
+        throw error;
+      }
     },
   );
 
@@ -161,6 +178,16 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     },
   );
 };
+
+/** Checks a duration text the schema lets through (its total may be too long), as a 400 naming `field`. */
+function durationField(value: number | string, field: string): void {
+  try {
+    parseDuration(value, field);
+  } catch (error) {
+    if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT') throw new FieldError(field, error.message.replace(`${field} `, ''));
+    throw error;
+  }
+}
 
 async function exists(engine: Engine, id: string): Promise<boolean> {
   try {

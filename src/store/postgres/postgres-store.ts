@@ -18,6 +18,8 @@ import type {
   RunCount,
   VersionStatus,
   RunFilter,
+  RunPage,
+  RunPageQuery,
   Store,
   WorkerRecord,
   WorkflowVersionRecord,
@@ -29,10 +31,11 @@ import { createRuns } from './create-runs.js';
 import { hasSchemaTable, migratePostgres, quoteIdent } from './migrate.js';
 import { hasNul, isConnectionError } from './errors.js';
 import { storableText } from '../../core/text.js';
-import { inTransaction } from './transaction.js';
+import { inTransaction, unstorableTextError } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
+import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
 import {
   eventFromRow,
@@ -126,7 +129,7 @@ export class PostgresStore implements Store {
     try {
       return (await this.pool.query<R>({ name, text, values })).rows;
     } catch (error) {
-      if (!isConnectionError(error)) throw error;
+      if (!isConnectionError(error)) throw unstorableTextError(error);
       return (await this.pool.query<R>({ name, text, values })).rows;
     }
   }
@@ -232,6 +235,10 @@ export class PostgresStore implements Store {
       [filter.workflow ?? null, filter.version ?? null, statuses, filter.limit ?? 100, filter.correlationId ?? null],
     );
     return rows.map(runFromRow);
+  }
+
+  pageRuns(query: RunPageQuery): Promise<RunPage> {
+    return pageRuns((text, values) => this.query('', text, values), query);
   }
 
   async history(runId: string): Promise<HistoryEvent[]> {

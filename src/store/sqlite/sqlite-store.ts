@@ -19,6 +19,7 @@ import type {
   WorkerRecord,
   RunCommit,
   RunFilter,
+  RunPageQuery,
   Store,
   WorkflowVersionRecord,
   WorkflowVersionRef,
@@ -32,6 +33,7 @@ import { isOutage, SqliteCommits } from './commit.js';
 import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
+import { pageRuns, runFilterSql } from './run-pages.js';
 import { SqliteDefinitions } from './definitions.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
@@ -299,22 +301,13 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(filter: RunFilter) {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const equal = { workflow: filter.workflow, version: filter.version, correlation_id: filter.correlationId };
-    for (const [column, value] of Object.entries(equal)) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    const statuses = filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];
-    if (statuses.length > 0) {
-      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
-      params.push(...statuses);
-    }
-    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id LIMIT ?`;
-    params.push(filter.limit ?? 100);
-    return (this.db.prepare(sql).all(...params) as RunRow[]).map(runFromRow);
+    const { where, params } = runFilterSql(filter);
+    const sql = `SELECT * FROM runs ${where} ORDER BY created_at DESC, id LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, filter.limit ?? 100) as RunRow[]).map(runFromRow);
+  }
+
+  async pageRuns(query: RunPageQuery) {
+    return pageRuns(this.db, query);
   }
 
   async history(runId: string) {
