@@ -4,7 +4,7 @@ import type { Duration } from './types.js';
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** The longest duration anything waits: 100 years, so every deadline is a whole ms that every store keeps. */
-export const MAX_DURATION_MS = 36_525 * 86_400_000;
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
 
 /** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to whole ms (rounded up), at most 100 years. */
 export function parseDuration(duration: Duration, what = 'duration'): number {
