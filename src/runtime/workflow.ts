@@ -126,7 +126,7 @@ export function defineWorkflow<I = Json, O = Json>(config: WorkflowConfig<I, O>)
     throw new WaymarkError('E_INVALID_INPUT', `workflow name '${String(config.name)}' is invalid: use letters, digits and . _ - : (max 128)`);
   }
   if (!Number.isInteger(config.version) || config.version < 1 || config.version > MAX_VERSION) {
-    throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}': version must be an integer from 1 to ${MAX_VERSION}, got ${String(config.version)}`);
+    throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}': version must be a positive integer (at most ${MAX_VERSION}), got ${String(config.version)}`);
   }
   if (typeof config.run !== 'function') {
     throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}' v${config.version}: run must be an async function (ctx, input)`);
