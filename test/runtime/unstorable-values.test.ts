@@ -133,7 +133,7 @@ forEachBackend((backend) => {
       const badSignal = await api.call('POST', `/v1/runs/${started.text}/signals/${encodeURIComponent(`go${NUL}`)}`, {});
       assert.deepEqual([badSignal.status, badSignal.body.code], [400, 'E_INVALID_INPUT']);
       const missing = await api.call('GET', `/v1/runs/${encodeURIComponent(`x${NUL}`)}`);
-      assert.deepEqual([missing.status, missing.body.code], [404, 'E_RUN_NOT_FOUND']);
+      assert.deepEqual([missing.status, missing.body.code], [400, 'E_INVALID_INPUT'], 'an id no run can have is refused at the edge, naming the field');
       const definition = { ...declarativeOnboarding, name: 'nul_onboarding', description: `about ${NUL}` };
       const refused = await api.call('POST', '/api/metadata/workflow', definition);
       assert.deepEqual([refused.status, refused.body.code], [400, 'E_INVALID_INPUT'], refused.text);
