@@ -43,17 +43,24 @@ function random(seed: number): () => number {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The workload, its ledger, a client engine serving its definitions and a fleet of chaos workers on `store`. */
+/**
+ * The workload, its ledger, a client engine serving its definitions, a fleet of chaos workers on
+ * `workerStore` (Default: `store`) and `drive()`, which starts the runs and drives them; all of it is
+ * stopped after the test, whatever happened.
+ */
 async function setUp(t: TestContext, store: string, size: WorkloadSize, spares: number, workerStore = store) {
   const workload = chaosWorkload(SEED, size);
   const ledgerPath = join(tempDir(), 'ledger.jsonl');
   const client = await Engine.open({ store, worker: false, workflows: workload.definitions, poolSize: 2, rolloutCheckMs: 0, logger: { warn: () => {} } });
   const fleet = new Fleet({ STORE: workerStore, LEDGER: ledgerPath, LEASE_MS: String(LEASE_MS), ...workloadEnv(SEED, size) }, spares);
+  let driver: WorkloadDriver | undefined;
   t.after(async () => {
+    await driver?.stop();
     await fleet.destroy();
     await client.close();
   });
-  return { workload, ledgerPath, client, fleet };
+  const drive = async () => (driver = await WorkloadDriver.start(client, workload));
+  return { workload, ledgerPath, client, fleet, drive };
 }
 
 /** Lets the chaos end: waits for the runs to come to rest, stops driving and the workers (each must exit cleanly), then checks everything. */
@@ -146,9 +153,9 @@ forEachBackend((backend: Backend) => {
   test(`SIGKILL storm (${plan.slots.length} worker process${plan.slots.length > 1 ? 'es' : ''}, up to ${plan.kills} kills): every run completes as expected, no committed step runs again, no lock is held twice`, { timeout: 150_000 }, async (t) => {
     t.diagnostic(`seed ${SEED}`);
     const size = { shapes: 64, keys: 3, lockedPerKey: 12 };
-    const { workload, ledgerPath, client, fleet } = await setUp(t, backend.store(), size, plan.spares);
+    const { workload, ledgerPath, client, fleet, drive } = await setUp(t, backend.store(), size, plan.spares);
     await Promise.all(plan.slots.map((slot) => fleet.launch(slot)));
-    const driver = await WorkloadDriver.start(client, workload);
+    const driver = await drive();
     const counts = await storm(fleet, [...plan.slots], driver, plan.kills, random(SEED));
     const verdict = await settle(workload, ledgerPath, client, fleet, driver);
     t.diagnostic(
@@ -165,9 +172,9 @@ test('PostgreSQL restarted twice mid-load (a private cluster): every run complet
   const cluster = await startPrivateCluster();
   t.after(() => cluster.destroy());
   const size = { shapes: 36, keys: 3, lockedPerKey: 5 };
-  const { workload, ledgerPath, client, fleet } = await setUp(t, `${cluster.url}?schema=chaos`, size, 1);
+  const { workload, ledgerPath, client, fleet, drive } = await setUp(t, `${cluster.url}?schema=chaos`, size, 1);
   const worker = await fleet.launch('solo');
-  const driver = await WorkloadDriver.start(client, workload);
+  const driver = await drive();
   const rng = random(SEED);
   let restarts = 0;
   for (const atCommit of [20 + Math.floor(rng() * 30), 100 + Math.floor(rng() * 40)]) {
@@ -198,9 +205,9 @@ test("the worker's PostgreSQL backends terminated 5 times mid-load: every run co
   const applicationName = `waymark-chaos-${process.pid}`;
   const location = tempPgStore();
   const size = { shapes: 36, keys: 3, lockedPerKey: 5 };
-  const { workload, ledgerPath, client, fleet } = await setUp(t, location, size, 1, `${location}&application_name=${applicationName}`);
+  const { workload, ledgerPath, client, fleet, drive } = await setUp(t, location, size, 1, `${location}&application_name=${applicationName}`);
   const worker = await fleet.launch('solo');
-  const driver = await WorkloadDriver.start(client, workload);
+  const driver = await drive();
   const rng = random(SEED);
   let terminations = 0;
   let backendsTerminated = 0;

@@ -89,6 +89,9 @@ export class PostgresStore implements Store {
     const config: pg.PoolConfig = { connectionString: url, max: poolSize, types, options: `-c search_path=${quoteIdent(schema)}` };
     this.pool = new pg.Pool(config);
     this.pool.on('error', () => {}); // an idle connection dropped (server restart): the pool replaces it
+    // A connection can also die as the pool hands it over, before its new user listens (its last answer and
+    // the server's FATAL in one read): the event must not crash the process; the next query reports the death.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
     this.wake = new WakeListener({ connectionString: url, types }, this.channel);
     this.tasks = new PostgresTasks(this.pool, () => this.notify());
     this.definitions = new PostgresDefinitions(this.pool);
