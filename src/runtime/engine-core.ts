@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import { isTerminalTask, type Task } from '../core/tasks.js';
+import type { Task } from '../core/tasks.js';
 import type { Duration, HistoryEvent, Json, Run, RunStatus } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, RunPage, RunPageQuery, Store } from '../store/types.js';
 import { checkStranding } from './accounting.js';
@@ -115,6 +115,8 @@ export abstract class EngineCore {
   private readonly periodic: Periodic[] = [];
   private unsubscribeWake: (() => void) | undefined;
   private closed = false;
+  private checkingHeld = false;
+  private checkHeldAgain = false;
 
   protected constructor(
     protected readonly store: Store,
@@ -327,16 +329,31 @@ export abstract class EngineCore {
     for (const executor of this.executors.values()) if (executor.heldTasks().length > 0) void executor.releaseHold();
   }
 
-  /** Reports that reached another process wake this one: runs held hot here look for theirs. */
+  /**
+   * Reports that reached another process wake this one: runs held hot here look for theirs, in one store read
+   * per wake-up (wake-ups that come while one is being read are answered by one more read after it).
+   */
   private checkHeldTasks(): void {
-    for (const executor of this.executors.values()) {
-      for (const taskId of executor.heldTasks()) {
-        this.store.tasks.get(taskId).then(
-          (task) => task && isTerminalTask(task.status) && executor.offerTask(task),
-          () => {}, // the run suspends when its hold ends and a claim picks the report up
-        );
-      }
+    if (this.checkingHeld) {
+      this.checkHeldAgain = true;
+      return;
     }
+    const held = [...this.executors.values()].flatMap((executor) => executor.heldTasks());
+    if (held.length === 0) return;
+    this.checkingHeld = true;
+    this.store.tasks
+      .finished(held)
+      .then(
+        (tasks) => tasks.forEach((task) => this.executors.get(task.runId)?.offerTask(task)),
+        () => {}, // a run whose hold ends suspends, and a claim picks its report up
+      )
+      .finally(() => {
+        this.checkingHeld = false;
+        if (this.checkHeldAgain) {
+          this.checkHeldAgain = false;
+          this.checkHeldTasks();
+        }
+      });
   }
 
   private freeSlots(): number {

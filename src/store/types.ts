@@ -243,6 +243,8 @@ export interface TaskQueue {
    */
   report(taskId: string, result: TaskResult): Promise<Task | undefined>;
   get(taskId: string): Promise<Task | undefined>;
+  /** The finished ones among these task attempts (the rest are still open, or unknown), in one read. */
+  finished(taskIds: readonly string[]): Promise<Task[]>;
   /** Every attempt of every task of a run, by seq and attempt. */
   ofRun(runId: string): Promise<Task[]>;
   /** SCHEDULED tasks of a type. */

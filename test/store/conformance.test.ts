@@ -193,7 +193,9 @@ forEachBackend((backend) => {
     assert.deepEqual((await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]), [['t1', 'IN_PROGRESS', 'w1', 1]]);
     assert.deepEqual(await store.tasks.poll('work', 'w2', 5), [], 'handed out once');
     assert.deepEqual(await store.claimRuns('worker-b', served, 10, 10_000), [], 'the suspended run is not due before the report');
+    assert.deepEqual(await store.tasks.finished(['t1', 'missing']), [], 'an open task is not finished');
     assert.equal((await store.tasks.report('t1', { status: 'COMPLETED', output: { done: true } }))!.status, 'COMPLETED');
+    assert.deepEqual((await store.tasks.finished(['t1', 'missing'])).map((t) => [t.taskId, t.status]), [['t1', 'COMPLETED']], 'finished tasks in one read');
     const [claimed] = await store.claimRuns('worker-b', served, 10, 10_000);
     assert.deepEqual(claimed?.taskOutcomes?.map((t) => [t.taskId, t.output]), [['t1', { done: true }]], 'the report comes with the claim until the run records it');
     assert.equal(await store.tasks.report('missing', { status: 'COMPLETED' }), undefined);

@@ -89,6 +89,17 @@ export class PostgresTasks implements TaskQueue {
     return this.get(taskId);
   }
 
+  async finished(taskIds: readonly string[]): Promise<Task[]> {
+    const ids = taskIds.filter((id) => !hasNul(id));
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<TaskRow>({
+      name: 'wm_task_finished',
+      text: "SELECT * FROM tasks WHERE task_id = ANY($1::text[]) AND status NOT IN ('SCHEDULED', 'IN_PROGRESS')",
+      values: [ids],
+    });
+    return rows.map(fromRow);
+  }
+
   async get(taskId: string): Promise<Task | undefined> {
     if (hasNul(taskId)) return undefined;
     const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_get', text: 'SELECT * FROM tasks WHERE task_id = $1', values: [taskId] });

@@ -34,6 +34,7 @@ export class SqliteTasks implements TaskQueue {
          RETURNING *`,
       ),
       get: db.prepare('SELECT * FROM tasks WHERE task_id = ?'),
+      finished: db.prepare(`SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND status NOT IN ${OPEN}`),
       load: db.prepare(
         "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE task_type = @taskType AND (status = 'IN_PROGRESS' OR started_at >= @since)",
       ),
@@ -96,6 +97,11 @@ export class SqliteTasks implements TaskQueue {
   async get(taskId: string): Promise<Task | undefined> {
     const row = this.sql.get.get(taskId) as TaskRow | undefined;
     return row ? fromRow(row) : undefined;
+  }
+
+  async finished(taskIds: readonly string[]): Promise<Task[]> {
+    if (taskIds.length === 0) return [];
+    return (this.sql.finished.all(JSON.stringify(taskIds)) as TaskRow[]).map(fromRow);
   }
 
   async ofRun(runId: string): Promise<Task[]> {
