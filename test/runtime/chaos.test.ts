@@ -95,9 +95,10 @@ async function reachedMidLoad(worker: FleetWorker, count: number, driver: Worklo
 async function storm(fleet: Fleet, slots: string[], driver: WorkloadDriver, kills: number, rng: () => number) {
   const counts = { kills: 0, takeBacks: 0 };
   const launching = new Map<string, Promise<unknown>>();
+  const launches: Promise<unknown>[] = []; // all of them, awaited at the end: a failed launch fails the test
   while (counts.kills < kills && (await driver.unfinished()) > 0) {
     await delay(150 + Math.floor(rng() * 350));
-    if (fleet.live.size === 0) await Promise.race(launching.values());
+    if (fleet.live.size === 0) await Promise.race([...launching.values(), Promise.all(launches)]);
     const live = slots.filter((slot) => fleet.live.has(slot));
     const working = live.filter((slot) => fleet.live.get(slot)!.commits > 0);
     const candidates = working.length > 0 ? working : live;
@@ -107,10 +108,15 @@ async function storm(fleet: Fleet, slots: string[], driver: WorkloadDriver, kill
     const dead = await fleet.kill(slot);
     counts.kills++;
     if (takeBack) counts.takeBacks++;
-    const launch = fleet.launch(slot, takeBack ? [dead] : []).finally(() => launching.delete(slot));
+    const launch = fleet.launch(slot, takeBack ? [dead] : []);
+    launches.push(launch);
     launching.set(slot, launch);
+    launch.then(
+      () => launching.delete(slot),
+      () => launching.delete(slot),
+    );
   }
-  await Promise.all(launching.values());
+  await Promise.all(launches);
   return counts;
 }
 
