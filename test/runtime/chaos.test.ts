@@ -19,6 +19,7 @@ import { Engine, type HistoryEvent } from '../../src/index.js';
 import { backends, forEachBackend, TEST_PG_URL, tempDir, tempPgStore, type Backend } from '../helpers.js';
 import { privateClusterUnavailable, startPrivateCluster } from '../pg-private.js';
 import { committedProblems, lockProblems, verifyWorkload, type ChaosLine, type ChaosVerdict, type Execution } from '../fixtures/chaos-checks.js';
+import { storeFacts } from '../fixtures/chaos-facts.js';
 import { WorkloadDriver } from '../fixtures/chaos-drive.js';
 import { Fleet, type FleetWorker } from '../fixtures/chaos-fleet.js';
 import { chaosWorkerId, chaosWorkload, workloadEnv, type Workload, type WorkloadSize } from '../fixtures/chaos-workflows.js';
@@ -63,9 +64,18 @@ async function setUp(t: TestContext, store: string, size: WorkloadSize, spares: 
   return { workload, ledgerPath, client, fleet, drive };
 }
 
-/** Lets the chaos end: waits for the runs to come to rest, stops driving and the workers (each must exit cleanly), then checks everything. */
-async function settle(workload: Workload, ledgerPath: string, client: Engine, fleet: Fleet, driver: WorkloadDriver): Promise<ChaosVerdict> {
-  await driver.allAtRest(AT_REST_MS);
+/**
+ * Lets the chaos end: waits for the runs to come to rest (failing with what the store holds about those that
+ * do not, and which workers are up), stops driving and the workers (each must exit cleanly), then checks everything.
+ */
+async function settle(store: string, workload: Workload, ledgerPath: string, client: Engine, fleet: Fleet, driver: WorkloadDriver): Promise<ChaosVerdict> {
+  try {
+    await driver.allAtRest(AT_REST_MS);
+  } catch (error) {
+    const left = (await client.listRuns({ status: ['running', 'waiting', 'compensating'], limit: 1_000 })).map((run) => run.id);
+    const workers = [...fleet.live.values()].map((w) => `${w.workerId} (pid ${w.fixture.child.pid}, exit ${w.fixture.child.exitCode ?? w.fixture.child.signalCode ?? 'none'}, ${w.commits} commits)`);
+    throw new Error(`${(error as Error).message}\nlive workers: ${workers.join(', ')}\n${await storeFacts(store, left)}\n(seed ${SEED})`);
+  }
   const errors = await driver.stop();
   const exits = await fleet.stop();
   assert.deepEqual(errors, [], 'the task worker and the signals met no errors');
@@ -159,11 +169,12 @@ forEachBackend((backend: Backend) => {
   test(`SIGKILL storm (${plan.slots.length} worker process${plan.slots.length > 1 ? 'es' : ''}, up to ${plan.kills} kills): every run completes as expected, no committed step runs again, no lock is held twice`, { timeout: 150_000 }, async (t) => {
     t.diagnostic(`seed ${SEED}`);
     const size = { shapes: 64, keys: 3, lockedPerKey: 12 };
-    const { workload, ledgerPath, client, fleet, drive } = await setUp(t, backend.store(), size, plan.spares);
+    const store = backend.store();
+    const { workload, ledgerPath, client, fleet, drive } = await setUp(t, store, size, plan.spares);
     await Promise.all(plan.slots.map((slot) => fleet.launch(slot)));
     const driver = await drive();
     const counts = await storm(fleet, [...plan.slots], driver, plan.kills, random(SEED));
-    const verdict = await settle(workload, ledgerPath, client, fleet, driver);
+    const verdict = await settle(store, workload, ledgerPath, client, fleet, driver);
     t.diagnostic(
       `chaos storm ${backend.name}: seed ${SEED}, ${verdict.runs} runs (${size.shapes} shapes, ${size.keys * size.lockedPerKey} locked on ${size.keys} keys), ` +
         `${counts.kills} SIGKILLs (${counts.takeBacks} taken back at once, the others after their lease) over ${fleet.generations} worker generations, ${counted(verdict, driver)}`,
@@ -178,7 +189,8 @@ test('PostgreSQL restarted twice mid-load (a private cluster): every run complet
   const cluster = await startPrivateCluster();
   t.after(() => cluster.destroy());
   const size = { shapes: 36, keys: 3, lockedPerKey: 5 };
-  const { workload, ledgerPath, client, fleet, drive } = await setUp(t, `${cluster.url}?schema=chaos`, size, 1);
+  const store = `${cluster.url}?schema=chaos`;
+  const { workload, ledgerPath, client, fleet, drive } = await setUp(t, store, size, 1);
   const worker = await fleet.launch('solo');
   const driver = await drive();
   const rng = random(SEED);
@@ -189,7 +201,7 @@ test('PostgreSQL restarted twice mid-load (a private cluster): every run complet
     restarts++;
   }
   assert.equal(worker.fixture.child.exitCode, null, 'the worker process is still running after the restarts');
-  const verdict = await settle(workload, ledgerPath, client, fleet, driver);
+  const verdict = await settle(store, workload, ledgerPath, client, fleet, driver);
   const outage = fleet.warnings.filter((w) => /failed/.test(w.message)).length;
   t.diagnostic(`chaos restart postgres: seed ${SEED}, ${verdict.runs} runs, ${restarts} server restarts (${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`);
 });
@@ -225,7 +237,7 @@ test("the worker's PostgreSQL backends terminated 5 times mid-load: every run co
   }
   assert.ok(backendsTerminated >= terminations, `each termination found the worker's connections (${backendsTerminated} backends)`);
   assert.equal(worker.fixture.child.exitCode, null, 'the worker process is still running after its connections were terminated');
-  const verdict = await settle(workload, ledgerPath, client, fleet, driver);
+  const verdict = await settle(location, workload, ledgerPath, client, fleet, driver);
   const outage = fleet.warnings.filter((w) => /failed/.test(w.message)).length;
   t.diagnostic(`chaos terminate postgres: seed ${SEED}, ${verdict.runs} runs, ${terminations} terminations (${backendsTerminated} backends; ${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`);
 });
