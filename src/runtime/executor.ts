@@ -315,7 +315,7 @@ export class RunExecutor {
     }, this.host.holdTasksMs);
     const { waitingFor } = suspensionOf([...this.waits], this.expiresAt);
     this.shownWaiting = true;
-    await this.flush({ status: 'waiting', waitingFor, dueAt: null });
+    await this.flush({ status: 'waiting', waitingFor }); // its due time stays: if this process dies, the run is claimed again once the lease expires
   }
 
   /** Ends a hold now (an operator is about to change the run): the run suspends; resolves once that is committed. */
