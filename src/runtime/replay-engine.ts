@@ -367,7 +367,16 @@ function afterQuiescence(engine: ReplayEngine): void {
 
 function runTurn(): void {
   const due = nextTurn.splice(0);
-  for (const engine of due) engine.afterTurn();
+  for (const engine of due) {
+    try {
+      engine.afterTurn();
+    } catch (error) {
+      // One replay's failure must not leave the others of this turn waiting forever: it surfaces on its own.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 }
 
 /** An async ctx call's synchronous failure (bad arguments, a divergence) as the rejection the code awaits. */
