@@ -52,6 +52,19 @@ export const runStatus: Schema = { type: 'string', enum: [...RUN_STATUSES] };
 const errorInfo = loose({ name: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' }, details: json, stack: { type: 'string' } }, ['name', 'message']);
 const operation = loose({ kind: { type: 'string' }, name: { type: 'string' } }, ['kind', 'name']);
 
+/** What a run shows of where it is, in its full form and in lists alike. */
+const runState = {
+  error: r('ErrorInfo'),
+  waitingFor: r('WaitInfo'),
+  attention: r('ErrorInfo'),
+  expiresAt: dateTime,
+  lockKey: { type: 'string' },
+  correlationId: { type: 'string' },
+  epoch: { type: 'integer' },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+};
+
 /** Component schemas of the OpenAPI document, by name. */
 export const components = {
   Error: loose(
@@ -80,15 +93,7 @@ export const components = {
       status: runStatus,
       input: json,
       output: json,
-      error: r('ErrorInfo'),
-      waitingFor: r('WaitInfo'),
-      attention: r('ErrorInfo'),
-      expiresAt: dateTime,
-      lockKey: { type: 'string' },
-      correlationId: { type: 'string' },
-      epoch: { type: 'integer' },
-      createdAt: dateTime,
-      updatedAt: dateTime,
+      ...runState,
     },
     ['id', 'workflow', 'version', 'status', 'input', 'epoch', 'createdAt', 'updatedAt'],
     'one execution of one workflow version',
@@ -103,15 +108,7 @@ export const components = {
       output: { description: 'only when the list was asked to include it' },
       inputSize: { type: 'integer', description: 'bytes of the stored input JSON' },
       outputSize: { type: 'integer', description: 'bytes of the stored output JSON (0: none)' },
-      error: r('ErrorInfo'),
-      waitingFor: r('WaitInfo'),
-      attention: r('ErrorInfo'),
-      expiresAt: dateTime,
-      lockKey: { type: 'string' },
-      correlationId: { type: 'string' },
-      epoch: { type: 'integer' },
-      createdAt: dateTime,
-      updatedAt: dateTime,
+      ...runState,
     },
     ['id', 'workflow', 'version', 'status', 'inputSize', 'outputSize', 'epoch', 'createdAt', 'updatedAt'],
     'a run as lists show it: without its input and output unless they were included',
