@@ -8,7 +8,9 @@ import { firstStep, recovery } from './scenarios/d-workflow.js';
 const store = process.env.WAYMARK_BENCH_STORE;
 const [workerId, runsArg, idPrefix, sleepArg, stepArg] = process.argv.slice(2);
 if (!store || !workerId || !runsArg || !idPrefix || !sleepArg || !stepArg) {
-  process.stderr.write('usage: WAYMARK_BENCH_STORE=<store> d-child.ts <workerId> <runs> <idPrefix> <sleepMs> <stepMs>\n');
+  process.stderr.write(
+    'usage: WAYMARK_BENCH_STORE=<store> d-child.ts <workerId> <runs> <idPrefix> <sleepMs> <stepMs>\n',
+  );
   process.exit(2);
 }
 const runs = Number(runsArg);
@@ -27,7 +29,11 @@ let next = 0;
 async function lane() {
   while (next < runs) {
     const i = next++;
-    await engine.start(recovery.name, { i, sleepMs: Number(sleepArg), stepMs: Number(stepArg) }, { id: `${idPrefix}-${i}` });
+    await engine.start(
+      recovery.name,
+      { i, sleepMs: Number(sleepArg), stepMs: Number(stepArg) },
+      { id: `${idPrefix}-${i}` },
+    );
     started++;
   }
 }

@@ -10,12 +10,23 @@ export type ParentMessage = { type: 'go' } | { type: 'stop' };
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'progress'; completed: number }
-  | { type: 'done'; workerId: string; completed: number; steps: number; firstStepAt: number | undefined; lastCompletedAt: number | undefined; openMs: number; latencies: number[] };
+  | {
+      type: 'done';
+      workerId: string;
+      completed: number;
+      steps: number;
+      firstStepAt: number | undefined;
+      lastCompletedAt: number | undefined;
+      openMs: number;
+      latencies: number[];
+    };
 
 const store = process.env.WAYMARK_BENCH_STORE;
 const [workflowName, workerId, concurrencyArg] = process.argv.slice(2);
 if (!store || !workflowName || !workerId || !concurrencyArg || !process.send) {
-  process.stderr.write('usage: WAYMARK_BENCH_STORE=<url> e-child.ts <workflow> <workerId> <concurrency> (with an IPC channel)\n');
+  process.stderr.write(
+    'usage: WAYMARK_BENCH_STORE=<url> e-child.ts <workflow> <workerId> <concurrency> (with an IPC channel)\n',
+  );
   process.exit(2);
 }
 const send = (message: ChildMessage) => process.send!(message);
@@ -47,7 +58,16 @@ async function stop(): Promise<void> {
   if (ticker) clearInterval(ticker);
   await engine?.close();
   // Disconnect only once the (large) report is flushed, or it can be lost.
-  const report: ChildMessage = { type: 'done', workerId: workerId!, completed, steps, firstStepAt: firstStepAt.at, lastCompletedAt, openMs, latencies: stepLatencies };
+  const report: ChildMessage = {
+    type: 'done',
+    workerId: workerId!,
+    completed,
+    steps,
+    firstStepAt: firstStepAt.at,
+    lastCompletedAt,
+    openMs,
+    latencies: stepLatencies,
+  };
   process.send!(report, undefined, {}, () => process.disconnect());
 }
 

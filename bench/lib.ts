@@ -61,8 +61,14 @@ export function round(value: number, digits = 2): number {
 /** The short sha of HEAD, with '+dirty' when the working tree has changes; 'unknown' outside git. */
 export function gitCommit(): string {
   try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return dirty ? `${sha}+dirty` : sha;
   } catch {
     return 'unknown';
@@ -79,7 +85,13 @@ export function setStoreKind(kind: StoreKind, synchronous: string): void {
 
 /** Prints one result line on stdout, stamped with the store kind, the commit and the durability mode. */
 export function emit(result: BenchResult): void {
-  const line = { ...result, store: currentKind, commit: gitCommit(), synchronous: currentSynchronous, node: process.version };
+  const line = {
+    ...result,
+    store: currentKind,
+    commit: gitCommit(),
+    synchronous: currentSynchronous,
+    node: process.version,
+  };
   process.stdout.write(JSON.stringify(line) + '\n');
 }
 

@@ -41,5 +41,9 @@ export async function dropSchema(location: string, schema: string): Promise<void
 
 /** The server's `synchronous_commit` setting, stamped on result lines. */
 export async function synchronousCommit(location: string): Promise<string> {
-  return withClient(location, async (client) => `synchronous_commit=${(await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit}`);
+  return withClient(
+    location,
+    async (client) =>
+      `synchronous_commit=${(await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit}`,
+  );
 }

@@ -13,20 +13,30 @@ function parseArgs(argv: string[]): { scenarios: string[]; store: string | undef
   let store: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
-    if (flag === '--scenario' || flag === '--scenarios') scenarios = value().split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    if (flag === '--scenario' || flag === '--scenarios')
+      scenarios = value()
+        .split(',')
+        .map((s) => s.trim().toUpperCase())
+        .filter(Boolean);
     else if (flag === '--store') store = value();
     else if (flag === '--help' || flag === '-h') {
-      process.stderr.write(`usage: npm run bench -- [--scenario ${Object.keys(SCENARIOS).join(',')}] [--store sqlite:<path> | postgres://user@host:5432/db]\n`);
+      process.stderr.write(
+        `usage: npm run bench -- [--scenario ${Object.keys(SCENARIOS).join(',')}] [--store sqlite:<path> | postgres://user@host:5432/db]\n`,
+      );
       process.exit(0);
     } else fail(`unknown argument '${arg}'`);
   }
-  for (const s of scenarios) if (!(s in SCENARIOS)) fail(`unknown scenario '${s}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  for (const s of scenarios)
+    if (!(s in SCENARIOS)) fail(`unknown scenario '${s}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
   if (store !== undefined && !store.startsWith('sqlite:') && storeKind(store) !== 'postgres') {
     fail(`--store must be sqlite:<path> or postgres://user@host:5432/db, got '${redact(store)}'`);
   }
-  if (store === 'sqlite::memory:') fail('--store sqlite::memory: is not durable: the bench measures synchronous=FULL on a file');
+  if (store === 'sqlite::memory:')
+    fail('--store sqlite::memory: is not durable: the bench measures synchronous=FULL on a file');
   return { scenarios, store };
 }
 
@@ -53,7 +63,9 @@ process.stderr.write(`[bench] store: ${kind}${store ? ` (${redact(store)})` : ' 
 for (const id of scenarios) {
   const scenario = SCENARIOS[id]!;
   if (scenario.stores && !scenario.stores.includes(kind)) {
-    process.stderr.write(`[bench] scenario ${id} skipped on ${kind}: ${scenario.skipNote ?? `runs only on ${scenario.stores.join(', ')}`}\n`);
+    process.stderr.write(
+      `[bench] scenario ${id} skipped on ${kind}: ${scenario.skipNote ?? `runs only on ${scenario.stores.join(', ')}`}\n`,
+    );
     continue;
   }
   process.stderr.write(`[bench] scenario ${id}: ${scenario.name}\n`);

@@ -1,11 +1,35 @@
 /** Waymark's public API. Everything else is internal. */
 export { defineWorkflow } from './runtime/workflow.js';
-export type { WorkflowContext, WorkflowDefinition, WorkflowConfig, StepInfo, StepOptions, SignalWaitOptions, CompensationInfo, LockOptions } from './runtime/workflow.js';
+export type {
+  WorkflowContext,
+  WorkflowDefinition,
+  WorkflowConfig,
+  StepInfo,
+  StepOptions,
+  SignalWaitOptions,
+  CompensationInfo,
+  LockOptions,
+} from './runtime/workflow.js';
 export { Engine } from './runtime/engine.js';
 export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js';
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
-export type { Run, RunStatus, HistoryEvent, HistoryEventOf, EventType, EventData, ErrorInfo, WaitInfo, RetryPolicy, Duration, Json, StepEffect, FailurePolicy, OperatorAction } from './core/types.js';
+export type {
+  Run,
+  RunStatus,
+  HistoryEvent,
+  HistoryEventOf,
+  EventType,
+  EventData,
+  ErrorInfo,
+  WaitInfo,
+  RetryPolicy,
+  Duration,
+  Json,
+  StepEffect,
+  FailurePolicy,
+  OperatorAction,
+} from './core/types.js';
 export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
 export type { RunFilter, RunPage, RunPageQuery, RunSummary, Store, WorkerRecord } from './store/types.js';
@@ -16,7 +40,14 @@ export type { MigrationConfig, MigrationDefinition, MigrationHistory, MigrationS
 export type { ReplayVerdict } from './runtime/verify.js';
 export type { VersionStatus, PatchUsage, Route } from './store/types.js';
 export type { RestartOptions, RerunOptions } from './runtime/restart.js';
-export type { DeployCheckOptions, DeployCheckReport, WorkflowCheck, RunCheck, RunVerdict, ChangeClass } from './runtime/deploy-check.js';
+export type {
+  DeployCheckOptions,
+  DeployCheckReport,
+  WorkflowCheck,
+  RunCheck,
+  RunVerdict,
+  ChangeClass,
+} from './runtime/deploy-check.js';
 export type { OutputSchema } from './core/schema.js';
 export type { Rollout, RolloutOptions, RolloutStatus, RolloutKind } from './runtime/rollout.js';
 export type { RolloutAction } from './runtime/rollout-steps.js';

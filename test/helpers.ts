@@ -24,12 +24,18 @@ export function tempDir(): string {
  * Resolves with the run once `predicate` holds, re-checking after every change the engine commits
  * (and every 100 ms for changes made by other processes). Fails after `timeoutMs`.
  */
-export async function runUntil(engine: Engine, runId: string, predicate: (run: Run) => boolean, timeoutMs = 10_000): Promise<Run> {
+export async function runUntil(
+  engine: Engine,
+  runId: string,
+  predicate: (run: Run) => boolean,
+  timeoutMs = 10_000,
+): Promise<Run> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await engine.getRun(runId);
     if (predicate(run)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify(run)}`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify(run)}`);
     await nextChange(engine, runId);
   }
 }
@@ -93,13 +99,11 @@ const ALL_BACKENDS: Backend[] = [
 ];
 
 /** Backends chosen by WAYMARK_TEST_STORES ('sqlite,postgres' by default). */
-export const backends: Backend[] = (process.env.WAYMARK_TEST_STORES ?? 'sqlite,postgres')
-  .split(',')
-  .map((name) => {
-    const backend = ALL_BACKENDS.find((b) => b.name === name.trim());
-    if (!backend) throw new Error(`WAYMARK_TEST_STORES names an unknown store '${name}' (known: sqlite, postgres)`);
-    return backend;
-  });
+export const backends: Backend[] = (process.env.WAYMARK_TEST_STORES ?? 'sqlite,postgres').split(',').map((name) => {
+  const backend = ALL_BACKENDS.find((b) => b.name === name.trim());
+  if (!backend) throw new Error(`WAYMARK_TEST_STORES names an unknown store '${name}' (known: sqlite, postgres)`);
+  return backend;
+});
 
 /** Defines the same tests once per backend, each group named for its backend. */
 export function forEachBackend(define: (backend: Backend) => void): void {

@@ -11,7 +11,9 @@ const run = promisify(execFile);
 export const PG_BIN = process.env.WAYMARK_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 /** Why private clusters cannot run here, or false when they can (the programs exist). */
-export const privateClusterUnavailable: string | false = existsSync(join(PG_BIN, 'initdb')) ? false : `no PostgreSQL server programs in ${PG_BIN}`;
+export const privateClusterUnavailable: string | false = existsSync(join(PG_BIN, 'initdb'))
+  ? false
+  : `no PostgreSQL server programs in ${PG_BIN}`;
 
 /**
  * A throwaway PostgreSQL server of the test's own, in a temp folder, on a free port of 127.0.0.1 with
@@ -42,11 +44,14 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   }
   chmodSync(dir, 0o700);
   const pg = (program: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, program), ...args]) : run(join(PG_BIN, program), args);
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, program), ...args])
+      : run(join(PG_BIN, program), args);
   const port = await freePort();
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
-  const ctl = (...args: string[]) => pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', ...args]);
+  const ctl = (...args: string[]) =>
+    pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', ...args]);
   await ctl('-o', options, 'start');
   let destroyed = false;
   return {

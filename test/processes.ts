@@ -18,10 +18,16 @@ export interface Fixture {
 /** Starts a fixture script under tsx with extra environment variables. */
 export function startFixture(name: string, env: Record<string, string>): Fixture {
   const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-  const child = fork(script, [], { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [], {
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const inbox: FixtureMessage[] = [];
   const waiting: { type: string; resolve: (m: FixtureMessage) => void }[] = [];
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   child.on('message', (m: FixtureMessage) => {
     const i = waiting.findIndex((w) => w.type === m.type);
     if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m);

@@ -37,7 +37,11 @@ async function memory(): Promise<Memory> {
 }
 
 /** Starts `count` runs and resolves once all of them are parked; returns the elapsed ms. */
-async function park(engine: Engine, count: number, idPrefix: string): Promise<{ parkMs: number; startsMs: number; peakRss: number }> {
+async function park(
+  engine: Engine,
+  count: number,
+  idPrefix: string,
+): Promise<{ parkMs: number; startsMs: number; peakRss: number }> {
   const t0 = performance.now();
   const all = awaitChanges(engine, count, waiting, 600_000, `C ${idPrefix} parked`);
   const progress = setInterval(() => note(`C: ${all.seen()}/${count} runs parked, rss ${round(rssMb(), 1)} MB`), 2_000);
@@ -70,7 +74,8 @@ export async function scenarioC({ store }: ScenarioContext): Promise<void> {
     note(`C: second ${RUNS} parked in ${round(second.parkMs, 0)} ms; memory ${JSON.stringify(after2)}`);
 
     const waitingRuns = (await engine.listRuns({ workflow: parked.name, status: 'waiting', limit: 3 * RUNS })).length;
-    if (waitingRuns < 2 * RUNS + WARMUP_RUNS) throw new Error(`C: only ${waitingRuns}/${2 * RUNS + WARMUP_RUNS} runs are waiting`);
+    if (waitingRuns < 2 * RUNS + WARMUP_RUNS)
+      throw new Error(`C: only ${waitingRuns}/${2 * RUNS + WARMUP_RUNS} runs are waiting`);
 
     const growth = after.rss - base.rss;
     emit({

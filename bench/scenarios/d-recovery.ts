@@ -20,7 +20,11 @@ const STEP_MS = 200;
 const TARGET_MS = 1_000;
 
 /** Spawns the child, waits until the runs are in flight, SIGKILLs it; resolves with the kill time. */
-async function crashChild(store: string, workerId: string, idPrefix: string): Promise<{ killedAt: number; progress: Record<string, number> }> {
+async function crashChild(
+  store: string,
+  workerId: string,
+  idPrefix: string,
+): Promise<{ killedAt: number; progress: Record<string, number> }> {
   const script = fileURLToPath(new URL('../d-child.ts', import.meta.url));
   const args = ['--import', 'tsx', script, workerId, String(RUNS), idPrefix, String(SLEEP_MS), String(STEP_MS)];
   const env = { ...process.env, WAYMARK_BENCH_STORE: store };
@@ -33,7 +37,12 @@ async function crashChild(store: string, workerId: string, idPrefix: string): Pr
       const facts = JSON.parse(line) as Record<string, number>;
       last = { ...last, ...facts };
       if (facts.started !== undefined) started = facts.started;
-      if (started >= RUNS && (last.parked ?? 0) >= KILL_AFTER_PARKED && (last.workStarted ?? 0) >= KILL_AFTER_WORK_STARTED) break;
+      if (
+        started >= RUNS &&
+        (last.parked ?? 0) >= KILL_AFTER_PARKED &&
+        (last.workStarted ?? 0) >= KILL_AFTER_WORK_STARTED
+      )
+        break;
     }
   } finally {
     child.kill('SIGKILL');
@@ -81,11 +90,15 @@ export async function scenarioD(context: ScenarioContext): Promise<void> {
   const { store } = context;
   const workerId = `bench-d-${randomUUID().slice(0, 8)}`;
   const idPrefix = `d-${randomUUID().slice(0, 8)}`;
-  note(`D: child ${workerId} starts ${RUNS} runs; SIGKILL once ${KILL_AFTER_PARKED} have parked in a ${SLEEP_MS} ms sleep and ${KILL_AFTER_WORK_STARTED} are inside a ${STEP_MS} ms step`);
+  note(
+    `D: child ${workerId} starts ${RUNS} runs; SIGKILL once ${KILL_AFTER_PARKED} have parked in a ${SLEEP_MS} ms sleep and ${KILL_AFTER_WORK_STARTED} are inside a ${STEP_MS} ms step`,
+  );
   const { killedAt, progress } = await crashChild(store, workerId, idPrefix);
   const atKill = await countByStatus(store, idPrefix);
   const leasedAtKill = await leasedBy(context, workerId);
-  note(`D: killed; child had seen ${JSON.stringify(progress)}; runs by status ${JSON.stringify(atKill)}; ${leasedAtKill} leased by the dead worker`);
+  note(
+    `D: killed; child had seen ${JSON.stringify(progress)}; runs by status ${JSON.stringify(atKill)}; ${leasedAtKill} leased by the dead worker`,
+  );
   const remaining = RUNS - (atKill.completed ?? 0);
 
   const t0 = performance.now();

@@ -34,11 +34,19 @@ function spawnWorker(store: string, workflow: string, workerId: string, onProgre
   const worker = { child, completed: 0 } as Worker;
   // 'exit' can overtake the last IPC message: give it a moment before calling the child lost.
   const exited = new Promise<never>((_, reject) =>
-    child.on('exit', (code) => setTimeout(() => reject(new Error(`E: ${workerId} exited with code ${code} before reporting`)), 1_000)),
+    child.on('exit', (code) =>
+      setTimeout(() => reject(new Error(`E: ${workerId} exited with code ${code} before reporting`)), 1_000),
+    ),
   );
   exited.catch(() => {});
-  worker.ready = Promise.race([exited, new Promise<void>((resolve) => child.on('message', (m: ChildMessage) => m.type === 'ready' && resolve()))]);
-  worker.done = Promise.race([exited, new Promise<Done>((resolve) => child.on('message', (m: ChildMessage) => m.type === 'done' && resolve(m)))]);
+  worker.ready = Promise.race([
+    exited,
+    new Promise<void>((resolve) => child.on('message', (m: ChildMessage) => m.type === 'ready' && resolve())),
+  ]);
+  worker.done = Promise.race([
+    exited,
+    new Promise<Done>((resolve) => child.on('message', (m: ChildMessage) => m.type === 'done' && resolve(m))),
+  ]);
   // Awaited later; until then a lost child must not become an unhandled rejection (the schema would not be dropped).
   worker.ready.catch(() => {});
   worker.done.catch(() => {});
@@ -67,14 +75,24 @@ async function drainWith(store: string, processes: number, tag: string): Promise
     const progress = () => {
       if (workers.reduce((n, w) => n + w.completed, 0) >= RUNS) allDone();
     };
-    for (let k = 0; k < processes; k++) workers.push(spawnWorker(store, workflow.name, `bench-e-${tag}-p${processes}-w${k + 1}`, progress));
+    for (let k = 0; k < processes; k++)
+      workers.push(spawnWorker(store, workflow.name, `bench-e-${tag}-p${processes}-w${k + 1}`, progress));
     try {
       await Promise.all(workers.map((w) => w.ready));
       const goAt = epochNow();
       for (const w of workers) w.child.send({ type: 'go' } satisfies ParentMessage);
-      const ticker = setInterval(() => note(`E[${processes}]: ${workers.map((w) => w.completed).join('+')}/${RUNS} runs completed`), 2_000);
+      const ticker = setInterval(
+        () => note(`E[${processes}]: ${workers.map((w) => w.completed).join('+')}/${RUNS} runs completed`),
+        2_000,
+      );
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`E[${processes}]: not drained after ${TIMEOUT_MS} ms`)), TIMEOUT_MS)));
+      const timeout = new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(
+            () => reject(new Error(`E[${processes}]: not drained after ${TIMEOUT_MS} ms`)),
+            TIMEOUT_MS,
+          )),
+      );
       const failed = Promise.all(workers.map((w) => w.done)).then(() => {
         throw new Error(`E[${processes}]: engine processes stopped before the runs drained`);
       });
@@ -90,7 +108,14 @@ async function drainWith(store: string, processes: number, tag: string): Promise
   }
 }
 
-async function report(client: Engine, workflow: string, processes: number, goAt: number, queueMs: number, reports: Done[]): Promise<void> {
+async function report(
+  client: Engine,
+  workflow: string,
+  processes: number,
+  goAt: number,
+  queueMs: number,
+  reports: Done[],
+): Promise<void> {
   const summary = (await client.versions()).find((v) => v.workflow === workflow);
   const completedRuns = summary?.runs.completed ?? 0;
   const allCompleted = completedRuns === RUNS && summary?.inFlight === 0;

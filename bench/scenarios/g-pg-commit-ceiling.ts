@@ -44,7 +44,12 @@ async function measure(url: string, table: string, connections: number, autocomm
       }),
     );
     const ms = performance.now() - t0;
-    return { connections, commitsPerSec: round(TRANSACTIONS / (ms / 1000), 0), p50CommitMs: round(percentile(each, 50), 3), p99CommitMs: round(percentile(each, 99), 3) };
+    return {
+      connections,
+      commitsPerSec: round(TRANSACTIONS / (ms / 1000), 0),
+      p50CommitMs: round(percentile(each, 50), 3),
+      p99CommitMs: round(percentile(each, 99), 3),
+    };
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }

@@ -39,7 +39,8 @@ export async function scenarioH({ store }: ScenarioContext): Promise<void> {
     const report = await engine.deployCheck([candidate], { sampleCompleted: 0 });
     const checkMs = performance.now() - c0;
     const check = report.workflows[0]!;
-    if (check.counts.compatible !== RUNS) throw new Error(`H: expected ${RUNS} compatible runs, got ${JSON.stringify(check.counts)}`);
+    if (check.counts.compatible !== RUNS)
+      throw new Error(`H: expected ${RUNS} compatible runs, got ${JSON.stringify(check.counts)}`);
     emit({
       scenario: 'H',
       name: 'deploy-check',

@@ -22,7 +22,10 @@ const oneTask = defineWorkflow({
 /** Forks the load process against the server and waits for its report. */
 function load(url: string, taskType: string): Promise<LoadReport> {
   const script = fileURLToPath(new URL('../l-child.ts', import.meta.url));
-  const child = fork(script, [url, String(POLLS), String(TIMEOUT_MS), taskType], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [url, String(POLLS), String(TIMEOUT_MS), taskType], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.on('message', (m: LoadReport) => resolve(m));
     child.on('exit', (code) => code !== 0 && reject(new Error(`L: the load process exited with code ${code}`)));
@@ -43,7 +46,8 @@ export async function scenarioL({ store }: ScenarioContext): Promise<void> {
   const app = buildServer({ engine });
   app.addHook('onResponse', async (request, reply) => {
     if (request.url.startsWith('/api/tasks/poll/batch/bench_l_idle')) served.poll.push(reply.elapsedTime - TIMEOUT_MS);
-    else if (request.url.startsWith('/api/tasks/poll/batch/bench_l_work') && reply.elapsedTime >= TIMEOUT_MS) served.busyEmpty.push(reply.elapsedTime - TIMEOUT_MS);
+    else if (request.url.startsWith('/api/tasks/poll/batch/bench_l_work') && reply.elapsedTime >= TIMEOUT_MS)
+      served.busyEmpty.push(reply.elapsedTime - TIMEOUT_MS);
     else if (request.url === '/health') served.health.push(reply.elapsedTime);
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 });
@@ -69,10 +73,13 @@ export async function scenarioL({ store }: ScenarioContext): Promise<void> {
     const waves = load(server.url, 'bench_l_work');
     await new Promise((resolve) => setTimeout(resolve, 3_000)); // the polls are waiting by then
     const started = performance.now();
-    for (let i = 0; i < TASKS; i += 100) await Promise.all(Array.from({ length: 100 }, () => engine.start(oneTask.name, {})));
+    for (let i = 0; i < TASKS; i += 100)
+      await Promise.all(Array.from({ length: 100 }, () => engine.start(oneTask.name, {})));
     const busy = await waves;
     const handedOut = busy.answers.filter((a) => a.tasks === 1);
-    note(`L: ${handedOut.length} tasks handed out to waiting polls; the wave ended ${round((performance.now() - started) / 1000, 1)} s after the first start`);
+    note(
+      `L: ${handedOut.length} tasks handed out to waiting polls; the wave ended ${round((performance.now() - started) / 1000, 1)} s after the first start`,
+    );
 
     const overshoot = idle.answers.map((a) => a.ms - TIMEOUT_MS);
     const empty = busy.answers.filter((a) => a.tasks === 0).map((a) => a.ms - TIMEOUT_MS);
@@ -81,20 +88,42 @@ export async function scenarioL({ store }: ScenarioContext): Promise<void> {
       scenario: 'L',
       name: 'long-polls',
       target: 'polls answered within their timeout + 1 s; /health within 100 ms',
-      met: Math.max(...overshoot, ...empty) <= 1_000 && percentile(health, 100) <= 100 && idle.answers.every((a) => a.tasks === 0) && handedOut.length === TASKS,
+      met:
+        Math.max(...overshoot, ...empty) <= 1_000 &&
+        percentile(health, 100) <= 100 &&
+        idle.answers.every((a) => a.tasks === 0) &&
+        handedOut.length === TASKS,
       polls: POLLS,
       timeoutMs: TIMEOUT_MS,
       errors: [...idle.answers, ...busy.answers].filter((a) => a.tasks < 0).length,
       idleAnsweredPastTimeoutP50Ms: round(percentile(overshoot, 50), 0),
       idleAnsweredPastTimeoutMaxMs: round(percentile(overshoot, 100), 0),
-      idleConnectP50Ms: round(percentile(idle.answers.map((a) => a.connectMs), 50), 0),
-      idleConnectMaxMs: round(percentile(idle.answers.map((a) => a.connectMs), 100), 0),
+      idleConnectP50Ms: round(
+        percentile(
+          idle.answers.map((a) => a.connectMs),
+          50,
+        ),
+        0,
+      ),
+      idleConnectMaxMs: round(
+        percentile(
+          idle.answers.map((a) => a.connectMs),
+          100,
+        ),
+        0,
+      ),
       idleStorePollsPerSec: round(idlePolls / idleSeconds, 1),
       idleServerCpuSec: round((cpu.user + cpu.system) / 1e6, 2),
       idleServerLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 1),
       idleServerLoopDelayMaxMs: round(loopDelay.max / 1e6, 1),
       tasksHandedOut: handedOut.length,
-      taskWaitP50Ms: round(percentile(handedOut.map((a) => a.ms), 50), 0),
+      taskWaitP50Ms: round(
+        percentile(
+          handedOut.map((a) => a.ms),
+          50,
+        ),
+        0,
+      ),
       emptyAnsweredPastTimeoutMaxMs: empty.length ? round(percentile(empty, 100), 0) : null,
       servedEmptyPastTimeoutMaxMs: served.busyEmpty.length ? round(percentile(served.busyEmpty, 100), 0) : null,
       servedPastTimeoutP50Ms: round(percentile(served.poll, 50), 0),

@@ -51,7 +51,9 @@ export async function scenarioT({ store }: ScenarioContext): Promise<void> {
         }
         const now = Date.now();
         for (const task of tasks) latencies.push(now - task.scheduledAt);
-        await Promise.all(tasks.map((task) => engine.tasks.report(task.taskId, { status: 'COMPLETED', output: { n: 1 } })));
+        await Promise.all(
+          tasks.map((task) => engine.tasks.report(task.taskId, { status: 'COMPLETED', output: { n: 1 } })),
+        );
         done += tasks.length;
       }
     });
@@ -61,7 +63,9 @@ export async function scenarioT({ store }: ScenarioContext): Promise<void> {
     for (const id of ids) await engine.result(id, { timeoutMs: 120_000 });
     const elapsed = performance.now() - t0;
     latencies.sort((a, b) => a - b);
-    note(`T: ${total} tasks handed out and reported in ${round(handled / 1000, 1)} s; all runs completed in ${round(elapsed / 1000, 1)} s`);
+    note(
+      `T: ${total} tasks handed out and reported in ${round(handled / 1000, 1)} s; all runs completed in ${round(elapsed / 1000, 1)} s`,
+    );
     emit({
       scenario: 'T',
       name: 'remote-tasks',

@@ -67,12 +67,17 @@ interface PolledTask {
 }
 
 /** Polls until `stop()`; each task is executed and reported COMPLETED, or FAILED with the error. */
-export function startWorker(server: string, workerId = `onboarding-worker-${process.pid}`): { stop(): Promise<void>; completed: () => number } {
+export function startWorker(
+  server: string,
+  workerId = `onboarding-worker-${process.pid}`,
+): { stop(): Promise<void>; completed: () => number } {
   let running = true;
   let completed = 0;
   const loops = Object.keys(HANDLERS).map(async (taskType) => {
     while (running) {
-      const response = await fetch(`${server}/api/tasks/poll/batch/${taskType}?workerid=${encodeURIComponent(workerId)}&count=5&timeout=200`);
+      const response = await fetch(
+        `${server}/api/tasks/poll/batch/${taskType}?workerid=${encodeURIComponent(workerId)}&count=5&timeout=200`,
+      );
       const tasks = (await response.json()) as PolledTask[];
       for (const task of tasks) {
         const result = { workflowInstanceId: task.workflowInstanceId, taskId: task.taskId, workerId };
@@ -82,7 +87,11 @@ export function startWorker(server: string, workerId = `onboarding-worker-${proc
         } catch (error) {
           report = { ...result, status: 'FAILED', reasonForIncompletion: (error as Error).message };
         }
-        await fetch(`${server}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) });
+        await fetch(`${server}/api/tasks`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(report),
+        });
         completed++;
       }
     }

@@ -17,11 +17,14 @@ export interface StoreOptions {
 export function storeLocation(options: StoreOptions): string {
   const given = options.db ?? process.env.WAYMARK_DB ?? './waymark.db';
   const flag = options.db !== undefined ? '--db' : process.env.WAYMARK_DB !== undefined ? '$WAYMARK_DB' : '--db';
-  if (given.trim() === '') throw new UsageError(`${flag} needs a file path or a postgres:// URL, e.g. --db ./waymark.db`);
+  if (given.trim() === '')
+    throw new UsageError(`${flag} needs a file path or a postgres:// URL, e.g. --db ./waymark.db`);
   if (/^postgres(ql)?:\/\//.test(given) || given.startsWith('sqlite:')) return given;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(given)?.[1];
   if (scheme !== undefined) {
-    throw new UsageError(`${flag} '${given}': Waymark has no '${scheme}' store; give a SQLite file (./waymark.db, sqlite:<file>) or a postgres:// URL`);
+    throw new UsageError(
+      `${flag} '${given}': Waymark has no '${scheme}' store; give a SQLite file (./waymark.db, sqlite:<file>) or a postgres:// URL`,
+    );
   }
   return `sqlite:${given}`;
 }
@@ -48,7 +51,10 @@ export function parsePositiveInt(value: string | undefined, flag: string): numbe
 /** Parses `--status`: one status or a comma-separated list. */
 export function parseStatuses(value: string | undefined): RunStatus[] | undefined {
   if (value === undefined) return undefined;
-  const statuses = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const statuses = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (statuses.length === 0) throw new UsageError(`--status needs a value: ${RUN_STATUSES.join(', ')}`);
   for (const status of statuses) {
     if (!RUN_STATUSES.includes(status as RunStatus)) {
@@ -65,7 +71,14 @@ export function readJsonFile(path: string, flag: string): unknown {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
     throw new UsageError(`cannot read ${flag} '${path}': ${why}`);
   }
   try {

@@ -50,7 +50,10 @@ export function describeText(d: RunDescription, hint: { cli: string; db: string 
   lines.push('', 'pending:');
   lines.push(...(d.pending.length === 0 ? ['  (nothing)'] : d.pending.map((p) => `  - ${p}`)));
 
-  lines.push('', `completed steps (${d.completedSteps.length}): ${d.completedSteps.length === 0 ? '(none)' : d.completedSteps.join(', ')}`);
+  lines.push(
+    '',
+    `completed steps (${d.completedSteps.length}): ${d.completedSteps.length === 0 ? '(none)' : d.completedSteps.join(', ')}`,
+  );
 
   lines.push('', 'actions:');
   if (d.actions.length === 0) lines.push(`  (none: the run is ${run.status})`);
@@ -74,7 +77,11 @@ function currentText(current: NonNullable<RunDescription['current']>): string {
   const attempts = current.attempts;
   const facts = [
     current.seq === undefined ? undefined : `seq ${current.seq}`,
-    current.attempt !== undefined ? `attempt ${current.attempt}` : typeof attempts === 'number' ? `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}` : undefined,
+    current.attempt !== undefined
+      ? `attempt ${current.attempt}`
+      : typeof attempts === 'number'
+        ? `failed after ${attempts} attempt${attempts === 1 ? '' : 's'}`
+        : undefined,
   ].filter(Boolean);
   return `${current.kind} '${current.name}'${facts.length ? ` (${facts.join(', ')})` : ''}`;
 }

@@ -9,11 +9,18 @@ const MAX_DETAIL = 120;
 export function table(headers: string[], rows: string[][], maxLast = MAX_CELL): string {
   const cells = [
     headers.map((h) => h.toUpperCase()),
-    ...rows.map((row) => row.map((cell, i) => clip(cell.replace(/\s+/g, ' '), i === headers.length - 1 ? maxLast : MAX_CELL))),
+    ...rows.map((row) =>
+      row.map((cell, i) => clip(cell.replace(/\s+/g, ' '), i === headers.length - 1 ? maxLast : MAX_CELL)),
+    ),
   ];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   return cells
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -79,7 +86,12 @@ export function runDetails(run: Run): string {
     ['created', run.createdAt.toISOString()],
     ['updated', run.updatedAt.toISOString()],
     ['input', compact(run.input)],
-    ['waiting for', run.waitingFor && (run.status === 'waiting' || run.status === 'compensating') ? waitText(run.waitingFor) : undefined],
+    [
+      'waiting for',
+      run.waitingFor && (run.status === 'waiting' || run.status === 'compensating')
+        ? waitText(run.waitingFor)
+        : undefined,
+    ],
     ['lock', run.lockKey],
     ['expires', run.expiresAt?.toISOString()],
     ['output', run.output === undefined ? undefined : compact(run.output)],
@@ -154,8 +166,11 @@ function eventDetail(type: HistoryEvent['type'], data: Record<string, Json>): st
     case 'run_cancelled':
       return typeof data.actor === 'string' ? `by ${data.actor}: ${String(data.reason)}` : '';
     case 'step_completed':
-      if (data.skipped === true) return `skipped by ${String(data.by)}: ${String(data.reason)}${data.output === undefined ? '' : `; output ${compact(data.output)}`}`;
-      return [effectText(data), data.output === undefined ? '' : `output ${compact(data.output)}`].filter(Boolean).join('; ');
+      if (data.skipped === true)
+        return `skipped by ${String(data.by)}: ${String(data.reason)}${data.output === undefined ? '' : `; output ${compact(data.output)}`}`;
+      return [effectText(data), data.output === undefined ? '' : `output ${compact(data.output)}`]
+        .filter(Boolean)
+        .join('; ');
     case 'step_started':
       return effectText(data);
     case 'compensation_completed':
@@ -166,7 +181,8 @@ function eventDetail(type: HistoryEvent['type'], data: Record<string, Json>): st
       return String(data.reason ?? '');
     }
     case 'run_compensated': {
-      const list = (value: Json | undefined) => (Array.isArray(value) && value.length > 0 ? value.join(', ') : '(none)');
+      const list = (value: Json | undefined) =>
+        Array.isArray(value) && value.length > 0 ? value.join(', ') : '(none)';
       return `undone ${list(data.undone)}; not undone ${list(data.notUndone)}`;
     }
     case 'run_parked': {
@@ -174,7 +190,9 @@ function eventDetail(type: HistoryEvent['type'], data: Record<string, Json>): st
       return `${String(data.reason)}${step}${error ? `: ${error}` : ''}`;
     }
     default: {
-      const rest = Object.fromEntries(Object.entries(data).filter(([key, value]) => !AUDIT_KEYS.has(key) && !(key === 'effect' && value === 'none')));
+      const rest = Object.fromEntries(
+        Object.entries(data).filter(([key, value]) => !AUDIT_KEYS.has(key) && !(key === 'effect' && value === 'none')),
+      );
       return Object.keys(rest).length === 0 ? '' : compact(rest);
     }
   }
@@ -207,7 +225,12 @@ function clip(text: string, max: number): string {
 /** A length of time, e.g. `45s`, `3m 12s`, `2h 5m`, `4d 3h` (`<1s` below a second). */
 export function duration(ms: number): string {
   if (ms < 1_000) return '<1s';
-  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]];
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ];
   const parts: string[] = [];
   let rest = Math.floor(ms);
   for (const [unit, size] of units) {
@@ -215,7 +238,10 @@ export function duration(ms: number): string {
     rest -= n * size;
     if (n > 0 || parts.length > 0) parts.push(`${n}${unit}`);
   }
-  return parts.slice(0, 2).filter((part) => !/^0/.test(part)).join(' ');
+  return parts
+    .slice(0, 2)
+    .filter((part) => !/^0/.test(part))
+    .join(' ');
 }
 
 /** Local wall-clock time, e.g. 2025-01-31 14:05:09. */

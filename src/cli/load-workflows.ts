@@ -23,7 +23,10 @@ export interface WorkflowChoice {
  * array, or any exported definitions), plus the examples with `examples`; none when neither is given.
  * The path is resolved from the current directory; `.ts` modules are loaded through tsx.
  */
-export async function loadWorkflows(modulePath: string | undefined, choice: WorkflowChoice = {}): Promise<WorkflowDefinition[]> {
+export async function loadWorkflows(
+  modulePath: string | undefined,
+  choice: WorkflowChoice = {},
+): Promise<WorkflowDefinition[]> {
   return (await loadWorkflowModule(modulePath, choice)).workflows;
 }
 
@@ -32,7 +35,10 @@ export async function loadWorkflows(modulePath: string | undefined, choice: Work
  * definitions themselves) or a default export `{ workflows, migrations }`; plus the examples (which have no
  * migrations) with `examples`. Nothing when neither is given: the examples never run unless asked for.
  */
-export async function loadWorkflowModule(modulePath: string | undefined, choice: WorkflowChoice = {}): Promise<WorkflowModule> {
+export async function loadWorkflowModule(
+  modulePath: string | undefined,
+  choice: WorkflowChoice = {},
+): Promise<WorkflowModule> {
   const examples = choice.examples === true ? exampleWorkflows : [];
   if (modulePath === undefined) return { workflows: examples, migrations: [] };
   const file = resolve(process.cwd(), modulePath);
@@ -42,20 +48,31 @@ export async function loadWorkflowModule(modulePath: string | undefined, choice:
   try {
     exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new WaymarkError('E_INVALID_INPUT', `cannot load workflow module '${modulePath}': ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `cannot load workflow module '${modulePath}': ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
   }
   const definitions = workflowsIn(exports);
   if (definitions.length === 0) {
-    throw new UsageError(`workflow module '${modulePath}' exports no workflows: export \`workflows\` (an array of defineWorkflow() results) or the definitions themselves`);
+    throw new UsageError(
+      `workflow module '${modulePath}' exports no workflows: export \`workflows\` (an array of defineWorkflow() results) or the definitions themselves`,
+    );
   }
   return { workflows: [...new Set([...examples, ...definitions])], migrations: migrationsIn(exports, modulePath) };
 }
 
 /** The module's migration called `name`; a usage error naming the known ones when there is none. */
-export function findMigration(module: WorkflowModule, name: string, modulePath: string | undefined): MigrationDefinition {
+export function findMigration(
+  module: WorkflowModule,
+  name: string,
+  modulePath: string | undefined,
+): MigrationDefinition {
   const found = module.migrations.find((m) => m.name === name);
   if (found) return found;
-  if (modulePath === undefined) throw new UsageError(`--migration '${name}' needs the workflow module that exports it: give --workflows <module>`);
+  if (modulePath === undefined)
+    throw new UsageError(`--migration '${name}' needs the workflow module that exports it: give --workflows <module>`);
   const where = `workflow module '${modulePath}'`;
   const known = module.migrations.map((m) => `'${m.name}'`).join(', ');
   throw new UsageError(
@@ -69,7 +86,10 @@ function workflowsIn(exports: Record<string, unknown>): WorkflowDefinition[] {
   for (const candidate of [exports.workflows, exports.default, commonJs.workflows]) {
     if (Array.isArray(candidate)) {
       const bad = candidate.findIndex((item) => !isWorkflowDefinition(item));
-      if (bad >= 0) throw new UsageError(`the module's workflows array holds an item (index ${bad}) not made with defineWorkflow()`);
+      if (bad >= 0)
+        throw new UsageError(
+          `the module's workflows array holds an item (index ${bad}) not made with defineWorkflow()`,
+        );
       return candidate as WorkflowDefinition[];
     }
   }
@@ -82,16 +102,25 @@ function migrationsIn(exports: Record<string, unknown>, modulePath: string): Mig
   let migrations: MigrationDefinition[] | undefined;
   for (const candidate of [exports.migrations, commonJs.migrations]) {
     if (candidate === undefined) continue;
-    if (!Array.isArray(candidate)) throw new UsageError(`workflow module '${modulePath}': \`migrations\` must be an array of defineMigration() results`);
+    if (!Array.isArray(candidate))
+      throw new UsageError(
+        `workflow module '${modulePath}': \`migrations\` must be an array of defineMigration() results`,
+      );
     const bad = candidate.findIndex((item) => !isMigrationDefinition(item));
-    if (bad >= 0) throw new UsageError(`the module's migrations array holds an item (index ${bad}) not made with defineMigration()`);
+    if (bad >= 0)
+      throw new UsageError(
+        `the module's migrations array holds an item (index ${bad}) not made with defineMigration()`,
+      );
     migrations = candidate as MigrationDefinition[];
     break;
   }
   migrations ??= [...new Set([...Object.values(exports), ...Object.values(commonJs)].filter(isMigrationDefinition))];
   const names = migrations.map((m) => m.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice !== undefined) throw new UsageError(`workflow module '${modulePath}' exports two migrations named '${twice}': give each a distinct name`);
+  if (twice !== undefined)
+    throw new UsageError(
+      `workflow module '${modulePath}' exports two migrations named '${twice}': give each a distinct name`,
+    );
   return migrations;
 }
 
@@ -101,14 +130,26 @@ function isPlainObject(value: unknown): boolean {
 
 function isWorkflowDefinition(value: unknown): value is WorkflowDefinition {
   const v = value as Partial<WorkflowDefinition> | null;
-  return typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.version === 'number' && typeof v.run === 'function' && typeof v.fingerprint === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    typeof v.version === 'number' &&
+    typeof v.run === 'function' &&
+    typeof v.fingerprint === 'string'
+  );
 }
 
 function isMigrationDefinition(value: unknown): value is MigrationDefinition {
   const v = value as Partial<MigrationDefinition> | null;
   return (
-    typeof v === 'object' && v !== null && !('run' in v) && typeof v.name === 'string' && typeof v.workflow === 'string' &&
-    Number.isInteger(v.from) && Number.isInteger(v.to)
+    typeof v === 'object' &&
+    v !== null &&
+    !('run' in v) &&
+    typeof v.name === 'string' &&
+    typeof v.workflow === 'string' &&
+    Number.isInteger(v.from) &&
+    Number.isInteger(v.to)
   );
 }
 

@@ -12,7 +12,9 @@ export async function withEngine<T>(
   use: (engine: Engine, location: string) => Promise<T>,
 ): Promise<T> {
   const location = storeLocation(store);
-  const engine = await Engine.open({ worker: false, create: false, ...options, store: location }).catch(options.create ? rethrow : storeHint);
+  const engine = await Engine.open({ worker: false, create: false, ...options, store: location }).catch(
+    options.create ? rethrow : storeHint,
+  );
   try {
     return await use(engine, location);
   } finally {
@@ -26,9 +28,14 @@ const rethrow = (error: unknown): never => {
 
 /** A missing store (file or schema; Waymark never creates a database): say which commands create one. */
 function storeHint(error: unknown): never {
-  const missing = error instanceof WaymarkError ? (error.details as { missing?: string } | undefined)?.missing : undefined;
+  const missing =
+    error instanceof WaymarkError ? (error.details as { missing?: string } | undefined)?.missing : undefined;
   if (error instanceof WaymarkError && error.code === 'E_STORE_NOT_FOUND' && missing !== 'database') {
-    throw new WaymarkError(error.code, `${error.message}: check --db, or create the store with \`${cliName()} server\`, \`dev\` or \`start\``, { details: error.details, cause: error });
+    throw new WaymarkError(
+      error.code,
+      `${error.message}: check --db, or create the store with \`${cliName()} server\`, \`dev\` or \`start\``,
+      { details: error.details, cause: error },
+    );
   }
   throw error;
 }

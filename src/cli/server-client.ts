@@ -20,17 +20,26 @@ export interface ServerOptions {
  */
 export function serverUrl(options: ServerOptions): string {
   const given = (options.server ?? process.env.WAYMARK_SERVER ?? DEFAULT_SERVER).trim();
-  const from = options.server !== undefined ? '--server' : process.env.WAYMARK_SERVER !== undefined ? '$WAYMARK_SERVER' : 'the default server';
+  const from =
+    options.server !== undefined
+      ? '--server'
+      : process.env.WAYMARK_SERVER !== undefined
+        ? '$WAYMARK_SERVER'
+        : 'the default server';
   let url: URL;
   try {
     url = new URL(given);
   } catch {
     throw new UsageError(`${from} must be an http:// or https:// URL, e.g. ${DEFAULT_SERVER}, got '${given}'`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${from} must be an http:// or https:// URL, e.g. ${DEFAULT_SERVER}, got '${given}'`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${from} must be an http:// or https:// URL, e.g. ${DEFAULT_SERVER}, got '${given}'`);
   url.search = '';
   url.hash = '';
-  return url.toString().replace(/\/+$/, '').replace(/\/api$/, '');
+  return url
+    .toString()
+    .replace(/\/+$/, '')
+    .replace(/\/api$/, '');
 }
 
 /** A request the server refused or failed: the status, its Conductor error body, and one line saying what went wrong. */
@@ -75,9 +84,17 @@ export class ServerClient {
    * Sends one request to `/api<path>` and returns the answer: parsed JSON, the text of a text/plain answer
    * (ids), or undefined when empty (204, Content-Length 0). A 4xx/5xx answer throws a ServerError.
    */
-  async request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: RequestOptions = {}): Promise<unknown> {
+  async request(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<unknown> {
     const target = `${this.url}/api${path}${queryString(options.query)}`;
-    const init: RequestInit = { method, headers: { accept: 'application/json, text/plain' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+    const init: RequestInit = {
+      method,
+      headers: { accept: 'application/json, text/plain' },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    };
     if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
       init.headers = { ...init.headers, 'content-type': 'application/json' };
@@ -97,7 +114,12 @@ export class ServerClient {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new ServerError(`${method} /api${path}: the server answered ${response.status} with a body that is not JSON`, `E_HTTP_${response.status}`, response.status, text);
+        throw new ServerError(
+          `${method} /api${path}: the server answered ${response.status} with a body that is not JSON`,
+          `E_HTTP_${response.status}`,
+          response.status,
+          text,
+        );
       }
     }
     return text;
@@ -119,7 +141,8 @@ function unreachable(url: string, error: unknown): string {
   if (name === 'TimeoutError') why = `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
   else if (cause?.code === 'ECONNREFUSED') why = 'connection refused';
   else if (cause?.code === 'ENOTFOUND') why = 'unknown host';
-  else why = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
+  else
+    why = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
   return `cannot reach the Waymark server at ${url} (${why}): is \`waymark server\` running there? Name another with --server <url> or $WAYMARK_SERVER`;
 }
 
@@ -131,11 +154,26 @@ function serverError(method: string, path: string, response: Response, text: str
   } catch {
     // Not JSON (a proxy's page...): the status says enough.
   }
-  const fields = (body !== null && typeof body === 'object' ? body : {}) as { message?: unknown; code?: unknown; validationErrors?: unknown };
-  let message = typeof fields.message === 'string' && fields.message !== '' ? fields.message : `${response.status} ${response.statusText}`.trim();
-  const problems = Array.isArray(fields.validationErrors) ? (fields.validationErrors as { path?: unknown; message?: unknown }[]) : [];
+  const fields = (body !== null && typeof body === 'object' ? body : {}) as {
+    message?: unknown;
+    code?: unknown;
+    validationErrors?: unknown;
+  };
+  let message =
+    typeof fields.message === 'string' && fields.message !== ''
+      ? fields.message
+      : `${response.status} ${response.statusText}`.trim();
+  const problems = Array.isArray(fields.validationErrors)
+    ? (fields.validationErrors as { path?: unknown; message?: unknown }[])
+    : [];
   const extra = problems
-    .map((p) => (typeof p?.message === 'string' ? (typeof p.path === 'string' && p.path !== '' && !p.message.includes(p.path) ? `${p.path}: ${p.message}` : p.message) : ''))
+    .map((p) =>
+      typeof p?.message === 'string'
+        ? typeof p.path === 'string' && p.path !== '' && !p.message.includes(p.path)
+          ? `${p.path}: ${p.message}`
+          : p.message
+        : '',
+    )
     .filter((line) => line !== '' && !message.includes(line));
   if (extra.length > 0) message = `${message}: ${extra.join('; ')}`;
   const code = typeof fields.code === 'string' && fields.code !== '' ? fields.code : `E_HTTP_${response.status}`;
@@ -157,8 +195,10 @@ export function definitionsIn(value: unknown, file: string, what: string, many: 
   if (list.length === 0) throw new UsageError(`'${file}' holds an empty array: give at least one ${what}`);
   list.forEach((item, index) => {
     const where = Array.isArray(value) ? `[${index}] of '${file}'` : `'${file}'`;
-    if (!isJsonObject(item)) throw new UsageError(`${where} is not a ${what}: expected a JSON object${many ? ' or an array of them' : ''}`);
-    if (typeof item.name !== 'string' || item.name.trim() === '') throw new UsageError(`${where} is not a ${what}: it has no "name"`);
+    if (!isJsonObject(item))
+      throw new UsageError(`${where} is not a ${what}: expected a JSON object${many ? ' or an array of them' : ''}`);
+    if (typeof item.name !== 'string' || item.name.trim() === '')
+      throw new UsageError(`${where} is not a ${what}: it has no "name"`);
   });
   return list as Record<string, unknown>[];
 }

@@ -5,7 +5,19 @@ import { duration, table, time } from './format.js';
 export function versionsTable(versions: VersionSummary[], now = Date.now()): string {
   if (versions.length === 0) return '(no workflow versions registered)';
   return table(
-    ['workflow', 'version', 'status', 'in flight', 'parked on', 'oldest', 'next wake', 'drain', 'served by', 'stranded', 'runs by status'],
+    [
+      'workflow',
+      'version',
+      'status',
+      'in flight',
+      'parked on',
+      'oldest',
+      'next wake',
+      'drain',
+      'served by',
+      'stranded',
+      'runs by status',
+    ],
     versions.map((v) => [
       v.workflow,
       `v${v.version}`,
@@ -46,7 +58,8 @@ export function whenText(at: Date, now = Date.now()): string {
 
 /** Per workflow and patch id: in-flight runs on the patched branch and on the old one; an old branch no run depends on may be removed. */
 export function patchesTable(patches: PatchUsage[]): string {
-  if (patches.length === 0) return '(no patch gates recorded: no run has passed a ctx.patched() or ctx.deprecatePatch() call)';
+  if (patches.length === 0)
+    return '(no patch gates recorded: no run has passed a ctx.patched() or ctx.deprecatePatch() call)';
   const rows = table(
     ['workflow', 'patch', 'runs patched', 'runs on old branch', 'first seen', 'old branch'],
     patches.map((p) => [
@@ -55,7 +68,9 @@ export function patchesTable(patches: PatchUsage[]): string {
       String(p.patched),
       String(p.onOldBranch),
       time(new Date(p.firstSeenAt)),
-      p.onOldBranch === 0 ? 'no run depends on it: may be removed' : `still needed by ${p.onOldBranch} run${p.onOldBranch === 1 ? '' : 's'}`,
+      p.onOldBranch === 0
+        ? 'no run depends on it: may be removed'
+        : `still needed by ${p.onOldBranch} run${p.onOldBranch === 1 ? '' : 's'}`,
     ]),
   );
   return `${rows}\n\nA patch's old branch (the code for ctx.patched(id) === false) may be removed once RUNS ON OLD BRANCH is 0; counts are of in-flight runs.`;

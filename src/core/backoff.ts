@@ -18,9 +18,12 @@ export const DEFAULT_RETRY: ResolvedRetryPolicy = {
 export function resolveRetryPolicy(policy: RetryPolicy | undefined, what: string): ResolvedRetryPolicy {
   const resolved = { ...DEFAULT_RETRY, ...stripUndefined(policy ?? {}) };
   const bad = (reason: string) => new WaymarkError('E_INVALID_INPUT', `${what}: retry.${reason}`);
-  if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1) throw bad('maxAttempts must be an integer >= 1');
-  if (!(resolved.initialDelayMs >= 0 && resolved.initialDelayMs <= MAX_DURATION_MS)) throw bad('initialDelayMs must be >= 0 and at most 100 years');
-  if (!(resolved.maxDelayMs >= 0 && resolved.maxDelayMs <= MAX_DURATION_MS)) throw bad('maxDelayMs must be >= 0 and at most 100 years');
+  if (!Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts < 1)
+    throw bad('maxAttempts must be an integer >= 1');
+  if (!(resolved.initialDelayMs >= 0 && resolved.initialDelayMs <= MAX_DURATION_MS))
+    throw bad('initialDelayMs must be >= 0 and at most 100 years');
+  if (!(resolved.maxDelayMs >= 0 && resolved.maxDelayMs <= MAX_DURATION_MS))
+    throw bad('maxDelayMs must be >= 0 and at most 100 years');
   if (!(resolved.multiplier >= 1)) throw bad('multiplier must be >= 1');
   if (!(resolved.jitter >= 0 && resolved.jitter <= 1)) throw bad('jitter must be between 0 and 1');
   if (!['fixed', 'linear', 'exponential'].includes(resolved.backoff)) {
@@ -38,7 +41,7 @@ export function retryDelayMs(policy: ResolvedRetryPolicy, failedAttempt: number,
   let delay: number;
   if (backoff === 'fixed') delay = initialDelayMs;
   else if (backoff === 'linear') delay = initialDelayMs * failedAttempt;
-  else delay = initialDelayMs * Math.pow(multiplier, failedAttempt - 1);
+  else delay = initialDelayMs * multiplier ** (failedAttempt - 1);
   delay = Math.min(delay, maxDelayMs);
   const spread = delay * jitter * (random * 2 - 1);
   return Math.max(0, Math.round(Math.min(delay + spread, maxDelayMs)));

@@ -1,5 +1,12 @@
 import { compensationStates } from './replay.js';
-import { currentEpoch, type HistoryEvent, type HistoryEventOf, type OperatorAction, type Run, type StepEffect } from './types.js';
+import {
+  currentEpoch,
+  type HistoryEvent,
+  type HistoryEventOf,
+  type OperatorAction,
+  type Run,
+  type StepEffect,
+} from './types.js';
 
 /** A completed step that changed the world, and whether compensation has undone it. */
 export interface EffectSummary {
@@ -18,7 +25,9 @@ export interface RunDescription {
   where: string;
   /** The step or wait the run is on, if any. */
   /** `attempt`: the attempt whose outcome is unknown; `attempts`: how many a failed step or compensation used. */
-  current: { kind: 'step' | 'wait' | 'compensation'; name: string; seq?: number; attempt?: number; attempts?: number } | undefined;
+  current:
+    | { kind: 'step' | 'wait' | 'compensation'; name: string; seq?: number; attempt?: number; attempts?: number }
+    | undefined;
   effects: EffectSummary[];
   /** What remains to happen before the run can end (waits, retries, compensations). */
   pending: string[];
@@ -42,9 +51,22 @@ export function describeRun(run: Run, allEpochs: HistoryEvent[], actions: Operat
     const effect = event.data?.effect ?? started.get(event.seq!)?.data?.effect ?? 'none';
     if (effect === 'none') continue;
     const undone = compensations.get(event.seq!)?.state === 'done';
-    effects.push({ step: event.name!, seq: event.seq!, effect, completedAt: event.at, state: undone ? 'undone' : event.data?.skipped ? 'skipped' : 'kept' });
+    effects.push({
+      step: event.name!,
+      seq: event.seq!,
+      effect,
+      completedAt: event.at,
+      state: undone ? 'undone' : event.data?.skipped ? 'skipped' : 'kept',
+    });
   }
-  const details = (run.attention?.details ?? {}) as { reason?: string; step?: string; seq?: number; attempt?: number; attempts?: number; pending?: string[] };
+  const details = (run.attention?.details ?? {}) as {
+    reason?: string;
+    step?: string;
+    seq?: number;
+    attempt?: number;
+    attempts?: number;
+    pending?: string[];
+  };
 
   const pending: string[] = [];
   let current: RunDescription['current'];
@@ -60,12 +82,20 @@ export function describeRun(run: Run, allEpochs: HistoryEvent[], actions: Operat
     }
     case 'needs_attention':
       where = `parked for an operator (${details.reason ?? 'unknown reason'}): ${run.attention?.message ?? ''}`;
-      if (details.step) current = { kind: details.reason === 'compensation_failed' ? 'compensation' : 'step', name: details.step, seq: details.seq, ...(details.attempt ? { attempt: details.attempt } : {}), ...(details.attempts ? { attempts: details.attempts } : {}) };
+      if (details.step)
+        current = {
+          kind: details.reason === 'compensation_failed' ? 'compensation' : 'step',
+          name: details.step,
+          seq: details.seq,
+          ...(details.attempt ? { attempt: details.attempt } : {}),
+          ...(details.attempts ? { attempts: details.attempts } : {}),
+        };
       pending.push(...(details.pending ?? []).map((step) => `compensate '${step}'`));
       break;
     case 'compensating':
       where = 'compensating: undoing completed reversible steps in reverse order';
-      for (const e of [...effects].reverse()) if (e.effect === 'reversible' && e.state === 'kept') pending.push(`compensate '${e.step}'`);
+      for (const e of [...effects].reverse())
+        if (e.effect === 'reversible' && e.state === 'kept') pending.push(`compensate '${e.step}'`);
       break;
     case 'running': {
       const last = [...history].reverse().find((e) => e.type === 'step_started' || e.type === 'step_failed');

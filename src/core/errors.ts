@@ -106,5 +106,10 @@ function safeString(value: unknown): string {
 export function trimStack(stack: string | undefined, frames = 5): string | undefined {
   if (!stack) return undefined;
   const lines = stack.split('\n').filter((line) => line.trimStart().startsWith('at '));
-  return lines.length ? lines.slice(0, frames).map((line) => line.trim()).join('\n') : undefined;
+  return lines.length
+    ? lines
+        .slice(0, frames)
+        .map((line) => line.trim())
+        .join('\n')
+    : undefined;
 }

@@ -4,7 +4,16 @@
  */
 import type { Divergence } from './replay.js';
 import type { TaskStatus } from './tasks.js';
-import type { AttentionReason, ErrorInfo, EventType, FailurePolicy, Json, OperationKind, OperatorAction, StepEffect } from './types.js';
+import type {
+  AttentionReason,
+  ErrorInfo,
+  EventType,
+  FailurePolicy,
+  Json,
+  OperationKind,
+  OperatorAction,
+  StepEffect,
+} from './types.js';
 
 /** An event that records nothing beyond its type, seq and name. */
 export type NoData = Record<string, never>;
@@ -84,12 +93,19 @@ export type SignalReceivedData = { payload: Json; signalId: number };
 export type TaskScheduledData = { taskId: string; attempt: number; ref: string; input: Json; visibleAt: number };
 
 /** What every worker's final report on a task attempt records. */
-export type TaskReportData = { taskId: string; attempt: number; ref: string; status: TaskStatus; workerId: string | null };
+export type TaskReportData = {
+  taskId: string;
+  attempt: number;
+  ref: string;
+  status: TaskStatus;
+  workerId: string | null;
+};
 
 export type TaskCompletedData = TaskReportData & { output: Json };
 
 /** A failed attempt that is retried (`retry: true`), or the task's final failure (with its error). */
-export type TaskFailedData = TaskReportData & ({ reason: string; retry: true } | { reason: string; retry?: false; error: ErrorInfo });
+export type TaskFailedData = TaskReportData &
+  ({ reason: string; retry: true } | { reason: string; retry?: false; error: ErrorInfo });
 
 /** ctx.now() / ctx.random() / ctx.uuid(): the value it returned. */
 export type ValueRecordedData = { kind: Extract<OperationKind, 'now' | 'random' | 'uuid'>; value: Json };
@@ -195,13 +211,25 @@ export type HistoryEventOf<T extends EventType> = {
 export type HistoryEvent = HistoryEventOf<EventType>;
 
 /** An event before the store has given it its place (and its epoch). */
-export type NewEvent = { [T in EventType]: Omit<HistoryEventOf<T>, 'pos' | 'at' | 'epoch'> & { at?: number } }[EventType];
+export type NewEvent = {
+  [T in EventType]: Omit<HistoryEventOf<T>, 'pos' | 'at' | 'epoch'> & { at?: number };
+}[EventType];
 
 /** An event as a store row holds it: type and data not yet tied together (the store's row mapper turns it into a HistoryEvent). */
-export type StoredEvent = { pos: number; epoch?: number; type: string; seq?: number; name?: string; at: number; data?: Json };
+export type StoredEvent = {
+  pos: number;
+  epoch?: number;
+  type: string;
+  seq?: number;
+  name?: string;
+  at: number;
+  data?: Json;
+};
 
 /** Whether an event is about a remote task attempt (each of them carries its taskId). */
-export function isTaskEvent(event: HistoryEvent): event is HistoryEventOf<'task_scheduled' | 'task_completed' | 'task_failed'> {
+export function isTaskEvent(
+  event: HistoryEvent,
+): event is HistoryEventOf<'task_scheduled' | 'task_completed' | 'task_failed'> {
   return event.type === 'task_scheduled' || event.type === 'task_completed' || event.type === 'task_failed';
 }
 

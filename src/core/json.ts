@@ -83,6 +83,9 @@ function findProblem(value: unknown, path: string, seen: Set<object>): string | 
 /** Returns `text`, or throws E_INVALID_INPUT naming `what` when it is not storable text. Nothing is written. */
 export function checkStorableText(text: string, what: string): string {
   const reason = unstorableReason(text);
-  if (reason) throw new WaymarkError('E_INVALID_INPUT', `${what} ${reason}: it cannot be stored`, { details: { field: what, reason } });
+  if (reason)
+    throw new WaymarkError('E_INVALID_INPUT', `${what} ${reason}: it cannot be stored`, {
+      details: { field: what, reason },
+    });
   return text;
 }

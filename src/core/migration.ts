@@ -41,9 +41,20 @@ export interface MigrationDefinition extends MigrationConfig {
 
 /** Checks a migration's shape; bad migrations fail here, before any run is touched. */
 export function defineMigration(config: MigrationConfig): MigrationDefinition {
-  const bad = (reason: string) => new WaymarkError('E_INVALID_INPUT', `migration ${config?.workflow ?? '?'} v${config?.from}->v${config?.to}: ${reason}`);
-  if (!config || typeof config.workflow !== 'string' || config.workflow === '') throw bad('workflow must be a workflow name');
-  if (!Number.isInteger(config.from) || !Number.isInteger(config.to) || config.from < 1 || config.to < 1 || config.from === config.to) {
+  const bad = (reason: string) =>
+    new WaymarkError(
+      'E_INVALID_INPUT',
+      `migration ${config?.workflow ?? '?'} v${config?.from}->v${config?.to}: ${reason}`,
+    );
+  if (!config || typeof config.workflow !== 'string' || config.workflow === '')
+    throw bad('workflow must be a workflow name');
+  if (
+    !Number.isInteger(config.from) ||
+    !Number.isInteger(config.to) ||
+    config.from < 1 ||
+    config.to < 1 ||
+    config.from === config.to
+  ) {
     throw bad('from and to must be two different positive integer versions');
   }
   for (const [key, fn] of Object.entries({ input: config.input, validate: config.validate, ...config.outputs })) {
@@ -67,7 +78,11 @@ export interface TransformedHistory {
  * Rewrites the current epoch's history for the target version: renames, drops and inserts steps,
  * transforms recorded outputs and the input. Pure: migration code runs, nothing is written.
  */
-export function transformHistory(migration: MigrationDefinition, history: readonly HistoryEvent[], input: Json): TransformedHistory {
+export function transformHistory(
+  migration: MigrationDefinition,
+  history: readonly HistoryEvent[],
+  input: Json,
+): TransformedHistory {
   const rename = migration.steps?.rename ?? {};
   const drop = new Set(migration.steps?.drop ?? []);
   const newInput = migration.input ? (migration.input(structuredClone(input)) as Json) : input;
@@ -80,8 +95,13 @@ export function transformHistory(migration: MigrationDefinition, history: readon
   const at = history[0]?.at ?? 0;
   const push = (e: NewEvent & { at: number }) => events.push({ ...e, pos: events.length });
   const started = history.find((e) => e.type === 'run_started');
-  push({ type: 'run_started', at, data: { workflow: migration.workflow, ...started?.data, version: migration.to, input: newInput } });
-  for (const marker of history.filter((e) => e.type === 'patch_marker')) push({ type: marker.type, at: marker.at, data: marker.data });
+  push({
+    type: 'run_started',
+    at,
+    data: { workflow: migration.workflow, ...started?.data, version: migration.to, input: newInput },
+  });
+  for (const marker of history.filter((e) => e.type === 'patch_marker'))
+    push({ type: marker.type, at: marker.at, data: marker.data });
   // New seqs in the order of the old ones; inserted steps take the seq after the step they follow.
   const ops = [...indexHistory(history).values()].sort((a, b) => a.seq - b.seq);
   const newSeq = new Map<number, number>();
@@ -91,7 +111,11 @@ export function transformHistory(migration: MigrationDefinition, history: readon
     if (op.kind === 'step' && drop.has(op.name)) continue;
     newSeq.set(op.seq, next++);
     const after = (migration.steps?.insert ?? []).filter((i) => i.after === op.name && op.kind === 'step');
-    if (after.length) inserts.set(op.seq, after.map((i) => ({ name: i.name, seq: next++, output: i.output })));
+    if (after.length)
+      inserts.set(
+        op.seq,
+        after.map((i) => ({ name: i.name, seq: next++, output: i.output })),
+      );
   }
   // Events keep their order (the order results reached the code); an inserted step completes right after the last event of the step it follows.
   const lastEvent = new Map(ops.map((op) => [op.seq, op.events[op.events.length - 1]]));
@@ -102,16 +126,27 @@ export function transformHistory(migration: MigrationDefinition, history: readon
     if (!op || !newSeq.has(op.seq)) continue;
     const name = op.kind === 'step' ? (rename[op.name] ?? op.name) : op.name;
     const { pos: _pos, epoch: _epoch, ...recorded } = e;
-    const copy = { ...recorded, seq: newSeq.get(op.seq)!, ...(e.name !== undefined ? { name: op.kind === 'step' ? name : e.name } : {}) };
+    const copy = {
+      ...recorded,
+      seq: newSeq.get(op.seq)!,
+      ...(e.name !== undefined ? { name: op.kind === 'step' ? name : e.name } : {}),
+    };
     const transform = migration.outputs?.[op.name];
-    if (copy.type === 'step_completed' && transform) copy.data = { ...copy.data, output: transform(structuredClone(copy.data?.output)) };
+    if (copy.type === 'step_completed' && transform)
+      copy.data = { ...copy.data, output: transform(structuredClone(copy.data?.output)) };
     push(copy);
     if (copy.type === 'step_completed') outputs.set(name, copy.data?.output);
     if (lastEvent.get(op.seq) !== e) continue;
     for (const insert of inserts.get(op.seq) ?? []) {
       const output = insert.output(view);
       outputs.set(insert.name, output);
-      push({ type: 'step_completed', at, seq: insert.seq, name: insert.name, data: { output, migrated: migration.name } });
+      push({
+        type: 'step_completed',
+        at,
+        seq: insert.seq,
+        name: insert.name,
+        data: { output, migrated: migration.name },
+      });
     }
   }
   return { events, input: newInput };
@@ -123,5 +158,10 @@ export function validateMigration(migration: MigrationDefinition, transformed: T
   const outputs = new Map<string, Json | undefined>();
   for (const e of transformed.events) if (e.type === 'step_completed') outputs.set(e.name!, e.data?.output);
   const rename = migration.steps?.rename ?? {};
-  return migration.validate({ input: transformed.input, output: (step) => (outputs.get(step) ?? outputs.get(rename[step] ?? step)) as never }) === true;
+  return (
+    migration.validate({
+      input: transformed.input,
+      output: (step) => (outputs.get(step) ?? outputs.get(rename[step] ?? step)) as never,
+    }) === true
+  );
 }

@@ -70,7 +70,11 @@ export function checkOperation(
 
 /** A divergence for recorded operations the code never reached (it finished without them). */
 export function missingOperation(recorded: RecordedOperation, got = '(workflow returned)'): Divergence {
-  return { seq: recorded.seq, expected: { kind: recorded.kind, name: recorded.name }, got: { kind: 'step', name: got } };
+  return {
+    seq: recorded.seq,
+    expected: { kind: recorded.kind, name: recorded.name },
+    got: { kind: 'step', name: got },
+  };
 }
 
 /** What a divergence says the code did when it never asked for a recorded operation while waiting for others. */
@@ -94,14 +98,28 @@ export function stepState(recorded: RecordedOperation | undefined): StepState {
   let state: StepState = { state: 'new', attempt: 1 };
   for (const event of recorded?.events ?? []) {
     if (event.type === 'step_completed') state = { state: 'completed', output: event.data?.output };
-    else if (event.type === 'step_started') state = { state: 'unknown', attempt: event.data?.attempt ?? 1, workerId: event.data?.workerId, startedAt: event.at };
+    else if (event.type === 'step_started')
+      state = {
+        state: 'unknown',
+        attempt: event.data?.attempt ?? 1,
+        workerId: event.data?.workerId,
+        startedAt: event.at,
+      };
     else if (event.type === 'step_failed') {
       const attempt = event.data?.attempt ?? 1;
       const retryAt = event.data?.retryAt;
       const error = event.data?.error ?? { name: 'Error', message: 'step failed' };
-      state = retryAt !== undefined ? { state: 'retrying', attempt: attempt + 1, retryAt } : { state: 'failed', error, attempts: attempt };
+      state =
+        retryAt !== undefined
+          ? { state: 'retrying', attempt: attempt + 1, retryAt }
+          : { state: 'failed', error, attempts: attempt };
     } else if (event.type === 'operator_action' && event.data?.action === 'retry_step') {
-      const tried: number = state.state === 'failed' ? state.attempts : state.state === 'new' || state.state === 'completed' ? 0 : state.attempt;
+      const tried: number =
+        state.state === 'failed'
+          ? state.attempts
+          : state.state === 'new' || state.state === 'completed'
+            ? 0
+            : state.attempt;
       state = { state: 'retrying', attempt: tried + 1, retryAt: 0 };
     }
   }
@@ -127,11 +145,20 @@ export function compensationStates(events: readonly HistoryEvent[]): Map<number,
         event.seq,
         retryAt !== undefined
           ? { state: 'pending', attempt: attempt + 1, retryAt }
-          : { state: 'failed', attempts: attempt, error: event.data?.error ?? { name: 'Error', message: 'compensation failed' } },
+          : {
+              state: 'failed',
+              attempts: attempt,
+              error: event.data?.error ?? { name: 'Error', message: 'compensation failed' },
+            },
       );
-    } else if (event.type === 'operator_action' && event.data?.phase === 'compensation' && event.data.action === 'retry_step') {
+    } else if (
+      event.type === 'operator_action' &&
+      event.data?.phase === 'compensation' &&
+      event.data.action === 'retry_step'
+    ) {
       const current = states.get(event.seq);
-      const tried: number = current?.state === 'failed' ? current.attempts : current?.state === 'pending' ? current.attempt - 1 : 0;
+      const tried: number =
+        current?.state === 'failed' ? current.attempts : current?.state === 'pending' ? current.attempt - 1 : 0;
       states.set(event.seq, { state: 'pending', attempt: tried + 1, retryAt: 0 });
     }
   }
@@ -173,7 +200,12 @@ export function deliveryOrder(events: readonly HistoryEvent[]): number[] {
   const steps = new Map<number, HistoryEvent[]>();
   events.forEach((event, index) => {
     if (event.seq === undefined) return;
-    if (event.type === 'step_started' || event.type === 'step_completed' || event.type === 'step_failed' || (isStepAction(event) && steps.has(event.seq))) {
+    if (
+      event.type === 'step_started' ||
+      event.type === 'step_completed' ||
+      event.type === 'step_failed' ||
+      (isStepAction(event) && steps.has(event.seq))
+    ) {
       const seen = steps.get(event.seq) ?? [];
       seen.push(event);
       steps.set(event.seq, seen);
@@ -183,12 +215,19 @@ export function deliveryOrder(events: readonly HistoryEvent[]): number[] {
       return;
     }
     if (settledAt.has(event.seq)) return;
-    if (SETTLING_EVENTS.has(event.type) && !(event.type === 'task_failed' && event.data?.retry)) settledAt.set(event.seq, index);
+    if (SETTLING_EVENTS.has(event.type) && !(event.type === 'task_failed' && event.data?.retry))
+      settledAt.set(event.seq, index);
   });
   return [...settledAt.entries()].sort((a, b) => a[1] - b[1]).map(([seq]) => seq);
 }
 
-const SETTLING_EVENTS: ReadonlySet<EventType> = new Set(['timer_fired', 'signal_received', 'signal_timed_out', 'task_completed', 'task_failed']);
+const SETTLING_EVENTS: ReadonlySet<EventType> = new Set([
+  'timer_fired',
+  'signal_received',
+  'signal_timed_out',
+  'task_completed',
+  'task_failed',
+]);
 
 /** An operator's retry or skip of a step (not of a compensation): it changes the step's state. */
 function isStepAction(event: HistoryEvent): boolean {
@@ -215,7 +254,11 @@ export function patchMarkers(events: readonly HistoryEvent[]): Set<string> {
  * ctx.patched(id): true when the history carries the marker; false while replaying a history made before
  * the patch (recorded operations still lie ahead); at the frontier the new code runs and the marker is recorded.
  */
-export function patchDecision(markers: ReadonlySet<string>, id: string, replaying: boolean): 'patched' | 'unpatched' | 'record' {
+export function patchDecision(
+  markers: ReadonlySet<string>,
+  id: string,
+  replaying: boolean,
+): 'patched' | 'unpatched' | 'record' {
   if (markers.has(id)) return 'patched';
   return replaying ? 'unpatched' : 'record';
 }

@@ -14,7 +14,12 @@ export interface OutputSchema {
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: string;
-    validate(value: unknown): { value: unknown; issues?: undefined } | { issues: readonly SchemaIssue[] } | Promise<{ value: unknown; issues?: undefined } | { issues: readonly SchemaIssue[] }>;
+    validate(
+      value: unknown,
+    ):
+      | { value: unknown; issues?: undefined }
+      | { issues: readonly SchemaIssue[] }
+      | Promise<{ value: unknown; issues?: undefined } | { issues: readonly SchemaIssue[] }>;
   };
 }
 

@@ -2,9 +2,24 @@ import type { RecordedOperation } from './replay.js';
 import type { ErrorInfo, Json } from './types.js';
 
 /** A task's status, in the words remote workers use. */
-export type TaskStatus = 'SCHEDULED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'FAILED_WITH_TERMINAL_ERROR' | 'TIMED_OUT' | 'CANCELED' | 'SKIPPED';
+export type TaskStatus =
+  | 'SCHEDULED'
+  | 'IN_PROGRESS'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'FAILED_WITH_TERMINAL_ERROR'
+  | 'TIMED_OUT'
+  | 'CANCELED'
+  | 'SKIPPED';
 
-export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR', 'TIMED_OUT', 'CANCELED', 'SKIPPED'];
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
+  'COMPLETED',
+  'FAILED',
+  'FAILED_WITH_TERMINAL_ERROR',
+  'TIMED_OUT',
+  'CANCELED',
+  'SKIPPED',
+];
 
 export const isTerminalTask = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);
 
@@ -43,7 +58,21 @@ export interface Task {
 }
 
 /** A task to create with the checkpoint that schedules it. */
-export type NewTask = Pick<Task, 'taskId' | 'runId' | 'workflow' | 'version' | 'seq' | 'attempt' | 'taskType' | 'refName' | 'input' | 'responseTimeoutMs' | 'timeoutMs' | 'visibleAt'>;
+export type NewTask = Pick<
+  Task,
+  | 'taskId'
+  | 'runId'
+  | 'workflow'
+  | 'version'
+  | 'seq'
+  | 'attempt'
+  | 'taskType'
+  | 'refName'
+  | 'input'
+  | 'responseTimeoutMs'
+  | 'timeoutMs'
+  | 'visibleAt'
+>;
 
 /** How a TIMED_OUT attempt's reason begins when it ran over its time limit (not a missed response timeout). */
 export const TIME_LIMIT_REASON = 'took longer than its time limit';
@@ -59,7 +88,12 @@ export interface PollLimits {
 }
 
 /** How many more tasks may be handed out now under `limits`, given those in progress and those started in the window. */
-export function pollAllowance(wanted: number, limits: PollLimits | undefined, inProgress: number, startedInWindow: number): number {
+export function pollAllowance(
+  wanted: number,
+  limits: PollLimits | undefined,
+  inProgress: number,
+  startedInWindow: number,
+): number {
   let allowed = wanted;
   if (limits?.concurrentExecLimit) allowed = Math.min(allowed, limits.concurrentExecLimit - inProgress);
   if (limits?.ratePerWindow) allowed = Math.min(allowed, limits.ratePerWindow - startedInWindow);
@@ -91,10 +125,20 @@ export function taskState(recorded: RecordedOperation | undefined): TaskOpState 
   if (!recorded) return { state: 'new' };
   let pending: TaskOpState = { state: 'new' };
   for (const event of recorded.events) {
-    if (event.type === 'task_scheduled' && event.data) pending = { state: 'pending', taskId: event.data.taskId, attempt: event.data.attempt ?? 1, input: event.data.input ?? null };
+    if (event.type === 'task_scheduled' && event.data)
+      pending = {
+        state: 'pending',
+        taskId: event.data.taskId,
+        attempt: event.data.attempt ?? 1,
+        input: event.data.input ?? null,
+      };
     else if (event.type === 'task_completed') return { state: 'completed', output: event.data?.output };
     else if (event.type === 'task_failed' && !event.data?.retry) {
-      return { state: 'failed', error: event.data?.error ?? { name: 'TaskFailed', message: event.data?.reason ?? 'task failed' }, attempts: event.data?.attempt ?? 1 };
+      return {
+        state: 'failed',
+        error: event.data?.error ?? { name: 'TaskFailed', message: event.data?.reason ?? 'task failed' },
+        attempts: event.data?.attempt ?? 1,
+      };
     }
   }
   return pending;

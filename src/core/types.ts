@@ -54,7 +54,13 @@ export type StepEffect = 'none' | 'reversible' | 'irreversible';
 export type FailurePolicy = 'fail' | 'compensate' | 'escalate';
 
 /** Why a run was parked in needs_attention ('invalid_value': the store could not keep a value of its checkpoint). */
-export type AttentionReason = 'nondeterminism' | 'unknown_outcome' | 'step_failed' | 'compensation_failed' | 'expired' | 'invalid_value';
+export type AttentionReason =
+  | 'nondeterminism'
+  | 'unknown_outcome'
+  | 'step_failed'
+  | 'compensation_failed'
+  | 'expired'
+  | 'invalid_value';
 
 /** Operator actions, recorded in the history with who did them and why. */
 export type OperatorAction = 'retry_step' | 'skip_step' | 'compensate' | 'cancel' | 'resume' | 'pause';

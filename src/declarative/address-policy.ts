@@ -66,7 +66,8 @@ interface RangeEntry {
  * A bad entry is E_INVALID_INPUT naming it.
  */
 export function parseAllowList(entries: readonly string[] = []): AllowList {
-  if (!Array.isArray(entries)) throw new WaymarkError('E_INVALID_INPUT', 'the HTTP allow-list must be an array of strings');
+  if (!Array.isArray(entries))
+    throw new WaymarkError('E_INVALID_INPUT', 'the HTTP allow-list must be an array of strings');
   const hosts: HostEntry[] = [];
   const ranges: RangeEntry[] = [];
   for (const entry of entries) {
@@ -80,7 +81,10 @@ export function parseAllowList(entries: readonly string[] = []): AllowList {
       const name = bareHost(host);
       if (hosts.some((h) => h.host === name && (h.port === undefined || h.port === port))) return true;
       const ip = canonicalAddress(address);
-      return ip !== undefined && ranges.some((r) => (r.port === undefined || r.port === port) && r.list.check(ip.address, ip.family));
+      return (
+        ip !== undefined &&
+        ranges.some((r) => (r.port === undefined || r.port === port) && r.list.check(ip.address, ip.family))
+      );
     },
   };
 }
@@ -89,7 +93,13 @@ export function parseAllowList(entries: readonly string[] = []): AllowList {
  * Why an HTTP task may not connect to `address` (what `host` resolved to) on `port`, or undefined when it
  * may. `own` is this machine's addresses. (Default: those of its network interfaces, read now)
  */
-export function destinationRefusal(allow: AllowList, host: string, port: number, address: string, own: BlockList = ownAddresses()): string | undefined {
+export function destinationRefusal(
+  allow: AllowList,
+  host: string,
+  port: number,
+  address: string,
+  own: BlockList = ownAddresses(),
+): string | undefined {
   if (allow.allows(host, port, address)) return undefined;
   const ip = canonicalAddress(address);
   if (!ip) return `${address} is not an IP address`;
@@ -118,19 +128,28 @@ export function canonicalAddress(address: string): { address: string; family: Fa
   if (version !== 6) return undefined;
   const groups = ipv6Groups(bare);
   const embedded = embeddedIpv4(groups);
-  return embedded ? { address: embedded, family: 'ipv4' } : { address: groups.map((g) => g.toString(16)).join(':'), family: 'ipv6' };
+  return embedded
+    ? { address: embedded, family: 'ipv4' }
+    : { address: groups.map((g) => g.toString(16)).join(':'), family: 'ipv6' };
 }
 
 /** A host as URLs and entries compare it: no brackets, no trailing dot, lower case. */
 function bareHost(host: string): string {
-  return host.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  return host
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
 
 function parseEntry(entry: unknown): HostEntry | RangeEntry {
   const bad = (reason: string) =>
-    new WaymarkError('E_INVALID_INPUT', `HTTP allow-list entry ${JSON.stringify(entry)} ${reason}; give a host, host:port, an address, [v6]:port or a range like 10.0.0.0/8`, {
-      details: { entry: typeof entry === 'string' ? entry : null },
-    });
+    new WaymarkError(
+      'E_INVALID_INPUT',
+      `HTTP allow-list entry ${JSON.stringify(entry)} ${reason}; give a host, host:port, an address, [v6]:port or a range like 10.0.0.0/8`,
+      {
+        details: { entry: typeof entry === 'string' ? entry : null },
+      },
+    );
   if (typeof entry !== 'string' || entry.trim() === '') throw bad('is not a non-empty string');
   const text = entry.trim().toLowerCase();
   if (text.includes('://')) throw bad('is a URL, not a host');
@@ -139,7 +158,8 @@ function parseEntry(entry: unknown): HostEntry | RangeEntry {
     const network = text.slice(0, slash);
     const prefix = text.slice(slash + 1);
     const version = isIP(network);
-    if (version === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (version === 4 ? 32 : 128)) throw bad('is not a valid range');
+    if (version === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (version === 4 ? 32 : 128))
+      throw bad('is not a valid range');
     const list = new BlockList();
     list.addSubnet(network, Number(prefix), version === 4 ? 'ipv4' : 'ipv6');
     return { list, port: undefined };
@@ -177,13 +197,17 @@ function ipv6Groups(address: string): number[] {
   let text = address.toLowerCase();
   const lastColon = text.lastIndexOf(':');
   if (text.includes('.', lastColon)) {
-    const [a, b, c, d] = text.slice(lastColon + 1).split('.').map(Number) as [number, number, number, number];
+    const [a, b, c, d] = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number) as [number, number, number, number];
     text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head = '', tail] = text.split('::');
   const left = head ? head.split(':') : [];
   const right = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const groups =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return groups.map((group) => parseInt(group, 16));
 }
 

@@ -2,7 +2,13 @@ import type { Json } from '../core/types.js';
 import type { SourceCompiler } from '../runtime/definitions.js';
 import type { Engine } from '../runtime/engine.js';
 import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow.js';
-import { definitionFingerprint, parseTaskDef, parseWorkflowDef, type TaskDef, type WorkflowDef } from './definitions.js';
+import {
+  definitionFingerprint,
+  parseTaskDef,
+  parseWorkflowDef,
+  type TaskDef,
+  type WorkflowDef,
+} from './definitions.js';
 import { structuralDiff } from './diff.js';
 import { Interpreter, type DeclarativeEnv } from './interpreter.js';
 import { resolveLimits, type DeclarativeOptions } from './limits.js';
@@ -14,7 +20,10 @@ import { SubWorkflowRunner } from './sub-workflows.js';
  * versioned, upgradable like code). The fingerprint is the graph's, so a changed graph is a changed version.
  */
 export function compileWorkflowDef(def: WorkflowDef, env: DeclarativeEnv): WorkflowDefinition {
-  const timeout = def.timeoutSeconds > 0 && def.timeoutPolicy === 'TIME_OUT_WF' ? { maxLifetimeMs: def.timeoutSeconds * 1000, onExpire: 'fail' as const } : {};
+  const timeout =
+    def.timeoutSeconds > 0 && def.timeoutPolicy === 'TIME_OUT_WF'
+      ? { maxLifetimeMs: def.timeoutSeconds * 1000, onExpire: 'fail' as const }
+      : {};
   const definition = defineWorkflow({
     name: def.name,
     version: def.version,

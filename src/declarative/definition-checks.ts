@@ -4,7 +4,7 @@
  */
 import type { RetryLogic, TaskDef, TaskTimeoutPolicy, TaskType, WorkflowTask } from './definitions.js';
 import {
-  Problems,
+  type Problems,
   checkEnum,
   isExpression,
   isNonEmptyString,
@@ -73,12 +73,21 @@ export function parseTaskList(list: unknown[], path: string, context: ParseConte
   list.forEach((item, index) => {
     const type = rawType(item);
     if (type === 'FORK_JOIN' && rawType(list[index + 1]) !== 'JOIN') {
-      context.problems.add(`${path}[${index}]`, 'a FORK_JOIN must be followed by a JOIN', (item as Raw).taskReferenceName);
+      context.problems.add(
+        `${path}[${index}]`,
+        'a FORK_JOIN must be followed by a JOIN',
+        (item as Raw).taskReferenceName,
+      );
     }
     if (type === 'JOIN') {
       const before = list[index - 1];
       const forkRefs = rawType(before) === 'FORK_JOIN' ? new Set(rawRefs((before as Raw).forkTasks)) : undefined;
-      if (!forkRefs) context.problems.add(`${path}[${index}]`, 'a JOIN must directly follow a FORK_JOIN', (item as Raw).taskReferenceName);
+      if (!forkRefs)
+        context.problems.add(
+          `${path}[${index}]`,
+          'a JOIN must directly follow a FORK_JOIN',
+          (item as Raw).taskReferenceName,
+        );
       context.joins.push({ path: `${path}[${index}].joinOn`, joinOn: (item as Raw).joinOn, forkRefs });
     }
   });
@@ -91,9 +100,14 @@ export function checkJoins(context: ParseContext): void {
     if (!Array.isArray(join.joinOn)) continue;
     join.joinOn.forEach((ref, index) => {
       if (typeof ref !== 'string') return;
-      if (!context.refs.has(ref)) context.problems.add(`${join.path}[${index}]`, `joinOn names unknown taskReferenceName '${ref}'`, ref);
+      if (!context.refs.has(ref))
+        context.problems.add(`${join.path}[${index}]`, `joinOn names unknown taskReferenceName '${ref}'`, ref);
       else if (join.forkRefs && !join.forkRefs.has(ref)) {
-        context.problems.add(`${join.path}[${index}]`, `joinOn names '${ref}', which is not a task of the FORK_JOIN before this JOIN`, ref);
+        context.problems.add(
+          `${join.path}[${index}]`,
+          `joinOn names '${ref}', which is not a task of the FORK_JOIN before this JOIN`,
+          ref,
+        );
       }
     });
   }
@@ -122,19 +136,37 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
   const at = (key: string) => join(path, key);
   const rawTypeValue = value.type === '' || value.type === null || value.type === undefined ? 'SIMPLE' : value.type;
   const type = TASK_TYPES.includes(rawTypeValue as TaskType) ? (rawTypeValue as TaskType) : undefined;
-  if (!type) problems.add(at('type'), `unknown task type '${String(rawTypeValue)}': use one of ${TASK_TYPES.join(', ')}`, value.type);
+  if (!type)
+    problems.add(
+      at('type'),
+      `unknown task type '${String(rawTypeValue)}': use one of ${TASK_TYPES.join(', ')}`,
+      value.type,
+    );
 
   const name = value.name;
   if (typeof name !== 'string' || name === '') problems.add(at('name'), 'name is required', name);
   else if (type === 'SIMPLE' && !NAME_PATTERN.test(name)) {
-    problems.add(at('name'), 'the name of a SIMPLE task is the task type workers poll for: use letters, digits and . _ - : only (max 128)', name);
+    problems.add(
+      at('name'),
+      'the name of a SIMPLE task is the task type workers poll for: use letters, digits and . _ - : only (max 128)',
+      name,
+    );
   }
   const ref = value.taskReferenceName;
-  if (typeof ref !== 'string' || ref === '') problems.add(at('taskReferenceName'), 'taskReferenceName is required', ref);
+  if (typeof ref !== 'string' || ref === '')
+    problems.add(at('taskReferenceName'), 'taskReferenceName is required', ref);
   else if (!REF_PATTERN.test(ref)) {
-    problems.add(at('taskReferenceName'), 'taskReferenceName must be at most 128 characters without spaces or . [ ] { } $', ref);
+    problems.add(
+      at('taskReferenceName'),
+      'taskReferenceName must be at most 128 characters without spaces or . [ ] { } $',
+      ref,
+    );
   } else if (context.refs.has(ref)) {
-    problems.add(at('taskReferenceName'), `taskReferenceName '${ref}' is already used at ${context.refs.get(ref)}`, ref);
+    problems.add(
+      at('taskReferenceName'),
+      `taskReferenceName '${ref}' is already used at ${context.refs.get(ref)}`,
+      ref,
+    );
   } else context.refs.set(ref, path);
 
   const task: Raw = {
@@ -147,7 +179,10 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
   const retryCount = readInteger(value, 'retryCount', path, problems, { min: 0, fallback: undefined });
   if (retryCount !== undefined) task.retryCount = retryCount;
   if (isPresent(value.taskDefinition)) {
-    const inline = isRecord(value.taskDefinition) && !isPresent(value.taskDefinition.name) ? { ...value.taskDefinition, name } : value.taskDefinition;
+    const inline =
+      isRecord(value.taskDefinition) && !isPresent(value.taskDefinition.name)
+        ? { ...value.taskDefinition, name }
+        : value.taskDefinition;
     task.taskDefinition = parseTaskDefFields(inline, at('taskDefinition'), problems);
   }
 
@@ -171,7 +206,8 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
       task.joinOn = readStringList(value, 'joinOn', path, problems) ?? [];
       break;
     case 'DO_WHILE':
-      if (!isNonEmptyString(value.loopCondition)) problems.add(at('loopCondition'), 'a DO_WHILE needs a loopCondition', value.loopCondition);
+      if (!isNonEmptyString(value.loopCondition))
+        problems.add(at('loopCondition'), 'a DO_WHILE needs a loopCondition', value.loopCondition);
       task.loopOver = readTaskList(value, 'loopOver', path, context, 'a DO_WHILE needs a non-empty loopOver list');
       break;
     case 'SUB_WORKFLOW':
@@ -184,8 +220,19 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
       checkTerminate(input, at('inputParameters'), problems);
       break;
     case 'INLINE':
-      checkEnum(input.evaluatorType, join(at('inputParameters'), 'evaluatorType'), problems, ['javascript', 'graaljs', 'value-param'], 'an INLINE task needs inputParameters.evaluatorType');
-      if (!isNonEmptyString(input.expression)) problems.add(join(at('inputParameters'), 'expression'), 'an INLINE task needs inputParameters.expression', input.expression);
+      checkEnum(
+        input.evaluatorType,
+        join(at('inputParameters'), 'evaluatorType'),
+        problems,
+        ['javascript', 'graaljs', 'value-param'],
+        'an INLINE task needs inputParameters.evaluatorType',
+      );
+      if (!isNonEmptyString(input.expression))
+        problems.add(
+          join(at('inputParameters'), 'expression'),
+          'an INLINE task needs inputParameters.expression',
+          input.expression,
+        );
       break;
     case 'HTTP':
       checkHttp(input, at('inputParameters'), problems);
@@ -199,10 +246,19 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
 function checkSwitch(value: Raw, task: Raw, path: string, context: ParseContext): void {
   const { problems } = context;
   const evaluatorType = value.evaluatorType;
-  if (checkEnum(evaluatorType, join(path, 'evaluatorType'), problems, ['value-param', 'javascript', 'graaljs'], 'a SWITCH needs an evaluatorType')) {
+  if (
+    checkEnum(
+      evaluatorType,
+      join(path, 'evaluatorType'),
+      problems,
+      ['value-param', 'javascript', 'graaljs'],
+      'a SWITCH needs an evaluatorType',
+    )
+  ) {
     task.evaluatorType = evaluatorType;
   }
-  if (!isNonEmptyString(value.expression)) problems.add(join(path, 'expression'), 'a SWITCH needs an expression', value.expression);
+  if (!isNonEmptyString(value.expression))
+    problems.add(join(path, 'expression'), 'a SWITCH needs an expression', value.expression);
   const cases = value.decisionCases;
   const casesPath = join(path, 'decisionCases');
   const parsed: Record<string, WorkflowTask[]> = {};
@@ -243,8 +299,10 @@ function checkSubWorkflow(value: Raw, task: Raw, path: string, problems: Problem
     problems.add(join(paramPath, 'name'), 'a SUB_WORKFLOW needs subWorkflowParam.name', null);
     return;
   }
-  if (!isNonEmptyString(param.name)) problems.add(join(paramPath, 'name'), 'a SUB_WORKFLOW needs subWorkflowParam.name', param.name);
-  else if (!NAME_PATTERN.test(param.name)) problems.add(join(paramPath, 'name'), 'subWorkflowParam.name must be a workflow name', param.name);
+  if (!isNonEmptyString(param.name))
+    problems.add(join(paramPath, 'name'), 'a SUB_WORKFLOW needs subWorkflowParam.name', param.name);
+  else if (!NAME_PATTERN.test(param.name))
+    problems.add(join(paramPath, 'name'), 'subWorkflowParam.name must be a workflow name', param.name);
   const version = readInteger(param, 'version', paramPath, problems, { min: 1, fallback: undefined });
   const normalized = withoutNulls(param);
   if (version === undefined) delete normalized.version;
@@ -255,11 +313,13 @@ function checkWait(input: Raw, path: string, problems: Problems): void {
   const { duration, until } = input;
   if (isPresent(duration) && isPresent(until)) problems.add(path, 'a WAIT takes duration or until, not both', null);
   if (isPresent(duration) && !isExpression(duration)) {
-    if (typeof duration !== 'string') problems.add(join(path, 'duration'), "a WAIT duration must be a string like '10s', '5m', '1h' or '1d'", duration);
+    if (typeof duration !== 'string')
+      problems.add(join(path, 'duration'), "a WAIT duration must be a string like '10s', '5m', '1h' or '1d'", duration);
     else attempt(() => parseWaitDuration(duration), join(path, 'duration'), duration, problems);
   }
   if (isPresent(until) && !isExpression(until)) {
-    if (typeof until !== 'string') problems.add(join(path, 'until'), "a WAIT until must be a string like '2030-01-31 14:00 UTC'", until);
+    if (typeof until !== 'string')
+      problems.add(join(path, 'until'), "a WAIT until must be a string like '2030-01-31 14:00 UTC'", until);
     else attempt(() => parseWaitUntil(until), join(path, 'until'), until, problems);
   }
 }
@@ -267,7 +327,13 @@ function checkWait(input: Raw, path: string, problems: Problems): void {
 function checkTerminate(input: Raw, path: string, problems: Problems): void {
   const status = input.terminationStatus;
   if (!isExpression(status)) {
-    checkEnum(status, join(path, 'terminationStatus'), problems, ['COMPLETED', 'FAILED', 'TERMINATED'], 'a TERMINATE task needs inputParameters.terminationStatus');
+    checkEnum(
+      status,
+      join(path, 'terminationStatus'),
+      problems,
+      ['COMPLETED', 'FAILED', 'TERMINATED'],
+      'a TERMINATE task needs inputParameters.terminationStatus',
+    );
   }
   if (isPresent(input.terminationReason) && typeof input.terminationReason !== 'string') {
     problems.add(join(path, 'terminationReason'), 'terminationReason must be a string', input.terminationReason);
@@ -285,7 +351,8 @@ function checkHttp(input: Raw, path: string, problems: Problems): void {
     return;
   }
   if (!isNonEmptyString(request.uri)) problems.add(join(requestPath, 'uri'), 'http_request needs a uri', request.uri);
-  if (!isExpression(request.method)) checkEnum(request.method, join(requestPath, 'method'), problems, HTTP_METHODS, 'http_request needs a method');
+  if (!isExpression(request.method))
+    checkEnum(request.method, join(requestPath, 'method'), problems, HTTP_METHODS, 'http_request needs a method');
   if (isPresent(request.headers) && !isRecord(request.headers) && !isExpression(request.headers)) {
     problems.add(join(requestPath, 'headers'), 'http_request.headers must be an object', request.headers);
   }
@@ -299,22 +366,44 @@ export function parseTaskDefFields(json: unknown, path: string, problems: Proble
   }
   const name = json.name;
   if (!isNonEmptyString(name)) problems.add(join(path, 'name'), 'name is required', name);
-  else if (!NAME_PATTERN.test(name)) problems.add(join(path, 'name'), 'name must use letters, digits and . _ - : only (max 128)', name);
+  else if (!NAME_PATTERN.test(name))
+    problems.add(join(path, 'name'), 'name must use letters, digits and . _ - : only (max 128)', name);
   const int = (key: string, min: number, fallback: number) => readInteger(json, key, path, problems, { min, fallback });
   const def: Raw = {
     ...withoutNulls(json),
     retryCount: int('retryCount', 0, DEFAULT_TASK_DEF.retryCount),
-    retryLogic: optionalEnum<RetryLogic>(json, 'retryLogic', path, problems, ['FIXED', 'LINEAR_BACKOFF', 'EXPONENTIAL_BACKOFF'], DEFAULT_TASK_DEF.retryLogic),
+    retryLogic: optionalEnum<RetryLogic>(
+      json,
+      'retryLogic',
+      path,
+      problems,
+      ['FIXED', 'LINEAR_BACKOFF', 'EXPONENTIAL_BACKOFF'],
+      DEFAULT_TASK_DEF.retryLogic,
+    ),
     retryDelaySeconds: int('retryDelaySeconds', 0, DEFAULT_TASK_DEF.retryDelaySeconds),
     backoffScaleFactor: int('backoffScaleFactor', 1, DEFAULT_TASK_DEF.backoffScaleFactor),
     timeoutSeconds: int('timeoutSeconds', 0, DEFAULT_TASK_DEF.timeoutSeconds),
-    timeoutPolicy: optionalEnum<TaskTimeoutPolicy>(json, 'timeoutPolicy', path, problems, ['RETRY', 'TIME_OUT_WF', 'ALERT_ONLY'], DEFAULT_TASK_DEF.timeoutPolicy),
+    timeoutPolicy: optionalEnum<TaskTimeoutPolicy>(
+      json,
+      'timeoutPolicy',
+      path,
+      problems,
+      ['RETRY', 'TIME_OUT_WF', 'ALERT_ONLY'],
+      DEFAULT_TASK_DEF.timeoutPolicy,
+    ),
   };
   const timeoutSeconds = def.timeoutSeconds as number;
-  const responseFallback = timeoutSeconds > 0 ? Math.min(DEFAULT_TASK_DEF.responseTimeoutSeconds, timeoutSeconds) : DEFAULT_TASK_DEF.responseTimeoutSeconds;
+  const responseFallback =
+    timeoutSeconds > 0
+      ? Math.min(DEFAULT_TASK_DEF.responseTimeoutSeconds, timeoutSeconds)
+      : DEFAULT_TASK_DEF.responseTimeoutSeconds;
   def.responseTimeoutSeconds = int('responseTimeoutSeconds', 1, responseFallback);
   if (timeoutSeconds > 0 && (def.responseTimeoutSeconds as number) > timeoutSeconds) {
-    problems.add(join(path, 'responseTimeoutSeconds'), `responseTimeoutSeconds must not exceed timeoutSeconds (${timeoutSeconds})`, def.responseTimeoutSeconds);
+    problems.add(
+      join(path, 'responseTimeoutSeconds'),
+      `responseTimeoutSeconds must not exceed timeoutSeconds (${timeoutSeconds})`,
+      def.responseTimeoutSeconds,
+    );
   }
   for (const key of ['pollTimeoutSeconds', 'totalTimeoutSeconds', 'concurrentExecLimit', 'rateLimitPerFrequency']) {
     readInteger(json, key, path, problems, { min: 0, fallback: undefined });
@@ -326,7 +415,13 @@ export function parseTaskDefFields(json: unknown, path: string, problems: Proble
   return def as unknown as TaskDef;
 }
 
-function readTaskList(raw: Raw, key: string, path: string, context: ParseContext, emptyMessage: string | undefined): WorkflowTask[] {
+function readTaskList(
+  raw: Raw,
+  key: string,
+  path: string,
+  context: ParseContext,
+  emptyMessage: string | undefined,
+): WorkflowTask[] {
   const value = raw[key];
   if (!Array.isArray(value)) {
     context.problems.add(join(path, key), emptyMessage ?? `${key} must be a list of tasks`, value);
@@ -339,7 +434,8 @@ function readTaskList(raw: Raw, key: string, path: string, context: ParseContext
 /** Walks task lists a task carries but does not use, so their refs and problems are still seen. */
 function walkNestedLists(value: unknown, path: string, context: ParseContext): void {
   if (Array.isArray(value)) {
-    if (value.every(Array.isArray)) value.forEach((branch, index) => walkNestedLists(branch, `${path}[${index}]`, context));
+    if (value.every(Array.isArray))
+      value.forEach((branch, index) => walkNestedLists(branch, `${path}[${index}]`, context));
     else parseTaskList(value, path, context);
   } else if (isRecord(value)) {
     for (const [key, list] of Object.entries(value)) walkNestedLists(list, path + keyPath(key), context);
@@ -368,4 +464,3 @@ function rawRefs(value: unknown): string[] {
   const cases = isRecord(value.decisionCases) ? Object.values(value.decisionCases) : [];
   return own.concat(rawRefs(cases), rawRefs(value.defaultCase), rawRefs(value.forkTasks), rawRefs(value.loopOver));
 }
-

@@ -11,8 +11,24 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
-import { DEFAULT_TASK_DEF, NAME_PATTERN, checkJoins, parseTaskDefFields, parseTaskList, type ParseContext } from './definition-checks.js';
-import { Problems, isZeroValue, optionalEnum, readBoolean, readInteger, readJsonObject, readStringList, withoutNulls } from './problems.js';
+import {
+  DEFAULT_TASK_DEF,
+  NAME_PATTERN,
+  checkJoins,
+  parseTaskDefFields,
+  parseTaskList,
+  type ParseContext,
+} from './definition-checks.js';
+import {
+  Problems,
+  isZeroValue,
+  optionalEnum,
+  readBoolean,
+  readInteger,
+  readJsonObject,
+  readStringList,
+  withoutNulls,
+} from './problems.js';
 
 export { DEFAULT_TASK_DEF, TASK_TYPES } from './definition-checks.js';
 export type { ValidationProblem } from './problems.js';
@@ -236,7 +252,8 @@ export function parseWorkflowDef(json: unknown): WorkflowDef {
   const raw = json as Record<string, unknown>;
   const name = raw.name;
   if (typeof name !== 'string' || name === '') problems.add('name', 'name is required', name);
-  else if (!NAME_PATTERN.test(name)) problems.add('name', 'name must use letters, digits and . _ - : only (max 128)', name);
+  else if (!NAME_PATTERN.test(name))
+    problems.add('name', 'name must use letters, digits and . _ - : only (max 128)', name);
   const version = readInteger(raw, 'version', '', problems, { min: 1, fallback: 1 });
   const schemaVersion = 2;
   if (raw.schemaVersion !== undefined && raw.schemaVersion !== null && raw.schemaVersion !== 2) {
@@ -254,19 +271,28 @@ export function parseWorkflowDef(json: unknown): WorkflowDef {
     schemaVersion,
     restartable: readBoolean(raw, 'restartable', '', problems, true),
     timeoutSeconds: readInteger(raw, 'timeoutSeconds', '', problems, { min: 0, fallback: 0 }),
-    timeoutPolicy: optionalEnum<WorkflowTimeoutPolicy>(raw, 'timeoutPolicy', '', problems, ['TIME_OUT_WF', 'ALERT_ONLY'], 'ALERT_ONLY'),
+    timeoutPolicy: optionalEnum<WorkflowTimeoutPolicy>(
+      raw,
+      'timeoutPolicy',
+      '',
+      problems,
+      ['TIME_OUT_WF', 'ALERT_ONLY'],
+      'ALERT_ONLY',
+    ),
     variables: readJsonObject(raw, 'variables', '', problems) ?? {},
   };
   const inputTemplate = readJsonObject(raw, 'inputTemplate', '', problems);
 
   const context: ParseContext = { problems, refs: new Map(), joins: [] };
   let tasks: WorkflowTask[] = [];
-  if (raw.tasks === undefined || raw.tasks === null) problems.add('tasks', 'tasks is required and must not be empty', null);
+  if (raw.tasks === undefined || raw.tasks === null)
+    problems.add('tasks', 'tasks is required and must not be empty', null);
   else if (!Array.isArray(raw.tasks)) problems.add('tasks', 'tasks must be an array', raw.tasks);
   else if (raw.tasks.length === 0) problems.add('tasks', 'tasks must not be empty', []);
   else tasks = parseTaskList(raw.tasks, 'tasks', context);
   checkJoins(context);
-  if (problems.any()) throw problems.error(`workflow definition${typeof name === 'string' && name ? ` '${name}'` : ''}`);
+  if (problems.any())
+    throw problems.error(`workflow definition${typeof name === 'string' && name ? ` '${name}'` : ''}`);
   const def = { ...withoutNulls(raw), ...settings, tasks } as unknown as WorkflowDef;
   if (failureWorkflow === undefined) delete def.failureWorkflow;
   if (inputTemplate !== undefined) def.inputTemplate = inputTemplate;
@@ -308,7 +334,10 @@ export function effectiveTaskDef(task: WorkflowTask, registered?: TaskDef): Task
  * Delay before retry number `retryNumber` (0 for the first retry), in ms. FIXED d; LINEAR_BACKOFF d*scale*(n+1);
  * EXPONENTIAL_BACKOFF d*2^n. Capped at Number.MAX_SAFE_INTEGER.
  */
-export function retryDelayMs(taskDef: Pick<TaskDef, 'retryLogic' | 'retryDelaySeconds' | 'backoffScaleFactor'>, retryNumber: number): number {
+export function retryDelayMs(
+  taskDef: Pick<TaskDef, 'retryLogic' | 'retryDelaySeconds' | 'backoffScaleFactor'>,
+  retryNumber: number,
+): number {
   if (!Number.isInteger(retryNumber) || retryNumber < 0) {
     throw new WaymarkError('E_INVALID_INPUT', `retryNumber must be an integer >= 0, got ${String(retryNumber)}`);
   }
@@ -321,14 +350,24 @@ export function retryDelayMs(taskDef: Pick<TaskDef, 'retryLogic' | 'retryDelaySe
 }
 
 /** Fields that describe a definition without changing how it executes; the fingerprint and diffs ignore them. */
-export const COSMETIC_FIELDS: readonly string[] = ['description', 'ownerEmail', 'createTime', 'updateTime', 'createdBy', 'updatedBy'];
+export const COSMETIC_FIELDS: readonly string[] = [
+  'description',
+  'ownerEmail',
+  'createTime',
+  'updateTime',
+  'createdBy',
+  'updatedBy',
+];
 
 /**
  * Hash of what a parsed definition executes: sha256 of its canonical JSON (sorted keys), first 16 hex chars.
  * Ignores COSMETIC_FIELDS, `name` and `version`, and unmodelled fields at their zero value (null, '', 0, false, [], {}).
  */
 export function definitionFingerprint(def: WorkflowDef): string {
-  return createHash('sha256').update(canonicalJson(executionView(def))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(canonicalJson(executionView(def)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** JSON text with object keys sorted at every depth, so equal values give equal text. */
@@ -345,24 +384,62 @@ export function executionView(def: WorkflowDef): Json {
 /** The execution-relevant fields of one task, its nested task lists included. */
 export function taskView(task: WorkflowTask): Json {
   const view = structuralFields(task as unknown as Record<string, unknown>, TASK_FIELDS);
-  if (task.taskDefinition) view.taskDefinition = structuralFields(task.taskDefinition as unknown as Record<string, unknown>, TASK_DEF_FIELDS);
+  if (task.taskDefinition)
+    view.taskDefinition = structuralFields(task.taskDefinition as unknown as Record<string, unknown>, TASK_DEF_FIELDS);
   if (task.type === 'SWITCH') {
-    view.decisionCases = Object.fromEntries(Object.entries(task.decisionCases).map(([key, list]) => [key, list.map(taskView)]));
+    view.decisionCases = Object.fromEntries(
+      Object.entries(task.decisionCases).map(([key, list]) => [key, list.map(taskView)]),
+    );
     view.defaultCase = task.defaultCase.map(taskView);
   } else if (task.type === 'FORK_JOIN') view.forkTasks = task.forkTasks.map((branch) => branch.map(taskView));
   else if (task.type === 'DO_WHILE') view.loopOver = task.loopOver.map(taskView);
   return view;
 }
 
-const WORKFLOW_FIELDS = new Set(['inputParameters', 'outputParameters', 'failureWorkflow', 'schemaVersion', 'restartable', 'timeoutSeconds', 'timeoutPolicy', 'variables', 'inputTemplate']);
-const TASK_FIELDS = new Set(['name', 'taskReferenceName', 'type', 'inputParameters', 'optional', 'startDelay', 'retryCount', 'evaluatorType', 'expression', 'joinOn', 'loopCondition', 'subWorkflowParam']);
-const TASK_DEF_FIELDS = new Set(Object.keys(DEFAULT_TASK_DEF).concat(['pollTimeoutSeconds', 'totalTimeoutSeconds', 'concurrentExecLimit', 'rateLimitPerFrequency', 'rateLimitFrequencyInSeconds', 'inputKeys', 'outputKeys', 'inputTemplate']));
+const WORKFLOW_FIELDS = new Set([
+  'inputParameters',
+  'outputParameters',
+  'failureWorkflow',
+  'schemaVersion',
+  'restartable',
+  'timeoutSeconds',
+  'timeoutPolicy',
+  'variables',
+  'inputTemplate',
+]);
+const TASK_FIELDS = new Set([
+  'name',
+  'taskReferenceName',
+  'type',
+  'inputParameters',
+  'optional',
+  'startDelay',
+  'retryCount',
+  'evaluatorType',
+  'expression',
+  'joinOn',
+  'loopCondition',
+  'subWorkflowParam',
+]);
+const TASK_DEF_FIELDS = new Set(
+  Object.keys(DEFAULT_TASK_DEF).concat([
+    'pollTimeoutSeconds',
+    'totalTimeoutSeconds',
+    'concurrentExecLimit',
+    'rateLimitPerFrequency',
+    'rateLimitFrequencyInSeconds',
+    'inputKeys',
+    'outputKeys',
+    'inputTemplate',
+  ]),
+);
 
 /** Copies an object without cosmetic fields, task lists, and unmodelled fields at their zero value. */
 function structuralFields(object: Record<string, unknown>, modelled: Set<string>): { [key: string]: Json } {
   const out: { [key: string]: Json } = {};
   for (const [key, value] of Object.entries(object)) {
-    if (value === undefined || COSMETIC_FIELDS.includes(key) || TASK_LIST_FIELDS.has(key) || key === 'taskDefinition') continue;
+    if (value === undefined || COSMETIC_FIELDS.includes(key) || TASK_LIST_FIELDS.has(key) || key === 'taskDefinition')
+      continue;
     if (!modelled.has(key) && isZeroValue(value)) continue;
     out[key] = value as Json;
   }

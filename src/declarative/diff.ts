@@ -10,7 +10,14 @@
  */
 import type { Json } from '../core/types.js';
 import { keyPath } from './problems.js';
-import { canonicalJson, executionView, taskView, type TaskType, type WorkflowDef, type WorkflowTask } from './definitions.js';
+import {
+  canonicalJson,
+  executionView,
+  taskView,
+  type TaskType,
+  type WorkflowDef,
+  type WorkflowTask,
+} from './definitions.js';
 
 /** One task of a graph, with where it sits. */
 export interface FlatTask {
@@ -41,16 +48,27 @@ export function flattenTasks(def: WorkflowDef): FlatTask[] {
 }
 
 /** The task lists a task holds, each with its path and its identity (`ref/slot`). */
-export function nestedLists(task: WorkflowTask, path: string): Array<{ list: WorkflowTask[]; path: string; key: string; slot: string }> {
+export function nestedLists(
+  task: WorkflowTask,
+  path: string,
+): Array<{ list: WorkflowTask[]; path: string; key: string; slot: string }> {
   const ref = task.taskReferenceName;
-  const entry = (list: WorkflowTask[], slot: string, suffix: string) => ({ list, path: path + suffix, key: `${ref}/${slot}`, slot });
+  const entry = (list: WorkflowTask[], slot: string, suffix: string) => ({
+    list,
+    path: path + suffix,
+    key: `${ref}/${slot}`,
+    slot,
+  });
   if (task.type === 'SWITCH') {
     return [
-      ...Object.entries(task.decisionCases).map(([value, list]) => entry(list, `decisionCases/${value}`, `.decisionCases${keyPath(value)}`)),
+      ...Object.entries(task.decisionCases).map(([value, list]) =>
+        entry(list, `decisionCases/${value}`, `.decisionCases${keyPath(value)}`),
+      ),
       entry(task.defaultCase, 'defaultCase', '.defaultCase'),
     ];
   }
-  if (task.type === 'FORK_JOIN') return task.forkTasks.map((branch, index) => entry(branch, `forkTasks/${index}`, `.forkTasks[${index}]`));
+  if (task.type === 'FORK_JOIN')
+    return task.forkTasks.map((branch, index) => entry(branch, `forkTasks/${index}`, `.forkTasks[${index}]`));
   if (task.type === 'DO_WHILE') return [entry(task.loopOver, 'loopOver', '.loopOver')];
   return [];
 }
@@ -106,13 +124,19 @@ export function structuralDiff(from: WorkflowDef, to: WorkflowDef): StructuralDi
   };
 
   for (const flat of before) {
-    if (!afterByRef.has(flat.task.taskReferenceName)) diff.removed.push({ ref: flat.task.taskReferenceName, type: flat.task.type, path: flat.path });
+    if (!afterByRef.has(flat.task.taskReferenceName))
+      diff.removed.push({ ref: flat.task.taskReferenceName, type: flat.task.type, path: flat.path });
   }
   for (const flat of after) {
     const ref = flat.task.taskReferenceName;
     const old = beforeByRef.get(ref);
     if (!old) {
-      diff.added.push({ ref, type: flat.task.type, path: flat.path, placement: placement(flat, afterLists.get(flat.listKey)!, beforeLists, beforeByRef) });
+      diff.added.push({
+        ref,
+        type: flat.task.type,
+        path: flat.path,
+        placement: placement(flat, afterLists.get(flat.listKey)!, beforeLists, beforeByRef),
+      });
       continue;
     }
     if (old.listKey !== flat.listKey) diff.moved.push({ ref, from: old.path, to: flat.path });
@@ -129,7 +153,8 @@ export function structuralDiff(from: WorkflowDef, to: WorkflowDef): StructuralDi
   for (const [key, list] of afterLists) {
     const old = beforeLists.get(key);
     if (!old) {
-      if (list.parentRef && sameParent(list.parentRef, beforeByRef, afterByRef)) diff.listsAdded.push({ path: list.path, parentRef: list.parentRef, slot: list.slot });
+      if (list.parentRef && sameParent(list.parentRef, beforeByRef, afterByRef))
+        diff.listsAdded.push({ path: list.path, parentRef: list.parentRef, slot: list.slot });
       continue;
     }
     const common = (refs: string[], other: string[]) => refs.filter((ref) => other.includes(ref));
@@ -153,18 +178,29 @@ function classify(diff: StructuralDiff): void {
   const config: string[] = [];
   for (const task of diff.removed) breaking.push(`task '${task.ref}' removed from ${task.path}`);
   for (const task of diff.added) {
-    if (task.placement === 'inserted') breaking.push(`task '${task.ref}' inserted at ${task.path}, before existing tasks`);
-    else additive.push(`task '${task.ref}' added at ${task.path}${task.placement === 'appended' ? ' (appended)' : ' (new list)'}`);
+    if (task.placement === 'inserted')
+      breaking.push(`task '${task.ref}' inserted at ${task.path}, before existing tasks`);
+    else
+      additive.push(
+        `task '${task.ref}' added at ${task.path}${task.placement === 'appended' ? ' (appended)' : ' (new list)'}`,
+      );
   }
   for (const task of diff.moved) breaking.push(`task '${task.ref}' moved from ${task.from} to ${task.to}`);
-  for (const list of diff.reordered) breaking.push(`${list.path} reordered: [${list.from.join(', ')}] -> [${list.to.join(', ')}]`);
-  for (const task of diff.typeChanged) breaking.push(`task '${task.ref}' at ${task.path} changed type ${task.from} -> ${task.to}`);
-  for (const list of diff.listsRemoved) breaking.push(`${describeSlot(list.slot)} removed from '${list.parentRef}' (${list.path})`);
+  for (const list of diff.reordered)
+    breaking.push(`${list.path} reordered: [${list.from.join(', ')}] -> [${list.to.join(', ')}]`);
+  for (const task of diff.typeChanged)
+    breaking.push(`task '${task.ref}' at ${task.path} changed type ${task.from} -> ${task.to}`);
+  for (const list of diff.listsRemoved)
+    breaking.push(`${describeSlot(list.slot)} removed from '${list.parentRef}' (${list.path})`);
   for (const list of diff.listsAdded) {
-    if (list.slot.startsWith('forkTasks/')) breaking.push(`${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path}): runs already inside the fork would never start it`);
+    if (list.slot.startsWith('forkTasks/'))
+      breaking.push(
+        `${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path}): runs already inside the fork would never start it`,
+      );
     else additive.push(`${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path})`);
   }
-  for (const task of diff.inputChanged) config.push(`task '${task.ref}' inputParameters changed: ${task.keys.join(', ')}`);
+  for (const task of diff.inputChanged)
+    config.push(`task '${task.ref}' inputParameters changed: ${task.keys.join(', ')}`);
   for (const task of diff.optionsChanged) config.push(`task '${task.ref}' settings changed: ${task.fields.join(', ')}`);
   if (diff.workflowChanged.length) config.push(`workflow settings changed: ${diff.workflowChanged.join(', ')}`);
   diff.kind = breaking.length ? 'breaking' : additive.length ? 'additive' : config.length ? 'config_only' : 'identical';
@@ -180,17 +216,29 @@ interface ListInfo {
 
 /** Every task list of a definition by identity (`tasks`, `ref/slot`). */
 function listsOf(def: WorkflowDef): Map<string, ListInfo> {
-  const lists = new Map<string, ListInfo>([['tasks', { path: 'tasks', slot: 'tasks', refs: def.tasks.map((task) => task.taskReferenceName) }]]);
+  const lists = new Map<string, ListInfo>([
+    ['tasks', { path: 'tasks', slot: 'tasks', refs: def.tasks.map((task) => task.taskReferenceName) }],
+  ]);
   for (const flat of flattenTasks(def)) {
     for (const nested of nestedLists(flat.task, flat.path)) {
-      lists.set(nested.key, { path: nested.path, parentRef: flat.task.taskReferenceName, slot: nested.slot, refs: nested.list.map((task) => task.taskReferenceName) });
+      lists.set(nested.key, {
+        path: nested.path,
+        parentRef: flat.task.taskReferenceName,
+        slot: nested.slot,
+        refs: nested.list.map((task) => task.taskReferenceName),
+      });
     }
   }
   return lists;
 }
 
 /** Where a new task sits: after every task its list shares with `from`, in a list `from` lacks, or before old tasks. */
-function placement(flat: FlatTask, list: ListInfo, beforeLists: Map<string, ListInfo>, beforeByRef: Map<string, FlatTask>): 'appended' | 'new_list' | 'inserted' {
+function placement(
+  flat: FlatTask,
+  list: ListInfo,
+  beforeLists: Map<string, ListInfo>,
+  beforeByRef: Map<string, FlatTask>,
+): 'appended' | 'new_list' | 'inserted' {
   const old = beforeLists.get(flat.listKey);
   if (!old) return 'new_list';
   const laterOld = list.refs.slice(flat.index + 1).some((ref) => beforeByRef.has(ref));
@@ -213,7 +261,16 @@ function describeSlot(slot: string): string {
 /** The settings of a task other than its ref, type, inputParameters, description and nested lists. */
 function taskOptions(task: WorkflowTask): Record<string, Json> {
   const view = taskView(task) as Record<string, Json>;
-  for (const key of ['taskReferenceName', 'type', 'inputParameters', 'decisionCases', 'defaultCase', 'forkTasks', 'loopOver']) delete view[key];
+  for (const key of [
+    'taskReferenceName',
+    'type',
+    'inputParameters',
+    'decisionCases',
+    'defaultCase',
+    'forkTasks',
+    'loopOver',
+  ])
+    delete view[key];
   return view;
 }
 

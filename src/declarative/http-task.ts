@@ -42,7 +42,11 @@ export function httpPolicy(options: HttpTaskOptions = {}): HttpPolicy {
     const value = options[key];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < (key === 'maxRedirects' ? 0 : 1)) {
-      throw new WaymarkError('E_INVALID_INPUT', `http.${key} must be a ${key === 'maxRedirects' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`, { details: { option: `http.${key}` } });
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `http.${key} must be a ${key === 'maxRedirects' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`,
+        { details: { option: `http.${key}` } },
+      );
     }
     policy[key] = value;
   }
@@ -80,7 +84,11 @@ export async function callHttp(request: Json, signal: AbortSignal, policy: HttpP
   let hop = firstHop(request);
   const uri = hop.url.href;
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new WaymarkError('E_TIMEOUT', `HTTP request to ${uri} took longer than ${policy.timeoutMs} ms`)), policy.timeoutMs);
+  const timer = setTimeout(
+    () =>
+      controller.abort(new WaymarkError('E_TIMEOUT', `HTTP request to ${uri} took longer than ${policy.timeoutMs} ms`)),
+    policy.timeoutMs,
+  );
   const forward = () => controller.abort(signal.reason);
   if (signal.aborted) forward();
   else signal.addEventListener('abort', forward, { once: true });
@@ -90,7 +98,8 @@ export async function callHttp(request: Json, signal: AbortSignal, policy: HttpP
       const location = response.headers.location;
       if (isRedirect(response.statusCode) && location) {
         response.resume();
-        if (redirects >= policy.maxRedirects) throw new NonRetryableError(`HTTP request to ${uri} was redirected more than ${policy.maxRedirects} times`);
+        if (redirects >= policy.maxRedirects)
+          throw new NonRetryableError(`HTTP request to ${uri} was redirected more than ${policy.maxRedirects} times`);
         hop = redirected(hop, response.statusCode!, location);
         continue;
       }
@@ -109,10 +118,12 @@ export async function callHttp(request: Json, signal: AbortSignal, policy: HttpP
 function firstHop(request: Json): Hop {
   const r = (request ?? {}) as HttpRequest;
   const url = typeof r.uri === 'string' && /^https?:\/\//i.test(r.uri) ? parseUrl(r.uri) : undefined;
-  if (!url) throw new NonRetryableError(`HTTP task needs http_request.uri (http or https), got ${JSON.stringify(r.uri)}`);
+  if (!url)
+    throw new NonRetryableError(`HTTP task needs http_request.uri (http or https), got ${JSON.stringify(r.uri)}`);
   const method = typeof r.method === 'string' ? r.method.toUpperCase() : 'GET';
   const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries((r.headers ?? {}) as Record<string, Json>)) headers[key.toLowerCase()] = String(value);
+  for (const [key, value] of Object.entries((r.headers ?? {}) as Record<string, Json>))
+    headers[key.toLowerCase()] = String(value);
   let body: string | undefined;
   if (r.body !== undefined && r.body !== null && method !== 'GET' && method !== 'HEAD') {
     body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
@@ -134,7 +145,16 @@ function exchange(hop: Hop, policy: HttpPolicy, signal: AbortSignal): Promise<In
   return new Promise((resolve, reject) => {
     const send = https ? httpsRequest : httpRequest;
     const request = send(
-      { host, port, path: `${hop.url.pathname}${hop.url.search}`, method: hop.method, headers: hop.headers, signal, agent: false, lookup: guardedLookup(policy.allow, port, hop.url) },
+      {
+        host,
+        port,
+        path: `${hop.url.pathname}${hop.url.search}`,
+        method: hop.method,
+        headers: hop.headers,
+        signal,
+        agent: false,
+        lookup: guardedLookup(policy.allow, port, hop.url),
+      },
       resolve,
     );
     request.on('error', reject);
@@ -144,12 +164,17 @@ function exchange(hop: Hop, policy: HttpPolicy, signal: AbortSignal): Promise<In
 
 /** A DNS lookup that fails unless every address the name resolves to may be reached: the connection uses only those. */
 function guardedLookup(allow: AllowList, port: number, url: URL) {
-  return (hostname: string, options: LookupOptions, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
+  return (
+    hostname: string,
+    options: LookupOptions,
+    callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0);
       for (const { address } of addresses) {
         const refused = destinationRefusal(allow, hostname, port, address);
-        if (refused) return callback(refusedError(url, `${hostname} resolves to ${refused}`) as NodeJS.ErrnoException, '', 0);
+        if (refused)
+          return callback(refusedError(url, `${hostname} resolves to ${refused}`) as NodeJS.ErrnoException, '', 0);
       }
       if (options.all) return callback(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
@@ -158,7 +183,10 @@ function guardedLookup(allow: AllowList, port: number, url: URL) {
 }
 
 function refusedError(url: URL, reason: string): Error {
-  return refusal('E_HTTP_REFUSED', `HTTP task may not call ${url.host}: ${reason}; an allow-list entry opens it (http.allow, waymark server --http-allow)`);
+  return refusal(
+    'E_HTTP_REFUSED',
+    `HTTP task may not call ${url.host}: ${reason}; an allow-list entry opens it (http.allow, waymark server --http-allow)`,
+  );
 }
 
 function parseUrl(text: string, base?: URL): URL | undefined {
@@ -176,7 +204,10 @@ function isRedirect(status: number | undefined): boolean {
 /** The next request after a redirect, as fetch makes it: 303 (and 301/302 after a POST) become a GET without a body. */
 function redirected(hop: Hop, status: number, location: string): Hop {
   const url = parseUrl(location, hop.url);
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new NonRetryableError(`HTTP request to ${hop.url.href} was redirected to ${JSON.stringify(location)}, which is not an http or https URL`);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new NonRetryableError(
+      `HTTP request to ${hop.url.href} was redirected to ${JSON.stringify(location)}, which is not an http or https URL`,
+    );
   const headers = { ...hop.headers };
   let { method, body } = hop;
   if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
@@ -189,7 +220,8 @@ function redirected(hop: Hop, status: number, location: string): Hop {
 
 /** The response body as text, decompressed, refused once it passes `maxBytes`. */
 async function readBody(response: IncomingMessage, maxBytes: number, url: URL): Promise<string> {
-  const tooLarge = () => limitExceeded('http.maxResponseBytes', `HTTP response from ${url.host} is larger than ${maxBytes} bytes`);
+  const tooLarge = () =>
+    limitExceeded('http.maxResponseBytes', `HTTP response from ${url.host} is larger than ${maxBytes} bytes`);
   if (Number(response.headers['content-length']) > maxBytes) {
     response.destroy();
     throw tooLarge();
@@ -211,7 +243,9 @@ async function readBody(response: IncomingMessage, maxBytes: number, url: URL): 
 }
 
 function decoderOf(headers: IncomingHttpHeaders) {
-  const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
+  const encoding = String(headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
   if (encoding === 'deflate') return createInflate();
   if (encoding === 'br') return createBrotliDecompress();
@@ -225,7 +259,12 @@ function outcome(response: IncomingMessage, text: string, uri: string): Json {
   } catch {
     // not JSON: the body stays text
   }
-  const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]));
+  const headers = Object.fromEntries(
+    Object.entries(response.headers).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.join(', ') : String(value),
+    ]),
+  );
   const status = response.statusCode ?? 0;
   if (status >= 500) throw new Error(`HTTP ${status} from ${uri}`);
   if (status >= 400) throw new NonRetryableError(`HTTP ${status} from ${uri}: ${text.slice(0, 200)}`);

@@ -1,7 +1,15 @@
 import { NonRetryableError, type WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import type { WorkflowContext } from '../runtime/workflow.js';
-import { effectiveTaskDef, retryDelayMs, type DoWhileTask, type SwitchTask, type TaskDef, type WorkflowDef, type WorkflowTask } from './definitions.js';
+import {
+  effectiveTaskDef,
+  retryDelayMs,
+  type DoWhileTask,
+  type SwitchTask,
+  type TaskDef,
+  type WorkflowDef,
+  type WorkflowTask,
+} from './definitions.js';
 import { callHttp } from './http-task.js';
 import { SUB_WORKFLOW_TASK, WATCH_LEASE_MS } from './sub-workflows.js';
 import { direct, runInLockstep, type Operation } from './lockstep.js';
@@ -73,7 +81,13 @@ export class Interpreter {
     this.limits = env.limits ?? DEFAULT_LIMITS;
     const given = input !== null && typeof input === 'object' && !Array.isArray(input) ? input : {};
     this.scope = {
-      workflow: { input: { ...def.inputTemplate, ...given }, variables: { ...def.variables }, workflowId: ctx.runId, workflowType: def.name, version: def.version },
+      workflow: {
+        input: { ...def.inputTemplate, ...given },
+        variables: { ...def.variables },
+        workflowId: ctx.runId,
+        workflowType: def.name,
+        version: def.version,
+      },
       tasks: {},
     };
   }
@@ -102,8 +116,17 @@ export class Interpreter {
     const status = (error as { code?: string }).code === 'TERMINATED' ? 'TERMINATED' : 'FAILED';
     if (!name || status === 'TERMINATED' || !this.env.start) return;
     const start = this.env.start;
-    const input = { workflowId: this.ctx.runId, reason: error.message, failureStatus: status, failedWorkflow: { workflowName: this.def.name, version: this.def.version, input: this.scope.workflow.input } };
-    await this.ctx.step('__failure_workflow', async () => ({ taskType: 'FAILURE_WORKFLOW', input, output: { workflowId: await start(name, input, `${this.ctx.runId}.failure`) } }));
+    const input = {
+      workflowId: this.ctx.runId,
+      reason: error.message,
+      failureStatus: status,
+      failedWorkflow: { workflowName: this.def.name, version: this.def.version, input: this.scope.workflow.input },
+    };
+    await this.ctx.step('__failure_workflow', async () => ({
+      taskType: 'FAILURE_WORKFLOW',
+      input,
+      output: { workflowId: await start(name, input, `${this.ctx.runId}.failure`) },
+    }));
   }
 
   /** Runs tasks in order; `suffix` marks DO_WHILE iterations (`__2`). */
@@ -122,7 +145,9 @@ export class Interpreter {
         return this.wait(task, ref, input, op, suffix);
       case 'INLINE': {
         const script = String(input.expression ?? '');
-        await this.system(task, ref, input, op, suffix, async (attempt) => ({ result: await this.evaluate(script, input, attempt) }));
+        await this.system(task, ref, input, op, suffix, async (attempt) => ({
+          result: await this.evaluate(script, input, attempt),
+        }));
         return;
       }
       case 'SET_VARIABLE':
@@ -146,21 +171,40 @@ export class Interpreter {
         throw new Terminated(status, String(input.terminationReason ?? ''), (input.workflowOutput ?? {}) as Json);
       }
       case 'HTTP':
-        await this.system(task, ref, input, op, suffix, ({ signal }) => callHttp(input.http_request ?? input, signal, this.limits.http), { retry: { maxAttempts: 3, initialDelayMs: 1_000 } });
+        await this.system(
+          task,
+          ref,
+          input,
+          op,
+          suffix,
+          ({ signal }) => callHttp(input.http_request ?? input, signal, this.limits.http),
+          { retry: { maxAttempts: 3, initialDelayMs: 1_000 } },
+        );
         return;
       case 'SUB_WORKFLOW': {
         if (++this.subWorkflows > this.limits.maxSubWorkflows) {
-          throw limitExceeded('maxSubWorkflows', `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, more than ${this.limits.maxSubWorkflows}`);
+          throw limitExceeded(
+            'maxSubWorkflows',
+            `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, more than ${this.limits.maxSubWorkflows}`,
+          );
         }
         const request = { name: task.subWorkflowParam.name, version: task.subWorkflowParam.version ?? null, input };
-        const output = await op(() => this.ctx.task(SUB_WORKFLOW_TASK, request, { ref, maxAttempts: 100, responseTimeoutMs: WATCH_LEASE_MS }));
+        const output = await op(() =>
+          this.ctx.task(SUB_WORKFLOW_TASK, request, { ref, maxAttempts: 100, responseTimeoutMs: WATCH_LEASE_MS }),
+        );
         return this.done(task, suffix, { input, output: output as Json, status: 'COMPLETED' });
       }
     }
   }
 
   /** A SIMPLE task: dispatched to remote workers with the retries and timeouts of its task definition. */
-  private async simple(task: WorkflowTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+  private async simple(
+    task: WorkflowTask,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+  ): Promise<void> {
     const taskDef = effectiveTaskDef(task, this.env.taskDef(task.name));
     const full = { ...taskDef.inputTemplate, ...input };
     try {
@@ -171,7 +215,9 @@ export class Interpreter {
           retryDelayMs: (n) => retryDelayMs(taskDef, n),
           responseTimeoutMs: taskDef.responseTimeoutSeconds * 1000,
           // ALERT_ONLY: an attempt may run over its timeoutSeconds; TIME_OUT_WF: running over fails the task (and so the run).
-          ...(taskDef.timeoutSeconds > 0 && taskDef.timeoutPolicy !== 'ALERT_ONLY' ? { timeoutMs: taskDef.timeoutSeconds * 1000 } : {}),
+          ...(taskDef.timeoutSeconds > 0 && taskDef.timeoutPolicy !== 'ALERT_ONLY'
+            ? { timeoutMs: taskDef.timeoutSeconds * 1000 }
+            : {}),
           retryTimedOut: taskDef.timeoutPolicy !== 'TIME_OUT_WF',
         }),
       );
@@ -183,9 +229,18 @@ export class Interpreter {
   }
 
   /** WAIT for a duration or until a time (a durable timer), or (without either) like HUMAN, for an external update. */
-  private async wait(task: WorkflowTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+  private async wait(
+    task: WorkflowTask,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+  ): Promise<void> {
     if (task.type === 'WAIT' && (typeof input.duration === 'string' || typeof input.until === 'string')) {
-      const ms = typeof input.duration === 'string' ? parseWaitDuration(input.duration) : Math.max(0, parseWaitUntil(input.until as string) - this.ctx.now());
+      const ms =
+        typeof input.duration === 'string'
+          ? parseWaitDuration(input.duration)
+          : Math.max(0, parseWaitUntil(input.until as string) - this.ctx.now());
       await op(() => this.ctx.sleep(ms));
       return this.done(task, suffix, { input, output: {}, status: 'COMPLETED' });
     }
@@ -198,10 +253,20 @@ export class Interpreter {
    * the fork records; a fork recorded without that mark (or inside such a fork) replays in lockstep rounds,
    * as it first ran.
    */
-  private async fork(task: Extract<WorkflowTask, { type: 'FORK_JOIN' }>, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+  private async fork(
+    task: Extract<WorkflowTask, { type: 'FORK_JOIN' }>,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+  ): Promise<void> {
     const independent = op === direct;
     const record = await op(() =>
-      this.ctx.step<SystemTaskRecord>(ref, () => ({ taskType: task.type, input, output: {}, ...(independent ? { branches: 'independent' } : {}) }), { retry: { maxAttempts: 3, initialDelayMs: 100 } }),
+      this.ctx.step<SystemTaskRecord>(
+        ref,
+        () => ({ taskType: task.type, input, output: {}, ...(independent ? { branches: 'independent' } : {}) }),
+        { retry: { maxAttempts: 3, initialDelayMs: 100 } },
+      ),
     );
     this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
     const branches = task.forkTasks.map((branch) => (branchOp: Operation) => this.list(branch, branchOp, suffix));
@@ -209,27 +274,47 @@ export class Interpreter {
     await Promise.all(branches.map((branch) => branch(direct)));
   }
 
-  private async switchTask(task: SwitchTask, ref: string, input: Record<string, Json>, op: Operation, suffix: string): Promise<void> {
+  private async switchTask(
+    task: SwitchTask,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+  ): Promise<void> {
     const decide = async (attempt: SystemAttempt) => {
-      const value = task.evaluatorType === 'value-param' ? input[task.expression] : await this.evaluate(task.expression, input, attempt);
+      const value =
+        task.evaluatorType === 'value-param'
+          ? input[task.expression]
+          : await this.evaluate(task.expression, input, attempt);
       const selected = value === null || value === undefined ? '' : String(value);
-      return { evaluationResult: [selected], selectedCase: Object.hasOwn(task.decisionCases, selected) ? selected : 'defaultCase' };
+      return {
+        evaluationResult: [selected],
+        selectedCase: Object.hasOwn(task.decisionCases, selected) ? selected : 'defaultCase',
+      };
     };
     const decided = (await this.system(task, ref, input, op, suffix, decide)) as { selectedCase: string };
-    const branch = decided.selectedCase === 'defaultCase' ? task.defaultCase : task.decisionCases[decided.selectedCase]!;
+    const branch =
+      decided.selectedCase === 'defaultCase' ? task.defaultCase : task.decisionCases[decided.selectedCase]!;
     await this.list(branch, op, suffix);
   }
 
   private async doWhile(task: DoWhileTask, ref: string, input: Record<string, Json>, op: Operation): Promise<void> {
     for (let iteration = 1; ; iteration++) {
       if (this.loopIterations >= this.limits.maxLoopIterations) {
-        throw limitExceeded('maxLoopIterations', `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, its loops and nested loops counted together`);
+        throw limitExceeded(
+          'maxLoopIterations',
+          `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, its loops and nested loops counted together`,
+        );
       }
       this.loopIterations += 1;
       await this.list(task.loopOver, op, `__${iteration}`);
       const $: Record<string, Json> = { ...input, [task.taskReferenceName]: { iteration } };
-      for (const body of task.loopOver) $[body.taskReferenceName] = this.scope.tasks[body.taskReferenceName]?.output ?? null;
-      const check = async (attempt: SystemAttempt) => ({ iteration, continue: Boolean(await this.evaluate(task.loopCondition, resolveValue($, this.scope), attempt)) });
+      for (const body of task.loopOver)
+        $[body.taskReferenceName] = this.scope.tasks[body.taskReferenceName]?.output ?? null;
+      const check = async (attempt: SystemAttempt) => ({
+        iteration,
+        continue: Boolean(await this.evaluate(task.loopCondition, resolveValue($, this.scope), attempt)),
+      });
       const again = (await this.system(task, `${ref}__${iteration}`, input, op, '', check)) as { continue: boolean };
       this.scope.tasks[task.taskReferenceName] = { input, output: { iteration }, status: 'IN_PROGRESS' };
       if (!again.continue) return this.done(task, '', { input, output: { iteration }, status: 'COMPLETED' });
@@ -244,12 +329,16 @@ export class Interpreter {
     op: Operation,
     suffix: string,
     execute: (attempt: SystemAttempt) => Json | Promise<Json>,
-    options: { retry?: { maxAttempts: number; initialDelayMs?: number } } = { retry: { maxAttempts: 3, initialDelayMs: 100 } },
+    options: { retry?: { maxAttempts: number; initialDelayMs?: number } } = {
+      retry: { maxAttempts: 3, initialDelayMs: 100 },
+    },
   ): Promise<Json> {
     const attemptOnce = async ({ signal }: { signal: AbortSignal }): Promise<SystemTaskRecord> => {
       const attempt: SystemAttempt = { signal, sandboxMs: 0 };
       const output = await execute(attempt);
-      return attempt.sandboxMs > 0 ? { taskType: task.type, input, output, sandboxMs: attempt.sandboxMs } : { taskType: task.type, input, output };
+      return attempt.sandboxMs > 0
+        ? { taskType: task.type, input, output, sandboxMs: attempt.sandboxMs }
+        : { taskType: task.type, input, output };
     };
     const record = await op(() => this.ctx.step<SystemTaskRecord>(ref, attemptOnce, options));
     this.sandboxMs += typeof record.sandboxMs === 'number' ? record.sandboxMs : 0;
@@ -271,7 +360,11 @@ export class Interpreter {
   private async evaluate(script: string, $: Json, attempt: SystemAttempt): Promise<Json> {
     const { expressionBudgetMs, expressionTimeoutMs } = this.limits;
     const remainingMs = expressionBudgetMs - this.sandboxMs - attempt.sandboxMs;
-    const budgetUsedUp = () => limitExceeded('expressionBudgetMs', `the run's expressions have used their ${expressionBudgetMs} ms of sandbox time`);
+    const budgetUsedUp = () =>
+      limitExceeded(
+        'expressionBudgetMs',
+        `the run's expressions have used their ${expressionBudgetMs} ms of sandbox time`,
+      );
     if (remainingMs <= 0) throw budgetUsedUp();
     const timeoutMs = Math.min(expressionTimeoutMs, remainingMs);
     try {

@@ -51,7 +51,11 @@ export function resolveLimits(options: DeclarativeOptions = {}): DeclarativeLimi
     const value = options[key];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < 1 || (key === 'sandboxThreads' && value > 64)) {
-      throw new WaymarkError('E_INVALID_INPUT', `${key} must be a positive integer${key === 'sandboxThreads' ? ' up to 64' : ''}, got ${JSON.stringify(value)}`, { details: { option: key } });
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `${key} must be a positive integer${key === 'sandboxThreads' ? ' up to 64' : ''}, got ${JSON.stringify(value)}`,
+        { details: { option: key } },
+      );
     }
     limits[key] = value;
   }

@@ -4,7 +4,11 @@ export type Operation = <T>(call: () => Promise<T>) => Promise<T>;
 /** Issues operations at once: the top level of a run. */
 export const direct: Operation = (call) => call();
 
-type Slot = { state: 'running' } | { state: 'done' } | { state: 'failed'; error: unknown } | { state: 'asking'; call: () => Promise<unknown>; resolve(value: unknown): void; reject(error: unknown): void };
+type Slot =
+  | { state: 'running' }
+  | { state: 'done' }
+  | { state: 'failed'; error: unknown }
+  | { state: 'asking'; call: () => Promise<unknown>; resolve(value: unknown): void; reject(error: unknown): void };
 
 /**
  * Runs parallel branches so that replay always sees their operations in the same order: in rounds, every
@@ -31,7 +35,9 @@ export async function runInLockstep(branches: ((op: Operation) => Promise<void>)
     while (slots.some((s) => s.state === 'running')) await settled();
     const failed = slots.find((s) => s.state === 'failed');
     if (failed) throw (failed as { error: unknown }).error;
-    const asks = slots.map((slot, i) => [i, slot] as const).filter((entry): entry is readonly [number, Extract<Slot, { state: 'asking' }>] => entry[1].state === 'asking');
+    const asks = slots
+      .map((slot, i) => [i, slot] as const)
+      .filter((entry): entry is readonly [number, Extract<Slot, { state: 'asking' }>] => entry[1].state === 'asking');
     if (asks.length === 0) return;
     for (const [i] of asks) slots[i] = { state: 'running' };
     const results = await outer(() => Promise.allSettled(asks.map(([, ask]) => ask.call())));

@@ -68,10 +68,20 @@ export function readPath(path: string, scope: ParamScope): Json {
   const segments = parsePath(trimmed);
   if (!segments || segments.length === 0) return null;
   const [root, ...rest] = segments;
-  let current: unknown = root === 'workflow' ? scope.workflow : Object.hasOwn(scope.tasks, root as string) ? scope.tasks[root as string] : undefined;
+  let current: unknown =
+    root === 'workflow'
+      ? scope.workflow
+      : Object.hasOwn(scope.tasks, root as string)
+        ? scope.tasks[root as string]
+        : undefined;
   for (const segment of rest) {
     if (typeof segment === 'number') current = Array.isArray(current) ? current[segment] : undefined;
-    else if (current !== null && typeof current === 'object' && !Array.isArray(current) && Object.hasOwn(current, segment)) {
+    else if (
+      current !== null &&
+      typeof current === 'object' &&
+      !Array.isArray(current) &&
+      Object.hasOwn(current, segment)
+    ) {
       current = (current as Record<string, unknown>)[segment];
     } else current = undefined;
     if (current === undefined) return null;
@@ -102,8 +112,13 @@ function resolveString(text: string, scope: ParamScope): Json {
   if (!text.includes('${')) return text;
   const pieces = splitTemplate(text);
   const only = pieces[0];
-  if (pieces.length === 1 && typeof only !== 'string' && only !== undefined) return only.path.trim() === '' ? '' : readPath(only.path, scope);
-  return pieces.map((piece) => (typeof piece === 'string' ? piece : piece.path.trim() === '' ? '' : asText(readPath(piece.path, scope)))).join('');
+  if (pieces.length === 1 && typeof only !== 'string' && only !== undefined)
+    return only.path.trim() === '' ? '' : readPath(only.path, scope);
+  return pieces
+    .map((piece) =>
+      typeof piece === 'string' ? piece : piece.path.trim() === '' ? '' : asText(readPath(piece.path, scope)),
+    )
+    .join('');
 }
 
 /** Splits a string into literal text and `${path}` pieces; `$${` becomes a literal `${`. */

@@ -27,14 +27,24 @@ export class Problems {
   error(what: string): WaymarkError {
     const count = this.list.length;
     const text = this.list.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ');
-    return new WaymarkError('E_INVALID_INPUT', `${what} is invalid (${count} problem${count === 1 ? '' : 's'}): ${text}`, {
-      details: { validationErrors: this.list as unknown as Json },
-    });
+    return new WaymarkError(
+      'E_INVALID_INPUT',
+      `${what} is invalid (${count} problem${count === 1 ? '' : 's'}): ${text}`,
+      {
+        details: { validationErrors: this.list as unknown as Json },
+      },
+    );
   }
 }
 
 /** Reads an integer field; absent (or null) gives `fallback`, a bad value is recorded. */
-export function readInteger<F extends number | undefined>(raw: Raw, key: string, path: string, problems: Problems, rule: { min: number; fallback: F }): number | F {
+export function readInteger<F extends number | undefined>(
+  raw: Raw,
+  key: string,
+  path: string,
+  problems: Problems,
+  rule: { min: number; fallback: F },
+): number | F {
   const value = raw[key];
   if (!isPresent(value)) return rule.fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < rule.min) {
@@ -56,14 +66,26 @@ export function readBoolean(raw: Raw, key: string, path: string, problems: Probl
 }
 
 /** Reads an optional enum field; absent, null or '' gives `fallback`. */
-export function optionalEnum<T extends string>(raw: Raw, key: string, path: string, problems: Problems, allowed: readonly T[], fallback: T): T {
+export function optionalEnum<T extends string>(
+  raw: Raw,
+  key: string,
+  path: string,
+  problems: Problems,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const value = raw[key];
   if (!isPresent(value) || value === '') return fallback;
   return checkEnum(value, join(path, key), problems, allowed, '') ? (value as T) : fallback;
 }
 
 /** Reads an optional object of JSON values. */
-export function readJsonObject(raw: Raw, key: string, path: string, problems: Problems): Record<string, Json> | undefined {
+export function readJsonObject(
+  raw: Raw,
+  key: string,
+  path: string,
+  problems: Problems,
+): Record<string, Json> | undefined {
   const value = raw[key];
   if (!isPresent(value)) return undefined;
   if (!isRecord(value) || !isJson(value)) {
@@ -88,7 +110,13 @@ export function readStringList(raw: Raw, key: string, path: string, problems: Pr
 }
 
 /** Checks a required enum value (absent, null or '' gives the `missing` message); records a problem and says whether it passed. */
-export function checkEnum(value: unknown, path: string, problems: Problems, allowed: readonly string[], missing: string): boolean {
+export function checkEnum(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  allowed: readonly string[],
+  missing: string,
+): boolean {
   const field = path.slice(path.lastIndexOf('.') + 1);
   if (!isPresent(value) || value === '') {
     problems.add(path, missing || `${field} is required: one of ${allowed.join(', ')}`, value);

@@ -70,9 +70,13 @@ export class SandboxPool implements ExpressionEvaluator {
   constructor(options: SandboxPoolOptions = {}) {
     this.threads = options.threads ?? 2;
     this.memoryBytes = options.memoryBytes ?? 16 * 1024 * 1024;
-    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 64) throw new WaymarkError('E_INVALID_INPUT', `threads must be an integer from 1 to 64, got ${this.threads}`);
+    if (!Number.isInteger(this.threads) || this.threads < 1 || this.threads > 64)
+      throw new WaymarkError('E_INVALID_INPUT', `threads must be an integer from 1 to 64, got ${this.threads}`);
     if (!Number.isInteger(this.memoryBytes) || this.memoryBytes < 1024 * 1024 || this.memoryBytes > 1024 ** 3) {
-      throw new WaymarkError('E_INVALID_INPUT', `memoryBytes must be an integer from 1 MiB to 1 GiB, got ${this.memoryBytes}`);
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `memoryBytes must be an integer from 1 MiB to 1 GiB, got ${this.memoryBytes}`,
+      );
     }
   }
 
@@ -88,12 +92,25 @@ export class SandboxPool implements ExpressionEvaluator {
 
   evaluate(expression: string, $: Json, options: EvaluateOptions): Promise<Evaluation> {
     const { timeoutMs, signal } = options;
-    if (typeof expression !== 'string') return Promise.reject(new WaymarkError('E_INVALID_INPUT', 'expression must be a string'));
-    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return Promise.reject(new WaymarkError('E_INVALID_INPUT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`));
+    if (typeof expression !== 'string')
+      return Promise.reject(new WaymarkError('E_INVALID_INPUT', 'expression must be a string'));
+    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+      return Promise.reject(
+        new WaymarkError('E_INVALID_INPUT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`),
+      );
     if (this.#closed) return Promise.reject(new WaymarkError('E_EXPRESSION', 'the expression sandbox is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Evaluation>((resolve, reject) => {
-      const job: Job = { id: this.#nextId++, expression, input: $, timeoutMs, resolve, reject, signal, onAbort: () => this.#giveUp(job, signal!.reason) };
+      const job: Job = {
+        id: this.#nextId++,
+        expression,
+        input: $,
+        timeoutMs,
+        resolve,
+        reject,
+        signal,
+        onAbort: () => this.#giveUp(job, signal!.reason),
+      };
       signal?.addEventListener('abort', job.onAbort, { once: true });
       this.#queue.push(job);
       this.#dispatch();
@@ -123,15 +140,25 @@ export class SandboxPool implements ExpressionEvaluator {
     void thread.ready.then(() => {
       if (thread.job !== job || thread.gone) return;
       thread.timer = setTimeout(() => {
-        const error = new WaymarkError('E_EXPRESSION_TIMEOUT', `expression ran longer than ${job.timeoutMs} ms`, { details: { limitMs: job.timeoutMs, expression: job.expression.trim().slice(0, 200) } });
+        const error = new WaymarkError('E_EXPRESSION_TIMEOUT', `expression ran longer than ${job.timeoutMs} ms`, {
+          details: { limitMs: job.timeoutMs, expression: job.expression.trim().slice(0, 200) },
+        });
         void this.#stop(thread, error);
       }, job.timeoutMs + GRACE_MS);
       try {
-        const message: ThreadJob = { id: job.id, expression: job.expression, input: job.input, timeoutMs: job.timeoutMs };
+        const message: ThreadJob = {
+          id: job.id,
+          expression: job.expression,
+          input: job.input,
+          timeoutMs: job.timeoutMs,
+        };
         thread.worker.postMessage(message);
       } catch (error) {
         this.#release(thread);
-        settle(job, new WaymarkError('E_INVALID_INPUT', `expression input ($) is not JSON: ${(error as Error).message}`));
+        settle(
+          job,
+          new WaymarkError('E_INVALID_INPUT', `expression input ($) is not JSON: ${(error as Error).message}`),
+        );
         this.#dispatch();
       }
     });
@@ -142,7 +169,8 @@ export class SandboxPool implements ExpressionEvaluator {
     if (!job || job.id !== answer.id) return;
     this.#release(thread);
     if (answer.ok) settle(job, undefined, { value: answer.value, elapsedMs: answer.elapsedMs });
-    else settle(job, new WaymarkError(answer.code as WaymarkError['code'], answer.message, { details: answer.details }));
+    else
+      settle(job, new WaymarkError(answer.code as WaymarkError['code'], answer.message, { details: answer.details }));
     this.#dispatch();
   }
 
@@ -185,10 +213,28 @@ export class SandboxPool implements ExpressionEvaluator {
 
   #spawn(): Thread {
     let ready!: () => void;
-    const thread: Thread = { worker: startWorker(this.memoryBytes), ready: new Promise<void>((resolve) => (ready = resolve)), job: undefined, timer: undefined, gone: false };
-    thread.worker.on('message', (message: ThreadAnswer | { ready: true }) => ('ready' in message ? ready() : this.#answer(thread, message)));
-    thread.worker.on('error', (error) => void this.#stop(thread, new WaymarkError('E_EXPRESSION', `the expression sandbox thread failed: ${error.message}`)));
-    thread.worker.on('exit', () => void this.#stop(thread, new WaymarkError('E_EXPRESSION', 'the expression sandbox thread stopped')));
+    const thread: Thread = {
+      worker: startWorker(this.memoryBytes),
+      ready: new Promise<void>((resolve) => (ready = resolve)),
+      job: undefined,
+      timer: undefined,
+      gone: false,
+    };
+    thread.worker.on('message', (message: ThreadAnswer | { ready: true }) =>
+      'ready' in message ? ready() : this.#answer(thread, message),
+    );
+    thread.worker.on(
+      'error',
+      (error) =>
+        void this.#stop(
+          thread,
+          new WaymarkError('E_EXPRESSION', `the expression sandbox thread failed: ${error.message}`),
+        ),
+    );
+    thread.worker.on(
+      'exit',
+      () => void this.#stop(thread, new WaymarkError('E_EXPRESSION', 'the expression sandbox thread stopped')),
+    );
     thread.worker.unref();
     this.#live.add(thread);
     return thread;

@@ -13,7 +13,10 @@ export interface ThreadJob {
 }
 
 /** What the thread answers: the value or the error, and the time the evaluation took. */
-export type ThreadAnswer = { id: number; elapsedMs: number } & ({ ok: true; value: Json } | { ok: false; code: string; message: string; details: Json | undefined });
+export type ThreadAnswer = { id: number; elapsedMs: number } & (
+  | { ok: true; value: Json }
+  | { ok: false; code: string; message: string; details: Json | undefined }
+);
 
 const port = parentPort!;
 const sandbox = await loadSandbox({ memoryBytes: (workerData as { memoryBytes: number }).memoryBytes });

@@ -17,7 +17,8 @@ export interface SandboxOptions {
 }
 
 /** The package's types describe CommonJS (variant under `default`); an ESM import yields the variant itself. */
-const releaseSyncVariant = ((releaseSyncImport as { default?: QuickJSSyncVariant }).default ?? releaseSyncImport) as QuickJSSyncVariant;
+const releaseSyncVariant = ((releaseSyncImport as { default?: QuickJSSyncVariant }).default ??
+  releaseSyncImport) as QuickJSSyncVariant;
 
 const MiB = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 100;
@@ -66,7 +67,11 @@ export class ExpressionSandbox {
   #spare: QuickJSWASMModule | undefined;
   #reloading: Promise<void> | undefined;
 
-  constructor(readonly memoryBytes: number, module: QuickJSWASMModule, spare: QuickJSWASMModule) {
+  constructor(
+    readonly memoryBytes: number,
+    module: QuickJSWASMModule,
+    spare: QuickJSWASMModule,
+  ) {
     this.#module = module;
     this.#spare = spare;
   }
@@ -90,14 +95,20 @@ export class ExpressionSandbox {
     }
     if (typeof inputText !== 'string') throw new WaymarkError('E_INVALID_INPUT', 'expression input ($) is not JSON');
     if (Buffer.byteLength(inputText) + Buffer.byteLength(expression) > this.memoryBytes / 4) {
-      throw new WaymarkError('E_EXPRESSION_MEMORY', `expression and its input exceed a quarter of the memory limit (${this.memoryBytes} bytes)`, {
-        details: { limitBytes: this.memoryBytes, expression: excerpt },
-      });
+      throw new WaymarkError(
+        'E_EXPRESSION_MEMORY',
+        `expression and its input exceed a quarter of the memory limit (${this.memoryBytes} bytes)`,
+        {
+          details: { limitBytes: this.memoryBytes, expression: excerpt },
+        },
+      );
     }
     const module = this.#module;
     if (!module) {
       this.#reload();
-      throw new WaymarkError('E_EXPRESSION', 'the expression sandbox is reloading after a failure; try again', { details: { expression: excerpt } });
+      throw new WaymarkError('E_EXPRESSION', 'the expression sandbox is reloading after a failure; try again', {
+        details: { expression: excerpt },
+      });
     }
     try {
       return evaluateIn(module, expression, inputText, timeoutMs, this.memoryBytes);
@@ -135,11 +146,15 @@ const sandboxes = new Map<number, Promise<ExpressionSandbox>>();
 export function loadSandbox(options: SandboxOptions = {}): Promise<ExpressionSandbox> {
   const memoryBytes = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
   if (!Number.isInteger(memoryBytes) || memoryBytes < MiB || memoryBytes > 1024 * MiB) {
-    return Promise.reject(new WaymarkError('E_INVALID_INPUT', `memoryBytes must be an integer from 1 MiB to 1 GiB, got ${memoryBytes}`));
+    return Promise.reject(
+      new WaymarkError('E_INVALID_INPUT', `memoryBytes must be an integer from 1 MiB to 1 GiB, got ${memoryBytes}`),
+    );
   }
   let sandbox = sandboxes.get(memoryBytes);
   if (!sandbox) {
-    sandbox = Promise.all([loadModule(memoryBytes), loadModule(memoryBytes)]).then(([module, spare]) => new ExpressionSandbox(memoryBytes, module, spare));
+    sandbox = Promise.all([loadModule(memoryBytes), loadModule(memoryBytes)]).then(
+      ([module, spare]) => new ExpressionSandbox(memoryBytes, module, spare),
+    );
     sandbox.catch(() => sandboxes.delete(memoryBytes));
     sandboxes.set(memoryBytes, sandbox);
   }
@@ -157,7 +172,13 @@ function loadModule(memoryBytes: number): Promise<QuickJSWASMModule> {
 }
 
 /** One evaluation in a fresh runtime and context, disposed afterwards unless the module itself failed. */
-function evaluateIn(module: QuickJSWASMModule, expression: string, inputText: string, timeoutMs: number, memoryBytes: number): Json {
+function evaluateIn(
+  module: QuickJSWASMModule,
+  expression: string,
+  inputText: string,
+  timeoutMs: number,
+  memoryBytes: number,
+): Json {
   const excerpt = expression.trim().slice(0, EXCERPT_CHARS);
   const runtime = module.newRuntime();
   const handles: QuickJSHandle[] = [];
@@ -178,14 +199,18 @@ function evaluateIn(module: QuickJSWASMModule, expression: string, inputText: st
     const failure = (what: string, error: QuickJSHandle): WaymarkError => {
       keep(error);
       if (timedOut) {
-        return new WaymarkError('E_EXPRESSION_TIMEOUT', `expression ran longer than ${timeoutMs} ms`, { details: { limitMs: timeoutMs, expression: excerpt } });
+        return new WaymarkError('E_EXPRESSION_TIMEOUT', `expression ran longer than ${timeoutMs} ms`, {
+          details: { limitMs: timeoutMs, expression: excerpt },
+        });
       }
       runtime.setMemoryLimit(-1);
       deadline = performance.now() + DESCRIBE_TIMEOUT_MS;
       const described = ctx.callFunction(describe, ctx.undefined, error);
       const text = keep(described.error ?? described.value);
       if (!described.error && ctx.typeof(text) === 'number') {
-        return new WaymarkError('E_EXPRESSION_MEMORY', `expression ran out of memory (limit ${memoryBytes} bytes)`, { details: { limitBytes: memoryBytes, expression: excerpt } });
+        return new WaymarkError('E_EXPRESSION_MEMORY', `expression ran out of memory (limit ${memoryBytes} bytes)`, {
+          details: { limitBytes: memoryBytes, expression: excerpt },
+        });
       }
       const message = described.error ? 'an error that could not be read' : ctx.getString(text);
       return new WaymarkError('E_EXPRESSION', `${what}: ${message}`, { details: { expression: excerpt } });
@@ -204,7 +229,9 @@ function evaluateIn(module: QuickJSWASMModule, expression: string, inputText: st
     try {
       return JSON.parse(text) as Json;
     } catch {
-      throw new WaymarkError('E_EXPRESSION', 'expression result could not be read back as JSON', { details: { expression: excerpt } });
+      throw new WaymarkError('E_EXPRESSION', 'expression result could not be read back as JSON', {
+        details: { expression: excerpt },
+      });
     }
   } catch (error) {
     if (error instanceof WaymarkError) moduleHealthy = true;

@@ -34,7 +34,10 @@ export class SubWorkflowRunner {
 
   constructor(
     private readonly engine: Engine,
-    options: { /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number; /** Time between polls, in ms. (Default: 250) */ intervalMs?: number } = {},
+    options: {
+      /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number /** Time between polls, in ms. (Default: 250) */;
+      intervalMs?: number;
+    } = {},
   ) {
     this.maxDepth = options.maxDepth ?? 5;
     // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors (the store is down) are tried again.
@@ -61,12 +64,20 @@ export class SubWorkflowRunner {
         continue;
       }
       try {
-        await this.engine.start(request.name, request.input, { id, ...(request.version ? { version: request.version } : { parent: { workflow: task.workflow, version: task.version } }) });
+        await this.engine.start(request.name, request.input, {
+          id,
+          ...(request.version
+            ? { version: request.version }
+            : { parent: { workflow: task.workflow, version: task.version } }),
+        });
         this.watching.set(task.taskId, id);
       } catch (error) {
         // Only a refused start fails the task; a store that is down leaves it to time out and be polled again.
         if (!isRefusal(error)) throw error;
-        await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `cannot start sub-workflow ${request.name}: ${error.message}` });
+        await this.engine.tasks.report(task.taskId, {
+          status: 'FAILED_WITH_TERMINAL_ERROR',
+          reason: `cannot start sub-workflow ${request.name}: ${error.message}`,
+        });
       }
     }
     for (const [taskId, childId] of this.watching) {
@@ -76,8 +87,13 @@ export class SubWorkflowRunner {
         continue;
       }
       this.watching.delete(taskId);
-      if (child.status === 'completed') await this.engine.tasks.report(taskId, { status: 'COMPLETED', output: (child.output ?? {}) as Json });
-      else await this.engine.tasks.report(taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason: `sub-workflow ${childId} ${child.status}: ${child.error?.message ?? ''}` });
+      if (child.status === 'completed')
+        await this.engine.tasks.report(taskId, { status: 'COMPLETED', output: (child.output ?? {}) as Json });
+      else
+        await this.engine.tasks.report(taskId, {
+          status: 'FAILED_WITH_TERMINAL_ERROR',
+          reason: `sub-workflow ${childId} ${child.status}: ${child.error?.message ?? ''}`,
+        });
     }
   }
 }
@@ -101,7 +117,8 @@ async function parentOf(engine: Engine, runId: string): Promise<string | undefin
   for (let dot = runId.lastIndexOf('.'); dot > 0; dot = runId.lastIndexOf('.', dot - 1)) {
     const parent = runId.slice(0, dot);
     const ref = runId.slice(dot + 1);
-    if ((await engine.tasks.ofRun(parent)).some((t) => t.taskType === SUB_WORKFLOW_TASK && t.refName === ref)) return parent;
+    if ((await engine.tasks.ofRun(parent)).some((t) => t.taskType === SUB_WORKFLOW_TASK && t.refName === ref))
+      return parent;
   }
   return undefined;
 }

@@ -9,9 +9,14 @@ const UNIT_MS = [86_400_000, 3_600_000, 60_000, 1_000];
 export function parseWaitDuration(text: string): number {
   const match = typeof text === 'string' ? DURATION_PATTERN.exec(text) : null;
   if (!match || match.slice(1).every((part) => part === undefined)) {
-    throw new WaymarkError('E_INVALID_INPUT', `WAIT duration '${String(text)}' is not a duration: use forms like '30s', '5m', '1h', '1d' or '1d 2h 30m'`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `WAIT duration '${String(text)}' is not a duration: use forms like '30s', '5m', '1h', '1d' or '1d 2h 30m'`,
+    );
   }
-  return match.slice(1).reduce((total, part, index) => total + (part === undefined ? 0 : Number(part) * UNIT_MS[index]!), 0);
+  return match
+    .slice(1)
+    .reduce((total, part, index) => total + (part === undefined ? 0 : Number(part) * UNIT_MS[index]!), 0);
 }
 
 const UNTIL_PATTERN = /^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2})(?: (\S+))?)?$/;
@@ -23,7 +28,10 @@ const OFFSET_PATTERN = /^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$/i;
  */
 export function parseWaitUntil(text: string): number {
   const bad = () =>
-    new WaymarkError('E_INVALID_INPUT', `WAIT until '${String(text)}' is not a time: use 'yyyy-MM-dd HH:mm', 'yyyy-MM-dd HH:mm z' or 'yyyy-MM-dd'`);
+    new WaymarkError(
+      'E_INVALID_INPUT',
+      `WAIT until '${String(text)}' is not a time: use 'yyyy-MM-dd HH:mm', 'yyyy-MM-dd HH:mm z' or 'yyyy-MM-dd'`,
+    );
   if (typeof text !== 'string') throw bad();
   const match = UNTIL_PATTERN.exec(text.trim());
   if (!match) {
@@ -34,7 +42,13 @@ export function parseWaitUntil(text: string): number {
   const [, year, month, day, hour = '00', minute = '00', zone] = match;
   const local = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute));
   const check = new Date(local);
-  if (check.getUTCMonth() !== Number(month) - 1 || check.getUTCDate() !== Number(day) || Number(hour) > 23 || Number(minute) > 59) throw bad();
+  if (
+    check.getUTCMonth() !== Number(month) - 1 ||
+    check.getUTCDate() !== Number(day) ||
+    Number(hour) > 23 ||
+    Number(minute) > 59
+  )
+    throw bad();
   if (zone === undefined || /^(UTC|GMT|Z)$/i.test(zone)) return local;
   const offset = OFFSET_PATTERN.exec(zone);
   if (!offset) throw bad();

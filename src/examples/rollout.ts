@@ -42,7 +42,8 @@ export function rolloutWorkflow(world: RolloutWorld) {
     steps[step.name] = { effect: step.effect, retry: { maxAttempts: 3, initialDelayMs: 50 } };
     if (step.onFailure) steps[step.name]!.onFailure = step.onFailure;
     if (step.effect === 'reversible') {
-      steps[step.name]!.compensate = (output: { target: string; key: string }) => world.undo(step.name, output.target, output.key);
+      steps[step.name]!.compensate = (output: { target: string; key: string }) =>
+        world.undo(step.name, output.target, output.key);
     }
   }
   return defineWorkflow({

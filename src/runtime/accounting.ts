@@ -33,7 +33,12 @@ export interface VersionSummary {
 
 /** Summarises every registered version from the store: exact counts, where runs wait, live workers. */
 export async function summariseVersions(store: Store): Promise<VersionSummary[]> {
-  const [versions, counts, groups, workers] = await Promise.all([store.listWorkflowVersions(), store.countRuns(), store.inFlightGroups(), store.liveWorkers()]);
+  const [versions, counts, groups, workers] = await Promise.all([
+    store.listWorkflowVersions(),
+    store.countRuns(),
+    store.inFlightGroups(),
+    store.liveWorkers(),
+  ]);
   return versions.map((v) => {
     const runs: Partial<Record<RunStatus, number>> = {};
     let inFlight = 0;
@@ -79,12 +84,21 @@ export interface StrandingRisk {
 }
 
 /** The versions that closing `workerId` would leave with in-flight runs and no live worker. */
-export async function strandedByClosing(store: Store, workerId: string, served: { workflow: string; version: number }[]): Promise<StrandingRisk[]> {
+export async function strandedByClosing(
+  store: Store,
+  workerId: string,
+  served: { workflow: string; version: number }[],
+): Promise<StrandingRisk[]> {
   const [counts, workers] = await Promise.all([store.countRuns(), store.liveWorkers()]);
   const others = workers.filter((w) => w.workerId !== workerId);
   return served
     .filter((s) => !others.some((w) => serves(w, s.workflow, s.version)))
-    .map((s) => ({ ...s, inFlight: counts.filter((c) => c.workflow === s.workflow && c.version === s.version && !isTerminal(c.status)).reduce((n, c) => n + c.count, 0) }))
+    .map((s) => ({
+      ...s,
+      inFlight: counts
+        .filter((c) => c.workflow === s.workflow && c.version === s.version && !isTerminal(c.status))
+        .reduce((n, c) => n + c.count, 0),
+    }))
     .filter((risk) => risk.inFlight > 0);
 }
 
@@ -99,6 +113,13 @@ export async function checkStranding(
   const risks = await strandedByClosing(store, workerId, served).catch(() => []);
   if (risks.length === 0) return;
   const list = risks.map((r) => `${r.workflow} v${r.version} (${r.inFlight} in flight)`).join(', ');
-  if (refuse) throw new WaymarkError('E_WOULD_STRAND', `this is the last live worker serving ${list}: start a worker that serves them first`, { details: risks as unknown as Json });
-  warn(`closing the last live worker serving ${list}: those runs are stranded until a worker serving them starts`, { stranded: risks });
+  if (refuse)
+    throw new WaymarkError(
+      'E_WOULD_STRAND',
+      `this is the last live worker serving ${list}: start a worker that serves them first`,
+      { details: risks as unknown as Json },
+    );
+  warn(`closing the last live worker serving ${list}: those runs are stranded until a worker serving them starts`, {
+    stranded: risks,
+  });
 }

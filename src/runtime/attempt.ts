@@ -32,7 +32,10 @@ export async function runAttempt<T>(
             run,
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
-                const error = new WaymarkError('E_STEP_TIMEOUT', `${options.what} timed out after ${options.timeoutMs} ms`);
+                const error = new WaymarkError(
+                  'E_STEP_TIMEOUT',
+                  `${options.what} timed out after ${options.timeoutMs} ms`,
+                );
                 timeout!.abort(error);
                 reject(error);
               }, options.timeoutMs);
@@ -64,6 +67,11 @@ export async function checkedOutput<T>(raw: T, step: string, options: { output?:
   const value = roundTrip(raw, `output of step '${step}'`);
   if (!options.output) return value;
   const issues = await schemaIssues(options.output, value as Json | undefined);
-  if (issues) throw new WaymarkError('E_INVALID_OUTPUT', `output of step '${step}' does not match its schema: ${issues.join('; ')}`, { details: { step, issues } });
+  if (issues)
+    throw new WaymarkError(
+      'E_INVALID_OUTPUT',
+      `output of step '${step}' does not match its schema: ${issues.join('; ')}`,
+      { details: { step, issues } },
+    );
   return value;
 }

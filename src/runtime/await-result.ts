@@ -21,16 +21,24 @@ export async function waitForTerminal(source: ResultSource, runId: string, timeo
   while (!isTerminal(run.status)) {
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new WaymarkError('E_TIMEOUT', `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`, {
-        details: { runId, status: run.status },
-      });
+      throw new WaymarkError(
+        'E_TIMEOUT',
+        `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`,
+        {
+          details: { runId, status: run.status },
+        },
+      );
     }
     await changeOrPoll(source, runId, Math.min(left, 250));
     try {
       run = await source.getRun(runId);
     } catch (error) {
       if (error instanceof WaymarkError) throw error;
-      if (!warned) source.warn('reading the run failed while waiting for its result; reading it again every 250 ms until the wait ends', { runId, error: String(error) });
+      if (!warned)
+        source.warn(
+          'reading the run failed while waiting for its result; reading it again every 250 ms until the wait ends',
+          { runId, error: String(error) },
+        );
       warned = true;
     }
   }

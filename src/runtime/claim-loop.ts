@@ -37,7 +37,12 @@ export class ClaimLoop {
     private readonly store: Store,
     private readonly options: ClaimLoopOptions,
   ) {
-    this.outage = new Outage('claiming runs', options.pollIntervalMs, Math.max(options.pollIntervalMs, MAX_BACKOFF_MS), options.warn);
+    this.outage = new Outage(
+      'claiming runs',
+      options.pollIntervalMs,
+      Math.max(options.pollIntervalMs, MAX_BACKOFF_MS),
+      options.warn,
+    );
   }
 
   start(): void {
@@ -111,7 +116,10 @@ export class ClaimLoop {
       }
       const claimed = await this.store.claimRuns(workerId, served, free, leaseMs);
       if (this.stopped) {
-        await this.store.releaseLeases(workerId, claimed.map((c) => c.run.id));
+        await this.store.releaseLeases(
+          workerId,
+          claimed.map((c) => c.run.id),
+        );
         return;
       }
       for (const run of claimed) {
@@ -136,11 +144,14 @@ export class ClaimLoop {
   private setTimer(at: number, then: () => void): void {
     this.clearTimer();
     this.wakeAt = at;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAt = Infinity;
-      then();
-    }, Math.max(0, at - Date.now()));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAt = Infinity;
+        then();
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   private clearTimer(): void {

@@ -8,7 +8,10 @@ import type { WorkflowDefinition } from './workflow.js';
 /** Definitions are stored as queried JSON: a string in them must be storable text (E_INVALID_INPUT before anything is written). */
 function assertStorableJson(value: unknown, what: string): void {
   const problem = findUnstorable(value, 'definition');
-  if (problem) throw new WaymarkError('E_INVALID_INPUT', `${what}: ${problem}: it cannot be stored`, { details: { field: problem.split(' ')[0]! } });
+  if (problem)
+    throw new WaymarkError('E_INVALID_INPUT', `${what}: ${problem}: it cannot be stored`, {
+      details: { field: problem.split(' ')[0]! },
+    });
 }
 
 /** Turns a stored declarative source into an executable version (given by the layer that knows the format). */
@@ -34,23 +37,35 @@ export class Definitions {
    */
   async register(definitions: WorkflowDefinition[], options: { replace?: boolean } = {}): Promise<void> {
     for (const d of definitions) {
-      if (!d || typeof d.run !== 'function' || typeof d.fingerprint !== 'string') throw new WaymarkError('E_INVALID_INPUT', 'register needs workflow definitions');
+      if (!d || typeof d.run !== 'function' || typeof d.fingerprint !== 'string')
+        throw new WaymarkError('E_INVALID_INPUT', 'register needs workflow definitions');
       assertStorableJson(d.source, `workflow ${d.name} v${d.version}`);
     }
     const records = definitions.map((d) => ({ workflow: d.name, version: d.version, fingerprint: d.fingerprint }));
     const conflicts = await this.store.registerWorkflowVersions(records, { replace: false });
     if (conflicts.length && !options.replace) {
       const list = conflicts.map((c) => `${c.workflow} v${c.version}`).join(', ');
-      throw new WaymarkError('E_VERSION_CONFLICT', `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with another definition: register a new version`, {
-        details: conflicts as unknown as Json,
-      });
+      throw new WaymarkError(
+        'E_VERSION_CONFLICT',
+        `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with another definition: register a new version`,
+        {
+          details: conflicts as unknown as Json,
+        },
+      );
     }
     for (const c of conflicts) {
       const runs = await this.store.listRuns({ workflow: c.workflow, version: c.version, limit: 1 });
-      if (runs.length) throw new WaymarkError('E_VERSION_CONFLICT', `${c.workflow} v${c.version} has runs: it cannot be replaced, register a new version`, { details: { workflow: c.workflow, version: c.version } });
+      if (runs.length)
+        throw new WaymarkError(
+          'E_VERSION_CONFLICT',
+          `${c.workflow} v${c.version} has runs: it cannot be replaced, register a new version`,
+          { details: { workflow: c.workflow, version: c.version } },
+        );
     }
     if (conflicts.length) await this.store.registerWorkflowVersions(records, { replace: true });
-    const sources = definitions.filter((d) => d.source !== undefined).map((d) => ({ workflow: d.name, version: d.version, source: d.source! }));
+    const sources = definitions
+      .filter((d) => d.source !== undefined)
+      .map((d) => ({ workflow: d.name, version: d.version, source: d.source! }));
     await this.store.definitions.saveSources(sources);
     for (const d of definitions) this.registry.add(d);
   }
@@ -58,9 +73,16 @@ export class Definitions {
   /** Forgets a version; refused (E_RUN_STATE) while it has runs. */
   async unregister(workflow: string, version: number): Promise<void> {
     await this.registry.refresh(this.store, workflow, 0);
-    if (this.registry.statusOf(workflow, version) === undefined) throw new WaymarkError('E_UNKNOWN_VERSION', `${workflow} v${version} is not registered`, { details: { workflow, version } });
+    if (this.registry.statusOf(workflow, version) === undefined)
+      throw new WaymarkError('E_UNKNOWN_VERSION', `${workflow} v${version} is not registered`, {
+        details: { workflow, version },
+      });
     if (!(await this.store.definitions.removeVersion(workflow, version))) {
-      throw new WaymarkError('E_RUN_STATE', `${workflow} v${version} has runs: their histories need it (drain and retire it instead)`, { details: { workflow, version } });
+      throw new WaymarkError(
+        'E_RUN_STATE',
+        `${workflow} v${version} has runs: their histories need it (drain and retire it instead)`,
+        { details: { workflow, version } },
+      );
     }
     this.registry.remove(workflow, version);
   }
@@ -82,7 +104,8 @@ export class Definitions {
 
   /** E_UNKNOWN_WORKFLOW-like E_TASK_NOT_FOUND when there is none of that name. */
   async removeTaskDefinition(name: string): Promise<void> {
-    if (!(await this.store.definitions.removeTaskDefinition(name))) throw new WaymarkError('E_TASK_NOT_FOUND', `task definition '${name}' does not exist`, { details: { name } });
+    if (!(await this.store.definitions.removeTaskDefinition(name)))
+      throw new WaymarkError('E_TASK_NOT_FOUND', `task definition '${name}' does not exist`, { details: { name } });
     this.taskCache.delete(name);
   }
 
@@ -100,7 +123,11 @@ export class Definitions {
       try {
         this.registry.add(this.compile(source));
       } catch (error) {
-        this.warn('a stored declarative version does not compile; it is not served here', { workflow: source.workflow, version: source.version, error: String(error) });
+        this.warn('a stored declarative version does not compile; it is not served here', {
+          workflow: source.workflow,
+          version: source.version,
+          error: String(error),
+        });
       }
     }
   }

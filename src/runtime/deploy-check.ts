@@ -64,10 +64,17 @@ const REPLAYS_AT_ONCE = 64;
  * Replays every in-flight run (and a sample of completed ones) of each changed workflow against its
  * candidate code in a sandbox where nothing executes, and says per run and per change whether it is safe.
  */
-export async function deployCheck(store: Store, candidates: WorkflowDefinition[], options: DeployCheckOptions = {}): Promise<DeployCheckReport> {
+export async function deployCheck(
+  store: Store,
+  candidates: WorkflowDefinition[],
+  options: DeployCheckOptions = {},
+): Promise<DeployCheckReport> {
   const started = Date.now();
   const registered = await store.listWorkflowVersions();
-  const sources = options.compareSources && candidates.some((c) => c.source !== undefined) ? await store.definitions.listSources() : [];
+  const sources =
+    options.compareSources && candidates.some((c) => c.source !== undefined)
+      ? await store.definitions.listSources()
+      : [];
   const workflows: WorkflowCheck[] = [];
   let checkedRuns = 0;
   for (const candidate of candidates.filter((c) => !options.workflow || c.name === options.workflow)) {
@@ -75,12 +82,27 @@ export async function deployCheck(store: Store, candidates: WorkflowDefinition[]
     const state = !known ? 'new' : known.fingerprint === candidate.fingerprint ? 'same' : 'changed';
     const info = { version: candidate.version, fingerprint: candidate.fingerprint, registered: state } as const;
     if (state === 'same') {
-      workflows.push({ workflow: candidate.name, candidate: info, classification: 'unchanged', reasons: ['the registered code is the same'], safe: true, inFlight: [], sampled: [], counts: emptyCounts() });
+      workflows.push({
+        workflow: candidate.name,
+        candidate: info,
+        classification: 'unchanged',
+        reasons: ['the registered code is the same'],
+        safe: true,
+        inFlight: [],
+        sampled: [],
+        counts: emptyCounts(),
+      });
       continue;
     }
     const inFlightRuns = await store.listRuns({ workflow: candidate.name, status: IN_FLIGHT, limit: 1_000_000 });
-    const completed = await store.listRuns({ workflow: candidate.name, status: 'completed', limit: options.sampleCompleted ?? 20 });
-    const inFlight = await mapConcurrently(inFlightRuns, REPLAYS_AT_ONCE, (run) => checkRun(store, candidate, run, options.migrations ?? []));
+    const completed = await store.listRuns({
+      workflow: candidate.name,
+      status: 'completed',
+      limit: options.sampleCompleted ?? 20,
+    });
+    const inFlight = await mapConcurrently(inFlightRuns, REPLAYS_AT_ONCE, (run) =>
+      checkRun(store, candidate, run, options.migrations ?? []),
+    );
     const sampled = await mapConcurrently(completed, REPLAYS_AT_ONCE, (run) => checkRun(store, candidate, run, []));
     checkedRuns += inFlight.length + sampled.length;
     const check = classify(candidate.name, info, inFlight, sampled);
@@ -94,16 +116,24 @@ export async function deployCheck(store: Store, candidates: WorkflowDefinition[]
   return { safe: workflows.every((w) => w.safe), workflows, checkedRuns, durationMs: Date.now() - started };
 }
 
-async function checkRun(store: Store, candidate: WorkflowDefinition, run: Run, migrations: MigrationDefinition[]): Promise<RunCheck> {
+async function checkRun(
+  store: Store,
+  candidate: WorkflowDefinition,
+  run: Run,
+  migrations: MigrationDefinition[],
+): Promise<RunCheck> {
   const history = currentEpoch(await store.history(run.id), run.epoch);
   const base = { runId: run.id, version: run.version, status: run.status };
   const replay = await verifyReplay(candidate, run.input, history);
   if (replay.ok) return { ...base, verdict: 'compatible', replay };
-  for (const migration of migrations.filter((m) => m.workflow === run.workflow && m.from === run.version && m.to === candidate.version)) {
+  for (const migration of migrations.filter(
+    (m) => m.workflow === run.workflow && m.from === run.version && m.to === candidate.version,
+  )) {
     try {
       const transformed = transformHistory(migration, history, run.input);
       const migrated = await verifyReplay(candidate, transformed.input, transformed.events);
-      if (migrated.ok && validateMigration(migration, transformed)) return { ...base, verdict: 'compatible_with_migration', replay: migrated, migration: migration.name };
+      if (migrated.ok && validateMigration(migration, transformed))
+        return { ...base, verdict: 'compatible_with_migration', replay: migrated, migration: migration.name };
     } catch {
       // a migration that throws on this run does not make it fit
     }
@@ -111,7 +141,12 @@ async function checkRun(store: Store, candidate: WorkflowDefinition, run: Run, m
   return { ...base, verdict: replay.reason === 'schema_mismatch' ? 'schema_mismatch' : 'incompatible', replay };
 }
 
-function classify(workflow: string, candidate: WorkflowCheck['candidate'], inFlight: RunCheck[], sampled: RunCheck[]): WorkflowCheck {
+function classify(
+  workflow: string,
+  candidate: WorkflowCheck['candidate'],
+  inFlight: RunCheck[],
+  sampled: RunCheck[],
+): WorkflowCheck {
   const counts = emptyCounts();
   for (const run of inFlight) counts[run.verdict]++;
   const reasons: string[] = [];
@@ -119,7 +154,8 @@ function classify(workflow: string, candidate: WorkflowCheck['candidate'], inFli
   const all = [...inFlight, ...sampled];
   for (const run of all.filter((r) => !r.replay.ok)) {
     const scope = isTerminal(run.status) ? 'completed run' : 'in-flight run';
-    if (run.verdict === 'compatible_with_migration') reasons.push(`${scope} ${run.runId} replays only through migration '${run.migration}'`);
+    if (run.verdict === 'compatible_with_migration')
+      reasons.push(`${scope} ${run.runId} replays only through migration '${run.migration}'`);
     else reasons.push(`${scope} ${run.runId} (v${run.version}): ${(run.replay as { message: string }).message}`);
   }
   let classification: ChangeClass;
@@ -127,10 +163,15 @@ function classify(workflow: string, candidate: WorkflowCheck['candidate'], inFli
   else {
     const grown = sampled.filter((r) => r.replay.ok && r.replay.frontier !== 'end');
     const gated = all.filter((r) => r.replay.ok && r.replay.oldBranches?.length);
-    for (const r of grown) reasons.push(`completed run ${r.runId} would go on past its recorded end: new steps after every recorded one`);
-    for (const r of gated) reasons.push(`run ${r.runId} keeps the old branch of patch gate(s) ${(r.replay.ok && r.replay.oldBranches?.join(', ')) || ''}`);
+    for (const r of grown)
+      reasons.push(`completed run ${r.runId} would go on past its recorded end: new steps after every recorded one`);
+    for (const r of gated)
+      reasons.push(
+        `run ${r.runId} keeps the old branch of patch gate(s) ${(r.replay.ok && r.replay.oldBranches?.join(', ')) || ''}`,
+      );
     classification = grown.length || gated.length ? 'additive' : 'config_only';
-    if (classification === 'config_only') reasons.push(`every observed run (${all.length}) replays the same steps: only step internals changed`);
+    if (classification === 'config_only')
+      reasons.push(`every observed run (${all.length}) replays the same steps: only step internals changed`);
   }
   return { workflow, candidate, classification, reasons, safe, inFlight, sampled, counts };
 }
@@ -143,7 +184,9 @@ function raiseToStructure(check: WorkflowCheck): void {
   const kind = (diff.kind === 'identical' ? 'unchanged' : diff.kind) as ChangeClass;
   if (!SEVERITY.includes(kind) || SEVERITY.indexOf(kind) <= SEVERITY.indexOf(check.classification)) return;
   check.classification = kind;
-  check.reasons.push(`the graph changed against v${check.structure!.from} (${kind}): ${(diff.reasons ?? []).slice(0, 3).join('; ')}`);
+  check.reasons.push(
+    `the graph changed against v${check.structure!.from} (${kind}): ${(diff.reasons ?? []).slice(0, 3).join('; ')}`,
+  );
 }
 
 /** The registered source a declarative candidate replaces: its own version's, else the highest below it. */

@@ -3,7 +3,17 @@ import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import type { Task } from '../core/tasks.js';
 import type { Duration, HistoryEvent, Json, Run, RunStatus } from '../core/types.js';
-import type { ClaimedRun, CommitOutcome, CreateRunRequest, CreateRunResult, RunCommit, RunFilter, RunPage, RunPageQuery, Store } from '../store/types.js';
+import type {
+  ClaimedRun,
+  CommitOutcome,
+  CreateRunRequest,
+  CreateRunResult,
+  RunCommit,
+  RunFilter,
+  RunPage,
+  RunPageQuery,
+  Store,
+} from '../store/types.js';
 import { checkStranding } from './accounting.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
@@ -85,7 +95,8 @@ export interface RunChange {
 export const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_000 };
 
 /** Options after defaults. */
-export type ResolvedOptions = Required<Pick<EngineOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> & EngineOptions;
+export type ResolvedOptions = Required<Pick<EngineOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> &
+  EngineOptions;
 
 /**
  * The engine's kernel: executes runs on this worker (claims, leases, group commits), starts and signals runs
@@ -139,7 +150,11 @@ export abstract class EngineCore {
       warn: (message, facts) => this.warn(message, facts),
       holdTasksMs: options.taskHoldMs ?? 2_000,
     };
-    this.tasks = new TaskClient(store, (task) => this.reported(task), () => this.assertOpen());
+    this.tasks = new TaskClient(
+      store,
+      (task) => this.reported(task),
+      () => this.assertOpen(),
+    );
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
       const outcomes = await store.commit(batch, options.leaseMs);
@@ -170,11 +185,22 @@ export abstract class EngineCore {
       const warn = (message: string, facts: Record<string, unknown>) => this.warn(message, facts);
       const intervalMs = beatIntervalMs(options.leaseMs);
       this.periodic.push(
-        new Periodic(() => Promise.all([registry.learn(store), this.definitions.sync()]), { what: 'learning versions, routes and declarative definitions', intervalMs, warn }),
-        new Periodic(() => store.tasks.timeOut(), { what: 'timing out tasks whose worker went silent', intervalMs, warn }),
+        new Periodic(() => Promise.all([registry.learn(store), this.definitions.sync()]), {
+          what: 'learning versions, routes and declarative definitions',
+          intervalMs,
+          warn,
+        }),
+        new Periodic(() => store.tasks.timeOut(), {
+          what: 'timing out tasks whose worker went silent',
+          intervalMs,
+          warn,
+        }),
       );
       const every = options.rolloutCheckMs ?? 15_000;
-      if (every > 0) this.periodic.push(new Periodic(() => this.evaluateRollouts(), { what: 'evaluating rollouts', intervalMs: every, warn }));
+      if (every > 0)
+        this.periodic.push(
+          new Periodic(() => this.evaluateRollouts(), { what: 'evaluating rollouts', intervalMs: every, warn }),
+        );
     }
   }
 
@@ -185,9 +211,13 @@ export abstract class EngineCore {
       const conflicts = await store.registerWorkflowVersions(registry.records(), { replace: options.devMode === true });
       if (conflicts.length > 0 && !options.devMode) {
         const list = conflicts.map((c) => `${c.workflow} v${c.version}`).join(', ');
-        throw new WaymarkError('E_VERSION_CONFLICT', `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version (or open the engine with devMode while developing)`, {
-          details: conflicts as unknown as Json,
-        });
+        throw new WaymarkError(
+          'E_VERSION_CONFLICT',
+          `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version (or open the engine with devMode while developing)`,
+          {
+            details: conflicts as unknown as Json,
+          },
+        );
       }
       await this.definitions.sync();
       await registry.learn(store);
@@ -224,16 +254,25 @@ export abstract class EngineCore {
     } finally {
       if (here) this.startingHere--;
     }
-    if ('refused' in result) throw new WaymarkError('E_INVALID_INPUT', `start of run '${request.id}' cannot be stored: ${result.refused}`, { details: { runId: request.id } });
+    if ('refused' in result)
+      throw new WaymarkError('E_INVALID_INPUT', `start of run '${request.id}' cannot be stored: ${result.refused}`, {
+        details: { runId: request.id },
+      });
     if ('lockHeldBy' in result) {
       const { key, runId } = result.lockHeldBy;
-      throw new WaymarkError('E_LOCK_HELD', `target '${key}' is locked by run '${runId}'`, { details: { key, holder: runId } });
+      throw new WaymarkError('E_LOCK_HELD', `target '${key}' is locked by run '${runId}'`, {
+        details: { key, holder: runId },
+      });
     }
     if (!result.created) {
       if (result.run.workflow !== workflow) {
-        throw new WaymarkError('E_INVALID_INPUT', `run id '${request.id}' is already used by a run of workflow '${result.run.workflow}'`, {
-          details: { runId: request.id, workflow: result.run.workflow },
-        });
+        throw new WaymarkError(
+          'E_INVALID_INPUT',
+          `run id '${request.id}' is already used by a run of workflow '${result.run.workflow}'`,
+          {
+            details: { runId: request.id, workflow: result.run.workflow },
+          },
+        );
       }
       return result.run;
     }
@@ -254,7 +293,11 @@ export abstract class EngineCore {
   /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
   async result<T = Json>(runId: string, options: { timeoutMs?: number } = {}): Promise<T> {
     const getRun = (id: string) => (this.assertOpen(), this.getRun(id)); // a wait ends when the engine closes
-    const run = await waitForTerminal({ getRun, subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) }, runId, options.timeoutMs);
+    const run = await waitForTerminal(
+      { getRun, subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) },
+      runId,
+      options.timeoutMs,
+    );
     if (run.status === 'completed') return run.output as T;
     if (run.status === 'cancelled') throw new WaymarkError('E_RUN_CANCELLED', `run '${runId}' was cancelled`);
     throw new WaymarkError('E_RUN_FAILED', `run '${runId}' failed: ${run.error?.message ?? 'unknown error'}`, {
@@ -302,7 +345,14 @@ export abstract class EngineCore {
    */
   async close(options: { refuseStranding?: boolean } = {}): Promise<void> {
     if (this.closed) return;
-    if (this.loop) await checkStranding(this.store, this.workerId, this.registry.served(), options.refuseStranding === true, (m, f) => this.warn(m, f));
+    if (this.loop)
+      await checkStranding(
+        this.store,
+        this.workerId,
+        this.registry.served(),
+        options.refuseStranding === true,
+        (m, f) => this.warn(m, f),
+      );
     this.closed = true;
     this.unsubscribeWake?.();
     await Promise.all([...this.periodic.map((job) => job.stop()), this.loop?.stop()]);
@@ -376,10 +426,16 @@ export abstract class EngineCore {
   private async parkRefused(batch: RunCommit[], outcomes: CommitOutcome[]): Promise<void> {
     try {
       const { parked, failed } = await parkRefused(this.store, batch, outcomes, this.options.leaseMs);
-      this.announce(parked, parked.map(() => ({ ok: true })));
-      for (const runId of failed) this.warn('a refused checkpoint could not be parked; the run resumes from its last checkpoint', { runId });
+      this.announce(
+        parked,
+        parked.map(() => ({ ok: true })),
+      );
+      for (const runId of failed)
+        this.warn('a refused checkpoint could not be parked; the run resumes from its last checkpoint', { runId });
     } catch (error) {
-      this.warn('parking runs whose checkpoint was refused failed; they resume from their last checkpoint', { error: String(error) });
+      this.warn('parking runs whose checkpoint was refused failed; they resume from their last checkpoint', {
+        error: String(error),
+      });
     }
   }
 
@@ -387,7 +443,11 @@ export abstract class EngineCore {
     if (this.listeners.size === 0) return;
     batch.forEach((commit, i) => {
       if (!outcomes[i]!.ok) return;
-      const change: RunChange = { runId: commit.runId, events: commit.events.map((e) => e.type), status: commit.update?.status };
+      const change: RunChange = {
+        runId: commit.runId,
+        events: commit.events.map((e) => e.type),
+        status: commit.update?.status,
+      };
       for (const listener of this.listeners) listener(change);
     });
   }
@@ -406,4 +466,5 @@ export abstract class EngineCore {
   abstract evaluateRollouts(): Promise<unknown>;
 }
 
-export const stripUndefined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+export const stripUndefined = <T extends object>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -10,8 +10,24 @@ import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPo
 import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
 import { deployPlan, type DeployPlan } from './deploy-plan.js';
 import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
-import { migrateAll, rollbackMigration, setRoute, setVersionStatus, upgradeRun, type MigrateAllOptions, type MigrateAllReport, type UpgradeOptions, type UpgradeResult } from './lifecycle.js';
-import { applyOperatorAction, availableActions, type OperatorOptions, type OperatorResult, type SkipStepOptions } from './operator.js';
+import {
+  migrateAll,
+  rollbackMigration,
+  setRoute,
+  setVersionStatus,
+  upgradeRun,
+  type MigrateAllOptions,
+  type MigrateAllReport,
+  type UpgradeOptions,
+  type UpgradeResult,
+} from './lifecycle.js';
+import {
+  applyOperatorAction,
+  availableActions,
+  type OperatorOptions,
+  type OperatorResult,
+  type SkipStepOptions,
+} from './operator.js';
 import { DEFAULTS, EngineCore, stripUndefined, type EngineOptions } from './engine-core.js';
 import { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
@@ -25,12 +41,20 @@ export class Engine extends EngineCore {
     const resolved = { ...DEFAULTS, ...stripUndefined(options) };
     for (const key of ['leaseMs', 'concurrency', 'pollIntervalMs'] as const) {
       if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
-        throw new WaymarkError('E_INVALID_INPUT', `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`);
+        throw new WaymarkError(
+          'E_INVALID_INPUT',
+          `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`,
+        );
       }
     }
     if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
     const registry = new WorkflowRegistry(options.workflows ?? []);
-    const store = await openStore(options.store, { synchronous: options.synchronous, schema: options.schema, poolSize: options.poolSize, create: options.create });
+    const store = await openStore(options.store, {
+      synchronous: options.synchronous,
+      schema: options.schema,
+      poolSize: options.poolSize,
+      create: options.create,
+    });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
     await engine.boot();
     return engine;
@@ -93,7 +117,10 @@ export class Engine extends EngineCore {
   }
 
   /** Splits unpinned starts: `percent` to the candidate version (a canary), the rest to the current one; null removes the split. */
-  async setRoute(workflow: string, route: { current: number; candidate: number; percent: number } | null): Promise<void> {
+  async setRoute(
+    workflow: string,
+    route: { current: number; candidate: number; percent: number } | null,
+  ): Promise<void> {
     await setRoute(this.store, this.registry, workflow, route);
   }
 
@@ -118,13 +145,18 @@ export class Engine extends EngineCore {
   async evaluateRollouts(only: { workflow?: string; kind?: RolloutKind } = {}): Promise<Rollout[]> {
     const results: Rollout[] = [];
     for (const rollout of await loadRollouts(this.store)) {
-      if ((only.workflow ?? rollout.workflow) === rollout.workflow && (only.kind ?? rollout.kind) === rollout.kind) results.push(await evaluateRollout(this.rolloutPort(), rollout));
+      if ((only.workflow ?? rollout.workflow) === rollout.workflow && (only.kind ?? rollout.kind) === rollout.kind)
+        results.push(await evaluateRollout(this.rolloutPort(), rollout));
     }
     return results;
   }
 
   /** An operator's decision on a workflow's unfinished rollout: promote now, pause or resume promotions, or abort (roll back). */
-  async changeRollout(workflow: string, action: RolloutAction, options: { kind?: RolloutKind; reason?: string } = {}): Promise<Rollout> {
+  async changeRollout(
+    workflow: string,
+    action: RolloutAction,
+    options: { kind?: RolloutKind; reason?: string } = {},
+  ): Promise<Rollout> {
     this.assertOpen();
     return applyRolloutAction(this.rolloutPort(), workflow, action, options);
   }
@@ -180,7 +212,8 @@ export class Engine extends EngineCore {
   async removeRun(runId: string): Promise<void> {
     const outcome = await this.store.removeRun(runId);
     if (outcome === 'missing') throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
-    if (outcome === 'in_flight') throw new WaymarkError('E_RUN_STATE', `cannot remove run '${runId}': it is not finished (cancel it first)`);
+    if (outcome === 'in_flight')
+      throw new WaymarkError('E_RUN_STATE', `cannot remove run '${runId}': it is not finished (cancel it first)`);
   }
 
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */

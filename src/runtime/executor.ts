@@ -4,7 +4,14 @@ import { WaymarkError, toErrorInfo } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import type { NewTask, Task } from '../core/tasks.js';
 import { compensationStates, describeDivergence, missingOperation, type Divergence } from '../core/replay.js';
-import { currentEpoch, type AttentionReason, type ErrorInfo, type HistoryEvent, type Json, type NewEvent } from '../core/types.js';
+import {
+  currentEpoch,
+  type AttentionReason,
+  type ErrorInfo,
+  type HistoryEvent,
+  type Json,
+  type NewEvent,
+} from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
 import { faultPoint } from './faults.js';
@@ -59,7 +66,11 @@ export class RunExecutor {
   ) {
     this.runId = claimed.run.id;
     this.history = currentEpoch(claimed.history, claimed.run.epoch);
-    this.replay = new ReplayEngine(definition, this.history, this.frontier(), { runId: this.runId, onQuiet: () => this.scheduleIdleCheck(), keepSteps: true });
+    this.replay = new ReplayEngine(definition, this.history, this.frontier(), {
+      runId: this.runId,
+      onQuiet: () => this.scheduleIdleCheck(),
+      keepSteps: true,
+    });
     this.nextPos = claimed.history.length;
     this.signals = [...claimed.signals];
     this.taskOutcomes = new Map((claimed.taskOutcomes ?? []).map((t) => [t.taskId, t]));
@@ -78,7 +89,9 @@ export class RunExecutor {
         (output) => this.finish(output),
         (error) => this.fail(error),
       )
-      .catch((error) => this.host.warn('run execution failed unexpectedly', { runId: this.runId, error: String(error) }));
+      .catch((error) =>
+        this.host.warn('run execution failed unexpectedly', { runId: this.runId, error: String(error) }),
+      );
   }
 
   /** Hands a signal sent while the run is hot to a matching wait; returns false when the run is not waiting for it. */
@@ -147,11 +160,19 @@ export class RunExecutor {
     const policy = resolveRetryPolicy(options.retry, `step '${name}'`);
     if (state.state === 'failed') return this.failStep(seq, name, options, state.attempts, state.error);
     if (state.state === 'unknown' && !isIdempotent(options)) {
-      const details = { reason: 'unknown_outcome', step: name, seq, attempt: state.attempt, workerId: state.workerId ?? null, startedAt: state.startedAt };
+      const details = {
+        reason: 'unknown_outcome',
+        step: name,
+        seq,
+        attempt: state.attempt,
+        workerId: state.workerId ?? null,
+        startedAt: state.startedAt,
+      };
       const message = `step '${name}' (attempt ${state.attempt}) started on ${state.workerId ?? 'a worker'} and never recorded an outcome; it is not idempotent, so it is not run again blindly`;
       return this.park('unknown_outcome', message, details);
     }
-    if (state.state === 'retrying' && Date.now() < state.retryAt) return this.waitFor({ kind: 'retry', seq, name, until: state.retryAt });
+    if (state.state === 'retrying' && Date.now() < state.retryAt)
+      return this.waitFor({ kind: 'retry', seq, name, until: state.retryAt });
     const attempt = state.state === 'retrying' || state.state === 'unknown' ? state.attempt : 1;
     this.inflight++;
     let outcome: { delivered: Promise<unknown> } | { retryAt: number };
@@ -181,21 +202,31 @@ export class RunExecutor {
       this.buffer.push({ type: 'step_started', seq, name, data: { attempt, workerId, effect } });
       await this.flush();
     }
-    const timeoutMs = options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, `step '${name}' timeoutMs`);
+    const timeoutMs =
+      options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, `step '${name}' timeoutMs`);
     const key = `${this.runId}:${seq}:${name}`;
-    const result = await runAttempt((signal) => fn({ idempotencyKey: key, attempt, signal, runId: this.runId, step: name }), {
-      timeoutMs,
-      what: `step '${name}'`,
-      parent: this.abort.signal,
-      check: (raw) => checkedOutput(raw, name, options),
-    });
+    const result = await runAttempt(
+      (signal) => fn({ idempotencyKey: key, attempt, signal, runId: this.runId, step: name }),
+      {
+        timeoutMs,
+        what: `step '${name}'`,
+        parent: this.abort.signal,
+        check: (raw) => checkedOutput(raw, name, options),
+      },
+    );
     if (this.stopped) return never();
     faultPoint('step-effect');
     const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };
     if (result.ok) {
       const data: { [key: string]: Json } = { ...audit };
       if (result.value !== undefined) data.output = result.value as Json;
-      this.completed.push({ seq, name, output: result.value as Json, options, order: this.nextPos + this.buffer.length });
+      this.completed.push({
+        seq,
+        name,
+        output: result.value as Json,
+        options,
+        order: this.nextPos + this.buffer.length,
+      });
       this.buffer.push({ type: 'step_completed', seq, name, data });
       return { delivered: this.deliver(() => result.value, this.flush()) };
     }
@@ -215,7 +246,13 @@ export class RunExecutor {
   }
 
   /** A step failed for good under 'compensate' or 'escalate': unwind the saga or park for an operator. */
-  private async failStep(seq: number, name: string, options: StepOptions, attempts: number, error: ErrorInfo): Promise<never> {
+  private async failStep(
+    seq: number,
+    name: string,
+    options: StepOptions,
+    attempts: number,
+    error: ErrorInfo,
+  ): Promise<never> {
     const facts = { step: name, seq, attempts, error };
     if (options.onFailure === 'compensate') {
       this.buffer.push({ type: 'compensation_started', data: { reason: 'step_failed', ...facts } });
@@ -224,7 +261,11 @@ export class RunExecutor {
       await this.beginCompensation(failure);
       return never();
     }
-    return this.park('step_failed', `step '${name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`, { reason: 'step_failed', ...facts });
+    return this.park(
+      'step_failed',
+      `step '${name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
+      { reason: 'step_failed', ...facts },
+    );
   }
 
   private sleep({ seq, ms, until: recorded }: SleepCall): Promise<void> {
@@ -297,7 +338,8 @@ export class RunExecutor {
       this.idleCheckScheduled = false;
       if (this.stopped || this.tookOver || this.inflight > 0 || !this.replay.quiet || this.waits.size === 0) return;
       if (this.hold === 'holding') return;
-      if (this.hold === 'none' && this.host.holdTasksMs > 0 && [...this.waits].every((w) => w.kind === 'task')) return void this.holdHot();
+      if (this.hold === 'none' && this.host.holdTasksMs > 0 && [...this.waits].every((w) => w.kind === 'task'))
+        return void this.holdHot();
       void this.suspend();
     });
   }
@@ -383,7 +425,8 @@ export class RunExecutor {
    */
   private atFrontier(): boolean {
     this.checkExpiry();
-    if (!this.takeover && this.host.paused(this.claimed.run.workflow, this.claimed.run.version)) this.takeover = { kind: 'pause' };
+    if (!this.takeover && this.host.paused(this.claimed.run.workflow, this.claimed.run.version))
+      this.takeover = { kind: 'pause' };
     if (!this.takeover) return false;
     if (!this.tookOver) {
       this.tookOver = true;
@@ -404,7 +447,8 @@ export class RunExecutor {
       compensate: (error, commitFirst) => this.beginCompensation(error, commitFirst),
       pause: async () => {
         // Its version was quarantined: commit what is recorded, then hand the run back; no worker claims it until activated.
-        if (this.buffer.length === 0 || (await this.flush(undefined, true))) this.host.released(this.runId, 'abandoned');
+        if (this.buffer.length === 0 || (await this.flush(undefined, true)))
+          this.host.released(this.runId, 'abandoned');
         this.halt();
       },
     };
@@ -448,7 +492,8 @@ export class RunExecutor {
     this.halt();
     this.buffer.push({ type: 'run_parked', data: { ...details, reason } });
     const attention = attentionFor(reason, message, details);
-    if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true)) this.host.released(this.runId, 'parked');
+    if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true))
+      this.host.released(this.runId, 'parked');
     return never();
   }
 
@@ -463,7 +508,10 @@ export class RunExecutor {
     this.consumed = [];
     this.newTasks = [];
     this.consumedTasks = [];
-    const attention: ErrorInfo = { ...toErrorInfo(error), details: { reason: 'nondeterminism', ...(divergence as unknown as Record<string, Json>) } };
+    const attention: ErrorInfo = {
+      ...toErrorInfo(error),
+      details: { reason: 'nondeterminism', ...(divergence as unknown as Record<string, Json>) },
+    };
     delete attention.stack;
     void this.flush({ status: 'needs_attention', attention, waitingFor: null }, true).then((ok) => {
       if (ok) this.host.released(this.runId, 'parked');
@@ -473,7 +521,9 @@ export class RunExecutor {
   /** Resolves once no step executes and every result has reached the code (a workflow may return while an un-awaited step still runs). */
   private async idle(): Promise<void> {
     while (this.inflight > 0 || !this.replay.quiet) {
-      await (this.inflight > 0 ? new Promise<void>((resolve) => this.idleWaiters.push(resolve)) : this.replay.whenQuiet());
+      await (this.inflight > 0
+        ? new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+        : this.replay.whenQuiet());
     }
   }
 
@@ -484,7 +534,12 @@ export class RunExecutor {
    */
   private async flush(update?: RunUpdate, final = false): Promise<boolean> {
     if (this.stopped && !final) await never();
-    const commit: RunCommit = { runId: this.runId, workerId: this.host.workerId, fromPos: this.nextPos, events: this.buffer };
+    const commit: RunCommit = {
+      runId: this.runId,
+      workerId: this.host.workerId,
+      fromPos: this.nextPos,
+      events: this.buffer,
+    };
     if (!update && this.shownWaiting && this.hold === 'none') update = { status: 'running', waitingFor: null };
     if (update && update.status !== 'waiting') this.shownWaiting = false;
     if (update) commit.update = update;
@@ -500,23 +555,37 @@ export class RunExecutor {
     try {
       outcome = await this.host.commit(commit);
     } catch (error) {
-      this.host.warn('commit failed; the run resumes from its last checkpoint', { runId: this.runId, error: String(error) });
+      this.host.warn('commit failed; the run resumes from its last checkpoint', {
+        runId: this.runId,
+        error: String(error),
+      });
     }
     if (outcome?.ok) {
-      if (outcome.pendingAction && !this.takeover && !update?.clearPendingAction) this.takeover = { kind: 'action', action: outcome.pendingAction };
+      if (outcome.pendingAction && !this.takeover && !update?.clearPendingAction)
+        this.takeover = { kind: 'action', action: outcome.pendingAction };
       return true;
     }
     this.halt();
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
     if (outcome?.reason === 'lease_lost') {
-      this.host.warn("run checkpoint refused: this worker no longer holds the run's lease (it expired, or another worker took the run); this execution stops", { runId: this.runId });
+      this.host.warn(
+        "run checkpoint refused: this worker no longer holds the run's lease (it expired, or another worker took the run); this execution stops",
+        { runId: this.runId },
+      );
       this.host.released(this.runId, 'lost');
     } else if (outcome?.reason === 'invalid_value') {
       // The engine parked the run with the facts (the rest of the batch committed); an operator resumes it.
-      this.host.warn('run checkpoint refused: it holds a value the store cannot keep; the run is parked for an operator', { runId: this.runId, error: outcome.message });
+      this.host.warn(
+        'run checkpoint refused: it holds a value the store cannot keep; the run is parked for an operator',
+        { runId: this.runId, error: outcome.message },
+      );
       this.host.released(this.runId, 'parked');
     } else {
-      if (outcome) this.host.warn('run checkpoint refused; the run resumes from its last checkpoint', { runId: this.runId, reason: outcome.reason });
+      if (outcome)
+        this.host.warn('run checkpoint refused; the run resumes from its last checkpoint', {
+          runId: this.runId,
+          reason: outcome.reason,
+        });
       this.host.released(this.runId, 'abandoned');
     }
     if (!final) await never();

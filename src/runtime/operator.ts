@@ -1,7 +1,15 @@
 import { userInfo } from 'node:os';
 import { WaymarkError } from '../core/errors.js';
 import { checkStorableText, roundTrip } from '../core/json.js';
-import { currentEpoch, isTerminal, type HistoryEvent, type Json, type NewEvent, type OperatorAction, type Run } from '../core/types.js';
+import {
+  currentEpoch,
+  isTerminal,
+  type HistoryEvent,
+  type Json,
+  type NewEvent,
+  type OperatorAction,
+  type Run,
+} from '../core/types.js';
 import type { RunUpdate, Store } from '../store/types.js';
 import { assertStorable } from './refused-commits.js';
 
@@ -57,7 +65,10 @@ export async function applyOperatorAction(
     assertStorable(outcome!, `${action} of run '${runId}'`);
     if (outcome!.reason === 'lease_lost') {
       if (action !== 'cancel' && action !== 'compensate' && action !== 'pause') {
-        throw new WaymarkError('E_RUN_BUSY', `run '${runId}' is executing on a worker: ${action} applies only to a parked run`);
+        throw new WaymarkError(
+          'E_RUN_BUSY',
+          `run '${runId}' is executing on a worker: ${action} applies only to a parked run`,
+        );
       }
       if (await store.setPendingAction(runId, { action, actor, reason, at: Date.now() })) {
         return { run: (await store.getRun(runId))!, applied: false };
@@ -89,21 +100,37 @@ interface Plan {
 }
 
 /** The events and run change an action makes, or E_RUN_STATE when it does not apply to the run as it is. */
-export function planAction(run: Run, history: HistoryEvent[], action: OperatorAction, facts: { actor: string; reason: string; output?: Json }): Plan {
+export function planAction(
+  run: Run,
+  history: HistoryEvent[],
+  action: OperatorAction,
+  facts: { actor: string; reason: string; output?: Json },
+): Plan {
   const { actor, reason } = facts;
-  const parked = run.status === 'needs_attention' ? ((run.attention?.details as { reason?: string; step?: string; seq?: number } | undefined) ?? {}) : undefined;
+  const parked =
+    run.status === 'needs_attention'
+      ? ((run.attention?.details as { reason?: string; step?: string; seq?: number } | undefined) ?? {})
+      : undefined;
   const refuse = (why: string) =>
     new WaymarkError('E_RUN_STATE', `cannot ${action.replace('_', ' ')} run '${run.id}': ${why}`, {
       details: { runId: run.id, status: run.status, reason: parked?.reason ?? null },
     });
   const recorded: NewEvent = { type: 'operator_action', data: { action, actor, reason } };
-  const resumeNow: RunUpdate = { status: 'running', dueAt: Date.now(), attention: null, waitingFor: null, releaseLease: true };
+  const resumeNow: RunUpdate = {
+    status: 'running',
+    dueAt: Date.now(),
+    attention: null,
+    waitingFor: null,
+    releaseLease: true,
+  };
 
   switch (action) {
     case 'retry_step':
     case 'skip_step': {
       if (!parked || !STEP_REASONS.includes(parked.reason ?? '')) {
-        throw refuse(`it is ${describeState(run)}; only a run parked on a failed, unknown or uncompensated step has a step to ${action === 'retry_step' ? 'retry' : 'skip'}`);
+        throw refuse(
+          `it is ${describeState(run)}; only a run parked on a failed, unknown or uncompensated step has a step to ${action === 'retry_step' ? 'retry' : 'skip'}`,
+        );
       }
       const seq = parked.seq!;
       const name = parked.step!;
@@ -113,27 +140,44 @@ export function planAction(run: Run, history: HistoryEvent[], action: OperatorAc
       if (action === 'skip_step') {
         const by = { by: actor, reason, skipped: true };
         if (compensation) events.push({ type: 'compensation_completed', seq, name, data: by });
-        else events.push({ type: 'step_completed', seq, name, data: facts.output === undefined ? by : { ...by, output: facts.output } });
+        else
+          events.push({
+            type: 'step_completed',
+            seq,
+            name,
+            data: facts.output === undefined ? by : { ...by, output: facts.output },
+          });
       }
       return { events, update: compensation ? { ...resumeNow, status: 'compensating' } : resumeNow };
     }
     case 'compensate': {
       if (isTerminal(run.status) || run.status === 'compensating') throw refuse(`it is ${run.status}`);
-      if (parked?.reason === 'nondeterminism') throw refuse('its code no longer replays its history; deploy code that does, then resume it');
+      if (parked?.reason === 'nondeterminism')
+        throw refuse('its code no longer replays its history; deploy code that does, then resume it');
       return {
         events: [recorded, { type: 'compensation_started', data: { reason: 'operator', actor, why: reason } }],
-        update: { ...resumeNow, status: 'compensating', error: { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `compensated by ${actor}: ${reason}` } },
+        update: {
+          ...resumeNow,
+          status: 'compensating',
+          error: { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `compensated by ${actor}: ${reason}` },
+        },
       };
     }
     case 'cancel': {
       if (isTerminal(run.status)) throw refuse(`it is already ${run.status}`);
       return {
         events: [recorded, { type: 'run_cancelled', data: { actor, reason } }],
-        update: { status: 'cancelled', waitingFor: null, releaseLease: true, error: { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `cancelled by ${actor}: ${reason}` } },
+        update: {
+          status: 'cancelled',
+          waitingFor: null,
+          releaseLease: true,
+          error: { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `cancelled by ${actor}: ${reason}` },
+        },
       };
     }
     case 'pause': {
-      if (run.status !== 'running' && run.status !== 'waiting') throw refuse(`it is ${run.status}; only a running or waiting run can be paused`);
+      if (run.status !== 'running' && run.status !== 'waiting')
+        throw refuse(`it is ${run.status}; only a running or waiting run can be paused`);
       return { events: [recorded], update: { status: 'paused', releaseLease: true, clearPendingAction: true } };
     }
     case 'resume': {
@@ -142,7 +186,15 @@ export function planAction(run: Run, history: HistoryEvent[], action: OperatorAc
       if (!RESUMABLE_REASONS.includes(parked.reason ?? '')) {
         throw refuse(`it is parked on ${parked.reason} of step '${parked.step}': retry or skip that step instead`);
       }
-      return { events: [recorded], update: { ...resumeNow, status: currentEpoch(history, run.epoch).some((e) => e.type === 'compensation_started') ? 'compensating' : 'running' } };
+      return {
+        events: [recorded],
+        update: {
+          ...resumeNow,
+          status: currentEpoch(history, run.epoch).some((e) => e.type === 'compensation_started')
+            ? 'compensating'
+            : 'running',
+        },
+      };
     }
   }
 }

@@ -22,7 +22,14 @@ export class Outage {
     maxMs: number,
     private readonly warn: Warn,
   ) {
-    this.policy = { maxAttempts: Infinity, initialDelayMs: baseMs, backoff: 'exponential', multiplier: 2, maxDelayMs: Math.max(baseMs, maxMs), jitter: 0.1 };
+    this.policy = {
+      maxAttempts: Infinity,
+      initialDelayMs: baseMs,
+      backoff: 'exponential',
+      multiplier: 2,
+      maxDelayMs: Math.max(baseMs, maxMs),
+      jitter: 0.1,
+    };
   }
 
   /** Whether the last try failed. */
@@ -37,8 +44,13 @@ export class Outage {
     if (this.failures === 1) {
       this.since = Date.now();
       const { initialDelayMs, maxDelayMs } = this.policy;
-      const when = initialDelayMs === maxDelayMs ? `every ${maxDelayMs} ms` : `in ${delay} ms, then less often, up to every ${maxDelayMs} ms,`;
-      this.warn(`${this.what} failed; trying again ${when} until it works (logged once per outage)`, { error: String(error) });
+      const when =
+        initialDelayMs === maxDelayMs
+          ? `every ${maxDelayMs} ms`
+          : `in ${delay} ms, then less often, up to every ${maxDelayMs} ms,`;
+      this.warn(`${this.what} failed; trying again ${when} until it works (logged once per outage)`, {
+        error: String(error),
+      });
     }
     return delay;
   }

@@ -27,7 +27,12 @@ export class WorkerPresence {
     private readonly options: PresenceOptions,
   ) {
     const intervalMs = beatIntervalMs(options.leaseMs);
-    this.beats = new Periodic(() => this.beat(), { what: 'renewing leases and the heartbeat', intervalMs, maxBackoffMs: intervalMs, warn: options.warn });
+    this.beats = new Periodic(() => this.beat(), {
+      what: 'renewing leases and the heartbeat',
+      intervalMs,
+      maxBackoffMs: intervalMs,
+      warn: options.warn,
+    });
   }
 
   async start(): Promise<void> {

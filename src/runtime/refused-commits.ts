@@ -11,9 +11,17 @@ import { attentionFor } from './waits.js';
  * (it replays from its last checkpoint) or cancel it.
  */
 export function parkingCommit(refused: RunCommit, why: string): RunCommit {
-  const events = refused.events.map((e) => ({ type: e.type, ...(e.seq === undefined ? {} : { seq: e.seq }), ...(e.name === undefined ? {} : { name: storableText(e.name) }) }));
+  const events = refused.events.map((e) => ({
+    type: e.type,
+    ...(e.seq === undefined ? {} : { seq: e.seq }),
+    ...(e.name === undefined ? {} : { name: storableText(e.name) }),
+  }));
   const step = refused.events.find((e) => e.seq !== undefined && e.name !== undefined && e.type.startsWith('step_'));
-  const details: RunParkedData = { reason: 'invalid_value', error: { name: 'WaymarkError', code: 'E_NOT_SERIALIZABLE', message: storableText(why) }, refused: events };
+  const details: RunParkedData = {
+    reason: 'invalid_value',
+    error: { name: 'WaymarkError', code: 'E_NOT_SERIALIZABLE', message: storableText(why) },
+    refused: events,
+  };
   if (step) Object.assign(details, { step: storableText(step.name!), seq: step.seq! });
   const message = `a checkpoint of run '${storableText(refused.runId)}' could not be stored: ${storableText(why)}`;
   return {
@@ -21,13 +29,19 @@ export function parkingCommit(refused: RunCommit, why: string): RunCommit {
     workerId: refused.workerId,
     fromPos: refused.fromPos,
     events: [{ type: 'run_parked', data: details }],
-    update: { status: 'needs_attention', attention: attentionFor('invalid_value', message, details), waitingFor: null, releaseLease: true },
+    update: {
+      status: 'needs_attention',
+      attention: attentionFor('invalid_value', message, details),
+      waitingFor: null,
+      releaseLease: true,
+    },
   };
 }
 
 /** An operator's commit the store refused for a value it cannot keep is bad input: E_INVALID_INPUT, nothing changed. */
 export function assertStorable(outcome: CommitOutcome, what: string): void {
-  if (!outcome.ok && outcome.reason === 'invalid_value') throw new WaymarkError('E_INVALID_INPUT', `${what} cannot be stored (nothing was changed): ${outcome.message}`);
+  if (!outcome.ok && outcome.reason === 'invalid_value')
+    throw new WaymarkError('E_INVALID_INPUT', `${what} cannot be stored (nothing was changed): ${outcome.message}`);
 }
 
 /**
@@ -35,7 +49,12 @@ export function assertStorable(outcome: CommitOutcome, what: string): void {
  * at the first refused checkpoint): returns the parking commits written, and the runs it could not park
  * (they are released by their executor and tried again).
  */
-export async function parkRefused(store: Store, batch: RunCommit[], outcomes: CommitOutcome[], leaseMs: number): Promise<{ parked: RunCommit[]; failed: string[] }> {
+export async function parkRefused(
+  store: Store,
+  batch: RunCommit[],
+  outcomes: CommitOutcome[],
+  leaseMs: number,
+): Promise<{ parked: RunCommit[]; failed: string[] }> {
   const parks = new Map<string, RunCommit>();
   batch.forEach((commit, i) => {
     const outcome = outcomes[i]!;
@@ -45,5 +64,8 @@ export async function parkRefused(store: Store, batch: RunCommit[], outcomes: Co
   if (parks.size === 0) return { parked: [], failed: [] };
   const commits = [...parks.values()];
   const results = await store.commit(commits, leaseMs);
-  return { parked: commits.filter((_, i) => results[i]!.ok), failed: commits.filter((_, i) => !results[i]!.ok).map((c) => c.runId) };
+  return {
+    parked: commits.filter((_, i) => results[i]!.ok),
+    failed: commits.filter((_, i) => !results[i]!.ok).map((c) => c.runId),
+  };
 }

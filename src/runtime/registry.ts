@@ -19,7 +19,10 @@ export class WorkflowRegistry {
       const key = keyOf(definition.name, definition.version);
       const existing = this.local.get(key);
       if (existing && existing.fingerprint !== definition.fingerprint) {
-        throw new WaymarkError('E_VERSION_CONFLICT', `${definition.name} v${definition.version} is given twice with different code`);
+        throw new WaymarkError(
+          'E_VERSION_CONFLICT',
+          `${definition.name} v${definition.version} is given twice with different code`,
+        );
       }
       this.local.set(key, definition);
       this.remember(definition.name, definition.version);
@@ -98,13 +101,23 @@ export class WorkflowRegistry {
    * the route's share of starts), else the highest active version. Pinned: that version, which must exist
    * and not be retired; a draining one only with `force`.
    */
-  resolveVersion(workflow: string, pinned: number | undefined, force = false, routeKey?: string, line?: VersionLine): number {
+  resolveVersion(
+    workflow: string,
+    pinned: number | undefined,
+    force = false,
+    routeKey?: string,
+    line?: VersionLine,
+  ): number {
     const versions = this.known.get(workflow);
     if (!versions || versions.size === 0) {
       const names = [...this.known.keys()].sort();
-      throw new WaymarkError('E_UNKNOWN_WORKFLOW', `workflow '${workflow}' is not registered${names.length ? ` (known: ${names.join(', ')})` : ''}`, {
-        details: { workflow, known: names },
-      });
+      throw new WaymarkError(
+        'E_UNKNOWN_WORKFLOW',
+        `workflow '${workflow}' is not registered${names.length ? ` (known: ${names.join(', ')})` : ''}`,
+        {
+          details: { workflow, known: names },
+        },
+      );
     }
     const route = this.routes.get(workflow);
     if (pinned === undefined && route && versions.get(route.current) === 'active') {
@@ -115,20 +128,32 @@ export class WorkflowRegistry {
     if (pinned === undefined) {
       const active = [...versions].filter(([, status]) => status === 'active').map(([v]) => v);
       if (active.length === 0) {
-        throw new WaymarkError('E_VERSION_UNAVAILABLE', `workflow '${workflow}' has no active version: all are draining or retired`, { details: { workflow } });
+        throw new WaymarkError(
+          'E_VERSION_UNAVAILABLE',
+          `workflow '${workflow}' has no active version: all are draining or retired`,
+          { details: { workflow } },
+        );
       }
       return Math.max(...active);
     }
     if (!Number.isInteger(pinned) || !versions.has(pinned)) {
       const list = [...versions.keys()].sort((a, b) => a - b);
-      throw new WaymarkError('E_UNKNOWN_VERSION', `workflow '${workflow}' has no version ${String(pinned)} (registered: ${list.join(', ')})`, {
-        details: { workflow, version: String(pinned), registered: list },
-      });
+      throw new WaymarkError(
+        'E_UNKNOWN_VERSION',
+        `workflow '${workflow}' has no version ${String(pinned)} (registered: ${list.join(', ')})`,
+        {
+          details: { workflow, version: String(pinned), registered: list },
+        },
+      );
     }
     const status = versions.get(pinned)!;
     if (status === 'retired' || status === 'quarantined' || (status === 'draining' && !force)) {
       const hint = status === 'draining' ? ' (pass force to start it anyway)' : '';
-      throw new WaymarkError('E_VERSION_UNAVAILABLE', `${workflow} v${pinned} is ${status}: it takes no new starts${hint}`, { details: { workflow, version: pinned, status } });
+      throw new WaymarkError(
+        'E_VERSION_UNAVAILABLE',
+        `${workflow} v${pinned} is ${status}: it takes no new starts${hint}`,
+        { details: { workflow, version: pinned, status } },
+      );
     }
     return pinned;
   }

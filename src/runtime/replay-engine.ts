@@ -1,14 +1,39 @@
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
-import { checkOperation, deliveryOrder, indexHistory, missingOperation, NOT_ASKED, patchDecision, patchMarkers, recordedValue } from '../core/replay.js';
-import { signalState, sleepState, stepState, type Divergence, type RecordedOperation, type SignalState, type StepState } from '../core/replay.js';
+import {
+  checkOperation,
+  deliveryOrder,
+  indexHistory,
+  missingOperation,
+  NOT_ASKED,
+  patchDecision,
+  patchMarkers,
+  recordedValue,
+} from '../core/replay.js';
+import {
+  signalState,
+  sleepState,
+  stepState,
+  type Divergence,
+  type RecordedOperation,
+  type SignalState,
+  type StepState,
+} from '../core/replay.js';
 import { taskState, type TaskOpState } from '../core/tasks.js';
 import type { HistoryEvent, Json, OperationKind } from '../core/types.js';
 import { stepFailedError } from './attempt.js';
 import { taskFailedError, type TaskOptions } from './task-op.js';
 import { never } from './waits.js';
-import { checkOperationName, checkStepOptions, resolveStepOptions, type StepInfo, type StepOptions, type WorkflowContext, type WorkflowDefinition } from './workflow.js';
+import {
+  checkOperationName,
+  checkStepOptions,
+  resolveStepOptions,
+  type StepInfo,
+  type StepOptions,
+  type WorkflowContext,
+  type WorkflowDefinition,
+} from './workflow.js';
 
 /** A step the history has not settled: the frontier runs it (or stops there). */
 export interface StepCall {
@@ -57,7 +82,12 @@ export interface Frontier {
   /** ctx.patched() reached the frontier: the marker is recorded (`deprecated` for deprecatePatch). */
   markPatch(id: string, deprecated: boolean): void;
   /** A recorded step output before it is delivered; resolving false stops the replay (the verifier's schema check; undefined: nothing to check). */
-  checkRecorded?(seq: number, name: string, options: StepOptions, output: Json | undefined): Promise<boolean> | undefined;
+  checkRecorded?(
+    seq: number,
+    name: string,
+    options: StepOptions,
+    output: Json | undefined,
+  ): Promise<boolean> | undefined;
   /** The code asked for something other than the history holds, or never asked for a recorded operation. */
   diverged(divergence: Divergence): void;
   /** The execution has stopped: new operations neither run nor settle. */
@@ -159,7 +189,11 @@ export class ReplayEngine {
     return new Promise<T>((resolve, reject) => {
       const slot: Slot = { ready: ready === undefined, settle: () => settleWith(result, resolve, reject) };
       this.queue.push(slot);
-      if (ready) ready.then(() => ((slot.ready = true), this.pump()), () => {});
+      if (ready)
+        ready.then(
+          () => ((slot.ready = true), this.pump()),
+          () => {},
+        );
       else this.pump();
     });
   }
@@ -252,14 +286,17 @@ export class ReplayEngine {
 
   /** Assigns the next seq and checks it against the history; throws E_NONDETERMINISM on divergence. */
   private enter(kind: OperationKind, name: string): { seq: number; recorded: RecordedOperation | undefined } {
-    if (this.halted || this.frontier.stopped()) throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has stopped');
+    if (this.halted || this.frontier.stopped())
+      throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has stopped');
     const seq = this.nextSeq++;
     const recorded = this.recorded.get(seq);
     const divergence = checkOperation(recorded, seq, kind, name);
     if (divergence) {
       this.halt();
       this.frontier.diverged(divergence);
-      throw new WaymarkError('E_NONDETERMINISM', `the code diverged from its history at seq ${seq}`, { details: divergence as unknown as Json });
+      throw new WaymarkError('E_NONDETERMINISM', `the code diverged from its history at seq ${seq}`, {
+        details: divergence as unknown as Json,
+      });
     }
     this.visited.add(seq);
     return { seq, recorded };
@@ -295,11 +332,23 @@ export class ReplayEngine {
     if (inline !== undefined) checkStepOptions(options, `step '${name}'`); // the definition's own were checked when it was defined
     const state = stepState(recorded);
     if (state.state === 'completed') {
-      if (this.options.keepSteps) this.replayedSteps.push({ seq, name, output: state.output, options, order: this.completionIndex.get(seq) ?? 0 });
-      return this.recordedResult(seq, () => state.output, this.frontier.checkRecorded?.(seq, name, options, state.output));
+      if (this.options.keepSteps)
+        this.replayedSteps.push({
+          seq,
+          name,
+          output: state.output,
+          options,
+          order: this.completionIndex.get(seq) ?? 0,
+        });
+      return this.recordedResult(
+        seq,
+        () => state.output,
+        this.frontier.checkRecorded?.(seq, name, options, state.output),
+      );
     }
     if (state.state === 'failed') {
-      if ((options.onFailure ?? 'fail') === 'fail') return this.recordedResult(seq, () => failWith(stepFailedError(name, seq, state.attempts, state.error)));
+      if ((options.onFailure ?? 'fail') === 'fail')
+        return this.recordedResult(seq, () => failWith(stepFailedError(name, seq, state.attempts, state.error)));
       this.consumeRecorded(seq);
     }
     return this.frontier.step({ seq, name, fn, options, state });
@@ -317,7 +366,8 @@ export class ReplayEngine {
   private waitForSignal(name: string, options: { timeoutMs?: number | string } = {}): Promise<Json | null> {
     if (this.refused()) return never();
     checkOperationName(name, 'signal');
-    const timeoutMs = options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, 'signal timeoutMs');
+    const timeoutMs =
+      options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, 'signal timeoutMs');
     const { seq, recorded } = this.enter('signal', name);
     const state = signalState(recorded);
     if (state?.state === 'received') return this.recordedResult(seq, () => state.payload ?? null);
@@ -332,7 +382,10 @@ export class ReplayEngine {
     const { seq, recorded } = this.enter('task', type);
     const state = taskState(recorded);
     if (state.state === 'completed') return this.recordedResult(seq, () => state.output ?? null);
-    if (state.state === 'failed') return this.recordedResult(seq, () => failWith(taskFailedError(type, options.ref ?? type, state.attempts, state.error)));
+    if (state.state === 'failed')
+      return this.recordedResult(seq, () =>
+        failWith(taskFailedError(type, options.ref ?? type, state.attempts, state.error)),
+      );
     return this.frontier.task({ seq, type, input: json, options, state });
   }
 

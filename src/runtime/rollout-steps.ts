@@ -34,7 +34,10 @@ export async function evaluateRollout(port: RolloutPort, rollout: Rollout): Prom
     const stale = !rollout.claim || rollout.claim.until < Date.now();
     return stale ? rollBack(port, rollout, rollout.outcome ?? 'rollback resumed') : rollout;
   }
-  const [candidate, current] = await Promise.all([candidateHealth(port.store, rollout), baselineHealth(port.store, rollout)]);
+  const [candidate, current] = await Promise.all([
+    candidateHealth(port.store, rollout),
+    baselineHealth(port.store, rollout),
+  ]);
   if (candidate.finished >= rollout.minSample) {
     const baseline = Math.max(current.rate, 1 / rollout.minSample);
     if (candidate.rate > rollout.maxFailureRatio * baseline) {
@@ -44,12 +47,19 @@ export async function evaluateRollout(port: RolloutPort, rollout: Rollout): Prom
   }
   if (rollout.status !== 'running') return rollout;
   // An upgrade rollout moves its first share at once; later shares (and all starts shares) wait for health.
-  const firstShare = rollout.kind === 'upgrade' && (rollout.upgraded?.length ?? 0) + (rollout.incompatible?.length ?? 0) === 0;
+  const firstShare =
+    rollout.kind === 'upgrade' && (rollout.upgraded?.length ?? 0) + (rollout.incompatible?.length ?? 0) === 0;
   if (firstShare) return stepTo(port, rollout, rollout.percent);
   const due = Date.now() - rollout.lastStepAt >= rollout.everyMs;
   if (!due || candidate.finished < rollout.minSample) return rollout;
   const percent = Math.min(100, rollout.percent + rollout.step);
-  if (percent >= 100) return promote(port, rollout, false, `healthy at ${rollout.percent}%: ${candidate.failed}/${candidate.finished} candidate runs failed`);
+  if (percent >= 100)
+    return promote(
+      port,
+      rollout,
+      false,
+      `healthy at ${rollout.percent}%: ${candidate.failed}/${candidate.finished} candidate runs failed`,
+    );
   return stepTo(port, rollout, percent);
 }
 
@@ -58,7 +68,12 @@ async function stepTo(port: RolloutPort, rollout: Rollout, percent: number): Pro
   const held = await claim(port.store, rollout, port.workerId);
   if (!held) return rollout;
   const next: Rollout = { ...held, percent, lastStepAt: Date.now(), claim: undefined };
-  if (rollout.kind === 'starts') await setRoute(port.store, port.registry, rollout.workflow, { current: rollout.from, candidate: rollout.to, percent });
+  if (rollout.kind === 'starts')
+    await setRoute(port.store, port.registry, rollout.workflow, {
+      current: rollout.from,
+      candidate: rollout.to,
+      percent,
+    });
   else Object.assign(next, await upgradeShare(port, held, percent));
   return (await saveOver(port.store, held, next)) ?? next;
 }
@@ -70,10 +85,25 @@ async function stepTo(port: RolloutPort, rollout: Rollout, percent: number): Pro
 export async function promote(port: RolloutPort, rollout: Rollout, insist: boolean, why: string): Promise<Rollout> {
   const held = await claim(port.store, rollout, port.workerId);
   if (!held && !insist) return rollout;
-  if (!held) throw new WaymarkError('E_RUN_STATE', `the ${rollout.kind} rollout of ${rollout.workflow} is being changed by ${rollout.claim?.by ?? 'another process'}`);
-  let next: Rollout = { ...held, percent: 100, status: 'promoted', lastStepAt: Date.now(), outcome: why, claim: undefined };
+  if (!held)
+    throw new WaymarkError(
+      'E_RUN_STATE',
+      `the ${rollout.kind} rollout of ${rollout.workflow} is being changed by ${rollout.claim?.by ?? 'another process'}`,
+    );
+  let next: Rollout = {
+    ...held,
+    percent: 100,
+    status: 'promoted',
+    lastStepAt: Date.now(),
+    outcome: why,
+    claim: undefined,
+  };
   if (rollout.kind === 'starts') {
-    await setRoute(port.store, port.registry, rollout.workflow, { current: rollout.to, candidate: rollout.to, percent: 0 });
+    await setRoute(port.store, port.registry, rollout.workflow, {
+      current: rollout.to,
+      candidate: rollout.to,
+      percent: 0,
+    });
     await setVersionStatus(port.store, port.registry, rollout.workflow, rollout.from, 'draining');
   } else {
     next = { ...next, ...(await upgradeShare(port, held, 100)) };
@@ -91,45 +121,88 @@ export async function rollBack(port: RolloutPort, rollout: Rollout, why: string)
   const marked = await claim(port.store, rollout, port.workerId, { status: 'rolling_back', outcome: why });
   if (!marked) return rollout;
   if (rollout.kind === 'starts') {
-    await setRoute(port.store, port.registry, rollout.workflow, { current: rollout.from, candidate: rollout.to, percent: 0 });
+    await setRoute(port.store, port.registry, rollout.workflow, {
+      current: rollout.from,
+      candidate: rollout.to,
+      percent: 0,
+    });
     await setVersionStatus(port.store, port.registry, rollout.workflow, rollout.to, 'draining');
   }
-  const candidates = await port.store.listRuns({ workflow: rollout.workflow, version: rollout.to, status: LIVE, limit: 1_000_000 });
+  const candidates = await port.store.listRuns({
+    workflow: rollout.workflow,
+    version: rollout.to,
+    status: LIVE,
+    limit: 1_000_000,
+  });
   const upgradedHere = new Set(rollout.upgraded ?? []);
   const movedBack: string[] = [];
   const keptOnCandidate: string[] = [];
   for (const run of candidates.filter((r) => rollout.kind === 'starts' || upgradedHere.has(r.id))) {
     try {
-      await upgradeRun(port.store, port.registry, run.id, { to: rollout.from, actor: 'rollout', reason: `rolled back: ${why}` });
+      await upgradeRun(port.store, port.registry, run.id, {
+        to: rollout.from,
+        actor: 'rollout',
+        reason: `rolled back: ${why}`,
+      });
       movedBack.push(run.id);
     } catch {
       keptOnCandidate.push(run.id); // diverges on the old version, or executing right now: it stays, never deleted
     }
   }
-  const done: Rollout = { ...marked, status: 'rolled_back', lastStepAt: Date.now(), outcome: why, movedBack, keptOnCandidate, claim: undefined };
+  const done: Rollout = {
+    ...marked,
+    status: 'rolled_back',
+    lastStepAt: Date.now(),
+    outcome: why,
+    movedBack,
+    keptOnCandidate,
+    claim: undefined,
+  };
   return (await saveOver(port.store, marked, done)) ?? done;
 }
 
 /** Pauses promotions (the health gate still rolls back) or resumes them. */
 export async function setPaused(port: RolloutPort, rollout: Rollout, paused: boolean): Promise<Rollout> {
   const from = paused ? 'running' : 'paused';
-  if (rollout.status !== from) throw new WaymarkError('E_RUN_STATE', `the ${rollout.kind} rollout of ${rollout.workflow} is ${rollout.status}, not ${from}`);
-  const saved = await saveOver(port.store, rollout, { ...rollout, status: paused ? 'paused' : 'running', lastStepAt: paused ? rollout.lastStepAt : Date.now() });
-  if (!saved) throw new WaymarkError('E_RUN_STATE', `the ${rollout.kind} rollout of ${rollout.workflow} changed meanwhile: look again`);
+  if (rollout.status !== from)
+    throw new WaymarkError(
+      'E_RUN_STATE',
+      `the ${rollout.kind} rollout of ${rollout.workflow} is ${rollout.status}, not ${from}`,
+    );
+  const saved = await saveOver(port.store, rollout, {
+    ...rollout,
+    status: paused ? 'paused' : 'running',
+    lastStepAt: paused ? rollout.lastStepAt : Date.now(),
+  });
+  if (!saved)
+    throw new WaymarkError(
+      'E_RUN_STATE',
+      `the ${rollout.kind} rollout of ${rollout.workflow} changed meanwhile: look again`,
+    );
   return saved;
 }
 
 /** Upgrades in-flight runs of `from` until `percent` of the eligible ones have moved; refused ones are recorded. */
-async function upgradeShare(port: RolloutPort, rollout: Rollout, percent: number): Promise<Pick<Rollout, 'upgraded' | 'incompatible'>> {
+async function upgradeShare(
+  port: RolloutPort,
+  rollout: Rollout,
+  percent: number,
+): Promise<Pick<Rollout, 'upgraded' | 'incompatible'>> {
   const upgraded = [...(rollout.upgraded ?? [])];
   const incompatible = [...(rollout.incompatible ?? [])];
   const target = Math.ceil(((rollout.eligible ?? 0) * percent) / 100);
   const skip = new Set(incompatible);
-  const runs = (await port.store.listRuns({ workflow: rollout.workflow, version: rollout.from, status: LIVE, limit: 1_000_000 })).filter((r) => !skip.has(r.id));
+  const runs = (
+    await port.store.listRuns({ workflow: rollout.workflow, version: rollout.from, status: LIVE, limit: 1_000_000 })
+  ).filter((r) => !skip.has(r.id));
   for (const run of oldestFirst(runs)) {
     if (upgraded.length >= target) break;
     try {
-      await upgradeRun(port.store, port.registry, run.id, { to: rollout.to, actor: 'rollout', reason: `progressive upgrade to v${rollout.to} (${percent}%)` });
+      await upgradeRun(port.store, port.registry, run.id, {
+        to: rollout.to,
+        actor: 'rollout',
+        reason: `progressive upgrade to v${rollout.to} (${percent}%)`,
+      });
       upgraded.push(run.id);
     } catch (error) {
       // A run executing right now is tried again at the next step; one that does not replay stays and drains.
@@ -139,20 +212,31 @@ async function upgradeShare(port: RolloutPort, rollout: Rollout, percent: number
   return { upgraded, incompatible };
 }
 
-const oldestFirst = (runs: Run[]) => [...runs].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+const oldestFirst = (runs: Run[]) =>
+  [...runs].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
 
 /** Health of the candidate: its runs created since the rollout began, or the runs the rollout upgraded. */
 async function candidateHealth(store: Store, rollout: Rollout): Promise<VersionHealth> {
-  if (rollout.kind === 'starts') return rates(await store.outcomesSince(rollout.workflow, rollout.to, rollout.startedAt));
+  if (rollout.kind === 'starts')
+    return rates(await store.outcomesSince(rollout.workflow, rollout.to, rollout.startedAt));
   const upgraded = new Set(rollout.upgraded ?? []);
   if (upgraded.size === 0) return rates({});
-  return finishedAmong(await store.listRuns({ workflow: rollout.workflow, version: rollout.to, status: FINISHED, limit: 1_000_000 }), (r) => upgraded.has(r.id));
+  return finishedAmong(
+    await store.listRuns({ workflow: rollout.workflow, version: rollout.to, status: FINISHED, limit: 1_000_000 }),
+    (r) => upgraded.has(r.id),
+  );
 }
 
 /** Health of the current version: its runs created since the rollout began, or (upgrade) its runs finished since. */
 async function baselineHealth(store: Store, rollout: Rollout): Promise<VersionHealth> {
-  if (rollout.kind === 'starts') return rates(await store.outcomesSince(rollout.workflow, rollout.from, rollout.startedAt));
-  const runs = await store.listRuns({ workflow: rollout.workflow, version: rollout.from, status: FINISHED, limit: 1_000_000 });
+  if (rollout.kind === 'starts')
+    return rates(await store.outcomesSince(rollout.workflow, rollout.from, rollout.startedAt));
+  const runs = await store.listRuns({
+    workflow: rollout.workflow,
+    version: rollout.from,
+    status: FINISHED,
+    limit: 1_000_000,
+  });
   return finishedAmong(runs, (r) => r.updatedAt.getTime() >= rollout.startedAt);
 }
 
@@ -173,10 +257,25 @@ const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
 export type RolloutAction = 'promote' | 'pause' | 'resume' | 'abort';
 
 /** An operator's decision on a workflow's unfinished rollout (of `kind`, when it has both). */
-export async function applyRolloutAction(port: RolloutPort, workflow: string, action: RolloutAction, options: { kind?: Rollout['kind']; reason?: string } = {}): Promise<Rollout> {
-  const open = (await loadRollouts(port.store)).filter((r) => r.workflow === workflow && !isFinished(r) && (options.kind === undefined || r.kind === options.kind));
-  if (open.length === 0) throw new WaymarkError('E_RUN_STATE', `${workflow} has no ${options.kind ? `${options.kind} ` : ''}rollout in progress`);
-  if (open.length > 1) throw new WaymarkError('E_INVALID_INPUT', `${workflow} has a starts and an upgrade rollout in progress: say which (kind)`);
+export async function applyRolloutAction(
+  port: RolloutPort,
+  workflow: string,
+  action: RolloutAction,
+  options: { kind?: Rollout['kind']; reason?: string } = {},
+): Promise<Rollout> {
+  const open = (await loadRollouts(port.store)).filter(
+    (r) => r.workflow === workflow && !isFinished(r) && (options.kind === undefined || r.kind === options.kind),
+  );
+  if (open.length === 0)
+    throw new WaymarkError(
+      'E_RUN_STATE',
+      `${workflow} has no ${options.kind ? `${options.kind} ` : ''}rollout in progress`,
+    );
+  if (open.length > 1)
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `${workflow} has a starts and an upgrade rollout in progress: say which (kind)`,
+    );
   const rollout = open[0]!;
   if (action === 'pause' || action === 'resume') return setPaused(port, rollout, action === 'pause');
   if (action === 'promote') return promote(port, rollout, true, options.reason ?? 'promoted by an operator');

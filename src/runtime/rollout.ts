@@ -66,45 +66,80 @@ export const CLAIM_MS = 60_000;
 const LIVE = RUN_STATUSES.filter((s) => !isTerminal(s));
 
 /** The store key of a workflow's rollout of one kind ('/' cannot appear in workflow names). */
-export const rolloutKey = (workflow: string, kind: RolloutKind) => (kind === 'starts' ? workflow : `${workflow}/upgrade`);
+export const rolloutKey = (workflow: string, kind: RolloutKind) =>
+  kind === 'starts' ? workflow : `${workflow}/upgrade`;
 
 export async function loadRollouts(store: Store): Promise<Rollout[]> {
-  return (await store.listRollouts()).map((r) => ({ kind: 'starts', ...(r.state as object), revision: r.revision }) as Rollout);
+  return (await store.listRollouts()).map(
+    (r) => ({ kind: 'starts', ...(r.state as object), revision: r.revision }) as Rollout,
+  );
 }
 
 /** The workflow's rollout of `kind` that is not finished, if any. */
 export async function activeRollout(store: Store, workflow: string, kind?: RolloutKind): Promise<Rollout | undefined> {
-  return (await loadRollouts(store)).find((r) => r.workflow === workflow && (kind === undefined || r.kind === kind) && !isFinished(r));
+  return (await loadRollouts(store)).find(
+    (r) => r.workflow === workflow && (kind === undefined || r.kind === kind) && !isFinished(r),
+  );
 }
 
 export const isFinished = (r: Rollout) => r.status === 'promoted' || r.status === 'rolled_back';
 
 /** Saves `next` over `current` if nobody saved in between; returns the saved rollout, or undefined when it lost the race. */
-export async function saveOver(store: Store, current: Pick<Rollout, 'revision' | 'workflow' | 'kind'>, next: Rollout): Promise<Rollout | undefined> {
+export async function saveOver(
+  store: Store,
+  current: Pick<Rollout, 'revision' | 'workflow' | 'kind'>,
+  next: Rollout,
+): Promise<Rollout | undefined> {
   const { revision: _revision, ...state } = next;
-  const saved = await store.saveRollout(rolloutKey(next.workflow, next.kind), state as unknown as Json, current.revision);
+  const saved = await store.saveRollout(
+    rolloutKey(next.workflow, next.kind),
+    state as unknown as Json,
+    current.revision,
+  );
   return saved ? { ...next, revision: current.revision + 1 } : undefined;
 }
 
 /** Takes a rollout for a transition (saving `changes` with the claim); undefined when another process changed or holds it. */
-export async function claim(store: Store, rollout: Rollout, by: string, changes: Partial<Rollout> = {}): Promise<Rollout | undefined> {
+export async function claim(
+  store: Store,
+  rollout: Rollout,
+  by: string,
+  changes: Partial<Rollout> = {},
+): Promise<Rollout | undefined> {
   if (rollout.claim && rollout.claim.by !== by && rollout.claim.until > Date.now()) return undefined;
   return saveOver(store, rollout, { ...rollout, ...changes, claim: { by, until: Date.now() + CLAIM_MS } });
 }
 
 /** Starts a rollout. starts: a canary route to `to` at the first share; upgrade: counts the runs to move. */
-export async function startRollout(store: Store, registry: WorkflowRegistry, workflow: string, kind: RolloutKind, options: RolloutOptions): Promise<Rollout> {
+export async function startRollout(
+  store: Store,
+  registry: WorkflowRegistry,
+  workflow: string,
+  kind: RolloutKind,
+  options: RolloutOptions,
+): Promise<Rollout> {
   await registry.refresh(store, workflow, 0);
   const from = options.from ?? registry.resolveVersion(workflow, undefined);
-  if (from === options.to) throw new WaymarkError('E_INVALID_INPUT', `a rollout needs two versions: ${workflow} v${from} is already the routed version`);
+  if (from === options.to)
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `a rollout needs two versions: ${workflow} v${from} is already the routed version`,
+    );
   for (const version of [from, options.to]) {
-    if (registry.statusOf(workflow, version) === undefined) throw new WaymarkError('E_UNKNOWN_VERSION', `${workflow} v${version} is not registered`, { details: { workflow, version } });
+    if (registry.statusOf(workflow, version) === undefined)
+      throw new WaymarkError('E_UNKNOWN_VERSION', `${workflow} v${version} is not registered`, {
+        details: { workflow, version },
+      });
   }
   checkShare(options.percent, 'percent');
   checkShare(options.step, 'step');
   const all = await loadRollouts(store);
   const existing = all.find((r) => r.workflow === workflow && r.kind === kind && !isFinished(r));
-  if (existing) throw new WaymarkError('E_RUN_STATE', `${workflow} already has a ${existing.status} ${kind} rollout to v${existing.to}: abort or finish it first`);
+  if (existing)
+    throw new WaymarkError(
+      'E_RUN_STATE',
+      `${workflow} already has a ${existing.status} ${kind} rollout to v${existing.to}: abort or finish it first`,
+    );
   const now = Date.now();
   const rollout: Rollout = {
     kind,
@@ -128,12 +163,16 @@ export async function startRollout(store: Store, registry: WorkflowRegistry, wor
     await setRoute(store, registry, workflow, { current: from, candidate: options.to, percent: rollout.percent });
   }
   const saved = await saveOver(store, rollout, rollout);
-  if (!saved) throw new WaymarkError('E_RUN_STATE', `another process started a ${kind} rollout of ${workflow} at the same time`);
+  if (!saved)
+    throw new WaymarkError('E_RUN_STATE', `another process started a ${kind} rollout of ${workflow} at the same time`);
   return saved;
 }
 
 function checkShare(value: number | undefined, what: string): void {
   if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 100)) {
-    throw new WaymarkError('E_INVALID_INPUT', `rollout ${what} must be a number between 0 and 100, got ${String(value)}`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `rollout ${what} must be a number between 0 and 100, got ${String(value)}`,
+    );
   }
 }

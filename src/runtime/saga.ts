@@ -72,7 +72,12 @@ export async function runCompensations(port: SagaPort): Promise<void> {
       const error = result.error;
       if (result.retryable && attempt < policy.maxAttempts) {
         const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
-        port.record({ type: 'compensation_failed', seq: step.seq, name: step.name, data: { ...audit, error, retryAt } });
+        port.record({
+          type: 'compensation_failed',
+          seq: step.seq,
+          name: step.name,
+          data: { ...audit, error, retryAt },
+        });
         port.progress.set(step.seq, { state: 'pending', attempt: attempt + 1, retryAt });
         if (retryAt - Date.now() > 0) return suspend(port, step, retryAt);
         attempt++;
@@ -94,10 +99,24 @@ async function suspend(port: SagaPort, step: CompletedStep, retryAt: number): Pr
   if (await port.commit({ status, waitingFor, dueAt: retryAt, releaseLease: true })) port.done('suspended', retryAt);
 }
 
-async function park(port: SagaPort, step: CompletedStep, attempts: number, error: ErrorInfo, reversible: CompletedStep[]): Promise<void> {
+async function park(
+  port: SagaPort,
+  step: CompletedStep,
+  attempts: number,
+  error: ErrorInfo,
+  reversible: CompletedStep[],
+): Promise<void> {
   const done = reversible.filter((s) => port.progress.get(s.seq)?.state === 'done').map((s) => s.name);
   const pending = reversible.filter((s) => port.progress.get(s.seq)?.state !== 'done').map((s) => s.name);
-  const details: RunParkedData = { reason: 'compensation_failed', step: step.name, seq: step.seq, attempts, error, done, pending };
+  const details: RunParkedData = {
+    reason: 'compensation_failed',
+    step: step.name,
+    seq: step.seq,
+    attempts,
+    error,
+    done,
+    pending,
+  };
   port.record({ type: 'run_parked', data: details });
   const attention: ErrorInfo = {
     name: 'WaymarkError',

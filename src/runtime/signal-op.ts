@@ -23,7 +23,12 @@ export function signalOperation(port: SignalOpPort, { seq, name, timeoutMs, stat
   const until = state?.state === 'waiting' ? state.until : timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   if (!state) port.record({ type: 'signal_waiting', seq, name, data: until === undefined ? {} : { until } });
   const receive = (signal: PendingSignal) => {
-    port.record({ type: 'signal_received', seq, name: signal.name, data: { payload: signal.payload ?? null, signalId: signal.id } });
+    port.record({
+      type: 'signal_received',
+      seq,
+      name: signal.name,
+      data: { payload: signal.payload ?? null, signalId: signal.id },
+    });
     port.consume(signal.id);
     return port.deliver(() => signal.payload ?? null);
   };

@@ -3,7 +3,11 @@ import type { PendingAction, RunUpdate } from '../store/types.js';
 import { cancelledError, expiredError } from './waits.js';
 
 /** What stops a workflow at its frontier (the first operation its history cannot answer). */
-export type Takeover = { kind: 'compensate' } | { kind: 'action'; action: PendingAction } | { kind: 'expire' } | { kind: 'pause' };
+export type Takeover =
+  | { kind: 'compensate' }
+  | { kind: 'action'; action: PendingAction }
+  | { kind: 'expire' }
+  | { kind: 'pause' };
 
 /** What a takeover needs from the executor. */
 export interface TakeoverPort {
@@ -30,10 +34,18 @@ export async function runTakeover(port: TakeoverPort, takeover: Takeover): Promi
   if (action === 'pause') return port.end({ status: 'paused', clearPendingAction: true });
   if (action === 'cancel') {
     port.record({ type: 'run_cancelled', data: { actor, reason } });
-    return port.end({ status: 'cancelled', waitingFor: null, clearPendingAction: true, error: cancelledError(actor, reason) });
+    return port.end({
+      status: 'cancelled',
+      waitingFor: null,
+      clearPendingAction: true,
+      error: cancelledError(actor, reason),
+    });
   }
   port.record({ type: 'compensation_started', data: { reason: 'operator', actor, why: reason } });
-  return port.compensate({ name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `compensated by ${actor}: ${reason}` }, true);
+  return port.compensate(
+    { name: 'WaymarkError', code: 'E_RUN_CANCELLED', message: `compensated by ${actor}: ${reason}` },
+    true,
+  );
 }
 
 /** Applies the workflow's onExpire policy to a run that outlived its lifetime. */
@@ -45,7 +57,8 @@ async function expire(port: TakeoverPort): Promise<void> {
     port.record({ type: 'compensation_started', data: { reason: 'expired' } });
     return port.compensate(error, true);
   }
-  if (port.onExpire === 'escalate') return void (await port.park('expired', error.message, { reason: 'expired', expiresAt }));
+  if (port.onExpire === 'escalate')
+    return void (await port.park('expired', error.message, { reason: 'expired', expiresAt }));
   port.record({ type: 'run_failed', data: { error } });
   return port.end({ status: 'failed', error, waitingFor: null });
 }

@@ -21,10 +21,12 @@ export class TaskClient {
   /** Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or timed out. (Default count: 1) */
   async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
     this.assertOpen();
-    if (typeof taskType !== 'string' || taskType === '') throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
+    if (typeof taskType !== 'string' || taskType === '')
+      throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
     checkStorableText(taskType, 'task type');
     if (workerId) checkStorableText(workerId, 'workerId');
-    if (!Number.isInteger(count) || count < 0 || count > 1000) throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
+    if (!Number.isInteger(count) || count < 0 || count > 1000)
+      throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
     return this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
   }
 
@@ -32,15 +34,28 @@ export class TaskClient {
   async report(taskId: string, result: TaskResult): Promise<Task> {
     this.assertOpen();
     if (!REPORT_STATUSES.includes(result?.status)) {
-      throw new WaymarkError('E_INVALID_INPUT', `task status must be one of ${REPORT_STATUSES.join(', ')}, got ${JSON.stringify(result?.status)}`);
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `task status must be one of ${REPORT_STATUSES.join(', ')}, got ${JSON.stringify(result?.status)}`,
+      );
     }
     checkStorableText(String(taskId), 'task id');
     if (result.workerId !== undefined) checkStorableText(result.workerId, 'workerId');
     const checked: TaskResult = { ...result };
     if (typeof result.reason === 'string') checked.reason = storableText(result.reason); // an error message: made storable
     if (result.output !== undefined) checked.output = roundTrip(result.output, 'task output') as Json;
-    if (result.callbackAfterMs !== undefined && !(Number.isFinite(result.callbackAfterMs) && result.callbackAfterMs >= 0 && result.callbackAfterMs <= MAX_DURATION_MS)) {
-      throw new WaymarkError('E_INVALID_INPUT', `callbackAfterMs must be a number of ms from 0 to ${MAX_DURATION_MS} (100 years)`);
+    if (
+      result.callbackAfterMs !== undefined &&
+      !(
+        Number.isFinite(result.callbackAfterMs) &&
+        result.callbackAfterMs >= 0 &&
+        result.callbackAfterMs <= MAX_DURATION_MS
+      )
+    ) {
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `callbackAfterMs must be a number of ms from 0 to ${MAX_DURATION_MS} (100 years)`,
+      );
     }
     const task = await this.store.tasks.report(taskId, checked);
     if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });

@@ -44,7 +44,10 @@ export interface TaskOpPort {
  * `ctx.task(type, input)` past the history: schedules a task for remote workers (with the checkpoint), waits
  * until a worker reports, records the report in the history, and retries failed attempts as `options` say.
  */
-export async function taskOperation(port: TaskOpPort, { seq, type, input, options, state: recorded }: TaskCall): Promise<Json> {
+export async function taskOperation(
+  port: TaskOpPort,
+  { seq, type, input, options, state: recorded }: TaskCall,
+): Promise<Json> {
   if (port.atFrontier()) return never();
   let state = recorded;
   const ref = checkStorableText(options.ref ?? type, `task '${type}' ref`);
@@ -54,7 +57,20 @@ export async function taskOperation(port: TaskOpPort, { seq, type, input, option
   const schedule = (attempt: number, delayMs: number) => {
     const taskId = randomUUID();
     const visibleAt = Date.now() + delayMs;
-    port.schedule({ taskId, runId: port.runId, workflow: port.workflow, version: port.version, seq, attempt, taskType: type, refName: ref, input, responseTimeoutMs, timeoutMs, visibleAt });
+    port.schedule({
+      taskId,
+      runId: port.runId,
+      workflow: port.workflow,
+      version: port.version,
+      seq,
+      attempt,
+      taskType: type,
+      refName: ref,
+      input,
+      responseTimeoutMs,
+      timeoutMs,
+      visibleAt,
+    });
     port.record({ type: 'task_scheduled', seq, name: type, data: { taskId, attempt, ref, input, visibleAt } });
     return { state: 'pending' as const, taskId, attempt, input };
   };
@@ -66,7 +82,13 @@ export async function taskOperation(port: TaskOpPort, { seq, type, input, option
       outcome = port.outcome(state.taskId);
     }
     port.consume(outcome.taskId);
-    const facts = { taskId: outcome.taskId, attempt: state.attempt, ref, status: outcome.status, workerId: outcome.workerId ?? null };
+    const facts = {
+      taskId: outcome.taskId,
+      attempt: state.attempt,
+      ref,
+      status: outcome.status,
+      workerId: outcome.workerId ?? null,
+    };
     if (outcome.status === 'COMPLETED') {
       port.record({ type: 'task_completed', seq, name: type, data: { ...facts, output: outcome.output ?? null } });
       const output = outcome.output ?? null;
@@ -74,10 +96,18 @@ export async function taskOperation(port: TaskOpPort, { seq, type, input, option
     }
     const reason = outcome.reason ?? outcome.status.toLowerCase();
     const overTime = outcome.status === 'TIMED_OUT' && (outcome.reason ?? '').startsWith(TIME_LIMIT_REASON);
-    const final = outcome.status === 'FAILED_WITH_TERMINAL_ERROR' || outcome.status === 'CANCELED' || (overTime && options.retryTimedOut === false);
+    const final =
+      outcome.status === 'FAILED_WITH_TERMINAL_ERROR' ||
+      outcome.status === 'CANCELED' ||
+      (overTime && options.retryTimedOut === false);
     const retry = !final && state.attempt < maxAttempts;
     if (retry) {
-      const delay = parseDuration(typeof options.retryDelayMs === 'function' ? options.retryDelayMs(state.attempt - 1) : (options.retryDelayMs ?? 0), `task '${ref}' retryDelayMs`);
+      const delay = parseDuration(
+        typeof options.retryDelayMs === 'function'
+          ? options.retryDelayMs(state.attempt - 1)
+          : (options.retryDelayMs ?? 0),
+        `task '${ref}' retryDelayMs`,
+      );
       port.record({ type: 'task_failed', seq, name: type, data: { ...facts, reason, retry: true } });
       state = schedule(state.attempt + 1, delay);
       continue;
@@ -93,7 +123,11 @@ export async function taskOperation(port: TaskOpPort, { seq, type, input, option
 
 /** Thrown into the workflow when a task's last attempt failed. */
 export function taskFailedError(type: string, ref: string, attempts: number, cause: ErrorInfo): WaymarkError {
-  return new WaymarkError('E_TASK_FAILED', `task '${ref}' (${type}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause.message}`, {
-    details: { taskType: type, ref, attempts, status: cause.code ?? null, reason: cause.message },
-  });
+  return new WaymarkError(
+    'E_TASK_FAILED',
+    `task '${ref}' (${type}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause.message}`,
+    {
+      details: { taskType: type, ref, attempts, status: cause.code ?? null, reason: cause.message },
+    },
+  );
 }

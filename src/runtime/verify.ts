@@ -31,7 +31,12 @@ class FrontierReached extends Error {}
  * runs, whose frontier records where the history ends instead of running anything. Used to verify upgrades,
  * migrations, deploy checks, rollouts and `waymark/testing`.
  */
-export function verifyReplay(definition: WorkflowDefinition, input: Json, history: readonly HistoryEvent[], timeoutMs = 5_000): Promise<ReplayVerdict> {
+export function verifyReplay(
+  definition: WorkflowDefinition,
+  input: Json,
+  history: readonly HistoryEvent[],
+  timeoutMs = 5_000,
+): Promise<ReplayVerdict> {
   const frontierOps: FrontierOp[] = [];
   let settled = false;
   let settle!: (verdict: ReplayVerdict) => void;
@@ -60,35 +65,70 @@ export function verifyReplay(definition: WorkflowDefinition, input: Json, histor
       if (!options.output) return undefined;
       return schemaIssues(options.output, output).then((issues) => {
         if (!issues) return true;
-        done({ ok: false, reason: 'schema_mismatch', seq, step: name, issues, message: `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}` });
+        done({
+          ok: false,
+          reason: 'schema_mismatch',
+          seq,
+          step: name,
+          issues,
+          message: `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}`,
+        });
         return false;
       });
     },
     diverged: (divergence) =>
-      done({ ok: false, reason: 'divergence', divergence, message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}` }),
+      done({
+        ok: false,
+        reason: 'divergence',
+        divergence,
+        message: `v${definition.version} diverges from the history: ${describeDivergence(divergence)}`,
+      }),
     stopped: () => settled,
   };
   let outcome: { ok: true } | { ok: false; error: unknown } | undefined;
   const conclude = () => {
     if (settled || !engine.quiet) return;
-    const withBranches = <T extends object>(v: T) => (engine.oldBranches.size ? { ...v, oldBranches: [...engine.oldBranches] } : v);
+    const withBranches = <T extends object>(v: T) =>
+      engine.oldBranches.size ? { ...v, oldBranches: [...engine.oldBranches] } : v;
     if (outcome && !outcome.ok && !(outcome.error instanceof FrontierReached)) {
       const info = toErrorInfo(outcome.error);
       delete info.stack;
-      return done({ ok: false, reason: 'error', error: info, message: `v${definition.version} throws when replaying the history: ${info.message}` });
+      return done({
+        ok: false,
+        reason: 'error',
+        error: info,
+        message: `v${definition.version} throws when replaying the history: ${info.message}`,
+      });
     }
     const unvisited = engine.unvisited();
-    if (unvisited) return frontier.diverged(outcome ? missingOperation(unvisited) : missingOperation(unvisited, NOT_ASKED));
+    if (unvisited)
+      return frontier.diverged(outcome ? missingOperation(unvisited) : missingOperation(unvisited, NOT_ASKED));
     const first = [...frontierOps].sort((a, b) => a.seq - b.seq)[0];
     if (outcome?.ok || !first) {
-      if (outcome?.ok) return done(withBranches({ ok: true as const, replayed: engine.asked, frontier: 'end' as const }));
-      return done({ ok: false, reason: 'error', error: { name: 'WaymarkError', code: 'E_NONDETERMINISM', message: 'the workflow waits for something that is not a ctx operation' }, message: `v${definition.version} stops replaying without asking for an operation` });
+      if (outcome?.ok)
+        return done(withBranches({ ok: true as const, replayed: engine.asked, frontier: 'end' as const }));
+      return done({
+        ok: false,
+        reason: 'error',
+        error: {
+          name: 'WaymarkError',
+          code: 'E_NONDETERMINISM',
+          message: 'the workflow waits for something that is not a ctx operation',
+        },
+        message: `v${definition.version} stops replaying without asking for an operation`,
+      });
     }
     done(withBranches({ ok: true as const, replayed: engine.asked - frontierOps.length, frontier: first }));
   };
   const engine = new ReplayEngine(definition, history, frontier, { onQuiet: () => setImmediate(conclude) });
   const timer = setTimeout(
-    () => done({ ok: false, reason: 'error', error: { name: 'WaymarkError', code: 'E_TIMEOUT', message: 'replay did not settle' }, message: `replay of v${definition.version} did not settle within ${timeoutMs} ms` }),
+    () =>
+      done({
+        ok: false,
+        reason: 'error',
+        error: { name: 'WaymarkError', code: 'E_TIMEOUT', message: 'replay did not settle' },
+        message: `replay of v${definition.version} did not settle within ${timeoutMs} ms`,
+      }),
     timeoutMs,
   );
   engine.run(input).then(

@@ -18,7 +18,10 @@ export interface PendingWait {
 }
 
 /** When a suspending run is next due (its earliest wait deadline or its expiry) and what it waits for. */
-export function suspensionOf(waits: PendingWait[], expiresAt: number | undefined): { dueAt: number | undefined; waitingFor: WaitInfo } {
+export function suspensionOf(
+  waits: PendingWait[],
+  expiresAt: number | undefined,
+): { dueAt: number | undefined; waitingFor: WaitInfo } {
   const dues = waits.map((w) => w.until).filter((u): u is number => u !== undefined);
   if (expiresAt !== undefined) dues.push(expiresAt);
   const dueAt = dues.length ? Math.min(...dues) : undefined;
@@ -44,7 +47,12 @@ const ATTENTION_CODES: Record<AttentionReason, ErrorCode> = {
 
 /** What a parked run shows an operator: a coded message and the facts, reason included (made storable text). */
 export function attentionFor(reason: AttentionReason, message: string, details: { [key: string]: Json }): ErrorInfo {
-  return storableValue({ name: 'WaymarkError', code: ATTENTION_CODES[reason], message, details: { ...details, reason } });
+  return storableValue({
+    name: 'WaymarkError',
+    code: ATTENTION_CODES[reason],
+    message,
+    details: { ...details, reason },
+  });
 }
 
 export function cancelledError(actor: string, reason: string): ErrorInfo {
@@ -52,7 +60,11 @@ export function cancelledError(actor: string, reason: string): ErrorInfo {
 }
 
 export function expiredError(runId: string, expiresAt: number): ErrorInfo {
-  return { name: 'WaymarkError', code: 'E_RUN_EXPIRED', message: `run '${runId}' outlived its lifetime (expired at ${new Date(expiresAt).toISOString()})` };
+  return {
+    name: 'WaymarkError',
+    code: 'E_RUN_EXPIRED',
+    message: `run '${runId}' outlived its lifetime (expired at ${new Date(expiresAt).toISOString()})`,
+  };
 }
 
 /**

@@ -123,19 +123,32 @@ export function defineWorkflow<I = Json, O = Json>(config: WorkflowConfig<I, O>)
     throw new WaymarkError('E_INVALID_INPUT', 'defineWorkflow needs an object { name, version, run }');
   }
   if (typeof config.name !== 'string' || !NAME_PATTERN.test(config.name)) {
-    throw new WaymarkError('E_INVALID_INPUT', `workflow name '${String(config.name)}' is invalid: use letters, digits and . _ - : (max 128)`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `workflow name '${String(config.name)}' is invalid: use letters, digits and . _ - : (max 128)`,
+    );
   }
   if (!Number.isInteger(config.version) || config.version < 1 || config.version > MAX_VERSION) {
-    throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}': version must be a positive integer (at most ${MAX_VERSION}), got ${String(config.version)}`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `workflow '${config.name}': version must be a positive integer (at most ${MAX_VERSION}), got ${String(config.version)}`,
+    );
   }
   if (typeof config.run !== 'function') {
-    throw new WaymarkError('E_INVALID_INPUT', `workflow '${config.name}' v${config.version}: run must be an async function (ctx, input)`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `workflow '${config.name}' v${config.version}: run must be an async function (ctx, input)`,
+    );
   }
   const where = `workflow '${config.name}' v${config.version}`;
   checkStepOptions(config.stepDefaults ?? {}, `${where} stepDefaults`, false);
-  for (const [step, options] of Object.entries(config.steps ?? {})) checkStepOptions({ ...config.stepDefaults, ...options }, `${where} step '${step}'`);
+  for (const [step, options] of Object.entries(config.steps ?? {}))
+    checkStepOptions({ ...config.stepDefaults, ...options }, `${where} step '${step}'`);
   if (config.lock !== undefined && typeof config.lock?.key !== 'function') {
-    throw new WaymarkError('E_INVALID_INPUT', `${where}: lock.key must be a function of the input returning the target key`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `${where}: lock.key must be a function of the input returning the target key`,
+    );
   }
   if (config.lock?.onConflict !== undefined && !['reject', 'queue'].includes(config.lock.onConflict)) {
     throw new WaymarkError('E_INVALID_INPUT', `${where}: lock.onConflict must be 'reject' or 'queue'`);
@@ -150,7 +163,11 @@ export function defineWorkflow<I = Json, O = Json>(config: WorkflowConfig<I, O>)
 }
 
 /** Merges step options: workflow defaults, then the named step's declaration, then the call's own. */
-export function resolveStepOptions(definition: WorkflowDefinition, name: string, inline: StepOptions | undefined): StepOptions {
+export function resolveStepOptions(
+  definition: WorkflowDefinition,
+  name: string,
+  inline: StepOptions | undefined,
+): StepOptions {
   return { ...definition.stepDefaults, ...definition.steps?.[name], ...inline };
 }
 
@@ -165,26 +182,45 @@ export function checkStepOptions(options: StepOptions, where: string, complete =
   if (options.effect !== undefined && !['none', 'reversible', 'irreversible'].includes(options.effect)) {
     throw bad(`effect must be 'none', 'reversible' or 'irreversible', got '${String(options.effect)}'`);
   }
-  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw bad('idempotent must be a boolean');
-  if (options.compensate !== undefined && typeof options.compensate !== 'function') throw bad('compensate must be a function (output, info)');
-  if (complete && options.effect === 'reversible' && !options.compensate) throw bad("a reversible step needs a compensate function");
-  if (options.compensate && options.effect !== undefined && options.effect !== 'reversible') throw bad(`compensate is only for reversible steps, not '${options.effect}'`);
+  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean')
+    throw bad('idempotent must be a boolean');
+  if (options.compensate !== undefined && typeof options.compensate !== 'function')
+    throw bad('compensate must be a function (output, info)');
+  if (complete && options.effect === 'reversible' && !options.compensate)
+    throw bad('a reversible step needs a compensate function');
+  if (options.compensate && options.effect !== undefined && options.effect !== 'reversible')
+    throw bad(`compensate is only for reversible steps, not '${options.effect}'`);
   if (options.timeoutMs !== undefined) parseDuration(options.timeoutMs, `${where} timeoutMs`);
-  if (options.output !== undefined && !isOutputSchema(options.output)) throw bad('output must be a Standard Schema validator (zod, valibot, ...)');
+  if (options.output !== undefined && !isOutputSchema(options.output))
+    throw bad('output must be a Standard Schema validator (zod, valibot, ...)');
   checkPolicy(options.onFailure, `${where} onFailure`);
 }
 
 function checkPolicy(policy: unknown, where: string): void {
   if (policy !== undefined && !['fail', 'compensate', 'escalate'].includes(policy as string)) {
-    throw new WaymarkError('E_INVALID_INPUT', `${where} must be 'fail', 'compensate' or 'escalate', got '${String(policy)}'`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `${where} must be 'fail', 'compensate' or 'escalate', got '${String(policy)}'`,
+    );
   }
 }
 
 /** Step and lifetime options as text for the fingerprint (functions by their source). */
 function describeOptions(config: WorkflowConfig<any, any>): string {
   return JSON.stringify(
-    { stepDefaults: config.stepDefaults, steps: config.steps, lock: config.lock, maxLifetimeMs: config.maxLifetimeMs, onExpire: config.onExpire },
-    (_key, value: unknown) => (typeof value === 'function' ? value.toString() : isOutputSchema(value) ? `schema:${value['~standard'].vendor}` : value),
+    {
+      stepDefaults: config.stepDefaults,
+      steps: config.steps,
+      lock: config.lock,
+      maxLifetimeMs: config.maxLifetimeMs,
+      onExpire: config.onExpire,
+    },
+    (_key, value: unknown) =>
+      typeof value === 'function'
+        ? value.toString()
+        : isOutputSchema(value)
+          ? `schema:${value['~standard'].vendor}`
+          : value,
   );
 }
 
@@ -202,10 +238,16 @@ export function lockKeyOf(definition: WorkflowDefinition, input: Json | undefine
   try {
     key = definition.lock!.key(input);
   } catch (error) {
-    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' failed for this input: ${(error as Error).message}`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `lock key of workflow '${definition.name}' failed for this input: ${(error as Error).message}`,
+    );
   }
   if (typeof key !== 'string' || key.length === 0) {
-    throw new WaymarkError('E_INVALID_INPUT', `lock key of workflow '${definition.name}' must be a non-empty string, got ${JSON.stringify(key)}`);
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `lock key of workflow '${definition.name}' must be a non-empty string, got ${JSON.stringify(key)}`,
+    );
   }
   return checkStorableText(key, `lock key of workflow '${definition.name}'`);
 }

@@ -7,12 +7,17 @@
 type PropertySchema = { type?: unknown; items?: PropertySchema };
 
 /** Converts `values` in place according to `schema.properties`. */
-export function coerceText(values: Record<string, unknown>, schema: { properties?: Record<string, PropertySchema> }): void {
+export function coerceText(
+  values: Record<string, unknown>,
+  schema: { properties?: Record<string, PropertySchema> },
+): void {
   for (const [key, property] of Object.entries(schema.properties ?? {})) {
     const value = values[key];
     if (value === undefined) continue;
     if (property.type === 'array') {
-      const items = (Array.isArray(value) ? value : [value]).flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
+      const items = (Array.isArray(value) ? value : [value]).flatMap((v) =>
+        typeof v === 'string' ? v.split(',') : [v],
+      );
       values[key] = items.map((item) => convert(item, property.items?.type));
     } else {
       values[key] = convert(value, property.type);

@@ -44,21 +44,33 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Codes of errors raised by the HTTP layer itself, by status. */
-const HTTP_CODES: Record<number, string> = { 404: 'E_ROUTE_NOT_FOUND', 413: 'E_PAYLOAD_TOO_LARGE', 415: 'E_UNSUPPORTED_MEDIA_TYPE' };
+const HTTP_CODES: Record<number, string> = {
+  404: 'E_ROUTE_NOT_FOUND',
+  413: 'E_PAYLOAD_TOO_LARGE',
+  415: 'E_UNSUPPORTED_MEDIA_TYPE',
+};
 
 /** The HTTP status and body for anything a handler throws. */
 export function toResponse(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof FieldError) return { status: 400, body: { code: error.code, message: error.message, field: error.field, reason: error.reason } };
+  if (error instanceof FieldError)
+    return {
+      status: 400,
+      body: { code: error.code, message: error.message, field: error.field, reason: error.reason },
+    };
   if (error instanceof WaymarkError) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
     return { status: STATUS[error.code] ?? 422, body };
   }
   const fastify = error as Partial<FastifyError>;
-  if (Array.isArray(fastify.validation) && fastify.validation.length > 0) return { status: 400, body: validationBody(fastify as FastifyError) };
+  if (Array.isArray(fastify.validation) && fastify.validation.length > 0)
+    return { status: 400, body: validationBody(fastify as FastifyError) };
   const status = fastify.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, body: { code: HTTP_CODES[status] ?? 'E_INVALID_INPUT', message: fastify.message ?? 'bad request' } };
+    return {
+      status,
+      body: { code: HTTP_CODES[status] ?? 'E_INVALID_INPUT', message: fastify.message ?? 'bad request' },
+    };
   }
   return { status: 500, body: { code: 'E_INTERNAL', message: 'internal error: see the server log' } };
 }
@@ -78,10 +90,14 @@ export function routerErrorHandler(conductorPrefix: string, conductor: (error: F
     const status = error.statusCode ?? 400;
     const reason = ROUTER_ERRORS[error.code] ?? 'are not valid';
     if (request.url.startsWith(`${conductorPrefix}/`)) {
-      const body = conductor(Object.assign(new Error(`the path parameters ${reason}`), { statusCode: status }) as FastifyError);
+      const body = conductor(
+        Object.assign(new Error(`the path parameters ${reason}`), { statusCode: status }) as FastifyError,
+      );
       return reply.code(body.status).type('application/json').send(body);
     }
-    return reply.code(status).send({ code: 'E_INVALID_INPUT', message: `params ${reason}`, field: 'params', reason } satisfies ErrorBody);
+    return reply
+      .code(status)
+      .send({ code: 'E_INVALID_INPUT', message: `params ${reason}`, field: 'params', reason } satisfies ErrorBody);
   };
 }
 
@@ -94,7 +110,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ code: 'E_ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    return reply
+      .code(404)
+      .send({ code: 'E_ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 }
 
@@ -121,6 +139,8 @@ function validationBody(error: FastifyError): ErrorBody {
     const expected = (issue as { parentSchema?: { title?: unknown } }).parentSchema?.title;
     reason = typeof expected === 'string' ? `must be ${expected}` : 'has the wrong type or form (see /openapi.json)';
   }
-  const field = [part, ...path.map((s, i) => (/^\d+$/.test(s) && i > 0 ? `[${s}]` : s))].join('.').replace(/\.\[/g, '[');
+  const field = [part, ...path.map((s, i) => (/^\d+$/.test(s) && i > 0 ? `[${s}]` : s))]
+    .join('.')
+    .replace(/\.\[/g, '[');
   return { code: 'E_INVALID_INPUT', message: `${field} ${reason}`, field, reason };
 }

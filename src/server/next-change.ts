@@ -1,7 +1,12 @@
 import type { Engine, RunChange } from '../runtime/engine.js';
 
 /** Resolves on the engine's next commit that `matches`, after `ms`, or when `stop` aborts, whichever comes first. */
-export function nextChange(engine: Engine, matches: (change: RunChange) => boolean, ms: number, stop: AbortSignal): Promise<void> {
+export function nextChange(
+  engine: Engine,
+  matches: (change: RunChange) => boolean,
+  ms: number,
+  stop: AbortSignal,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
     const unsubscribe = engine.subscribe((change) => {

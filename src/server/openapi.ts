@@ -55,18 +55,29 @@ export function collectOpenApi(app: FastifyInstance, components: Record<string, 
     const doc = (route.schema ?? {}) as RouteDoc;
     if (doc.hide) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) if (method !== 'HEAD') operations.push({ method: method.toLowerCase(), path: route.url, doc });
+    for (const method of methods)
+      if (method !== 'HEAD') operations.push({ method: method.toLowerCase(), path: route.url, doc });
   });
   let cached: Schema | undefined;
   app.get(
     '/openapi.json',
-    { schema: { summary: 'This API described as an OpenAPI 3.1 document', tags: ['meta'], response: { 200: { type: 'object', description: 'the OpenAPI document' } } } },
+    {
+      schema: {
+        summary: 'This API described as an OpenAPI 3.1 document',
+        tags: ['meta'],
+        response: { 200: { type: 'object', description: 'the OpenAPI document' } },
+      },
+    },
     async () => (cached ??= openApiDocument(operations, components, info)),
   );
 }
 
 /** The OpenAPI 3.1 document of `operations`. */
-export function openApiDocument(operations: Operation[], components: Record<string, Schema>, info: OpenApiInfo): Schema {
+export function openApiDocument(
+  operations: Operation[],
+  components: Record<string, Schema>,
+  info: OpenApiInfo,
+): Schema {
   const paths: Record<string, Record<string, Schema>> = {};
   for (const { method, path, doc } of operations) {
     const openPath = path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -74,7 +85,11 @@ export function openApiDocument(operations: Operation[], components: Record<stri
   }
   return {
     openapi: '3.1.0',
-    info: { title: info.title ?? 'Waymark API', version: info.version ?? '1', ...(info.description ? { description: info.description } : {}) },
+    info: {
+      title: info.title ?? 'Waymark API',
+      version: info.version ?? '1',
+      ...(info.description ? { description: info.description } : {}),
+    },
     paths,
     components: { schemas: components },
   };
@@ -94,7 +109,8 @@ function operation(method: string, path: string, doc: RouteDoc): Schema {
   }
   const responses: Record<string, Schema> = {};
   for (const [status, schema] of Object.entries(doc.response ?? {})) responses[status] = response(status, schema);
-  if (!Object.keys(responses).some((s) => s.startsWith('4'))) responses['4XX'] = response('4XX', { $ref: '#/components/schemas/Error' });
+  if (!Object.keys(responses).some((s) => s.startsWith('4')))
+    responses['4XX'] = response('4XX', { $ref: '#/components/schemas/Error' });
   responses['5XX'] = response('5XX', { $ref: '#/components/schemas/Error', description: 'server error' });
   op.responses = responses;
   return op;
@@ -118,7 +134,8 @@ function parametersOf(schema: Schema | undefined, where: 'path' | 'query'): Sche
 }
 
 function response(status: string, schema: Schema): Schema {
-  if (schema.content) return { description: (schema.description as string | undefined) ?? statusText(status), content: schema.content };
+  if (schema.content)
+    return { description: (schema.description as string | undefined) ?? statusText(status), content: schema.content };
   const { description, ...rest } = schema;
   return {
     description: (description as string | undefined) ?? statusText(status),
@@ -127,7 +144,14 @@ function response(status: string, schema: Schema): Schema {
 }
 
 function statusText(status: string): string {
-  const words: Record<string, string> = { '200': 'OK', '201': 'created', '202': 'accepted', '204': 'no content', '4XX': 'bad request, or refused', '5XX': 'server error' };
+  const words: Record<string, string> = {
+    '200': 'OK',
+    '201': 'created',
+    '202': 'accepted',
+    '204': 'no content',
+    '4XX': 'bad request, or refused',
+    '5XX': 'server error',
+  };
   return words[status] ?? `status ${status}`;
 }
 

@@ -25,15 +25,30 @@ export type ParsedBody = { ok: true; value: unknown } | { ok: false; problem: In
  */
 export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): ParsedBody {
   const depth = nestingDepth(text, maxDepth);
-  if (depth > maxDepth) return { ok: false, problem: { field: 'body', reason: `is nested deeper than ${maxDepth} levels of arrays and objects` } };
+  if (depth > maxDepth)
+    return {
+      ok: false,
+      problem: { field: 'body', reason: `is nested deeper than ${maxDepth} levels of arrays and objects` },
+    };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, syntax: true, problem: { field: 'body', reason: `is not valid JSON (${(error as Error).message})` } };
+    return {
+      ok: false,
+      syntax: true,
+      problem: { field: 'body', reason: `is not valid JSON (${(error as Error).message})` },
+    };
   }
   const key = forbiddenKey(value, 'body');
-  if (key) return { ok: false, problem: { field: key, reason: 'is a forbidden key: __proto__ and constructor keys are refused (they could change object prototypes)' } };
+  if (key)
+    return {
+      ok: false,
+      problem: {
+        field: key,
+        reason: 'is a forbidden key: __proto__ and constructor keys are refused (they could change object prototypes)',
+      },
+    };
   return { ok: true, value };
 }
 
@@ -45,7 +60,8 @@ export function nestingDepth(text: string, limit = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -107,7 +123,10 @@ type Schema = { type?: unknown; properties?: Record<string, Schema>; items?: Sch
 export function badTextInBody(body: unknown, schema: Schema | undefined, path = 'body'): InputProblem | undefined {
   if (!schema || body === null || body === undefined) return undefined;
   if (typeof body === 'string') {
-    const typed = schema.type === 'string' || (Array.isArray(schema.type) && schema.type.includes('string')) || schema.anyOf?.some((s) => s.type === 'string');
+    const typed =
+      schema.type === 'string' ||
+      (Array.isArray(schema.type) && schema.type.includes('string')) ||
+      schema.anyOf?.some((s) => s.type === 'string');
     const reason = typed ? textProblem(body) : undefined;
     return reason ? { field: path, reason } : undefined;
   }
@@ -134,7 +153,9 @@ export function badTextAnywhere(value: unknown, path: string): InputProblem | un
     return reason ? { field: path, reason } : undefined;
   }
   if (value === null || typeof value !== 'object') return undefined;
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
   for (const [key, item] of entries) {
     const keyReason = Array.isArray(value) ? undefined : textProblem(key.slice(1));
     if (keyReason) return { field: path, reason: `has a key that ${keyReason}` };

@@ -36,20 +36,45 @@ const loose = (properties: Record<string, Schema>, required: string[] = [], desc
 });
 
 /** The workflow name rule of defineWorkflow. */
-export const workflowName: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$', description: 'workflow name' };
+export const workflowName: Schema = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$',
+  description: 'workflow name',
+};
 export const runId: Schema = { type: 'string', minLength: 1, maxLength: 200, description: 'run id' };
 export const version: Schema = { type: 'integer', minimum: 1, maximum: MAX_VERSION, description: 'workflow version' };
 export const percent: Schema = { type: 'number', minimum: 0, maximum: 100 };
 /** A duration: ms, or text like '500ms', '30s', '1h30m'. A union's `title` says what it expects in validation errors. */
 export const duration: Schema = {
-  anyOf: [{ type: 'integer', minimum: 0, maximum: MAX_DURATION_MS }, { type: 'string', maxLength: 100, pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$' }],
+  anyOf: [
+    { type: 'integer', minimum: 0, maximum: MAX_DURATION_MS },
+    { type: 'string', maxLength: 100, pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$' },
+  ],
   title: "ms (at most 100 years), or a duration like '30s', '1m', '2h', '3d'",
 };
-export const actor: Schema = { type: 'string', minLength: 1, maxLength: 200, description: 'who acts, recorded in the history (default: the OS user of the server)' };
-export const reason: Schema = { type: 'string', maxLength: 2000, description: "why, recorded in the history (default: '(no reason given)')" };
+export const actor: Schema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 200,
+  description: 'who acts, recorded in the history (default: the OS user of the server)',
+};
+export const reason: Schema = {
+  type: 'string',
+  maxLength: 2000,
+  description: "why, recorded in the history (default: '(no reason given)')",
+};
 export const runStatus: Schema = { type: 'string', enum: [...RUN_STATUSES] };
 
-const errorInfo = loose({ name: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' }, details: json, stack: { type: 'string' } }, ['name', 'message']);
+const errorInfo = loose(
+  {
+    name: { type: 'string' },
+    message: { type: 'string' },
+    code: { type: 'string' },
+    details: json,
+    stack: { type: 'string' },
+  },
+  ['name', 'message'],
+);
 const operation = loose({ kind: { type: 'string' }, name: { type: 'string' } }, ['kind', 'name']);
 
 /** What a run shows of where it is, in its full form and in lists alike. */
@@ -78,13 +103,16 @@ export const components = {
     ['code', 'message'],
   ),
   ErrorInfo: errorInfo,
-  WaitInfo: loose({
-    kind: { type: 'string', enum: ['sleep', 'signal', 'retry', 'lock'] },
-    name: { type: 'string' },
-    seq: { type: 'integer' },
-    until: epochMs,
-    signals: { type: 'array', items: { type: 'string' } },
-  }, ['kind']),
+  WaitInfo: loose(
+    {
+      kind: { type: 'string', enum: ['sleep', 'signal', 'retry', 'lock'] },
+      name: { type: 'string' },
+      seq: { type: 'integer' },
+      until: epochMs,
+      signals: { type: 'array', items: { type: 'string' } },
+    },
+    ['kind'],
+  ),
   Run: loose(
     {
       id: { type: 'string' },
@@ -114,17 +142,46 @@ export const components = {
     'a run as lists show it: without its input and output unless they were included',
   ),
   HistoryEvent: loose(
-    { pos: { type: 'integer' }, epoch: { type: 'integer' }, type: { type: 'string' }, seq: { type: 'integer' }, name: { type: 'string' }, at: epochMs, data: json },
+    {
+      pos: { type: 'integer' },
+      epoch: { type: 'integer' },
+      type: { type: 'string' },
+      seq: { type: 'integer' },
+      name: { type: 'string' },
+      at: epochMs,
+      data: json,
+    },
     ['pos', 'type', 'at'],
   ),
   RunDescription: loose(
     {
       run: r('Run'),
       where: { type: 'string' },
-      current: loose({ kind: { type: 'string' }, name: { type: 'string' }, seq: { type: 'integer' }, attempt: { type: 'integer' }, attempts: { type: 'integer' } }, ['kind', 'name']),
-      effects: { type: 'array', items: loose({ step: { type: 'string' }, seq: { type: 'integer' }, effect: { type: 'string' }, completedAt: epochMs, state: { type: 'string' } }) },
+      current: loose(
+        {
+          kind: { type: 'string' },
+          name: { type: 'string' },
+          seq: { type: 'integer' },
+          attempt: { type: 'integer' },
+          attempts: { type: 'integer' },
+        },
+        ['kind', 'name'],
+      ),
+      effects: {
+        type: 'array',
+        items: loose({
+          step: { type: 'string' },
+          seq: { type: 'integer' },
+          effect: { type: 'string' },
+          completedAt: epochMs,
+          state: { type: 'string' },
+        }),
+      },
       pending: { type: 'array', items: { type: 'string' } },
-      actions: { type: 'array', items: { type: 'string', enum: ['retry_step', 'skip_step', 'compensate', 'cancel', 'resume'] } },
+      actions: {
+        type: 'array',
+        items: { type: 'string', enum: ['retry_step', 'skip_step', 'compensate', 'cancel', 'resume'] },
+      },
       completedSteps: { type: 'array', items: { type: 'string' } },
     },
     ['run', 'where', 'effects', 'pending', 'actions', 'completedSteps'],
@@ -134,7 +191,10 @@ export const components = {
     ['runId', 'status'],
     'a finished run: its output when completed, its error otherwise',
   ),
-  OperatorResult: loose({ run: r('Run'), applied: { type: 'boolean', description: 'false: handed to the worker executing the run' } }, ['run', 'applied']),
+  OperatorResult: loose(
+    { run: r('Run'), applied: { type: 'boolean', description: 'false: handed to the worker executing the run' } },
+    ['run', 'applied'],
+  ),
   ReplayVerdict: loose(
     {
       ok: { type: 'boolean' },
@@ -148,7 +208,12 @@ export const components = {
     ['ok'],
   ),
   UpgradeResult: loose(
-    { run: r('Run'), applied: { type: 'boolean' }, verdict: r('ReplayVerdict'), history: { type: 'array', items: r('HistoryEvent') } },
+    {
+      run: r('Run'),
+      applied: { type: 'boolean' },
+      verdict: r('ReplayVerdict'),
+      history: { type: 'array', items: r('HistoryEvent') },
+    },
     ['run', 'applied', 'verdict', 'history'],
   ),
   MigrateReport: loose(
@@ -156,8 +221,14 @@ export const components = {
       migration: { type: 'string' },
       dryRun: { type: 'boolean' },
       migrated: { type: 'array', items: { type: 'string' } },
-      refused: { type: 'array', items: loose({ runId: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } }) },
-      failed: { type: 'array', items: loose({ runId: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } }) },
+      refused: {
+        type: 'array',
+        items: loose({ runId: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } }),
+      },
+      failed: {
+        type: 'array',
+        items: loose({ runId: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } }),
+      },
     },
     ['migration', 'dryRun', 'migrated', 'refused', 'failed'],
   ),
@@ -179,9 +250,22 @@ export const components = {
     },
     ['workflow', 'version', 'fingerprint', 'status', 'runs', 'inFlight', 'servedBy', 'stranded'],
   ),
-  VersionState: loose({ workflow: { type: 'string' }, version: { type: 'integer' }, status: { type: 'string', enum: ['active', 'draining', 'retired'] } }, ['workflow', 'version', 'status']),
+  VersionState: loose(
+    {
+      workflow: { type: 'string' },
+      version: { type: 'integer' },
+      status: { type: 'string', enum: ['active', 'draining', 'retired'] },
+    },
+    ['workflow', 'version', 'status'],
+  ),
   PatchUsage: loose(
-    { workflow: { type: 'string' }, patch: { type: 'string' }, firstSeenAt: epochMs, patched: { type: 'integer' }, onOldBranch: { type: 'integer' } },
+    {
+      workflow: { type: 'string' },
+      patch: { type: 'string' },
+      firstSeenAt: epochMs,
+      patched: { type: 'integer' },
+      onOldBranch: { type: 'integer' },
+    },
     ['workflow', 'patch', 'patched', 'onOldBranch'],
   ),
   WorkerRecord: loose(
@@ -193,7 +277,11 @@ export const components = {
     },
     ['workerId', 'served'],
   ),
-  Route: loose({ current: { type: 'integer' }, candidate: { type: 'integer' }, percent: { type: 'number' } }, ['current', 'candidate', 'percent']),
+  Route: loose({ current: { type: 'integer' }, candidate: { type: 'integer' }, percent: { type: 'number' } }, [
+    'current',
+    'candidate',
+    'percent',
+  ]),
   Rollout: loose(
     {
       workflow: { type: 'string' },

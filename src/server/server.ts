@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { MigrationDefinition } from '../core/migration.js';
 import type { DeclarativeSupport } from '../declarative/compile.js';
 import type { DeclarativeOptions } from '../declarative/limits.js';
@@ -62,11 +67,21 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.addHook('preValidation', async (request) => {
     const schema = request.routeOptions.schema;
     // Names, ids and query values with NUL or lone surrogates are refused here, on every surface (/api included).
-    const problem = badTextIn(request.params, 'params') ?? badTextIn(request.query, 'query') ?? (schema?.body ? badTextInBody(request.body, schema.body as object) : undefined);
+    const problem =
+      badTextIn(request.params, 'params') ??
+      badTextIn(request.query, 'query') ??
+      (schema?.body ? badTextInBody(request.body, schema.body as object) : undefined);
     if (problem) throw new FieldError(problem.field, problem.reason);
-    if (schema?.optionalBody && request.body === undefined && (schema.body as { type?: unknown } | undefined)?.type === 'object') request.body = {};
-    if (schema?.querystring && request.query) coerceText(request.query as Record<string, unknown>, schema.querystring as object);
-    if (schema?.params && request.params) coerceText(request.params as Record<string, unknown>, schema.params as object);
+    if (
+      schema?.optionalBody &&
+      request.body === undefined &&
+      (schema.body as { type?: unknown } | undefined)?.type === 'object'
+    )
+      request.body = {};
+    if (schema?.querystring && request.query)
+      coerceText(request.query as Record<string, unknown>, schema.querystring as object);
+    if (schema?.params && request.params)
+      coerceText(request.params as Record<string, unknown>, schema.params as object);
   });
 
   const closing = new AbortController();
@@ -75,12 +90,33 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.addHook('onSend', async (_request, reply) => {
     if (closing.signal.aborted) reply.header('connection', 'close');
   });
-  collectOpenApi(app, components, { title: 'Waymark API', description: "Waymark's JSON API: runs, versions, rollouts and run events." });
+  collectOpenApi(app, components, {
+    title: 'Waymark API',
+    description: "Waymark's JSON API: runs, versions, rollouts and run events.",
+  });
 
-  const context: ServerContext = { engine: options.engine, migrations: options.migrations ?? [], closing: closing.signal, heartbeatMs: options.heartbeatMs ?? 15_000, maxJsonDepth, declarative: options.declarative, declarativeOptions: options.declarativeOptions };
-  app.get('/health', { schema: { summary: 'Liveness: the server answers', tags: ['meta'], response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } }, async () => ({
-    status: 'ok',
-  }));
+  const context: ServerContext = {
+    engine: options.engine,
+    migrations: options.migrations ?? [],
+    closing: closing.signal,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    maxJsonDepth,
+    declarative: options.declarative,
+    declarativeOptions: options.declarativeOptions,
+  };
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness: the server answers',
+        tags: ['meta'],
+        response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } },
+      },
+    },
+    async () => ({
+      status: 'ok',
+    }),
+  );
   app.register(runRoutes, context);
   app.register(runActionRoutes, context);
   app.register(versionRoutes, context);
@@ -113,7 +149,11 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const app = buildServer(options);
   try {
-    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080, backlog: options.backlog ?? 4096 });
+    const url = await app.listen({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 8080,
+      backlog: options.backlog ?? 4096,
+    });
     return { url, app, close: () => app.close() };
   } catch (error) {
     await app.close();
@@ -125,7 +165,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 function installJsonParser(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
-    if ((text as string).trim() === '') return done(new FieldError('body', "is empty, but its content type is 'application/json'"));
+    if ((text as string).trim() === '')
+      return done(new FieldError('body', "is empty, but its content type is 'application/json'"));
     const parsed = parseJsonBody(text as string, maxDepth);
     if (parsed.ok) done(null, parsed.value);
     else done(new FieldError(parsed.problem.field, parsed.problem.reason));
@@ -133,5 +174,10 @@ function installJsonParser(app: FastifyInstance, maxDepth: number): void {
 }
 
 function isLoggerInstance(logger: unknown): logger is FastifyBaseLogger {
-  return typeof logger === 'object' && logger !== null && typeof (logger as FastifyBaseLogger).child === 'function' && typeof (logger as FastifyBaseLogger).info === 'function';
+  return (
+    typeof logger === 'object' &&
+    logger !== null &&
+    typeof (logger as FastifyBaseLogger).child === 'function' &&
+    typeof (logger as FastifyBaseLogger).info === 'function'
+  );
 }

@@ -22,12 +22,25 @@ export async function openStore(location: string | Store, options: OpenStoreOpti
   if (typeof location !== 'string') return location;
   if (location.startsWith('sqlite:')) {
     const path = location.slice('sqlite:'.length);
-    if (path === '') throw new WaymarkError('E_INVALID_INPUT', "store 'sqlite:' needs a path, e.g. 'sqlite:./waymark.db' or 'sqlite::memory:'");
+    if (path === '')
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        "store 'sqlite:' needs a path, e.g. 'sqlite:./waymark.db' or 'sqlite::memory:'",
+      );
     return new SqliteStore({ path, synchronous: options.synchronous, create: options.create });
   }
   if (location.startsWith('postgres://') || location.startsWith('postgresql://')) {
-    return PostgresStore.open({ url: location, schema: options.schema, poolSize: options.poolSize, create: options.create });
+    return PostgresStore.open({
+      url: location,
+      schema: options.schema,
+      poolSize: options.poolSize,
+      create: options.create,
+    });
   }
-  if (/\.(db|sqlite3?)$/.test(location)) return new SqliteStore({ path: location, synchronous: options.synchronous, create: options.create });
-  throw new WaymarkError('E_INVALID_INPUT', `store '${location}' is not a known location: use 'sqlite:./waymark.db', 'sqlite::memory:' or 'postgres://user@host:5432/db'`);
+  if (/\.(db|sqlite3?)$/.test(location))
+    return new SqliteStore({ path: location, synchronous: options.synchronous, create: options.create });
+  throw new WaymarkError(
+    'E_INVALID_INPUT',
+    `store '${location}' is not a known location: use 'sqlite:./waymark.db', 'sqlite::memory:' or 'postgres://user@host:5432/db'`,
+  );
 }

@@ -22,11 +22,15 @@ export function encodeCursor(position: CursorPosition): string {
 export function decodeCursor(cursor: string): CursorPosition {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (Number.isSafeInteger(createdAt) && typeof id === 'string' && id.length <= 200) return { createdAt: createdAt as number, id };
+    if (Number.isSafeInteger(createdAt) && typeof id === 'string' && id.length <= 200)
+      return { createdAt: createdAt as number, id };
   } catch {
     // falls through to the refusal
   }
-  throw new WaymarkError('E_INVALID_INPUT', 'cursor is not one a page of runs gave (pass the `next` of the previous page as it is)');
+  throw new WaymarkError(
+    'E_INVALID_INPUT',
+    'cursor is not one a page of runs gave (pass the `next` of the previous page as it is)',
+  );
 }
 
 /** A word as a LIKE pattern that finds it anywhere (%, _ and \ escaped with \). */
@@ -38,14 +42,20 @@ export function containsPattern(word: string): string {
  * How many of `rows` (in order) the page takes: at most `limit`, and once the included inputs and outputs
  * pass `maxBytes` no more (the first row always comes, so paging always moves on).
  */
-export function rowsThatFit(rows: { input_size: number | null; output_size: number | null }[], query: RunPageQuery, limit: number): number {
+export function rowsThatFit(
+  rows: { input_size: number | null; output_size: number | null }[],
+  query: RunPageQuery,
+  limit: number,
+): number {
   const include = query.include ?? [];
   if (include.length === 0) return Math.min(rows.length, limit);
   const budget = query.maxBytes ?? DEFAULT_PAGE_BYTES;
   let used = 0;
   let taken = 0;
   for (const row of rows.slice(0, limit)) {
-    used += (include.includes('input') ? (row.input_size ?? 0) : 0) + (include.includes('output') ? (row.output_size ?? 0) : 0);
+    used +=
+      (include.includes('input') ? (row.input_size ?? 0) : 0) +
+      (include.includes('output') ? (row.output_size ?? 0) : 0);
     if (taken > 0 && used > budget) break;
     taken++;
   }

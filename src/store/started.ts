@@ -3,7 +3,12 @@ import type { NewRun } from './types.js';
 
 /** The data of a run's first event, `run_started`: what it runs and with what. */
 export function startedData(run: NewRun): RunStartedData {
-  const data: RunStartedData = { workflow: run.workflow, version: run.version, input: run.input ?? null, format: HISTORY_FORMAT };
+  const data: RunStartedData = {
+    workflow: run.workflow,
+    version: run.version,
+    input: run.input ?? null,
+    format: HISTORY_FORMAT,
+  };
   if (run.expiresAt !== undefined) data.expiresAt = run.expiresAt;
   if (run.lock) data.lock = { key: run.lock.key, onConflict: run.lock.onConflict };
   return data;

@@ -18,7 +18,9 @@ function text(value: string | undefined | null, what: string): string | undefine
 
 function integer(value: number | undefined | null, what: string, max = Number.MAX_SAFE_INTEGER): string | undefined {
   if (value === undefined || value === null) return undefined;
-  return Number.isSafeInteger(value) && Math.abs(value) <= max ? undefined : `${what} is ${value}, not a whole number of ms up to ${max}`;
+  return Number.isSafeInteger(value) && Math.abs(value) <= max
+    ? undefined
+    : `${what} is ${value}, not a whole number of ms up to ${max}`;
 }
 
 const first = (...problems: (string | undefined)[]): string | undefined => problems.find((p) => p !== undefined);
@@ -30,7 +32,13 @@ export function commitProblem(commit: RunCommit): string | undefined {
     text(commit.runId, 'run id'),
     text(commit.workerId, 'worker id'),
     integer(commit.fromPos, 'history position'),
-    ...commit.events.map((e, i) => first(text(e.name, `event ${i} (${e.type}) name`), integer(e.seq, `event ${i} (${e.type}) seq`), integer(e.at, `event ${i} (${e.type}) time`, BIGGEST_TIME))),
+    ...commit.events.map((e, i) =>
+      first(
+        text(e.name, `event ${i} (${e.type}) name`),
+        integer(e.seq, `event ${i} (${e.type}) seq`),
+        integer(e.at, `event ${i} (${e.type}) time`, BIGGEST_TIME),
+      ),
+    ),
     u && findUnstorable(u.error, 'run error'),
     u && findUnstorable(u.attention, 'attention'),
     u && findUnstorable(u.waitingFor, 'waitingFor'),
@@ -38,7 +46,10 @@ export function commitProblem(commit: RunCommit): string | undefined {
     integer(u?.waitingFor?.until, 'wait deadline', BIGGEST_TIME),
     ...(commit.newTasks ?? []).map((t, i) =>
       first(
-        findUnstorable({ taskId: t.taskId, taskType: t.taskType, refName: t.refName, workflow: t.workflow }, `task ${i}`),
+        findUnstorable(
+          { taskId: t.taskId, taskType: t.taskType, refName: t.refName, workflow: t.workflow },
+          `task ${i}`,
+        ),
         integer(t.visibleAt, `task ${i} visibleAt`, BIGGEST_TIME),
         integer(t.responseTimeoutMs, `task ${i} responseTimeoutMs`, BIGGEST_TIME),
         integer(t.timeoutMs, `task ${i} timeoutMs`, BIGGEST_TIME),

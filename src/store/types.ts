@@ -1,5 +1,14 @@
 import type { NewTask, PollLimits, Task, TaskResult } from '../core/tasks.js';
-import type { ErrorInfo, HistoryEvent, Json, NewEvent, OperatorAction, Run, RunStatus, WaitInfo } from '../core/types.js';
+import type {
+  ErrorInfo,
+  HistoryEvent,
+  Json,
+  NewEvent,
+  OperatorAction,
+  Run,
+  RunStatus,
+  WaitInfo,
+} from '../core/types.js';
 
 /** A (workflow, version) pair a worker serves. */
 export interface WorkflowVersionRef {
@@ -287,7 +296,10 @@ export interface Store {
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.
    */
-  registerWorkflowVersions(records: NewWorkflowVersion[], options?: { replace?: boolean }): Promise<FingerprintConflict[]>;
+  registerWorkflowVersions(
+    records: NewWorkflowVersion[],
+    options?: { replace?: boolean },
+  ): Promise<FingerprintConflict[]>;
   /** Moves a version to another lifecycle status. */
   setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void>;
   /**

@@ -22,15 +22,40 @@ test('deploy check exits 0 for a candidate every in-flight run replays, 1 for on
     assert.match(safe.stdout, /keeps the old branch of patch gate\(s\) early-check/);
     assert.match(safe.stdout, /^SAFE: every in-flight run replays the candidate code/m);
 
-    const breaking = await cli(['deploy', 'check', '--workflows', 'test/fixtures/versioned-workflows.ts', '--workflow', 'versioned-order', '--db', db, '--json']);
+    const breaking = await cli([
+      'deploy',
+      'check',
+      '--workflows',
+      'test/fixtures/versioned-workflows.ts',
+      '--workflow',
+      'versioned-order',
+      '--db',
+      db,
+      '--json',
+    ]);
     assert.equal(breaking.code, 1, breaking.stderr);
     const report = JSON.parse(breaking.stdout) as DeployCheckReport;
-    const byVersion = Object.fromEntries(report.workflows.map((w) => [w.candidate.version, [w.classification, w.inFlight.map((r) => r.verdict)]]));
-    assert.deepEqual(byVersion, { 1: ['unchanged', []], 2: ['additive', ['compatible']], 3: ['breaking', ['incompatible']] });
+    const byVersion = Object.fromEntries(
+      report.workflows.map((w) => [w.candidate.version, [w.classification, w.inFlight.map((r) => r.verdict)]]),
+    );
+    assert.deepEqual(byVersion, {
+      1: ['unchanged', []],
+      2: ['additive', ['compatible']],
+      3: ['breaking', ['incompatible']],
+    });
 
     const versions = (await worker.versions()).filter((v) => v.workflow === 'versioned-order').map((v) => v.version);
     assert.deepEqual(versions, [1], 'a check registers no candidate version');
-    const bad = await cli(['deploy', 'check', '--workflows', 'test/fixtures/deploy-candidates.ts', '--sample-completed', 'x', '--db', db]);
+    const bad = await cli([
+      'deploy',
+      'check',
+      '--workflows',
+      'test/fixtures/deploy-candidates.ts',
+      '--sample-completed',
+      'x',
+      '--db',
+      db,
+    ]);
     assert.equal(bad.code, 2);
   } finally {
     await worker.close();
@@ -43,13 +68,34 @@ test('deploy plan prints the runbook (text and JSON) and exits 1 when some in-fl
   try {
     const run = await worker.start('versioned-order', { id: 'p-1' }, { id: 'p-1' });
     await runUntil(worker, run.id, (r) => r.status === 'waiting');
-    const args = ['deploy', 'plan', '--workflows', 'test/fixtures/versioned-workflows.ts', '--workflow', 'versioned-order', '--db', db];
+    const args = [
+      'deploy',
+      'plan',
+      '--workflows',
+      'test/fixtures/versioned-workflows.ts',
+      '--workflow',
+      'versioned-order',
+      '--db',
+      db,
+    ];
     const text = await cli(args);
     assert.equal(text.code, 1, text.stderr);
-    assert.match(text.stdout, /^versioned-order -> v3: NOT SAFE \(breaking\): 1 of 1 in-flight runs would break on v3/m);
-    assert.match(text.stdout, /seq 0: history has step 'a', v3 asks for signal 'go' \(1 run\(s\) on v1\); gate at signal 'go':\n\s+if \(ctx\.patched\('versioned-order-v3-go'\)\) \{/);
-    assert.match(text.stdout, /^\s+v1: 1 in flight: upgrade 0, migrate 0, drain 1 \(1 wait with no deadline: ETA unknown\)$/m);
-    assert.match(text.stdout, /^\s+\d\. waymark rollout start versioned-order --to 3 --from 1 --percent 5 --step 25 --every 10m/m);
+    assert.match(
+      text.stdout,
+      /^versioned-order -> v3: NOT SAFE \(breaking\): 1 of 1 in-flight runs would break on v3/m,
+    );
+    assert.match(
+      text.stdout,
+      /seq 0: history has step 'a', v3 asks for signal 'go' \(1 run\(s\) on v1\); gate at signal 'go':\n\s+if \(ctx\.patched\('versioned-order-v3-go'\)\) \{/,
+    );
+    assert.match(
+      text.stdout,
+      /^\s+v1: 1 in flight: upgrade 0, migrate 0, drain 1 \(1 wait with no deadline: ETA unknown\)$/m,
+    );
+    assert.match(
+      text.stdout,
+      /^\s+\d\. waymark rollout start versioned-order --to 3 --from 1 --percent 5 --step 25 --every 10m/m,
+    );
     assert.match(text.stdout, /^VERDICT: NOT SAFE/m);
     const json = await cli([...args, '--json']);
     const plan = JSON.parse(json.stdout) as DeployPlan;
@@ -75,7 +121,15 @@ test('deploy check of declarative definitions: replay verdicts plus the structur
   } finally {
     await worker.close();
   }
-  const v2 = await cli(['deploy', 'check', '--definitions', 'examples/conductor-onboarding/customer_onboarding.v2.json', '--db', db, '--json']);
+  const v2 = await cli([
+    'deploy',
+    'check',
+    '--definitions',
+    'examples/conductor-onboarding/customer_onboarding.v2.json',
+    '--db',
+    db,
+    '--json',
+  ]);
   assert.equal(v2.code, 0, v2.stderr);
   const report = JSON.parse(v2.stdout) as DeployCheckReport;
   const check = report.workflows[0]!;
@@ -84,7 +138,11 @@ test('deploy check of declarative definitions: replay verdicts plus the structur
   assert.match(JSON.stringify(check.structure!.diff), /"ref":"risk"/);
 
   const dir = tempDir();
-  const reordered = { ...v1, version: 3, tasks: [{ name: 'assign_risk_tier', taskReferenceName: 'risk', inputParameters: {} }, ...v1.tasks] };
+  const reordered = {
+    ...v1,
+    version: 3,
+    tasks: [{ name: 'assign_risk_tier', taskReferenceName: 'risk', inputParameters: {} }, ...v1.tasks],
+  };
   writeFileSync(join(dir, 'v3.json'), JSON.stringify(reordered));
   const breaking = await cli(['deploy', 'check', '--definitions', join(dir, 'v3.json'), '--db', db]);
   assert.equal(breaking.code, 1);

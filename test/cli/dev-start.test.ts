@@ -22,19 +22,35 @@ test('a run started by a client process is executed by `waymark dev` in another 
     const client = await Engine.open({ store: db, worker: false });
     const signalled = (async () => {
       for (;;) {
-        const exists = await client.getRun('order-cli-1').then(() => true, () => false);
+        const exists = await client.getRun('order-cli-1').then(
+          () => true,
+          () => false,
+        );
         if (exists) return client.signal('order-cli-1', 'approval', { approved: true });
         await sleep(20);
       }
     })();
-    const started = await cliJson<{ id: string; workflow: string; version: number }>(
-      ['start', 'order', '--db', db, '--id', 'order-cli-1', '--input', '{"id":"A-1","amount":9}'],
-    );
+    const started = await cliJson<{ id: string; workflow: string; version: number }>([
+      'start',
+      'order',
+      '--db',
+      db,
+      '--id',
+      'order-cli-1',
+      '--input',
+      '{"id":"A-1","amount":9}',
+    ]);
     assert.deepEqual([started.id, started.workflow, started.version], ['order-cli-1', 'order', 1]);
     await signalled;
     await client.close();
 
-    let run = await cliJson<{ status: string; output?: { approved: boolean; order: string } }>(['runs', 'get', 'order-cli-1', '--db', db]);
+    let run = await cliJson<{ status: string; output?: { approved: boolean; order: string } }>([
+      'runs',
+      'get',
+      'order-cli-1',
+      '--db',
+      db,
+    ]);
     for (let i = 0; i < 30 && run.status !== 'completed'; i++) {
       await sleep(200);
       run = await cliJson(['runs', 'get', 'order-cli-1', '--db', db]);

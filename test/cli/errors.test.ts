@@ -26,21 +26,32 @@ test('bad JSON in --input exits 2 and writes nothing; the store keeps only the g
   assertError(bad.stderr, 'E_INVALID_INPUT', /--input is not valid JSON/);
 
   const runs = await cliJson<{ id: string }[]>(['runs', 'list', '--db', db]);
-  assert.deepEqual(runs.map((r) => r.id), ['good']);
+  assert.deepEqual(
+    runs.map((r) => r.id),
+    ['good'],
+  );
 });
 
 test('an unknown workflow exits 1 with E_UNKNOWN_WORKFLOW and starts nothing', async () => {
   const db = tempDb();
   const result = await cli(['start', 'no-such-workflow', '--examples', '--db', db, '--input', '{}']);
   assert.equal(result.code, 1);
-  assertError(result.stderr, 'E_UNKNOWN_WORKFLOW', /workflow 'no-such-workflow' is not registered \(known: onboarding, order, report, rollout\)/);
+  assertError(
+    result.stderr,
+    'E_UNKNOWN_WORKFLOW',
+    /workflow 'no-such-workflow' is not registered \(known: onboarding, order, report, rollout\)/,
+  );
   assert.deepEqual(await cliJson(['runs', 'list', '--db', db]), []);
 });
 
 test('a missing run exits 1 with E_RUN_NOT_FOUND for get, history and signal', async () => {
   const db = tempDb();
   await (await Engine.open({ store: `sqlite:${db}`, worker: false })).close(); // an empty store
-  for (const args of [['runs', 'get', 'nope'], ['runs', 'history', 'nope'], ['signal', 'nope', 'approval']]) {
+  for (const args of [
+    ['runs', 'get', 'nope'],
+    ['runs', 'history', 'nope'],
+    ['signal', 'nope', 'approval'],
+  ]) {
     const result = await cli([...args, '--db', db]);
     assert.equal(result.code, 1, args.join(' '));
     assertError(result.stderr, 'E_RUN_NOT_FOUND', /run 'nope' does not exist/);
@@ -69,15 +80,34 @@ test('bad option values exit 2 before the store is opened', async () => {
 
 test('runs list --json prints a parseable array filtered by status and workflow; an unknown version exits 1', async () => {
   const db = tempDb();
-  assert.equal((await cli(['start', 'order', '--examples', '--db', db, '--id', 'o-1', '--input', '{"id":"o-1","amount":1}'])).code, 0);
-  assert.equal((await cli(['start', 'report', '--db', db, '--id', 'r-1', '--version', '1', '--correlation-id', 'batch-9'])).code, 0);
+  assert.equal(
+    (await cli(['start', 'order', '--examples', '--db', db, '--id', 'o-1', '--input', '{"id":"o-1","amount":1}'])).code,
+    0,
+  );
+  assert.equal(
+    (await cli(['start', 'report', '--db', db, '--id', 'r-1', '--version', '1', '--correlation-id', 'batch-9'])).code,
+    0,
+  );
 
   const all = await cliJson<{ id: string; status: string }[]>(['runs', 'list', '--db', db]);
   assert.deepEqual(all.map((r) => r.id).sort(), ['o-1', 'r-1']);
   const orders = await cliJson<{ id: string }[]>(['runs', 'list', '--db', db, '--workflow', 'order']);
-  assert.deepEqual(orders.map((r) => r.id), ['o-1']);
-  const correlated = await cliJson<{ id: string; correlationId: string }[]>(['runs', 'list', '--db', db, '--correlation-id', 'batch-9']);
-  assert.deepEqual(correlated.map((r) => [r.id, r.correlationId]), [['r-1', 'batch-9']]);
+  assert.deepEqual(
+    orders.map((r) => r.id),
+    ['o-1'],
+  );
+  const correlated = await cliJson<{ id: string; correlationId: string }[]>([
+    'runs',
+    'list',
+    '--db',
+    db,
+    '--correlation-id',
+    'batch-9',
+  ]);
+  assert.deepEqual(
+    correlated.map((r) => [r.id, r.correlationId]),
+    [['r-1', 'batch-9']],
+  );
   // No worker runs them: both stay as created.
   assert.deepEqual(await cliJson(['runs', 'list', '--db', db, '--status', 'completed']), []);
 

@@ -18,15 +18,41 @@ function assertFailed(result: CliResult, code: number, errorCode: string, messag
 test('a fresh --db gets no example workflows: start without --workflows registers nothing, even when it fails; dev needs workflows', async () => {
   const db = tempDb();
   const unknown = await cli(['start', 'nosuchflow', '--db', db]);
-  assertFailed(unknown, 1, 'E_UNKNOWN_WORKFLOW', /workflow 'nosuchflow' is not registered \(E_UNKNOWN_WORKFLOW\)/, 'start nosuchflow');
-  assert.deepEqual(await cliJson(['versions', '--db', db]), [], 'start created the store and registered no version in it');
+  assertFailed(
+    unknown,
+    1,
+    'E_UNKNOWN_WORKFLOW',
+    /workflow 'nosuchflow' is not registered \(E_UNKNOWN_WORKFLOW\)/,
+    'start nosuchflow',
+  );
+  assert.deepEqual(
+    await cliJson(['versions', '--db', db]),
+    [],
+    'start created the store and registered no version in it',
+  );
 
   const devDb = tempDb();
   const dev = await cli(['dev', '--db', devDb]);
-  assertFailed(dev, 2, 'E_INVALID_INPUT', /dev needs workflows to serve: give --workflows <module> \(or --examples/, 'dev without workflows');
+  assertFailed(
+    dev,
+    2,
+    'E_INVALID_INPUT',
+    /dev needs workflows to serve: give --workflows <module> \(or --examples/,
+    'dev without workflows',
+  );
   assert.equal(existsSync(devDb), false, 'refused before the store is touched');
 
-  const examples = await cliJson<{ id: string; workflow: string }>(['start', 'report', '--examples', '--db', db, '--id', 'r-1', '--input', '{"parts":1}']);
+  const examples = await cliJson<{ id: string; workflow: string }>([
+    'start',
+    'report',
+    '--examples',
+    '--db',
+    db,
+    '--id',
+    'r-1',
+    '--input',
+    '{"parts":1}',
+  ]);
   assert.deepEqual([examples.id, examples.workflow], ['r-1', 'report'], '--examples asks for them');
   const known = await cliJson<{ workflow: string }[]>(['versions', '--db', db]);
   assert.deepEqual([...new Set(known.map((v) => v.workflow))].sort(), ['onboarding', 'order', 'report', 'rollout']);
@@ -58,6 +84,12 @@ test('`waymark server` without --workflows or --examples serves no code workflow
 test('a fresh PostgreSQL schema gets no example workflows from a failed start', { skip: skipPg }, async () => {
   const location = tempPgStore();
   const started = await cli(['start', 'nosuchflow', '--db', location]);
-  assertFailed(started, 1, 'E_UNKNOWN_WORKFLOW', /workflow 'nosuchflow' is not registered \(E_UNKNOWN_WORKFLOW\)/, 'start creates the schema');
+  assertFailed(
+    started,
+    1,
+    'E_UNKNOWN_WORKFLOW',
+    /workflow 'nosuchflow' is not registered \(E_UNKNOWN_WORKFLOW\)/,
+    'start creates the schema',
+  );
   assert.deepEqual(await cliJson(['versions', '--db', location]), [], 'and registers no version in it');
 });

@@ -15,11 +15,17 @@ test('history export + waymark/testing: committed real histories fail CI when ne
     const exported = await cli(['history', 'export', 'h-1', '--db', db]);
     assert.equal(exported.code, 0, exported.stderr);
     const history = JSON.parse(exported.stdout) as ExportedHistory;
-    assert.deepEqual([history.run.id, history.run.version, history.events.map((e) => e.type)], ['h-1', 1, ['run_started', 'step_completed', 'signal_waiting']]);
+    assert.deepEqual(
+      [history.run.id, history.run.version, history.events.map((e) => e.type)],
+      ['h-1', 1, ['run_started', 'step_completed', 'signal_waiting']],
+    );
 
     await assertReplays(orderV1, [history]);
     await assertReplays(orderV2, [history]);
-    await assert.rejects(assertReplays(orderV3, [history]), (e: unknown) => e instanceof WaymarkError && e.code === 'E_NONDETERMINISM' && /h-1: v3 diverges/.test(e.message));
+    await assert.rejects(
+      assertReplays(orderV3, [history]),
+      (e: unknown) => e instanceof WaymarkError && e.code === 'E_NONDETERMINISM' && /h-1: v3 diverges/.test(e.message),
+    );
     const [result] = await replayHistories(orderV2, [history]);
     assert.deepEqual(result!.verdict.ok && result!.verdict.oldBranches, ['early-check']);
     assert.equal((await cli(['history', 'export', 'nope', '--db', db])).code, 1);

@@ -22,28 +22,54 @@ const READ_COMMANDS = [['runs', 'list'], ['versions'], ['signal', 'r-1', 'approv
 test('read commands on a missing SQLite file exit 1 with E_STORE_NOT_FOUND and create nothing (bare path and sqlite:)', async () => {
   const dir = tempDir();
   const file = join(dir, 'typo.db');
-  const cases = [...READ_COMMANDS.map((args) => [...args, '--db', file]), ['runs', 'get', 'r-1', '--db', `sqlite:${file}`]];
+  const cases = [
+    ...READ_COMMANDS.map((args) => [...args, '--db', file]),
+    ['runs', 'get', 'r-1', '--db', `sqlite:${file}`],
+  ];
   for (const args of cases) {
     const result = await cli(args);
-    assertFailed(result, 1, 'E_STORE_NOT_FOUND', /SQLite store '.*typo\.db' does not exist: no such file \(nothing was created\): check --db, or create the store with `.*server`, `dev` or `start`/, args.join(' '));
+    assertFailed(
+      result,
+      1,
+      'E_STORE_NOT_FOUND',
+      /SQLite store '.*typo\.db' does not exist: no such file \(nothing was created\): check --db, or create the store with `.*server`, `dev` or `start`/,
+      args.join(' '),
+    );
   }
   assert.deepEqual(readdirSync(dir), [], 'no file appeared');
 });
 
 test('an unknown --db scheme is a usage error (exit 2) for every command, creator or not, and creates nothing', async () => {
-  for (const args of [['runs', 'list'], ['start', 'order', '--examples']]) {
+  for (const args of [
+    ['runs', 'list'],
+    ['start', 'order', '--examples'],
+  ]) {
     const result = await cli([...args, '--db', 'mysql://root@db.example/waymark']);
-    assertFailed(result, 2, 'E_INVALID_INPUT', /--db 'mysql:\/\/root@db\.example\/waymark': Waymark has no 'mysql' store; give a SQLite file/, args.join(' '));
+    assertFailed(
+      result,
+      2,
+      'E_INVALID_INPUT',
+      /--db 'mysql:\/\/root@db\.example\/waymark': Waymark has no 'mysql' store; give a SQLite file/,
+      args.join(' '),
+    );
   }
   assert.equal(existsSync(join(ROOT, 'mysql:')), false);
 });
 
-test('read commands on a missing PostgreSQL schema or database exit 1 with E_STORE_NOT_FOUND and create nothing', { skip: skipPg }, async () => {
+test('read commands on a missing PostgreSQL schema or database exit 1 with E_STORE_NOT_FOUND and create nothing', {
+  skip: skipPg,
+}, async () => {
   const location = tempPgStore();
   const schema = new URL(location).searchParams.get('schema')!;
   for (const args of READ_COMMANDS.slice(0, 2)) {
     const result = await cli([...args, '--db', location]);
-    assertFailed(result, 1, 'E_STORE_NOT_FOUND', new RegExp(`PostgreSQL store schema '${schema}' does not exist in database 'test' \\(nothing was created\\)`), args.join(' '));
+    assertFailed(
+      result,
+      1,
+      'E_STORE_NOT_FOUND',
+      new RegExp(`PostgreSQL store schema '${schema}' does not exist in database 'test' \\(nothing was created\\)`),
+      args.join(' '),
+    );
   }
   const admin = new pg.Client({ connectionString: TEST_PG_URL });
   await admin.connect();
@@ -56,5 +82,11 @@ test('read commands on a missing PostgreSQL schema or database exit 1 with E_STO
   const noDatabase = new URL(TEST_PG_URL);
   noDatabase.pathname = '/waymark_no_such_database';
   const result = await cli(['start', 'order', '--examples', '--db', noDatabase.toString()]);
-  assertFailed(result, 1, 'E_STORE_NOT_FOUND', /database "waymark_no_such_database" does not exist \(nothing was created\)/, 'a creator creates no database');
+  assertFailed(
+    result,
+    1,
+    'E_STORE_NOT_FOUND',
+    /database "waymark_no_such_database" does not exist \(nothing was created\)/,
+    'a creator creates no database',
+  );
 });

@@ -16,7 +16,19 @@ const worker = await Engine.open({ store: `sqlite:${db}`, workflows, workerId: '
 after(() => worker.close());
 
 function start(id: string, ...flags: string[]): Promise<CliResult> {
-  return cli(['start', WORKFLOW, '--workflows', FIXTURE, '--db', db, '--id', id, '--input', JSON.stringify({ id }), ...flags]);
+  return cli([
+    'start',
+    WORKFLOW,
+    '--workflows',
+    FIXTURE,
+    '--db',
+    db,
+    '--id',
+    id,
+    '--input',
+    JSON.stringify({ id }),
+    ...flags,
+  ]);
 }
 
 async function getRun(id: string, database = db): Promise<Run> {
@@ -34,7 +46,8 @@ async function history(runId: string): Promise<HistoryEvent[]> {
   return worker.history(runId);
 }
 
-const waitingForGo = (run: Run) => run.status === 'waiting' && run.waitingFor?.kind === 'signal' && run.waitingFor.name === 'go';
+const waitingForGo = (run: Run) =>
+  run.status === 'waiting' && run.waitingFor?.kind === 'signal' && run.waitingFor.name === 'go';
 
 /** One line `error: <message> (<code>)` on stderr. */
 function assertError(result: CliResult, exit: number, code: string, message: RegExp): void {
@@ -53,7 +66,18 @@ test('drain: routed starts go to the highest active version; a pinned start to t
   assert.match(drained.stdout, /^versioned-order v3: active -> draining$/m);
   assert.match(drained.stdout, /Pinned starts to it need --force/);
 
-  const routed = await cliJson<Run>(['start', WORKFLOW, '--workflows', FIXTURE, '--db', db, '--id', 'routed-1', '--input', '{"id":"routed-1"}']);
+  const routed = await cliJson<Run>([
+    'start',
+    WORKFLOW,
+    '--workflows',
+    FIXTURE,
+    '--db',
+    db,
+    '--id',
+    'routed-1',
+    '--input',
+    '{"id":"routed-1"}',
+  ]);
   assert.equal(routed.version, 2, 'a routed start skips the draining v3');
 
   const pinned = await start('pinned-3', '--version', '3');
@@ -62,13 +86,42 @@ test('drain: routed starts go to the highest active version; a pinned start to t
   assertError(await cli(['runs', 'get', 'pinned-3', '--db', db]), 1, 'E_RUN_NOT_FOUND', /pinned-3/);
 
   assertError(await start('forced-x', '--force'), 2, 'E_INVALID_INPUT', /--force applies to a pinned start/);
-  const forced = await cliJson<Run>(['start', WORKFLOW, '--workflows', FIXTURE, '--db', db, '--id', 'pinned-3', '--input', '{"id":"pinned-3"}', '--version', '3', '--force']);
+  const forced = await cliJson<Run>([
+    'start',
+    WORKFLOW,
+    '--workflows',
+    FIXTURE,
+    '--db',
+    db,
+    '--id',
+    'pinned-3',
+    '--input',
+    '{"id":"pinned-3"}',
+    '--version',
+    '3',
+    '--force',
+  ]);
   assert.equal(forced.version, 3);
 
   // Bad input: a bad number exits 2; an unknown version or workflow exits 1; nothing changes.
-  assertError(await cli(['versions', 'drain', WORKFLOW, 'two', '--db', db]), 2, 'E_INVALID_INPUT', /<version> must be a positive integer, got 'two'/);
-  assertError(await cli(['versions', 'drain', WORKFLOW, '9', '--db', db]), 1, 'E_UNKNOWN_VERSION', /versioned-order v9 is not registered/);
-  assertError(await cli(['versions', 'retire', 'no-such-workflow', '1', '--db', db]), 1, 'E_UNKNOWN_VERSION', /no-such-workflow v1/);
+  assertError(
+    await cli(['versions', 'drain', WORKFLOW, 'two', '--db', db]),
+    2,
+    'E_INVALID_INPUT',
+    /<version> must be a positive integer, got 'two'/,
+  );
+  assertError(
+    await cli(['versions', 'drain', WORKFLOW, '9', '--db', db]),
+    1,
+    'E_UNKNOWN_VERSION',
+    /versioned-order v9 is not registered/,
+  );
+  assertError(
+    await cli(['versions', 'retire', 'no-such-workflow', '1', '--db', db]),
+    1,
+    'E_UNKNOWN_VERSION',
+    /no-such-workflow v1/,
+  );
 
   await runUntil(worker, 'routed-0', waitingForGo);
   await runUntil(worker, 'pinned-3', waitingForGo);
@@ -82,10 +135,14 @@ test('drain: routed starts go to the highest active version; a pinned start to t
   const table = await cli(['versions', '--db', db]);
   assert.equal(table.code, 0, table.stderr);
   const header = table.stdout.split('\n')[0]!;
-  for (const column of ['STATUS', 'PARKED ON', 'OLDEST', 'NEXT WAKE', 'DRAIN']) assert.ok(header.includes(column), `${column} in ${header}`);
+  for (const column of ['STATUS', 'PARKED ON', 'OLDEST', 'NEXT WAKE', 'DRAIN'])
+    assert.ok(header.includes(column), `${column} in ${header}`);
   const row = table.stdout.split('\n').find((line) => /^versioned-order\s+v3\s/.test(line));
   assert.ok(row, table.stdout);
-  assert.match(row, /\sdraining\s+2\s+signal:go 2\s+(<1s|\d+s)\s+-\s+2 in flight, ETA unknown: runs wait with no deadline\s+versions-worker\s/);
+  assert.match(
+    row,
+    /\sdraining\s+2\s+signal:go 2\s+(<1s|\d+s)\s+-\s+2 in flight, ETA unknown: runs wait with no deadline\s+versions-worker\s/,
+  );
 });
 
 test('drain of a version whose runs sleep: the ETA is the last wake-up', async () => {
@@ -99,12 +156,19 @@ test('drain of a version whose runs sleep: the ETA is the last wake-up', async (
   assert.equal(nap.status, 'draining');
   assert.deepEqual(nap.parkedOn, { sleep: 1 });
   const hour = Date.now() + 3_600_000;
-  assert.ok(Math.abs(new Date(nap.drainEta!).getTime() - hour) < 60_000, `drainEta ${String(nap.drainEta)} is about an hour ahead`);
+  assert.ok(
+    Math.abs(new Date(nap.drainEta!).getTime() - hour) < 60_000,
+    `drainEta ${String(nap.drainEta)} is about an hour ahead`,
+  );
   assert.equal(new Date(nap.nextWakeAt!).getTime(), new Date(nap.drainEta!).getTime());
 
   const table = await cli(['versions', '--db', db]);
   const row = table.stdout.split('\n').find((line) => /^versioned-nap\s+v1\s/.test(line));
-  assert.match(row ?? '', /\ssleep 1\s+\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in 59m \d+s\)\s+1 in flight, ETA /, table.stdout);
+  assert.match(
+    row ?? '',
+    /\ssleep 1\s+\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in 59m \d+s\)\s+1 in flight, ETA /,
+    table.stdout,
+  );
   await worker.cancel(napping.id, { reason: 'test done' });
 });
 
@@ -127,9 +191,21 @@ test('retire is refused while a run is in flight (naming it) and accepted once i
   assert.equal(v3.status, 'retired');
   assert.deepEqual(v3.runs, { completed: 2 });
 
-  assertError(await start('after-retire', '--version', '3', '--force'), 1, 'E_VERSION_UNAVAILABLE', /versioned-order v3 is retired/);
+  assertError(
+    await start('after-retire', '--version', '3', '--force'),
+    1,
+    'E_VERSION_UNAVAILABLE',
+    /versioned-order v3 is retired/,
+  );
 
-  const json = await cliJson<{ from: string; to: string; changed: boolean }>(['versions', 'activate', WORKFLOW, '3', '--db', db]);
+  const json = await cliJson<{ from: string; to: string; changed: boolean }>([
+    'versions',
+    'activate',
+    WORKFLOW,
+    '3',
+    '--db',
+    db,
+  ]);
   assert.deepEqual([json.from, json.to, json.changed], ['retired', 'active', true]);
   assert.equal((await summary(3)).status, 'active');
   const again = await cli(['versions', 'activate', WORKFLOW, '3', '--db', db]);
@@ -141,7 +217,8 @@ test('runs upgrade: a dry run prints the verdict and history and changes nothing
   assert.equal(started.code, 0, started.stderr);
   await runUntil(worker, 'up-1', waitingForGo);
   const before = await history('up-1');
-  const upgrade = (...flags: string[]) => cli(['runs', 'upgrade', 'up-1', '--workflows', FIXTURE, '--db', db, ...flags]);
+  const upgrade = (...flags: string[]) =>
+    cli(['runs', 'upgrade', 'up-1', '--workflows', FIXTURE, '--db', db, ...flags]);
 
   const dry = await upgrade('--to', '2', '--dry-run');
   assert.equal(dry.code, 0, dry.stderr);
@@ -152,22 +229,42 @@ test('runs upgrade: a dry run prints the verdict and history and changes nothing
 
   const lines = await upgrade('--to', '2', '--dry-run', '--json');
   assert.equal(lines.code, 0, lines.stderr);
-  const [outcome, ...events] = lines.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+  const [outcome, ...events] = lines.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   assert.deepEqual([outcome.applied, outcome.dryRun, outcome.from, outcome.to], [false, true, 1, 2]);
-  assert.deepEqual(outcome.verdict, { ok: true, replayed: 1, frontier: { seq: 1, kind: 'signal', name: 'go' }, oldBranches: ['early-check'] });
-  assert.deepEqual(events.map((e: HistoryEvent) => e.type), before.map((e) => e.type));
+  assert.deepEqual(outcome.verdict, {
+    ok: true,
+    replayed: 1,
+    frontier: { seq: 1, kind: 'signal', name: 'go' },
+    oldBranches: ['early-check'],
+  });
+  assert.deepEqual(
+    events.map((e: HistoryEvent) => e.type),
+    before.map((e) => e.type),
+  );
   assert.equal((await getRun('up-1')).version, 1, 'a dry run leaves the version');
   assert.equal((await history('up-1')).length, before.length, 'a dry run records nothing');
 
   const refused = await upgrade('--to', '3');
-  assertError(refused, 1, 'E_NONDETERMINISM', /upgrade of run 'up-1' to v3 refused: .*step 'a' at seq 0 but the code asked for signal 'go'/);
+  assertError(
+    refused,
+    1,
+    'E_NONDETERMINISM',
+    /upgrade of run 'up-1' to v3 refused: .*step 'a' at seq 0 but the code asked for signal 'go'/,
+  );
   assert.match(refused.stdout, /^refused: v3 does not replay run 'up-1''s history \(v1\); nothing was changed$/m);
   assert.match(refused.stdout, /^divergence at seq 0:$/m);
   assert.match(refused.stdout, /^ {2}expected \(recorded in the history\): step 'a'$/m);
   assert.match(refused.stdout, /^ {2}got \(v3's code\): +signal 'go'$/m);
   const refusedJson = await upgrade('--to', '3', '--json');
   assert.equal(refusedJson.code, 1);
-  assert.deepEqual(JSON.parse(refusedJson.stdout).verdict.divergence, { seq: 0, expected: { kind: 'step', name: 'a' }, got: { kind: 'signal', name: 'go' } });
+  assert.deepEqual(JSON.parse(refusedJson.stdout).verdict.divergence, {
+    seq: 0,
+    expected: { kind: 'step', name: 'a' },
+    got: { kind: 'signal', name: 'go' },
+  });
   assert.equal((await getRun('up-1')).version, 1, 'a refused upgrade leaves the version');
   assert.equal((await history('up-1')).length, before.length, 'a refused upgrade records nothing');
 
@@ -195,10 +292,28 @@ test('runs upgrade: a dry run prints the verdict and history and changes nothing
 test('versions --patches: per patch id, in-flight runs patched and on the old branch; 0 on the old branch means removable', async () => {
   // A store of its own, so that the first patch marker comes after the v1 run started here.
   const patchDb = tempDb();
-  const patchWorker = await Engine.open({ store: `sqlite:${patchDb}`, workflows, workerId: 'patch-worker', pollIntervalMs: 50 });
+  const patchWorker = await Engine.open({
+    store: `sqlite:${patchDb}`,
+    workflows,
+    workerId: 'patch-worker',
+    pollIntervalMs: 50,
+  });
   after(() => patchWorker.close());
   const startHere = (id: string, version: string) =>
-    cliJson<Run>(['start', WORKFLOW, '--workflows', FIXTURE, '--db', patchDb, '--id', id, '--input', JSON.stringify({ id }), '--version', version]);
+    cliJson<Run>([
+      'start',
+      WORKFLOW,
+      '--workflows',
+      FIXTURE,
+      '--db',
+      patchDb,
+      '--id',
+      id,
+      '--input',
+      JSON.stringify({ id }),
+      '--version',
+      version,
+    ]);
 
   await startHere('p-old', '1');
   await runUntil(patchWorker, 'p-old', waitingForGo);
@@ -209,7 +324,10 @@ test('versions --patches: per patch id, in-flight runs patched and on the old br
   await startHere('p-new', '2');
   await runUntil(patchWorker, 'p-new', waitingForGo);
   const usage = await cliJson<PatchUsage[]>(['versions', '--patches', '--db', patchDb]);
-  assert.deepEqual(usage.map((p) => [p.workflow, p.patch, p.patched, p.onOldBranch]), [[WORKFLOW, 'early-check', 1, 1]]);
+  assert.deepEqual(
+    usage.map((p) => [p.workflow, p.patch, p.patched, p.onOldBranch]),
+    [[WORKFLOW, 'early-check', 1, 1]],
+  );
   const text = await cli(['versions', '--patches', '--db', patchDb]);
   assert.match(text.stdout, /^WORKFLOW\s+PATCH\s+RUNS PATCHED\s+RUNS ON OLD BRANCH\s/);
   assert.match(text.stdout, /^versioned-order\s+early-check\s+1\s+1\s+.*still needed by 1 run$/m);

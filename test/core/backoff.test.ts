@@ -7,13 +7,22 @@ const noJitter = { ...DEFAULT_RETRY, jitter: 0, initialDelayMs: 100, maxDelayMs:
 
 test('exponential backoff doubles each attempt and stops at maxDelayMs', () => {
   const policy = { ...noJitter, backoff: 'exponential' as const };
-  assert.deepEqual([1, 2, 3, 4].map((a) => retryDelayMs(policy, a, 0.5)), [100, 200, 400, 800]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((a) => retryDelayMs(policy, a, 0.5)),
+    [100, 200, 400, 800],
+  );
   assert.equal(retryDelayMs(policy, 20, 0.5), 10_000);
 });
 
 test('linear and fixed backoff', () => {
-  assert.deepEqual([1, 2, 3].map((a) => retryDelayMs({ ...noJitter, backoff: 'linear' }, a, 0.5)), [100, 200, 300]);
-  assert.deepEqual([1, 2, 3].map((a) => retryDelayMs({ ...noJitter, backoff: 'fixed' }, a, 0.5)), [100, 100, 100]);
+  assert.deepEqual(
+    [1, 2, 3].map((a) => retryDelayMs({ ...noJitter, backoff: 'linear' }, a, 0.5)),
+    [100, 200, 300],
+  );
+  assert.deepEqual(
+    [1, 2, 3].map((a) => retryDelayMs({ ...noJitter, backoff: 'fixed' }, a, 0.5)),
+    [100, 100, 100],
+  );
 });
 
 test('jitter spreads the delay within its fraction and never exceeds maxDelayMs', () => {
@@ -25,8 +34,20 @@ test('jitter spreads the delay within its fraction and never exceeds maxDelayMs'
 
 test('resolveRetryPolicy fills defaults and rejects nonsense with E_INVALID_INPUT', () => {
   assert.deepEqual(resolveRetryPolicy(undefined, 'step x'), DEFAULT_RETRY);
-  assert.equal(resolveRetryPolicy({ maxAttempts: 5, initialDelayMs: undefined }, 'x').initialDelayMs, DEFAULT_RETRY.initialDelayMs);
-  for (const bad of [{ maxAttempts: 0 }, { maxAttempts: 1.5 }, { initialDelayMs: -1 }, { jitter: 2 }, { backoff: 'random' as never }]) {
-    assert.throws(() => resolveRetryPolicy(bad, "step 'x'"), (e: unknown) => e instanceof WaymarkError && e.code === 'E_INVALID_INPUT' && e.message.includes("step 'x'"));
+  assert.equal(
+    resolveRetryPolicy({ maxAttempts: 5, initialDelayMs: undefined }, 'x').initialDelayMs,
+    DEFAULT_RETRY.initialDelayMs,
+  );
+  for (const bad of [
+    { maxAttempts: 0 },
+    { maxAttempts: 1.5 },
+    { initialDelayMs: -1 },
+    { jitter: 2 },
+    { backoff: 'random' as never },
+  ]) {
+    assert.throws(
+      () => resolveRetryPolicy(bad, "step 'x'"),
+      (e: unknown) => e instanceof WaymarkError && e.code === 'E_INVALID_INPUT' && e.message.includes("step 'x'"),
+    );
   }
 });

@@ -15,7 +15,10 @@ test('parses numbers and unit strings', () => {
 
 test('rejects what is not a duration', () => {
   for (const bad of ['', 'soon', '10 parsecs', '5x', -1, Number.NaN, Infinity, '1m and more']) {
-    assert.throws(() => parseDuration(bad as never), (e: unknown) => e instanceof WaymarkError && e.code === 'E_INVALID_INPUT');
+    assert.throws(
+      () => parseDuration(bad as never),
+      (e: unknown) => e instanceof WaymarkError && e.code === 'E_INVALID_INPUT',
+    );
   }
 });
 
@@ -23,6 +26,12 @@ test('rejects durations longer than 100 years: their deadlines would overflow da
   assert.equal(parseDuration(MAX_DURATION_MS), MAX_DURATION_MS);
   assert.equal(parseDuration('36500d'), MAX_DURATION_MS);
   for (const bad of [MAX_DURATION_MS + 1, 1e300, '36501d', '99999999999d']) {
-    assert.throws(() => parseDuration(bad, 'maxLifetimeMs'), (e: unknown) => e instanceof WaymarkError && e.code === 'E_INVALID_INPUT' && /maxLifetimeMs must be at most 100 years/.test(e.message));
+    assert.throws(
+      () => parseDuration(bad, 'maxLifetimeMs'),
+      (e: unknown) =>
+        e instanceof WaymarkError &&
+        e.code === 'E_INVALID_INPUT' &&
+        /maxLifetimeMs must be at most 100 years/.test(e.message),
+    );
   }
 });

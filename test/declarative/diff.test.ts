@@ -36,7 +36,13 @@ function edited(edit: (raw: any) => void) {
 const base = parseWorkflowDef(fulfillment);
 
 test('identical: same graph, only version and cosmetic fields differ', () => {
-  const bumped = parseWorkflowDef({ ...onboardingV1, version: 5, description: 'reworded', ownerEmail: 'someone@example.com', updateTime: 1700000000000 });
+  const bumped = parseWorkflowDef({
+    ...onboardingV1,
+    version: 5,
+    description: 'reworded',
+    ownerEmail: 'someone@example.com',
+    updateTime: 1700000000000,
+  });
   assert.deepEqual(structuralDiff(v1, bumped), report('identical'));
   assert.deepEqual(structuralDiff(base, parseWorkflowDef(structuredClone(fulfillment))), report('identical'));
 });
@@ -44,7 +50,12 @@ test('identical: same graph, only version and cosmetic fields differ', () => {
 test('config_only: an input mapping changed, same refs in the same order', () => {
   const remapped = parseWorkflowDef({
     ...onboardingV1,
-    tasks: [{ ...onboardingV1.tasks[0], inputParameters: { customerId: '${workflow.input.id}', profile: '${workflow.input.profile}', source: 'web' } }],
+    tasks: [
+      {
+        ...onboardingV1.tasks[0],
+        inputParameters: { customerId: '${workflow.input.id}', profile: '${workflow.input.profile}', source: 'web' },
+      },
+    ],
   });
   const diff = structuralDiff(v1, remapped);
   assert.deepEqual(
@@ -136,11 +147,22 @@ test('breaking: tasks reordered, or a task inserted before existing ones', () =>
   assert.deepEqual(
     structuralDiff(v2, swapped),
     report('breaking', {
-      reasons: ['tasks reordered: [normalize_customer_profile, assign_risk_tier] -> [assign_risk_tier, normalize_customer_profile]'],
-      reordered: [{ path: 'tasks', from: ['normalize_customer_profile', 'assign_risk_tier'], to: ['assign_risk_tier', 'normalize_customer_profile'] }],
+      reasons: [
+        'tasks reordered: [normalize_customer_profile, assign_risk_tier] -> [assign_risk_tier, normalize_customer_profile]',
+      ],
+      reordered: [
+        {
+          path: 'tasks',
+          from: ['normalize_customer_profile', 'assign_risk_tier'],
+          to: ['assign_risk_tier', 'normalize_customer_profile'],
+        },
+      ],
     }),
   );
-  const prefixed = parseWorkflowDef({ ...onboardingV1, tasks: [{ name: 'fetch_crm_record', taskReferenceName: 'fetch_crm_record' }, ...onboardingV1.tasks] });
+  const prefixed = parseWorkflowDef({
+    ...onboardingV1,
+    tasks: [{ name: 'fetch_crm_record', taskReferenceName: 'fetch_crm_record' }, ...onboardingV1.tasks],
+  });
   assert.deepEqual(
     structuralDiff(v1, prefixed),
     report('breaking', {
@@ -218,11 +240,31 @@ test('flattenTasks lists every task with its list and parent', () => {
   const flat = flattenTasks(base);
   assert.equal(flat.length, 15);
   assert.deepEqual(
-    flat.filter((f) => f.parentRef === 'route').map(({ path, listPath, listKey, parentRef, index }) => ({ path, listPath, listKey, parentRef, index })),
+    flat
+      .filter((f) => f.parentRef === 'route')
+      .map(({ path, listPath, listKey, parentRef, index }) => ({ path, listPath, listKey, parentRef, index })),
     [
-      { path: 'tasks[1].decisionCases.big[0]', listPath: 'tasks[1].decisionCases.big', listKey: 'route/decisionCases/big', parentRef: 'route', index: 0 },
-      { path: 'tasks[1].decisionCases.small[0]', listPath: 'tasks[1].decisionCases.small', listKey: 'route/decisionCases/small', parentRef: 'route', index: 0 },
-      { path: 'tasks[1].defaultCase[0]', listPath: 'tasks[1].defaultCase', listKey: 'route/defaultCase', parentRef: 'route', index: 0 },
+      {
+        path: 'tasks[1].decisionCases.big[0]',
+        listPath: 'tasks[1].decisionCases.big',
+        listKey: 'route/decisionCases/big',
+        parentRef: 'route',
+        index: 0,
+      },
+      {
+        path: 'tasks[1].decisionCases.small[0]',
+        listPath: 'tasks[1].decisionCases.small',
+        listKey: 'route/decisionCases/small',
+        parentRef: 'route',
+        index: 0,
+      },
+      {
+        path: 'tasks[1].defaultCase[0]',
+        listPath: 'tasks[1].defaultCase',
+        listKey: 'route/defaultCase',
+        parentRef: 'route',
+        index: 0,
+      },
     ],
   );
   assert.deepEqual(flat[0], { path: 'tasks[0]', listPath: 'tasks', listKey: 'tasks', index: 0, task: base.tasks[0] });

@@ -30,7 +30,10 @@ export const onboardingV2 = {
       inputParameters: { country: '${normalize_customer_profile.output.profile.country}' },
     },
   ],
-  outputParameters: { profile: '${normalize_customer_profile.output.profile}', tier: '${assign_risk_tier.output.tier}' },
+  outputParameters: {
+    profile: '${normalize_customer_profile.output.profile}',
+    tier: '${assign_risk_tier.output.tier}',
+  },
 };
 
 /** A definition using every task type once or more. */
@@ -57,7 +60,11 @@ export const fulfillment = {
             name: 'compute_discount',
             taskReferenceName: 'discount',
             type: 'INLINE',
-            inputParameters: { evaluatorType: 'javascript', expression: '$.total > 100 ? 0.1 : 0', total: '${workflow.input.total}' },
+            inputParameters: {
+              evaluatorType: 'javascript',
+              expression: '$.total > 100 ? 0.1 : 0',
+              total: '${workflow.input.total}',
+            },
           },
         ],
       },
@@ -66,7 +73,11 @@ export const fulfillment = {
           name: 'reject',
           taskReferenceName: 'reject',
           type: 'TERMINATE',
-          inputParameters: { terminationStatus: 'FAILED', terminationReason: 'unknown size', workflowOutput: { ok: false } },
+          inputParameters: {
+            terminationStatus: 'FAILED',
+            terminationReason: 'unknown size',
+            workflowOutput: { ok: false },
+          },
         },
       ],
     },
@@ -82,7 +93,12 @@ export const fulfillment = {
             type: 'HTTP',
             asyncComplete: false,
             inputParameters: {
-              http_request: { uri: 'https://carrier.example/api/shipments', method: 'POST', headers: { 'X-Order': '${workflow.input.orderId}' }, body: { order: '${workflow.input.orderId}' } },
+              http_request: {
+                uri: 'https://carrier.example/api/shipments',
+                method: 'POST',
+                headers: { 'X-Order': '${workflow.input.orderId}' },
+                body: { order: '${workflow.input.orderId}' },
+              },
             },
           },
         ],
@@ -100,8 +116,18 @@ export const fulfillment = {
         { name: 'pause', taskReferenceName: 'pause', type: 'WAIT', inputParameters: { duration: '1h' } },
       ],
     },
-    { name: 'invoice', taskReferenceName: 'invoice', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'invoicing', version: 2 } },
-    { name: 'remember', taskReferenceName: 'remember', type: 'SET_VARIABLE', inputParameters: { invoiceId: '${invoice.output.invoiceId}' } },
+    {
+      name: 'invoice',
+      taskReferenceName: 'invoice',
+      type: 'SUB_WORKFLOW',
+      subWorkflowParam: { name: 'invoicing', version: 2 },
+    },
+    {
+      name: 'remember',
+      taskReferenceName: 'remember',
+      type: 'SET_VARIABLE',
+      inputParameters: { invoiceId: '${invoice.output.invoiceId}' },
+    },
     { name: 'hold', taskReferenceName: 'hold_until', type: 'WAIT', inputParameters: { until: '2030-01-31 14:00 UTC' } },
   ],
   outputParameters: { invoiceId: '${workflow.variables.invoiceId}' },

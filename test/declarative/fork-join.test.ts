@@ -10,7 +10,11 @@ import { forEachBackend, nextChange } from '../helpers.js';
 const support = await declarativeSupport();
 const compile = (json: unknown) => compileWorkflowDef(parseWorkflowDef(json), support.env);
 
-const simple = (name: string, input: Record<string, string> = {}) => ({ name, taskReferenceName: name, inputParameters: input });
+const simple = (name: string, input: Record<string, string> = {}) => ({
+  name,
+  taskReferenceName: name,
+  inputParameters: input,
+});
 
 /** Two branches: one slow task, and three quick tasks in a row; JOIN then a task that reads both sides. */
 const fanOut = {
@@ -21,7 +25,14 @@ const fanOut = {
       name: 'fork',
       taskReferenceName: 'fork',
       type: 'FORK_JOIN',
-      forkTasks: [[simple('slow_review')], [simple('quick_a'), simple('quick_b', { a: '${quick_a.output.n}' }), simple('quick_c', { b: '${quick_b.output.n}' })]],
+      forkTasks: [
+        [simple('slow_review')],
+        [
+          simple('quick_a'),
+          simple('quick_b', { a: '${quick_a.output.n}' }),
+          simple('quick_c', { b: '${quick_b.output.n}' }),
+        ],
+      ],
     },
     { name: 'join', taskReferenceName: 'join', type: 'JOIN', joinOn: ['slow_review', 'quick_c'] },
     simple('publish', { slow: '${slow_review.output.n}', quick: '${quick_c.output.n}' }),
@@ -53,7 +64,8 @@ forEachBackend((backend) => {
         const task = await pollOne(engine, type);
         await engine.tasks.report(task.taskId, { status: 'COMPLETED', output: { n: n++ } });
       }
-      while (!(await engine.history(run.id)).some((e) => e.type === 'task_completed' && e.name === 'quick_c')) await nextChange(engine, run.id);
+      while (!(await engine.history(run.id)).some((e) => e.type === 'task_completed' && e.name === 'quick_c'))
+        await nextChange(engine, run.id);
       assert.deepEqual(await engine.tasks.poll('publish', 'fork-worker', 1), [], 'JOIN waits for the slow branch');
       assert.equal((await engine.tasks.get(slow.taskId)).status, 'IN_PROGRESS');
       await engine.tasks.report(slow.taskId, { status: 'COMPLETED', output: { n: 10 } });
@@ -63,7 +75,18 @@ forEachBackend((backend) => {
       assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { published: 'done' });
       const history = await engine.history(run.id);
       const finished = await engine.getRun(run.id);
-      const [replayed] = await replayHistories(compile(fanOut), [{ run: { id: run.id, workflow: finished.workflow, version: finished.version, input: finished.input, epoch: finished.epoch }, events: history }]);
+      const [replayed] = await replayHistories(compile(fanOut), [
+        {
+          run: {
+            id: run.id,
+            workflow: finished.workflow,
+            version: finished.version,
+            input: finished.input,
+            epoch: finished.epoch,
+          },
+          events: history,
+        },
+      ]);
       assert.equal(replayed!.verdict.ok && replayed!.verdict.frontier, 'end', JSON.stringify(replayed!.verdict));
     } finally {
       await engine.close();

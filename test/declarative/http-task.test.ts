@@ -37,9 +37,12 @@ async function serve(handler: RequestListener): Promise<LocalService> {
   return service;
 }
 
-const secret = await serve((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ secret: 'db-password' })));
+const secret = await serve((_request, response) =>
+  response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ secret: 'db-password' })),
+);
 const never = new AbortController().signal;
-const call = (uri: string, options: HttpTaskOptions = {}, signal = never) => callHttp({ uri }, signal, httpPolicy(options));
+const call = (uri: string, options: HttpTaskOptions = {}, signal = never) =>
+  callHttp({ uri }, signal, httpPolicy(options));
 
 /** Asserts the call fails at once (not retried) with `code`. */
 async function refusedWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
@@ -102,24 +105,36 @@ test('every redirect hop is checked: a redirect to a refused destination, in any
   let location = '';
   const front = await serve((_request, response) => response.writeHead(302, { location }).end());
   const allowFront = { allow: [`127.0.0.1:${front.port}`] };
-  for (const to of [`${target.url}/admin`, `http://2130706433:${target.port}/`, `http://localhost:${target.port}/`, `http://[::ffff:127.0.0.1]:${target.port}/`]) {
+  for (const to of [
+    `${target.url}/admin`,
+    `http://2130706433:${target.port}/`,
+    `http://localhost:${target.port}/`,
+    `http://[::ffff:127.0.0.1]:${target.port}/`,
+  ]) {
     location = to;
     await refusedWith(call(`${front.url}/`, allowFront), 'E_HTTP_REFUSED', /may not call/);
   }
   assert.equal(target.hits, 0, 'no redirect reached the refused service');
 
   location = `${target.url}/admin`;
-  const followed = (await call(`${front.url}/`, { allow: [`127.0.0.1:${front.port}`, `127.0.0.1:${target.port}`] })) as { response: { body: Json } };
+  const followed = (await call(`${front.url}/`, {
+    allow: [`127.0.0.1:${front.port}`, `127.0.0.1:${target.port}`],
+  })) as { response: { body: Json } };
   assert.equal(followed.response.body, 'internal', 'both hops allowed: the redirect is followed');
 
   location = '/again';
-  await assert.rejects(call(`${front.url}/`, { ...allowFront, maxRedirects: 3 }), (error: unknown) => error instanceof NonRetryableError && /redirected more than 3 times/.test(error.message));
+  await assert.rejects(
+    call(`${front.url}/`, { ...allowFront, maxRedirects: 3 }),
+    (error: unknown) => error instanceof NonRetryableError && /redirected more than 3 times/.test(error.message),
+  );
 });
 
 test('responses over the size limit are refused, declared, streamed or compressed; a request past the time limit fails and is retried', async () => {
   const big = await serve((request, response) => {
-    if (request.url === '/declared') return response.writeHead(200, { 'content-length': 2_000_000 }).end(Buffer.alloc(2_000_000, 'a'));
-    if (request.url === '/gzip') return response.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(20_000_000)));
+    if (request.url === '/declared')
+      return response.writeHead(200, { 'content-length': 2_000_000 }).end(Buffer.alloc(2_000_000, 'a'));
+    if (request.url === '/gzip')
+      return response.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(20_000_000)));
     const chunk = Buffer.alloc(64 * 1024, 'b'); // streamed without end
     const pump = () => {
       while (response.write(chunk));
@@ -129,7 +144,8 @@ test('responses over the size limit are refused, declared, streamed or compresse
     pump();
   });
   const allow = { allow: [`127.0.0.1:${big.port}`], maxResponseBytes: 1_048_576 };
-  for (const path of ['/declared', '/gzip', '/stream']) await refusedWith(call(`${big.url}${path}`, allow), 'E_LIMIT_EXCEEDED', /larger than 1048576 bytes/);
+  for (const path of ['/declared', '/gzip', '/stream'])
+    await refusedWith(call(`${big.url}${path}`, allow), 'E_LIMIT_EXCEEDED', /larger than 1048576 bytes/);
 
   const silent = await serve(() => {}); // never answers
   const slow = call(`${silent.url}/`, { allow: [`127.0.0.1:${silent.port}`], timeoutMs: 200 });
@@ -145,7 +161,11 @@ test("this machine's own addresses are refused, IPv6-mapped too; bad allow-list 
   const none = parseAllowList([]);
   const own = new BlockList();
   own.addAddress('8.8.8.8');
-  assert.equal(destinationRefusal(none, 'example.com', 80, '8.8.8.8', new BlockList()), undefined, 'a public address may be reached');
+  assert.equal(
+    destinationRefusal(none, 'example.com', 80, '8.8.8.8', new BlockList()),
+    undefined,
+    'a public address may be reached',
+  );
   assert.match(destinationRefusal(none, 'example.com', 80, '8.8.8.8', own) ?? '', /address of this server/);
   assert.match(destinationRefusal(none, 'example.com', 80, '::ffff:8.8.8.8', own) ?? '', /address of this server/);
   assert.equal(destinationRefusal(parseAllowList(['8.8.8.8:80']), 'example.com', 80, '8.8.8.8', own), undefined);
@@ -162,7 +182,14 @@ const httpWorkflow = (uri: string) =>
   parseWorkflowDef({
     name: 'call_out',
     version: 1,
-    tasks: [{ name: 'fetch', taskReferenceName: 'fetch', type: 'HTTP', inputParameters: { http_request: { uri, method: 'GET' } } }],
+    tasks: [
+      {
+        name: 'fetch',
+        taskReferenceName: 'fetch',
+        type: 'HTTP',
+        inputParameters: { http_request: { uri, method: 'GET' } },
+      },
+    ],
     outputParameters: { body: '${fetch.output.response.body}' },
   });
 
@@ -173,7 +200,9 @@ forEachBackend((backend) => {
       const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
       support.bind(engine);
       try {
-        await engine.definitions.register([compileWorkflowDef(httpWorkflow(`http://2130706433:${secret.port}/`), support.env)]);
+        await engine.definitions.register([
+          compileWorkflowDef(httpWorkflow(`http://2130706433:${secret.port}/`), support.env),
+        ]);
         const run = await engine.start('call_out', null);
         const hitsBefore = secret.hits;
         const ended = await runUntil(engine, run.id, (r) => r.status === 'completed' || r.status === 'failed');
@@ -184,7 +213,10 @@ forEachBackend((backend) => {
         assert.equal(ended.status, 'failed');
         assert.equal(secret.hits, hitsBefore, 'the service was never reached');
         const details = ended.error!.details as { attempts: number; error: { code: string } };
-        assert.deepEqual([ended.error!.code, details.error.code, details.attempts], ['E_STEP_FAILED', 'E_HTTP_REFUSED', 1]);
+        assert.deepEqual(
+          [ended.error!.code, details.error.code, details.attempts],
+          ['E_STEP_FAILED', 'E_HTTP_REFUSED', 1],
+        );
         assert.ok(!JSON.stringify(await engine.history(run.id)).includes('db-password'));
       } finally {
         await engine.close();

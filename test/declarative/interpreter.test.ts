@@ -39,26 +39,55 @@ const pipeline = {
               [{ name: 'review_legal', taskReferenceName: 'legal', inputParameters: { docs: '${fetch.output.docs}' } }],
               [
                 { name: 'review_tone', taskReferenceName: 'tone', inputParameters: { docs: '${fetch.output.docs}' } },
-                { name: 'score', taskReferenceName: 'score', type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression: '$.t * 10', t: '${tone.output.t}' } },
+                {
+                  name: 'score',
+                  taskReferenceName: 'score',
+                  type: 'INLINE',
+                  inputParameters: { evaluatorType: 'javascript', expression: '$.t * 10', t: '${tone.output.t}' },
+                },
               ],
             ],
           },
           { name: 'join', taskReferenceName: 'join', type: 'JOIN', joinOn: ['legal', 'score'] },
         ],
       },
-      defaultCase: [{ name: 'stop', taskReferenceName: 'stop', type: 'TERMINATE', inputParameters: { terminationStatus: 'COMPLETED', workflowOutput: { skipped: true } } }],
+      defaultCase: [
+        {
+          name: 'stop',
+          taskReferenceName: 'stop',
+          type: 'TERMINATE',
+          inputParameters: { terminationStatus: 'COMPLETED', workflowOutput: { skipped: true } },
+        },
+      ],
     },
     {
       name: 'recheck',
       taskReferenceName: 'loop',
       type: 'DO_WHILE',
       loopCondition: '$.loop.iteration < 3',
-      loopOver: [{ name: 'tick', taskReferenceName: 'tick', type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression: '$.i * 2', i: '${loop.output.iteration}' } }],
+      loopOver: [
+        {
+          name: 'tick',
+          taskReferenceName: 'tick',
+          type: 'INLINE',
+          inputParameters: { evaluatorType: 'javascript', expression: '$.i * 2', i: '${loop.output.iteration}' },
+        },
+      ],
     },
-    { name: 'remember', taskReferenceName: 'remember', type: 'SET_VARIABLE', inputParameters: { reviewed: '${count.output.result}' } },
+    {
+      name: 'remember',
+      taskReferenceName: 'remember',
+      type: 'SET_VARIABLE',
+      inputParameters: { reviewed: '${count.output.result}' },
+    },
     { name: 'pause', taskReferenceName: 'pause', type: 'WAIT', inputParameters: { duration: '1s' } },
   ],
-  outputParameters: { legal: '${join.output.legal.ok}', score: '${join.output.score.result}', reviewed: '${workflow.variables.reviewed}', ticks: '${loop.output.iteration}' },
+  outputParameters: {
+    legal: '${join.output.legal.ok}',
+    score: '${join.output.score.result}',
+    reviewed: '${workflow.variables.reviewed}',
+    ticks: '${loop.output.iteration}',
+  },
 };
 
 /** Completes the next task of `type` with `output` once one is handed out. */
@@ -78,13 +107,23 @@ forEachBackend((backend) => {
     support.bind(engine);
     try {
       await engine.definitions.register([compile(onboardingV1), compile(onboardingV2)]);
-      const v1 = await engine.start('customer_onboarding', { customerId: 'c-1', profile: { country: 'de' } }, { version: 1 });
+      const v1 = await engine.start(
+        'customer_onboarding',
+        { customerId: 'c-1', profile: { country: 'de' } },
+        { version: 1 },
+      );
       const v2 = await engine.start('customer_onboarding', { customerId: 'c-2', profile: { country: 'fr' } });
       assert.deepEqual([v1.version, v2.version], [1, 2]);
-      await complete(engine, 'normalize_customer_profile', (input) => ({ profile: { country: String((input as { profile: { country: string } }).profile.country).toUpperCase() } }));
-      await complete(engine, 'normalize_customer_profile', (input) => ({ profile: { country: String((input as { profile: { country: string } }).profile.country).toUpperCase() } }));
+      await complete(engine, 'normalize_customer_profile', (input) => ({
+        profile: { country: String((input as { profile: { country: string } }).profile.country).toUpperCase() },
+      }));
+      await complete(engine, 'normalize_customer_profile', (input) => ({
+        profile: { country: String((input as { profile: { country: string } }).profile.country).toUpperCase() },
+      }));
       assert.deepEqual(await engine.result(v1.id, { timeoutMs: 10_000 }), { profile: { country: 'DE' } });
-      await complete(engine, 'assign_risk_tier', (input) => ({ tier: (input as { country: string }).country === 'FR' ? 'low' : 'high' }));
+      await complete(engine, 'assign_risk_tier', (input) => ({
+        tier: (input as { country: string }).country === 'FR' ? 'low' : 'high',
+      }));
       assert.deepEqual(await engine.result(v2.id, { timeoutMs: 10_000 }), { profile: { country: 'FR' }, tier: 'low' });
       assert.ok(!(await engine.tasks.ofRun(v1.id)).some((t) => t.taskType === 'assign_risk_tier'));
     } finally {
@@ -113,9 +152,27 @@ forEachBackend((backend) => {
     try {
       await complete(engine, 'review_tone', () => ({ t: 4 }));
       await complete(engine, 'review_legal', () => ({ ok: true }));
-      assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { legal: true, score: 40, reviewed: 3, ticks: 3 });
+      assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), {
+        legal: true,
+        score: 40,
+        reviewed: 3,
+        ticks: 3,
+      });
       const steps = (await engine.history(run.id)).filter((e) => e.type === 'step_completed').map((e) => e.name);
-      assert.deepEqual(steps, ['count', 'route', 'fan_out', 'score', 'join', 'tick__1', 'loop__1', 'tick__2', 'loop__2', 'tick__3', 'loop__3', 'remember']);
+      assert.deepEqual(steps, [
+        'count',
+        'route',
+        'fan_out',
+        'score',
+        'join',
+        'tick__1',
+        'loop__1',
+        'tick__2',
+        'loop__2',
+        'tick__3',
+        'loop__3',
+        'remember',
+      ]);
       const check = await engine.deployCheck([compile(pipeline)]);
       assert.equal(check.workflows[0]!.classification, 'unchanged', 'the same graph is the same version');
     } finally {
@@ -127,20 +184,54 @@ forEachBackend((backend) => {
     const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
     support.bind(engine);
     try {
-      const inline = (ref: string, expression: string, inputs: Record<string, Json>) => ({ name: ref, taskReferenceName: ref, type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression, ...inputs } });
-      const child = { name: 'child_flow', version: 1, tasks: [inline('double', '$.x * 2', { x: '${workflow.input.x}' })], outputParameters: { result: '${double.output.result}' } };
+      const inline = (ref: string, expression: string, inputs: Record<string, Json>) => ({
+        name: ref,
+        taskReferenceName: ref,
+        type: 'INLINE',
+        inputParameters: { evaluatorType: 'javascript', expression, ...inputs },
+      });
+      const child = {
+        name: 'child_flow',
+        version: 1,
+        tasks: [inline('double', '$.x * 2', { x: '${workflow.input.x}' })],
+        outputParameters: { result: '${double.output.result}' },
+      };
       const parent = {
         name: 'parent_flow',
         version: 1,
-        tasks: [{ name: 'child_flow', taskReferenceName: 'sub', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'child_flow' }, inputParameters: { x: '${workflow.input.x}' } }],
+        tasks: [
+          {
+            name: 'child_flow',
+            taskReferenceName: 'sub',
+            type: 'SUB_WORKFLOW',
+            subWorkflowParam: { name: 'child_flow' },
+            inputParameters: { x: '${workflow.input.x}' },
+          },
+        ],
         outputParameters: { doubled: '${sub.output.result}' },
       };
-      const onFailure = { name: 'on_failure', version: 1, tasks: [inline('note', '$.id + " failed: " + $.why', { id: '${workflow.input.workflowId}', why: '${workflow.input.reason}' })] };
+      const onFailure = {
+        name: 'on_failure',
+        version: 1,
+        tasks: [
+          inline('note', '$.id + " failed: " + $.why', {
+            id: '${workflow.input.workflowId}',
+            why: '${workflow.input.reason}',
+          }),
+        ],
+      };
       const fragile = {
         name: 'fragile',
         version: 1,
         failureWorkflow: 'on_failure',
-        tasks: [{ name: 'stop', taskReferenceName: 'stop', type: 'TERMINATE', inputParameters: { terminationStatus: 'FAILED', terminationReason: 'bad input' } }],
+        tasks: [
+          {
+            name: 'stop',
+            taskReferenceName: 'stop',
+            type: 'TERMINATE',
+            inputParameters: { terminationStatus: 'FAILED', terminationReason: 'bad input' },
+          },
+        ],
       };
       await engine.definitions.register([compile(child), compile(parent), compile(onFailure), compile(fragile)]);
       const run = await engine.start('parent_flow', { x: 21 });
@@ -151,26 +242,42 @@ forEachBackend((backend) => {
       const failing = await engine.start('fragile', null);
       const failed = await runUntil(engine, failing.id, (r) => r.status === 'failed');
       assert.deepEqual([failed.error!.code, failed.error!.message], ['FAILED', 'bad input']);
-      assert.deepEqual(await engine.result(`${failing.id}.failure`, { timeoutMs: 10_000 }), { result: `${failing.id} failed: bad input` });
+      assert.deepEqual(await engine.result(`${failing.id}.failure`, { timeoutMs: 10_000 }), {
+        result: `${failing.id} failed: bad input`,
+      });
     } finally {
       await engine.close();
     }
   });
 
-  test('a sub-workflow takes its parent\'s version line: a parent on the candidate starts its child on the child\'s candidate', async () => {
+  test("a sub-workflow takes its parent's version line: a parent on the candidate starts its child on the child's candidate", async () => {
     const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
     support.bind(engine);
     try {
       const child = (version: number) => ({
         name: 'line_child',
         version,
-        tasks: [{ name: 'v', taskReferenceName: 'v', type: 'INLINE', inputParameters: { evaluatorType: 'javascript', expression: String(version) } }],
+        tasks: [
+          {
+            name: 'v',
+            taskReferenceName: 'v',
+            type: 'INLINE',
+            inputParameters: { evaluatorType: 'javascript', expression: String(version) },
+          },
+        ],
         outputParameters: { version: '${v.output.result}' },
       });
       const parent = (version: number) => ({
         name: 'line_parent',
         version,
-        tasks: [{ name: 'line_child', taskReferenceName: 'child', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'line_child' } }],
+        tasks: [
+          {
+            name: 'line_child',
+            taskReferenceName: 'child',
+            type: 'SUB_WORKFLOW',
+            subWorkflowParam: { name: 'line_child' },
+          },
+        ],
         outputParameters: { parent: version, child: '${child.output.version}' },
       });
       await engine.definitions.register([child(1), child(2), parent(1), parent(2)].map(compile));
@@ -178,7 +285,11 @@ forEachBackend((backend) => {
       await engine.setRoute('line_child', { current: 1, candidate: 2, percent: 50 });
       for (const version of [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]) {
         const run = await engine.start('line_parent', null, { version });
-        assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { parent: version, child: version }, 'the child follows its parent, not its own draw');
+        assert.deepEqual(
+          await engine.result(run.id, { timeoutMs: 10_000 }),
+          { parent: version, child: version },
+          'the child follows its parent, not its own draw',
+        );
       }
     } finally {
       await engine.close();
@@ -199,7 +310,13 @@ forEachBackend((backend) => {
       await rejectsWith(engine.definitions.unregister('customer_onboarding', 1), 'E_RUN_STATE');
       await engine.definitions.register([compile(onboardingV2)]);
       const sources = await engine.definitions.sources();
-      assert.deepEqual(sources.map((s) => [s.workflow, s.version]), [['customer_onboarding', 1], ['customer_onboarding', 2]]);
+      assert.deepEqual(
+        sources.map((s) => [s.workflow, s.version]),
+        [
+          ['customer_onboarding', 1],
+          ['customer_onboarding', 2],
+        ],
+      );
     } finally {
       await engine.close();
     }

@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readPath, referencedRefs, resolveParams, resolveValue, type ParamScope } from '../../src/declarative/params.js';
+import {
+  readPath,
+  referencedRefs,
+  resolveParams,
+  resolveValue,
+  type ParamScope,
+} from '../../src/declarative/params.js';
 
 const scope: ParamScope = {
   workflow: {
-    input: { customerId: 'c-42', count: 3, vip: false, profile: { country: 'NL', tags: ['new', 'web'] }, items: [{ id: 'sku-1', qty: 2 }, { id: 'sku-2', qty: 1 }], 'odd key': 'odd' },
+    input: {
+      customerId: 'c-42',
+      count: 3,
+      vip: false,
+      profile: { country: 'NL', tags: ['new', 'web'] },
+      items: [
+        { id: 'sku-1', qty: 2 },
+        { id: 'sku-2', qty: 1 },
+      ],
+      'odd key': 'odd',
+    },
     variables: { tier: 'gold', retries: 0 },
     workflowId: 'wf-123',
     correlationId: 'order-9',
@@ -13,7 +29,12 @@ const scope: ParamScope = {
     status: 'RUNNING',
   },
   tasks: {
-    normalize_customer_profile: { input: { customerId: 'c-42' }, output: { profile: { country: 'NL', score: 0.7 }, ok: true }, status: 'COMPLETED', taskId: 't-1' },
+    normalize_customer_profile: {
+      input: { customerId: 'c-42' },
+      output: { profile: { country: 'NL', score: 0.7 }, ok: true },
+      status: 'COMPLETED',
+      taskId: 't-1',
+    },
     check__1: { input: {}, output: { done: false }, status: 'COMPLETED' },
     check__2: { input: {}, output: { done: true }, status: 'COMPLETED' },
     empty: { input: {}, output: null },
@@ -120,7 +141,8 @@ test('embedded expressions are interpolated: JSON for objects, empty text for mi
     resolveParams(
       {
         greeting: 'Hello ${workflow.input.customerId}, you are ${workflow.variables.tier}',
-        numbers: '${workflow.input.count} items, vip=${workflow.input.vip}, score ${normalize_customer_profile.output.profile.score}',
+        numbers:
+          '${workflow.input.count} items, vip=${workflow.input.vip}, score ${normalize_customer_profile.output.profile.score}',
         object: 'profile=${workflow.input.profile}',
         array: 'tags: ${workflow.input.profile.tags}',
         missing: 'city=[${workflow.input.city}] ref=[${ghost.output.x}] null=[${empty.output}]',
@@ -175,7 +197,13 @@ test('objects and arrays are resolved recursively; other values are kept', () =>
   assert.deepEqual(
     resolveValue(
       {
-        request: { uri: 'https://x.example/${workflow.input.customerId}', body: { ids: ['${workflow.input.items[0].id}', '${workflow.input.items[1].id}', 7], nested: [['${workflow.input.count}']] } },
+        request: {
+          uri: 'https://x.example/${workflow.input.customerId}',
+          body: {
+            ids: ['${workflow.input.items[0].id}', '${workflow.input.items[1].id}', 7],
+            nested: [['${workflow.input.count}']],
+          },
+        },
         literal: 12,
         flag: true,
         none: null,
@@ -195,12 +223,23 @@ test('objects and arrays are resolved recursively; other values are kept', () =>
 });
 
 test('DO_WHILE iteration refs are plain refs in scope', () => {
-  assert.deepEqual(resolveParams({ first: '${check__1.output.done}', second: '${check__2.output.done}', base: '${check.output.done}', third: '${check__3.status}' }, scope), {
-    first: false,
-    second: true,
-    base: null,
-    third: null,
-  });
+  assert.deepEqual(
+    resolveParams(
+      {
+        first: '${check__1.output.done}',
+        second: '${check__2.output.done}',
+        base: '${check.output.done}',
+        third: '${check__3.status}',
+      },
+      scope,
+    ),
+    {
+      first: false,
+      second: true,
+      base: null,
+      third: null,
+    },
+  );
 });
 
 test('readPath and referencedRefs', () => {
@@ -208,7 +247,11 @@ test('readPath and referencedRefs', () => {
   assert.equal(readPath('$.workflow.workflowId', scope), 'wf-123');
   assert.equal(readPath('', scope), null);
   assert.deepEqual(
-    referencedRefs({ a: '${b_ref.output.x} and ${a_ref.input}', list: ['${workflow.input.x}', '${b_ref.status}', '$${escaped.output}', '${CPEWF_TASK_ID}'], n: 1 }),
+    referencedRefs({
+      a: '${b_ref.output.x} and ${a_ref.input}',
+      list: ['${workflow.input.x}', '${b_ref.status}', '$${escaped.output}', '${CPEWF_TASK_ID}'],
+      n: 1,
+    }),
     ['a_ref', 'b_ref'],
   );
 });

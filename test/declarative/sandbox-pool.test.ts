@@ -26,7 +26,9 @@ test('the event loop turns while an expression spins; more evaluations than thre
     turns += 1;
     if (spinning) setImmediate(count);
   };
-  const spins = [1, 2, 3].map((n) => pool.evaluate(`var t = Date.now(); while (Date.now() - t < 200) {} ${n}`, {}, { timeoutMs: 5_000 }));
+  const spins = [1, 2, 3].map((n) =>
+    pool.evaluate(`var t = Date.now(); while (Date.now() - t < 200) {} ${n}`, {}, { timeoutMs: 5_000 }),
+  );
   setImmediate(count);
   const values = (await Promise.all(spins)).map((e) => e.value);
   spinning = false;

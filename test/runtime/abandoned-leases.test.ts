@@ -54,10 +54,18 @@ async function abandonedRunsAreNotKeptLeased(outage: Outage): Promise<void> {
   const allFailed = gate();
   const logger = {
     warn(facts: Record<string, unknown>, message: string) {
-      if (message.startsWith('commit failed') && commitFailed.add(facts.runId as string).size === STEPPERS) allFailed.open();
+      if (message.startsWith('commit failed') && commitFailed.add(facts.runId as string).size === STEPPERS)
+        allFailed.open();
     },
   };
-  const engine = await Engine.open({ store: outage.store, workflows: [holder, stepper], workerId: 'busy-worker', leaseMs: LEASE_MS, pollIntervalMs: 100, logger });
+  const engine = await Engine.open({
+    store: outage.store,
+    workflows: [holder, stepper],
+    workerId: 'busy-worker',
+    leaseMs: LEASE_MS,
+    pollIntervalMs: 100,
+    logger,
+  });
   try {
     await engine.start('holder', {}, { id: 'holder' });
     const ids = Array.from({ length: STEPPERS }, (_, n) => `stepper-${n}`);
@@ -70,7 +78,11 @@ async function abandonedRunsAreNotKeptLeased(outage: Outage): Promise<void> {
     await outage.end();
 
     const outputs = await Promise.all(ids.map((id) => engine.result<number>(id, { timeoutMs: 4 * LEASE_MS + 10_000 })));
-    assert.deepEqual(outputs, ids.map((_, n) => n), 'every abandoned run was claimed again and finished while the worker stayed busy');
+    assert.deepEqual(
+      outputs,
+      ids.map((_, n) => n),
+      'every abandoned run was claimed again and finished while the worker stayed busy',
+    );
     assert.equal((await engine.getRun('holder')).status, 'running', 'the long run is still executing here');
 
     hold.open();
@@ -83,13 +95,18 @@ async function abandonedRunsAreNotKeptLeased(outage: Outage): Promise<void> {
   }
 }
 
-test('PostgreSQL: runs whose commit and release failed in an outage are not kept leased by a busy worker', { skip: privateClusterUnavailable, timeout: 90_000 }, async (t) => {
+test('PostgreSQL: runs whose commit and release failed in an outage are not kept leased by a busy worker', {
+  skip: privateClusterUnavailable,
+  timeout: 90_000,
+}, async (t) => {
   const cluster = await startPrivateCluster();
   t.after(() => cluster.destroy());
   await abandonedRunsAreNotKeptLeased({ store: cluster.url, begin: () => cluster.stop(), end: () => cluster.start() });
 });
 
-test("SQLite: runs whose commit and release failed while the database was locked are not kept leased by a busy worker", { timeout: 60_000 }, async () => {
+test('SQLite: runs whose commit and release failed while the database was locked are not kept leased by a busy worker', {
+  timeout: 60_000,
+}, async () => {
   const file = tempDb();
   const store = new SqliteStore({ path: file, busyTimeoutMs: 20 });
   const holder = new Database(file);

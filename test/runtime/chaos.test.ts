@@ -18,13 +18,29 @@ import pg from 'pg';
 import { Engine, type HistoryEvent } from '../../src/index.js';
 import { backends, forEachBackend, TEST_PG_URL, tempDir, tempPgStore, type Backend } from '../helpers.js';
 import { privateClusterUnavailable, startPrivateCluster } from '../pg-private.js';
-import { committedProblems, lockProblems, verifyWorkload, type ChaosLine, type ChaosVerdict, type Execution } from '../fixtures/chaos-checks.js';
+import {
+  committedProblems,
+  lockProblems,
+  verifyWorkload,
+  type ChaosLine,
+  type ChaosVerdict,
+  type Execution,
+} from '../fixtures/chaos-checks.js';
 import { storeFacts } from '../fixtures/chaos-facts.js';
 import { WorkloadDriver } from '../fixtures/chaos-drive.js';
 import { Fleet, type FleetWorker } from '../fixtures/chaos-fleet.js';
-import { chaosWorkerId, chaosWorkload, workloadEnv, type Workload, type WorkloadSize } from '../fixtures/chaos-workflows.js';
+import {
+  chaosWorkerId,
+  chaosWorkload,
+  workloadEnv,
+  type Workload,
+  type WorkloadSize,
+} from '../fixtures/chaos-workflows.js';
 
-const SEED = process.env.WAYMARK_CHAOS_SEED === undefined ? Math.floor(Math.random() * 0x7fffffff) : Number(process.env.WAYMARK_CHAOS_SEED);
+const SEED =
+  process.env.WAYMARK_CHAOS_SEED === undefined
+    ? Math.floor(Math.random() * 0x7fffffff)
+    : Number(process.env.WAYMARK_CHAOS_SEED);
 const skipPg = backends.some((b) => b.name === 'postgres') ? false : 'PostgreSQL is not among WAYMARK_TEST_STORES';
 /** How long a worker's lease lasts without renewal, in ms: killed workers' runs not taken back wait this long. */
 const LEASE_MS = 2_000;
@@ -52,8 +68,18 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function setUp(t: TestContext, store: string, size: WorkloadSize, spares: number, workerStore = store) {
   const workload = chaosWorkload(SEED, size);
   const ledgerPath = join(tempDir(), 'ledger.jsonl');
-  const client = await Engine.open({ store, worker: false, workflows: workload.definitions, poolSize: 2, rolloutCheckMs: 0, logger: { warn: () => {} } });
-  const fleet = new Fleet({ STORE: workerStore, LEDGER: ledgerPath, LEASE_MS: String(LEASE_MS), ...workloadEnv(SEED, size) }, spares);
+  const client = await Engine.open({
+    store,
+    worker: false,
+    workflows: workload.definitions,
+    poolSize: 2,
+    rolloutCheckMs: 0,
+    logger: { warn: () => {} },
+  });
+  const fleet = new Fleet(
+    { STORE: workerStore, LEDGER: ledgerPath, LEASE_MS: String(LEASE_MS), ...workloadEnv(SEED, size) },
+    spares,
+  );
   let driver: WorkloadDriver | undefined;
   t.after(async () => {
     await driver?.stop();
@@ -68,21 +94,42 @@ async function setUp(t: TestContext, store: string, size: WorkloadSize, spares: 
  * Lets the chaos end: waits for the runs to come to rest (failing with what the store holds about those that
  * do not, and which workers are up), stops driving and the workers (each must exit cleanly), then checks everything.
  */
-async function settle(store: string, workload: Workload, ledgerPath: string, client: Engine, fleet: Fleet, driver: WorkloadDriver): Promise<ChaosVerdict> {
+async function settle(
+  store: string,
+  workload: Workload,
+  ledgerPath: string,
+  client: Engine,
+  fleet: Fleet,
+  driver: WorkloadDriver,
+): Promise<ChaosVerdict> {
   try {
     await driver.allAtRest(AT_REST_MS);
   } catch (error) {
-    const left = (await client.listRuns({ status: ['running', 'waiting', 'compensating'], limit: 1_000 })).map((run) => run.id);
-    const workers = [...fleet.live.values()].map((w) => `${w.workerId} (pid ${w.fixture.child.pid}, exit ${w.fixture.child.exitCode ?? w.fixture.child.signalCode ?? 'none'}, ${w.commits} commits)`);
-    throw new Error(`${(error as Error).message}\nlive workers: ${workers.join(', ')}\n${await storeFacts(store, left)}\n(seed ${SEED})`);
+    const left = (await client.listRuns({ status: ['running', 'waiting', 'compensating'], limit: 1_000 })).map(
+      (run) => run.id,
+    );
+    const workers = [...fleet.live.values()].map(
+      (w) =>
+        `${w.workerId} (pid ${w.fixture.child.pid}, exit ${w.fixture.child.exitCode ?? w.fixture.child.signalCode ?? 'none'}, ${w.commits} commits)`,
+    );
+    throw new Error(
+      `${(error as Error).message}\nlive workers: ${workers.join(', ')}\n${await storeFacts(store, left)}\n(seed ${SEED})`,
+    );
   }
   const errors = await driver.stop();
   const exits = await fleet.stop();
   assert.deepEqual(errors, [], 'the task worker and the signals met no errors');
-  assert.ok(Object.values(exits).every((code) => code === 0), `every live worker closed cleanly: ${JSON.stringify(exits)}`);
+  assert.ok(
+    Object.values(exits).every((code) => code === 0),
+    `every live worker closed cleanly: ${JSON.stringify(exits)}`,
+  );
   assert.deepEqual(fleet.unexpectedWarnings(), [], 'no execution failed unexpectedly');
   const verdict = await verifyWorkload(client, workload, ledgerPath, (runId) => fleet.abandoned(runId));
-  assert.deepEqual(verdict.problems.slice(0, 20), [], `${verdict.problems.length} problems (seed ${SEED}; replay with WAYMARK_CHAOS_SEED=${SEED})`);
+  assert.deepEqual(
+    verdict.problems.slice(0, 20),
+    [],
+    `${verdict.problems.length} problems (seed ${SEED}; replay with WAYMARK_CHAOS_SEED=${SEED})`,
+  );
   return verdict;
 }
 
@@ -131,31 +178,73 @@ async function storm(fleet: Fleet, slots: string[], driver: WorkloadDriver, kill
 }
 
 test('the chaos checks see a committed attempt executed again, one missing from the ledger, a double execution by its committer and a lock held twice', () => {
-  const audit = (attempt: number, generation: number) => ({ attempt, workerId: chaosWorkerId(generation), startedAt: 0, durationMs: 0 });
-  const completed = (attempt: number, generation: number): HistoryEvent => ({ pos: 0, type: 'step_completed', seq: 0, name: 's', at: 0, data: audit(attempt, generation) });
+  const audit = (attempt: number, generation: number) => ({
+    attempt,
+    workerId: chaosWorkerId(generation),
+    startedAt: 0,
+    durationMs: 0,
+  });
+  const completed = (attempt: number, generation: number): HistoryEvent => ({
+    pos: 0,
+    type: 'step_completed',
+    seq: 0,
+    name: 's',
+    at: 0,
+    data: audit(attempt, generation),
+  });
   const retried = (attempt: number, generation: number): HistoryEvent => ({
     pos: 0,
     type: 'step_failed',
     seq: 0,
     name: 's',
     at: 0,
-    data: { ...audit(attempt, generation), effect: 'none', error: { name: 'Error', message: 'first attempt' }, retryAt: 1 },
+    data: {
+      ...audit(attempt, generation),
+      effect: 'none',
+      error: { name: 'Error', message: 'first attempt' },
+      retryAt: 1,
+    },
   });
-  const ran = (...executions: [attempt: number, generation: number][]): Execution[] => executions.map(([attempt, gen], pos) => ({ run: 'r', step: 's', attempt, gen, pos }));
-  const count = (events: HistoryEvent[], executions: Execution[], strict = true) => committedProblems(events, executions, strict).problems.length;
+  const ran = (...executions: [attempt: number, generation: number][]): Execution[] =>
+    executions.map(([attempt, gen], pos) => ({ run: 'r', step: 's', attempt, gen, pos }));
+  const count = (events: HistoryEvent[], executions: Execution[], strict = true) =>
+    committedProblems(events, executions, strict).problems.length;
 
-  assert.deepEqual(committedProblems([completed(1, 1)], ran([1, 0], [1, 1]), true), { problems: [], matched: 1 }, 'an attempt lost to a kill ran again in the next generation');
+  assert.deepEqual(
+    committedProblems([completed(1, 1)], ran([1, 0], [1, 1]), true),
+    { problems: [], matched: 1 },
+    'an attempt lost to a kill ran again in the next generation',
+  );
   assert.equal(count([completed(1, 1)], ran([1, 1], [1, 2])), 1, 'a later generation ran a completed step again');
   assert.equal(count([completed(1, 2)], ran([1, 2], [1, 1])), 1, 'an older live generation ran a completed step again');
-  assert.equal(count([retried(1, 0), completed(2, 0)], ran([1, 0], [2, 0])), 0, 'a committed failed attempt is followed by its retry');
-  assert.equal(count([retried(1, 0), completed(2, 1)], ran([1, 0], [1, 1], [2, 1])), 1, 'a committed failed attempt ran again');
+  assert.equal(
+    count([retried(1, 0), completed(2, 0)], ran([1, 0], [2, 0])),
+    0,
+    'a committed failed attempt is followed by its retry',
+  );
+  assert.equal(
+    count([retried(1, 0), completed(2, 1)], ran([1, 0], [1, 1], [2, 1])),
+    1,
+    'a committed failed attempt ran again',
+  );
   assert.equal(count([completed(1, 0)], ran([1, 0], [1, 0])), 1, 'the committing generation ran the attempt twice');
-  assert.equal(count([completed(1, 0)], ran([1, 0], [1, 0]), false), 0, 'allowed when it abandoned an execution of the run');
+  assert.equal(
+    count([completed(1, 0)], ran([1, 0], [1, 0]), false),
+    0,
+    'allowed when it abandoned an execution of the run',
+  );
   assert.equal(count([completed(1, 0)], []), 1, 'a committed attempt with no execution');
 
   const line = (run: string, key: string): ChaosLine => ({ run, step: 'l0', attempt: 1, gen: 0, key });
-  assert.deepEqual(lockProblems([line('a', 'k'), line('a', 'k'), line('b', 'k'), line('c', 'j'), line('b', 'k')]), { problems: [], holdings: 3 });
-  assert.equal(lockProblems([line('a', 'k'), line('b', 'k'), line('a', 'k')]).problems.length, 1, 'b began while a held k');
+  assert.deepEqual(lockProblems([line('a', 'k'), line('a', 'k'), line('b', 'k'), line('c', 'j'), line('b', 'k')]), {
+    problems: [],
+    holdings: 3,
+  });
+  assert.equal(
+    lockProblems([line('a', 'k'), line('b', 'k'), line('a', 'k')]).problems.length,
+    1,
+    'b began while a held k',
+  );
 });
 
 /** SQLite claims in one process by design: one worker at a time there; three share PostgreSQL. */
@@ -166,7 +255,9 @@ const STORM = {
 
 forEachBackend((backend: Backend) => {
   const plan = STORM[backend.name];
-  test(`SIGKILL storm (${plan.slots.length} worker process${plan.slots.length > 1 ? 'es' : ''}, up to ${plan.kills} kills): every run completes as expected, no committed step runs again, no lock is held twice`, { timeout: 150_000 }, async (t) => {
+  test(`SIGKILL storm (${plan.slots.length} worker process${plan.slots.length > 1 ? 'es' : ''}, up to ${plan.kills} kills): every run completes as expected, no committed step runs again, no lock is held twice`, {
+    timeout: 150_000,
+  }, async (t) => {
     t.diagnostic(`seed ${SEED}`);
     const size = { shapes: 64, keys: 3, lockedPerKey: 12 };
     const store = backend.store();
@@ -179,12 +270,18 @@ forEachBackend((backend: Backend) => {
       `chaos storm ${backend.name}: seed ${SEED}, ${verdict.runs} runs (${size.shapes} shapes, ${size.keys * size.lockedPerKey} locked on ${size.keys} keys), ` +
         `${counts.kills} SIGKILLs (${counts.takeBacks} taken back at once, the others after their lease) over ${fleet.generations} worker generations, ${counted(verdict, driver)}`,
     );
-    assert.ok(counts.kills >= plan.kills / 2, `the workload outlived at least half the planned kills (${counts.kills} of ${plan.kills})`);
+    assert.ok(
+      counts.kills >= plan.kills / 2,
+      `the workload outlived at least half the planned kills (${counts.kills} of ${plan.kills})`,
+    );
     assert.equal(verdict.lockHoldings, size.keys * size.lockedPerKey, 'every locked run left lines under its key');
   });
 });
 
-test('PostgreSQL restarted twice mid-load (a private cluster): every run completes as expected, no committed step runs again, the worker stays up', { skip: skipPg || privateClusterUnavailable, timeout: 120_000 }, async (t) => {
+test('PostgreSQL restarted twice mid-load (a private cluster): every run completes as expected, no committed step runs again, the worker stays up', {
+  skip: skipPg || privateClusterUnavailable,
+  timeout: 120_000,
+}, async (t) => {
   t.diagnostic(`seed ${SEED}`);
   const cluster = await startPrivateCluster();
   t.after(() => cluster.destroy());
@@ -196,14 +293,19 @@ test('PostgreSQL restarted twice mid-load (a private cluster): every run complet
   const rng = random(SEED);
   let restarts = 0;
   for (const atCommit of [20 + Math.floor(rng() * 30), 100 + Math.floor(rng() * 40)]) {
-    assert.ok(await reachedMidLoad(worker, atCommit, driver), `the workload is still executing at the worker's commit ${atCommit}`);
+    assert.ok(
+      await reachedMidLoad(worker, atCommit, driver),
+      `the workload is still executing at the worker's commit ${atCommit}`,
+    );
     await cluster.restart();
     restarts++;
   }
   assert.equal(worker.fixture.child.exitCode, null, 'the worker process is still running after the restarts');
   const verdict = await settle(store, workload, ledgerPath, client, fleet, driver);
   const outage = fleet.warnings.filter((w) => /failed/.test(w.message)).length;
-  t.diagnostic(`chaos restart postgres: seed ${SEED}, ${verdict.runs} runs, ${restarts} server restarts (${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`);
+  t.diagnostic(
+    `chaos restart postgres: seed ${SEED}, ${verdict.runs} runs, ${restarts} server restarts (${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`,
+  );
 });
 
 /** Terminates every connection to the shared server opened under `applicationName`; returns how many. */
@@ -211,19 +313,31 @@ async function terminateBackends(applicationName: string): Promise<number> {
   const admin = new pg.Client({ connectionString: TEST_PG_URL });
   await admin.connect();
   try {
-    const { rows } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+    const { rows } = await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+      [applicationName],
+    );
     return rows.length;
   } finally {
     await admin.end();
   }
 }
 
-test("the worker's PostgreSQL backends terminated 5 times mid-load: every run completes as expected, no committed step runs again, the worker stays up", { skip: skipPg, timeout: 120_000 }, async (t) => {
+test("the worker's PostgreSQL backends terminated 5 times mid-load: every run completes as expected, no committed step runs again, the worker stays up", {
+  skip: skipPg,
+  timeout: 120_000,
+}, async (t) => {
   t.diagnostic(`seed ${SEED}`);
   const applicationName = `waymark-chaos-${process.pid}`;
   const location = tempPgStore();
   const size = { shapes: 36, keys: 3, lockedPerKey: 5 };
-  const { workload, ledgerPath, client, fleet, drive } = await setUp(t, location, size, 1, `${location}&application_name=${applicationName}`);
+  const { workload, ledgerPath, client, fleet, drive } = await setUp(
+    t,
+    location,
+    size,
+    1,
+    `${location}&application_name=${applicationName}`,
+  );
   const worker = await fleet.launch('solo');
   const driver = await drive();
   const rng = random(SEED);
@@ -231,13 +345,25 @@ test("the worker's PostgreSQL backends terminated 5 times mid-load: every run co
   let backendsTerminated = 0;
   for (let i = 0, atCommit = 0; i < 5; i++) {
     atCommit += 15 + Math.floor(rng() * 25);
-    assert.ok(await reachedMidLoad(worker, atCommit, driver), `the workload is still executing at the worker's commit ${atCommit}`);
+    assert.ok(
+      await reachedMidLoad(worker, atCommit, driver),
+      `the workload is still executing at the worker's commit ${atCommit}`,
+    );
     backendsTerminated += await terminateBackends(applicationName);
     terminations++;
   }
-  assert.ok(backendsTerminated >= terminations, `each termination found the worker's connections (${backendsTerminated} backends)`);
-  assert.equal(worker.fixture.child.exitCode, null, 'the worker process is still running after its connections were terminated');
+  assert.ok(
+    backendsTerminated >= terminations,
+    `each termination found the worker's connections (${backendsTerminated} backends)`,
+  );
+  assert.equal(
+    worker.fixture.child.exitCode,
+    null,
+    'the worker process is still running after its connections were terminated',
+  );
   const verdict = await settle(location, workload, ledgerPath, client, fleet, driver);
   const outage = fleet.warnings.filter((w) => /failed/.test(w.message)).length;
-  t.diagnostic(`chaos terminate postgres: seed ${SEED}, ${verdict.runs} runs, ${terminations} terminations (${backendsTerminated} backends; ${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`);
+  t.diagnostic(
+    `chaos terminate postgres: seed ${SEED}, ${verdict.runs} runs, ${terminations} terminations (${backendsTerminated} backends; ${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`,
+  );
 });

@@ -11,7 +11,10 @@ const saga = defineWorkflow({
   name: 'saga',
   version: 1,
   steps: {
-    reserve: { effect: 'reversible', compensate: (_o, { idempotencyKey }) => note(idempotencyKey.split(':')[0]!, 'undo reserve') },
+    reserve: {
+      effect: 'reversible',
+      compensate: (_o, { idempotencyKey }) => note(idempotencyKey.split(':')[0]!, 'undo reserve'),
+    },
   },
   async run(ctx, input: { failAt?: string; escalate?: boolean; wait?: boolean }) {
     const step = (name: string) => () => {
@@ -21,10 +24,17 @@ const saga = defineWorkflow({
     };
     await ctx.step('reserve', step('reserve'));
     await ctx.step('notify', step('notify'), { effect: 'irreversible' });
-    await ctx.step('charge', step('charge'), { effect: 'reversible', compensate: () => note(ctx.runId, 'undo charge') });
+    await ctx.step('charge', step('charge'), {
+      effect: 'reversible',
+      compensate: () => note(ctx.runId, 'undo charge'),
+    });
     await ctx.step('validate', step('validate'));
     if (input.wait) await ctx.waitForSignal('go');
-    return ctx.step('ship', step('ship'), { onFailure: input.escalate ? 'escalate' : 'compensate', effect: 'reversible', compensate: () => note(ctx.runId, 'undo ship') });
+    return ctx.step('ship', step('ship'), {
+      onFailure: input.escalate ? 'escalate' : 'compensate',
+      effect: 'reversible',
+      compensate: () => note(ctx.runId, 'undo ship'),
+    });
   },
 });
 
@@ -33,22 +43,25 @@ const fragile = defineWorkflow({
   name: 'fragile',
   version: 1,
   async run(ctx) {
-    await ctx.step('a', () => note(ctx.runId, 'a'), { effect: 'reversible', compensate: () => note(ctx.runId, 'undo a') });
-    await ctx.step(
-      'b',
-      () => note(ctx.runId, 'b'),
-      {
-        effect: 'reversible',
-        retry: { maxAttempts: 2, initialDelayMs: 1 },
-        compensate: () => {
-          if (compensationFailures-- > 0) throw new Error('undo b refused');
-          note(ctx.runId, 'undo b');
-        },
+    await ctx.step('a', () => note(ctx.runId, 'a'), {
+      effect: 'reversible',
+      compensate: () => note(ctx.runId, 'undo a'),
+    });
+    await ctx.step('b', () => note(ctx.runId, 'b'), {
+      effect: 'reversible',
+      retry: { maxAttempts: 2, initialDelayMs: 1 },
+      compensate: () => {
+        if (compensationFailures-- > 0) throw new Error('undo b refused');
+        note(ctx.runId, 'undo b');
       },
+    });
+    await ctx.step(
+      'c',
+      () => {
+        throw new NonRetryableError('c refused');
+      },
+      { onFailure: 'compensate' },
     );
-    await ctx.step('c', () => {
-      throw new NonRetryableError('c refused');
-    }, { onFailure: 'compensate' });
   },
 });
 
@@ -74,16 +87,31 @@ forEachBackend((backend) => {
   test('a reversible step needs compensate: refused when the workflow is defined, and at the call for inline options', async () => {
     assert.throws(
       () => defineWorkflow({ name: 'bad', version: 1, steps: { pay: { effect: 'reversible' } }, run: async () => 1 }),
-      (e: unknown) => e instanceof WaymarkError && e.code === 'E_INVALID_INPUT' && /step 'pay': a reversible step needs a compensate function/.test(e.message),
+      (e: unknown) =>
+        e instanceof WaymarkError &&
+        e.code === 'E_INVALID_INPUT' &&
+        /step 'pay': a reversible step needs a compensate function/.test(e.message),
     );
-    assert.throws(() => defineWorkflow({ name: 'bad', version: 1, stepDefaults: { onFailure: 'retry' as never }, run: async () => 1 }), /onFailure must be/);
-    const inline = defineWorkflow({ name: 'inline', version: 1, run: (ctx) => ctx.step('pay', () => 1, { effect: 'reversible' }) });
+    assert.throws(
+      () =>
+        defineWorkflow({ name: 'bad', version: 1, stepDefaults: { onFailure: 'retry' as never }, run: async () => 1 }),
+      /onFailure must be/,
+    );
+    const inline = defineWorkflow({
+      name: 'inline',
+      version: 1,
+      run: (ctx) => ctx.step('pay', () => 1, { effect: 'reversible' }),
+    });
     const engine = await Engine.open({ store: backend.store(), workflows: [inline] });
     try {
       const run = await engine.start('inline', null);
       const error = await rejectsWith(engine.result(run.id, { timeoutMs: 5_000 }), 'E_RUN_FAILED');
       assert.match(error.message, /a reversible step needs a compensate function/);
-      assert.equal((await engine.history(run.id)).filter((e) => e.type.startsWith('step_')).length, 0, 'the step never ran');
+      assert.equal(
+        (await engine.history(run.id)).filter((e) => e.type.startsWith('step_')).length,
+        0,
+        'the step never ran',
+      );
     } finally {
       await engine.close();
     }
@@ -94,14 +122,32 @@ forEachBackend((backend) => {
     try {
       const run = await engine.start('saga', { failAt: 'ship' });
       const ended = await runUntil(engine, run.id, (r) => r.status === 'compensated');
-      assert.deepEqual(journal.get(run.id), ['reserve', 'notify', 'charge', 'validate', 'ship', 'undo charge', 'undo reserve']);
+      assert.deepEqual(journal.get(run.id), [
+        'reserve',
+        'notify',
+        'charge',
+        'validate',
+        'ship',
+        'undo charge',
+        'undo reserve',
+      ]);
       assert.equal(ended.error?.code, 'E_STEP_FAILED');
       const history = await engine.history(run.id);
-      assert.deepEqual(history.filter((e) => e.type === 'compensation_completed').map((e) => e.name), ['charge', 'reserve']);
+      assert.deepEqual(
+        history.filter((e) => e.type === 'compensation_completed').map((e) => e.name),
+        ['charge', 'reserve'],
+      );
       assert.deepEqual(history.at(-1)?.data, { undone: ['charge', 'reserve'], notUndone: ['notify'] });
       await rejectsWith(engine.result(run.id), 'E_RUN_FAILED');
       const described = await engine.describe(run.id);
-      assert.deepEqual(described.effects.map((e) => [e.step, e.effect, e.state]), [['reserve', 'reversible', 'undone'], ['notify', 'irreversible', 'kept'], ['charge', 'reversible', 'undone']]);
+      assert.deepEqual(
+        described.effects.map((e) => [e.step, e.effect, e.state]),
+        [
+          ['reserve', 'reversible', 'undone'],
+          ['notify', 'irreversible', 'kept'],
+          ['charge', 'reversible', 'undone'],
+        ],
+      );
       assert.deepEqual(described.actions, []);
     } finally {
       await engine.close();
@@ -114,11 +160,20 @@ forEachBackend((backend) => {
       const retried = await engine.start('saga', { failAt: 'ship', escalate: true });
       const parked = await runUntil(engine, retried.id, (r) => r.status === 'needs_attention');
       assert.equal((parked.attention?.details as { reason: string; step: string }).reason, 'step_failed');
-      assert.deepEqual((await engine.describe(retried.id)).actions, ['retry_step', 'skip_step', 'compensate', 'cancel']);
+      assert.deepEqual((await engine.describe(retried.id)).actions, [
+        'retry_step',
+        'skip_step',
+        'compensate',
+        'cancel',
+      ]);
       // Still failing: retrying parks it again, with one more attempt recorded.
       const { applied } = await engine.retryStep(retried.id, { actor: 'ada', reason: 'transient?' });
       assert.equal(applied, true);
-      await runUntil(engine, retried.id, (r) => r.status === 'needs_attention' && (r.attention?.details as { attempts: number }).attempts === 2);
+      await runUntil(
+        engine,
+        retried.id,
+        (r) => r.status === 'needs_attention' && (r.attention?.details as { attempts: number }).attempts === 2,
+      );
       await engine.skipStep(retried.id, { actor: 'ada', reason: 'shipped by hand', output: 'shipped manually' });
       assert.equal(await engine.result(retried.id, { timeoutMs: 5_000 }), 'shipped manually');
       const actions = (await engine.history(retried.id)).filter((e) => e.type === 'operator_action').map((e) => e.data);
@@ -126,7 +181,11 @@ forEachBackend((backend) => {
         { action: 'retry_step', actor: 'ada', reason: 'transient?', step: 'ship' },
         { action: 'skip_step', actor: 'ada', reason: 'shipped by hand', step: 'ship' },
       ]);
-      assert.equal(journal.get(retried.id)!.filter((e) => e === 'reserve').length, 1, 'nothing before the parked step ran again');
+      assert.equal(
+        journal.get(retried.id)!.filter((e) => e === 'reserve').length,
+        1,
+        'nothing before the parked step ran again',
+      );
     } finally {
       await engine.close();
     }
@@ -138,7 +197,11 @@ forEachBackend((backend) => {
       const waiting = await engine.start('saga', { wait: true });
       await runUntil(engine, waiting.id, (r) => r.status === 'waiting');
       const before = (await engine.history(waiting.id)).length;
-      for (const action of [() => engine.retryStep(waiting.id), () => engine.skipStep(waiting.id, { output: 1 }), () => engine.resume(waiting.id)]) {
+      for (const action of [
+        () => engine.retryStep(waiting.id),
+        () => engine.skipStep(waiting.id, { output: 1 }),
+        () => engine.resume(waiting.id),
+      ]) {
         const error = await rejectsWith(action(), 'E_RUN_STATE');
         assert.match(error.message, /it is waiting/);
       }
@@ -207,11 +270,24 @@ forEachBackend((backend) => {
     try {
       const parked = await runUntil(second, run.id, (r) => r.status === 'needs_attention');
       assert.equal(parked.attention?.code, 'E_UNKNOWN_OUTCOME');
-      const details = parked.attention?.details as { reason: string; step: string; attempt: number; workerId: string; startedAt: number };
-      assert.deepEqual([details.reason, details.step, details.attempt, details.workerId], ['unknown_outcome', 'transfer', 1, 'w1']);
+      const details = parked.attention?.details as {
+        reason: string;
+        step: string;
+        attempt: number;
+        workerId: string;
+        startedAt: number;
+      };
+      assert.deepEqual(
+        [details.reason, details.step, details.attempt, details.workerId],
+        ['unknown_outcome', 'transfer', 1, 'w1'],
+      );
       assert.equal(typeof details.startedAt, 'number');
       assert.deepEqual(journal.get(run.id), ['transfer'], 'the transfer did not run again');
-      await second.skipStep(run.id, { actor: 'ops', reason: 'bank confirms the transfer', output: 'transferred (confirmed)' });
+      await second.skipStep(run.id, {
+        actor: 'ops',
+        reason: 'bank confirms the transfer',
+        output: 'transferred (confirmed)',
+      });
       assert.equal(await second.result(run.id, { timeoutMs: 5_000 }), 'transferred (confirmed)');
     } finally {
       await second.close();
@@ -237,7 +313,11 @@ forEachBackend((backend) => {
       assert.match(error.message, /target 'cluster:eu' is locked by run 'holder'/);
       await rejectsWith(engine.getRun('second'), 'E_RUN_NOT_FOUND');
       assert.equal((await engine.start('locked', { cluster: 'us' })).lockKey, 'cluster:us', 'another key is free');
-      assert.equal((await engine.start('locked', { cluster: 'eu' }, { id: 'holder' })).id, 'holder', 'the holder itself restarts idempotently');
+      assert.equal(
+        (await engine.start('locked', { cluster: 'eu' }, { id: 'holder' })).id,
+        'holder',
+        'the holder itself restarts idempotently',
+      );
       await engine.signal(holder.id, 'done', 1);
       await engine.result(holder.id, { timeoutMs: 5_000 });
       const next = await engine.start('locked', { cluster: 'eu' }, { id: 'third' });
@@ -256,9 +336,14 @@ forEachBackend((backend) => {
       run: async (ctx) => ctx.waitForSignal('done'),
     });
     const store = backend.store();
-    const engines = [await Engine.open({ store, workflows: [exclusive] }), await Engine.open({ store, workflows: [exclusive] })];
+    const engines = [
+      await Engine.open({ store, workflows: [exclusive] }),
+      await Engine.open({ store, workflows: [exclusive] }),
+    ];
     try {
-      const attempts = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => engines[i % 2]!.start('exclusive', null, { id: `x-${i}` })));
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => engines[i % 2]!.start('exclusive', null, { id: `x-${i}` })),
+      );
       const won = attempts.filter((a) => a.status === 'fulfilled');
       const lost = attempts.filter((a): a is PromiseRejectedResult => a.status === 'rejected');
       assert.equal(won.length, 1);
@@ -292,7 +377,10 @@ forEachBackend((backend) => {
     try {
       const runs = [];
       for (let n = 0; n < 12; n++) runs.push(await engine.start('queued', { n }, { id: `q-${n}` }));
-      assert.deepEqual(runs.map((r) => r.status), ['running', ...Array(11).fill('waiting')]);
+      assert.deepEqual(
+        runs.map((r) => r.status),
+        ['running', ...Array(11).fill('waiting')],
+      );
       assert.deepEqual(runs[1]!.waitingFor, { kind: 'lock', name: 'cluster:prod' });
       for (const run of runs) await engine.result(run.id, { timeoutMs: 20_000 });
       assert.equal(most, 1, 'never two holders at once');
@@ -310,12 +398,19 @@ forEachBackend((backend) => {
         maxLifetimeMs: 150,
         onExpire,
         async run(ctx) {
-          await ctx.step('book', () => note(ctx.runId, 'book'), { effect: 'reversible', compensate: () => note(ctx.runId, 'unbook') });
+          await ctx.step('book', () => note(ctx.runId, 'book'), {
+            effect: 'reversible',
+            compensate: () => note(ctx.runId, 'unbook'),
+          });
           const answer = await ctx.waitForSignal('answer');
           return answer ?? 'no answer';
         },
       });
-    const engine = await Engine.open({ store: backend.store(), workflows: [make('fail'), make('compensate'), make('escalate')], pollIntervalMs: 50 });
+    const engine = await Engine.open({
+      store: backend.store(),
+      workflows: [make('fail'), make('compensate'), make('escalate')],
+      pollIntervalMs: 50,
+    });
     try {
       const failed = await engine.start('lifetime-fail', null);
       const error = await rejectsWith(engine.result(failed.id, { timeoutMs: 5_000 }), 'E_RUN_FAILED');

@@ -14,7 +14,11 @@ interface Message extends FixtureMessage {
 
 function spawnWorker(env: Record<string, string>) {
   const fixture = startFixture('crash-worker.ts', env);
-  return { child: fixture.child, exited: fixture.exited, next: (type: string) => fixture.next(type) as Promise<Message> };
+  return {
+    child: fixture.child,
+    exited: fixture.exited,
+    next: (type: string) => fixture.next(type) as Promise<Message>,
+  };
 }
 
 function ledgerLines(path: string): string[] {
@@ -36,18 +40,29 @@ async function crashAndRecover(backend: Backend, faultPoint: string, recovery: {
   const committedAtCrash = await committedSteps(db, runId);
 
   const late = faultPoint === 'waiting-signal';
-  const second = spawnWorker({ ...common, ROLE: 'recover', WORKER_ID: recovery.workerId, LEASE_MS: String(recovery.leaseMs), SEND_SIGNAL: late ? '1' : '0' });
+  const second = spawnWorker({
+    ...common,
+    ROLE: 'recover',
+    WORKER_ID: recovery.workerId,
+    LEASE_MS: String(recovery.leaseMs),
+    SEND_SIGNAL: late ? '1' : '0',
+  });
   const done = await second.next('done');
   await second.exited;
 
-  assert.deepEqual(done.output, expectedLedgerOutput({ base: 'b', sleepMs: 0 }, late ? 'late' : 'early'), 'same output as a crash-free run');
+  assert.deepEqual(
+    done.output,
+    expectedLedgerOutput({ base: 'b', sleepMs: 0 }, late ? 'late' : 'early'),
+    'same output as a crash-free run',
+  );
   const lines = ledgerLines(ledger);
   const counts = new Map<string, string[]>();
   for (const line of lines) {
     const [step, key] = line.split(' ');
     counts.set(step!, [...(counts.get(step!) ?? []), key!]);
   }
-  for (const step of committedAtCrash) assert.equal(counts.get(step)?.length, 1, `committed step ${step} applied exactly once`);
+  for (const step of committedAtCrash)
+    assert.equal(counts.get(step)?.length, 1, `committed step ${step} applied exactly once`);
   for (const step of ['s1', 's2', 's3', 's4', 's5']) {
     const keys = counts.get(step) ?? [];
     assert.ok(keys.length >= 1, `${step} ran`);
@@ -71,9 +86,12 @@ async function committedSteps(location: string, runId: string): Promise<string[]
 forEachBackend((backend) => {
   const sameWorker = { workerId: 'worker-a', leaseMs: 30_000 };
 
-  test('SIGKILL after a step\'s side effect, before its commit: the step runs again with the same key; nothing else repeats', async () => {
+  test("SIGKILL after a step's side effect, before its commit: the step runs again with the same key; nothing else repeats", async () => {
     const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'after-effect:s3', sameWorker);
-    assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
+    assert.deepEqual(
+      atCrash.map((l) => l.split(' ')[0]),
+      ['s1', 's2', 's3'],
+    );
     assert.deepEqual(committedAtCrash, ['s1', 's2']);
     assert.equal(counts.get('s3')!.length, 2, 'the in-flight step ran again');
   });
@@ -81,7 +99,10 @@ forEachBackend((backend) => {
   test('SIGKILL right after a commit: the committed step is not applied again', async () => {
     const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'before-effect:s4', sameWorker);
     assert.deepEqual(committedAtCrash, ['s1', 's2', 's3']);
-    assert.deepEqual(atCrash.map((l) => l.split(' ')[0]), ['s1', 's2', 's3']);
+    assert.deepEqual(
+      atCrash.map((l) => l.split(' ')[0]),
+      ['s1', 's2', 's3'],
+    );
     for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
   });
 
@@ -89,7 +110,10 @@ forEachBackend((backend) => {
     const { committedAtCrash, counts, history } = await crashAndRecover(backend, 'sleeping', sameWorker);
     assert.deepEqual(committedAtCrash, ['s1', 's2']);
     for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
-    assert.deepEqual(history.filter((e) => e.type.startsWith('timer_')).map((e) => e.type), ['timer_set', 'timer_fired']);
+    assert.deepEqual(
+      history.filter((e) => e.type.startsWith('timer_')).map((e) => e.type),
+      ['timer_set', 'timer_fired'],
+    );
   });
 
   test('SIGKILL while waiting for a signal: a signal sent after the crash is delivered to the recovered run', async () => {
@@ -98,7 +122,7 @@ forEachBackend((backend) => {
     for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
   });
 
-  test('a different worker takes over a dead worker\'s run once its lease expires', async () => {
+  test("a different worker takes over a dead worker's run once its lease expires", async () => {
     const { counts } = await crashAndRecover(backend, 'after-effect:s2', { workerId: 'worker-b', leaseMs: 1000 });
     assert.equal(counts.get('s2')!.length, 2);
     assert.equal(counts.get('s1')!.length, 1);
@@ -111,15 +135,34 @@ forEachBackend((backend) => {
     await first.next('fault');
     await killHard(first);
     const before = await committedSteps(common.STORE, common.RUN_ID);
-    const second = spawnWorker({ ...common, ROLE: 'recover', EXPECT: 'parked', VARIANT: 'reordered', WORKER_ID: 'worker-a' });
+    const second = spawnWorker({
+      ...common,
+      ROLE: 'recover',
+      EXPECT: 'parked',
+      VARIANT: 'reordered',
+      WORKER_ID: 'worker-a',
+    });
     const done = await second.next('done');
     await second.exited;
     const run = done.output as { status: string; attention: { code: string; details: unknown } };
     assert.equal(run.status, 'needs_attention');
     assert.equal(run.attention.code, 'E_NONDETERMINISM');
-    assert.deepEqual(run.attention.details, { reason: 'nondeterminism', seq: 0, expected: { kind: 'step', name: 's1' }, got: { kind: 'step', name: 's2' } });
-    assert.deepEqual(await committedSteps(common.STORE, common.RUN_ID), before, 'no step committed on wrong assumptions');
-    assert.deepEqual(ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]), ['s1', 's2', 's3'], 'no side effect either');
+    assert.deepEqual(run.attention.details, {
+      reason: 'nondeterminism',
+      seq: 0,
+      expected: { kind: 'step', name: 's1' },
+      got: { kind: 'step', name: 's2' },
+    });
+    assert.deepEqual(
+      await committedSteps(common.STORE, common.RUN_ID),
+      before,
+      'no step committed on wrong assumptions',
+    );
+    assert.deepEqual(
+      ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]),
+      ['s1', 's2', 's3'],
+      'no side effect either',
+    );
     assert.equal(done.history!.at(-1)!.type, 'run_parked');
   });
 });

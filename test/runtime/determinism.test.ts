@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
-import {forEachBackend, runUntil } from '../helpers.js';
+import { forEachBackend, runUntil } from '../helpers.js';
 
 const original = defineWorkflow({
   name: 'deploy',
@@ -50,7 +50,10 @@ forEachBackend((backend) => {
       });
       const after = await second.history(run.id);
       assert.deepEqual(after.slice(0, before.length), before, 'recorded events are untouched');
-      assert.deepEqual(after.slice(before.length).map((e) => e.type), ['run_parked']);
+      assert.deepEqual(
+        after.slice(before.length).map((e) => e.type),
+        ['run_parked'],
+      );
       assert.equal(executed, 0, 'no step ran on wrong assumptions');
     } finally {
       unsubscribe();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
-import {forEachBackend, rejectsWith, runUntil } from '../helpers.js';
+import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 
 const napper = defineWorkflow({
   name: 'napper',
@@ -62,7 +62,10 @@ forEachBackend((backend) => {
     });
     const engine = await Engine.open({ store: backend.store(), workflows: [leaky] });
     try {
-      const bad = await rejectsWith(engine.start('leaky', { callback: () => 1 }, { id: 'bad-input' }), 'E_NOT_SERIALIZABLE');
+      const bad = await rejectsWith(
+        engine.start('leaky', { callback: () => 1 }, { id: 'bad-input' }),
+        'E_NOT_SERIALIZABLE',
+      );
       assert.match(bad.message, /input\.callback is a function/);
       await rejectsWith(engine.getRun('bad-input'), 'E_RUN_NOT_FOUND');
       assert.equal((await engine.listRuns()).length, 0);
@@ -91,7 +94,10 @@ forEachBackend((backend) => {
     try {
       const runs = await Promise.all(Array.from({ length: 200 }, (_, n) => engine.start('counter', { n })));
       const outputs = await Promise.all(runs.map((r) => engine.result<number>(r.id, { timeoutMs: 20_000 })));
-      assert.deepEqual(outputs, runs.map((_, n) => 5 * n + 10));
+      assert.deepEqual(
+        outputs,
+        runs.map((_, n) => 5 * n + 10),
+      );
       for (const run of runs.slice(0, 10)) assert.equal((await engine.history(run.id)).length, 7);
     } finally {
       await engine.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine, WaymarkError } from '../../src/index.js';
-import {forEachBackend, rejectsWith, runUntil } from '../helpers.js';
+import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 
 let executions = 0;
 const greet = defineWorkflow({
@@ -15,7 +15,11 @@ const greet = defineWorkflow({
     return { text, at: ctx.now(), rand: ctx.random(), id: ctx.uuid() };
   },
 });
-const greetV2 = defineWorkflow({ name: 'greet', version: 2, run: async (_ctx, input: { who: string }) => `v2 ${input.who}` });
+const greetV2 = defineWorkflow({
+  name: 'greet',
+  version: 2,
+  run: async (_ctx, input: { who: string }) => `v2 ${input.who}`,
+});
 const explode = defineWorkflow({
   name: 'explode',
   version: 1,
@@ -36,7 +40,14 @@ forEachBackend((backend) => {
       assert.equal(finished.status, 'completed');
       assert.deepEqual(finished.output, output);
       const types = (await engine.history(run.id)).map((e) => e.type);
-      assert.deepEqual(types, ['run_started', 'step_completed', 'value_recorded', 'value_recorded', 'value_recorded', 'run_completed']);
+      assert.deepEqual(types, [
+        'run_started',
+        'step_completed',
+        'value_recorded',
+        'value_recorded',
+        'value_recorded',
+        'run_completed',
+      ]);
     } finally {
       await engine.close();
     }
@@ -111,8 +122,14 @@ forEachBackend((backend) => {
       await engine.result(g.id, { timeoutMs: 5_000 });
       const w = await engine.start('waits', null);
       await runUntil(engine, w.id, (r) => r.status === 'waiting');
-      assert.deepEqual((await engine.listRuns({ status: 'waiting' })).map((r) => r.id), [w.id]);
-      assert.deepEqual((await engine.listRuns({ workflow: 'greet', status: ['completed', 'failed'] })).map((r) => r.id), [g.id]);
+      assert.deepEqual(
+        (await engine.listRuns({ status: 'waiting' })).map((r) => r.id),
+        [w.id],
+      );
+      assert.deepEqual(
+        (await engine.listRuns({ workflow: 'greet', status: ['completed', 'failed'] })).map((r) => r.id),
+        [g.id],
+      );
       assert.equal((await engine.listRuns({ workflow: 'greet', status: 'waiting' })).length, 0);
     } finally {
       await engine.close();
@@ -131,8 +148,14 @@ forEachBackend((backend) => {
     try {
       const run = await engine.start('fanout', null);
       assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), ['A', 'B', 'C']);
-      const steps = (await engine.history(run.id)).filter((e) => e.type === 'step_completed').map((e) => [e.seq, e.name]);
-      assert.deepEqual(steps.sort(), [[0, 'a'], [1, 'b'], [2, 'c']]);
+      const steps = (await engine.history(run.id))
+        .filter((e) => e.type === 'step_completed')
+        .map((e) => [e.seq, e.name]);
+      assert.deepEqual(steps.sort(), [
+        [0, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+      ]);
     } finally {
       await engine.close();
     }
@@ -141,7 +164,10 @@ forEachBackend((backend) => {
   test('bad definitions and options fail at once', async () => {
     assert.throws(() => defineWorkflow({ name: 'bad name!', version: 1, run: async () => 1 }), WaymarkError);
     assert.throws(() => defineWorkflow({ name: 'x', version: 0, run: async () => 1 }), /positive integer/);
-    assert.throws(() => defineWorkflow({ name: 'x', version: 1, run: 'nope' as never }), /run must be an async function/);
+    assert.throws(
+      () => defineWorkflow({ name: 'x', version: 1, run: 'nope' as never }),
+      /run must be an async function/,
+    );
     await rejectsWith(Engine.open({ store: 'sqlite::memory:', concurrency: 0 }), 'E_INVALID_INPUT');
     await rejectsWith(Engine.open({ store: 'mysql://x' }), 'E_INVALID_INPUT');
     const a = defineWorkflow({ name: 'x', version: 1, run: async () => 1 });

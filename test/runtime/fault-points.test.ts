@@ -20,7 +20,8 @@ async function runClean(env: Record<string, string>): Promise<void> {
   await fixture.exited;
 }
 
-const completedSteps = (history: HistoryEvent[]) => new Set(history.filter((e) => e.type === 'step_completed').map((e) => e.name!));
+const completedSteps = (history: HistoryEvent[]) =>
+  new Set(history.filter((e) => e.type === 'step_completed').map((e) => e.name!));
 
 forEachBackend((backend) => {
   const setup = (name: string) => {
@@ -30,8 +31,17 @@ forEachBackend((backend) => {
   };
 
   /** Reopens the store in this process (a new worker), lets the run finish, and checks that nothing committed ran again. */
-  async function recover(env: { STORE: string; LEDGER: string; RUN_ID: string }, options: { unknownOutcome?: boolean } = {}) {
-    const engine = await Engine.open({ store: env.STORE, workflows: [faultWorkflow(env.LEDGER, 1), faultWorkflow(env.LEDGER, 2)], workerId: 'fault-worker', pollIntervalMs: 50, rolloutCheckMs: 0 });
+  async function recover(
+    env: { STORE: string; LEDGER: string; RUN_ID: string },
+    options: { unknownOutcome?: boolean } = {},
+  ) {
+    const engine = await Engine.open({
+      store: env.STORE,
+      workflows: [faultWorkflow(env.LEDGER, 1), faultWorkflow(env.LEDGER, 2)],
+      workerId: 'fault-worker',
+      pollIntervalMs: 50,
+      rolloutCheckMs: 0,
+    });
     try {
       const before = completedSteps(await engine.history(env.RUN_ID));
       const linesBefore = ledgerLines(env.LEDGER).length;
@@ -43,7 +53,10 @@ forEachBackend((backend) => {
         await engine.skipStep(env.RUN_ID, { output: 'charged', actor: 'test', reason: 'the charge went through' });
       }
       assert.deepEqual(await engine.result(env.RUN_ID, { timeoutMs: 20_000 }), EXPECTED);
-      const again = ledgerLines(env.LEDGER).slice(linesBefore).map((line) => line.split(' ')[1]!).filter((step) => before.has(step));
+      const again = ledgerLines(env.LEDGER)
+        .slice(linesBefore)
+        .map((line) => line.split(' ')[1]!)
+        .filter((step) => before.has(step));
       assert.deepEqual(again, [], 'no step whose outcome was committed before the crash ran again');
       return { engine, counts: executions(env.LEDGER, env.RUN_ID), history: await engine.history(env.RUN_ID) };
     } finally {
@@ -56,8 +69,14 @@ forEachBackend((backend) => {
     await crashAt({ ...env, WAYMARK_FAULT: 'step-effect:1', SIGNAL_EARLY: '1' });
     const { counts } = await recover(env);
     // Steps of both branches may have run before the crash; each ran again at most once, and only if uncommitted.
-    assert.ok(Object.values(counts).some((n) => n === 2), `the interrupted step ran again: ${JSON.stringify(counts)}`);
-    assert.ok(Object.values(counts).every((n) => n <= 2), JSON.stringify(counts));
+    assert.ok(
+      Object.values(counts).some((n) => n === 2),
+      `the interrupted step ran again: ${JSON.stringify(counts)}`,
+    );
+    assert.ok(
+      Object.values(counts).every((n) => n <= 2),
+      JSON.stringify(counts),
+    );
     assert.equal(counts.charge, 1);
   });
 
@@ -86,7 +105,12 @@ forEachBackend((backend) => {
     const { env } = setup('upgrade');
     await runClean(env); // the run now waits for its signal
     await crashAt({ ...env, ROLE: 'upgrade', WAYMARK_FAULT: 'upgrade-commit' });
-    const engine = await Engine.open({ store: env.STORE, workflows: [faultWorkflow(env.LEDGER, 1), faultWorkflow(env.LEDGER, 2)], workerId: 'fault-worker', worker: false });
+    const engine = await Engine.open({
+      store: env.STORE,
+      workflows: [faultWorkflow(env.LEDGER, 1), faultWorkflow(env.LEDGER, 2)],
+      workerId: 'fault-worker',
+      worker: false,
+    });
     try {
       const run = await engine.getRun(env.RUN_ID);
       const upgraded = (await engine.history(env.RUN_ID)).some((e) => e.type === 'run_upgraded');

@@ -63,7 +63,10 @@ const goldens: GoldenEntry[] = formats.flatMap((format) =>
   readdirSync(join(HISTORIES, format))
     .filter((name) => name.endsWith('.json'))
     .sort()
-    .map((name) => ({ format, history: JSON.parse(readFileSync(join(HISTORIES, format, name), 'utf8')) as GoldenHistory })),
+    .map((name) => ({
+      format,
+      history: JSON.parse(readFileSync(join(HISTORIES, format, name), 'utf8')) as GoldenHistory,
+    })),
 );
 
 const support = await declarativeSupport();
@@ -76,7 +79,8 @@ function definitionOf(workflow: string, version: number): WorkflowDefinition {
   return definition;
 }
 
-const showFrontier = (frontier: ExpectedFrontier) => (frontier === 'end' ? 'the end' : `${frontier.kind} '${frontier.name}' at seq ${frontier.seq}`);
+const showFrontier = (frontier: ExpectedFrontier) =>
+  frontier === 'end' ? 'the end' : `${frontier.kind} '${frontier.name}' at seq ${frontier.seq}`;
 
 describe('golden histories replay with the golden definitions', () => {
   for (const { format, history } of goldens) {
@@ -100,18 +104,41 @@ test('the event types listed here are exactly those of EventType in src/core/typ
 test('the golden histories of every format, together, hold every event type', () => {
   assert.ok(formats.includes('format-1'), 'the first release format is recorded');
   const seen = new Set(goldens.flatMap(({ history }) => history.events.map((e) => e.type)));
-  assert.deepEqual(EVENT_TYPES.filter((type) => !seen.has(type)), []);
+  assert.deepEqual(
+    EVENT_TYPES.filter((type) => !seen.has(type)),
+    [],
+  );
 });
 
 test('the golden histories cover code and declarative workflows, finished and in flight, on every kind of wait', () => {
   const format1 = goldens.filter((g) => g.format === 'format-1').map((g) => g.history);
   const declarativeNames = new Set(declarative.map((d) => d.name));
-  const waits = new Set(format1.filter((h) => inFlight(h.expect.status) && h.expect.frontier !== 'end').map((h) => (h.expect.frontier as { kind: string }).kind));
+  const waits = new Set(
+    format1
+      .filter((h) => inFlight(h.expect.status) && h.expect.frontier !== 'end')
+      .map((h) => (h.expect.frontier as { kind: string }).kind),
+  );
   assert.deepEqual([...waits].sort(), ['signal', 'sleep', 'step', 'task']);
-  assert.ok(format1.some((h) => declarativeNames.has(h.run.workflow) && inFlight(h.expect.status)), 'a declarative run in flight');
-  assert.ok(format1.some((h) => declarativeNames.has(h.run.workflow) && h.expect.status === 'completed'), 'a declarative run finished');
-  assert.ok(format1.some((h) => (h.run.epoch ?? 0) > 0 && inFlight(h.expect.status)), 'a migrated run in flight');
-  assert.deepEqual([...new Set(format1.map((h) => h.expect.status))].sort(), ['cancelled', 'compensated', 'completed', 'failed', 'needs_attention', 'waiting']);
+  assert.ok(
+    format1.some((h) => declarativeNames.has(h.run.workflow) && inFlight(h.expect.status)),
+    'a declarative run in flight',
+  );
+  assert.ok(
+    format1.some((h) => declarativeNames.has(h.run.workflow) && h.expect.status === 'completed'),
+    'a declarative run finished',
+  );
+  assert.ok(
+    format1.some((h) => (h.run.epoch ?? 0) > 0 && inFlight(h.expect.status)),
+    'a migrated run in flight',
+  );
+  assert.deepEqual([...new Set(format1.map((h) => h.expect.status))].sort(), [
+    'cancelled',
+    'compensated',
+    'completed',
+    'failed',
+    'needs_attention',
+    'waiting',
+  ]);
 });
 
 /** How each in-flight run of an inflight.db is driven to its end, and the output its workflow computes. */
@@ -146,8 +173,18 @@ const RECOVERIES: Record<string, Recovery> = {
   },
   'code-waiting-on-task': {
     drive: async (engine) => {
-      await complete(engine, 'code-waiting-on-task', 'golden_charge', (input) => `charged:${(input as { order: string }).order}`);
-      await complete(engine, 'code-waiting-on-task', 'golden_verify', (input) => `verified:${(input as { charged: string }).charged}`);
+      await complete(
+        engine,
+        'code-waiting-on-task',
+        'golden_charge',
+        (input) => `charged:${(input as { order: string }).order}`,
+      );
+      await complete(
+        engine,
+        'code-waiting-on-task',
+        'golden_verify',
+        (input) => `verified:${(input as { charged: string }).charged}`,
+      );
     },
     output: { charged: 'charged:W-2', verified: 'verified:charged:W-2' },
   },
@@ -157,8 +194,12 @@ const RECOVERIES: Record<string, Recovery> = {
   },
   'declarative-fork-join-one-branch-pending': {
     drive: async (engine) => {
-      await complete(engine, 'declarative-fork-join-one-branch-pending', 'golden_invoice', (input) => ({ invoice: `invoice:${(input as { parcel: string }).parcel}` }));
-      await complete(engine, 'declarative-fork-join-one-branch-pending', 'golden_label', (input) => ({ label: `label:${(input as { packed: string }).packed}` }));
+      await complete(engine, 'declarative-fork-join-one-branch-pending', 'golden_invoice', (input) => ({
+        invoice: `invoice:${(input as { parcel: string }).parcel}`,
+      }));
+      await complete(engine, 'declarative-fork-join-one-branch-pending', 'golden_label', (input) => ({
+        label: `label:${(input as { packed: string }).packed}`,
+      }));
     },
     output: { label: 'label:packed:W-4', invoice: 'invoice:W-4' },
   },
@@ -167,8 +208,17 @@ const RECOVERIES: Record<string, Recovery> = {
     output: { slow: 'slow-2:slow-1:W-5', quick: 'quick-2:quick-1:W-5:recovery' },
   },
   'code-unknown-outcome-parked': {
-    drive: async (engine) => void (await engine.skipStep('code-unknown-outcome-parked', { actor: 'recovery', reason: 'the charge went through', output: 'charged:U-2 (confirmed)' })),
-    output: { prepared: 'prepared:U-2', charged: 'charged:U-2 (confirmed)', receipt: 'receipt:charged:U-2 (confirmed)' },
+    drive: async (engine) =>
+      void (await engine.skipStep('code-unknown-outcome-parked', {
+        actor: 'recovery',
+        reason: 'the charge went through',
+        output: 'charged:U-2 (confirmed)',
+      })),
+    output: {
+      prepared: 'prepared:U-2',
+      charged: 'charged:U-2 (confirmed)',
+      receipt: 'receipt:charged:U-2 (confirmed)',
+    },
   },
 };
 
@@ -180,60 +230,87 @@ function countBySeq(events: HistoryEvent[], type: EventType): Map<number, number
 }
 
 for (const format of formats) {
-describe(`the in-flight runs of ${format}/inflight.db recover with the golden definitions`, () => {
-  const inflight = goldens.filter((g) => g.format === format && inFlight(g.history.expect.status)).map((g) => g.history);
-  let engine: Engine;
-  let stored: { ids: string[]; histories: Map<string, HistoryEvent[]> };
+  describe(`the in-flight runs of ${format}/inflight.db recover with the golden definitions`, () => {
+    const inflight = goldens
+      .filter((g) => g.format === format && inFlight(g.history.expect.status))
+      .map((g) => g.history);
+    let engine: Engine;
+    let stored: { ids: string[]; histories: Map<string, HistoryEvent[]> };
 
-  before(async () => {
-    const db = join(tempDir(), 'inflight.db');
-    copyFileSync(join(HISTORIES, format, 'inflight.db'), db);
-    executions.length = 0; // the same run ids recover from every format's store
-    const client = await Engine.open({ store: `sqlite:${db}`, worker: false, rolloutCheckMs: 0 });
-    try {
-      const ids = (await client.listRuns({ limit: 1000 })).map((r) => r.id).sort();
-      stored = { ids, histories: new Map(await Promise.all(ids.map(async (id) => [id, await client.history(id)] as const))) };
-    } finally {
-      await client.close();
-    }
-    engine = await Engine.open({ store: `sqlite:${db}`, workflows: goldenCodeWorkflows, workerId: 'golden-recovery', compile: support.compile, pollIntervalMs: 100, rolloutCheckMs: 0 });
-    support.bind(engine);
-    await engine.definitions.register(declarative);
-  });
-
-  after(() => engine?.close());
-
-  test('inflight.db holds exactly the in-flight golden runs, with the histories their files show', () => {
-    assert.deepEqual(stored.ids, inflight.map((h) => h.run.id).sort());
-    for (const history of inflight) assert.deepEqual(stored.histories.get(history.run.id), history.events, history.run.id);
-    assert.deepEqual(Object.keys(RECOVERIES).sort(), stored.ids, 'every in-flight run has a recovery here');
-  });
-
-  for (const history of inflight) {
-    const id = history.run.id;
-    test(`${id} (${history.expect.status}) goes on to its output; no step completed before runs again`, async () => {
-      const recovery = RECOVERIES[id];
-      assert.ok(recovery, `no recovery for ${id}`);
-      await recovery.drive(engine);
-      const run = await runUntil(engine, id, (r) => isTerminal(r.status) || r.status === 'needs_attention', 30_000);
-      assert.equal(run.status, 'completed', `${id} ended ${run.status}: ${run.attention?.message ?? run.error?.message ?? ''}`);
-      assert.deepEqual(run.output, recovery.output);
-
-      const before = currentEpoch(history.events, history.run.epoch ?? 0);
-      const after = currentEpoch(await engine.history(id), run.epoch);
-      for (const type of ['step_completed', 'task_completed'] as const) {
-        const afterCounts = countBySeq(after, type);
-        for (const seq of countBySeq(before, type).keys()) assert.equal(afterCounts.get(seq), 1, `${type} of seq ${seq} recorded once`);
+    before(async () => {
+      const db = join(tempDir(), 'inflight.db');
+      copyFileSync(join(HISTORIES, format, 'inflight.db'), db);
+      executions.length = 0; // the same run ids recover from every format's store
+      const client = await Engine.open({ store: `sqlite:${db}`, worker: false, rolloutCheckMs: 0 });
+      try {
+        const ids = (await client.listRuns({ limit: 1000 })).map((r) => r.id).sort();
+        stored = {
+          ids,
+          histories: new Map(await Promise.all(ids.map(async (id) => [id, await client.history(id)] as const))),
+        };
+      } finally {
+        await client.close();
       }
-      const completedBefore = new Set(before.filter((e) => e.type === 'step_completed').map((e) => e.name!));
-      const executed = executions.filter((e) => e.startsWith(`${id}/`)).map((e) => e.slice(id.length + 1));
-      assert.deepEqual(executed.filter((name) => completedBefore.has(name)), [], 'steps completed before the copy were not executed again');
-      if (goldenCodeWorkflows.some((d) => d.name === run.workflow)) {
-        // Every step a code workflow completed here was executed here, once (skipped ones are not executed).
-        const completedHere = after.filter((e) => e.type === 'step_completed' && !completedBefore.has(e.name!) && !(e.data as { skipped?: boolean }).skipped);
-        assert.deepEqual([...executed].sort(), completedHere.map((e) => e.name!).sort());
-      }
+      engine = await Engine.open({
+        store: `sqlite:${db}`,
+        workflows: goldenCodeWorkflows,
+        workerId: 'golden-recovery',
+        compile: support.compile,
+        pollIntervalMs: 100,
+        rolloutCheckMs: 0,
+      });
+      support.bind(engine);
+      await engine.definitions.register(declarative);
     });
-  }
-});
+
+    after(() => engine?.close());
+
+    test('inflight.db holds exactly the in-flight golden runs, with the histories their files show', () => {
+      assert.deepEqual(stored.ids, inflight.map((h) => h.run.id).sort());
+      for (const history of inflight)
+        assert.deepEqual(stored.histories.get(history.run.id), history.events, history.run.id);
+      assert.deepEqual(Object.keys(RECOVERIES).sort(), stored.ids, 'every in-flight run has a recovery here');
+    });
+
+    for (const history of inflight) {
+      const id = history.run.id;
+      test(`${id} (${history.expect.status}) goes on to its output; no step completed before runs again`, async () => {
+        const recovery = RECOVERIES[id];
+        assert.ok(recovery, `no recovery for ${id}`);
+        await recovery.drive(engine);
+        const run = await runUntil(engine, id, (r) => isTerminal(r.status) || r.status === 'needs_attention', 30_000);
+        assert.equal(
+          run.status,
+          'completed',
+          `${id} ended ${run.status}: ${run.attention?.message ?? run.error?.message ?? ''}`,
+        );
+        assert.deepEqual(run.output, recovery.output);
+
+        const before = currentEpoch(history.events, history.run.epoch ?? 0);
+        const after = currentEpoch(await engine.history(id), run.epoch);
+        for (const type of ['step_completed', 'task_completed'] as const) {
+          const afterCounts = countBySeq(after, type);
+          for (const seq of countBySeq(before, type).keys())
+            assert.equal(afterCounts.get(seq), 1, `${type} of seq ${seq} recorded once`);
+        }
+        const completedBefore = new Set(before.filter((e) => e.type === 'step_completed').map((e) => e.name!));
+        const executed = executions.filter((e) => e.startsWith(`${id}/`)).map((e) => e.slice(id.length + 1));
+        assert.deepEqual(
+          executed.filter((name) => completedBefore.has(name)),
+          [],
+          'steps completed before the copy were not executed again',
+        );
+        if (goldenCodeWorkflows.some((d) => d.name === run.workflow)) {
+          // Every step a code workflow completed here was executed here, once (skipped ones are not executed).
+          const completedHere = after.filter(
+            (e) =>
+              e.type === 'step_completed' &&
+              !completedBefore.has(e.name!) &&
+              !(e.data as { skipped?: boolean }).skipped,
+          );
+          assert.deepEqual([...executed].sort(), completedHere.map((e) => e.name!).sort());
+        }
+      });
+    }
+  });
 }

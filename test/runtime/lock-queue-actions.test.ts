@@ -35,7 +35,8 @@ const workflows = [make(1), make(2)];
 const queued = (run: Run) => run.status === 'waiting' && run.waitingFor?.kind === 'lock';
 const inCriticalSection = (run: Run) => run.status === 'waiting' && run.waitingFor?.kind === 'signal';
 /** Settled after an operator action: queued again, parked, paused or over (not on its way to a worker). */
-const settled = (run: Run) => queued(run) || inCriticalSection(run) || ['paused', 'cancelled', 'compensated', 'completed'].includes(run.status);
+const settled = (run: Run) =>
+  queued(run) || inCriticalSection(run) || ['paused', 'cancelled', 'compensated', 'completed'].includes(run.status);
 
 async function start(engine: Engine, t: string, id: string): Promise<Run> {
   return engine.start('target-work', { t }, { id, version: 1 });
@@ -60,12 +61,19 @@ forEachBackend((backend) => {
       const resumed = await call('POST', `/v1/runs/${q.id}/actions/resume`, { actor: 'ops' });
       assert.equal(resumed.status, 200);
       let after = await runUntil(engine, q.id, settled);
-      assert.deepEqual([after.status, after.waitingFor], ['waiting', { kind: 'lock', name: `target:${t}` }], 'resumed over HTTP: queued again');
+      assert.deepEqual(
+        [after.status, after.waitingFor],
+        ['waiting', { kind: 'lock', name: `target:${t}` }],
+        'resumed over HTTP: queued again',
+      );
 
       await engine.pause(q.id, { actor: 'ops' });
       await engine.resume(q.id, { actor: 'ops' });
       after = await runUntil(engine, q.id, settled);
-      assert.ok(queued(after), `resumed by the library: queued again, got ${after.status} ${JSON.stringify(after.waitingFor)}`);
+      assert.ok(
+        queued(after),
+        `resumed by the library: queued again, got ${after.status} ${JSON.stringify(after.waitingFor)}`,
+      );
 
       const third = await start(engine, t, `${t}-3`);
       await leave(engine, holder.id);
@@ -74,7 +82,11 @@ forEachBackend((backend) => {
       await leave(engine, q.id);
       await runUntil(engine, third.id, inCriticalSection);
       await leave(engine, third.id);
-      assert.deepEqual(entered.filter((id) => id.startsWith(t)), [holder.id, q.id, third.id], 'first come, first served');
+      assert.deepEqual(
+        entered.filter((id) => id.startsWith(t)),
+        [holder.id, q.id, third.id],
+        'first come, first served',
+      );
       assert.deepEqual(overlaps, []);
     });
   });
@@ -108,7 +120,10 @@ forEachBackend((backend) => {
       await leave(engine, later.id);
       await runUntil(engine, last.id, inCriticalSection);
       await leave(engine, last.id);
-      assert.deepEqual(entered.filter((id) => id.startsWith(t)), [holder.id, next.id, paused.id, alone.id, later.id, last.id]);
+      assert.deepEqual(
+        entered.filter((id) => id.startsWith(t)),
+        [holder.id, next.id, paused.id, alone.id, later.id, last.id],
+      );
       assert.deepEqual(overlaps, []);
     });
   });
@@ -126,10 +141,14 @@ forEachBackend((backend) => {
 
       await engine.compensate(k, { reason: 'not wanted' });
       const waitingToUnwind = await runUntil(engine, k, settled);
-      assert.ok(queued(waitingToUnwind), `a compensated queued run unwinds only once it holds the lock, got ${waitingToUnwind.status}`);
+      assert.ok(
+        queued(waitingToUnwind),
+        `a compensated queued run unwinds only once it holds the lock, got ${waitingToUnwind.status}`,
+      );
 
       const before = await engine.history(r);
-      for (const action of ['retryStep', 'skipStep', 'resume'] as const) await rejectsWith(engine[action](r), 'E_RUN_STATE');
+      for (const action of ['retryStep', 'skipStep', 'resume'] as const)
+        await rejectsWith(engine[action](r), 'E_RUN_STATE');
       assert.deepEqual(await engine.history(r), before, 'refused actions change nothing');
       assert.ok(queued(await engine.getRun(r)));
 
@@ -144,7 +163,11 @@ forEachBackend((backend) => {
       await runUntil(engine, u, inCriticalSection);
       await engine.signal(u, 'leave');
       assert.equal(await engine.result(u, { timeoutMs: 10_000 }), 2, 'it ran on the version it was upgraded to');
-      assert.deepEqual(entered.filter((id) => id.startsWith(t)), [holder.id, r, u], 'the cancelled and compensated runs never entered');
+      assert.deepEqual(
+        entered.filter((id) => id.startsWith(t)),
+        [holder.id, r, u],
+        'the cancelled and compensated runs never entered',
+      );
       assert.deepEqual(overlaps, []);
     });
   });

@@ -20,7 +20,10 @@ const researchV2 = defineWorkflow({
   version: 2,
   async run(ctx, input: { topic: string; model: string }) {
     const fetched = await ctx.step('fetch', () => ({ raw_text: `notes on ${input.topic}` }));
-    const enriched = await ctx.step('enrich', () => (enrichCalls++, { enriched_text: `${fetched.raw_text} (enriched)`, sources: ['kb'] }));
+    const enriched = await ctx.step(
+      'enrich',
+      () => (enrichCalls++, { enriched_text: `${fetched.raw_text} (enriched)`, sources: ['kb'] }),
+    );
     const summary = await ctx.step('summarize', () => `summary of ${enriched.enriched_text}`);
     await ctx.waitForSignal('review');
     return ctx.step('publish', () => ({ summary, model: input.model, sources: enriched.sources }));
@@ -31,7 +34,11 @@ const addEnrich = defineMigration({
   workflow: 'research',
   from: 1,
   to: 2,
-  steps: { insert: [{ after: 'fetch', name: 'enrich', output: (h) => ({ enriched_text: h.output('fetch').raw_text, sources: [] }) }] },
+  steps: {
+    insert: [
+      { after: 'fetch', name: 'enrich', output: (h) => ({ enriched_text: h.output('fetch').raw_text, sources: [] }) },
+    ],
+  },
   input: (i) => ({ ...i, model: i.model ?? 'default' }),
   validate: (h) => h.output('enrich').enriched_text !== undefined,
 });
@@ -51,17 +58,45 @@ forEachBackend((backend) => {
 
       const dry = await engine.upgrade(run.id, { to: 2, migration: addEnrich, dryRun: true });
       assert.deepEqual([dry.applied, dry.verdict.ok], [false, true]);
-      assert.deepEqual(dry.history.filter((e) => e.type === 'step_completed').map((e) => [e.seq, e.name]), [[0, 'fetch'], [1, 'enrich'], [2, 'summarize']]);
+      assert.deepEqual(
+        dry.history.filter((e) => e.type === 'step_completed').map((e) => [e.seq, e.name]),
+        [
+          [0, 'fetch'],
+          [1, 'enrich'],
+          [2, 'summarize'],
+        ],
+      );
       assert.deepEqual(await engine.history(run.id), before, 'a dry run writes nothing');
 
-      const applied = await engine.upgrade(run.id, { to: 2, migration: addEnrich, actor: 'ml-ops', reason: 'new pipeline' });
-      assert.deepEqual([applied.applied, applied.run.version, applied.run.epoch, applied.run.input], [true, 2, 1, { topic: 'tides', model: 'default' }]);
+      const applied = await engine.upgrade(run.id, {
+        to: 2,
+        migration: addEnrich,
+        actor: 'ml-ops',
+        reason: 'new pipeline',
+      });
+      assert.deepEqual(
+        [applied.applied, applied.run.version, applied.run.epoch, applied.run.input],
+        [true, 2, 1, { topic: 'tides', model: 'default' }],
+      );
       const all = await engine.history(run.id);
       assert.deepEqual(all.slice(0, before.length), before, 'the previous epoch is kept as it was');
       const marker = all.find((e) => e.type === 'run_migrated');
-      assert.deepEqual(marker?.data, { from: 1, to: 2, actor: 'ml-ops', reason: 'new pipeline', migration: 'research v1->v2', fromEpoch: 0, fromWaitSeq: 2 });
-      const waitingAt = (history: HistoryEvent[], epoch: number) => history.find((e) => (e.epoch ?? 0) === epoch && e.type === 'signal_waiting')?.seq;
-      assert.equal((await engine.getRun(run.id)).waitingFor?.seq, waitingAt(all, 1), 'the run shows its wait at its seq in the new epoch');
+      assert.deepEqual(marker?.data, {
+        from: 1,
+        to: 2,
+        actor: 'ml-ops',
+        reason: 'new pipeline',
+        migration: 'research v1->v2',
+        fromEpoch: 0,
+        fromWaitSeq: 2,
+      });
+      const waitingAt = (history: HistoryEvent[], epoch: number) =>
+        history.find((e) => (e.epoch ?? 0) === epoch && e.type === 'signal_waiting')?.seq;
+      assert.equal(
+        (await engine.getRun(run.id)).waitingFor?.seq,
+        waitingAt(all, 1),
+        'the run shows its wait at its seq in the new epoch',
+      );
 
       const back = await engine.rollbackMigration(run.id, { actor: 'ml-ops', reason: 'not yet' });
       assert.deepEqual([back.version, back.epoch, back.input], [1, 0, { topic: 'tides' }]);
@@ -89,7 +124,13 @@ forEachBackend((backend) => {
       const noEnrich = defineMigration({ workflow: 'research', from: 1, to: 2, name: 'missing-step' });
       const diverges = await rejectsWith(engine.upgrade(run.id, { to: 2, migration: noEnrich }), 'E_NONDETERMINISM');
       assert.match(diverges.message, /history has step 'summarize' at seq 1 but the code asked for step 'enrich'/);
-      const throwing = defineMigration({ ...addEnrich, name: 'throws', input: () => { throw new Error('no model'); } });
+      const throwing = defineMigration({
+        ...addEnrich,
+        name: 'throws',
+        input: () => {
+          throw new Error('no model');
+        },
+      });
       await rejectsWith(engine.upgrade(run.id, { to: 2, migration: throwing }), 'E_MIGRATION_REFUSED');
       const after = await engine.getRun(run.id);
       assert.deepEqual([after.version, after.epoch, after.status], [1, 0, 'waiting']);
@@ -108,11 +149,19 @@ forEachBackend((backend) => {
       assert.equal(half.migrated.length, 2);
       const rest = await engine.migrateAll({ migration: addEnrich });
       assert.deepEqual([rest.migrated.length, rest.refused.length, rest.failed.length], [2, 0, 0]);
-      assert.deepEqual(new Set([...half.migrated, ...rest.migrated]), new Set(['batch-0', 'batch-1', 'batch-2', 'batch-3']));
+      assert.deepEqual(
+        new Set([...half.migrated, ...rest.migrated]),
+        new Set(['batch-0', 'batch-1', 'batch-2', 'batch-3']),
+      );
       const again = await engine.migrateAll({ migration: addEnrich });
       assert.deepEqual(again, { migrated: [], refused: [], failed: [] });
-      const summary = (await engine.versions()).filter((v) => v.workflow === 'research').map((v) => [v.version, v.inFlight]);
-      assert.deepEqual(summary, [[1, 0], [2, 4]]);
+      const summary = (await engine.versions())
+        .filter((v) => v.workflow === 'research')
+        .map((v) => [v.version, v.inFlight]);
+      assert.deepEqual(summary, [
+        [1, 0],
+        [2, 4],
+      ]);
     } finally {
       await engine.close();
     }

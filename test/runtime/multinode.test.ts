@@ -6,11 +6,16 @@ import { expectedLedgeredOutput, ledgeredWorkflow, LEDGER_STEPS } from '../fixtu
 import { backends, TEST_PG_URL, tempPgStore } from '../helpers.js';
 import { killHard, startFixture, stopGracefully, type Fixture } from '../processes.js';
 
-const skip = backends.some((b) => b.name === 'postgres') ? false : 'multi-node runs need PostgreSQL, which is not among WAYMARK_TEST_STORES';
+const skip = backends.some((b) => b.name === 'postgres')
+  ? false
+  : 'multi-node runs need PostgreSQL, which is not among WAYMARK_TEST_STORES';
 const RUNS = 2_000;
 const WORKERS = ['node-a', 'node-b', 'node-c'];
 
-test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: every run completes, no committed step applies twice', { skip, timeout: 240_000 }, async (t) => {
+test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: every run completes, no committed step applies twice', {
+  skip,
+  timeout: 240_000,
+}, async (t) => {
   const location = tempPgStore();
   const schema = new URL(location).searchParams.get('schema')!;
   const ledgerUrl = `${TEST_PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
@@ -19,11 +24,20 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
   const nodes = new Map<string, Fixture>();
   const killedPids = new Set<number>();
   try {
-    await ledger.query('CREATE TABLE ledger (id serial PRIMARY KEY, run_id text NOT NULL, step int NOT NULL, idem_key text NOT NULL, pid int NOT NULL)');
+    await ledger.query(
+      'CREATE TABLE ledger (id serial PRIMARY KEY, run_id text NOT NULL, step int NOT NULL, idem_key text NOT NULL, pid int NOT NULL)',
+    );
     await Promise.all(Array.from({ length: RUNS }, (_, n) => client.start('ledgered', { n }, { id: `run-${n}` })));
 
     const launch = async (workerId: string) => {
-      const node = startFixture('fleet-worker.ts', { STORE: location, WORKER_ID: workerId, SERVE: 'ledgered', LEDGER_URL: ledgerUrl, LEASE_MS: '5000', CONCURRENCY: '50' });
+      const node = startFixture('fleet-worker.ts', {
+        STORE: location,
+        WORKER_ID: workerId,
+        SERVE: 'ledgered',
+        LEDGER_URL: ledgerUrl,
+        LEASE_MS: '5000',
+        CONCURRENCY: '50',
+      });
       nodes.set(workerId, node);
       await node.next('ready');
     };
@@ -48,8 +62,12 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
     assert.ok(kills >= 2, `the workload outlived at least two kills (it saw ${kills})`);
     t.diagnostic(`${kills} kills while ${RUNS} runs executed`);
 
-    const outputs = await Promise.all(Array.from({ length: RUNS }, (_, n) => client.result(`run-${n}`, { timeoutMs: 10_000 })));
-    outputs.forEach((output, n) => assert.deepEqual(output, expectedLedgeredOutput(n), `run-${n} has a crash-free output`));
+    const outputs = await Promise.all(
+      Array.from({ length: RUNS }, (_, n) => client.result(`run-${n}`, { timeoutMs: 10_000 })),
+    );
+    outputs.forEach((output, n) =>
+      assert.deepEqual(output, expectedLedgeredOutput(n), `run-${n} has a crash-free output`),
+    );
 
     // Every committed step names the ledger row its execution wrote; any other row for that step came
     // from an execution whose process was killed before it could commit.
@@ -59,7 +77,11 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
       assert.equal(steps.length, LEDGER_STEPS, `run-${n} committed each step once`);
       for (const e of steps) committed.set(`run-${n}/${e.seq}`, (e.data as { output: number }).output);
     }
-    const rows = (await ledger.query<{ id: number; run_id: string; step: number; idem_key: string; pid: number }>('SELECT * FROM ledger')).rows;
+    const rows = (
+      await ledger.query<{ id: number; run_id: string; step: number; idem_key: string; pid: number }>(
+        'SELECT * FROM ledger',
+      )
+    ).rows;
     const keys = new Map<string, Set<string>>();
     let reexecuted = 0;
     for (const row of rows) {
@@ -67,15 +89,24 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
       keys.set(key, (keys.get(key) ?? new Set()).add(row.idem_key));
       if (committed.get(key) === row.id) continue;
       reexecuted++;
-      assert.ok(killedPids.has(row.pid), `ledger row ${row.id} (${key}) was written by live process ${row.pid} but not committed: a step ran twice`);
+      assert.ok(
+        killedPids.has(row.pid),
+        `ledger row ${row.id} (${key}) was written by live process ${row.pid} but not committed: a step ran twice`,
+      );
     }
     assert.equal(committed.size, RUNS * LEDGER_STEPS);
-    for (const id of committed.values()) assert.ok(rows.some((r) => r.id === id), `committed ledger row ${id} exists`);
+    for (const id of committed.values())
+      assert.ok(
+        rows.some((r) => r.id === id),
+        `committed ledger row ${id} exists`,
+      );
     for (const [key, set] of keys) assert.equal(set.size, 1, `${key} always ran with one idempotency key`);
     t.diagnostic(`${reexecuted} step executions were lost to kills and ran again`);
     assert.ok(reexecuted <= kills * 50, `re-executions (${reexecuted}) are bounded by in-flight steps at kill time`);
   } finally {
-    await Promise.all([...nodes.values()].map((node) => (node.child.exitCode === null ? stopGracefully(node) : undefined)));
+    await Promise.all(
+      [...nodes.values()].map((node) => (node.child.exitCode === null ? stopGracefully(node) : undefined)),
+    );
     await client.close();
     await ledger.end();
   }

@@ -18,7 +18,13 @@ forEachBackend((backend) => {
     try {
       const runs = await Promise.all(Array.from({ length: 40 }, () => engine.start('approval', null)));
       // Sent at once: some land while the run executes (handed to the worker), some while it suspends, some after.
-      await Promise.all(runs.map((run, i) => (i % 2 ? engine.cancel(run.id, { actor: 't', reason: 'race' }) : engine.pause(run.id, { actor: 't', reason: 'race' }))));
+      await Promise.all(
+        runs.map((run, i) =>
+          i % 2
+            ? engine.cancel(run.id, { actor: 't', reason: 'race' })
+            : engine.pause(run.id, { actor: 't', reason: 'race' }),
+        ),
+      );
       for (const [i, run] of runs.entries()) {
         const expected = i % 2 ? 'cancelled' : 'paused';
         await runUntil(engine, run.id, (r) => r.status === expected, 10_000);

@@ -7,7 +7,9 @@ import { forEachBackend, tempDir } from '../helpers.js';
 import { killHard, startFixture, stopGracefully } from '../processes.js';
 
 forEachBackend((backend) => {
-  test('patched() across SIGKILLs: each run keeps the branch its history recorded, and no step runs twice', { timeout: 60_000 }, async () => {
+  test('patched() across SIGKILLs: each run keeps the branch its history recorded, and no step runs twice', {
+    timeout: 60_000,
+  }, async () => {
     const store = backend.store();
     const ledger = join(tempDir(), 'ledger.txt');
     const common = { STORE: store, LEDGER: ledger };
@@ -31,10 +33,17 @@ forEachBackend((backend) => {
       assert.equal(await client.result('old', { timeoutMs: 15_000 }), 'paid');
       assert.equal(await client.result('new', { timeoutMs: 15_000 }), 'paid');
       const lines = readFileSync(ledger, 'utf8').trim().split('\n').sort();
-      assert.deepEqual(lines, ['pay new', 'pay old', 'prepare new', 'prepare old', 'risk-check new'].sort(), 'old history kept the old branch; nothing ran twice');
+      assert.deepEqual(
+        lines,
+        ['pay new', 'pay old', 'prepare new', 'prepare old', 'risk-check new'].sort(),
+        'old history kept the old branch; nothing ran twice',
+      );
       const marker = (await client.history('new')).filter((e) => e.type === 'patch_marker');
       assert.equal(marker.length, 1);
-      assert.equal((await client.history('old')).some((e) => e.type === 'patch_marker'), false);
+      assert.equal(
+        (await client.history('old')).some((e) => e.type === 'patch_marker'),
+        false,
+      );
     } finally {
       await client.close();
       assert.equal(await stopGracefully(survivor), 0);

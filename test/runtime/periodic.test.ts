@@ -7,10 +7,18 @@ test('an outage backs off exponentially up to its cap and logs one line when it 
   const outage = new Outage('claiming runs', 100, 1_000, (message) => warnings.push(message));
   const delays = Array.from({ length: 8 }, () => outage.failed(new Error('connection refused')));
   const expected = [100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000];
-  delays.forEach((delay, i) => assert.ok(delay >= expected[i]! * 0.9 && delay <= Math.min(expected[i]! * 1.1, 1_000), `try ${i + 2} after ${delay} ms, about ${expected[i]} ms (10% jitter, at most 1000)`));
+  delays.forEach((delay, i) =>
+    assert.ok(
+      delay >= expected[i]! * 0.9 && delay <= Math.min(expected[i]! * 1.1, 1_000),
+      `try ${i + 2} after ${delay} ms, about ${expected[i]} ms (10% jitter, at most 1000)`,
+    ),
+  );
   assert.ok(outage.failing);
   assert.equal(warnings.length, 1, 'eight failures in a row: one warning');
-  assert.match(warnings[0]!, /^claiming runs failed; trying again in \d+ ms, then less often, up to every 1000 ms, until it works \(logged once per outage\)$/);
+  assert.match(
+    warnings[0]!,
+    /^claiming runs failed; trying again in \d+ ms, then less often, up to every 1000 ms, until it works \(logged once per outage\)$/,
+  );
 
   outage.succeeded();
   outage.succeeded();
@@ -37,7 +45,10 @@ test('a periodic job that fails keeps being run (with backoff) and its loop only
   job.start();
   await sixCalls;
   await job.stop();
-  assert.deepEqual(warnings.map((w) => w.split(';')[0]), ['timing out tasks failed', 'timing out tasks works again']);
+  assert.deepEqual(
+    warnings.map((w) => w.split(';')[0]),
+    ['timing out tasks failed', 'timing out tasks works again'],
+  );
 
   let stopped!: () => void;
   const stoppingError = new Promise<void>((resolve) => (stopped = resolve));
@@ -46,7 +57,12 @@ test('a periodic job that fails keeps being run (with backoff) and its loop only
       stopped();
       throw Object.assign(new Error('engine closed'), { code: 'E_ENGINE_CLOSED' });
     },
-    { what: 'running sub-workflow tasks', intervalMs: 1, warn: (message) => warnings.push(message), stopsOn: (e) => (e as { code?: string }).code === 'E_ENGINE_CLOSED' },
+    {
+      what: 'running sub-workflow tasks',
+      intervalMs: 1,
+      warn: (message) => warnings.push(message),
+      stopsOn: (e) => (e as { code?: string }).code === 'E_ENGINE_CLOSED',
+    },
   );
   closing.start();
   await stoppingError;

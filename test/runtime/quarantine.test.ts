@@ -101,7 +101,9 @@ forEachBackend((backend) => {
       assert.equal(await engine.result(parked.id, { timeoutMs: 10_000 }), 'ran');
       assert.equal(await engine.result(hot.id, { timeoutMs: 10_000 }), 'finished');
       assert.equal(secondRuns, 1);
-      const actions = (await engine.history(hot.id)).filter((e) => e.type === 'operator_action').map((e) => (e.data as { action: string }).action);
+      const actions = (await engine.history(hot.id))
+        .filter((e) => e.type === 'operator_action')
+        .map((e) => (e.data as { action: string }).action);
       assert.deepEqual(actions, ['pause', 'resume']);
     } finally {
       await engine.close();

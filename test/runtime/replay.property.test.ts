@@ -23,10 +23,31 @@ import fc from 'fast-check';
 import { Engine, type DeployCheckReport, type EngineOptions, type RunCheck } from '../../src/index.js';
 import { forEachBackend, tempDir } from '../helpers.js';
 import { killHard, startFixture, type Fixture, type FixtureMessage } from '../processes.js';
-import { commitsOf, crashRunId, EngineSlot, historySummary, problemsOf, sendSignals, TaskWorker, waitAtRest } from '../fixtures/random-driver.js';
-import { isParallel, ledger, readLedger, shapeArbitrary, shapesOf, signalPlan, workflowOf, type Shape } from '../fixtures/random-workflows.js';
+import {
+  commitsOf,
+  crashRunId,
+  EngineSlot,
+  historySummary,
+  problemsOf,
+  sendSignals,
+  TaskWorker,
+  waitAtRest,
+} from '../fixtures/random-driver.js';
+import {
+  isParallel,
+  ledger,
+  readLedger,
+  shapeArbitrary,
+  shapesOf,
+  signalPlan,
+  workflowOf,
+  type Shape,
+} from '../fixtures/random-workflows.js';
 
-const SEED = process.env.WAYMARK_PROPERTY_SEED === undefined ? Math.floor(Math.random() * 0x7fffffff) : Number(process.env.WAYMARK_PROPERTY_SEED);
+const SEED =
+  process.env.WAYMARK_PROPERTY_SEED === undefined
+    ? Math.floor(Math.random() * 0x7fffffff)
+    : Number(process.env.WAYMARK_PROPERTY_SEED);
 const PATH = process.env.WAYMARK_PROPERTY_PATH;
 const SCALE = Number(process.env.WAYMARK_PROPERTY_SCALE ?? 1);
 const SHAPES = { parallel: process.env.WAYMARK_PROPERTY_SHAPES !== 'sequential' };
@@ -36,13 +57,25 @@ const CRASH_RUNS = 30;
 const AT_REST_MS = 30_000;
 
 /** Runs a property with the file's seed; a failure says how to replay it. */
-async function check<T>(t: TestContext, property: fc.IAsyncProperty<T>, numRuns: number, options: { endOnFailure?: boolean } = {}): Promise<void> {
+async function check<T>(
+  t: TestContext,
+  property: fc.IAsyncProperty<T>,
+  numRuns: number,
+  options: { endOnFailure?: boolean } = {},
+): Promise<void> {
   t.diagnostic(`seed ${SEED}`);
   try {
-    await fc.assert(property, { seed: SEED, path: PATH, numRuns: Math.max(1, Math.round(numRuns * SCALE)), endOnFailure: options.endOnFailure ?? false, includeErrorInReport: true });
+    await fc.assert(property, {
+      seed: SEED,
+      path: PATH,
+      numRuns: Math.max(1, Math.round(numRuns * SCALE)),
+      endOnFailure: options.endOnFailure ?? false,
+      includeErrorInReport: true,
+    });
   } catch (error) {
     const path = /path: "([^"]*)"/.exec(String((error as Error).message))?.[1];
-    (error as Error).message += `\nReplay it with WAYMARK_PROPERTY_SEED=${SEED}${path ? ` WAYMARK_PROPERTY_PATH=${path}` : ''}`;
+    (error as Error).message +=
+      `\nReplay it with WAYMARK_PROPERTY_SEED=${SEED}${path ? ` WAYMARK_PROPERTY_PATH=${path}` : ''}`;
     throw error;
   }
 }
@@ -57,33 +90,68 @@ function verdictOf(report: DeployCheckReport, runId: string): RunCheck | undefin
 }
 
 /** Asserts the identical candidate (the same code as the next version) replays the run. */
-async function assertCompatible(engine: Engine, shape: Shape, runId: string, when: string, toEnd: boolean): Promise<void> {
+async function assertCompatible(
+  engine: Engine,
+  shape: Shape,
+  runId: string,
+  when: string,
+  toEnd: boolean,
+): Promise<void> {
   const verdict = verdictOf(await engine.deployCheck([workflowOf(shape, 2)]), runId);
   assert.ok(verdict, `the deploy check ${when} saw run ${runId}`);
   assert.equal(verdict.verdict, 'compatible', `identical candidate ${when}: ${JSON.stringify(verdict.replay)}`);
-  if (toEnd) assert.deepEqual(verdict.replay.ok && verdict.replay.frontier, 'end', `identical candidate ${when} replays to the end`);
+  if (toEnd)
+    assert.deepEqual(
+      verdict.replay.ok && verdict.replay.frontier,
+      'end',
+      `identical candidate ${when} replays to the end`,
+    );
 }
 
 /** Engine options the in-process properties share: quick polls, warnings kept for failure messages. */
-function engineOptions(store: string, warnings: string[]): Pick<EngineOptions, 'store' | 'pollIntervalMs' | 'rolloutCheckMs' | 'poolSize' | 'logger'> {
-  return { store, pollIntervalMs: 50, rolloutCheckMs: 0, poolSize: 4, logger: { warn: (facts, message) => void warnings.push(`${message} ${JSON.stringify(facts)}`) } };
+function engineOptions(
+  store: string,
+  warnings: string[],
+): Pick<EngineOptions, 'store' | 'pollIntervalMs' | 'rolloutCheckMs' | 'poolSize' | 'logger'> {
+  return {
+    store,
+    pollIntervalMs: 50,
+    rolloutCheckMs: 0,
+    poolSize: 4,
+    logger: { warn: (facts, message) => void warnings.push(`${message} ${JSON.stringify(facts)}`) },
+  };
 }
 
 /** What is wrong with a run that is over (see problemsOf), and its history to show with it. */
-async function runProblems(engine: Engine, shape: Shape, runId: string, strictLedger: boolean): Promise<{ problems: string[]; history: string }> {
+async function runProblems(
+  engine: Engine,
+  shape: Shape,
+  runId: string,
+  strictLedger: boolean,
+): Promise<{ problems: string[]; history: string }> {
   const run = await engine.getRun(runId);
   const events = await engine.history(runId);
-  return { problems: await problemsOf(shape, run, events, readLedger(ledger.path), strictLedger), history: historySummary(events) };
+  return {
+    problems: await problemsOf(shape, run, events, readLedger(ledger.path), strictLedger),
+    history: historySummary(events),
+  };
 }
 
 /**
  * Whether the engine warned that it abandoned an execution of the run (a refused or failed commit): the run
  * then resumes from its last checkpoint and may execute an uncommitted attempt again in the same generation.
  */
-const abandoned = (warnings: string[], runId: string) => warnings.some((w) => w.includes(`"runId":"${runId}"`) && /commit failed|checkpoint refused/.test(w));
+const abandoned = (warnings: string[], runId: string) =>
+  warnings.some((w) => w.includes(`"runId":"${runId}"`) && /commit failed|checkpoint refused/.test(w));
 
 /** Asserts a run that is over is what its shape says, with its history in the message. */
-async function assertRunMatches(engine: Engine, shape: Shape, runId: string, strictLedger: boolean, context: string[]): Promise<void> {
+async function assertRunMatches(
+  engine: Engine,
+  shape: Shape,
+  runId: string,
+  strictLedger: boolean,
+  context: string[],
+): Promise<void> {
   const { problems, history } = await runProblems(engine, shape, runId, strictLedger);
   assert.deepEqual(problems, [], `run ${runId}:\n${history}\n${context.join('\n')}`);
 }
@@ -92,9 +160,14 @@ async function assertRunMatches(engine: Engine, shape: Shape, runId: string, str
 function progressOrDone(worker: Fixture, afterCommits: number | undefined): Promise<FixtureMessage> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: FixtureMessage) => {
-      if (m.type === 'done' || (afterCommits !== undefined && m.type === 'progress' && (m.commits as number) >= afterCommits)) settle(() => resolve(m));
+      if (
+        m.type === 'done' ||
+        (afterCommits !== undefined && m.type === 'progress' && (m.commits as number) >= afterCommits)
+      )
+        settle(() => resolve(m));
     };
-    const onExit = (how: number | string | null) => settle(() => reject(new Error(`random-worker exited (${how}) before it was done`)));
+    const onExit = (how: number | string | null) =>
+      settle(() => reject(new Error(`random-worker exited (${how}) before it was done`)));
     const settle = (then: () => void) => {
       worker.child.off('message', onMessage);
       worker.child.off('exit', onExit);
@@ -117,26 +190,29 @@ forEachBackend((backend) => {
     const tasks = new TaskWorker(slot, 'task-worker', errors);
     let count = 0;
     try {
-      const property = fc.asyncProperty(cases(fc.tuple(shapeArbitrary(SHAPES), fc.integer({ min: 0, max: 12 })), 40), async ([shape, checkAfter]) => {
-        const workflow = workflowOf(shape, 1);
-        await engine.definitions.register([workflow]);
-        const runId = `run-${++count}`;
-        errors.length = 0;
-        warnings.length = 0;
-        const checkpoint = commitsOf(engine, [runId], checkAfter, AT_REST_MS);
-        await engine.start(workflow.name, null, { id: runId });
-        const signals = sendSignals(slot, runId, signalPlan(shape), errors);
-        try {
-          await checkpoint;
-          await assertCompatible(engine, shape, runId, `after ${checkAfter} commits`, false);
-          await waitAtRest(engine, runId, AT_REST_MS);
-          await assertRunMatches(engine, shape, runId, !abandoned(warnings, runId), warnings);
-          await assertCompatible(engine, shape, runId, 'once completed', true);
-        } finally {
-          await signals.stop();
-        }
-        assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
-      });
+      const property = fc.asyncProperty(
+        cases(fc.tuple(shapeArbitrary(SHAPES), fc.integer({ min: 0, max: 12 })), 40),
+        async ([shape, checkAfter]) => {
+          const workflow = workflowOf(shape, 1);
+          await engine.definitions.register([workflow]);
+          const runId = `run-${++count}`;
+          errors.length = 0;
+          warnings.length = 0;
+          const checkpoint = commitsOf(engine, [runId], checkAfter, AT_REST_MS);
+          await engine.start(workflow.name, null, { id: runId });
+          const signals = sendSignals(slot, runId, signalPlan(shape), errors);
+          try {
+            await checkpoint;
+            await assertCompatible(engine, shape, runId, `after ${checkAfter} commits`, false);
+            await waitAtRest(engine, runId, AT_REST_MS);
+            await assertRunMatches(engine, shape, runId, !abandoned(warnings, runId), warnings);
+            await assertCompatible(engine, shape, runId, 'once completed', true);
+          } finally {
+            await signals.stop();
+          }
+          assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
+        },
+      );
       await check(t, property, 50);
     } finally {
       await tasks.stop();
@@ -154,7 +230,10 @@ forEachBackend((backend) => {
     const tasks = new TaskWorker(slot, 'task-worker', errors);
     let count = 0;
     try {
-      const arbitrary = fc.tuple(fc.array(shapeArbitrary(SHAPES), { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 25 }));
+      const arbitrary = fc.tuple(
+        fc.array(shapeArbitrary(SHAPES), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1, max: 25 }),
+      );
       const property = fc.asyncProperty(cases(arbitrary, 20), async ([caseShapes, stopAfter]) => {
         const workflows = caseShapes.map((shape) => workflowOf(shape, 1));
         const caseId = `case-${++count}`;
@@ -173,13 +252,23 @@ forEachBackend((backend) => {
           await stopPoint;
           await slot.release();
           await first.close();
-          for (let i = 0; i < runIds.length; i++) await assertCompatible(observer, caseShapes[i]!, runIds[i]!, `with the engine stopped after ${stopAfter} commits`, false);
+          for (let i = 0; i < runIds.length; i++)
+            await assertCompatible(
+              observer,
+              caseShapes[i]!,
+              runIds[i]!,
+              `with the engine stopped after ${stopAfter} commits`,
+              false,
+            );
           ledger.generation = 1;
           second = await Engine.open({ ...engineOptions(store, warnings), workflows, workerId: `${caseId}-g1` });
           slot.set(second);
           for (let i = 0; i < runIds.length; i++) {
             await waitAtRest(second, runIds[i]!, AT_REST_MS);
-            await assertRunMatches(second, caseShapes[i]!, runIds[i]!, !abandoned(warnings, runIds[i]!), [`stopped after ${stopAfter} commits`, ...warnings]);
+            await assertRunMatches(second, caseShapes[i]!, runIds[i]!, !abandoned(warnings, runIds[i]!), [
+              `stopped after ${stopAfter} commits`,
+              ...warnings,
+            ]);
           }
         } finally {
           await Promise.all(signals.map((s) => s.stop()));
@@ -198,49 +287,63 @@ forEachBackend((backend) => {
 
   test(`random shapes across SIGKILLed worker processes (${CRASH_RUNS} runs each): every run completes as its shape says, replays, and no committed step executes again`, async (t) => {
     const kill = fc.record({ afterCommits: fc.integer({ min: 1, max: 80 }), takeBack: fc.boolean() });
-    const property = fc.asyncProperty(fc.integer({ min: 1, max: 0x7fffffff }), fc.array(kill, { minLength: 1, maxLength: 3 }), async (seed, kills) => {
-      const store = backend.store();
-      ledger.path = join(tempDir(), 'ledger.jsonl');
-      const killedAfter: number[] = [];
-      let done: FixtureMessage | undefined;
-      for (let generation = 0; !done; generation++) {
-        const worker = startFixture('random-worker.ts', {
-          STORE: store,
-          SEED: String(seed),
-          RUNS: String(CRASH_RUNS),
-          GENERATION: String(generation),
-          LEDGER: ledger.path,
-          TAKE_BACK: kills[generation - 1]?.takeBack ? '1' : '0',
-          SHAPES: SHAPES.parallel ? 'random' : 'sequential',
-        });
-        const report = await progressOrDone(worker, kills[generation]?.afterCommits);
-        if (report.type === 'done') {
-          done = report;
-          await worker.exited;
-        } else {
-          await killHard(worker);
-          killedAfter.push(report.commits as number);
+    const property = fc.asyncProperty(
+      fc.integer({ min: 1, max: 0x7fffffff }),
+      fc.array(kill, { minLength: 1, maxLength: 3 }),
+      async (seed, kills) => {
+        const store = backend.store();
+        ledger.path = join(tempDir(), 'ledger.jsonl');
+        const killedAfter: number[] = [];
+        let done: FixtureMessage | undefined;
+        for (let generation = 0; !done; generation++) {
+          const worker = startFixture('random-worker.ts', {
+            STORE: store,
+            SEED: String(seed),
+            RUNS: String(CRASH_RUNS),
+            GENERATION: String(generation),
+            LEDGER: ledger.path,
+            TAKE_BACK: kills[generation - 1]?.takeBack ? '1' : '0',
+            SHAPES: SHAPES.parallel ? 'random' : 'sequential',
+          });
+          const report = await progressOrDone(worker, kills[generation]?.afterCommits);
+          if (report.type === 'done') {
+            done = report;
+            await worker.exited;
+          } else {
+            await killHard(worker);
+            killedAfter.push(report.commits as number);
+          }
         }
-      }
-      t.diagnostic(`crash case seed ${seed}: killed after ${JSON.stringify(killedAfter)} commits, done in generation ${killedAfter.length}`);
-      const context = [`killed after ${JSON.stringify(killedAfter)} commits`, ...(done.warnings as string[])];
-      assert.deepEqual(done.errors, [], 'the task worker and signals met no errors');
-      const client = await Engine.open({ store, worker: false, poolSize: 2 });
-      try {
-        const runShapes = shapesOf(seed, CRASH_RUNS, SHAPES);
-        const failing: string[] = [];
-        let firstHistory = '';
-        for (let i = 0; i < runShapes.length; i++) {
-          const { problems, history } = await runProblems(client, runShapes[i]!, crashRunId(i), false);
-          if (problems.length && !firstHistory) firstHistory = `${crashRunId(i)}: ${JSON.stringify(runShapes[i])}\n${history}`;
-          if (problems.length) failing.push(`${crashRunId(i)}${isParallel(runShapes[i]!) ? '' : ' (sequential)'}: ${problems.join('; ')}`);
+        t.diagnostic(
+          `crash case seed ${seed}: killed after ${JSON.stringify(killedAfter)} commits, done in generation ${killedAfter.length}`,
+        );
+        const context = [`killed after ${JSON.stringify(killedAfter)} commits`, ...(done.warnings as string[])];
+        assert.deepEqual(done.errors, [], 'the task worker and signals met no errors');
+        const client = await Engine.open({ store, worker: false, poolSize: 2 });
+        try {
+          const runShapes = shapesOf(seed, CRASH_RUNS, SHAPES);
+          const failing: string[] = [];
+          let firstHistory = '';
+          for (let i = 0; i < runShapes.length; i++) {
+            const { problems, history } = await runProblems(client, runShapes[i]!, crashRunId(i), false);
+            if (problems.length && !firstHistory)
+              firstHistory = `${crashRunId(i)}: ${JSON.stringify(runShapes[i])}\n${history}`;
+            if (problems.length)
+              failing.push(
+                `${crashRunId(i)}${isParallel(runShapes[i]!) ? '' : ' (sequential)'}: ${problems.join('; ')}`,
+              );
+          }
+          const parallel = runShapes.filter(isParallel).length;
+          assert.deepEqual(
+            failing,
+            [],
+            `${failing.length} of ${CRASH_RUNS} runs are wrong (${parallel} of the ${CRASH_RUNS} shapes have parallel groups); the first:\n${firstHistory}\n${context.join('\n')}`,
+          );
+        } finally {
+          await client.close();
         }
-        const parallel = runShapes.filter(isParallel).length;
-        assert.deepEqual(failing, [], `${failing.length} of ${CRASH_RUNS} runs are wrong (${parallel} of the ${CRASH_RUNS} shapes have parallel groups); the first:\n${firstHistory}\n${context.join('\n')}`);
-      } finally {
-        await client.close();
-      }
-    });
+      },
+    );
     await check(t, property, 2, { endOnFailure: true });
   });
 });

@@ -25,7 +25,10 @@ forEachBackend((backend) => {
       const first = await engine.history(run.id);
       executed.length = 0;
       const again = await engine.restart(run.id, { reason: 'upstream fixed' });
-      assert.deepEqual([again.id, again.version, again.status, again.epoch, again.output], ['p-1', 1, 'running', 1, undefined]);
+      assert.deepEqual(
+        [again.id, again.version, again.status, again.epoch, again.output],
+        ['p-1', 1, 'running', 1, undefined],
+      );
       assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), { version: 1, clean: 'ROWS FROM CRM' });
       assert.deepEqual(executed, ['v1 extract', 'v1 transform'], 'everything ran again');
       assert.deepEqual((await engine.history(run.id)).slice(0, first.length), first, 'the earlier attempt is kept');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine, NonRetryableError } from '../../src/index.js';
-import {forEachBackend, rejectsWith, runUntil } from '../helpers.js';
+import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 
 const calls: { key: string; attempt: number; at: number }[] = [];
 const flaky = defineWorkflow({
@@ -16,7 +16,14 @@ const flaky = defineWorkflow({
         if (attempt <= input.failTimes) throw new Error(`transient ${attempt}`);
         return { charged: true, attempt };
       },
-      { retry: { maxAttempts: input.maxAttempts ?? 4, initialDelayMs: input.delay ?? 20, backoff: 'exponential', jitter: 0 } },
+      {
+        retry: {
+          maxAttempts: input.maxAttempts ?? 4,
+          initialDelayMs: input.delay ?? 20,
+          backoff: 'exponential',
+          jitter: 0,
+        },
+      },
     );
   },
 });
@@ -28,7 +35,10 @@ forEachBackend((backend) => {
       calls.length = 0;
       const run = await engine.start('flaky', { failTimes: 2 });
       assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), { charged: true, attempt: 3 });
-      assert.deepEqual(calls.map((c) => c.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        calls.map((c) => c.attempt),
+        [1, 2, 3],
+      );
       assert.equal(new Set(calls.map((c) => c.key)).size, 1);
       const failures = (await engine.history(run.id)).filter((e) => e.type === 'step_failed');
       assert.equal(failures.length, 2);
@@ -77,7 +87,10 @@ forEachBackend((backend) => {
       const run = await engine.start('flaky', { failTimes: 10, maxAttempts: 3, delay: 5 });
       const error = await rejectsWith(engine.result(run.id, { timeoutMs: 5_000 }), 'E_RUN_FAILED');
       assert.match(error.message, /failed after 3 attempts: transient 3/);
-      assert.deepEqual(calls.map((c) => c.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        calls.map((c) => c.attempt),
+        [1, 2, 3],
+      );
     } finally {
       await engine.close();
     }

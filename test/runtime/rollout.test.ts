@@ -22,7 +22,8 @@ function ledger(path: string): { kind: string; step: string; key: string }[] {
     });
 }
 
-const count = (entries: { kind: string; step: string }[], kind: string, step: string) => entries.filter((e) => e.kind === kind && e.step === step).length;
+const count = (entries: { kind: string; step: string }[], kind: string, step: string) =>
+  entries.filter((e) => e.kind === kind && e.step === step).length;
 
 async function setup(backend: Backend, name: string) {
   const store = backend.store();
@@ -33,10 +34,17 @@ async function setup(backend: Backend, name: string) {
 }
 
 forEachBackend((backend) => {
-  test('SIGKILL inside step 6: the state is knowable, nothing committed re-applies, the non-idempotent step parks unknown_outcome, the target stays locked', { timeout: 60_000 }, async () => {
+  test('SIGKILL inside step 6: the state is knowable, nothing committed re-applies, the non-idempotent step parks unknown_outcome, the target stays locked', {
+    timeout: 60_000,
+  }, async () => {
     const { path, client, env } = await setup(backend, 'crash-step-6');
     try {
-      const first = startFixture('rollout-worker.ts', { ...env, ROLE: 'start', WORKER_ID: 'ops-1', FAULT: 'inside:deploy-canary' });
+      const first = startFixture('rollout-worker.ts', {
+        ...env,
+        ROLE: 'start',
+        WORKER_ID: 'ops-1',
+        FAULT: 'inside:deploy-canary',
+      });
       await first.next('fault');
       await killHard(first);
 
@@ -44,7 +52,10 @@ forEachBackend((backend) => {
       const during = await client.describe(env.RUN_ID);
       assert.deepEqual(during.completedSteps, STEP_NAMES.slice(0, 5));
       assert.deepEqual(during.current, { kind: 'step', name: 'deploy-canary', seq: 5 });
-      assert.deepEqual(during.effects.map((e) => [e.step, e.state]), STEP_NAMES.slice(1, 5).map((s) => [s, 'kept']));
+      assert.deepEqual(
+        during.effects.map((e) => [e.step, e.state]),
+        STEP_NAMES.slice(1, 5).map((s) => [s, 'kept']),
+      );
       const blocked = await rejectsWith(client.start('rollout', { cluster: 'prod-eu', release: 'r43' }), 'E_LOCK_HELD');
       assert.match(blocked.message, new RegExp(`locked by run '${env.RUN_ID}'`));
 
@@ -55,7 +66,8 @@ forEachBackend((backend) => {
       assert.deepEqual([details.reason, details.step, details.workerId], ['unknown_outcome', 'deploy-canary', 'ops-1']);
       assert.deepEqual(parked.actions, ['retry_step', 'skip_step', 'compensate', 'cancel']);
       const afterRecovery = ledger(path);
-      for (const step of STEP_NAMES.slice(0, 6)) assert.equal(count(afterRecovery, 'do', step), 1, `${step} applied once`);
+      for (const step of STEP_NAMES.slice(0, 6))
+        assert.equal(count(afterRecovery, 'do', step), 1, `${step} applied once`);
       await rejectsWith(client.start('rollout', { cluster: 'prod-eu', release: 'r43' }), 'E_LOCK_HELD');
 
       // The operator checks the cluster, confirms the canary is deployed, and lets the rollout go on.
@@ -74,23 +86,43 @@ forEachBackend((backend) => {
     }
   });
 
-  test('a failure at step 9 unwinds steps 8..1 in reverse, each compensation once, across a SIGKILL mid-compensation', { timeout: 60_000 }, async () => {
+  test('a failure at step 9 unwinds steps 8..1 in reverse, each compensation once, across a SIGKILL mid-compensation', {
+    timeout: 60_000,
+  }, async () => {
     const { path, client, env } = await setup(backend, 'unwind');
     try {
       // Killed right after the compensation of deploy-canary committed, before migrate-schema's.
-      const first = startFixture('rollout-worker.ts', { ...env, ROLE: 'start', WORKER_ID: 'ops-2', FAIL_AT: 'deploy-fleet', FAULT: 'undo:migrate-schema' });
+      const first = startFixture('rollout-worker.ts', {
+        ...env,
+        ROLE: 'start',
+        WORKER_ID: 'ops-2',
+        FAIL_AT: 'deploy-fleet',
+        FAULT: 'undo:migrate-schema',
+      });
       await first.next('fault');
       await killHard(first);
       const during = await client.describe(env.RUN_ID);
       assert.equal(during.run.status, 'compensating');
-      assert.deepEqual(during.effects.filter((e) => e.state === 'undone').map((e) => e.step), ['deploy-canary']);
-      assert.deepEqual(during.pending, ["compensate 'migrate-schema'", "compensate 'scale-up-canary'", "compensate 'drain-traffic'", "compensate 'snapshot-config'"]);
+      assert.deepEqual(
+        during.effects.filter((e) => e.state === 'undone').map((e) => e.step),
+        ['deploy-canary'],
+      );
+      assert.deepEqual(during.pending, [
+        "compensate 'migrate-schema'",
+        "compensate 'scale-up-canary'",
+        "compensate 'drain-traffic'",
+        "compensate 'snapshot-config'",
+      ]);
 
       const second = startFixture('rollout-worker.ts', { ...env, ROLE: 'recover', WORKER_ID: 'ops-2b' });
       assert.equal((await second.next('settled')).status, 'compensated');
       const entries = ledger(path);
       const undone = entries.filter((e) => e.kind === 'undo').map((e) => e.step);
-      assert.deepEqual(undone, ['deploy-canary', 'migrate-schema', 'scale-up-canary', 'drain-traffic', 'snapshot-config'], 'reverse completion order, each once');
+      assert.deepEqual(
+        undone,
+        ['deploy-canary', 'migrate-schema', 'scale-up-canary', 'drain-traffic', 'snapshot-config'],
+        'reverse completion order, each once',
+      );
       for (const e of entries.filter((x) => x.kind === 'undo')) {
         const applied = entries.find((x) => x.kind === 'do' && x.step === e.step)!;
         assert.ok(applied, `${e.step} was applied before it was undone`);
@@ -104,14 +136,17 @@ forEachBackend((backend) => {
       });
       assert.equal(history.filter((e) => e.type === 'compensation_completed').length, 5);
       const done = await client.describe(env.RUN_ID);
-      assert.deepEqual(done.effects.map((e) => [e.step, e.state]), [
-        ['snapshot-config', 'undone'],
-        ['drain-traffic', 'undone'],
-        ['scale-up-canary', 'undone'],
-        ['migrate-schema', 'undone'],
-        ['deploy-canary', 'undone'],
-        ['announce-release', 'kept'],
-      ]);
+      assert.deepEqual(
+        done.effects.map((e) => [e.step, e.state]),
+        [
+          ['snapshot-config', 'undone'],
+          ['drain-traffic', 'undone'],
+          ['scale-up-canary', 'undone'],
+          ['migrate-schema', 'undone'],
+          ['deploy-canary', 'undone'],
+          ['announce-release', 'kept'],
+        ],
+      );
       assert.equal(await stopGracefully(second), 0);
     } finally {
       await client.close();

@@ -18,15 +18,23 @@ forEachBackend((backend) => {
       assert.ok(onCandidate > 133 && onCandidate < 267, `${onCandidate} of 2,000 starts went to the candidate`);
       assert.equal((await client.start('checkout', null, { version: 1 })).version, 1, 'pinned starts ignore the route');
 
-      const keyed = await Promise.all(Array.from({ length: 30 }, (_, i) => client.start('checkout', null, { routeKey: 'customer-42', id: `k-${i}` })));
+      const keyed = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => client.start('checkout', null, { routeKey: 'customer-42', id: `k-${i}` })),
+      );
       assert.equal(new Set(keyed.map((r) => r.version)).size, 1, 'one route key, one version');
-      const customers = await Promise.all(Array.from({ length: 1_000 }, (_, i) => client.start('checkout', null, { routeKey: `customer-${i}` })));
+      const customers = await Promise.all(
+        Array.from({ length: 1_000 }, (_, i) => client.start('checkout', null, { routeKey: `customer-${i}` })),
+      );
       const share = customers.filter((r) => r.version === 2).length;
       assert.ok(share > 55 && share < 145, `${share} of 1,000 customers are on the candidate`);
 
       await client.drain('checkout', 2);
       const afterDrain = await Promise.all(Array.from({ length: 50 }, () => client.start('checkout', null)));
-      assert.deepEqual([...new Set(afterDrain.map((r) => r.version))], [1], 'a draining candidate takes no routed starts');
+      assert.deepEqual(
+        [...new Set(afterDrain.map((r) => r.version))],
+        [1],
+        'a draining candidate takes no routed starts',
+      );
       await client.activate('checkout', 2);
       await client.setRoute('checkout', null);
       assert.equal((await client.start('checkout', null)).version, 2, 'without a route: the highest active version');

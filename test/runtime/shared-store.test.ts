@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
-import {forEachBackend } from '../helpers.js';
+import { forEachBackend } from '../helpers.js';
 
 forEachBackend((backend) => {
   test('two engines on one store share the work and never execute a step twice', async () => {
@@ -24,7 +24,9 @@ forEachBackend((backend) => {
     });
     const db = backend.store();
     const engines = await Promise.all(
-      ['worker-1', 'worker-2'].map((workerId) => Engine.open({ store: db, workflows: [job], workerId, concurrency: 10, pollIntervalMs: 50 })),
+      ['worker-1', 'worker-2'].map((workerId) =>
+        Engine.open({ store: db, workflows: [job], workerId, concurrency: 10, pollIntervalMs: 50 }),
+      ),
     );
     for (const engine of engines) {
       engine.subscribe((change) => {
@@ -35,9 +37,14 @@ forEachBackend((backend) => {
     }
     const client = await Engine.open({ store: db, worker: false });
     try {
-      const runs = await Promise.all(Array.from({ length: 60 }, (_, n) => client.start('job', { n }, { id: `job-${n}` })));
+      const runs = await Promise.all(
+        Array.from({ length: 60 }, (_, n) => client.start('job', { n }, { id: `job-${n}` })),
+      );
       const outputs = await Promise.all(runs.map((r) => client.result<number>(r.id, { timeoutMs: 30_000 })));
-      assert.deepEqual(outputs, runs.map((_, n) => 3 * n));
+      assert.deepEqual(
+        outputs,
+        runs.map((_, n) => 3 * n),
+      );
       assert.equal(executions.size, 180);
       assert.deepEqual([...new Set(executions.values())], [1], 'every step executed exactly once');
       assert.equal(executedBy.size, 2, 'both engines executed runs');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
-import {forEachBackend, rejectsWith, runUntil } from '../helpers.js';
+import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 
 const approval = defineWorkflow({
   name: 'approval',
@@ -23,7 +23,10 @@ forEachBackend((backend) => {
       await engine.signal(run.id, 'approve', { n: 2 });
       assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), { first: { n: 1 }, second: { n: 2 } });
       const received = (await engine.history(run.id)).filter((e) => e.type === 'signal_received');
-      assert.deepEqual(received.map((e) => (e.data as { payload: unknown }).payload), [{ n: 1 }, { n: 2 }]);
+      assert.deepEqual(
+        received.map((e) => (e.data as { payload: unknown }).payload),
+        [{ n: 1 }, { n: 2 }],
+      );
     } finally {
       await engine.close();
     }

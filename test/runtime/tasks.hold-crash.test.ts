@@ -12,7 +12,13 @@ forEachBackend((backend) => {
     const worker = startFixture('hold-worker.ts', { STORE: store, RUN_ID: runId, HOLD_HANG: '1' });
     await worker.next('in-step'); // the report was handed over in memory and the run went on to its step
     await killHard(worker);
-    const engine = await Engine.open({ store, workflows: [heldThenStep], workerId: 'hold-recovery', pollIntervalMs: 100, rolloutCheckMs: 0 });
+    const engine = await Engine.open({
+      store,
+      workflows: [heldThenStep],
+      workerId: 'hold-recovery',
+      pollIntervalMs: 100,
+      rolloutCheckMs: 0,
+    });
     try {
       assert.deepEqual(await engine.result(runId, { timeoutMs: 15_000 }), { reported: 7, stepped: 'stepped' });
     } finally {

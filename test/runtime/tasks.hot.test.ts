@@ -37,7 +37,11 @@ async function work(worker: Engine, done: () => boolean): Promise<number> {
 forEachBackend((backend) => {
   test(`a run of ${TASKS} sequential tasks reported in this process runs once, in memory: O(N) history, no replay`, async () => {
     const counter = { starts: 0 };
-    const engine = await Engine.open({ store: backend.store(), workflows: [sequentialTasks(counter)], rolloutCheckMs: 0 });
+    const engine = await Engine.open({
+      store: backend.store(),
+      workflows: [sequentialTasks(counter)],
+      rolloutCheckMs: 0,
+    });
     try {
       const run = await engine.start('hot-tasks', null);
       let finished = false;
@@ -47,7 +51,11 @@ forEachBackend((backend) => {
       assert.equal(reported, TASKS);
       assert.equal(counter.starts, 1, 'the workflow function ran once: every report was handed over in memory');
       const types = (await engine.history(run.id)).map((e) => e.type);
-      assert.equal(types.length, 2 + 2 * TASKS, 'run_started, a task_scheduled and a task_completed per task, run_completed');
+      assert.equal(
+        types.length,
+        2 + 2 * TASKS,
+        'run_started, a task_scheduled and a task_completed per task, run_completed',
+      );
     } finally {
       await engine.close();
     }
@@ -57,7 +65,12 @@ forEachBackend((backend) => {
     test('reports made by another process reach a run held hot here through the store wake-up', async () => {
       const counter = { starts: 0 };
       const store = backend.store();
-      const engine = await Engine.open({ store, workflows: [sequentialTasks(counter)], rolloutCheckMs: 0, taskHoldMs: 30_000 });
+      const engine = await Engine.open({
+        store,
+        workflows: [sequentialTasks(counter)],
+        rolloutCheckMs: 0,
+        taskHoldMs: 30_000,
+      });
       const other = await Engine.open({ store, worker: false });
       try {
         const run = await engine.start('hot-tasks', null);

@@ -8,7 +8,11 @@ const checkout = defineWorkflow({
   version: 1,
   async run(ctx, input: { amount: number }) {
     const order = await ctx.step('create-order', () => ({ orderId: 'o-1' }));
-    const payment = await ctx.task<{ paid: boolean }>('charge_card', { ...order, amount: input.amount }, { ref: 'charge', maxAttempts: 3, responseTimeoutMs: 60_000 });
+    const payment = await ctx.task<{ paid: boolean }>(
+      'charge_card',
+      { ...order, amount: input.amount },
+      { ref: 'charge', maxAttempts: 3, responseTimeoutMs: 60_000 },
+    );
     const receipt = await ctx.step('receipt', () => `receipt for ${order.orderId}`);
     return { payment, receipt };
   },
@@ -24,14 +28,16 @@ const impatient = defineWorkflow({
 const bounded = defineWorkflow({
   name: 'bounded',
   version: 1,
-  run: (ctx) => ctx.task('bounded_work', null, { maxAttempts: 3, timeoutMs: 30, responseTimeoutMs: 60_000, retryTimedOut: false }),
+  run: (ctx) =>
+    ctx.task('bounded_work', null, { maxAttempts: 3, timeoutMs: 30, responseTimeoutMs: 60_000, retryTimedOut: false }),
 });
 
 /** Two tasks at once: each report may land while the run is re-executing after the other one. */
 const pair = defineWorkflow({
   name: 'pair',
   version: 1,
-  run: async (ctx) => (await Promise.all([ctx.task<number>('left', null), ctx.task<number>('right', null)])).reduce((a, b) => a + b, 0),
+  run: async (ctx) =>
+    (await Promise.all([ctx.task<number>('left', null), ctx.task<number>('right', null)])).reduce((a, b) => a + b, 0),
 });
 
 forEachBackend((backend) => {
@@ -40,19 +46,40 @@ forEachBackend((backend) => {
     try {
       const run = await engine.start('checkout', { amount: 42 });
       await runUntil(engine, run.id, (r) => r.status === 'waiting');
-      assert.deepEqual((await engine.getRun(run.id)).waitingFor, { kind: 'task', name: 'charge_card', seq: 1, tasks: ['charge_card'] });
+      assert.deepEqual((await engine.getRun(run.id)).waitingFor, {
+        kind: 'task',
+        name: 'charge_card',
+        seq: 1,
+        tasks: ['charge_card'],
+      });
       assert.equal(await engine.tasks.queueSize('charge_card'), 1);
       assert.deepEqual(await engine.tasks.poll('other_type', 'w1', 5), []);
       const [task] = await engine.tasks.poll('charge_card', 'worker-1', 5);
-      assert.deepEqual([task!.status, task!.refName, task!.attempt, task!.workerId, task!.pollCount, task!.input], ['IN_PROGRESS', 'charge', 1, 'worker-1', 1, { orderId: 'o-1', amount: 42 }]);
+      assert.deepEqual(
+        [task!.status, task!.refName, task!.attempt, task!.workerId, task!.pollCount, task!.input],
+        ['IN_PROGRESS', 'charge', 1, 'worker-1', 1, { orderId: 'o-1', amount: 42 }],
+      );
       assert.deepEqual(await engine.tasks.poll('charge_card', 'worker-2', 5), [], 'handed out once');
       await engine.tasks.report(task!.taskId, { status: 'IN_PROGRESS', logs: ['talking to the bank'] });
       await engine.tasks.report(task!.taskId, { status: 'COMPLETED', output: { paid: true }, workerId: 'worker-1' });
-      assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { payment: { paid: true }, receipt: 'receipt for o-1' });
+      assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), {
+        payment: { paid: true },
+        receipt: 'receipt for o-1',
+      });
       const events = (await engine.history(run.id)).map((e) => e.type);
-      assert.deepEqual(events, ['run_started', 'step_completed', 'task_scheduled', 'task_completed', 'step_completed', 'run_completed']);
+      assert.deepEqual(events, [
+        'run_started',
+        'step_completed',
+        'task_scheduled',
+        'task_completed',
+        'step_completed',
+        'run_completed',
+      ]);
       const [done] = await engine.tasks.ofRun(run.id);
-      assert.deepEqual([done!.status, done!.output, done!.logs.map((l) => l.log)], ['COMPLETED', { paid: true }, ['talking to the bank']]);
+      assert.deepEqual(
+        [done!.status, done!.output, done!.logs.map((l) => l.log)],
+        ['COMPLETED', { paid: true }, ['talking to the bank']],
+      );
       const again = await engine.tasks.report(task!.taskId, { status: 'FAILED', reason: 'late' });
       assert.equal(again.status, 'COMPLETED', 'a report on a finished task changes nothing');
     } finally {
@@ -75,7 +102,13 @@ forEachBackend((backend) => {
       const failed = await runUntil(engine, run.id, (r) => r.status === 'failed');
       assert.equal(failed.error!.code, 'E_TASK_FAILED');
       assert.match(failed.error!.message, /task 'charge' \(charge_card\) failed after 2 attempts: card stolen/);
-      assert.deepEqual((await engine.tasks.ofRun(run.id)).map((t) => [t.attempt, t.status]), [[1, 'FAILED'], [2, 'FAILED_WITH_TERMINAL_ERROR']]);
+      assert.deepEqual(
+        (await engine.tasks.ofRun(run.id)).map((t) => [t.attempt, t.status]),
+        [
+          [1, 'FAILED'],
+          [2, 'FAILED_WITH_TERMINAL_ERROR'],
+        ],
+      );
     } finally {
       await engine.close();
     }
@@ -108,10 +141,18 @@ forEachBackend((backend) => {
       assert.equal(none.length, 0, 'one in progress at most');
       assert.deepEqual(await engine.tasks.poll('charge_card', 'w', 5, { concurrentExecLimit: 1 }), []);
       await engine.tasks.report(first!.taskId, { status: 'COMPLETED', output: { paid: true } });
-      const [second] = await engine.tasks.poll('charge_card', 'w', 5, { concurrentExecLimit: 1, ratePerWindow: 2, rateWindowMs: 60_000 });
+      const [second] = await engine.tasks.poll('charge_card', 'w', 5, {
+        concurrentExecLimit: 1,
+        ratePerWindow: 2,
+        rateWindowMs: 60_000,
+      });
       assert.ok(second, 'the slot came free');
       await engine.tasks.report(second!.taskId, { status: 'COMPLETED', output: { paid: true } });
-      assert.deepEqual(await engine.tasks.poll('charge_card', 'w', 5, { ratePerWindow: 2, rateWindowMs: 60_000 }), [], 'two were handed out this minute');
+      assert.deepEqual(
+        await engine.tasks.poll('charge_card', 'w', 5, { ratePerWindow: 2, rateWindowMs: 60_000 }),
+        [],
+        'two were handed out this minute',
+      );
       assert.equal((await engine.tasks.poll('charge_card', 'w', 5)).length, 1, 'without limits the last one goes');
     } finally {
       await engine.close();
@@ -166,7 +207,10 @@ forEachBackend((backend) => {
       assert.deepEqual(await engine.tasks.poll('charge_card', 'w', 1), [], 'not before the callback delay');
       await rejectsWith(engine.tasks.report('no-such-task', { status: 'COMPLETED' }), 'E_TASK_NOT_FOUND');
       await rejectsWith(engine.tasks.report(task!.taskId, { status: 'DONE' as never }), 'E_INVALID_INPUT');
-      await rejectsWith(engine.tasks.report(task!.taskId, { status: 'COMPLETED', output: { bad: () => 1 } as never }), 'E_NOT_SERIALIZABLE');
+      await rejectsWith(
+        engine.tasks.report(task!.taskId, { status: 'COMPLETED', output: { bad: () => 1 } as never }),
+        'E_NOT_SERIALIZABLE',
+      );
       assert.equal((await engine.tasks.get(task!.taskId)).status, 'SCHEDULED', 'refused reports wrote nothing');
       await engine.cancel(run.id, { actor: 'test', reason: 'customer left' });
       assert.equal((await engine.tasks.get(task!.taskId)).status, 'CANCELED');

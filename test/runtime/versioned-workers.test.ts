@@ -9,7 +9,11 @@ const summaryOf = async (engine: Engine, version: number): Promise<VersionSummar
   (await engine.versions()).find((v) => v.workflow === 'whereabouts' && v.version === version)!;
 
 /** Re-reads the version summary until `predicate` holds (heartbeats expire on their own clock). */
-async function summaryUntil(engine: Engine, version: number, predicate: (s: VersionSummary) => boolean): Promise<VersionSummary> {
+async function summaryUntil(
+  engine: Engine,
+  version: number,
+  predicate: (s: VersionSummary) => boolean,
+): Promise<VersionSummary> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const summary = await summaryOf(engine, version);
@@ -20,19 +24,36 @@ async function summaryUntil(engine: Engine, version: number, predicate: (s: Vers
 }
 
 forEachBackend((backend) => {
-  test('v1 runs go only to the worker serving v1; with it dead they are stranded, unmoved, until it returns', { timeout: 60_000 }, async () => {
+  test('v1 runs go only to the worker serving v1; with it dead they are stranded, unmoved, until it returns', {
+    timeout: 60_000,
+  }, async () => {
     const store = backend.store();
     const launchA = async () => {
-      const node = startFixture('fleet-worker.ts', { STORE: store, WORKER_ID: 'worker-a', SERVE: 'whereabouts-v1v2', LEASE_MS: '1000' });
+      const node = startFixture('fleet-worker.ts', {
+        STORE: store,
+        WORKER_ID: 'worker-a',
+        SERVE: 'whereabouts-v1v2',
+        LEASE_MS: '1000',
+      });
       await node.next('ready');
       return node;
     };
     let a = await launchA();
-    const b = await Engine.open({ store, workflows: [whereaboutsV2], workerId: 'worker-b', leaseMs: 1000, pollIntervalMs: 100 });
+    const b = await Engine.open({
+      store,
+      workflows: [whereaboutsV2],
+      workerId: 'worker-b',
+      leaseMs: 1000,
+      pollIntervalMs: 100,
+    });
     const client = await Engine.open({ store, worker: false });
     try {
-      const v1 = await Promise.all(Array.from({ length: 8 }, (_, i) => client.start('whereabouts', null, { version: 1, id: `v1-${i}` })));
-      const v2 = await Promise.all(Array.from({ length: 8 }, (_, i) => client.start('whereabouts', null, { version: 2, id: `v2-${i}` })));
+      const v1 = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => client.start('whereabouts', null, { version: 1, id: `v1-${i}` })),
+      );
+      const v2 = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => client.start('whereabouts', null, { version: 2, id: `v2-${i}` })),
+      );
       for (const run of [...v1, ...v2]) await runUntil(client, run.id, (r) => r.status === 'waiting', 15_000);
       for (const run of v1) {
         const where = (await client.history(run.id)).find((e) => e.type === 'step_completed');
@@ -50,7 +71,11 @@ forEachBackend((backend) => {
       for (const run of [...v1, ...v2]) await client.signal(run.id, 'finish');
       for (const run of v2) {
         const output = await client.result<{ version: number; finishedBy: number }>(run.id, { timeoutMs: 15_000 });
-        assert.deepEqual([output.version, output.finishedBy], [2, process.pid], 'v2 runs are finished by the surviving v2 worker');
+        assert.deepEqual(
+          [output.version, output.finishedBy],
+          [2, process.pid],
+          'v2 runs are finished by the surviving v2 worker',
+        );
       }
       for (const run of v1) {
         const still = await client.getRun(run.id);

@@ -27,7 +27,10 @@ const onboardingV2 = defineWorkflow({
   async run(ctx, input: Applicant) {
     const applicant = await ctx.step('normalize', () => normalize(input));
     const kyc = await ctx.waitForSignal<{ passed: boolean }>('kyc');
-    const tier = await ctx.step('assign-risk-tier', () => (riskSteps++, applicant.income > 100_000 ? 'low' : 'standard'));
+    const tier = await ctx.step(
+      'assign-risk-tier',
+      () => (riskSteps++, applicant.income > 100_000 ? 'low' : 'standard'),
+    );
     return { applicant, kyc: kyc?.passed ?? false, tier };
   },
 });
@@ -59,11 +62,23 @@ forEachBackend((backend) => {
       const routed = await engine.start('onboarding', ada);
       assert.deepEqual([old.version, pinned.version, routed.version], [1, 1, 2]);
       for (const run of [old, pinned, routed]) await engine.signal(run.id, 'kyc', { passed: true });
-      assert.deepEqual(await engine.result(old.id, { timeoutMs: 5_000 }), { applicant: { name: 'ada', income: 150_000 }, kyc: true });
+      assert.deepEqual(await engine.result(old.id, { timeoutMs: 5_000 }), {
+        applicant: { name: 'ada', income: 150_000 },
+        kyc: true,
+      });
       assert.equal((await engine.getRun(old.id)).version, 1, 'never switched silently');
-      assert.deepEqual(await engine.result(routed.id, { timeoutMs: 5_000 }), { applicant: { name: 'ada', income: 150_000 }, kyc: true, tier: 'low' });
-      const summary = (await engine.versions()).filter((v) => v.workflow === 'onboarding').map((v) => [v.version, v.status, v.runs.completed]);
-      assert.deepEqual(summary, [[1, 'active', 2], [2, 'active', 1]]);
+      assert.deepEqual(await engine.result(routed.id, { timeoutMs: 5_000 }), {
+        applicant: { name: 'ada', income: 150_000 },
+        kyc: true,
+        tier: 'low',
+      });
+      const summary = (await engine.versions())
+        .filter((v) => v.workflow === 'onboarding')
+        .map((v) => [v.version, v.status, v.runs.completed]);
+      assert.deepEqual(summary, [
+        [1, 'active', 2],
+        [2, 'active', 1],
+      ]);
     } finally {
       await engine.close();
     }
@@ -85,7 +100,11 @@ forEachBackend((backend) => {
       assert.deepEqual(recorded?.data, { from: 1, to: 2, actor: 'ops', reason: 'needs a risk tier' });
       const before = riskSteps;
       await engine.signal(run.id, 'kyc', { passed: true });
-      assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), { applicant: { name: 'ada', income: 150_000 }, kyc: true, tier: 'low' });
+      assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), {
+        applicant: { name: 'ada', income: 150_000 },
+        kyc: true,
+        tier: 'low',
+      });
       assert.equal(riskSteps - before, 1);
     } finally {
       await engine.close();
@@ -99,7 +118,10 @@ forEachBackend((backend) => {
       await runUntil(engine, run.id, (r) => r.status === 'waiting');
       const length = (await engine.history(run.id)).length;
       const refused = await rejectsWith(engine.upgrade(run.id, { to: 3 }), 'E_NONDETERMINISM');
-      assert.match(refused.message, /history has step 'normalize' at seq 0 but the code asked for step 'assign-risk-tier'/);
+      assert.match(
+        refused.message,
+        /history has step 'normalize' at seq 0 but the code asked for step 'assign-risk-tier'/,
+      );
       assert.deepEqual((refused.details as { divergence: unknown }).divergence, {
         seq: 0,
         expected: { kind: 'step', name: 'normalize' },
@@ -138,7 +160,15 @@ forEachBackend((backend) => {
     const fresh = await patched.start('payout', null, { id: 'new' });
     await runUntil(patched, fresh.id, (r) => r.status === 'waiting');
     assert.equal(riskChecks, 1, 'the new run took the patched branch');
-    assert.deepEqual(await patched.patches(), [{ workflow: 'payout', patch: 'add-risk-check', firstSeenAt: (await patched.history('new')).find((e) => e.type === 'patch_marker')!.at, patched: 1, onOldBranch: 1 }]);
+    assert.deepEqual(await patched.patches(), [
+      {
+        workflow: 'payout',
+        patch: 'add-risk-check',
+        firstSeenAt: (await patched.history('new')).find((e) => e.type === 'patch_marker')!.at,
+        patched: 1,
+        onOldBranch: 1,
+      },
+    ]);
     await patched.close();
 
     const restarted = await Engine.open({ store, workflows: [code(true)], devMode: true });
@@ -147,7 +177,8 @@ forEachBackend((backend) => {
       assert.equal(await restarted.result('old', { timeoutMs: 5_000 }), 'paid');
       assert.equal(await restarted.result('new', { timeoutMs: 5_000 }), 'paid');
       assert.equal(riskChecks, 1, 'replay kept each run on its branch and ran nothing twice');
-      const steps = async (id: string) => (await restarted.history(id)).filter((e) => e.type === 'step_completed').map((e) => e.name);
+      const steps = async (id: string) =>
+        (await restarted.history(id)).filter((e) => e.type === 'step_completed').map((e) => e.name);
       assert.deepEqual(await steps('old'), ['prepare', 'pay']);
       assert.deepEqual(await steps('new'), ['prepare', 'risk-check', 'pay']);
     } finally {
@@ -163,7 +194,10 @@ forEachBackend((backend) => {
       await engine.drain('onboarding', 2);
       assert.equal((await engine.start('onboarding', ada)).version, 1, 'routed starts avoid the draining version');
       const refused = await rejectsWith(engine.start('onboarding', ada, { version: 2 }), 'E_VERSION_UNAVAILABLE');
-      assert.match(refused.message, /onboarding v2 is draining: it takes no new starts \(pass force to start it anyway\)/);
+      assert.match(
+        refused.message,
+        /onboarding v2 is draining: it takes no new starts \(pass force to start it anyway\)/,
+      );
       const forced = await engine.start('onboarding', ada, { version: 2, force: true });
       await runUntil(engine, forced.id, (r) => r.status === 'waiting');
       const v2 = (await engine.versions()).find((v) => v.workflow === 'onboarding' && v.version === 2)!;

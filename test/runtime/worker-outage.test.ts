@@ -35,7 +35,13 @@ async function startWorker(env: Record<string, string>): Promise<WatchedWorker> 
       new Promise<void>((resolve, reject) => {
         if (messages.some((m) => pattern.test(m))) return resolve();
         waiting.push({ pattern, resolve });
-        void fixture.exited.then((how) => reject(new Error(`the worker exited (${String(how)}) before logging ${pattern}; it logged: ${messages.join(' | ')}`)));
+        void fixture.exited.then((how) =>
+          reject(
+            new Error(
+              `the worker exited (${String(how)}) before logging ${pattern}; it logged: ${messages.join(' | ')}`,
+            ),
+          ),
+        );
       }),
   };
 }
@@ -49,8 +55,14 @@ async function startAndFinish(store: string, prefix: string, count: number, work
     const exited = worker.fixture.exited.then((how) => {
       throw new Error(`the worker exited on its own (${String(how)}) with runs left to do`);
     });
-    const outputs = await Promise.race([Promise.all(ids.map((id) => client.result<number>(id, { timeoutMs: 30_000 }))), exited]);
-    assert.deepEqual(outputs, ids.map((_, n) => n * 2));
+    const outputs = await Promise.race([
+      Promise.all(ids.map((id) => client.result<number>(id, { timeoutMs: 30_000 }))),
+      exited,
+    ]);
+    assert.deepEqual(
+      outputs,
+      ids.map((_, n) => n * 2),
+    );
   } finally {
     await client.close();
   }
@@ -64,7 +76,10 @@ async function assertSurvived(worker: WatchedWorker): Promise<void> {
   assert.equal(await stopGracefully(worker.fixture), 0);
 }
 
-test('an embedded worker survives its PostgreSQL server restarting: it keeps claiming, finishes runs started afterwards and never exits', { skip: privateClusterUnavailable, timeout: 120_000 }, async (t) => {
+test('an embedded worker survives its PostgreSQL server restarting: it keeps claiming, finishes runs started afterwards and never exits', {
+  skip: privateClusterUnavailable,
+  timeout: 120_000,
+}, async (t) => {
   const cluster = await startPrivateCluster();
   t.after(() => cluster.destroy());
   const worker = await startWorker({ STORE: cluster.url, WORKER_ID: 'embedded-pg' });
@@ -80,7 +95,9 @@ test('an embedded worker survives its PostgreSQL server restarting: it keeps cla
   t.diagnostic(`the worker logged: ${worker.warnings.join(' | ')}`);
 });
 
-test("an embedded worker survives SQLite's 'database is locked': it keeps claiming, finishes runs started afterwards and never exits", { timeout: 60_000 }, async (t) => {
+test("an embedded worker survives SQLite's 'database is locked': it keeps claiming, finishes runs started afterwards and never exits", {
+  timeout: 60_000,
+}, async (t) => {
   const file = tempDb();
   const store = `sqlite:${file}`;
   const worker = await startWorker({ STORE: store, WORKER_ID: 'embedded-sqlite', BUSY_TIMEOUT_MS: '50' });

@@ -30,7 +30,9 @@ export async function withApi<T>(
     const response = await app.inject({
       method: method as 'GET',
       url,
-      ...(body === undefined ? {} : { payload: raw ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ...(body === undefined
+        ? {}
+        : { payload: raw ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     const text = response.body;
     return { status: response.statusCode, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };

@@ -14,15 +14,27 @@ async function start(api: ConductorApi, name: string, input: unknown, version = 
 
 /** A void answer: 200 with an empty body (Content-Length 0) and no content type. */
 function assertEmpty(answer: { status: number; text: string; headers: Record<string, unknown> }, what: string): void {
-  assert.deepEqual([answer.status, answer.text, answer.headers['content-length'], answer.headers['content-type']], [200, '', '0', undefined], `${what}: ${answer.text}`);
+  assert.deepEqual(
+    [answer.status, answer.text, answer.headers['content-length'], answer.headers['content-type']],
+    [200, '', '0', undefined],
+    `${what}: ${answer.text}`,
+  );
 }
 
 /** 204 with no body and no content type. */
-function assertNoContent(answer: { status: number; text: string; headers: Record<string, unknown> }, what: string): void {
-  assert.deepEqual([answer.status, answer.text, answer.headers['content-type']], [204, '', undefined], `${what}: ${answer.text}`);
+function assertNoContent(
+  answer: { status: number; text: string; headers: Record<string, unknown> },
+  what: string,
+): void {
+  assert.deepEqual(
+    [answer.status, answer.text, answer.headers['content-type']],
+    [204, '', undefined],
+    `${what}: ${answer.text}`,
+  );
 }
 
-const statusOf = async (api: ConductorApi, id: string) => (await api.call('GET', `/api/workflow/${id}/status`)).body.status;
+const statusOf = async (api: ConductorApi, id: string) =>
+  (await api.call('GET', `/api/workflow/${id}/status`)).body.status;
 
 forEachBackend((backend) => {
   test('terminate cancels the run and its open task (409 when COMPLETED, a no-op when over); remove deletes finished runs only', async () => {
@@ -30,7 +42,10 @@ forEachBackend((backend) => {
       const { call, engine } = api;
       const id = await start(api, 'customer_onboarding', { customerId: 'c-1' });
       const task = await pollUntil(api, 'normalize_customer_profile');
-      assertEmpty(await call('DELETE', `/api/workflow/${id}?reason=${encodeURIComponent('customer left')}`), 'terminate');
+      assertEmpty(
+        await call('DELETE', `/api/workflow/${id}?reason=${encodeURIComponent('customer left')}`),
+        'terminate',
+      );
       await runUntil(engine, id, (r) => r.status === 'cancelled');
       const w = (await call('GET', `/api/workflow/${id}`)).body;
       assert.equal(w.status, 'TERMINATED');
@@ -53,7 +68,10 @@ forEachBackend((backend) => {
       assert.equal((await engine.getRun(waiting)).status, 'waiting', 'a running workflow is not removed');
       assertEmpty(await call('DELETE', `/api/workflow/${approval}/remove`), 'remove');
       assert.equal((await call('GET', `/api/workflow/${approval}`)).status, 404, 'gone with its history');
-      assert.deepEqual((await engine.listRuns({ workflow: 'approval' })).map((r) => r.id), [waiting]);
+      assert.deepEqual(
+        (await engine.listRuns({ workflow: 'approval' })).map((r) => r.id),
+        [waiting],
+      );
       assertEmpty(await call('DELETE', `/api/workflow/${id}/remove`), 'remove a terminated one');
       assert.deepEqual(await engine.tasks.ofRun(id), [], 'its tasks went with it');
       assert.equal((await call('DELETE', '/api/workflow/nope/remove')).status, 404);
@@ -69,13 +87,24 @@ forEachBackend((backend) => {
       await runUntil(engine, id, (r) => r.status === 'paused');
       assert.equal(await statusOf(api, id), 'PAUSED');
       assertEmpty(await call('PUT', `/api/workflow/${id}/pause`), 'pausing a PAUSED workflow');
-      const report = await call('POST', '/api/tasks/update-v2', { taskId: task.taskId, status: 'COMPLETED', outputData: { email: 'p@example.com' } });
+      const report = await call('POST', '/api/tasks/update-v2', {
+        taskId: task.taskId,
+        status: 'COMPLETED',
+        outputData: { email: 'p@example.com' },
+      });
       assert.equal(report.status, 204);
       assert.equal((await call('GET', `/api/tasks/${task.taskId}`)).body.status, 'COMPLETED');
-      assert.deepEqual((await call('GET', '/api/tasks/poll/batch/send_welcome_email?timeout=300')).body, [], 'nothing new is scheduled while paused');
+      assert.deepEqual(
+        (await call('GET', '/api/tasks/poll/batch/send_welcome_email?timeout=300')).body,
+        [],
+        'nothing new is scheduled while paused',
+      );
       assert.equal((await engine.getRun(id)).status, 'paused');
       const search = await call('GET', '/api/workflow/search?query=status%20IN%20(PAUSED)');
-      assert.deepEqual(search.body.results.map((s: any) => s.workflowId), [id]);
+      assert.deepEqual(
+        search.body.results.map((s: any) => s.workflowId),
+        [id],
+      );
 
       assertEmpty(await call('PUT', `/api/workflow/${id}/resume`), 'resume');
       const next = await pollUntil(api, 'send_welcome_email');
@@ -104,12 +133,18 @@ forEachBackend((backend) => {
       assertNoContent(await call('POST', `/api/workflow/${id}/restart`), 'restart');
       await runUntil(engine, id, (r) => r.status === 'waiting');
       const again = (await call('GET', `/api/workflow/${id}`)).body;
-      assert.deepEqual([again.status, again.version, again.tasks.length, again.tasks[0].status], ['RUNNING', 1, 1, 'SCHEDULED']);
+      assert.deepEqual(
+        [again.status, again.version, again.tasks.length, again.tasks[0].status],
+        ['RUNNING', 1, 1, 'SCHEDULED'],
+      );
       assert.notEqual(again.tasks[0].taskId, before, 'the earlier attempt is not listed');
 
       await call('DELETE', `/api/workflow/${id}`);
       await runUntil(engine, id, (r) => r.status === 'cancelled');
-      assertNoContent(await call('POST', `/api/workflow/${id}/restart?useLatestDefinitions=true`), 'restart on the latest version');
+      assertNoContent(
+        await call('POST', `/api/workflow/${id}/restart?useLatestDefinitions=true`),
+        'restart on the latest version',
+      );
       await runUntil(engine, id, (r) => r.status === 'waiting');
       const latest = (await call('GET', `/api/workflow/${id}`)).body;
       assert.deepEqual([latest.version, latest.tasks.map((t: any) => t.referenceTaskName)], [3, ['verify']]);
@@ -122,7 +157,13 @@ forEachBackend((backend) => {
       const flaky = await start(api, 'flaky_step', {});
       await runUntil(engine, flaky, (r) => r.status === 'failed');
       const failed = (await call('GET', `/api/workflow/${flaky}`)).body;
-      assert.deepEqual(failed.tasks.map((t: any) => [t.referenceTaskName, t.status]), [['prepare', 'COMPLETED'], ['charge', 'FAILED']]);
+      assert.deepEqual(
+        failed.tasks.map((t: any) => [t.referenceTaskName, t.status]),
+        [
+          ['prepare', 'COMPLETED'],
+          ['charge', 'FAILED'],
+        ],
+      );
       assert.match(failed.tasks[1].reasonForIncompletion, /payment service is down/);
       assertNoContent(await call('POST', `/api/workflow/${flaky}/retry`), 'retry');
       const done = await runUntil(engine, flaky, (r) => r.status === 'completed');
@@ -138,7 +179,9 @@ forEachBackend((backend) => {
       assert.deepEqual([view.status, view.failedReferenceTaskNames], ['FAILED', ['reserve']]);
       assert.match(view.reasonForIncompletion, /reserve/);
       assertNoContent(await call('POST', `/api/workflow/${parked}/retry`), 'retry of a parked step');
-      assert.deepEqual((await runUntil(engine, parked, (r) => r.status === 'completed')).output, { reserved: 'reserved' });
+      assert.deepEqual((await runUntil(engine, parked, (r) => r.status === 'completed')).output, {
+        reserved: 'reserved',
+      });
 
       const running = await start(api, 'approval', { amount: 1 });
       const refused = await call('POST', `/api/workflow/${running}/retry`);
@@ -149,7 +192,11 @@ forEachBackend((backend) => {
       const expiring = await start(api, 'expiring', {});
       await runUntil(engine, expiring, (r) => r.status === 'failed');
       assert.equal(await statusOf(api, expiring), 'TIMED_OUT');
-      assert.equal((await call('POST', `/api/workflow/${expiring}/retry`)).status, 409, 'nothing failed but its lifetime');
+      assert.equal(
+        (await call('POST', `/api/workflow/${expiring}/retry`)).status,
+        409,
+        'nothing failed but its lifetime',
+      );
     });
   });
 
@@ -157,19 +204,29 @@ forEachBackend((backend) => {
     await withConductor(backend.store(), { workflows }, async (api) => {
       const id = await start(api, 'customer_onboarding', { customerId: 'c-4' });
       const task = await pollUntil(api, 'normalize_customer_profile');
-      await api.call('POST', '/api/tasks', { taskId: task.taskId, status: 'FAILED_WITH_TERMINAL_ERROR', reasonForIncompletion: 'no' });
+      await api.call('POST', '/api/tasks', {
+        taskId: task.taskId,
+        status: 'FAILED_WITH_TERMINAL_ERROR',
+        reasonForIncompletion: 'no',
+      });
       await runUntil(api.engine, id, (r) => r.status === 'failed');
       const retried = await api.call('POST', `/api/workflow/${id}/retry`);
       assert.equal(retried.status, 204);
       const again = await pollUntil(api, 'normalize_customer_profile');
       assert.notEqual(again.taskId, task.taskId, 'a new attempt of the same task');
-      await api.call('POST', '/api/tasks', { taskId: again.taskId, status: 'FAILED_WITH_TERMINAL_ERROR', reasonForIncompletion: 'still no' });
+      await api.call('POST', '/api/tasks', {
+        taskId: again.taskId,
+        status: 'FAILED_WITH_TERMINAL_ERROR',
+        reasonForIncompletion: 'still no',
+      });
       await runUntil(api.engine, id, (r) => r.status === 'failed' && r.error?.message.includes('still no') === true);
       const rerun = await api.call('POST', `/api/workflow/${id}/rerun`, { reRunFromTaskId: again.taskId });
       assert.deepEqual([rerun.status, rerun.text], [200, id]);
       const third = await pollUntil(api, 'normalize_customer_profile');
       assert.notEqual(third.taskId, again.taskId);
-      const operations = (await api.engine.history(id)).filter((e) => e.type === 'operator_action').map((e) => (e.data as { action: string }).action);
+      const operations = (await api.engine.history(id))
+        .filter((e) => e.type === 'operator_action')
+        .map((e) => (e.data as { action: string }).action);
       assert.deepEqual(operations, ['rerun', 'rerun'], 'both recorded');
     });
   });
@@ -179,8 +236,15 @@ forEachBackend((backend) => {
       const { call, engine } = api;
       const id = await start(api, 'flaky_step', { order: 1 });
       await runUntil(engine, id, (r) => r.status === 'failed');
-      const step = (await call('GET', `/api/workflow/${id}`)).body.tasks.find((t: any) => t.referenceTaskName === 'charge');
-      const rerun = await call('POST', `/api/workflow/${id}/rerun`, { reRunFromTaskId: step.taskId, workflowInput: { order: 2 }, taskInput: {}, correlationId: 'c' });
+      const step = (await call('GET', `/api/workflow/${id}`)).body.tasks.find(
+        (t: any) => t.referenceTaskName === 'charge',
+      );
+      const rerun = await call('POST', `/api/workflow/${id}/rerun`, {
+        reRunFromTaskId: step.taskId,
+        workflowInput: { order: 2 },
+        taskInput: {},
+        correlationId: 'c',
+      });
       assert.deepEqual([rerun.status, rerun.headers['content-type'], rerun.text], [200, TEXT, id]);
       const done = await runUntil(engine, id, (r) => r.status === 'completed');
       assert.deepEqual(done.input, { order: 2 });
@@ -202,7 +266,13 @@ forEachBackend((backend) => {
       const { call, engine } = api;
       const id = await start(api, 'customer_onboarding', { customerId: 'c-5' });
       await runUntil(engine, id, (r) => r.status === 'waiting');
-      assertEmpty(await call('PUT', `/api/workflow/${id}/skiptask/normalize_profile`, { taskOutput: { email: 'skipped@example.com' }, taskInput: {} }), 'skip');
+      assertEmpty(
+        await call('PUT', `/api/workflow/${id}/skiptask/normalize_profile`, {
+          taskOutput: { email: 'skipped@example.com' },
+          taskInput: {},
+        }),
+        'skip',
+      );
       const next = await pollUntil(api, 'send_welcome_email');
       assert.deepEqual(next.inputData, { to: 'skipped@example.com' });
       const nothing = await call('PUT', `/api/workflow/${id}/skiptask/verify`);
@@ -210,15 +280,29 @@ forEachBackend((backend) => {
 
       const parked = await start(api, 'parked_step', {});
       await runUntil(engine, parked, (r) => r.status === 'needs_attention');
-      assertEmpty(await call('PUT', `/api/workflow/${parked}/skiptask/reserve`, { taskOutput: { manual: true } }), 'skip a parked step');
-      assert.deepEqual((await runUntil(engine, parked, (r) => r.status === 'completed')).output, { reserved: { manual: true } });
+      assertEmpty(
+        await call('PUT', `/api/workflow/${parked}/skiptask/reserve`, { taskOutput: { manual: true } }),
+        'skip a parked step',
+      );
+      assert.deepEqual((await runUntil(engine, parked, (r) => r.status === 'completed')).output, {
+        reserved: { manual: true },
+      });
       const reserve = (await call('GET', `/api/workflow/${parked}`)).body.tasks[0];
-      assert.deepEqual([reserve.referenceTaskName, reserve.status, reserve.outputData], ['reserve', 'SKIPPED', { manual: true }]);
+      assert.deepEqual(
+        [reserve.referenceTaskName, reserve.status, reserve.outputData],
+        ['reserve', 'SKIPPED', { manual: true }],
+      );
 
       const approval = await start(api, 'approval', { amount: 4 });
       await runUntil(engine, approval, (r) => r.status === 'waiting');
-      assertEmpty(await call('PUT', `/api/workflow/${approval}/skiptask/manager_approval`, { taskOutput: { approved: true } }), 'skip a signal wait');
-      assert.deepEqual((await runUntil(engine, approval, (r) => r.status === 'completed')).output, { decision: { approved: true }, note: 'recorded 4' });
+      assertEmpty(
+        await call('PUT', `/api/workflow/${approval}/skiptask/manager_approval`, { taskOutput: { approved: true } }),
+        'skip a signal wait',
+      );
+      assert.deepEqual((await runUntil(engine, approval, (r) => r.status === 'completed')).output, {
+        decision: { approved: true },
+        note: 'recorded 4',
+      });
       assert.equal((await call('PUT', `/api/workflow/${approval}/skiptask/manager_approval`)).status, 409, 'finished');
     });
   });
@@ -232,16 +316,44 @@ forEachBackend((backend) => {
       assert.deepEqual([diverging.status, diverging.body.code], [409, 'E_NONDETERMINISM']);
       assert.match(diverging.body.message, /verify_identity/);
       assert.equal((await engine.getRun(id)).version, 1, 'nothing changed');
-      assert.deepEqual((await call('POST', `/api/workflow/${id}/upgrade`, { name: 'approval', version: 2 })).body.validationErrors[0].path, 'name');
-      assert.deepEqual((await call('POST', `/api/workflow/${id}/upgrade`, { name: 'customer_onboarding' })).body.validationErrors[0].path, 'version');
-      assert.equal((await call('POST', `/api/workflow/${id}/upgrade`, { name: 'customer_onboarding', version: 2, taskOutput: { normalize_profile: {} } })).status, 400);
+      assert.deepEqual(
+        (await call('POST', `/api/workflow/${id}/upgrade`, { name: 'approval', version: 2 })).body.validationErrors[0]
+          .path,
+        'name',
+      );
+      assert.deepEqual(
+        (await call('POST', `/api/workflow/${id}/upgrade`, { name: 'customer_onboarding' })).body.validationErrors[0]
+          .path,
+        'version',
+      );
+      assert.equal(
+        (
+          await call('POST', `/api/workflow/${id}/upgrade`, {
+            name: 'customer_onboarding',
+            version: 2,
+            taskOutput: { normalize_profile: {} },
+          })
+        ).status,
+        400,
+      );
 
-      assertEmpty(await call('POST', `/api/workflow/${id}/upgrade`, { name: 'customer_onboarding', version: 2, taskOutput: {}, workflowInput: {} }), 'upgrade');
+      assertEmpty(
+        await call('POST', `/api/workflow/${id}/upgrade`, {
+          name: 'customer_onboarding',
+          version: 2,
+          taskOutput: {},
+          workflowInput: {},
+        }),
+        'upgrade',
+      );
       assert.equal((await call('GET', `/api/workflow/${id}`)).body.version, 2);
       await call('POST', '/api/tasks', { taskId: task.taskId, status: 'COMPLETED', outputData: { email: 'e' } });
       const email = await pollUntil(api, 'send_welcome_email');
       await call('POST', '/api/tasks', { taskId: email.taskId, status: 'COMPLETED', outputData: {} });
-      assert.equal(((await runUntil(engine, id, (r) => r.status === 'completed')).output as { version: number }).version, 2);
+      assert.equal(
+        ((await runUntil(engine, id, (r) => r.status === 'completed')).output as { version: number }).version,
+        2,
+      );
     });
   });
 
@@ -265,9 +377,16 @@ forEachBackend((backend) => {
       assert.deepEqual(paused.body.bulkSuccessfulResults, [a]);
       assert.match(paused.body.bulkErrorResults[b], /TERMINATED/);
       await runUntil(engine, a, (r) => r.status === 'paused');
-      assert.deepEqual((await call('PUT', '/api/workflow/bulk/resume', [a])).body, { bulkErrorResults: {}, bulkSuccessfulResults: [a] });
+      assert.deepEqual((await call('PUT', '/api/workflow/bulk/resume', [a])).body, {
+        bulkErrorResults: {},
+        bulkSuccessfulResults: [a],
+      });
       const removed = await call('DELETE', '/api/workflow/bulk/remove', [b, a]);
-      assert.deepEqual([removed.body.bulkSuccessfulResults, Object.keys(removed.body.bulkErrorResults)], [[b], [a]], 'the terminated one goes; the running one stays');
+      assert.deepEqual(
+        [removed.body.bulkSuccessfulResults, Object.keys(removed.body.bulkErrorResults)],
+        [[b], [a]],
+        'the terminated one goes; the running one stays',
+      );
       assert.equal((await call('POST', '/api/workflow/bulk/terminate', { ids: [a] })).status, 400);
     });
   });

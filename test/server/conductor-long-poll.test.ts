@@ -21,7 +21,13 @@ function nextEmptyPoll(engine: Engine): Promise<void> {
 }
 
 test('batch poll over a socket waits for a task (woken by its scheduling), honours its timeout, and ends when the server closes', async () => {
-  const engine = await Engine.open({ store: `sqlite:${tempDb()}`, workflows, pollIntervalMs: 50, rolloutCheckMs: 0, logger: { warn() {} } });
+  const engine = await Engine.open({
+    store: `sqlite:${tempDb()}`,
+    workflows,
+    pollIntervalMs: 50,
+    rolloutCheckMs: 0,
+    logger: { warn() {} },
+  });
   const server = await startServer({ engine, port: 0 });
   try {
     const url = `${server.url}/api/tasks/poll/batch/normalize_customer_profile?workerid=socket-worker&count=2`;
@@ -38,7 +44,10 @@ test('batch poll over a socket waits for a task (woken by its scheduling), honou
     await engine.start('customer_onboarding', { customerId: 'c-9' }, { version: 1, id: 'long-poll' });
     const answer = await pending;
     const tasks = (await answer.json()) as { workflowInstanceId: string; workerId: string }[];
-    assert.deepEqual(tasks.map((t) => [t.workflowInstanceId, t.workerId]), [['long-poll', 'socket-worker']]);
+    assert.deepEqual(
+      tasks.map((t) => [t.workflowInstanceId, t.workerId]),
+      [['long-poll', 'socket-worker']],
+    );
     assert.ok(Date.now() - started < 5_000, 'answered when the task arrived, not at the timeout');
 
     const idle = nextEmptyPoll(engine);

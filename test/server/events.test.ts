@@ -6,10 +6,14 @@ import { forEachBackend } from '../helpers.js';
 import { workflows } from './fixtures/server-workflows.js';
 import { connectSse, type SseMessage } from './sse-client.js';
 
-const isRun = (m: SseMessage): m is { event: string; data: { runId: string; events: string[]; status?: string } } => 'event' in m && m.event === 'run';
+const isRun = (m: SseMessage): m is { event: string; data: { runId: string; events: string[]; status?: string } } =>
+  'event' in m && m.event === 'run';
 
 async function post(url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -25,17 +29,30 @@ forEachBackend((backend) => {
       await all.next((m) => 'comment' in m && m.comment === 'subscribed');
       await one.next((m) => 'comment' in m && m.comment === 'subscribed');
 
-      assert.equal((await post(`${server.url}/v1/runs`, { workflow: 'hold', input: { label: 'w' }, id: 'watched' })).status, 201);
-      assert.equal((await post(`${server.url}/v1/runs`, { workflow: 'hold', input: { label: 'o' }, id: 'other' })).status, 201);
+      assert.equal(
+        (await post(`${server.url}/v1/runs`, { workflow: 'hold', input: { label: 'w' }, id: 'watched' })).status,
+        201,
+      );
+      assert.equal(
+        (await post(`${server.url}/v1/runs`, { workflow: 'hold', input: { label: 'o' }, id: 'other' })).status,
+        201,
+      );
       await one.next((m) => isRun(m) && m.data.status === 'waiting');
       assert.equal((await post(`${server.url}/v1/runs/watched/signals/go`, { by: 'sse' })).status, 202);
       await one.next((m) => isRun(m) && m.data.status === 'completed');
       const streamed = one.received.filter(isRun).flatMap((m) => m.data.events);
       const recorded = (await engine.history('watched')).map((e) => e.type).filter((type) => type !== 'run_started');
-      assert.deepEqual(streamed, recorded, 'every committed event of the run, in order (the start itself is not a commit of the worker)');
+      assert.deepEqual(
+        streamed,
+        recorded,
+        'every committed event of the run, in order (the start itself is not a commit of the worker)',
+      );
       await all.next((m) => isRun(m) && m.data.runId === 'other' && m.data.status === 'waiting');
       await all.next((m) => isRun(m) && m.data.runId === 'watched' && m.data.status === 'completed');
-      assert.ok(one.received.filter(isRun).every((m) => m.data.runId === 'watched'), 'the filtered stream has only its run');
+      assert.ok(
+        one.received.filter(isRun).every((m) => m.data.runId === 'watched'),
+        'the filtered stream has only its run',
+      );
 
       await one.next((m) => 'comment' in m && m.comment === 'heartbeat');
       one.close();
@@ -62,7 +79,10 @@ forEachBackend((backend) => {
       await client.next((m) => 'comment' in m && m.comment === 'subscribed');
       await post(`${server.url}/v1/runs`, { workflow: 'hold', input: { label: 'p' }, id: 'pending' });
       await client.next((m) => isRun(m) && m.data.status === 'waiting');
-      const waiting = fetch(`${server.url}/v1/runs/pending/result?timeoutMs=600000`).then(async (r) => ({ status: r.status, body: await r.json() }));
+      const waiting = fetch(`${server.url}/v1/runs/pending/result?timeoutMs=600000`).then(async (r) => ({
+        status: r.status,
+        body: await r.json(),
+      }));
       await asked;
 
       const started = Date.now();

@@ -55,7 +55,7 @@ const HOSTILE_TEXT: { raw: string; encoded?: string }[] = [
   { raw: 'constructor' },
   { raw: 'unknown-id-0' },
   { raw: ' ' },
-  { raw: '%' , encoded: '%' },
+  { raw: '%', encoded: '%' },
   { raw: "' OR 1=1 --" },
   { raw: '(((((' },
   { raw: 'é€😀' },
@@ -63,7 +63,8 @@ const HOSTILE_TEXT: { raw: string; encoded?: string }[] = [
 
 /** JSON values put in place of one body field. */
 function hostileValues(random: () => number): unknown[] {
-  const deep = (levels: number): unknown => (levels === 0 ? 1 : random() < 0.5 ? [deep(levels - 1)] : { a: deep(levels - 1) });
+  const deep = (levels: number): unknown =>
+    levels === 0 ? 1 : random() < 0.5 ? [deep(levels - 1)] : { a: deep(levels - 1) };
   return [
     null,
     true,
@@ -110,22 +111,32 @@ const HOSTILE_BODIES: { text: string; what: string }[] = [
 const encode = (value: { raw: string; encoded?: string }) => value.encoded ?? encodeURIComponent(value.raw);
 
 function url(template: RouteTemplate, params: Record<string, string>, query: [string, string][]): string {
-  const path = template.route.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => params[name] ?? encodeURIComponent(template.params[name] ?? 'x'));
+  const path = template.route.replace(
+    /:([A-Za-z0-9_]+)/g,
+    (_, name: string) => params[name] ?? encodeURIComponent(template.params[name] ?? 'x'),
+  );
   const text = query.map(([k, v]) => `${k}=${v}`).join('&');
   return text ? `${path}?${text}` : path;
 }
 
-const queryOf = (template: RouteTemplate): [string, string][] => Object.entries(template.query).map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)]);
+const queryOf = (template: RouteTemplate): [string, string][] =>
+  Object.entries(template.query).map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)]);
 
 /** The well-formed request and `perRoute` broken variants of it (fewer when the route has little to break). */
 export function casesFor(template: RouteTemplate, random: () => number, perRoute: number): FuzzRequest[] {
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
   const json = template.body === undefined ? undefined : JSON.stringify(template.body);
-  const base = { method: template.method, ...(json !== undefined ? { body: json, contentType: 'application/json' } : {}) };
+  const base = {
+    method: template.method,
+    ...(json !== undefined ? { body: json, contentType: 'application/json' } : {}),
+  };
   const cases: FuzzRequest[] = [{ ...base, url: url(template, {}, queryOf(template)), mutation: 'none' }];
   const paramNames = Object.keys(template.params);
   const queryNames = Object.keys(template.query);
-  const bodyFields = template.body !== null && typeof template.body === 'object' && !Array.isArray(template.body) ? Object.keys(template.body) : [];
+  const bodyFields =
+    template.body !== null && typeof template.body === 'object' && !Array.isArray(template.body)
+      ? Object.keys(template.body)
+      : [];
   const makers: (() => FuzzRequest)[] = [];
   if (paramNames.length) {
     makers.push(() => {
@@ -135,25 +146,59 @@ export function casesFor(template: RouteTemplate, random: () => number, perRoute
     });
   }
   makers.push(() => {
-    const name = queryNames.length && random() < 0.8 ? pick(queryNames) : pick(['unknownParam', '__proto__', 'a%00b', 'constructor']);
+    const name =
+      queryNames.length && random() < 0.8
+        ? pick(queryNames)
+        : pick(['unknownParam', '__proto__', 'a%00b', 'constructor']);
     // A wait parameter gets only values no route takes (a valid large one would make the request wait).
-    const value = pick(template.waits?.includes(name) ? HOSTILE_TEXT.filter((v) => !/^\d+$/.test(v.raw)) : HOSTILE_TEXT);
+    const value = pick(
+      template.waits?.includes(name) ? HOSTILE_TEXT.filter((v) => !/^\d+$/.test(v.raw)) : HOSTILE_TEXT,
+    );
     const query = queryOf(template).filter(([k]) => k !== name);
     const repeated = random() < 0.15 ? [[name, encode(value)] as [string, string]] : [];
-    return { ...base, url: url(template, {}, [...query, [name, encode(value)], ...repeated]), mutation: `query.${name}` };
+    return {
+      ...base,
+      url: url(template, {}, [...query, [name, encode(value)], ...repeated]),
+      mutation: `query.${name}`,
+    };
   });
   if (template.method !== 'GET' && template.method !== 'DELETE') {
     makers.push(() => {
       const body = pick(HOSTILE_BODIES);
-      return { method: template.method, url: url(template, {}, queryOf(template)), body: body.text, contentType: 'application/json', mutation: `body text: ${body.what}` };
+      return {
+        method: template.method,
+        url: url(template, {}, queryOf(template)),
+        body: body.text,
+        contentType: 'application/json',
+        mutation: `body text: ${body.what}`,
+      };
     });
-    makers.push(() => ({ method: template.method, url: url(template, {}, queryOf(template)), body: json ?? '{}', contentType: pick(['application/xml', 'text/plain', 'application/x-www-form-urlencoded']), mutation: 'content type' }));
+    makers.push(() => ({
+      method: template.method,
+      url: url(template, {}, queryOf(template)),
+      body: json ?? '{}',
+      contentType: pick(['application/xml', 'text/plain', 'application/x-www-form-urlencoded']),
+      mutation: 'content type',
+    }));
     makers.push(() => {
       const value = pick(hostileValues(random));
-      if (bodyFields.length === 0) return { ...base, url: url(template, {}, queryOf(template)), body: JSON.stringify(Array.isArray(template.body) ? [value] : value), contentType: 'application/json', mutation: 'body value' };
+      if (bodyFields.length === 0)
+        return {
+          ...base,
+          url: url(template, {}, queryOf(template)),
+          body: JSON.stringify(Array.isArray(template.body) ? [value] : value),
+          contentType: 'application/json',
+          mutation: 'body value',
+        };
       const field = random() < 0.9 ? pick(bodyFields) : 'unknownField';
       const body = { ...(template.body as Record<string, unknown>), [field]: value };
-      return { ...base, url: url(template, {}, queryOf(template)), body: JSON.stringify(body), contentType: 'application/json', mutation: `body.${field}` };
+      return {
+        ...base,
+        url: url(template, {}, queryOf(template)),
+        body: JSON.stringify(body),
+        contentType: 'application/json',
+        mutation: `body.${field}`,
+      };
     });
   }
   for (let i = 0; i < perRoute; i++) cases.push(pick(makers)());

@@ -6,7 +6,8 @@ import { workflows } from './fixtures/server-workflows.js';
 
 const deepArray = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
 const deepObject = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
-const parentheses = (levels: number) => encodeURIComponent('('.repeat(levels) + 'status = RUNNING' + ')'.repeat(levels));
+const parentheses = (levels: number) =>
+  encodeURIComponent('('.repeat(levels) + 'status = RUNNING' + ')'.repeat(levels));
 
 /** [method, url, body (a string is sent as it is), the field the 400 names]. Every one was a 500 (or worse) once. */
 const HOSTILE: [string, string, unknown, string][] = [
@@ -37,7 +38,12 @@ const HOSTILE: [string, string, unknown, string][] = [
   ['POST', '/api/workflow', { name: 'hold', correlationId: 'a\u0000b' }, 'correlationId'],
   ['GET', '/api/tasks/queue/size?taskType=a%00b', undefined, 'taskType'],
   ['POST', '/api/tasks', { taskId: 't\u0000', status: 'COMPLETED' }, 'taskId'],
-  ['POST', '/api/tasks', { taskId: 't', status: 'COMPLETED', reasonForIncompletion: 'x\u0000' }, 'reasonForIncompletion'],
+  [
+    'POST',
+    '/api/tasks',
+    { taskId: 't', status: 'COMPLETED', reasonForIncompletion: 'x\u0000' },
+    'reasonForIncompletion',
+  ],
   ['POST', '/api/tasks', { taskId: 't', status: 'IN_PROGRESS', callbackAfterSeconds: 1e300 }, 'callbackAfterSeconds'],
   ['POST', '/api/workflow/bulk/terminate', ['seed\u0000'], 'body[0]'],
   ['POST', '/api/metadata/taskdefs', [{ name: 'task\u0000' }], 'body[0].name'],
@@ -50,7 +56,12 @@ const HOSTILE: [string, string, unknown, string][] = [
   ['POST', '/v1/runs', '{"workflow":"hold","maxLifetimeMs":1e300}', 'body.maxLifetimeMs'],
   ['POST', '/v1/runs', { workflow: 'hold', maxLifetimeMs: '99999999999d' }, 'body.maxLifetimeMs'],
   ['POST', '/v1/runs', '{"workflow":"hold","input":{"__proto__":{"polluted":true}}}', 'body.input.__proto__'],
-  ['POST', '/v1/runs', '{"workflow":"hold","input":{"constructor":{"prototype":{"polluted":true}}}}', 'body.input.constructor'],
+  [
+    'POST',
+    '/v1/runs',
+    '{"workflow":"hold","input":{"constructor":{"prototype":{"polluted":true}}}}',
+    'body.input.constructor',
+  ],
   ['POST', '/v1/runs/seed/signals/go', '{"list":[{"__proto__":1}]}', 'body.list[0].__proto__'],
   ['POST', '/api/workflow/hold', '{"__proto__":{"polluted":true}}', 'body.__proto__'],
   ['POST', '/api/metadata/taskdefs', '[{"name":"t","constructor":{}}]', 'body[0].constructor'],
@@ -59,7 +70,9 @@ const HOSTILE: [string, string, unknown, string][] = [
 /** Runs and their history lengths, workflow versions, task definitions: what a refused request must leave as it was. */
 async function snapshot(engine: Api['engine']) {
   const runs = await engine.listRuns({ limit: 1000 });
-  const histories = await Promise.all(runs.map(async (r) => `${r.id} ${r.status} v${r.version} ${(await engine.history(r.id)).length}`));
+  const histories = await Promise.all(
+    runs.map(async (r) => `${r.id} ${r.status} v${r.version} ${(await engine.history(r.id)).length}`),
+  );
   const versions = (await engine.versions()).map((v) => `${v.workflow} v${v.version} ${v.status}`);
   return { histories, versions, taskDefinitions: await engine.definitions.taskDefinitions() };
 }
@@ -77,10 +90,13 @@ forEachBackend((backend) => {
       const before = await snapshot(engine);
       for (const [method, url, body, field] of HOSTILE) {
         const answer = await call(method, url, body);
-        const what = `${method} ${url.slice(0, 70)} ${(typeof body === 'string' ? body : JSON.stringify(body) ?? '').slice(0, 70)}`;
+        const what = `${method} ${url.slice(0, 70)} ${(typeof body === 'string' ? body : (JSON.stringify(body) ?? '')).slice(0, 70)}`;
         assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)?.slice(0, 300)}`);
         assert.equal(fieldOf(url, answer.body), field, `${what}: ${JSON.stringify(answer.body).slice(0, 300)}`);
-        assert.ok(answer.body.message.includes(field.replace(/^(params|query|body)\./, '')), `${what}: the message names the field: ${answer.body.message}`);
+        assert.ok(
+          answer.body.message.includes(field.replace(/^(params|query|body)\./, '')),
+          `${what}: the message names the field: ${answer.body.message}`,
+        );
       }
       assert.deepEqual(await snapshot(engine), before);
       assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
@@ -102,11 +118,30 @@ forEachBackend((backend) => {
 
   test('a start with an overflowing lifetime is refused alone: the good starts beside it all start', async () => {
     await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
-      const good = Array.from({ length: 20 }, (_, i) => call('POST', '/v1/runs', { workflow: 'hold', id: `good-${i}`, input: { label: String(i) }, maxLifetimeMs: '1h' }));
-      const bad = [call('POST', '/v1/runs', '{"workflow":"hold","id":"bad-1","maxLifetimeMs":1e300}'), call('POST', '/v1/runs', { workflow: 'hold', id: 'bad-2', maxLifetimeMs: 9e15 })];
+      const good = Array.from({ length: 20 }, (_, i) =>
+        call('POST', '/v1/runs', {
+          workflow: 'hold',
+          id: `good-${i}`,
+          input: { label: String(i) },
+          maxLifetimeMs: '1h',
+        }),
+      );
+      const bad = [
+        call('POST', '/v1/runs', '{"workflow":"hold","id":"bad-1","maxLifetimeMs":1e300}'),
+        call('POST', '/v1/runs', { workflow: 'hold', id: 'bad-2', maxLifetimeMs: 9e15 }),
+      ];
       const [goods, bads] = await Promise.all([Promise.all(good), Promise.all(bad)]);
-      assert.deepEqual(goods.map((a) => a.status), Array(20).fill(201));
-      assert.deepEqual(bads.map((a) => [a.status, a.body.field]), [[400, 'body.maxLifetimeMs'], [400, 'body.maxLifetimeMs']]);
+      assert.deepEqual(
+        goods.map((a) => a.status),
+        Array(20).fill(201),
+      );
+      assert.deepEqual(
+        bads.map((a) => [a.status, a.body.field]),
+        [
+          [400, 'body.maxLifetimeMs'],
+          [400, 'body.maxLifetimeMs'],
+        ],
+      );
       assert.equal((await engine.listRuns({ limit: 100 })).length, 20);
       // The engine's own API refuses it too (it used to accept it, and the worker executing the run crashed on the date).
       await rejectsWith(engine.start('hold', { label: 'x' }, { maxLifetimeMs: 1e300 }), 'E_INVALID_INPUT');

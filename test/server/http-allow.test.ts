@@ -9,7 +9,11 @@ import { tempDb, tempDir } from '../helpers.js';
 import { cli, spawnCli } from '../cli/cli-process.js';
 
 async function post(url: string, body: unknown): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return response.json();
 }
 
@@ -30,12 +34,37 @@ test('`waymark server --http-allow` opens the listed local service to HTTP tasks
   const callOut = (name: string, uri: string) => ({
     name,
     version: 1,
-    tasks: [{ name: 'fetch', taskReferenceName: 'fetch', type: 'HTTP', inputParameters: { http_request: { uri, method: 'GET' } } }],
+    tasks: [
+      {
+        name: 'fetch',
+        taskReferenceName: 'fetch',
+        type: 'HTTP',
+        inputParameters: { http_request: { uri, method: 'GET' } },
+      },
+    ],
     outputParameters: { body: '${fetch.output.response.body}' },
   });
-  writeFileSync(definitions, JSON.stringify([callOut('allowed_call', `http://127.0.0.1:${port}/`), callOut('other_port', `http://127.0.0.1:${port === 65_535 ? 1 : port + 1}/`)]));
+  writeFileSync(
+    definitions,
+    JSON.stringify([
+      callOut('allowed_call', `http://127.0.0.1:${port}/`),
+      callOut('other_port', `http://127.0.0.1:${port === 65_535 ? 1 : port + 1}/`),
+    ]),
+  );
 
-  const child = spawnCli(['server', '--port', '0', '--db', tempDb(), '--log-level', 'silent', '--definitions', definitions, '--http-allow', `127.0.0.1:${port}`]);
+  const child = spawnCli([
+    'server',
+    '--port',
+    '0',
+    '--db',
+    tempDb(),
+    '--log-level',
+    'silent',
+    '--definitions',
+    definitions,
+    '--http-allow',
+    `127.0.0.1:${port}`,
+  ]);
   let stdout = '';
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
   try {
@@ -49,8 +78,13 @@ test('`waymark server --http-allow` opens the listed local service to HTTP tasks
     });
     const allowed = await post(`${url}/v1/runs`, { workflow: 'allowed_call' });
     const refused = await post(`${url}/v1/runs`, { workflow: 'other_port' });
-    const result = async (id: string) => (await fetch(`${url}/v1/runs/${id}/result?timeoutMs=20000`)).json() as Promise<any>;
-    assert.deepEqual(await result(allowed.id), { runId: allowed.id, status: 'completed', output: { body: { internal: true } } });
+    const result = async (id: string) =>
+      (await fetch(`${url}/v1/runs/${id}/result?timeoutMs=20000`)).json() as Promise<any>;
+    assert.deepEqual(await result(allowed.id), {
+      runId: allowed.id,
+      status: 'completed',
+      output: { body: { internal: true } },
+    });
     const failed = await result(refused.id);
     assert.deepEqual([failed.status, failed.error.details.error.code], ['failed', 'E_HTTP_REFUSED']);
     assert.equal(hits, 1);

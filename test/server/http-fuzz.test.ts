@@ -15,15 +15,39 @@ const SEED = 20_261_201;
 const VARIANTS_PER_ROUTE = 30;
 
 /** Every table a request can write (workers' heartbeats and the schema version excluded). */
-const TABLES = ['runs', 'history', 'signals', 'tasks', 'locks', 'workflow_versions', 'task_definitions', 'routes', 'rollouts'];
+const TABLES = [
+  'runs',
+  'history',
+  'signals',
+  'tasks',
+  'locks',
+  'workflow_versions',
+  'task_definitions',
+  'routes',
+  'rollouts',
+];
 
 /** A digest of every table, read beside the engine: a refused request must leave each as it was. */
-async function snapshotter(backend: Backend, store: string): Promise<{ take(): Promise<Record<string, string>>; close(): Promise<void> }> {
+async function snapshotter(
+  backend: Backend,
+  store: string,
+): Promise<{ take(): Promise<Record<string, string>>; close(): Promise<void> }> {
   const hash = (text: string) => createHash('sha256').update(text).digest('hex');
   if (backend.name === 'sqlite') {
     const db = new Database(store.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
     return {
-      take: async () => Object.fromEntries(TABLES.map((t) => [t, hash((db.prepare(`SELECT * FROM ${t}`).all() as unknown[]).map((r) => JSON.stringify(r)).sort().join('\n'))])),
+      take: async () =>
+        Object.fromEntries(
+          TABLES.map((t) => [
+            t,
+            hash(
+              (db.prepare(`SELECT * FROM ${t}`).all() as unknown[])
+                .map((r) => JSON.stringify(r))
+                .sort()
+                .join('\n'),
+            ),
+          ]),
+        ),
       close: async () => {
         db.close();
       },
@@ -36,28 +60,100 @@ async function snapshotter(backend: Backend, store: string): Promise<{ take(): P
   return { take: async () => (await client.query(sql)).rows[0] as Record<string, string>, close: () => client.end() };
 }
 
-const declarativeDef = { name: 'fuzz_def', version: 1, schemaVersion: 2, tasks: [{ name: 'fuzz_task', taskReferenceName: 'work', type: 'SIMPLE' }] };
+const declarativeDef = {
+  name: 'fuzz_def',
+  version: 1,
+  schemaVersion: 2,
+  tasks: [{ name: 'fuzz_task', taskReferenceName: 'work', type: 'SIMPLE' }],
+};
 
 /** Well-formed requests of the Conductor routes (not in /openapi.json: Conductor documents them). */
 function conductorTemplates(ids: { taskId: string; onboarding: string }): RouteTemplate[] {
   const id = { id: 'seed' };
-  const t = (method: string, route: string, params: Record<string, string> = {}, query: Record<string, string> = {}, body?: unknown, waits?: string[]): RouteTemplate => ({ method, route: `/api${route}`, params, query, body, waits });
-  const taskResult = { taskId: ids.taskId, workflowInstanceId: ids.onboarding, status: 'IN_PROGRESS', outputData: { note: 'x' }, callbackAfterSeconds: 0, workerId: 'w', logs: ['a line'] };
+  const t = (
+    method: string,
+    route: string,
+    params: Record<string, string> = {},
+    query: Record<string, string> = {},
+    body?: unknown,
+    waits?: string[],
+  ): RouteTemplate => ({ method, route: `/api${route}`, params, query, body, waits });
+  const taskResult = {
+    taskId: ids.taskId,
+    workflowInstanceId: ids.onboarding,
+    status: 'IN_PROGRESS',
+    outputData: { note: 'x' },
+    callbackAfterSeconds: 0,
+    workerId: 'w',
+    logs: ['a line'],
+  };
   return [
-    t('GET', '/tasks/poll/batch/:tasktype', { tasktype: 'normalize_customer_profile' }, { workerid: 'w', count: '1', timeout: '0' }, undefined, ['timeout']),
+    t(
+      'GET',
+      '/tasks/poll/batch/:tasktype',
+      { tasktype: 'normalize_customer_profile' },
+      { workerid: 'w', count: '1', timeout: '0' },
+      undefined,
+      ['timeout'],
+    ),
     t('GET', '/tasks/poll/:tasktype', { tasktype: 'normalize_customer_profile' }, { workerid: 'w' }),
     t('POST', '/tasks', {}, {}, taskResult),
     t('POST', '/tasks/update-v2', {}, {}, taskResult),
-    t('POST', '/tasks/:workflowId/:taskRefName/:status', { workflowId: ids.onboarding, taskRefName: 'normalize_profile', status: 'IN_PROGRESS' }, { workerid: 'w' }, { note: 'x' }),
+    t(
+      'POST',
+      '/tasks/:workflowId/:taskRefName/:status',
+      { workflowId: ids.onboarding, taskRefName: 'normalize_profile', status: 'IN_PROGRESS' },
+      { workerid: 'w' },
+      { note: 'x' },
+    ),
     t('GET', '/tasks/queue/size', {}, { taskType: 'normalize_customer_profile' }),
     t('GET', '/tasks/queue/sizes', {}, { taskType: 'normalize_customer_profile' }),
     t('GET', '/tasks/:taskId', { taskId: ids.taskId }),
     t('GET', '/tasks/:taskId/log', { taskId: ids.taskId }),
     t('POST', '/tasks/:taskId/log', { taskId: ids.taskId }, {}, 'a log line'),
-    t('POST', '/workflow/:name', { name: 'hold' }, { version: '1', correlationId: 'c-1', priority: '0' }, { label: 'x' }),
-    t('POST', '/workflow', {}, {}, { name: 'hold', version: 1, input: { label: 'x' }, correlationId: 'c-1', priority: 0, idempotencyKey: 'k-1', idempotencyStrategy: 'RETURN_EXISTING' }),
-    t('POST', '/workflow/execute/:name/:version', { name: 'hold', version: '1' }, { waitForSeconds: '0', requestId: 'r' }, { input: { label: 'x' } }, ['waitForSeconds']),
-    t('GET', '/workflow/search', {}, { query: 'status = RUNNING', freeText: 'x', sort: 'startTime:DESC', start: '0', size: '10', includeInput: 'true' }),
+    t(
+      'POST',
+      '/workflow/:name',
+      { name: 'hold' },
+      { version: '1', correlationId: 'c-1', priority: '0' },
+      { label: 'x' },
+    ),
+    t(
+      'POST',
+      '/workflow',
+      {},
+      {},
+      {
+        name: 'hold',
+        version: 1,
+        input: { label: 'x' },
+        correlationId: 'c-1',
+        priority: 0,
+        idempotencyKey: 'k-1',
+        idempotencyStrategy: 'RETURN_EXISTING',
+      },
+    ),
+    t(
+      'POST',
+      '/workflow/execute/:name/:version',
+      { name: 'hold', version: '1' },
+      { waitForSeconds: '0', requestId: 'r' },
+      { input: { label: 'x' } },
+      ['waitForSeconds'],
+    ),
+    t(
+      'GET',
+      '/workflow/search',
+      {},
+      {
+        query: 'status = RUNNING',
+        freeText: 'x',
+        sort: 'startTime:DESC',
+        start: '0',
+        size: '10',
+        includeInput: 'true',
+      },
+    ),
     t('GET', '/workflow/running/:name', { name: 'hold' }, { version: '1', startTime: '0' }),
     t('GET', '/workflow/:id', id, { includeTasks: 'true' }),
     t('GET', '/workflow/:id/status', id, { includeOutput: 'true', includeVariables: 'true' }),
@@ -70,10 +166,15 @@ function conductorTemplates(ids: { taskId: string; onboarding: string }): RouteT
     t('POST', '/workflow/:id/rerun', { id: 'done' }, {}, { reRunFromTaskId: 'x', workflowInput: { label: 'x' } }),
     t('PUT', '/workflow/:id/skiptask/:ref', { id: 'seed', ref: 'go' }, {}, { taskOutput: { by: 'x' } }),
     t('POST', '/workflow/:id/upgrade', id, {}, { name: 'hold', version: 1 }),
-    ...(['PUT pause', 'PUT resume', 'POST restart', 'POST retry', 'POST terminate', 'DELETE remove'] as const).map((m) => {
-      const [method, action] = m.split(' ') as [string, string];
-      return t(method, `/workflow/bulk/${action}`, {}, { reason: 'x', useLatestDefinitions: 'false' }, ['unknown-run', 'parked']);
-    }),
+    ...(['PUT pause', 'PUT resume', 'POST restart', 'POST retry', 'POST terminate', 'DELETE remove'] as const).map(
+      (m) => {
+        const [method, action] = m.split(' ') as [string, string];
+        return t(method, `/workflow/bulk/${action}`, {}, { reason: 'x', useLatestDefinitions: 'false' }, [
+          'unknown-run',
+          'parked',
+        ]);
+      },
+    ),
     t('POST', '/metadata/workflow', {}, { overwrite: 'false' }, declarativeDef),
     t('PUT', '/metadata/workflow', {}, {}, [declarativeDef]),
     t('GET', '/metadata/workflow'),
@@ -89,19 +190,69 @@ function conductorTemplates(ids: { taskId: string; onboarding: string }): RouteT
 
 /** Values the documented routes' well-formed requests use, by parameter or field name. */
 const KNOWN_PARAMS: Record<string, string> = { id: 'seed', name: 'hold', version: '1', workflow: 'hold' };
-const KNOWN_QUERY: Record<string, string> = { timeoutMs: '0', limit: '10', workflow: 'hold', status: 'waiting', version: '1', correlationId: 'c-1', runId: 'seed', include: 'input' };
-const KNOWN_FIELDS: Record<string, unknown> = { workflow: 'hold', input: { label: 'x' }, to: 1, from: 1, step: 'work', definitions: [declarativeDef], current: 1, candidate: 1, percent: 0, actor: 'fuzz', reason: 'x' };
+const KNOWN_QUERY: Record<string, string> = {
+  timeoutMs: '0',
+  limit: '10',
+  workflow: 'hold',
+  status: 'waiting',
+  version: '1',
+  correlationId: 'c-1',
+  runId: 'seed',
+  include: 'input',
+};
+const KNOWN_FIELDS: Record<string, unknown> = {
+  workflow: 'hold',
+  input: { label: 'x' },
+  to: 1,
+  from: 1,
+  step: 'work',
+  definitions: [declarativeDef],
+  current: 1,
+  candidate: 1,
+  percent: 0,
+  actor: 'fuzz',
+  reason: 'x',
+};
 
 /** Well-formed requests of the routes /openapi.json documents, from their schemas. */
-function documentedTemplates(doc: { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>> }): RouteTemplate[] {
+function documentedTemplates(doc: {
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: { name: string; in: string }[];
+        requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+      }
+    >
+  >;
+}): RouteTemplate[] {
   const templates: RouteTemplate[] = [];
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(operations)) {
       const route = path.replace(/\{([^}]+)\}/g, ':$1');
-      const params = Object.fromEntries((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => [p.name, route.includes('/signals/') && p.name === 'name' ? 'go' : (KNOWN_PARAMS[p.name] ?? 'x')]));
-      const query = Object.fromEntries((op.parameters ?? []).filter((p) => p.in === 'query' && p.name in KNOWN_QUERY).map((p) => [p.name, KNOWN_QUERY[p.name]!]));
+      const params = Object.fromEntries(
+        (op.parameters ?? [])
+          .filter((p) => p.in === 'path')
+          .map((p) => [
+            p.name,
+            route.includes('/signals/') && p.name === 'name' ? 'go' : (KNOWN_PARAMS[p.name] ?? 'x'),
+          ]),
+      );
+      const query = Object.fromEntries(
+        (op.parameters ?? [])
+          .filter((p) => p.in === 'query' && p.name in KNOWN_QUERY)
+          .map((p) => [p.name, KNOWN_QUERY[p.name]!]),
+      );
       const schema = op.requestBody?.content['application/json']?.schema;
-      templates.push({ method: method.toUpperCase(), route, params, query, body: exampleOf(schema, KNOWN_FIELDS), waits: route.endsWith('/result') ? ['timeoutMs'] : undefined });
+      templates.push({
+        method: method.toUpperCase(),
+        route,
+        params,
+        query,
+        body: exampleOf(schema, KNOWN_FIELDS),
+        waits: route.endsWith('/result') ? ['timeoutMs'] : undefined,
+      });
     }
   }
   return templates;
@@ -137,9 +288,16 @@ forEachBackend((backend) => {
     try {
       const [task] = await engine.tasks.ofRun('onboarding');
       const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-      const templates = [...documentedTemplates(doc), ...conductorTemplates({ taskId: task!.taskId, onboarding: 'onboarding' })];
+      const templates = [
+        ...documentedTemplates(doc),
+        ...conductorTemplates({ taskId: task!.taskId, onboarding: 'onboarding' }),
+      ];
       const covered = new Set(templates.map((tp) => `${tp.method} ${tp.route}`));
-      assert.deepEqual(routes.filter((r) => !covered.has(r)), [], 'every route is fuzzed');
+      assert.deepEqual(
+        routes.filter((r) => !covered.has(r)),
+        [],
+        'every route is fuzzed',
+      );
 
       const random = prng(SEED);
       const requests = templates.flatMap((tp) => casesFor(tp, random, VARIANTS_PER_ROUTE));
@@ -160,7 +318,9 @@ forEachBackend((backend) => {
         } else if (TABLES.some((table) => after[table] !== before[table])) acceptedWrites++;
         before = after;
       }
-      t.diagnostic(`${backend.name}: ${requests.length} requests over ${templates.length} routes, by status: ${JSON.stringify(byStatus)}; ${acceptedWrites} accepted ones wrote`);
+      t.diagnostic(
+        `${backend.name}: ${requests.length} requests over ${templates.length} routes, by status: ${JSON.stringify(byStatus)}; ${acceptedWrites} accepted ones wrote`,
+      );
       assert.deepEqual(serverErrors, [], 'no request is answered 5xx');
       assert.deepEqual(writes, [], 'a refused request writes nothing');
       assert.ok(requests.length >= 2_000, `${requests.length} requests`);
@@ -178,10 +338,19 @@ forEachBackend((backend) => {
 async function send(app: ReturnType<typeof buildServer>, url: string, request: FuzzRequest): Promise<number> {
   const headers = request.contentType ? { 'content-type': request.contentType } : undefined;
   if (request.url.startsWith('/v1/events')) {
-    const response = await fetch(`${url}${request.url}`, { method: request.method, headers, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${url}${request.url}`, {
+      method: request.method,
+      headers,
+      signal: AbortSignal.timeout(10_000),
+    });
     await response.body?.cancel();
     return response.status;
   }
-  const answer = await app.inject({ method: request.method as 'GET', url: request.url, ...(request.body !== undefined ? { payload: request.body } : {}), headers });
+  const answer = await app.inject({
+    method: request.method as 'GET',
+    url: request.url,
+    ...(request.body !== undefined ? { payload: request.body } : {}),
+    headers,
+  });
   return answer.statusCode;
 }

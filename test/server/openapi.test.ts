@@ -60,7 +60,9 @@ test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summarie
     assert.equal(doc.openapi, '3.1.0');
     assert.equal(doc.info.title, 'Waymark API');
     assert.equal(typeof doc.info.version, 'string');
-    const listed = Object.entries(doc.paths as Record<string, Schema>).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
+    const listed = Object.entries(doc.paths as Record<string, Schema>).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method} ${path}`),
+    );
     assert.deepEqual([...listed].sort(), [...ROUTES].sort());
 
     const ids = new Set<string>();
@@ -74,16 +76,27 @@ test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summarie
         const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
         const declared = (op.parameters ?? []).filter((p: Schema) => p.in === 'path').map((p: Schema) => p.name);
         assert.deepEqual(declared, pathParams, `${where}: every path parameter is declared`);
-        for (const p of op.parameters ?? []) assert.ok(p.schema && typeof p.schema === 'object', `${where}: parameter ${p.name} has a schema`);
+        for (const p of op.parameters ?? [])
+          assert.ok(p.schema && typeof p.schema === 'object', `${where}: parameter ${p.name} has a schema`);
         if (method === 'post' || method === 'put') {
-          const bodyless = ['/v1/rollouts/evaluate', '/v1/workflows/{name}/versions/{version}/drain', '/v1/workflows/{name}/versions/{version}/retire', '/v1/workflows/{name}/versions/{version}/activate', '/v1/workflows/{name}/versions/{version}/quarantine'];
-          if (!bodyless.includes(path)) assert.ok(op.requestBody?.content?.['application/json']?.schema, `${where}: a request body schema`);
+          const bodyless = [
+            '/v1/rollouts/evaluate',
+            '/v1/workflows/{name}/versions/{version}/drain',
+            '/v1/workflows/{name}/versions/{version}/retire',
+            '/v1/workflows/{name}/versions/{version}/activate',
+            '/v1/workflows/{name}/versions/{version}/quarantine',
+          ];
+          if (!bodyless.includes(path))
+            assert.ok(op.requestBody?.content?.['application/json']?.schema, `${where}: a request body schema`);
         }
         const success = Object.keys(op.responses).filter((s) => s.startsWith('2'));
         assert.ok(success.length > 0, `${where}: a success response`);
         for (const status of success) {
           const content = op.responses[status].content;
-          assert.ok(content && Object.values(content).every((c: any) => c.schema), `${where} ${status}: a response schema`);
+          assert.ok(
+            content && Object.values(content).every((c: any) => c.schema),
+            `${where} ${status}: a response schema`,
+          );
         }
         assert.ok(op.responses['5XX'], `${where}: server errors documented`);
       }
@@ -128,18 +141,30 @@ test("the API's answers have the shape its document gives them", async () => {
 /** Problems of `value` against `schema`: missing required properties, undocumented properties, wrong basic types. */
 function conform(value: unknown, schema: Schema, doc: Schema, at: string): string[] {
   if (schema.$ref) return conform(value, resolve(doc, schema.$ref)!, doc, at);
-  if (schema.anyOf) return schema.anyOf.some((s: Schema) => conform(value, s, doc, at).length === 0) ? [] : [`${at}: matches no anyOf branch`];
+  if (schema.anyOf)
+    return schema.anyOf.some((s: Schema) => conform(value, s, doc, at).length === 0)
+      ? []
+      : [`${at}: matches no anyOf branch`];
   const type = schema.type;
   if (type === undefined) return [];
-  const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
+  const actual =
+    value === null ? 'null' : Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
   const allowed = Array.isArray(type) ? type : [type];
-  if (!allowed.includes(actual) && !(actual === 'integer' && allowed.includes('number'))) return [`${at}: ${actual}, documented ${allowed.join('|')}`];
-  if (actual === 'array') return (value as unknown[]).flatMap((item, i) => (schema.items ? conform(item, schema.items, doc, `${at}[${i}]`) : []));
+  if (!allowed.includes(actual) && !(actual === 'integer' && allowed.includes('number')))
+    return [`${at}: ${actual}, documented ${allowed.join('|')}`];
+  if (actual === 'array')
+    return (value as unknown[]).flatMap((item, i) =>
+      schema.items ? conform(item, schema.items, doc, `${at}[${i}]`) : [],
+    );
   if (actual !== 'object') return [];
   const object = value as Record<string, unknown>;
-  const problems = (schema.required ?? []).filter((key: string) => !(key in object)).map((key: string) => `${at}.${key}: required, missing`);
+  const problems = (schema.required ?? [])
+    .filter((key: string) => !(key in object))
+    .map((key: string) => `${at}.${key}: required, missing`);
   for (const [key, item] of Object.entries(object)) {
-    const property = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    const property =
+      schema.properties?.[key] ??
+      (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
     if (property) problems.push(...conform(item, property, doc, `${at}.${key}`));
     else if (schema.properties) problems.push(`${at}.${key}: not documented`);
   }
@@ -149,7 +174,9 @@ function conform(value: unknown, schema: Schema, doc: Schema, at: string): strin
 function refsIn(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(refsIn);
   if (value === null || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, item]) => (key === '$ref' && typeof item === 'string' ? [item] : refsIn(item)));
+  return Object.entries(value).flatMap(([key, item]) =>
+    key === '$ref' && typeof item === 'string' ? [item] : refsIn(item),
+  );
 }
 
 function resolve(doc: Schema, ref: string): Schema | undefined {
@@ -165,7 +192,13 @@ test('a route plugin given to the server is documented and validated like the bu
   const plugin: FastifyPluginAsync<ServerContext> = async (app, context) => {
     app.get<{ Querystring: { n: number } }>(
       '/extra/:name',
-      { schema: { summary: 'An extra route from a plugin', params: { type: 'object', properties: { name: { type: 'string' } } }, querystring: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } } },
+      {
+        schema: {
+          summary: 'An extra route from a plugin',
+          params: { type: 'object', properties: { name: { type: 'string' } } },
+          querystring: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+        },
+      },
       async (request) => ({ n: request.query.n, worker: context.engine.workerId }),
     );
   };
@@ -173,8 +206,17 @@ test('a route plugin given to the server is documented and validated like the bu
   try {
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     assert.equal(doc.paths['/extra/{name}'].get.summary, 'An extra route from a plugin');
-    assert.deepEqual(doc.paths['/extra/{name}'].get.parameters.map((p: Schema) => [p.name, p.in, p.required]), [['name', 'path', true], ['n', 'query', true]]);
-    assert.deepEqual((await app.inject({ method: 'GET', url: '/extra/x?n=3' })).json(), { n: 3, worker: engine.workerId });
+    assert.deepEqual(
+      doc.paths['/extra/{name}'].get.parameters.map((p: Schema) => [p.name, p.in, p.required]),
+      [
+        ['name', 'path', true],
+        ['n', 'query', true],
+      ],
+    );
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/extra/x?n=3' })).json(), {
+      n: 3,
+      worker: engine.workerId,
+    });
     const bad = await app.inject({ method: 'GET', url: '/extra/x?n=three' });
     assert.deepEqual([bad.statusCode, bad.json().field], [400, 'query.n']);
   } finally {

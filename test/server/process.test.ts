@@ -13,7 +13,11 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const MODULE = 'test/server/fixtures/server-workflows.ts';
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -30,11 +34,30 @@ test('`waymark server` serves the API; on SIGTERM it exits 0 at once and release
   const db = tempDb();
   const env: NodeJS.ProcessEnv = { ...process.env, WAYMARK_TEST_HOLD_WORK: '1' };
   delete env.WAYMARK_DB;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'server', '--port', '0', '--db', `sqlite:${db}`, '--workflows', MODULE, '--worker-id', 'api-1', '--log-level', 'warn'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      'server',
+      '--port',
+      '0',
+      '--db',
+      `sqlite:${db}`,
+      '--workflows',
+      MODULE,
+      '--worker-id',
+      'api-1',
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -45,7 +68,9 @@ test('`waymark server` serves the API; on SIGTERM it exits 0 at once and release
       const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
       if (url) resolve(url);
     });
-    void exited.then(([code]) => reject(new Error(`waymark server exited (${code}) before listening\n${stdout}\n${stderr}`)));
+    void exited.then(([code]) =>
+      reject(new Error(`waymark server exited (${code}) before listening\n${stdout}\n${stderr}`)),
+    );
   });
 
   const held = ['held-1', 'held-2', 'held-3'];
@@ -53,20 +78,42 @@ test('`waymark server` serves the API; on SIGTERM it exits 0 at once and release
   let leases: Database.Database | undefined;
   /** Who holds each run's lease, read straight from the store file. */
   const leaseOwners = () =>
-    Object.fromEntries(leases!.prepare('SELECT id, lease_owner FROM runs ORDER BY id').all().map((r: any) => [r.id, r.lease_owner]));
+    Object.fromEntries(
+      leases!
+        .prepare('SELECT id, lease_owner FROM runs ORDER BY id')
+        .all()
+        .map((r: any) => [r.id, r.lease_owner]),
+    );
   try {
     const url = await listening;
     leases = new Database(db, { readonly: true, fileMustExist: true });
     assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
     // Runs held inside step 'work' (their leases held by this server) and runs parked on a signal (no lease).
-    for (const id of held) assert.equal((await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id, hold: true }, id })).status, 201);
-    for (const id of parked) assert.equal((await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id }, id })).status, 201);
+    for (const id of held)
+      assert.equal(
+        (await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id, hold: true }, id })).status,
+        201,
+      );
+    for (const id of parked)
+      assert.equal((await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id }, id })).status, 201);
     for (const id of parked) await statusOf(url, id, 'waiting');
-    const listed = (await (await fetch(`${url}/v1/runs?workflow=hold&limit=10`)).json()) as { runs: { id: string; status: string }[] };
+    const listed = (await (await fetch(`${url}/v1/runs?workflow=hold&limit=10`)).json()) as {
+      runs: { id: string; status: string }[];
+    };
     assert.deepEqual(Object.fromEntries(listed.runs.map((r) => [r.id, r.status])), {
-      'held-1': 'running', 'held-2': 'running', 'held-3': 'running', 'parked-1': 'waiting', 'parked-2': 'waiting',
+      'held-1': 'running',
+      'held-2': 'running',
+      'held-3': 'running',
+      'parked-1': 'waiting',
+      'parked-2': 'waiting',
     });
-    assert.deepEqual(leaseOwners(), { 'held-1': 'api-1', 'held-2': 'api-1', 'held-3': 'api-1', 'parked-1': null, 'parked-2': null });
+    assert.deepEqual(leaseOwners(), {
+      'held-1': 'api-1',
+      'held-2': 'api-1',
+      'held-3': 'api-1',
+      'parked-1': null,
+      'parked-2': null,
+    });
   } catch (error) {
     child.kill('SIGKILL');
     leases?.close();
@@ -87,12 +134,22 @@ test('`waymark server` serves the API; on SIGTERM it exits 0 at once and release
 
   // Another worker (a default 30 s lease) takes the runs at once: the server released its leases on the way out.
   const taking = Date.now();
-  const engine = await Engine.open({ store: `sqlite:${db}`, workflows, workerId: 'after', pollIntervalMs: 100, logger: { warn() {} } });
+  const engine = await Engine.open({
+    store: `sqlite:${db}`,
+    workflows,
+    workerId: 'after',
+    pollIntervalMs: 100,
+    logger: { warn() {} },
+  });
   try {
     for (const id of held) await runUntil(engine, id, (r) => r.status === 'waiting', 10_000);
     for (const id of [...held, ...parked]) await engine.signal(id, 'go', { by: 'after' });
     for (const id of [...held, ...parked]) {
-      assert.deepEqual(await engine.result(id, { timeoutMs: 10_000 }), { work: `worked on ${id}`, go: { by: 'after' }, finish: `finished ${id}` });
+      assert.deepEqual(await engine.result(id, { timeoutMs: 10_000 }), {
+        work: `worked on ${id}`,
+        go: { by: 'after' },
+        finish: `finished ${id}`,
+      });
     }
     const tookMs = Date.now() - taking;
     t.diagnostic(`another worker finished the 5 runs ${tookMs} ms after opening`);
@@ -122,7 +179,12 @@ test('`waymark server --examples` serves the examples and refuses a bad --port b
   try {
     assert.match(stdout, /^waymark server: listening on http:\/\/127\.0\.0\.1:\d+\n/);
     const versions = (await (await fetch(`${url}/v1/versions`)).json()) as { versions: { workflow: string }[] };
-    assert.deepEqual([...new Set(versions.versions.map((v) => v.workflow))].sort(), ['onboarding', 'order', 'report', 'rollout']);
+    assert.deepEqual([...new Set(versions.versions.map((v) => v.workflow))].sort(), [
+      'onboarding',
+      'order',
+      'report',
+      'rollout',
+    ]);
   } finally {
     child.kill('SIGINT');
   }

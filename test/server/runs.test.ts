@@ -10,13 +10,24 @@ forEachBackend((backend) => {
       const started = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'a' }, id: 'http-1' });
       assert.equal(started.status, 201, JSON.stringify(started.body));
       assert.equal(started.headers.location, '/v1/runs/http-1');
-      assert.deepEqual([started.body.id, started.body.workflow, started.body.version, started.body.input], ['http-1', 'hold', 1, { label: 'a' }]);
+      assert.deepEqual(
+        [started.body.id, started.body.workflow, started.body.version, started.body.input],
+        ['http-1', 'hold', 1, { label: 'a' }],
+      );
       assert.match(started.body.createdAt, /^\d{4}-\d\d-\d\dT/);
 
-      const correlated = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'b' }, id: 'http-2', correlationId: 'order-77' });
+      const correlated = await call('POST', '/v1/runs', {
+        workflow: 'hold',
+        input: { label: 'b' },
+        id: 'http-2',
+        correlationId: 'order-77',
+      });
       assert.equal(correlated.body.correlationId, 'order-77');
       const byCorrelation = await call('GET', '/v1/runs?correlationId=order-77');
-      assert.deepEqual(byCorrelation.body.runs.map((r: { id: string }) => r.id), ['http-2']);
+      assert.deepEqual(
+        byCorrelation.body.runs.map((r: { id: string }) => r.id),
+        ['http-2'],
+      );
 
       const again = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'other' }, id: 'http-1' });
       assert.equal(again.status, 200);
@@ -35,7 +46,10 @@ forEachBackend((backend) => {
 
       const history = await call('GET', '/v1/runs/http-1/history');
       assert.equal(history.body.runId, 'http-1');
-      assert.deepEqual(history.body.events.map((e: { type: string }) => e.type), ['run_started', 'step_completed', 'signal_waiting']);
+      assert.deepEqual(
+        history.body.events.map((e: { type: string }) => e.type),
+        ['run_started', 'step_completed', 'signal_waiting'],
+      );
 
       const described = await call('GET', '/v1/runs/http-1/describe');
       assert.equal(described.status, 200);
@@ -47,7 +61,11 @@ forEachBackend((backend) => {
       assert.deepEqual([signalled.status, signalled.body], [202, { runId: 'http-1', signal: 'go' }]);
       const result = await call('GET', '/v1/runs/http-1/result?timeoutMs=10000');
       assert.equal(result.status, 200);
-      assert.deepEqual(result.body, { runId: 'http-1', status: 'completed', output: { work: 'worked on a', go: { by: 'ops' }, finish: 'finished a' } });
+      assert.deepEqual(result.body, {
+        runId: 'http-1',
+        status: 'completed',
+        output: { work: 'worked on a', go: { by: 'ops' }, finish: 'finished a' },
+      });
     });
   });
 
@@ -115,12 +133,19 @@ forEachBackend((backend) => {
 
       await call('POST', '/v1/runs', { workflow: 'fragile', id: 'stuck' });
       await runUntil(engine, 'stuck', (r) => r.status === 'needs_attention');
-      const skipped = await call('POST', '/v1/runs/stuck/actions/skip-step', { actor: 'ops', reason: 'filled by hand', output: 41 });
+      const skipped = await call('POST', '/v1/runs/stuck/actions/skip-step', {
+        actor: 'ops',
+        reason: 'filled by hand',
+        output: 41,
+      });
       assert.equal(skipped.status, 200, JSON.stringify(skipped.body));
       assert.equal(skipped.body.applied, true);
       assert.deepEqual((await call('GET', '/v1/runs/stuck/result?timeoutMs=10000')).body.output, { value: 41 });
       const action = (await engine.history('stuck')).find((e) => e.type === 'operator_action');
-      assert.deepEqual([(action?.data as { actor?: string }).actor, (action?.data as { reason?: string }).reason], ['ops', 'filled by hand']);
+      assert.deepEqual(
+        [(action?.data as { actor?: string }).actor, (action?.data as { reason?: string }).reason],
+        ['ops', 'filled by hand'],
+      );
 
       const finished = await call('POST', '/v1/runs/stuck/actions/cancel', {});
       assert.deepEqual([finished.status, finished.body.code], [409, 'E_RUN_STATE']);

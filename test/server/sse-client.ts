@@ -19,7 +19,11 @@ export function connectSse(url: string): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     const request = get(url, (response) => {
       const received: SseMessage[] = [];
-      const waiting: { match: (m: SseMessage) => boolean; resolve: (m: SseMessage) => void; reject: (e: Error) => void }[] = [];
+      const waiting: {
+        match: (m: SseMessage) => boolean;
+        resolve: (m: SseMessage) => void;
+        reject: (e: Error) => void;
+      }[] = [];
       let taken = 0;
       let buffer = '';
       let done = false;

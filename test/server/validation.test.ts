@@ -86,9 +86,15 @@ test('every bad input is 400 E_INVALID_INPUT naming the field and the reason, an
       assert.ok(answer.body.message.includes(field), `${what}: the message names the field: ${answer.body.message}`);
     }
 
-    assert.deepEqual((await engine.listRuns({ limit: 1000 })).map((r) => [r.id, r.status, r.version]), runs.map((r) => [r.id, r.status, r.version]));
+    assert.deepEqual(
+      (await engine.listRuns({ limit: 1000 })).map((r) => [r.id, r.status, r.version]),
+      runs.map((r) => [r.id, r.status, r.version]),
+    );
     assert.deepEqual(await engine.history('seed'), history);
-    assert.deepEqual((await engine.versions()).map((v) => `${v.workflow} v${v.version} ${v.status}`), versions);
+    assert.deepEqual(
+      (await engine.versions()).map((v) => `${v.workflow} v${v.version} ${v.status}`),
+      versions,
+    );
     assert.deepEqual(await engine.rollouts(), []);
     const routed = await call('POST', '/v1/runs', { workflow: 'versioned-order', input: { id: 'r' } });
     assert.equal(routed.body.version, 3, 'no canary route was set: a routed start takes the latest version');
@@ -97,7 +103,12 @@ test('every bad input is 400 E_INVALID_INPUT naming the field and the reason, an
 
 test('a media type the API does not take is refused before anything runs', async () => {
   await withApi(`sqlite:${tempDb()}`, { workflows }, async ({ engine, app }) => {
-    const answer = await app.inject({ method: 'POST', url: '/v1/runs', payload: '<run/>', headers: { 'content-type': 'application/xml' } });
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: '<run/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     assert.equal(answer.statusCode, 415);
     assert.equal(answer.json().code, 'E_UNSUPPORTED_MEDIA_TYPE');
     assert.deepEqual(await engine.listRuns(), []);

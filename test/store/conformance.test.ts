@@ -18,7 +18,13 @@ forEachBackend((backend) => {
   test('create: false opens only an existing store: a missing one is E_STORE_NOT_FOUND and nothing is created', async () => {
     const location = backend.store();
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(openStore(location, { create: false }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_STORE_NOT_FOUND' && /does not exist.*\(nothing was created\)/.test(e.message));
+      await assert.rejects(
+        openStore(location, { create: false }),
+        (e: unknown) =>
+          e instanceof WaymarkError &&
+          e.code === 'E_STORE_NOT_FOUND' &&
+          /does not exist.*\(nothing was created\)/.test(e.message),
+      );
     }
     if (backend.name === 'sqlite') assert.equal(existsSync(location.slice('sqlite:'.length)), false, 'no file');
     await (await openStore(location)).close(); // the default creates it
@@ -33,7 +39,10 @@ forEachBackend((backend) => {
     assert.ok(again && !again.created && 'run' in again);
     assert.deepEqual(again.run.input, { a: 1 });
     const history = await store.history('r1');
-    assert.deepEqual(history.map((e) => [e.pos, e.type]), [[0, 'run_started']]);
+    assert.deepEqual(
+      history.map((e) => [e.pos, e.type]),
+      [[0, 'run_started']],
+    );
     await store.close();
   });
 
@@ -41,12 +50,23 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     const a = await store.claimRuns('worker-a', served, 10, 200);
     const b = await store.claimRuns('worker-b', served, 10, 200);
-    assert.deepEqual(a.map((c) => c.run.id), ['r1']);
+    assert.deepEqual(
+      a.map((c) => c.run.id),
+      ['r1'],
+    );
     assert.deepEqual(b, [], 'a live lease is not claimable');
-    assert.deepEqual(await store.claimRuns('worker-b', [{ workflow: 'w', version: 2 }], 10, 200), [], 'unserved versions are not claimed');
+    assert.deepEqual(
+      await store.claimRuns('worker-b', [{ workflow: 'w', version: 2 }], 10, 200),
+      [],
+      'unserved versions are not claimed',
+    );
     await new Promise((resolve) => setTimeout(resolve, 250));
     const taken = await store.claimRuns('worker-b', served, 10, 200);
-    assert.deepEqual(taken.map((c) => c.run.id), ['r1'], 'an expired lease is claimable');
+    assert.deepEqual(
+      taken.map((c) => c.run.id),
+      ['r1'],
+      'an expired lease is claimable',
+    );
     await store.close();
   });
 
@@ -69,7 +89,10 @@ forEachBackend((backend) => {
       { ok: false, reason: 'missing' },
       { ok: true },
     ]);
-    assert.deepEqual((await store.history('r1')).map((e) => e.type), ['run_started', 'step_completed']);
+    assert.deepEqual(
+      (await store.history('r1')).map((e) => e.type),
+      ['run_started', 'step_completed'],
+    );
     await store.close();
   });
 
@@ -77,10 +100,20 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
     const event = { type: 'step_completed' as const, seq: 0, name: 's', data: { output: 1 } };
-    assert.deepEqual(await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [event] }], 10_000), [{ ok: true }]);
+    assert.deepEqual(await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [event] }], 10_000), [
+      { ok: true },
+    ]);
     // Same seq again at the next position (a confused writer): refused by the (run, seq) constraint.
     const second = await store.commit(
-      [{ runId: 'r1', workerId: 'worker-a', fromPos: 2, events: [{ ...event, data: { output: 2 } }], update: { status: 'completed' } }],
+      [
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 2,
+          events: [{ ...event, data: { output: 2 } }],
+          update: { status: 'completed' },
+        },
+      ],
       10_000,
     );
     assert.deepEqual(second, [{ ok: false, reason: 'conflict' }]);
@@ -94,13 +127,30 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
     const waitingFor = { kind: 'signal' as const, seq: 0, name: 'go', signals: ['go'] };
-    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
+    await store.commit(
+      [
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [],
+          update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true },
+        },
+      ],
+      10_000,
+    );
     await store.sendSignal('r1', 'other', null);
     assert.deepEqual(await store.claimRuns('worker-a', served, 10, 10_000), [], 'an unrelated signal does not wake it');
     const sent = await store.sendSignal('r1', 'go', { ok: true });
     const [claimed] = await store.claimRuns('worker-a', served, 10, 10_000);
     assert.equal(claimed?.run.id, 'r1');
-    assert.deepEqual(claimed?.signals.map((s) => [s.id, s.name, s.payload]), [[sent.id - 1, 'other', null], [sent.id, 'go', { ok: true }]]);
+    assert.deepEqual(
+      claimed?.signals.map((s) => [s.id, s.name, s.payload]),
+      [
+        [sent.id - 1, 'other', null],
+        [sent.id, 'go', { ok: true }],
+      ],
+    );
     await store.close();
   });
 
@@ -109,7 +159,18 @@ forEachBackend((backend) => {
     await store.claimRuns('worker-a', served, 10, 10_000);
     await store.sendSignal('r1', 'go', 1); // arrives while the run is executing (status running)
     const waitingFor = { kind: 'signal' as const, seq: 0, name: 'go', signals: ['go'] };
-    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
+    await store.commit(
+      [
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [],
+          update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true },
+        },
+      ],
+      10_000,
+    );
     assert.equal((await store.claimRuns('worker-b', served, 10, 10_000)).length, 1);
     await store.close();
   });
@@ -118,10 +179,23 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
     const output = { zeta: 1, alpha: { b: 2, a: [3, { y: null, x: 'é' }] }, mid: true };
-    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [{ type: 'step_completed', seq: 0, name: 's', data: { output } }] }], 10_000);
+    await store.commit(
+      [
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [{ type: 'step_completed', seq: 0, name: 's', data: { output } }],
+        },
+      ],
+      10_000,
+    );
     const [, event] = await store.history('r1');
     assert.equal(JSON.stringify(event!.data), JSON.stringify({ output }), 'keys keep their recorded order');
-    await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 2, events: [], update: { status: 'completed', output: null } }], 10_000);
+    await store.commit(
+      [{ runId: 'r1', workerId: 'worker-a', fromPos: 2, events: [], update: { status: 'completed', output: null } }],
+      10_000,
+    );
     const run = await store.getRun('r1');
     assert.equal(run?.status, 'completed');
     assert.equal(run?.output, null, 'a JSON null output is not "no output"');
@@ -133,7 +207,11 @@ forEachBackend((backend) => {
     await store.claimRuns('worker-a', served, 10, 300);
     await store.renewLeases('worker-a', ['r1'], 10_000);
     await new Promise((resolve) => setTimeout(resolve, 350));
-    assert.deepEqual(await store.claimRuns('worker-b', served, 10, 10_000), [], 'a renewed lease outlives its first term');
+    assert.deepEqual(
+      await store.claimRuns('worker-b', served, 10, 10_000),
+      [],
+      'a renewed lease outlives its first term',
+    );
     await store.releaseLeases('worker-a');
     assert.equal((await store.claimRuns('worker-b', served, 10, 10_000)).length, 1);
     await store.close();
@@ -141,14 +219,24 @@ forEachBackend((backend) => {
 
   test("renewing extends only the given runs' leases, and only the caller's: the worker's other leases expire", async () => {
     const { store } = await storeWithRun(backend);
-    await store.createRuns([{ id: 'r2', workflow: 'w', version: 1, input: {} }, { id: 'r3', workflow: 'w', version: 1, input: {} }], 1000);
+    await store.createRuns(
+      [
+        { id: 'r2', workflow: 'w', version: 1, input: {} },
+        { id: 'r3', workflow: 'w', version: 1, input: {} },
+      ],
+      1000,
+    );
     assert.equal((await store.claimRuns('worker-a', served, 10, 300)).length, 3);
     await store.renewLeases('worker-a', ['r1', 'r2'], 10_000);
     await store.renewLeases('worker-b', ['r3'], 10_000); // not its lease: changes nothing
     await store.renewLeases('worker-a', [], 10_000);
     await new Promise((resolve) => setTimeout(resolve, 350));
     const taken = await store.claimRuns('worker-b', served, 10, 10_000);
-    assert.deepEqual(taken.map((c) => c.run.id), ['r3'], 'only the lease left unrenewed lapsed');
+    assert.deepEqual(
+      taken.map((c) => c.run.id),
+      ['r3'],
+      'only the lease left unrenewed lapsed',
+    );
     assert.deepEqual(await store.claimRuns('worker-c', served, 10, 10_000), [], 'the renewed leases still hold');
     await store.close();
   });
@@ -159,7 +247,15 @@ forEachBackend((backend) => {
     assert.ok(claimed);
     const until = Date.now() + 60_000;
     await store.commit(
-      [{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor: { kind: 'sleep', seq: 0, until }, dueAt: until, releaseLease: true } }],
+      [
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [],
+          update: { status: 'waiting', waitingFor: { kind: 'sleep', seq: 0, until }, dueAt: until, releaseLease: true },
+        },
+      ],
       10_000,
     );
     const due = await store.nextDueAt(served);
@@ -170,34 +266,99 @@ forEachBackend((backend) => {
 
   test('workers are live while their heartbeat lasts; run counts are exact by version and status', async () => {
     const { store } = await storeWithRun(backend);
-    await store.createRuns([{ id: 'r2', workflow: 'w', version: 1, input: null }, { id: 'r3', workflow: 'w', version: 2, input: null }], 1000);
+    await store.createRuns(
+      [
+        { id: 'r2', workflow: 'w', version: 1, input: null },
+        { id: 'r3', workflow: 'w', version: 2, input: null },
+      ],
+      1000,
+    );
     await store.heartbeat('worker-a', served, 10_000);
     await store.heartbeat('worker-b', [{ workflow: 'w', version: 2 }], 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const live = await store.liveWorkers();
-    assert.deepEqual(live.map((w) => [w.workerId, w.served]), [['worker-a', served]]);
+    assert.deepEqual(
+      live.map((w) => [w.workerId, w.served]),
+      [['worker-a', served]],
+    );
     await store.removeWorker('worker-a');
     assert.deepEqual(await store.liveWorkers(), []);
     const counts = await store.countRuns();
-    assert.deepEqual(counts.map((c) => [c.workflow, c.version, c.status, c.count]), [['w', 1, 'running', 2], ['w', 2, 'running', 1]]);
+    assert.deepEqual(
+      counts.map((c) => [c.workflow, c.version, c.status, c.count]),
+      [
+        ['w', 1, 'running', 2],
+        ['w', 2, 'running', 1],
+      ],
+    );
     await store.close();
   });
   test('a task is created with the checkpoint that schedules it, handed out once, and its report wakes the suspended run', async () => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
-    const task = { taskId: 't1', runId: 'r1', workflow: 'w', version: 1, seq: 0, attempt: 1, taskType: 'work', refName: 'work', input: { n: 1 }, responseTimeoutMs: 60_000, timeoutMs: 0, visibleAt: 0 };
+    const task = {
+      taskId: 't1',
+      runId: 'r1',
+      workflow: 'w',
+      version: 1,
+      seq: 0,
+      attempt: 1,
+      taskType: 'work',
+      refName: 'work',
+      input: { n: 1 },
+      responseTimeoutMs: 60_000,
+      timeoutMs: 0,
+      visibleAt: 0,
+    };
     const waitingFor = { kind: 'task' as const, seq: 0, name: 'work', tasks: ['work'] };
-    const events = [{ type: 'task_scheduled' as const, seq: 0, name: 'work', data: { taskId: 't1', attempt: 1, ref: 'work', input: { n: 1 }, visibleAt: 0 } }];
-    const [ok] = await store.commit([{ runId: 'r1', workerId: 'worker-a', fromPos: 1, events, newTasks: [task], update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true } }], 10_000);
+    const events = [
+      {
+        type: 'task_scheduled' as const,
+        seq: 0,
+        name: 'work',
+        data: { taskId: 't1', attempt: 1, ref: 'work', input: { n: 1 }, visibleAt: 0 },
+      },
+    ];
+    const [ok] = await store.commit(
+      [
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events,
+          newTasks: [task],
+          update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true },
+        },
+      ],
+      10_000,
+    );
     assert.equal(ok!.ok, true);
-    assert.deepEqual((await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]), [['t1', 'IN_PROGRESS', 'w1', 1]]);
+    assert.deepEqual(
+      (await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]),
+      [['t1', 'IN_PROGRESS', 'w1', 1]],
+    );
     assert.deepEqual(await store.tasks.poll('work', 'w2', 5), [], 'handed out once');
-    assert.deepEqual(await store.claimRuns('worker-b', served, 10, 10_000), [], 'the suspended run is not due before the report');
+    assert.deepEqual(
+      await store.claimRuns('worker-b', served, 10, 10_000),
+      [],
+      'the suspended run is not due before the report',
+    );
     assert.deepEqual(await store.tasks.finished(['t1', 'missing']), [], 'an open task is not finished');
-    assert.equal((await store.tasks.report('t1', { status: 'COMPLETED', output: { done: true } }))!.status, 'COMPLETED');
-    assert.deepEqual((await store.tasks.finished(['t1', 'missing'])).map((t) => [t.taskId, t.status]), [['t1', 'COMPLETED']], 'finished tasks in one read');
+    assert.equal(
+      (await store.tasks.report('t1', { status: 'COMPLETED', output: { done: true } }))!.status,
+      'COMPLETED',
+    );
+    assert.deepEqual(
+      (await store.tasks.finished(['t1', 'missing'])).map((t) => [t.taskId, t.status]),
+      [['t1', 'COMPLETED']],
+      'finished tasks in one read',
+    );
     const [claimed] = await store.claimRuns('worker-b', served, 10, 10_000);
-    assert.deepEqual(claimed?.taskOutcomes?.map((t) => [t.taskId, t.output]), [['t1', { done: true }]], 'the report comes with the claim until the run records it');
+    assert.deepEqual(
+      claimed?.taskOutcomes?.map((t) => [t.taskId, t.output]),
+      [['t1', { done: true }]],
+      'the report comes with the claim until the run records it',
+    );
     assert.equal(await store.tasks.report('missing', { status: 'COMPLETED' }), undefined);
     await store.close();
   });
@@ -206,7 +367,19 @@ forEachBackend((backend) => {
     const { store } = await storeWithRun(backend);
     assert.equal(await store.removeRun('r1'), 'in_flight');
     assert.equal((await store.history('r1')).length, 1, 'nothing deleted');
-    await store.commit([{ runId: 'r1', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'run_cancelled', data: { actor: 'op', reason: 'done with it' } }], update: { status: 'cancelled' } }], 1000);
+    await store.commit(
+      [
+        {
+          runId: 'r1',
+          workerId: 'op',
+          fromPos: 1,
+          asOperator: true,
+          events: [{ type: 'run_cancelled', data: { actor: 'op', reason: 'done with it' } }],
+          update: { status: 'cancelled' },
+        },
+      ],
+      1000,
+    );
     assert.equal(await store.removeRun('r1'), 'removed');
     assert.deepEqual([await store.getRun('r1'), await store.history('r1')], [undefined, []]);
     assert.equal(await store.removeRun('r1'), 'missing');
@@ -222,13 +395,34 @@ forEachBackend((backend) => {
       [
         { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [step('s\u0000')] },
         { runId: 'r2', workerId: 'worker-a', fromPos: 1, events: [step('s')] },
-        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', waitingFor: { kind: 'signal', seq: 1, name: 'go\ud800', signals: ['go\ud800'] } } },
-        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'needs_attention', attention: { name: 'Error', message: 'x', details: { ['k\u0000']: 1 } } } },
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [],
+          update: {
+            status: 'waiting',
+            waitingFor: { kind: 'signal', seq: 1, name: 'go\ud800', signals: ['go\ud800'] },
+          },
+        },
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [],
+          update: {
+            status: 'needs_attention',
+            attention: { name: 'Error', message: 'x', details: { ['k\u0000']: 1 } },
+          },
+        },
         { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', dueAt: 1.5 } },
       ],
       10_000,
     );
-    assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.reason)), ['invalid_value', 'ok', 'invalid_value', 'invalid_value', 'invalid_value']);
+    assert.deepEqual(
+      outcomes.map((o) => (o.ok ? 'ok' : o.reason)),
+      ['invalid_value', 'ok', 'invalid_value', 'invalid_value', 'invalid_value'],
+    );
     assert.deepEqual(
       outcomes.map((o) => ('message' in o ? o.message : '')),
       [
@@ -239,8 +433,18 @@ forEachBackend((backend) => {
         'due time is 1.5, not a whole number of ms up to 8640000000000000',
       ],
     );
-    assert.deepEqual((await store.history('r1')).map((e) => e.type), ['run_started'], 'nothing of the refused commits was written');
-    assert.deepEqual((await store.history('r2')).map((e) => [e.type, e.name]), [['run_started', undefined], ['step_completed', 's']]);
+    assert.deepEqual(
+      (await store.history('r1')).map((e) => e.type),
+      ['run_started'],
+      'nothing of the refused commits was written',
+    );
+    assert.deepEqual(
+      (await store.history('r2')).map((e) => [e.type, e.name]),
+      [
+        ['run_started', undefined],
+        ['step_completed', 's'],
+      ],
+    );
     assert.equal((await store.getRun('r1'))?.status, 'running');
 
     const started = await store.createRuns(
@@ -253,13 +457,16 @@ forEachBackend((backend) => {
       ],
       1000,
     );
-    assert.deepEqual(started.map((r) => ('refused' in r ? r.refused : r.created)), [
-      true,
-      'run id contains a NUL character (U+0000)',
-      'correlationId contains a lone UTF-16 surrogate (not valid Unicode)',
-      'lock key contains a NUL character (U+0000)',
-      true,
-    ]);
+    assert.deepEqual(
+      started.map((r) => ('refused' in r ? r.refused : r.created)),
+      [
+        true,
+        'run id contains a NUL character (U+0000)',
+        'correlationId contains a lone UTF-16 surrogate (not valid Unicode)',
+        'lock key contains a NUL character (U+0000)',
+        true,
+      ],
+    );
     assert.deepEqual((await store.getRun('ok-1'))?.input, { text: '\u0000\ud800' }, 'JSON values are kept losslessly');
     assert.deepEqual(await Promise.all(['ok-2', 'ok-3'].map((id) => store.getRun(id))), [undefined, undefined]);
     assert.equal(await store.getRun('bad\u0000'), undefined, 'a lookup by an unstorable id finds nothing');
@@ -269,16 +476,50 @@ forEachBackend((backend) => {
   test('an operator change of a run queued for a lock never lets it execute without the lock; claims skip it', async () => {
     const { store } = await storeWithRun(backend);
     const lock = { key: 'target', onConflict: 'queue' as const };
-    await store.createRuns([{ id: 'holder', workflow: 'w', version: 1, input: null, lock }, { id: 'queued', workflow: 'w', version: 1, input: null, lock }], 1000);
-    const resume = { runId: 'queued', workerId: 'op', fromPos: 1, asOperator: true, events: [{ type: 'operator_action' as const, data: { action: 'resume' as const, actor: 'op', reason: 'test' } }] };
+    await store.createRuns(
+      [
+        { id: 'holder', workflow: 'w', version: 1, input: null, lock },
+        { id: 'queued', workflow: 'w', version: 1, input: null, lock },
+      ],
+      1000,
+    );
+    const resume = {
+      runId: 'queued',
+      workerId: 'op',
+      fromPos: 1,
+      asOperator: true,
+      events: [{ type: 'operator_action' as const, data: { action: 'resume' as const, actor: 'op', reason: 'test' } }],
+    };
     await store.commit([{ ...resume, update: { status: 'paused' } }], 0);
-    await store.commit([{ ...resume, fromPos: 2, update: { status: 'running', dueAt: 0, waitingFor: null, releaseLease: true } }], 0);
+    await store.commit(
+      [{ ...resume, fromPos: 2, update: { status: 'running', dueAt: 0, waitingFor: null, releaseLease: true } }],
+      0,
+    );
     const run = await store.getRun('queued');
-    assert.deepEqual([run?.status, run?.waitingFor], ['waiting', { kind: 'lock', name: 'target' }], 'queued again, not due');
+    assert.deepEqual(
+      [run?.status, run?.waitingFor],
+      ['waiting', { kind: 'lock', name: 'target' }],
+      'queued again, not due',
+    );
     const claimed = await store.claimRuns('worker-a', served, 10, 1000);
     assert.deepEqual(claimed.map((c) => c.run.id).sort(), ['holder', 'r1']);
-    await store.commit([{ runId: 'holder', workerId: 'worker-a', fromPos: 1, events: [{ type: 'run_completed', data: {} }], update: { status: 'completed' } }], 1000);
-    assert.deepEqual((await store.claimRuns('worker-a', served, 10, 1000)).map((c) => c.run.id), ['queued'], 'granted the lock when the holder ended');
+    await store.commit(
+      [
+        {
+          runId: 'holder',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [{ type: 'run_completed', data: {} }],
+          update: { status: 'completed' },
+        },
+      ],
+      1000,
+    );
+    assert.deepEqual(
+      (await store.claimRuns('worker-a', served, 10, 1000)).map((c) => c.run.id),
+      ['queued'],
+      'granted the lock when the holder ended',
+    );
     await store.close();
   });
 

@@ -72,7 +72,10 @@ async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] 
   }
 }
 
-test("a connection the server ends just as the pool hands it to a waiting transaction fails that transaction, not the process (the 'error' event has a listener)", { skip, timeout: 30_000 }, async () => {
+test("a connection the server ends just as the pool hands it to a waiting transaction fails that transaction, not the process (the 'error' event has a listener)", {
+  skip,
+  timeout: 30_000,
+}, async () => {
   const applicationName = `waymark-handover-${process.pid}`;
   const url = new URL(`${tempPgStore()}&application_name=${applicationName}`);
   const proxy = await startHoldingProxy({ hostname: url.hostname, port: Number(url.port) });
@@ -82,19 +85,31 @@ test("a connection the server ends just as the pool hands it to a waiting transa
     await store.getRun('nobody'); // the pool's only connection is open (the migration's was closed)
     proxy.hold();
     const read = store.getRun('nobody'); // takes the pool's only connection; its answer is held back
-    const write = store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: null }], 1_000).then(() => 'written', String); // waits for that connection
+    const write = store
+      .createRuns([{ id: 'r1', workflow: 'w', version: 1, input: null }], 1_000)
+      .then(() => 'written', String); // waits for that connection
     let backend: { pid: number }[] = [];
     while (backend.length === 0) {
       // the read has been answered by the server (only the proxy holds the answer back)
-      backend = await sql<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query LIKE 'SELECT * FROM runs WHERE id%'", [applicationName]);
+      backend = await sql<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query LIKE 'SELECT * FROM runs WHERE id%'",
+        [applicationName],
+      );
     }
     await sql('SELECT pg_terminate_backend($1)', [backend[0]!.pid]);
 
     assert.equal(await read, undefined, 'the read was answered before the server ended the connection');
-    assert.match(await write, /not queryable|Connection terminated|terminating connection/, 'the transaction handed the dead connection fails');
+    assert.match(
+      await write,
+      /not queryable|Connection terminated|terminating connection/,
+      'the transaction handed the dead connection fails',
+    );
     proxy.pass();
     const [again] = await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: null }], 1_000);
-    assert.ok(again && 'run' in again && again.created, 'a new connection serves the next transaction, which writes the run');
+    assert.ok(
+      again && 'run' in again && again.created,
+      'a new connection serves the next transaction, which writes the run',
+    );
   } finally {
     await store.close();
     await proxy.close();

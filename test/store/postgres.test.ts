@@ -30,8 +30,13 @@ test('several processes migrating one schema at once apply each migration exactl
   );
   const codes = await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))));
   assert.deepEqual(codes, [0, 0, 0, 0]);
-  const versions = await sql<{ version: number }>(`SELECT version FROM "${schemaOf(location)}".waymark_schema ORDER BY version`);
-  assert.deepEqual(versions.map((v) => v.version), postgresMigrations().map((m) => m.version));
+  const versions = await sql<{ version: number }>(
+    `SELECT version FROM "${schemaOf(location)}".waymark_schema ORDER BY version`,
+  );
+  assert.deepEqual(
+    versions.map((v) => v.version),
+    postgresMigrations().map((m) => m.version),
+  );
 });
 
 test('a schema written by a newer Waymark is refused clearly and left untouched', { skip }, async () => {
@@ -39,14 +44,20 @@ test('a schema written by a newer Waymark is refused clearly and left untouched'
   await (await PostgresStore.open({ url: location })).close();
   const schema = schemaOf(location);
   await sql(`INSERT INTO "${schema}".waymark_schema (version, applied_at) VALUES (999, 0)`);
-  await assert.rejects(PostgresStore.open({ url: location }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_SCHEMA_TOO_NEW');
+  await assert.rejects(
+    PostgresStore.open({ url: location }),
+    (e: unknown) => e instanceof WaymarkError && e.code === 'E_SCHEMA_TOO_NEW',
+  );
   const rows = await sql<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${schema}".waymark_schema`);
   assert.equal(rows[0]!.n, postgresMigrations().length + 1);
 });
 
 test('a bad schema name or an unreachable server is a clear error', { skip }, async () => {
   await assert.rejects(PostgresStore.open({ url: `${TEST_PG_URL}?schema=Bad-Name` }), /schema 'Bad-Name' is invalid/);
-  await assert.rejects(PostgresStore.open({ url: 'postgres://postgres@127.0.0.1:1/test' }), (e: unknown) => e instanceof WaymarkError && e.code === 'E_STORE');
+  await assert.rejects(
+    PostgresStore.open({ url: 'postgres://postgres@127.0.0.1:1/test' }),
+    (e: unknown) => e instanceof WaymarkError && e.code === 'E_STORE',
+  );
 });
 
 test('a start made through one store wakes workers listening through another', { skip }, async () => {
@@ -63,7 +74,9 @@ test('a start made through one store wakes workers listening through another', {
   }
 });
 
-test('a commit or a start the server refuses (a number out of range) fails alone: the batch is split and the others are written', { skip }, async () => {
+test('a commit or a start the server refuses (a number out of range) fails alone: the batch is split and the others are written', {
+  skip,
+}, async () => {
   const store = await PostgresStore.open({ url: tempPgStore() });
   try {
     const [one, two] = await store.createRuns(
@@ -77,7 +90,13 @@ test('a commit or a start the server refuses (a number out of range) fails alone
     const step = { type: 'step_completed' as const, seq: 0, name: 's', data: { output: 1 } };
     const outcomes = await store.commit(
       [
-        { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [step], update: { status: 'running', version: 2 ** 31 } },
+        {
+          runId: 'r1',
+          workerId: 'worker-a',
+          fromPos: 1,
+          events: [step],
+          update: { status: 'running', version: 2 ** 31 },
+        },
         { runId: 'r2', workerId: 'worker-a', fromPos: 1, events: [step], update: { status: 'completed' } },
       ],
       10_000,
@@ -102,7 +121,9 @@ test('a commit or a start the server refuses (a number out of range) fails alone
   }
 });
 
-test('renewing leases never waits for a run another transaction holds locked, so it cannot deadlock a group commit; the others are renewed', { skip }, async () => {
+test('renewing leases never waits for a run another transaction holds locked, so it cannot deadlock a group commit; the others are renewed', {
+  skip,
+}, async () => {
   const location = tempPgStore();
   const schema = schemaOf(location);
   const store = await PostgresStore.open({ url: location });
@@ -110,9 +131,17 @@ test('renewing leases never waits for a run another transaction holds locked, so
   await holder.connect();
   try {
     await store.registerWorkflowVersions([{ workflow: 'w', version: 1, fingerprint: 'f1' }]);
-    await store.createRuns(['r1', 'r2'].map((id) => ({ id, workflow: 'w', version: 1, input: null })), 1000);
+    await store.createRuns(
+      ['r1', 'r2'].map((id) => ({ id, workflow: 'w', version: 1, input: null })),
+      1000,
+    );
     assert.equal((await store.claimRuns('worker-a', [{ workflow: 'w', version: 1 }], 10, 60_000)).length, 2);
-    const expiry = async () => Object.fromEntries((await sql<{ id: string; e: number }>(`SELECT id, lease_expires_at::float8 AS e FROM "${schema}".runs`)).map((r) => [r.id, r.e]));
+    const expiry = async () =>
+      Object.fromEntries(
+        (await sql<{ id: string; e: number }>(`SELECT id, lease_expires_at::float8 AS e FROM "${schema}".runs`)).map(
+          (r) => [r.id, r.e],
+        ),
+      );
     const before = await expiry();
 
     await holder.query('BEGIN');

@@ -13,7 +13,10 @@ test('migrations create the schema once and record its version; reopening applie
   const db = new Database(path, { readonly: true });
   const versions = db.prepare('SELECT version FROM waymark_schema ORDER BY version').all() as { version: number }[];
   db.close();
-  assert.deepEqual(versions.map((v) => v.version), sqliteMigrations().map((m) => m.version));
+  assert.deepEqual(
+    versions.map((v) => v.version),
+    sqliteMigrations().map((m) => m.version),
+  );
 });
 
 test('a database written by a newer schema is refused clearly and left untouched', async () => {
@@ -25,7 +28,8 @@ test('a database written by a newer schema is refused clearly and left untouched
   db.close();
   assert.throws(
     () => new SqliteStore({ path }),
-    (e: unknown) => e instanceof WaymarkError && e.code === 'E_SCHEMA_TOO_NEW' && /schema is version 999/.test(e.message),
+    (e: unknown) =>
+      e instanceof WaymarkError && e.code === 'E_SCHEMA_TOO_NEW' && /schema is version 999/.test(e.message),
   );
   const after = new Database(path, { readonly: true });
   assert.deepEqual(after.prepare('SELECT COUNT(*) AS n FROM waymark_schema').get(), before);

@@ -28,7 +28,9 @@ export function conductorTaskCommand(program: Command): void {
 
   task
     .command('create')
-    .description('register task definitions from a JSON file holding one TaskDef or an array of them (POST /api/metadata/taskdefs)')
+    .description(
+      'register task definitions from a JSON file holding one TaskDef or an array of them (POST /api/metadata/taskdefs)',
+    )
     .argument('<file>', 'JSON file: a TaskDef or an array of TaskDefs')
     .option('--server <url>', SERVER_HELP)
     .option('--json', 'print the names registered as JSON')
@@ -41,7 +43,9 @@ export function conductorTaskCommand(program: Command): void {
 
   task
     .command('update')
-    .description('update (or create) task definitions from a JSON file holding one TaskDef or an array of them (PUT /api/metadata/taskdefs)')
+    .description(
+      'update (or create) task definitions from a JSON file holding one TaskDef or an array of them (PUT /api/metadata/taskdefs)',
+    )
     .argument('<file>', 'JSON file: a TaskDef or an array of TaskDefs')
     .option('--server <url>', SERVER_HELP)
     .option('--json', 'print the names updated as JSON')
@@ -77,17 +81,23 @@ export function conductorTaskCommand(program: Command): void {
 
   task
     .command('poll')
-    .description('claim tasks of a type as a worker would (GET /api/tasks/poll/batch/{type}): they become IN_PROGRESS and must be reported')
+    .description(
+      'claim tasks of a type as a worker would (GET /api/tasks/poll/batch/{type}): they become IN_PROGRESS and must be reported',
+    )
     .argument('<type>', 'task type (task definition name)')
     .option('--count <n>', 'claim at most this many tasks (default: 1)')
     .option('--worker-id <id>', 'worker identity recorded on the tasks (default: waymark-cli)')
-    .option('--wait <ms>', `wait up to this long for a task when none is ready, at most ${MAX_POLL_WAIT_MS} (default: 100)`)
+    .option(
+      '--wait <ms>',
+      `wait up to this long for a task when none is ready, at most ${MAX_POLL_WAIT_MS} (default: 100)`,
+    )
     .option('--server <url>', SERVER_HELP)
     .option('--json', 'print the tasks as a JSON array')
     .action(async (type: string, flags: PollFlags) => {
       const count = parsePositiveInt(flags.count, '--count') ?? 1;
       const wait = flags.wait === undefined ? 100 : parseWait(flags.wait);
-      if (flags.workerId !== undefined && flags.workerId.trim() === '') throw new UsageError('--worker-id needs a value');
+      if (flags.workerId !== undefined && flags.workerId.trim() === '')
+        throw new UsageError('--worker-id needs a value');
       const client = ServerClient.of(flags);
       const tasks = ((await client.request('GET', `/tasks/poll/batch/${encodeURIComponent(type)}`, {
         query: { count, timeout: wait, workerid: flags.workerId ?? 'waymark-cli' },
@@ -97,7 +107,13 @@ export function conductorTaskCommand(program: Command): void {
       process.stdout.write(
         `${table(
           ['task', 'workflow', 'ref', 'status', 'input'],
-          tasks.map((t) => [t.taskId, t.workflowInstanceId, t.referenceTaskName ?? '', t.status, compact(t.inputData ?? {})]),
+          tasks.map((t) => [
+            t.taskId,
+            t.workflowInstanceId,
+            t.referenceTaskName ?? '',
+            t.status,
+            compact(t.inputData ?? {}),
+          ]),
         )}\n`,
       );
     });
@@ -142,10 +158,13 @@ function taskDefsTable(defs: TaskDefJson[]): string {
 function printNames(done: 'registered' | 'updated', defs: Record<string, unknown>[], flags: TaskFlags): void {
   const names = defs.map((d) => d.name as string);
   if (flags.json) return printJson({ [done]: names });
-  process.stdout.write(`${done} ${names.length === 1 ? 'task definition' : `${names.length} task definitions`}: ${names.join(', ')}\n`);
+  process.stdout.write(
+    `${done} ${names.length === 1 ? 'task definition' : `${names.length} task definitions`}: ${names.join(', ')}\n`,
+  );
 }
 
 function parseWait(value: string): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) > MAX_POLL_WAIT_MS) throw new UsageError(`--wait must be a number of ms from 0 to ${MAX_POLL_WAIT_MS}, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || Number(value) > MAX_POLL_WAIT_MS)
+    throw new UsageError(`--wait must be a number of ms from 0 to ${MAX_POLL_WAIT_MS}, got '${value}'`);
   return Number(value);
 }

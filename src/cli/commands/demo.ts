@@ -37,10 +37,34 @@ export function demoCommand(program: Command): void {
 async function demo(engine: Engine, location: string, flags: DemoFlags): Promise<void> {
   const tag = `demo-${Date.now().toString(36)}`;
   const plan: DemoRun[] = [
-    { workflow: 'order', id: `${tag}-order-approved`, input: { id: 'A-1001', amount: 42 }, signals: [{ name: 'approval', data: { approved: true, by: 'ops' } }], expect: 'completed' },
-    { workflow: 'order', id: `${tag}-order-unanswered`, input: { id: 'A-1002', amount: 15 }, signals: [], expect: 'completed' },
-    { workflow: 'order', id: `${tag}-order-invalid`, input: { id: 'A-1003', amount: 0 }, signals: [], expect: 'failed' },
-    { workflow: 'onboarding', id: `${tag}-onboarding`, input: { email: 'ada@example.com' }, signals: [{ name: 'email_verified', data: { at: 'link' } }], expect: 'completed' },
+    {
+      workflow: 'order',
+      id: `${tag}-order-approved`,
+      input: { id: 'A-1001', amount: 42 },
+      signals: [{ name: 'approval', data: { approved: true, by: 'ops' } }],
+      expect: 'completed',
+    },
+    {
+      workflow: 'order',
+      id: `${tag}-order-unanswered`,
+      input: { id: 'A-1002', amount: 15 },
+      signals: [],
+      expect: 'completed',
+    },
+    {
+      workflow: 'order',
+      id: `${tag}-order-invalid`,
+      input: { id: 'A-1003', amount: 0 },
+      signals: [],
+      expect: 'failed',
+    },
+    {
+      workflow: 'onboarding',
+      id: `${tag}-onboarding`,
+      input: { email: 'ada@example.com' },
+      signals: [{ name: 'email_verified', data: { at: 'link' } }],
+      expect: 'completed',
+    },
     { workflow: 'report', id: `${tag}-report`, input: { parts: 5 }, signals: [], expect: 'completed' },
   ];
 
@@ -58,15 +82,20 @@ async function demo(engine: Engine, location: string, flags: DemoFlags): Promise
   process.stdout.write(`${runsTable(runs)}\n\n`);
 
   const shown = plan[0]!;
-  process.stdout.write(`History of run ${shown.id} (${shown.workflow}): a retried charge, a durable sleep, an early signal\n`);
+  process.stdout.write(
+    `History of run ${shown.id} (${shown.workflow}): a retried charge, a durable sleep, an early signal\n`,
+  );
   process.stdout.write(`${historyTable(await engine.history(shown.id))}\n\n`);
 
   const wrong = plan.filter((item, i) => runs[i]!.status !== item.expect);
   if (wrong.length > 0) {
-    const facts = wrong.map((item) => `${item.id} is ${runs[plan.indexOf(item)]!.status}, expected ${item.expect}`).join('; ');
+    const facts = wrong
+      .map((item) => `${item.id} is ${runs[plan.indexOf(item)]!.status}, expected ${item.expect}`)
+      .join('; ');
     throw new Error(`the demo runs did not end as expected: ${facts}`);
   }
-  const db = flags.db === undefined && process.env.WAYMARK_DB === undefined ? '' : ` --db ${location.slice('sqlite:'.length)}`;
+  const db =
+    flags.db === undefined && process.env.WAYMARK_DB === undefined ? '' : ` --db ${location.slice('sqlite:'.length)}`;
   process.stdout.write(
     `All ${plan.length} runs ended as expected in ${((Date.now() - started) / 1000).toFixed(1)} s (the invalid order fails on purpose).\n` +
       `Look around: ${cliName()} runs list${db}  |  runs get <run>  |  runs history <run>\n`,

@@ -21,26 +21,46 @@ interface CheckFlags {
 
 /** `waymark deploy check|plan`: replays in-flight runs against candidate code; exit 0 only when the change is safe for all of them. */
 export function deployCommand(program: Command): void {
-  const deploy = program.command('deploy').description('deploy safety: check candidate code against the runs in flight');
-  const candidatesCommand = (verb: 'check' | 'plan', description: string, print: (report: DeployCheckReport | DeployPlan, json: boolean) => void) =>
+  const deploy = program
+    .command('deploy')
+    .description('deploy safety: check candidate code against the runs in flight');
+  const candidatesCommand = (
+    verb: 'check' | 'plan',
+    description: string,
+    print: (report: DeployCheckReport | DeployPlan, json: boolean) => void,
+  ) =>
     deploy
       .command(verb)
       .description(description)
-      .option('--workflows <module>', 'module exporting the candidate workflows (and `migrations` that may make runs fit)')
-      .option('--definitions <file>', 'JSON file with candidate declarative workflow definitions (one or an array); their structural diff is reported too')
+      .option(
+        '--workflows <module>',
+        'module exporting the candidate workflows (and `migrations` that may make runs fit)',
+      )
+      .option(
+        '--definitions <file>',
+        'JSON file with candidate declarative workflow definitions (one or an array); their structural diff is reported too',
+      )
       .option('--workflow <name>', 'only this workflow')
       .option('--sample-completed <n>', 'recently completed runs per workflow replayed too (default: 20)')
       .option('--db <store>', DB_HELP)
       .option('--json', 'print the full report as JSON')
       .action(async (flags: CheckFlags) => {
         const sampleCompleted = parsePositiveInt(flags.sampleCompleted, '--sample-completed');
-        if (!flags.workflows && !flags.definitions) throw new UsageError('give the candidates: --workflows <module> and/or --definitions <file>');
+        if (!flags.workflows && !flags.definitions)
+          throw new UsageError('give the candidates: --workflows <module> and/or --definitions <file>');
         const module = flags.workflows ? await loadWorkflowModule(flags.workflows) : { workflows: [], migrations: [] };
         const declared = flags.definitions ? await loadDefinitionsFile(flags.definitions) : [];
         const candidates = [...module.workflows, ...declared];
-        const options = { workflow: flags.workflow, sampleCompleted, migrations: module.migrations, compareSources: compareConductorSources };
+        const options = {
+          workflow: flags.workflow,
+          sampleCompleted,
+          migrations: module.migrations,
+          compareSources: compareConductorSources,
+        };
         // The candidates are not registered: a changed version must not be recorded by a check.
-        const result = await withEngine<DeployCheckReport | DeployPlan>(flags, {}, (engine) => (verb === 'check' ? engine.deployCheck(candidates, options) : engine.deployPlan(candidates, options)));
+        const result = await withEngine<DeployCheckReport | DeployPlan>(flags, {}, (engine) =>
+          verb === 'check' ? engine.deployCheck(candidates, options) : engine.deployPlan(candidates, options),
+        );
         print(result, flags.json === true);
         if (!result.safe) process.exitCode = 1;
       });
@@ -58,7 +78,9 @@ export function deployCommand(program: Command): void {
 
 function reportText(report: DeployCheckReport): string {
   const blocks = report.workflows.map(workflowText);
-  const verdict = report.safe ? 'SAFE: every in-flight run replays the candidate code' : 'NOT SAFE: some in-flight runs would break';
+  const verdict = report.safe
+    ? 'SAFE: every in-flight run replays the candidate code'
+    : 'NOT SAFE: some in-flight runs would break';
   return [...blocks, `${verdict} (${report.checkedRuns} runs checked in ${report.durationMs} ms)`].join('\n\n');
 }
 
@@ -70,11 +92,23 @@ function workflowText(w: WorkflowCheck): string {
     .join(', ');
   const lines = [head, `  in flight: ${counts || 'none'}`, ...w.reasons.slice(0, 20).map((r) => `  - ${r}`)];
   const structure = w.structure?.diff as { kind?: string; reasons?: string[] } | undefined;
-  if (structure) lines.push(`  graph vs v${w.structure!.from}: ${structure.kind}`, ...(structure.reasons ?? []).slice(0, 20).map((r) => `  * ${r}`));
+  if (structure)
+    lines.push(
+      `  graph vs v${w.structure!.from}: ${structure.kind}`,
+      ...(structure.reasons ?? []).slice(0, 20).map((r) => `  * ${r}`),
+    );
   if (w.reasons.length > 20) lines.push(`  - ... ${w.reasons.length - 20} more`);
   const risky = w.inFlight.filter((r) => r.verdict !== 'compatible');
   if (risky.length) {
-    const rows = risky.slice(0, 50).map((r) => [r.runId, `v${r.version}`, r.status, r.verdict, r.migration ?? (r.replay.ok ? '' : r.replay.message)]);
+    const rows = risky
+      .slice(0, 50)
+      .map((r) => [
+        r.runId,
+        `v${r.version}`,
+        r.status,
+        r.verdict,
+        r.migration ?? (r.replay.ok ? '' : r.replay.message),
+      ]);
     lines.push(table(['run', 'version', 'status', 'verdict', 'detail'], rows).replace(/^/gm, '  '));
   }
   return lines.join('\n');

@@ -21,7 +21,10 @@ export function devCommand(program: Command): void {
     .option('--examples', 'serve the built-in example workflows (order, onboarding, report, rollout) as well')
     .action(async (flags: DevFlags) => {
       // Everything the user typed is checked before the store is touched.
-      if (flags.workflows === undefined && !flags.examples) throw new UsageError('dev needs workflows to serve: give --workflows <module> (or --examples for the built-in examples)');
+      if (flags.workflows === undefined && !flags.examples)
+        throw new UsageError(
+          'dev needs workflows to serve: give --workflows <module> (or --examples for the built-in examples)',
+        );
       const location = storeLocation(flags);
       const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
       const engine = await Engine.open({ store: location, workflows });
@@ -36,7 +39,9 @@ export function devCommand(program: Command): void {
       });
 
       const stop = waitForStop();
-      process.stdout.write(`waymark dev: worker ${engine.workerId} serving ${served} on ${location} (Ctrl-C to stop)\n`);
+      process.stdout.write(
+        `waymark dev: worker ${engine.workerId} serving ${served} on ${location} (Ctrl-C to stop)\n`,
+      );
       const signal = await stop;
       process.stdout.write(`waymark dev: ${signal}: finishing in-flight commits and releasing leases\n`);
       await engine.close();

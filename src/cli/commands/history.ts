@@ -15,7 +15,10 @@ export function historyCommand(program: Command): void {
     .action(async (runId: string, flags: { db?: string }) => {
       const exported = await withEngine(flags, {}, async (engine): Promise<ExportedHistory> => {
         const run = await engine.getRun(runId);
-        return { run: { id: run.id, workflow: run.workflow, version: run.version, input: run.input, epoch: run.epoch }, events: await engine.history(runId) };
+        return {
+          run: { id: run.id, workflow: run.workflow, version: run.version, input: run.input, epoch: run.epoch },
+          events: await engine.history(runId),
+        };
       });
       printJson(exported);
     });

@@ -29,12 +29,20 @@ interface RollbackFlags {
 export function migrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description("migrate the in-flight runs of a migration's source version to its target, each on its own; runs already migrated are skipped, so it is safe to run again")
-    .requiredOption('--workflows <module>', 'module exporting the workflows (the target version included) and `migrations`')
+    .description(
+      "migrate the in-flight runs of a migration's source version to its target, each on its own; runs already migrated are skipped, so it is safe to run again",
+    )
+    .requiredOption(
+      '--workflows <module>',
+      'module exporting the workflows (the target version included) and `migrations`',
+    )
     .requiredOption('--migration <name>', 'the migration to apply (its name in the module)')
     .option('--limit <n>', 'migrate at most this many runs (default: all)')
     .option('--percent <p>', 'migrate this share of the in-flight runs, 1..100, oldest first (default: 100)')
-    .option('--dry-run', 'verify each run only (replay and validate): print what would be migrated and refused; nothing changes')
+    .option(
+      '--dry-run',
+      'verify each run only (replay and validate): print what would be migrated and refused; nothing changes',
+    )
     .option('--reason <text>', "why: recorded in each migrated run's history (default: '(no reason given)')")
     .option('--actor <name>', 'who migrates: recorded in the history (default: the OS user name)')
     .option('--db <store>', DB_HELP)
@@ -65,7 +73,9 @@ export function migrateCommand(program: Command): void {
 export function rollbackMigrationCommand(runs: Command): void {
   runs
     .command('rollback-migration')
-    .description("take a migrated run back to the version and history it had before its last migration; refused once a step has completed since")
+    .description(
+      'take a migrated run back to the version and history it had before its last migration; refused once a step has completed since',
+    )
     .argument('<run>', 'run id')
     .option('--reason <text>', "why: recorded in the run's history (default: '(no reason given)')")
     .option('--actor <name>', 'who rolls back: recorded in the history (default: the OS user name)')
@@ -92,16 +102,26 @@ export function rollbackMigrationCommand(runs: Command): void {
 function parsePercent(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100) throw new UsageError(`--percent must be a number from 1 to 100, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 100)
+    throw new UsageError(`--percent must be a number from 1 to 100, got '${value}'`);
   return n;
 }
-
 
 function print(report: MigrateAllReport, migration: MigrationDefinition, dryRun: boolean, json: boolean): void {
   const { migrated, refused, failed } = report;
   const counts = { migrated: migrated.length, refused: refused.length, failed: failed.length };
   if (json) {
-    printJson({ migration: migration.name, workflow: migration.workflow, from: migration.from, to: migration.to, dryRun, counts, migrated, refused, failed });
+    printJson({
+      migration: migration.name,
+      workflow: migration.workflow,
+      from: migration.from,
+      to: migration.to,
+      dryRun,
+      counts,
+      migrated,
+      refused,
+      failed,
+    });
     return;
   }
   const verb = dryRun ? 'would migrate' : 'migrated';
@@ -112,13 +132,30 @@ function print(report: MigrateAllReport, migration: MigrationDefinition, dryRun:
   if (migrated.length > 0) lines.push('', `${verb}:`, ...migrated.map((id) => `  ${id}`));
   if (refused.length > 0) {
     lines.push('', 'refused (the migration does not fit them; they stay as they were):');
-    lines.push(indent(table(['run', 'code', 'reason'], refused.map((r) => [r.runId, r.code, r.reason]), Infinity)));
+    lines.push(
+      indent(
+        table(
+          ['run', 'code', 'reason'],
+          refused.map((r) => [r.runId, r.code, r.reason]),
+          Infinity,
+        ),
+      ),
+    );
   }
   if (failed.length > 0) {
     lines.push('', 'failed (busy or changed meanwhile; run the command again):');
-    lines.push(indent(table(['run', 'code', 'reason'], failed.map((r) => [r.runId, r.code, r.reason]), Infinity)));
+    lines.push(
+      indent(
+        table(
+          ['run', 'code', 'reason'],
+          failed.map((r) => [r.runId, r.code, r.reason]),
+          Infinity,
+        ),
+      ),
+    );
   }
-  if (counts.migrated + counts.refused + counts.failed === 0) lines.push(`(no in-flight runs of ${migration.workflow} v${migration.from} to migrate)`);
+  if (counts.migrated + counts.refused + counts.failed === 0)
+    lines.push(`(no in-flight runs of ${migration.workflow} v${migration.from} to migrate)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

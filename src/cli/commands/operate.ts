@@ -19,13 +19,18 @@ interface OperateFlags {
 interface ActionSpec {
   action: OperatorAction;
   description: string;
-  call(engine: Engine, runId: string, options: { actor?: string; reason?: string; output?: unknown }): Promise<OperatorResult>;
+  call(
+    engine: Engine,
+    runId: string,
+    options: { actor?: string; reason?: string; output?: unknown },
+  ): Promise<OperatorResult>;
 }
 
 const ACTIONS: ActionSpec[] = [
   {
     action: 'retry_step',
-    description: 'run the parked step (or failed compensation) of a needs_attention run again, with the same idempotency key',
+    description:
+      'run the parked step (or failed compensation) of a needs_attention run again, with the same idempotency key',
     call: (engine, runId, options) => engine.retryStep(runId, options),
   },
   {

@@ -28,21 +28,35 @@ export function restartCommands(runs: Command): void {
   withCommonOptions(
     runs
       .command('restart')
-      .description('run a finished run again from the start, with the same id, on the same or another version; its earlier history is kept')
+      .description(
+        'run a finished run again from the start, with the same id, on the same or another version; its earlier history is kept',
+      )
       .argument('<run>', 'run id')
-      .option('--version <v>', "'same' (the run's version), 'latest' (the highest active version) or a version number (default: same)"),
+      .option(
+        '--version <v>',
+        "'same' (the run's version), 'latest' (the highest active version) or a version number (default: same)",
+      ),
   ).action(async (runId: string, flags: RestartFlags) => {
     // Everything the user typed is checked before the store is touched.
     const version = parseRestartVersion(flags.version);
     checkActor(flags.actor);
-    const run = await withFlags(flags, (engine) => engine.restart(runId, { version, actor: flags.actor, reason: flags.reason }));
-    print('restart', run, `restarted run '${run.id}' (${run.workflow}) from the start on v${run.version}`, flags.json === true);
+    const run = await withFlags(flags, (engine) =>
+      engine.restart(runId, { version, actor: flags.actor, reason: flags.reason }),
+    );
+    print(
+      'restart',
+      run,
+      `restarted run '${run.id}' (${run.workflow}) from the start on v${run.version}`,
+      flags.json === true,
+    );
   });
 
   withCommonOptions(
     runs
       .command('rerun')
-      .description('re-execute a finished run from one of its steps, keeping the checkpoints recorded before that step; its earlier history is kept')
+      .description(
+        're-execute a finished run from one of its steps, keeping the checkpoints recorded before that step; its earlier history is kept',
+      )
       .argument('<run>', 'run id')
       .requiredOption('--from <step>', 'the step to re-execute from (it and every later step run again)')
       .option('--input <json>', "a new input for the rerun (default: the run's input)"),
@@ -51,14 +65,28 @@ export function restartCommands(runs: Command): void {
     if (flags.from === undefined || flags.from.trim() === '') throw new UsageError('--from needs a step name');
     checkActor(flags.actor);
     const step = flags.from;
-    const run = await withFlags(flags, (engine) => engine.rerunFrom(runId, step, { ...(flags.input === undefined ? {} : { input }), actor: flags.actor, reason: flags.reason }));
-    print('rerun', run, `rerunning run '${run.id}' (${run.workflow} v${run.version}) from step '${step}'`, flags.json === true);
+    const run = await withFlags(flags, (engine) =>
+      engine.rerunFrom(runId, step, {
+        ...(flags.input === undefined ? {} : { input }),
+        actor: flags.actor,
+        reason: flags.reason,
+      }),
+    );
+    print(
+      'rerun',
+      run,
+      `rerunning run '${run.id}' (${run.workflow} v${run.version}) from step '${step}'`,
+      flags.json === true,
+    );
   });
 }
 
 function withCommonOptions(command: Command): Command {
   return command
-    .option('--workflows <module>', "module exporting the workflows, registered first so 'latest' sees its versions (default: the versions the store knows)")
+    .option(
+      '--workflows <module>',
+      "module exporting the workflows, registered first so 'latest' sees its versions (default: the versions the store knows)",
+    )
     .option('--reason <text>', "why: recorded in the run's history (default: '(no reason given)')")
     .option('--actor <name>', 'who acts: recorded in the history (default: the OS user name)')
     .option('--db <store>', DB_HELP)
@@ -68,7 +96,8 @@ function withCommonOptions(command: Command): Command {
 /** `same`, `latest` or a positive integer. */
 function parseRestartVersion(value: string | undefined): 'same' | 'latest' | number | undefined {
   if (value === undefined || value === 'same' || value === 'latest') return value;
-  if (!/^\d+$/.test(value.trim())) throw new UsageError(`--version must be 'same', 'latest' or a positive integer, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()))
+    throw new UsageError(`--version must be 'same', 'latest' or a positive integer, got '${value}'`);
   return parsePositiveInt(value, '--version');
 }
 

@@ -31,12 +31,18 @@ export function rolloutCommand(program: Command): void {
       .argument('<workflow>', 'workflow name')
       .requiredOption('--to <n>', 'candidate version')
       .option('--from <n>', 'current version (default: the highest active one)')
-      .option('--percent <p>', `first share of ${kind === 'starts' ? 'starts' : 'in-flight runs'} for the candidate, 0..100 (default: 5)`)
+      .option(
+        '--percent <p>',
+        `first share of ${kind === 'starts' ? 'starts' : 'in-flight runs'} for the candidate, 0..100 (default: 5)`,
+      )
       .option('--step <p>', 'added at each healthy promotion (default: 25)')
       .option('--every <duration>', "least time between promotions, e.g. '10m' (default: 10m)")
-      .option('--max-failure-rate <ratio>', "roll back above this multiple of the current version's failure rate, e.g. '2x' (default: 2x)")
+      .option(
+        '--max-failure-rate <ratio>',
+        "roll back above this multiple of the current version's failure rate, e.g. '2x' (default: 2x)",
+      )
       .option('--min-sample <n>', 'finished candidate runs needed to judge health (default: 20)')
-      .option('--workflows <module>', 'module with the versions involved (upgrading runs needs both versions\' code)')
+      .option('--workflows <module>', "module with the versions involved (upgrading runs needs both versions' code)")
       .option('--db <store>', DB_HELP)
       .option('--json', 'print the rollout as JSON')
       .action(async (workflow: string, flags: RolloutFlags) => {
@@ -57,18 +63,33 @@ export function rolloutCommand(program: Command): void {
         });
         show([started], flags.json === true);
       });
-  progressive('start', 'route a share of new starts to a candidate version, to be promoted or rolled back by its health', 'starts');
-  progressive('upgrade', 'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, health-gated; the others stay and drain', 'upgrade');
+  progressive(
+    'start',
+    'route a share of new starts to a candidate version, to be promoted or rolled back by its health',
+    'starts',
+  );
+  progressive(
+    'upgrade',
+    'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, health-gated; the others stay and drain',
+    'upgrade',
+  );
   rollout
     .command('status')
     .description('list rollouts with their share, status and outcome')
     .option('--db <store>', DB_HELP)
     .option('--json', 'print JSON')
-    .action(async (flags: RolloutFlags) => show(await withEngine(flags, {}, (engine) => engine.rollouts()), flags.json === true));
+    .action(async (flags: RolloutFlags) =>
+      show(await withEngine(flags, {}, (engine) => engine.rollouts()), flags.json === true),
+    );
   rollout
     .command('evaluate')
-    .description('look at every running rollout once: promote the healthy, roll back the unhealthy (run it on a schedule)')
-    .option('--workflows <module>', 'module with the versions involved (moving runs back needs the previous version\'s code)')
+    .description(
+      'look at every running rollout once: promote the healthy, roll back the unhealthy (run it on a schedule)',
+    )
+    .option(
+      '--workflows <module>',
+      "module with the versions involved (moving runs back needs the previous version's code)",
+    )
     .option('--db <store>', DB_HELP)
     .option('--json', 'print JSON')
     .action(async (flags: RolloutFlags) => {
@@ -87,15 +108,23 @@ export function rolloutCommand(program: Command): void {
       .description(description)
       .argument('<workflow>', 'workflow name')
       .option('--kind <kind>', "'starts' or 'upgrade', when the workflow has both rollouts in progress")
-      .option('--workflows <module>', "module with the versions involved (moving runs needs their code)")
+      .option('--workflows <module>', 'module with the versions involved (moving runs needs their code)')
       .option('--reason <text>', 'why (recorded in the outcome)')
       .option('--db <store>', DB_HELP)
       .option('--json', 'print JSON')
       .action(async (workflow: string, flags: RolloutFlags & { kind?: string }) => {
-        if (flags.kind !== undefined && flags.kind !== 'starts' && flags.kind !== 'upgrade') throw new UsageError(`--kind must be 'starts' or 'upgrade', got '${flags.kind}'`);
+        if (flags.kind !== undefined && flags.kind !== 'starts' && flags.kind !== 'upgrade')
+          throw new UsageError(`--kind must be 'starts' or 'upgrade', got '${flags.kind}'`);
         const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
         const kind = flags.kind as 'starts' | 'upgrade' | undefined;
-        show([await withEngine(flags, { workflows }, (engine) => engine.changeRollout(workflow, action, { kind, reason: flags.reason }))], flags.json === true);
+        show(
+          [
+            await withEngine(flags, { workflows }, (engine) =>
+              engine.changeRollout(workflow, action, { kind, reason: flags.reason }),
+            ),
+          ],
+          flags.json === true,
+        );
       });
   }
 }
@@ -110,7 +139,11 @@ function show(rollouts: Rollout[], json: boolean): void {
     `${r.percent}%`,
     r.status,
     r.outcome ?? '',
-    r.movedBack ? `moved back ${r.movedBack.length}, kept ${r.keptOnCandidate?.length ?? 0}` : r.upgraded ? `upgraded ${r.upgraded.length}/${r.eligible}, ${r.incompatible?.length ?? 0} stay` : '',
+    r.movedBack
+      ? `moved back ${r.movedBack.length}, kept ${r.keptOnCandidate?.length ?? 0}`
+      : r.upgraded
+        ? `upgraded ${r.upgraded.length}/${r.eligible}, ${r.incompatible?.length ?? 0} stay`
+        : '',
   ]);
   process.stdout.write(`${table(['workflow', 'kind', 'versions', 'share', 'status', 'outcome', 'runs'], rows)}\n`);
 }
@@ -118,7 +151,8 @@ function show(rollouts: Rollout[], json: boolean): void {
 function parsePercent(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`${flag} must be a number between 0 and 100, got '${value}'`);
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new UsageError(`${flag} must be a number between 0 and 100, got '${value}'`);
   return n;
 }
 

@@ -20,11 +20,12 @@ interface ListFlags extends ReadFlags {
   limit?: string;
 }
 
-
 export function runsCommand(program: Command): void {
   const runs = program
     .command('runs')
-    .description('look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun)');
+    .description(
+      'look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun)',
+    );
 
   runs
     .command('list')
@@ -38,7 +39,9 @@ export function runsCommand(program: Command): void {
     .action(async (flags: ListFlags) => {
       const status = parseStatuses(flags.status);
       const limit = parsePositiveInt(flags.limit, '--limit');
-      const found = await withEngine(flags, {}, (engine) => engine.listRuns({ status, workflow: flags.workflow, correlationId: flags.correlationId, limit }));
+      const found = await withEngine(flags, {}, (engine) =>
+        engine.listRuns({ status, workflow: flags.workflow, correlationId: flags.correlationId, limit }),
+      );
       if (flags.json) printJson(found);
       else process.stdout.write(`${runsTable(found)}\n`);
     });

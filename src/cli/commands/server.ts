@@ -30,47 +30,85 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function serverCommand(program: Command): void {
   program
     .command('server')
-    .description('serve the HTTP API (GET /openapi.json describes it) and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully')
+    .description(
+      'serve the HTTP API (GET /openapi.json describes it) and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully',
+    )
     .option('--db <store>', DB_HELP)
     .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
     .option('--port <n>', 'port to listen on; 0 picks a free one (default: 8080)')
-    .option('--workflows <module>', 'module exporting the code workflows (and migrations) to serve (default: none: declarative ones only)')
+    .option(
+      '--workflows <module>',
+      'module exporting the code workflows (and migrations) to serve (default: none: declarative ones only)',
+    )
     .option('--examples', 'serve the built-in example workflows (order, onboarding, report, rollout) as well')
-    .option('--worker-id <id>', "this worker's identity in leases; reuse a dead process's id to take its runs back at once (default: host:pid)")
+    .option(
+      '--worker-id <id>',
+      "this worker's identity in leases; reuse a dead process's id to take its runs back at once (default: host:pid)",
+    )
     .option('--no-worker', 'serve the API only: runs are executed by other workers (e.g. `waymark dev`)')
     .option('--concurrency <n>', 'runs executed at once (default: 100)')
-    .option('--definitions <files...>', 'declarative workflow definition files (JSON, one or an array each) registered at start; unchanged ones are kept')
+    .option(
+      '--definitions <files...>',
+      'declarative workflow definition files (JSON, one or an array each) registered at start; unchanged ones are kept',
+    )
     .option('--task-definitions <files...>', 'task definition files (JSON, one or an array each) saved at start')
-    .option('--http-allow <entries...>', 'hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may reach although they are loopback, private, link-local or this server\'s (default: none)')
+    .option(
+      '--http-allow <entries...>',
+      "hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may reach although they are loopback, private, link-local or this server's (default: none)",
+    )
     .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
     .action(async (flags: ServerFlags) => {
       // Everything the user typed is checked before the store is touched.
       const port = parsePort(flags.port);
       const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
       const level = flags.logLevel ?? 'info';
-      if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
-      if (flags.workerId !== undefined && flags.workerId.trim() === '') throw new UsageError('--worker-id needs a value');
+      if (!LOG_LEVELS.includes(level))
+        throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+      if (flags.workerId !== undefined && flags.workerId.trim() === '')
+        throw new UsageError('--worker-id needs a value');
       const declarativeOptions = parseDeclarativeOptions(flags);
       const location = storeLocation(flags);
       const module = await loadWorkflowModule(flags.workflows, { examples: flags.examples });
       const declarative = await declarativeSupport(declarativeOptions);
-      const [definitions, taskDefinitions] = [readJsonItems(flags.definitions, '--definitions'), readJsonItems(flags.taskDefinitions, '--task-definitions')];
+      const [definitions, taskDefinitions] = [
+        readJsonItems(flags.definitions, '--definitions'),
+        readJsonItems(flags.taskDefinitions, '--task-definitions'),
+      ];
       const compiled = definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), declarative.env));
-      const tasks = parseTaskDefs(taskDefinitions).map((def) => ({ name: def.name, definition: def as unknown as Json }));
+      const tasks = parseTaskDefs(taskDefinitions).map((def) => ({
+        name: def.name,
+        definition: def as unknown as Json,
+      }));
 
-      const engine = await Engine.open({ store: location, workflows: module.workflows, workerId: flags.workerId, worker: flags.worker !== false, concurrency, compile: declarative.compile });
+      const engine = await Engine.open({
+        store: location,
+        workflows: module.workflows,
+        workerId: flags.workerId,
+        worker: flags.worker !== false,
+        concurrency,
+        compile: declarative.compile,
+      });
       declarative.bind(engine);
       let server;
       try {
         await engine.definitions.saveTaskDefinitions(tasks);
         await engine.definitions.register(compiled);
-        server = await startServer({ engine, host: flags.host ?? '127.0.0.1', port, migrations: module.migrations, declarative, logger: { level, stream: process.stderr } });
+        server = await startServer({
+          engine,
+          host: flags.host ?? '127.0.0.1',
+          port,
+          migrations: module.migrations,
+          declarative,
+          logger: { level, stream: process.stderr },
+        });
       } catch (error) {
         await engine.close();
         throw error;
       }
       const stop = waitForStop();
-      const served = [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ') || 'no workflows given (declarative ones in the store or registered over the API are served)';
+      const served =
+        [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ') ||
+        'no workflows given (declarative ones in the store or registered over the API are served)';
       process.stdout.write(`waymark server: listening on ${server.url}\n`);
       process.stdout.write(
         flags.worker === false
@@ -78,7 +116,9 @@ export function serverCommand(program: Command): void {
           : `waymark server: worker ${engine.workerId} serving ${served} on ${location} (Ctrl-C or SIGTERM to stop)\n`,
       );
       const signal = await stop;
-      process.stdout.write(`waymark server: ${signal}: closing connections, finishing in-flight commits and releasing leases\n`);
+      process.stdout.write(
+        `waymark server: ${signal}: closing connections, finishing in-flight commits and releasing leases\n`,
+      );
       try {
         await server.close();
       } finally {
@@ -90,7 +130,10 @@ export function serverCommand(program: Command): void {
 
 /** The declarative options the flags give, checked (a bad allow-list entry is a usage error). */
 function parseDeclarativeOptions(flags: ServerFlags): DeclarativeOptions {
-  const allow = (flags.httpAllow ?? []).flatMap((entry) => entry.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const allow = (flags.httpAllow ?? [])
+    .flatMap((entry) => entry.split(','))
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   const options: DeclarativeOptions = { http: { allow } };
   try {
     resolveLimits(options);
@@ -103,6 +146,7 @@ function parseDeclarativeOptions(flags: ServerFlags): DeclarativeOptions {
 
 function parsePort(value: string | undefined): number {
   if (value === undefined) return 8080;
-  if (!/^\d+$/.test(value.trim()) || Number(value) > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65_535)
+    throw new UsageError(`--port must be a port number from 0 to 65535, got '${value}'`);
   return Number(value);
 }

@@ -29,9 +29,15 @@ export function startCommand(program: Command): void {
     .option('--version <n>', 'pin the run to this version (default: the latest)')
     .option('--force', 'with --version: start it even though that version is draining')
     .option('--id <id>', 'run id; a run with this id that exists is returned and nothing starts')
-    .option('--correlation-id <id>', "the caller's id for the business transaction (runs list --correlation-id finds it)")
+    .option(
+      '--correlation-id <id>',
+      "the caller's id for the business transaction (runs list --correlation-id finds it)",
+    )
     .option('--db <store>', DB_HELP)
-    .option('--workflows <module>', 'module exporting the workflows to register first (default: none: the versions the store knows)')
+    .option(
+      '--workflows <module>',
+      'module exporting the workflows to register first (default: none: the versions the store knows)',
+    )
     .option('--examples', 'register the built-in example workflows (order, onboarding, report, rollout) first')
     .option('--wait', 'wait until the run finishes and print it then')
     .option('--timeout <ms>', 'with --wait: give up after this many ms (default: 60000)')
@@ -41,11 +47,19 @@ export function startCommand(program: Command): void {
       const input = parseJsonOption(flags.input, '--input');
       const version = parsePositiveInt(flags.version, '--version');
       const timeoutMs = parsePositiveInt(flags.timeout, '--timeout') ?? 60_000;
-      if (flags.force && version === undefined) throw new UsageError('--force applies to a pinned start: give --version <n> as well');
+      if (flags.force && version === undefined)
+        throw new UsageError('--force applies to a pinned start: give --version <n> as well');
       const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
       await withEngine(flags, { workflows, create: true }, async (engine) => {
         const before = Date.now();
-        let run = await engine.start(workflow, input, { id: flags.id, version, force: flags.force === true, correlationId: flags.correlationId }).catch(forceHint);
+        let run = await engine
+          .start(workflow, input, {
+            id: flags.id,
+            version,
+            force: flags.force === true,
+            correlationId: flags.correlationId,
+          })
+          .catch(forceHint);
         const existed = run.createdAt.getTime() < before;
         let failure: unknown;
         if (flags.wait) {
@@ -64,14 +78,20 @@ export function startCommand(program: Command): void {
 
 function print(run: Run, existed: boolean, json: boolean): void {
   if (json) return printJson(run);
-  process.stdout.write(`${existed ? `run '${run.id}' already exists: nothing started` : 'started'}\n${runDetails(run)}\n`);
+  process.stdout.write(
+    `${existed ? `run '${run.id}' already exists: nothing started` : 'started'}\n${runDetails(run)}\n`,
+  );
 }
 
 /** A pinned start refused because its version is draining: say how the CLI forces it. */
 function forceHint(error: unknown): never {
   const details = error instanceof WaymarkError ? (error.details as { status?: unknown } | undefined) : undefined;
   if (error instanceof WaymarkError && error.code === 'E_VERSION_UNAVAILABLE' && details?.status === 'draining') {
-    throw new WaymarkError(error.code, error.message.replace(/ \(pass force to start it anyway\)$/, '') + ' (add --force to start it anyway)', { details: error.details, cause: error });
+    throw new WaymarkError(
+      error.code,
+      error.message.replace(/ \(pass force to start it anyway\)$/, '') + ' (add --force to start it anyway)',
+      { details: error.details, cause: error },
+    );
   }
   throw error;
 }

@@ -27,26 +27,44 @@ type Divergence = { seq: number; expected: { kind: string; name: string }; got: 
 export function upgradeCommand(runs: Command): void {
   runs
     .command('upgrade')
-    .description("move an in-flight run to another version, after replaying that version's code over the run's history; a divergence refuses it and changes nothing")
+    .description(
+      "move an in-flight run to another version, after replaying that version's code over the run's history; a divergence refuses it and changes nothing",
+    )
     .argument('<run>', 'run id')
     .requiredOption('--to <n>', 'the target version (its code must be in --workflows)')
-    .option('--migration <name>', "transform the history with this migration (exported by --workflows) first; the run continues in a new history epoch")
-    .option('--dry-run', 'verify only: print the verdict and the (transformed) history it was replayed over; nothing changes')
-    .option('--workflows <module>', "module exporting the workflows (the target version's code included) and migrations")
+    .option(
+      '--migration <name>',
+      'transform the history with this migration (exported by --workflows) first; the run continues in a new history epoch',
+    )
+    .option(
+      '--dry-run',
+      'verify only: print the verdict and the (transformed) history it was replayed over; nothing changes',
+    )
+    .option(
+      '--workflows <module>',
+      "module exporting the workflows (the target version's code included) and migrations",
+    )
     .option('--examples', 'with the built-in example workflows (order, onboarding, report, rollout) as well')
     .option('--reason <text>', "why: recorded in the run's history (default: '(no reason given)')")
     .option('--actor <name>', 'who upgrades: recorded in the history (default: the OS user name)')
     .option('--db <store>', DB_HELP)
-    .option('--json', 'print JSON lines: the outcome { applied, dryRun, from, to, verdict, run }, then (with --dry-run) one history event per line')
+    .option(
+      '--json',
+      'print JSON lines: the outcome { applied, dryRun, from, to, verdict, run }, then (with --dry-run) one history event per line',
+    )
     .action(async (runId: string, flags: UpgradeFlags) => {
       // Everything the user typed is checked before the store is touched.
       const to = parsePositiveInt(flags.to, '--to')!;
       if (flags.actor !== undefined && flags.actor.trim() === '') throw new UsageError('--actor needs a name');
-      if (flags.migration !== undefined && flags.migration.trim() === '') throw new UsageError('--migration needs a migration name');
+      if (flags.migration !== undefined && flags.migration.trim() === '')
+        throw new UsageError('--migration needs a migration name');
       const module = await loadWorkflowModule(flags.workflows, { examples: flags.examples });
-      const migration = flags.migration === undefined ? undefined : findMigration(module, flags.migration, flags.workflows);
+      const migration =
+        flags.migration === undefined ? undefined : findMigration(module, flags.migration, flags.workflows);
       if (migration && migration.to !== to) {
-        throw new UsageError(`migration '${migration.name}' takes ${migration.workflow} v${migration.from} to v${migration.to}, not to v${to}: give --to ${migration.to}`);
+        throw new UsageError(
+          `migration '${migration.name}' takes ${migration.workflow} v${migration.from} to v${migration.to}, not to v${to}: give --to ${migration.to}`,
+        );
       }
       const dryRun = flags.dryRun === true;
       await withEngine(flags, { workflows: module.workflows }, async (engine) => {
@@ -63,10 +81,25 @@ export function upgradeCommand(runs: Command): void {
     });
 }
 
-function print(result: UpgradeResult, from: number, to: number, dryRun: boolean, migration: MigrationDefinition | undefined, json: boolean): void {
+function print(
+  result: UpgradeResult,
+  from: number,
+  to: number,
+  dryRun: boolean,
+  migration: MigrationDefinition | undefined,
+  json: boolean,
+): void {
   const { run, applied, verdict, history } = result;
   if (json) {
-    const outcome = JSON.stringify({ applied, dryRun, from, to, ...(migration ? { migration: migration.name } : {}), verdict, run });
+    const outcome = JSON.stringify({
+      applied,
+      dryRun,
+      from,
+      to,
+      ...(migration ? { migration: migration.name } : {}),
+      verdict,
+      run,
+    });
     process.stdout.write(`${outcome}\n${dryRun && history.length > 0 ? `${historyLines(history)}\n` : ''}`);
     return;
   }
@@ -77,9 +110,13 @@ function print(result: UpgradeResult, from: number, to: number, dryRun: boolean,
       : `upgraded run '${run.id}' (${run.workflow}) from v${from} to v${to}${via}${applied ? '' : ' (not applied)'}`,
     `verdict: ${verdictText(verdict, to)}`,
   ];
-  if (migration && !dryRun) lines.push(`the run continues in history epoch ${run.epoch}; the previous history is kept (roll back with runs rollback-migration until a step completes)`);
+  if (migration && !dryRun)
+    lines.push(
+      `the run continues in history epoch ${run.epoch}; the previous history is kept (roll back with runs rollback-migration until a step completes)`,
+    );
   const what = migration ? `transformed history v${to} was replayed over` : `history v${to} was replayed over`;
-  if (dryRun) lines.push('', `${what} (${history.length} event${history.length === 1 ? '' : 's'}):`, historyTable(history));
+  if (dryRun)
+    lines.push('', `${what} (${history.length} event${history.length === 1 ? '' : 's'}):`, historyTable(history));
   else lines.push('', runDetails(run));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -90,23 +127,36 @@ export function verdictText(verdict: ReplayVerdict, to: number): string {
   const ops = `${verdict.replayed} recorded operation${verdict.replayed === 1 ? '' : 's'}`;
   const frontier =
     verdict.frontier === 'end'
-      ? "frontier: end (the workflow returns)"
+      ? 'frontier: end (the workflow returns)'
       : `frontier at seq ${verdict.frontier.seq} ${operation(verdict.frontier)}`;
   return `v${to} replayed ${ops}; ${frontier}`;
 }
 
 /** On a refused upgrade: the divergence (seq, expected, got) on stdout; the error line follows on stderr. */
-function printRefusal(error: unknown, runId: string, from: number, to: number, migration: MigrationDefinition | undefined, json: boolean): void {
+function printRefusal(
+  error: unknown,
+  runId: string,
+  from: number,
+  to: number,
+  migration: MigrationDefinition | undefined,
+  json: boolean,
+): void {
   if (error instanceof WaymarkError && error.code === 'E_MIGRATION_REFUSED' && migration) {
-    if (json) process.stdout.write(`${JSON.stringify({ applied: false, refused: true, from, to, migration: migration.name, reason: error.message })}\n`);
-    else process.stdout.write(`refused: migration '${migration.name}' does not fit run '${runId}'; nothing was changed\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ applied: false, refused: true, from, to, migration: migration.name, reason: error.message })}\n`,
+      );
+    else
+      process.stdout.write(`refused: migration '${migration.name}' does not fit run '${runId}'; nothing was changed\n`);
     return;
   }
   if (!(error instanceof WaymarkError) || (error.code !== 'E_NONDETERMINISM' && error.code !== 'E_RUN_STATE')) return;
   const verdict = error.details as { ok?: boolean; reason?: string; divergence?: Divergence } | undefined;
   if (verdict?.ok !== false) return; // a refusal for another reason (e.g. a finished run): the error line says it all
   if (json) {
-    process.stdout.write(`${JSON.stringify({ applied: false, refused: true, from, to, ...(migration ? { migration: migration.name } : {}), verdict })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ applied: false, refused: true, from, to, ...(migration ? { migration: migration.name } : {}), verdict })}\n`,
+    );
     return;
   }
   const via = migration ? `, transformed by migration '${migration.name}'` : '';

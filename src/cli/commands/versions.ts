@@ -41,13 +41,15 @@ const CHANGES: StatusChange[] = [
   {
     verb: 'activate',
     to: 'active',
-    description: 'make a draining, retired or quarantined version take routed starts again (a quarantined one\'s runs resume)',
+    description:
+      "make a draining, retired or quarantined version take routed starts again (a quarantined one's runs resume)",
     apply: (engine, workflow, version) => engine.activate(workflow, version),
   },
   {
     verb: 'quarantine',
     to: 'quarantined',
-    description: 'stop a version\'s runs for a decision: none is executed (running ones stop at their next step) and it takes no starts; activate resumes them',
+    description:
+      "stop a version's runs for a decision: none is executed (running ones stop at their next step) and it takes no starts; activate resumes them",
     apply: (engine, workflow, version) => engine.quarantine(workflow, version),
   },
 ];
@@ -55,9 +57,14 @@ const CHANGES: StatusChange[] = [
 export function versionsCommand(program: Command): void {
   const versions = program
     .command('versions')
-    .description('list workflow versions (status, run counts, where runs are parked, drain progress, workers); drain, retire or activate one')
+    .description(
+      'list workflow versions (status, run counts, where runs are parked, drain progress, workers); drain, retire or activate one',
+    )
     .option('--db <store>', DB_HELP)
-    .option('--patches', 'show patch gates instead: per workflow and patch id, in-flight runs patched and on the old branch')
+    .option(
+      '--patches',
+      'show patch gates instead: per workflow and patch id, in-flight runs patched and on the old branch',
+    )
     .option('--json', 'print JSON')
     .action(async (flags: VersionsFlags) => {
       if (flags.patches) {
@@ -90,7 +97,8 @@ export function versionsCommand(program: Command): void {
           return { before, after: found(await engine.versions())! };
         });
         const from = before?.status ?? after.status;
-        if (flags.json) printJson({ workflow, version, from, to: change.to, changed: from !== change.to, summary: after });
+        if (flags.json)
+          printJson({ workflow, version, from, to: change.to, changed: from !== change.to, summary: after });
         else process.stdout.write(`${changeText(change, from, after, flags.db)}\n`);
       });
   }
@@ -98,7 +106,8 @@ export function versionsCommand(program: Command): void {
 
 function changeText(change: StatusChange, from: VersionStatus, v: VersionSummary, db: string | undefined): string {
   const name = `${v.workflow} v${v.version}`;
-  const head = from === change.to ? `${name} is already ${change.to}: nothing changed` : `${name}: ${from} -> ${change.to}`;
+  const head =
+    from === change.to ? `${name} is already ${change.to}: nothing changed` : `${name}: ${from} -> ${change.to}`;
   const follow = `${cliName()} versions${db === undefined ? '' : ` --db ${shellQuote(db)}`}`;
   switch (change.to) {
     case 'draining': {

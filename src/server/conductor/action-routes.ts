@@ -2,7 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Json, Run } from '../../core/types.js';
 import type { ConductorContext } from './context.js';
 import { badRequest, toConductorError } from './errors.js';
-import { bodyObject, boolean, checkedTextAnywhere, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
+import {
+  bodyObject,
+  boolean,
+  checkedTextAnywhere,
+  sendEmpty,
+  sendId,
+  sendJson,
+  sendNoContent,
+  text,
+} from './replies.js';
 import { hidden } from './tasks-routes.js';
 import { pause, remove, rerun, restart, resume, retry, skipTask, terminate, upgrade } from './workflow-actions.js';
 
@@ -16,7 +25,9 @@ const MAX_BULK = 1_000;
 export function actionRoutes(app: FastifyInstance, context: ConductorContext): void {
   const { engine } = context;
   /** Whether a finished run's definition allows a restart (declarative `restartable`, true by default). */
-  const restartable = async (run: Run) => (((await context.sourceOf(run.workflow, run.version)) as { restartable?: Json } | undefined)?.restartable ?? true) !== false;
+  const restartable = async (run: Run) =>
+    (((await context.sourceOf(run.workflow, run.version)) as { restartable?: Json } | undefined)?.restartable ??
+      true) !== false;
 
   app.delete<Params>('/workflow/:id', hidden, async (request, reply) => {
     await terminate(engine, request.params.id, text(request.query, 'reason'));
@@ -57,14 +68,21 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
     return sendEmpty(reply);
   });
 
-  const bulk = (method: 'POST' | 'PUT' | 'DELETE', action: string, act: (id: string, query: Query) => Promise<unknown>) =>
+  const bulk = (
+    method: 'POST' | 'PUT' | 'DELETE',
+    action: string,
+    act: (id: string, query: Query) => Promise<unknown>,
+  ) =>
     app.route<{ Querystring: Query }>({
       method,
       url: `/workflow/bulk/${action}`,
       ...hidden,
       handler: async (request, reply) => {
         const ids = idsOf(request.body);
-        const result = { bulkErrorResults: Object.create(null) as Record<string, string>, bulkSuccessfulResults: [] as string[] };
+        const result = {
+          bulkErrorResults: Object.create(null) as Record<string, string>,
+          bulkSuccessfulResults: [] as string[],
+        };
         for (const id of ids) {
           try {
             await act(id, request.query);
@@ -87,8 +105,10 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
 }
 
 function idsOf(body: unknown): string[] {
-  if (!Array.isArray(body) || !body.every((id) => typeof id === 'string' && id !== '')) throw badRequest('body', 'the body must be a JSON array of workflow ids', body);
-  if (body.length > MAX_BULK) throw badRequest('body', `at most ${MAX_BULK} workflow ids per request, got ${body.length}`, body.length);
+  if (!Array.isArray(body) || !body.every((id) => typeof id === 'string' && id !== ''))
+    throw badRequest('body', 'the body must be a JSON array of workflow ids', body);
+  if (body.length > MAX_BULK)
+    throw badRequest('body', `at most ${MAX_BULK} workflow ids per request, got ${body.length}`, body.length);
   checkedTextAnywhere(body, 'body');
   return [...new Set(body as string[])];
 }

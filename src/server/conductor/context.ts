@@ -13,6 +13,10 @@ export interface ConductorContext {
 
 /** Everything a full Workflow JSON shows beyond the run. */
 export async function runDetail(context: ConductorContext, run: Run): Promise<RunDetail> {
-  const [history, tasks, source] = await Promise.all([context.engine.history(run.id), context.engine.tasks.ofRun(run.id), context.sourceOf(run.workflow, run.version)]);
+  const [history, tasks, source] = await Promise.all([
+    context.engine.history(run.id),
+    context.engine.tasks.ofRun(run.id),
+    context.sourceOf(run.workflow, run.version),
+  ]);
   return { history, tasks, source };
 }

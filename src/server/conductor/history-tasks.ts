@@ -1,6 +1,13 @@
 import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import type { Task, TaskStatus } from '../../core/tasks.js';
-import { currentEpoch, isTerminal, type HistoryEvent, type HistoryEventOf, type Json, type Run } from '../../core/types.js';
+import {
+  currentEpoch,
+  isTerminal,
+  type HistoryEvent,
+  type HistoryEventOf,
+  type Json,
+  type Run,
+} from '../../core/types.js';
 import { asMap, conductorTask, taskJson, type TaskJson } from './task-shape.js';
 
 /** The type of a step that is not a declarative system task (a code workflow's ctx.step). */
@@ -36,17 +43,26 @@ type TaskOutcome = HistoryEventOf<'task_completed' | 'task_failed'>;
 
 /** The attempt a step event records, if it records one. */
 const attemptOf = (event: HistoryEvent): number | undefined =>
-  event.type === 'step_started' || event.type === 'step_completed' || event.type === 'step_failed' ? event.data?.attempt : undefined;
+  event.type === 'step_started' || event.type === 'step_completed' || event.type === 'step_failed'
+    ? event.data?.attempt
+    : undefined;
 
 /** Open operations of a finished run were cut short. */
 const open = (run: Run, status: TaskStatus): TaskStatus => (isTerminal(run.status) ? 'CANCELED' : status);
 
 function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>): TaskJson[] {
-  const attempts: { taskId: string; attempt: number; ref: string; input: Json; at: number; outcome?: TaskOutcome }[] = [];
+  const attempts: { taskId: string; attempt: number; ref: string; input: Json; at: number; outcome?: TaskOutcome }[] =
+    [];
   for (const event of op.events) {
     if (event.type === 'task_scheduled') {
       const data = event.data;
-      attempts.push({ taskId: String(data?.taskId), attempt: Number(data?.attempt ?? 1), ref: String(data?.ref ?? op.name), input: data?.input ?? null, at: event.at });
+      attempts.push({
+        taskId: String(data?.taskId),
+        attempt: Number(data?.attempt ?? 1),
+        ref: String(data?.ref ?? op.name),
+        input: data?.input ?? null,
+        at: event.at,
+      });
     } else if (event.type === 'task_completed' || event.type === 'task_failed') {
       const attempt = attempts.find((a) => a.taskId === event.data?.taskId);
       if (attempt) attempt.outcome = event;
@@ -58,7 +74,11 @@ function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>):
     if (row) return taskJson(row, { retried });
     // No queue row (e.g. the history was copied by a migration): the history alone says what happened.
     const outcome = a.outcome;
-    const status: TaskStatus = !outcome ? open(run, 'SCHEDULED') : outcome.type === 'task_completed' ? 'COMPLETED' : (outcome.data?.status ?? 'FAILED');
+    const status: TaskStatus = !outcome
+      ? open(run, 'SCHEDULED')
+      : outcome.type === 'task_completed'
+        ? 'COMPLETED'
+        : (outcome.data?.status ?? 'FAILED');
     return conductorTask({
       taskId: a.taskId,
       taskType: op.name,
@@ -86,7 +106,9 @@ function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>):
 function systemRecord(output: Json | undefined): { taskType: string; input: Json; output: Json } | undefined {
   if (output === null || typeof output !== 'object' || Array.isArray(output)) return undefined;
   const record = output as Data;
-  return typeof record.taskType === 'string' && 'output' in record ? { taskType: record.taskType, input: record.input ?? null, output: record.output ?? null } : undefined;
+  return typeof record.taskType === 'string' && 'output' in record
+    ? { taskType: record.taskType, input: record.input ?? null, output: record.output ?? null }
+    : undefined;
 }
 
 function stepTask(run: Run, op: RecordedOperation): TaskJson {
@@ -119,7 +141,10 @@ function stepTask(run: Run, op: RecordedOperation): TaskJson {
     retryCount: attempt - 1,
     input: asMap(record?.input, 'input'),
     output: asMap(record ? record.output : output, 'result'),
-    reason: (status === 'FAILED' || status === 'SCHEDULED') && failure.type === 'step_failed' ? failure.data?.error?.message : undefined,
+    reason:
+      (status === 'FAILED' || status === 'SCHEDULED') && failure.type === 'step_failed'
+        ? failure.data?.error?.message
+        : undefined,
     scheduledTime: first.at,
     startTime: typeof startedAt === 'number' ? startedAt : first.at,
     endTime: ended ? last.at : undefined,

@@ -97,7 +97,19 @@ export class PollHub {
 
   private queueOf(taskType: string): TypeQueue {
     let queue = this.queues.get(taskType);
-    if (!queue) this.queues.set(taskType, (queue = { taskType, waiters: new Set(), pumping: false, again: false, drained: false, emptyAt: 0, recheck: undefined }));
+    if (!queue)
+      this.queues.set(
+        taskType,
+        (queue = {
+          taskType,
+          waiters: new Set(),
+          pumping: false,
+          again: false,
+          drained: false,
+          emptyAt: 0,
+          recheck: undefined,
+        }),
+      );
     return queue;
   }
 
@@ -125,7 +137,8 @@ export class PollHub {
       do {
         queue.again = false;
         queue.drained = false;
-        if (await this.pollNext(queue)) await Promise.all(Array.from({ length: PARALLEL_POLLS }, () => this.lane(queue)));
+        if (await this.pollNext(queue))
+          await Promise.all(Array.from({ length: PARALLEL_POLLS }, () => this.lane(queue)));
       } while (queue.again && queue.waiters.size > 0 && !this.closed);
     } finally {
       queue.pumping = false;
@@ -244,7 +257,11 @@ export async function pollLimited(engine: Engine, taskType: string, workerId: st
 
 function limitsOf(definition: unknown): PollLimits | undefined {
   if (definition === null || typeof definition !== 'object') return undefined;
-  const d = definition as { concurrentExecLimit?: unknown; rateLimitPerFrequency?: unknown; rateLimitFrequencyInSeconds?: unknown };
+  const d = definition as {
+    concurrentExecLimit?: unknown;
+    rateLimitPerFrequency?: unknown;
+    rateLimitFrequencyInSeconds?: unknown;
+  };
   const positive = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined);
   const limits: PollLimits = {};
   const concurrent = positive(d.concurrentExecLimit);

@@ -16,7 +16,12 @@ type Query = Record<string, unknown>;
  * source stored, so every engine with a compiler serves them); code workflows are listed with an empty
  * task graph. A version with runs is never replaced or removed (409): register a new version.
  */
-export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: DeclarativeSupport, options?: DeclarativeOptions): void {
+export function metadataRoutes(
+  app: FastifyInstance,
+  engine: Engine,
+  given?: DeclarativeSupport,
+  options?: DeclarativeOptions,
+): void {
   let support: Promise<DeclarativeSupport> | undefined = given && Promise.resolve(given);
   /** The sandbox and task definitions declarative runs use, loaded on first need. */
   const declarative = () =>
@@ -36,7 +41,9 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
     const overwrite = boolean(request.query, 'overwrite', false);
     const def = parseWorkflowDef(checkedTextAnywhere(request.body, 'body'));
     if (!overwrite && (await registered(engine)).some((v) => v.workflow === def.name && v.version === def.version)) {
-      throw conflict(`workflow ${def.name} version ${def.version} already exists: give overwrite=true, or register a new version`);
+      throw conflict(
+        `workflow ${def.name} version ${def.version} already exists: give overwrite=true, or register a new version`,
+      );
     }
     await register([def], overwrite);
     return sendEmpty(reply);
@@ -44,7 +51,10 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
 
   app.put('/metadata/workflow', hidden, async (request, reply) => {
     const defs = parseAll(checkedTextAnywhere(request.body, 'body'));
-    const result = { bulkErrorResults: Object.create(null) as Record<string, string>, bulkSuccessfulResults: [] as string[] };
+    const result = {
+      bulkErrorResults: Object.create(null) as Record<string, string>,
+      bulkSuccessfulResults: [] as string[],
+    };
     for (const def of defs) {
       try {
         await register([def], true);
@@ -60,19 +70,32 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
 
   app.get('/metadata/workflow', hidden, async (_request, reply) => sendJson(reply, await allDefinitions(engine)));
 
-  app.get<{ Params: { name: string }; Querystring: Query }>('/metadata/workflow/:name', hidden, async (request, reply) => {
-    const version = integer(request.query, 'version', { min: 1, max: MAX_VERSION });
-    const defs = (await allDefinitions(engine)).filter((d) => d.name === request.params.name && (version === undefined || d.version === version));
-    const latest = defs.sort((a, b) => b.version - a.version)[0];
-    if (!latest) throw notFound(`no workflow definition ${request.params.name}${version === undefined ? '' : ` version ${version}`}`);
-    return sendJson(reply, latest);
-  });
+  app.get<{ Params: { name: string }; Querystring: Query }>(
+    '/metadata/workflow/:name',
+    hidden,
+    async (request, reply) => {
+      const version = integer(request.query, 'version', { min: 1, max: MAX_VERSION });
+      const defs = (await allDefinitions(engine)).filter(
+        (d) => d.name === request.params.name && (version === undefined || d.version === version),
+      );
+      const latest = defs.sort((a, b) => b.version - a.version)[0];
+      if (!latest)
+        throw notFound(
+          `no workflow definition ${request.params.name}${version === undefined ? '' : ` version ${version}`}`,
+        );
+      return sendJson(reply, latest);
+    },
+  );
 
-  app.delete<{ Params: { name: string; version: string } }>('/metadata/workflow/:name/:version', hidden, async (request, reply) => {
-    const version = integer({ version: request.params.version }, 'version', { min: 1, max: MAX_VERSION })!;
-    await engine.definitions.unregister(request.params.name, version);
-    return sendEmpty(reply);
-  });
+  app.delete<{ Params: { name: string; version: string } }>(
+    '/metadata/workflow/:name/:version',
+    hidden,
+    async (request, reply) => {
+      const version = integer({ version: request.params.version }, 'version', { min: 1, max: MAX_VERSION })!;
+      await engine.definitions.unregister(request.params.name, version);
+      return sendEmpty(reply);
+    },
+  );
 
   app.post('/metadata/taskdefs', hidden, async (request, reply) => {
     const defs = parseTaskDefs(checkedTextAnywhere(request.body, 'body'));
@@ -86,7 +109,12 @@ export function metadataRoutes(app: FastifyInstance, engine: Engine, given?: Dec
     return sendEmpty(reply);
   });
 
-  app.get('/metadata/taskdefs', hidden, async (_request, reply) => sendJson(reply, (await engine.definitions.taskDefinitions()).map((d) => d.definition)));
+  app.get('/metadata/taskdefs', hidden, async (_request, reply) =>
+    sendJson(
+      reply,
+      (await engine.definitions.taskDefinitions()).map((d) => d.definition),
+    ),
+  );
 
   app.get<{ Params: { type: string } }>('/metadata/taskdefs/:type', hidden, async (request, reply) => {
     const found = (await engine.definitions.taskDefinitions()).find((d) => d.name === request.params.type);
@@ -110,8 +138,16 @@ async function allDefinitions(engine: Engine): Promise<WorkflowDefJson[]> {
   const sources = new Map((await engine.definitions.sources()).map((s) => [`${s.workflow}@${s.version}`, s.source]));
   return (await registered(engine)).map(({ workflow, version }) => {
     const source = sources.get(`${workflow}@${version}`);
-    if (source !== null && typeof source === 'object' && !Array.isArray(source)) return { ...source, name: workflow, version };
-    const code: WorkflowDefJson = { name: workflow, version, description: 'a code workflow: its steps are TypeScript, not a task graph', schemaVersion: 2, restartable: true, tasks: [] };
+    if (source !== null && typeof source === 'object' && !Array.isArray(source))
+      return { ...source, name: workflow, version };
+    const code: WorkflowDefJson = {
+      name: workflow,
+      version,
+      description: 'a code workflow: its steps are TypeScript, not a task graph',
+      schemaVersion: 2,
+      restartable: true,
+      tasks: [],
+    };
     return code;
   });
 }
@@ -124,7 +160,10 @@ interface WorkflowDefJson {
 
 /** Parses an array of WorkflowDefs; every problem of every one is reported at once (paths `[i].field`). */
 function parseAll(body: unknown): WorkflowDef[] {
-  if (!Array.isArray(body)) throw new ConductorError(400, 'the body must be a JSON array of workflow definitions', [{ path: '', message: 'must be an array', invalidValue: body ?? null }]);
+  if (!Array.isArray(body))
+    throw new ConductorError(400, 'the body must be a JSON array of workflow definitions', [
+      { path: '', message: 'must be an array', invalidValue: body ?? null },
+    ]);
   const problems: ValidationError[] = [];
   const defs = body.map((item, i) => {
     try {
@@ -136,6 +175,11 @@ function parseAll(body: unknown): WorkflowDef[] {
       return undefined;
     }
   });
-  if (problems.length) throw new ConductorError(400, `workflow definitions are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
+  if (problems.length)
+    throw new ConductorError(
+      400,
+      `workflow definitions are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      problems,
+    );
   return defs as WorkflowDef[];
 }

@@ -16,7 +16,10 @@ import { workflowRoutes } from './workflow-routes.js';
  * work unchanged. Register it with `prefix: '/api'`: its errors and unknown routes answer Conductor's
  * error body, and its bodies are parsed leniently (an empty JSON body is none; any content type is read as text).
  */
-export const conductorApi: FastifyPluginAsync<ServerContext> = async (app, { engine, closing, declarative, declarativeOptions, maxJsonDepth }) => {
+export const conductorApi: FastifyPluginAsync<ServerContext> = async (
+  app,
+  { engine, closing, declarative, declarativeOptions, maxJsonDepth },
+) => {
   installConductorErrors(app);
   installLenientParsers(app, maxJsonDepth);
   const context: ConductorContext = { engine, closing, sourceOf: sourcesOf(engine) };
@@ -51,13 +54,15 @@ function sourcesOf(engine: Engine): ConductorContext['sourceOf'] {
  */
 function installLenientParsers(app: FastifyInstance, maxDepth: number): void {
   app.removeAllContentTypeParsers();
-  const parse = (strict: boolean) => (_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
-    if (body.trim() === '') return done(null, undefined);
-    const parsed = parseJsonBody(body, maxDepth);
-    if (parsed.ok) done(null, parsed.value);
-    else if (parsed.syntax && !strict) done(null, body);
-    else done(badRequest(parsed.problem.field, `${parsed.problem.field} ${parsed.problem.reason}`));
-  };
+  const parse =
+    (strict: boolean) =>
+    (_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
+      if (body.trim() === '') return done(null, undefined);
+      const parsed = parseJsonBody(body, maxDepth);
+      if (parsed.ok) done(null, parsed.value);
+      else if (parsed.syntax && !strict) done(null, body);
+      else done(badRequest(parsed.problem.field, `${parsed.problem.field} ${parsed.problem.reason}`));
+    };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parse(true));
   app.addContentTypeParser('*', { parseAs: 'string' }, parse(false));
 }

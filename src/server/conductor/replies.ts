@@ -41,15 +41,27 @@ export function text(query: Query, ...names: string[]): string | undefined {
 
 /** An integer query parameter within bounds, else 400 naming it. */
 export function integer(query: Query, name: string, rule: { min?: number; max?: number; fallback: number }): number;
-export function integer(query: Query, name: string, rule: { min?: number; max?: number; fallback?: undefined }): number | undefined;
-export function integer(query: Query, name: string, rule: { min?: number; max?: number; fallback?: number }): number | undefined {
+export function integer(
+  query: Query,
+  name: string,
+  rule: { min?: number; max?: number; fallback?: undefined },
+): number | undefined;
+export function integer(
+  query: Query,
+  name: string,
+  rule: { min?: number; max?: number; fallback?: number },
+): number | undefined {
   const value = text(query, name);
   if (value === undefined) return rule.fallback;
   const n = Number(value);
   const min = rule.min ?? Number.MIN_SAFE_INTEGER;
   const max = rule.max ?? Number.MAX_SAFE_INTEGER;
   if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-    throw badRequest(name, `${name} must be an integer${rule.min !== undefined ? ` from ${min}` : ''}${rule.max !== undefined ? ` to ${max}` : ''}, got '${value}'`, value);
+    throw badRequest(
+      name,
+      `${name} must be an integer${rule.min !== undefined ? ` from ${min}` : ''}${rule.max !== undefined ? ` to ${max}` : ''}, got '${value}'`,
+      value,
+    );
   }
   return n;
 }
@@ -59,7 +71,8 @@ export function boolean(query: Query, name: string, fallback: boolean): boolean 
   const value = text(query, name);
   if (value === undefined) return fallback;
   const lower = value.toLowerCase();
-  if (lower !== 'true' && lower !== 'false') throw badRequest(name, `${name} must be true or false, got '${value}'`, value);
+  if (lower !== 'true' && lower !== 'false')
+    throw badRequest(name, `${name} must be true or false, got '${value}'`, value);
   return lower === 'true';
 }
 

@@ -1,6 +1,12 @@
 import type { RunStatus } from '../../core/types.js';
 import { badRequest } from './errors.js';
-import { runStatusesOf, workflowStatus, WORKFLOW_STATUSES, type RunFacts, type WorkflowStatus } from './workflow-shape.js';
+import {
+  runStatusesOf,
+  workflowStatus,
+  WORKFLOW_STATUSES,
+  type RunFacts,
+  type WorkflowStatus,
+} from './workflow-shape.js';
 
 /**
  * The `query` of GET /api/workflow/search: clauses `field op value` joined by AND / OR, with parentheses.
@@ -16,9 +22,23 @@ interface Clause {
   values: string[];
 }
 
-const FIELDS = ['workflowType', 'workflowId', 'status', 'version', 'startTime', 'updateTime', 'endTime', 'reasonForIncompletion', 'correlationId'] as const;
+const FIELDS = [
+  'workflowType',
+  'workflowId',
+  'status',
+  'version',
+  'startTime',
+  'updateTime',
+  'endTime',
+  'reasonForIncompletion',
+  'correlationId',
+] as const;
 type Field = (typeof FIELDS)[number];
-const ALIASES: Record<string, Field> = { workflowName: 'workflowType', workflowVersion: 'version', createTime: 'startTime' };
+const ALIASES: Record<string, Field> = {
+  workflowName: 'workflowType',
+  workflowVersion: 'version',
+  createTime: 'startTime',
+};
 const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
 
 /** Deepest nesting of parentheses in a query. */
@@ -37,17 +57,18 @@ export function parseQuery(text: string | undefined): Query {
   const word = (w: string) => peek()?.kind === 'word' && peek()!.text.toUpperCase() === w;
   const or = (): Query => {
     const parts = [and()];
-    while (word('OR')) (i++, parts.push(and()));
+    while (word('OR')) i++, parts.push(and());
     return parts.length === 1 ? parts[0]! : { any: parts };
   };
   const and = (): Query => {
     const parts = [primary()];
-    while (word('AND')) (i++, parts.push(primary()));
+    while (word('AND')) i++, parts.push(primary());
     return parts.length === 1 ? parts[0]! : { all: parts };
   };
   const value = (): string => {
     const t = tokens[i++];
-    if (!t || (t.kind !== 'word' && t.kind !== 'quoted')) fail(`a value is missing at the end or before '${t?.text ?? ''}'`);
+    if (!t || (t.kind !== 'word' && t.kind !== 'quoted'))
+      fail(`a value is missing at the end or before '${t?.text ?? ''}'`);
     return t!.text;
   };
   const primary = (): Query => {
@@ -61,12 +82,16 @@ export function parseQuery(text: string | undefined): Query {
     }
     const name = tokens[i++];
     if (!name || name.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
-    const field = (Object.hasOwn(ALIASES, name!.text) ? ALIASES[name!.text] : undefined) ?? (FIELDS.includes(name!.text as Field) ? (name!.text as Field) : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
+    const field =
+      (Object.hasOwn(ALIASES, name!.text) ? ALIASES[name!.text] : undefined) ??
+      (FIELDS.includes(name!.text as Field)
+        ? (name!.text as Field)
+        : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
     const op = tokens[i++];
     if (op?.kind === 'word' && op.text.toUpperCase() === 'IN') {
       if (tokens[i++]?.text !== '(') fail(`IN needs a list: ${name!.text} IN (a, b)`);
       const values = [value()];
-      while (peek()?.text === ',') (i++, values.push(value()));
+      while (peek()?.text === ',') i++, values.push(value());
       if (tokens[i++]?.text !== ')') fail('a ")" is missing after the IN list');
       return check({ field, op: 'IN', values }, fail);
     }
@@ -80,10 +105,16 @@ export function parseQuery(text: string | undefined): Query {
 
 function check(clause: Clause, fail: (why: string) => never): Clause {
   if (clause.field === 'status') {
-    for (const v of clause.values) if (!WORKFLOW_STATUSES.includes(v.toUpperCase() as WorkflowStatus)) fail(`unknown status '${v}' (statuses: ${WORKFLOW_STATUSES.join(', ')})`);
+    for (const v of clause.values)
+      if (!WORKFLOW_STATUSES.includes(v.toUpperCase() as WorkflowStatus))
+        fail(`unknown status '${v}' (statuses: ${WORKFLOW_STATUSES.join(', ')})`);
   }
   if (TIMES.includes(clause.field) || clause.field === 'version') {
-    for (const v of clause.values) if (Number.isNaN(toNumber(clause.field, v))) fail(`${clause.field} needs ${clause.field === 'version' ? 'a number' : 'epoch ms or an ISO date'}, got '${v}'`);
+    for (const v of clause.values)
+      if (Number.isNaN(toNumber(clause.field, v)))
+        fail(
+          `${clause.field} needs ${clause.field === 'version' ? 'a number' : 'epoch ms or an ISO date'}, got '${v}'`,
+        );
   }
   return clause;
 }
@@ -100,7 +131,8 @@ function tokenize(query: string): Token[] {
     if (!match) throw badRequest('query', `query: cannot read '${text.slice(at).trim()}'`, query);
     if (match[1]) tokens.push({ kind: 'op', text: match[1] === '<>' ? '!=' : match[1] });
     else if (match[2]) tokens.push({ kind: 'punct', text: match[2] });
-    else if (match[3] !== undefined || match[4] !== undefined) tokens.push({ kind: 'quoted', text: match[3] ?? match[4]! });
+    else if (match[3] !== undefined || match[4] !== undefined)
+      tokens.push({ kind: 'quoted', text: match[3] ?? match[4]! });
     else tokens.push({ kind: 'word', text: match[5]! });
   }
   return tokens;
@@ -141,7 +173,9 @@ export function matches(run: RunFacts, query: Query): boolean {
   if ('any' in query) return query.any.some((q) => matches(run, q));
   const actual = valueOf(run, query.field);
   const numeric = typeof actual === 'number';
-  const wanted = query.values.map((v) => (numeric ? toNumber(query.field, v) : query.field === 'status' ? v.toUpperCase() : v));
+  const wanted = query.values.map((v) =>
+    numeric ? toNumber(query.field, v) : query.field === 'status' ? v.toUpperCase() : v,
+  );
   if (query.op === '!=') return actual === undefined || !wanted.includes(actual);
   if (actual === undefined) return false;
   if (query.op === '=' || query.op === 'IN') return wanted.includes(actual);
@@ -158,7 +192,8 @@ export function narrowing(query: Query): { workflows?: string[]; statuses?: RunS
   const result: { workflows?: string[]; statuses?: RunStatus[] } = {};
   for (const c of clauses) {
     if (!('field' in c) || (c.op !== '=' && c.op !== 'IN')) continue;
-    if (c.field === 'workflowType') result.workflows = result.workflows ? result.workflows.filter((w) => c.values.includes(w)) : [...c.values];
+    if (c.field === 'workflowType')
+      result.workflows = result.workflows ? result.workflows.filter((w) => c.values.includes(w)) : [...c.values];
     if (c.field === 'status') {
       const statuses = [...new Set(c.values.flatMap((v) => runStatusesOf(v.toUpperCase() as WorkflowStatus)))];
       result.statuses = result.statuses ? result.statuses.filter((s) => statuses.includes(s)) : statuses;
@@ -203,7 +238,8 @@ export function sorter(sort: string[]): (a: RunFacts, b: RunFacts) => number {
       const key = Object.hasOwn(SORTABLE, field!) ? SORTABLE[field!] : undefined;
       if (!key) throw badRequest('sort', `cannot sort by '${field}' (fields: ${Object.keys(SORTABLE).join(', ')})`, s);
       const dir = direction.toUpperCase();
-      if (dir !== 'ASC' && dir !== 'DESC') throw badRequest('sort', `sort direction must be ASC or DESC, got '${direction}'`, s);
+      if (dir !== 'ASC' && dir !== 'DESC')
+        throw badRequest('sort', `sort direction must be ASC or DESC, got '${direction}'`, s);
       return { key, sign: dir === 'ASC' ? 1 : -1 };
     });
   if (keys.length === 0) keys.push({ key: SORTABLE.startTime!, sign: -1 });

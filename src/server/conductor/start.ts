@@ -28,17 +28,35 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
   checkedText(b.correlationId, 'correlationId');
   checkedText(b.idempotencyKey, 'idempotencyKey');
   if (b.workflowDef !== undefined && b.workflowDef !== null) {
-    throw badRequest('workflowDef', 'starting an unregistered (inline) workflowDef is not supported: register it with POST /api/metadata/workflow first', null);
+    throw badRequest(
+      'workflowDef',
+      'starting an unregistered (inline) workflowDef is not supported: register it with POST /api/metadata/workflow first',
+      null,
+    );
   }
   const version = path.version ?? b.version;
-  if (version !== undefined && version !== null && !(Number.isInteger(version) && (version as number) >= 1 && (version as number) <= MAX_VERSION)) {
+  if (
+    version !== undefined &&
+    version !== null &&
+    !(Number.isInteger(version) && (version as number) >= 1 && (version as number) <= MAX_VERSION)
+  ) {
     throw badRequest('version', `version must be an integer from 1 to ${MAX_VERSION}`, version);
   }
   const priority = b.priority ?? 0;
-  if (!(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 99)) throw badRequest('priority', 'priority must be an integer from 0 to 99', priority);
-  const strategy = b.idempotencyStrategy === undefined || b.idempotencyStrategy === null || b.idempotencyStrategy === '' ? 'FAIL' : b.idempotencyStrategy;
-  if (!STRATEGIES.includes(strategy as StartRequest['idempotencyStrategy'])) throw badRequest('idempotencyStrategy', `idempotencyStrategy must be one of ${STRATEGIES.join(', ')}`, strategy);
-  const request: StartRequest = { name, input: (b.input ?? {}) as Json, priority: priority as number, idempotencyStrategy: strategy as StartRequest['idempotencyStrategy'] };
+  if (!(Number.isInteger(priority) && (priority as number) >= 0 && (priority as number) <= 99))
+    throw badRequest('priority', 'priority must be an integer from 0 to 99', priority);
+  const strategy =
+    b.idempotencyStrategy === undefined || b.idempotencyStrategy === null || b.idempotencyStrategy === ''
+      ? 'FAIL'
+      : b.idempotencyStrategy;
+  if (!STRATEGIES.includes(strategy as StartRequest['idempotencyStrategy']))
+    throw badRequest('idempotencyStrategy', `idempotencyStrategy must be one of ${STRATEGIES.join(', ')}`, strategy);
+  const request: StartRequest = {
+    name,
+    input: (b.input ?? {}) as Json,
+    priority: priority as number,
+    idempotencyStrategy: strategy as StartRequest['idempotencyStrategy'],
+  };
   if (typeof version === 'number') request.version = version;
   if (typeof b.correlationId === 'string' && b.correlationId !== '') request.correlationId = b.correlationId;
   if (typeof b.idempotencyKey === 'string' && b.idempotencyKey !== '') request.idempotencyKey = b.idempotencyKey;
@@ -65,7 +83,11 @@ export async function startWorkflow(engine: Engine, request: StartRequest): Prom
       );
     }
   }
-  return engine.start(request.name, request.input, { version: request.version, ...(id !== undefined ? { id } : {}), ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}) });
+  return engine.start(request.name, request.input, {
+    version: request.version,
+    ...(id !== undefined ? { id } : {}),
+    ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
+  });
 }
 
 /** A UUID-shaped id, the same for the same workflow name and key. */

@@ -87,7 +87,14 @@ export function conductorTask(f: TaskFacts): TaskJson {
     loopOverTask: false,
     queueWaitTime: startTime > 0 ? Math.max(0, startTime - f.scheduledTime) : 0,
     taskDefinition: { name: f.taskType },
-    workflowTask: { name: f.taskType, taskReferenceName: f.ref, type: f.type, inputParameters: {}, optional: false, startDelay: 0 },
+    workflowTask: {
+      name: f.taskType,
+      taskReferenceName: f.ref,
+      type: f.type,
+      inputParameters: {},
+      optional: false,
+      startDelay: 0,
+    },
   };
 }
 
@@ -115,7 +122,10 @@ export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJ
     endTime: task.endedAt,
     updateTime: task.updatedAt,
     // A task put back by a worker's callbackAfterSeconds (or a retry delay) is handed out again at visibleAt.
-    callbackAfterSeconds: task.status === 'SCHEDULED' && task.visibleAt > task.updatedAt ? Math.round((task.visibleAt - task.updatedAt) / 1000) : 0,
+    callbackAfterSeconds:
+      task.status === 'SCHEDULED' && task.visibleAt > task.updatedAt
+        ? Math.round((task.visibleAt - task.updatedAt) / 1000)
+        : 0,
     responseTimeoutSeconds: Math.ceil(task.responseTimeoutMs / 1000),
     workerId: task.workerId,
     retried: options.retried,

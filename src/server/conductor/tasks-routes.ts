@@ -6,7 +6,18 @@ import type { Engine } from '../../runtime/engine.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { operationTaskId } from './history-tasks.js';
 import { MAX_POLL_WAIT_MS, pollLimited, type PollHub } from './long-poll.js';
-import { bodyObject, checkedText, checkedTextAnywhere, integer, objectField, sendEmpty, sendId, sendJson, sendNoContent, text } from './replies.js';
+import {
+  bodyObject,
+  checkedText,
+  checkedTextAnywhere,
+  integer,
+  objectField,
+  sendEmpty,
+  sendId,
+  sendJson,
+  sendNoContent,
+  text,
+} from './replies.js';
 import { asMap, taskJson, taskLogs } from './task-shape.js';
 
 /** Longest callbackAfterSeconds: 100 years. */
@@ -19,23 +30,34 @@ type Query = Record<string, unknown>;
 
 /** Conductor's task endpoints: workers poll, report and log; operators look tasks up. */
 export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): void {
-  app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/batch/:tasktype', hidden, async (request, reply) => {
-    // Larger asks are served as far as the server goes: at most 1000 tasks, at most MAX_POLL_WAIT_MS of waiting.
-    const count = Math.min(1000, integer(request.query, 'count', { min: 1, fallback: 1 }));
-    const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
-    const gone = untilGone(reply);
-    try {
-      const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
-      return sendJson(reply, tasks.map((t) => taskJson(t)));
-    } finally {
-      gone.release();
-    }
-  });
+  app.get<{ Params: { tasktype: string }; Querystring: Query }>(
+    '/tasks/poll/batch/:tasktype',
+    hidden,
+    async (request, reply) => {
+      // Larger asks are served as far as the server goes: at most 1000 tasks, at most MAX_POLL_WAIT_MS of waiting.
+      const count = Math.min(1000, integer(request.query, 'count', { min: 1, fallback: 1 }));
+      const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
+      const gone = untilGone(reply);
+      try {
+        const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
+        return sendJson(
+          reply,
+          tasks.map((t) => taskJson(t)),
+        );
+      } finally {
+        gone.release();
+      }
+    },
+  );
 
-  app.get<{ Params: { tasktype: string }; Querystring: Query }>('/tasks/poll/:tasktype', hidden, async (request, reply) => {
-    const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
-    return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
-  });
+  app.get<{ Params: { tasktype: string }; Querystring: Query }>(
+    '/tasks/poll/:tasktype',
+    hidden,
+    async (request, reply) => {
+      const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
+      return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
+    },
+  );
 
   app.post('/tasks', hidden, async (request, reply) => {
     const { taskId, result } = taskResultOf(request.body);
@@ -52,25 +74,36 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     return next ? sendJson(reply, taskJson(next)) : sendNoContent(reply);
   });
 
-  app.post<{ Params: { workflowId: string; taskRefName: string; status: string }; Querystring: Query }>('/tasks/:workflowId/:taskRefName/:status', hidden, async (request, reply) => {
-    const { workflowId, taskRefName, status } = request.params;
-    if (!REPORT_STATUSES.includes(status as TaskResult['status'])) throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}, got '${status}'`, status);
-    const output = bodyObject(request.body, 'the task output') as Record<string, Json>;
-    const run = await engine.getRun(workflowId);
-    const open = (await engine.tasks.ofRun(workflowId)).filter((t) => t.refName === taskRefName && !isTerminalTask(t.status)).pop();
-    if (open) {
-      const merged = { ...asMap(open.output, 'result'), ...output };
-      await engine.tasks.report(open.taskId, { status: status as TaskResult['status'], output: merged, workerId: text(request.query, 'workerid', 'workerId') });
-      return sendId(reply, open.taskId);
-    }
-    // A code workflow waiting for a signal shows it as a WAIT task named by the signal: completing it sends the signal.
-    const wait = run.waitingFor;
-    if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(taskRefName)) {
-      await engine.signal(workflowId, taskRefName, output);
-      return sendId(reply, operationTaskId(workflowId, wait.seq ?? 0, taskRefName));
-    }
-    throw notFound(`workflow '${workflowId}' has no open task '${taskRefName}'`);
-  });
+  app.post<{ Params: { workflowId: string; taskRefName: string; status: string }; Querystring: Query }>(
+    '/tasks/:workflowId/:taskRefName/:status',
+    hidden,
+    async (request, reply) => {
+      const { workflowId, taskRefName, status } = request.params;
+      if (!REPORT_STATUSES.includes(status as TaskResult['status']))
+        throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}, got '${status}'`, status);
+      const output = bodyObject(request.body, 'the task output') as Record<string, Json>;
+      const run = await engine.getRun(workflowId);
+      const open = (await engine.tasks.ofRun(workflowId))
+        .filter((t) => t.refName === taskRefName && !isTerminalTask(t.status))
+        .pop();
+      if (open) {
+        const merged = { ...asMap(open.output, 'result'), ...output };
+        await engine.tasks.report(open.taskId, {
+          status: status as TaskResult['status'],
+          output: merged,
+          workerId: text(request.query, 'workerid', 'workerId'),
+        });
+        return sendId(reply, open.taskId);
+      }
+      // A code workflow waiting for a signal shows it as a WAIT task named by the signal: completing it sends the signal.
+      const wait = run.waitingFor;
+      if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(taskRefName)) {
+        await engine.signal(workflowId, taskRefName, output);
+        return sendId(reply, operationTaskId(workflowId, wait.seq ?? 0, taskRefName));
+      }
+      throw notFound(`workflow '${workflowId}' has no open task '${taskRefName}'`);
+    },
+  );
 
   app.get<{ Querystring: Query }>('/tasks/queue/size', hidden, async (request, reply) => {
     const type = text(request.query, 'taskType');
@@ -80,13 +113,17 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
 
   app.get<{ Querystring: Query }>('/tasks/queue/sizes', hidden, async (request, reply) => {
     const raw = request.query.taskType;
-    const types = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((t) => String(t).split(',')).filter((t) => t !== '');
+    const types = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+      .flatMap((t) => String(t).split(','))
+      .filter((t) => t !== '');
     const sizes: Record<string, number> = Object.create(null);
     for (const type of types) sizes[type] = await engine.tasks.queueSize(type);
     return sendJson(reply, sizes);
   });
 
-  app.get<{ Params: { taskId: string } }>('/tasks/:taskId', hidden, async (request, reply) => sendJson(reply, taskJson(await engine.tasks.get(request.params.taskId))));
+  app.get<{ Params: { taskId: string } }>('/tasks/:taskId', hidden, async (request, reply) =>
+    sendJson(reply, taskJson(await engine.tasks.get(request.params.taskId))),
+  );
 
   app.get<{ Params: { taskId: string } }>('/tasks/:taskId/log', hidden, async (request, reply) => {
     const logs = taskLogs(await engine.tasks.get(request.params.taskId));
@@ -114,15 +151,25 @@ export function taskResultOf(body: unknown): { taskId: string; result: TaskResul
   const taskId = b.taskId;
   if (typeof taskId !== 'string' || taskId === '') throw badRequest('taskId', 'taskId is required', taskId);
   const status = b.status;
-  if (!REPORT_STATUSES.includes(status as TaskResult['status'])) throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}`, status);
+  if (!REPORT_STATUSES.includes(status as TaskResult['status']))
+    throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}`, status);
   const result: TaskResult = { status: status as TaskResult['status'] };
   const output = objectField(b, 'outputData');
   if (output !== undefined) result.output = output as Json;
-  if (typeof b.reasonForIncompletion === 'string' && b.reasonForIncompletion !== '') result.reason = b.reasonForIncompletion;
+  if (typeof b.reasonForIncompletion === 'string' && b.reasonForIncompletion !== '')
+    result.reason = b.reasonForIncompletion;
   if (typeof b.workerId === 'string' && b.workerId !== '') result.workerId = b.workerId;
   const callback = b.callbackAfterSeconds;
-  if (callback !== undefined && callback !== null && !(typeof callback === 'number' && Number.isFinite(callback) && callback >= 0 && callback <= MAX_CALLBACK_S)) {
-    throw badRequest('callbackAfterSeconds', `callbackAfterSeconds must be a number from 0 to ${MAX_CALLBACK_S} (100 years)`, callback);
+  if (
+    callback !== undefined &&
+    callback !== null &&
+    !(typeof callback === 'number' && Number.isFinite(callback) && callback >= 0 && callback <= MAX_CALLBACK_S)
+  ) {
+    throw badRequest(
+      'callbackAfterSeconds',
+      `callbackAfterSeconds must be a number from 0 to ${MAX_CALLBACK_S} (100 years)`,
+      callback,
+    );
   }
   // IN_PROGRESS with a positive callback: handed out again after it. Without one, the task stays with its worker.
   if (typeof callback === 'number' && callback > 0) result.callbackAfterMs = callback * 1000;
@@ -138,7 +185,8 @@ export function taskResultOf(body: unknown): { taskId: string; result: TaskResul
 function logLine(value: unknown): string {
   checkedTextAnywhere(value, 'body');
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { log?: unknown }).log === 'string') return (value as { log: string }).log;
+  if (value && typeof value === 'object' && typeof (value as { log?: unknown }).log === 'string')
+    return (value as { log: string }).log;
   if (value === undefined || value === null) throw badRequest('body', 'a log line is required');
   return JSON.stringify(value);
 }

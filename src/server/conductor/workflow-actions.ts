@@ -38,14 +38,21 @@ export async function pause(engine: Engine, id: string): Promise<void> {
 /** Resume a PAUSED workflow (409 otherwise). */
 export async function resume(engine: Engine, id: string): Promise<void> {
   const run = await engine.getRun(id);
-  if (run.status !== 'paused') throw conflict(`cannot resume workflow '${id}': it is ${workflowStatus(run)}, not PAUSED`);
+  if (run.status !== 'paused')
+    throw conflict(`cannot resume workflow '${id}': it is ${workflowStatus(run)}, not PAUSED`);
   await engine.resume(id, VIA_API);
 }
 
 /** Restart: a finished run again from the start, same id, on its version or the latest. */
-export async function restart(engine: Engine, id: string, useLatestDefinitions: boolean, restartable: (run: Run) => Promise<boolean>): Promise<void> {
+export async function restart(
+  engine: Engine,
+  id: string,
+  useLatestDefinitions: boolean,
+  restartable: (run: Run) => Promise<boolean>,
+): Promise<void> {
   const run = await engine.getRun(id);
-  if (isTerminal(run.status) && !(await restartable(run))) throw conflict(`workflow '${id}' is not restartable: its definition says restartable: false`);
+  if (isTerminal(run.status) && !(await restartable(run)))
+    throw conflict(`workflow '${id}' is not restartable: its definition says restartable: false`);
   await engine.restart(id, { version: useLatestDefinitions ? 'latest' : 'same', ...VIA_API });
 }
 
@@ -57,7 +64,8 @@ export async function restart(engine: Engine, id: string, useLatestDefinitions: 
 export async function retry(engine: Engine, id: string): Promise<void> {
   const run = await engine.getRun(id);
   const status = workflowStatus(run);
-  if (status === 'RUNNING' || status === 'PAUSED') throw notFound(`workflow '${id}' is still ${status}: there is nothing to retry`);
+  if (status === 'RUNNING' || status === 'PAUSED')
+    throw notFound(`workflow '${id}' is still ${status}: there is nothing to retry`);
   if (run.status === 'completed') throw conflict(`workflow '${id}' is COMPLETED: there is nothing to retry`);
   if (run.status === 'needs_attention') {
     const parked = (run.attention?.details as { reason?: string } | undefined)?.reason;
@@ -65,7 +73,8 @@ export async function retry(engine: Engine, id: string): Promise<void> {
     else await engine.retryStep(id, VIA_API);
     return;
   }
-  if (run.status === 'compensated') throw conflict(`workflow '${id}' was compensated (its completed steps were undone): restart it instead`);
+  if (run.status === 'compensated')
+    throw conflict(`workflow '${id}' was compensated (its completed steps were undone): restart it instead`);
   const op = lastUnfinished(run, await engine.history(id));
   if (!op) throw conflict(`workflow '${id}' has no failed or unfinished task to retry: restart it instead`);
   await rerunFromOperation(engine, run, op, undefined);
@@ -77,13 +86,24 @@ export async function retry(engine: Engine, id: string): Promise<void> {
  */
 export async function rerun(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
   const run = await engine.getRun(id);
-  if (!isTerminal(run.status)) throw conflict(`cannot rerun workflow '${id}': it is ${workflowStatus(run)}; only finished workflows rerun`);
+  if (!isTerminal(run.status))
+    throw conflict(`cannot rerun workflow '${id}': it is ${workflowStatus(run)}; only finished workflows rerun`);
   const taskInput = body.taskInput;
-  if (taskInput !== undefined && taskInput !== null && !(typeof taskInput === 'object' && Object.keys(taskInput).length === 0)) {
-    throw badRequest('taskInput', "taskInput is not supported: a task's input is computed by its workflow (give workflowInput)", taskInput);
+  if (
+    taskInput !== undefined &&
+    taskInput !== null &&
+    !(typeof taskInput === 'object' && Object.keys(taskInput).length === 0)
+  ) {
+    throw badRequest(
+      'taskInput',
+      "taskInput is not supported: a task's input is computed by its workflow (give workflowInput)",
+      taskInput,
+    );
   }
-  const input = body.workflowInput === undefined || body.workflowInput === null ? undefined : (body.workflowInput as Json);
-  const from = typeof body.reRunFromTaskId === 'string' && body.reRunFromTaskId !== '' ? body.reRunFromTaskId : undefined;
+  const input =
+    body.workflowInput === undefined || body.workflowInput === null ? undefined : (body.workflowInput as Json);
+  const from =
+    typeof body.reRunFromTaskId === 'string' && body.reRunFromTaskId !== '' ? body.reRunFromTaskId : undefined;
   const ops = operations(run, await engine.history(id));
   if (from === undefined) {
     if (input === undefined) {
@@ -94,7 +114,9 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
     if (!first) throw conflict(`workflow '${id}' has no task to rerun from with a new input: restart it instead`);
     return rerunFromOperation(engine, run, first, input);
   }
-  const op = ops.find((o) => o.events.some((e) => isTaskEvent(e) && e.data?.taskId === from) || `${run.id}:${o.seq}:${o.name}` === from);
+  const op = ops.find(
+    (o) => o.events.some((e) => isTaskEvent(e) && e.data?.taskId === from) || `${run.id}:${o.seq}:${o.name}` === from,
+  );
   if (!op) throw notFound(`workflow '${id}' has no task '${from}'`);
   return rerunFromOperation(engine, run, op, input);
 }
@@ -102,15 +124,21 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
 /** Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it. */
 export async function skipTask(engine: Engine, id: string, ref: string, output: Json | undefined): Promise<void> {
   const run = await engine.getRun(id);
-  if (isTerminal(run.status)) throw conflict(`cannot skip task '${ref}' of workflow '${id}': it is ${workflowStatus(run)}`);
-  const parked = run.status === 'needs_attention' ? (run.attention?.details as { step?: string } | undefined)?.step : undefined;
+  if (isTerminal(run.status))
+    throw conflict(`cannot skip task '${ref}' of workflow '${id}': it is ${workflowStatus(run)}`);
+  const parked =
+    run.status === 'needs_attention' ? (run.attention?.details as { step?: string } | undefined)?.step : undefined;
   if (parked === ref) {
     await engine.skipStep(id, { output: output ?? {}, ...VIA_API });
     return;
   }
   const open = (await engine.tasks.ofRun(id)).filter((t) => t.refName === ref && !isTerminalTask(t.status)).pop();
   if (open) {
-    await engine.tasks.report(open.taskId, { status: 'COMPLETED', output: output ?? {}, reason: 'skipped over the Conductor API' });
+    await engine.tasks.report(open.taskId, {
+      status: 'COMPLETED',
+      output: output ?? {},
+      reason: 'skipped over the Conductor API',
+    });
     return;
   }
   const wait = run.waitingFor;
@@ -118,19 +146,30 @@ export async function skipTask(engine: Engine, id: string, ref: string, output: 
     await engine.signal(id, ref, output ?? {});
     return;
   }
-  throw conflict(`workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, a parked step or an awaited signal)`);
+  throw conflict(
+    `workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, a parked step or an awaited signal)`,
+  );
 }
 
 /** Upgrade to `version` once it replays the run's history; a divergence is 409 with the reason. */
 export async function upgrade(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
   const { name, version, taskOutput, workflowInput } = body;
   if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
-  if (!Number.isInteger(version) || (version as number) < 1 || (version as number) > MAX_VERSION) throw badRequest('version', `version is required: an integer from 1 to ${MAX_VERSION}`, version);
+  if (!Number.isInteger(version) || (version as number) < 1 || (version as number) > MAX_VERSION)
+    throw badRequest('version', `version is required: an integer from 1 to ${MAX_VERSION}`, version);
   const run = await engine.getRun(id);
-  if (name !== run.workflow) throw badRequest('name', `workflow '${id}' is a run of '${run.workflow}', not '${name}'`, name);
-  for (const [field, value] of [['taskOutput', taskOutput], ['workflowInput', workflowInput]] as const) {
+  if (name !== run.workflow)
+    throw badRequest('name', `workflow '${id}' is a run of '${run.workflow}', not '${name}'`, name);
+  for (const [field, value] of [
+    ['taskOutput', taskOutput],
+    ['workflowInput', workflowInput],
+  ] as const) {
     if (value !== undefined && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0)) {
-      throw badRequest(field, `${field} is not supported: an upgrade replays the run's history on the new version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`, value);
+      throw badRequest(
+        field,
+        `${field} is not supported: an upgrade replays the run's history on the new version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`,
+        value,
+      );
     }
   }
   await engine.upgrade(id, { to: version as number, ...VIA_API });
@@ -138,7 +177,9 @@ export async function upgrade(engine: Engine, id: string, body: Record<string, u
 
 /** Steps and tasks of the run's current epoch, by seq. */
 function operations(run: Run, history: HistoryEvent[]): RecordedOperation[] {
-  return [...indexHistory(currentEpoch(history, run.epoch)).values()].filter((op) => op.kind === 'step' || op.kind === 'task').sort((a, b) => a.seq - b.seq);
+  return [...indexHistory(currentEpoch(history, run.epoch)).values()]
+    .filter((op) => op.kind === 'step' || op.kind === 'task')
+    .sort((a, b) => a.seq - b.seq);
 }
 
 /** The last step or task that did not complete (the failed one, or the one cut short). */
@@ -148,6 +189,11 @@ function lastUnfinished(run: Run, history: HistoryEvent[]): RecordedOperation | 
     .find((op) => !op.events.some((e) => e.type === 'step_completed' || e.type === 'task_completed'));
 }
 
-async function rerunFromOperation(engine: Engine, run: Run, op: RecordedOperation, input: Json | undefined): Promise<void> {
+async function rerunFromOperation(
+  engine: Engine,
+  run: Run,
+  op: RecordedOperation,
+  input: Json | undefined,
+): Promise<void> {
   await engine.rerunFrom(run.id, { seq: op.seq }, { ...(input !== undefined ? { input } : {}), ...VIA_API });
 }

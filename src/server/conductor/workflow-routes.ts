@@ -24,24 +24,38 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
 
   app.post<{ Params: { name: string }; Querystring: Query }>('/workflow/:name', hidden, async (request, reply) => {
     const q = request.query;
-    const start = startRequestOf({ input: request.body ?? {}, correlationId: text(q, 'correlationId'), priority: integer(q, 'priority', { min: 0, max: 99, fallback: 0 }) }, {
-      name: request.params.name,
-      version: integer(q, 'version', { min: 1, max: MAX_VERSION }),
-    });
+    const start = startRequestOf(
+      {
+        input: request.body ?? {},
+        correlationId: text(q, 'correlationId'),
+        priority: integer(q, 'priority', { min: 0, max: 99, fallback: 0 }),
+      },
+      {
+        name: request.params.name,
+        version: integer(q, 'version', { min: 1, max: MAX_VERSION }),
+      },
+    );
     return sendId(reply, (await startWorkflow(engine, start)).id);
   });
 
-  app.post('/workflow', hidden, async (request, reply) => sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id));
+  app.post('/workflow', hidden, async (request, reply) =>
+    sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id),
+  );
 
-  app.post<{ Params: { name: string; version: string }; Querystring: Query }>('/workflow/execute/:name/:version', hidden, async (request, reply) => {
-    const version = integer({ version: request.params.version }, 'version', { min: 0, max: MAX_VERSION }) || undefined; // 0: the latest
-    const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
-    const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
-    const until = text(request.query, 'waitUntilTaskRef');
-    const run = await startWorkflow(engine, start);
-    const workflow = await waitForWorkflow(context, run.id, waitS * 1000, until);
-    return sendJson(reply, { ...workflow, requestId: text(request.query, 'requestId') ?? '' });
-  });
+  app.post<{ Params: { name: string; version: string }; Querystring: Query }>(
+    '/workflow/execute/:name/:version',
+    hidden,
+    async (request, reply) => {
+      const version =
+        integer({ version: request.params.version }, 'version', { min: 0, max: MAX_VERSION }) || undefined; // 0: the latest
+      const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
+      const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
+      const until = text(request.query, 'waitUntilTaskRef');
+      const run = await startWorkflow(engine, start);
+      const workflow = await waitForWorkflow(context, run.id, waitS * 1000, until);
+      return sendJson(reply, { ...workflow, requestId: text(request.query, 'requestId') ?? '' });
+    },
+  );
 
   // Summaries only (input and output on request, within a byte budget): a search never reads what it does not show.
   app.get<{ Querystring: Query }>('/workflow/search', hidden, async (request, reply) => {
@@ -50,13 +64,22 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     const size = integer(q, 'size', { min: 0, max: 1_000, fallback: 100 });
     const query = parseQuery(text(q, 'query'));
     const words = freeTextWords(text(q, 'freeText'));
-    const include = [...(boolean(q, 'includeInput', false) ? ['input' as const] : []), ...(boolean(q, 'includeOutput', false) ? ['output' as const] : [])];
+    const include = [
+      ...(boolean(q, 'includeInput', false) ? ['input' as const] : []),
+      ...(boolean(q, 'includeOutput', false) ? ['output' as const] : []),
+    ];
     const sortParam = q.sort;
-    const order = sorter((Array.isArray(sortParam) ? sortParam : sortParam === undefined ? [] : [sortParam]).map(String));
+    const order = sorter(
+      (Array.isArray(sortParam) ? sortParam : sortParam === undefined ? [] : [sortParam]).map(String),
+    );
     const { workflows, statuses } = narrowing(query);
     let runs: RunSummary[] = [];
     if (!statuses || statuses.length > 0) {
-      const pages = await Promise.all((workflows ?? [undefined]).map((workflow) => engine.pageRuns({ workflow, status: statuses, words, limit: SEARCH_SCAN_LIMIT })));
+      const pages = await Promise.all(
+        (workflows ?? [undefined]).map((workflow) =>
+          engine.pageRuns({ workflow, status: statuses, words, limit: SEARCH_SCAN_LIMIT }),
+        ),
+      );
       runs = pages.flatMap((p) => p.runs);
     }
     const found = runs.filter((run) => matches(run, query)).sort(order);
@@ -64,18 +87,32 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     return sendJson(reply, { totalHits: found.length, results: results.map(workflowSummary) });
   });
 
-  app.get<{ Params: { name: string }; Querystring: Query }>('/workflow/running/:name', hidden, async (request, reply) => {
-    const q = request.query;
-    const version = integer(q, 'version', { min: 1, max: MAX_VERSION, fallback: 1 });
-    const from = integer(q, 'startTime', { min: 0 });
-    const to = integer(q, 'endTime', { min: 0 });
-    const live = RUN_STATUSES.filter((s) => !isTerminal(s));
-    const { runs } = await engine.pageRuns({ workflow: request.params.name, version, status: live, limit: SEARCH_SCAN_LIMIT });
-    const ids = runs
-      .filter((r) => workflowStatus(r) === 'RUNNING' && (from === undefined || r.createdAt.getTime() >= from) && (to === undefined || r.createdAt.getTime() <= to))
-      .map((r) => r.id);
-    return sendJson(reply, ids);
-  });
+  app.get<{ Params: { name: string }; Querystring: Query }>(
+    '/workflow/running/:name',
+    hidden,
+    async (request, reply) => {
+      const q = request.query;
+      const version = integer(q, 'version', { min: 1, max: MAX_VERSION, fallback: 1 });
+      const from = integer(q, 'startTime', { min: 0 });
+      const to = integer(q, 'endTime', { min: 0 });
+      const live = RUN_STATUSES.filter((s) => !isTerminal(s));
+      const { runs } = await engine.pageRuns({
+        workflow: request.params.name,
+        version,
+        status: live,
+        limit: SEARCH_SCAN_LIMIT,
+      });
+      const ids = runs
+        .filter(
+          (r) =>
+            workflowStatus(r) === 'RUNNING' &&
+            (from === undefined || r.createdAt.getTime() >= from) &&
+            (to === undefined || r.createdAt.getTime() <= to),
+        )
+        .map((r) => r.id);
+      return sendJson(reply, ids);
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: Query }>('/workflow/:id', hidden, async (request, reply) => {
     const run = await engine.getRun(request.params.id);
@@ -102,14 +139,27 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
  * The summaries with their inputs and/or outputs read, in order, while they fit in 4 MiB (the first always
  * does); those after it are left as summaries.
  */
-async function withBodies(engine: Engine, summaries: RunSummary[], include: ('input' | 'output')[]): Promise<RunSummary[]> {
+async function withBodies(
+  engine: Engine,
+  summaries: RunSummary[],
+  include: ('input' | 'output')[],
+): Promise<RunSummary[]> {
   if (include.length === 0) return summaries;
   let budget = DEFAULT_PAGE_BYTES;
   const out: RunSummary[] = [];
   for (const summary of summaries) {
-    budget -= (include.includes('input') ? summary.inputSize : 0) + (include.includes('output') ? summary.outputSize : 0);
+    budget -=
+      (include.includes('input') ? summary.inputSize : 0) + (include.includes('output') ? summary.outputSize : 0);
     const run = budget >= 0 || out.length === 0 ? await findRun(engine, summary.id) : undefined;
-    out.push(run ? { ...summary, ...(include.includes('input') ? { input: run.input } : {}), ...(include.includes('output') ? { output: run.output ?? null } : {}) } : summary);
+    out.push(
+      run
+        ? {
+            ...summary,
+            ...(include.includes('input') ? { input: run.input } : {}),
+            ...(include.includes('output') ? { output: run.output ?? null } : {}),
+          }
+        : summary,
+    );
   }
   return out;
 }
@@ -118,13 +168,20 @@ async function withBodies(engine: Engine, summaries: RunSummary[], include: ('in
  * The workflow once it is over, or has reached the task `untilRef` (scheduled or done), or `timeoutMs`
  * passed: whichever comes first. Looks again after every change this engine commits to it, else every 250 ms.
  */
-async function waitForWorkflow(context: ConductorContext, runId: string, timeoutMs: number, untilRef: string | undefined): Promise<Record<string, unknown>> {
+async function waitForWorkflow(
+  context: ConductorContext,
+  runId: string,
+  timeoutMs: number,
+  untilRef: string | undefined,
+): Promise<Record<string, unknown>> {
   const { engine, closing } = context;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await engine.getRun(runId);
     const workflow = workflowJson(run, await runDetail(context, run));
-    const reached = untilRef !== undefined && (workflow.tasks as { referenceTaskName: string }[]).some((t) => t.referenceTaskName === untilRef);
+    const reached =
+      untilRef !== undefined &&
+      (workflow.tasks as { referenceTaskName: string }[]).some((t) => t.referenceTaskName === untilRef);
     const left = deadline - Date.now();
     if (isTerminal(run.status) || reached || left <= 0 || closing.aborted) return workflow;
     await new Promise<void>((resolve) => {
@@ -140,4 +197,3 @@ async function waitForWorkflow(context: ConductorContext, runId: string, timeout
     });
   }
 }
-

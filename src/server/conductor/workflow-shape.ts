@@ -8,7 +8,14 @@ import { asMap, type TaskJson } from './task-shape.js';
 export type RunFacts = Omit<Run, 'input' | 'output'>;
 
 export type WorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'TIMED_OUT' | 'TERMINATED' | 'PAUSED';
-export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'TERMINATED', 'PAUSED'];
+export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = [
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'TIMED_OUT',
+  'TERMINATED',
+  'PAUSED',
+];
 
 /**
  * A run's status in Conductor's words. running/waiting/compensating: RUNNING; paused: PAUSED; completed:
@@ -67,7 +74,8 @@ export function reasonForIncompletion(run: RunFacts): string | undefined {
 export function failedTasks(run: RunFacts): { refs: string[]; names: string[] } {
   const info = run.status === 'needs_attention' ? run.attention : run.status === 'completed' ? undefined : run.error;
   const details = (info?.details ?? {}) as Record<string, Json | undefined>;
-  const ref = typeof details.ref === 'string' ? details.ref : typeof details.step === 'string' ? details.step : undefined;
+  const ref =
+    typeof details.ref === 'string' ? details.ref : typeof details.step === 'string' ? details.step : undefined;
   if (ref === undefined) return { refs: [], names: [] };
   return { refs: [ref], names: [typeof details.taskType === 'string' ? details.taskType : ref] };
 }
@@ -108,7 +116,9 @@ export function workflowJson(run: Run, detail?: RunDetail): Record<string, unkno
     failedTaskNames: failed.names,
     taskToDomain: {},
     ownerApp: '',
-    workflowDefinition: isObject(detail?.source) ? detail!.source : { name: run.workflow, version: run.version, schemaVersion: 2, restartable: true, tasks: [] },
+    workflowDefinition: isObject(detail?.source)
+      ? detail!.source
+      : { name: run.workflow, version: run.version, schemaVersion: 2, restartable: true, tasks: [] },
     tasks,
   };
 }
@@ -119,12 +129,14 @@ function variablesOf(detail: RunDetail): Record<string, Json> {
   const variables: Record<string, Json> = { ...(isObject(source?.variables) ? source!.variables : {}) };
   for (const event of detail.history) {
     const output = event.type === 'step_completed' ? event.data?.output : undefined;
-    if (isObject(output) && output.taskType === 'SET_VARIABLE' && isObject(output.input)) Object.assign(variables, output.input);
+    if (isObject(output) && output.taskType === 'SET_VARIABLE' && isObject(output.input))
+      Object.assign(variables, output.input);
   }
   return variables;
 }
 
-const isObject = (value: unknown): value is Record<string, Json> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, Json> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** Epoch ms as `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`. */
 export const isoTime = (ms: number) => new Date(ms).toISOString();

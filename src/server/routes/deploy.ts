@@ -1,5 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { compareConductorSources, compileWorkflowDef, declarativeSupport, type DeclarativeSupport } from '../../declarative/compile.js';
+import {
+  compareConductorSources,
+  compileWorkflowDef,
+  declarativeSupport,
+  type DeclarativeSupport,
+} from '../../declarative/compile.js';
 import { parseWorkflowDef } from '../../declarative/definitions.js';
 import type { ServerContext } from '../context.js';
 import { errors, object, workflowName } from '../schemas.js';
@@ -12,13 +17,31 @@ interface CandidatesBody {
 
 const body = object(
   {
-    definitions: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'object' }, description: 'candidate declarative workflow definitions (Conductor WorkflowDef JSON); nothing is registered' },
+    definitions: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      items: { type: 'object' },
+      description: 'candidate declarative workflow definitions (Conductor WorkflowDef JSON); nothing is registered',
+    },
     workflow: { ...workflowName, description: 'only this workflow (default: all given)' },
-    sampleCompleted: { type: 'integer', minimum: 0, maximum: 10_000, description: 'recently completed runs per workflow replayed too (default: 20)' },
+    sampleCompleted: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 10_000,
+      description: 'recently completed runs per workflow replayed too (default: 20)',
+    },
   },
   ['definitions'],
 );
-const report = { type: 'object', additionalProperties: true, properties: { safe: { type: 'boolean' }, workflows: { type: 'array', items: { type: 'object', additionalProperties: true } } } };
+const report = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    safe: { type: 'boolean' },
+    workflows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+};
 
 /**
  * Deploy check and plan for declarative candidates (code candidates are checked with `waymark deploy check`):
@@ -33,7 +56,15 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
   const tags = ['deploy'];
   app.post<{ Body: CandidatesBody }>(
     '/v1/deploy/check',
-    { schema: { summary: 'Replay every in-flight run against candidate definitions: per-run verdicts, the change class, the structural diff, and whether it is safe', tags, body, response: { 200: report, ...errors(400) } } },
+    {
+      schema: {
+        summary:
+          'Replay every in-flight run against candidate definitions: per-run verdicts, the change class, the structural diff, and whether it is safe',
+        tags,
+        body,
+        response: { 200: report, ...errors(400) },
+      },
+    },
     async (request) => {
       const { definitions, ...options } = request.body;
       return engine.deployCheck(await candidates(definitions), { ...options, compareSources: compareConductorSources });
@@ -41,7 +72,15 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
   );
   app.post<{ Body: CandidatesBody }>(
     '/v1/deploy/plan',
-    { schema: { summary: 'The deploy check as a runbook: per-version upgrade/migrate/drain with ETAs, rollout steps, canary and rollback', tags, body, response: { 200: report, ...errors(400) } } },
+    {
+      schema: {
+        summary:
+          'The deploy check as a runbook: per-version upgrade/migrate/drain with ETAs, rollout steps, canary and rollback',
+        tags,
+        body,
+        response: { 200: report, ...errors(400) },
+      },
+    },
     async (request) => {
       const { definitions, ...options } = request.body;
       return engine.deployPlan(await candidates(definitions), { ...options, compareSources: compareConductorSources });

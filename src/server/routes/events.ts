@@ -36,7 +36,11 @@ export const eventRoutes: FastifyPluginAsync<ServerContext> = async (app, { engi
                   type: 'object',
                   description: 'data of each `run` event',
                   required: ['runId', 'events'],
-                  properties: { runId: { type: 'string' }, events: { type: 'array', items: { type: 'string' } }, status: { type: 'string' } },
+                  properties: {
+                    runId: { type: 'string' },
+                    events: { type: 'array', items: { type: 'string' } },
+                    status: { type: 'string' },
+                  },
                 },
               },
             },
@@ -48,7 +52,12 @@ export const eventRoutes: FastifyPluginAsync<ServerContext> = async (app, { engi
       const only = request.query.runId;
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       let ended = false;
       const write = (text: string) => {
         if (ended) return;

@@ -4,32 +4,67 @@ import type { RolloutAction } from '../../runtime/rollout-steps.js';
 import type { ServerContext } from '../context.js';
 import { errors, listOf, object, percent, reason, ref, version, workflowName } from '../schemas.js';
 
-const kind = { enum: ['starts', 'upgrade'], description: "starts: routed new starts; upgrade: the `from` version's in-flight runs, upgraded share by share (default: starts)" };
+const kind = {
+  enum: ['starts', 'upgrade'],
+  description:
+    "starts: routed new starts; upgrade: the `from` version's in-flight runs, upgraded share by share (default: starts)",
+};
 
 /** Health-gated rollouts: start (of starts or of in-flight runs), evaluate, and an operator's decisions. */
 export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine }) => {
   const tags = ['rollouts'];
-  app.get('/v1/rollouts', { schema: { summary: 'Every rollout, running or finished', tags, response: { 200: listOf('rollouts', 'Rollout') } } }, async () => ({
-    rollouts: await engine.rollouts(),
-  }));
+  app.get(
+    '/v1/rollouts',
+    {
+      schema: { summary: 'Every rollout, running or finished', tags, response: { 200: listOf('rollouts', 'Rollout') } },
+    },
+    async () => ({
+      rollouts: await engine.rollouts(),
+    }),
+  );
 
   app.post<{ Body: RolloutOptions & { workflow: string; kind?: RolloutKind } }>(
     '/v1/rollouts',
     {
       schema: {
-        summary: 'Start a progressive, health-gated rollout to a candidate version: of routed starts, or of in-flight runs',
+        summary:
+          'Start a progressive, health-gated rollout to a candidate version: of routed starts, or of in-flight runs',
         tags,
         body: object(
           {
             workflow: workflowName,
             kind,
             to: { ...version, description: 'the candidate version' },
-            from: { ...version, description: 'the version the rollout moves away from (default: the highest active version other than to)' },
-            percent: { ...percent, description: "the candidate's first share of routed starts or of the in-flight runs (default: 5)" },
-            step: { type: 'number', exclusiveMinimum: 0, maximum: 100, description: 'added at each healthy promotion (default: 25)' },
-            everyMs: { type: 'integer', minimum: 0, description: 'least time between promotions, in ms (default: 600000)' },
-            maxFailureRatio: { type: 'number', exclusiveMinimum: 0, description: "roll back above this multiple of the current version's failure rate (default: 2)" },
-            minSample: { type: 'integer', minimum: 1, description: 'finished candidate runs needed to judge health (default: 20)' },
+            from: {
+              ...version,
+              description:
+                'the version the rollout moves away from (default: the highest active version other than to)',
+            },
+            percent: {
+              ...percent,
+              description: "the candidate's first share of routed starts or of the in-flight runs (default: 5)",
+            },
+            step: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              maximum: 100,
+              description: 'added at each healthy promotion (default: 25)',
+            },
+            everyMs: {
+              type: 'integer',
+              minimum: 0,
+              description: 'least time between promotions, in ms (default: 600000)',
+            },
+            maxFailureRatio: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              description: "roll back above this multiple of the current version's failure rate (default: 2)",
+            },
+            minSample: {
+              type: 'integer',
+              minimum: 1,
+              description: 'finished candidate runs needed to judge health (default: 20)',
+            },
           },
           ['workflow', 'to'],
         ),
@@ -47,7 +82,8 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
     {
       schema: {
         summary: 'Look at each unfinished rollout once: roll back the unhealthy, promote the healthy on schedule',
-        description: 'Worker engines also do it on their own schedule; evaluators racing never both step a rollout. Moving runs needs both versions registered in the server.',
+        description:
+          'Worker engines also do it on their own schedule; evaluators racing never both step a rollout. Moving runs needs both versions registered in the server.',
         tags,
         response: { 200: listOf('rollouts', 'Rollout') },
       },
@@ -69,12 +105,19 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
           summary,
           tags,
           params: object({ workflow: workflowName }, ['workflow']),
-          body: object({ reason: { ...reason, description: 'why (recorded in the outcome)' }, kind: { ...kind, description: 'which rollout, when the workflow has both in progress' } }),
+          body: object({
+            reason: { ...reason, description: 'why (recorded in the outcome)' },
+            kind: { ...kind, description: 'which rollout, when the workflow has both in progress' },
+          }),
           optionalBody: true,
           response: { 200: ref('Rollout'), ...errors(400, 409) },
         },
       },
-      async (request) => engine.changeRollout(request.params.workflow, action, { kind: request.body?.kind, reason: request.body?.reason }),
+      async (request) =>
+        engine.changeRollout(request.params.workflow, action, {
+          kind: request.body?.kind,
+          reason: request.body?.reason,
+        }),
     );
   }
 };

@@ -21,12 +21,37 @@ interface ActionSpec {
 
 /** The operator actions, one route each: POST /v1/runs/:id/actions/<path>. */
 const ACTIONS: ActionSpec[] = [
-  { path: 'retry-step', summary: 'Run the parked step (or failed compensation) of a needs_attention run again, same idempotency key', call: (e, id, o) => e.retryStep(id, o) },
-  { path: 'skip-step', summary: "Record `output` as the parked step's result (or mark a failed compensation done) and go on", call: (e, id, o) => e.skipStep(id, o) },
-  { path: 'compensate', summary: 'Abort the run and undo its completed reversible steps in reverse order', call: (e, id, o) => e.compensate(id, o) },
-  { path: 'cancel', summary: 'Stop the run without undoing anything; it ends cancelled', call: (e, id, o) => e.cancel(id, o) },
-  { path: 'resume', summary: 'Let a paused run go on, or one parked on a divergence (after a fix is deployed) or on its expiry', call: (e, id, o) => e.resume(id, o) },
-  { path: 'pause', summary: 'Pause a running or waiting run: nothing new executes (an executing one stops at its next operation) until resume', call: (e, id, o) => e.pause(id, o) },
+  {
+    path: 'retry-step',
+    summary: 'Run the parked step (or failed compensation) of a needs_attention run again, same idempotency key',
+    call: (e, id, o) => e.retryStep(id, o),
+  },
+  {
+    path: 'skip-step',
+    summary: "Record `output` as the parked step's result (or mark a failed compensation done) and go on",
+    call: (e, id, o) => e.skipStep(id, o),
+  },
+  {
+    path: 'compensate',
+    summary: 'Abort the run and undo its completed reversible steps in reverse order',
+    call: (e, id, o) => e.compensate(id, o),
+  },
+  {
+    path: 'cancel',
+    summary: 'Stop the run without undoing anything; it ends cancelled',
+    call: (e, id, o) => e.cancel(id, o),
+  },
+  {
+    path: 'resume',
+    summary: 'Let a paused run go on, or one parked on a divergence (after a fix is deployed) or on its expiry',
+    call: (e, id, o) => e.resume(id, o),
+  },
+  {
+    path: 'pause',
+    summary:
+      'Pause a running or waiting run: nothing new executes (an executing one stops at its next operation) until resume',
+    call: (e, id, o) => e.pause(id, o),
+  },
 ];
 
 const idParams = object({ id: runId }, ['id']);
@@ -36,13 +61,17 @@ const who = { actor, reason };
 /** Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason. */
 export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
   for (const spec of ACTIONS) {
-    const body = spec.path === 'skip-step' ? object({ ...who, output: { description: "the step's output: any JSON value (default: null)" } }) : object(who);
+    const body =
+      spec.path === 'skip-step'
+        ? object({ ...who, output: { description: "the step's output: any JSON value (default: null)" } })
+        : object(who);
     app.post<{ Params: { id: string }; Body: ActionBody | undefined }>(
       `/v1/runs/:id/actions/${spec.path}`,
       {
         schema: {
           summary: spec.summary,
-          description: "409 E_RUN_STATE when the action does not fit the run's state (nothing changes). `applied: false`: handed to the worker executing the run.",
+          description:
+            "409 E_RUN_STATE when the action does not fit the run's state (nothing changes). `applied: false`: handed to the worker executing the run.",
           tags,
           params: idParams,
           body,
@@ -54,7 +83,10 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
     );
   }
 
-  app.post<{ Params: { id: string }; Body: { to: number; migration?: string; dryRun?: boolean; actor?: string; reason?: string } }>(
+  app.post<{
+    Params: { id: string };
+    Body: { to: number; migration?: string; dryRun?: boolean; actor?: string; reason?: string };
+  }>(
     '/v1/runs/:id/upgrade',
     {
       schema: {
@@ -65,7 +97,11 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
         body: object(
           {
             to: { ...version, description: "target version (its code must be registered in the server's engine)" },
-            migration: { type: 'string', minLength: 1, description: 'name of a migration the server was given: transforms the history first (default: none)' },
+            migration: {
+              type: 'string',
+              minLength: 1,
+              description: 'name of a migration the server was given: transforms the history first (default: none)',
+            },
             dryRun: { type: 'boolean', description: 'verify and report only: nothing changes (default: false)' },
             ...who,
           },
@@ -77,12 +113,19 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
     async (request) => {
       const { migration: name, ...options } = request.body;
       const migration = name === undefined ? undefined : byName(migrations, name, 'body.migration');
-      if (migration && migration.to !== options.to) throw new FieldError('body.to', `must be ${migration.to}: migration '${migration.name}' goes to v${migration.to}`);
+      if (migration && migration.to !== options.to)
+        throw new FieldError(
+          'body.to',
+          `must be ${migration.to}: migration '${migration.name}' goes to v${migration.to}`,
+        );
       return engine.upgrade(request.params.id, { ...options, migration });
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { version?: 'same' | 'latest' | number; actor?: string; reason?: string } | undefined }>(
+  app.post<{
+    Params: { id: string };
+    Body: { version?: 'same' | 'latest' | number; actor?: string; reason?: string } | undefined;
+  }>(
     '/v1/runs/:id/restart',
     {
       schema: {
@@ -112,7 +155,11 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
         tags,
         params: idParams,
         body: object(
-          { step: { type: 'string', minLength: 1, description: 'the step to re-execute from' }, input: { description: "a new input (default: the run's input)" }, ...who },
+          {
+            step: { type: 'string', minLength: 1, description: 'the step to re-execute from' },
+            input: { description: "a new input (default: the run's input)" },
+            ...who,
+          },
           ['step'],
         ),
         response: { 200: ref('Run'), ...errors(400, 404, 409) },
@@ -145,5 +192,8 @@ export function byName(migrations: MigrationDefinition[], name: string, field: s
   const found = migrations.find((m) => m.name === name);
   if (found) return found;
   const known = migrations.map((m) => `'${m.name}'`).join(', ');
-  throw new FieldError(field, `names no migration this server has (${known === '' ? 'it was given none' : `known: ${known}`})`);
+  throw new FieldError(
+    field,
+    `names no migration this server has (${known === '' ? 'it was given none' : `known: ${known}`})`,
+  );
 }

@@ -37,22 +37,50 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     {
       schema: {
         summary: 'Start a run',
-        description: 'Starts a run of the workflow: 201 with the run; 200 with the existing run (nothing started) when `id` is taken.',
+        description:
+          'Starts a run of the workflow: 201 with the run; 200 with the existing run (nothing started) when `id` is taken.',
         tags,
         body: object(
           {
             workflow: workflowName,
             input: { description: "the run's input: any JSON value (default: null)" },
-            id: { ...runId, description: 'run id; an existing id returns that run and starts nothing (default: a UUID)' },
-            version: { ...version, description: 'pin the run to this version (default: routed: the latest active one, or a canary split)' },
-            force: { type: 'boolean', description: 'with version: start it even though that version is draining (default: false)' },
-            routeKey: { type: 'string', minLength: 1, maxLength: 200, description: 'with a canary route: starts with the same key get the same version (default: a random draw)' },
-            maxLifetimeMs: { ...duration, description: "longest this run may live (default: the workflow's maxLifetimeMs)" },
-            correlationId: { type: 'string', minLength: 1, maxLength: 500, description: "the caller's id for the business transaction; runs can be listed by it (default: none)" },
+            id: {
+              ...runId,
+              description: 'run id; an existing id returns that run and starts nothing (default: a UUID)',
+            },
+            version: {
+              ...version,
+              description: 'pin the run to this version (default: routed: the latest active one, or a canary split)',
+            },
+            force: {
+              type: 'boolean',
+              description: 'with version: start it even though that version is draining (default: false)',
+            },
+            routeKey: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              description:
+                'with a canary route: starts with the same key get the same version (default: a random draw)',
+            },
+            maxLifetimeMs: {
+              ...duration,
+              description: "longest this run may live (default: the workflow's maxLifetimeMs)",
+            },
+            correlationId: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 500,
+              description: "the caller's id for the business transaction; runs can be listed by it (default: none)",
+            },
           },
           ['workflow'],
         ),
-        response: { 201: { description: 'started', ...ref('Run') }, 200: { description: 'a run with this id exists: nothing started', ...ref('Run') }, ...errors(400, 404, 409) },
+        response: {
+          201: { description: 'started', ...ref('Run') },
+          200: { description: 'a run with this id exists: nothing started', ...ref('Run') },
+          ...errors(400, 404, 409),
+        },
       },
     },
     async (request, reply) => {
@@ -60,7 +88,10 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
       if (options.maxLifetimeMs !== undefined) durationField(options.maxLifetimeMs, 'body.maxLifetimeMs');
       const existed = options.id !== undefined && (await exists(engine, options.id));
       const run = await engine.start(workflow, input, options);
-      return reply.code(existed ? 200 : 201).header('location', `/v1/runs/${encodeURIComponent(run.id)}`).send(run);
+      return reply
+        .code(existed ? 200 : 201)
+        .header('location', `/v1/runs/${encodeURIComponent(run.id)}`)
+        .send(run);
     },
   );
 
@@ -74,15 +105,43 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
         tags,
         querystring: object({
           workflow: workflowName,
-          status: { type: 'array', items: runStatus, minItems: 1, description: 'one status or several, comma-separated' },
+          status: {
+            type: 'array',
+            items: runStatus,
+            minItems: 1,
+            description: 'one status or several, comma-separated',
+          },
           version,
-          correlationId: { type: 'string', minLength: 1, maxLength: 500, description: 'only runs started with this correlation id' },
+          correlationId: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 500,
+            description: 'only runs started with this correlation id',
+          },
           limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'most runs returned (default: 100)' },
-          cursor: { type: 'string', minLength: 1, maxLength: 1000, description: "the previous page's `next` (default: the first page)" },
-          include: { type: 'array', items: { type: 'string', enum: ['input', 'output'] }, minItems: 1, uniqueItems: true, description: "'input', 'output' or both, comma-separated (default: neither)" },
+          cursor: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 1000,
+            description: "the previous page's `next` (default: the first page)",
+          },
+          include: {
+            type: 'array',
+            items: { type: 'string', enum: ['input', 'output'] },
+            minItems: 1,
+            uniqueItems: true,
+            description: "'input', 'output' or both, comma-separated (default: neither)",
+          },
         }),
         response: {
-          200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: ref('RunSummary') }, next: { type: 'string', description: 'cursor of the next page; absent on the last' } } },
+          200: {
+            type: 'object',
+            required: ['runs'],
+            properties: {
+              runs: { type: 'array', items: ref('RunSummary') },
+              next: { type: 'string', description: 'cursor of the next page; absent on the last' },
+            },
+          },
           ...errors(400),
         },
       },
@@ -90,9 +149,21 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     async (request) => {
       const { workflow, status, version: v, correlationId, limit, cursor, include } = request.query;
       try {
-        return await engine.pageRuns({ workflow, version: v, status, correlationId, limit: limit ?? 100, cursor, include });
+        return await engine.pageRuns({
+          workflow,
+          version: v,
+          status,
+          correlationId,
+          limit: limit ?? 100,
+          cursor,
+          include,
+        });
       } catch (error) {
-        if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT' && cursor !== undefined) throw new FieldError('query.cursor', "is not one a page of runs gave: pass the previous page's next as it is");
+        if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT' && cursor !== undefined)
+          throw new FieldError(
+            'query.cursor',
+            "is not one a page of runs gave: pass the previous page's next as it is",
+          );
         throw error;
       }
     },
@@ -100,7 +171,14 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
 
   app.get<{ Params: { id: string } }>(
     '/v1/runs/:id',
-    { schema: { summary: 'Get one run by its id', tags, params: idParams, response: { 200: ref('Run'), ...errors(404) } } },
+    {
+      schema: {
+        summary: 'Get one run by its id',
+        tags,
+        params: idParams,
+        response: { 200: ref('Run'), ...errors(404) },
+      },
+    },
     async (request) => engine.getRun(request.params.id),
   );
 
@@ -111,7 +189,14 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
         summary: "A run's history, oldest event first",
         tags,
         params: idParams,
-        response: { 200: { type: 'object', required: ['runId', 'events'], properties: { runId: { type: 'string' }, events: { type: 'array', items: ref('HistoryEvent') } } }, ...errors(404) },
+        response: {
+          200: {
+            type: 'object',
+            required: ['runId', 'events'],
+            properties: { runId: { type: 'string' }, events: { type: 'array', items: ref('HistoryEvent') } },
+          },
+          ...errors(404),
+        },
       },
     },
     async (request) => ({ runId: request.params.id, events: await engine.history(request.params.id) }),
@@ -120,7 +205,12 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.get<{ Params: { id: string } }>(
     '/v1/runs/:id/describe',
     {
-      schema: { summary: 'Where a run is, what it changed, what is pending, what an operator can do now', tags, params: idParams, response: { 200: ref('RunDescription'), ...errors(404) } },
+      schema: {
+        summary: 'Where a run is, what it changed, what is pending, what an operator can do now',
+        tags,
+        params: idParams,
+        response: { 200: ref('RunDescription'), ...errors(404) },
+      },
     },
     async (request) => engine.describe(request.params.id),
   );
@@ -130,10 +220,18 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     {
       schema: {
         summary: 'Wait for a run to finish',
-        description: 'Answers once the run is over (completed, failed, cancelled or compensated): its output or its error. 408 E_TIMEOUT when it is not over in time.',
+        description:
+          'Answers once the run is over (completed, failed, cancelled or compensated): its output or its error. 408 E_TIMEOUT when it is not over in time.',
         tags,
         params: idParams,
-        querystring: object({ timeoutMs: { type: 'integer', minimum: 0, maximum: MAX_WAIT_MS, description: 'longest wait, in ms (default: 30000)' } }),
+        querystring: object({
+          timeoutMs: {
+            type: 'integer',
+            minimum: 0,
+            maximum: MAX_WAIT_MS,
+            description: 'longest wait, in ms (default: 30000)',
+          },
+        }),
         response: { 200: ref('RunResult'), ...errors(400, 404, 408) },
       },
     },
@@ -161,13 +259,22 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     {
       schema: {
         summary: 'Send a signal to a run',
-        description: 'The request body (any JSON, or none) is the signal payload. It is kept until the run waits for it.',
+        description:
+          'The request body (any JSON, or none) is the signal payload. It is kept until the run waits for it.',
         tags,
-        params: object({ id: runId, name: { type: 'string', minLength: 1, maxLength: 200, description: 'signal name' } }, ['id', 'name']),
+        params: object(
+          { id: runId, name: { type: 'string', minLength: 1, maxLength: 200, description: 'signal name' } },
+          ['id', 'name'],
+        ),
         body: { description: 'the payload: any JSON value' },
         optionalBody: true,
         response: {
-          202: { description: 'recorded', type: 'object', required: ['runId', 'signal'], properties: { runId: { type: 'string' }, signal: { type: 'string' } } },
+          202: {
+            description: 'recorded',
+            type: 'object',
+            required: ['runId', 'signal'],
+            properties: { runId: { type: 'string' }, signal: { type: 'string' } },
+          },
           ...errors(400, 404, 409),
         },
       },
@@ -184,7 +291,8 @@ function durationField(value: number | string, field: string): void {
   try {
     parseDuration(value, field);
   } catch (error) {
-    if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT') throw new FieldError(field, error.message.replace(`${field} `, ''));
+    if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT')
+      throw new FieldError(field, error.message.replace(`${field} `, ''));
     throw error;
   }
 }
@@ -211,8 +319,17 @@ export async function waitForEnd(engine: Engine, runId: string, timeoutMs: numbe
     if (stop.aborted) throw new WaymarkError('E_ENGINE_CLOSED', 'the server is shutting down: ask again');
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new WaymarkError('E_TIMEOUT', `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`, { details: { runId, status: run.status } });
+      throw new WaymarkError(
+        'E_TIMEOUT',
+        `run '${runId}' did not finish within ${timeoutMs} ms (status: ${run.status})`,
+        { details: { runId, status: run.status } },
+      );
     }
-    await nextChange(engine, (change) => change.runId === runId && change.status !== undefined && isTerminal(change.status), Math.min(left, 250), stop);
+    await nextChange(
+      engine,
+      (change) => change.runId === runId && change.status !== undefined && isTerminal(change.status),
+      Math.min(left, 250),
+      stop,
+    );
   }
 }

@@ -23,29 +23,83 @@ const versionParams = object({ name: workflowName, version }, ['name', 'version'
 
 /** What each version-state route does. */
 const STATES = [
-  { path: 'drain', status: 'draining', summary: 'Drain a version: no new routed starts (pinned ones need force); its runs go on' },
-  { path: 'retire', status: 'retired', summary: 'Retire a drained version; refused (409) while any of its runs is not finished' },
-  { path: 'activate', status: 'active', summary: 'Make a version take routed starts again and its runs execute again (undoes a drain or a quarantine)' },
-  { path: 'quarantine', status: 'quarantined', summary: "Stop a version's runs for a decision: none is executed (running ones stop at their next step) and it takes no starts" },
+  {
+    path: 'drain',
+    status: 'draining',
+    summary: 'Drain a version: no new routed starts (pinned ones need force); its runs go on',
+  },
+  {
+    path: 'retire',
+    status: 'retired',
+    summary: 'Retire a drained version; refused (409) while any of its runs is not finished',
+  },
+  {
+    path: 'activate',
+    status: 'active',
+    summary: 'Make a version take routed starts again and its runs execute again (undoes a drain or a quarantine)',
+  },
+  {
+    path: 'quarantine',
+    status: 'quarantined',
+    summary:
+      "Stop a version's runs for a decision: none is executed (running ones stop at their next step) and it takes no starts",
+  },
 ] as const;
 
 /** Versions, workers, patches, routes and migrations. */
 export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
   const tags = ['versions'];
-  app.get('/v1/versions', { schema: { summary: 'Every registered workflow version with run counts, serving workers and stranded runs', tags, response: { 200: listOf('versions', 'VersionSummary') } } }, async () => ({
-    versions: await engine.versions(),
-  }));
-  app.get('/v1/patches', { schema: { summary: 'Per patch, how many in-flight runs still depend on its old branch', tags, response: { 200: listOf('patches', 'PatchUsage') } } }, async () => ({
-    patches: await engine.patches(),
-  }));
-  app.get('/v1/workers', { schema: { summary: 'Live workers and the versions each serves', tags, response: { 200: listOf('workers', 'WorkerRecord') } } }, async () => ({
-    workers: await engine.workers(),
-  }));
+  app.get(
+    '/v1/versions',
+    {
+      schema: {
+        summary: 'Every registered workflow version with run counts, serving workers and stranded runs',
+        tags,
+        response: { 200: listOf('versions', 'VersionSummary') },
+      },
+    },
+    async () => ({
+      versions: await engine.versions(),
+    }),
+  );
+  app.get(
+    '/v1/patches',
+    {
+      schema: {
+        summary: 'Per patch, how many in-flight runs still depend on its old branch',
+        tags,
+        response: { 200: listOf('patches', 'PatchUsage') },
+      },
+    },
+    async () => ({
+      patches: await engine.patches(),
+    }),
+  );
+  app.get(
+    '/v1/workers',
+    {
+      schema: {
+        summary: 'Live workers and the versions each serves',
+        tags,
+        response: { 200: listOf('workers', 'WorkerRecord') },
+      },
+    },
+    async () => ({
+      workers: await engine.workers(),
+    }),
+  );
 
   for (const state of STATES) {
     app.post<{ Params: VersionParams }>(
       `/v1/workflows/:name/versions/:version/${state.path}`,
-      { schema: { summary: state.summary, tags, params: versionParams, response: { 200: ref('VersionState'), ...errors(400, 404, 409) } } },
+      {
+        schema: {
+          summary: state.summary,
+          tags,
+          params: versionParams,
+          response: { 200: ref('VersionState'), ...errors(400, 404, 409) },
+        },
+      },
       async (request) => {
         const { name, version: v } = request.params;
         await engine[state.path](name, v);
@@ -58,16 +112,28 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
     '/v1/workflows/:name/route',
     {
       schema: {
-        summary: 'Split routed starts between a current and a candidate version (a canary); a null body removes the split',
+        summary:
+          'Split routed starts between a current and a candidate version (a canary); a null body removes the split',
         tags,
         params: object({ name: workflowName }, ['name']),
         body: {
-          ...object({ current: version, candidate: version, percent: { ...percent, description: "the candidate's share of routed starts, 0..100" } }, ['current', 'candidate', 'percent']),
+          ...object(
+            {
+              current: version,
+              candidate: version,
+              percent: { ...percent, description: "the candidate's share of routed starts, 0..100" },
+            },
+            ['current', 'candidate', 'percent'],
+          ),
           type: ['object', 'null'],
           description: '{ current, candidate, percent }, or null to remove the split',
         },
         response: {
-          200: { type: 'object', required: ['workflow', 'route'], properties: { workflow: { type: 'string' }, route: { anyOf: [ref('Route'), { type: 'null' }] } } },
+          200: {
+            type: 'object',
+            required: ['workflow', 'route'],
+            properties: { workflow: { type: 'string' }, route: { anyOf: [ref('Route'), { type: 'null' }] } },
+          },
           ...errors(400, 404, 409),
         },
       },
@@ -92,9 +158,18 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
             workflow: workflowName,
             from: { ...version, description: 'the version whose in-flight runs move' },
             to: { ...version, description: "the target version (its code must be registered in the server's engine)" },
-            migration: { type: 'string', minLength: 1, description: 'name of a migration the server was given (default: see above)' },
+            migration: {
+              type: 'string',
+              minLength: 1,
+              description: 'name of a migration the server was given (default: see above)',
+            },
             limit: { type: 'integer', minimum: 1, description: 'most runs migrated (default: all)' },
-            percent: { type: 'number', exclusiveMinimum: 0, maximum: 100, description: 'share of the in-flight runs to migrate, oldest first (default: 100)' },
+            percent: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              maximum: 100,
+              description: 'share of the in-flight runs to migrate, oldest first (default: 100)',
+            },
             dryRun: { type: 'boolean', description: 'verify each run only: nothing changes (default: false)' },
             actor,
             reason,
@@ -115,15 +190,28 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
 };
 
 /** The named migration (which must go workflow from -> to), else the one registered for that move, else a plain move. */
-function pick(migrations: MigrationDefinition[], workflow: string, from: number, to: number, name: string | undefined): MigrationDefinition {
+function pick(
+  migrations: MigrationDefinition[],
+  workflow: string,
+  from: number,
+  to: number,
+  name: string | undefined,
+): MigrationDefinition {
   if (name !== undefined) {
     const named = byName(migrations, name, 'body.migration');
     if (named.workflow !== workflow || named.from !== from || named.to !== to) {
-      throw new FieldError('body.migration', `takes ${named.workflow} v${named.from} to v${named.to}, not ${workflow} v${from} to v${to}`);
+      throw new FieldError(
+        'body.migration',
+        `takes ${named.workflow} v${named.from} to v${named.to}, not ${workflow} v${from} to v${to}`,
+      );
     }
     return named;
   }
   const fitting = migrations.filter((m) => m.workflow === workflow && m.from === from && m.to === to);
-  if (fitting.length > 1) throw new FieldError('body.migration', `is required: ${fitting.length} migrations take ${workflow} v${from} to v${to} (${fitting.map((m) => `'${m.name}'`).join(', ')})`);
+  if (fitting.length > 1)
+    throw new FieldError(
+      'body.migration',
+      `is required: ${fitting.length} migrations take ${workflow} v${from} to v${to} (${fitting.map((m) => `'${m.name}'`).join(', ')})`,
+    );
   return fitting[0] ?? defineMigration({ workflow, from, to });
 }

@@ -42,7 +42,10 @@ export async function applyCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: n
   const valid = batch.filter((_, i) => problems[i] === undefined);
   const outcomes = valid.length > 0 ? await applyChecked(pool, valid, leaseMs) : [];
   let next = 0;
-  return batch.map((_, i): CommitOutcome => (problems[i] === undefined ? outcomes[next++]! : { ok: false, reason: 'invalid_value', message: problems[i]! }));
+  return batch.map(
+    (_, i): CommitOutcome =>
+      problems[i] === undefined ? outcomes[next++]! : { ok: false, reason: 'invalid_value', message: problems[i]! },
+  );
 }
 
 /** Attempts at a batch that met a deadlock or serialization failure (it is tried again whole). (Default: 3) */
@@ -51,7 +54,10 @@ const CLASH_ATTEMPTS = 3;
 async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await applyFastCommits(pool, batch, leaseMs)) ?? (await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs)));
+      return (
+        (await applyFastCommits(pool, batch, leaseMs)) ??
+        (await inTransaction(pool, (client) => applyBatch(client, batch, leaseMs)))
+      );
     } catch (error) {
       if (isDataError(error)) break;
       if (!isTransientClash(error) || attempt >= CLASH_ATTEMPTS) throw error;
@@ -69,7 +75,11 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
       } catch (error) {
         if (!isDataError(error)) throw error;
         await client.query('ROLLBACK TO SAVEPOINT wm_commit');
-        outcomes.push(isUniqueViolation(error) ? { ok: false, reason: 'conflict' } : { ok: false, reason: 'invalid_value', message: storableText((error as Error).message) });
+        outcomes.push(
+          isUniqueViolation(error)
+            ? { ok: false, reason: 'conflict' }
+            : { ok: false, reason: 'invalid_value', message: storableText((error as Error).message) },
+        );
       }
     }
     return outcomes;
@@ -78,27 +88,42 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
 
 /** Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make a run executable. */
 function changingKeys(batch: RunCommit[]): string[] {
-  return [...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId))];
+  return [
+    ...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId)),
+  ];
 }
 
 async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
   const ids = [...new Set(batch.map((c) => c.runId))].sort();
   await serializeKeysOfRuns(client, changingKeys(batch));
-  type Locked = { id: string; lease_owner: string | null; lease_free: boolean; next_pos: number; pending_action: PendingAction | null; epoch: number };
+  type Locked = {
+    id: string;
+    lease_owner: string | null;
+    lease_free: boolean;
+    next_pos: number;
+    pending_action: PendingAction | null;
+    epoch: number;
+  };
   const locked = await client.query<Locked>({
     name: 'wm_commit_lock',
     text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos, pending_action, epoch
            FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     values: [ids],
   });
-  const state = new Map(locked.rows.map((r) => [r.id, { owner: r.lease_owner, free: r.lease_free, nextPos: r.next_pos, pending: r.pending_action, epoch: r.epoch }]));
+  const state = new Map(
+    locked.rows.map((r) => [
+      r.id,
+      { owner: r.lease_owner, free: r.lease_free, nextPos: r.next_pos, pending: r.pending_action, epoch: r.epoch },
+    ]),
+  );
   const outcomes: CommitOutcome[] = [];
   const accepted: RunCommit[] = [];
   const epochs = new Map<RunCommit, number>();
   for (const commit of batch) {
     const run = state.get(commit.runId);
     if (!run) outcomes.push({ ok: false, reason: 'missing' });
-    else if (commit.asOperator ? !run.free : run.owner !== commit.workerId) outcomes.push({ ok: false, reason: 'lease_lost' });
+    else if (commit.asOperator ? !run.free : run.owner !== commit.workerId)
+      outcomes.push({ ok: false, reason: 'lease_lost' });
     else if (run.nextPos !== commit.fromPos) outcomes.push({ ok: false, reason: 'conflict' });
     else {
       const u = commit.update;
@@ -127,12 +152,19 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   if (ended.length > 0) await releaseLocks(client, ended);
   const operated = accepted.filter((c) => c.asOperator).map((c) => c.runId);
   if (operated.length > 0) await keepExclusive(client, operated); // the ended ones are left alone: they execute nothing more
-  const onTasks = accepted.filter((c) => c.update?.status === 'waiting' && c.update.waitingFor?.tasks?.length).map((c) => c.runId);
-  if (ended.length || onTasks.length || accepted.some((c) => c.newTasks || c.consumedTasks)) await applyTaskWrites(client, accepted, ended, onTasks);
+  const onTasks = accepted
+    .filter((c) => c.update?.status === 'waiting' && c.update.waitingFor?.tasks?.length)
+    .map((c) => c.runId);
+  if (ended.length || onTasks.length || accepted.some((c) => c.newTasks || c.consumedTasks))
+    await applyTaskWrites(client, accepted, ended, onTasks);
   return outcomes;
 }
 
-async function insertEvents(client: pg.PoolClient, commits: RunCommit[], epochs: Map<RunCommit, number>): Promise<void> {
+async function insertEvents(
+  client: pg.PoolClient,
+  commits: RunCommit[],
+  epochs: Map<RunCommit, number>,
+): Promise<void> {
   const cols = {
     run: [] as string[],
     pos: [] as number[],
@@ -195,7 +227,8 @@ export function merge(commits: RunCommit[]): MergedUpdate[] {
       if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);
       if (u.attention !== undefined) m.attention = u.attention === null ? null : JSON.stringify(u.attention);
       if (u.dueAt !== undefined) m.dueAt = u.dueAt;
-      m.wakeSignals = u.status === 'waiting' && u.waitingFor?.signals?.length ? JSON.stringify(u.waitingFor.signals) : null;
+      m.wakeSignals =
+        u.status === 'waiting' && u.waitingFor?.signals?.length ? JSON.stringify(u.waitingFor.signals) : null;
       m.release = m.release || Boolean(u.releaseLease) || ends;
       m.ends = ends;
       if (ends) m.dueAt = null;
@@ -267,6 +300,15 @@ export function runUpdateValues(updates: MergedUpdate[], leaseMs: number, consum
   ];
 }
 
-async function updateRuns(client: pg.PoolClient, updates: MergedUpdate[], leaseMs: number, consumed: number[]): Promise<void> {
-  await client.query({ name: 'wm_commit_runs', text: runUpdateSql(), values: runUpdateValues(updates, leaseMs, consumed) });
+async function updateRuns(
+  client: pg.PoolClient,
+  updates: MergedUpdate[],
+  leaseMs: number,
+  consumed: number[],
+): Promise<void> {
+  await client.query({
+    name: 'wm_commit_runs',
+    text: runUpdateSql(),
+    values: runUpdateValues(updates, leaseMs, consumed),
+  });
 }

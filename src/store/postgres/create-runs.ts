@@ -17,12 +17,19 @@ const CLASH_ATTEMPTS = 3;
  * sent; one the server refuses makes the batch be applied again start by start in savepoints, so only it
  * is refused.
  */
-export async function createRuns(pool: pg.Pool, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+export async function createRuns(
+  pool: pg.Pool,
+  requests: CreateRunRequest[],
+  leaseMs: number,
+): Promise<CreateRunResult[]> {
   const problems = requests.map(startProblem);
   const valid = requests.filter((_, i) => problems[i] === undefined);
   const results = valid.length > 0 ? await createChecked(pool, valid, leaseMs) : [];
   let next = 0;
-  return requests.map((_, i): CreateRunResult => (problems[i] === undefined ? results[next++]! : { created: false, refused: problems[i]! }));
+  return requests.map(
+    (_, i): CreateRunResult =>
+      problems[i] === undefined ? results[next++]! : { created: false, refused: problems[i]! },
+  );
 }
 
 async function createChecked(pool: pg.Pool, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
@@ -35,7 +42,10 @@ async function createChecked(pool: pg.Pool, requests: CreateRunRequest[], leaseM
     }
   }
   return inTransaction(pool, async (client) => {
-    await serializeKeys(client, requests.flatMap((r) => (r.lock ? [r.lock.key] : [])));
+    await serializeKeys(
+      client,
+      requests.flatMap((r) => (r.lock ? [r.lock.key] : [])),
+    );
     const results: CreateRunResult[] = [];
     for (const request of requests) {
       await client.query('SAVEPOINT wm_start');
@@ -53,18 +63,30 @@ async function createChecked(pool: pg.Pool, requests: CreateRunRequest[], leaseM
 }
 
 /** Creates the runs inside the caller's transaction: those without a lock in one statement, then each locked one under its key. */
-async function createAll(client: pg.PoolClient, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+async function createAll(
+  client: pg.PoolClient,
+  requests: CreateRunRequest[],
+  leaseMs: number,
+): Promise<CreateRunResult[]> {
   // Keys first (sorted), before any row is written: starts, ending holders and operators of one key take turns.
-  await serializeKeys(client, requests.flatMap((r) => (r.lock ? [r.lock.key] : [])));
+  await serializeKeys(
+    client,
+    requests.flatMap((r) => (r.lock ? [r.lock.key] : [])),
+  );
   const out = new Map<CreateRunRequest, CreateRunResult>();
   const plain = requests.filter((r) => !r.lock);
   if (plain.length) (await createPlainRuns(client, plain, leaseMs)).forEach((result, i) => out.set(plain[i]!, result));
-  for (const request of requests.filter((r) => r.lock)) out.set(request, await createLockedRun(client, request, leaseMs));
+  for (const request of requests.filter((r) => r.lock))
+    out.set(request, await createLockedRun(client, request, leaseMs));
   return requests.map((r) => out.get(r)!);
 }
 
 /** Inserts runs without locks in one statement each for runs and events; existing ids are returned as they are. */
-async function createPlainRuns(client: pg.PoolClient, requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
+async function createPlainRuns(
+  client: pg.PoolClient,
+  requests: CreateRunRequest[],
+  leaseMs: number,
+): Promise<CreateRunResult[]> {
   const inserted = await client.query<RunRow>({
     name: 'wm_create_runs',
     text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, expires_at, correlation_id, created_at, updated_at)
@@ -88,7 +110,15 @@ async function createPlainRuns(client: pg.PoolClient, requests: CreateRunRequest
   if (fresh.length > 0) await insertStartedEvents(client, fresh);
   const missing = requests.filter((r) => !created.has(r.id)).map((r) => r.id);
   const existing = missing.length
-    ? new Map((await client.query<RunRow>({ name: 'wm_get_runs', text: 'SELECT * FROM runs WHERE id = ANY($1::text[])', values: [missing] })).rows.map((r) => [r.id, r]))
+    ? new Map(
+        (
+          await client.query<RunRow>({
+            name: 'wm_get_runs',
+            text: 'SELECT * FROM runs WHERE id = ANY($1::text[])',
+            values: [missing],
+          })
+        ).rows.map((r) => [r.id, r]),
+      )
     : new Map<string, RunRow>();
   const seen = new Set<string>();
   return requests.map((request) => {
@@ -105,7 +135,11 @@ async function createPlainRuns(client: pg.PoolClient, requests: CreateRunRequest
  * Creates one run that must hold a target lock: it takes the lock, queues for it, or is refused. The caller
  * holds the key (serializeKeys), so a start of the same id and key elsewhere has committed or not begun.
  */
-async function createLockedRun(client: pg.PoolClient, request: CreateRunRequest, leaseMs: number): Promise<CreateRunResult> {
+async function createLockedRun(
+  client: pg.PoolClient,
+  request: CreateRunRequest,
+  leaseMs: number,
+): Promise<CreateRunResult> {
   const lock = request.lock!;
   const existing = await getRunRow(client, request.id);
   if (existing) return { created: false, run: runFromRow(existing), claimed: undefined };
@@ -116,7 +150,13 @@ async function createLockedRun(client: pg.PoolClient, request: CreateRunRequest,
   });
   const queued = taken.rowCount === 0;
   if (queued && lock.onConflict === 'reject') {
-    const holder = (await client.query<{ run_id: string }>({ name: 'wm_lock_holder', text: 'SELECT run_id FROM locks WHERE key = $1', values: [lock.key] })).rows[0];
+    const holder = (
+      await client.query<{ run_id: string }>({
+        name: 'wm_lock_holder',
+        text: 'SELECT run_id FROM locks WHERE key = $1',
+        values: [lock.key],
+      })
+    ).rows[0];
     return { created: false, lockHeldBy: { key: lock.key, runId: holder?.run_id ?? '(released meanwhile)' } };
   }
   const waitingFor: WaitInfo | null = queued ? { kind: 'lock', name: lock.key } : null;
@@ -148,7 +188,12 @@ async function createLockedRun(client: pg.PoolClient, request: CreateRunRequest,
   ).rows;
   if (!row) {
     // The same id was just started with another key (another input) elsewhere: that run stands, this start takes nothing.
-    if (!queued) await client.query({ name: 'wm_untake_lock', text: 'DELETE FROM locks WHERE key = $1 AND run_id = $2', values: [lock.key, request.id] });
+    if (!queued)
+      await client.query({
+        name: 'wm_untake_lock',
+        text: 'DELETE FROM locks WHERE key = $1 AND run_id = $2',
+        values: [lock.key, request.id],
+      });
     return { created: false, run: runFromRow((await getRunRow(client, request.id))!), claimed: undefined };
   }
   await insertStartedEvents(client, [request]);
@@ -156,7 +201,8 @@ async function createLockedRun(client: pg.PoolClient, request: CreateRunRequest,
 }
 
 async function getRunRow(client: pg.PoolClient, id: string): Promise<RunRow | undefined> {
-  return (await client.query<RunRow>({ name: 'wm_get_run_tx', text: 'SELECT * FROM runs WHERE id = $1', values: [id] })).rows[0];
+  return (await client.query<RunRow>({ name: 'wm_get_run_tx', text: 'SELECT * FROM runs WHERE id = $1', values: [id] }))
+    .rows[0];
 }
 
 async function insertStartedEvents(client: pg.PoolClient, requests: CreateRunRequest[]): Promise<void> {

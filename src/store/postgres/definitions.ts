@@ -12,7 +12,11 @@ export class PostgresDefinitions implements DefinitionStore {
       name: 'wm_save_sources',
       text: `UPDATE workflow_versions v SET source = s.src::jsonb FROM unnest($1::text[], $2::int[], $3::text[]) AS s(w, n, src)
              WHERE v.workflow = s.w AND v.version = s.n`,
-      values: [sources.map((s) => s.workflow), sources.map((s) => s.version), sources.map((s) => JSON.stringify(s.source))],
+      values: [
+        sources.map((s) => s.workflow),
+        sources.map((s) => s.version),
+        sources.map((s) => JSON.stringify(s.source)),
+      ],
     });
   }
 
@@ -26,10 +30,21 @@ export class PostgresDefinitions implements DefinitionStore {
 
   async removeVersion(workflow: string, version: number): Promise<boolean> {
     return inTransaction(this.pool, async (client) => {
-      await client.query({ name: 'wm_remove_version_lock', text: "SELECT pg_advisory_xact_lock(hashtext('waymark-register'))" });
-      const runs = await client.query({ name: 'wm_version_has_runs', text: 'SELECT 1 FROM runs WHERE workflow = $1 AND version = $2 LIMIT 1', values: [workflow, version] });
+      await client.query({
+        name: 'wm_remove_version_lock',
+        text: "SELECT pg_advisory_xact_lock(hashtext('waymark-register'))",
+      });
+      const runs = await client.query({
+        name: 'wm_version_has_runs',
+        text: 'SELECT 1 FROM runs WHERE workflow = $1 AND version = $2 LIMIT 1',
+        values: [workflow, version],
+      });
       if (runs.rows.length) return false;
-      await client.query({ name: 'wm_remove_version', text: 'DELETE FROM workflow_versions WHERE workflow = $1 AND version = $2', values: [workflow, version] });
+      await client.query({
+        name: 'wm_remove_version',
+        text: 'DELETE FROM workflow_versions WHERE workflow = $1 AND version = $2',
+        values: [workflow, version],
+      });
       return true;
     });
   }
@@ -45,12 +60,19 @@ export class PostgresDefinitions implements DefinitionStore {
   }
 
   async listTaskDefinitions(): Promise<TaskDefinition[]> {
-    const { rows } = await this.pool.query<TaskDefinition>({ name: 'wm_list_task_definitions', text: 'SELECT name, definition FROM task_definitions ORDER BY name' });
+    const { rows } = await this.pool.query<TaskDefinition>({
+      name: 'wm_list_task_definitions',
+      text: 'SELECT name, definition FROM task_definitions ORDER BY name',
+    });
     return rows;
   }
 
   async removeTaskDefinition(name: string): Promise<boolean> {
-    const result = await this.pool.query({ name: 'wm_remove_task_definition', text: 'DELETE FROM task_definitions WHERE name = $1', values: [name] });
+    const result = await this.pool.query({
+      name: 'wm_remove_task_definition',
+      text: 'DELETE FROM task_definitions WHERE name = $1',
+      values: [name],
+    });
     return (result.rowCount ?? 0) > 0;
   }
 }

@@ -6,7 +6,13 @@ const sqlState = (error: unknown): string => String((error as { code?: unknown }
 export function isConnectionError(error: unknown): boolean {
   const code = sqlState(error);
   const message = (error as Error).message ?? '';
-  return code.startsWith('57P') || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated/i.test(message);
+  return (
+    code.startsWith('57P') ||
+    code.startsWith('08') ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    /Connection terminated/i.test(message)
+  );
 }
 
 /** PostgreSQL text cannot hold U+0000: a lookup by such a value finds nothing (and must not be sent). */

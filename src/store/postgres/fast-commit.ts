@@ -27,7 +27,11 @@ SELECT id, pending_action, (SELECT COUNT(*) FROM events) AS events, (SELECT COUN
  * takes batches of workers' step checkpoints and suspensions on timers, and returns undefined for any
  * other batch (see needsFullPath), which the full path applies.
  */
-export async function applyFastCommits(pool: pg.Pool, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[] | undefined> {
+export async function applyFastCommits(
+  pool: pg.Pool,
+  batch: RunCommit[],
+  leaseMs: number,
+): Promise<CommitOutcome[] | undefined> {
   if (batch.some(needsFullPath)) return undefined;
   const first = new Map<string, RunCommit>();
   for (const c of batch) {
@@ -36,7 +40,15 @@ export async function applyFastCommits(pool: pg.Pool, batch: RunCommit[], leaseM
     else if (earlier.workerId !== c.workerId) return undefined;
   }
   const merged = merge(batch);
-  const events = { run: [] as string[], pos: [] as number[], type: [] as string[], seq: [] as (number | null)[], name: [] as (string | null)[], data: [] as (string | null)[], at: [] as (number | null)[] };
+  const events = {
+    run: [] as string[],
+    pos: [] as number[],
+    type: [] as string[],
+    seq: [] as (number | null)[],
+    name: [] as (string | null)[],
+    data: [] as (string | null)[],
+    at: [] as (number | null)[],
+  };
   for (const c of batch) {
     let pos = c.fromPos;
     for (const e of c.events) {
@@ -86,11 +98,17 @@ export async function applyFastCommits(pool: pg.Pool, batch: RunCommit[], leaseM
 function needsFullPath(c: RunCommit): boolean {
   const u = c.update;
   const tasks = Boolean(c.newTasks?.length || c.consumedTasks?.length || u?.waitingFor?.tasks?.length);
-  return Boolean(c.asOperator || tasks || (u && isTerminal(u.status)) || (u?.status === 'waiting' && u.waitingFor?.signals?.length));
+  return Boolean(
+    c.asOperator || tasks || (u && isTerminal(u.status)) || (u?.status === 'waiting' && u.waitingFor?.signals?.length),
+  );
 }
 
 /** Why runs were not accepted: gone, leased by someone else, or their history moved on. */
-async function refusalReasons(pool: pg.Pool, runIds: string[], batch: RunCommit[]): Promise<Map<string, CommitOutcome>> {
+async function refusalReasons(
+  pool: pg.Pool,
+  runIds: string[],
+  batch: RunCommit[],
+): Promise<Map<string, CommitOutcome>> {
   const { rows } = await pool.query<{ id: string; lease_owner: string | null; next_pos: number }>({
     name: 'wm_fast_commit_refusals',
     text: 'SELECT id, lease_owner, next_pos FROM runs WHERE id = ANY($1::text[])',
@@ -101,7 +119,14 @@ async function refusalReasons(pool: pg.Pool, runIds: string[], batch: RunCommit[
   for (const id of runIds) {
     const row = found.get(id);
     const worker = batch.find((c) => c.runId === id)!.workerId;
-    reasons.set(id, !row ? { ok: false, reason: 'missing' } : row.lease_owner !== worker ? { ok: false, reason: 'lease_lost' } : { ok: false, reason: 'conflict' });
+    reasons.set(
+      id,
+      !row
+        ? { ok: false, reason: 'missing' }
+        : row.lease_owner !== worker
+          ? { ok: false, reason: 'lease_lost' }
+          : { ok: false, reason: 'conflict' },
+    );
   }
   return reasons;
 }

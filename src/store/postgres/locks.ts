@@ -26,7 +26,10 @@ export async function serializeKeysOfRuns(client: pg.PoolClient, runIds: string[
     text: 'SELECT DISTINCT lock_key AS key FROM runs WHERE id = ANY($1::text[]) AND lock_key IS NOT NULL',
     values: [runIds],
   });
-  await serializeKeys(client, rows.map((r) => r.key));
+  await serializeKeys(
+    client,
+    rows.map((r) => r.key),
+  );
 }
 
 /** Frees the locks of finished runs and hands each key to the oldest run queued for it. */
@@ -61,9 +64,17 @@ export async function keepExclusive(client: pg.PoolClient, runIds: string[]): Pr
   for (const run of rows) {
     if (run.holder === run.id) continue;
     if (run.holder === null) {
-      await client.query({ name: 'wm_lock_take_free', text: 'INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms())', values: [run.key, run.id] });
+      await client.query({
+        name: 'wm_lock_take_free',
+        text: 'INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms())',
+        values: [run.key, run.id],
+      });
       if (run.queued) {
-        await client.query({ name: 'wm_lock_grant', text: 'UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id = $1', values: [run.id] });
+        await client.query({
+          name: 'wm_lock_grant',
+          text: 'UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id = $1',
+          values: [run.id],
+        });
       }
       continue;
     }

@@ -9,7 +9,9 @@ export function postgresMigrations(): MigrationFile[] {
 
 /** Whether `schema` holds Waymark's tables (a store, possibly made by an older Waymark). */
 export async function hasSchemaTable(pool: pg.Pool, schema: string): Promise<boolean> {
-  const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS present', [`${quoteIdent(schema)}.waymark_schema`]);
+  const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS present', [
+    `${quoteIdent(schema)}.waymark_schema`,
+  ]);
   return rows[0].present === true;
 }
 
@@ -30,8 +32,12 @@ export async function migratePostgres(pool: pg.Pool, schema: string): Promise<vo
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`waymark-migrate:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
         await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-        await client.query('CREATE TABLE IF NOT EXISTS waymark_schema (version integer NOT NULL, applied_at bigint NOT NULL)');
-        const found = Number((await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM waymark_schema')).rows[0].v);
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS waymark_schema (version integer NOT NULL, applied_at bigint NOT NULL)',
+        );
+        const found = Number(
+          (await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM waymark_schema')).rows[0].v,
+        );
         if (found > newest) {
           throw new WaymarkError(
             'E_SCHEMA_TOO_NEW',
@@ -45,7 +51,10 @@ export async function migratePostgres(pool: pg.Pool, schema: string): Promise<vo
           return;
         }
         await client.query(next.sql);
-        await client.query('INSERT INTO waymark_schema (version, applied_at) VALUES ($1, $2)', [next.version, Date.now()]);
+        await client.query('INSERT INTO waymark_schema (version, applied_at) VALUES ($1, $2)', [
+          next.version,
+          Date.now(),
+        ]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

@@ -86,7 +86,12 @@ export class PostgresStore implements Store {
   private constructor(url: string, schema: string, poolSize: number) {
     this.schema = schema;
     this.channel = `waymark_${schema}`;
-    const config: pg.PoolConfig = { connectionString: url, max: poolSize, types, options: `-c search_path=${quoteIdent(schema)}` };
+    const config: pg.PoolConfig = {
+      connectionString: url,
+      max: poolSize,
+      types,
+      options: `-c search_path=${quoteIdent(schema)}`,
+    };
     this.pool = new pg.Pool(config);
     this.pool.on('error', () => {}); // an idle connection dropped (server restart): the pool replaces it
     // A connection can also die as the pool hands it over, before its new user listens (its last answer and
@@ -103,21 +108,32 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? url.searchParams.get('schema') ?? 'waymark';
     url.searchParams.delete('schema');
     if (!SCHEMA_PATTERN.test(schema)) {
-      throw new WaymarkError('E_INVALID_INPUT', `schema '${schema}' is invalid: use lower-case letters, digits and _ (max 63)`);
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `schema '${schema}' is invalid: use lower-case letters, digits and _ (max 63)`,
+      );
     }
     const store = new PostgresStore(url.toString(), schema, options.poolSize ?? 10);
     try {
       if (options.create === false && !(await hasSchemaTable(store.pool, schema))) {
-        throw new WaymarkError('E_STORE_NOT_FOUND', `PostgreSQL store schema '${schema}' does not exist in database '${databaseOf(url)}' (nothing was created)`, {
-          details: { schema, database: databaseOf(url), missing: 'schema' },
-        });
+        throw new WaymarkError(
+          'E_STORE_NOT_FOUND',
+          `PostgreSQL store schema '${schema}' does not exist in database '${databaseOf(url)}' (nothing was created)`,
+          {
+            details: { schema, database: databaseOf(url), missing: 'schema' },
+          },
+        );
       }
       await migratePostgres(store.pool, schema);
     } catch (error) {
       await store.close();
       if (error instanceof WaymarkError) throw error;
       if ((error as { code?: string }).code === INVALID_CATALOG_NAME) {
-        throw new WaymarkError('E_STORE_NOT_FOUND', `cannot open PostgreSQL store: ${(error as Error).message} (nothing was created)`, { cause: error, details: { database: databaseOf(url), missing: 'database' } });
+        throw new WaymarkError(
+          'E_STORE_NOT_FOUND',
+          `cannot open PostgreSQL store: ${(error as Error).message} (nothing was created)`,
+          { cause: error, details: { database: databaseOf(url), missing: 'database' } },
+        );
       }
       throw new WaymarkError('E_STORE', `cannot open PostgreSQL store: ${(error as Error).message}`, { cause: error });
     }
@@ -137,12 +153,18 @@ export class PostgresStore implements Store {
     }
   }
 
-  async registerWorkflowVersions(records: NewWorkflowVersion[], options: { replace?: boolean } = {}): Promise<FingerprintConflict[]> {
+  async registerWorkflowVersions(
+    records: NewWorkflowVersion[],
+    options: { replace?: boolean } = {},
+  ): Promise<FingerprintConflict[]> {
     if (records.length === 0) return [];
     const values = [records.map((r) => r.workflow), records.map((r) => r.version), records.map((r) => r.fingerprint)];
     return this.transaction(async (client) => {
       // Serialises registrations of one schema so two processes cannot both see a version as new.
-      await client.query({ name: 'wm_register_lock', text: "SELECT pg_advisory_xact_lock(hashtext('waymark-register'))" });
+      await client.query({
+        name: 'wm_register_lock',
+        text: "SELECT pg_advisory_xact_lock(hashtext('waymark-register'))",
+      });
       const known = await client.query<{ workflow: string; version: number; fingerprint: string; given: string }>({
         name: 'wm_register_conflicts',
         text: `SELECT v.workflow, v.version, v.fingerprint, r.f AS given
@@ -150,7 +172,12 @@ export class PostgresStore implements Store {
                WHERE v.fingerprint <> r.f`,
         values,
       });
-      const conflicts = known.rows.map((k) => ({ workflow: k.workflow, version: k.version, registered: k.fingerprint, given: k.given }));
+      const conflicts = known.rows.map((k) => ({
+        workflow: k.workflow,
+        version: k.version,
+        registered: k.fingerprint,
+        given: k.given,
+      }));
       if (conflicts.length > 0 && !options.replace) return conflicts;
       await client.query({
         name: 'wm_register_versions',
@@ -164,7 +191,11 @@ export class PostgresStore implements Store {
   }
 
   async setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void> {
-    await this.query('wm_set_version_status', 'UPDATE workflow_versions SET status = $3 WHERE workflow = $1 AND version = $2', [workflow, version, status]);
+    await this.query(
+      'wm_set_version_status',
+      'UPDATE workflow_versions SET status = $3 WHERE workflow = $1 AND version = $2',
+      [workflow, version, status],
+    );
   }
 
   async setRoute(workflow: string, route: Route | null): Promise<void> {
@@ -189,10 +220,17 @@ export class PostgresStore implements Store {
   }
 
   async listRollouts(): Promise<RolloutRecord[]> {
-    return this.query<RolloutRecord>('wm_list_rollouts', 'SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key');
+    return this.query<RolloutRecord>(
+      'wm_list_rollouts',
+      'SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key',
+    );
   }
 
-  async outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<Run['status'], number>>> {
+  async outcomesSince(
+    workflow: string,
+    version: number,
+    sinceMs: number,
+  ): Promise<Partial<Record<Run['status'], number>>> {
     const rows = await this.query<{ status: Run['status']; count: number }>(
       'wm_outcomes_since',
       'SELECT status, COUNT(*)::int AS count FROM runs WHERE workflow = $1 AND version = $2 AND created_at >= $3 GROUP BY status',
@@ -202,11 +240,16 @@ export class PostgresStore implements Store {
   }
 
   async listRoutes(): Promise<Route[]> {
-    return this.query<Route>('wm_list_routes', 'SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow');
+    return this.query<Route>(
+      'wm_list_routes',
+      'SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow',
+    );
   }
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
-    return (await this.query<never>('wm_list_versions', 'SELECT * FROM workflow_versions ORDER BY workflow, version')).map(workflowVersionFromRow);
+    return (
+      await this.query<never>('wm_list_versions', 'SELECT * FROM workflow_versions ORDER BY workflow, version')
+    ).map(workflowVersionFromRow);
   }
 
   async createRuns(requests: CreateRunRequest[], leaseMs: number): Promise<CreateRunResult[]> {
@@ -228,7 +271,8 @@ export class PostgresStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<Run[]> {
     if (hasNul(filter.workflow, filter.correlationId)) return [];
-    const statuses = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
+    const statuses =
+      filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
     const rows = await this.query<RunRow>(
       'wm_list_runs',
       `SELECT * FROM runs
@@ -246,10 +290,17 @@ export class PostgresStore implements Store {
 
   async history(runId: string): Promise<HistoryEvent[]> {
     if (hasNul(runId)) return [];
-    return (await this.query<HistoryRow>('wm_history', 'SELECT * FROM history WHERE run_id = $1 ORDER BY pos', [runId])).map(eventFromRow);
+    return (
+      await this.query<HistoryRow>('wm_history', 'SELECT * FROM history WHERE run_id = $1 ORDER BY pos', [runId])
+    ).map(eventFromRow);
   }
 
-  async claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]> {
+  async claimRuns(
+    workerId: string,
+    served: WorkflowVersionRef[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<ClaimedRun[]> {
     if (limit <= 0 || served.length === 0) return [];
     const rows = await this.query<RunRow>(
       'wm_claim',
@@ -269,12 +320,28 @@ export class PostgresStore implements Store {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id);
     const [history, signals, outcomes] = await Promise.all([
-      this.query<HistoryRow>('wm_claim_history', 'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos', [ids]),
-      this.query<SignalRow>('wm_claim_signals', 'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id', [ids]),
+      this.query<HistoryRow>(
+        'wm_claim_history',
+        'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos',
+        [ids],
+      ),
+      this.query<SignalRow>(
+        'wm_claim_signals',
+        'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id',
+        [ids],
+      ),
       taskOutcomesOf(this.pool, ids),
     ]);
     const byRun = new Map<string, ClaimedRun>(
-      rows.map((row) => [row.id, { run: runFromRow(row), history: [], signals: [], ...(row.pending_action ? { pendingAction: row.pending_action } : {}) }]),
+      rows.map((row) => [
+        row.id,
+        {
+          run: runFromRow(row),
+          history: [],
+          signals: [],
+          ...(row.pending_action ? { pendingAction: row.pending_action } : {}),
+        },
+      ]),
     );
     for (const row of history) byRun.get(row.run_id)!.history.push(eventFromRow(row));
     for (const row of signals) byRun.get(row.run_id)!.signals.push(signalFromRow(row));
@@ -326,10 +393,18 @@ export class PostgresStore implements Store {
   async sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal> {
     if (hasNul(runId)) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${storableText(runId)}' does not exist`);
     const signal = await this.transaction(async (client) => {
-      const run = (await client.query<RunRow>({ name: 'wm_lock_run', text: 'SELECT * FROM runs WHERE id = $1 FOR UPDATE', values: [runId] })).rows[0];
+      const run = (
+        await client.query<RunRow>({
+          name: 'wm_lock_run',
+          text: 'SELECT * FROM runs WHERE id = $1 FOR UPDATE',
+          values: [runId],
+        })
+      ).rows[0];
       if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
       if (isTerminal(run.status as Run['status'])) {
-        throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' is ${run.status}: it takes no more signals`, { details: { status: run.status } });
+        throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' is ${run.status}: it takes no more signals`, {
+          details: { status: run.status },
+        });
       }
       const [row] = (
         await client.query<SignalRow>({
@@ -340,7 +415,11 @@ export class PostgresStore implements Store {
       ).rows;
       const woken = run.status === 'waiting' && (run.waiting_for?.signals ?? []).includes(name);
       if (woken) {
-        await client.query({ name: 'wm_wake', text: 'UPDATE runs SET due_at = now_ms() WHERE id = $1 AND (due_at IS NULL OR due_at > now_ms())', values: [runId] });
+        await client.query({
+          name: 'wm_wake',
+          text: 'UPDATE runs SET due_at = now_ms() WHERE id = $1 AND (due_at IS NULL OR due_at > now_ms())',
+          values: [runId],
+        });
       }
       return { row: row!, woken };
     });
@@ -374,7 +453,10 @@ export class PostgresStore implements Store {
   }
 
   async liveWorkers(): Promise<WorkerRecord[]> {
-    const rows = await this.query<WorkerRow>('wm_live_workers', 'SELECT * FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id');
+    const rows = await this.query<WorkerRow>(
+      'wm_live_workers',
+      'SELECT * FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id',
+    );
     return rows.map(workerFromRow);
   }
 

@@ -7,10 +7,19 @@ import { inTransaction } from './transaction.js';
  */
 export function removeFinishedRun(pool: pg.Pool, runId: string): Promise<'removed' | 'missing' | 'in_flight'> {
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ status: string }>({ name: 'wm_remove_lock', text: 'SELECT status FROM runs WHERE id = $1 FOR UPDATE', values: [runId] });
+    const { rows } = await client.query<{ status: string }>({
+      name: 'wm_remove_lock',
+      text: 'SELECT status FROM runs WHERE id = $1 FOR UPDATE',
+      values: [runId],
+    });
     if (!rows[0]) return 'missing';
     if (!['completed', 'failed', 'cancelled', 'compensated'].includes(rows[0].status)) return 'in_flight';
-    for (const table of ['history', 'signals', 'tasks']) await client.query({ name: `wm_remove_${table}`, text: `DELETE FROM ${table} WHERE run_id = $1`, values: [runId] });
+    for (const table of ['history', 'signals', 'tasks'])
+      await client.query({
+        name: `wm_remove_${table}`,
+        text: `DELETE FROM ${table} WHERE run_id = $1`,
+        values: [runId],
+      });
     await client.query({ name: 'wm_remove_run', text: 'DELETE FROM runs WHERE id = $1', values: [runId] });
     return 'removed';
   });

@@ -1,5 +1,12 @@
 import type { ErrorInfo, HistoryEvent, Json, Run, RunStatus, StoredEvent, WaitInfo } from '../../core/types.js';
-import type { PendingAction, PendingSignal, VersionStatus, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
+import type {
+  PendingAction,
+  PendingSignal,
+  VersionStatus,
+  WorkerRecord,
+  WorkflowVersionRecord,
+  WorkflowVersionRef,
+} from '../types.js';
 
 /** A `runs` row as pg returns it (jsonb parsed, bigint parsed to number by the pool's type parser). */
 export interface RunRow {
@@ -84,13 +91,35 @@ export function eventFromRow(row: HistoryRow): HistoryEvent {
 }
 
 export function signalFromRow(row: SignalRow): PendingSignal {
-  return { id: row.id, name: row.name, payload: row.payload === null ? undefined : (JSON.parse(row.payload) as Json), sentAt: row.sent_at };
+  return {
+    id: row.id,
+    name: row.name,
+    payload: row.payload === null ? undefined : (JSON.parse(row.payload) as Json),
+    sentAt: row.sent_at,
+  };
 }
 
-export function workflowVersionFromRow(row: { workflow: string; version: number; fingerprint: string; registered_at: number; status: string }): WorkflowVersionRecord {
-  return { workflow: row.workflow, version: row.version, fingerprint: row.fingerprint, registeredAt: new Date(row.registered_at), status: row.status as VersionStatus };
+export function workflowVersionFromRow(row: {
+  workflow: string;
+  version: number;
+  fingerprint: string;
+  registered_at: number;
+  status: string;
+}): WorkflowVersionRecord {
+  return {
+    workflow: row.workflow,
+    version: row.version,
+    fingerprint: row.fingerprint,
+    registeredAt: new Date(row.registered_at),
+    status: row.status as VersionStatus,
+  };
 }
 
 export function workerFromRow(row: WorkerRow): WorkerRecord {
-  return { workerId: row.worker_id, served: row.served, startedAt: new Date(row.started_at), heartbeatAt: new Date(row.heartbeat_at) };
+  return {
+    workerId: row.worker_id,
+    served: row.served,
+    startedAt: new Date(row.started_at),
+    heartbeatAt: new Date(row.heartbeat_at),
+  };
 }

@@ -21,25 +21,42 @@ export async function pageRuns(read: Read, query: RunPageQuery): Promise<RunPage
   if (query.workflow !== undefined) clauses.push(`workflow = ${param(query.workflow)}`);
   if (query.version !== undefined) clauses.push(`version = ${param(query.version)}::int`);
   if (query.correlationId !== undefined) clauses.push(`correlation_id = ${param(query.correlationId)}`);
-  if (query.status !== undefined) clauses.push(`status = ANY(${param(Array.isArray(query.status) ? query.status : [query.status])}::text[])`);
+  if (query.status !== undefined)
+    clauses.push(`status = ANY(${param(Array.isArray(query.status) ? query.status : [query.status])}::text[])`);
   if (query.cursor !== undefined) {
     const after = decodeCursor(query.cursor);
-    clauses.push(`(created_at < ${param(after.createdAt)} OR (created_at = $${params.length} AND id > ${param(after.id)}))`);
+    clauses.push(
+      `(created_at < ${param(after.createdAt)} OR (created_at = $${params.length} AND id > ${param(after.id)}))`,
+    );
   }
   for (const word of query.words ?? []) {
     const p = param(containsPattern(word));
-    const searched = [`id ILIKE ${p}`, `workflow ILIKE ${p}`, `correlation_id ILIKE ${p}`, `error::text ILIKE ${p}`, `attention::text ILIKE ${p}`];
-    for (const column of ['input', 'output']) searched.push(`CASE WHEN octet_length(${column}) <= ${MAX_SEARCHED_BYTES} THEN ${column} ILIKE ${p} ELSE false END`);
+    const searched = [
+      `id ILIKE ${p}`,
+      `workflow ILIKE ${p}`,
+      `correlation_id ILIKE ${p}`,
+      `error::text ILIKE ${p}`,
+      `attention::text ILIKE ${p}`,
+    ];
+    for (const column of ['input', 'output'])
+      searched.push(
+        `CASE WHEN octet_length(${column}) <= ${MAX_SEARCHED_BYTES} THEN ${column} ILIKE ${p} ELSE false END`,
+      );
     clauses.push(`(${searched.join(' OR ')})`);
   }
   const limit = query.limit ?? 100;
   const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-  const rows = await read<SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ${where} ORDER BY created_at DESC, id LIMIT ${param(limit + 1)}`, params);
+  const rows = await read<SummaryRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM runs ${where} ORDER BY created_at DESC, id LIMIT ${param(limit + 1)}`,
+    params,
+  );
   const taken = rows.slice(0, rowsThatFit(rows, query, limit));
   const bodies = await bodiesOf(read, taken, query.include ?? []);
   const runs = taken.map((row) => summaryFromRow(row, bodies.get(row.id)));
   const last = taken[taken.length - 1];
-  return taken.length < rows.length && last ? { runs, next: encodeCursor({ createdAt: last.created_at, id: last.id }) } : { runs };
+  return taken.length < rows.length && last
+    ? { runs, next: encodeCursor({ createdAt: last.created_at, id: last.id }) }
+    : { runs };
 }
 
 type Body = { id: string; input: string | null; output: string | null };

@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type PollLimits, type Task, type TaskResult } from '../../core/tasks.js';
+import {
+  isTerminalTask,
+  pollAllowance,
+  TIME_LIMIT_REASON,
+  type PollLimits,
+  type Task,
+  type TaskResult,
+} from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { RunCommit, TaskQueue } from '../types.js';
@@ -35,10 +42,17 @@ export class PostgresTasks implements TaskQueue {
 
   async poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]> {
     if (count <= 0) return [];
-    if (!limits?.concurrentExecLimit && !limits?.ratePerWindow) return (await this.pool.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, count] })).rows.map(fromRow);
+    if (!limits?.concurrentExecLimit && !limits?.ratePerWindow)
+      return (
+        await this.pool.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, count] })
+      ).rows.map(fromRow);
     return inTransaction(this.pool, async (client) => {
       // Pollers of one limited type take turns, so together they never exceed the limits.
-      await client.query({ name: 'wm_task_poll_lock', text: "SELECT pg_advisory_xact_lock(hashtext('waymark-poll:' || $1))", values: [taskType] });
+      await client.query({
+        name: 'wm_task_poll_lock',
+        text: "SELECT pg_advisory_xact_lock(hashtext('waymark-poll:' || $1))",
+        values: [taskType],
+      });
       const { rows } = await client.query<{ in_progress: number; started: number }>({
         name: 'wm_task_load',
         text: `SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS')::int AS in_progress, COUNT(*) FILTER (WHERE started_at >= now_ms() - $2)::int AS started
@@ -47,7 +61,9 @@ export class PostgresTasks implements TaskQueue {
       });
       const allowed = pollAllowance(count, limits, rows[0]!.in_progress, rows[0]!.started);
       if (allowed <= 0) return [];
-      return (await client.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, allowed] })).rows.map(fromRow);
+      return (
+        await client.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, allowed] })
+      ).rows.map(fromRow);
     });
   }
 
@@ -56,8 +72,16 @@ export class PostgresTasks implements TaskQueue {
     const woke = await inTransaction(this.pool, async (client) => {
       // The run's row first (the order checkpoints take too): a run suspending at this moment then either sees
       // this report in its own commit or is 'waiting' when this one wakes it; no wake-up falls between.
-      await client.query({ name: 'wm_task_lock_run', text: 'SELECT 1 FROM runs WHERE id = (SELECT run_id FROM tasks WHERE task_id = $1) FOR UPDATE', values: [taskId] });
-      const { rows } = await client.query<TaskRow>({ name: 'wm_task_lock', text: 'SELECT * FROM tasks WHERE task_id = $1 FOR UPDATE', values: [taskId] });
+      await client.query({
+        name: 'wm_task_lock_run',
+        text: 'SELECT 1 FROM runs WHERE id = (SELECT run_id FROM tasks WHERE task_id = $1) FOR UPDATE',
+        values: [taskId],
+      });
+      const { rows } = await client.query<TaskRow>({
+        name: 'wm_task_lock',
+        text: 'SELECT * FROM tasks WHERE task_id = $1 FOR UPDATE',
+        values: [taskId],
+      });
       const row = rows[0];
       if (!row || isTerminalTask(row.status)) return false; // unknown, or already finished: a no-op
       const output = result.output === undefined ? null : JSON.stringify(result.output);
@@ -82,7 +106,11 @@ export class PostgresTasks implements TaskQueue {
                  ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL WHERE task_id = $1`,
         values: [taskId, result.status, output, result.reason ?? null, result.workerId ?? null, logs],
       });
-      const wake = await client.query({ name: 'wm_task_wake', text: "UPDATE runs SET due_at = now_ms() WHERE id = $1 AND status = 'waiting'", values: [row.run_id] });
+      const wake = await client.query({
+        name: 'wm_task_wake',
+        text: "UPDATE runs SET due_at = now_ms() WHERE id = $1 AND status = 'waiting'",
+        values: [row.run_id],
+      });
       return (wake.rowCount ?? 0) > 0;
     });
     if (woke) this.woke();
@@ -102,13 +130,21 @@ export class PostgresTasks implements TaskQueue {
 
   async get(taskId: string): Promise<Task | undefined> {
     if (hasNul(taskId)) return undefined;
-    const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_get', text: 'SELECT * FROM tasks WHERE task_id = $1', values: [taskId] });
+    const { rows } = await this.pool.query<TaskRow>({
+      name: 'wm_task_get',
+      text: 'SELECT * FROM tasks WHERE task_id = $1',
+      values: [taskId],
+    });
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
   async ofRun(runId: string): Promise<Task[]> {
     if (hasNul(runId)) return [];
-    const { rows } = await this.pool.query<TaskRow>({ name: 'wm_task_of_run', text: 'SELECT * FROM tasks WHERE run_id = $1 ORDER BY seq, attempt', values: [runId] });
+    const { rows } = await this.pool.query<TaskRow>({
+      name: 'wm_task_of_run',
+      text: 'SELECT * FROM tasks WHERE run_id = $1 ORDER BY seq, attempt',
+      values: [runId],
+    });
     return rows.map(fromRow);
   }
 
@@ -129,7 +165,11 @@ export class PostgresTasks implements TaskQueue {
       });
       if (late.rows.length === 0) return 0;
       // Runs first, in id order (as checkpoints lock them), so a run suspending now cannot miss its wake-up.
-      await client.query({ name: 'wm_task_lock_late_runs', text: 'SELECT 1 FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', values: [late.rows.map((r) => r.run_id)] });
+      await client.query({
+        name: 'wm_task_lock_late_runs',
+        text: 'SELECT 1 FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+        values: [late.rows.map((r) => r.run_id)],
+      });
       const { rows } = await client.query<{ n: number }>({
         name: 'wm_task_time_out',
         text: `WITH late AS (
@@ -159,7 +199,12 @@ export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<T
 }
 
 /** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */
-export async function applyTaskWrites(client: pg.PoolClient, commits: RunCommit[], ended: string[], suspendedOnTasks: string[]): Promise<void> {
+export async function applyTaskWrites(
+  client: pg.PoolClient,
+  commits: RunCommit[],
+  ended: string[],
+  suspendedOnTasks: string[],
+): Promise<void> {
   const created = commits.flatMap((c) => c.newTasks ?? []);
   if (created.length) {
     const col = <K extends keyof (typeof created)[number]>(key: K) => created.map((t) => t[key]);
@@ -187,7 +232,11 @@ export async function applyTaskWrites(client: pg.PoolClient, commits: RunCommit[
   }
   const consumed = commits.flatMap((c) => c.consumedTasks ?? []);
   if (consumed.length) {
-    await client.query({ name: 'wm_task_consume', text: 'UPDATE tasks SET consumed_at = now_ms() WHERE task_id = ANY($1::text[]) AND consumed_at IS NULL', values: [consumed] });
+    await client.query({
+      name: 'wm_task_consume',
+      text: 'UPDATE tasks SET consumed_at = now_ms() WHERE task_id = ANY($1::text[]) AND consumed_at IS NULL',
+      values: [consumed],
+    });
   }
   if (ended.length) {
     await client.query({

@@ -12,7 +12,11 @@ export function unstorableTextError(error: unknown): unknown {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const surrogate = code === '22P02' && typeof message === 'string' && /surrogate|json/i.test(message);
   if (typeof code !== 'string' || !(UNSTORABLE_TEXT.has(code) || surrogate)) return error;
-  return new WaymarkError('E_INVALID_INPUT', `the value holds text PostgreSQL cannot store (a NUL character or a lone surrogate): ${String(message)}`, { cause: error });
+  return new WaymarkError(
+    'E_INVALID_INPUT',
+    `the value holds text PostgreSQL cannot store (a NUL character or a lone surrogate): ${String(message)}`,
+    { cause: error },
+  );
 }
 
 /** Runs `fn` in a transaction on one pooled connection; a connection that cannot even roll back is discarded. */

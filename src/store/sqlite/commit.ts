@@ -21,9 +21,15 @@ export class SqliteCommits {
     private readonly locks: SqliteLocks,
   ) {
     this.sql = {
-      leaseOf: db.prepare('SELECT lease_owner, lease_expires_at, next_pos, pending_action, epoch FROM runs WHERE id = ?'),
-      insertEvent: db.prepare('INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      consumeSignal: db.prepare('UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL'),
+      leaseOf: db.prepare(
+        'SELECT lease_owner, lease_expires_at, next_pos, pending_action, epoch FROM runs WHERE id = ?',
+      ),
+      insertEvent: db.prepare(
+        'INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      consumeSignal: db.prepare(
+        'UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL',
+      ),
       pendingSignalNamed: db.prepare(
         'SELECT 1 FROM signals WHERE run_id = ? AND consumed_at IS NULL AND name IN (SELECT value FROM json_each(?)) LIMIT 1',
       ),
@@ -50,7 +56,8 @@ export class SqliteCommits {
   apply(batch: RunCommit[], leaseMs: number): CommitOutcome[] {
     const now = Date.now();
     const problems = batch.map(commitProblem);
-    const checked = (c: RunCommit, i: number): CommitOutcome => (problems[i] ? { ok: false, reason: 'invalid_value', message: problems[i] } : this.applyOne(c, now, leaseMs));
+    const checked = (c: RunCommit, i: number): CommitOutcome =>
+      problems[i] ? { ok: false, reason: 'invalid_value', message: problems[i] } : this.applyOne(c, now, leaseMs);
     try {
       // Fast path: fencing checks run before any write, so a batch normally needs no savepoints.
       return this.db.transaction(() => batch.map(checked)).immediate();
@@ -67,7 +74,11 @@ export class SqliteCommits {
           } catch (error) {
             if (isOutage(error)) throw error;
             if (isConstraintError(error)) return { ok: false, reason: 'conflict' };
-            return { ok: false, reason: 'invalid_value', message: storableText((error as Error).message ?? String(error)) };
+            return {
+              ok: false,
+              reason: 'invalid_value',
+              message: storableText((error as Error).message ?? String(error)),
+            };
           }
         }),
       )
@@ -75,7 +86,13 @@ export class SqliteCommits {
   }
 
   private applyOne(c: RunCommit, now: number, leaseMs: number): CommitOutcome {
-    type Current = { lease_owner: string | null; lease_expires_at: number | null; next_pos: number; pending_action: string | null; epoch: number };
+    type Current = {
+      lease_owner: string | null;
+      lease_expires_at: number | null;
+      next_pos: number;
+      pending_action: string | null;
+      epoch: number;
+    };
     const current = this.sql.leaseOf.get(c.runId) as Current | undefined;
     if (!current) return { ok: false, reason: 'missing' };
     const leaseFree = current.lease_owner === null || (current.lease_expires_at ?? 0) < now;
@@ -83,10 +100,21 @@ export class SqliteCommits {
     if (current.next_pos !== c.fromPos) return { ok: false, reason: 'conflict' };
     let pos = c.fromPos;
     const epoch = c.update?.epoch ?? current.epoch;
-    for (const e of c.events) this.sql.insertEvent.run(c.runId, pos++, e.type, e.seq ?? null, e.name ?? null, toColumn(e.data), e.at ?? now, epoch);
+    for (const e of c.events)
+      this.sql.insertEvent.run(
+        c.runId,
+        pos++,
+        e.type,
+        e.seq ?? null,
+        e.name ?? null,
+        toColumn(e.data),
+        e.at ?? now,
+        epoch,
+      );
     for (const id of c.consumedSignals ?? []) this.sql.consumeSignal.run(now, id, c.runId);
     const ends = c.update !== undefined && isTerminal(c.update.status);
-    if (c.newTasks || c.consumedTasks || ends) this.tasks.applyWithCommit(c.runId, c.newTasks ?? [], c.consumedTasks ?? [], ends, now);
+    if (c.newTasks || c.consumedTasks || ends)
+      this.tasks.applyWithCommit(c.runId, c.newTasks ?? [], c.consumedTasks ?? [], ends, now);
     const pending = c.update?.clearPendingAction ? null : current.pending_action;
     this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, pending !== null));
     if (ends) this.locks.releaseOf(c.runId, now);
@@ -95,13 +123,20 @@ export class SqliteCommits {
   }
 
   /** Parameters of the one run-row UPDATE: each `set*` flag says whether its column changes. */
-  private updateParams(c: RunCommit, nextPos: number, now: number, leaseMs: number, actionPending: boolean): Record<string, unknown> {
+  private updateParams(
+    c: RunCommit,
+    nextPos: number,
+    now: number,
+    leaseMs: number,
+    actionPending: boolean,
+  ): Record<string, unknown> {
     const u = c.update;
     const ends = u !== undefined && isAtRest(u.status);
     const release = Boolean(u?.releaseLease) || ends;
     let dueAt = u?.dueAt;
     if (ends) dueAt = null;
-    else if (release && actionPending) dueAt = now; // whoever claims it next applies the operator's action
+    else if (release && actionPending)
+      dueAt = now; // whoever claims it next applies the operator's action
     else if (u?.status === 'waiting' && u.waitingFor?.signals?.length) {
       // A signal that arrived while the run was still executing must wake it now, not never.
       if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
@@ -139,10 +174,27 @@ export function isConstraintError(error: unknown): boolean {
 }
 
 /** SQLite result codes that mean the database, not one item, is failing: the whole batch fails (and is retried by its writers). */
-const OUTAGE_CODES = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_NOMEM', 'SQLITE_INTERRUPT', 'SQLITE_PROTOCOL', 'SQLITE_PERM', 'SQLITE_AUTH'];
+const OUTAGE_CODES = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_NOMEM',
+  'SQLITE_INTERRUPT',
+  'SQLITE_PROTOCOL',
+  'SQLITE_PERM',
+  'SQLITE_AUTH',
+];
 
 /** True when the store as a whole is failing (busy, I/O, full, closed), not one item of the batch. */
 export function isOutage(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? '';
-  return OUTAGE_CODES.some((prefix) => code.startsWith(prefix)) || /database connection is not open/i.test((error as Error).message ?? '');
+  return (
+    OUTAGE_CODES.some((prefix) => code.startsWith(prefix)) ||
+    /database connection is not open/i.test((error as Error).message ?? '')
+  );
 }

@@ -9,7 +9,9 @@ export class SqliteDefinitions implements DefinitionStore {
   constructor(private readonly db: Database.Database) {
     this.sql = {
       saveSource: db.prepare('UPDATE workflow_versions SET source = ? WHERE workflow = ? AND version = ?'),
-      listSources: db.prepare('SELECT workflow, version, source FROM workflow_versions WHERE source IS NOT NULL ORDER BY workflow, version'),
+      listSources: db.prepare(
+        'SELECT workflow, version, source FROM workflow_versions WHERE source IS NOT NULL ORDER BY workflow, version',
+      ),
       hasRuns: db.prepare('SELECT 1 FROM runs WHERE workflow = ? AND version = ? LIMIT 1'),
       removeVersion: db.prepare('DELETE FROM workflow_versions WHERE workflow = ? AND version = ?'),
       saveTaskDefinition: db.prepare(
@@ -21,11 +23,18 @@ export class SqliteDefinitions implements DefinitionStore {
   }
 
   async saveSources(sources: WorkflowSource[]): Promise<void> {
-    this.db.transaction(() => sources.forEach((s) => this.sql.saveSource.run(JSON.stringify(s.source), s.workflow, s.version))).immediate();
+    this.db
+      .transaction(() =>
+        sources.forEach((s) => this.sql.saveSource.run(JSON.stringify(s.source), s.workflow, s.version)),
+      )
+      .immediate();
   }
 
   async listSources(): Promise<WorkflowSource[]> {
-    return (this.sql.listSources.all() as { workflow: string; version: number; source: string }[]).map((r) => ({ ...r, source: JSON.parse(r.source) as Json }));
+    return (this.sql.listSources.all() as { workflow: string; version: number; source: string }[]).map((r) => ({
+      ...r,
+      source: JSON.parse(r.source) as Json,
+    }));
   }
 
   async removeVersion(workflow: string, version: number): Promise<boolean> {
@@ -40,11 +49,18 @@ export class SqliteDefinitions implements DefinitionStore {
 
   async saveTaskDefinitions(definitions: TaskDefinition[]): Promise<void> {
     const now = Date.now();
-    this.db.transaction(() => definitions.forEach((d) => this.sql.saveTaskDefinition.run(d.name, JSON.stringify(d.definition), now))).immediate();
+    this.db
+      .transaction(() =>
+        definitions.forEach((d) => this.sql.saveTaskDefinition.run(d.name, JSON.stringify(d.definition), now)),
+      )
+      .immediate();
   }
 
   async listTaskDefinitions(): Promise<TaskDefinition[]> {
-    return (this.sql.listTaskDefinitions.all() as { name: string; definition: string }[]).map((r) => ({ name: r.name, definition: JSON.parse(r.definition) as Json }));
+    return (this.sql.listTaskDefinitions.all() as { name: string; definition: string }[]).map((r) => ({
+      name: r.name,
+      definition: JSON.parse(r.definition) as Json,
+    }));
   }
 
   async removeTaskDefinition(name: string): Promise<boolean> {

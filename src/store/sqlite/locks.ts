@@ -23,7 +23,9 @@ export class SqliteLocks {
         `SELECT r.lock_key, r.status, json_extract(r.waiting_for, '$.kind') AS waiting_kind, l.run_id AS holder
          FROM runs r LEFT JOIN locks l ON l.key = r.lock_key WHERE r.id = ?`,
       ),
-      requeue: db.prepare("UPDATE runs SET status = 'waiting', waiting_for = ?, due_at = NULL, updated_at = ? WHERE id = ?"),
+      requeue: db.prepare(
+        "UPDATE runs SET status = 'waiting', waiting_for = ?, due_at = NULL, updated_at = ? WHERE id = ?",
+      ),
     };
   }
 

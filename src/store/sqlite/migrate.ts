@@ -20,7 +20,8 @@ export function migrateSqlite(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS waymark_schema (version INTEGER NOT NULL, applied_at INTEGER NOT NULL)');
   const migrations = sqliteMigrations();
   const newest = migrations[migrations.length - 1]?.version ?? 0;
-  const current = () => (db.prepare('SELECT MAX(version) AS v FROM waymark_schema').get() as { v: number | null }).v ?? 0;
+  const current = () =>
+    (db.prepare('SELECT MAX(version) AS v FROM waymark_schema').get() as { v: number | null }).v ?? 0;
   const found = current();
   if (found > newest) {
     throw new WaymarkError(

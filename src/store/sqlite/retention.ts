@@ -10,7 +10,8 @@ export function removeFinishedRun(db: Database.Database, runId: string): 'remove
       const row = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
       if (!row) return 'missing' as const;
       if (!['completed', 'failed', 'cancelled', 'compensated'].includes(row.status)) return 'in_flight' as const;
-      for (const table of ['history', 'signals', 'tasks']) db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(runId);
+      for (const table of ['history', 'signals', 'tasks'])
+        db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(runId);
       db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
       return 'removed' as const;
     })

@@ -1,5 +1,11 @@
 import type { ErrorInfo, HistoryEvent, Json, Run, RunStatus, StoredEvent, WaitInfo } from '../../core/types.js';
-import type { PendingSignal, VersionStatus, WorkerRecord, WorkflowVersionRecord, WorkflowVersionRef } from '../types.js';
+import type {
+  PendingSignal,
+  VersionStatus,
+  WorkerRecord,
+  WorkflowVersionRecord,
+  WorkflowVersionRef,
+} from '../types.js';
 
 /** A `runs` row as SQLite returns it. */
 export interface RunRow {
@@ -58,7 +64,8 @@ const parse = <T>(text: string | null): T | undefined => (text === null ? undefi
 export const toColumn = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 /** Like toColumn, for columns where null means "clear it" (waiting_for, attention, error). */
-export const toOptionalColumn = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+export const toOptionalColumn = (value: unknown): string | null =>
+  value === undefined || value === null ? null : JSON.stringify(value);
 
 export function runFromRow(row: RunRow): Run {
   return {
@@ -94,7 +101,13 @@ export function signalFromRow(row: SignalRow): PendingSignal {
 }
 
 export function workflowVersionFromRow(row: WorkflowVersionRow): WorkflowVersionRecord {
-  return { workflow: row.workflow, version: row.version, fingerprint: row.fingerprint, registeredAt: new Date(row.registered_at), status: row.status as VersionStatus };
+  return {
+    workflow: row.workflow,
+    version: row.version,
+    fingerprint: row.fingerprint,
+    registeredAt: new Date(row.registered_at),
+    status: row.status as VersionStatus,
+  };
 }
 
 export interface WorkerRow {

@@ -21,7 +21,8 @@ export function runFilterSql(filter: RunFilter): { where: string; params: unknow
     clauses.push(`${column} = ?`);
     params.push(value);
   }
-  const statuses: RunStatus[] = filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];
+  const statuses: RunStatus[] =
+    filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];
   if (statuses.length > 0) {
     clauses.push(`status IN (${statuses.map(() => '?').join(', ')})`);
     params.push(...statuses);
@@ -40,7 +41,10 @@ export function pageRuns(db: Database.Database, query: RunPageQuery): RunPage {
   }
   for (const word of query.words ?? []) {
     const searched = ['id', 'workflow', 'correlation_id', 'error', 'attention'].map((c) => `${c} LIKE ? ESCAPE '\\'`);
-    searched.push(`(octet_length(input) <= ${MAX_SEARCHED_BYTES} AND input LIKE ? ESCAPE '\\')`, `(octet_length(output) <= ${MAX_SEARCHED_BYTES} AND output LIKE ? ESCAPE '\\')`);
+    searched.push(
+      `(octet_length(input) <= ${MAX_SEARCHED_BYTES} AND input LIKE ? ESCAPE '\\')`,
+      `(octet_length(output) <= ${MAX_SEARCHED_BYTES} AND output LIKE ? ESCAPE '\\')`,
+    );
     clauses.push(`(${searched.join(' OR ')})`);
     params.push(...searched.map(() => containsPattern(word)));
   }
@@ -51,18 +55,29 @@ export function pageRuns(db: Database.Database, query: RunPageQuery): RunPage {
   const bodies = bodiesOf(db, taken, query.include ?? []);
   const runs = taken.map((row) => summaryFromRow(row, bodies.get(row.id)));
   const last = taken[taken.length - 1];
-  return taken.length < rows.length && last ? { runs, next: encodeCursor({ createdAt: last.created_at, id: last.id }) } : { runs };
+  return taken.length < rows.length && last
+    ? { runs, next: encodeCursor({ createdAt: last.created_at, id: last.id }) }
+    : { runs };
 }
 
 /** The included inputs and outputs of the page's runs, read in one statement. */
-function bodiesOf(db: Database.Database, rows: SummaryRow[], include: ('input' | 'output')[]): Map<string, { input: string | null; output: string | null }> {
+function bodiesOf(
+  db: Database.Database,
+  rows: SummaryRow[],
+  include: ('input' | 'output')[],
+): Map<string, { input: string | null; output: string | null }> {
   if (include.length === 0 || rows.length === 0) return new Map();
   const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ${include.includes('output') ? 'output' : 'NULL AS output'}`;
-  const found = db.prepare(`SELECT id, ${columns} FROM runs WHERE id IN (${rows.map(() => '?').join(', ')})`).all(...rows.map((r) => r.id)) as { id: string; input: string | null; output: string | null }[];
+  const found = db
+    .prepare(`SELECT id, ${columns} FROM runs WHERE id IN (${rows.map(() => '?').join(', ')})`)
+    .all(...rows.map((r) => r.id)) as { id: string; input: string | null; output: string | null }[];
   return new Map(found.map((b) => [b.id, b]));
 }
 
-function summaryFromRow(row: SummaryRow, body: { input: string | null; output: string | null } | undefined): RunSummary {
+function summaryFromRow(
+  row: SummaryRow,
+  body: { input: string | null; output: string | null } | undefined,
+): RunSummary {
   const { input: _input, output: _output, ...run } = runFromRow({ ...row, input: null, output: null });
   const summary: RunSummary = { ...run, inputSize: row.input_size ?? 0, outputSize: row.output_size ?? 0 };
   if (body?.input != null) summary.input = JSON.parse(body.input) as Json;

@@ -112,7 +112,9 @@ export class SqliteStore implements Store {
          ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE rollouts.revision = @expected`,
       ),
       listRollouts: db.prepare('SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key'),
-      outcomesSince: db.prepare('SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? GROUP BY status'),
+      outcomesSince: db.prepare(
+        'SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? GROUP BY status',
+      ),
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
@@ -126,7 +128,9 @@ export class SqliteStore implements Store {
         'UPDATE runs SET pending_action = ? WHERE id = ? AND lease_owner IS NOT NULL AND lease_expires_at >= ?',
       ),
       history: db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY pos'),
-      insertEvent: db.prepare('INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare(
+        'INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       pendingSignals: db.prepare('SELECT * FROM signals WHERE run_id = ? AND consumed_at IS NULL ORDER BY id'),
       claim: db.prepare(
         `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = CASE WHEN status = 'compensating' THEN status ELSE 'running' END, updated_at = @now
@@ -138,7 +142,9 @@ export class SqliteStore implements Store {
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
-      renew: db.prepare('UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))'),
+      renew: db.prepare(
+        'UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))',
+      ),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
            due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
@@ -150,14 +156,18 @@ export class SqliteStore implements Store {
          WHERE lease_owner = @owner AND id = @id`,
       ),
       insertSignal: db.prepare('INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)'),
-      wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting' AND (due_at IS NULL OR due_at > ?)"),
+      wake: db.prepare(
+        "UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting' AND (due_at IS NULL OR due_at > ?)",
+      ),
       heartbeat: db.prepare(
         `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES (@workerId, @served, @now, @now, @expires)
          ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
       ),
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
-      countRuns: db.prepare('SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status'),
+      countRuns: db.prepare(
+        'SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status',
+      ),
       inFlightGroups: db.prepare(IN_FLIGHT_GROUPS_SQL),
       patchUsage: db.prepare(PATCH_USAGE_SQL),
       nextDue: db.prepare(
@@ -168,21 +178,32 @@ export class SqliteStore implements Store {
     };
   }
 
-  async registerWorkflowVersions(records: NewWorkflowVersion[], options: { replace?: boolean } = {}): Promise<FingerprintConflict[]> {
+  async registerWorkflowVersions(
+    records: NewWorkflowVersion[],
+    options: { replace?: boolean } = {},
+  ): Promise<FingerprintConflict[]> {
     const now = Date.now();
-    return this.db.transaction(() => {
-      const conflicts: FingerprintConflict[] = [];
-      for (const r of records) {
-        const known = this.sql.getVersion.get(r.workflow, r.version) as { fingerprint: string } | undefined;
-        if (known && known.fingerprint !== r.fingerprint) conflicts.push({ workflow: r.workflow, version: r.version, registered: known.fingerprint, given: r.fingerprint });
-      }
-      if (conflicts.length > 0 && !options.replace) return conflicts;
-      for (const r of records) {
-        this.sql.insertVersion.run(r.workflow, r.version, r.fingerprint, now);
-        if (options.replace) this.sql.replaceFingerprint.run(r.fingerprint, r.workflow, r.version);
-      }
-      return conflicts;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const conflicts: FingerprintConflict[] = [];
+        for (const r of records) {
+          const known = this.sql.getVersion.get(r.workflow, r.version) as { fingerprint: string } | undefined;
+          if (known && known.fingerprint !== r.fingerprint)
+            conflicts.push({
+              workflow: r.workflow,
+              version: r.version,
+              registered: known.fingerprint,
+              given: r.fingerprint,
+            });
+        }
+        if (conflicts.length > 0 && !options.replace) return conflicts;
+        for (const r of records) {
+          this.sql.insertVersion.run(r.workflow, r.version, r.fingerprint, now);
+          if (options.replace) this.sql.replaceFingerprint.run(r.fingerprint, r.workflow, r.version);
+        }
+        return conflicts;
+      })
+      .immediate();
   }
 
   async setVersionStatus(workflow: string, version: number, status: VersionStatus): Promise<void> {
@@ -199,7 +220,10 @@ export class SqliteStore implements Store {
   }
 
   async listRollouts(): Promise<RolloutRecord[]> {
-    return (this.sql.listRollouts.all() as { key: string; state: string; revision: number }[]).map((r) => ({ ...r, state: JSON.parse(r.state) as Json }));
+    return (this.sql.listRollouts.all() as { key: string; state: string; revision: number }[]).map((r) => ({
+      ...r,
+      state: JSON.parse(r.state) as Json,
+    }));
   }
 
   async outcomesSince(workflow: string, version: number, sinceMs: number): Promise<Partial<Record<RunStatus, number>>> {
@@ -248,7 +272,8 @@ export class SqliteStore implements Store {
     let queued = false;
     if (request.lock && !this.locks.take(request.lock.key, request.id, now)) {
       const holder = this.locks.holderOf(request.lock.key);
-      if (request.lock.onConflict === 'reject') return { created: false, lockHeldBy: { key: request.lock.key, runId: holder } };
+      if (request.lock.onConflict === 'reject')
+        return { created: false, lockHeldBy: { key: request.lock.key, runId: holder } };
       queued = true;
     }
     const leaseOwner = queued ? null : (request.leaseOwner ?? null);
@@ -287,7 +312,9 @@ export class SqliteStore implements Store {
       createdAt: new Date(now),
       updatedAt: new Date(now),
     };
-    const claimed = leaseOwner ? { run, history: [{ pos: 0, type: 'run_started' as const, at: now, data }], signals: [] } : undefined;
+    const claimed = leaseOwner
+      ? { run, history: [{ pos: 0, type: 'run_started' as const, at: now, data }], signals: [] }
+      : undefined;
     return { created: true, claimed, run };
   }
 
@@ -314,22 +341,35 @@ export class SqliteStore implements Store {
     return (this.sql.history.all(runId) as HistoryRow[]).map(eventFromRow);
   }
 
-  async claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]> {
+  async claimRuns(
+    workerId: string,
+    served: WorkflowVersionRef[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<ClaimedRun[]> {
     if (limit <= 0 || served.length === 0) return [];
     const now = Date.now();
-    return this.db.transaction(() => {
-      const rows = this.sql.claim.all({ owner: workerId, expires: now + leaseMs, now, served: servedKeys(served), limit }) as RunRow[];
-      return rows.map((row) => {
-        const claimed: ClaimedRun = {
-          run: runFromRow(row),
-          history: (this.sql.history.all(row.id) as HistoryRow[]).map(eventFromRow),
-          signals: (this.sql.pendingSignals.all(row.id) as SignalRow[]).map(signalFromRow),
-          taskOutcomes: this.tasks.outcomesOf(row.id),
-        };
-        if (row.pending_action) claimed.pendingAction = JSON.parse(row.pending_action) as PendingAction;
-        return claimed;
-      });
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const rows = this.sql.claim.all({
+          owner: workerId,
+          expires: now + leaseMs,
+          now,
+          served: servedKeys(served),
+          limit,
+        }) as RunRow[];
+        return rows.map((row) => {
+          const claimed: ClaimedRun = {
+            run: runFromRow(row),
+            history: (this.sql.history.all(row.id) as HistoryRow[]).map(eventFromRow),
+            signals: (this.sql.pendingSignals.all(row.id) as SignalRow[]).map(signalFromRow),
+            taskOutcomes: this.tasks.outcomesOf(row.id),
+          };
+          if (row.pending_action) claimed.pendingAction = JSON.parse(row.pending_action) as PendingAction;
+          return claimed;
+        });
+      })
+      .immediate();
   }
 
   async commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
@@ -347,25 +387,31 @@ export class SqliteStore implements Store {
 
   async releaseLeases(workerId: string, runIds?: string[]) {
     const now = Date.now();
-    this.db.transaction(() => {
-      if (!runIds) this.sql.releaseAll.run({ owner: workerId, now });
-      else for (const id of runIds) this.sql.releaseOne.run({ owner: workerId, id, now });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        if (!runIds) this.sql.releaseAll.run({ owner: workerId, now });
+        else for (const id of runIds) this.sql.releaseOne.run({ owner: workerId, id, now });
+      })
+      .immediate();
   }
 
   async sendSignal(runId: string, name: string, payload: Json | undefined): Promise<PendingSignal> {
     const now = Date.now();
-    return this.db.transaction(() => {
-      const row = this.sql.getRun.get(runId) as RunRow | undefined;
-      if (!row) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
-      if (isTerminal(row.status as RunStatus)) {
-        throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' is ${row.status}: it takes no more signals`, { details: { status: row.status } });
-      }
-      const inserted = this.sql.insertSignal.run(runId, name, toColumn(payload), now);
-      const waitingFor = row.waiting_for ? (JSON.parse(row.waiting_for) as WaitInfo) : undefined;
-      if (row.status === 'waiting' && waitingFor?.signals?.includes(name)) this.sql.wake.run(now, runId, now);
-      return { id: Number(inserted.lastInsertRowid), name, payload: payload as Json | undefined, sentAt: now };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.sql.getRun.get(runId) as RunRow | undefined;
+        if (!row) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
+        if (isTerminal(row.status as RunStatus)) {
+          throw new WaymarkError('E_INVALID_INPUT', `run '${runId}' is ${row.status}: it takes no more signals`, {
+            details: { status: row.status },
+          });
+        }
+        const inserted = this.sql.insertSignal.run(runId, name, toColumn(payload), now);
+        const waitingFor = row.waiting_for ? (JSON.parse(row.waiting_for) as WaitInfo) : undefined;
+        if (row.status === 'waiting' && waitingFor?.signals?.includes(name)) this.sql.wake.run(now, runId, now);
+        return { id: Number(inserted.lastInsertRowid), name, payload: payload as Json | undefined, sentAt: now };
+      })
+      .immediate();
   }
 
   async nextDueAt(served: WorkflowVersionRef[]) {
@@ -409,7 +455,10 @@ export class SqliteStore implements Store {
 
 /** Opens a file that already holds a Waymark store, changing nothing otherwise: E_STORE_NOT_FOUND for a missing file or one without Waymark's tables. */
 function openExisting(path: string): Database.Database {
-  const missing = (why: string) => new WaymarkError('E_STORE_NOT_FOUND', `SQLite store '${path}' does not exist: ${why} (nothing was created)`, { details: { path, missing: 'file' } });
+  const missing = (why: string) =>
+    new WaymarkError('E_STORE_NOT_FOUND', `SQLite store '${path}' does not exist: ${why} (nothing was created)`, {
+      details: { path, missing: 'file' },
+    });
   if (path === ':memory:') throw missing('an in-memory database starts empty');
   let db: Database.Database;
   try {

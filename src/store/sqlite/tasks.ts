@@ -1,5 +1,13 @@
 import type Database from 'better-sqlite3';
-import { isTerminalTask, pollAllowance, TIME_LIMIT_REASON, type NewTask, type PollLimits, type Task, type TaskResult } from '../../core/tasks.js';
+import {
+  isTerminalTask,
+  pollAllowance,
+  TIME_LIMIT_REASON,
+  type NewTask,
+  type PollLimits,
+  type Task,
+  type TaskResult,
+} from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { TaskQueue } from '../types.js';
@@ -9,7 +17,8 @@ type TaskRow = Row<string>;
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
 /** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
-const DEADLINE = "CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, COALESCE(started_at, @now) + timeout_ms) ELSE @now + response_timeout_ms END";
+const DEADLINE =
+  'CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, COALESCE(started_at, @now) + timeout_ms) ELSE @now + response_timeout_ms END';
 
 const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
@@ -34,17 +43,27 @@ export class SqliteTasks implements TaskQueue {
          RETURNING *`,
       ),
       get: db.prepare('SELECT * FROM tasks WHERE task_id = ?'),
-      finished: db.prepare(`SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND status NOT IN ${OPEN}`),
+      finished: db.prepare(
+        `SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND status NOT IN ${OPEN}`,
+      ),
       load: db.prepare(
         "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE task_type = @taskType AND (status = 'IN_PROGRESS' OR started_at >= @since)",
       ),
       ofRun: db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, attempt'),
-      outcomes: db.prepare(`SELECT * FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY seq, attempt`),
+      outcomes: db.prepare(
+        `SELECT * FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY seq, attempt`,
+      ),
       queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
-      finish: db.prepare('UPDATE tasks SET status = @status, output = @output, reason = @reason, worker_id = COALESCE(@workerId, worker_id), ended_at = @now, updated_at = @now, response_deadline = NULL WHERE task_id = @taskId'),
-      requeue: db.prepare("UPDATE tasks SET status = 'SCHEDULED', visible_at = @visibleAt, output = COALESCE(@output, output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId"),
-      extend: db.prepare(`UPDATE tasks SET response_deadline = ${DEADLINE}, output = COALESCE(@output, output), updated_at = @now WHERE task_id = @taskId`),
-      addLogs: db.prepare('UPDATE tasks SET logs = json_insert(logs, \'$[#]\', json(@entry)) WHERE task_id = @taskId'),
+      finish: db.prepare(
+        'UPDATE tasks SET status = @status, output = @output, reason = @reason, worker_id = COALESCE(@workerId, worker_id), ended_at = @now, updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
+      ),
+      requeue: db.prepare(
+        "UPDATE tasks SET status = 'SCHEDULED', visible_at = @visibleAt, output = COALESCE(@output, output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId",
+      ),
+      extend: db.prepare(
+        `UPDATE tasks SET response_deadline = ${DEADLINE}, output = COALESCE(@output, output), updated_at = @now WHERE task_id = @taskId`,
+      ),
+      addLogs: db.prepare("UPDATE tasks SET logs = json_insert(logs, '$[#]', json(@entry)) WHERE task_id = @taskId"),
       wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting'"),
       timedOut: db.prepare(
         `UPDATE tasks SET status = 'TIMED_OUT', ended_at = @now, updated_at = @now, response_deadline = NULL,
@@ -53,8 +72,12 @@ export class SqliteTasks implements TaskQueue {
          WHERE status = 'IN_PROGRESS' AND response_deadline < @now RETURNING run_id`,
       ),
       consume: db.prepare('UPDATE tasks SET consumed_at = ? WHERE task_id = ? AND consumed_at IS NULL'),
-      cancelOpen: db.prepare(`UPDATE tasks SET status = 'CANCELED', ended_at = ?, updated_at = ?, consumed_at = ? WHERE run_id = ? AND status IN ${OPEN}`),
-      hasOutcome: db.prepare(`SELECT 1 FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} LIMIT 1`),
+      cancelOpen: db.prepare(
+        `UPDATE tasks SET status = 'CANCELED', ended_at = ?, updated_at = ?, consumed_at = ? WHERE run_id = ? AND status IN ${OPEN}`,
+      ),
+      hasOutcome: db.prepare(
+        `SELECT 1 FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} LIMIT 1`,
+      ),
     };
   }
 
@@ -65,10 +88,15 @@ export class SqliteTasks implements TaskQueue {
       .transaction(() => {
         let allowed = count;
         if (limits?.concurrentExecLimit || limits?.ratePerWindow) {
-          const load = this.sql.load.get({ taskType, since: now - (limits.rateWindowMs ?? 1000) }) as { inProgress: number; started: number };
+          const load = this.sql.load.get({ taskType, since: now - (limits.rateWindowMs ?? 1000) }) as {
+            inProgress: number;
+            started: number;
+          };
           allowed = pollAllowance(count, limits, load.inProgress, load.started);
         }
-        return allowed > 0 ? (this.sql.poll.all({ taskType, workerId, count: allowed, now }) as TaskRow[]).map(fromRow) : [];
+        return allowed > 0
+          ? (this.sql.poll.all({ taskType, workerId, count: allowed, now }) as TaskRow[]).map(fromRow)
+          : [];
       })
       .immediate();
   }
@@ -80,13 +108,22 @@ export class SqliteTasks implements TaskQueue {
         const row = this.sql.get.get(taskId) as TaskRow | undefined;
         if (!row || isTerminalTask(row.status)) return false; // unknown, or already finished: a no-op
         const output = result.output === undefined ? null : JSON.stringify(result.output);
-        for (const log of result.logs ?? []) this.sql.addLogs.run({ taskId, entry: JSON.stringify({ log, createdTime: now }) });
+        for (const log of result.logs ?? [])
+          this.sql.addLogs.run({ taskId, entry: JSON.stringify({ log, createdTime: now }) });
         if (result.status === 'IN_PROGRESS') {
-          if (result.callbackAfterMs !== undefined && !result.extendLease) this.sql.requeue.run({ taskId, visibleAt: now + result.callbackAfterMs, output, now });
+          if (result.callbackAfterMs !== undefined && !result.extendLease)
+            this.sql.requeue.run({ taskId, visibleAt: now + result.callbackAfterMs, output, now });
           else this.sql.extend.run({ taskId, output, now });
           return false;
         }
-        this.sql.finish.run({ taskId, status: result.status, output, reason: result.reason ?? null, workerId: result.workerId ?? null, now });
+        this.sql.finish.run({
+          taskId,
+          status: result.status,
+          output,
+          reason: result.reason ?? null,
+          workerId: result.workerId ?? null,
+          now,
+        });
         return this.sql.wake.run(now, row.run_id).changes > 0;
       })
       .immediate();
