@@ -10,8 +10,8 @@ export type {
   CompensationInfo,
   LockOptions,
 } from './runtime/workflow.js';
-export { Engine } from './runtime/engine.js';
-export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js';
+export { Engine } from './engine.js';
+export type { EngineOptions, StartOptions, RunChange } from './engine.js';
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export type {
@@ -33,13 +33,13 @@ export type {
 export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
 export type { RunFilter, RunPage, RunPageQuery, RunSummary, Store, WorkerRecord } from './store/types.js';
-export type { VersionSummary } from './runtime/accounting.js';
-export type { UpgradeOptions, UpgradeResult, MigrateAllOptions, MigrateAllReport } from './runtime/lifecycle.js';
+export type { VersionSummary } from './versions/accounting.js';
+export type { UpgradeOptions, UpgradeResult, MigrateAllOptions, MigrateAllReport } from './versions/lifecycle.js';
 export { defineMigration } from './core/migration.js';
 export type { MigrationConfig, MigrationDefinition, MigrationHistory, MigrationSteps } from './core/migration.js';
 export type { ReplayVerdict } from './runtime/verify.js';
 export type { VersionStatus, PatchUsage, Route } from './store/types.js';
-export type { RestartOptions, RerunOptions } from './runtime/restart.js';
+export type { RestartOptions, RerunOptions } from './versions/restart.js';
 export type {
   DeployCheckOptions,
   DeployCheckReport,
@@ -47,8 +47,8 @@ export type {
   RunCheck,
   RunVerdict,
   ChangeClass,
-} from './runtime/deploy-check.js';
+} from './versions/deploy-check.js';
 export type { OutputSchema } from './core/schema.js';
-export type { Rollout, RolloutOptions, RolloutStatus, RolloutKind } from './runtime/rollout.js';
-export type { RolloutAction } from './runtime/rollout-steps.js';
-export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './runtime/deploy-plan.js';
+export type { Rollout, RolloutOptions, RolloutStatus, RolloutKind } from './versions/rollout.js';
+export type { RolloutAction } from './versions/rollout-steps.js';
+export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './versions/deploy-plan.js';

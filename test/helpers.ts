@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
-import type { Engine } from '../src/runtime/engine.js';
+import type { Engine } from '../src/engine.js';
 import type { Run } from '../src/core/types.js';
 import { WaymarkError } from '../src/core/errors.js';
 

@@ -9,6 +9,23 @@
  * - replay: re-running the workflow function over its history; recorded outcomes are returned.
  * - divergence: replay asked for a different operation (kind/name) than the history recorded at a seq.
  * - lease: a time-limited claim by one worker on a run, renewed while working.
+ * - lock: a workflow-level exclusive claim on a target key (e.g. `cluster:prod-eu`), held by one run at a time.
+ * - task: a step executed by a remote worker that polls for it; its attempts are leased like runs.
+ * - route: the policy picking the version of an unpinned start (latest, or current + candidate for a canary).
+ * - version status: active (takes starts), draining (no new routed starts), retired (done), quarantined
+ *   (stopped for an operator's decision: no claims, no starts, executing runs stop at their next operation).
+ * - stranded: a run whose version no live worker serves; visible, never silently moved.
+ * - epoch: one attempt at a run's history; a migration, restart or rerun starts a new epoch and keeps the old.
+ * - frontier: the point in a replay where the recorded history ends and new code takes over.
+ * - delivery: a result handed to the workflow code; replay repeats the recorded delivery order exactly.
+ * - unknown outcome: a step attempt that started and never recorded an outcome (its worker died in between).
+ * - parked: a run in `needs_attention`, waiting for an operator, with the facts of why.
+ * - takeover: at the frontier, something other than the workflow code decides what the run does next: the
+ *   saga (compensation), an operator's pending action, the run's expiry, or its version's quarantine.
+ * - held hot: a run waiting only on tasks kept in memory with its lease for a while, so a report is handed
+ *   to it without a suspension and a replay.
+ * - kernel: the runtime layer (execution, claims, leases, timers, signals, tasks, saga); `Engine` composes it
+ *   with the versions layer.
  */
 
 /** Where a run is in its life. */

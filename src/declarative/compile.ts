@@ -1,6 +1,6 @@
 import type { Json } from '../core/types.js';
 import type { SourceCompiler } from '../runtime/definitions.js';
-import type { Engine } from '../runtime/engine.js';
+import type { KernelApi } from '../runtime/kernel.js';
 import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow.js';
 import {
   definitionFingerprint,
@@ -40,7 +40,7 @@ export interface DeclarativeSupport {
   /** For `Engine.open({ compile })`: stored sources become executable versions. */
   compile: SourceCompiler;
   /** Connects the engine whose task definitions runs read, and runs its SUB_WORKFLOW tasks. */
-  bind(engine: Engine): void;
+  bind(engine: KernelApi): void;
 }
 
 /**
@@ -50,7 +50,7 @@ export interface DeclarativeSupport {
 export async function declarativeSupport(options: DeclarativeOptions = {}): Promise<DeclarativeSupport> {
   const limits = resolveLimits(options);
   const sandbox = sharedSandboxPool({ threads: limits.sandboxThreads });
-  let engine: Engine | undefined;
+  let engine: KernelApi | undefined;
   const parsed = new Map<string, { source: Json; def: TaskDef }>();
   const env: DeclarativeEnv = {
     sandbox,

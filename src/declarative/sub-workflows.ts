@@ -1,6 +1,6 @@
 import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
-import type { Engine } from '../runtime/engine.js';
+import type { KernelApi } from '../runtime/kernel.js';
 import { isTerminal } from '../core/types.js';
 import { Periodic } from '../runtime/periodic.js';
 
@@ -33,7 +33,7 @@ export class SubWorkflowRunner {
   private readonly maxDepth: number;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: KernelApi,
     options: {
       /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number /** Time between polls, in ms. (Default: 250) */;
       intervalMs?: number;
@@ -103,7 +103,7 @@ export class SubWorkflowRunner {
  * id, a dot and the task's ref, and the parent has that SUB_WORKFLOW task: the store says so durably, on any
  * engine. Counts no further than `limit + 1`.
  */
-export async function subWorkflowDepth(engine: Engine, runId: string, limit: number): Promise<number> {
+export async function subWorkflowDepth(engine: KernelApi, runId: string, limit: number): Promise<number> {
   let depth = 0;
   for (let id: string | undefined = runId; depth <= limit; depth++) {
     id = await parentOf(engine, id);
@@ -113,7 +113,7 @@ export async function subWorkflowDepth(engine: Engine, runId: string, limit: num
 }
 
 /** The run whose SUB_WORKFLOW task started `runId`, if any (a ref may itself hold dots: each split is tried, the longest parent first). */
-async function parentOf(engine: Engine, runId: string): Promise<string | undefined> {
+async function parentOf(engine: KernelApi, runId: string): Promise<string | undefined> {
   for (let dot = runId.lastIndexOf('.'); dot > 0; dot = runId.lastIndexOf('.', dot - 1)) {
     const parent = runId.slice(0, dot);
     const ref = runId.slice(dot + 1);

@@ -1,6 +1,6 @@
 import { WaymarkError } from '../core/errors.js';
 import { isTerminal, type Run } from '../core/types.js';
-import type { RunChange } from './engine.js';
+import type { RunChange } from './kernel.js';
 
 /** What waiting for a run's end needs from the engine. */
 export interface ResultSource {

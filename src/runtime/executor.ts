@@ -25,6 +25,14 @@ import { attentionFor, never, suspensionOf, type PendingWait } from './waits.js'
 import { isIdempotent, type StepInfo, type StepOptions, type WorkflowDefinition } from './workflow.js';
 
 /**
+ * Where an execution is. `executing`: the workflow runs, and suspends once idle; `held`: it waits only on remote
+ * tasks and stays hot (lease and memory kept) for up to `taskHoldMs`; `taken_over`: a takeover (saga, operator's
+ * action, expiry, pause) or a park ends the run and the workflow goes no further; `stopped`: this execution
+ * commits nothing more of its own (suspended, finished, lost, diverged, or the engine closed).
+ */
+export type ExecutionPhase = 'executing' | 'held' | 'taken_over' | 'stopped';
+
+/**
  * Executes one run in memory while hot, on the replay engine: recorded results are handed back in the
  * history's delivery order, new steps run and checkpoint each outcome before the workflow sees it, and the
  * run suspends (releasing memory and lease) when it must wait. At its frontier it hands over to the saga, an
@@ -48,13 +56,14 @@ export class RunExecutor {
   private readonly taskOutcomes: Map<string, Task>;
   private nextPos: number;
   private inflight = 0;
-  private idleCheckScheduled = false;
+  /** The idle check queued for the end of this event-loop turn, if one is. */
+  private idleCheck: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
-  private stopped = false;
+  private phase: ExecutionPhase = 'executing';
+  /** The takeover due at the frontier (saga, operator's action, expiry, pause), once one is. */
   private takeover: Takeover | undefined;
-  private tookOver = false;
-  /** Whether the run stays hot waiting for task reports before it suspends ('expired': it waited long enough). */
-  private hold: 'none' | 'holding' | 'expired' = 'none';
+  /** The run was held hot for its tasks as long as it may: the next idle check suspends it. Reset by a delivery. */
+  private holdSpent = false;
   private holdTimer: NodeJS.Timeout | undefined;
   /** The run's row says `waiting` while it is held hot: the next commit sets it `running` again. */
   private shownWaiting = false;
@@ -96,7 +105,7 @@ export class RunExecutor {
 
   /** Hands a signal sent while the run is hot to a matching wait; returns false when the run is not waiting for it. */
   offerSignal(signal: PendingSignal): boolean {
-    if (this.stopped) return false;
+    if (this.phase === 'stopped') return false;
     for (const wait of this.waits) {
       if (wait.kind === 'signal' && wait.name === signal.name && wait.deliver) {
         wait.deliver(signal);
@@ -109,7 +118,7 @@ export class RunExecutor {
 
   /** Hands a worker's final report on one of this run's tasks over in memory; false when no wait took it. */
   offerTask(task: Task): boolean {
-    if (this.stopped || task.runId !== this.runId) return false;
+    if (this.phase === 'stopped' || task.runId !== this.runId) return false;
     const wait = [...this.waits].find((w) => w.kind === 'task' && w.taskId === task.taskId);
     if (!wait?.resume) return false;
     this.taskOutcomes.set(task.taskId, task);
@@ -119,7 +128,7 @@ export class RunExecutor {
 
   /** The task attempts this run waits on while it is held hot (their reports may reach another process). */
   heldTasks(): string[] {
-    if (this.hold !== 'holding') return [];
+    if (this.phase !== 'held') return [];
     return [...this.waits].flatMap((w) => (w.kind === 'task' && w.taskId ? [w.taskId] : []));
   }
 
@@ -129,10 +138,22 @@ export class RunExecutor {
     this.abort.abort(new WaymarkError('E_ENGINE_CLOSED', 'engine closed'));
   }
 
+  /** Ends this execution: nothing more of the workflow runs or is committed by it. */
   private halt(): void {
-    this.stopped = true;
-    this.replay.halt();
     this.clearHold();
+    this.phase = 'stopped';
+    this.replay.halt();
+  }
+
+  /** The workflow goes no further in this execution: a takeover or a park ends the run. */
+  private enterTakeover(): void {
+    this.clearHold();
+    if (this.phase !== 'stopped') this.phase = 'taken_over';
+  }
+
+  /** Whether the workflow may still go on in this execution (no takeover or stop has begun). */
+  private workflowGoesOn(): boolean {
+    return this.phase === 'executing' || this.phase === 'held';
   }
 
   /** What the replay engine does with operations the history cannot answer: run them here. */
@@ -145,7 +166,7 @@ export class RunExecutor {
       value: (seq, kind) => this.value(seq, kind),
       markPatch: (id, deprecated) => this.buffer.push({ type: 'patch_marker', data: { id, deprecated } }),
       diverged: (divergence) => this.diverge(divergence),
-      stopped: () => this.stopped,
+      stopped: () => this.phase === 'stopped',
     };
   }
 
@@ -156,7 +177,7 @@ export class RunExecutor {
   }
 
   private async step({ seq, name, fn, options, state }: StepCall): Promise<unknown> {
-    if (this.atFrontier()) return never();
+    if (this.yieldToTakeover()) return never();
     const policy = resolveRetryPolicy(options.retry, `step '${name}'`);
     if (state.state === 'failed') return this.failStep(seq, name, options, state.attempts, state.error);
     if (state.state === 'unknown' && !isIdempotent(options)) {
@@ -214,7 +235,7 @@ export class RunExecutor {
         check: (raw) => checkedOutput(raw, name, options),
       },
     );
-    if (this.stopped) return never();
+    if (this.phase === 'stopped') return never();
     faultPoint('step-effect');
     const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };
     if (result.ok) {
@@ -269,7 +290,7 @@ export class RunExecutor {
   }
 
   private sleep({ seq, ms, until: recorded }: SleepCall): Promise<void> {
-    if (this.atFrontier()) return never();
+    if (this.yieldToTakeover()) return never();
     const until = recorded ?? Date.now() + ms;
     if (recorded === undefined) this.buffer.push({ type: 'timer_set', seq, data: { until } });
     if (Date.now() >= until) {
@@ -280,7 +301,8 @@ export class RunExecutor {
   }
 
   private value(seq: number, kind: ValueKind): Json {
-    if (this.atFrontier()) throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has been taken over');
+    if (this.yieldToTakeover())
+      throw new WaymarkError('E_ENGINE_CLOSED', 'this execution of the run has been taken over');
     const value = kind === 'now' ? Date.now() : kind === 'random' ? Math.random() : crypto.randomUUID();
     this.buffer.push({ type: 'value_recorded', seq, data: { kind, value } });
     return value;
@@ -288,7 +310,7 @@ export class RunExecutor {
 
   private signalPort(): SignalOpPort {
     return {
-      atFrontier: () => this.atFrontier(),
+      yieldToTakeover: () => this.yieldToTakeover(),
       record: (event) => this.buffer.push(event),
       deliver: (result) => this.deliver(result),
       take: (wanted) => {
@@ -305,7 +327,7 @@ export class RunExecutor {
     const { workflow, version } = this.claimed.run;
     return {
       ...{ runId: this.runId, workflow, version },
-      atFrontier: () => this.atFrontier(),
+      yieldToTakeover: () => this.yieldToTakeover(),
       record: (event) => this.buffer.push(event),
       deliver: (result) => this.deliver(result),
       schedule: (task) => this.newTasks.push(task),
@@ -332,13 +354,11 @@ export class RunExecutor {
   /** Once no step executes, every result is delivered and the workflow is blocked on waits, the run suspends. */
   private scheduleIdleCheck(): void {
     if (this.inflight === 0 && this.idleWaiters.length > 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
-    if (this.idleCheckScheduled || this.stopped) return;
-    this.idleCheckScheduled = true;
-    setImmediate(() => {
-      this.idleCheckScheduled = false;
-      if (this.stopped || this.tookOver || this.inflight > 0 || !this.replay.quiet || this.waits.size === 0) return;
-      if (this.hold === 'holding') return;
-      if (this.hold === 'none' && this.host.holdTasksMs > 0 && [...this.waits].every((w) => w.kind === 'task'))
+    if (this.idleCheck || this.phase === 'stopped') return;
+    this.idleCheck = setImmediate(() => {
+      this.idleCheck = undefined;
+      if (this.phase !== 'executing' || this.inflight > 0 || !this.replay.quiet || this.waits.size === 0) return;
+      if (!this.holdSpent && this.host.holdTasksMs > 0 && [...this.waits].every((w) => w.kind === 'task'))
         return void this.holdHot();
       void this.suspend();
     });
@@ -349,10 +369,11 @@ export class RunExecutor {
    * it), and a report reaching this process is handed over in memory. Then it suspends.
    */
   private async holdHot(): Promise<void> {
-    this.hold = 'holding';
+    this.phase = 'held';
     this.holdTimer = setTimeout(() => {
       this.holdTimer = undefined;
-      this.hold = 'expired';
+      if (this.phase === 'held') this.phase = 'executing';
+      this.holdSpent = true;
       this.scheduleIdleCheck();
     }, this.host.holdTasksMs);
     const { waitingFor } = suspensionOf([...this.waits], this.expiresAt);
@@ -362,9 +383,9 @@ export class RunExecutor {
 
   /** Ends a hold now (an operator is about to change the run): the run suspends; resolves once that is committed. */
   async releaseHold(): Promise<void> {
-    if (this.hold !== 'holding' || this.stopped) return;
+    if (this.phase !== 'held') return;
     this.clearHold();
-    this.hold = 'expired';
+    this.holdSpent = true;
     await this.suspend();
   }
 
@@ -372,7 +393,8 @@ export class RunExecutor {
   private clearHold(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    this.hold = 'none';
+    if (this.phase === 'held') this.phase = 'executing';
+    this.holdSpent = false;
   }
 
   private async suspend(): Promise<void> {
@@ -384,10 +406,10 @@ export class RunExecutor {
   }
 
   private async finish(output: unknown): Promise<void> {
-    if (this.stopped || this.tookOver) return;
+    if (!this.workflowGoesOn()) return;
     await this.idle();
-    if (this.stopped || this.tookOver) return;
-    if (this.atFrontier()) return;
+    if (!this.workflowGoesOn()) return;
+    if (this.yieldToTakeover()) return;
     const unvisited = this.replay.unvisited();
     if (unvisited) return this.diverge(missingOperation(unvisited));
     let json: Json | undefined;
@@ -403,11 +425,11 @@ export class RunExecutor {
   }
 
   private async fail(error: unknown): Promise<void> {
-    if (this.stopped || this.tookOver) return;
+    if (!this.workflowGoesOn()) return;
     if (error instanceof WaymarkError && error.code === 'E_NONDETERMINISM') return; // already parked
     await this.idle();
-    if (this.stopped || this.tookOver) return;
-    if (this.atFrontier()) return;
+    if (!this.workflowGoesOn()) return;
+    if (this.yieldToTakeover()) return;
     const info = toErrorInfo(error);
     this.buffer.push({ type: 'run_failed', data: { error: info } });
     await this.end({ status: 'failed', error: info, waitingFor: null });
@@ -420,17 +442,16 @@ export class RunExecutor {
   }
 
   /**
-   * True when the workflow must not go past this point: a saga, an operator's action or the run's expiry
-   * takes over. The takeover starts once nothing else executes and every recorded result is delivered.
+   * Hands the run to a due takeover (saga, operator's action, expiry, pause), which starts once nothing else
+   * executes and every recorded result is delivered; returns true when the workflow must not go past this point.
    */
-  private atFrontier(): boolean {
+  private yieldToTakeover(): boolean {
     this.checkExpiry();
     if (!this.takeover && this.host.paused(this.claimed.run.workflow, this.claimed.run.version))
       this.takeover = { kind: 'pause' };
     if (!this.takeover) return false;
-    if (!this.tookOver) {
-      this.tookOver = true;
-      this.clearHold();
+    if (this.workflowGoesOn()) {
+      this.enterTakeover();
       void this.idle().then(() => runTakeover(this.takeoverPort(), this.takeover!));
     }
     return true;
@@ -462,9 +483,8 @@ export class RunExecutor {
 
   /** Commits the move to `compensating` (with whatever was recorded) and unwinds the saga in this executor. */
   private async beginCompensation(error: ErrorInfo | undefined, commitFirst = true): Promise<void> {
-    this.tookOver = true;
+    this.enterTakeover();
     this.waits.clear();
-    this.clearHold();
     if (commitFirst) {
       const update: RunUpdate = { status: 'compensating', waitingFor: null, clearPendingAction: true };
       if (error) update.error = error;
@@ -488,7 +508,6 @@ export class RunExecutor {
 
   /** Parks the run in needs_attention for an operator, with the facts of why. */
   private async park(reason: AttentionReason, message: string, details: { [key: string]: Json }): Promise<never> {
-    this.tookOver = true;
     this.halt();
     this.buffer.push({ type: 'run_parked', data: { ...details, reason } });
     const attention = attentionFor(reason, message, details);
@@ -499,7 +518,7 @@ export class RunExecutor {
 
   /** Parks the run in needs_attention with the divergence; nothing else of this execution is committed. */
   private diverge(divergence: Divergence): void {
-    if (this.stopped) return;
+    if (this.phase === 'stopped') return;
     const message = `run '${this.runId}' diverged from its history: ${describeDivergence(divergence)}`;
     const error = new WaymarkError('E_NONDETERMINISM', message, { details: divergence as unknown as Json });
     this.halt();
@@ -533,14 +552,15 @@ export class RunExecutor {
    * store is taken over at the workflow's next operation.
    */
   private async flush(update?: RunUpdate, final = false): Promise<boolean> {
-    if (this.stopped && !final) await never();
+    if (this.phase === 'stopped' && !final) await never();
     const commit: RunCommit = {
       runId: this.runId,
       workerId: this.host.workerId,
       fromPos: this.nextPos,
       events: this.buffer,
     };
-    if (!update && this.shownWaiting && this.hold === 'none') update = { status: 'running', waitingFor: null };
+    if (!update && this.shownWaiting && this.phase !== 'held' && !this.holdSpent)
+      update = { status: 'running', waitingFor: null };
     if (update && update.status !== 'waiting') this.shownWaiting = false;
     if (update) commit.update = update;
     if (this.consumed.length) commit.consumedSignals = this.consumed;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../core/errors.js';
 import type { Route, Store, VersionStatus, WorkflowVersionRef } from '../store/types.js';
+import { chooseVersion, lineOf, type VersionLine } from '../core/routing.js';
 import type { WorkflowDefinition } from './workflow.js';
 
 /** The workflow versions an engine knows: its own definitions (which it executes) and those other engines registered. */
@@ -81,10 +82,9 @@ export class WorkflowRegistry {
     if (!this.known.has(workflow) || Date.now() - this.learnedAt > maxAgeMs) await this.learn(store);
   }
 
-  /** Which side of its workflow's canary route a version is on: the candidate, or the current line (no route: current). */
+  /** Which side of its workflow's canary route a version is on. */
   lineOf(workflow: string, version: number): VersionLine {
-    const route = this.routes.get(workflow);
-    return route && route.candidate === version && route.current !== version ? 'candidate' : 'current';
+    return lineOf(this.routes.get(workflow), version);
   }
 
   /** Records a status change made by this engine at once. */
@@ -96,11 +96,7 @@ export class WorkflowRegistry {
     return this.known.get(workflow)?.get(version);
   }
 
-  /**
-   * The version a start uses. Routed (no pin): the route's current version (or its active candidate, for
-   * the route's share of starts), else the highest active version. Pinned: that version, which must exist
-   * and not be retired; a draining one only with `force`.
-   */
+  /** The version a start uses (see `chooseVersion`): the draw is random per start, or fixed per route key. */
   resolveVersion(
     workflow: string,
     pinned: number | undefined,
@@ -108,54 +104,16 @@ export class WorkflowRegistry {
     routeKey?: string,
     line?: VersionLine,
   ): number {
-    const versions = this.known.get(workflow);
-    if (!versions || versions.size === 0) {
-      const names = [...this.known.keys()].sort();
-      throw new WaymarkError(
-        'E_UNKNOWN_WORKFLOW',
-        `workflow '${workflow}' is not registered${names.length ? ` (known: ${names.join(', ')})` : ''}`,
-        {
-          details: { workflow, known: names },
-        },
-      );
-    }
-    const route = this.routes.get(workflow);
-    if (pinned === undefined && route && versions.get(route.current) === 'active') {
-      const draw = line === undefined ? canaryDraw(workflow, routeKey) * 100 < route.percent : line === 'candidate';
-      const canary = versions.get(route.candidate) === 'active' && draw;
-      return canary ? route.candidate : route.current;
-    }
-    if (pinned === undefined) {
-      const active = [...versions].filter(([, status]) => status === 'active').map(([v]) => v);
-      if (active.length === 0) {
-        throw new WaymarkError(
-          'E_VERSION_UNAVAILABLE',
-          `workflow '${workflow}' has no active version: all are draining or retired`,
-          { details: { workflow } },
-        );
-      }
-      return Math.max(...active);
-    }
-    if (!Number.isInteger(pinned) || !versions.has(pinned)) {
-      const list = [...versions.keys()].sort((a, b) => a - b);
-      throw new WaymarkError(
-        'E_UNKNOWN_VERSION',
-        `workflow '${workflow}' has no version ${String(pinned)} (registered: ${list.join(', ')})`,
-        {
-          details: { workflow, version: String(pinned), registered: list },
-        },
-      );
-    }
-    const status = versions.get(pinned)!;
-    if (status === 'retired' || status === 'quarantined' || (status === 'draining' && !force)) {
-      const hint = status === 'draining' ? ' (pass force to start it anyway)' : '';
-      throw new WaymarkError(
-        'E_VERSION_UNAVAILABLE',
-        `${workflow} v${pinned} is ${status}: it takes no new starts${hint}`,
-        { details: { workflow, version: pinned, status } },
-      );
-    }
-    return pinned;
+    return chooseVersion({
+      workflow,
+      versions: this.known.get(workflow) ?? new Map(),
+      known: [...this.known.keys()],
+      route: this.routes.get(workflow),
+      pinned,
+      force,
+      line,
+      draw: () => canaryDraw(workflow, routeKey),
+    });
   }
 
   private remember(workflow: string, version: number, status?: VersionStatus): void {
@@ -166,9 +124,6 @@ export class WorkflowRegistry {
 }
 
 const keyOf = (workflow: string, version: number) => `${workflow}@${version}`;
-
-/** A side of a canary route: a run started by another run takes the side its parent is on. */
-export type VersionLine = 'current' | 'candidate';
 
 /** A number in [0, 1): random per start, or fixed per route key so one customer always lands on one version. */
 function canaryDraw(workflow: string, routeKey: string | undefined): number {

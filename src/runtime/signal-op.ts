@@ -5,7 +5,8 @@ import { never, type PendingWait } from './waits.js';
 
 /** What the signal operation needs from the executor running the workflow. */
 export interface SignalOpPort {
-  atFrontier(): boolean;
+  /** Hands the run to a due takeover; true when the workflow must not go past this point. */
+  yieldToTakeover(): boolean;
   record(event: NewEvent): void;
   /** Hands a result just recorded to the code at its turn (see ReplayEngine.live). */
   deliver<T>(result: () => T): Promise<T>;
@@ -19,7 +20,7 @@ export interface SignalOpPort {
 
 /** `ctx.waitForSignal(name, { timeoutMs })` past the history: a signal kept for the run, or a durable wait (null on timeout). */
 export function signalOperation(port: SignalOpPort, { seq, name, timeoutMs, state }: SignalCall): Promise<Json | null> {
-  if (port.atFrontier()) return never();
+  if (port.yieldToTakeover()) return never();
   const until = state?.state === 'waiting' ? state.until : timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   if (!state) port.record({ type: 'signal_waiting', seq, name, data: until === undefined ? {} : { until } });
   const receive = (signal: PendingSignal) => {

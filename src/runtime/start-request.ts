@@ -4,7 +4,7 @@ import { WaymarkError } from '../core/errors.js';
 import { checkStorableText, roundTrip } from '../core/json.js';
 import type { Json } from '../core/types.js';
 import type { CreateRunRequest } from '../store/types.js';
-import type { StartOptions } from './engine.js';
+import type { StartOptions } from './kernel.js';
 import type { WorkflowRegistry } from './registry.js';
 import { lockKeyOf } from './workflow.js';
 

@@ -28,7 +28,8 @@ export interface TaskOpPort {
   readonly runId: string;
   readonly workflow: string;
   readonly version: number;
-  atFrontier(): boolean;
+  /** Hands the run to a due takeover; true when the workflow must not go past this point. */
+  yieldToTakeover(): boolean;
   record(event: NewEvent): void;
   /** Hands a result just recorded to the code at its turn (see ReplayEngine.live). */
   deliver<T>(result: () => T): Promise<T>;
@@ -48,7 +49,7 @@ export async function taskOperation(
   port: TaskOpPort,
   { seq, type, input, options, state: recorded }: TaskCall,
 ): Promise<Json> {
-  if (port.atFrontier()) return never();
+  if (port.yieldToTakeover()) return never();
   let state = recorded;
   const ref = checkStorableText(options.ref ?? type, `task '${type}' ref`);
   const maxAttempts = options.maxAttempts ?? 1;

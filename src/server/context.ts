@@ -1,7 +1,7 @@
 import type { MigrationDefinition } from '../core/migration.js';
 import type { DeclarativeSupport } from '../declarative/compile.js';
 import type { DeclarativeOptions } from '../declarative/limits.js';
-import type { Engine } from '../runtime/engine.js';
+import type { Engine } from '../engine.js';
 
 /** What every route plugin of the server is given. */
 export interface ServerContext {

@@ -1,4 +1,4 @@
-import type { Engine, RunChange } from '../runtime/engine.js';
+import type { Engine, RunChange } from '../engine.js';
 
 /** Resolves on the engine's next commit that `matches`, after `ms`, or when `stop` aborts, whichever comes first. */
 export function nextChange(

@@ -7,7 +7,7 @@ import Fastify, {
 import type { MigrationDefinition } from '../core/migration.js';
 import type { DeclarativeSupport } from '../declarative/compile.js';
 import type { DeclarativeOptions } from '../declarative/limits.js';
-import type { Engine } from '../runtime/engine.js';
+import type { Engine } from '../engine.js';
 import { coerceText } from './coerce.js';
 import { conductorApi } from './conductor/plugin.js';
 import type { ServerContext } from './context.js';

@@ -16,8 +16,8 @@ export interface WorkflowVersionRef {
   version: number;
 }
 
-/** active: takes starts; draining: no new routed starts; retired: done; quarantined: its runs are not executed until an operator decides. */
-export type VersionStatus = 'active' | 'draining' | 'retired' | 'quarantined';
+import type { Route, VersionStatus } from '../core/routing.js';
+export type { Route, VersionStatus };
 
 /** A rollout's state as stored; `revision` grows with every save (optimistic concurrency). */
 export interface RolloutRecord {
@@ -31,15 +31,6 @@ export interface WorkflowVersionRecord extends WorkflowVersionRef {
   fingerprint: string;
   registeredAt: Date;
   status: VersionStatus;
-}
-
-/** A canary route: unpinned starts go to `candidate` with probability `percent`/100, else to `current`. */
-export interface Route {
-  workflow: string;
-  current: number;
-  candidate: number;
-  /** 0..100. */
-  percent: number;
 }
 
 /** A version registered again with other code than it was first registered with. */

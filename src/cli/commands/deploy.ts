@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DeployCheckReport, DeployPlan, WorkflowCheck } from '../../index.js';
-import { planText } from '../../runtime/deploy-plan.js';
+import { planText } from '../../versions/deploy-plan.js';
 import { DB_HELP, parsePositiveInt, readJsonItems } from '../args.js';
 import { printJson, table } from '../format.js';
 import { loadWorkflowModule } from '../load-workflows.js';

@@ -1,5 +1,5 @@
 import type { Json, Run } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import type { RunDetail } from './workflow-shape.js';
 
 /** What the Conductor routes share. */

@@ -1,5 +1,5 @@
 import type { PollLimits, Task } from '../../core/tasks.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import { SYSTEM_TASK_TYPES } from './task-shape.js';
 
 /** Longest a batch poll waits for tasks, in ms. */

@@ -3,7 +3,7 @@ import type { Json } from '../../core/types.js';
 import { compileWorkflowDef, declarativeSupport, type DeclarativeSupport } from '../../declarative/compile.js';
 import type { DeclarativeOptions } from '../../declarative/limits.js';
 import { parseTaskDef, parseTaskDefs, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { ConductorError, conflict, notFound, toConductorError, type ValidationError } from './errors.js';
 import { boolean, checkedTextAnywhere, integer, sendEmpty, sendJson } from './replies.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Json } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import type { ServerContext } from '../context.js';
 import { actionRoutes } from './action-routes.js';
 import type { ConductorContext } from './context.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../../core/errors.js';
 import { isTerminal, type Json, type Run } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict } from './errors.js';
 import { bodyObject, checkedText } from './replies.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { MAX_DURATION_MS } from '../../core/duration.js';
 import { isTerminalTask, type TaskResult } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { operationTaskId } from './history-tasks.js';
 import { MAX_POLL_WAIT_MS, pollLimited, type PollHub } from './long-poll.js';

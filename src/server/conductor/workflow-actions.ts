@@ -1,7 +1,7 @@
 import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import { isTerminalTask } from '../../core/tasks.js';
 import { currentEpoch, isTaskEvent, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import { RESUMABLE_REASONS } from '../../runtime/operator.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict, notFound } from './errors.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isTerminal, RUN_STATUSES } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import { DEFAULT_PAGE_BYTES } from '../../store/run-pages.js';
 import type { RunSummary } from '../../store/types.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';

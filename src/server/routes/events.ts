@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { RunChange } from '../../runtime/engine.js';
+import type { RunChange } from '../../engine.js';
 import type { ServerContext } from '../context.js';
 import { object, runId } from '../schemas.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { RolloutKind, RolloutOptions } from '../../runtime/rollout.js';
-import type { RolloutAction } from '../../runtime/rollout-steps.js';
+import type { RolloutKind, RolloutOptions } from '../../versions/rollout.js';
+import type { RolloutAction } from '../../versions/rollout-steps.js';
 import type { ServerContext } from '../context.js';
 import { errors, listOf, object, percent, reason, ref, version, workflowName } from '../schemas.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MigrationDefinition } from '../../core/migration.js';
 import type { Json } from '../../core/types.js';
-import type { Engine } from '../../runtime/engine.js';
+import type { Engine } from '../../engine.js';
 import type { OperatorResult, SkipStepOptions } from '../../runtime/operator.js';
 import type { ServerContext } from '../context.js';
 import { FieldError } from '../errors.js';

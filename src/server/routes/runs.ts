@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { WaymarkError } from '../../core/errors.js';
 import { isTerminal, type Json, type Run, type RunStatus } from '../../core/types.js';
-import type { Engine, StartOptions } from '../../runtime/engine.js';
+import type { Engine, StartOptions } from '../../engine.js';
 import type { ServerContext } from '../context.js';
 import { duration, errors, object, ref, runId, runStatus, version, workflowName } from '../schemas.js';
 import { nextChange } from '../next-change.js';

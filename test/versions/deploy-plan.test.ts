@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineMigration, defineWorkflow, Engine } from '../../src/index.js';
-import { planText } from '../../src/runtime/deploy-plan.js';
+import { planText } from '../../src/versions/deploy-plan.js';
 import { forEachBackend, runUntil } from '../helpers.js';
 
 /** v1: reserve, wait for 'go' (1 h timeout), pack, wait for 'done' (no timeout), ship. */

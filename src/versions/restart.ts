@@ -12,9 +12,9 @@ import {
   type Run,
 } from '../core/types.js';
 import type { Store } from '../store/types.js';
-import { defaultActor } from './operator.js';
-import { assertStorable } from './refused-commits.js';
-import type { WorkflowRegistry } from './registry.js';
+import { defaultActor } from '../runtime/operator.js';
+import { assertStorable } from '../runtime/refused-commits.js';
+import type { WorkflowRegistry } from '../runtime/registry.js';
 
 export interface RestartOptions {
   /** Version to run: the run's own, the latest active one, or a number. (Default: 'same') */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine, NonRetryableError } from '../../src/index.js';
-import { evaluateRollout } from '../../src/runtime/rollout-steps.js';
+import { evaluateRollout } from '../../src/versions/rollout-steps.js';
 import { WorkflowRegistry } from '../../src/runtime/registry.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';

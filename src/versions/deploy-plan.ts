@@ -8,9 +8,9 @@ import {
   type RunCheck,
   type WorkflowCheck,
 } from './deploy-check.js';
-import type { WorkflowRegistry } from './registry.js';
+import type { WorkflowRegistry } from '../runtime/registry.js';
 import type { RolloutOptions } from './rollout.js';
-import type { WorkflowDefinition } from './workflow.js';
+import type { WorkflowDefinition } from '../runtime/workflow.js';
 
 /** Where a patch gate keeps old runs replaying: the candidate's step that diverges, and the gate to put around it. */
 export interface PatchSuggestion {

@@ -2,7 +2,7 @@ import { WaymarkError } from '../core/errors.js';
 import { isTerminal, RUN_STATUSES, type Json } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { setRoute } from './lifecycle.js';
-import type { WorkflowRegistry } from './registry.js';
+import type { WorkflowRegistry } from '../runtime/registry.js';
 
 export interface RolloutOptions {
   /** The candidate version. */

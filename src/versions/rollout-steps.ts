@@ -2,7 +2,7 @@ import { WaymarkError } from '../core/errors.js';
 import { isTerminal, RUN_STATUSES, type Run, type RunStatus } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { setRoute, setVersionStatus, upgradeRun } from './lifecycle.js';
-import type { WorkflowRegistry } from './registry.js';
+import type { WorkflowRegistry } from '../runtime/registry.js';
 import { claim, isFinished, loadRollouts, saveOver, type Rollout } from './rollout.js';
 
 /** Failure rate of a version: failed and parked runs per finished run. */

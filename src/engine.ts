@@ -1,15 +1,15 @@
-import { WaymarkError } from '../core/errors.js';
-import { checkStorableText } from '../core/json.js';
-import { describeRun, type RunDescription } from '../core/describe.js';
-import type { OperatorAction, Run } from '../core/types.js';
-import { openStore } from '../store/open.js';
-import type { PatchUsage, WorkerRecord } from '../store/types.js';
-import { summariseVersions, type VersionSummary } from './accounting.js';
-import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './rollout.js';
-import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './rollout-steps.js';
-import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './deploy-check.js';
-import { deployPlan, type DeployPlan } from './deploy-plan.js';
-import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './restart.js';
+import { WaymarkError } from './core/errors.js';
+import { checkStorableText } from './core/json.js';
+import { describeRun, type RunDescription } from './core/describe.js';
+import type { OperatorAction, Run } from './core/types.js';
+import { openStore } from './store/open.js';
+import type { PatchUsage, WorkerRecord } from './store/types.js';
+import { summariseVersions, type VersionSummary } from './versions/accounting.js';
+import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './versions/rollout.js';
+import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './versions/rollout-steps.js';
+import { deployCheck, type DeployCheckOptions, type DeployCheckReport } from './versions/deploy-check.js';
+import { deployPlan, type DeployPlan } from './versions/deploy-plan.js';
+import { rerunFrom, restartRun, type RerunOptions, type RestartOptions } from './versions/restart.js';
 import {
   migrateAll,
   rollbackMigration,
@@ -20,22 +20,55 @@ import {
   type MigrateAllReport,
   type UpgradeOptions,
   type UpgradeResult,
-} from './lifecycle.js';
+} from './versions/lifecycle.js';
 import {
   applyOperatorAction,
   availableActions,
   type OperatorOptions,
   type OperatorResult,
   type SkipStepOptions,
-} from './operator.js';
-import { DEFAULTS, EngineCore, stripUndefined, type EngineOptions } from './engine-core.js';
-import { WorkflowRegistry } from './registry.js';
-import type { WorkflowDefinition } from './workflow.js';
+} from './runtime/operator.js';
+import {
+  DEFAULTS,
+  Kernel,
+  stripUndefined,
+  type KernelOptions,
+  type RunChange,
+  type StartOptions,
+} from './runtime/kernel.js';
+import type { Store } from './store/types.js';
+import type { HistoryEvent, Json } from './core/types.js';
+import type { RunFilter, RunPage, RunPageQuery } from './store/types.js';
+import { WorkflowRegistry } from './runtime/registry.js';
+import type { WorkflowDefinition } from './runtime/workflow.js';
 
-export type { EngineOptions, StartOptions, RunChange } from './engine-core.js';
+export type { StartOptions, RunChange } from './runtime/kernel.js';
+
+/** How an engine runs: the kernel's options and the versions layer's. */
+export interface EngineOptions extends KernelOptions {
+  /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
+  rolloutCheckMs?: number;
+}
 
 /** The durable execution engine: starts runs, executes them on this worker, answers questions about them, and carries out operators' and deploys' changes. */
-export class Engine extends EngineCore {
+export class Engine {
+  /** Identity of this worker in leases. */
+  readonly workerId: string;
+  /** Tasks for remote workers: poll, report, look up. */
+  readonly tasks: Kernel['tasks'];
+  /** Versions registered at run time (declarative ones) and task definitions. */
+  readonly definitions: Kernel['definitions'];
+
+  private constructor(
+    private readonly kernel: Kernel,
+    private readonly store: Store,
+    private readonly registry: WorkflowRegistry,
+  ) {
+    this.workerId = kernel.workerId;
+    this.tasks = kernel.tasks;
+    this.definitions = kernel.definitions;
+  }
+
   /** Opens the store, registers the workflow versions, recovers this worker's own runs and starts working. */
   static async open(options: EngineOptions): Promise<Engine> {
     const resolved = { ...DEFAULTS, ...stripUndefined(options) };
@@ -55,9 +88,68 @@ export class Engine extends EngineCore {
       poolSize: options.poolSize,
       create: options.create,
     });
-    const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
-    await engine.boot();
+    const every = options.rolloutCheckMs ?? 15_000;
+    let engine: Engine | undefined;
+    const loops =
+      every > 0 ? [{ what: 'evaluating rollouts', intervalMs: every, run: () => engine!.evaluateRollouts() }] : [];
+    const kernel = new Kernel(store, typeof options.store === 'string', registry, resolved, loops);
+    engine = new Engine(kernel, store, registry);
+    await kernel.boot();
     return engine;
+  }
+
+  /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
+  start(workflow: string, input?: unknown, options?: StartOptions): Promise<Run> {
+    return this.kernel.start(workflow, input, options);
+  }
+
+  /** Sends a signal; it is kept until the run waits for it. */
+  signal(runId: string, name: string, payload?: unknown): Promise<void> {
+    return this.kernel.signal(runId, name, payload);
+  }
+
+  /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
+  result<T = Json>(runId: string, options?: { timeoutMs?: number }): Promise<T> {
+    return this.kernel.result<T>(runId, options);
+  }
+
+  /** The run; E_RUN_NOT_FOUND when there is none. */
+  getRun(runId: string): Promise<Run> {
+    return this.kernel.getRun(runId);
+  }
+
+  /** Runs matching the filter, most recent first. */
+  listRuns(filter?: RunFilter): Promise<Run[]> {
+    return this.kernel.listRuns(filter);
+  }
+
+  /** A page of run summaries, most recent first: no inputs or outputs unless included; `next` continues it. */
+  pageRuns(query?: RunPageQuery): Promise<RunPage> {
+    return this.kernel.pageRuns(query);
+  }
+
+  /** The run's history, oldest event first. */
+  history(runId: string): Promise<HistoryEvent[]> {
+    return this.kernel.history(runId);
+  }
+
+  /** Calls `listener` after every change this engine commits; returns the unsubscribe function. */
+  subscribe(listener: (change: RunChange) => void): () => void {
+    return this.kernel.subscribe(listener);
+  }
+
+  /**
+   * Stops claiming, finishes in-flight commits and releases this worker's leases. When it is the last live
+   * worker serving a version with in-flight runs, it says so (a warning naming them), or with
+   * `refuseStranding` throws E_WOULD_STRAND and stays open.
+   */
+  close(options?: { refuseStranding?: boolean }): Promise<void> {
+    return this.kernel.close(options);
+  }
+
+  /** Writes a warning to the engine's logger. (Default: stderr) */
+  warn(message: string, facts: Record<string, unknown>): void {
+    this.kernel.warn(message, facts);
   }
 
   /** Runs the parked step again (a new attempt, same idempotency key), or retries a failed compensation. */
@@ -129,7 +221,7 @@ export class Engine extends EngineCore {
    * default), or of the `from` version's in-flight runs, upgraded (verified) share by share (kind 'upgrade').
    */
   async startRollout(workflow: string, options: RolloutOptions & { kind?: RolloutKind }): Promise<Rollout> {
-    this.assertOpen();
+    this.kernel.assertOpen();
     return startRollout(this.store, this.registry, workflow, options.kind ?? 'starts', options);
   }
 
@@ -157,7 +249,7 @@ export class Engine extends EngineCore {
     action: RolloutAction,
     options: { kind?: RolloutKind; reason?: string } = {},
   ): Promise<Rollout> {
-    this.assertOpen();
+    this.kernel.assertOpen();
     return applyRolloutAction(this.rolloutPort(), workflow, action, options);
   }
 
@@ -172,27 +264,27 @@ export class Engine extends EngineCore {
 
   /** Moves an in-flight run to another version after verifying that version replays its history. */
   async upgrade(runId: string, options: UpgradeOptions): Promise<UpgradeResult> {
-    return this.changing(() => upgradeRun(this.store, this.registry, runId, options), runId);
+    return this.kernel.changeRun(() => upgradeRun(this.store, this.registry, runId, options), runId);
   }
 
   /** Takes a migrated run back to its previous epoch and version, while it has completed no step since. */
   async rollbackMigration(runId: string, options?: { actor?: string; reason?: string }): Promise<Run> {
-    return this.changing(() => rollbackMigration(this.store, runId, options), runId);
+    return this.kernel.changeRun(() => rollbackMigration(this.store, runId, options), runId);
   }
 
   /** Migrates in-flight runs of the migration's source version, each on its own; safe to run again. */
   async migrateAll(options: MigrateAllOptions): Promise<MigrateAllReport> {
-    return this.changing(() => migrateAll(this.store, this.registry, options));
+    return this.kernel.changeRun(() => migrateAll(this.store, this.registry, options));
   }
 
   /** Runs a finished run again from the start with the same id, on the same or another version; the earlier attempt's history is kept. */
   async restart(runId: string, options?: RestartOptions): Promise<Run> {
-    return this.changing(() => restartRun(this.store, this.registry, runId, options), runId);
+    return this.kernel.changeRun(() => restartRun(this.store, this.registry, runId, options), runId);
   }
 
   /** Re-executes a finished run from a step or task (by name, task ref or `{ seq }`), keeping the checkpoints recorded before it. */
   async rerunFrom(runId: string, step: string | { seq: number }, options?: RerunOptions): Promise<Run> {
-    return this.changing(() => rerunFrom(this.store, runId, step, options), runId);
+    return this.kernel.changeRun(() => rerunFrom(this.store, runId, step, options), runId);
   }
 
   /**
@@ -224,7 +316,7 @@ export class Engine extends EngineCore {
   }
 
   private operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
-    return this.changing(() => applyOperatorAction(this.store, runId, action, options), runId);
+    return this.kernel.changeRun(() => applyOperatorAction(this.store, runId, action, options), runId);
   }
 
   /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */

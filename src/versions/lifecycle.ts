@@ -16,11 +16,11 @@ import {
   type TransformedHistory,
 } from '../core/migration.js';
 import type { Route, RunCommit, Store, VersionStatus } from '../store/types.js';
-import { defaultActor } from './operator.js';
-import { assertStorable } from './refused-commits.js';
-import type { WorkflowRegistry } from './registry.js';
-import { faultPoint } from './faults.js';
-import { verifyReplay, type ReplayVerdict } from './verify.js';
+import { defaultActor } from '../runtime/operator.js';
+import { assertStorable } from '../runtime/refused-commits.js';
+import type { WorkflowRegistry } from '../runtime/registry.js';
+import { faultPoint } from '../runtime/faults.js';
+import { verifyReplay, type ReplayVerdict } from '../runtime/verify.js';
 
 /** Moves a registered version to `status`; retiring refuses while any of its runs is not finished. */
 export async function setVersionStatus(

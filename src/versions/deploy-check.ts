@@ -2,8 +2,8 @@ import { mapConcurrently } from './concurrently.js';
 import { transformHistory, validateMigration, type MigrationDefinition } from '../core/migration.js';
 import { currentEpoch, isTerminal, RUN_STATUSES, type Json, type Run } from '../core/types.js';
 import type { Store, WorkflowSource } from '../store/types.js';
-import { verifyReplay, type ReplayVerdict } from './verify.js';
-import type { WorkflowDefinition } from './workflow.js';
+import { verifyReplay, type ReplayVerdict } from '../runtime/verify.js';
+import type { WorkflowDefinition } from '../runtime/workflow.js';
 
 /** What a candidate version means for one run. */
 export type RunVerdict = 'compatible' | 'compatible_with_migration' | 'incompatible' | 'schema_mismatch';

@@ -14,7 +14,7 @@ import type {
   RunPageQuery,
   Store,
 } from '../store/types.js';
-import { checkStranding } from './accounting.js';
+import { checkStranding } from './stranding.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -30,7 +30,8 @@ import { startRequest } from './start-request.js';
 import { TaskClient } from './task-client.js';
 import { checkOperationName, type WorkflowDefinition } from './workflow.js';
 
-export interface EngineOptions {
+/** How a kernel runs: its store, versions, identity, leases and loops. `Engine` adds the versions layer's options. */
+export interface KernelOptions {
   /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
   store: string | Store;
   /** Workflow versions this engine can start and execute. (Default: none) */
@@ -55,8 +56,6 @@ export interface EngineOptions {
   poolSize?: number;
   /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
   create?: boolean;
-  /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
-  rolloutCheckMs?: number;
   /**
    * How long a run waiting only on remote tasks stays hot (lease and memory kept), so a report reaching this
    * process is handed to it in memory instead of a suspension and a replay, in ms; 0 suspends at once. (Default: 2000)
@@ -95,14 +94,21 @@ export interface RunChange {
 export const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_000 };
 
 /** Options after defaults. */
-export type ResolvedOptions = Required<Pick<EngineOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> &
-  EngineOptions;
+export type ResolvedOptions = Required<Pick<KernelOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> &
+  KernelOptions;
+
+/** A loop a layer above adds to a worker kernel (e.g. evaluating rollouts); it survives store errors like the kernel's own. */
+export interface KernelLoop {
+  what: string;
+  intervalMs: number;
+  run: () => Promise<unknown>;
+}
 
 /**
- * The engine's kernel: executes runs on this worker (claims, leases, group commits), starts and signals runs
- * and answers about them. `Engine` adds operators', versions' and deploys' operations on top.
+ * The kernel: executes runs on this worker (claims, leases, group commits), starts and signals runs and
+ * answers about them. It knows nothing above it: `Engine` composes it with the versions layer.
  */
-export abstract class EngineCore {
+export class Kernel {
   readonly workerId: string;
   /** Tasks for remote workers: poll, report, look up. */
   readonly tasks: TaskClient;
@@ -116,7 +122,7 @@ export abstract class EngineCore {
   private readonly starts: Batcher<CreateRunRequest, CreateRunResult>;
   /** Starts in flight that will execute here: they hold a slot before their run exists. */
   private startingHere = 0;
-  protected readonly loop: ClaimLoop | undefined;
+  private readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
   private readonly presence: WorkerPresence | undefined;
   /**
@@ -129,11 +135,13 @@ export abstract class EngineCore {
   private checkingHeld = false;
   private checkHeldAgain = false;
 
-  protected constructor(
-    protected readonly store: Store,
+  /** `loops` are a worker's extra periodic jobs from the layers above (none run on a client). */
+  constructor(
+    private readonly store: Store,
     private readonly ownsStore: boolean,
-    protected readonly registry: WorkflowRegistry,
+    private readonly registry: WorkflowRegistry,
     private readonly options: ResolvedOptions,
+    loops: KernelLoop[] = [],
   ) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     this.host = {
@@ -196,16 +204,13 @@ export abstract class EngineCore {
           warn,
         }),
       );
-      const every = options.rolloutCheckMs ?? 15_000;
-      if (every > 0)
-        this.periodic.push(
-          new Periodic(() => this.evaluateRollouts(), { what: 'evaluating rollouts', intervalMs: every, warn }),
-        );
+      for (const loop of loops)
+        this.periodic.push(new Periodic(loop.run, { what: loop.what, intervalMs: loop.intervalMs, warn }));
     }
   }
 
   /** Registers this engine's versions, learns the others, takes its own runs back and starts working. */
-  protected async boot(): Promise<void> {
+  async boot(): Promise<void> {
     const { store, registry, options } = this;
     try {
       const conflicts = await store.registerWorkflowVersions(registry.records(), { replace: options.devMode === true });
@@ -323,8 +328,11 @@ export abstract class EngineCore {
     return events;
   }
 
-  /** Runs a change of run state, then looks for work at once (the change may have made a run due). */
-  protected async changing<T>(change: () => Promise<T>, runId?: string): Promise<T> {
+  /**
+   * Runs an operator's or a version change of a run's state, then looks for work at once (the change may have
+   * made a run due). A run held hot here for its tasks suspends first.
+   */
+  async changeRun<T>(change: () => Promise<T>, runId?: string): Promise<T> {
     this.assertOpen();
     if (runId !== undefined) await this.executors.get(runId)?.releaseHold(); // a run held hot for its tasks suspends first
     const result = await change();
@@ -458,13 +466,14 @@ export abstract class EngineCore {
     else process.stderr.write(`waymark: ${message} ${JSON.stringify(facts)}\n`);
   }
 
-  protected assertOpen(): void {
+  /** Throws E_ENGINE_CLOSED once `close` has begun. */
+  assertOpen(): void {
     if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
   }
-
-  /** Looks at each unfinished rollout once (worker engines do it on a schedule). */
-  abstract evaluateRollouts(): Promise<unknown>;
 }
 
 export const stripUndefined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+/** What layers beside the versions layer (declarative workflows) may use of a running engine. */
+export type KernelApi = Pick<Kernel, 'workerId' | 'tasks' | 'definitions' | 'start' | 'getRun' | 'warn'>;
