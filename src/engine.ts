@@ -50,7 +50,10 @@ export interface EngineOptions extends KernelOptions {
   rolloutCheckMs?: number;
 }
 
-/** The durable execution engine: starts runs, executes them on this worker, answers questions about them, and carries out operators' and deploys' changes. */
+/**
+ * The durable execution engine: starts runs, executes them on this worker, answers questions about them, and carries
+ * out operators' and deploys' changes.
+ */
 export class Engine {
   /** Identity of this worker in leases. */
   readonly workerId: string;
@@ -172,7 +175,10 @@ export class Engine {
     return this.operate(runId, 'cancel', options);
   }
 
-  /** Pauses a running or waiting run: nothing new executes until `resume` (a run executing here stops at its next operation). */
+  /**
+   * Pauses a running or waiting run: nothing new executes until `resume` (a run executing here stops at its next
+   * operation).
+   */
   pause(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
     return this.operate(runId, 'pause', options);
   }
@@ -208,7 +214,10 @@ export class Engine {
     await setVersionStatus(this.store, this.registry, workflow, version, 'quarantined');
   }
 
-  /** Splits unpinned starts: `percent` to the candidate version (a canary), the rest to the current one; null removes the split. */
+  /**
+   * Splits unpinned starts: `percent` to the candidate version (a canary), the rest to the current one; null removes
+   * the split.
+   */
   async setRoute(
     workflow: string,
     route: { current: number; candidate: number; percent: number } | null,
@@ -243,7 +252,10 @@ export class Engine {
     return results;
   }
 
-  /** An operator's decision on a workflow's unfinished rollout: promote now, pause or resume promotions, or abort (roll back). */
+  /**
+   * An operator's decision on a workflow's unfinished rollout: promote now, pause or resume promotions, or abort (roll
+   * back).
+   */
   async changeRollout(
     workflow: string,
     action: RolloutAction,
@@ -277,12 +289,18 @@ export class Engine {
     return this.kernel.changeRun(() => migrateAll(this.store, this.registry, options));
   }
 
-  /** Runs a finished run again from the start with the same id, on the same or another version; the earlier attempt's history is kept. */
+  /**
+   * Runs a finished run again from the start with the same id, on the same or another version; the earlier attempt's
+   * history is kept.
+   */
   async restart(runId: string, options?: RestartOptions): Promise<Run> {
     return this.kernel.changeRun(() => restartRun(this.store, this.registry, runId, options), runId);
   }
 
-  /** Re-executes a finished run from a step or task (by name, task ref or `{ seq }`), keeping the checkpoints recorded before it. */
+  /**
+   * Re-executes a finished run from a step or task (by name, task ref or `{ seq }`), keeping the checkpoints recorded
+   * before it.
+   */
   async rerunFrom(runId: string, step: string | { seq: number }, options?: RerunOptions): Promise<Run> {
     return this.kernel.changeRun(() => rerunFrom(this.store, runId, step, options), runId);
   }
@@ -295,7 +313,10 @@ export class Engine {
     return deployCheck(this.store, candidates, options);
   }
 
-  /** The deploy check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETA, rollout, canary, rollback. */
+  /**
+   * The deploy check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETA, rollout,
+   * canary, rollback.
+   */
   async deployPlan(candidates: WorkflowDefinition[], options?: DeployCheckOptions): Promise<DeployPlan> {
     return deployPlan(this.store, this.registry, candidates, options);
   }
@@ -319,7 +340,9 @@ export class Engine {
     return this.kernel.changeRun(() => applyOperatorAction(this.store, runId, action, options), runId);
   }
 
-  /** Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs. */
+  /**
+   * Every registered workflow version with exact run counts by status, the live workers serving it, and stranded runs.
+   */
   async versions(): Promise<VersionSummary[]> {
     return summariseVersions(this.store);
   }
@@ -329,5 +352,6 @@ export class Engine {
     return this.store.patchUsage();
   }
 
-  readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers(); // live workers and the versions each serves
+  // live workers and the versions each serves
+  readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers();
 }

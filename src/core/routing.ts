@@ -4,7 +4,10 @@
  */
 import { WaymarkError } from './errors.js';
 
-/** active: takes starts; draining: no new routed starts; retired: done; quarantined: its runs are not executed until an operator decides. */
+/**
+ * active: takes starts; draining: no new routed starts; retired: done; quarantined: its runs are not executed until an
+ * operator decides.
+ */
 export type VersionStatus = 'active' | 'draining' | 'retired' | 'quarantined';
 
 /** A canary route: unpinned starts go to `candidate` with probability `percent`/100, else to `current`. */
@@ -93,7 +96,9 @@ function routedVersion(
   return Math.max(...active);
 }
 
-/** Which side of its workflow's canary route a version is on: the candidate, or the current line (no route: current). */
+/**
+ * Which side of its workflow's canary route a version is on: the candidate, or the current line (no route: current).
+ */
 export function lineOf(route: Route | undefined, version: number): VersionLine {
   return route && route.candidate === version && route.current !== version ? 'candidate' : 'current';
 }

@@ -62,7 +62,10 @@ export function stepFailedError(name: string, seq: number, attempts: number, cau
   });
 }
 
-/** A step's output as the history will hold it, checked against the step's declared schema (E_INVALID_OUTPUT, retryable). */
+/**
+ * A step's output as the history will hold it, checked against the step's declared schema (E_INVALID_OUTPUT,
+ * retryable).
+ */
 export async function checkedOutput<T>(raw: T, step: string, options: { output?: OutputSchema }): Promise<T> {
   const value = roundTrip(raw, `output of step '${step}'`);
   if (!options.output) return value;

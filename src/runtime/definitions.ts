@@ -5,7 +5,10 @@ import type { Store, TaskDefinition, WorkflowSource } from '../store/types.js';
 import type { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
 
-/** Definitions are stored as queried JSON: a string in them must be storable text (E_INVALID_INPUT before anything is written). */
+/**
+ * Definitions are stored as queried JSON: a string in them must be storable text (E_INVALID_INPUT before anything is
+ * written).
+ */
 function assertStorableJson(value: unknown, what: string): void {
   const problem = findUnstorable(value, 'definition');
   if (problem)
@@ -47,7 +50,8 @@ export class Definitions {
       const list = conflicts.map((c) => `${c.workflow} v${c.version}`).join(', ');
       throw new WaymarkError(
         'E_VERSION_CONFLICT',
-        `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with another definition: register a new version`,
+        `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with another definition: register a ` +
+          `new version`,
         {
           details: conflicts as unknown as Json,
         },
@@ -114,7 +118,10 @@ export class Definitions {
     return this.taskCache.get(name);
   }
 
-  /** Serves declarative versions other engines registered and re-reads task definitions (only an engine that compiles sources reads them). */
+  /**
+   * Serves declarative versions other engines registered and re-reads task definitions (only an engine that compiles
+   * sources reads them).
+   */
   async sync(): Promise<void> {
     if (!this.compile) return;
     this.taskCache = new Map((await this.store.definitions.listTaskDefinitions()).map((d) => [d.name, d.definition]));

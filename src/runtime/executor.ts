@@ -1,5 +1,3 @@
-import { resolveRetryPolicy, retryDelayMs, type ResolvedRetryPolicy } from '../core/backoff.js';
-import { parseDuration } from '../core/duration.js';
 import { WaymarkError, toErrorInfo } from '../core/errors.js';
 import { roundTrip } from '../core/json.js';
 import type { NewTask, Task } from '../core/tasks.js';
@@ -13,16 +11,17 @@ import {
   type NewEvent,
 } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
-import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
 import { faultPoint } from './faults.js';
 import type { ExecutorHost } from './host.js';
-import { ReplayEngine, type Frontier, type SleepCall, type StepCall, type ValueKind } from './replay-engine.js';
+import { ReplayEngine, type Frontier, type SleepCall, type ValueKind } from './replay-engine.js';
 import { signalOperation, type SignalOpPort } from './signal-op.js';
+import { stepOperation, type StepOpPort } from './step-op.js';
 import { taskOperation, type TaskOpPort } from './task-op.js';
+import { abandonedExecution } from './refused-commits.js';
 import { runCompensations, type CompletedStep } from './saga.js';
 import { runTakeover, type Takeover, type TakeoverPort } from './takeover.js';
 import { attentionFor, never, suspensionOf, type PendingWait } from './waits.js';
-import { isIdempotent, type StepInfo, type StepOptions, type WorkflowDefinition } from './workflow.js';
+import type { WorkflowDefinition } from './workflow.js';
 
 /**
  * Where an execution is. `executing`: the workflow runs, and suspends once idle; `held`: it waits only on remote
@@ -159,7 +158,7 @@ export class RunExecutor {
   /** What the replay engine does with operations the history cannot answer: run them here. */
   private frontier(): Frontier {
     return {
-      step: (call) => this.step(call),
+      step: (call) => stepOperation(this.stepPort(), call),
       sleep: (call) => this.sleep(call),
       signal: (call) => signalOperation(this.signalPort(), call),
       task: (call) => taskOperation(this.taskPort(), call),
@@ -176,117 +175,25 @@ export class RunExecutor {
     return this.replay.live(ready, result);
   }
 
-  private async step({ seq, name, fn, options, state }: StepCall): Promise<unknown> {
-    if (this.yieldToTakeover()) return never();
-    const policy = resolveRetryPolicy(options.retry, `step '${name}'`);
-    if (state.state === 'failed') return this.failStep(seq, name, options, state.attempts, state.error);
-    if (state.state === 'unknown' && !isIdempotent(options)) {
-      const details = {
-        reason: 'unknown_outcome',
-        step: name,
-        seq,
-        attempt: state.attempt,
-        workerId: state.workerId ?? null,
-        startedAt: state.startedAt,
-      };
-      const message = `step '${name}' (attempt ${state.attempt}) started on ${state.workerId ?? 'a worker'} and never recorded an outcome; it is not idempotent, so it is not run again blindly`;
-      return this.park('unknown_outcome', message, details);
-    }
-    if (state.state === 'retrying' && Date.now() < state.retryAt)
-      return this.waitFor({ kind: 'retry', seq, name, until: state.retryAt });
-    const attempt = state.state === 'retrying' || state.state === 'unknown' ? state.attempt : 1;
-    this.inflight++;
-    let outcome: { delivered: Promise<unknown> } | { retryAt: number };
-    try {
-      outcome = await this.attempt(seq, name, fn, options, attempt, policy);
-    } finally {
-      this.inflight--;
-      this.scheduleIdleCheck();
-    }
-    if ('delivered' in outcome) return outcome.delivered;
-    return this.waitFor({ kind: 'retry', seq, name, until: outcome.retryAt });
-  }
-
-  /** Runs one attempt and checkpoints its outcome: the output, a scheduled retry, or the final failure. */
-  private async attempt(
-    seq: number,
-    name: string,
-    fn: (info: StepInfo) => unknown,
-    options: StepOptions,
-    attempt: number,
-    policy: ResolvedRetryPolicy,
-  ): Promise<{ delivered: Promise<unknown> } | { retryAt: number }> {
-    const workerId = this.host.workerId;
-    const effect = options.effect ?? 'none';
-    if (!isIdempotent(options)) {
-      // Recorded before the effect: a crash from here on leaves an outcome that is known to be unknown.
-      this.buffer.push({ type: 'step_started', seq, name, data: { attempt, workerId, effect } });
-      await this.flush();
-    }
-    const timeoutMs =
-      options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, `step '${name}' timeoutMs`);
-    const key = `${this.runId}:${seq}:${name}`;
-    const result = await runAttempt(
-      (signal) => fn({ idempotencyKey: key, attempt, signal, runId: this.runId, step: name }),
-      {
-        timeoutMs,
-        what: `step '${name}'`,
-        parent: this.abort.signal,
-        check: (raw) => checkedOutput(raw, name, options),
+  private stepPort(): StepOpPort {
+    return {
+      runId: this.runId,
+      workerId: this.host.workerId,
+      abortSignal: this.abort.signal,
+      yieldToTakeover: () => this.yieldToTakeover(),
+      stopped: () => this.phase === 'stopped',
+      record: (event) => this.buffer.push(event),
+      completed: (step) => this.completed.push({ ...step, order: this.nextPos + this.buffer.length }),
+      flush: () => this.flush(),
+      deliver: (result, ready) => this.deliver(result, ready),
+      waitFor: (wait) => this.waitFor(wait),
+      executing: (delta) => {
+        this.inflight += delta;
+        if (delta < 0) this.scheduleIdleCheck();
       },
-    );
-    if (this.phase === 'stopped') return never();
-    faultPoint('step-effect');
-    const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };
-    if (result.ok) {
-      const data: { [key: string]: Json } = { ...audit };
-      if (result.value !== undefined) data.output = result.value as Json;
-      this.completed.push({
-        seq,
-        name,
-        output: result.value as Json,
-        options,
-        order: this.nextPos + this.buffer.length,
-      });
-      this.buffer.push({ type: 'step_completed', seq, name, data });
-      return { delivered: this.deliver(() => result.value, this.flush()) };
-    }
-    const error = result.error;
-    if (result.retryable && attempt < policy.maxAttempts) {
-      const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
-      this.buffer.push({ type: 'step_failed', seq, name, data: { ...audit, error, retryAt } });
-      await this.flush();
-      return { retryAt };
-    }
-    this.buffer.push({ type: 'step_failed', seq, name, data: { ...audit, error } });
-    if ((options.onFailure ?? 'fail') === 'fail') {
-      const failure = stepFailedError(name, seq, attempt, result.error);
-      return { delivered: this.deliver(() => throwing(failure), this.flush()) };
-    }
-    return this.failStep(seq, name, options, attempt, result.error);
-  }
-
-  /** A step failed for good under 'compensate' or 'escalate': unwind the saga or park for an operator. */
-  private async failStep(
-    seq: number,
-    name: string,
-    options: StepOptions,
-    attempts: number,
-    error: ErrorInfo,
-  ): Promise<never> {
-    const facts = { step: name, seq, attempts, error };
-    if (options.onFailure === 'compensate') {
-      this.buffer.push({ type: 'compensation_started', data: { reason: 'step_failed', ...facts } });
-      const failure = toErrorInfo(stepFailedError(name, seq, attempts, error));
-      delete failure.stack;
-      await this.beginCompensation(failure);
-      return never();
-    }
-    return this.park(
-      'step_failed',
-      `step '${name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
-      { reason: 'step_failed', ...facts },
-    );
+      park: (reason, message, details) => this.park(reason, message, details),
+      compensate: (error) => this.beginCompensation(error),
+    };
   }
 
   private sleep({ seq, ms, until: recorded }: SleepCall): Promise<void> {
@@ -353,7 +260,7 @@ export class RunExecutor {
 
   /** Once no step executes, every result is delivered and the workflow is blocked on waits, the run suspends. */
   private scheduleIdleCheck(): void {
-    if (this.inflight === 0 && this.idleWaiters.length > 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+    if (this.inflight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.idleCheck || this.phase === 'stopped') return;
     this.idleCheck = setImmediate(() => {
       this.idleCheck = undefined;
@@ -378,7 +285,8 @@ export class RunExecutor {
     }, this.host.holdTasksMs);
     const { waitingFor } = suspensionOf([...this.waits], this.expiresAt);
     this.shownWaiting = true;
-    await this.flush({ status: 'waiting', waitingFor }); // its due time stays: if this process dies, the run is claimed again once the lease expires
+    // its due time stays: if this process dies, the run is claimed again once the lease expires
+    await this.flush({ status: 'waiting', waitingFor });
   }
 
   /** Ends a hold now (an operator is about to change the run): the run suspends; resolves once that is committed. */
@@ -467,7 +375,8 @@ export class RunExecutor {
       park: (reason, message, details) => this.park(reason, message, details),
       compensate: (error, commitFirst) => this.beginCompensation(error, commitFirst),
       pause: async () => {
-        // Its version was quarantined: commit what is recorded, then hand the run back; no worker claims it until activated.
+        // Its version was quarantined: commit what is recorded, then hand the run back; no worker claims it until
+        // activated.
         if (this.buffer.length === 0 || (await this.flush(undefined, true)))
           this.host.released(this.runId, 'abandoned');
         this.halt();
@@ -537,7 +446,10 @@ export class RunExecutor {
     });
   }
 
-  /** Resolves once no step executes and every result has reached the code (a workflow may return while an un-awaited step still runs). */
+  /**
+   * Resolves once no step executes and every result has reached the code (a workflow may return while an un-awaited
+   * step still runs).
+   */
   private async idle(): Promise<void> {
     while (this.inflight > 0 || !this.replay.quiet) {
       await (this.inflight > 0
@@ -587,32 +499,8 @@ export class RunExecutor {
     }
     this.halt();
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
-    if (outcome?.reason === 'lease_lost') {
-      this.host.warn(
-        "run checkpoint refused: this worker no longer holds the run's lease (it expired, or another worker took the run); this execution stops",
-        { runId: this.runId },
-      );
-      this.host.released(this.runId, 'lost');
-    } else if (outcome?.reason === 'invalid_value') {
-      // The engine parked the run with the facts (the rest of the batch committed); an operator resumes it.
-      this.host.warn(
-        'run checkpoint refused: it holds a value the store cannot keep; the run is parked for an operator',
-        { runId: this.runId, error: outcome.message },
-      );
-      this.host.released(this.runId, 'parked');
-    } else {
-      if (outcome)
-        this.host.warn('run checkpoint refused; the run resumes from its last checkpoint', {
-          runId: this.runId,
-          reason: outcome.reason,
-        });
-      this.host.released(this.runId, 'abandoned');
-    }
+    this.host.released(this.runId, abandonedExecution(this.host, this.runId, outcome));
     if (!final) await never();
     return false;
   }
-}
-
-function throwing(error: Error): never {
-  throw error;
 }

@@ -1,5 +1,8 @@
 import type { CommitOutcome, RunCommit } from '../store/types.js';
 
+/** How an executor gave its run up (see ExecutorHost.released). */
+export type ReleaseHow = 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned';
+
 /** What an executor needs from the engine that hosts it. */
 export interface ExecutorHost {
   readonly workerId: string;
@@ -9,7 +12,7 @@ export interface ExecutorHost {
    * another worker ('lost'), or gave up after a failed or refused commit while still holding the lease
    * ('abandoned': the host releases the lease so the run is replayed from its last checkpoint).
    */
-  released(runId: string, how: 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned', dueAt?: number): void;
+  released(runId: string, how: ReleaseHow, dueAt?: number): void;
   /** Whether runs of this version must stop at their next step (it is quarantined). */
   paused(workflow: string, version: number): boolean;
   warn(message: string, facts: Record<string, unknown>): void;

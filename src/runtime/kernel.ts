@@ -48,20 +48,29 @@ export interface KernelOptions {
   worker?: boolean;
   /** SQLite durability; 'normal' trades the last commits on power loss for speed. (Default: 'full') */
   synchronous?: 'full' | 'normal';
-  /** Development mode: re-registering a version with changed code replaces its fingerprint instead of failing. (Default: false) */
+  /**
+   * Development mode: re-registering a version with changed code replaces its fingerprint instead of failing.
+   * (Default: false)
+   */
   devMode?: boolean;
   /** PostgreSQL schema for Waymark's tables. (Default: the URL's `schema` parameter, else 'waymark') */
   schema?: string;
   /** PostgreSQL connections this engine opens. (Default: 10) */
   poolSize?: number;
-  /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  /**
+   * Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and
+   * creates nothing. (Default: true)
+   */
   create?: boolean;
   /**
    * How long a run waiting only on remote tasks stays hot (lease and memory kept), so a report reaching this
    * process is handed to it in memory instead of a suspension and a replay, in ms; 0 suspends at once. (Default: 2000)
    */
   taskHoldMs?: number;
-  /** Compiles stored declarative sources, so this engine serves versions registered at run time anywhere. (Default: none) */
+  /**
+   * Compiles stored declarative sources, so this engine serves versions registered at run time anywhere.
+   * (Default: none)
+   */
   compile?: SourceCompiler;
   /** Where warnings go. (Default: stderr) */
   logger?: { warn(facts: Record<string, unknown>, message: string): void };
@@ -80,7 +89,10 @@ export interface StartOptions {
   routeKey?: string;
   /** The caller's id for the business transaction (an order number...); listRuns filters on it. (Default: none) */
   correlationId?: string;
-  /** The run starting this one (a sub-workflow): routed starts take its side of a canary, candidate or current. (Default: none) */
+  /**
+   * The run starting this one (a sub-workflow): routed starts take its side of a canary, candidate or current.
+   * (Default: none)
+   */
   parent?: { workflow: string; version: number };
 }
 
@@ -97,7 +109,10 @@ export const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_0
 export type ResolvedOptions = Required<Pick<KernelOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> &
   KernelOptions;
 
-/** A loop a layer above adds to a worker kernel (e.g. evaluating rollouts); it survives store errors like the kernel's own. */
+/**
+ * A loop a layer above adds to a worker kernel (e.g. evaluating rollouts); it survives store errors like the kernel's
+ * own.
+ */
 export interface KernelLoop {
   what: string;
   intervalMs: number;
@@ -149,7 +164,8 @@ export class Kernel {
       commit: (commit) => this.commits.add(commit),
       released: (runId, how, dueAt) => {
         this.executors.delete(runId);
-        // Handed back at the next claim pass, it replays from its last checkpoint (on any worker); its lease is no longer renewed.
+        // Handed back at the next claim pass, it replays from its last checkpoint (on any worker); its lease is no
+        // longer renewed.
         if (how === 'abandoned') this.loop?.handBack(runId);
         if (dueAt !== undefined) this.loop?.wakeBy(dueAt);
         this.loop?.nudge();
@@ -218,7 +234,8 @@ export class Kernel {
         const list = conflicts.map((c) => `${c.workflow} v${c.version}`).join(', ');
         throw new WaymarkError(
           'E_VERSION_CONFLICT',
-          `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version (or open the engine with devMode while developing)`,
+          `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version ` +
+            `(or open the engine with devMode while developing)`,
           {
             details: conflicts as unknown as Json,
           },
@@ -297,7 +314,10 @@ export class Kernel {
 
   /** Waits for the run to finish: its output, or the run's error (E_RUN_FAILED / E_RUN_CANCELLED). */
   async result<T = Json>(runId: string, options: { timeoutMs?: number } = {}): Promise<T> {
-    const getRun = (id: string) => (this.assertOpen(), this.getRun(id)); // a wait ends when the engine closes
+    const getRun = (id: string) => {
+      this.assertOpen(); // a wait ends when the engine closes
+      return this.getRun(id);
+    };
     const run = await waitForTerminal(
       { getRun, subscribe: (l) => this.subscribe(l), warn: (m, f) => this.warn(m, f) },
       runId,
@@ -318,7 +338,10 @@ export class Kernel {
 
   readonly listRuns = (filter: RunFilter = {}): Promise<Run[]> => this.store.listRuns(filter); // most recent first
 
-  /** A page of run summaries, most recent first: no inputs or outputs unless included, bounded in rows and bytes; `next` continues it. */
+  /**
+   * A page of run summaries, most recent first: no inputs or outputs unless included, bounded in rows and bytes; `next`
+   * continues it.
+   */
   readonly pageRuns = (query: RunPageQuery = {}): Promise<RunPage> => this.store.pageRuns(query);
 
   /** The run's history, oldest event first. */
@@ -334,7 +357,8 @@ export class Kernel {
    */
   async changeRun<T>(change: () => Promise<T>, runId?: string): Promise<T> {
     this.assertOpen();
-    if (runId !== undefined) await this.executors.get(runId)?.releaseHold(); // a run held hot for its tasks suspends first
+    // a run held hot for its tasks suspends first
+    if (runId !== undefined) await this.executors.get(runId)?.releaseHold();
     const result = await change();
     this.loop?.nudge();
     return result;
@@ -402,7 +426,9 @@ export class Kernel {
     this.store.tasks
       .finished(held)
       .then(
-        (tasks) => tasks.forEach((task) => this.executors.get(task.runId)?.offerTask(task)),
+        (tasks) => {
+          for (const task of tasks) this.executors.get(task.runId)?.offerTask(task);
+        },
         () => {}, // a run whose hold ends suspends, and a claim picks its report up
       )
       .finally(() => {
@@ -430,7 +456,10 @@ export class Kernel {
     executor.start();
   }
 
-  /** A worker's checkpoint the store refused for a value it cannot keep: its run is parked with the facts (the batch's others committed). */
+  /**
+   * A worker's checkpoint the store refused for a value it cannot keep: its run is parked with the facts (the batch's
+   * others committed).
+   */
   private async parkRefused(batch: RunCommit[], outcomes: CommitOutcome[]): Promise<void> {
     try {
       const { parked, failed } = await parkRefused(this.store, batch, outcomes, this.options.leaseMs);

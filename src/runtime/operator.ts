@@ -35,7 +35,10 @@ export interface OperatorResult {
 /** Parked-run reasons whose step an operator can retry or skip. */
 const STEP_REASONS = ['unknown_outcome', 'step_failed', 'compensation_failed'];
 
-/** Parked-run reasons an operator resumes (after a fix is deployed, or to give it more time): the run replays and goes on. */
+/**
+ * Parked-run reasons an operator resumes (after a fix is deployed, or to give it more time): the run replays and goes
+ * on.
+ */
 export const RESUMABLE_REASONS = ['nondeterminism', 'expired', 'invalid_value'];
 
 /**
@@ -129,7 +132,8 @@ export function planAction(
     case 'skip_step': {
       if (!parked || !STEP_REASONS.includes(parked.reason ?? '')) {
         throw refuse(
-          `it is ${describeState(run)}; only a run parked on a failed, unknown or uncompensated step has a step to ${action === 'retry_step' ? 'retry' : 'skip'}`,
+          `it is ${describeState(run)}; only a run parked on a failed, unknown or uncompensated step has a step to ` +
+            `${action === 'retry_step' ? 'retry' : 'skip'}`,
         );
       }
       const seq = parked.seq!;
@@ -181,7 +185,8 @@ export function planAction(
       return { events: [recorded], update: { status: 'paused', releaseLease: true, clearPendingAction: true } };
     }
     case 'resume': {
-      if (run.status === 'paused') return { events: [recorded], update: { ...resumeNow, status: 'running' } }; // it replays and waits again as before
+      // it replays and waits again as before
+      if (run.status === 'paused') return { events: [recorded], update: { ...resumeNow, status: 'running' } };
       if (!parked) throw refuse(`it is ${run.status}, not parked for an operator`);
       if (!RESUMABLE_REASONS.includes(parked.reason ?? '')) {
         throw refuse(`it is parked on ${parked.reason} of step '${parked.step}': retry or skip that step instead`);

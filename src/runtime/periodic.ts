@@ -68,7 +68,10 @@ export interface PeriodicOptions {
   what: string;
   /** Pause between the end of one run of the job and the next, in ms. */
   intervalMs: number;
-  /** Longest pause between tries while the job fails, in ms. (Default: the interval or MAX_BACKOFF_MS, whichever is longer) */
+  /**
+   * Longest pause between tries while the job fails, in ms. (Default: the interval or MAX_BACKOFF_MS, whichever is
+   * longer)
+   */
   maxBackoffMs?: number;
   warn: Warn;
   /** Errors that stop the job for good instead of being tried again (e.g. its engine was closed). (Default: none) */

@@ -10,7 +10,10 @@ export interface PresenceOptions {
   warn: Warn;
 }
 
-/** Time between heartbeats for a lease term: a third of it, so two beats can fail before a lease lapses. (Minimum: 50 ms) */
+/**
+ * Time between heartbeats for a lease term: a third of it, so two beats can fail before a lease lapses. (Minimum: 50
+ * ms)
+ */
 export const beatIntervalMs = (leaseMs: number) => Math.max(50, Math.floor(leaseMs / 3));
 
 /**

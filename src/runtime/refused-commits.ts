@@ -2,6 +2,7 @@ import { WaymarkError } from '../core/errors.js';
 import type { RunParkedData } from '../core/types.js';
 import { storableText } from '../core/text.js';
 import type { CommitOutcome, RunCommit, Store } from '../store/types.js';
+import type { ExecutorHost, ReleaseHow } from './host.js';
 import { attentionFor } from './waits.js';
 
 /**
@@ -68,4 +69,30 @@ export async function parkRefused(
     parked: commits.filter((_, i) => results[i]!.ok),
     failed: commits.filter((_, i) => !results[i]!.ok).map((c) => c.runId),
   };
+}
+
+/**
+ * Says why an execution whose checkpoint was not committed stops (no outcome: the commit failed) and how its run
+ * is released: lost to another worker, parked for a value the store cannot keep, or abandoned to replay later.
+ */
+export function abandonedExecution(host: ExecutorHost, runId: string, outcome: CommitOutcome | undefined): ReleaseHow {
+  if (outcome?.ok === false && outcome.reason === 'lease_lost') {
+    host.warn(
+      "run checkpoint refused: this worker no longer holds the run's lease (it expired, or another worker took the " +
+        'run); this execution stops',
+      { runId },
+    );
+    return 'lost';
+  }
+  if (outcome?.ok === false && outcome.reason === 'invalid_value') {
+    // The engine parked the run with the facts (the rest of the batch committed); an operator resumes it.
+    host.warn('run checkpoint refused: it holds a value the store cannot keep; the run is parked for an operator', {
+      runId,
+      error: outcome.message,
+    });
+    return 'parked';
+  }
+  if (outcome && !outcome.ok)
+    host.warn('run checkpoint refused; the run resumes from its last checkpoint', { runId, reason: outcome.reason });
+  return 'abandoned';
 }

@@ -4,7 +4,9 @@ import type { Route, Store, VersionStatus, WorkflowVersionRef } from '../store/t
 import { chooseVersion, lineOf, type VersionLine } from '../core/routing.js';
 import type { WorkflowDefinition } from './workflow.js';
 
-/** The workflow versions an engine knows: its own definitions (which it executes) and those other engines registered. */
+/**
+ * The workflow versions an engine knows: its own definitions (which it executes) and those other engines registered.
+ */
 export class WorkflowRegistry {
   private readonly local = new Map<string, WorkflowDefinition>();
   /** name -> version -> lifecycle status, as registered in the store by any engine. */
@@ -30,7 +32,9 @@ export class WorkflowRegistry {
     }
   }
 
-  /** Adds (or, with `replace`, swaps) a version this engine executes, e.g. a declarative version registered at run time. */
+  /**
+   * Adds (or, with `replace`, swaps) a version this engine executes, e.g. a declarative version registered at run time.
+   */
   add(definition: WorkflowDefinition): void {
     this.local.set(keyOf(definition.name, definition.version), definition);
     this.remember(definition.name, definition.version);
@@ -118,7 +122,10 @@ export class WorkflowRegistry {
 
   private remember(workflow: string, version: number, status?: VersionStatus): void {
     let versions = this.known.get(workflow);
-    if (!versions) this.known.set(workflow, (versions = new Map()));
+    if (!versions) {
+      versions = new Map();
+      this.known.set(workflow, versions);
+    }
     versions.set(version, status ?? versions.get(version) ?? 'active');
   }
 }

@@ -81,7 +81,10 @@ export interface Frontier {
   value(seq: number, kind: ValueKind): Json;
   /** ctx.patched() reached the frontier: the marker is recorded (`deprecated` for deprecatePatch). */
   markPatch(id: string, deprecated: boolean): void;
-  /** A recorded step output before it is delivered; resolving false stops the replay (the verifier's schema check; undefined: nothing to check). */
+  /**
+   * A recorded step output before it is delivered; resolving false stops the replay (the verifier's schema check;
+   * undefined: nothing to check).
+   */
   checkRecorded?(
     seq: number,
     name: string,
@@ -191,7 +194,10 @@ export class ReplayEngine {
       this.queue.push(slot);
       if (ready)
         ready.then(
-          () => ((slot.ready = true), this.pump()),
+          () => {
+            slot.ready = true;
+            this.pump();
+          },
           () => {},
         );
       else this.pump();
@@ -233,7 +239,10 @@ export class ReplayEngine {
   private pump(): void {
     if (this.settling || this.halted) return;
     const head = this.queue[0];
-    if (!head) return this.quietNow();
+    if (!head) {
+      this.quietNow();
+      return;
+    }
     if (!head.settle || !head.ready) return;
     this.queue.shift();
     this.settling = true;
@@ -241,7 +250,10 @@ export class ReplayEngine {
     afterQuiescence(this);
   }
 
-  /** The code has run to quiescence after a delivery: a recorded head it never asked for is a divergence. (Called by the turn scheduler.) */
+  /**
+   * The code has run to quiescence after a delivery: a recorded head it never asked for is a divergence. (Called by the
+   * turn scheduler.)
+   */
   afterTurn(): void {
     this.settling = false;
     if (this.halted) return;
@@ -253,13 +265,14 @@ export class ReplayEngine {
     if (head && head.seq !== undefined && !head.settle) {
       const op = this.recorded.get(head.seq)!;
       this.halt();
-      return this.frontier.diverged(missingOperation(op, NOT_ASKED));
+      this.frontier.diverged(missingOperation(op, NOT_ASKED));
+      return;
     }
     this.pump();
   }
 
   private quietNow(): void {
-    this.quietWaiters.splice(0).forEach((resolve) => resolve());
+    for (const resolve of this.quietWaiters.splice(0)) resolve();
     this.options.onQuiet?.();
   }
 
@@ -267,10 +280,16 @@ export class ReplayEngine {
   private recordedResult<T>(seq: number, result: () => T, check?: Promise<boolean>): Promise<T> {
     const slot = this.recordedSlots.get(seq);
     return new Promise<T>((resolve, reject) => {
-      if (!slot) return settleWith(result, resolve, reject); // not in the delivery order: cannot happen for a settled operation
+      // not in the delivery order: cannot happen for a settled operation
+      if (!slot) return settleWith(result, resolve, reject);
       slot.settle = () => settleWith(result, resolve, reject);
       slot.ready = check === undefined;
-      if (check) void check.then((ok) => (ok ? ((slot.ready = true), this.pump()) : this.halt()));
+      if (check)
+        void check.then((ok) => {
+          if (!ok) return this.halt();
+          slot.ready = true;
+          this.pump();
+        });
       this.pump();
     });
   }
@@ -312,10 +331,12 @@ export class ReplayEngine {
       runId,
       workflow: definition.name,
       version: definition.version,
+      // biome-ignore-start lint/suspicious/noExplicitAny: ctx's signatures are generic in T, the engine's are not
       step: (name, fn, options) => rejecting(() => this.step(name, fn, options)) as Promise<any>,
       sleep: (duration) => rejecting(() => this.sleep(duration)),
       waitForSignal: (name, options) => rejecting(() => this.waitForSignal(name, options)) as Promise<any>,
       task: (type, input, options) => rejecting(() => this.task(type, input, options)) as Promise<any>,
+      // biome-ignore-end lint/suspicious/noExplicitAny: (see above)
       patched: (id) => this.patched(id, true),
       deprecatePatch: (id) => void this.patched(id, false),
       now: () => this.value('now') as number,
@@ -329,7 +350,8 @@ export class ReplayEngine {
     checkOperationName(name, 'step');
     const { seq, recorded } = this.enter('step', name);
     const options = resolveStepOptions(this.definition, name, inline);
-    if (inline !== undefined) checkStepOptions(options, `step '${name}'`); // the definition's own were checked when it was defined
+    // the definition's own were checked when it was defined
+    if (inline !== undefined) checkStepOptions(options, `step '${name}'`);
     const state = stepState(recorded);
     if (state.state === 'completed') {
       if (this.options.keepSteps)

@@ -121,7 +121,9 @@ async function park(
   const attention: ErrorInfo = {
     name: 'WaymarkError',
     code: 'E_STEP_FAILED',
-    message: `compensation of step '${step.name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error.message}`,
+    message:
+      `compensation of step '${step.name}' failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ` +
+      `${error.message}`,
     details,
   };
   if (await port.commit({ status: 'needs_attention', attention, waitingFor: null })) port.done('parked');

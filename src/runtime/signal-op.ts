@@ -18,7 +18,10 @@ export interface SignalOpPort {
   remove(wait: PendingWait): void;
 }
 
-/** `ctx.waitForSignal(name, { timeoutMs })` past the history: a signal kept for the run, or a durable wait (null on timeout). */
+/**
+ * `ctx.waitForSignal(name, { timeoutMs })` past the history: a signal kept for the run, or a durable wait (null on
+ * timeout).
+ */
 export function signalOperation(port: SignalOpPort, { seq, name, timeoutMs, state }: SignalCall): Promise<Json | null> {
   if (port.yieldToTakeover()) return never();
   const until = state?.state === 'waiting' ? state.until : timeoutMs === undefined ? undefined : Date.now() + timeoutMs;

@@ -8,7 +8,10 @@ import type { StartOptions } from './kernel.js';
 import type { WorkflowRegistry } from './registry.js';
 import { lockKeyOf } from './workflow.js';
 
-/** The run a start asks for: id, routed or pinned version, JSON input, lifetime and lock. Bad input throws before anything is written. */
+/**
+ * The run a start asks for: id, routed or pinned version, JSON input, lifetime and lock. Bad input throws before
+ * anything is written.
+ */
 export function startRequest(
   registry: WorkflowRegistry,
   workflow: string,

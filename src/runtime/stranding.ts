@@ -32,7 +32,10 @@ export async function strandedByClosing(
     .filter((risk) => risk.inFlight > 0);
 }
 
-/** Before a worker closes: warns when it is the last one serving versions with runs in flight, or refuses (E_WOULD_STRAND). */
+/**
+ * Before a worker closes: warns when it is the last one serving versions with runs in flight, or refuses
+ * (E_WOULD_STRAND).
+ */
 export async function checkStranding(
   store: Store,
   workerId: string,

@@ -18,7 +18,10 @@ export class TaskClient {
     private readonly assertOpen: () => void,
   ) {}
 
-  /** Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or timed out. (Default count: 1) */
+  /**
+   * Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or
+   * timed out. (Default count: 1)
+   */
   async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
     this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '')
@@ -42,7 +45,8 @@ export class TaskClient {
     checkStorableText(String(taskId), 'task id');
     if (result.workerId !== undefined) checkStorableText(result.workerId, 'workerId');
     const checked: TaskResult = { ...result };
-    if (typeof result.reason === 'string') checked.reason = storableText(result.reason); // an error message: made storable
+    // an error message: made storable
+    if (typeof result.reason === 'string') checked.reason = storableText(result.reason);
     if (result.output !== undefined) checked.output = roundTrip(result.output, 'task output') as Json;
     if (
       result.callbackAfterMs !== undefined &&
@@ -78,7 +82,10 @@ export class TaskClient {
     return this.store.tasks.queueSize(taskType);
   }
 
-  /** Times out tasks whose worker missed its response timeout, now (worker engines also do it at every heartbeat); returns how many. */
+  /**
+   * Times out tasks whose worker missed its response timeout, now (worker engines also do it at every heartbeat);
+   * returns how many.
+   */
   async timeOut(): Promise<number> {
     const count = await this.store.tasks.timeOut();
     if (count) this.nudge();

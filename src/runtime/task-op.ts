@@ -15,11 +15,20 @@ export interface TaskOptions {
   maxAttempts?: number;
   /** Delay before retry number n (0 for the first retry), in ms. (Default: 0) */
   retryDelayMs?: number | ((retryNumber: number) => number);
-  /** A worker that polled the task and does not report within this long loses it (TIMED_OUT, then retried). (Default: 1h) */
+  /**
+   * A worker that polled the task and does not report within this long loses it (TIMED_OUT, then retried).
+   * (Default: 1h)
+   */
   responseTimeoutMs?: Duration;
-  /** Longest one attempt may take from its first poll, progress reports included; then it is TIMED_OUT. (Default: no limit) */
+  /**
+   * Longest one attempt may take from its first poll, progress reports included; then it is TIMED_OUT. (Default: no
+   * limit)
+   */
   timeoutMs?: Duration;
-  /** Whether an attempt that ran over `timeoutMs` is retried like a failed one; false fails the task at once. (Default: true) */
+  /**
+   * Whether an attempt that ran over `timeoutMs` is retried like a failed one; false fails the task at once.
+   * (Default: true)
+   */
   retryTimedOut?: boolean;
 }
 

@@ -71,7 +71,9 @@ export function verifyReplay(
           seq,
           step: name,
           issues,
-          message: `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ${issues.join('; ')}`,
+          message:
+            `the recorded output of step '${name}' (seq ${seq}) fails v${definition.version}'s output schema: ` +
+            `${issues.join('; ')}`,
         });
         return false;
       });
@@ -132,8 +134,14 @@ export function verifyReplay(
     timeoutMs,
   );
   engine.run(input).then(
-    () => ((outcome = { ok: true }), setImmediate(conclude)),
-    (error: unknown) => ((outcome = { ok: false, error }), setImmediate(conclude)),
+    () => {
+      outcome = { ok: true };
+      setImmediate(conclude);
+    },
+    (error: unknown) => {
+      outcome = { ok: false, error };
+      setImmediate(conclude);
+    },
   );
   return verdict.finally(() => clearTimeout(timer));
 }

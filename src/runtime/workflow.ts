@@ -25,10 +25,14 @@ export interface CompensationInfo {
   signal: AbortSignal;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: definitions of any input/output types must be assignable here
 export interface StepOptions<T = any> {
   /** What the step does to the world. (Default: 'none') */
   effect?: StepEffect;
-  /** May an attempt whose outcome is unknown run again (with the same key)? (Default: true for effect 'none', else false) */
+  /**
+   * May an attempt whose outcome is unknown run again (with the same key)? (Default: true for effect 'none', else
+   * false)
+   */
   idempotent?: boolean;
   /** Undoes the completed step; required for `effect: 'reversible'`. Durable, checkpointed and retried like a step. */
   compensate?: (output: T, info: CompensationInfo) => Promise<void> | void;
@@ -38,7 +42,10 @@ export interface StepOptions<T = any> {
   timeoutMs?: Duration;
   /** After the last attempt: fail the run, unwind the saga, or park for an operator. (Default: 'fail') */
   onFailure?: FailurePolicy;
-  /** A Standard Schema (zod, valibot...) the step's output must satisfy; checked on every attempt and by deploy checks. (Default: none) */
+  /**
+   * A Standard Schema (zod, valibot...) the step's output must satisfy; checked on every attempt and by deploy checks.
+   * (Default: none)
+   */
   output?: OutputSchema;
 }
 
@@ -102,7 +109,9 @@ export interface WorkflowConfig<I, O> {
   maxLifetimeMs?: Duration;
   /** What an expired run does. (Default: 'fail') */
   onExpire?: FailurePolicy;
-  /** A declarative version's graph (JSON) it was compiled from: stored, so every engine can serve it. (Default: none) */
+  /**
+   * A declarative version's graph (JSON) it was compiled from: stored, so every engine can serve it. (Default: none)
+   */
   source?: Json;
 }
 
@@ -110,6 +119,7 @@ export interface WorkflowConfig<I, O> {
 export const MAX_VERSION = 2_147_483_647;
 
 /** A defined workflow version, ready to hand to `Engine.open`. */
+// biome-ignore lint/suspicious/noExplicitAny: definitions of any input/output types must be assignable here
 export interface WorkflowDefinition<I = any, O = any> extends WorkflowConfig<I, O> {
   /** Hash of the code and options, recorded when the version is registered. */
   readonly fingerprint: string;
@@ -131,7 +141,8 @@ export function defineWorkflow<I = Json, O = Json>(config: WorkflowConfig<I, O>)
   if (!Number.isInteger(config.version) || config.version < 1 || config.version > MAX_VERSION) {
     throw new WaymarkError(
       'E_INVALID_INPUT',
-      `workflow '${config.name}': version must be a positive integer (at most ${MAX_VERSION}), got ${String(config.version)}`,
+      `workflow '${config.name}': version must be a positive integer (at most ${MAX_VERSION}), got ` +
+        `${String(config.version)}`,
     );
   }
   if (typeof config.run !== 'function') {
@@ -206,6 +217,7 @@ function checkPolicy(policy: unknown, where: string): void {
 }
 
 /** Step and lifetime options as text for the fingerprint (functions by their source). */
+// biome-ignore lint/suspicious/noExplicitAny: definitions of any input/output types must be assignable here
 function describeOptions(config: WorkflowConfig<any, any>): string {
   return JSON.stringify(
     {

@@ -1,5 +1,4 @@
-import { WaymarkError } from '../core/errors.js';
-import { isTerminal, type Json, type RunStatus } from '../core/types.js';
+import { isTerminal, type RunStatus } from '../core/types.js';
 import type { Store, VersionStatus, WorkerRecord } from '../store/types.js';
 
 /** One workflow version as operators see it: its runs by status and by where they wait, and who serves it. */

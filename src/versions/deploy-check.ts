@@ -51,7 +51,9 @@ export interface DeployCheckOptions {
   sampleCompleted?: number;
   /** Migrations that may make a run replay the candidate. (Default: none) */
   migrations?: MigrationDefinition[];
-  /** Compares two declarative sources (tasks added, removed, reordered, inputs changed). (Default: no structural diff) */
+  /**
+   * Compares two declarative sources (tasks added, removed, reordered, inputs changed). (Default: no structural diff)
+   */
   compareSources?: (from: Json, to: Json) => Json;
 }
 
@@ -167,7 +169,8 @@ function classify(
       reasons.push(`completed run ${r.runId} would go on past its recorded end: new steps after every recorded one`);
     for (const r of gated)
       reasons.push(
-        `run ${r.runId} keeps the old branch of patch gate(s) ${(r.replay.ok && r.replay.oldBranches?.join(', ')) || ''}`,
+        `run ${r.runId} keeps the old branch of patch gate(s) ` +
+          `${(r.replay.ok && r.replay.oldBranches?.join(', ')) || ''}`,
       );
     classification = grown.length || gated.length ? 'additive' : 'config_only';
     if (classification === 'config_only')
@@ -178,7 +181,10 @@ function classify(
 
 const SEVERITY: ChangeClass[] = ['unchanged', 'config_only', 'additive', 'breaking'];
 
-/** A graph change no observed run reaches yet still classifies the change (runs decide `safe`; the graph, what kind of change it is). */
+/**
+ * A graph change no observed run reaches yet still classifies the change (runs decide `safe`; the graph, what kind of
+ * change it is).
+ */
 function raiseToStructure(check: WorkflowCheck): void {
   const diff = check.structure!.diff as { kind?: string; reasons?: string[] };
   const kind = (diff.kind === 'identical' ? 'unchanged' : diff.kind) as ChangeClass;

@@ -63,7 +63,9 @@ export interface DeployPlan {
   generatedAt: Date;
 }
 
-/** The canary the plan proposes. (Default: 5% first, +25% every 10 minutes, roll back above 2x failures over 20 runs) */
+/**
+ * The canary the plan proposes. (Default: 5% first, +25% every 10 minutes, roll back above 2x failures over 20 runs)
+ */
 export const PLAN_CANARY = { percent: 5, step: 25, everyMs: 600_000, maxFailureRatio: 2, minSample: 20 };
 
 /** Runs the deploy check and plans from it, with the runs' waits (for drain ETAs) and the routed versions. */
@@ -125,37 +127,49 @@ function planWorkflow(check: WorkflowCheck, runs: Map<string, Run>, from: number
   const steps: string[] = [];
   if (check.candidate.registered === 'changed') {
     steps.push(
-      `STOP: v${to} is already registered with other code; give the change a new version number (a registered version is immutable)`,
+      `STOP: v${to} is already registered with other code; give the change a new version number (a registered ` +
+        `version is immutable)`,
     );
   }
   if (divergences.length)
     steps.push(
-      `optional: add the ${divergences.length} patch gate(s) below so diverging runs can be upgraded instead of drained, then run this plan again`,
+      `optional: add the ${divergences.length} patch gate(s) below so diverging runs can be upgraded instead of ` +
+        `drained, then run this plan again`,
     );
   steps.push(
-    `deploy workers that serve v${to} and every version with runs in flight (${inFlight.map((v) => `v${v.version}`).join(', ') || 'none'}); \`waymark versions\` shows each served and none stranded`,
+    `deploy workers that serve v${to} and every version with runs in flight ` +
+      `(${inFlight.map((v) => `v${v.version}`).join(', ') || 'none'}); \`waymark versions\` shows each served and ` +
+      `none stranded`,
   );
   steps.push(
-    `waymark rollout start ${name} --to ${to}${from ? ` --from ${from}` : ''} --percent ${canary.percent} --step ${canary.step} --every 10m --max-failure-rate ${canary.maxFailureRatio}x --min-sample ${canary.minSample}`,
+    `waymark rollout start ${name} --to ${to}${from ? ` --from ${from}` : ''} --percent ${canary.percent} --step ` +
+      `${canary.step} --every 10m --max-failure-rate ${canary.maxFailureRatio}x --min-sample ${canary.minSample}`,
   );
   for (const v of inFlight.filter((h) => h.version !== to)) {
     if (v.upgrade)
       steps.push(
-        `after the rollout promotes: waymark rollout upgrade ${name} --from ${v.version} --to ${to} --percent 10   # ${v.upgrade} compatible run(s)`,
+        `after the rollout promotes: waymark rollout upgrade ${name} --from ${v.version} --to ${to} --percent 10   # ` +
+          `${v.upgrade} compatible run(s)`,
       );
     for (const migration of v.migrations)
       steps.push(
-        `waymark migrate --workflows <module> --migration '${migration}' --dry-run, then without --dry-run   # ${v.migrate} v${v.version} run(s) replay v${to} through migrations`,
+        `waymark migrate --workflows <module> --migration '${migration}' --dry-run, then without --dry-run   # ` +
+          `${v.migrate} v${v.version} run(s) replay v${to} through migrations`,
       );
     if (v.drain)
       steps.push(
-        `keep v${v.version} workers until its ${v.drain} diverging run(s) finish (${eta(v)}), then waymark versions retire ${name} ${v.version}`,
+        `keep v${v.version} workers until its ${v.drain} diverging run(s) finish (${eta(v)}), then waymark versions ` +
+          `retire ${name} ${v.version}`,
       );
   }
   const rollback = [
-    `waymark rollout abort ${name} --reason '...'   # also automatic when v${to} fails over ${canary.maxFailureRatio}x as often as v${from ?? 'current'} over ${canary.minSample} finished runs`,
-    `starts route back to v${from ?? 'the previous version'} at once and v${to} drains; v${to} runs that replay on v${from ?? 'it'} move back (recorded), the others stay on v${to} and finish there: keep its workers until \`waymark versions\` shows none in flight`,
-    `to stop v${to}'s runs instead: waymark versions quarantine ${name} ${to} (they pause for a decision; activate resumes them)`,
+    `waymark rollout abort ${name} --reason '...'   # also automatic when v${to} fails over ` +
+      `${canary.maxFailureRatio}x as often as v${from ?? 'current'} over ${canary.minSample} finished runs`,
+    `starts route back to v${from ?? 'the previous version'} at once and v${to} drains; v${to} runs that replay on ` +
+      `v${from ?? 'it'} move back (recorded), the others stay on v${to} and finish there: keep its workers until ` +
+      `\`waymark versions\` shows none in flight`,
+    `to stop v${to}'s runs instead: waymark versions quarantine ${name} ${to} (they pause for a decision; activate ` +
+      `resumes them)`,
   ];
   return {
     workflow: name,
@@ -174,28 +188,34 @@ function verdictLine(check: WorkflowCheck): string {
   const { compatible, compatible_with_migration: migrate, incompatible, schema_mismatch: schema } = check.counts;
   const total = compatible + migrate + incompatible + schema;
   if (check.safe)
-    return `SAFE (${check.classification}): all ${total} in-flight runs replay v${check.candidate.version}${migrate ? ` (${migrate} through a migration)` : ''}`;
-  return `NOT SAFE (${check.classification}): ${incompatible + schema} of ${total} in-flight runs would break on v${check.candidate.version} (${incompatible} diverge, ${schema} fail an output schema); they must drain on their version or be gated`;
+    return (
+      `SAFE (${check.classification}): all ${total} in-flight runs replay ` +
+      `v${check.candidate.version}${migrate ? ` (${migrate} through a migration)` : ''}`
+    );
+  return (
+    `NOT SAFE (${check.classification}): ${incompatible + schema} of ${total} in-flight runs would break on ` +
+    `v${check.candidate.version} (${incompatible} diverge, ${schema} fail an output schema); they must drain on ` +
+    `their version or be gated`
+  );
 }
 
 function handling(checks: RunCheck[], runs: Map<string, Run>): VersionHandling[] {
   const byVersion = new Map<number, VersionHandling>();
   for (const check of checks) {
     let v = byVersion.get(check.version);
-    if (!v)
-      byVersion.set(
-        check.version,
-        (v = {
-          version: check.version,
-          inFlight: 0,
-          upgrade: 0,
-          migrate: 0,
-          migrations: [],
-          drain: 0,
-          drainEta: null,
-          waitingWithoutDeadline: 0,
-        }),
-      );
+    if (!v) {
+      v = {
+        version: check.version,
+        inFlight: 0,
+        upgrade: 0,
+        migrate: 0,
+        migrations: [],
+        drain: 0,
+        drainEta: null,
+        waitingWithoutDeadline: 0,
+      };
+      byVersion.set(check.version, v);
+    }
     v.inFlight++;
     if (check.verdict === 'compatible') v.upgrade++;
     else if (check.verdict === 'compatible_with_migration') {
@@ -252,7 +272,9 @@ function gateFor(workflow: string, to: number, d: Divergence): { at: string; gat
   const newCode = returned
     ? `// v${to} code: it no longer has ${show(d.expected)}`
     : `${call(d.got)}  // the v${to} code`;
-  const oldCode = `// the old code: histories made before v${to} go on with ${call(d.expected)} here (leave this branch empty if v${to} still does that next)`;
+  const oldCode =
+    `// the old code: histories made before v${to} go on with ${call(d.expected)} here (leave this ` +
+    `branch empty if v${to} still does that next)`;
   const gate = [`if (ctx.patched('${id}')) {`, `  ${newCode}`, '} else {', `  ${oldCode}`, '}'].join('\n');
   return { at, gate };
 }
@@ -285,7 +307,8 @@ export function planText(plan: DeployPlan): string {
       lines.push('', '  Divergences and the patch gate that keeps old runs replaying:');
       for (const d of w.divergences) {
         lines.push(
-          `  * seq ${d.seq}: history has ${d.recorded}, v${w.candidate} asks for ${d.candidate} (${d.runs} run(s) on v${d.versions.join(', v')}); gate at ${d.at}:`,
+          `  * seq ${d.seq}: history has ${d.recorded}, v${w.candidate} asks for ${d.candidate} (${d.runs} run(s) on ` +
+            `v${d.versions.join(', v')}); gate at ${d.at}:`,
         );
         lines.push(...d.gate.split('\n').map((l) => `      ${l}`));
       }
@@ -293,14 +316,18 @@ export function planText(plan: DeployPlan): string {
     lines.push('', '  In-flight runs by version:');
     for (const v of w.inFlight)
       lines.push(
-        `    v${v.version}: ${v.inFlight} in flight: upgrade ${v.upgrade}, migrate ${v.migrate}${v.migrations.length ? ` (${v.migrations.join(', ')})` : ''}, drain ${v.drain}${v.drain ? ` (${eta(v)})` : ''}`,
+        `    v${v.version}: ${v.inFlight} in flight: upgrade ${v.upgrade}, migrate ` +
+          `${v.migrate}${v.migrations.length ? ` (${v.migrations.join(', ')})` : ''}, drain ` +
+          `${v.drain}${v.drain ? ` (${eta(v)})` : ''}`,
       );
     if (w.inFlight.length === 0) lines.push('    none');
     lines.push('', '  Rollout steps:', ...w.steps.map((s, i) => `    ${i + 1}. ${s}`));
     const c = w.canary;
     lines.push(
       '',
-      `  Canary: ${c.percent}% of starts, +${c.step}% every ${c.everyMs / 60_000} min while healthy (100% after ~${Math.round(c.fullAfterMs / 60_000)} min), automatic rollback above ${c.maxFailureRatio}x the current failure rate over ${c.minSample} finished runs`,
+      `  Canary: ${c.percent}% of starts, +${c.step}% every ${c.everyMs / 60_000} min while healthy (100% after ` +
+        `~${Math.round(c.fullAfterMs / 60_000)} min), automatic rollback above ${c.maxFailureRatio}x the current ` +
+        `failure rate over ${c.minSample} finished runs`,
     );
     lines.push('', '  Rollback:', ...w.rollback.map((r) => `    - ${r}`));
     return lines.join('\n');

@@ -45,7 +45,9 @@ export async function setVersionStatus(
       const total = counts.reduce((n, c) => n + c.count, 0);
       throw new WaymarkError(
         'E_RUN_STATE',
-        `cannot retire ${workflow} v${version}: ${total} run${total === 1 ? ' is' : 's are'} not finished (${open.map((r) => `${r.id} ${r.status}`).join(', ')}${total > open.length ? ', ...' : ''}); drain it and let them finish`,
+        `cannot retire ${workflow} v${version}: ${total} run${total === 1 ? ' is' : 's are'} not finished ` +
+          `(${open.map((r) => `${r.id} ${r.status}`).join(', ')}${total > open.length ? ', ...' : ''}); drain it and ` +
+          `let them finish`,
         { details: { workflow, version, unfinished: total, runs: open.map((r) => r.id) } },
       );
     }
@@ -358,7 +360,9 @@ export async function migrateAll(
   return report;
 }
 
-/** A migrated run's wait, at its seq in the new epoch (the verdict's frontier): seqs are renumbered by the migration. */
+/**
+ * A migrated run's wait, at its seq in the new epoch (the verdict's frontier): seqs are renumbered by the migration.
+ */
 function renumberedWait(run: Run, verdict: ReplayVerdict): { waitingFor?: WaitInfo } {
   if (!run.waitingFor || run.waitingFor.seq === undefined || !verdict.ok || verdict.frontier === 'end') return {};
   return { waitingFor: { ...run.waitingFor, seq: verdict.frontier.seq } };

@@ -78,7 +78,8 @@ export async function rerunFrom(
     const names = ops.map((op) => (op.kind === 'task' ? `${refOf(op) ?? op.name} (task)` : op.name));
     throw new WaymarkError(
       'E_INVALID_INPUT',
-      `run '${runId}' has no step or task ${typeof step === 'object' ? `at seq ${step.seq}` : `'${step}'`} (has: ${names.join(', ') || 'none'})`,
+      `run '${runId}' has no step or task ${typeof step === 'object' ? `at seq ${step.seq}` : `'${step}'`} (has: ` +
+        `${names.join(', ') || 'none'})`,
     );
   }
   const keep = [...indexHistory(currentEpoch(all, run.epoch)).values()]

@@ -41,7 +41,9 @@ export async function evaluateRollout(port: RolloutPort, rollout: Rollout): Prom
   if (candidate.finished >= rollout.minSample) {
     const baseline = Math.max(current.rate, 1 / rollout.minSample);
     if (candidate.rate > rollout.maxFailureRatio * baseline) {
-      const why = `v${rollout.to} failed ${candidate.failed}/${candidate.finished} finished runs (${pct(candidate.rate)}) against v${rollout.from}'s ${pct(current.rate)}: over ${rollout.maxFailureRatio}x`;
+      const why =
+        `v${rollout.to} failed ${candidate.failed}/${candidate.finished} finished runs ` +
+        `(${pct(candidate.rate)}) against v${rollout.from}'s ${pct(current.rate)}: over ${rollout.maxFailureRatio}x`;
       return rollBack(port, rollout, why);
     }
   }
@@ -88,7 +90,8 @@ export async function promote(port: RolloutPort, rollout: Rollout, insist: boole
   if (!held)
     throw new WaymarkError(
       'E_RUN_STATE',
-      `the ${rollout.kind} rollout of ${rollout.workflow} is being changed by ${rollout.claim?.by ?? 'another process'}`,
+      `the ${rollout.kind} rollout of ${rollout.workflow} is being changed by ` +
+        `${rollout.claim?.by ?? 'another process'}`,
     );
   let next: Rollout = {
     ...held,
@@ -107,7 +110,9 @@ export async function promote(port: RolloutPort, rollout: Rollout, insist: boole
     await setVersionStatus(port.store, port.registry, rollout.workflow, rollout.from, 'draining');
   } else {
     next = { ...next, ...(await upgradeShare(port, held, 100)) };
-    next.outcome = `${why}; ${next.upgraded!.length} runs upgraded, ${next.incompatible!.length} stay on v${rollout.from} and drain`;
+    next.outcome =
+      `${why}; ${next.upgraded!.length} runs upgraded, ${next.incompatible!.length} stay on ` +
+      `v${rollout.from} and drain`;
   }
   return (await saveOver(port.store, held, next)) ?? next;
 }

@@ -84,7 +84,10 @@ export async function activeRollout(store: Store, workflow: string, kind?: Rollo
 
 export const isFinished = (r: Rollout) => r.status === 'promoted' || r.status === 'rolled_back';
 
-/** Saves `next` over `current` if nobody saved in between; returns the saved rollout, or undefined when it lost the race. */
+/**
+ * Saves `next` over `current` if nobody saved in between; returns the saved rollout, or undefined when it lost the
+ * race.
+ */
 export async function saveOver(
   store: Store,
   current: Pick<Rollout, 'revision' | 'workflow' | 'kind'>,
@@ -99,7 +102,10 @@ export async function saveOver(
   return saved ? { ...next, revision: current.revision + 1 } : undefined;
 }
 
-/** Takes a rollout for a transition (saving `changes` with the claim); undefined when another process changed or holds it. */
+/**
+ * Takes a rollout for a transition (saving `changes` with the claim); undefined when another process changed or holds
+ * it.
+ */
 export async function claim(
   store: Store,
   rollout: Rollout,

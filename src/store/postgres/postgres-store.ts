@@ -233,7 +233,7 @@ export class PostgresStore implements Store {
   ): Promise<Partial<Record<Run['status'], number>>> {
     const rows = await this.query<{ status: Run['status']; count: number }>(
       'wm_outcomes_since',
-      'SELECT status, COUNT(*)::int AS count FROM runs WHERE workflow = $1 AND version = $2 AND created_at >= $3 GROUP BY status',
+      'SELECT status, ' + 'COUNT(*)::int AS count FROM runs WHERE workflow ' + '= $1 AND version = $2 AND created_at >= $3 GROUP BY status',
       [workflow, version, sinceMs],
     );
     return Object.fromEntries(rows.map((r) => [r.status, r.count]));
@@ -357,7 +357,7 @@ export class PostgresStore implements Store {
     if (hasNul(runId)) return false;
     const rows = await this.query(
       'wm_set_pending_action',
-      'UPDATE runs SET pending_action = $2::jsonb WHERE id = $1 AND lease_owner IS NOT NULL AND lease_expires_at >= now_ms() RETURNING id',
+      'UPDATE runs SET pending_action = $2::jsonb WHERE id = $1 AND ' + 'lease_owner IS NOT NULL AND ' + 'lease_expires_at >= now_ms() RETURNING id',
       [runId, JSON.stringify(action)],
     );
     return rows.length > 0;
@@ -463,7 +463,7 @@ export class PostgresStore implements Store {
   async countRuns(): Promise<RunCount[]> {
     return this.query<RunCount>(
       'wm_count_runs',
-      'SELECT workflow, version, status, COUNT(*)::int AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status',
+      'SELECT workflow, version, status, ' + 'COUNT(*)::int AS count FROM runs GROUP BY workflow, ' + 'version, status ORDER BY workflow, version, status',
     );
   }
 

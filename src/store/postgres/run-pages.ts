@@ -64,7 +64,7 @@ type Body = { id: string; input: string | null; output: string | null };
 /** The included inputs and outputs of the page's runs, read in one statement. */
 async function bodiesOf(read: Read, rows: SummaryRow[], include: ('input' | 'output')[]): Promise<Map<string, Body>> {
   if (include.length === 0 || rows.length === 0) return new Map();
-  const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ${include.includes('output') ? 'output' : 'NULL AS output'}`;
+  const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ` + `${include.includes('output') ? 'output' : 'NULL AS output'}`;
   const found = await read<Body>(`SELECT id, ${columns} FROM runs WHERE id = ANY($1::text[])`, [rows.map((r) => r.id)]);
   return new Map(found.map((b) => [b.id, b]));
 }

@@ -20,7 +20,7 @@ const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
 /** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
 const deadline = (t: string) =>
-  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
+  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, ` + `COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ` + `ELSE now_ms() + ${t}response_timeout_ms END`;
 
 /** Hands out the oldest visible tasks of a type ($1) to a worker ($2), at most $3. */
 const POLL_SQL = `WITH next AS (
@@ -192,7 +192,7 @@ export class PostgresTasks implements TaskQueue {
 export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<Task[]> {
   const { rows } = await pool.query<TaskRow>({
     name: 'wm_task_outcomes',
-    text: `SELECT * FROM tasks WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY run_id, seq, attempt`,
+    text: `SELECT * FROM tasks WHERE run_id = ANY($1::text[]) ` + `AND consumed_at IS NULL AND status NOT ` + `IN ${OPEN} ORDER BY run_id, seq, attempt`,
     values: [runIds],
   });
   return rows.map(fromRow);
@@ -241,7 +241,7 @@ export async function applyTaskWrites(
   if (ended.length) {
     await client.query({
       name: 'wm_task_cancel_open',
-      text: `UPDATE tasks SET status = 'CANCELED', ended_at = now_ms(), updated_at = now_ms(), consumed_at = now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
+      text: `UPDATE tasks SET status = 'CANCELED', ` + `ended_at = now_ms(), updated_at = now_ms(), ` + `consumed_at = now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
       values: [ended],
     });
   }

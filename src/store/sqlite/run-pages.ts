@@ -49,7 +49,7 @@ export function pageRuns(db: Database.Database, query: RunPageQuery): RunPage {
     params.push(...searched.map(() => containsPattern(word)));
   }
   const limit = query.limit ?? 100;
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ` + `${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ` + `ORDER BY created_at DESC, id LIMIT ?`;
   const rows = db.prepare(sql).all(...params, limit + 1) as SummaryRow[];
   const taken = rows.slice(0, rowsThatFit(rows, query, limit));
   const bodies = bodiesOf(db, taken, query.include ?? []);
@@ -67,7 +67,7 @@ function bodiesOf(
   include: ('input' | 'output')[],
 ): Map<string, { input: string | null; output: string | null }> {
   if (include.length === 0 || rows.length === 0) return new Map();
-  const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ${include.includes('output') ? 'output' : 'NULL AS output'}`;
+  const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ` + `${include.includes('output') ? 'output' : 'NULL AS output'}`;
   const found = db
     .prepare(`SELECT id, ${columns} FROM runs WHERE id IN (${rows.map(() => '?').join(', ')})`)
     .all(...rows.map((r) => r.id)) as { id: string; input: string | null; output: string | null }[];

@@ -18,7 +18,7 @@ const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
 /** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
 const DEADLINE =
-  'CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, COALESCE(started_at, @now) + timeout_ms) ELSE @now + response_timeout_ms END';
+  'CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, ' + 'COALESCE(started_at, @now) + timeout_ms) ' + 'ELSE @now + response_timeout_ms END';
 
 const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
@@ -47,7 +47,7 @@ export class SqliteTasks implements TaskQueue {
         `SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND status NOT IN ${OPEN}`,
       ),
       load: db.prepare(
-        "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE task_type = @taskType AND (status = 'IN_PROGRESS' OR started_at >= @since)",
+        "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, " + "COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE " + "task_type = @taskType AND (status = " + "'IN_PROGRESS' OR started_at >= @since)",
       ),
       ofRun: db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, attempt'),
       outcomes: db.prepare(
@@ -55,13 +55,13 @@ export class SqliteTasks implements TaskQueue {
       ),
       queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
       finish: db.prepare(
-        'UPDATE tasks SET status = @status, output = @output, reason = @reason, worker_id = COALESCE(@workerId, worker_id), ended_at = @now, updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
+        'UPDATE tasks SET status = @status, output = @output, reason = @reason, ' + 'worker_id = COALESCE(@workerId, worker_id), ended_at = @now, ' + 'updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
       ),
       requeue: db.prepare(
-        "UPDATE tasks SET status = 'SCHEDULED', visible_at = @visibleAt, output = COALESCE(@output, output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId",
+        "UPDATE tasks SET status = 'SCHEDULED', " + "visible_at = @visibleAt, output = COALESCE(@output, " + "output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId",
       ),
       extend: db.prepare(
-        `UPDATE tasks SET response_deadline = ${DEADLINE}, output = COALESCE(@output, output), updated_at = @now WHERE task_id = @taskId`,
+        `UPDATE tasks SET response_deadline = ${DEADLINE}, ` + `output = COALESCE(@output, output), ` + `updated_at = @now WHERE task_id = @taskId`,
       ),
       addLogs: db.prepare("UPDATE tasks SET logs = json_insert(logs, '$[#]', json(@entry)) WHERE task_id = @taskId"),
       wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting'"),
@@ -73,7 +73,7 @@ export class SqliteTasks implements TaskQueue {
       ),
       consume: db.prepare('UPDATE tasks SET consumed_at = ? WHERE task_id = ? AND consumed_at IS NULL'),
       cancelOpen: db.prepare(
-        `UPDATE tasks SET status = 'CANCELED', ended_at = ?, updated_at = ?, consumed_at = ? WHERE run_id = ? AND status IN ${OPEN}`,
+        `UPDATE tasks SET status = 'CANCELED', ` + `ended_at = ?, updated_at = ?, ` + `consumed_at = ? WHERE run_id = ? AND status IN ${OPEN}`,
       ),
       hasOutcome: db.prepare(
         `SELECT 1 FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} LIMIT 1`,
