@@ -90,7 +90,7 @@ export class RunExecutor {
 
   /** Starts the workflow function; completion, failure, suspension and parking are committed by the executor. */
   start(): void {
-    this.checkExpiry();
+    this.noteExpiry();
     this.replay
       .run(this.claimed.run.input)
       .then(
@@ -343,8 +343,8 @@ export class RunExecutor {
     await this.end({ status: 'failed', error: info, waitingFor: null });
   }
 
-  /** Records the run's expiry once its lifetime is over (the takeover then applies `onExpire`). */
-  private checkExpiry(): void {
+  /** Notes the run's expiry once its lifetime is over: the expiry takeover is then due (it applies `onExpire`). */
+  private noteExpiry(): void {
     if (this.expiresAt === undefined || this.takeover || Date.now() < this.expiresAt) return;
     this.takeover = { kind: 'expire' };
   }
@@ -354,7 +354,7 @@ export class RunExecutor {
    * executes and every recorded result is delivered; returns true when the workflow must not go past this point.
    */
   private yieldToTakeover(): boolean {
-    this.checkExpiry();
+    this.noteExpiry();
     if (!this.takeover && this.host.paused(this.claimed.run.workflow, this.claimed.run.version))
       this.takeover = { kind: 'pause' };
     if (!this.takeover) return false;
