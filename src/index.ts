@@ -32,7 +32,7 @@ export type {
 } from './core/types.js';
 export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
-export type { RunFilter, RunPage, RunPageQuery, RunSummary, Store, WorkerRecord } from './store/types.js';
+export type { RunFilter, RunPage, RunPageQuery, RunSummary, WorkerRecord } from './store/types.js';
 export type { VersionSummary } from './runtime/accounting.js';
 export type { UpgradeOptions, UpgradeResult, MigrateAllOptions, MigrateAllReport } from './runtime/lifecycle.js';
 export { defineMigration } from './core/migration.js';

@@ -31,8 +31,8 @@ import { TaskClient } from './task-client.js';
 import { checkOperationName, type WorkflowDefinition } from './workflow.js';
 
 export interface EngineOptions {
-  /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
-  store: string | Store;
+  /** Where runs are kept: 'sqlite:./waymark.db', 'sqlite::memory:', 'postgres://user@host:5432/db[?schema=name]'. */
+  store: string;
   /** Workflow versions this engine can start and execute. (Default: none) */
   workflows?: WorkflowDefinition[];
   /** Identity of this worker in leases. Reuse a dead process's id to recover its runs at once. (Default: host:pid) */
@@ -96,7 +96,7 @@ export const DEFAULTS = { leaseMs: 30_000, concurrency: 100, pollIntervalMs: 1_0
 
 /** Options after defaults. */
 export type ResolvedOptions = Required<Pick<EngineOptions, 'leaseMs' | 'concurrency' | 'pollIntervalMs'>> &
-  EngineOptions;
+  Omit<EngineOptions, 'store'>;
 
 /**
  * The engine's kernel: executes runs on this worker (claims, leases, group commits), starts and signals runs

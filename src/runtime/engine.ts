@@ -3,7 +3,7 @@ import { checkStorableText } from '../core/json.js';
 import { describeRun, type RunDescription } from '../core/describe.js';
 import type { OperatorAction, Run } from '../core/types.js';
 import { openStore } from '../store/open.js';
-import type { PatchUsage, WorkerRecord } from '../store/types.js';
+import type { PatchUsage, Store, WorkerRecord } from '../store/types.js';
 import { summariseVersions, type VersionSummary } from './accounting.js';
 import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './rollout.js';
 import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './rollout-steps.js';
@@ -28,36 +28,40 @@ import {
   type OperatorResult,
   type SkipStepOptions,
 } from './operator.js';
-import { DEFAULTS, EngineCore, stripUndefined, type EngineOptions } from './engine-core.js';
+import { DEFAULTS, EngineCore, stripUndefined, type EngineOptions, type ResolvedOptions } from './engine-core.js';
 import { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
 
 export type { EngineOptions, StartOptions, RunChange } from './engine-core.js';
 
+/** Builds and boots an engine; set in Engine's static block (the constructor is protected), used by both ways in. */
+let bootEngine: (store: Store, ownsStore: boolean, options: ResolvedOptions) => Promise<Engine>;
+
 /** The durable execution engine: starts runs, executes them on this worker, answers questions about them, and carries out operators' and deploys' changes. */
 export class Engine extends EngineCore {
+  static {
+    bootEngine = async (store, ownsStore, options) => {
+      const engine = new Engine(store, ownsStore, new WorkflowRegistry(options.workflows ?? []), options);
+      await engine.boot();
+      return engine;
+    };
+  }
+
   /** Opens the store, registers the workflow versions, recovers this worker's own runs and starts working. */
   static async open(options: EngineOptions): Promise<Engine> {
-    const resolved = { ...DEFAULTS, ...stripUndefined(options) };
-    for (const key of ['leaseMs', 'concurrency', 'pollIntervalMs'] as const) {
-      if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
-        throw new WaymarkError(
-          'E_INVALID_INPUT',
-          `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`,
-        );
-      }
-    }
-    if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
-    const registry = new WorkflowRegistry(options.workflows ?? []);
+    if (typeof options.store !== 'string')
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `Engine option store must be a location string, got ${typeof options.store}`,
+      );
+    const resolved = resolveOptions(options);
     const store = await openStore(options.store, {
       synchronous: options.synchronous,
       schema: options.schema,
       poolSize: options.poolSize,
       create: options.create,
     });
-    const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
-    await engine.boot();
-    return engine;
+    return bootEngine(store, true, resolved);
   }
 
   /** Runs the parked step again (a new attempt, same idempotency key), or retries a failed compensation. */
@@ -238,4 +242,27 @@ export class Engine extends EngineCore {
   }
 
   readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers(); // live workers and the versions each serves
+}
+
+/**
+ * Opens an engine on a store the caller opened, and closes after the engine. Internal (not in index.ts): for
+ * tests whose store needs settings no location carries; users give `EngineOptions.store` a location.
+ */
+export function openEngineOnStore(store: Store, options: Omit<EngineOptions, 'store'>): Promise<Engine> {
+  return bootEngine(store, false, resolveOptions(options));
+}
+
+/** The options after defaults, checked: E_INVALID_INPUT names the first bad one, before anything is opened. */
+function resolveOptions(options: Omit<EngineOptions, 'store'>): ResolvedOptions {
+  const resolved = { ...DEFAULTS, ...stripUndefined(options) };
+  for (const key of ['leaseMs', 'concurrency', 'pollIntervalMs'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`,
+      );
+    }
+  }
+  if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
+  return resolved;
 }
