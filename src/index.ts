@@ -11,7 +11,7 @@ export type {
   LockOptions,
 } from './runtime/workflow.js';
 export { Engine } from './runtime/engine.js';
-export type { EngineOptions, StartOptions, RunChange } from './runtime/engine.js';
+export type { EngineOptions, StartOptions, StartResult, RunChange } from './runtime/engine.js';
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export type {

@@ -85,6 +85,13 @@ export interface StartOptions {
   parent?: { workflow: string; version: number };
 }
 
+/** What `startRun` did: the run, and whether this call created it. */
+export interface StartResult {
+  run: Run;
+  /** False when a run with the given id existed: it is returned as it is and nothing was started. */
+  created: boolean;
+}
+
 /** A committed change to a run, as subscribers see it. */
 export interface RunChange {
   runId: string;
@@ -240,6 +247,11 @@ export abstract class EngineCore {
 
   /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
   async start(workflow: string, input?: unknown, options: StartOptions = {}): Promise<Run> {
+    return (await this.startRun(workflow, input, options)).run;
+  }
+
+  /** As `start`, and says whether this call created the run (false: a run with that id existed; nothing started). */
+  async startRun(workflow: string, input?: unknown, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen();
     await this.registry.refresh(this.store, workflow);
     const request = startRequest(this.registry, workflow, input, options);
@@ -274,11 +286,11 @@ export abstract class EngineCore {
           },
         );
       }
-      return result.run;
+      return { run: result.run, created: false };
     }
     if (result.claimed) this.execute(result.claimed);
     else this.loop?.nudge();
-    return result.run;
+    return { run: result.run, created: true };
   }
 
   /** Sends a signal; it is kept until the run waits for it. */

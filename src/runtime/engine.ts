@@ -32,7 +32,7 @@ import { DEFAULTS, EngineCore, stripUndefined, type EngineOptions, type Resolved
 import { WorkflowRegistry } from './registry.js';
 import type { WorkflowDefinition } from './workflow.js';
 
-export type { EngineOptions, StartOptions, RunChange } from './engine-core.js';
+export type { EngineOptions, StartOptions, StartResult, RunChange } from './engine-core.js';
 
 /** Builds and boots an engine; set in Engine's static block (the constructor is protected), used by both ways in. */
 let bootEngine: (store: Store, ownsStore: boolean, options: ResolvedOptions) => Promise<Engine>;
