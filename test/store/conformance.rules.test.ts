@@ -41,7 +41,7 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test('rule 2: an operator action left while the run suspends makes it due, and the next claim carries it', async () => {
+  test('rule 2: an operator action left while the run suspends makes it due; the next claim carries it', async () => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
     assert.equal(await store.setPendingAction('r1', cancel), true, 'the run is leased: the action is left for it');
@@ -163,7 +163,7 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test('lock hand-over: an ended holder gives its lock to the oldest queued run only; a suspended one keeps it', async () => {
+  test('lock hand-over: an ended holder hands its lock to the oldest queued run; one suspended keeps it', async () => {
     const { store } = await storeWithRun(backend);
     const lock = (key: string) => ({ key, onConflict: 'queue' as const });
     for (const [id, key] of [
@@ -193,7 +193,7 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test('after an operator change, a run queued for a free lock takes it and is due; a paused one takes nothing', async () => {
+  test('after an operator change a run queued for a free lock takes it and is due; a paused one does not', async () => {
     const { store } = await storeWithRun(backend);
     const lock = { key: 'k', onConflict: 'queue' as const };
     await store.createRuns([{ id: 'holder', workflow: 'w', version: 1, input: null, lock }], 1000);
