@@ -127,7 +127,10 @@ forEachBackend((backend) => {
     const nextWake = () => new Promise<void>((resolve) => waiting.push(resolve));
     let calls = 0;
     const listening = nextWake();
-    other.onWake(() => (calls++, waiting.shift()?.()));
+    other.onWake(() => {
+      calls++;
+      waiting.shift()?.();
+    });
     if (other.dialect === 'postgres') await listening; // once listening, it calls for what it may have missed
     let dropped = 0;
     other.onWake(() => dropped++)();
