@@ -33,8 +33,10 @@ import {
   Kernel,
   stripUndefined,
   type KernelOptions,
+  type ResolvedOptions,
   type RunChange,
   type StartOptions,
+  type StartResult,
 } from './runtime/kernel.js';
 import type { Store } from './store/types.js';
 import type { HistoryEvent, Json } from './core/types.js';
@@ -42,13 +44,21 @@ import type { RunFilter, RunPage, RunPageQuery } from './store/types.js';
 import { WorkflowRegistry } from './runtime/registry.js';
 import type { WorkflowDefinition } from './runtime/workflow.js';
 
-export type { StartOptions, RunChange } from './runtime/kernel.js';
+export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
-/** How an engine runs: the kernel's options and the versions layer's. */
+/** How an engine runs: where its store is, the kernel's options and the versions layer's. */
 export interface EngineOptions extends KernelOptions {
+  /** Where runs are kept: 'sqlite:./waymark.db', 'sqlite::memory:', 'postgres://user@host:5432/db[?schema=name]'. */
+  store: string;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
 }
+
+/** The options after defaults, as the kernel and the versions layer read them. */
+type EngineSettings = ResolvedOptions & Pick<EngineOptions, 'rolloutCheckMs'>;
+
+/** Builds and boots an engine; set in Engine's static block (the constructor is private), used by both ways in. */
+let bootEngine: (store: Store, ownsStore: boolean, options: EngineSettings) => Promise<Engine>;
 
 /**
  * The durable execution engine: starts runs, executes them on this worker, answers questions about them, and carries
@@ -72,38 +82,45 @@ export class Engine {
     this.definitions = kernel.definitions;
   }
 
+  static {
+    bootEngine = async (store, ownsStore, options) => {
+      const registry = new WorkflowRegistry(options.workflows ?? []);
+      const every = options.rolloutCheckMs ?? 15_000;
+      let engine: Engine | undefined;
+      const loops =
+        every > 0 ? [{ what: 'evaluating rollouts', intervalMs: every, run: () => engine!.evaluateRollouts() }] : [];
+      const kernel = new Kernel(store, ownsStore, registry, options, loops);
+      engine = new Engine(kernel, store, registry);
+      await kernel.boot();
+      return engine;
+    };
+  }
+
   /** Opens the store, registers the workflow versions, recovers this worker's own runs and starts working. */
   static async open(options: EngineOptions): Promise<Engine> {
-    const resolved = { ...DEFAULTS, ...stripUndefined(options) };
-    for (const key of ['leaseMs', 'concurrency', 'pollIntervalMs'] as const) {
-      if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
-        throw new WaymarkError(
-          'E_INVALID_INPUT',
-          `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`,
-        );
-      }
-    }
-    if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
-    const registry = new WorkflowRegistry(options.workflows ?? []);
+    if (typeof options.store !== 'string')
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `Engine option store must be a location string, got ${typeof options.store}`,
+      );
+    const resolved = resolveOptions(options);
     const store = await openStore(options.store, {
       synchronous: options.synchronous,
       schema: options.schema,
       poolSize: options.poolSize,
       create: options.create,
     });
-    const every = options.rolloutCheckMs ?? 15_000;
-    let engine: Engine | undefined;
-    const loops =
-      every > 0 ? [{ what: 'evaluating rollouts', intervalMs: every, run: () => engine!.evaluateRollouts() }] : [];
-    const kernel = new Kernel(store, typeof options.store === 'string', registry, resolved, loops);
-    engine = new Engine(kernel, store, registry);
-    await kernel.boot();
-    return engine;
+    return bootEngine(store, true, resolved);
   }
 
   /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
   start(workflow: string, input?: unknown, options?: StartOptions): Promise<Run> {
     return this.kernel.start(workflow, input, options);
+  }
+
+  /** As `start`, and says whether this call created the run (false: a run with that id existed; nothing started). */
+  startRun(workflow: string, input?: unknown, options?: StartOptions): Promise<StartResult> {
+    return this.kernel.startRun(workflow, input, options);
   }
 
   /** Sends a signal; it is kept until the run waits for it. */
@@ -354,4 +371,28 @@ export class Engine {
 
   // live workers and the versions each serves
   readonly workers = (): Promise<WorkerRecord[]> => this.store.liveWorkers();
+}
+
+/**
+ * Opens an engine on a store the caller opened, and closes after the engine. Internal (not in index.ts): for
+ * tests whose store needs settings no location carries; users give `EngineOptions.store` a location.
+ */
+export function openEngineOnStore(store: Store, options: Omit<EngineOptions, 'store'>): Promise<Engine> {
+  return bootEngine(store, false, resolveOptions(options));
+}
+
+/** The options after defaults, checked: E_INVALID_INPUT names the first bad one, before anything is opened. */
+function resolveOptions(options: Omit<EngineOptions, 'store'>): EngineSettings {
+  const { store: _location, ...rest } = options as EngineOptions;
+  const resolved = { ...DEFAULTS, ...stripUndefined(rest) };
+  for (const key of ['leaseMs', 'concurrency', 'pollIntervalMs'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `Engine option ${key} must be a positive integer, got ${String(resolved[key])}`,
+      );
+    }
+  }
+  if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
+  return resolved;
 }

@@ -32,8 +32,6 @@ import { checkOperationName, type WorkflowDefinition } from './workflow.js';
 
 /** How a kernel runs: its store, versions, identity, leases and loops. `Engine` adds the versions layer's options. */
 export interface KernelOptions {
-  /** 'sqlite:./waymark.db', 'sqlite::memory:', or an opened Store. */
-  store: string | Store;
   /** Workflow versions this engine can start and execute. (Default: none) */
   workflows?: WorkflowDefinition[];
   /** Identity of this worker in leases. Reuse a dead process's id to recover its runs at once. (Default: host:pid) */
@@ -94,6 +92,13 @@ export interface StartOptions {
    * (Default: none)
    */
   parent?: { workflow: string; version: number };
+}
+
+/** What `startRun` did: the run, and whether this call created it. */
+export interface StartResult {
+  run: Run;
+  /** False when a run with the given id existed: it is returned as it is and nothing was started. */
+  created: boolean;
 }
 
 /** A committed change to a run, as subscribers see it. */
@@ -262,6 +267,11 @@ export class Kernel {
 
   /** Starts a run, or returns the existing run when `options.id` is taken. Nothing is written on bad input. */
   async start(workflow: string, input?: unknown, options: StartOptions = {}): Promise<Run> {
+    return (await this.startRun(workflow, input, options)).run;
+  }
+
+  /** As `start`, and says whether this call created the run (false: a run with that id existed; nothing started). */
+  async startRun(workflow: string, input?: unknown, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen();
     await this.registry.refresh(this.store, workflow);
     const request = startRequest(this.registry, workflow, input, options);
@@ -296,11 +306,11 @@ export class Kernel {
           },
         );
       }
-      return result.run;
+      return { run: result.run, created: false };
     }
     if (result.claimed) this.execute(result.claimed);
     else this.loop?.nudge();
-    return result.run;
+    return { run: result.run, created: true };
   }
 
   /** Sends a signal; it is kept until the run waits for it. */

@@ -16,10 +16,9 @@ export interface OpenStoreOptions {
 
 /**
  * Opens a store from a location: 'sqlite:./file.db', 'sqlite::memory:', a bare path ending in .db,
- * 'postgres://user@host:5432/db[?schema=name]', or an already opened Store.
+ * or 'postgres://user@host:5432/db[?schema=name]'.
  */
-export async function openStore(location: string | Store, options: OpenStoreOptions = {}): Promise<Store> {
-  if (typeof location !== 'string') return location;
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<Store> {
   if (location.startsWith('sqlite:')) {
     const path = location.slice('sqlite:'.length);
     if (path === '')

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { defineWorkflow, Engine } from '../../src/index.js';
+import { defineWorkflow } from '../../src/index.js';
+import { Engine, openEngineOnStore } from '../../src/engine.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { tempDb } from '../helpers.js';
@@ -58,14 +59,17 @@ async function abandonedRunsAreNotKeptLeased(outage: Outage): Promise<void> {
         allFailed.open();
     },
   };
-  const engine = await Engine.open({
-    store: outage.store,
+  const options = {
     workflows: [holder, stepper],
     workerId: 'busy-worker',
     leaseMs: LEASE_MS,
     pollIntervalMs: 100,
     logger,
-  });
+  };
+  const engine: Engine =
+    typeof outage.store === 'string'
+      ? await Engine.open({ ...options, store: outage.store })
+      : await openEngineOnStore(outage.store, options);
   try {
     await engine.start('holder', {}, { id: 'holder' });
     const ids = Array.from({ length: STEPPERS }, (_, n) => `stepper-${n}`);

@@ -3,16 +3,8 @@ import { test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { WaymarkError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open.js';
-import { forEachBackend, type Backend } from '../helpers.js';
-
-const served = [{ workflow: 'w', version: 1 }];
-
-async function storeWithRun(backend: Backend) {
-  const store = await openStore(backend.store());
-  await store.registerWorkflowVersions([{ workflow: 'w', version: 1, fingerprint: 'f1' }]);
-  await store.createRuns([{ id: 'r1', workflow: 'w', version: 1, input: { a: 1 } }], 1000);
-  return { store };
-}
+import { forEachBackend } from '../helpers.js';
+import { served, storeWithRun } from './conformance-setup.js';
 
 forEachBackend((backend) => {
   test('create: false opens only an existing store: a missing one is E_STORE_NOT_FOUND and nothing is created', async () => {
@@ -151,27 +143,6 @@ forEachBackend((backend) => {
         [sent.id, 'go', { ok: true }],
       ],
     );
-    await store.close();
-  });
-
-  test('suspending while a matching signal is already in the inbox makes the run due at once', async () => {
-    const { store } = await storeWithRun(backend);
-    await store.claimRuns('worker-a', served, 10, 10_000);
-    await store.sendSignal('r1', 'go', 1); // arrives while the run is executing (status running)
-    const waitingFor = { kind: 'signal' as const, seq: 0, name: 'go', signals: ['go'] };
-    await store.commit(
-      [
-        {
-          runId: 'r1',
-          workerId: 'worker-a',
-          fromPos: 1,
-          events: [],
-          update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true },
-        },
-      ],
-      10_000,
-    );
-    assert.equal((await store.claimRuns('worker-b', served, 10, 10_000)).length, 1);
     await store.close();
   });
 

@@ -51,16 +51,16 @@ export function startCommand(program: Command): void {
         throw new UsageError('--force applies to a pinned start: give --version <n> as well');
       const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
       await withEngine(flags, { workflows, create: true }, async (engine) => {
-        const before = Date.now();
-        let run = await engine
-          .start(workflow, input, {
+        const started = await engine
+          .startRun(workflow, input, {
             id: flags.id,
             version,
             force: flags.force === true,
             correlationId: flags.correlationId,
           })
           .catch(forceHint);
-        const existed = run.createdAt.getTime() < before;
+        let run = started.run;
+        const existed = !started.created;
         let failure: unknown;
         if (flags.wait) {
           try {

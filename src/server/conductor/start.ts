@@ -69,25 +69,27 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
  * refuses while it runs — and afterwards too, as that id is taken for good.
  */
 export async function startWorkflow(engine: Engine, request: StartRequest): Promise<Run> {
-  let id: string | undefined;
-  if (request.idempotencyKey !== undefined) {
-    id = idempotentRunId(request.name, request.idempotencyKey);
-    const existing = await findRun(engine, id);
-    if (existing) {
-      if (request.idempotencyStrategy === 'RETURN_EXISTING') return existing;
-      const running = !isTerminal(existing.status);
-      throw conflict(
-        request.idempotencyStrategy === 'FAIL_ON_RUNNING' && !running
-          ? `workflow '${existing.id}' was started with idempotencyKey '${request.idempotencyKey}' and is over; a key names one workflow for good: use another key`
-          : `workflow '${existing.id}' was already started with idempotencyKey '${request.idempotencyKey}'`,
-      );
-    }
-  }
-  return engine.start(request.name, request.input, {
+  const options = {
     version: request.version,
-    ...(id !== undefined ? { id } : {}),
     ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
-  });
+  };
+  if (request.idempotencyKey === undefined) return engine.start(request.name, request.input, options);
+  const id = idempotentRunId(request.name, request.idempotencyKey);
+  const existing = await findRun(engine, id); // answered without a start: its version may take no starts now
+  if (existing) return startedBefore(request, existing);
+  const { run, created } = await engine.startRun(request.name, request.input, { ...options, id });
+  return created ? run : startedBefore(request, run); // the same key started it meanwhile
+}
+
+/** The run a start's idempotencyKey names existed: RETURN_EXISTING gives it, the other strategies refuse (409). */
+function startedBefore(request: StartRequest, existing: Run): Run {
+  if (request.idempotencyStrategy === 'RETURN_EXISTING') return existing;
+  const started = `workflow '${existing.id}' was started with idempotencyKey '${request.idempotencyKey}'`;
+  throw conflict(
+    request.idempotencyStrategy === 'FAIL_ON_RUNNING' && isTerminal(existing.status)
+      ? `${started} and is over; a key names one workflow for good: use another key`
+      : `workflow '${existing.id}' was already started with idempotencyKey '${request.idempotencyKey}'`,
+  );
 }
 
 /** A UUID-shaped id, the same for the same workflow name and key. */

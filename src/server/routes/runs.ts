@@ -86,10 +86,9 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     async (request, reply) => {
       const { workflow, input, ...options } = request.body;
       if (options.maxLifetimeMs !== undefined) durationField(options.maxLifetimeMs, 'body.maxLifetimeMs');
-      const existed = options.id !== undefined && (await exists(engine, options.id));
-      const run = await engine.start(workflow, input, options);
+      const { run, created } = await engine.startRun(workflow, input, options);
       return reply
-        .code(existed ? 200 : 201)
+        .code(created ? 201 : 200)
         .header('location', `/v1/runs/${encodeURIComponent(run.id)}`)
         .send(run);
     },
@@ -293,16 +292,6 @@ function durationField(value: number | string, field: string): void {
   } catch (error) {
     if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT')
       throw new FieldError(field, error.message.replace(`${field} `, ''));
-    throw error;
-  }
-}
-
-async function exists(engine: Engine, id: string): Promise<boolean> {
-  try {
-    await engine.getRun(id);
-    return true;
-  } catch (error) {
-    if (error instanceof WaymarkError && error.code === 'E_RUN_NOT_FOUND') return false;
     throw error;
   }
 }

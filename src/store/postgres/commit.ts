@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { isAtRest, isTerminal, type RunStatus } from '../../core/types.js';
 import type { CommitOutcome, PendingAction, RunCommit } from '../types.js';
 import { storableText } from '../../core/text.js';
+import { handsLocksOn, reportsWake, signalsThatWake } from '../commit-rules.js';
 import { commitProblem } from '../storable.js';
 import { isDataError, isTransientClash, isUniqueViolation } from './errors.js';
 import { applyFastCommits } from './fast-commit.js';
@@ -22,7 +23,7 @@ export interface MergedUpdate {
   waitingFor?: string | null;
   attention?: string | null;
   dueAt?: number | null;
-  /** Signal names whose pending arrival makes a suspending run due at once. */
+  /** Signal names whose pending arrival makes a suspending run due at once (signalsThatWake). */
   wakeSignals: string | null;
   release: boolean;
   ends: boolean;
@@ -88,9 +89,7 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
 
 /** Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make a run executable. */
 function changingKeys(batch: RunCommit[]): string[] {
-  return [
-    ...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId)),
-  ];
+  return [...new Set(batch.filter((c) => c.asOperator || handsLocksOn(c.update)).map((c) => c.runId))];
 }
 
 async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]> {
@@ -149,12 +148,10 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   const merged = merge(accepted);
   await updateRuns(client, merged, leaseMs, consumed);
   const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
-  if (ended.length > 0) await releaseLocks(client, ended);
+  if (ended.length > 0) await releaseLocks(client, ended); // rule "lock hand-over" (commit-rules.ts)
   const operated = accepted.filter((c) => c.asOperator).map((c) => c.runId);
   if (operated.length > 0) await keepExclusive(client, operated); // the ended ones are left alone: they execute nothing more
-  const onTasks = accepted
-    .filter((c) => c.update?.status === 'waiting' && c.update.waitingFor?.tasks?.length)
-    .map((c) => c.runId);
+  const onTasks = accepted.filter((c) => reportsWake(c.update)).map((c) => c.runId);
   if (ended.length || onTasks.length || accepted.some((c) => c.newTasks || c.consumedTasks))
     await applyTaskWrites(client, accepted, ended, onTasks);
   return outcomes;
@@ -227,8 +224,8 @@ export function merge(commits: RunCommit[]): MergedUpdate[] {
       if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);
       if (u.attention !== undefined) m.attention = u.attention === null ? null : JSON.stringify(u.attention);
       if (u.dueAt !== undefined) m.dueAt = u.dueAt;
-      m.wakeSignals =
-        u.status === 'waiting' && u.waitingFor?.signals?.length ? JSON.stringify(u.waitingFor.signals) : null;
+      const wake = signalsThatWake(u);
+      m.wakeSignals = wake ? JSON.stringify(wake) : null;
       m.release = m.release || Boolean(u.releaseLease) || ends;
       m.ends = ends;
       if (ends) m.dueAt = null;
@@ -238,7 +235,10 @@ export function merge(commits: RunCommit[]): MergedUpdate[] {
   return [...byRun.values()];
 }
 
-/** The run-row UPDATE of a batch, its rows given as parameters $1..$19 (`u`); `fence` adds conditions and a RETURNING. */
+/**
+ * The run-row UPDATE of a batch, its rows given as parameters $1..$19 (`u`); `fence` adds conditions and a
+ * RETURNING. Its due_at is rule "due after a commit" (dueAfterCommit in commit-rules.ts), in SQL.
+ */
 export function runUpdateSql(fence = { from: '', where: '', returning: '' }): string {
   return `UPDATE runs r SET
              next_pos = u.next_pos,
@@ -252,13 +252,15 @@ export function runUpdateSql(fence = { from: '', where: '', returning: '' }): st
              waiting_for = CASE WHEN u.set_waiting THEN u.waiting::jsonb ELSE r.waiting_for END,
              attention = CASE WHEN u.set_attention THEN u.attention::jsonb ELSE r.attention END,
              due_at = CASE
+               -- dueAfterCommit rule 3: a signal it waits for is in its inbox (rule 1: wake is null at rest)
                WHEN u.wake IS NOT NULL AND EXISTS (
                  SELECT 1 FROM signals s
                  WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb))
                    AND NOT (s.id = ANY($19::bigint[])))
                  THEN now_ms()
-               -- an operator's action left while the worker was suspending the run: whoever claims it next applies it
+               -- dueAfterCommit rule 2 (leavesActionToNextClaim): an action pending as the run gives up its lease
                WHEN u.release AND u.status IN ('waiting', 'running', 'compensating') AND r.pending_action IS NOT NULL AND NOT u.clear_pending THEN now_ms()
+               -- rules 1 and 4: merge set due_at null for a run at rest
                WHEN u.set_due THEN u.due_at
                ELSE r.due_at END,
              lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,

@@ -1,10 +1,12 @@
 import type pg from 'pg';
+import type { RunStatus } from '../../core/types.js';
+import { lockAfterOperatorChange } from '../commit-rules.js';
 
 /**
  * Target locks on PostgreSQL: one holder per key (the `locks` primary key), handed to the oldest queued run
- * when the holder ends. Every change to who holds or queues for a key happens under that key's
- * transaction-scoped advisory lock, taken before any run row is locked, so a start, an ending holder and an
- * operator's change of one key never interleave (and never wait on each other in a cycle).
+ * when the holder ends (rule "lock hand-over", commit-rules.ts). Every change to who holds or queues for a key
+ * happens under that key's transaction-scoped advisory lock, taken before any run row is locked, so a start, an
+ * ending holder and an operator's change of one key never interleave (and never wait on each other in a cycle).
  */
 
 /** Serialises the transaction with every other one changing these keys' holders; keys are taken in sorted order. */
@@ -32,7 +34,7 @@ export async function serializeKeysOfRuns(client: pg.PoolClient, runIds: string[
   );
 }
 
-/** Frees the locks of finished runs and hands each key to the oldest run queued for it. */
+/** Frees the locks of finished runs and hands each key to the oldest run queued for it (rule "lock hand-over"). */
 export async function releaseLocks(client: pg.PoolClient, runIds: string[]): Promise<void> {
   await client.query({
     name: 'wm_release_locks',
@@ -49,35 +51,37 @@ export async function releaseLocks(client: pg.PoolClient, runIds: string[]): Pro
 }
 
 /**
- * After operators' changes: each run that needs a lock and may now execute without holding it takes the
- * lock if it is free (becoming due if it was queued), or else queues for it again, not due. The caller
- * holds the runs' keys (serializeKeysOfRuns).
+ * After operators' changes: takes, grants or queues again for each run's lock, as lockAfterOperatorChange
+ * decides. The caller holds the runs' keys (serializeKeysOfRuns).
  */
 export async function keepExclusive(client: pg.PoolClient, runIds: string[]): Promise<void> {
-  const { rows } = await client.query<{ id: string; key: string; queued: boolean; holder: string | null }>({
+  type State = { id: string; key: string; status: RunStatus; queued: boolean; holder: string | null };
+  const { rows } = await client.query<State>({
     name: 'wm_lock_state',
-    text: `SELECT r.id, r.lock_key AS key, (r.waiting_for->>'kind' = 'lock') IS TRUE AS queued, l.run_id AS holder
+    text: `SELECT r.id, r.lock_key AS key, r.status, (r.waiting_for->>'kind' = 'lock') IS TRUE AS queued,
+             l.run_id AS holder
            FROM runs r LEFT JOIN locks l ON l.key = r.lock_key
-           WHERE r.id = ANY($1::text[]) AND r.lock_key IS NOT NULL AND r.status IN ('running', 'waiting', 'compensating')`,
+           WHERE r.id = ANY($1::text[]) AND r.lock_key IS NOT NULL`,
     values: [runIds],
   });
   for (const run of rows) {
-    if (run.holder === run.id) continue;
-    if (run.holder === null) {
+    const step = lockAfterOperatorChange(run);
+    if (step === 'none') continue;
+    if (step === 'take' || step === 'take-and-grant') {
       await client.query({
         name: 'wm_lock_take_free',
         text: 'INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms())',
         values: [run.key, run.id],
       });
-      if (run.queued) {
-        await client.query({
-          name: 'wm_lock_grant',
-          text: 'UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id = $1',
-          values: [run.id],
-        });
-      }
-      continue;
     }
+    if (step === 'take-and-grant') {
+      await client.query({
+        name: 'wm_lock_grant',
+        text: 'UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id = $1',
+        values: [run.id],
+      });
+    }
+    if (step !== 'requeue') continue;
     await client.query({
       name: 'wm_lock_requeue',
       text: "UPDATE runs SET status = 'waiting', " + "waiting_for = $2::jsonb, " + "due_at = NULL, updated_at = now_ms() WHERE id = $1",

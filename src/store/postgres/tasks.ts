@@ -198,7 +198,10 @@ export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<T
   return rows.map(fromRow);
 }
 
-/** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */
+/**
+ * Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, and runs
+ * suspending on tasks woken when a report already came (dueAfterCommit rule 3, commit-rules.ts).
+ */
 export async function applyTaskWrites(
   client: pg.PoolClient,
   commits: RunCommit[],

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { storableText } from '../../core/text.js';
 import { isAtRest, isTerminal } from '../../core/types.js';
+import { dueAfterCommit, handsLocksOn, reportsWake, signalsThatWake } from '../commit-rules.js';
 import { commitProblem } from '../storable.js';
 import type { CommitOutcome, PendingAction, RunCommit } from '../types.js';
 import type { SqliteLocks } from './locks.js';
@@ -116,8 +117,8 @@ export class SqliteCommits {
     if (c.newTasks || c.consumedTasks || ends)
       this.tasks.applyWithCommit(c.runId, c.newTasks ?? [], c.consumedTasks ?? [], ends, now);
     const pending = c.update?.clearPendingAction ? null : current.pending_action;
-    this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, pending !== null));
-    if (ends) this.locks.releaseOf(c.runId, now);
+    this.sql.updateRun.run(this.updateParams(c, pos, now, leaseMs, current.pending_action !== null));
+    if (handsLocksOn(c.update)) this.locks.releaseOf(c.runId, now);
     else if (c.asOperator) this.locks.keepExclusive(c.runId, now);
     return pending ? { ok: true, pendingAction: JSON.parse(pending) as PendingAction } : { ok: true };
   }
@@ -128,20 +129,22 @@ export class SqliteCommits {
     nextPos: number,
     now: number,
     leaseMs: number,
+    /** An operator's action was pending on the run before this commit. */
     actionPending: boolean,
   ): Record<string, unknown> {
     const u = c.update;
-    const ends = u !== undefined && isAtRest(u.status);
-    const release = Boolean(u?.releaseLease) || ends;
-    let dueAt = u?.dueAt;
-    if (ends) dueAt = null;
-    else if (release && actionPending)
-      dueAt = now; // whoever claims it next applies the operator's action
-    else if (u?.status === 'waiting' && u.waitingFor?.signals?.length) {
-      // A signal that arrived while the run was still executing must wake it now, not never.
-      if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
-    }
-    if (u?.status === 'waiting' && u.waitingFor?.tasks?.length && this.tasks.hasOutcome(c.runId)) dueAt = now; // a report that came in meanwhile
+    const release = Boolean(u?.releaseLease) || (u !== undefined && isAtRest(u.status));
+    const signals = signalsThatWake(u);
+    const dueAt = dueAfterCommit(
+      u,
+      {
+        actionPending,
+        signalWaiting:
+          signals !== undefined && this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(signals)) !== undefined,
+        taskReported: reportsWake(u) && this.tasks.hasOutcome(c.runId),
+      },
+      now,
+    );
     const flag = (value: unknown) => (value === undefined ? 0 : 1);
     return {
       id: c.runId,

@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
-
-/** The run states in which a worker may execute a run (claim it when due). */
-const EXECUTABLE = ['running', 'waiting', 'compensating'];
+import type { RunStatus } from '../../core/types.js';
+import { lockAfterOperatorChange } from '../commit-rules.js';
 
 /**
  * Target locks on SQLite: one holder per key for the holder's whole life, handed to the oldest queued run
- * when it ends. Every method runs inside the caller's write transaction.
+ * when it ends (rule "lock hand-over", commit-rules.ts). Every method runs inside the caller's write transaction.
  */
 export class SqliteLocks {
   private readonly sql;
@@ -38,7 +37,7 @@ export class SqliteLocks {
     return (this.sql.holder.get(key) as { run_id: string }).run_id;
   }
 
-  /** Frees the locks a finished run held and hands each to the oldest run queued for it. */
+  /** Frees the locks a finished run held and hands each to the oldest run queued for it (rule "lock hand-over"). */
   releaseOf(runId: string, now: number): void {
     for (const { key } of this.sql.release.all(runId) as { key: string }[]) {
       const next = this.sql.nextInQueue.get(key) as { id: string } | undefined;
@@ -48,19 +47,19 @@ export class SqliteLocks {
     }
   }
 
-  /**
-   * After an operator's change: a run that needs a lock and may now execute without holding it takes the
-   * lock if it is free (becoming due if it was queued), or else queues for it again, not due.
-   */
+  /** After an operator's change: takes, grants or queues again for the run's lock (lockAfterOperatorChange). */
   keepExclusive(runId: string, now: number): void {
-    type State = { lock_key: string | null; status: string; waiting_kind: string | null; holder: string | null };
+    type State = { lock_key: string | null; status: RunStatus; waiting_kind: string | null; holder: string | null };
     const run = this.sql.state.get(runId) as State | undefined;
-    if (!run?.lock_key || !EXECUTABLE.includes(run.status) || run.holder === runId) return;
-    if (run.holder === null) {
-      this.sql.take.run(run.lock_key, runId, now);
-      if (run.waiting_kind === 'lock') this.sql.grant.run(now, now, runId);
-      return;
-    }
-    this.sql.requeue.run(JSON.stringify({ kind: 'lock', name: run.lock_key }), now, runId);
+    if (!run?.lock_key) return;
+    const step = lockAfterOperatorChange({
+      id: runId,
+      status: run.status,
+      holder: run.holder,
+      queued: run.waiting_kind === 'lock',
+    });
+    if (step === 'take' || step === 'take-and-grant') this.sql.take.run(run.lock_key, runId, now);
+    if (step === 'take-and-grant') this.sql.grant.run(now, now, runId);
+    if (step === 'requeue') this.sql.requeue.run(JSON.stringify({ kind: 'lock', name: run.lock_key }), now, runId);
   }
 }
