@@ -56,6 +56,7 @@ export class Engine extends EngineCore {
       create: options.create,
     });
     const engine = new Engine(store, typeof options.store === 'string', registry, resolved);
+    for (const warning of store.schemaWarnings ?? []) engine.warn(warning.message, warning.details);
     await engine.boot();
     return engine;
   }

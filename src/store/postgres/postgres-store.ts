@@ -29,6 +29,7 @@ import type {
 import { applyCommits } from './commit.js';
 import { createRuns } from './create-runs.js';
 import { hasSchemaTable, migratePostgres, quoteIdent } from './migrate.js';
+import type { SchemaWarning } from '../migration-files.js';
 import { hasNul, isConnectionError } from './errors.js';
 import { storableText } from '../../core/text.js';
 import { inTransaction, unstorableTextError } from './transaction.js';
@@ -79,6 +80,7 @@ export class PostgresStore implements Store {
   readonly tasks: PostgresTasks;
   readonly definitions: PostgresDefinitions;
   readonly schema: string;
+  schemaWarnings: readonly SchemaWarning[] = [];
   private readonly pool: pg.Pool;
   private readonly wake: WakeListener;
   private readonly channel: string;
@@ -124,7 +126,7 @@ export class PostgresStore implements Store {
           },
         );
       }
-      await migratePostgres(store.pool, schema);
+      store.schemaWarnings = await migratePostgres(store.pool, schema);
     } catch (error) {
       await store.close();
       if (error instanceof WaymarkError) throw error;
