@@ -40,7 +40,12 @@ import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
 import {
   eventFromRow,
+  historyColumns,
+  runColumns,
   runFromRow,
+  signalColumns,
+  workerColumns,
+  workflowVersionColumns,
   signalFromRow,
   workerFromRow,
   workflowVersionFromRow,
@@ -48,6 +53,7 @@ import {
   type RunRow,
   type SignalRow,
   type WorkerRow,
+  type WorkflowVersionRow,
 } from './rows.js';
 
 export interface PostgresStoreOptions {
@@ -250,7 +256,10 @@ export class PostgresStore implements Store {
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
     return (
-      await this.query<never>('wm_list_versions', 'SELECT * FROM workflow_versions ORDER BY workflow, version')
+      await this.query<WorkflowVersionRow>(
+        'wm_list_versions',
+        `SELECT ${workflowVersionColumns()} FROM workflow_versions ORDER BY workflow, version`,
+      )
     ).map(workflowVersionFromRow);
   }
 
@@ -262,7 +271,7 @@ export class PostgresStore implements Store {
 
   async getRun(id: string): Promise<Run | undefined> {
     if (hasNul(id)) return undefined;
-    const [row] = await this.query<RunRow>('wm_get_run', 'SELECT * FROM runs WHERE id = $1', [id]);
+    const [row] = await this.query<RunRow>('wm_get_run', `SELECT ${runColumns()} FROM runs WHERE id = $1`, [id]);
     return row ? runFromRow(row) : undefined;
   }
 
@@ -277,7 +286,7 @@ export class PostgresStore implements Store {
       filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
     const rows = await this.query<RunRow>(
       'wm_list_runs',
-      `SELECT * FROM runs
+      `SELECT ${runColumns()} FROM runs
        WHERE ($1::text IS NULL OR workflow = $1) AND ($2::int IS NULL OR version = $2) AND ($3::text[] IS NULL OR status = ANY($3))
          AND ($5::text IS NULL OR correlation_id = $5)
        ORDER BY created_at DESC, id LIMIT $4`,
@@ -293,7 +302,11 @@ export class PostgresStore implements Store {
   async history(runId: string): Promise<HistoryEvent[]> {
     if (hasNul(runId)) return [];
     return (
-      await this.query<HistoryRow>('wm_history', 'SELECT * FROM history WHERE run_id = $1 ORDER BY pos', [runId])
+      await this.query<HistoryRow>(
+        'wm_history',
+        `SELECT ${historyColumns()} FROM history WHERE run_id = $1 ORDER BY pos`,
+        [runId],
+      )
     ).map(eventFromRow);
   }
 
@@ -316,7 +329,7 @@ export class PostgresStore implements Store {
          FOR UPDATE SKIP LOCKED)
        UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = CASE WHEN r.status = 'compensating' THEN r.status ELSE 'running' END, updated_at = now_ms()
        FROM due WHERE r.id = due.id
-       RETURNING r.*`,
+       RETURNING ${runColumns('r')}`,
       [served.map((s) => `${s.workflow}@${s.version}`), limit, workerId, leaseMs],
     );
     if (rows.length === 0) return [];
@@ -324,12 +337,12 @@ export class PostgresStore implements Store {
     const [history, signals, outcomes] = await Promise.all([
       this.query<HistoryRow>(
         'wm_claim_history',
-        'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos',
+        `SELECT ${historyColumns()} FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos`,
         [ids],
       ),
       this.query<SignalRow>(
         'wm_claim_signals',
-        'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id',
+        `SELECT ${signalColumns()} FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id`,
         [ids],
       ),
       taskOutcomesOf(this.pool, ids),
@@ -398,7 +411,7 @@ export class PostgresStore implements Store {
       const run = (
         await client.query<RunRow>({
           name: 'wm_lock_run',
-          text: 'SELECT * FROM runs WHERE id = $1 FOR UPDATE',
+          text: `SELECT ${runColumns()} FROM runs WHERE id = $1 FOR UPDATE`,
           values: [runId],
         })
       ).rows[0];
@@ -411,7 +424,8 @@ export class PostgresStore implements Store {
       const [row] = (
         await client.query<SignalRow>({
           name: 'wm_insert_signal',
-          text: 'INSERT INTO signals (run_id, name, payload, sent_at) VALUES ($1, $2, $3, now_ms()) RETURNING *',
+          text: `INSERT INTO signals (run_id, name, payload, sent_at) VALUES ($1, $2, $3, now_ms())
+                 RETURNING ${signalColumns()}`,
           values: [runId, name, payload === undefined ? null : JSON.stringify(payload)],
         })
       ).rows;
@@ -457,7 +471,7 @@ export class PostgresStore implements Store {
   async liveWorkers(): Promise<WorkerRecord[]> {
     const rows = await this.query<WorkerRow>(
       'wm_live_workers',
-      'SELECT * FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id',
+      `SELECT ${workerColumns()} FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id`,
     );
     return rows.map(workerFromRow);
   }
