@@ -91,6 +91,7 @@ export class Engine {
         every > 0 ? [{ what: 'evaluating rollouts', intervalMs: every, run: () => engine!.evaluateRollouts() }] : [];
       const kernel = new Kernel(store, ownsStore, registry, options, loops);
       engine = new Engine(kernel, store, registry);
+      for (const warning of store.schemaWarnings ?? []) engine.warn(warning.message, warning.details);
       await kernel.boot();
       return engine;
     };

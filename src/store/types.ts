@@ -1,3 +1,4 @@
+import type { SchemaWarning } from './migration-files.js';
 import type { NewTask, PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type {
   ErrorInfo,
@@ -281,6 +282,8 @@ export interface DefinitionStore {
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** What opening found about the schema for the engine to log (e.g. newer additive migrations). (Default: none) */
+  readonly schemaWarnings?: readonly SchemaWarning[];
   readonly tasks: TaskQueue;
   readonly definitions: DefinitionStore;
   /**

@@ -6,7 +6,7 @@ import { startProblem } from '../storable.js';
 import type { ClaimedRun, CreateRunRequest, CreateRunResult } from '../types.js';
 import { isDataError, isTransientClash } from './errors.js';
 import { serializeKeys } from './locks.js';
-import { runFromRow, type RunRow } from './rows.js';
+import { runColumns, runFromRow, type RunRow } from './rows.js';
 import { inTransaction } from './transaction.js';
 
 /** Attempts at a batch of starts that met a deadlock (tried again whole). (Default: 3) */
@@ -93,7 +93,7 @@ async function createPlainRuns(
            SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c, now_ms(), now_ms()
            FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[]) AS r(id, w, v, i, o, e, c)
            ON CONFLICT (id) DO NOTHING
-           RETURNING *`,
+           RETURNING ${runColumns()}`,
     values: [
       requests.map((r) => r.id),
       requests.map((r) => r.workflow),
@@ -114,7 +114,7 @@ async function createPlainRuns(
         (
           await client.query<RunRow>({
             name: 'wm_get_runs',
-            text: 'SELECT * FROM runs WHERE id = ANY($1::text[])',
+            text: `SELECT ${runColumns()} FROM runs WHERE id = ANY($1::text[])`,
             values: [missing],
           })
         ).rows.map((r) => [r.id, r]),
@@ -169,7 +169,7 @@ async function createLockedRun(
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
                      CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, now_ms(), now_ms())
              ON CONFLICT (id) DO NOTHING
-             RETURNING *`,
+             RETURNING ${runColumns()}`,
       values: [
         request.id,
         request.workflow,
@@ -201,8 +201,13 @@ async function createLockedRun(
 }
 
 async function getRunRow(client: pg.PoolClient, id: string): Promise<RunRow | undefined> {
-  return (await client.query<RunRow>({ name: 'wm_get_run_tx', text: 'SELECT * FROM runs WHERE id = $1', values: [id] }))
-    .rows[0];
+  return (
+    await client.query<RunRow>({
+      name: 'wm_get_run_tx',
+      text: `SELECT ${runColumns()} FROM runs WHERE id = $1`,
+      values: [id],
+    })
+  ).rows[0];
 }
 
 async function insertStartedEvents(client: pg.PoolClient, requests: CreateRunRequest[]): Promise<void> {

@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import { WaymarkError } from '../../core/errors.js';
-import { readMigrationFiles, type MigrationFile } from '../migration-files.js';
+import {
+  breakingAppliedWarning,
+  checkNewerMigrations,
+  newestVersion,
+  readMigrationFiles,
+  SCHEMA_KIND_COLUMNS,
+  type AppliedMigration,
+  type MigrationFile,
+  type SchemaWarning,
+} from '../migration-files.js';
 
 /** The numbered `.sql` migrations shipped with this build, in order. */
 export function postgresMigrations(): MigrationFile[] {
@@ -16,46 +25,53 @@ export async function hasSchemaTable(pool: pg.Pool, schema: string): Promise<boo
 }
 
 /**
- * Brings `schema` up to date, each migration in its own transaction under an advisory lock, so several
- * processes starting at once migrate exactly once. Refuses a schema written by a newer Waymark.
+ * Brings `schema` up to date with `migrations` (Default: this build's), each in its own transaction under an
+ * advisory lock, so several processes (of one Waymark or of several releases) starting at once migrate exactly
+ * once; returns what the engine should warn about. A schema with newer migrations than this build knows is
+ * opened when they are all additive (one warning), and refused with E_SCHEMA_TOO_NEW, changing nothing, otherwise.
  */
-export async function migratePostgres(pool: pg.Pool, schema: string): Promise<void> {
-  const migrations = postgresMigrations();
-  const newest = migrations[migrations.length - 1]?.version ?? 0;
+export async function migratePostgres(
+  pool: pg.Pool,
+  schema: string,
+  migrations = postgresMigrations(),
+): Promise<SchemaWarning[]> {
+  const known = newestVersion(migrations);
   const client = await pool.connect();
   const onError = () => {}; // the failing query reports it
   client.on('error', onError);
+  const applied: MigrationFile[] = [];
+  let from: number | undefined;
   try {
     for (let i = 0; ; i++) {
       await client.query('BEGIN');
       try {
+        // The same lock key as every earlier release, so processes of different releases exclude each other.
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`waymark-migrate:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
         await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS waymark_schema (version integer NOT NULL, applied_at bigint NOT NULL)',
+        await prepareSchemaTable(client, schema, migrations);
+        const newer = await client.query<AppliedMigration>(
+          'SELECT version, name, kind, reason FROM waymark_schema WHERE version > $1 ORDER BY version',
+          [known],
         );
+        const warning = checkNewerMigrations(newer.rows, known, `database schema '${schema}'`);
         const found = Number(
           (await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM waymark_schema')).rows[0].v,
         );
-        if (found > newest) {
-          throw new WaymarkError(
-            'E_SCHEMA_TOO_NEW',
-            `database schema '${schema}' ` + `is version ${found} but this ` + `Waymark knows up to ${newest}: upgrade Waymark to open it`,
-            { details: { found, newest } },
-          );
-        }
+        from ??= found;
         const next = migrations.find((m) => m.version > found);
         if (!next) {
           await client.query('COMMIT');
-          return;
+          const breaking = breakingAppliedWarning(applied, from);
+          return [warning, breaking].filter((w): w is SchemaWarning => w !== undefined);
         }
         await client.query(next.sql);
-        await client.query('INSERT INTO waymark_schema (version, applied_at) VALUES ($1, $2)', [
-          next.version,
-          Date.now(),
-        ]);
+        await client.query(
+          'INSERT INTO waymark_schema (version, applied_at, name, kind, reason) VALUES ($1, $2, $3, $4, $5)',
+          [next.version, Date.now(), next.name, next.kind, next.reason],
+        );
         await client.query('COMMIT');
+        applied.push(next);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;
@@ -65,6 +81,33 @@ export async function migratePostgres(pool: pg.Pool, schema: string): Promise<vo
   } finally {
     client.off('error', onError);
     client.release(true);
+  }
+}
+
+/**
+ * Creates the schema table, or adds the kind columns to one written before they were and fills them in for
+ * the migrations this build knows. Runs inside the caller's locked transaction, so a refusal undoes it.
+ */
+async function prepareSchemaTable(client: pg.PoolClient, schema: string, migrations: MigrationFile[]): Promise<void> {
+  await client.query(`CREATE TABLE IF NOT EXISTS waymark_schema (
+    version integer NOT NULL, applied_at bigint NOT NULL, name text, kind text, reason text)`);
+  const { rows } = await client.query<{ column_name: string }>(
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'waymark_schema'",
+    [schema],
+  );
+  const columns = new Set(rows.map((row) => row.column_name));
+  for (const column of SCHEMA_KIND_COLUMNS) {
+    if (!columns.has(column)) await client.query(`ALTER TABLE waymark_schema ADD COLUMN ${column} text`);
+  }
+  const unrecorded = (
+    await client.query<{ version: number }>('SELECT version FROM waymark_schema WHERE kind IS NULL')
+  ).rows.map((row) => row.version);
+  for (const m of migrations) {
+    if (!unrecorded.includes(m.version)) continue;
+    await client.query(
+      'UPDATE waymark_schema SET name = $1, kind = $2, reason = $3 WHERE version = $4 AND kind IS NULL',
+      [m.name, m.kind, m.reason, m.version],
+    );
   }
 }
 

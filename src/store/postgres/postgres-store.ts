@@ -29,6 +29,7 @@ import type {
 import { applyCommits } from './commit.js';
 import { createRuns } from './create-runs.js';
 import { hasSchemaTable, migratePostgres, quoteIdent } from './migrate.js';
+import type { SchemaWarning } from '../migration-files.js';
 import { hasNul, isConnectionError } from './errors.js';
 import { storableText } from '../../core/text.js';
 import { inTransaction, unstorableTextError } from './transaction.js';
@@ -39,7 +40,12 @@ import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
 import {
   eventFromRow,
+  historyColumns,
+  runColumns,
   runFromRow,
+  signalColumns,
+  workerColumns,
+  workflowVersionColumns,
   signalFromRow,
   workerFromRow,
   workflowVersionFromRow,
@@ -47,6 +53,7 @@ import {
   type RunRow,
   type SignalRow,
   type WorkerRow,
+  type WorkflowVersionRow,
 } from './rows.js';
 
 export interface PostgresStoreOptions {
@@ -79,6 +86,7 @@ export class PostgresStore implements Store {
   readonly tasks: PostgresTasks;
   readonly definitions: PostgresDefinitions;
   readonly schema: string;
+  schemaWarnings: readonly SchemaWarning[] = [];
   private readonly pool: pg.Pool;
   private readonly wake: WakeListener;
   private readonly channel: string;
@@ -124,7 +132,7 @@ export class PostgresStore implements Store {
           },
         );
       }
-      await migratePostgres(store.pool, schema);
+      store.schemaWarnings = await migratePostgres(store.pool, schema);
     } catch (error) {
       await store.close();
       if (error instanceof WaymarkError) throw error;
@@ -248,7 +256,10 @@ export class PostgresStore implements Store {
 
   async listWorkflowVersions(): Promise<WorkflowVersionRecord[]> {
     return (
-      await this.query<never>('wm_list_versions', 'SELECT * FROM workflow_versions ORDER BY workflow, version')
+      await this.query<WorkflowVersionRow>(
+        'wm_list_versions',
+        `SELECT ${workflowVersionColumns()} FROM workflow_versions ORDER BY workflow, version`,
+      )
     ).map(workflowVersionFromRow);
   }
 
@@ -260,7 +271,7 @@ export class PostgresStore implements Store {
 
   async getRun(id: string): Promise<Run | undefined> {
     if (hasNul(id)) return undefined;
-    const [row] = await this.query<RunRow>('wm_get_run', 'SELECT * FROM runs WHERE id = $1', [id]);
+    const [row] = await this.query<RunRow>('wm_get_run', `SELECT ${runColumns()} FROM runs WHERE id = $1`, [id]);
     return row ? runFromRow(row) : undefined;
   }
 
@@ -275,7 +286,7 @@ export class PostgresStore implements Store {
       filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
     const rows = await this.query<RunRow>(
       'wm_list_runs',
-      `SELECT * FROM runs
+      `SELECT ${runColumns()} FROM runs
        WHERE ($1::text IS NULL OR workflow = $1) AND ($2::int IS NULL OR version = $2) AND ($3::text[] IS NULL OR status = ANY($3))
          AND ($5::text IS NULL OR correlation_id = $5)
        ORDER BY created_at DESC, id LIMIT $4`,
@@ -291,7 +302,11 @@ export class PostgresStore implements Store {
   async history(runId: string): Promise<HistoryEvent[]> {
     if (hasNul(runId)) return [];
     return (
-      await this.query<HistoryRow>('wm_history', 'SELECT * FROM history WHERE run_id = $1 ORDER BY pos', [runId])
+      await this.query<HistoryRow>(
+        'wm_history',
+        `SELECT ${historyColumns()} FROM history WHERE run_id = $1 ORDER BY pos`,
+        [runId],
+      )
     ).map(eventFromRow);
   }
 
@@ -314,7 +329,7 @@ export class PostgresStore implements Store {
          FOR UPDATE SKIP LOCKED)
        UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = CASE WHEN r.status = 'compensating' THEN r.status ELSE 'running' END, updated_at = now_ms()
        FROM due WHERE r.id = due.id
-       RETURNING r.*`,
+       RETURNING ${runColumns('r')}`,
       [served.map((s) => `${s.workflow}@${s.version}`), limit, workerId, leaseMs],
     );
     if (rows.length === 0) return [];
@@ -322,12 +337,12 @@ export class PostgresStore implements Store {
     const [history, signals, outcomes] = await Promise.all([
       this.query<HistoryRow>(
         'wm_claim_history',
-        'SELECT * FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos',
+        `SELECT ${historyColumns()} FROM history WHERE run_id = ANY($1::text[]) ORDER BY run_id, pos`,
         [ids],
       ),
       this.query<SignalRow>(
         'wm_claim_signals',
-        'SELECT * FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id',
+        `SELECT ${signalColumns()} FROM signals WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL ORDER BY id`,
         [ids],
       ),
       taskOutcomesOf(this.pool, ids),
@@ -396,7 +411,7 @@ export class PostgresStore implements Store {
       const run = (
         await client.query<RunRow>({
           name: 'wm_lock_run',
-          text: 'SELECT * FROM runs WHERE id = $1 FOR UPDATE',
+          text: `SELECT ${runColumns()} FROM runs WHERE id = $1 FOR UPDATE`,
           values: [runId],
         })
       ).rows[0];
@@ -409,7 +424,8 @@ export class PostgresStore implements Store {
       const [row] = (
         await client.query<SignalRow>({
           name: 'wm_insert_signal',
-          text: 'INSERT INTO signals (run_id, name, payload, sent_at) VALUES ($1, $2, $3, now_ms()) RETURNING *',
+          text: `INSERT INTO signals (run_id, name, payload, sent_at) VALUES ($1, $2, $3, now_ms())
+                 RETURNING ${signalColumns()}`,
           values: [runId, name, payload === undefined ? null : JSON.stringify(payload)],
         })
       ).rows;
@@ -455,7 +471,7 @@ export class PostgresStore implements Store {
   async liveWorkers(): Promise<WorkerRecord[]> {
     const rows = await this.query<WorkerRow>(
       'wm_live_workers',
-      'SELECT * FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id',
+      `SELECT ${workerColumns()} FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id`,
     );
     return rows.map(workerFromRow);
   }

@@ -7,6 +7,7 @@ import type {
   WorkflowVersionRecord,
   WorkflowVersionRef,
 } from '../types.js';
+import type { TaskRow } from '../task-rows.js';
 
 /** A `runs` row as pg returns it (jsonb parsed, bigint parsed to number by the pool's type parser). */
 export interface RunRow {
@@ -58,6 +59,105 @@ export interface WorkerRow {
   heartbeat_at: number;
 }
 
+/**
+ * A row type's columns as an explicit SELECT or RETURNING list, optionally qualified by a table alias.
+ * Statements are prepared once per connection, and PostgreSQL refuses to run a prepared `SELECT *` again once
+ * its table gained a column (a newer Waymark's additive migration): naming the columns keeps this release
+ * working through a rolling upgrade. `Record<keyof Row, true>` makes the list name every field of the row.
+ */
+function columnList<R>(fields: Record<keyof R, true>): (alias?: string) => string {
+  const names = Object.keys(fields);
+  return (alias) => names.map((name) => (alias ? `${alias}.${name}` : name)).join(', ');
+}
+
+/** The `runs` columns a RunRow holds. */
+export const runColumns = columnList<RunRow>({
+  id: true,
+  workflow: true,
+  version: true,
+  status: true,
+  input: true,
+  output: true,
+  error: true,
+  waiting_for: true,
+  attention: true,
+  next_pos: true,
+  due_at: true,
+  lease_owner: true,
+  lease_expires_at: true,
+  expires_at: true,
+  lock_key: true,
+  correlation_id: true,
+  pending_action: true,
+  epoch: true,
+  created_at: true,
+  updated_at: true,
+});
+
+/** The `history` columns a HistoryRow holds. */
+export const historyColumns = columnList<HistoryRow>({
+  run_id: true,
+  pos: true,
+  type: true,
+  seq: true,
+  name: true,
+  data: true,
+  at: true,
+  epoch: true,
+});
+
+/** The `signals` columns a SignalRow holds. */
+export const signalColumns = columnList<SignalRow>({
+  id: true,
+  run_id: true,
+  name: true,
+  payload: true,
+  sent_at: true,
+});
+
+/** The `workers` columns a WorkerRow holds. */
+export const workerColumns = columnList<WorkerRow>({
+  worker_id: true,
+  served: true,
+  started_at: true,
+  heartbeat_at: true,
+});
+
+/** The `workflow_versions` columns a WorkflowVersionRow holds. */
+export const workflowVersionColumns = columnList<WorkflowVersionRow>({
+  workflow: true,
+  version: true,
+  fingerprint: true,
+  registered_at: true,
+  status: true,
+});
+
+/** The `tasks` columns a TaskRow holds. */
+export const taskColumns = columnList<TaskRow<string>>({
+  task_id: true,
+  run_id: true,
+  workflow: true,
+  version: true,
+  seq: true,
+  attempt: true,
+  task_type: true,
+  ref_name: true,
+  status: true,
+  input: true,
+  output: true,
+  reason: true,
+  worker_id: true,
+  poll_count: true,
+  response_timeout_ms: true,
+  timeout_ms: true,
+  scheduled_at: true,
+  visible_at: true,
+  started_at: true,
+  ended_at: true,
+  updated_at: true,
+  logs: true,
+});
+
 /** jsonb null (a stored JSON null) and SQL NULL both come back as null; columns here never hold JSON null. */
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
@@ -99,13 +199,15 @@ export function signalFromRow(row: SignalRow): PendingSignal {
   };
 }
 
-export function workflowVersionFromRow(row: {
+export interface WorkflowVersionRow {
   workflow: string;
   version: number;
   fingerprint: string;
   registered_at: number;
   status: string;
-}): WorkflowVersionRecord {
+}
+
+export function workflowVersionFromRow(row: WorkflowVersionRow): WorkflowVersionRecord {
   return {
     workflow: row.workflow,
     version: row.version,

@@ -12,6 +12,7 @@ import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { RunCommit, TaskQueue } from '../types.js';
 import { hasNul } from './errors.js';
 import { inTransaction } from './transaction.js';
+import { taskColumns } from './rows.js';
 
 /** JSON columns (input, output, logs) are JSON text, as on SQLite. */
 type TaskRow = Row<string>;
@@ -20,7 +21,7 @@ const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
 /** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
 const deadline = (t: string) =>
-  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, ` + `COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ` + `ELSE now_ms() + ${t}response_timeout_ms END`;
+  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
 
 /** Hands out the oldest visible tasks of a type ($1) to a worker ($2), at most $3. */
 const POLL_SQL = `WITH next AS (
@@ -28,7 +29,7 @@ const POLL_SQL = `WITH next AS (
     ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
   UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = COALESCE(t.started_at, now_ms()), updated_at = now_ms(),
     response_deadline = ${deadline('t.')}
-  FROM next WHERE t.task_id = next.task_id RETURNING t.*`;
+  FROM next WHERE t.task_id = next.task_id RETURNING ${taskColumns('t')}`;
 
 const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
@@ -79,7 +80,7 @@ export class PostgresTasks implements TaskQueue {
       });
       const { rows } = await client.query<TaskRow>({
         name: 'wm_task_lock',
-        text: 'SELECT * FROM tasks WHERE task_id = $1 FOR UPDATE',
+        text: `SELECT ${taskColumns()} FROM tasks WHERE task_id = $1 FOR UPDATE`,
         values: [taskId],
       });
       const row = rows[0];
@@ -122,7 +123,8 @@ export class PostgresTasks implements TaskQueue {
     if (ids.length === 0) return [];
     const { rows } = await this.pool.query<TaskRow>({
       name: 'wm_task_finished',
-      text: "SELECT * FROM tasks WHERE task_id = ANY($1::text[]) AND status NOT IN ('SCHEDULED', 'IN_PROGRESS')",
+      text: `SELECT ${taskColumns()} FROM tasks
+             WHERE task_id = ANY($1::text[]) AND status NOT IN ('SCHEDULED', 'IN_PROGRESS')`,
       values: [ids],
     });
     return rows.map(fromRow);
@@ -132,7 +134,7 @@ export class PostgresTasks implements TaskQueue {
     if (hasNul(taskId)) return undefined;
     const { rows } = await this.pool.query<TaskRow>({
       name: 'wm_task_get',
-      text: 'SELECT * FROM tasks WHERE task_id = $1',
+      text: `SELECT ${taskColumns()} FROM tasks WHERE task_id = $1`,
       values: [taskId],
     });
     return rows[0] ? fromRow(rows[0]) : undefined;
@@ -142,7 +144,7 @@ export class PostgresTasks implements TaskQueue {
     if (hasNul(runId)) return [];
     const { rows } = await this.pool.query<TaskRow>({
       name: 'wm_task_of_run',
-      text: 'SELECT * FROM tasks WHERE run_id = $1 ORDER BY seq, attempt',
+      text: `SELECT ${taskColumns()} FROM tasks WHERE run_id = $1 ORDER BY seq, attempt`,
       values: [runId],
     });
     return rows.map(fromRow);
@@ -192,16 +194,14 @@ export class PostgresTasks implements TaskQueue {
 export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<Task[]> {
   const { rows } = await pool.query<TaskRow>({
     name: 'wm_task_outcomes',
-    text: `SELECT * FROM tasks WHERE run_id = ANY($1::text[]) ` + `AND consumed_at IS NULL AND status NOT ` + `IN ${OPEN} ORDER BY run_id, seq, attempt`,
+    text: `SELECT ${taskColumns()} FROM tasks
+           WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY run_id, seq, attempt`,
     values: [runIds],
   });
   return rows.map(fromRow);
 }
 
-/**
- * Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, and runs
- * suspending on tasks woken when a report already came (dueAfterCommit rule 3, commit-rules.ts).
- */
+/** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */
 export async function applyTaskWrites(
   client: pg.PoolClient,
   commits: RunCommit[],
@@ -244,7 +244,7 @@ export async function applyTaskWrites(
   if (ended.length) {
     await client.query({
       name: 'wm_task_cancel_open',
-      text: `UPDATE tasks SET status = 'CANCELED', ` + `ended_at = now_ms(), updated_at = now_ms(), ` + `consumed_at = now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
+      text: `UPDATE tasks SET status = 'CANCELED', ended_at = now_ms(), updated_at = now_ms(), consumed_at = now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
       values: [ended],
     });
   }

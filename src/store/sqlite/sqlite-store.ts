@@ -29,6 +29,7 @@ import { startedData } from '../started.js';
 import { startProblem } from '../storable.js';
 import { storableText } from '../../core/text.js';
 import { hasSchemaTable, migrateSqlite } from './migrate.js';
+import type { SchemaWarning } from '../migration-files.js';
 import { isOutage, SqliteCommits } from './commit.js';
 import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
@@ -69,6 +70,7 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   readonly tasks: SqliteTasks;
   readonly definitions: SqliteDefinitions;
+  readonly schemaWarnings: readonly SchemaWarning[];
   private readonly db: Database.Database;
   private readonly sql;
   private readonly locks: SqliteLocks;
@@ -80,7 +82,7 @@ export class SqliteStore implements Store {
     if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     try {
-      migrateSqlite(this.db);
+      this.schemaWarnings = migrateSqlite(this.db);
     } catch (error) {
       this.db.close();
       throw error;

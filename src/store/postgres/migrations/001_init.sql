@@ -1,3 +1,4 @@
+-- waymark: breaking — the first schema: no Waymark before it opens a store
 -- Waymark schema 1 (PostgreSQL): workflow versions, runs, their histories, signal inboxes and workers.
 -- Runs in the schema chosen by the store (search_path); times are epoch ms from the database clock.
 

@@ -1,3 +1,4 @@
+-- waymark: additive
 -- Step contracts: run lifetimes, operator actions waiting for an executing run, and target locks.
 ALTER TABLE runs ADD COLUMN expires_at bigint;
 ALTER TABLE runs ADD COLUMN lock_key text;

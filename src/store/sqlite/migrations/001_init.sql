@@ -1,3 +1,4 @@
+-- waymark: breaking — the first schema: no Waymark before it opens a store
 -- Waymark schema 1: workflow versions, runs, their histories, and signal inboxes.
 
 CREATE TABLE workflow_versions (

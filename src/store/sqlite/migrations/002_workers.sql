@@ -1,3 +1,4 @@
+-- waymark: additive
 -- Live workers and the versions they serve, so runs no worker serves can be reported stranded.
 CREATE TABLE workers (
   worker_id    TEXT    PRIMARY KEY,

@@ -1,3 +1,4 @@
+-- waymark: additive
 -- Routes: how unpinned starts of a workflow split between its current version and a canary candidate.
 CREATE TABLE routes (
   workflow   TEXT    PRIMARY KEY,

@@ -1,3 +1,4 @@
+-- waymark: additive
 -- Tasks: steps executed by remote workers that poll for them. Each attempt is a row; the run's history
 -- records its scheduling and (once the run consumes the worker's report) its outcome.
 CREATE TABLE tasks (

@@ -1,3 +1,4 @@
+-- waymark: additive
 -- A caller's correlation id for a run (e.g. an order number), to find the runs of one business transaction.
 ALTER TABLE runs ADD COLUMN correlation_id TEXT;
 CREATE INDEX runs_by_correlation ON runs (correlation_id) WHERE correlation_id IS NOT NULL;
