@@ -248,7 +248,7 @@ export class SqliteStore implements Store {
     try {
       return this.db.transaction(() => requests.map(checked)).immediate();
     } catch (error) {
-      if (isOutage(error)) throw error;
+      if (isOutage(error, this.db)) throw error;
     }
     // The database refused one start: each in its own savepoint, so the others are still created.
     const inSavepoint = this.db.transaction(checked);
@@ -258,7 +258,7 @@ export class SqliteStore implements Store {
           try {
             return inSavepoint(request);
           } catch (error) {
-            if (isOutage(error)) throw error;
+            if (isOutage(error, this.db)) throw error;
             return { created: false, refused: storableText((error as Error).message ?? String(error)) };
           }
         }),
