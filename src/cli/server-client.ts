@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** Help text of every command's --server option. */
@@ -59,7 +60,7 @@ export class ServerError extends Error {
 /** The server could not be reached (refused, unknown host, timed out). Exits 1. */
 export class ServerUnreachableError extends Error {
   override name = 'ServerUnreachableError';
-  readonly code = 'E_SERVER_UNREACHABLE';
+  readonly code: ErrorCode = 'E_SERVER_UNREACHABLE';
 }
 
 /** Query parameters; undefined ones are left out. */

@@ -99,9 +99,10 @@ export class Interpreter {
       let error = caught;
       if (error instanceof Terminated) {
         if (error.status === 'COMPLETED') return error.output;
-        const ended = new NonRetryableError(error.reason || `terminated with status ${error.status}`);
-        (ended as unknown as { code: string }).code = error.status; // FAILED or TERMINATED, as reported
-        error = ended;
+        error = new NonRetryableError(error.reason || `terminated with status ${error.status}`, {
+          code: 'E_TERMINATED',
+          details: { status: error.status }, // FAILED or TERMINATED, as the task said
+        });
       }
       await this.startFailureWorkflow(error as Error);
       throw error;
@@ -113,7 +114,9 @@ export class Interpreter {
   /** The definition's failureWorkflow, started once (a step) with what failed; a TERMINATE is not a failure to report. */
   private async startFailureWorkflow(error: Error): Promise<void> {
     const name = this.def.failureWorkflow;
-    const status = (error as { code?: string }).code === 'TERMINATED' ? 'TERMINATED' : 'FAILED';
+    const { code, details } = error as WaymarkError;
+    const status =
+      code === 'E_TERMINATED' && (details as { status?: unknown }).status === 'TERMINATED' ? 'TERMINATED' : 'FAILED';
     if (!name || status === 'TERMINATED' || !this.env.start) return;
     const start = this.env.start;
     const input = {
@@ -373,7 +376,7 @@ export class Interpreter {
       return value;
     } catch (error) {
       const code = (error as WaymarkError).code;
-      if (code === 'E_EXPRESSION') throw new NonRetryableError((error as Error).message);
+      if (code === 'E_EXPRESSION') throw new NonRetryableError((error as Error).message, { code });
       if (code === 'E_EXPRESSION_TIMEOUT') {
         this.sandboxMs += timeoutMs;
         if (timeoutMs < expressionTimeoutMs) throw budgetUsedUp();

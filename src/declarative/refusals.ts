@@ -3,9 +3,7 @@ import { NonRetryableError, type ErrorCode } from '../core/errors.js';
 
 /** A failure that no retry can help, with a stable code in the history (as `error.code`). */
 export function refusal(code: ErrorCode, message: string): NonRetryableError {
-  const error = new NonRetryableError(message);
-  (error as unknown as { code: string }).code = code;
-  return error;
+  return new NonRetryableError(message, { code });
 }
 
 /** A run went past one of the limits: `limit` names the option. */

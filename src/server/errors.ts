@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { WaymarkError, type ErrorCode } from '../core/errors.js';
+import { httpStatusOf, WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 
 /** The body of every error response. */
@@ -23,56 +23,48 @@ export class FieldError extends WaymarkError {
   }
 }
 
-/** HTTP status of each Waymark error code; other WaymarkErrors are 422 (understood, but not doable). */
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  E_INVALID_INPUT: 400,
-  E_NOT_SERIALIZABLE: 400,
-  E_RUN_NOT_FOUND: 404,
-  E_UNKNOWN_WORKFLOW: 404,
-  E_UNKNOWN_VERSION: 404,
-  E_TIMEOUT: 408,
-  E_VERSION_CONFLICT: 409,
-  E_VERSION_UNAVAILABLE: 409,
-  E_RUN_STATE: 409,
-  E_RUN_BUSY: 409,
-  E_LOCK_HELD: 409,
-  E_MIGRATION_REFUSED: 409,
-  E_NONDETERMINISM: 409,
-  E_SCHEMA_TOO_NEW: 500,
-  E_STORE: 503,
-  E_ENGINE_CLOSED: 503,
-};
+/**
+ * Codes of errors the HTTP layer raises itself (before or around any route), with their status. Every other
+ * code is one of ERRORS in core/errors.ts, whose status `httpStatusOf` gives on /v1 and /api alike.
+ */
+export const HTTP_ERRORS = {
+  E_ROUTE_NOT_FOUND: { status: 404, meaning: 'no route has that method and path' },
+  E_PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the request body is larger than the server takes' },
+  E_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the request body is not of a type the route reads (JSON)' },
+} satisfies Record<string, { status: number; meaning: string }>;
 
-/** Codes of errors raised by the HTTP layer itself, by status. */
-const HTTP_CODES: Record<number, string> = {
-  404: 'E_ROUTE_NOT_FOUND',
-  413: 'E_PAYLOAD_TOO_LARGE',
-  415: 'E_UNSUPPORTED_MEDIA_TYPE',
-};
+/** The HTTP layer's code for a framework refusal of `status` (other 4xx are bad input). */
+function httpLayerCode(status: number): string {
+  const found = Object.entries(HTTP_ERRORS).find(([, spec]) => spec.status === status);
+  return found?.[0] ?? 'E_INVALID_INPUT';
+}
 
 /** The HTTP status and body for anything a handler throws. */
 export function toResponse(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof FieldError)
     return {
-      status: 400,
+      status: httpStatusOf(error.code),
       body: { code: error.code, message: error.message, field: error.field, reason: error.reason },
     };
   if (error instanceof WaymarkError) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
-    return { status: STATUS[error.code] ?? 422, body };
+    return { status: httpStatusOf(error.code), body };
   }
   const fastify = error as Partial<FastifyError>;
   if (Array.isArray(fastify.validation) && fastify.validation.length > 0)
-    return { status: 400, body: validationBody(fastify as FastifyError) };
+    return { status: httpStatusOf('E_INVALID_INPUT'), body: validationBody(fastify as FastifyError) };
   const status = fastify.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return {
       status,
-      body: { code: HTTP_CODES[status] ?? 'E_INVALID_INPUT', message: fastify.message ?? 'bad request' },
+      body: { code: httpLayerCode(status), message: fastify.message ?? 'bad request' },
     };
   }
-  return { status: 500, body: { code: 'E_INTERNAL', message: 'internal error: see the server log' } };
+  return {
+    status: httpStatusOf('E_INTERNAL'),
+    body: { code: 'E_INTERNAL', message: 'internal error: see the server log' },
+  };
 }
 
 /** What the router refuses before any route runs: a path that is not UTF-8, a path segment too long. */
@@ -111,7 +103,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     return reply
-      .code(404)
+      .code(HTTP_ERRORS.E_ROUTE_NOT_FOUND.status)
       .send({ code: 'E_ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 }

@@ -1,4 +1,4 @@
-import { WaymarkError } from '../core/errors.js';
+import { isRetryable, WaymarkError } from '../core/errors.js';
 import {
   currentEpoch,
   isTerminal,
@@ -324,7 +324,7 @@ export interface MigrateAllReport {
   migrated: string[];
   /** Runs the migration does not fit (divergence, validate), with why: they stay as they were. */
   refused: { runId: string; code: string; reason: string }[];
-  /** Runs that could not be migrated now (executing, changed meanwhile): try again. */
+  /** Runs that could not be migrated now (executing, changed meanwhile: a retryable code): try again. */
   failed: { runId: string; code: string; reason: string }[];
 }
 
@@ -353,7 +353,7 @@ export async function migrateAll(
     } catch (error) {
       const code = error instanceof WaymarkError ? error.code : 'E_STORE';
       const entry = { runId: run.id, code, reason: (error as Error).message };
-      if (code === 'E_RUN_BUSY' || code === 'E_STORE') report.failed.push(entry);
+      if (isRetryable(code)) report.failed.push(entry);
       else report.refused.push(entry);
     }
   }

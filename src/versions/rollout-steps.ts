@@ -89,7 +89,7 @@ export async function promote(port: RolloutPort, rollout: Rollout, insist: boole
   if (!held && !insist) return rollout;
   if (!held)
     throw new WaymarkError(
-      'E_RUN_STATE',
+      'E_ROLLOUT_BUSY',
       `the ${rollout.kind} rollout of ${rollout.workflow} is being changed by ` +
         `${rollout.claim?.by ?? 'another process'}`,
     );
@@ -181,7 +181,7 @@ export async function setPaused(port: RolloutPort, rollout: Rollout, paused: boo
   });
   if (!saved)
     throw new WaymarkError(
-      'E_RUN_STATE',
+      'E_ROLLOUT_BUSY',
       `the ${rollout.kind} rollout of ${rollout.workflow} changed meanwhile: look again`,
     );
   return saved;

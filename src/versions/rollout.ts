@@ -170,7 +170,7 @@ export async function startRollout(
   }
   const saved = await saveOver(store, rollout, rollout);
   if (!saved)
-    throw new WaymarkError('E_RUN_STATE', `another process started a ${kind} rollout of ${workflow} at the same time`);
+    throw new WaymarkError('E_ROLLOUT_BUSY', `another process started a ${kind} rollout of ${workflow} meanwhile`);
   return saved;
 }
 

@@ -241,7 +241,10 @@ forEachBackend((backend) => {
 
       const failing = await engine.start('fragile', null);
       const failed = await runUntil(engine, failing.id, (r) => r.status === 'failed');
-      assert.deepEqual([failed.error!.code, failed.error!.message], ['FAILED', 'bad input']);
+      assert.deepEqual(
+        [failed.error!.code, failed.error!.details, failed.error!.message],
+        ['E_TERMINATED', { status: 'FAILED' }, 'bad input'],
+      );
       assert.deepEqual(await engine.result(`${failing.id}.failure`, { timeoutMs: 10_000 }), {
         result: `${failing.id} failed: bad input`,
       });

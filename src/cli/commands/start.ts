@@ -87,9 +87,10 @@ function print(run: Run, existed: boolean, json: boolean): void {
 function forceHint(error: unknown): never {
   const details = error instanceof WaymarkError ? (error.details as { status?: unknown } | undefined) : undefined;
   if (error instanceof WaymarkError && error.code === 'E_VERSION_UNAVAILABLE' && details?.status === 'draining') {
+    const { workflow, version } = details as { workflow?: unknown; version?: unknown };
     throw new WaymarkError(
       error.code,
-      error.message.replace(/ \(pass force to start it anyway\)$/, '') + ' (add --force to start it anyway)',
+      `${String(workflow)} v${String(version)} is draining: it takes no new starts (add --force to start it anyway)`,
       { details: error.details, cause: error },
     );
   }

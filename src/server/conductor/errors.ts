@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { WaymarkError, type ErrorCode } from '../../core/errors.js';
+import { httpStatusOf, isRetryable, WaymarkError } from '../../core/errors.js';
 import { FieldError } from '../errors.js';
 
 /** One bad field, as Conductor clients read it. */
@@ -41,32 +41,13 @@ export const badRequest = (path: string, message: string, invalidValue?: unknown
   new ConductorError(400, message, [{ path, message, invalidValue: invalidValue ?? null }]);
 export const notFound = (message: string) => new ConductorError(404, message);
 export const conflict = (message: string) => new ConductorError(409, message);
-/** What Waymark cannot do (the reason says why, and what to do instead). */
-
-const NOT_FOUND: ErrorCode[] = ['E_RUN_NOT_FOUND', 'E_UNKNOWN_WORKFLOW', 'E_UNKNOWN_VERSION', 'E_TASK_NOT_FOUND'];
-const CONFLICT: ErrorCode[] = [
-  'E_VERSION_CONFLICT',
-  'E_VERSION_UNAVAILABLE',
-  'E_RUN_STATE',
-  'E_RUN_BUSY',
-  'E_LOCK_HELD',
-  'E_MIGRATION_REFUSED',
-  'E_NONDETERMINISM',
-  'E_WOULD_STRAND',
-];
-const INVALID: ErrorCode[] = [
-  'E_INVALID_INPUT',
-  'E_NOT_SERIALIZABLE',
-  'E_EXPRESSION',
-  'E_EXPRESSION_TIMEOUT',
-  'E_EXPRESSION_MEMORY',
-];
-/** Conditions that pass by themselves: asking again later may succeed. */
-const TRANSIENT: ErrorCode[] = ['E_RUN_BUSY', 'E_STORE', 'E_ENGINE_CLOSED', 'E_TIMEOUT'];
 
 const INSTANCE = hostname();
 
-/** The HTTP status and Conductor error body for anything an /api handler throws. */
+/**
+ * The HTTP status and Conductor error body for anything an /api handler throws: a WaymarkError's status and
+ * `retryable` come from ERRORS (the same status /v1 answers), a ConductorError's from the Conductor layer.
+ */
 export function toConductorError(error: unknown): ConductorErrorBody {
   const body = (
     status: number,
@@ -82,23 +63,13 @@ export function toConductorError(error: unknown): ConductorErrorBody {
   });
   if (error instanceof ConductorError)
     return body(error.status, error.message, error.retryable, error.validationErrors);
-  if (error instanceof FieldError)
-    return {
-      ...body(400, error.message, false, [
-        { path: error.field.replace(/^(params|query)\./, ''), message: error.reason, invalidValue: null },
-      ]),
-      code: error.code,
-    };
   if (error instanceof WaymarkError) {
-    const status = NOT_FOUND.includes(error.code)
-      ? 404
-      : CONFLICT.includes(error.code)
-        ? 409
-        : INVALID.includes(error.code)
-          ? 400
-          : 500;
+    const problems =
+      error instanceof FieldError
+        ? [{ path: error.field.replace(/^(params|query)\./, ''), message: error.reason, invalidValue: null }]
+        : validationErrorsOf(error);
     return {
-      ...body(status, error.message, TRANSIENT.includes(error.code), validationErrorsOf(error)),
+      ...body(httpStatusOf(error.code), error.message, isRetryable(error.code), problems),
       code: error.code,
     };
   }
@@ -106,7 +77,7 @@ export function toConductorError(error: unknown): ConductorErrorBody {
   const status = fastify.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500)
     return body(status, fastify.message ?? 'bad request');
-  return body(500, 'internal error: see the server log', true);
+  return body(httpStatusOf('E_INTERNAL'), 'internal error: see the server log', isRetryable('E_INTERNAL'));
 }
 
 /** The validation problems a WaymarkError carries (`details.validationErrors`), else one naming its field, else none. */

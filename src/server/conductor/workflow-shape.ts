@@ -39,8 +39,11 @@ export function workflowStatus(run: RunFacts): WorkflowStatus {
       return 'TERMINATED';
     default: {
       const code = run.error?.code;
+      const taskSaid = (run.error?.details as { status?: unknown } | undefined)?.status;
       if (code === 'E_RUN_EXPIRED') return 'TIMED_OUT';
-      if (code === 'E_RUN_CANCELLED' || code === 'TERMINATED') return 'TERMINATED';
+      if (code === 'E_RUN_CANCELLED') return 'TERMINATED';
+      if (code === 'E_TERMINATED' && taskSaid === 'TERMINATED') return 'TERMINATED';
+      if (code === 'TERMINATED') return 'TERMINATED'; // how a TERMINATE task's end was recorded before E_TERMINATED
       return 'FAILED';
     }
   }

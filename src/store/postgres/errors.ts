@@ -2,17 +2,14 @@
 
 const sqlState = (error: unknown): string => String((error as { code?: unknown }).code ?? '');
 
-/** Errors that mean the connection, not the statement, failed: admin shutdown, crash, dropped socket. */
+/**
+ * Errors that mean the connection, not the statement, failed: admin shutdown, crash, dropped socket, or the
+ * connection ending under the query (pg raises a bare Error then, with no SQLSTATE and no system code).
+ */
 export function isConnectionError(error: unknown): boolean {
   const code = sqlState(error);
-  const message = (error as Error).message ?? '';
-  return (
-    code.startsWith('57P') ||
-    code.startsWith('08') ||
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    /Connection terminated/i.test(message)
-  );
+  const bare = error instanceof Error && Object.getPrototypeOf(error) === Error.prototype && code === '';
+  return code.startsWith('57P') || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE' || bare;
 }
 
 /** PostgreSQL text cannot hold U+0000: a lookup by such a value finds nothing (and must not be sent). */

@@ -1,8 +1,11 @@
 import type pg from 'pg';
 import { WaymarkError } from '../../core/errors.js';
 
-/** SQLSTATEs of text PostgreSQL cannot store: a NUL character (22021, 22P05 in jsonb), or a lone surrogate escape in jsonb (22P02). */
-const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+/**
+ * SQLSTATEs of text PostgreSQL cannot store: a NUL character (22021, 22P05 in jsonb), or a lone surrogate escape
+ * in jsonb (22P02, text a type cannot read: the JSON sent is JSON.stringify's, so it is the escape).
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05', '22P02']);
 
 /**
  * A statement refused for text PostgreSQL cannot store, as the bad input it is (E_INVALID_INPUT: nothing was
@@ -10,8 +13,7 @@ const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
  */
 export function unstorableTextError(error: unknown): unknown {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  const surrogate = code === '22P02' && typeof message === 'string' && /surrogate|json/i.test(message);
-  if (typeof code !== 'string' || !(UNSTORABLE_TEXT.has(code) || surrogate)) return error;
+  if (typeof code !== 'string' || !UNSTORABLE_TEXT.has(code)) return error;
   return new WaymarkError(
     'E_INVALID_INPUT',
     `the value holds text PostgreSQL cannot store (a NUL character or a lone surrogate): ${String(message)}`,

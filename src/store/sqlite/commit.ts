@@ -32,7 +32,9 @@ export class SqliteCommits {
         'UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL',
       ),
       pendingSignalNamed: db.prepare(
-        'SELECT 1 FROM signals WHERE ' + 'run_id = ? AND consumed_at IS ' + 'NULL AND name IN (SELECT value FROM json_each(?)) LIMIT 1',
+        'SELECT 1 FROM signals WHERE ' +
+          'run_id = ? AND consumed_at IS ' +
+          'NULL AND name IN (SELECT value FROM json_each(?)) LIMIT 1',
       ),
       updateRun: db.prepare(
         `UPDATE runs SET next_pos = @nextPos, updated_at = @now,
@@ -63,7 +65,7 @@ export class SqliteCommits {
       // Fast path: fencing checks run before any write, so a batch normally needs no savepoints.
       return this.db.transaction(() => batch.map(checked)).immediate();
     } catch (error) {
-      if (isOutage(error)) throw error;
+      if (isOutage(error, this.db)) throw error;
     }
     // The database refused one commit (a step outcome written twice, a value it cannot take): each in its own savepoint.
     const inSavepoint = this.db.transaction(checked);
@@ -73,7 +75,7 @@ export class SqliteCommits {
           try {
             return inSavepoint(c, i);
           } catch (error) {
-            if (isOutage(error)) throw error;
+            if (isOutage(error, this.db)) throw error;
             if (isConstraintError(error)) return { ok: false, reason: 'conflict' };
             return {
               ok: false,
@@ -193,11 +195,8 @@ const OUTAGE_CODES = [
   'SQLITE_AUTH',
 ];
 
-/** True when the store as a whole is failing (busy, I/O, full, closed), not one item of the batch. */
-export function isOutage(error: unknown): boolean {
+/** True when the store as a whole is failing (busy, I/O, full, `db` closed), not one item of the batch. */
+export function isOutage(error: unknown, db: Database.Database): boolean {
   const code = (error as { code?: string }).code ?? '';
-  return (
-    OUTAGE_CODES.some((prefix) => code.startsWith(prefix)) ||
-    /database connection is not open/i.test((error as Error).message ?? '')
-  );
+  return OUTAGE_CODES.some((prefix) => code.startsWith(prefix)) || !db.open;
 }

@@ -98,7 +98,9 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       insertVersion: db.prepare(
-        'INSERT INTO workflow_versions (workflow, ' + 'version, fingerprint, ' + 'registered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO workflow_versions (workflow, ' +
+          'version, fingerprint, ' +
+          'registered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       listVersions: db.prepare('SELECT * FROM workflow_versions ORDER BY workflow, version'),
       getVersion: db.prepare('SELECT fingerprint FROM workflow_versions WHERE workflow = ? AND version = ?'),
@@ -115,7 +117,9 @@ export class SqliteStore implements Store {
       ),
       listRollouts: db.prepare('SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key'),
       outcomesSince: db.prepare(
-        'SELECT status, ' + 'COUNT(*) AS count FROM runs WHERE workflow ' + '= ? AND version = ? AND created_at >= ? GROUP BY status',
+        'SELECT status, ' +
+          'COUNT(*) AS count FROM runs WHERE workflow ' +
+          '= ? AND version = ? AND created_at >= ? GROUP BY status',
       ),
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
@@ -168,7 +172,9 @@ export class SqliteStore implements Store {
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
       countRuns: db.prepare(
-        'SELECT workflow, version, status, ' + 'COUNT(*) AS count FROM runs GROUP BY workflow, ' + 'version, status ORDER BY workflow, version, status',
+        'SELECT workflow, version, status, ' +
+          'COUNT(*) AS count FROM runs GROUP BY workflow, ' +
+          'version, status ORDER BY workflow, version, status',
       ),
       inFlightGroups: db.prepare(IN_FLIGHT_GROUPS_SQL),
       patchUsage: db.prepare(PATCH_USAGE_SQL),
@@ -250,7 +256,7 @@ export class SqliteStore implements Store {
     try {
       return this.db.transaction(() => requests.map(checked)).immediate();
     } catch (error) {
-      if (isOutage(error)) throw error;
+      if (isOutage(error, this.db)) throw error;
     }
     // The database refused one start: each in its own savepoint, so the others are still created.
     const inSavepoint = this.db.transaction(checked);
@@ -260,7 +266,7 @@ export class SqliteStore implements Store {
           try {
             return inSavepoint(request);
           } catch (error) {
-            if (isOutage(error)) throw error;
+            if (isOutage(error, this.db)) throw error;
             return { created: false, refused: storableText((error as Error).message ?? String(error)) };
           }
         }),
