@@ -188,7 +188,8 @@ export class SandboxPool implements ExpressionEvaluator {
     const queued = this.#queue.indexOf(job);
     if (queued >= 0) {
       this.#queue.splice(queued, 1);
-      return settle(job, reason);
+      settle(job, reason);
+      return;
     }
     for (const thread of this.#live) if (thread.job === job) void this.#stop(thread, reason);
   }

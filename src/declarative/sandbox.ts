@@ -182,14 +182,21 @@ function evaluateIn(
   const excerpt = expression.trim().slice(0, EXCERPT_CHARS);
   const runtime = module.newRuntime();
   const handles: QuickJSHandle[] = [];
-  const keep = (handle: QuickJSHandle) => (handles.push(handle), handle);
+  const keep = (handle: QuickJSHandle) => {
+    handles.push(handle);
+    return handle;
+  };
   let context: QuickJSContext | undefined;
   let deadline = performance.now() + timeoutMs;
   let timedOut = false;
   let moduleHealthy = false;
   try {
     runtime.setMaxStackSize(MAX_STACK_BYTES);
-    runtime.setInterruptHandler(() => performance.now() > deadline && (timedOut = true));
+    runtime.setInterruptHandler(() => {
+      const late = performance.now() > deadline;
+      if (late) timedOut = true;
+      return late;
+    });
     context = runtime.newContext();
     const ctx = context;
     const helpers = keep(ctx.unwrapResult(ctx.evalCode(PRELUDE, 'prelude.js', { type: 'global' })));

@@ -157,7 +157,10 @@ function taskDefsTable(defs: TaskDefJson[]): string {
 
 function printNames(done: 'registered' | 'updated', defs: Record<string, unknown>[], flags: TaskFlags): void {
   const names = defs.map((d) => d.name as string);
-  if (flags.json) return printJson({ [done]: names });
+  if (flags.json) {
+    printJson({ [done]: names });
+    return;
+  }
   process.stdout.write(
     `${done} ${names.length === 1 ? 'task definition' : `${names.length} task definitions`}: ${names.join(', ')}\n`,
   );

@@ -363,7 +363,7 @@ function definitionText(def: WorkflowDefJson): string {
       rows.push([ref, task.type ?? 'SIMPLE', task.name ?? '', within, task.optional ? 'optional' : '']);
       for (const [value, branch] of Object.entries(task.decisionCases ?? {})) walk(branch, `${ref} case ${value}`);
       walk(task.defaultCase, `${ref} default`);
-      (task.forkTasks ?? []).forEach((branch, i) => walk(branch, `${ref} branch ${i + 1}`));
+      for (const [i, branch] of (task.forkTasks ?? []).entries()) walk(branch, `${ref} branch ${i + 1}`);
       walk(task.loopOver, `${ref} loop`);
     }
   };

@@ -130,7 +130,10 @@ export function rolloutCommand(program: Command): void {
 }
 
 function show(rollouts: Rollout[], json: boolean): void {
-  if (json) return printJson(rollouts);
+  if (json) {
+    printJson(rollouts);
+    return;
+  }
   if (rollouts.length === 0) return void process.stdout.write('(no rollouts)\n');
   const rows = rollouts.map((r) => [
     r.workflow,

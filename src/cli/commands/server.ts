@@ -3,7 +3,7 @@ import { Engine, WaymarkError, type Json } from '../../index.js';
 import { compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
 import { parseTaskDefs, parseWorkflowDef } from '../../declarative/definitions.js';
 import { resolveLimits, type DeclarativeOptions } from '../../declarative/limits.js';
-import { startServer } from '../../server/server.js';
+import { startServer, type RunningServer } from '../../server/server.js';
 import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
@@ -89,7 +89,7 @@ export function serverCommand(program: Command): void {
         compile: declarative.compile,
       });
       declarative.bind(engine);
-      let server;
+      let server: RunningServer;
       try {
         await engine.definitions.saveTaskDefinitions(tasks);
         await engine.definitions.register(compiled);

@@ -77,7 +77,10 @@ export function startCommand(program: Command): void {
 }
 
 function print(run: Run, existed: boolean, json: boolean): void {
-  if (json) return printJson(run);
+  if (json) {
+    printJson(run);
+    return;
+  }
   process.stdout.write(
     `${existed ? `run '${run.id}' already exists: nothing started` : 'started'}\n${runDetails(run)}\n`,
   );
@@ -89,7 +92,7 @@ function forceHint(error: unknown): never {
   if (error instanceof WaymarkError && error.code === 'E_VERSION_UNAVAILABLE' && details?.status === 'draining') {
     throw new WaymarkError(
       error.code,
-      error.message.replace(/ \(pass force to start it anyway\)$/, '') + ' (add --force to start it anyway)',
+      `${error.message.replace(/ \(pass force to start it anyway\)$/, '')} (add --force to start it anyway)`,
       { details: error.details, cause: error },
     );
   }

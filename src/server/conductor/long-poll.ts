@@ -97,19 +97,18 @@ export class PollHub {
 
   private queueOf(taskType: string): TypeQueue {
     let queue = this.queues.get(taskType);
-    if (!queue)
-      this.queues.set(
+    if (!queue) {
+      queue = {
         taskType,
-        (queue = {
-          taskType,
-          waiters: new Set(),
-          pumping: false,
-          again: false,
-          drained: false,
-          emptyAt: 0,
-          recheck: undefined,
-        }),
-      );
+        waiters: new Set(),
+        pumping: false,
+        again: false,
+        drained: false,
+        emptyAt: 0,
+        recheck: undefined,
+      };
+      this.queues.set(taskType, queue);
+    }
     return queue;
   }
 

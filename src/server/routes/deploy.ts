@@ -50,7 +50,8 @@ const report = {
 export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, declarative }) => {
   let support: Promise<DeclarativeSupport> | undefined = declarative && Promise.resolve(declarative);
   const candidates = async (definitions: unknown[]) => {
-    const { env } = await (support ??= declarativeSupport());
+    support ??= declarativeSupport();
+    const { env } = await support;
     return definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), env));
   };
   const tags = ['deploy'];

@@ -133,7 +133,10 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
       run.nextPos += commit.events.length;
       if (u?.epoch !== undefined) run.epoch = u.epoch;
       epochs.set(commit, run.epoch);
-      if (u && (u.releaseLease || isAtRest(u.status))) (run.owner = null), (run.free = true);
+      if (u && (u.releaseLease || isAtRest(u.status))) {
+        run.owner = null;
+        run.free = true;
+      }
     }
   }
   if (accepted.length === 0) return outcomes;
@@ -221,7 +224,10 @@ export function merge(commits: RunCommit[]): MergedUpdate[] {
       if (u.input !== undefined) m.input = JSON.stringify(u.input);
       const ends = isAtRest(u.status);
       m.clearPending = m.clearPending || Boolean(u.clearPendingAction);
-      if (u.clearResult) (m.output = null), (m.error = null);
+      if (u.clearResult) {
+        m.output = null;
+        m.error = null;
+      }
       if (u.output !== undefined) m.output = JSON.stringify(u.output);
       if (u.error !== undefined) m.error = u.error === null ? null : JSON.stringify(u.error);
       if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);

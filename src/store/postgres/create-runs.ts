@@ -75,7 +75,10 @@ async function createAll(
   );
   const out = new Map<CreateRunRequest, CreateRunResult>();
   const plain = requests.filter((r) => !r.lock);
-  if (plain.length) (await createPlainRuns(client, plain, leaseMs)).forEach((result, i) => out.set(plain[i]!, result));
+  if (plain.length) {
+    const results = await createPlainRuns(client, plain, leaseMs);
+    for (const [i, result] of results.entries()) out.set(plain[i]!, result);
+  }
   for (const request of requests.filter((r) => r.lock))
     out.set(request, await createLockedRun(client, request, leaseMs));
   return requests.map((r) => out.get(r)!);

@@ -345,7 +345,11 @@ export class PostgresStore implements Store {
     );
     for (const row of history) byRun.get(row.run_id)!.history.push(eventFromRow(row));
     for (const row of signals) byRun.get(row.run_id)!.signals.push(signalFromRow(row));
-    for (const task of outcomes) (byRun.get(task.runId)!.taskOutcomes ??= []).push(task);
+    for (const task of outcomes) {
+      const claimed = byRun.get(task.runId)!;
+      claimed.taskOutcomes ??= [];
+      claimed.taskOutcomes.push(task);
+    }
     return [...byRun.values()];
   }
 

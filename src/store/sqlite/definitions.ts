@@ -24,9 +24,9 @@ export class SqliteDefinitions implements DefinitionStore {
 
   async saveSources(sources: WorkflowSource[]): Promise<void> {
     this.db
-      .transaction(() =>
-        sources.forEach((s) => this.sql.saveSource.run(JSON.stringify(s.source), s.workflow, s.version)),
-      )
+      .transaction(() => {
+        for (const s of sources) this.sql.saveSource.run(JSON.stringify(s.source), s.workflow, s.version);
+      })
       .immediate();
   }
 
@@ -50,9 +50,9 @@ export class SqliteDefinitions implements DefinitionStore {
   async saveTaskDefinitions(definitions: TaskDefinition[]): Promise<void> {
     const now = Date.now();
     this.db
-      .transaction(() =>
-        definitions.forEach((d) => this.sql.saveTaskDefinition.run(d.name, JSON.stringify(d.definition), now)),
-      )
+      .transaction(() => {
+        for (const d of definitions) this.sql.saveTaskDefinition.run(d.name, JSON.stringify(d.definition), now);
+      })
       .immediate();
   }
 
