@@ -14,7 +14,7 @@ if (!store || !workerId || !runsArg || !idPrefix || !sleepArg || !stepArg) {
   process.exit(2);
 }
 const runs = Number(runsArg);
-const report = (facts: Record<string, number>) => process.stdout.write(JSON.stringify(facts) + '\n');
+const report = (facts: Record<string, number>) => process.stdout.write(`${JSON.stringify(facts)}\n`);
 
 const engine = await Engine.open({ store, workflows: [recovery], workerId });
 let parked = 0;

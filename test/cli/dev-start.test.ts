@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { Engine } from '../../src/index.js';
 import { tempDb } from '../helpers.js';
-import { cli, cliJson, sleep, spawnCli } from './cli-process.js';
+import { cliJson, sleep, spawnCli } from './cli-process.js';
 
 test('a run started by a client process is executed by `waymark dev` in another process, which stops cleanly on SIGTERM', async () => {
   const db = tempDb();

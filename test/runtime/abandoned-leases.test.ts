@@ -39,14 +39,21 @@ async function abandonedRunsAreNotKeptLeased(outage: Outage): Promise<void> {
     name: 'holder',
     version: 1,
     async run(ctx) {
-      return ctx.step('hold', async () => (enter(), await hold.opened, 'held'));
+      return ctx.step('hold', async () => {
+        enter();
+        await hold.opened;
+        return 'held';
+      });
     },
   });
   const stepper = defineWorkflow({
     name: 'stepper',
     version: 1,
     async run(ctx, input: { n: number }) {
-      await ctx.step('first', async () => (enter(), await release.opened));
+      await ctx.step('first', async () => {
+        enter();
+        await release.opened;
+      });
       return ctx.step('second', async () => input.n);
     },
   });

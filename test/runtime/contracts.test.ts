@@ -159,7 +159,7 @@ forEachBackend((backend) => {
     try {
       const retried = await engine.start('saga', { failAt: 'ship', escalate: true });
       const parked = await runUntil(engine, retried.id, (r) => r.status === 'needs_attention');
-      assert.equal((parked.attention?.details as { reason: string; step: string }).reason, 'step_failed');
+      assert.equal((parked.attention?.details as { reason: string; step: string } | undefined)?.reason, 'step_failed');
       assert.deepEqual((await engine.describe(retried.id)).actions, [
         'retry_step',
         'skip_step',
@@ -172,7 +172,8 @@ forEachBackend((backend) => {
       await runUntil(
         engine,
         retried.id,
-        (r) => r.status === 'needs_attention' && (r.attention?.details as { attempts: number }).attempts === 2,
+        (r) =>
+          r.status === 'needs_attention' && (r.attention?.details as { attempts: number } | undefined)?.attempts === 2,
       );
       await engine.skipStep(retried.id, { actor: 'ada', reason: 'shipped by hand', output: 'shipped manually' });
       assert.equal(await engine.result(retried.id, { timeoutMs: 5_000 }), 'shipped manually');

@@ -165,7 +165,7 @@ forEachBackend((backend) => {
       const run = await engine.start('typed', null);
       assert.deepEqual(await engine.result(run.id, { timeoutMs: 5_000 }), { score: 0.9 });
       const failure = (await engine.history(run.id)).find((e) => e.type === 'step_failed');
-      assert.equal((failure?.data as { error: { code: string } }).error.code, 'E_INVALID_OUTPUT');
+      assert.equal((failure?.data as { error: { code: string } } | undefined)?.error.code, 'E_INVALID_OUTPUT');
     } finally {
       await engine.close();
     }

@@ -89,7 +89,10 @@ forEachBackend((backend) => {
     try {
       await second.signal(run.id, 'go');
       const parked = await runUntil(second, run.id, (r) => r.status === 'needs_attention');
-      assert.deepEqual((parked.attention?.details as { expected: unknown }).expected, { kind: 'step', name: 'b' });
+      assert.deepEqual((parked.attention?.details as { expected: unknown } | undefined)?.expected, {
+        kind: 'step',
+        name: 'b',
+      });
       assert.equal(parked.output, undefined);
     } finally {
       await second.close();

@@ -48,8 +48,8 @@ forEachBackend((backend) => {
       await engine.signal(env.RUN_ID, 'go', { ok: true }); // the crash may have come before the worker's own signal
       if (options.unknownOutcome) {
         const parked = await runUntil(engine, env.RUN_ID, (r) => r.status === 'needs_attention');
-        assert.equal((parked.attention?.details as { reason?: string }).reason, 'unknown_outcome');
-        assert.equal((parked.attention?.details as { step?: string }).step, 'charge');
+        assert.equal((parked.attention?.details as { reason?: string } | undefined)?.reason, 'unknown_outcome');
+        assert.equal((parked.attention?.details as { step?: string } | undefined)?.step, 'charge');
         await engine.skipStep(env.RUN_ID, { output: 'charged', actor: 'test', reason: 'the charge went through' });
       }
       assert.deepEqual(await engine.result(env.RUN_ID, { timeoutMs: 20_000 }), EXPECTED);

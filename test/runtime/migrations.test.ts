@@ -20,10 +20,10 @@ const researchV2 = defineWorkflow({
   version: 2,
   async run(ctx, input: { topic: string; model: string }) {
     const fetched = await ctx.step('fetch', () => ({ raw_text: `notes on ${input.topic}` }));
-    const enriched = await ctx.step(
-      'enrich',
-      () => (enrichCalls++, { enriched_text: `${fetched.raw_text} (enriched)`, sources: ['kb'] }),
-    );
+    const enriched = await ctx.step('enrich', () => {
+      enrichCalls++;
+      return { enriched_text: `${fetched.raw_text} (enriched)`, sources: ['kb'] };
+    });
     const summary = await ctx.step('summarize', () => `summary of ${enriched.enriched_text}`);
     await ctx.waitForSignal('review');
     return ctx.step('publish', () => ({ summary, model: input.model, sources: enriched.sources }));

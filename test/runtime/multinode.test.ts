@@ -65,9 +65,9 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
     const outputs = await Promise.all(
       Array.from({ length: RUNS }, (_, n) => client.result(`run-${n}`, { timeoutMs: 10_000 })),
     );
-    outputs.forEach((output, n) =>
-      assert.deepEqual(output, expectedLedgeredOutput(n), `run-${n} has a crash-free output`),
-    );
+    for (const [n, output] of outputs.entries()) {
+      assert.deepEqual(output, expectedLedgeredOutput(n), `run-${n} has a crash-free output`);
+    }
 
     // Every committed step names the ledger row its execution wrote; any other row for that step came
     // from an execution whose process was killed before it could commit.

@@ -7,12 +7,12 @@ test('an outage backs off exponentially up to its cap and logs one line when it 
   const outage = new Outage('claiming runs', 100, 1_000, (message) => warnings.push(message));
   const delays = Array.from({ length: 8 }, () => outage.failed(new Error('connection refused')));
   const expected = [100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000];
-  delays.forEach((delay, i) =>
+  for (const [i, delay] of delays.entries()) {
     assert.ok(
       delay >= expected[i]! * 0.9 && delay <= Math.min(expected[i]! * 1.1, 1_000),
       `try ${i + 2} after ${delay} ms, about ${expected[i]} ms (10% jitter, at most 1000)`,
-    ),
-  );
+    );
+  }
   assert.ok(outage.failing);
   assert.equal(warnings.length, 1, 'eight failures in a row: one warning');
   assert.match(

@@ -9,8 +9,14 @@ const pipeline = (version: number) =>
     name: 'pipeline',
     version,
     async run(ctx, input: { source: string }) {
-      const raw = await ctx.step('extract', () => (executed.push(`v${version} extract`), `rows from ${input.source}`));
-      const clean = await ctx.step('transform', () => (executed.push(`v${version} transform`), raw.toUpperCase()));
+      const raw = await ctx.step('extract', () => {
+        executed.push(`v${version} extract`);
+        return `rows from ${input.source}`;
+      });
+      const clean = await ctx.step('transform', () => {
+        executed.push(`v${version} transform`);
+        return raw.toUpperCase();
+      });
       await ctx.waitForSignal('go', { timeoutMs: input.source === 'wait' ? 60_000 : 0 });
       return { version, clean };
     },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROLLOUT_STEPS, rolloutWorkflow } from '../../src/examples/rollout.js';
 import { Engine } from '../../src/index.js';
-import { forEachBackend, rejectsWith, runUntil, tempDir, type Backend } from '../helpers.js';
+import { forEachBackend, rejectsWith, tempDir, type Backend } from '../helpers.js';
 import { killHard, startFixture, stopGracefully } from '../processes.js';
 
 const STEP_NAMES = ROLLOUT_STEPS.map((s) => s.name);

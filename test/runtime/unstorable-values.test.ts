@@ -23,10 +23,27 @@ const innocent = defineWorkflow({
   name: 'innocent',
   version: 1,
   async run(ctx, input: { n: number }) {
-    const a = await ctx.step('a', () => (count(ctx.runId, 'a'), input.n));
-    const b = await ctx.step('b', () => (count(ctx.runId, 'b'), a + 1), { effect: 'irreversible' });
+    const a = await ctx.step('a', () => {
+      count(ctx.runId, 'a');
+      return input.n;
+    });
+    const b = await ctx.step(
+      'b',
+      () => {
+        count(ctx.runId, 'b');
+        return a + 1;
+      },
+      { effect: 'irreversible' },
+    );
     await ctx.step('c', () => count(ctx.runId, 'c'));
-    return ctx.step('d', () => (count(ctx.runId, 'd'), b * 2), { effect: 'irreversible' });
+    return ctx.step(
+      'd',
+      () => {
+        count(ctx.runId, 'd');
+        return b * 2;
+      },
+      { effect: 'irreversible' },
+    );
   },
 });
 

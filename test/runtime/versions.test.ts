@@ -27,10 +27,10 @@ const onboardingV2 = defineWorkflow({
   async run(ctx, input: Applicant) {
     const applicant = await ctx.step('normalize', () => normalize(input));
     const kyc = await ctx.waitForSignal<{ passed: boolean }>('kyc');
-    const tier = await ctx.step(
-      'assign-risk-tier',
-      () => (riskSteps++, applicant.income > 100_000 ? 'low' : 'standard'),
-    );
+    const tier = await ctx.step('assign-risk-tier', () => {
+      riskSteps++;
+      return applicant.income > 100_000 ? 'low' : 'standard';
+    });
     return { applicant, kyc: kyc?.passed ?? false, tier };
   },
 });

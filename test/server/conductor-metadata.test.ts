@@ -302,9 +302,11 @@ forEachBackend((backend) => {
       };
       assertEmpty(await call('POST', '/api/metadata/workflow', parent), 'register');
       const childWaits = new Promise<void>((resolve) => {
-        const stop = engine.subscribe(
-          (change) => change.runId.endsWith('.child') && change.status === 'waiting' && (stop(), resolve()),
-        );
+        const stop = engine.subscribe((change) => {
+          if (!change.runId.endsWith('.child') || change.status !== 'waiting') return;
+          stop();
+          resolve();
+        });
       });
       const id = (await call('POST', '/api/workflow/approval_parent', { amount: 12 })).text;
       const childId = `${id}.child`;

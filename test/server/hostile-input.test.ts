@@ -4,10 +4,10 @@ import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 import { withApi, type Api } from './api.js';
 import { workflows } from './fixtures/server-workflows.js';
 
-const deepArray = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
-const deepObject = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+const deepArray = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+const deepObject = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 const parentheses = (levels: number) =>
-  encodeURIComponent('('.repeat(levels) + 'status = RUNNING' + ')'.repeat(levels));
+  encodeURIComponent(`${'('.repeat(levels)}status = RUNNING${')'.repeat(levels)}`);
 
 /** [method, url, body (a string is sent as it is), the field the 400 names]. Every one was a 500 (or worse) once. */
 const HOSTILE: [string, string, unknown, string][] = [

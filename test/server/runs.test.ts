@@ -143,7 +143,10 @@ forEachBackend((backend) => {
       assert.deepEqual((await call('GET', '/v1/runs/stuck/result?timeoutMs=10000')).body.output, { value: 41 });
       const action = (await engine.history('stuck')).find((e) => e.type === 'operator_action');
       assert.deepEqual(
-        [(action?.data as { actor?: string }).actor, (action?.data as { reason?: string }).reason],
+        [
+          (action?.data as { actor?: string } | undefined)?.actor,
+          (action?.data as { reason?: string } | undefined)?.reason,
+        ],
         ['ops', 'filled by hand'],
       );
 

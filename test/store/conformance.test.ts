@@ -412,7 +412,7 @@ forEachBackend((backend) => {
           events: [],
           update: {
             status: 'needs_attention',
-            attention: { name: 'Error', message: 'x', details: { ['k\u0000']: 1 } },
+            attention: { name: 'Error', message: 'x', details: { 'k\u0000': 1 } },
           },
         },
         { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', dueAt: 1.5 } },

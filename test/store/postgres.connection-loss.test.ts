@@ -50,13 +50,15 @@ async function startHoldingProxy(target: { hostname: string; port: number }): Pr
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as { port: number }).port,
-    hold: () => void (holding = true),
+    hold: () => {
+      holding = true;
+    },
     pass: () => {
       holding = false;
-      flushes.forEach((flush) => flush());
+      for (const flush of flushes) flush();
     },
     close: () => {
-      sockets.forEach((s) => s.destroy());
+      for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
