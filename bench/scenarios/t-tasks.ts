@@ -81,7 +81,10 @@ export async function scenarioT({ store }: ScenarioContext): Promise<void> {
   }
 }
 
-/** One run's 200 sequential tasks, one worker polling one at a time: tasks/s and the latency from a report to the next task. */
+/**
+ * One run's 200 sequential tasks, one worker polling one at a
+ * time: tasks/s and the latency from a report to the next task.
+ */
 async function sequentialTasks(engine: Engine): Promise<void> {
   const run = await engine.start(sequential.name, null);
   const gaps: number[] = [];

@@ -5,7 +5,10 @@ const MAX_CELL = 60;
 /** Longest event detail shown in a history timeline (`--json` has everything). */
 const MAX_DETAIL = 120;
 
-/** Lays rows out as an aligned text table under upper-case headers; cells longer than `maxLast` (last column) or MAX_CELL are cut. */
+/**
+ * Lays rows out as an aligned text table under upper-case headers;
+ * cells longer than `maxLast` (last column) or MAX_CELL are cut.
+ */
 export function table(headers: string[], rows: string[][], maxLast = MAX_CELL): string {
   const cells = [
     headers.map((h) => h.toUpperCase()),
@@ -57,7 +60,10 @@ export function runDetail(run: Run): string {
   }
 }
 
-/** What a run waits for, e.g. `signal approval until 2025-01-31 14:05:09` or `lock cluster:prod (queued behind its holder)`. */
+/**
+ * What a run waits for, e.g. `signal approval until 2025-01-31
+ * 14:05:09` or `lock cluster:prod (queued behind its holder)`.
+ */
 export function waitText(wait: WaitInfo): string {
   let what: string;
   switch (wait.kind) {

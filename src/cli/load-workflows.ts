@@ -12,7 +12,10 @@ export interface WorkflowModule {
   migrations: MigrationDefinition[];
 }
 
-/** Which workflows a command serves: `--workflows <module>`, and the built-in examples only when asked for (`--examples`). */
+/**
+ * Which workflows a command serves: `--workflows <module>`, and
+ * the built-in examples only when asked for (`--examples`).
+ */
 export interface WorkflowChoice {
   /** The built-in example workflows as well. (Default: false) */
   examples?: boolean;

@@ -161,7 +161,10 @@ export function loadSandbox(options: SandboxOptions = {}): Promise<ExpressionSan
   return sandbox;
 }
 
-/** A QuickJS module with its own WebAssembly memory, capped so one evaluation's heap cannot outgrow `memoryBytes` by much. */
+/**
+ * A QuickJS module with its own WebAssembly memory, capped so
+ * one evaluation's heap cannot outgrow `memoryBytes` by much.
+ */
 function loadModule(memoryBytes: number): Promise<QuickJSWASMModule> {
   const maximumBytes = Math.max(MODULE_BASE_BYTES, memoryBytes + MODULE_OVERHEAD_BYTES);
   const wasmMemory = new WebAssembly.Memory({

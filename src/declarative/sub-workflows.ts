@@ -15,7 +15,9 @@ export interface SubWorkflowRequest {
   input: Json;
 }
 
-/** The child run of a parent's SUB_WORKFLOW task: the same id on every attempt, so a retried task finds its child again. */
+/**
+ * The child run of a parent's SUB_WORKFLOW task: the same id on every attempt, so a retried task finds its child again.
+ */
 export const childRunId = (parentRunId: string, ref: string) => `${parentRunId}.${ref}`;
 
 /** How long a watched task may go without news before another runner takes it over, in ms. */
@@ -40,7 +42,8 @@ export class SubWorkflowRunner {
     } = {},
   ) {
     this.maxDepth = options.maxDepth ?? 5;
-    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors (the store is down) are tried again.
+    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the
+    // runner stops; other errors (the store is down) are tried again.
     this.schedule = new Periodic(() => this.tick(), {
       what: 'running sub-workflow tasks',
       intervalMs: options.intervalMs ?? 250,
@@ -112,7 +115,10 @@ export async function subWorkflowDepth(engine: Engine, runId: string, limit: num
   return depth;
 }
 
-/** The run whose SUB_WORKFLOW task started `runId`, if any (a ref may itself hold dots: each split is tried, the longest parent first). */
+/**
+ * The run whose SUB_WORKFLOW task started `runId`, if any (a ref may
+ * itself hold dots: each split is tried, the longest parent first).
+ */
 async function parentOf(engine: Engine, runId: string): Promise<string | undefined> {
   for (let dot = runId.lastIndexOf('.'); dot > 0; dot = runId.lastIndexOf('.', dot - 1)) {
     const parent = runId.slice(0, dot);
@@ -123,7 +129,9 @@ async function parentOf(engine: Engine, runId: string): Promise<string | undefin
   return undefined;
 }
 
-/** A start refused for what it asks (unknown workflow, bad input, lock held...), not for the store being unavailable. */
+/**
+ * A start refused for what it asks (unknown workflow, bad input, lock held...), not for the store being unavailable.
+ */
 function isRefusal(error: unknown): error is WaymarkError {
   return error instanceof WaymarkError && error.code !== 'E_STORE' && error.code !== 'E_ENGINE_CLOSED';
 }

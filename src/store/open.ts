@@ -10,7 +10,10 @@ export interface OpenStoreOptions {
   schema?: string;
   /** PostgreSQL connections per engine. (Default: 10) */
   poolSize?: number;
-  /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  /**
+   * Create the store (SQLite file, PostgreSQL schema) if it does not exist;
+   * false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true)
+   */
   create?: boolean;
 }
 

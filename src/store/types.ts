@@ -16,7 +16,10 @@ export interface WorkflowVersionRef {
   version: number;
 }
 
-/** active: takes starts; draining: no new routed starts; retired: done; quarantined: its runs are not executed until an operator decides. */
+/**
+ * active: takes starts; draining: no new routed starts; retired: done;
+ * quarantined: its runs are not executed until an operator decides.
+ */
 export type VersionStatus = 'active' | 'draining' | 'retired' | 'quarantined';
 
 /** A rollout's state as stored; `revision` grows with every save (optimistic concurrency). */
@@ -67,7 +70,9 @@ export type NewWorkflowVersion = Omit<WorkflowVersionRecord, 'registeredAt' | 's
 /** In-flight runs of one version in one status, grouped by where they are parked. */
 export interface InFlightGroup extends WorkflowVersionRef {
   status: RunStatus;
-  /** 'signal:approval', 'sleep', 'retry:charge', 'lock:cluster:eu', 'unknown_outcome:transfer'...; null while executing. */
+  /**
+   * 'signal:approval', 'sleep', 'retry:charge', 'lock:cluster:eu', 'unknown_outcome:transfer'...; null while executing.
+   */
   parkedOn: string | null;
   count: number;
   oldestCreatedAt: number;
@@ -176,7 +181,10 @@ export interface RunCommit {
 export type CommitOutcome =
   | { ok: true; pendingAction?: PendingAction }
   | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' }
-  /** The store cannot keep a value of this commit (see storable.ts): nothing of it was written; the rest of the batch was. */
+  /**
+   * The store cannot keep a value of this commit (see storable.ts):
+   * nothing of it was written; the rest of the batch was.
+   */
   | { ok: false; reason: 'invalid_value'; message: string };
 
 export interface RunFilter {
@@ -203,7 +211,10 @@ export interface RunPageQuery extends RunFilter {
   cursor?: string;
   /** Also give each run's input and/or output. (Default: neither) */
   include?: ('input' | 'output')[];
-  /** The page ends early once the included inputs and outputs pass this many bytes; its first run always comes. (Default: 4 MiB) */
+  /**
+   * The page ends early once the included inputs and outputs pass
+   * this many bytes; its first run always comes. (Default: 4 MiB)
+   */
   maxBytes?: number;
   /**
    * Only runs where every word appears, ignoring ASCII case, in the id, workflow, correlation id, error or
@@ -258,7 +269,9 @@ export interface TaskQueue {
   ofRun(runId: string): Promise<Task[]>;
   /** SCHEDULED tasks of a type. */
   queueSize(taskType: string): Promise<number>;
-  /** IN_PROGRESS tasks whose worker missed its response timeout become TIMED_OUT and wake their runs; returns how many. */
+  /**
+   * IN_PROGRESS tasks whose worker missed its response timeout become TIMED_OUT and wake their runs; returns how many.
+   */
   timeOut(): Promise<number>;
 }
 
@@ -323,14 +336,22 @@ export interface Store {
   /** Deletes a finished run and everything recorded of it; refuses ('in_flight') a run that is not finished. */
   removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'>;
   listRuns(filter: RunFilter): Promise<Run[]>;
-  /** One page of run summaries (no inputs or outputs unless included), bounded in rows and bytes, with the cursor of the next. */
+  /**
+   * One page of run summaries (no inputs or outputs unless included),
+   * bounded in rows and bytes, with the cursor of the next.
+   */
   pageRuns(query: RunPageQuery): Promise<RunPage>;
   history(runId: string): Promise<HistoryEvent[]>;
   /** Leases up to `limit` due runs of the served versions to `workerId`. */
   claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]>;
-  /** Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. A commit that fails alone never fails the others. */
+  /**
+   * Applies checkpoints of many runs in one transaction (group commit); one
+   * outcome per commit. A commit that fails alone never fails the others.
+   */
   commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]>;
-  /** Extends the leases `workerId` holds on `runIds` (the runs it is executing); its other leases are left to expire. */
+  /**
+   * Extends the leases `workerId` holds on `runIds` (the runs it is executing); its other leases are left to expire.
+   */
   renewLeases(workerId: string, runIds: string[], leaseMs: number): Promise<void>;
   /** Gives up the leases `workerId` holds (all, or those of `runIds`), making the runs claimable now. */
   releaseLeases(workerId: string, runIds?: string[]): Promise<void>;

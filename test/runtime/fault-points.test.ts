@@ -30,7 +30,9 @@ forEachBackend((backend) => {
     return { ledger, env: { STORE: backend.store(), LEDGER: ledger, RUN_ID: `fault-${name}` } };
   };
 
-  /** Reopens the store in this process (a new worker), lets the run finish, and checks that nothing committed ran again. */
+  /**
+   * Reopens the store in this process (a new worker), lets the run finish, and checks that nothing committed ran again.
+   */
   async function recover(
     env: { STORE: string; LEDGER: string; RUN_ID: string },
     options: { unknownOutcome?: boolean } = {},

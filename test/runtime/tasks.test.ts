@@ -166,7 +166,8 @@ forEachBackend((backend) => {
       await runUntil(engine, run.id, (r) => r.status === 'waiting');
       const [task] = await engine.tasks.poll('bounded_work', 'w', 1);
       assert.equal(task!.timeoutMs, 30);
-      await engine.tasks.report(task!.taskId, { status: 'IN_PROGRESS', extendLease: true }); // progress does not lift the limit
+      // progress does not lift the limit
+      await engine.tasks.report(task!.taskId, { status: 'IN_PROGRESS', extendLease: true });
       await new Promise((resolve) => setTimeout(resolve, 40)); // the 30 ms limit passes
       assert.equal(await engine.tasks.timeOut(), 1);
       const failed = await runUntil(engine, run.id, (r) => r.status === 'failed');

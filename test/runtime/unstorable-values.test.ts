@@ -187,7 +187,8 @@ forEachBackend((backend) => {
       );
       const definition = { ...declarativeOnboarding, name: 'nul_onboarding', description: `about ${NUL}` };
       const refused = await api.call('POST', '/api/metadata/workflow', definition);
-      assert.equal(refused.status, 400, refused.text); // Conductor's error shape: a message and the field in validationErrors
+      // Conductor's error shape: a message and the field in validationErrors
+      assert.equal(refused.status, 400, refused.text);
       assert.match(refused.body.message, /description contains a NUL character/);
       assert.equal(
         (await api.call('GET', '/api/metadata/workflow/nul_onboarding')).status,

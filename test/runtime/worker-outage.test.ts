@@ -46,7 +46,9 @@ async function startWorker(env: Record<string, string>): Promise<WatchedWorker> 
   };
 }
 
-/** Starts `count` runs from a client engine and waits for the worker to finish each; fails as soon as the worker exits. */
+/**
+ * Starts `count` runs from a client engine and waits for the worker to finish each; fails as soon as the worker exits.
+ */
 async function startAndFinish(store: string, prefix: string, count: number, worker: WatchedWorker): Promise<void> {
   const client = await Engine.open({ store, worker: false });
   try {

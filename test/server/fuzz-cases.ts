@@ -37,7 +37,10 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Path and query text: NUL, bad UTF-8 (a lone surrogate cannot be encoded: its CESU bytes are sent), huge numbers, overlong, prototype names, unknown ids. */
+/**
+ * Path and query text: NUL, bad UTF-8 (a lone surrogate cannot be encoded: its
+ * CESU bytes are sent), huge numbers, overlong, prototype names, unknown ids.
+ */
 const HOSTILE_TEXT: { raw: string; encoded?: string }[] = [
   { raw: 'a\u0000b' },
   { raw: '\u0000' },

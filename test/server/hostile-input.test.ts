@@ -143,7 +143,8 @@ forEachBackend((backend) => {
         ],
       );
       assert.equal((await engine.listRuns({ limit: 100 })).length, 20);
-      // The engine's own API refuses it too (it used to accept it, and the worker executing the run crashed on the date).
+      // The engine's own API refuses it too (it used to accept it,
+      // and the worker executing the run crashed on the date).
       await rejectsWith(engine.start('hold', { label: 'x' }, { maxLifetimeMs: 1e300 }), 'E_INVALID_INPUT');
       await rejectsWith(engine.start('hold', { label: 'x' }, { maxLifetimeMs: '99999999999d' }), 'E_INVALID_INPUT');
       await runUntil(engine, 'good-0', (r) => r.status === 'waiting');

@@ -261,7 +261,8 @@ function documentedTemplates(doc: {
 forEachBackend((backend) => {
   test('HTTP fuzz: thousands of malformed requests over every route answer no 5xx, and none that is refused writes anything', async (t) => {
     const store = backend.store();
-    // The runs the requests aim at, made by a worker engine; the fuzzed server's engine executes nothing, so only requests write.
+    // The runs the requests aim at, made by a worker engine; the
+    // fuzzed server's engine executes nothing, so only requests write.
     const setup = await Engine.open({ store, workflows, pollIntervalMs: 50, rolloutCheckMs: 0, logger: { warn() {} } });
     await setup.start('hold', { label: 'seed' }, { id: 'seed' });
     await setup.start('hold', { label: 'done' }, { id: 'done' });

@@ -10,7 +10,10 @@ const served = [
   { workflow: 'other', version: 1 },
 ];
 
-/** A store with `count` runs of w (every third one of 'other'), created one by one; each run i completes with `output(i)` when it gives one. */
+/**
+ * A store with `count` runs of w (every third one of 'other'), created
+ * one by one; each run i completes with `output(i)` when it gives one.
+ */
 async function storeWithRuns(
   backend: Backend,
   count: number,

@@ -19,7 +19,10 @@ interface CheckFlags {
   json?: boolean;
 }
 
-/** `waymark deploy check|plan`: replays in-flight runs against candidate code; exit 0 only when the change is safe for all of them. */
+/**
+ * `waymark deploy check|plan`: replays in-flight runs against
+ * candidate code; exit 0 only when the change is safe for all of them.
+ */
 export function deployCommand(program: Command): void {
   const deploy = program
     .command('deploy')

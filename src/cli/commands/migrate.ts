@@ -25,7 +25,10 @@ interface RollbackFlags {
   json?: boolean;
 }
 
-/** `waymark migrate --workflows <module> --migration <name>`: migrates the in-flight runs of the migration's source version. */
+/**
+ * `waymark migrate --workflows <module> --migration <name>`:
+ * migrates the in-flight runs of the migration's source version.
+ */
 export function migrateCommand(program: Command): void {
   program
     .command('migrate')

@@ -23,7 +23,10 @@ interface RerunFlags extends AgainFlags {
   input?: string;
 }
 
-/** `waymark runs restart <run> [--version same|latest|n]` and `waymark runs rerun <run> --from <step>`: a finished run runs again with the same id, in a new history epoch. */
+/**
+ * `waymark runs restart <run> [--version same|latest|n]` and `waymark runs rerun <run> --from <step>`: a finished run
+ * runs again with the same id, in a new history epoch.
+ */
 export function restartCommands(runs: Command): void {
   withCommonOptions(
     runs

@@ -21,7 +21,10 @@ interface RolloutFlags {
   json?: boolean;
 }
 
-/** `waymark rollout start|upgrade|status|evaluate|promote|pause|resume|abort`: progressive, health-gated rollouts of starts and of in-flight runs. */
+/**
+ * `waymark rollout start|upgrade|status|evaluate|promote|pause|resume|abort`:
+ * progressive, health-gated rollouts of starts and of in-flight runs.
+ */
 export function rolloutCommand(program: Command): void {
   const rollout = program.command('rollout').description('progressive, health-gated rollouts of new versions');
   const progressive = (verb: 'start' | 'upgrade', description: string, kind: 'starts' | 'upgrade') =>
@@ -59,7 +62,8 @@ export function rolloutCommand(program: Command): void {
         const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
         const started = await withEngine(flags, { workflows }, async (engine) => {
           const rollout = await engine.startRollout(workflow, options);
-          return kind === 'upgrade' ? ((await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout) : rollout; // the first share moves now
+          // the first share moves now
+          return kind === 'upgrade' ? ((await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout) : rollout;
         });
         show([started], flags.json === true);
       });

@@ -21,8 +21,9 @@ interface UpgradeFlags {
 type Divergence = { seq: number; expected: { kind: string; name: string }; got: { kind: string; name: string } };
 
 /**
- * `waymark runs upgrade <run> --to <n> [--migration <name>] [--dry-run]`: moves an in-flight run to another version once that
- * version's code replays its history (transformed first by the named migration, the run then continuing in a new epoch).
+ * `waymark runs upgrade <run> --to <n> [--migration <name>] [--dry-run]`: moves an
+ * in-flight run to another version once that version's code replays its history
+ * (transformed first by the named migration, the run then continuing in a new epoch).
  */
 export function upgradeCommand(runs: Command): void {
   runs

@@ -93,7 +93,8 @@ export function versionsCommand(program: Command): void {
         const { before, after } = await withEngine(flags, {}, async (engine) => {
           const found = (list: VersionSummary[]) => list.find((v) => v.workflow === workflow && v.version === version);
           const before = found(await engine.versions());
-          await change.apply(engine, workflow, version); // refuses an unknown version (E_UNKNOWN_VERSION) or unfinished runs (E_RUN_STATE)
+          // refuses an unknown version (E_UNKNOWN_VERSION) or unfinished runs (E_RUN_STATE)
+          await change.apply(engine, workflow, version);
           return { before, after: found(await engine.versions())! };
         });
         const from = before?.status ?? after.status;

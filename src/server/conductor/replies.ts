@@ -98,7 +98,10 @@ export function checkedText<T>(value: T, path: string): T {
   return value;
 }
 
-/** 400 naming the first string (or key) anywhere in `value` with a NUL character or a lone surrogate: for definitions and log lines. */
+/**
+ * 400 naming the first string (or key) anywhere in `value` with a
+ * NUL character or a lone surrogate: for definitions and log lines.
+ */
 export function checkedTextAnywhere<T>(value: T, path: string): T {
   const problem = badTextAnywhere(value, path);
   if (problem) throw badRequest(problem.field, `${problem.field} ${problem.reason}`, null);

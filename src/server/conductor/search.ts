@@ -44,7 +44,10 @@ const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
 /** Deepest nesting of parentheses in a query. */
 export const MAX_QUERY_DEPTH = 32;
 
-/** Parses a query; an empty one matches everything. Bad syntax (or parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`. */
+/**
+ * Parses a query; an empty one matches everything. Bad syntax (or
+ * parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`.
+ */
 export function parseQuery(text: string | undefined): Query {
   const tokens = tokenize(text ?? '');
   if (tokens.length === 0) return { all: [] };
@@ -195,7 +198,9 @@ export function matches(run: RunFacts, query: Query): boolean {
   return actual <= w!;
 }
 
-/** What the query's top-level AND says for sure about workflows and statuses: to narrow the runs read from the store. */
+/**
+ * What the query's top-level AND says for sure about workflows and statuses: to narrow the runs read from the store.
+ */
 export function narrowing(query: Query): { workflows?: string[]; statuses?: RunStatus[] } {
   const clauses = 'all' in query ? query.all : [query];
   const result: { workflows?: string[]; statuses?: RunStatus[] } = {};

@@ -27,7 +27,10 @@ export async function remove(engine: Engine, id: string): Promise<void> {
   await engine.removeRun(id);
 }
 
-/** Pause: nothing new executes until resume (tasks already handed out may still be reported). Pausing a PAUSED one is a no-op. */
+/**
+ * Pause: nothing new executes until resume (tasks already handed
+ * out may still be reported). Pausing a PAUSED one is a no-op.
+ */
 export async function pause(engine: Engine, id: string): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status === 'paused') return;
@@ -121,7 +124,9 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
   return rerunFromOperation(engine, run, op, input);
 }
 
-/** Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it. */
+/**
+ * Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it.
+ */
 export async function skipTask(engine: Engine, id: string, ref: string, output: Json | undefined): Promise<void> {
   const run = await engine.getRun(id);
   if (isTerminal(run.status))

@@ -58,7 +58,9 @@ const idParams = object({ id: runId }, ['id']);
 const tags = ['operator'];
 const who = { actor, reason };
 
-/** Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason. */
+/**
+ * Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason.
+ */
 export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
   for (const spec of ACTIONS) {
     const body =

@@ -189,7 +189,9 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   );
 };
 
-/** The named migration (which must go workflow from -> to), else the one registered for that move, else a plain move. */
+/**
+ * The named migration (which must go workflow from -> to), else the one registered for that move, else a plain move.
+ */
 function pick(
   migrations: MigrationDefinition[],
   workflow: string,

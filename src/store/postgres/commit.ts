@@ -86,7 +86,10 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
   });
 }
 
-/** Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make a run executable. */
+/**
+ * Runs whose commits may change who holds their lock key: ending a run
+ * hands its lock on, an operator's change may make a run executable.
+ */
 function changingKeys(batch: RunCommit[]): string[] {
   return [
     ...new Set(batch.filter((c) => c.asOperator || (c.update && isTerminal(c.update.status))).map((c) => c.runId)),
@@ -154,7 +157,8 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
   if (ended.length > 0) await releaseLocks(client, ended);
   const operated = accepted.filter((c) => c.asOperator).map((c) => c.runId);
-  if (operated.length > 0) await keepExclusive(client, operated); // the ended ones are left alone: they execute nothing more
+  // the ended ones are left alone: they execute nothing more
+  if (operated.length > 0) await keepExclusive(client, operated);
   const onTasks = accepted
     .filter((c) => c.update?.status === 'waiting' && c.update.waitingFor?.tasks?.length)
     .map((c) => c.runId);
@@ -244,7 +248,9 @@ export function merge(commits: RunCommit[]): MergedUpdate[] {
   return [...byRun.values()];
 }
 
-/** The run-row UPDATE of a batch, its rows given as parameters $1..$19 (`u`); `fence` adds conditions and a RETURNING. */
+/**
+ * The run-row UPDATE of a batch, its rows given as parameters $1..$19 (`u`); `fence` adds conditions and a RETURNING.
+ */
 export function runUpdateSql(fence = { from: '', where: '', returning: '' }): string {
   return `UPDATE runs r SET
              next_pos = u.next_pos,

@@ -62,7 +62,10 @@ async function createChecked(pool: pg.Pool, requests: CreateRunRequest[], leaseM
   });
 }
 
-/** Creates the runs inside the caller's transaction: those without a lock in one statement, then each locked one under its key. */
+/**
+ * Creates the runs inside the caller's transaction: those without
+ * a lock in one statement, then each locked one under its key.
+ */
 async function createAll(
   client: pg.PoolClient,
   requests: CreateRunRequest[],
@@ -190,7 +193,8 @@ async function createLockedRun(
     })
   ).rows;
   if (!row) {
-    // The same id was just started with another key (another input) elsewhere: that run stands, this start takes nothing.
+    // The same id was just started with another key (another
+    // input) elsewhere: that run stands, this start takes nothing.
     if (!queued)
       await client.query({
         name: 'wm_untake_lock',

@@ -18,7 +18,9 @@ type TaskRow = Row<string>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
-/** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
+/**
+ * When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll.
+ */
 const deadline = (t: string) =>
   `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
 
@@ -198,7 +200,10 @@ export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<T
   return rows.map(fromRow);
 }
 
-/** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */
+/**
+ * Inside a batch's transaction: tasks scheduled, reports recorded, open
+ * tasks of ended runs cancelled, suspended runs with a report woken.
+ */
 export async function applyTaskWrites(
   client: pg.PoolClient,
   commits: RunCommit[],

@@ -1,7 +1,10 @@
 import type pg from 'pg';
 import { WaymarkError } from '../../core/errors.js';
 
-/** SQLSTATEs of text PostgreSQL cannot store: a NUL character (22021, 22P05 in jsonb), or a lone surrogate escape in jsonb (22P02). */
+/**
+ * SQLSTATEs of text PostgreSQL cannot store: a NUL character (22021,
+ * 22P05 in jsonb), or a lone surrogate escape in jsonb (22P02).
+ */
 const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
 
 /**

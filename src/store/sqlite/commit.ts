@@ -64,7 +64,8 @@ export class SqliteCommits {
     } catch (error) {
       if (isOutage(error)) throw error;
     }
-    // The database refused one commit (a step outcome written twice, a value it cannot take): each in its own savepoint.
+    // The database refused one commit (a step outcome written
+    // twice, a value it cannot take): each in its own savepoint.
     const inSavepoint = this.db.transaction(checked);
     return this.db
       .transaction(() =>
@@ -141,7 +142,8 @@ export class SqliteCommits {
       // A signal that arrived while the run was still executing must wake it now, not never.
       if (this.sql.pendingSignalNamed.get(c.runId, JSON.stringify(u.waitingFor.signals))) dueAt = now;
     }
-    if (u?.status === 'waiting' && u.waitingFor?.tasks?.length && this.tasks.hasOutcome(c.runId)) dueAt = now; // a report that came in meanwhile
+    // a report that came in meanwhile
+    if (u?.status === 'waiting' && u.waitingFor?.tasks?.length && this.tasks.hasOutcome(c.runId)) dueAt = now;
     const flag = (value: unknown) => (value === undefined ? 0 : 1);
     return {
       id: c.runId,
@@ -173,7 +175,10 @@ export function isConstraintError(error: unknown): boolean {
   return (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
 }
 
-/** SQLite result codes that mean the database, not one item, is failing: the whole batch fails (and is retried by its writers). */
+/**
+ * SQLite result codes that mean the database, not one item, is
+ * failing: the whole batch fails (and is retried by its writers).
+ */
 const OUTAGE_CODES = [
   'SQLITE_BUSY',
   'SQLITE_LOCKED',

@@ -58,7 +58,10 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a writer waits for another process's transaction, in ms. (Default: 10000) */
   busyTimeoutMs?: number;
-  /** Create the file (or the tables in an empty one) if missing; false fails with E_STORE_NOT_FOUND and writes nothing. (Default: true) */
+  /**
+   * Create the file (or the tables in an empty one) if missing; false
+   * fails with E_STORE_NOT_FOUND and writes nothing. (Default: true)
+   */
   create?: boolean;
 }
 
@@ -453,7 +456,10 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Opens a file that already holds a Waymark store, changing nothing otherwise: E_STORE_NOT_FOUND for a missing file or one without Waymark's tables. */
+/**
+ * Opens a file that already holds a Waymark store, changing nothing otherwise:
+ * E_STORE_NOT_FOUND for a missing file or one without Waymark's tables.
+ */
 function openExisting(path: string): Database.Database {
   const missing = (why: string) =>
     new WaymarkError('E_STORE_NOT_FOUND', `SQLite store '${path}' does not exist: ${why} (nothing was created)`, {

@@ -16,7 +16,9 @@ type TaskRow = Row<string>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
-/** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
+/**
+ * When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll.
+ */
 const DEADLINE =
   'CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, COALESCE(started_at, @now) + timeout_ms) ELSE @now + response_timeout_ms END';
 
@@ -162,7 +164,10 @@ export class SqliteTasks implements TaskQueue {
     return runs.length;
   }
 
-  /** Inside a checkpoint's transaction: the tasks it schedules, the outcomes it recorded, and (when the run ends) its open tasks cancelled. */
+  /**
+   * Inside a checkpoint's transaction: the tasks it schedules, the outcomes
+   * it recorded, and (when the run ends) its open tasks cancelled.
+   */
   applyWithCommit(runId: string, created: NewTask[], consumed: string[], ends: boolean, now: number): void {
     for (const task of created) this.sql.insert.run({ ...task, input: JSON.stringify(task.input), now });
     for (const id of consumed) this.sql.consume.run(now, id);
