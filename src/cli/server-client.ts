@@ -145,7 +145,10 @@ function unreachable(url: string, error: unknown): string {
   else if (cause?.code === 'ENOTFOUND') why = 'unknown host';
   else
     why = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
-  return `cannot reach the Waymark server at ${url} (${why}): is \`waymark server\` running there? Name another with --server <url> or $WAYMARK_SERVER`;
+  return (
+    `cannot reach the Waymark server at ${url} (${why}): ` +
+    `is \`waymark server\` running there? Name another with --server <url> or $WAYMARK_SERVER`
+  );
 }
 
 /**

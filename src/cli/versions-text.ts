@@ -81,5 +81,8 @@ export function patchesTable(patches: PatchUsage[]): string {
         : `still needed by ${p.onOldBranch} run${p.onOldBranch === 1 ? '' : 's'}`,
     ]),
   );
-  return `${rows}\n\nA patch's old branch (the code for ctx.patched(id) === false) may be removed once RUNS ON OLD BRANCH is 0; counts are of in-flight runs.`;
+  return (
+    `${rows}\n\nA patch's old branch (the code for ctx.patched(id) === false) ` +
+    `may be removed once RUNS ON OLD BRANCH is 0; counts are of in-flight runs.`
+  );
 }

@@ -41,7 +41,8 @@ export function deployCommand(program: Command): void {
       )
       .option(
         '--definitions <file>',
-        'JSON file with candidate declarative workflow definitions (one or an array); their structural diff is reported too',
+        'JSON file with candidate declarative workflow definitions (one or an array); ' +
+          'their structural diff is reported too',
       )
       .option('--workflow <name>', 'only this workflow')
       .option('--sample-completed <n>', 'recently completed runs per workflow replayed too (default: 20)')
@@ -69,12 +70,14 @@ export function deployCommand(program: Command): void {
       });
   candidatesCommand(
     'check',
-    'replay every in-flight run (and a sample of completed ones) against the candidate workflows; nothing executes; exit 1 when some in-flight run would break',
+    'replay every in-flight run (and a sample of completed ones) against the candidate workflows; ' +
+      'nothing executes; exit 1 when some in-flight run would break',
     (report, json) => (json ? printJson(report) : process.stdout.write(`${reportText(report as DeployCheckReport)}\n`)),
   );
   candidatesCommand(
     'plan',
-    'the check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETAs, rollout steps, canary and rollback; exit 1 when not safe',
+    'the check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETAs, ' +
+      'rollout steps, canary and rollback; exit 1 when not safe',
     (plan, json) => (json ? printJson(plan) : process.stdout.write(`${planText(plan as DeployPlan)}\n`)),
   );
 }
@@ -88,7 +91,14 @@ function reportText(report: DeployCheckReport): string {
 }
 
 function workflowText(w: WorkflowCheck): string {
-  const head = `${w.workflow} v${w.candidate.version} (${w.candidate.registered === 'new' ? 'new version' : w.candidate.registered === 'changed' ? 'CHANGED code under a registered version' : 'unchanged'}): ${w.classification}${w.safe ? '' : ', not safe'}`;
+  const registered =
+    w.candidate.registered === 'new'
+      ? 'new version'
+      : w.candidate.registered === 'changed'
+        ? 'CHANGED code under a registered version'
+        : 'unchanged';
+  const head =
+    `${w.workflow} v${w.candidate.version} (${registered}): ` + `${w.classification}${w.safe ? '' : ', not safe'}`;
   const counts = Object.entries(w.counts)
     .filter(([, n]) => n > 0)
     .map(([verdict, n]) => `${verdict} ${n}`)

@@ -74,7 +74,8 @@ export function rolloutCommand(program: Command): void {
   );
   progressive(
     'upgrade',
-    'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, health-gated; the others stay and drain',
+    'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, ' +
+      'health-gated; the others stay and drain',
     'upgrade',
   );
   rollout

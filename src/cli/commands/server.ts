@@ -31,7 +31,8 @@ export function serverCommand(program: Command): void {
   program
     .command('server')
     .description(
-      'serve the HTTP API (GET /openapi.json describes it) and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully',
+      'serve the HTTP API (GET /openapi.json describes it) ' +
+        'and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully',
     )
     .option('--db <store>', DB_HELP)
     .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
@@ -54,7 +55,8 @@ export function serverCommand(program: Command): void {
     .option('--task-definitions <files...>', 'task definition files (JSON, one or an array each) saved at start')
     .option(
       '--http-allow <entries...>',
-      "hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may reach although they are loopback, private, link-local or this server's (default: none)",
+      'hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may ' +
+        "reach although they are loopback, private, link-local or this server's (default: none)",
     )
     .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
     .action(async (flags: ServerFlags) => {
