@@ -147,7 +147,8 @@ function parseEntry(entry: unknown): HostEntry | RangeEntry {
   const bad = (reason: string) =>
     new WaymarkError(
       'E_INVALID_INPUT',
-      `HTTP allow-list entry ${JSON.stringify(entry)} ${reason}; give a host, host:port, an address, [v6]:port or a range like 10.0.0.0/8`,
+      `HTTP allow-list entry ${JSON.stringify(entry)} ${reason}; give a host, ` +
+        `host:port, an address, [v6]:port or a range like 10.0.0.0/8`,
       {
         details: { entry: typeof entry === 'string' ? entry : null },
       },

@@ -198,7 +198,8 @@ function classify(diff: StructuralDiff): void {
   for (const list of diff.listsAdded) {
     if (list.slot.startsWith('forkTasks/'))
       breaking.push(
-        `${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path}): runs already inside the fork would never start it`,
+        `${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path}): ` +
+          `runs already inside the fork would never start it`,
       );
     else additive.push(`${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path})`);
   }

@@ -196,7 +196,8 @@ export class Interpreter {
         if (++this.subWorkflows > this.limits.maxSubWorkflows) {
           throw limitExceeded(
             'maxSubWorkflows',
-            `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, more than ${this.limits.maxSubWorkflows}`,
+            `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, ` +
+              `more than ${this.limits.maxSubWorkflows}`,
           );
         }
         const request = { name: task.subWorkflowParam.name, version: task.subWorkflowParam.version ?? null, input };
@@ -315,7 +316,8 @@ export class Interpreter {
       if (this.loopIterations >= this.limits.maxLoopIterations) {
         throw limitExceeded(
           'maxLoopIterations',
-          `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, its loops and nested loops counted together`,
+          `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, ` +
+            `its loops and nested loops counted together`,
         );
       }
       this.loopIterations += 1;

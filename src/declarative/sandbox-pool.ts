@@ -253,7 +253,9 @@ function startWorker(memoryBytes: number): Worker {
   if (!FROM_SOURCE) return new Worker(THREAD_URL, { workerData });
   // Running from the TypeScript sources (tests, tsx): the thread registers tsx before it imports its entry.
   const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
+  const code =
+    `import(${JSON.stringify(tsx)}).then((api) => { api.register(); ` +
+    `return import(${JSON.stringify(THREAD_URL.href)}); });`;
   return new Worker(code, { eval: true, workerData });
 }
 

@@ -54,7 +54,8 @@ const PRELUDE = `(function () {
     function (source, input) { return run(source, parse(input)); },
     function (value) { return value === undefined ? undefined : stringify(value, plainJson); },
     function (error) {
-      // QuickJS throws null when it cannot even allocate its error, so a script's own 'throw null' also reads as memory.
+      // QuickJS throws null when it cannot even allocate its error,
+      // so a script's own 'throw null' also reads as memory.
       if (error === null || (error instanceof InternalErrorType && error.message === 'out of memory')) return 0;
       return error instanceof ErrorType ? toText(error.name) + ': ' + toText(error.message) : toText(error);
     },

@@ -37,7 +37,9 @@ export class SubWorkflowRunner {
   constructor(
     private readonly engine: Engine,
     options: {
-      /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number /** Time between polls, in ms. (Default: 250) */;
+      /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */
+      maxDepth?: number;
+      /** Time between polls, in ms. (Default: 250) */
       intervalMs?: number;
     } = {},
   ) {
@@ -62,7 +64,9 @@ export class SubWorkflowRunner {
       const id = childRunId(task.runId, task.refName);
       const depth = (await subWorkflowDepth(this.engine, task.runId, this.maxDepth)) + 1;
       if (depth > this.maxDepth) {
-        const reason = `sub-workflow ${request.name} not started: ${id} would be ${depth} levels below its root run, more than the sub-workflow depth limit of ${this.maxDepth} (E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth)`;
+        const reason =
+          `sub-workflow ${request.name} not started: ${id} would be ${depth} levels below its root run, ` +
+          `more than the sub-workflow depth limit of ${this.maxDepth} (E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth)`;
         await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason });
         continue;
       }

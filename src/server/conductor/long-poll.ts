@@ -129,7 +129,9 @@ export class PollHub {
     const queue = this.queues.get(taskType);
     if (!queue || queue.waiters.size === 0) return;
     if (changed) queue.emptyAt = 0;
-    else if (queue.emptyAt !== 0 && Date.now() - queue.emptyAt < RECHECK_MS) return; // just found empty, and nothing changed since
+    else if (queue.emptyAt !== 0 && Date.now() - queue.emptyAt < RECHECK_MS) {
+      return; // just found empty, and nothing changed since
+    }
     if (queue.pumping) {
       queue.again = true;
       return;
@@ -158,7 +160,8 @@ export class PollHub {
   }
 
   private async lane(queue: TypeQueue): Promise<void> {
-    while (await this.pollNext(queue)) await yieldToEventLoop(); // a synchronous store would otherwise hold timers and sockets until the pass ends
+    // A synchronous store would otherwise hold timers and sockets until the pass ends.
+    while (await this.pollNext(queue)) await yieldToEventLoop();
   }
 
   /** Polls for the oldest waiter not yet polled for; true when its poll came back full (more tasks may be there). */

@@ -152,7 +152,8 @@ export async function skipTask(engine: Engine, id: string, ref: string, output: 
     return;
   }
   throw conflict(
-    `workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, a parked step or an awaited signal)`,
+    `workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, ` +
+      `a parked step or an awaited signal)`,
   );
 }
 
@@ -172,7 +173,8 @@ export async function upgrade(engine: Engine, id: string, body: Record<string, u
     if (value !== undefined && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0)) {
       throw badRequest(
         field,
-        `${field} is not supported: an upgrade replays the run's history on the new version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`,
+        `${field} is not supported: an upgrade replays the run's history on the new ` +
+          `version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`,
         value,
       );
     }
