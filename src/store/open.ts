@@ -44,6 +44,7 @@ export async function openStore(location: string | Store, options: OpenStoreOpti
     return new SqliteStore({ path: location, synchronous: options.synchronous, create: options.create });
   throw new WaymarkError(
     'E_INVALID_INPUT',
-    `store '${location}' is not a known location: use 'sqlite:./waymark.db', 'sqlite::memory:' or 'postgres://user@host:5432/db'`,
+    `store '${location}' is not a known location: ` +
+      `use 'sqlite:./waymark.db', 'sqlite::memory:' or 'postgres://user@host:5432/db'`,
   );
 }

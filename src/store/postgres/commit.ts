@@ -109,7 +109,8 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   };
   const locked = await client.query<Locked>({
     name: 'wm_commit_lock',
-    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos, pending_action, epoch
+    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free,
+                  next_pos, pending_action, epoch
            FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     values: [ids],
   });
@@ -200,7 +201,8 @@ async function insertEvents(
     name: 'wm_commit_events',
     text: `INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch)
            SELECT r, p, t, s, n, d, COALESCE(a, now_ms()), ep
-           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::int[]) AS e(r, p, t, s, n, d, a, ep)`,
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::int[])
+             AS e(r, p, t, s, n, d, a, ep)`,
     values: [cols.run, cols.pos, cols.type, cols.seq, cols.name, cols.data, cols.at, cols.epoch],
   });
 }
@@ -266,20 +268,24 @@ export function runUpdateSql(fence = { from: '', where: '', returning: '' }): st
              due_at = CASE
                WHEN u.wake IS NOT NULL AND EXISTS (
                  SELECT 1 FROM signals s
-                 WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb))
+                 WHERE s.run_id = r.id AND s.consumed_at IS NULL
+                   AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb))
                    AND NOT (s.id = ANY($19::bigint[])))
                  THEN now_ms()
                -- an operator's action left while the worker was suspending the run: whoever claims it next applies it
-               WHEN u.release AND u.status IN ('waiting', 'running', 'compensating') AND r.pending_action IS NOT NULL AND NOT u.clear_pending THEN now_ms()
+               WHEN u.release AND u.status IN ('waiting', 'running', 'compensating') AND r.pending_action IS NOT NULL
+                 AND NOT u.clear_pending THEN now_ms()
                WHEN u.set_due THEN u.due_at
                ELSE r.due_at END,
              lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,
              lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
              pending_action = CASE WHEN u.clear_pending THEN NULL ELSE r.pending_action END
-           FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
-                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::int[], $20::int[], $21::text[])
-             AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
-                  set_due, due_at, wake, release, clear_pending, version, epoch, input)${fence.from}
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[],
+                       $9::text[], $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[],
+                       $17::bool[], $18::int[], $20::int[], $21::text[])
+             AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting,
+                  set_attention, attention, set_due, due_at, wake, release, clear_pending, version, epoch,
+                  input)${fence.from}
            WHERE r.id = u.id${fence.where}${fence.returning}`;
 }
 

@@ -95,9 +95,12 @@ async function createPlainRuns(
 ): Promise<CreateRunResult[]> {
   const inserted = await client.query<RunRow>({
     name: 'wm_create_runs',
-    text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, expires_at, correlation_id, created_at, updated_at)
-           SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c, now_ms(), now_ms()
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[]) AS r(id, w, v, i, o, e, c)
+    text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at,
+                             expires_at, correlation_id, created_at, updated_at)
+           SELECT id, w, v, 'running', i, 1, now_ms(), o,
+             CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c, now_ms(), now_ms()
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[])
+             AS r(id, w, v, i, o, e, c)
            ON CONFLICT (id) DO NOTHING
            RETURNING *`,
     values: [
@@ -151,7 +154,9 @@ async function createLockedRun(
   if (existing) return { created: false, run: runFromRow(existing), claimed: undefined };
   const taken = await client.query({
     name: 'wm_take_lock',
-    text: 'INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms()) ON CONFLICT (key) DO NOTHING RETURNING key',
+    text:
+      'INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms()) ON CONFLICT (key) DO NOTHING ' +
+      'RETURNING key',
     values: [lock.key, request.id],
   });
   const queued = taken.rowCount === 0;
@@ -170,8 +175,8 @@ async function createLockedRun(
   const [row] = (
     await client.query<RunRow>({
       name: 'wm_create_locked_run',
-      text: `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
-                               expires_at, lock_key, correlation_id, created_at, updated_at)
+      text: `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner,
+                               lease_expires_at, expires_at, lock_key, correlation_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
                      CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, now_ms(), now_ms())
              ON CONFLICT (id) DO NOTHING

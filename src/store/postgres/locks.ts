@@ -43,7 +43,8 @@ export async function releaseLocks(client: pg.PoolClient, runIds: string[]): Pro
              WHERE r.status = 'waiting' AND r.waiting_for->>'kind' = 'lock'
              ORDER BY r.lock_key, r.created_at, r.id),
            granted AS (INSERT INTO locks (key, run_id, acquired_at) SELECT key, id, now_ms() FROM next RETURNING run_id)
-           UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id IN (SELECT run_id FROM granted)`,
+           UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms()
+             WHERE id IN (SELECT run_id FROM granted)`,
     values: [runIds],
   });
 }
@@ -58,7 +59,8 @@ export async function keepExclusive(client: pg.PoolClient, runIds: string[]): Pr
     name: 'wm_lock_state',
     text: `SELECT r.id, r.lock_key AS key, (r.waiting_for->>'kind' = 'lock') IS TRUE AS queued, l.run_id AS holder
            FROM runs r LEFT JOIN locks l ON l.key = r.lock_key
-           WHERE r.id = ANY($1::text[]) AND r.lock_key IS NOT NULL AND r.status IN ('running', 'waiting', 'compensating')`,
+           WHERE r.id = ANY($1::text[]) AND r.lock_key IS NOT NULL
+             AND r.status IN ('running', 'waiting', 'compensating')`,
     values: [runIds],
   });
   for (const run of rows) {
@@ -80,7 +82,9 @@ export async function keepExclusive(client: pg.PoolClient, runIds: string[]): Pr
     }
     await client.query({
       name: 'wm_lock_requeue',
-      text: "UPDATE runs SET status = 'waiting', waiting_for = $2::jsonb, due_at = NULL, updated_at = now_ms() WHERE id = $1",
+      text:
+        "UPDATE runs SET status = 'waiting', waiting_for = $2::jsonb, due_at = NULL, updated_at = now_ms() " +
+        'WHERE id = $1',
       values: [run.id, JSON.stringify({ kind: 'lock', name: run.key })],
     });
   }

@@ -41,7 +41,8 @@ export async function migratePostgres(pool: pg.Pool, schema: string): Promise<vo
         if (found > newest) {
           throw new WaymarkError(
             'E_SCHEMA_TOO_NEW',
-            `database schema '${schema}' is version ${found} but this Waymark knows up to ${newest}: upgrade Waymark to open it`,
+            `database schema '${schema}' is version ${found} ` +
+              `but this Waymark knows up to ${newest}: upgrade Waymark to open it`,
             { details: { found, newest } },
           );
         }

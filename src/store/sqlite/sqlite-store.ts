@@ -99,7 +99,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       insertVersion: db.prepare(
-        'INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at) VALUES (?, ?, ?, ?) ' +
+          'ON CONFLICT DO NOTHING',
       ),
       listVersions: db.prepare('SELECT * FROM workflow_versions ORDER BY workflow, version'),
       getVersion: db.prepare('SELECT fingerprint FROM workflow_versions WHERE workflow = ? AND version = ?'),
@@ -107,22 +108,25 @@ export class SqliteStore implements Store {
       setVersionStatus: db.prepare('UPDATE workflow_versions SET status = ? WHERE workflow = ? AND version = ?'),
       setRoute: db.prepare(
         `INSERT INTO routes (workflow, current, candidate, percent, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
+         ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate,
+           percent = excluded.percent, updated_at = excluded.updated_at`,
       ),
       deleteRoute: db.prepare('DELETE FROM routes WHERE workflow = ?'),
       saveRollout: db.prepare(
         `INSERT INTO rollouts (rollout_key, state, revision) VALUES (@key, @state, 1)
-         ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE rollouts.revision = @expected`,
+         ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1
+           WHERE rollouts.revision = @expected`,
       ),
       listRollouts: db.prepare('SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key'),
       outcomesSince: db.prepare(
-        'SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? GROUP BY status',
+        'SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? ' +
+          'GROUP BY status',
       ),
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
-        `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
-                           expires_at, lock_key, correlation_id, created_at, updated_at)
+        `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner,
+                           lease_expires_at, expires_at, lock_key, correlation_id, created_at, updated_at)
          VALUES (@id, @workflow, @version, @status, @input, @waitingFor, 1, @dueAt, @leaseOwner, @leaseExpiresAt,
                  @expiresAt, @lockKey, @correlationId, @now, @now)
          ON CONFLICT (id) DO NOTHING`,
@@ -136,12 +140,14 @@ export class SqliteStore implements Store {
       ),
       pendingSignals: db.prepare('SELECT * FROM signals WHERE run_id = ? AND consumed_at IS NULL ORDER BY id'),
       claim: db.prepare(
-        `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = CASE WHEN status = 'compensating' THEN status ELSE 'running' END, updated_at = @now
+        `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires,
+           status = CASE WHEN status = 'compensating' THEN status ELSE 'running' END, updated_at = @now
          WHERE id IN (
            SELECT id FROM runs
            WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= @now
              AND (lease_owner IS NULL OR lease_expires_at < @now)
-             AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))${NOT_QUARANTINED}${HOLDS_ITS_LOCK}
+             AND (workflow || '@' || version) IN (SELECT value
+               FROM json_each(@served))${NOT_QUARANTINED}${HOLDS_ITS_LOCK}
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
@@ -150,12 +156,14 @@ export class SqliteStore implements Store {
       ),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
+           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now)
+             ELSE due_at END
          WHERE lease_owner = @owner`,
       ),
       releaseOne: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
+           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now)
+             ELSE due_at END
          WHERE lease_owner = @owner AND id = @id`,
       ),
       insertSignal: db.prepare('INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)'),
@@ -163,13 +171,16 @@ export class SqliteStore implements Store {
         "UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting' AND (due_at IS NULL OR due_at > ?)",
       ),
       heartbeat: db.prepare(
-        `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES (@workerId, @served, @now, @now, @expires)
-         ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+        `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at)
+         VALUES (@workerId, @served, @now, @now, @expires)
+         ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at,
+           expires_at = excluded.expires_at`,
       ),
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
       countRuns: db.prepare(
-        'SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY workflow, version, status',
+        'SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ' +
+          'ORDER BY workflow, version, status',
       ),
       inFlightGroups: db.prepare(IN_FLIGHT_GROUPS_SQL),
       patchUsage: db.prepare(PATCH_USAGE_SQL),
