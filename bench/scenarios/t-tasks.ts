@@ -64,7 +64,8 @@ export async function scenarioT({ store }: ScenarioContext): Promise<void> {
     const elapsed = performance.now() - t0;
     latencies.sort((a, b) => a - b);
     note(
-      `T: ${total} tasks handed out and reported in ${round(handled / 1000, 1)} s; all runs completed in ${round(elapsed / 1000, 1)} s`,
+      `T: ${total} tasks handed out and reported in ${round(handled / 1000, 1)} s; ` +
+        `all runs completed in ${round(elapsed / 1000, 1)} s`,
     );
     emit({
       scenario: 'T',

@@ -111,7 +111,8 @@ test('PostgreSQL: runs whose commit and release failed in an outage are not kept
   await abandonedRunsAreNotKeptLeased({ store: cluster.url, begin: () => cluster.stop(), end: () => cluster.start() });
 });
 
-test('SQLite: runs whose commit and release failed while the database was locked are not kept leased by a busy worker', {
+test('SQLite: runs whose commit and release failed while the ' +
+  'database was locked are not kept leased by a busy worker', {
   timeout: 60_000,
 }, async () => {
   const file = tempDb();

@@ -34,7 +34,8 @@ async function setup(backend: Backend, name: string) {
 }
 
 forEachBackend((backend) => {
-  test('SIGKILL inside step 6: the state is knowable, nothing committed re-applies, the non-idempotent step parks unknown_outcome, the target stays locked', {
+  test('SIGKILL inside step 6: the state is knowable, nothing committed re-applies, ' +
+    'the non-idempotent step parks unknown_outcome, the target stays locked', {
     timeout: 60_000,
   }, async () => {
     const { path, client, env } = await setup(backend, 'crash-step-6');

@@ -78,7 +78,8 @@ async function assertSurvived(worker: WatchedWorker): Promise<void> {
   assert.equal(await stopGracefully(worker.fixture), 0);
 }
 
-test('an embedded worker survives its PostgreSQL server restarting: it keeps claiming, finishes runs started afterwards and never exits', {
+test('an embedded worker survives its PostgreSQL server restarting: ' +
+  'it keeps claiming, finishes runs started afterwards and never exits', {
   skip: privateClusterUnavailable,
   timeout: 120_000,
 }, async (t) => {
@@ -97,7 +98,8 @@ test('an embedded worker survives its PostgreSQL server restarting: it keeps cla
   t.diagnostic(`the worker logged: ${worker.warnings.join(' | ')}`);
 });
 
-test("an embedded worker survives SQLite's 'database is locked': it keeps claiming, finishes runs started afterwards and never exits", {
+test("an embedded worker survives SQLite's 'database is locked': " +
+  'it keeps claiming, finishes runs started afterwards and never exits', {
   timeout: 60_000,
 }, async (t) => {
   const file = tempDb();

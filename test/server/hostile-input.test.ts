@@ -83,25 +83,31 @@ function fieldOf(url: string, body: { field?: string; validationErrors?: { path:
 }
 
 forEachBackend((backend) => {
-  test('hostile input (deep nesting, NUL and lone surrogates, huge numbers, prototype keys) is a 400 naming the field and writes nothing', async () => {
-    await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
-      await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'seed' }, id: 'seed' });
-      await runUntil(engine, 'seed', (r) => r.status === 'waiting');
-      const before = await snapshot(engine);
-      for (const [method, url, body, field] of HOSTILE) {
-        const answer = await call(method, url, body);
-        const what = `${method} ${url.slice(0, 70)} ${(typeof body === 'string' ? body : (JSON.stringify(body) ?? '')).slice(0, 70)}`;
-        assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)?.slice(0, 300)}`);
-        assert.equal(fieldOf(url, answer.body), field, `${what}: ${JSON.stringify(answer.body).slice(0, 300)}`);
-        assert.ok(
-          answer.body.message.includes(field.replace(/^(params|query|body)\./, '')),
-          `${what}: the message names the field: ${answer.body.message}`,
-        );
-      }
-      assert.deepEqual(await snapshot(engine), before);
-      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
-    });
-  });
+  test(
+    'hostile input (deep nesting, NUL and lone surrogates, huge numbers, ' +
+      'prototype keys) is a 400 naming the field and writes nothing',
+    async () => {
+      await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
+        await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'seed' }, id: 'seed' });
+        await runUntil(engine, 'seed', (r) => r.status === 'waiting');
+        const before = await snapshot(engine);
+        for (const [method, url, body, field] of HOSTILE) {
+          const answer = await call(method, url, body);
+          const what =
+            `${method} ${url.slice(0, 70)} ` +
+            `${(typeof body === 'string' ? body : (JSON.stringify(body) ?? '')).slice(0, 70)}`;
+          assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)?.slice(0, 300)}`);
+          assert.equal(fieldOf(url, answer.body), field, `${what}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+          assert.ok(
+            answer.body.message.includes(field.replace(/^(params|query|body)\./, '')),
+            `${what}: the message names the field: ${answer.body.message}`,
+          );
+        }
+        assert.deepEqual(await snapshot(engine), before);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
+      });
+    },
+  );
 
   test('a prototype key is refused with a message that says so, not as invalid JSON', async () => {
     await withApi(backend.store(), { workflows }, async ({ call }) => {

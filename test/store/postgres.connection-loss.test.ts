@@ -74,7 +74,8 @@ async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] 
   }
 }
 
-test("a connection the server ends just as the pool hands it to a waiting transaction fails that transaction, not the process (the 'error' event has a listener)", {
+test('a connection the server ends just as the pool hands it to a waiting transaction fails that transaction, ' +
+  "not the process (the 'error' event has a listener)", {
   skip,
   timeout: 30_000,
 }, async () => {
@@ -94,7 +95,8 @@ test("a connection the server ends just as the pool hands it to a waiting transa
     while (backend.length === 0) {
       // the read has been answered by the server (only the proxy holds the answer back)
       backend = await sql<{ pid: number }>(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query LIKE 'SELECT * FROM runs WHERE id%'",
+        'SELECT pid FROM pg_stat_activity WHERE application_name = $1 ' +
+          "AND state = 'idle' AND query LIKE 'SELECT * FROM runs WHERE id%'",
         [applicationName],
       );
     }

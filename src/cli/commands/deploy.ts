@@ -97,8 +97,8 @@ function workflowText(w: WorkflowCheck): string {
       : w.candidate.registered === 'changed'
         ? 'CHANGED code under a registered version'
         : 'unchanged';
-  const head =
-    `${w.workflow} v${w.candidate.version} (${registered}): ` + `${w.classification}${w.safe ? '' : ', not safe'}`;
+  const safety = w.safe ? '' : ', not safe';
+  const head = `${w.workflow} v${w.candidate.version} (${registered}): ${w.classification}${safety}`;
   const counts = Object.entries(w.counts)
     .filter(([, n]) => n > 0)
     .map(([verdict, n]) => `${verdict} ${n}`)
