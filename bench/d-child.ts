@@ -1,6 +1,6 @@
 /**
- * D's victim: `WAYMARK_BENCH_STORE=<store> node --import tsx bench/d-child.ts <workerId> <runs> <idPrefix> <sleepMs> <stepMs>`.
- * Starts the runs and reports progress as JSON lines on stdout until the parent SIGKILLs it.
+ * D's victim: `WAYMARK_BENCH_STORE=<store> node --import tsx bench/d-child.ts <workerId> <runs> <idPrefix> <sleepMs>
+ * <stepMs>`. Starts the runs and reports progress as JSON lines on stdout until the parent SIGKILLs it.
  */
 import { Engine } from '../src/index.js';
 import { firstStep, recovery } from './scenarios/d-workflow.js';
@@ -14,7 +14,7 @@ if (!store || !workerId || !runsArg || !idPrefix || !sleepArg || !stepArg) {
   process.exit(2);
 }
 const runs = Number(runsArg);
-const report = (facts: Record<string, number>) => process.stdout.write(JSON.stringify(facts) + '\n');
+const report = (facts: Record<string, number>) => process.stdout.write(`${JSON.stringify(facts)}\n`);
 
 const engine = await Engine.open({ store, workflows: [recovery], workerId });
 let parked = 0;

@@ -7,7 +7,10 @@ import { Agent, get } from 'node:http';
 
 export type LoadReport = {
   type: 'report';
-  /** Per poll: ms from its connection being open to its answer (`connectMs`: from asking for the connection to it being open), and how many tasks it got (-1: an error). */
+  /**
+   * Per poll: ms from its connection being open to its answer (`connectMs`: from asking for the connection to it being
+   * open), and how many tasks it got (-1: an error).
+   */
   answers: { ms: number; connectMs: number; tasks: number }[];
   healthMs: number[];
 };

@@ -92,7 +92,7 @@ export function emit(result: BenchResult): void {
     synchronous: currentSynchronous,
     node: process.version,
   };
-  process.stdout.write(JSON.stringify(line) + '\n');
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 /** Progress and notes: stderr only, so stdout stays one JSON line per scenario. */

@@ -25,7 +25,8 @@ function parseArgs(argv: string[]): { scenarios: string[]; store: string | undef
     else if (flag === '--store') store = value();
     else if (flag === '--help' || flag === '-h') {
       process.stderr.write(
-        `usage: npm run bench -- [--scenario ${Object.keys(SCENARIOS).join(',')}] [--store sqlite:<path> | postgres://user@host:5432/db]\n`,
+        `usage: npm run bench -- [--scenario ${Object.keys(SCENARIOS).join(',')}] ` +
+          `[--store sqlite:<path> | postgres://user@host:5432/db]\n`,
       );
       process.exit(0);
     } else fail(`unknown argument '${arg}'`);
@@ -64,7 +65,8 @@ for (const id of scenarios) {
   const scenario = SCENARIOS[id]!;
   if (scenario.stores && !scenario.stores.includes(kind)) {
     process.stderr.write(
-      `[bench] scenario ${id} skipped on ${kind}: ${scenario.skipNote ?? `runs only on ${scenario.stores.join(', ')}`}\n`,
+      `[bench] scenario ${id} skipped on ${kind}: ` +
+        `${scenario.skipNote ?? `runs only on ${scenario.stores.join(', ')}`}\n`,
     );
     continue;
   }

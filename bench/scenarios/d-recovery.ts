@@ -91,13 +91,15 @@ export async function scenarioD(context: ScenarioContext): Promise<void> {
   const workerId = `bench-d-${randomUUID().slice(0, 8)}`;
   const idPrefix = `d-${randomUUID().slice(0, 8)}`;
   note(
-    `D: child ${workerId} starts ${RUNS} runs; SIGKILL once ${KILL_AFTER_PARKED} have parked in a ${SLEEP_MS} ms sleep and ${KILL_AFTER_WORK_STARTED} are inside a ${STEP_MS} ms step`,
+    `D: child ${workerId} starts ${RUNS} runs; SIGKILL once ${KILL_AFTER_PARKED} have parked ` +
+      `in a ${SLEEP_MS} ms sleep and ${KILL_AFTER_WORK_STARTED} are inside a ${STEP_MS} ms step`,
   );
   const { killedAt, progress } = await crashChild(store, workerId, idPrefix);
   const atKill = await countByStatus(store, idPrefix);
   const leasedAtKill = await leasedBy(context, workerId);
   note(
-    `D: killed; child had seen ${JSON.stringify(progress)}; runs by status ${JSON.stringify(atKill)}; ${leasedAtKill} leased by the dead worker`,
+    `D: killed; child had seen ${JSON.stringify(progress)}; ` +
+      `runs by status ${JSON.stringify(atKill)}; ${leasedAtKill} leased by the dead worker`,
   );
   const remaining = RUNS - (atKill.completed ?? 0);
 

@@ -8,8 +8,13 @@ export const recovery = defineWorkflow({
   name: 'bench-d-recovery',
   version: 1,
   async run(ctx, input: { i: number; sleepMs: number; stepMs: number }) {
-    const mark = () => void (firstStep.at ??= performance.now());
-    await ctx.step('prepare', () => (mark(), input.i));
+    const mark = () => {
+      firstStep.at ??= performance.now();
+    };
+    await ctx.step('prepare', () => {
+      mark();
+      return input.i;
+    });
     await ctx.sleep(input.sleepMs);
     await ctx.step('work', async () => {
       mark();
@@ -17,6 +22,9 @@ export const recovery = defineWorkflow({
       await new Promise((resolve) => setTimeout(resolve, input.stepMs));
       return input.i * 2;
     });
-    return ctx.step('finish', () => (mark(), input.i));
+    return ctx.step('finish', () => {
+      mark();
+      return input.i;
+    });
   },
 });

@@ -96,7 +96,10 @@ async function drainWith(store: string, processes: number, tag: string): Promise
       const failed = Promise.all(workers.map((w) => w.done)).then(() => {
         throw new Error(`E[${processes}]: engine processes stopped before the runs drained`);
       });
-      await Promise.race([drained, timeout, failed]).finally(() => (clearInterval(ticker), clearTimeout(timer)));
+      await Promise.race([drained, timeout, failed]).finally(() => {
+        clearInterval(ticker);
+        clearTimeout(timer);
+      });
       for (const w of workers) w.child.send({ type: 'stop' } satisfies ParentMessage);
       const reports = await Promise.all(workers.map((w) => w.done));
       await report(client, workflow.name, processes, goAt, queueMs, reports);

@@ -78,7 +78,8 @@ export async function scenarioL({ store }: ScenarioContext): Promise<void> {
     const busy = await waves;
     const handedOut = busy.answers.filter((a) => a.tasks === 1);
     note(
-      `L: ${handedOut.length} tasks handed out to waiting polls; the wave ended ${round((performance.now() - started) / 1000, 1)} s after the first start`,
+      `L: ${handedOut.length} tasks handed out to waiting polls; ` +
+        `the wave ended ${round((performance.now() - started) / 1000, 1)} s after the first start`,
     );
 
     const overshoot = idle.answers.map((a) => a.ms - TIMEOUT_MS);

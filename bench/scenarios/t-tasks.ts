@@ -64,7 +64,8 @@ export async function scenarioT({ store }: ScenarioContext): Promise<void> {
     const elapsed = performance.now() - t0;
     latencies.sort((a, b) => a - b);
     note(
-      `T: ${total} tasks handed out and reported in ${round(handled / 1000, 1)} s; all runs completed in ${round(elapsed / 1000, 1)} s`,
+      `T: ${total} tasks handed out and reported in ${round(handled / 1000, 1)} s; ` +
+        `all runs completed in ${round(elapsed / 1000, 1)} s`,
     );
     emit({
       scenario: 'T',
@@ -81,7 +82,10 @@ export async function scenarioT({ store }: ScenarioContext): Promise<void> {
   }
 }
 
-/** One run's 200 sequential tasks, one worker polling one at a time: tasks/s and the latency from a report to the next task. */
+/**
+ * One run's 200 sequential tasks, one worker polling one at a
+ * time: tasks/s and the latency from a report to the next task.
+ */
 async function sequentialTasks(engine: Engine): Promise<void> {
   const run = await engine.start(sequential.name, null);
   const gaps: number[] = [];

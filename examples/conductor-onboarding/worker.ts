@@ -16,7 +16,10 @@ export interface Profile {
 
 type Input = Record<string, unknown>;
 
-/** Accepts legacy payloads (legacyCustomerId, email, country) and v2 ones (customerId, contact{email,phone}, region, loyaltyTier). */
+/**
+ * Accepts legacy payloads (legacyCustomerId, email, country) and
+ * v2 ones (customerId, contact{email,phone}, region, loyaltyTier).
+ */
 export function normalizeCustomerProfile(input: Input): { profile: Profile } {
   if (typeof input.customerId === 'string' && input.customerId !== '') {
     const contact = (input.contact ?? {}) as { email?: string; phone?: string };

@@ -23,7 +23,8 @@ export function storeLocation(options: StoreOptions): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(given)?.[1];
   if (scheme !== undefined) {
     throw new UsageError(
-      `${flag} '${given}': Waymark has no '${scheme}' store; give a SQLite file (./waymark.db, sqlite:<file>) or a postgres:// URL`,
+      `${flag} '${given}': Waymark has no '${scheme}' store; ` +
+        `give a SQLite file (./waymark.db, sqlite:<file>) or a postgres:// URL`,
     );
   }
   return `sqlite:${given}`;

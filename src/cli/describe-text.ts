@@ -52,7 +52,8 @@ export function describeText(d: RunDescription, hint: { cli: string; db: string 
 
   lines.push(
     '',
-    `completed steps (${d.completedSteps.length}): ${d.completedSteps.length === 0 ? '(none)' : d.completedSteps.join(', ')}`,
+    `completed steps (${d.completedSteps.length}): ` +
+      `${d.completedSteps.length === 0 ? '(none)' : d.completedSteps.join(', ')}`,
   );
 
   lines.push('', 'actions:');

@@ -5,7 +5,10 @@ const MAX_CELL = 60;
 /** Longest event detail shown in a history timeline (`--json` has everything). */
 const MAX_DETAIL = 120;
 
-/** Lays rows out as an aligned text table under upper-case headers; cells longer than `maxLast` (last column) or MAX_CELL are cut. */
+/**
+ * Lays rows out as an aligned text table under upper-case headers;
+ * cells longer than `maxLast` (last column) or MAX_CELL are cut.
+ */
 export function table(headers: string[], rows: string[][], maxLast = MAX_CELL): string {
   const cells = [
     headers.map((h) => h.toUpperCase()),
@@ -57,7 +60,10 @@ export function runDetail(run: Run): string {
   }
 }
 
-/** What a run waits for, e.g. `signal approval until 2025-01-31 14:05:09` or `lock cluster:prod (queued behind its holder)`. */
+/**
+ * What a run waits for, e.g. `signal approval until 2025-01-31
+ * 14:05:09` or `lock cluster:prod (queued behind its holder)`.
+ */
 export function waitText(wait: WaitInfo): string {
   let what: string;
   switch (wait.kind) {
@@ -160,14 +166,23 @@ function eventDetail(type: HistoryEvent['type'], data: Record<string, Json>): st
     case 'run_upgraded':
       return `v${String(data.from)} -> v${String(data.to)} by ${String(data.actor)}: ${String(data.reason)}`;
     case 'run_migrated':
-      return `v${String(data.from)} -> v${String(data.to)} with migration '${String(data.migration)}' (from epoch ${String(data.fromEpoch)}) by ${String(data.actor)}: ${String(data.reason)}`;
+      return (
+        `v${String(data.from)} -> v${String(data.to)} with migration '${String(data.migration)}' ` +
+        `(from epoch ${String(data.fromEpoch)}) by ${String(data.actor)}: ${String(data.reason)}`
+      );
     case 'migration_rolled_back':
-      return `migration '${String(data.migration)}' rolled back: v${String(data.from)} -> v${String(data.to)} by ${String(data.actor)}: ${String(data.reason)}`;
+      return (
+        `migration '${String(data.migration)}' rolled back: ` +
+        `v${String(data.from)} -> v${String(data.to)} by ${String(data.actor)}: ${String(data.reason)}`
+      );
     case 'run_cancelled':
       return typeof data.actor === 'string' ? `by ${data.actor}: ${String(data.reason)}` : '';
     case 'step_completed':
       if (data.skipped === true)
-        return `skipped by ${String(data.by)}: ${String(data.reason)}${data.output === undefined ? '' : `; output ${compact(data.output)}`}`;
+        return (
+          `skipped by ${String(data.by)}: ` +
+          `${String(data.reason)}${data.output === undefined ? '' : `; output ${compact(data.output)}`}`
+        );
       return [effectText(data), data.output === undefined ? '' : `output ${compact(data.output)}`]
         .filter(Boolean)
         .join('; ');
@@ -247,5 +262,8 @@ export function duration(ms: number): string {
 /** Local wall-clock time, e.g. 2025-01-31 14:05:09. */
 export function time(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  );
 }

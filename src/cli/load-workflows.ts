@@ -12,7 +12,10 @@ export interface WorkflowModule {
   migrations: MigrationDefinition[];
 }
 
-/** Which workflows a command serves: `--workflows <module>`, and the built-in examples only when asked for (`--examples`). */
+/**
+ * Which workflows a command serves: `--workflows <module>`, and
+ * the built-in examples only when asked for (`--examples`).
+ */
 export interface WorkflowChoice {
   /** The built-in example workflows as well. (Default: false) */
   examples?: boolean;
@@ -57,7 +60,8 @@ export async function loadWorkflowModule(
   const definitions = workflowsIn(exports);
   if (definitions.length === 0) {
     throw new UsageError(
-      `workflow module '${modulePath}' exports no workflows: export \`workflows\` (an array of defineWorkflow() results) or the definitions themselves`,
+      `workflow module '${modulePath}' exports no workflows: ` +
+        `export \`workflows\` (an array of defineWorkflow() results) or the definitions themselves`,
     );
   }
   return { workflows: [...new Set([...examples, ...definitions])], migrations: migrationsIn(exports, modulePath) };
@@ -75,9 +79,8 @@ export function findMigration(
     throw new UsageError(`--migration '${name}' needs the workflow module that exports it: give --workflows <module>`);
   const where = `workflow module '${modulePath}'`;
   const known = module.migrations.map((m) => `'${m.name}'`).join(', ');
-  throw new UsageError(
-    `no migration named '${name}' in ${where}: ${known === '' ? 'it exports no migrations (export `migrations`, an array of defineMigration() results)' : `known: ${known}`}`,
-  );
+  const none = 'it exports no migrations (export `migrations`, an array of defineMigration() results)';
+  throw new UsageError(`no migration named '${name}' in ${where}: ${known === '' ? none : `known: ${known}`}`);
 }
 
 function workflowsIn(exports: Record<string, unknown>): WorkflowDefinition[] {
@@ -173,7 +176,8 @@ async function registerTypeScript(modulePath: string): Promise<void> {
   } catch (error) {
     throw new WaymarkError(
       'E_INVALID_INPUT',
-      `cannot load TypeScript module '${modulePath}': tsx is needed (npm install --save-dev tsx) or compile it to .js first (${(error as Error)?.message ?? String(error)})`,
+      `cannot load TypeScript module '${modulePath}': tsx is needed (npm install --save-dev tsx) ` +
+        `or compile it to .js first (${(error as Error)?.message ?? String(error)})`,
       { cause: error },
     );
   }

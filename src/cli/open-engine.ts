@@ -4,7 +4,8 @@ import { storeLocation, type StoreOptions } from './args.js';
 /**
  * Opens an engine on the command's store, runs `use` and closes the engine whatever happens.
  * A client (worker: false) unless `options.worker` says otherwise: it starts, signals and reads, executes nothing.
- * The store must exist (E_STORE_NOT_FOUND, nothing created) unless `options.create`: only `server`, `dev` and `start` create one.
+ * The store must exist (E_STORE_NOT_FOUND, nothing created) unless
+ * `options.create`: only `server`, `dev` and `start` create one.
  */
 export async function withEngine<T>(
   store: StoreOptions,

@@ -43,7 +43,9 @@ export function serverUrl(options: ServerOptions): string {
     .replace(/\/api$/, '');
 }
 
-/** A request the server refused or failed: the status, its Conductor error body, and one line saying what went wrong. */
+/**
+ * A request the server refused or failed: the status, its Conductor error body, and one line saying what went wrong.
+ */
 export class ServerError extends Error {
   override name = 'ServerError';
   constructor(
@@ -144,10 +146,15 @@ function unreachable(url: string, error: unknown): string {
   else if (cause?.code === 'ENOTFOUND') why = 'unknown host';
   else
     why = typeof cause?.message === 'string' ? cause.message : error instanceof Error ? error.message : String(error);
-  return `cannot reach the Waymark server at ${url} (${why}): is \`waymark server\` running there? Name another with --server <url> or $WAYMARK_SERVER`;
+  return (
+    `cannot reach the Waymark server at ${url} (${why}): ` +
+    `is \`waymark server\` running there? Name another with --server <url> or $WAYMARK_SERVER`
+  );
 }
 
-/** One line from a refusal: Conductor's `{status, message, validationErrors}` body when there is one, else the status. */
+/**
+ * One line from a refusal: Conductor's `{status, message, validationErrors}` body when there is one, else the status.
+ */
 function serverError(method: string, path: string, response: Response, text: string): ServerError {
   let body: unknown = text;
   try {

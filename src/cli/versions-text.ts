@@ -1,7 +1,10 @@
 import type { PatchUsage, VersionSummary } from '../index.js';
 import { duration, table, time } from './format.js';
 
-/** The versions table: status, where in-flight runs are parked, the oldest one's age, the next wake-up, drain progress and who serves each version. */
+/**
+ * The versions table: status, where in-flight runs are parked, the oldest
+ * one's age, the next wake-up, drain progress and who serves each version.
+ */
 export function versionsTable(versions: VersionSummary[], now = Date.now()): string {
   if (versions.length === 0) return '(no workflow versions registered)';
   return table(
@@ -42,7 +45,9 @@ export function parkedOnText(parkedOn: Record<string, number>): string {
   return entries.length ? entries.map(([where, count]) => `${where} ${count}`).join(', ') : '-';
 }
 
-/** Drain progress of a draining version: runs still in flight and when the last is due, or that no deadline bounds it. */
+/**
+ * Drain progress of a draining version: runs still in flight and when the last is due, or that no deadline bounds it.
+ */
 export function drainText(v: VersionSummary, now = Date.now()): string {
   if (v.status !== 'draining') return '-';
   if (v.inFlight === 0) return 'drained: ready to retire';
@@ -56,7 +61,10 @@ export function whenText(at: Date, now = Date.now()): string {
   return ahead <= 0 ? `${time(at)} (due now)` : `${time(at)} (in ${duration(ahead)})`;
 }
 
-/** Per workflow and patch id: in-flight runs on the patched branch and on the old one; an old branch no run depends on may be removed. */
+/**
+ * Per workflow and patch id: in-flight runs on the patched branch and
+ * on the old one; an old branch no run depends on may be removed.
+ */
 export function patchesTable(patches: PatchUsage[]): string {
   if (patches.length === 0)
     return '(no patch gates recorded: no run has passed a ctx.patched() or ctx.deprecatePatch() call)';
@@ -73,5 +81,8 @@ export function patchesTable(patches: PatchUsage[]): string {
         : `still needed by ${p.onOldBranch} run${p.onOldBranch === 1 ? '' : 's'}`,
     ]),
   );
-  return `${rows}\n\nA patch's old branch (the code for ctx.patched(id) === false) may be removed once RUNS ON OLD BRANCH is 0; counts are of in-flight runs.`;
+  return (
+    `${rows}\n\nA patch's old branch (the code for ctx.patched(id) === false) ` +
+    `may be removed once RUNS ON OLD BRANCH is 0; counts are of in-flight runs.`
+  );
 }

@@ -6,7 +6,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 /** The longest duration anything waits: 100 years, so every deadline is a whole ms that every store keeps. */
 export const MAX_DURATION_MS = 36_500 * 86_400_000;
 
-/** Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d', combinable as '1h30m') to whole ms (rounded up), at most 100 years. */
+/**
+ * Parses a duration (ms number, or '500ms' / '30s' / '1m' / '2h' / '3d',
+ * combinable as '1h30m') to whole ms (rounded up), at most 100 years.
+ */
 export function parseDuration(duration: Duration, what = 'duration'): number {
   const ms = Math.ceil(parseMs(duration, what));
   if (ms > MAX_DURATION_MS)

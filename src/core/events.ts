@@ -182,7 +182,10 @@ export type EventData = {
   run_parked: RunParkedData;
 };
 
-/** EventData names every EventType, and nothing else, and all its data is JSON (as it is stored): this fails to compile otherwise. */
+/**
+ * EventData names every EventType, and nothing else, and all its
+ * data is JSON (as it is stored): this fails to compile otherwise.
+ */
 type CheckEventData<T extends { [K in EventType]: Json }, Extra extends never> = [T, Extra];
 export type CheckedEventData = CheckEventData<EventData, Exclude<keyof EventData, EventType>>;
 
@@ -193,7 +196,10 @@ export type CheckedEventData = CheckEventData<EventData, Exclude<keyof EventData
  */
 export const HISTORY_FORMAT = 2;
 
-/** One entry of a run's history, of type `T` (a union of types gives the union of their events). `pos` orders events; `seq` ties an event to a ctx operation. */
+/**
+ * One entry of a run's history, of type `T` (a union of types gives the union of
+ * their events). `pos` orders events; `seq` ties an event to a ctx operation.
+ */
 export type HistoryEventOf<T extends EventType> = {
   [K in T]: {
     pos: number;
@@ -215,7 +221,10 @@ export type NewEvent = {
   [T in EventType]: Omit<HistoryEventOf<T>, 'pos' | 'at' | 'epoch'> & { at?: number };
 }[EventType];
 
-/** An event as a store row holds it: type and data not yet tied together (the store's row mapper turns it into a HistoryEvent). */
+/**
+ * An event as a store row holds it: type and data not yet tied
+ * together (the store's row mapper turns it into a HistoryEvent).
+ */
 export type StoredEvent = {
   pos: number;
   epoch?: number;

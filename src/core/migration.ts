@@ -6,6 +6,7 @@ import type { HistoryEvent, Json, NewEvent } from './types.js';
 export interface MigrationHistory {
   readonly input: Json;
   /** The output recorded for a step, by its new name or its old one; undefined if the step never completed. */
+  // biome-ignore lint/suspicious/noExplicitAny: the caller may name the type; by default it reads what it wrote
   output<T = any>(step: string): T;
 }
 
@@ -27,8 +28,10 @@ export interface MigrationConfig {
   name?: string;
   steps?: MigrationSteps;
   /** Transforms of recorded outputs, by the source step name. */
+  // biome-ignore lint/suspicious/noExplicitAny: a transform reads a recorded output of the shape its own workflow wrote
   outputs?: Record<string, (output: any) => Json>;
   /** Transform of the run's input. */
+  // biome-ignore lint/suspicious/noExplicitAny: a transform reads the run's input of the shape its own workflow takes
   input?: (input: any) => Json;
   /** Must hold for the transformed history, or the migration is refused. */
   validate?: (history: MigrationHistory) => boolean;
@@ -117,7 +120,8 @@ export function transformHistory(
         after.map((i) => ({ name: i.name, seq: next++, output: i.output })),
       );
   }
-  // Events keep their order (the order results reached the code); an inserted step completes right after the last event of the step it follows.
+  // Events keep their order (the order results reached the code); an inserted step completes right after
+  // the last event of the step it follows.
   const lastEvent = new Map(ops.map((op) => [op.seq, op.events[op.events.length - 1]]));
   const opOf = new Map<HistoryEvent, (typeof ops)[number]>();
   for (const op of ops) for (const e of op.events) opOf.set(e, op);

@@ -87,7 +87,9 @@ export interface PollLimits {
   rateWindowMs?: number;
 }
 
-/** How many more tasks may be handed out now under `limits`, given those in progress and those started in the window. */
+/**
+ * How many more tasks may be handed out now under `limits`, given those in progress and those started in the window.
+ */
 export function pollAllowance(
   wanted: number,
   limits: PollLimits | undefined,

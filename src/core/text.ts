@@ -5,13 +5,13 @@
  * (names, ids) or made storable (error messages), never handed to a store.
  */
 
-const NUL = /\u0000/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is matched on purpose, to be replaced (stores refuse it)
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Why `text` cannot be stored as text, or undefined when it can. */
 export function unstorableReason(text: string): string | undefined {
-  if (NUL.test(text)) return 'contains a NUL character (U+0000)';
+  if (text.includes('\u0000')) return 'contains a NUL character (U+0000)';
   if (LONE_SURROGATE.test(text)) return 'contains a lone UTF-16 surrogate (not valid Unicode)';
   return undefined;
 }

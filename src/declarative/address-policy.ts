@@ -120,7 +120,9 @@ export function ownAddresses(): BlockList {
   return own;
 }
 
-/** An address as it is judged: an IPv6 form embedding an IPv4 address becomes that address. Undefined if not an address. */
+/**
+ * An address as it is judged: an IPv6 form embedding an IPv4 address becomes that address. Undefined if not an address.
+ */
 export function canonicalAddress(address: string): { address: string; family: Family } | undefined {
   const bare = bareHost(address).replace(/%.*$/, '');
   const version = isIP(bare);
@@ -145,7 +147,8 @@ function parseEntry(entry: unknown): HostEntry | RangeEntry {
   const bad = (reason: string) =>
     new WaymarkError(
       'E_INVALID_INPUT',
-      `HTTP allow-list entry ${JSON.stringify(entry)} ${reason}; give a host, host:port, an address, [v6]:port or a range like 10.0.0.0/8`,
+      `HTTP allow-list entry ${JSON.stringify(entry)} ${reason}; give a host, ` +
+        `host:port, an address, [v6]:port or a range like 10.0.0.0/8`,
       {
         details: { entry: typeof entry === 'string' ? entry : null },
       },
@@ -211,7 +214,10 @@ function ipv6Groups(address: string): number[] {
   return groups.map((group) => parseInt(group, 16));
 }
 
-/** The IPv4 address inside a mapped (::ffff:a.b.c.d, ::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address. */
+/**
+ * The IPv4 address inside a mapped (::ffff:a.b.c.d, ::ffff:0:a.b.c.d),
+ * NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address.
+ */
 function embeddedIpv4(groups: number[]): string | undefined {
   const zeros = (from: number, to: number) => groups.slice(from, to).every((g) => g === 0);
   const v4 = (high: number, low: number) => [high >> 8, high & 255, low >> 8, low & 255].join('.');

@@ -71,7 +71,8 @@ export async function declarativeSupport(options: DeclarativeOptions = {}): Prom
     compile: (stored) => compileWorkflowDef(parseWorkflowDef(stored.source), env),
     bind: (bound) => {
       engine = bound;
-      new SubWorkflowRunner(bound, { maxDepth: limits.maxSubWorkflowDepth }).start(); // stops by itself once the engine is closed
+      // stops by itself once the engine is closed
+      new SubWorkflowRunner(bound, { maxDepth: limits.maxSubWorkflowDepth }).start();
     },
   };
 }

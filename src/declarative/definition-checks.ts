@@ -434,9 +434,9 @@ function readTaskList(
 /** Walks task lists a task carries but does not use, so their refs and problems are still seen. */
 function walkNestedLists(value: unknown, path: string, context: ParseContext): void {
   if (Array.isArray(value)) {
-    if (value.every(Array.isArray))
-      value.forEach((branch, index) => walkNestedLists(branch, `${path}[${index}]`, context));
-    else parseTaskList(value, path, context);
+    if (value.every(Array.isArray)) {
+      for (const [index, branch] of value.entries()) walkNestedLists(branch, `${path}[${index}]`, context);
+    } else parseTaskList(value, path, context);
   } else if (isRecord(value)) {
     for (const [key, list] of Object.entries(value)) walkNestedLists(list, path + keyPath(key), context);
   }

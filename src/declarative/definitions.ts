@@ -79,7 +79,10 @@ export interface TaskDef {
   timeoutSeconds: number;
   /** (Default: 'TIME_OUT_WF') */
   timeoutPolicy: TaskTimeoutPolicy;
-  /** Longest a polled attempt may go without an update from its worker, in seconds. (Default: 3600, or timeoutSeconds if smaller) */
+  /**
+   * Longest a polled attempt may go without an update from its
+   * worker, in seconds. (Default: 3600, or timeoutSeconds if smaller)
+   */
   responseTimeoutSeconds: number;
   /** Longest a scheduled task may wait to be polled, in seconds. (Default: none) */
   pollTimeoutSeconds?: number;
@@ -155,7 +158,10 @@ export interface DoWhileTask extends TaskBase {
   loopOver: WorkflowTask[];
 }
 
-/** Waits for `inputParameters.duration` ('10s', '5m', '1h', '1d'), until `inputParameters.until`, or else for an external update. */
+/**
+ * Waits for `inputParameters.duration` ('10s', '5m', '1h', '1d'),
+ * until `inputParameters.until`, or else for an external update.
+ */
 export interface WaitTask extends TaskBase {
   type: 'WAIT';
 }
@@ -193,7 +199,10 @@ export interface InlineTask extends TaskBase {
   type: 'INLINE';
 }
 
-/** Calls `inputParameters.http_request { uri, method, headers, body }`; output `{ response: { statusCode, body, headers } }`. */
+/**
+ * Calls `inputParameters.http_request { uri, method, headers,
+ * body }`; output `{ response: { statusCode, body, headers } }`.
+ */
 export interface HttpTask extends TaskBase {
   type: 'HTTP';
 }
@@ -242,7 +251,9 @@ export interface WorkflowDef {
   ownerEmail?: string;
 }
 
-/** Parses and normalizes a WorkflowDef, or throws `E_INVALID_INPUT` listing every problem in `details.validationErrors`. */
+/**
+ * Parses and normalizes a WorkflowDef, or throws `E_INVALID_INPUT` listing every problem in `details.validationErrors`.
+ */
 export function parseWorkflowDef(json: unknown): WorkflowDef {
   const problems = new Problems();
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
@@ -361,7 +372,8 @@ export const COSMETIC_FIELDS: readonly string[] = [
 
 /**
  * Hash of what a parsed definition executes: sha256 of its canonical JSON (sorted keys), first 16 hex chars.
- * Ignores COSMETIC_FIELDS, `name` and `version`, and unmodelled fields at their zero value (null, '', 0, false, [], {}).
+ * Ignores COSMETIC_FIELDS, `name` and `version`, and unmodelled
+ * fields at their zero value (null, '', 0, false, [], {}).
  */
 export function definitionFingerprint(def: WorkflowDef): string {
   return createHash('sha256')

@@ -79,7 +79,10 @@ export interface StructuralDiff {
   kind: ChangeKind;
   /** One line per change, breaking ones first. */
   reasons: string[];
-  /** Tasks only in `to`: appended at the end of a list, in a new list (case, branch, new parent), or inserted before existing tasks. */
+  /**
+   * Tasks only in `to`: appended at the end of a list, in a new list
+   * (case, branch, new parent), or inserted before existing tasks.
+   */
   added: Array<{ ref: string; type: TaskType; path: string; placement: 'appended' | 'new_list' | 'inserted' }>;
   /** Tasks only in `from` (paths in `from`). */
   removed: Array<{ ref: string; type: TaskType; path: string }>;
@@ -195,7 +198,8 @@ function classify(diff: StructuralDiff): void {
   for (const list of diff.listsAdded) {
     if (list.slot.startsWith('forkTasks/'))
       breaking.push(
-        `${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path}): runs already inside the fork would never start it`,
+        `${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path}): ` +
+          `runs already inside the fork would never start it`,
       );
     else additive.push(`${describeSlot(list.slot)} added to '${list.parentRef}' (${list.path})`);
   }

@@ -44,7 +44,8 @@ export function httpPolicy(options: HttpTaskOptions = {}): HttpPolicy {
     if (!Number.isInteger(value) || value < (key === 'maxRedirects' ? 0 : 1)) {
       throw new WaymarkError(
         'E_INVALID_INPUT',
-        `http.${key} must be a ${key === 'maxRedirects' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`,
+        `http.${key} must be a ${key === 'maxRedirects' ? 'non-negative' : 'positive'} integer, ` +
+          `got ${JSON.stringify(value)}`,
         { details: { option: `http.${key}` } },
       );
     }
@@ -185,7 +186,8 @@ function guardedLookup(allow: AllowList, port: number, url: URL) {
 function refusedError(url: URL, reason: string): Error {
   return refusal(
     'E_HTTP_REFUSED',
-    `HTTP task may not call ${url.host}: ${reason}; an allow-list entry opens it (http.allow, waymark server --http-allow)`,
+    `HTTP task may not call ${url.host}: ${reason}; ` +
+      `an allow-list entry opens it (http.allow, waymark server --http-allow)`,
   );
 }
 
@@ -206,7 +208,8 @@ function redirected(hop: Hop, status: number, location: string): Hop {
   const url = parseUrl(location, hop.url);
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
     throw new NonRetryableError(
-      `HTTP request to ${hop.url.href} was redirected to ${JSON.stringify(location)}, which is not an http or https URL`,
+      `HTTP request to ${hop.url.href} was redirected to ${JSON.stringify(location)}, ` +
+        `which is not an http or https URL`,
     );
   const headers = { ...hop.headers };
   let { method, body } = hop;

@@ -26,7 +26,10 @@ export interface DeclarativeEnv {
   limits?: DeclarativeLimits;
   /** A registered task definition (retries, timeouts) by task name. */
   taskDef(name: string): TaskDef | undefined;
-  /** Starts a run (a failureWorkflow) with a given id; resolves with its id. (Default: none: failure workflows are not started) */
+  /**
+   * Starts a run (a failureWorkflow) with a given id; resolves with
+   * its id. (Default: none: failure workflows are not started)
+   */
   start?(workflow: string, input: Json, id: string): Promise<string>;
 }
 
@@ -35,7 +38,10 @@ export interface SystemTaskRecord {
   taskType: string;
   input: Json;
   output: Json;
-  /** FORK_JOIN only: 'independent' when its branches advance on their own (absent: in lockstep rounds, as recorded before). */
+  /**
+   * FORK_JOIN only: 'independent' when its branches advance on
+   * their own (absent: in lockstep rounds, as recorded before).
+   */
   branches?: 'independent';
   /** Sandbox time its expression took, in ms: replay counts it against the run's budget again. (Default: none) */
   sandboxMs?: number;
@@ -65,7 +71,10 @@ export class Interpreter {
   private readonly scope: ParamScope;
   private readonly limits: DeclarativeLimits;
   private last: Json = {};
-  /** Sandbox time this run's expressions have used: recorded in completed steps, plus this execution's timed-out attempts. */
+  /**
+   * Sandbox time this run's expressions have used: recorded in
+   * completed steps, plus this execution's timed-out attempts.
+   */
   private sandboxMs = 0;
   /** DO_WHILE iterations this run has begun, every loop counted. */
   private loopIterations = 0;
@@ -111,7 +120,9 @@ export class Interpreter {
     return Object.keys(outputs).length ? resolveParams(outputs, this.scope) : this.last;
   }
 
-  /** The definition's failureWorkflow, started once (a step) with what failed; a TERMINATE is not a failure to report. */
+  /**
+   * The definition's failureWorkflow, started once (a step) with what failed; a TERMINATE is not a failure to report.
+   */
   private async startFailureWorkflow(error: Error): Promise<void> {
     const name = this.def.failureWorkflow;
     const { code, details } = error as WaymarkError;
@@ -188,7 +199,8 @@ export class Interpreter {
         if (++this.subWorkflows > this.limits.maxSubWorkflows) {
           throw limitExceeded(
             'maxSubWorkflows',
-            `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, more than ${this.limits.maxSubWorkflows}`,
+            `SUB_WORKFLOW '${ref}' would be this run's sub-workflow number ${this.subWorkflows}, ` +
+              `more than ${this.limits.maxSubWorkflows}`,
           );
         }
         const request = { name: task.subWorkflowParam.name, version: task.subWorkflowParam.version ?? null, input };
@@ -217,7 +229,8 @@ export class Interpreter {
           maxAttempts: taskDef.retryCount + 1,
           retryDelayMs: (n) => retryDelayMs(taskDef, n),
           responseTimeoutMs: taskDef.responseTimeoutSeconds * 1000,
-          // ALERT_ONLY: an attempt may run over its timeoutSeconds; TIME_OUT_WF: running over fails the task (and so the run).
+          // ALERT_ONLY: an attempt may run over its timeoutSeconds;
+          // TIME_OUT_WF: running over fails the task (and so the run).
           ...(taskDef.timeoutSeconds > 0 && taskDef.timeoutPolicy !== 'ALERT_ONLY'
             ? { timeoutMs: taskDef.timeoutSeconds * 1000 }
             : {}),
@@ -306,7 +319,8 @@ export class Interpreter {
       if (this.loopIterations >= this.limits.maxLoopIterations) {
         throw limitExceeded(
           'maxLoopIterations',
-          `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, its loops and nested loops counted together`,
+          `DO_WHILE '${ref}' did not end: the run has taken ${this.loopIterations} DO_WHILE iterations, ` +
+            `its loops and nested loops counted together`,
         );
       }
       this.loopIterations += 1;
@@ -324,7 +338,10 @@ export class Interpreter {
     }
   }
 
-  /** A task the engine executes itself: a checkpointed step named by its reference; its output (and sandbox time) is recorded. */
+  /**
+   * A task the engine executes itself: a checkpointed step named
+   * by its reference; its output (and sandbox time) is recorded.
+   */
   private async system(
     task: WorkflowTask,
     ref: string,

@@ -8,7 +8,10 @@ import { httpPolicy, type HttpPolicy, type HttpTaskOptions } from './http-task.j
 
 /** Options of the declarative support (`declarativeSupport(options)`, the server's `declarativeOptions`). */
 export interface DeclarativeOptions {
-  /** What HTTP tasks may reach, and for how long. (Default: no loopback, private, link-local or own addresses; 10 s; 1 MiB) */
+  /**
+   * What HTTP tasks may reach, and for how long. (Default: no
+   * loopback, private, link-local or own addresses; 10 s; 1 MiB)
+   */
   http?: HttpTaskOptions;
   /** Sandbox time all the expressions of one run may use together, in ms. (Default: 10000) */
   expressionBudgetMs?: number;

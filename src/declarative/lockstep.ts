@@ -27,8 +27,14 @@ export async function runInLockstep(branches: ((op: Operation) => Promise<void>)
         changed();
       });
     branch(op).then(
-      () => ((slots[i] = { state: 'done' }), changed()),
-      (error: unknown) => ((slots[i] = { state: 'failed', error }), changed()),
+      () => {
+        slots[i] = { state: 'done' };
+        changed();
+      },
+      (error: unknown) => {
+        slots[i] = { state: 'failed', error };
+        changed();
+      },
     );
   });
   for (;;) {

@@ -109,7 +109,10 @@ export function readStringList(raw: Raw, key: string, path: string, problems: Pr
   return value.filter((item): item is string => typeof item === 'string');
 }
 
-/** Checks a required enum value (absent, null or '' gives the `missing` message); records a problem and says whether it passed. */
+/**
+ * Checks a required enum value (absent, null or '' gives the
+ * `missing` message); records a problem and says whether it passed.
+ */
 export function checkEnum(
   value: unknown,
   path: string,

@@ -188,7 +188,8 @@ export class SandboxPool implements ExpressionEvaluator {
     const queued = this.#queue.indexOf(job);
     if (queued >= 0) {
       this.#queue.splice(queued, 1);
-      return settle(job, reason);
+      settle(job, reason);
+      return;
     }
     for (const thread of this.#live) if (thread.job === job) void this.#stop(thread, reason);
   }
@@ -252,7 +253,9 @@ function startWorker(memoryBytes: number): Worker {
   if (!FROM_SOURCE) return new Worker(THREAD_URL, { workerData });
   // Running from the TypeScript sources (tests, tsx): the thread registers tsx before it imports its entry.
   const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
+  const code =
+    `import(${JSON.stringify(tsx)}).then((api) => { api.register(); ` +
+    `return import(${JSON.stringify(THREAD_URL.href)}); });`;
   return new Worker(code, { eval: true, workerData });
 }
 

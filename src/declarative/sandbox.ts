@@ -54,7 +54,8 @@ const PRELUDE = `(function () {
     function (source, input) { return run(source, parse(input)); },
     function (value) { return value === undefined ? undefined : stringify(value, plainJson); },
     function (error) {
-      // QuickJS throws null when it cannot even allocate its error, so a script's own 'throw null' also reads as memory.
+      // QuickJS throws null when it cannot even allocate its error,
+      // so a script's own 'throw null' also reads as memory.
       if (error === null || (error instanceof InternalErrorType && error.message === 'out of memory')) return 0;
       return error instanceof ErrorType ? toText(error.name) + ': ' + toText(error.message) : toText(error);
     },
@@ -161,7 +162,10 @@ export function loadSandbox(options: SandboxOptions = {}): Promise<ExpressionSan
   return sandbox;
 }
 
-/** A QuickJS module with its own WebAssembly memory, capped so one evaluation's heap cannot outgrow `memoryBytes` by much. */
+/**
+ * A QuickJS module with its own WebAssembly memory, capped so
+ * one evaluation's heap cannot outgrow `memoryBytes` by much.
+ */
 function loadModule(memoryBytes: number): Promise<QuickJSWASMModule> {
   const maximumBytes = Math.max(MODULE_BASE_BYTES, memoryBytes + MODULE_OVERHEAD_BYTES);
   const wasmMemory = new WebAssembly.Memory({
@@ -182,14 +186,21 @@ function evaluateIn(
   const excerpt = expression.trim().slice(0, EXCERPT_CHARS);
   const runtime = module.newRuntime();
   const handles: QuickJSHandle[] = [];
-  const keep = (handle: QuickJSHandle) => (handles.push(handle), handle);
+  const keep = (handle: QuickJSHandle) => {
+    handles.push(handle);
+    return handle;
+  };
   let context: QuickJSContext | undefined;
   let deadline = performance.now() + timeoutMs;
   let timedOut = false;
   let moduleHealthy = false;
   try {
     runtime.setMaxStackSize(MAX_STACK_BYTES);
-    runtime.setInterruptHandler(() => performance.now() > deadline && (timedOut = true));
+    runtime.setInterruptHandler(() => {
+      const late = performance.now() > deadline;
+      if (late) timedOut = true;
+      return late;
+    });
     context = runtime.newContext();
     const ctx = context;
     const helpers = keep(ctx.unwrapResult(ctx.evalCode(PRELUDE, 'prelude.js', { type: 'global' })));

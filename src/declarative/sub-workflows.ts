@@ -15,7 +15,9 @@ export interface SubWorkflowRequest {
   input: Json;
 }
 
-/** The child run of a parent's SUB_WORKFLOW task: the same id on every attempt, so a retried task finds its child again. */
+/**
+ * The child run of a parent's SUB_WORKFLOW task: the same id on every attempt, so a retried task finds its child again.
+ */
 export const childRunId = (parentRunId: string, ref: string) => `${parentRunId}.${ref}`;
 
 /** How long a watched task may go without news before another runner takes it over, in ms. */
@@ -35,12 +37,15 @@ export class SubWorkflowRunner {
   constructor(
     private readonly engine: KernelApi,
     options: {
-      /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */ maxDepth?: number /** Time between polls, in ms. (Default: 250) */;
+      /** SUB_WORKFLOW levels below a run started on its own. (Default: 5) */
+      maxDepth?: number;
+      /** Time between polls, in ms. (Default: 250) */
       intervalMs?: number;
     } = {},
   ) {
     this.maxDepth = options.maxDepth ?? 5;
-    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors (the store is down) are tried again.
+    // Once the engine is closed its task calls throw E_ENGINE_CLOSED: the runner stops; other errors (the store is
+    // down) are tried again.
     this.schedule = new Periodic(() => this.tick(), {
       what: 'running sub-workflow tasks',
       intervalMs: options.intervalMs ?? 250,
@@ -59,7 +64,9 @@ export class SubWorkflowRunner {
       const id = childRunId(task.runId, task.refName);
       const depth = (await subWorkflowDepth(this.engine, task.runId, this.maxDepth)) + 1;
       if (depth > this.maxDepth) {
-        const reason = `sub-workflow ${request.name} not started: ${id} would be ${depth} levels below its root run, more than the sub-workflow depth limit of ${this.maxDepth} (E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth)`;
+        const reason =
+          `sub-workflow ${request.name} not started: ${id} would be ${depth} levels below its root run, ` +
+          `more than the sub-workflow depth limit of ${this.maxDepth} (E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth)`;
         await this.engine.tasks.report(task.taskId, { status: 'FAILED_WITH_TERMINAL_ERROR', reason });
         continue;
       }
@@ -112,7 +119,10 @@ export async function subWorkflowDepth(engine: KernelApi, runId: string, limit: 
   return depth;
 }
 
-/** The run whose SUB_WORKFLOW task started `runId`, if any (a ref may itself hold dots: each split is tried, the longest parent first). */
+/**
+ * The run whose SUB_WORKFLOW task started `runId`, if any (a ref may itself hold dots: each split is tried, the longest
+ * parent first).
+ */
 async function parentOf(engine: KernelApi, runId: string): Promise<string | undefined> {
   for (let dot = runId.lastIndexOf('.'); dot > 0; dot = runId.lastIndexOf('.', dot - 1)) {
     const parent = runId.slice(0, dot);
@@ -123,7 +133,9 @@ async function parentOf(engine: KernelApi, runId: string): Promise<string | unde
   return undefined;
 }
 
-/** A start refused for what it asks (unknown workflow, bad input, lock held...), not for the store being unavailable. */
+/**
+ * A start refused for what it asks (unknown workflow, bad input, lock held...), not for the store being unavailable.
+ */
 function isRefusal(error: unknown): error is WaymarkError {
   return error instanceof WaymarkError && error.code !== 'E_STORE' && error.code !== 'E_ENGINE_CLOSED';
 }

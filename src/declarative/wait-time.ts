@@ -1,11 +1,21 @@
 /** The time forms of a WAIT task's `duration` and `until` inputs (Conductor's schema). Pure: no clock. */
 import { WaymarkError } from '../core/errors.js';
 
-const DURATION_PATTERN =
-  /^\s*(?:(\d+)\s*(?:days?|d))?\s*(?:(\d+)\s*(?:hours?|hrs?|h))?\s*(?:(\d+)\s*(?:minutes?|mins?|m))?\s*(?:(\d+)\s*(?:seconds?|secs?|s))?\s*$/i;
+const DURATION_PATTERN = new RegExp(
+  [
+    /^\s*(?:(\d+)\s*(?:days?|d))?/.source,
+    /\s*(?:(\d+)\s*(?:hours?|hrs?|h))?/.source,
+    /\s*(?:(\d+)\s*(?:minutes?|mins?|m))?/.source,
+    /\s*(?:(\d+)\s*(?:seconds?|secs?|s))?\s*$/.source,
+  ].join(''),
+  'i',
+);
 const UNIT_MS = [86_400_000, 3_600_000, 60_000, 1_000];
 
-/** Parses a WAIT duration ('10s', '5m', '1h', '1d', '1d 2h 30m', '2 hours') to ms; units in that order, each at most once. */
+/**
+ * Parses a WAIT duration ('10s', '5m', '1h', '1d', '1d 2h 30m',
+ * '2 hours') to ms; units in that order, each at most once.
+ */
 export function parseWaitDuration(text: string): number {
   const match = typeof text === 'string' ? DURATION_PATTERN.exec(text) : null;
   if (!match || match.slice(1).every((part) => part === undefined)) {

@@ -1,4 +1,6 @@
-/** The built-in example workflows: what `waymark demo` runs, and what `--examples` serves (`npm start` asks for them). */
+/**
+ * The built-in example workflows: what `waymark demo` runs, and what `--examples` serves (`npm start` asks for them).
+ */
 import type { WorkflowDefinition } from '../index.js';
 import { onboarding } from './onboarding.js';
 import { order } from './order.js';

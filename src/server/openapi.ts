@@ -81,7 +81,9 @@ export function openApiDocument(
   const paths: Record<string, Record<string, Schema>> = {};
   for (const { method, path, doc } of operations) {
     const openPath = path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    (paths[openPath] ??= {})[method] = operation(method, openPath, doc);
+    const byMethod = paths[openPath] ?? {};
+    paths[openPath] = byMethod;
+    byMethod[method] = operation(method, openPath, doc);
   }
   return {
     openapi: '3.1.0',

@@ -10,7 +10,9 @@ export const MAX_JSON_DEPTH = 64;
 /** Keys refused anywhere in a body: merging them into an object could change its prototype. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
 
-/** One problem with a request's input: the field (e.g. 'body.input.__proto__', 'params.id') and what is wrong with it. */
+/**
+ * One problem with a request's input: the field (e.g. 'body.input.__proto__', 'params.id') and what is wrong with it.
+ */
 export interface InputProblem {
   field: string;
   reason: string;
@@ -146,7 +148,10 @@ export function badTextInBody(body: unknown, schema: Schema | undefined, path = 
   return undefined;
 }
 
-/** The first string anywhere in a value (keys too) with a text problem: for definitions, which are names and expressions, not data. */
+/**
+ * The first string anywhere in a value (keys too) with a text problem:
+ * for definitions, which are names and expressions, not data.
+ */
 export function badTextAnywhere(value: unknown, path: string): InputProblem | undefined {
   if (typeof value === 'string') {
     const reason = textProblem(value);

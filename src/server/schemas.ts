@@ -44,7 +44,9 @@ export const workflowName: Schema = {
 export const runId: Schema = { type: 'string', minLength: 1, maxLength: 200, description: 'run id' };
 export const version: Schema = { type: 'integer', minimum: 1, maximum: MAX_VERSION, description: 'workflow version' };
 export const percent: Schema = { type: 'number', minimum: 0, maximum: 100 };
-/** A duration: ms, or text like '500ms', '30s', '1h30m'. A union's `title` says what it expects in validation errors. */
+/**
+ * A duration: ms, or text like '500ms', '30s', '1h30m'. A union's `title` says what it expects in validation errors.
+ */
 export const duration: Schema = {
   anyOf: [
     { type: 'integer', minimum: 0, maximum: MAX_DURATION_MS },

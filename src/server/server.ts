@@ -26,7 +26,10 @@ import { components } from './schemas.js';
 export interface ServerOptions {
   /** The engine the API drives; the server never closes it. */
   engine: Engine;
-  /** Request logging: false, true (info to stdout), logger options ({ level, stream }), or a logger instance. (Default: false) */
+  /**
+   * Request logging: false, true (info to stdout), logger options
+   * ({ level, stream }), or a logger instance. (Default: false)
+   */
   logger?: boolean | FastifyServerOptions['logger'] | FastifyBaseLogger;
   /** Migrations the upgrade and migrate routes can apply by name. (Default: none) */
   migrations?: MigrationDefinition[];
@@ -36,11 +39,20 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Deepest nesting of arrays and objects in a JSON request body. (Default: 64) */
   maxJsonDepth?: number;
-  /** More route plugins, registered after Waymark's own with the same context (e.g. another API surface). (Default: none) */
+  /**
+   * More route plugins, registered after Waymark's own with the
+   * same context (e.g. another API surface). (Default: none)
+   */
   plugins?: FastifyPluginAsync<ServerContext>[];
-  /** The declarative support the engine was opened with (bound to it); registered definitions compile with it. (Default: one made on first need) */
+  /**
+   * The declarative support the engine was opened with (bound to it);
+   * registered definitions compile with it. (Default: one made on first need)
+   */
   declarative?: DeclarativeSupport;
-  /** Limits and the HTTP allow-list of the declarative support the server makes when none is given. (Default: the defaults) */
+  /**
+   * Limits and the HTTP allow-list of the declarative support
+   * the server makes when none is given. (Default: the defaults)
+   */
   declarativeOptions?: DeclarativeOptions;
 }
 
@@ -56,7 +68,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // Run ids may be 200 characters long, more once percent-encoded.
     routerOptions: { maxParamLength: 1_000 },
     frameworkErrors: routerErrorHandler('/api', toConductorError),
-    // Bodies are JSON and checked strictly: no type coercion, unknown properties refused (query text is converted in coerce.ts).
+    // Bodies are JSON and checked strictly: no type coercion, unknown
+    // properties refused (query text is converted in coerce.ts).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, verbose: true } },
   }) as unknown as FastifyInstance;
   // Response schemas document the API; replies are the engine's objects as they are, serialized as JSON.
@@ -86,7 +99,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
-  // A keep-alive connection whose request was in flight when closing began would otherwise hold the close until it times out.
+  // A keep-alive connection whose request was in flight when closing
+  // began would otherwise hold the close until it times out.
   app.addHook('onSend', async (_request, reply) => {
     if (closing.signal.aborted) reply.header('connection', 'close');
   });
@@ -133,7 +147,10 @@ export interface StartServerOptions extends ServerOptions {
   host?: string;
   /** Port; 0 picks a free one. (Default: 8080) */
   port?: number;
-  /** Connections the kernel queues before the server accepts them, e.g. thousands of workers' long polls reconnecting at once (capped by the OS). (Default: 4096) */
+  /**
+   * Connections the kernel queues before the server accepts them, e.g. thousands of
+   * workers' long polls reconnecting at once (capped by the OS). (Default: 4096)
+   */
   backlog?: number;
 }
 
@@ -141,7 +158,10 @@ export interface RunningServer {
   /** Where it listens, e.g. 'http://127.0.0.1:8080'. */
   url: string;
   app: FastifyInstance;
-  /** Stops accepting connections, ends event streams and waits, and lets in-flight requests finish. The engine stays open. */
+  /**
+   * Stops accepting connections, ends event streams and waits,
+   * and lets in-flight requests finish. The engine stays open.
+   */
   close(): Promise<void>;
 }
 
@@ -161,7 +181,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 }
 
-/** JSON bodies: refused (400 naming the field) when nested deeper than `maxDepth`, holding a __proto__ or constructor key, or empty. */
+/**
+ * JSON bodies: refused (400 naming the field) when nested deeper
+ * than `maxDepth`, holding a __proto__ or constructor key, or empty.
+ */
 function installJsonParser(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {

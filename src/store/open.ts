@@ -10,7 +10,10 @@ export interface OpenStoreOptions {
   schema?: string;
   /** PostgreSQL connections per engine. (Default: 10) */
   poolSize?: number;
-  /** Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and creates nothing. (Default: true) */
+  /**
+   * Create the store (SQLite file, PostgreSQL schema) if it does not exist; false fails with E_STORE_NOT_FOUND and
+   * creates nothing. (Default: true)
+   */
   create?: boolean;
 }
 
@@ -40,6 +43,9 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
     return new SqliteStore({ path: location, synchronous: options.synchronous, create: options.create });
   throw new WaymarkError(
     'E_INVALID_INPUT',
-    `store '${location}' is not a known location: ` + `use 'sqlite:./waymark.db', ` + `'sqlite::memory:' or 'postgres://user@host:5432/db'`,
+    `store '${location}' is not a known location: ` +
+      `use 'sqlite:./waymark.db', ` +
+      `'sqlite::memory:' or ` +
+      `'postgres://user@host:5432/db'`,
   );
 }

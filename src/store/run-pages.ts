@@ -1,7 +1,10 @@
 import { WaymarkError } from '../core/errors.js';
 import type { RunPageQuery } from './types.js';
 
-/** Inputs and outputs larger than this (bytes) are not searched for free-text words: reading them would cost too much. (Default: 65536) */
+/**
+ * Inputs and outputs larger than this (bytes) are not searched for
+ * free-text words: reading them would cost too much. (Default: 65536)
+ */
 export const MAX_SEARCHED_BYTES = 65_536;
 
 /** Bytes of included inputs and outputs after which a page ends early. (Default: 4 MiB) */

@@ -59,7 +59,9 @@ export type NewWorkflowVersion = Omit<WorkflowVersionRecord, 'registeredAt' | 's
 /** In-flight runs of one version in one status, grouped by where they are parked. */
 export interface InFlightGroup extends WorkflowVersionRef {
   status: RunStatus;
-  /** 'signal:approval', 'sleep', 'retry:charge', 'lock:cluster:eu', 'unknown_outcome:transfer'...; null while executing. */
+  /**
+   * 'signal:approval', 'sleep', 'retry:charge', 'lock:cluster:eu', 'unknown_outcome:transfer'...; null while executing.
+   */
   parkedOn: string | null;
   count: number;
   oldestCreatedAt: number;
@@ -168,7 +170,10 @@ export interface RunCommit {
 export type CommitOutcome =
   | { ok: true; pendingAction?: PendingAction }
   | { ok: false; reason: 'lease_lost' | 'conflict' | 'missing' }
-  /** The store cannot keep a value of this commit (see storable.ts): nothing of it was written; the rest of the batch was. */
+  /**
+   * The store cannot keep a value of this commit (see storable.ts): nothing of it was written; the rest of the batch
+   * was.
+   */
   | { ok: false; reason: 'invalid_value'; message: string };
 
 export interface RunFilter {
@@ -195,7 +200,10 @@ export interface RunPageQuery extends RunFilter {
   cursor?: string;
   /** Also give each run's input and/or output. (Default: neither) */
   include?: ('input' | 'output')[];
-  /** The page ends early once the included inputs and outputs pass this many bytes; its first run always comes. (Default: 4 MiB) */
+  /**
+   * The page ends early once the included inputs and outputs pass this many bytes; its first run always comes.
+   * (Default: 4 MiB)
+   */
   maxBytes?: number;
   /**
    * Only runs where every word appears, ignoring ASCII case, in the id, workflow, correlation id, error or
@@ -250,7 +258,9 @@ export interface TaskQueue {
   ofRun(runId: string): Promise<Task[]>;
   /** SCHEDULED tasks of a type. */
   queueSize(taskType: string): Promise<number>;
-  /** IN_PROGRESS tasks whose worker missed its response timeout become TIMED_OUT and wake their runs; returns how many. */
+  /**
+   * IN_PROGRESS tasks whose worker missed its response timeout become TIMED_OUT and wake their runs; returns how many.
+   */
   timeOut(): Promise<number>;
 }
 
@@ -317,14 +327,22 @@ export interface Store {
   /** Deletes a finished run and everything recorded of it; refuses ('in_flight') a run that is not finished. */
   removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'>;
   listRuns(filter: RunFilter): Promise<Run[]>;
-  /** One page of run summaries (no inputs or outputs unless included), bounded in rows and bytes, with the cursor of the next. */
+  /**
+   * One page of run summaries (no inputs or outputs unless included), bounded in rows and bytes, with the cursor of the
+   * next.
+   */
   pageRuns(query: RunPageQuery): Promise<RunPage>;
   history(runId: string): Promise<HistoryEvent[]>;
   /** Leases up to `limit` due runs of the served versions to `workerId`. */
   claimRuns(workerId: string, served: WorkflowVersionRef[], limit: number, leaseMs: number): Promise<ClaimedRun[]>;
-  /** Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. A commit that fails alone never fails the others. */
+  /**
+   * Applies checkpoints of many runs in one transaction (group commit); one outcome per commit. A commit that fails
+   * alone never fails the others.
+   */
   commit(batch: RunCommit[], leaseMs: number): Promise<CommitOutcome[]>;
-  /** Extends the leases `workerId` holds on `runIds` (the runs it is executing); its other leases are left to expire. */
+  /**
+   * Extends the leases `workerId` holds on `runIds` (the runs it is executing); its other leases are left to expire.
+   */
   renewLeases(workerId: string, runIds: string[], leaseMs: number): Promise<void>;
   /** Gives up the leases `workerId` holds (all, or those of `runIds`), making the runs claimable now. */
   releaseLeases(workerId: string, runIds?: string[]): Promise<void>;

@@ -43,7 +43,8 @@ export async function assertReplays(
   const lines = failures.map((f) => `${f.runId}: ${(f.verdict as { message: string }).message}`);
   throw new WaymarkError(
     'E_NONDETERMINISM',
-    `${definition.name} v${definition.version} does not replay ${failures.length} recorded run(s):\n${lines.join('\n')}`,
+    `${definition.name} v${definition.version} does not replay ` +
+      `${failures.length} recorded run(s):\n${lines.join('\n')}`,
     {
       details: failures.map((f) => ({ runId: f.runId, verdict: f.verdict as unknown as Json })),
     },

@@ -116,173 +116,182 @@ async function statusOf(id: string, status: string): Promise<void> {
   throw new Error(`workflow ${id} is ${last}, not ${status}`);
 }
 
-test('Conductor verbs against a real server: definitions from files, start with -i and -f, a worker completes the task, status, search, restart --use-latest', async () => {
-  // Task definitions: created from an array file, updated from a single one.
-  assert.equal(
-    ok(await waymark('task', 'create', `${FIXTURES}/cli_demo_taskdefs.json`)),
-    `registered task definition: ${TASK_TYPE}\n`,
-  );
-  assert.deepEqual(await waymarkJson('task', 'update', `${FIXTURES}/cli_demo_taskdef_update.json`), {
-    updated: [TASK_TYPE],
-  });
-  const taskDef = await waymarkJson<{ name: string; retryCount: number }>('task', 'get', TASK_TYPE);
-  assert.equal(taskDef.name, TASK_TYPE);
-  assert.equal(taskDef.retryCount, 1);
-  const taskDefs = ok(await waymark('task', 'list'));
-  assert.match(taskDefs, /^NAME\s+RETRIES\s+RETRY LOGIC/);
-  assert.match(taskDefs, new RegExp(`^${TASK_TYPE}\\s+1\\s+FIXED\\s+1s\\s+none\\s+60s\\s+no limit\\s+greets`, 'm'));
+test(
+  'Conductor verbs against a real server: definitions from files, start with -i and -f, ' +
+    'a worker completes the task, status, search, restart --use-latest',
+  async () => {
+    // Task definitions: created from an array file, updated from a single one.
+    assert.equal(
+      ok(await waymark('task', 'create', `${FIXTURES}/cli_demo_taskdefs.json`)),
+      `registered task definition: ${TASK_TYPE}\n`,
+    );
+    assert.deepEqual(await waymarkJson('task', 'update', `${FIXTURES}/cli_demo_taskdef_update.json`), {
+      updated: [TASK_TYPE],
+    });
+    const taskDef = await waymarkJson<{ name: string; retryCount: number }>('task', 'get', TASK_TYPE);
+    assert.equal(taskDef.name, TASK_TYPE);
+    assert.equal(taskDef.retryCount, 1);
+    const taskDefs = ok(await waymark('task', 'list'));
+    assert.match(taskDefs, /^NAME\s+RETRIES\s+RETRY LOGIC/);
+    assert.match(taskDefs, new RegExp(`^${TASK_TYPE}\\s+1\\s+FIXED\\s+1s\\s+none\\s+60s\\s+no limit\\s+greets`, 'm'));
 
-  // A workflow definition, then the same again: 409 from the server, one line, exit 1.
-  assert.equal(ok(await waymark('workflow', 'create', `${FIXTURES}/cli_demo.json`)), 'created workflow cli_demo v1\n');
-  failed(
-    await waymark('workflow', 'create', `${FIXTURES}/cli_demo.json`),
-    1,
-    /^error: POST \/api\/metadata\/workflow: .*cli_demo/,
-  );
-  assert.equal(
-    ok(await waymark('workflow', 'create', `${FIXTURES}/cli_demo.json`, '--overwrite')),
-    'created workflow cli_demo v1\n',
-  );
+    // A workflow definition, then the same again: 409 from the server, one line, exit 1.
+    assert.equal(
+      ok(await waymark('workflow', 'create', `${FIXTURES}/cli_demo.json`)),
+      'created workflow cli_demo v1\n',
+    );
+    failed(
+      await waymark('workflow', 'create', `${FIXTURES}/cli_demo.json`),
+      1,
+      /^error: POST \/api\/metadata\/workflow: .*cli_demo/,
+    );
+    assert.equal(
+      ok(await waymark('workflow', 'create', `${FIXTURES}/cli_demo.json`, '--overwrite')),
+      'created workflow cli_demo v1\n',
+    );
 
-  const shown = ok(await waymark('workflow', 'get', 'cli_demo'));
-  assert.match(shown, /^workflow:\s+cli_demo v1$/m);
-  assert.match(shown, /^inputs:\s+who$/m);
-  assert.match(shown, /^REF\s+TYPE\s+NAME/m);
-  assert.match(shown, new RegExp(`^greet\\s+SIMPLE\\s+${TASK_TYPE}$`, 'm'));
-  const def = await waymarkJson<{ name: string; version: number; tasks: { taskReferenceName: string }[] }>(
-    'workflow',
-    'get',
-    'cli_demo',
-    '1',
-  );
-  assert.equal(def.name, 'cli_demo');
-  assert.equal(def.version, 1);
-  assert.deepEqual(
-    def.tasks.map((t) => t.taskReferenceName),
-    ['greet'],
-  );
+    const shown = ok(await waymark('workflow', 'get', 'cli_demo'));
+    assert.match(shown, /^workflow:\s+cli_demo v1$/m);
+    assert.match(shown, /^inputs:\s+who$/m);
+    assert.match(shown, /^REF\s+TYPE\s+NAME/m);
+    assert.match(shown, new RegExp(`^greet\\s+SIMPLE\\s+${TASK_TYPE}$`, 'm'));
+    const def = await waymarkJson<{ name: string; version: number; tasks: { taskReferenceName: string }[] }>(
+      'workflow',
+      'get',
+      'cli_demo',
+      '1',
+    );
+    assert.equal(def.name, 'cli_demo');
+    assert.equal(def.version, 1);
+    assert.deepEqual(
+      def.tasks.map((t) => t.taskReferenceName),
+      ['greet'],
+    );
 
-  // Two starts: input inline (the id alone on stdout) and from a file (--json).
-  const inline = ok(await waymark('workflow', 'start', '-w', 'cli_demo', '-i', '{"who":"inline"}')).trim();
-  assert.match(inline, /^\S+$/);
-  const started = await waymarkJson<{ workflowId: string; workflowName: string; version: number }>(
-    'workflow',
-    'start',
-    '-w',
-    'cli_demo',
-    '--version',
-    '1',
-    '-f',
-    `${FIXTURES}/cli_demo_input.json`,
-  );
-  assert.equal(started.workflowName, 'cli_demo');
-  assert.equal(started.version, 1);
-  const fromFile = started.workflowId;
-  assert.notEqual(fromFile, inline);
+    // Two starts: input inline (the id alone on stdout) and from a file (--json).
+    const inline = ok(await waymark('workflow', 'start', '-w', 'cli_demo', '-i', '{"who":"inline"}')).trim();
+    assert.match(inline, /^\S+$/);
+    const started = await waymarkJson<{ workflowId: string; workflowName: string; version: number }>(
+      'workflow',
+      'start',
+      '-w',
+      'cli_demo',
+      '--version',
+      '1',
+      '-f',
+      `${FIXTURES}/cli_demo_input.json`,
+    );
+    assert.equal(started.workflowName, 'cli_demo');
+    assert.equal(started.version, 1);
+    const fromFile = started.workflowId;
+    assert.notEqual(fromFile, inline);
 
-  // A worker polls and completes both tasks over HTTP.
-  const worked = await workTasks(2, 'test-worker');
-  assert.deepEqual(worked.map((t) => t.inputData.who).sort(), ['file', 'inline']);
-  await statusOf(inline, 'COMPLETED');
-  await statusOf(fromFile, 'COMPLETED');
+    // A worker polls and completes both tasks over HTTP.
+    const worked = await workTasks(2, 'test-worker');
+    assert.deepEqual(worked.map((t) => t.inputData.who).sort(), ['file', 'inline']);
+    await statusOf(inline, 'COMPLETED');
+    await statusOf(fromFile, 'COMPLETED');
 
-  const status = ok(await waymark('workflow', 'status', inline));
-  assert.match(status, new RegExp(`^workflow:\\s+${inline}$`, 'm'));
-  assert.match(status, /^name:\s+cli_demo v1$/m);
-  assert.match(status, /^status:\s+COMPLETED$/m);
-  assert.match(status, /^output:\s+\{"greeting":"hello inline"\}$/m);
-  assert.match(status, /^SEQ\s+REF\s+TYPE\s+STATUS\s+RETRIES\s+WORKER/m);
-  assert.match(
-    status,
-    new RegExp(`\\bgreet\\s+${TASK_TYPE}\\s+COMPLETED\\s+0\\s+test-worker\\b.*output \\{"greeting":"hello inline"\\}`),
-  );
-  const execution = await waymarkJson<{
-    workflowId: string;
-    status: string;
-    output: unknown;
-    tasks: { referenceTaskName: string; status: string }[];
-  }>('workflow', 'status', fromFile);
-  assert.equal(execution.status, 'COMPLETED');
-  assert.deepEqual(execution.output, { greeting: 'hello file' });
-  assert.deepEqual(
-    execution.tasks.map((t) => [t.referenceTaskName, t.status]),
-    [['greet', 'COMPLETED']],
-  );
+    const status = ok(await waymark('workflow', 'status', inline));
+    assert.match(status, new RegExp(`^workflow:\\s+${inline}$`, 'm'));
+    assert.match(status, /^name:\s+cli_demo v1$/m);
+    assert.match(status, /^status:\s+COMPLETED$/m);
+    assert.match(status, /^output:\s+\{"greeting":"hello inline"\}$/m);
+    assert.match(status, /^SEQ\s+REF\s+TYPE\s+STATUS\s+RETRIES\s+WORKER/m);
+    assert.match(
+      status,
+      new RegExp(
+        `\\bgreet\\s+${TASK_TYPE}\\s+COMPLETED\\s+0\\s+test-worker\\b.*output \\{"greeting":"hello inline"\\}`,
+      ),
+    );
+    const execution = await waymarkJson<{
+      workflowId: string;
+      status: string;
+      output: unknown;
+      tasks: { referenceTaskName: string; status: string }[];
+    }>('workflow', 'status', fromFile);
+    assert.equal(execution.status, 'COMPLETED');
+    assert.deepEqual(execution.output, { greeting: 'hello file' });
+    assert.deepEqual(
+      execution.tasks.map((t) => [t.referenceTaskName, t.status]),
+      [['greet', 'COMPLETED']],
+    );
 
-  // Search: a table for people, {totalHits, results} for scripts; -w and --status narrow it.
-  const listed = ok(await waymark('workflow', 'list', '-w', 'cli_demo'));
-  assert.match(listed, /^WORKFLOW ID\s+NAME\s+VERSION\s+STATUS/);
-  for (const id of [inline, fromFile]) assert.match(listed, new RegExp(`^${id}\\s+cli_demo\\s+v1\\s+COMPLETED`, 'm'));
-  const found = await waymarkJson<{ totalHits: number; results: { workflowId: string }[] }>(
-    'workflow',
-    'search',
-    '-w',
-    'cli_demo',
-    '--status',
-    'completed',
-  );
-  assert.equal(found.totalHits, 2);
-  assert.deepEqual(found.results.map((r) => r.workflowId).sort(), [inline, fromFile].sort());
-  const running = await waymarkJson<{ totalHits: number }>(
-    'workflow',
-    'search',
-    '--query',
-    'workflowType = cli_demo AND status = RUNNING',
-  );
-  assert.equal(running.totalHits, 0);
+    // Search: a table for people, {totalHits, results} for scripts; -w and --status narrow it.
+    const listed = ok(await waymark('workflow', 'list', '-w', 'cli_demo'));
+    assert.match(listed, /^WORKFLOW ID\s+NAME\s+VERSION\s+STATUS/);
+    for (const id of [inline, fromFile]) assert.match(listed, new RegExp(`^${id}\\s+cli_demo\\s+v1\\s+COMPLETED`, 'm'));
+    const found = await waymarkJson<{ totalHits: number; results: { workflowId: string }[] }>(
+      'workflow',
+      'search',
+      '-w',
+      'cli_demo',
+      '--status',
+      'completed',
+    );
+    assert.equal(found.totalHits, 2);
+    assert.deepEqual(found.results.map((r) => r.workflowId).sort(), [inline, fromFile].sort());
+    const running = await waymarkJson<{ totalHits: number }>(
+      'workflow',
+      'search',
+      '--query',
+      'workflowType = cli_demo AND status = RUNNING',
+    );
+    assert.equal(running.totalHits, 0);
 
-  // Version 2 through `workflow update` (an array file); `get` now shows it, v1 still by number.
-  assert.equal(
-    ok(await waymark('workflow', 'update', `${FIXTURES}/cli_demo_v2.json`)),
-    'updated workflow cli_demo v2\n',
-  );
-  assert.equal((await waymarkJson<{ version: number }>('workflow', 'get', 'cli_demo')).version, 2);
-  assert.equal((await waymarkJson<{ version: number }>('workflow', 'get', 'cli_demo', '1')).version, 1);
+    // Version 2 through `workflow update` (an array file); `get` now shows it, v1 still by number.
+    assert.equal(
+      ok(await waymark('workflow', 'update', `${FIXTURES}/cli_demo_v2.json`)),
+      'updated workflow cli_demo v2\n',
+    );
+    assert.equal((await waymarkJson<{ version: number }>('workflow', 'get', 'cli_demo')).version, 2);
+    assert.equal((await waymarkJson<{ version: number }>('workflow', 'get', 'cli_demo', '1')).version, 1);
 
-  // Restart on the latest definition: same id, v2, its task polled with `waymark task poll`.
-  assert.deepEqual(await waymarkJson('workflow', 'restart', inline, '--use-latest'), {
-    workflowId: inline,
-    workflowName: 'cli_demo',
-    version: 2,
-    status: 'RUNNING',
-  });
-  const polled = await waymarkJson<PolledTask[]>(
-    'task',
-    'poll',
-    TASK_TYPE,
-    '--wait',
-    '5000',
-    '--worker-id',
-    'cli-worker',
-  );
-  assert.equal(polled.length, 1);
-  assert.equal(polled[0]!.workflowInstanceId, inline);
-  assert.deepEqual(polled[0]!.inputData, { who: 'inline', loud: true });
-  await complete(polled[0]!, 'cli-worker');
-  await statusOf(inline, 'COMPLETED');
-  const restarted = await waymarkJson<{ workflowVersion: number; output: unknown }>('workflow', 'status', inline);
-  assert.equal(restarted.workflowVersion, 2);
-  assert.deepEqual(restarted.output, { greeting: 'HELLO INLINE', version: 2 });
-  assert.equal(ok(await waymark('task', 'poll', TASK_TYPE)), `(no ${TASK_TYPE} task ready)\n`);
+    // Restart on the latest definition: same id, v2, its task polled with `waymark task poll`.
+    assert.deepEqual(await waymarkJson('workflow', 'restart', inline, '--use-latest'), {
+      workflowId: inline,
+      workflowName: 'cli_demo',
+      version: 2,
+      status: 'RUNNING',
+    });
+    const polled = await waymarkJson<PolledTask[]>(
+      'task',
+      'poll',
+      TASK_TYPE,
+      '--wait',
+      '5000',
+      '--worker-id',
+      'cli-worker',
+    );
+    assert.equal(polled.length, 1);
+    assert.equal(polled[0]!.workflowInstanceId, inline);
+    assert.deepEqual(polled[0]!.inputData, { who: 'inline', loud: true });
+    await complete(polled[0]!, 'cli-worker');
+    await statusOf(inline, 'COMPLETED');
+    const restarted = await waymarkJson<{ workflowVersion: number; output: unknown }>('workflow', 'status', inline);
+    assert.equal(restarted.workflowVersion, 2);
+    assert.deepEqual(restarted.output, { greeting: 'HELLO INLINE', version: 2 });
+    assert.equal(ok(await waymark('task', 'poll', TASK_TYPE)), `(no ${TASK_TYPE} task ready)\n`);
 
-  // A plain restart keeps its version; terminate ends it.
-  assert.equal(ok(await waymark('workflow', 'restart', fromFile)), `restarted ${fromFile}: cli_demo v1, RUNNING\n`);
-  assert.equal(
-    ok(await waymark('workflow', 'terminate', fromFile, '--reason', 'no longer needed')),
-    `terminated ${fromFile}\n`,
-  );
-  await statusOf(fromFile, 'TERMINATED');
-  const terminated = await waymarkJson<{ totalHits: number; results: { workflowId: string }[] }>(
-    'workflow',
-    'search',
-    '--status',
-    'TERMINATED',
-  );
-  assert.deepEqual(
-    terminated.results.map((r) => r.workflowId),
-    [fromFile],
-  );
-});
+    // A plain restart keeps its version; terminate ends it.
+    assert.equal(ok(await waymark('workflow', 'restart', fromFile)), `restarted ${fromFile}: cli_demo v1, RUNNING\n`);
+    assert.equal(
+      ok(await waymark('workflow', 'terminate', fromFile, '--reason', 'no longer needed')),
+      `terminated ${fromFile}\n`,
+    );
+    await statusOf(fromFile, 'TERMINATED');
+    const terminated = await waymarkJson<{ totalHits: number; results: { workflowId: string }[] }>(
+      'workflow',
+      'search',
+      '--status',
+      'TERMINATED',
+    );
+    assert.deepEqual(
+      terminated.results.map((r) => r.workflowId),
+      [fromFile],
+    );
+  },
+);
 
 test('what the server refuses is one line on stderr with its message and exit 1', async () => {
   // A code workflow (the server's examples, given with --examples) has no task graph to show.
@@ -391,37 +400,45 @@ test('a bad file or bad option exits 2 before any request is sent', async () => 
   }
 });
 
-test("a server's error body becomes one line naming its validation errors; $WAYMARK_SERVER and a /api suffix name the server", async () => {
-  const stand = await recorder({
-    status: 400,
-    body: {
+test(
+  "a server's error body becomes one line naming its validation errors; " +
+    '$WAYMARK_SERVER and a /api suffix name the server',
+  async () => {
+    const stand = await recorder({
       status: 400,
-      message: "workflow definition 'cli_demo' is invalid",
-      instance: 'test',
-      retryable: false,
-      validationErrors: [
-        { path: 'tasks[0].taskReferenceName', message: 'taskReferenceName is required', invalidValue: null },
-        { path: 'timeoutPolicy', message: 'timeoutPolicy must be TIME_OUT_WF or ALERT_ONLY', invalidValue: 'NEVER' },
-      ],
-    },
-  });
-  const saved = process.env.WAYMARK_SERVER;
-  try {
-    process.env.WAYMARK_SERVER = `${stand.url}/api/`;
-    const result = await cli(['workflow', 'create', `${FIXTURES}/cli_demo.json`]);
-    failed(
-      result,
-      1,
-      /^error: POST \/api\/metadata\/workflow: workflow definition 'cli_demo' is invalid: tasks\[0\]\.taskReferenceName: taskReferenceName is required; timeoutPolicy must be TIME_OUT_WF or ALERT_ONLY \(E_HTTP_400\)\n$/,
-      'E_HTTP_400',
-    );
-    assert.deepEqual(stand.requests, ['POST /api/metadata/workflow']);
-  } finally {
-    if (saved === undefined) delete process.env.WAYMARK_SERVER;
-    else process.env.WAYMARK_SERVER = saved;
-    await stand.close();
-  }
-});
+      body: {
+        status: 400,
+        message: "workflow definition 'cli_demo' is invalid",
+        instance: 'test',
+        retryable: false,
+        validationErrors: [
+          { path: 'tasks[0].taskReferenceName', message: 'taskReferenceName is required', invalidValue: null },
+          { path: 'timeoutPolicy', message: 'timeoutPolicy must be TIME_OUT_WF or ALERT_ONLY', invalidValue: 'NEVER' },
+        ],
+      },
+    });
+    const saved = process.env.WAYMARK_SERVER;
+    try {
+      process.env.WAYMARK_SERVER = `${stand.url}/api/`;
+      const result = await cli(['workflow', 'create', `${FIXTURES}/cli_demo.json`]);
+      failed(
+        result,
+        1,
+        new RegExp(
+          /^error: POST \/api\/metadata\/workflow: workflow definition 'cli_demo' /.source +
+            /is invalid: tasks\[0\]\.taskReferenceName: taskReferenceName is /.source +
+            /required; timeoutPolicy must be TIME_OUT_WF or ALERT_ONLY \(E_HTTP_400\)\n$/.source,
+        ),
+        'E_HTTP_400',
+      );
+      assert.deepEqual(stand.requests, ['POST /api/metadata/workflow']);
+    } finally {
+      if (saved === undefined) delete process.env.WAYMARK_SERVER;
+      else process.env.WAYMARK_SERVER = saved;
+      await stand.close();
+    }
+  },
+);
 
 test('a server that is down: exit 1 with a message naming its URL', async () => {
   // A port nothing listens on: bound, then released.
@@ -440,7 +457,8 @@ test('a server that is down: exit 1 with a message naming its URL', async () => 
       result,
       1,
       new RegExp(
-        `^error: cannot reach the Waymark server at ${down.replace(/\./g, '\\.')} \\(connection refused\\): is \`waymark server\` running there\\?`,
+        `^error: cannot reach the Waymark server at ${down.replace(/\./g, '\\.')} ` +
+          `\\(connection refused\\): is \`waymark server\` running there\\?`,
       ),
       'E_SERVER_UNREACHABLE',
     );

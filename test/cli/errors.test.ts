@@ -78,40 +78,44 @@ test('bad option values exit 2 before the store is opened', async () => {
   assert.match(unknownCommand.stderr, /unknown command 'frobnicate'/);
 });
 
-test('runs list --json prints a parseable array filtered by status and workflow; an unknown version exits 1', async () => {
-  const db = tempDb();
-  assert.equal(
-    (await cli(['start', 'order', '--examples', '--db', db, '--id', 'o-1', '--input', '{"id":"o-1","amount":1}'])).code,
-    0,
-  );
-  assert.equal(
-    (await cli(['start', 'report', '--db', db, '--id', 'r-1', '--version', '1', '--correlation-id', 'batch-9'])).code,
-    0,
-  );
+test(
+  'runs list --json prints a parseable array filtered by status and workflow; ' + 'an unknown version exits 1',
+  async () => {
+    const db = tempDb();
+    assert.equal(
+      (await cli(['start', 'order', '--examples', '--db', db, '--id', 'o-1', '--input', '{"id":"o-1","amount":1}']))
+        .code,
+      0,
+    );
+    assert.equal(
+      (await cli(['start', 'report', '--db', db, '--id', 'r-1', '--version', '1', '--correlation-id', 'batch-9'])).code,
+      0,
+    );
 
-  const all = await cliJson<{ id: string; status: string }[]>(['runs', 'list', '--db', db]);
-  assert.deepEqual(all.map((r) => r.id).sort(), ['o-1', 'r-1']);
-  const orders = await cliJson<{ id: string }[]>(['runs', 'list', '--db', db, '--workflow', 'order']);
-  assert.deepEqual(
-    orders.map((r) => r.id),
-    ['o-1'],
-  );
-  const correlated = await cliJson<{ id: string; correlationId: string }[]>([
-    'runs',
-    'list',
-    '--db',
-    db,
-    '--correlation-id',
-    'batch-9',
-  ]);
-  assert.deepEqual(
-    correlated.map((r) => [r.id, r.correlationId]),
-    [['r-1', 'batch-9']],
-  );
-  // No worker runs them: both stay as created.
-  assert.deepEqual(await cliJson(['runs', 'list', '--db', db, '--status', 'completed']), []);
+    const all = await cliJson<{ id: string; status: string }[]>(['runs', 'list', '--db', db]);
+    assert.deepEqual(all.map((r) => r.id).sort(), ['o-1', 'r-1']);
+    const orders = await cliJson<{ id: string }[]>(['runs', 'list', '--db', db, '--workflow', 'order']);
+    assert.deepEqual(
+      orders.map((r) => r.id),
+      ['o-1'],
+    );
+    const correlated = await cliJson<{ id: string; correlationId: string }[]>([
+      'runs',
+      'list',
+      '--db',
+      db,
+      '--correlation-id',
+      'batch-9',
+    ]);
+    assert.deepEqual(
+      correlated.map((r) => [r.id, r.correlationId]),
+      [['r-1', 'batch-9']],
+    );
+    // No worker runs them: both stay as created.
+    assert.deepEqual(await cliJson(['runs', 'list', '--db', db, '--status', 'completed']), []);
 
-  const unknownVersion = await cli(['start', 'order', '--db', db, '--version', '7']);
-  assert.equal(unknownVersion.code, 1);
-  assertError(unknownVersion.stderr, 'E_UNKNOWN_VERSION', /has no version 7/);
-});
+    const unknownVersion = await cli(['start', 'order', '--db', db, '--version', '7']);
+    assert.equal(unknownVersion.code, 1);
+    assertError(unknownVersion.stderr, 'E_UNKNOWN_VERSION', /has no version 7/);
+  },
+);

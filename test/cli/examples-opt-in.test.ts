@@ -15,48 +15,52 @@ function assertFailed(result: CliResult, code: number, errorCode: string, messag
   assert.equal(result.stdout, '', what);
 }
 
-test('a fresh --db gets no example workflows: start without --workflows registers nothing, even when it fails; dev needs workflows', async () => {
-  const db = tempDb();
-  const unknown = await cli(['start', 'nosuchflow', '--db', db]);
-  assertFailed(
-    unknown,
-    1,
-    'E_UNKNOWN_WORKFLOW',
-    /workflow 'nosuchflow' is not registered \(E_UNKNOWN_WORKFLOW\)/,
-    'start nosuchflow',
-  );
-  assert.deepEqual(
-    await cliJson(['versions', '--db', db]),
-    [],
-    'start created the store and registered no version in it',
-  );
+test(
+  'a fresh --db gets no example workflows: ' +
+    'start without --workflows registers nothing, even when it fails; dev needs workflows',
+  async () => {
+    const db = tempDb();
+    const unknown = await cli(['start', 'nosuchflow', '--db', db]);
+    assertFailed(
+      unknown,
+      1,
+      'E_UNKNOWN_WORKFLOW',
+      /workflow 'nosuchflow' is not registered \(E_UNKNOWN_WORKFLOW\)/,
+      'start nosuchflow',
+    );
+    assert.deepEqual(
+      await cliJson(['versions', '--db', db]),
+      [],
+      'start created the store and registered no version in it',
+    );
 
-  const devDb = tempDb();
-  const dev = await cli(['dev', '--db', devDb]);
-  assertFailed(
-    dev,
-    2,
-    'E_INVALID_INPUT',
-    /dev needs workflows to serve: give --workflows <module> \(or --examples/,
-    'dev without workflows',
-  );
-  assert.equal(existsSync(devDb), false, 'refused before the store is touched');
+    const devDb = tempDb();
+    const dev = await cli(['dev', '--db', devDb]);
+    assertFailed(
+      dev,
+      2,
+      'E_INVALID_INPUT',
+      /dev needs workflows to serve: give --workflows <module> \(or --examples/,
+      'dev without workflows',
+    );
+    assert.equal(existsSync(devDb), false, 'refused before the store is touched');
 
-  const examples = await cliJson<{ id: string; workflow: string }>([
-    'start',
-    'report',
-    '--examples',
-    '--db',
-    db,
-    '--id',
-    'r-1',
-    '--input',
-    '{"parts":1}',
-  ]);
-  assert.deepEqual([examples.id, examples.workflow], ['r-1', 'report'], '--examples asks for them');
-  const known = await cliJson<{ workflow: string }[]>(['versions', '--db', db]);
-  assert.deepEqual([...new Set(known.map((v) => v.workflow))].sort(), ['onboarding', 'order', 'report', 'rollout']);
-});
+    const examples = await cliJson<{ id: string; workflow: string }>([
+      'start',
+      'report',
+      '--examples',
+      '--db',
+      db,
+      '--id',
+      'r-1',
+      '--input',
+      '{"parts":1}',
+    ]);
+    assert.deepEqual([examples.id, examples.workflow], ['r-1', 'report'], '--examples asks for them');
+    const known = await cliJson<{ workflow: string }[]>(['versions', '--db', db]);
+    assert.deepEqual([...new Set(known.map((v) => v.workflow))].sort(), ['onboarding', 'order', 'report', 'rollout']);
+  },
+);
 
 test('`waymark server` without --workflows or --examples serves no code workflows on a fresh store', async () => {
   const db = tempDb();

@@ -94,7 +94,8 @@ test('bad migrations exports are refused with a clear message', async () => {
     loadWorkflowModule(
       module(
         'twice',
-        'export const workflows = [v1];\nexport const migrations = [up, defineMigration({ workflow: "m", from: 1, to: 2 })];',
+        'export const workflows = [v1];\nexport const migrations = [up, ' +
+          'defineMigration({ workflow: "m", from: 1, to: 2 })];',
       ),
     ),
     'E_INVALID_INPUT',

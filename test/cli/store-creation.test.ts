@@ -19,42 +19,52 @@ function assertFailed(result: CliResult, code: number, errorCode: string, messag
 /** Commands that read or change what a store holds: none of them may create one. */
 const READ_COMMANDS = [['runs', 'list'], ['versions'], ['signal', 'r-1', 'approval'], ['runs', 'cancel', 'r-1']];
 
-test('read commands on a missing SQLite file exit 1 with E_STORE_NOT_FOUND and create nothing (bare path and sqlite:)', async () => {
-  const dir = tempDir();
-  const file = join(dir, 'typo.db');
-  const cases = [
-    ...READ_COMMANDS.map((args) => [...args, '--db', file]),
-    ['runs', 'get', 'r-1', '--db', `sqlite:${file}`],
-  ];
-  for (const args of cases) {
-    const result = await cli(args);
-    assertFailed(
-      result,
-      1,
-      'E_STORE_NOT_FOUND',
-      /SQLite store '.*typo\.db' does not exist: no such file \(nothing was created\): check --db, or create the store with `.*server`, `dev` or `start`/,
-      args.join(' '),
-    );
-  }
-  assert.deepEqual(readdirSync(dir), [], 'no file appeared');
-});
+test(
+  'read commands on a missing SQLite file exit 1 with ' +
+    'E_STORE_NOT_FOUND and create nothing (bare path and sqlite:)',
+  async () => {
+    const dir = tempDir();
+    const file = join(dir, 'typo.db');
+    const cases = [
+      ...READ_COMMANDS.map((args) => [...args, '--db', file]),
+      ['runs', 'get', 'r-1', '--db', `sqlite:${file}`],
+    ];
+    for (const args of cases) {
+      const result = await cli(args);
+      assertFailed(
+        result,
+        1,
+        'E_STORE_NOT_FOUND',
+        new RegExp(
+          /SQLite store '.*typo\.db' does not exist: no such file \(nothing was /.source +
+            /created\): check --db, or create the store with `.*server`, `dev` or `start`/.source,
+        ),
+        args.join(' '),
+      );
+    }
+    assert.deepEqual(readdirSync(dir), [], 'no file appeared');
+  },
+);
 
-test('an unknown --db scheme is a usage error (exit 2) for every command, creator or not, and creates nothing', async () => {
-  for (const args of [
-    ['runs', 'list'],
-    ['start', 'order', '--examples'],
-  ]) {
-    const result = await cli([...args, '--db', 'mysql://root@db.example/waymark']);
-    assertFailed(
-      result,
-      2,
-      'E_INVALID_INPUT',
-      /--db 'mysql:\/\/root@db\.example\/waymark': Waymark has no 'mysql' store; give a SQLite file/,
-      args.join(' '),
-    );
-  }
-  assert.equal(existsSync(join(ROOT, 'mysql:')), false);
-});
+test(
+  'an unknown --db scheme is a usage error (exit 2) ' + 'for every command, creator or not, and creates nothing',
+  async () => {
+    for (const args of [
+      ['runs', 'list'],
+      ['start', 'order', '--examples'],
+    ]) {
+      const result = await cli([...args, '--db', 'mysql://root@db.example/waymark']);
+      assertFailed(
+        result,
+        2,
+        'E_INVALID_INPUT',
+        /--db 'mysql:\/\/root@db\.example\/waymark': Waymark has no 'mysql' store; give a SQLite file/,
+        args.join(' '),
+      );
+    }
+    assert.equal(existsSync(join(ROOT, 'mysql:')), false);
+  },
+);
 
 test('read commands on a missing PostgreSQL schema or database exit 1 with E_STORE_NOT_FOUND and create nothing', {
   skip: skipPg,

@@ -293,7 +293,8 @@ test('one error lists every problem, nested ones with their full path, in the or
     {
       path: 'tasks[1].decisionCases["very small"][0].type',
       message:
-        "unknown task type 'LAMBDA': use one of SIMPLE, SWITCH, FORK_JOIN, JOIN, DO_WHILE, WAIT, HUMAN, SUB_WORKFLOW, TERMINATE, SET_VARIABLE, INLINE, HTTP",
+        "unknown task type 'LAMBDA': use one of SIMPLE, SWITCH, FORK_JOIN, JOIN, " +
+        'DO_WHILE, WAIT, HUMAN, SUB_WORKFLOW, TERMINATE, SET_VARIABLE, INLINE, HTTP',
       invalidValue: 'LAMBDA',
     },
     {

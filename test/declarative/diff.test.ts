@@ -148,7 +148,8 @@ test('breaking: tasks reordered, or a task inserted before existing ones', () =>
     structuralDiff(v2, swapped),
     report('breaking', {
       reasons: [
-        'tasks reordered: [normalize_customer_profile, assign_risk_tier] -> [assign_risk_tier, normalize_customer_profile]',
+        'tasks reordered: [normalize_customer_profile, ' +
+          'assign_risk_tier] -> [assign_risk_tier, normalize_customer_profile]',
       ],
       reordered: [
         {

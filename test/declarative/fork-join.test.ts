@@ -52,44 +52,48 @@ async function pollOne(engine: Engine, type: string): Promise<Task> {
 }
 
 forEachBackend((backend) => {
-  test('FORK_JOIN branches advance independently: three tasks of one branch complete while the other holds its task; JOIN waits for both', async () => {
-    const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
-    support.bind(engine);
-    try {
-      await engine.definitions.register([compile(fanOut)]);
-      const run = await engine.start('fan_out_independent', {});
-      const slow = await pollOne(engine, 'slow_review'); // held by its worker while the other branch goes on
-      let n = 1;
-      for (const type of ['quick_a', 'quick_b', 'quick_c']) {
-        const task = await pollOne(engine, type);
-        await engine.tasks.report(task.taskId, { status: 'COMPLETED', output: { n: n++ } });
-      }
-      while (!(await engine.history(run.id)).some((e) => e.type === 'task_completed' && e.name === 'quick_c'))
-        await nextChange(engine, run.id);
-      assert.deepEqual(await engine.tasks.poll('publish', 'fork-worker', 1), [], 'JOIN waits for the slow branch');
-      assert.equal((await engine.tasks.get(slow.taskId)).status, 'IN_PROGRESS');
-      await engine.tasks.report(slow.taskId, { status: 'COMPLETED', output: { n: 10 } });
-      const publish = await pollOne(engine, 'publish');
-      assert.deepEqual(publish.input, { slow: 10, quick: 3 });
-      await engine.tasks.report(publish.taskId, { status: 'COMPLETED', output: { n: 'done' } });
-      assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { published: 'done' });
-      const history = await engine.history(run.id);
-      const finished = await engine.getRun(run.id);
-      const [replayed] = await replayHistories(compile(fanOut), [
-        {
-          run: {
-            id: run.id,
-            workflow: finished.workflow,
-            version: finished.version,
-            input: finished.input,
-            epoch: finished.epoch,
+  test(
+    'FORK_JOIN branches advance independently: ' +
+      'three tasks of one branch complete while the other holds its task; JOIN waits for both',
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), compile: support.compile, rolloutCheckMs: 0 });
+      support.bind(engine);
+      try {
+        await engine.definitions.register([compile(fanOut)]);
+        const run = await engine.start('fan_out_independent', {});
+        const slow = await pollOne(engine, 'slow_review'); // held by its worker while the other branch goes on
+        let n = 1;
+        for (const type of ['quick_a', 'quick_b', 'quick_c']) {
+          const task = await pollOne(engine, type);
+          await engine.tasks.report(task.taskId, { status: 'COMPLETED', output: { n: n++ } });
+        }
+        while (!(await engine.history(run.id)).some((e) => e.type === 'task_completed' && e.name === 'quick_c'))
+          await nextChange(engine, run.id);
+        assert.deepEqual(await engine.tasks.poll('publish', 'fork-worker', 1), [], 'JOIN waits for the slow branch');
+        assert.equal((await engine.tasks.get(slow.taskId)).status, 'IN_PROGRESS');
+        await engine.tasks.report(slow.taskId, { status: 'COMPLETED', output: { n: 10 } });
+        const publish = await pollOne(engine, 'publish');
+        assert.deepEqual(publish.input, { slow: 10, quick: 3 });
+        await engine.tasks.report(publish.taskId, { status: 'COMPLETED', output: { n: 'done' } });
+        assert.deepEqual(await engine.result(run.id, { timeoutMs: 10_000 }), { published: 'done' });
+        const history = await engine.history(run.id);
+        const finished = await engine.getRun(run.id);
+        const [replayed] = await replayHistories(compile(fanOut), [
+          {
+            run: {
+              id: run.id,
+              workflow: finished.workflow,
+              version: finished.version,
+              input: finished.input,
+              epoch: finished.epoch,
+            },
+            events: history,
           },
-          events: history,
-        },
-      ]);
-      assert.equal(replayed!.verdict.ok && replayed!.verdict.frontier, 'end', JSON.stringify(replayed!.verdict));
-    } finally {
-      await engine.close();
-    }
-  });
+        ]);
+        assert.equal(replayed!.verdict.ok && replayed!.verdict.frontier, 'end', JSON.stringify(replayed!.verdict));
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 });

@@ -72,47 +72,54 @@ test('bad limits are E_INVALID_INPUT before anything starts', async () => {
 });
 
 forEachBackend((backend) => {
-  test('a spinning loop condition evaluates off the event loop: /health answers and other runs finish timers, steps and expressions meanwhile', async () => {
-    const { engine, support } = await openEngine(backend, { expressionTimeoutMs: 60_000, expressionBudgetMs: 60_000 });
-    const pool = support.env.sandbox as SandboxPool;
-    const server = await startServer({ engine, port: 0, declarative: support });
-    try {
-      await register(
-        engine,
-        support,
-        { name: 'spinner', version: 1, tasks: [loop('spin', 'for (;;) {}', [inline('body', '1')])] },
-        { name: 'quick', version: 1, tasks: [inline('sum', '$.a + $.b', { a: 1, b: 2 })] },
-      );
-      const spinning = await engine.start('spinner', null);
-      // The loop body's evaluation has ended (its step is recorded) and the condition's spins.
-      while (!completedSteps(await engine.history(spinning.id)).some((e) => e.name === 'body__1'))
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      await eventually(() => pool.running === 1, 'the spinning evaluation');
-      const finishedBefore = pool.finished;
+  test(
+    'a spinning loop condition evaluates off the event loop: ' +
+      '/health answers and other runs finish timers, steps and expressions meanwhile',
+    async () => {
+      const { engine, support } = await openEngine(backend, {
+        expressionTimeoutMs: 60_000,
+        expressionBudgetMs: 60_000,
+      });
+      const pool = support.env.sandbox as SandboxPool;
+      const server = await startServer({ engine, port: 0, declarative: support });
+      try {
+        await register(
+          engine,
+          support,
+          { name: 'spinner', version: 1, tasks: [loop('spin', 'for (;;) {}', [inline('body', '1')])] },
+          { name: 'quick', version: 1, tasks: [inline('sum', '$.a + $.b', { a: 1, b: 2 })] },
+        );
+        const spinning = await engine.start('spinner', null);
+        // The loop body's evaluation has ended (its step is recorded) and the condition's spins.
+        while (!completedSteps(await engine.history(spinning.id)).some((e) => e.name === 'body__1'))
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        await eventually(() => pool.running === 1, 'the spinning evaluation');
+        const finishedBefore = pool.finished;
 
-      const health = await fetch(`${server.url}/health`);
-      assert.deepEqual([health.status, await health.json()], [200, { status: 'ok' }]);
-      const tick = await engine.start('ticker', null);
-      assert.equal(await engine.result(tick.id, { timeoutMs: 10_000 }), 'ticked', 'a timer fired and a step ran');
-      const quick = await engine.start('quick', null);
-      assert.deepEqual(
-        await engine.result(quick.id, { timeoutMs: 10_000 }),
-        { result: 3 },
-        'another run evaluated an expression on the other thread',
-      );
+        const health = await fetch(`${server.url}/health`);
+        assert.deepEqual([health.status, await health.json()], [200, { status: 'ok' }]);
+        const tick = await engine.start('ticker', null);
+        assert.equal(await engine.result(tick.id, { timeoutMs: 10_000 }), 'ticked', 'a timer fired and a step ran');
+        const quick = await engine.start('quick', null);
+        assert.deepEqual(
+          await engine.result(quick.id, { timeoutMs: 10_000 }),
+          { result: 3 },
+          'another run evaluated an expression on the other thread',
+        );
 
-      assert.equal(pool.running, 1, 'the spinning evaluation was still going all along');
-      assert.equal(pool.finished, finishedBefore + 1, 'only the quick run evaluation ended meanwhile');
-      const outcomes = (await engine.history(spinning.id)).filter(
-        (e) => e.name === 'spin__1' && (e.type === 'step_completed' || e.type === 'step_failed'),
-      );
-      assert.deepEqual(outcomes, [], 'the condition step has no outcome yet');
-    } finally {
-      await server.close();
-      await engine.close();
-    }
-    assert.equal(pool.running, 0, 'closing the engine stopped the evaluation');
-  });
+        assert.equal(pool.running, 1, 'the spinning evaluation was still going all along');
+        assert.equal(pool.finished, finishedBefore + 1, 'only the quick run evaluation ended meanwhile');
+        const outcomes = (await engine.history(spinning.id)).filter(
+          (e) => e.name === 'spin__1' && (e.type === 'step_completed' || e.type === 'step_failed'),
+        );
+        assert.deepEqual(outcomes, [], 'the condition step has no outcome yet');
+      } finally {
+        await server.close();
+        await engine.close();
+      }
+      assert.equal(pool.running, 0, 'closing the engine stopped the evaluation');
+    },
+  );
 
   test("a run's expressions share one time budget, counted again from the history after a restart", async () => {
     const budgetMs = 1_500;
@@ -179,52 +186,56 @@ forEachBackend((backend) => {
     }
   });
 
-  test('a SUB_WORKFLOW that starts itself stops at the depth limit, and a run starts no more sub-workflows than its limit', async () => {
-    const { engine, support } = await openEngine(backend, { maxSubWorkflowDepth: 3, maxSubWorkflows: 2 });
-    try {
-      const self = {
-        name: 'recursive',
-        version: 1,
-        tasks: [
-          {
-            name: 'recursive',
-            taskReferenceName: 'self',
-            type: 'SUB_WORKFLOW',
-            subWorkflowParam: { name: 'recursive' },
-          },
-        ],
-      };
-      const leaf = { name: 'leaf', version: 1, tasks: [inline('one', '1')] };
-      const fanOut = {
-        name: 'fan_out',
-        version: 1,
-        tasks: [
-          loop('each', '$.each.iteration < 5', [
-            { name: 'leaf', taskReferenceName: 'child', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'leaf' } },
-          ]),
-        ],
-      };
-      await register(engine, support, self, leaf, fanOut);
+  test(
+    'a SUB_WORKFLOW that starts itself stops at the depth limit, ' +
+      'and a run starts no more sub-workflows than its limit',
+    async () => {
+      const { engine, support } = await openEngine(backend, { maxSubWorkflowDepth: 3, maxSubWorkflows: 2 });
+      try {
+        const self = {
+          name: 'recursive',
+          version: 1,
+          tasks: [
+            {
+              name: 'recursive',
+              taskReferenceName: 'self',
+              type: 'SUB_WORKFLOW',
+              subWorkflowParam: { name: 'recursive' },
+            },
+          ],
+        };
+        const leaf = { name: 'leaf', version: 1, tasks: [inline('one', '1')] };
+        const fanOut = {
+          name: 'fan_out',
+          version: 1,
+          tasks: [
+            loop('each', '$.each.iteration < 5', [
+              { name: 'leaf', taskReferenceName: 'child', type: 'SUB_WORKFLOW', subWorkflowParam: { name: 'leaf' } },
+            ]),
+          ],
+        };
+        await register(engine, support, self, leaf, fanOut);
 
-      const root = await engine.start('recursive', null, { id: 'root' });
-      const failed = await runUntil(engine, root.id, (r) => r.status === 'failed', 30_000);
-      assert.equal(failed.error!.code, 'E_TASK_FAILED');
-      assert.match(
-        failed.error!.message,
-        /more than the sub-workflow depth limit of 3 \(E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth\)/,
-      );
-      const chain = ['root', 'root.self', 'root.self.self', 'root.self.self.self'];
-      for (const id of chain) assert.equal((await engine.getRun(id)).status, 'failed', id);
-      await rejectsWith(engine.getRun('root.self.self.self.self'), 'E_RUN_NOT_FOUND');
-      assert.equal((await engine.listRuns({ workflow: 'recursive' })).length, chain.length);
+        const root = await engine.start('recursive', null, { id: 'root' });
+        const failed = await runUntil(engine, root.id, (r) => r.status === 'failed', 30_000);
+        assert.equal(failed.error!.code, 'E_TASK_FAILED');
+        assert.match(
+          failed.error!.message,
+          /more than the sub-workflow depth limit of 3 \(E_LIMIT_EXCEEDED, limit: maxSubWorkflowDepth\)/,
+        );
+        const chain = ['root', 'root.self', 'root.self.self', 'root.self.self.self'];
+        for (const id of chain) assert.equal((await engine.getRun(id)).status, 'failed', id);
+        await rejectsWith(engine.getRun('root.self.self.self.self'), 'E_RUN_NOT_FOUND');
+        assert.equal((await engine.listRuns({ workflow: 'recursive' })).length, chain.length);
 
-      const wide = await engine.start('fan_out', null);
-      const stopped = await runUntil(engine, wide.id, (r) => r.status === 'failed', 30_000);
-      assert.equal(stopped.error!.code, 'E_LIMIT_EXCEEDED');
-      assert.match(stopped.error!.message, /sub-workflow number 3, more than 2 \(limit: maxSubWorkflows\)/);
-      assert.equal((await engine.listRuns({ workflow: 'leaf' })).length, 2);
-    } finally {
-      await engine.close();
-    }
-  });
+        const wide = await engine.start('fan_out', null);
+        const stopped = await runUntil(engine, wide.id, (r) => r.status === 'failed', 30_000);
+        assert.equal(stopped.error!.code, 'E_LIMIT_EXCEEDED');
+        assert.match(stopped.error!.message, /sub-workflow number 3, more than 2 \(limit: maxSubWorkflows\)/);
+        assert.equal((await engine.listRuns({ workflow: 'leaf' })).length, 2);
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 });

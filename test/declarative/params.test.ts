@@ -142,7 +142,8 @@ test('embedded expressions are interpolated: JSON for objects, empty text for mi
       {
         greeting: 'Hello ${workflow.input.customerId}, you are ${workflow.variables.tier}',
         numbers:
-          '${workflow.input.count} items, vip=${workflow.input.vip}, score ${normalize_customer_profile.output.profile.score}',
+          '${workflow.input.count} items, vip=${workflow.input.vip}, ' +
+          'score ${normalize_customer_profile.output.profile.score}',
         object: 'profile=${workflow.input.profile}',
         array: 'tags: ${workflow.input.profile.tags}',
         missing: 'city=[${workflow.input.city}] ref=[${ghost.output.x}] null=[${empty.output}]',

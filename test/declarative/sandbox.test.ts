@@ -58,7 +58,8 @@ test('an infinite loop stops at the time limit, caught or not, and the sandbox c
       },
     );
     const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 90, `stopped after ${elapsed} ms, before its limit`); // how soon after is a figure for the benchmark, not this test
+    // how soon after is a figure for the benchmark, not this test
+    assert.ok(elapsed >= 90, `stopped after ${elapsed} ms, before its limit`);
     assertStillWorks(sandbox);
   }
   assert.throws(

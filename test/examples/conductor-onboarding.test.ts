@@ -82,74 +82,78 @@ async function completed(url: string, id: string): Promise<ConductorWorkflow> {
 
 const taskNames = (workflow: ConductorWorkflow) => workflow.tasks.map((t) => t.taskDefName);
 
-test('the migration window: pinned v1 stays v1, unpinned starts run v2 for legacy and v2 payloads, restart keeps v1 unless useLatestDefinitions', async () => {
-  const server = await startServer();
-  const worker = startWorker(server.url, 'onboarding-test-worker');
-  try {
-    await call(server.url, 'POST', '/metadata/taskdefs', example('taskdefs.json'));
-    await call(server.url, 'POST', '/metadata/workflow', example('customer_onboarding.v1.json'));
-    await call(server.url, 'POST', '/metadata/workflow', example('customer_onboarding.v2.json'));
-    const start = async (input: unknown, version?: number) => {
-      const response = await call(
-        server.url,
-        'POST',
-        `/workflow/customer_onboarding${version ? `?version=${version}` : ''}`,
-        input,
+test(
+  'the migration window: pinned v1 stays v1, unpinned starts run v2 for legacy and v2 payloads, ' +
+    'restart keeps v1 unless useLatestDefinitions',
+  async () => {
+    const server = await startServer();
+    const worker = startWorker(server.url, 'onboarding-test-worker');
+    try {
+      await call(server.url, 'POST', '/metadata/taskdefs', example('taskdefs.json'));
+      await call(server.url, 'POST', '/metadata/workflow', example('customer_onboarding.v1.json'));
+      await call(server.url, 'POST', '/metadata/workflow', example('customer_onboarding.v2.json'));
+      const start = async (input: unknown, version?: number) => {
+        const response = await call(
+          server.url,
+          'POST',
+          `/workflow/customer_onboarding${version ? `?version=${version}` : ''}`,
+          input,
+        );
+        assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+        return response.text();
+      };
+      const legacy = { legacyCustomerId: '1001', email: ' Ada@Example.com ', country: 'de' };
+      const current = {
+        customerId: 'c-2002',
+        contact: { email: 'grace@example.com', phone: '+1-555-0100' },
+        region: 'us',
+        loyaltyTier: 'Gold',
+      };
+
+      const pinned = await completed(server.url, await start(legacy, 1));
+      assert.equal(pinned.workflowVersion, 1);
+      assert.deepEqual(taskNames(pinned), ['normalize_customer_profile'], 'v1 has no risk task');
+      assert.deepEqual(pinned.output, {
+        profile: {
+          customerId: 'legacy-1001',
+          email: 'ada@example.com',
+          phone: null,
+          region: 'DE',
+          loyaltyTier: 'standard',
+          source: 'legacy',
+        },
+      });
+
+      for (const [input, tier] of [
+        [legacy, 'medium'],
+        [current, 'low'],
+      ] as const) {
+        const routed = await completed(server.url, await start(input));
+        assert.equal(routed.workflowVersion, 2, 'unpinned starts take the latest version');
+        assert.deepEqual(taskNames(routed), ['normalize_customer_profile', 'assign_risk_tier']);
+        assert.equal(routed.output.riskTier, tier);
+      }
+
+      await call(server.url, 'POST', `/workflow/${pinned.workflowId}/restart`);
+      const again = await completed(server.url, pinned.workflowId);
+      assert.deepEqual(
+        [again.workflowVersion, taskNames(again)],
+        [1, ['normalize_customer_profile']],
+        'a restart keeps v1',
       );
-      assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
-      return response.text();
-    };
-    const legacy = { legacyCustomerId: '1001', email: ' Ada@Example.com ', country: 'de' };
-    const current = {
-      customerId: 'c-2002',
-      contact: { email: 'grace@example.com', phone: '+1-555-0100' },
-      region: 'us',
-      loyaltyTier: 'Gold',
-    };
 
-    const pinned = await completed(server.url, await start(legacy, 1));
-    assert.equal(pinned.workflowVersion, 1);
-    assert.deepEqual(taskNames(pinned), ['normalize_customer_profile'], 'v1 has no risk task');
-    assert.deepEqual(pinned.output, {
-      profile: {
-        customerId: 'legacy-1001',
-        email: 'ada@example.com',
-        phone: null,
-        region: 'DE',
-        loyaltyTier: 'standard',
-        source: 'legacy',
-      },
-    });
-
-    for (const [input, tier] of [
-      [legacy, 'medium'],
-      [current, 'low'],
-    ] as const) {
-      const routed = await completed(server.url, await start(input));
-      assert.equal(routed.workflowVersion, 2, 'unpinned starts take the latest version');
-      assert.deepEqual(taskNames(routed), ['normalize_customer_profile', 'assign_risk_tier']);
-      assert.equal(routed.output.riskTier, tier);
+      await call(server.url, 'POST', `/workflow/${pinned.workflowId}/restart?useLatestDefinitions=true`);
+      const latest = await completed(server.url, pinned.workflowId);
+      assert.deepEqual(
+        [latest.workflowVersion, taskNames(latest)],
+        [2, ['normalize_customer_profile', 'assign_risk_tier']],
+        'useLatestDefinitions runs v2',
+      );
+      assert.equal(latest.output.riskTier, 'medium');
+      assert.ok(worker.completed() >= 7, 'every task was executed by the polling worker');
+    } finally {
+      await worker.stop();
+      await server.stop();
     }
-
-    await call(server.url, 'POST', `/workflow/${pinned.workflowId}/restart`);
-    const again = await completed(server.url, pinned.workflowId);
-    assert.deepEqual(
-      [again.workflowVersion, taskNames(again)],
-      [1, ['normalize_customer_profile']],
-      'a restart keeps v1',
-    );
-
-    await call(server.url, 'POST', `/workflow/${pinned.workflowId}/restart?useLatestDefinitions=true`);
-    const latest = await completed(server.url, pinned.workflowId);
-    assert.deepEqual(
-      [latest.workflowVersion, taskNames(latest)],
-      [2, ['normalize_customer_profile', 'assign_risk_tier']],
-      'useLatestDefinitions runs v2',
-    );
-    assert.equal(latest.output.riskTier, 'medium');
-    assert.ok(worker.completed() >= 7, 'every task was executed by the polling worker');
-  } finally {
-    await worker.stop();
-    await server.stop();
-  }
-});
+  },
+);

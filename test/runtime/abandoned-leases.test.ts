@@ -40,14 +40,21 @@ async function abandonedRunsAreNotKeptLeased(outage: Outage): Promise<void> {
     name: 'holder',
     version: 1,
     async run(ctx) {
-      return ctx.step('hold', async () => (enter(), await hold.opened, 'held'));
+      return ctx.step('hold', async () => {
+        enter();
+        await hold.opened;
+        return 'held';
+      });
     },
   });
   const stepper = defineWorkflow({
     name: 'stepper',
     version: 1,
     async run(ctx, input: { n: number }) {
-      await ctx.step('first', async () => (enter(), await release.opened));
+      await ctx.step('first', async () => {
+        enter();
+        await release.opened;
+      });
       return ctx.step('second', async () => input.n);
     },
   });
@@ -108,7 +115,8 @@ test('PostgreSQL: runs whose commit and release failed in an outage are not kept
   await abandonedRunsAreNotKeptLeased({ store: cluster.url, begin: () => cluster.stop(), end: () => cluster.start() });
 });
 
-test('SQLite: runs whose commit and release failed while the database was locked are not kept leased by a busy worker', {
+test('SQLite: runs whose commit and release failed while the ' +
+  'database was locked are not kept leased by a busy worker', {
   timeout: 60_000,
 }, async () => {
   const file = tempDb();

@@ -110,10 +110,12 @@ async function settle(
     );
     const workers = [...fleet.live.values()].map(
       (w) =>
-        `${w.workerId} (pid ${w.fixture.child.pid}, exit ${w.fixture.child.exitCode ?? w.fixture.child.signalCode ?? 'none'}, ${w.commits} commits)`,
+        `${w.workerId} (pid ${w.fixture.child.pid}, ` +
+        `exit ${w.fixture.child.exitCode ?? w.fixture.child.signalCode ?? 'none'}, ${w.commits} commits)`,
     );
     throw new Error(
-      `${(error as Error).message}\nlive workers: ${workers.join(', ')}\n${await storeFacts(store, left)}\n(seed ${SEED})`,
+      `${(error as Error).message}\nlive workers: ` +
+        `${workers.join(', ')}\n${await storeFacts(store, left)}\n(seed ${SEED})`,
     );
   }
   const errors = await driver.stop();
@@ -135,7 +137,8 @@ async function settle(
 
 /** The counts every summary line ends with. */
 const counted = (v: ChaosVerdict, driver: WorkloadDriver) =>
-  `${v.executions} step executions, ${v.uncommitted} re-executions allowed because uncommitted, 0 committed steps executed again, ` +
+  `${v.executions} step executions, ${v.uncommitted} re-executions ` +
+  `allowed because uncommitted, 0 committed steps executed again, ` +
   `${v.lockHoldings} lock holdings without overlap, ${driver.slot.retries} driver calls retried`;
 
 /** Resolves with true once `worker` committed `count` times, false if it exits first or the workload comes to rest. */
@@ -177,75 +180,83 @@ async function storm(fleet: Fleet, slots: string[], driver: WorkloadDriver, kill
   return counts;
 }
 
-test('the chaos checks see a committed attempt executed again, one missing from the ledger, a double execution by its committer and a lock held twice', () => {
-  const audit = (attempt: number, generation: number) => ({
-    attempt,
-    workerId: chaosWorkerId(generation),
-    startedAt: 0,
-    durationMs: 0,
-  });
-  const completed = (attempt: number, generation: number): HistoryEvent => ({
-    pos: 0,
-    type: 'step_completed',
-    seq: 0,
-    name: 's',
-    at: 0,
-    data: audit(attempt, generation),
-  });
-  const retried = (attempt: number, generation: number): HistoryEvent => ({
-    pos: 0,
-    type: 'step_failed',
-    seq: 0,
-    name: 's',
-    at: 0,
-    data: {
-      ...audit(attempt, generation),
-      effect: 'none',
-      error: { name: 'Error', message: 'first attempt' },
-      retryAt: 1,
-    },
-  });
-  const ran = (...executions: [attempt: number, generation: number][]): Execution[] =>
-    executions.map(([attempt, gen], pos) => ({ run: 'r', step: 's', attempt, gen, pos }));
-  const count = (events: HistoryEvent[], executions: Execution[], strict = true) =>
-    committedProblems(events, executions, strict).problems.length;
+test(
+  'the chaos checks see a committed attempt executed again, ' +
+    'one missing from the ledger, a double execution by its committer and a lock held twice',
+  () => {
+    const audit = (attempt: number, generation: number) => ({
+      attempt,
+      workerId: chaosWorkerId(generation),
+      startedAt: 0,
+      durationMs: 0,
+    });
+    const completed = (attempt: number, generation: number): HistoryEvent => ({
+      pos: 0,
+      type: 'step_completed',
+      seq: 0,
+      name: 's',
+      at: 0,
+      data: audit(attempt, generation),
+    });
+    const retried = (attempt: number, generation: number): HistoryEvent => ({
+      pos: 0,
+      type: 'step_failed',
+      seq: 0,
+      name: 's',
+      at: 0,
+      data: {
+        ...audit(attempt, generation),
+        effect: 'none',
+        error: { name: 'Error', message: 'first attempt' },
+        retryAt: 1,
+      },
+    });
+    const ran = (...executions: [attempt: number, generation: number][]): Execution[] =>
+      executions.map(([attempt, gen], pos) => ({ run: 'r', step: 's', attempt, gen, pos }));
+    const count = (events: HistoryEvent[], executions: Execution[], strict = true) =>
+      committedProblems(events, executions, strict).problems.length;
 
-  assert.deepEqual(
-    committedProblems([completed(1, 1)], ran([1, 0], [1, 1]), true),
-    { problems: [], matched: 1 },
-    'an attempt lost to a kill ran again in the next generation',
-  );
-  assert.equal(count([completed(1, 1)], ran([1, 1], [1, 2])), 1, 'a later generation ran a completed step again');
-  assert.equal(count([completed(1, 2)], ran([1, 2], [1, 1])), 1, 'an older live generation ran a completed step again');
-  assert.equal(
-    count([retried(1, 0), completed(2, 0)], ran([1, 0], [2, 0])),
-    0,
-    'a committed failed attempt is followed by its retry',
-  );
-  assert.equal(
-    count([retried(1, 0), completed(2, 1)], ran([1, 0], [1, 1], [2, 1])),
-    1,
-    'a committed failed attempt ran again',
-  );
-  assert.equal(count([completed(1, 0)], ran([1, 0], [1, 0])), 1, 'the committing generation ran the attempt twice');
-  assert.equal(
-    count([completed(1, 0)], ran([1, 0], [1, 0]), false),
-    0,
-    'allowed when it abandoned an execution of the run',
-  );
-  assert.equal(count([completed(1, 0)], []), 1, 'a committed attempt with no execution');
+    assert.deepEqual(
+      committedProblems([completed(1, 1)], ran([1, 0], [1, 1]), true),
+      { problems: [], matched: 1 },
+      'an attempt lost to a kill ran again in the next generation',
+    );
+    assert.equal(count([completed(1, 1)], ran([1, 1], [1, 2])), 1, 'a later generation ran a completed step again');
+    assert.equal(
+      count([completed(1, 2)], ran([1, 2], [1, 1])),
+      1,
+      'an older live generation ran a completed step again',
+    );
+    assert.equal(
+      count([retried(1, 0), completed(2, 0)], ran([1, 0], [2, 0])),
+      0,
+      'a committed failed attempt is followed by its retry',
+    );
+    assert.equal(
+      count([retried(1, 0), completed(2, 1)], ran([1, 0], [1, 1], [2, 1])),
+      1,
+      'a committed failed attempt ran again',
+    );
+    assert.equal(count([completed(1, 0)], ran([1, 0], [1, 0])), 1, 'the committing generation ran the attempt twice');
+    assert.equal(
+      count([completed(1, 0)], ran([1, 0], [1, 0]), false),
+      0,
+      'allowed when it abandoned an execution of the run',
+    );
+    assert.equal(count([completed(1, 0)], []), 1, 'a committed attempt with no execution');
 
-  const line = (run: string, key: string): ChaosLine => ({ run, step: 'l0', attempt: 1, gen: 0, key });
-  assert.deepEqual(lockProblems([line('a', 'k'), line('a', 'k'), line('b', 'k'), line('c', 'j'), line('b', 'k')]), {
-    problems: [],
-    holdings: 3,
-  });
-  assert.equal(
-    lockProblems([line('a', 'k'), line('b', 'k'), line('a', 'k')]).problems.length,
-    1,
-    'b began while a held k',
-  );
-});
+    const line = (run: string, key: string): ChaosLine => ({ run, step: 'l0', attempt: 1, gen: 0, key });
+    assert.deepEqual(lockProblems([line('a', 'k'), line('a', 'k'), line('b', 'k'), line('c', 'j'), line('b', 'k')]), {
+      problems: [],
+      holdings: 3,
+    });
+    assert.equal(
+      lockProblems([line('a', 'k'), line('b', 'k'), line('a', 'k')]).problems.length,
+      1,
+      'b began while a held k',
+    );
+  },
+);
 
 /** SQLite claims in one process by design: one worker at a time there; three share PostgreSQL. */
 const STORM = {
@@ -255,9 +266,11 @@ const STORM = {
 
 forEachBackend((backend: Backend) => {
   const plan = STORM[backend.name];
-  test(`SIGKILL storm (${plan.slots.length} worker process${plan.slots.length > 1 ? 'es' : ''}, up to ${plan.kills} kills): every run completes as expected, no committed step runs again, no lock is held twice`, {
-    timeout: 150_000,
-  }, async (t) => {
+  const processes = `${plan.slots.length} worker process${plan.slots.length > 1 ? 'es' : ''}`;
+  const name =
+    `SIGKILL storm (${processes}, up to ${plan.kills} kills): ` +
+    'every run completes as expected, no committed step runs again, no lock is held twice';
+  test(name, { timeout: 150_000 }, async (t) => {
     t.diagnostic(`seed ${SEED}`);
     const size = { shapes: 64, keys: 3, lockedPerKey: 12 };
     const store = backend.store();
@@ -267,8 +280,10 @@ forEachBackend((backend: Backend) => {
     const counts = await storm(fleet, [...plan.slots], driver, plan.kills, random(SEED));
     const verdict = await settle(store, workload, ledgerPath, client, fleet, driver);
     t.diagnostic(
-      `chaos storm ${backend.name}: seed ${SEED}, ${verdict.runs} runs (${size.shapes} shapes, ${size.keys * size.lockedPerKey} locked on ${size.keys} keys), ` +
-        `${counts.kills} SIGKILLs (${counts.takeBacks} taken back at once, the others after their lease) over ${fleet.generations} worker generations, ${counted(verdict, driver)}`,
+      `chaos storm ${backend.name}: seed ${SEED}, ${verdict.runs} runs (${size.shapes} shapes, ` +
+        `${size.keys * size.lockedPerKey} locked on ${size.keys} keys), ` +
+        `${counts.kills} SIGKILLs (${counts.takeBacks} taken back at once, ` +
+        `the others after their lease) over ${fleet.generations} worker generations, ${counted(verdict, driver)}`,
     );
     assert.ok(
       counts.kills >= plan.kills / 2,
@@ -278,7 +293,8 @@ forEachBackend((backend: Backend) => {
   });
 });
 
-test('PostgreSQL restarted twice mid-load (a private cluster): every run completes as expected, no committed step runs again, the worker stays up', {
+test('PostgreSQL restarted twice mid-load (a private cluster): ' +
+  'every run completes as expected, no committed step runs again, the worker stays up', {
   skip: skipPg || privateClusterUnavailable,
   timeout: 120_000,
 }, async (t) => {
@@ -304,7 +320,8 @@ test('PostgreSQL restarted twice mid-load (a private cluster): every run complet
   const verdict = await settle(store, workload, ledgerPath, client, fleet, driver);
   const outage = fleet.warnings.filter((w) => /failed/.test(w.message)).length;
   t.diagnostic(
-    `chaos restart postgres: seed ${SEED}, ${verdict.runs} runs, ${restarts} server restarts (${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`,
+    `chaos restart postgres: seed ${SEED}, ${verdict.runs} runs, ${restarts} server restarts (${outage} ` +
+      `failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`,
   );
 });
 
@@ -323,7 +340,8 @@ async function terminateBackends(applicationName: string): Promise<number> {
   }
 }
 
-test("the worker's PostgreSQL backends terminated 5 times mid-load: every run completes as expected, no committed step runs again, the worker stays up", {
+test("the worker's PostgreSQL backends terminated 5 times mid-load: " +
+  'every run completes as expected, no committed step runs again, the worker stays up', {
   skip: skipPg,
   timeout: 120_000,
 }, async (t) => {
@@ -364,6 +382,8 @@ test("the worker's PostgreSQL backends terminated 5 times mid-load: every run co
   const verdict = await settle(location, workload, ledgerPath, client, fleet, driver);
   const outage = fleet.warnings.filter((w) => /failed/.test(w.message)).length;
   t.diagnostic(
-    `chaos terminate postgres: seed ${SEED}, ${verdict.runs} runs, ${terminations} terminations (${backendsTerminated} backends; ${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`,
+    `chaos terminate postgres: seed ${SEED}, ${verdict.runs} runs, ` +
+      `${terminations} terminations (${backendsTerminated} backends; ` +
+      `${outage} failure warnings from the worker, ${worker.commits} commits), ${counted(verdict, driver)}`,
   );
 });

@@ -84,112 +84,134 @@ const unsure = defineWorkflow({
 });
 
 forEachBackend((backend) => {
-  test('a reversible step needs compensate: refused when the workflow is defined, and at the call for inline options', async () => {
-    assert.throws(
-      () => defineWorkflow({ name: 'bad', version: 1, steps: { pay: { effect: 'reversible' } }, run: async () => 1 }),
-      (e: unknown) =>
-        e instanceof WaymarkError &&
-        e.code === 'E_INVALID_INPUT' &&
-        /step 'pay': a reversible step needs a compensate function/.test(e.message),
-    );
-    assert.throws(
-      () =>
-        defineWorkflow({ name: 'bad', version: 1, stepDefaults: { onFailure: 'retry' as never }, run: async () => 1 }),
-      /onFailure must be/,
-    );
-    const inline = defineWorkflow({
-      name: 'inline',
-      version: 1,
-      run: (ctx) => ctx.step('pay', () => 1, { effect: 'reversible' }),
-    });
-    const engine = await Engine.open({ store: backend.store(), workflows: [inline] });
-    try {
-      const run = await engine.start('inline', null);
-      const error = await rejectsWith(engine.result(run.id, { timeoutMs: 5_000 }), 'E_RUN_FAILED');
-      assert.match(error.message, /a reversible step needs a compensate function/);
-      assert.equal(
-        (await engine.history(run.id)).filter((e) => e.type.startsWith('step_')).length,
-        0,
-        'the step never ran',
+  test(
+    'a reversible step needs compensate: ' + 'refused when the workflow is defined, and at the call for inline options',
+    async () => {
+      assert.throws(
+        () => defineWorkflow({ name: 'bad', version: 1, steps: { pay: { effect: 'reversible' } }, run: async () => 1 }),
+        (e: unknown) =>
+          e instanceof WaymarkError &&
+          e.code === 'E_INVALID_INPUT' &&
+          /step 'pay': a reversible step needs a compensate function/.test(e.message),
       );
-    } finally {
-      await engine.close();
-    }
-  });
+      assert.throws(
+        () =>
+          defineWorkflow({
+            name: 'bad',
+            version: 1,
+            stepDefaults: { onFailure: 'retry' as never },
+            run: async () => 1,
+          }),
+        /onFailure must be/,
+      );
+      const inline = defineWorkflow({
+        name: 'inline',
+        version: 1,
+        run: (ctx) => ctx.step('pay', () => 1, { effect: 'reversible' }),
+      });
+      const engine = await Engine.open({ store: backend.store(), workflows: [inline] });
+      try {
+        const run = await engine.start('inline', null);
+        const error = await rejectsWith(engine.result(run.id, { timeoutMs: 5_000 }), 'E_RUN_FAILED');
+        assert.match(error.message, /a reversible step needs a compensate function/);
+        assert.equal(
+          (await engine.history(run.id)).filter((e) => e.type.startsWith('step_')).length,
+          0,
+          'the step never ran',
+        );
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
-  test("onFailure 'compensate' unwinds completed reversible steps in reverse order, each once, and reports the irreversible", async () => {
-    const engine = await Engine.open({ store: backend.store(), workflows: [saga] });
-    try {
-      const run = await engine.start('saga', { failAt: 'ship' });
-      const ended = await runUntil(engine, run.id, (r) => r.status === 'compensated');
-      assert.deepEqual(journal.get(run.id), [
-        'reserve',
-        'notify',
-        'charge',
-        'validate',
-        'ship',
-        'undo charge',
-        'undo reserve',
-      ]);
-      assert.equal(ended.error?.code, 'E_STEP_FAILED');
-      const history = await engine.history(run.id);
-      assert.deepEqual(
-        history.filter((e) => e.type === 'compensation_completed').map((e) => e.name),
-        ['charge', 'reserve'],
-      );
-      assert.deepEqual(history.at(-1)?.data, { undone: ['charge', 'reserve'], notUndone: ['notify'] });
-      await rejectsWith(engine.result(run.id), 'E_RUN_FAILED');
-      const described = await engine.describe(run.id);
-      assert.deepEqual(
-        described.effects.map((e) => [e.step, e.effect, e.state]),
-        [
-          ['reserve', 'reversible', 'undone'],
-          ['notify', 'irreversible', 'kept'],
-          ['charge', 'reversible', 'undone'],
-        ],
-      );
-      assert.deepEqual(described.actions, []);
-    } finally {
-      await engine.close();
-    }
-  });
+  test(
+    "onFailure 'compensate' unwinds completed reversible steps in reverse order, " +
+      'each once, and reports the irreversible',
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), workflows: [saga] });
+      try {
+        const run = await engine.start('saga', { failAt: 'ship' });
+        const ended = await runUntil(engine, run.id, (r) => r.status === 'compensated');
+        assert.deepEqual(journal.get(run.id), [
+          'reserve',
+          'notify',
+          'charge',
+          'validate',
+          'ship',
+          'undo charge',
+          'undo reserve',
+        ]);
+        assert.equal(ended.error?.code, 'E_STEP_FAILED');
+        const history = await engine.history(run.id);
+        assert.deepEqual(
+          history.filter((e) => e.type === 'compensation_completed').map((e) => e.name),
+          ['charge', 'reserve'],
+        );
+        assert.deepEqual(history.at(-1)?.data, { undone: ['charge', 'reserve'], notUndone: ['notify'] });
+        await rejectsWith(engine.result(run.id), 'E_RUN_FAILED');
+        const described = await engine.describe(run.id);
+        assert.deepEqual(
+          described.effects.map((e) => [e.step, e.effect, e.state]),
+          [
+            ['reserve', 'reversible', 'undone'],
+            ['notify', 'irreversible', 'kept'],
+            ['charge', 'reversible', 'undone'],
+          ],
+        );
+        assert.deepEqual(described.actions, []);
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
-  test("onFailure 'escalate' parks the run; retryStep runs the step again; skipStep records the operator's output", async () => {
-    const engine = await Engine.open({ store: backend.store(), workflows: [saga] });
-    try {
-      const retried = await engine.start('saga', { failAt: 'ship', escalate: true });
-      const parked = await runUntil(engine, retried.id, (r) => r.status === 'needs_attention');
-      assert.equal((parked.attention?.details as { reason: string; step: string }).reason, 'step_failed');
-      assert.deepEqual((await engine.describe(retried.id)).actions, [
-        'retry_step',
-        'skip_step',
-        'compensate',
-        'cancel',
-      ]);
-      // Still failing: retrying parks it again, with one more attempt recorded.
-      const { applied } = await engine.retryStep(retried.id, { actor: 'ada', reason: 'transient?' });
-      assert.equal(applied, true);
-      await runUntil(
-        engine,
-        retried.id,
-        (r) => r.status === 'needs_attention' && (r.attention?.details as { attempts: number }).attempts === 2,
-      );
-      await engine.skipStep(retried.id, { actor: 'ada', reason: 'shipped by hand', output: 'shipped manually' });
-      assert.equal(await engine.result(retried.id, { timeoutMs: 5_000 }), 'shipped manually');
-      const actions = (await engine.history(retried.id)).filter((e) => e.type === 'operator_action').map((e) => e.data);
-      assert.deepEqual(actions, [
-        { action: 'retry_step', actor: 'ada', reason: 'transient?', step: 'ship' },
-        { action: 'skip_step', actor: 'ada', reason: 'shipped by hand', step: 'ship' },
-      ]);
-      assert.equal(
-        journal.get(retried.id)!.filter((e) => e === 'reserve').length,
-        1,
-        'nothing before the parked step ran again',
-      );
-    } finally {
-      await engine.close();
-    }
-  });
+  test(
+    "onFailure 'escalate' parks the run; retryStep runs the step again; " + "skipStep records the operator's output",
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), workflows: [saga] });
+      try {
+        const retried = await engine.start('saga', { failAt: 'ship', escalate: true });
+        const parked = await runUntil(engine, retried.id, (r) => r.status === 'needs_attention');
+        assert.equal(
+          (parked.attention?.details as { reason: string; step: string } | undefined)?.reason,
+          'step_failed',
+        );
+        assert.deepEqual((await engine.describe(retried.id)).actions, [
+          'retry_step',
+          'skip_step',
+          'compensate',
+          'cancel',
+        ]);
+        // Still failing: retrying parks it again, with one more attempt recorded.
+        const { applied } = await engine.retryStep(retried.id, { actor: 'ada', reason: 'transient?' });
+        assert.equal(applied, true);
+        await runUntil(
+          engine,
+          retried.id,
+          (r) =>
+            r.status === 'needs_attention' &&
+            (r.attention?.details as { attempts: number } | undefined)?.attempts === 2,
+        );
+        await engine.skipStep(retried.id, { actor: 'ada', reason: 'shipped by hand', output: 'shipped manually' });
+        assert.equal(await engine.result(retried.id, { timeoutMs: 5_000 }), 'shipped manually');
+        const actions = (await engine.history(retried.id))
+          .filter((e) => e.type === 'operator_action')
+          .map((e) => e.data);
+        assert.deepEqual(actions, [
+          { action: 'retry_step', actor: 'ada', reason: 'transient?', step: 'ship' },
+          { action: 'skip_step', actor: 'ada', reason: 'shipped by hand', step: 'ship' },
+        ]);
+        assert.equal(
+          journal.get(retried.id)!.filter((e) => e === 'reserve').length,
+          1,
+          'nothing before the parked step ran again',
+        );
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
   test('operator actions refuse runs in the wrong state and change nothing', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [saga] });
@@ -259,74 +281,80 @@ forEachBackend((backend) => {
     }
   });
 
-  test('a non-idempotent step whose outcome is unknown after a stop is not run again: the run parks unknown_outcome', async () => {
-    const store = backend.store();
-    const first = await Engine.open({ store, workflows: [unsure], workerId: 'w1' });
-    const run = await first.start('unsure', null);
-    await runUntil(first, run.id, () => journal.get(run.id)?.includes('transfer') === true);
-    await first.close(); // the transfer is in flight: its outcome is never recorded
-    releaseSlowStep?.();
-    const second = await Engine.open({ store, workflows: [unsure], workerId: 'w2' });
-    try {
-      const parked = await runUntil(second, run.id, (r) => r.status === 'needs_attention');
-      assert.equal(parked.attention?.code, 'E_UNKNOWN_OUTCOME');
-      const details = parked.attention?.details as {
-        reason: string;
-        step: string;
-        attempt: number;
-        workerId: string;
-        startedAt: number;
-      };
-      assert.deepEqual(
-        [details.reason, details.step, details.attempt, details.workerId],
-        ['unknown_outcome', 'transfer', 1, 'w1'],
-      );
-      assert.equal(typeof details.startedAt, 'number');
-      assert.deepEqual(journal.get(run.id), ['transfer'], 'the transfer did not run again');
-      await second.skipStep(run.id, {
-        actor: 'ops',
-        reason: 'bank confirms the transfer',
-        output: 'transferred (confirmed)',
-      });
-      assert.equal(await second.result(run.id, { timeoutMs: 5_000 }), 'transferred (confirmed)');
-    } finally {
-      await second.close();
-    }
-  });
+  test(
+    'a non-idempotent step whose outcome is unknown after ' + 'a stop is not run again: the run parks unknown_outcome',
+    async () => {
+      const store = backend.store();
+      const first = await Engine.open({ store, workflows: [unsure], workerId: 'w1' });
+      const run = await first.start('unsure', null);
+      await runUntil(first, run.id, () => journal.get(run.id)?.includes('transfer') === true);
+      await first.close(); // the transfer is in flight: its outcome is never recorded
+      releaseSlowStep?.();
+      const second = await Engine.open({ store, workflows: [unsure], workerId: 'w2' });
+      try {
+        const parked = await runUntil(second, run.id, (r) => r.status === 'needs_attention');
+        assert.equal(parked.attention?.code, 'E_UNKNOWN_OUTCOME');
+        const details = parked.attention?.details as {
+          reason: string;
+          step: string;
+          attempt: number;
+          workerId: string;
+          startedAt: number;
+        };
+        assert.deepEqual(
+          [details.reason, details.step, details.attempt, details.workerId],
+          ['unknown_outcome', 'transfer', 1, 'w1'],
+        );
+        assert.equal(typeof details.startedAt, 'number');
+        assert.deepEqual(journal.get(run.id), ['transfer'], 'the transfer did not run again');
+        await second.skipStep(run.id, {
+          actor: 'ops',
+          reason: 'bank confirms the transfer',
+          output: 'transferred (confirmed)',
+        });
+        assert.equal(await second.result(run.id, { timeoutMs: 5_000 }), 'transferred (confirmed)');
+      } finally {
+        await second.close();
+      }
+    },
+  );
 
-  test("target locks: 'reject' refuses a second start naming the holder; the key is free again when the holder ends", async () => {
-    const locked = defineWorkflow({
-      name: 'locked',
-      version: 1,
-      lock: {
-        key: (input: { cluster?: string }) => {
-          if (!input.cluster) throw new Error('cluster is required');
-          return `cluster:${input.cluster}`;
+  test(
+    "target locks: 'reject' refuses a second start naming the holder; " + 'the key is free again when the holder ends',
+    async () => {
+      const locked = defineWorkflow({
+        name: 'locked',
+        version: 1,
+        lock: {
+          key: (input: { cluster?: string }) => {
+            if (!input.cluster) throw new Error('cluster is required');
+            return `cluster:${input.cluster}`;
+          },
         },
-      },
-      run: async (ctx) => ctx.waitForSignal('done'),
-    });
-    const engine = await Engine.open({ store: backend.store(), workflows: [locked] });
-    try {
-      const holder = await engine.start('locked', { cluster: 'eu' }, { id: 'holder' });
-      const error = await rejectsWith(engine.start('locked', { cluster: 'eu' }, { id: 'second' }), 'E_LOCK_HELD');
-      assert.match(error.message, /target 'cluster:eu' is locked by run 'holder'/);
-      await rejectsWith(engine.getRun('second'), 'E_RUN_NOT_FOUND');
-      assert.equal((await engine.start('locked', { cluster: 'us' })).lockKey, 'cluster:us', 'another key is free');
-      assert.equal(
-        (await engine.start('locked', { cluster: 'eu' }, { id: 'holder' })).id,
-        'holder',
-        'the holder itself restarts idempotently',
-      );
-      await engine.signal(holder.id, 'done', 1);
-      await engine.result(holder.id, { timeoutMs: 5_000 });
-      const next = await engine.start('locked', { cluster: 'eu' }, { id: 'third' });
-      assert.equal(next.status, 'running');
-      await rejectsWith(engine.start('locked', { bad: true } as never), 'E_INVALID_INPUT');
-    } finally {
-      await engine.close();
-    }
-  });
+        run: async (ctx) => ctx.waitForSignal('done'),
+      });
+      const engine = await Engine.open({ store: backend.store(), workflows: [locked] });
+      try {
+        const holder = await engine.start('locked', { cluster: 'eu' }, { id: 'holder' });
+        const error = await rejectsWith(engine.start('locked', { cluster: 'eu' }, { id: 'second' }), 'E_LOCK_HELD');
+        assert.match(error.message, /target 'cluster:eu' is locked by run 'holder'/);
+        await rejectsWith(engine.getRun('second'), 'E_RUN_NOT_FOUND');
+        assert.equal((await engine.start('locked', { cluster: 'us' })).lockKey, 'cluster:us', 'another key is free');
+        assert.equal(
+          (await engine.start('locked', { cluster: 'eu' }, { id: 'holder' })).id,
+          'holder',
+          'the holder itself restarts idempotently',
+        );
+        await engine.signal(holder.id, 'done', 1);
+        await engine.result(holder.id, { timeoutMs: 5_000 });
+        const next = await engine.start('locked', { cluster: 'eu' }, { id: 'third' });
+        assert.equal(next.status, 'running');
+        await rejectsWith(engine.start('locked', { bad: true } as never), 'E_INVALID_INPUT');
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
   test('target locks: of many concurrent starts for one key through two engines, exactly one holds it', async () => {
     const exclusive = defineWorkflow({

@@ -86,15 +86,19 @@ async function committedSteps(location: string, runId: string): Promise<string[]
 forEachBackend((backend) => {
   const sameWorker = { workerId: 'worker-a', leaseMs: 30_000 };
 
-  test("SIGKILL after a step's side effect, before its commit: the step runs again with the same key; nothing else repeats", async () => {
-    const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'after-effect:s3', sameWorker);
-    assert.deepEqual(
-      atCrash.map((l) => l.split(' ')[0]),
-      ['s1', 's2', 's3'],
-    );
-    assert.deepEqual(committedAtCrash, ['s1', 's2']);
-    assert.equal(counts.get('s3')!.length, 2, 'the in-flight step ran again');
-  });
+  test(
+    "SIGKILL after a step's side effect, before its commit: " +
+      'the step runs again with the same key; nothing else repeats',
+    async () => {
+      const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'after-effect:s3', sameWorker);
+      assert.deepEqual(
+        atCrash.map((l) => l.split(' ')[0]),
+        ['s1', 's2', 's3'],
+      );
+      assert.deepEqual(committedAtCrash, ['s1', 's2']);
+      assert.equal(counts.get('s3')!.length, 2, 'the in-flight step ran again');
+    },
+  );
 
   test('SIGKILL right after a commit: the committed step is not applied again', async () => {
     const { atCrash, committedAtCrash, counts } = await crashAndRecover(backend, 'before-effect:s4', sameWorker);
@@ -116,11 +120,14 @@ forEachBackend((backend) => {
     );
   });
 
-  test('SIGKILL while waiting for a signal: a signal sent after the crash is delivered to the recovered run', async () => {
-    const { committedAtCrash, counts } = await crashAndRecover(backend, 'waiting-signal', sameWorker);
-    assert.deepEqual(committedAtCrash, ['s1', 's2', 's3', 's4']);
-    for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
-  });
+  test(
+    'SIGKILL while waiting for a signal: ' + 'a signal sent after the crash is delivered to the recovered run',
+    async () => {
+      const { committedAtCrash, counts } = await crashAndRecover(backend, 'waiting-signal', sameWorker);
+      assert.deepEqual(committedAtCrash, ['s1', 's2', 's3', 's4']);
+      for (const step of ['s1', 's2', 's3', 's4', 's5']) assert.equal(counts.get(step)!.length, 1);
+    },
+  );
 
   test("a different worker takes over a dead worker's run once its lease expires", async () => {
     const { counts } = await crashAndRecover(backend, 'after-effect:s2', { workerId: 'worker-b', leaseMs: 1000 });
@@ -128,41 +135,44 @@ forEachBackend((backend) => {
     assert.equal(counts.get('s1')!.length, 1);
   });
 
-  test('changed code after a crash: the run is parked needs_attention with the divergence and its history intact', async () => {
-    const dir = tempDir();
-    const common = { STORE: backend.store(), LEDGER: join(dir, 'ledger.txt'), RUN_ID: 'run-diverge' };
-    const first = spawnWorker({ ...common, ROLE: 'first', FAULT: 'before-effect:s4', WORKER_ID: 'worker-a' });
-    await first.next('fault');
-    await killHard(first);
-    const before = await committedSteps(common.STORE, common.RUN_ID);
-    const second = spawnWorker({
-      ...common,
-      ROLE: 'recover',
-      EXPECT: 'parked',
-      VARIANT: 'reordered',
-      WORKER_ID: 'worker-a',
-    });
-    const done = await second.next('done');
-    await second.exited;
-    const run = done.output as { status: string; attention: { code: string; details: unknown } };
-    assert.equal(run.status, 'needs_attention');
-    assert.equal(run.attention.code, 'E_NONDETERMINISM');
-    assert.deepEqual(run.attention.details, {
-      reason: 'nondeterminism',
-      seq: 0,
-      expected: { kind: 'step', name: 's1' },
-      got: { kind: 'step', name: 's2' },
-    });
-    assert.deepEqual(
-      await committedSteps(common.STORE, common.RUN_ID),
-      before,
-      'no step committed on wrong assumptions',
-    );
-    assert.deepEqual(
-      ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]),
-      ['s1', 's2', 's3'],
-      'no side effect either',
-    );
-    assert.equal(done.history!.at(-1)!.type, 'run_parked');
-  });
+  test(
+    'changed code after a crash: ' + 'the run is parked needs_attention with the divergence and its history intact',
+    async () => {
+      const dir = tempDir();
+      const common = { STORE: backend.store(), LEDGER: join(dir, 'ledger.txt'), RUN_ID: 'run-diverge' };
+      const first = spawnWorker({ ...common, ROLE: 'first', FAULT: 'before-effect:s4', WORKER_ID: 'worker-a' });
+      await first.next('fault');
+      await killHard(first);
+      const before = await committedSteps(common.STORE, common.RUN_ID);
+      const second = spawnWorker({
+        ...common,
+        ROLE: 'recover',
+        EXPECT: 'parked',
+        VARIANT: 'reordered',
+        WORKER_ID: 'worker-a',
+      });
+      const done = await second.next('done');
+      await second.exited;
+      const run = done.output as { status: string; attention: { code: string; details: unknown } };
+      assert.equal(run.status, 'needs_attention');
+      assert.equal(run.attention.code, 'E_NONDETERMINISM');
+      assert.deepEqual(run.attention.details, {
+        reason: 'nondeterminism',
+        seq: 0,
+        expected: { kind: 'step', name: 's1' },
+        got: { kind: 'step', name: 's2' },
+      });
+      assert.deepEqual(
+        await committedSteps(common.STORE, common.RUN_ID),
+        before,
+        'no step committed on wrong assumptions',
+      );
+      assert.deepEqual(
+        ledgerLines(common.LEDGER).map((l) => l.split(' ')[0]),
+        ['s1', 's2', 's3'],
+        'no side effect either',
+      );
+      assert.equal(done.history!.at(-1)!.type, 'run_parked');
+    },
+  );
 });

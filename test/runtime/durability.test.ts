@@ -38,7 +38,14 @@ forEachBackend((backend) => {
   });
 
   test('duration strings work for sleeps', async () => {
-    const short = defineWorkflow({ name: 'short', version: 1, run: async (ctx) => (await ctx.sleep('50ms'), 'ok') });
+    const short = defineWorkflow({
+      name: 'short',
+      version: 1,
+      run: async (ctx) => {
+        await ctx.sleep('50ms');
+        return 'ok';
+      },
+    });
     const engine = await Engine.open({ store: backend.store(), workflows: [short] });
     try {
       const run = await engine.start('short', null);

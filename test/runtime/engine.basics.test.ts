@@ -53,21 +53,24 @@ forEachBackend((backend) => {
     }
   });
 
-  test('an unpinned start uses the highest version; unknown workflows and versions are refused and write nothing', async () => {
-    const engine = await Engine.open({ store: backend.store(), workflows: [greet, greetV2] });
-    try {
-      const run = await engine.start('greet', { who: 'bob' });
-      assert.equal(run.version, 2);
-      assert.equal(await engine.result(run.id, { timeoutMs: 5_000 }), 'v2 bob');
-      const unknown = await rejectsWith(engine.start('nope', {}), 'E_UNKNOWN_WORKFLOW');
-      assert.match(unknown.message, /workflow 'nope' is not registered \(known: greet\)/);
-      const badVersion = await rejectsWith(engine.start('greet', {}, { version: 7 }), 'E_UNKNOWN_VERSION');
-      assert.match(badVersion.message, /registered: 1, 2/);
-      assert.equal((await engine.listRuns()).length, 1);
-    } finally {
-      await engine.close();
-    }
-  });
+  test(
+    'an unpinned start uses the highest version; ' + 'unknown workflows and versions are refused and write nothing',
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), workflows: [greet, greetV2] });
+      try {
+        const run = await engine.start('greet', { who: 'bob' });
+        assert.equal(run.version, 2);
+        assert.equal(await engine.result(run.id, { timeoutMs: 5_000 }), 'v2 bob');
+        const unknown = await rejectsWith(engine.start('nope', {}), 'E_UNKNOWN_WORKFLOW');
+        assert.match(unknown.message, /workflow 'nope' is not registered \(known: greet\)/);
+        const badVersion = await rejectsWith(engine.start('greet', {}, { version: 7 }), 'E_UNKNOWN_VERSION');
+        assert.match(badVersion.message, /registered: 1, 2/);
+        assert.equal((await engine.listRuns()).length, 1);
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
   test('starting with an existing run id returns that run and executes nothing again', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [greet] });

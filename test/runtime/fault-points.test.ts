@@ -30,7 +30,9 @@ forEachBackend((backend) => {
     return { ledger, env: { STORE: backend.store(), LEDGER: ledger, RUN_ID: `fault-${name}` } };
   };
 
-  /** Reopens the store in this process (a new worker), lets the run finish, and checks that nothing committed ran again. */
+  /**
+   * Reopens the store in this process (a new worker), lets the run finish, and checks that nothing committed ran again.
+   */
   async function recover(
     env: { STORE: string; LEDGER: string; RUN_ID: string },
     options: { unknownOutcome?: boolean } = {},
@@ -48,8 +50,8 @@ forEachBackend((backend) => {
       await engine.signal(env.RUN_ID, 'go', { ok: true }); // the crash may have come before the worker's own signal
       if (options.unknownOutcome) {
         const parked = await runUntil(engine, env.RUN_ID, (r) => r.status === 'needs_attention');
-        assert.equal((parked.attention?.details as { reason?: string }).reason, 'unknown_outcome');
-        assert.equal((parked.attention?.details as { step?: string }).step, 'charge');
+        assert.equal((parked.attention?.details as { reason?: string } | undefined)?.reason, 'unknown_outcome');
+        assert.equal((parked.attention?.details as { step?: string } | undefined)?.step, 'charge');
         await engine.skipStep(env.RUN_ID, { output: 'charged', actor: 'test', reason: 'the charge went through' });
       }
       assert.deepEqual(await engine.result(env.RUN_ID, { timeoutMs: 20_000 }), EXPECTED);
@@ -64,35 +66,46 @@ forEachBackend((backend) => {
     }
   }
 
-  test('killed after a step ran and before its checkpoint: an idempotent step in flight runs again once, nothing committed does', async () => {
-    const { env } = setup('step-effect');
-    await crashAt({ ...env, WAYMARK_FAULT: 'step-effect:1', SIGNAL_EARLY: '1' });
-    const { counts } = await recover(env);
-    // Steps of both branches may have run before the crash; each ran again at most once, and only if uncommitted.
-    assert.ok(
-      Object.values(counts).some((n) => n === 2),
-      `the interrupted step ran again: ${JSON.stringify(counts)}`,
-    );
-    assert.ok(
-      Object.values(counts).every((n) => n <= 2),
-      JSON.stringify(counts),
-    );
-    assert.equal(counts.charge, 1);
-  });
+  test(
+    'killed after a step ran and before its checkpoint: ' +
+      'an idempotent step in flight runs again once, nothing committed does',
+    async () => {
+      const { env } = setup('step-effect');
+      await crashAt({ ...env, WAYMARK_FAULT: 'step-effect:1', SIGNAL_EARLY: '1' });
+      const { counts } = await recover(env);
+      // Steps of both branches may have run before the crash; each ran again at most once, and only if uncommitted.
+      assert.ok(
+        Object.values(counts).some((n) => n === 2),
+        `the interrupted step ran again: ${JSON.stringify(counts)}`,
+      );
+      assert.ok(
+        Object.values(counts).every((n) => n <= 2),
+        JSON.stringify(counts),
+      );
+      assert.equal(counts.charge, 1);
+    },
+  );
 
-  test('killed after the non-idempotent step ran and before its checkpoint: the run parks on an unknown outcome and never charges twice', async () => {
-    const { env } = setup('unknown');
-    await crashAt({ ...env, WAYMARK_FAULT: 'step-effect:5', SIGNAL_EARLY: '1' });
-    const { counts } = await recover(env, { unknownOutcome: true });
-    assert.equal(counts.charge, 1);
-  });
+  test(
+    'killed after the non-idempotent step ran and before its checkpoint: ' +
+      'the run parks on an unknown outcome and never charges twice',
+    async () => {
+      const { env } = setup('unknown');
+      await crashAt({ ...env, WAYMARK_FAULT: 'step-effect:5', SIGNAL_EARLY: '1' });
+      const { counts } = await recover(env, { unknownOutcome: true });
+      assert.equal(counts.charge, 1);
+    },
+  );
 
-  test('killed after a commit reached the store and before the engine saw it: the committed steps never run again', async () => {
-    const { env } = setup('commit');
-    await crashAt({ ...env, WAYMARK_FAULT: 'commit-unacknowledged:3', SIGNAL_EARLY: '1' });
-    const { counts } = await recover(env);
-    assert.equal(counts.charge, 1);
-  });
+  test(
+    'killed after a commit reached the store and before the engine saw it: ' + 'the committed steps never run again',
+    async () => {
+      const { env } = setup('commit');
+      await crashAt({ ...env, WAYMARK_FAULT: 'commit-unacknowledged:3', SIGNAL_EARLY: '1' });
+      const { counts } = await recover(env);
+      assert.equal(counts.charge, 1);
+    },
+  );
 
   test('killed while suspending: the run resumes where it was and every step ran exactly once', async () => {
     const { env } = setup('suspension');
@@ -101,26 +114,30 @@ forEachBackend((backend) => {
     assert.deepEqual(counts, { a1: 1, a2: 1, b1: 1, b2: 1, charge: 1 });
   });
 
-  test('killed during an upgrade: the run is either upgraded or untouched, never half; it upgrades afterwards and finishes', async () => {
-    const { env } = setup('upgrade');
-    await runClean(env); // the run now waits for its signal
-    await crashAt({ ...env, ROLE: 'upgrade', WAYMARK_FAULT: 'upgrade-commit' });
-    const engine = await Engine.open({
-      store: env.STORE,
-      workflows: [faultWorkflow(env.LEDGER, 1), faultWorkflow(env.LEDGER, 2)],
-      workerId: 'fault-worker',
-      worker: false,
-    });
-    try {
-      const run = await engine.getRun(env.RUN_ID);
-      const upgraded = (await engine.history(env.RUN_ID)).some((e) => e.type === 'run_upgraded');
-      assert.equal(run.version === 2, upgraded, 'the version and the history agree');
-      await engine.upgrade(env.RUN_ID, { to: 2, actor: 'test', reason: 'again' });
-    } finally {
-      await engine.close();
-    }
-    const { counts, history } = await recover(env);
-    assert.deepEqual(counts, { a1: 1, a2: 1, b1: 1, b2: 1, charge: 1 });
-    assert.equal(history.filter((e) => e.type === 'run_upgraded').length, 1);
-  });
+  test(
+    'killed during an upgrade: the run is either upgraded or untouched, ' +
+      'never half; it upgrades afterwards and finishes',
+    async () => {
+      const { env } = setup('upgrade');
+      await runClean(env); // the run now waits for its signal
+      await crashAt({ ...env, ROLE: 'upgrade', WAYMARK_FAULT: 'upgrade-commit' });
+      const engine = await Engine.open({
+        store: env.STORE,
+        workflows: [faultWorkflow(env.LEDGER, 1), faultWorkflow(env.LEDGER, 2)],
+        workerId: 'fault-worker',
+        worker: false,
+      });
+      try {
+        const run = await engine.getRun(env.RUN_ID);
+        const upgraded = (await engine.history(env.RUN_ID)).some((e) => e.type === 'run_upgraded');
+        assert.equal(run.version === 2, upgraded, 'the version and the history agree');
+        await engine.upgrade(env.RUN_ID, { to: 2, actor: 'test', reason: 'again' });
+      } finally {
+        await engine.close();
+      }
+      const { counts, history } = await recover(env);
+      assert.deepEqual(counts, { a1: 1, a2: 1, b1: 1, b2: 1, charge: 1 });
+      assert.equal(history.filter((e) => e.type === 'run_upgraded').length, 1);
+    },
+  );
 });

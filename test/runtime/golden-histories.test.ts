@@ -84,12 +84,15 @@ const showFrontier = (frontier: ExpectedFrontier) =>
 
 describe('golden histories replay with the golden definitions', () => {
   for (const { format, history } of goldens) {
-    test(`${format}/${history.run.id} (${history.expect.status}) replays to ${showFrontier(history.expect.frontier)}`, async () => {
-      const [result] = await replayHistories(definitionOf(history.run.workflow, history.run.version), [history]);
-      const verdict = result!.verdict;
-      assert.ok(verdict.ok, `${history.run.id}: ${(verdict as { message?: string }).message}`);
-      assert.deepEqual(verdict.frontier, history.expect.frontier);
-    });
+    test(
+      `${format}/${history.run.id} (${history.expect.status}) ` + `replays to ${showFrontier(history.expect.frontier)}`,
+      async () => {
+        const [result] = await replayHistories(definitionOf(history.run.workflow, history.run.version), [history]);
+        const verdict = result!.verdict;
+        assert.ok(verdict.ok, `${history.run.id}: ${(verdict as { message?: string }).message}`);
+        assert.deepEqual(verdict.frontier, history.expect.frontier);
+      },
+    );
   }
 });
 

@@ -12,7 +12,8 @@ const skip = backends.some((b) => b.name === 'postgres')
 const RUNS = 2_000;
 const WORKERS = ['node-a', 'node-b', 'node-c'];
 
-test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: every run completes, no committed step applies twice', {
+test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: ' +
+  'every run completes, no committed step applies twice', {
   skip,
   timeout: 240_000,
 }, async (t) => {
@@ -25,7 +26,8 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
   const killedPids = new Set<number>();
   try {
     await ledger.query(
-      'CREATE TABLE ledger (id serial PRIMARY KEY, run_id text NOT NULL, step int NOT NULL, idem_key text NOT NULL, pid int NOT NULL)',
+      'CREATE TABLE ledger (id serial PRIMARY KEY, run_id text NOT NULL, ' +
+        'step int NOT NULL, idem_key text NOT NULL, pid int NOT NULL)',
     );
     await Promise.all(Array.from({ length: RUNS }, (_, n) => client.start('ledgered', { n }, { id: `run-${n}` })));
 
@@ -65,9 +67,9 @@ test('3 engine processes on one PostgreSQL, one SIGKILLed every few seconds: eve
     const outputs = await Promise.all(
       Array.from({ length: RUNS }, (_, n) => client.result(`run-${n}`, { timeoutMs: 10_000 })),
     );
-    outputs.forEach((output, n) =>
-      assert.deepEqual(output, expectedLedgeredOutput(n), `run-${n} has a crash-free output`),
-    );
+    for (const [n, output] of outputs.entries()) {
+      assert.deepEqual(output, expectedLedgeredOutput(n), `run-${n} has a crash-free output`);
+    }
 
     // Every committed step names the ledger row its execution wrote; any other row for that step came
     // from an execution whose process was killed before it could commit.

@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
 import { forEachBackend, runUntil } from '../helpers.js';

@@ -179,171 +179,185 @@ function progressOrDone(worker: Fixture, afterCommits: number | undefined): Prom
 }
 
 forEachBackend((backend) => {
-  test('random shapes on one engine: the expected output, a history that replays to the end, an identical candidate compatible in flight and after', async (t) => {
-    ledger.path = join(tempDir(), 'ledger.jsonl');
-    ledger.generation = 0;
-    const warnings: string[] = [];
-    const engine = await Engine.open({ ...engineOptions(backend.store(), warnings), workerId: `in-process-g0` });
-    const slot = new EngineSlot();
-    slot.set(engine);
-    const errors: unknown[] = [];
-    const tasks = new TaskWorker(slot, 'task-worker', errors);
-    let count = 0;
-    try {
-      const property = fc.asyncProperty(
-        cases(fc.tuple(shapeArbitrary(SHAPES), fc.integer({ min: 0, max: 12 })), 40),
-        async ([shape, checkAfter]) => {
-          const workflow = workflowOf(shape, 1);
-          await engine.definitions.register([workflow]);
-          const runId = `run-${++count}`;
+  test(
+    'random shapes on one engine: the expected output, a history that replays to the end, ' +
+      'an identical candidate compatible in flight and after',
+    async (t) => {
+      ledger.path = join(tempDir(), 'ledger.jsonl');
+      ledger.generation = 0;
+      const warnings: string[] = [];
+      const engine = await Engine.open({ ...engineOptions(backend.store(), warnings), workerId: `in-process-g0` });
+      const slot = new EngineSlot();
+      slot.set(engine);
+      const errors: unknown[] = [];
+      const tasks = new TaskWorker(slot, 'task-worker', errors);
+      let count = 0;
+      try {
+        const property = fc.asyncProperty(
+          cases(fc.tuple(shapeArbitrary(SHAPES), fc.integer({ min: 0, max: 12 })), 40),
+          async ([shape, checkAfter]) => {
+            const workflow = workflowOf(shape, 1);
+            await engine.definitions.register([workflow]);
+            const runId = `run-${++count}`;
+            errors.length = 0;
+            warnings.length = 0;
+            const checkpoint = commitsOf(engine, [runId], checkAfter, AT_REST_MS);
+            await engine.start(workflow.name, null, { id: runId });
+            const signals = sendSignals(slot, runId, signalPlan(shape), errors);
+            try {
+              await checkpoint;
+              await assertCompatible(engine, shape, runId, `after ${checkAfter} commits`, false);
+              await waitAtRest(engine, runId, AT_REST_MS);
+              await assertRunMatches(engine, shape, runId, !abandoned(warnings, runId), warnings);
+              await assertCompatible(engine, shape, runId, 'once completed', true);
+            } finally {
+              await signals.stop();
+            }
+            assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
+          },
+        );
+        await check(t, property, 50);
+      } finally {
+        await tasks.stop();
+        await engine.close();
+      }
+    },
+  );
+
+  test(
+    'random shapes across an engine closed at a random point and another opened on the same store: ' +
+      'the same outputs and replays, nothing executed twice',
+    async (t) => {
+      const store = backend.store();
+      ledger.path = join(tempDir(), 'ledger.jsonl');
+      const warnings: string[] = [];
+      const observer = await Engine.open({ ...engineOptions(store, warnings), worker: false });
+      const slot = new EngineSlot();
+      const errors: unknown[] = [];
+      const tasks = new TaskWorker(slot, 'task-worker', errors);
+      let count = 0;
+      try {
+        const arbitrary = fc.tuple(
+          fc.array(shapeArbitrary(SHAPES), { minLength: 1, maxLength: 3 }),
+          fc.integer({ min: 1, max: 25 }),
+        );
+        const property = fc.asyncProperty(cases(arbitrary, 20), async ([caseShapes, stopAfter]) => {
+          const workflows = caseShapes.map((shape) => workflowOf(shape, 1));
+          const caseId = `case-${++count}`;
+          const runIds = caseShapes.map((_, i) => `${caseId}-run-${i}`);
+          ledger.generation = 0;
           errors.length = 0;
           warnings.length = 0;
-          const checkpoint = commitsOf(engine, [runId], checkAfter, AT_REST_MS);
-          await engine.start(workflow.name, null, { id: runId });
-          const signals = sendSignals(slot, runId, signalPlan(shape), errors);
+          const first = await Engine.open({ ...engineOptions(store, warnings), workflows, workerId: `${caseId}-g0` });
+          slot.set(first);
+          let signals: { stop(): Promise<void> }[] = [];
+          let second: Engine | undefined;
           try {
-            await checkpoint;
-            await assertCompatible(engine, shape, runId, `after ${checkAfter} commits`, false);
-            await waitAtRest(engine, runId, AT_REST_MS);
-            await assertRunMatches(engine, shape, runId, !abandoned(warnings, runId), warnings);
-            await assertCompatible(engine, shape, runId, 'once completed', true);
+            const stopPoint = commitsOf(first, runIds, stopAfter, AT_REST_MS);
+            await Promise.all(workflows.map((workflow, i) => first.start(workflow.name, null, { id: runIds[i] })));
+            signals = caseShapes.map((shape, i) => sendSignals(slot, runIds[i]!, signalPlan(shape), errors));
+            await stopPoint;
+            await slot.release();
+            await first.close();
+            for (let i = 0; i < runIds.length; i++)
+              await assertCompatible(
+                observer,
+                caseShapes[i]!,
+                runIds[i]!,
+                `with the engine stopped after ${stopAfter} commits`,
+                false,
+              );
+            ledger.generation = 1;
+            second = await Engine.open({ ...engineOptions(store, warnings), workflows, workerId: `${caseId}-g1` });
+            slot.set(second);
+            for (let i = 0; i < runIds.length; i++) {
+              await waitAtRest(second, runIds[i]!, AT_REST_MS);
+              await assertRunMatches(second, caseShapes[i]!, runIds[i]!, !abandoned(warnings, runIds[i]!), [
+                `stopped after ${stopAfter} commits`,
+                ...warnings,
+              ]);
+            }
           } finally {
-            await signals.stop();
+            await Promise.all(signals.map((s) => s.stop()));
+            await slot.release();
+            await first.close();
+            await second?.close();
           }
           assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
+        });
+        await check(t, property, 12);
+      } finally {
+        await tasks.stop();
+        await observer.close();
+      }
+    },
+  );
+
+  test(
+    `random shapes across SIGKILLed worker processes (${CRASH_RUNS} runs each): ` +
+      `every run completes as its shape says, replays, and no committed step executes again`,
+    async (t) => {
+      const kill = fc.record({ afterCommits: fc.integer({ min: 1, max: 80 }), takeBack: fc.boolean() });
+      const property = fc.asyncProperty(
+        fc.integer({ min: 1, max: 0x7fffffff }),
+        fc.array(kill, { minLength: 1, maxLength: 3 }),
+        async (seed, kills) => {
+          const store = backend.store();
+          ledger.path = join(tempDir(), 'ledger.jsonl');
+          const killedAfter: number[] = [];
+          let done: FixtureMessage | undefined;
+          for (let generation = 0; !done; generation++) {
+            const worker = startFixture('random-worker.ts', {
+              STORE: store,
+              SEED: String(seed),
+              RUNS: String(CRASH_RUNS),
+              GENERATION: String(generation),
+              LEDGER: ledger.path,
+              TAKE_BACK: kills[generation - 1]?.takeBack ? '1' : '0',
+              SHAPES: SHAPES.parallel ? 'random' : 'sequential',
+            });
+            const report = await progressOrDone(worker, kills[generation]?.afterCommits);
+            if (report.type === 'done') {
+              done = report;
+              await worker.exited;
+            } else {
+              await killHard(worker);
+              killedAfter.push(report.commits as number);
+            }
+          }
+          t.diagnostic(
+            `crash case seed ${seed}: killed after ${JSON.stringify(killedAfter)} commits, ` +
+              `done in generation ${killedAfter.length}`,
+          );
+          const context = [`killed after ${JSON.stringify(killedAfter)} commits`, ...(done.warnings as string[])];
+          assert.deepEqual(done.errors, [], 'the task worker and signals met no errors');
+          const client = await Engine.open({ store, worker: false, poolSize: 2 });
+          try {
+            const runShapes = shapesOf(seed, CRASH_RUNS, SHAPES);
+            const failing: string[] = [];
+            let firstHistory = '';
+            for (let i = 0; i < runShapes.length; i++) {
+              const { problems, history } = await runProblems(client, runShapes[i]!, crashRunId(i), false);
+              if (problems.length && !firstHistory)
+                firstHistory = `${crashRunId(i)}: ${JSON.stringify(runShapes[i])}\n${history}`;
+              if (problems.length)
+                failing.push(
+                  `${crashRunId(i)}${isParallel(runShapes[i]!) ? '' : ' (sequential)'}: ${problems.join('; ')}`,
+                );
+            }
+            const parallel = runShapes.filter(isParallel).length;
+            assert.deepEqual(
+              failing,
+              [],
+              `${failing.length} of ${CRASH_RUNS} runs are wrong (${parallel} of the ${CRASH_RUNS} ` +
+                `shapes have parallel groups); the first:\n${firstHistory}\n${context.join('\n')}`,
+            );
+          } finally {
+            await client.close();
+          }
         },
       );
-      await check(t, property, 50);
-    } finally {
-      await tasks.stop();
-      await engine.close();
-    }
-  });
-
-  test('random shapes across an engine closed at a random point and another opened on the same store: the same outputs and replays, nothing executed twice', async (t) => {
-    const store = backend.store();
-    ledger.path = join(tempDir(), 'ledger.jsonl');
-    const warnings: string[] = [];
-    const observer = await Engine.open({ ...engineOptions(store, warnings), worker: false });
-    const slot = new EngineSlot();
-    const errors: unknown[] = [];
-    const tasks = new TaskWorker(slot, 'task-worker', errors);
-    let count = 0;
-    try {
-      const arbitrary = fc.tuple(
-        fc.array(shapeArbitrary(SHAPES), { minLength: 1, maxLength: 3 }),
-        fc.integer({ min: 1, max: 25 }),
-      );
-      const property = fc.asyncProperty(cases(arbitrary, 20), async ([caseShapes, stopAfter]) => {
-        const workflows = caseShapes.map((shape) => workflowOf(shape, 1));
-        const caseId = `case-${++count}`;
-        const runIds = caseShapes.map((_, i) => `${caseId}-run-${i}`);
-        ledger.generation = 0;
-        errors.length = 0;
-        warnings.length = 0;
-        const first = await Engine.open({ ...engineOptions(store, warnings), workflows, workerId: `${caseId}-g0` });
-        slot.set(first);
-        let signals: { stop(): Promise<void> }[] = [];
-        let second: Engine | undefined;
-        try {
-          const stopPoint = commitsOf(first, runIds, stopAfter, AT_REST_MS);
-          await Promise.all(workflows.map((workflow, i) => first.start(workflow.name, null, { id: runIds[i] })));
-          signals = caseShapes.map((shape, i) => sendSignals(slot, runIds[i]!, signalPlan(shape), errors));
-          await stopPoint;
-          await slot.release();
-          await first.close();
-          for (let i = 0; i < runIds.length; i++)
-            await assertCompatible(
-              observer,
-              caseShapes[i]!,
-              runIds[i]!,
-              `with the engine stopped after ${stopAfter} commits`,
-              false,
-            );
-          ledger.generation = 1;
-          second = await Engine.open({ ...engineOptions(store, warnings), workflows, workerId: `${caseId}-g1` });
-          slot.set(second);
-          for (let i = 0; i < runIds.length; i++) {
-            await waitAtRest(second, runIds[i]!, AT_REST_MS);
-            await assertRunMatches(second, caseShapes[i]!, runIds[i]!, !abandoned(warnings, runIds[i]!), [
-              `stopped after ${stopAfter} commits`,
-              ...warnings,
-            ]);
-          }
-        } finally {
-          await Promise.all(signals.map((s) => s.stop()));
-          await slot.release();
-          await first.close();
-          await second?.close();
-        }
-        assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
-      });
-      await check(t, property, 12);
-    } finally {
-      await tasks.stop();
-      await observer.close();
-    }
-  });
-
-  test(`random shapes across SIGKILLed worker processes (${CRASH_RUNS} runs each): every run completes as its shape says, replays, and no committed step executes again`, async (t) => {
-    const kill = fc.record({ afterCommits: fc.integer({ min: 1, max: 80 }), takeBack: fc.boolean() });
-    const property = fc.asyncProperty(
-      fc.integer({ min: 1, max: 0x7fffffff }),
-      fc.array(kill, { minLength: 1, maxLength: 3 }),
-      async (seed, kills) => {
-        const store = backend.store();
-        ledger.path = join(tempDir(), 'ledger.jsonl');
-        const killedAfter: number[] = [];
-        let done: FixtureMessage | undefined;
-        for (let generation = 0; !done; generation++) {
-          const worker = startFixture('random-worker.ts', {
-            STORE: store,
-            SEED: String(seed),
-            RUNS: String(CRASH_RUNS),
-            GENERATION: String(generation),
-            LEDGER: ledger.path,
-            TAKE_BACK: kills[generation - 1]?.takeBack ? '1' : '0',
-            SHAPES: SHAPES.parallel ? 'random' : 'sequential',
-          });
-          const report = await progressOrDone(worker, kills[generation]?.afterCommits);
-          if (report.type === 'done') {
-            done = report;
-            await worker.exited;
-          } else {
-            await killHard(worker);
-            killedAfter.push(report.commits as number);
-          }
-        }
-        t.diagnostic(
-          `crash case seed ${seed}: killed after ${JSON.stringify(killedAfter)} commits, done in generation ${killedAfter.length}`,
-        );
-        const context = [`killed after ${JSON.stringify(killedAfter)} commits`, ...(done.warnings as string[])];
-        assert.deepEqual(done.errors, [], 'the task worker and signals met no errors');
-        const client = await Engine.open({ store, worker: false, poolSize: 2 });
-        try {
-          const runShapes = shapesOf(seed, CRASH_RUNS, SHAPES);
-          const failing: string[] = [];
-          let firstHistory = '';
-          for (let i = 0; i < runShapes.length; i++) {
-            const { problems, history } = await runProblems(client, runShapes[i]!, crashRunId(i), false);
-            if (problems.length && !firstHistory)
-              firstHistory = `${crashRunId(i)}: ${JSON.stringify(runShapes[i])}\n${history}`;
-            if (problems.length)
-              failing.push(
-                `${crashRunId(i)}${isParallel(runShapes[i]!) ? '' : ' (sequential)'}: ${problems.join('; ')}`,
-              );
-          }
-          const parallel = runShapes.filter(isParallel).length;
-          assert.deepEqual(
-            failing,
-            [],
-            `${failing.length} of ${CRASH_RUNS} runs are wrong (${parallel} of the ${CRASH_RUNS} shapes have parallel groups); the first:\n${firstHistory}\n${context.join('\n')}`,
-          );
-        } finally {
-          await client.close();
-        }
-      },
-    );
-    await check(t, property, 2, { endOnFailure: true });
-  });
+      await check(t, property, 2, { endOnFailure: true });
+    },
+  );
 });

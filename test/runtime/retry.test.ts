@@ -74,7 +74,7 @@ forEachBackend((backend) => {
       assert.equal(calls.length, 1);
       const failed = await engine.getRun(run.id);
       assert.equal(failed.error?.code, 'E_STEP_FAILED');
-      assert.deepEqual((failed.error?.details as { attempts: number }).attempts, 1);
+      assert.deepEqual((failed.error?.details as { attempts: number } | undefined)?.attempts, 1);
     } finally {
       await engine.close();
     }
@@ -150,7 +150,7 @@ forEachBackend((backend) => {
       assert.equal(await engine.result(run.id, { timeoutMs: 5_000 }), 2);
       assert.equal(attempts, 2);
       const failure = (await engine.history(run.id)).find((e) => e.type === 'step_failed');
-      assert.equal((failure?.data as { error: { code: string } }).error.code, 'E_STEP_TIMEOUT');
+      assert.equal((failure?.data as { error: { code: string } } | undefined)?.error.code, 'E_STEP_TIMEOUT');
     } finally {
       await engine.close();
     }

@@ -60,26 +60,29 @@ forEachBackend((backend) => {
     }
   });
 
-  test('signals to missing or finished runs, bad names and unserializable payloads are refused and stored nowhere', async () => {
-    const engine = await Engine.open({ store: backend.store(), workflows: [approval] });
-    try {
-      await rejectsWith(engine.signal('missing', 'approve', {}), 'E_RUN_NOT_FOUND');
-      const run = await engine.start('approval', { timeoutMs: 1 });
-      await engine.result(run.id, { timeoutMs: 5_000 });
-      const finished = await rejectsWith(engine.signal(run.id, 'approve', {}), 'E_INVALID_INPUT');
-      assert.match(finished.message, /is completed: it takes no more signals/);
-      const live = await engine.start('approval', {});
-      await rejectsWith(engine.signal(live.id, '', {}), 'E_INVALID_INPUT');
-      await rejectsWith(engine.signal(live.id, 'approve', { fn: () => 1 }), 'E_NOT_SERIALIZABLE');
-      await runUntil(engine, live.id, (r) => r.status === 'waiting');
-      await engine.signal(live.id, 'approve', { n: 1 });
-      await engine.signal(live.id, 'approve', { n: 2 });
-      // Only the two valid signals ever reached the run.
-      assert.deepEqual(await engine.result(live.id, { timeoutMs: 5_000 }), { first: { n: 1 }, second: { n: 2 } });
-    } finally {
-      await engine.close();
-    }
-  });
+  test(
+    'signals to missing or finished runs, ' + 'bad names and unserializable payloads are refused and stored nowhere',
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), workflows: [approval] });
+      try {
+        await rejectsWith(engine.signal('missing', 'approve', {}), 'E_RUN_NOT_FOUND');
+        const run = await engine.start('approval', { timeoutMs: 1 });
+        await engine.result(run.id, { timeoutMs: 5_000 });
+        const finished = await rejectsWith(engine.signal(run.id, 'approve', {}), 'E_INVALID_INPUT');
+        assert.match(finished.message, /is completed: it takes no more signals/);
+        const live = await engine.start('approval', {});
+        await rejectsWith(engine.signal(live.id, '', {}), 'E_INVALID_INPUT');
+        await rejectsWith(engine.signal(live.id, 'approve', { fn: () => 1 }), 'E_NOT_SERIALIZABLE');
+        await runUntil(engine, live.id, (r) => r.status === 'waiting');
+        await engine.signal(live.id, 'approve', { n: 1 });
+        await engine.signal(live.id, 'approve', { n: 2 });
+        // Only the two valid signals ever reached the run.
+        assert.deepEqual(await engine.result(live.id, { timeoutMs: 5_000 }), { first: { n: 1 }, second: { n: 2 } });
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
   test('a signal sent from another engine (a client) wakes a run parked in this one', async () => {
     const db = backend.store();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine, type VersionSummary } from '../../src/index.js';
-import { whereaboutsV1, whereaboutsV2 } from '../fixtures/fleet-workflows.js';
+import { whereaboutsV2 } from '../fixtures/fleet-workflows.js';
 import { forEachBackend, runUntil } from '../helpers.js';
 import { killHard, startFixture, stopGracefully } from '../processes.js';
 
@@ -57,7 +57,11 @@ forEachBackend((backend) => {
       for (const run of [...v1, ...v2]) await runUntil(client, run.id, (r) => r.status === 'waiting', 15_000);
       for (const run of v1) {
         const where = (await client.history(run.id)).find((e) => e.type === 'step_completed');
-        assert.equal((where?.data as { output: number }).output, a.child.pid, `${run.id} ran only on the v1 worker`);
+        assert.equal(
+          (where?.data as { output: number } | undefined)?.output,
+          a.child.pid,
+          `${run.id} ran only on the v1 worker`,
+        );
       }
       assert.deepEqual((await summaryOf(client, 1)).servedBy, ['worker-a']);
       assert.deepEqual((await summaryOf(client, 2)).servedBy, ['worker-a', 'worker-b']);

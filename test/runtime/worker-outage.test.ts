@@ -46,7 +46,9 @@ async function startWorker(env: Record<string, string>): Promise<WatchedWorker> 
   };
 }
 
-/** Starts `count` runs from a client engine and waits for the worker to finish each; fails as soon as the worker exits. */
+/**
+ * Starts `count` runs from a client engine and waits for the worker to finish each; fails as soon as the worker exits.
+ */
 async function startAndFinish(store: string, prefix: string, count: number, worker: WatchedWorker): Promise<void> {
   const client = await Engine.open({ store, worker: false });
   try {
@@ -76,7 +78,8 @@ async function assertSurvived(worker: WatchedWorker): Promise<void> {
   assert.equal(await stopGracefully(worker.fixture), 0);
 }
 
-test('an embedded worker survives its PostgreSQL server restarting: it keeps claiming, finishes runs started afterwards and never exits', {
+test('an embedded worker survives its PostgreSQL server restarting: ' +
+  'it keeps claiming, finishes runs started afterwards and never exits', {
   skip: privateClusterUnavailable,
   timeout: 120_000,
 }, async (t) => {
@@ -95,7 +98,8 @@ test('an embedded worker survives its PostgreSQL server restarting: it keeps cla
   t.diagnostic(`the worker logged: ${worker.warnings.join(' | ')}`);
 });
 
-test("an embedded worker survives SQLite's 'database is locked': it keeps claiming, finishes runs started afterwards and never exits", {
+test("an embedded worker survives SQLite's 'database is locked': " +
+  'it keeps claiming, finishes runs started afterwards and never exits', {
   timeout: 60_000,
 }, async (t) => {
   const file = tempDb();

@@ -7,105 +7,111 @@ import { conductorWorkflows as workflows } from './fixtures/conductor-workflows.
 const customer = { customerId: 'c-1', email: 'Ada@Example.COM' };
 
 forEachBackend((backend) => {
-  test('a worker loop over HTTP: batch poll (long), update-v2 COMPLETED, legacy update; the run completes', async () => {
-    await withConductor(backend.store(), { workflows }, async (api) => {
-      const { engine, call } = api;
-      const empty = await call('GET', '/api/tasks/poll/batch/normalize_customer_profile?workerid=w1&count=5&timeout=0');
-      assert.deepEqual(
-        [empty.status, empty.headers['content-type'], empty.body],
-        [200, 'application/json; charset=utf-8', []],
-        'an empty batch poll is [] (never 204)',
-      );
-      const none = await call('GET', '/api/tasks/poll/normalize_customer_profile?workerid=w1');
-      assert.deepEqual([none.status, none.text, none.headers['content-type']], [204, '', undefined]);
+  test(
+    'a worker loop over HTTP: batch poll (long), ' + 'update-v2 COMPLETED, legacy update; the run completes',
+    async () => {
+      await withConductor(backend.store(), { workflows }, async (api) => {
+        const { engine, call } = api;
+        const empty = await call(
+          'GET',
+          '/api/tasks/poll/batch/normalize_customer_profile?workerid=w1&count=5&timeout=0',
+        );
+        assert.deepEqual(
+          [empty.status, empty.headers['content-type'], empty.body],
+          [200, 'application/json; charset=utf-8', []],
+          'an empty batch poll is [] (never 204)',
+        );
+        const none = await call('GET', '/api/tasks/poll/normalize_customer_profile?workerid=w1');
+        assert.deepEqual([none.status, none.text, none.headers['content-type']], [204, '', undefined]);
 
-      await engine.start('customer_onboarding', customer, { version: 1, id: 'onb-1' });
-      const task = await pollUntil(api, 'normalize_customer_profile', 'worker-a');
-      assert.equal(task.status, 'IN_PROGRESS');
-      assert.deepEqual(
-        [
-          task.taskType,
-          task.taskDefName,
-          task.referenceTaskName,
-          task.taskReferenceName,
-          task.workflowInstanceId,
-          task.workflowType,
-          task.workerId,
-          task.pollCount,
-          task.retryCount,
-        ],
-        [
-          'normalize_customer_profile',
-          'normalize_customer_profile',
-          'normalize_profile',
-          'normalize_profile',
-          'onb-1',
-          'customer_onboarding',
-          'worker-a',
-          1,
-          0,
-        ],
-      );
-      assert.deepEqual(task.inputData, customer);
-      assert.deepEqual(task.workflowTask, {
-        name: 'normalize_customer_profile',
-        taskReferenceName: 'normalize_profile',
-        type: 'SIMPLE',
-        inputParameters: {},
-        optional: false,
-        startDelay: 0,
-      });
-      assert.ok(task.startTime >= task.scheduledTime && task.scheduledTime > 0);
-      assert.equal(
-        (await call('GET', '/api/tasks/queue/size?taskType=normalize_customer_profile')).text,
-        '0',
-        'polled: no longer queued',
-      );
+        await engine.start('customer_onboarding', customer, { version: 1, id: 'onb-1' });
+        const task = await pollUntil(api, 'normalize_customer_profile', 'worker-a');
+        assert.equal(task.status, 'IN_PROGRESS');
+        assert.deepEqual(
+          [
+            task.taskType,
+            task.taskDefName,
+            task.referenceTaskName,
+            task.taskReferenceName,
+            task.workflowInstanceId,
+            task.workflowType,
+            task.workerId,
+            task.pollCount,
+            task.retryCount,
+          ],
+          [
+            'normalize_customer_profile',
+            'normalize_customer_profile',
+            'normalize_profile',
+            'normalize_profile',
+            'onb-1',
+            'customer_onboarding',
+            'worker-a',
+            1,
+            0,
+          ],
+        );
+        assert.deepEqual(task.inputData, customer);
+        assert.deepEqual(task.workflowTask, {
+          name: 'normalize_customer_profile',
+          taskReferenceName: 'normalize_profile',
+          type: 'SIMPLE',
+          inputParameters: {},
+          optional: false,
+          startDelay: 0,
+        });
+        assert.ok(task.startTime >= task.scheduledTime && task.scheduledTime > 0);
+        assert.equal(
+          (await call('GET', '/api/tasks/queue/size?taskType=normalize_customer_profile')).text,
+          '0',
+          'polled: no longer queued',
+        );
 
-      const updated = await call('POST', '/api/tasks/update-v2', {
-        taskId: task.taskId,
-        workflowInstanceId: 'onb-1',
-        status: 'COMPLETED',
-        outputData: { email: 'ada@example.com' },
-        workerId: 'worker-a',
-        unknownField: true,
-      });
-      assert.deepEqual(
-        [updated.status, updated.text, updated.headers['content-type']],
-        [204, '', undefined],
-        'no other task of that type is ready',
-      );
+        const updated = await call('POST', '/api/tasks/update-v2', {
+          taskId: task.taskId,
+          workflowInstanceId: 'onb-1',
+          status: 'COMPLETED',
+          outputData: { email: 'ada@example.com' },
+          workerId: 'worker-a',
+          unknownField: true,
+        });
+        assert.deepEqual(
+          [updated.status, updated.text, updated.headers['content-type']],
+          [204, '', undefined],
+          'no other task of that type is ready',
+        );
 
-      const email = await pollUntil(api, 'send_welcome_email', 'worker-b');
-      assert.deepEqual(email.inputData, { to: 'ada@example.com' });
-      const legacy = await call('POST', '/api/tasks', {
-        taskId: email.taskId,
-        status: 'COMPLETED',
-        outputData: { sent: true },
-        callbackAfterSeconds: 0,
-        reasonForIncompletion: '',
-      });
-      assert.deepEqual(
-        [legacy.status, legacy.headers['content-type'], legacy.text],
-        [200, 'text/plain; charset=utf-8', email.taskId],
-      );
+        const email = await pollUntil(api, 'send_welcome_email', 'worker-b');
+        assert.deepEqual(email.inputData, { to: 'ada@example.com' });
+        const legacy = await call('POST', '/api/tasks', {
+          taskId: email.taskId,
+          status: 'COMPLETED',
+          outputData: { sent: true },
+          callbackAfterSeconds: 0,
+          reasonForIncompletion: '',
+        });
+        assert.deepEqual(
+          [legacy.status, legacy.headers['content-type'], legacy.text],
+          [200, 'text/plain; charset=utf-8', email.taskId],
+        );
 
-      const done = await runUntil(engine, 'onb-1', (r) => r.status === 'completed');
-      assert.deepEqual(done.output, { customerId: 'c-1', risk: 'low', email: { sent: true } });
-      const got = await call('GET', `/api/tasks/${task.taskId}`);
-      assert.deepEqual(
-        [got.status, got.body.status, got.body.outputData, got.body.executed],
-        [200, 'COMPLETED', { email: 'ada@example.com' }, true],
-      );
-      const late = await call('POST', '/api/tasks', {
-        taskId: task.taskId,
-        status: 'FAILED',
-        reasonForIncompletion: 'late',
+        const done = await runUntil(engine, 'onb-1', (r) => r.status === 'completed');
+        assert.deepEqual(done.output, { customerId: 'c-1', risk: 'low', email: { sent: true } });
+        const got = await call('GET', `/api/tasks/${task.taskId}`);
+        assert.deepEqual(
+          [got.status, got.body.status, got.body.outputData, got.body.executed],
+          [200, 'COMPLETED', { email: 'ada@example.com' }, true],
+        );
+        const late = await call('POST', '/api/tasks', {
+          taskId: task.taskId,
+          status: 'FAILED',
+          reasonForIncompletion: 'late',
+        });
+        assert.deepEqual([late.status, late.text], [200, task.taskId], 'a report on a finished task is a 200 no-op');
+        assert.equal((await call('GET', `/api/tasks/${task.taskId}`)).body.status, 'COMPLETED');
       });
-      assert.deepEqual([late.status, late.text], [200, task.taskId], 'a report on a finished task is a 200 no-op');
-      assert.equal((await call('GET', `/api/tasks/${task.taskId}`)).body.status, 'COMPLETED');
-    });
-  });
+    },
+  );
 
   test('update-v2 answers the next ready task of the same type, handed to the reporting worker', async () => {
     await withConductor(backend.store(), { workflows }, async (api) => {
@@ -264,52 +270,56 @@ forEachBackend((backend) => {
   });
 });
 
-test('errors under /api are Conductor error bodies: 404 unknown task or route, 400 bad TaskResult or JSON; Accept is ignored', async () => {
-  const { tempDb } = await import('../helpers.js');
-  await withConductor(`sqlite:${tempDb()}`, { workflows }, async ({ call, app }) => {
-    const missing = await call('GET', '/api/tasks/nope');
-    assert.equal(missing.status, 404);
-    assert.equal(missing.headers['content-type'], 'application/json; charset=utf-8');
-    assert.deepEqual(Object.keys(missing.body).sort(), [
-      'code',
-      'instance',
-      'message',
-      'retryable',
-      'status',
-      'validationErrors',
-    ]);
-    assert.deepEqual(
-      [missing.body.status, missing.body.retryable, missing.body.validationErrors, missing.body.code],
-      [404, false, [], 'E_TASK_NOT_FOUND'],
-    );
-    assert.match(missing.body.message, /task 'nope' does not exist/);
-    assert.equal(typeof missing.body.instance, 'string');
-    for (const [method, url, body] of [
-      ['POST', '/api/tasks', { taskId: 'nope', status: 'COMPLETED' }],
-      ['POST', '/api/tasks/update-v2', { taskId: 'nope', status: 'COMPLETED' }],
-      ['GET', '/api/tasks/nope/log', undefined],
-      ['POST', '/api/tasks/nope/log', 'line'],
-    ] as const) {
-      const answer = await call(method, url, body);
-      assert.deepEqual([answer.status, answer.body?.status], [404, 404], `${method} ${url}: ${answer.text}`);
-    }
-    const noId = await call('POST', '/api/tasks', { status: 'COMPLETED' });
-    assert.deepEqual([noId.status, noId.body.status, noId.body.validationErrors[0].path], [400, 400, 'taskId']);
-    const badStatus = await call('POST', '/api/tasks/update-v2', { taskId: 't', status: '' });
-    assert.deepEqual([badStatus.status, badStatus.body.validationErrors[0].path], [400, 'status']);
-    const noType = await call('GET', '/api/tasks/queue/size');
-    assert.equal(noType.status, 400);
-    const badJson = await call('POST', '/api/tasks', '{"taskId":', 'application/json');
-    assert.deepEqual([badJson.status, badJson.body.status], [400, 400]);
-    const route = await call('GET', '/api/no/such/route');
-    assert.deepEqual([route.status, route.body.status, route.body.code], [404, 404, undefined]);
-    const v1 = await call('GET', '/v1/runs/nope');
-    assert.equal(v1.body.code, 'E_RUN_NOT_FOUND', "Waymark's own API keeps its error body");
-    const text = await app.inject({
-      method: 'GET',
-      url: '/api/tasks/queue/size?taskType=x',
-      headers: { accept: 'text/plain' },
+test(
+  'errors under /api are Conductor error bodies: ' +
+    '404 unknown task or route, 400 bad TaskResult or JSON; Accept is ignored',
+  async () => {
+    const { tempDb } = await import('../helpers.js');
+    await withConductor(`sqlite:${tempDb()}`, { workflows }, async ({ call, app }) => {
+      const missing = await call('GET', '/api/tasks/nope');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers['content-type'], 'application/json; charset=utf-8');
+      assert.deepEqual(Object.keys(missing.body).sort(), [
+        'code',
+        'instance',
+        'message',
+        'retryable',
+        'status',
+        'validationErrors',
+      ]);
+      assert.deepEqual(
+        [missing.body.status, missing.body.retryable, missing.body.validationErrors, missing.body.code],
+        [404, false, [], 'E_TASK_NOT_FOUND'],
+      );
+      assert.match(missing.body.message, /task 'nope' does not exist/);
+      assert.equal(typeof missing.body.instance, 'string');
+      for (const [method, url, body] of [
+        ['POST', '/api/tasks', { taskId: 'nope', status: 'COMPLETED' }],
+        ['POST', '/api/tasks/update-v2', { taskId: 'nope', status: 'COMPLETED' }],
+        ['GET', '/api/tasks/nope/log', undefined],
+        ['POST', '/api/tasks/nope/log', 'line'],
+      ] as const) {
+        const answer = await call(method, url, body);
+        assert.deepEqual([answer.status, answer.body?.status], [404, 404], `${method} ${url}: ${answer.text}`);
+      }
+      const noId = await call('POST', '/api/tasks', { status: 'COMPLETED' });
+      assert.deepEqual([noId.status, noId.body.status, noId.body.validationErrors[0].path], [400, 400, 'taskId']);
+      const badStatus = await call('POST', '/api/tasks/update-v2', { taskId: 't', status: '' });
+      assert.deepEqual([badStatus.status, badStatus.body.validationErrors[0].path], [400, 'status']);
+      const noType = await call('GET', '/api/tasks/queue/size');
+      assert.equal(noType.status, 400);
+      const badJson = await call('POST', '/api/tasks', '{"taskId":', 'application/json');
+      assert.deepEqual([badJson.status, badJson.body.status], [400, 400]);
+      const route = await call('GET', '/api/no/such/route');
+      assert.deepEqual([route.status, route.body.status, route.body.code], [404, 404, undefined]);
+      const v1 = await call('GET', '/v1/runs/nope');
+      assert.equal(v1.body.code, 'E_RUN_NOT_FOUND', "Waymark's own API keeps its error body");
+      const text = await app.inject({
+        method: 'GET',
+        url: '/api/tasks/queue/size?taskType=x',
+        headers: { accept: 'text/plain' },
+      });
+      assert.deepEqual([text.statusCode, text.body], [200, '0']);
     });
-    assert.deepEqual([text.statusCode, text.body], [200, '0']);
-  });
-});
+  },
+);

@@ -11,56 +11,60 @@ const example = (file: string) =>
 const support = await declarativeSupport();
 
 forEachBackend((backend) => {
-  test('POST /v1/deploy/check and /plan replay in-flight runs against candidate definitions; bad definitions are a 400 that registers nothing', async () => {
-    await withApi(backend.store(), { compile: support.compile }, async ({ engine, call }) => {
-      support.bind(engine);
-      await engine.definitions.register([
-        compileWorkflowDef(parseWorkflowDef(example('customer_onboarding.v1.json')), support.env),
-      ]);
-      const run = await engine.start('customer_onboarding', { customerId: 'c-9' });
-      await runUntil(engine, run.id, (r) => r.status === 'waiting');
+  test(
+    'POST /v1/deploy/check and /plan replay in-flight runs against candidate definitions; ' +
+      'bad definitions are a 400 that registers nothing',
+    async () => {
+      await withApi(backend.store(), { compile: support.compile }, async ({ engine, call }) => {
+        support.bind(engine);
+        await engine.definitions.register([
+          compileWorkflowDef(parseWorkflowDef(example('customer_onboarding.v1.json')), support.env),
+        ]);
+        const run = await engine.start('customer_onboarding', { customerId: 'c-9' });
+        await runUntil(engine, run.id, (r) => r.status === 'waiting');
 
-      const check = await call('POST', '/v1/deploy/check', { definitions: [example('customer_onboarding.v2.json')] });
-      assert.equal(check.status, 200, JSON.stringify(check.body));
-      const [w] = check.body.workflows;
-      assert.deepEqual(
-        [
-          check.body.safe,
-          w.candidate.version,
-          w.classification,
-          w.counts.compatible,
-          w.structure.from,
-          w.structure.diff.kind,
-        ],
-        [true, 2, 'additive', 1, 1, 'additive'],
-      );
+        const check = await call('POST', '/v1/deploy/check', { definitions: [example('customer_onboarding.v2.json')] });
+        assert.equal(check.status, 200, JSON.stringify(check.body));
+        const [w] = check.body.workflows;
+        assert.deepEqual(
+          [
+            check.body.safe,
+            w.candidate.version,
+            w.classification,
+            w.counts.compatible,
+            w.structure.from,
+            w.structure.diff.kind,
+          ],
+          [true, 2, 'additive', 1, 1, 'additive'],
+        );
 
-      const plan = await call('POST', '/v1/deploy/plan', { definitions: [example('customer_onboarding.v2.json')] });
-      assert.equal(plan.status, 200);
-      assert.deepEqual(plan.body.workflows[0].inFlight, [
-        {
-          version: 1,
-          inFlight: 1,
-          upgrade: 1,
-          migrate: 0,
-          migrations: [],
-          drain: 0,
-          drainEta: null,
-          waitingWithoutDeadline: 0,
-        },
-      ]);
+        const plan = await call('POST', '/v1/deploy/plan', { definitions: [example('customer_onboarding.v2.json')] });
+        assert.equal(plan.status, 200);
+        assert.deepEqual(plan.body.workflows[0].inFlight, [
+          {
+            version: 1,
+            inFlight: 1,
+            upgrade: 1,
+            migrate: 0,
+            migrations: [],
+            drain: 0,
+            drainEta: null,
+            waitingWithoutDeadline: 0,
+          },
+        ]);
 
-      const bad = await call('POST', '/v1/deploy/check', {
-        definitions: [{ name: 'customer_onboarding', version: 3, tasks: [] }],
+        const bad = await call('POST', '/v1/deploy/check', {
+          definitions: [{ name: 'customer_onboarding', version: 3, tasks: [] }],
+        });
+        assert.equal(bad.status, 400);
+        assert.match(bad.body.message, /tasks/);
+        assert.equal((await call('POST', '/v1/deploy/check', { definitions: [] })).status, 400);
+        assert.deepEqual(
+          (await engine.versions()).filter((v) => v.workflow === 'customer_onboarding').map((v) => v.version),
+          [1],
+          'checks register nothing',
+        );
       });
-      assert.equal(bad.status, 400);
-      assert.match(bad.body.message, /tasks/);
-      assert.equal((await call('POST', '/v1/deploy/check', { definitions: [] })).status, 400);
-      assert.deepEqual(
-        (await engine.versions()).filter((v) => v.workflow === 'customer_onboarding').map((v) => v.version),
-        [1],
-        'checks register nothing',
-      );
-    });
-  });
+    },
+  );
 });

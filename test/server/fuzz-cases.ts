@@ -37,7 +37,10 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Path and query text: NUL, bad UTF-8 (a lone surrogate cannot be encoded: its CESU bytes are sent), huge numbers, overlong, prototype names, unknown ids. */
+/**
+ * Path and query text: NUL, bad UTF-8 (a lone surrogate cannot be encoded: its
+ * CESU bytes are sent), huge numbers, overlong, prototype names, unknown ids.
+ */
 const HOSTILE_TEXT: { raw: string; encoded?: string }[] = [
   { raw: 'a\u0000b' },
   { raw: '\u0000' },
@@ -100,8 +103,8 @@ const HOSTILE_BODIES: { text: string; what: string }[] = [
   { text: '123456789012345678901234567890', what: 'a huge integer' },
   { text: '"\\ud800"', what: 'a lone surrogate escape' },
   { text: '{"a":"\\u0000"}', what: 'a NUL escape' },
-  { text: '['.repeat(10_000) + ']'.repeat(10_000), what: '10,000 nested arrays' },
-  { text: '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000), what: '10,000 nested objects' },
+  { text: `${'['.repeat(10_000)}${']'.repeat(10_000)}`, what: '10,000 nested arrays' },
+  { text: `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`, what: '10,000 nested objects' },
   { text: '{"__proto__":{"polluted":true}}', what: '__proto__ key' },
   { text: '{"constructor":{"prototype":{"polluted":true}}}', what: 'constructor key' },
   { text: '[{"__proto__":1}]', what: '__proto__ key in an array' },

@@ -4,10 +4,10 @@ import { forEachBackend, rejectsWith, runUntil } from '../helpers.js';
 import { withApi, type Api } from './api.js';
 import { workflows } from './fixtures/server-workflows.js';
 
-const deepArray = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
-const deepObject = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+const deepArray = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+const deepObject = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 const parentheses = (levels: number) =>
-  encodeURIComponent('('.repeat(levels) + 'status = RUNNING' + ')'.repeat(levels));
+  encodeURIComponent(`${'('.repeat(levels)}status = RUNNING${')'.repeat(levels)}`);
 
 /** [method, url, body (a string is sent as it is), the field the 400 names]. Every one was a 500 (or worse) once. */
 const HOSTILE: [string, string, unknown, string][] = [
@@ -83,25 +83,31 @@ function fieldOf(url: string, body: { field?: string; validationErrors?: { path:
 }
 
 forEachBackend((backend) => {
-  test('hostile input (deep nesting, NUL and lone surrogates, huge numbers, prototype keys) is a 400 naming the field and writes nothing', async () => {
-    await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
-      await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'seed' }, id: 'seed' });
-      await runUntil(engine, 'seed', (r) => r.status === 'waiting');
-      const before = await snapshot(engine);
-      for (const [method, url, body, field] of HOSTILE) {
-        const answer = await call(method, url, body);
-        const what = `${method} ${url.slice(0, 70)} ${(typeof body === 'string' ? body : (JSON.stringify(body) ?? '')).slice(0, 70)}`;
-        assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)?.slice(0, 300)}`);
-        assert.equal(fieldOf(url, answer.body), field, `${what}: ${JSON.stringify(answer.body).slice(0, 300)}`);
-        assert.ok(
-          answer.body.message.includes(field.replace(/^(params|query|body)\./, '')),
-          `${what}: the message names the field: ${answer.body.message}`,
-        );
-      }
-      assert.deepEqual(await snapshot(engine), before);
-      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
-    });
-  });
+  test(
+    'hostile input (deep nesting, NUL and lone surrogates, huge numbers, ' +
+      'prototype keys) is a 400 naming the field and writes nothing',
+    async () => {
+      await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
+        await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'seed' }, id: 'seed' });
+        await runUntil(engine, 'seed', (r) => r.status === 'waiting');
+        const before = await snapshot(engine);
+        for (const [method, url, body, field] of HOSTILE) {
+          const answer = await call(method, url, body);
+          const what =
+            `${method} ${url.slice(0, 70)} ` +
+            `${(typeof body === 'string' ? body : (JSON.stringify(body) ?? '')).slice(0, 70)}`;
+          assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)?.slice(0, 300)}`);
+          assert.equal(fieldOf(url, answer.body), field, `${what}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+          assert.ok(
+            answer.body.message.includes(field.replace(/^(params|query|body)\./, '')),
+            `${what}: the message names the field: ${answer.body.message}`,
+          );
+        }
+        assert.deepEqual(await snapshot(engine), before);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
+      });
+    },
+  );
 
   test('a prototype key is refused with a message that says so, not as invalid JSON', async () => {
     await withApi(backend.store(), { workflows }, async ({ call }) => {
@@ -143,7 +149,8 @@ forEachBackend((backend) => {
         ],
       );
       assert.equal((await engine.listRuns({ limit: 100 })).length, 20);
-      // The engine's own API refuses it too (it used to accept it, and the worker executing the run crashed on the date).
+      // The engine's own API refuses it too (it used to accept it,
+      // and the worker executing the run crashed on the date).
       await rejectsWith(engine.start('hold', { label: 'x' }, { maxLifetimeMs: 1e300 }), 'E_INVALID_INPUT');
       await rejectsWith(engine.start('hold', { label: 'x' }, { maxLifetimeMs: '99999999999d' }), 'E_INVALID_INPUT');
       await runUntil(engine, 'good-0', (r) => r.status === 'waiting');

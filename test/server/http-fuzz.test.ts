@@ -56,7 +56,9 @@ async function snapshotter(
   const schema = new URL(store).searchParams.get('schema')!;
   const client = new pg.Client({ connectionString: TEST_PG_URL });
   await client.connect();
-  const sql = `SELECT ${TABLES.map((t) => `(SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM "${schema}".${t} x) AS ${t}`).join(', ')}`;
+  const digest = (t: string) =>
+    `(SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM "${schema}".${t} x) AS ${t}`;
+  const sql = `SELECT ${TABLES.map(digest).join(', ')}`;
   return { take: async () => (await client.query(sql)).rows[0] as Record<string, string>, close: () => client.end() };
 }
 
@@ -259,79 +261,93 @@ function documentedTemplates(doc: {
 }
 
 forEachBackend((backend) => {
-  test('HTTP fuzz: thousands of malformed requests over every route answer no 5xx, and none that is refused writes anything', async (t) => {
-    const store = backend.store();
-    // The runs the requests aim at, made by a worker engine; the fuzzed server's engine executes nothing, so only requests write.
-    const setup = await Engine.open({ store, workflows, pollIntervalMs: 50, rolloutCheckMs: 0, logger: { warn() {} } });
-    await setup.start('hold', { label: 'seed' }, { id: 'seed' });
-    await setup.start('hold', { label: 'done' }, { id: 'done' });
-    await setup.start('fragile', {}, { id: 'parked' });
-    await setup.start('customer_onboarding', { customerId: 'c-1' }, { id: 'onboarding', version: 1 });
-    await runUntil(setup, 'done', (r) => r.status === 'waiting');
-    await setup.signal('done', 'go', { by: 'setup' });
-    await Promise.all([
-      runUntil(setup, 'seed', (r) => r.status === 'waiting'),
-      runUntil(setup, 'done', (r) => r.status === 'completed'),
-      runUntil(setup, 'parked', (r) => r.status === 'needs_attention'),
-      runUntil(setup, 'onboarding', (r) => r.status === 'waiting'),
-    ]);
-    await setup.close();
+  test(
+    'HTTP fuzz: thousands of malformed requests over every route answer no 5xx, ' +
+      'and none that is refused writes anything',
+    async (t) => {
+      const store = backend.store();
+      // The runs the requests aim at, made by a worker engine; the
+      // fuzzed server's engine executes nothing, so only requests write.
+      const setup = await Engine.open({
+        store,
+        workflows,
+        pollIntervalMs: 50,
+        rolloutCheckMs: 0,
+        logger: { warn() {} },
+      });
+      await setup.start('hold', { label: 'seed' }, { id: 'seed' });
+      await setup.start('hold', { label: 'done' }, { id: 'done' });
+      await setup.start('fragile', {}, { id: 'parked' });
+      await setup.start('customer_onboarding', { customerId: 'c-1' }, { id: 'onboarding', version: 1 });
+      await runUntil(setup, 'done', (r) => r.status === 'waiting');
+      await setup.signal('done', 'go', { by: 'setup' });
+      await Promise.all([
+        runUntil(setup, 'seed', (r) => r.status === 'waiting'),
+        runUntil(setup, 'done', (r) => r.status === 'completed'),
+        runUntil(setup, 'parked', (r) => r.status === 'needs_attention'),
+        runUntil(setup, 'onboarding', (r) => r.status === 'waiting'),
+      ]);
+      await setup.close();
 
-    const engine = await Engine.open({ store, workflows, worker: false, logger: { warn() {} } });
-    const app = buildServer({ engine });
-    const routes: string[] = [];
-    app.addHook('onRoute', (r) => {
-      for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
-    });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const snapshot = await snapshotter(backend, store);
-    try {
-      const [task] = await engine.tasks.ofRun('onboarding');
-      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-      const templates = [
-        ...documentedTemplates(doc),
-        ...conductorTemplates({ taskId: task!.taskId, onboarding: 'onboarding' }),
-      ];
-      const covered = new Set(templates.map((tp) => `${tp.method} ${tp.route}`));
-      assert.deepEqual(
-        routes.filter((r) => !covered.has(r)),
-        [],
-        'every route is fuzzed',
-      );
+      const engine = await Engine.open({ store, workflows, worker: false, logger: { warn() {} } });
+      const app = buildServer({ engine });
+      const routes: string[] = [];
+      app.addHook('onRoute', (r) => {
+        for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
+      });
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      const snapshot = await snapshotter(backend, store);
+      try {
+        const [task] = await engine.tasks.ofRun('onboarding');
+        const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+        const templates = [
+          ...documentedTemplates(doc),
+          ...conductorTemplates({ taskId: task!.taskId, onboarding: 'onboarding' }),
+        ];
+        const covered = new Set(templates.map((tp) => `${tp.method} ${tp.route}`));
+        assert.deepEqual(
+          routes.filter((r) => !covered.has(r)),
+          [],
+          'every route is fuzzed',
+        );
 
-      const random = prng(SEED);
-      const requests = templates.flatMap((tp) => casesFor(tp, random, VARIANTS_PER_ROUTE));
-      const byStatus: Record<string, number> = {};
-      const serverErrors: string[] = [];
-      const writes: string[] = [];
-      let acceptedWrites = 0;
-      let before = await snapshot.take();
-      for (const request of requests) {
-        const status = await send(app, url, request);
-        byStatus[status] = (byStatus[status] ?? 0) + 1;
-        const what = `${request.method} ${request.url.slice(0, 120)} [${request.mutation}] ${(request.body ?? '').slice(0, 80)}`;
-        if (status >= 500) serverErrors.push(`${status} ${what}`);
-        const after = await snapshot.take();
-        if (status >= 400) {
-          const changed = TABLES.filter((table) => after[table] !== before[table]);
-          if (changed.length) writes.push(`${status} ${what}: wrote ${changed.join(', ')}`);
-        } else if (TABLES.some((table) => after[table] !== before[table])) acceptedWrites++;
-        before = after;
+        const random = prng(SEED);
+        const requests = templates.flatMap((tp) => casesFor(tp, random, VARIANTS_PER_ROUTE));
+        const byStatus: Record<string, number> = {};
+        const serverErrors: string[] = [];
+        const writes: string[] = [];
+        let acceptedWrites = 0;
+        let before = await snapshot.take();
+        for (const request of requests) {
+          const status = await send(app, url, request);
+          byStatus[status] = (byStatus[status] ?? 0) + 1;
+          const what =
+            `${request.method} ${request.url.slice(0, 120)} ` +
+            `[${request.mutation}] ${(request.body ?? '').slice(0, 80)}`;
+          if (status >= 500) serverErrors.push(`${status} ${what}`);
+          const after = await snapshot.take();
+          if (status >= 400) {
+            const changed = TABLES.filter((table) => after[table] !== before[table]);
+            if (changed.length) writes.push(`${status} ${what}: wrote ${changed.join(', ')}`);
+          } else if (TABLES.some((table) => after[table] !== before[table])) acceptedWrites++;
+          before = after;
+        }
+        t.diagnostic(
+          `${backend.name}: ${requests.length} requests over ${templates.length} routes, ` +
+            `by status: ${JSON.stringify(byStatus)}; ${acceptedWrites} accepted ones wrote`,
+        );
+        assert.deepEqual(serverErrors, [], 'no request is answered 5xx');
+        assert.deepEqual(writes, [], 'a refused request writes nothing');
+        assert.ok(requests.length >= 2_000, `${requests.length} requests`);
+        assert.ok(acceptedWrites > 10, `the snapshot sees writes: ${acceptedWrites} accepted requests wrote`);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
+      } finally {
+        await snapshot.close();
+        await app.close();
+        await engine.close();
       }
-      t.diagnostic(
-        `${backend.name}: ${requests.length} requests over ${templates.length} routes, by status: ${JSON.stringify(byStatus)}; ${acceptedWrites} accepted ones wrote`,
-      );
-      assert.deepEqual(serverErrors, [], 'no request is answered 5xx');
-      assert.deepEqual(writes, [], 'a refused request writes nothing');
-      assert.ok(requests.length >= 2_000, `${requests.length} requests`);
-      assert.ok(acceptedWrites > 10, `the snapshot sees writes: ${acceptedWrites} accepted requests wrote`);
-      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was changed');
-    } finally {
-      await snapshot.close();
-      await app.close();
-      await engine.close();
-    }
-  });
+    },
+  );
 });
 
 /** Sends one request (in process; the event stream over the socket, read up to its headers) and returns its status. */

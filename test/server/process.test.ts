@@ -30,134 +30,141 @@ async function statusOf(url: string, id: string, status: string): Promise<void> 
   throw new Error(`run ${id} did not become ${status}`);
 }
 
-test('`waymark server` serves the API; on SIGTERM it exits 0 at once and releases its leases, so its runs go on elsewhere', async (t) => {
-  const db = tempDb();
-  const env: NodeJS.ProcessEnv = { ...process.env, WAYMARK_TEST_HOLD_WORK: '1' };
-  delete env.WAYMARK_DB;
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
-      'server',
-      '--port',
-      '0',
-      '--db',
-      `sqlite:${db}`,
-      '--workflows',
-      MODULE,
-      '--worker-id',
-      'api-1',
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-      const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-      if (url) resolve(url);
-    });
-    void exited.then(([code]) =>
-      reject(new Error(`waymark server exited (${code}) before listening\n${stdout}\n${stderr}`)),
+test(
+  '`waymark server` serves the API; ' +
+    'on SIGTERM it exits 0 at once and releases its leases, so its runs go on elsewhere',
+  async (t) => {
+    const db = tempDb();
+    const env: NodeJS.ProcessEnv = { ...process.env, WAYMARK_TEST_HOLD_WORK: '1' };
+    delete env.WAYMARK_DB;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'server',
+        '--port',
+        '0',
+        '--db',
+        `sqlite:${db}`,
+        '--workflows',
+        MODULE,
+        '--worker-id',
+        'api-1',
+        '--log-level',
+        'warn',
+      ],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
-  });
-
-  const held = ['held-1', 'held-2', 'held-3'];
-  const parked = ['parked-1', 'parked-2'];
-  let leases: Database.Database | undefined;
-  /** Who holds each run's lease, read straight from the store file. */
-  const leaseOwners = () =>
-    Object.fromEntries(
-      leases!
-        .prepare('SELECT id, lease_owner FROM runs ORDER BY id')
-        .all()
-        .map((r: any) => [r.id, r.lease_owner]),
-    );
-  try {
-    const url = await listening;
-    leases = new Database(db, { readonly: true, fileMustExist: true });
-    assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
-    // Runs held inside step 'work' (their leases held by this server) and runs parked on a signal (no lease).
-    for (const id of held)
-      assert.equal(
-        (await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id, hold: true }, id })).status,
-        201,
-      );
-    for (const id of parked)
-      assert.equal((await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id }, id })).status, 201);
-    for (const id of parked) await statusOf(url, id, 'waiting');
-    const listed = (await (await fetch(`${url}/v1/runs?workflow=hold&limit=10`)).json()) as {
-      runs: { id: string; status: string }[];
-    };
-    assert.deepEqual(Object.fromEntries(listed.runs.map((r) => [r.id, r.status])), {
-      'held-1': 'running',
-      'held-2': 'running',
-      'held-3': 'running',
-      'parked-1': 'waiting',
-      'parked-2': 'waiting',
-    });
-    assert.deepEqual(leaseOwners(), {
-      'held-1': 'api-1',
-      'held-2': 'api-1',
-      'held-3': 'api-1',
-      'parked-1': null,
-      'parked-2': null,
-    });
-  } catch (error) {
-    child.kill('SIGKILL');
-    leases?.close();
-    throw error;
-  }
-
-  const stopping = Date.now();
-  child.kill('SIGTERM');
-  const [code, signal] = await exited;
-  const stopMs = Date.now() - stopping;
-  assert.equal(code, 0, `exit ${code} ${signal}\n${stdout}\n${stderr}`);
-  assert.ok(stopMs < 5_000, `stopping took ${stopMs} ms`);
-  t.diagnostic(`SIGTERM to exit: ${stopMs} ms`);
-  assert.match(stdout, /waymark server: SIGTERM: closing connections/);
-  assert.match(stdout, /waymark server: stopped\n$/);
-  assert.deepEqual(Object.values(leaseOwners()), [null, null, null, null, null], 'no lease is left behind');
-  leases!.close();
-
-  // Another worker (a default 30 s lease) takes the runs at once: the server released its leases on the way out.
-  const taking = Date.now();
-  const engine = await Engine.open({
-    store: `sqlite:${db}`,
-    workflows,
-    workerId: 'after',
-    pollIntervalMs: 100,
-    logger: { warn() {} },
-  });
-  try {
-    for (const id of held) await runUntil(engine, id, (r) => r.status === 'waiting', 10_000);
-    for (const id of [...held, ...parked]) await engine.signal(id, 'go', { by: 'after' });
-    for (const id of [...held, ...parked]) {
-      assert.deepEqual(await engine.result(id, { timeoutMs: 10_000 }), {
-        work: `worked on ${id}`,
-        go: { by: 'after' },
-        finish: `finished ${id}`,
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+    const listening = new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+        const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
+        if (url) resolve(url);
       });
+      void exited.then(([code]) =>
+        reject(new Error(`waymark server exited (${code}) before listening\n${stdout}\n${stderr}`)),
+      );
+    });
+
+    const held = ['held-1', 'held-2', 'held-3'];
+    const parked = ['parked-1', 'parked-2'];
+    let leases: Database.Database | undefined;
+    /** Who holds each run's lease, read straight from the store file. */
+    const leaseOwners = () =>
+      Object.fromEntries(
+        leases!
+          .prepare('SELECT id, lease_owner FROM runs ORDER BY id')
+          .all()
+          .map((r: any) => [r.id, r.lease_owner]),
+      );
+    try {
+      const url = await listening;
+      leases = new Database(db, { readonly: true, fileMustExist: true });
+      assert.deepEqual(await (await fetch(`${url}/health`)).json(), { status: 'ok' });
+      // Runs held inside step 'work' (their leases held by this server) and runs parked on a signal (no lease).
+      for (const id of held)
+        assert.equal(
+          (await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id, hold: true }, id })).status,
+          201,
+        );
+      for (const id of parked)
+        assert.equal((await post(`${url}/v1/runs`, { workflow: 'hold', input: { label: id }, id })).status, 201);
+      for (const id of parked) await statusOf(url, id, 'waiting');
+      const listed = (await (await fetch(`${url}/v1/runs?workflow=hold&limit=10`)).json()) as {
+        runs: { id: string; status: string }[];
+      };
+      assert.deepEqual(Object.fromEntries(listed.runs.map((r) => [r.id, r.status])), {
+        'held-1': 'running',
+        'held-2': 'running',
+        'held-3': 'running',
+        'parked-1': 'waiting',
+        'parked-2': 'waiting',
+      });
+      assert.deepEqual(leaseOwners(), {
+        'held-1': 'api-1',
+        'held-2': 'api-1',
+        'held-3': 'api-1',
+        'parked-1': null,
+        'parked-2': null,
+      });
+    } catch (error) {
+      child.kill('SIGKILL');
+      leases?.close();
+      throw error;
     }
-    const tookMs = Date.now() - taking;
-    t.diagnostic(`another worker finished the 5 runs ${tookMs} ms after opening`);
-    assert.ok(tookMs < 10_000, `the runs went on after ${tookMs} ms: well before their 30 s leases would have expired`);
-  } finally {
-    await engine.close();
-  }
-});
+
+    const stopping = Date.now();
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    const stopMs = Date.now() - stopping;
+    assert.equal(code, 0, `exit ${code} ${signal}\n${stdout}\n${stderr}`);
+    assert.ok(stopMs < 5_000, `stopping took ${stopMs} ms`);
+    t.diagnostic(`SIGTERM to exit: ${stopMs} ms`);
+    assert.match(stdout, /waymark server: SIGTERM: closing connections/);
+    assert.match(stdout, /waymark server: stopped\n$/);
+    assert.deepEqual(Object.values(leaseOwners()), [null, null, null, null, null], 'no lease is left behind');
+    leases!.close();
+
+    // Another worker (a default 30 s lease) takes the runs at once: the server released its leases on the way out.
+    const taking = Date.now();
+    const engine = await Engine.open({
+      store: `sqlite:${db}`,
+      workflows,
+      workerId: 'after',
+      pollIntervalMs: 100,
+      logger: { warn() {} },
+    });
+    try {
+      for (const id of held) await runUntil(engine, id, (r) => r.status === 'waiting', 10_000);
+      for (const id of [...held, ...parked]) await engine.signal(id, 'go', { by: 'after' });
+      for (const id of [...held, ...parked]) {
+        assert.deepEqual(await engine.result(id, { timeoutMs: 10_000 }), {
+          work: `worked on ${id}`,
+          go: { by: 'after' },
+          finish: `finished ${id}`,
+        });
+      }
+      const tookMs = Date.now() - taking;
+      t.diagnostic(`another worker finished the 5 runs ${tookMs} ms after opening`);
+      assert.ok(
+        tookMs < 10_000,
+        `the runs went on after ${tookMs} ms: well before their 30 s leases would have expired`,
+      );
+    } finally {
+      await engine.close();
+    }
+  },
+);
 
 test('`waymark server --examples` serves the examples and refuses a bad --port before opening anything', async () => {
   const bad = await cli(['server', '--port', '80000']);

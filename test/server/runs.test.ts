@@ -69,25 +69,28 @@ forEachBackend((backend) => {
     });
   });
 
-  test('a run started without an id gets one; a signal with no body has no payload; a failed run answers its error', async () => {
-    await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
-      const started = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'b' } });
-      assert.equal(started.status, 201);
-      assert.match(started.body.id, /^[0-9a-f-]{36}$/);
-      await runUntil(engine, started.body.id, (r) => r.status === 'waiting');
-      assert.equal((await call('POST', `/v1/runs/${started.body.id}/signals/go`)).status, 202);
-      const result = await call('GET', `/v1/runs/${started.body.id}/result`);
-      assert.equal(result.body.output.go, null);
+  test(
+    'a run started without an id gets one; ' + 'a signal with no body has no payload; a failed run answers its error',
+    async () => {
+      await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
+        const started = await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'b' } });
+        assert.equal(started.status, 201);
+        assert.match(started.body.id, /^[0-9a-f-]{36}$/);
+        await runUntil(engine, started.body.id, (r) => r.status === 'waiting');
+        assert.equal((await call('POST', `/v1/runs/${started.body.id}/signals/go`)).status, 202);
+        const result = await call('GET', `/v1/runs/${started.body.id}/result`);
+        assert.equal(result.body.output.go, null);
 
-      const fragile = await call('POST', '/v1/runs', { workflow: 'fragile', id: 'parked' });
-      await runUntil(engine, fragile.body.id, (r) => r.status === 'needs_attention');
-      const cancelled = await call('POST', '/v1/runs/parked/actions/cancel', { actor: 'ops', reason: 'not needed' });
-      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
-      const ended = await call('GET', '/v1/runs/parked/result?timeoutMs=10000');
-      assert.equal(ended.body.status, 'cancelled');
-      assert.equal(ended.body.error.code, 'E_RUN_CANCELLED');
-    });
-  });
+        const fragile = await call('POST', '/v1/runs', { workflow: 'fragile', id: 'parked' });
+        await runUntil(engine, fragile.body.id, (r) => r.status === 'needs_attention');
+        const cancelled = await call('POST', '/v1/runs/parked/actions/cancel', { actor: 'ops', reason: 'not needed' });
+        assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+        const ended = await call('GET', '/v1/runs/parked/result?timeoutMs=10000');
+        assert.equal(ended.body.status, 'cancelled');
+        assert.equal(ended.body.error.code, 'E_RUN_CANCELLED');
+      });
+    },
+  );
 
   test('unknown runs, workflows and versions are 404 with their code', async () => {
     await withApi(backend.store(), { workflows }, async ({ call }) => {
@@ -118,39 +121,45 @@ forEachBackend((backend) => {
     });
   });
 
-  test('an operator action that does not fit the run is 409 and changes nothing; one that fits is recorded', async () => {
-    await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
-      await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'c' }, id: 'busy' });
-      await runUntil(engine, 'busy', (r) => r.status === 'waiting');
-      const before = await engine.history('busy');
-      for (const action of ['resume', 'retry-step', 'skip-step']) {
-        const refused = await call('POST', `/v1/runs/busy/actions/${action}`, { actor: 'ops', reason: 'try' });
-        assert.equal(refused.status, 409, `${action}: ${JSON.stringify(refused.body)}`);
-        assert.equal(refused.body.code, 'E_RUN_STATE');
-      }
-      assert.deepEqual(await engine.history('busy'), before);
-      assert.equal((await engine.getRun('busy')).status, 'waiting');
+  test(
+    'an operator action that does not fit the run is 409 and changes nothing; ' + 'one that fits is recorded',
+    async () => {
+      await withApi(backend.store(), { workflows }, async ({ engine, call }) => {
+        await call('POST', '/v1/runs', { workflow: 'hold', input: { label: 'c' }, id: 'busy' });
+        await runUntil(engine, 'busy', (r) => r.status === 'waiting');
+        const before = await engine.history('busy');
+        for (const action of ['resume', 'retry-step', 'skip-step']) {
+          const refused = await call('POST', `/v1/runs/busy/actions/${action}`, { actor: 'ops', reason: 'try' });
+          assert.equal(refused.status, 409, `${action}: ${JSON.stringify(refused.body)}`);
+          assert.equal(refused.body.code, 'E_RUN_STATE');
+        }
+        assert.deepEqual(await engine.history('busy'), before);
+        assert.equal((await engine.getRun('busy')).status, 'waiting');
 
-      await call('POST', '/v1/runs', { workflow: 'fragile', id: 'stuck' });
-      await runUntil(engine, 'stuck', (r) => r.status === 'needs_attention');
-      const skipped = await call('POST', '/v1/runs/stuck/actions/skip-step', {
-        actor: 'ops',
-        reason: 'filled by hand',
-        output: 41,
+        await call('POST', '/v1/runs', { workflow: 'fragile', id: 'stuck' });
+        await runUntil(engine, 'stuck', (r) => r.status === 'needs_attention');
+        const skipped = await call('POST', '/v1/runs/stuck/actions/skip-step', {
+          actor: 'ops',
+          reason: 'filled by hand',
+          output: 41,
+        });
+        assert.equal(skipped.status, 200, JSON.stringify(skipped.body));
+        assert.equal(skipped.body.applied, true);
+        assert.deepEqual((await call('GET', '/v1/runs/stuck/result?timeoutMs=10000')).body.output, { value: 41 });
+        const action = (await engine.history('stuck')).find((e) => e.type === 'operator_action');
+        assert.deepEqual(
+          [
+            (action?.data as { actor?: string } | undefined)?.actor,
+            (action?.data as { reason?: string } | undefined)?.reason,
+          ],
+          ['ops', 'filled by hand'],
+        );
+
+        const finished = await call('POST', '/v1/runs/stuck/actions/cancel', {});
+        assert.deepEqual([finished.status, finished.body.code], [409, 'E_RUN_STATE']);
       });
-      assert.equal(skipped.status, 200, JSON.stringify(skipped.body));
-      assert.equal(skipped.body.applied, true);
-      assert.deepEqual((await call('GET', '/v1/runs/stuck/result?timeoutMs=10000')).body.output, { value: 41 });
-      const action = (await engine.history('stuck')).find((e) => e.type === 'operator_action');
-      assert.deepEqual(
-        [(action?.data as { actor?: string }).actor, (action?.data as { reason?: string }).reason],
-        ['ops', 'filled by hand'],
-      );
-
-      const finished = await call('POST', '/v1/runs/stuck/actions/cancel', {});
-      assert.deepEqual([finished.status, finished.body.code], [409, 'E_RUN_STATE']);
-    });
-  });
+    },
+  );
 
   test('a result that does not come in time is 408 E_TIMEOUT with the run status', async () => {
     await withApi(backend.store(), { workflows }, async ({ engine, call }) => {

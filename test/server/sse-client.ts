@@ -37,14 +37,15 @@ export function connectSse(url: string): Promise<SseClient> {
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         buffer += chunk;
-        let cut;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        let cut = buffer.indexOf('\n\n');
+        while (cut >= 0) {
           const block = buffer.slice(0, cut);
           buffer = buffer.slice(cut + 2);
           const message = parse(block);
           received.push(message);
           const i = waiting.findIndex((w) => w.match(message));
           if (i >= 0) waiting.splice(i, 1)[0]!.resolve(message);
+          cut = buffer.indexOf('\n\n');
         }
       });
       const next = (match: (m: SseMessage) => boolean) =>
@@ -55,7 +56,14 @@ export function connectSse(url: string): Promise<SseClient> {
             return res(found);
           }
           if (done) return rej(new Error('the stream has ended'));
-          waiting.push({ match, resolve: (m) => ((taken = received.indexOf(m) + 1), res(m)), reject: rej });
+          waiting.push({
+            match,
+            resolve: (m) => {
+              taken = received.indexOf(m) + 1;
+              res(m);
+            },
+            reject: rej,
+          });
         });
       resolve({ response, next, received, ended, close: () => request.destroy() });
     });

@@ -73,7 +73,8 @@ test('every bad input is 400 E_INVALID_INPUT naming the field and the reason, an
 
     for (const [method, url, body, field] of BAD) {
       const answer = await call(method, url, body);
-      const what = `${method} ${url.slice(0, 60)} ${typeof body === 'string' ? body : JSON.stringify(body)?.slice(0, 60)}`;
+      const what =
+        `${method} ${url.slice(0, 60)} ` + `${typeof body === 'string' ? body : JSON.stringify(body)?.slice(0, 60)}`;
       assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
       assert.equal(answer.body.code, 'E_INVALID_INPUT', what);
       if (field === 'body' && typeof body === 'string' && body.startsWith('{')) {

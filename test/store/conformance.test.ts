@@ -7,23 +7,26 @@ import { forEachBackend } from '../helpers.js';
 import { served, storeWithRun } from './conformance-setup.js';
 
 forEachBackend((backend) => {
-  test('create: false opens only an existing store: a missing one is E_STORE_NOT_FOUND and nothing is created', async () => {
-    const location = backend.store();
-    for (let i = 0; i < 2; i++) {
-      await assert.rejects(
-        openStore(location, { create: false }),
-        (e: unknown) =>
-          e instanceof WaymarkError &&
-          e.code === 'E_STORE_NOT_FOUND' &&
-          /does not exist.*\(nothing was created\)/.test(e.message),
-      );
-    }
-    if (backend.name === 'sqlite') assert.equal(existsSync(location.slice('sqlite:'.length)), false, 'no file');
-    await (await openStore(location)).close(); // the default creates it
-    const store = await openStore(location, { create: false });
-    assert.deepEqual(await store.listWorkflowVersions(), []);
-    await store.close();
-  });
+  test(
+    'create: false opens only an existing store: ' + 'a missing one is E_STORE_NOT_FOUND and nothing is created',
+    async () => {
+      const location = backend.store();
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(
+          openStore(location, { create: false }),
+          (e: unknown) =>
+            e instanceof WaymarkError &&
+            e.code === 'E_STORE_NOT_FOUND' &&
+            /does not exist.*\(nothing was created\)/.test(e.message),
+        );
+      }
+      if (backend.name === 'sqlite') assert.equal(existsSync(location.slice('sqlite:'.length)), false, 'no file');
+      await (await openStore(location)).close(); // the default creates it
+      const store = await openStore(location, { create: false });
+      assert.deepEqual(await store.listWorkflowVersions(), []);
+      await store.close();
+    },
+  );
 
   test('createRuns is insert-or-get and writes the run_started event with the run', async () => {
     const { store } = await storeWithRun(backend);
@@ -188,29 +191,32 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test("renewing extends only the given runs' leases, and only the caller's: the worker's other leases expire", async () => {
-    const { store } = await storeWithRun(backend);
-    await store.createRuns(
-      [
-        { id: 'r2', workflow: 'w', version: 1, input: {} },
-        { id: 'r3', workflow: 'w', version: 1, input: {} },
-      ],
-      1000,
-    );
-    assert.equal((await store.claimRuns('worker-a', served, 10, 300)).length, 3);
-    await store.renewLeases('worker-a', ['r1', 'r2'], 10_000);
-    await store.renewLeases('worker-b', ['r3'], 10_000); // not its lease: changes nothing
-    await store.renewLeases('worker-a', [], 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 350));
-    const taken = await store.claimRuns('worker-b', served, 10, 10_000);
-    assert.deepEqual(
-      taken.map((c) => c.run.id),
-      ['r3'],
-      'only the lease left unrenewed lapsed',
-    );
-    assert.deepEqual(await store.claimRuns('worker-c', served, 10, 10_000), [], 'the renewed leases still hold');
-    await store.close();
-  });
+  test(
+    "renewing extends only the given runs' leases, " + "and only the caller's: the worker's other leases expire",
+    async () => {
+      const { store } = await storeWithRun(backend);
+      await store.createRuns(
+        [
+          { id: 'r2', workflow: 'w', version: 1, input: {} },
+          { id: 'r3', workflow: 'w', version: 1, input: {} },
+        ],
+        1000,
+      );
+      assert.equal((await store.claimRuns('worker-a', served, 10, 300)).length, 3);
+      await store.renewLeases('worker-a', ['r1', 'r2'], 10_000);
+      await store.renewLeases('worker-b', ['r3'], 10_000); // not its lease: changes nothing
+      await store.renewLeases('worker-a', [], 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      const taken = await store.claimRuns('worker-b', served, 10, 10_000);
+      assert.deepEqual(
+        taken.map((c) => c.run.id),
+        ['r3'],
+        'only the lease left unrenewed lapsed',
+      );
+      assert.deepEqual(await store.claimRuns('worker-c', served, 10, 10_000), [], 'the renewed leases still hold');
+      await store.close();
+    },
+  );
 
   test('nextDueAt reports the earliest scheduled wake-up of unleased runs', async () => {
     const { store } = await storeWithRun(backend);
@@ -264,75 +270,79 @@ forEachBackend((backend) => {
     );
     await store.close();
   });
-  test('a task is created with the checkpoint that schedules it, handed out once, and its report wakes the suspended run', async () => {
-    const { store } = await storeWithRun(backend);
-    await store.claimRuns('worker-a', served, 10, 10_000);
-    const task = {
-      taskId: 't1',
-      runId: 'r1',
-      workflow: 'w',
-      version: 1,
-      seq: 0,
-      attempt: 1,
-      taskType: 'work',
-      refName: 'work',
-      input: { n: 1 },
-      responseTimeoutMs: 60_000,
-      timeoutMs: 0,
-      visibleAt: 0,
-    };
-    const waitingFor = { kind: 'task' as const, seq: 0, name: 'work', tasks: ['work'] };
-    const events = [
-      {
-        type: 'task_scheduled' as const,
+  test(
+    'a task is created with the checkpoint that schedules it, ' +
+      'handed out once, and its report wakes the suspended run',
+    async () => {
+      const { store } = await storeWithRun(backend);
+      await store.claimRuns('worker-a', served, 10, 10_000);
+      const task = {
+        taskId: 't1',
+        runId: 'r1',
+        workflow: 'w',
+        version: 1,
         seq: 0,
-        name: 'work',
-        data: { taskId: 't1', attempt: 1, ref: 'work', input: { n: 1 }, visibleAt: 0 },
-      },
-    ];
-    const [ok] = await store.commit(
-      [
+        attempt: 1,
+        taskType: 'work',
+        refName: 'work',
+        input: { n: 1 },
+        responseTimeoutMs: 60_000,
+        timeoutMs: 0,
+        visibleAt: 0,
+      };
+      const waitingFor = { kind: 'task' as const, seq: 0, name: 'work', tasks: ['work'] };
+      const events = [
         {
-          runId: 'r1',
-          workerId: 'worker-a',
-          fromPos: 1,
-          events,
-          newTasks: [task],
-          update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true },
+          type: 'task_scheduled' as const,
+          seq: 0,
+          name: 'work',
+          data: { taskId: 't1', attempt: 1, ref: 'work', input: { n: 1 }, visibleAt: 0 },
         },
-      ],
-      10_000,
-    );
-    assert.equal(ok!.ok, true);
-    assert.deepEqual(
-      (await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]),
-      [['t1', 'IN_PROGRESS', 'w1', 1]],
-    );
-    assert.deepEqual(await store.tasks.poll('work', 'w2', 5), [], 'handed out once');
-    assert.deepEqual(
-      await store.claimRuns('worker-b', served, 10, 10_000),
-      [],
-      'the suspended run is not due before the report',
-    );
-    assert.deepEqual(await store.tasks.finished(['t1', 'missing']), [], 'an open task is not finished');
-    assert.equal(
-      (await store.tasks.report('t1', { status: 'COMPLETED', output: { done: true } }))!.status,
-      'COMPLETED',
-    );
-    assert.deepEqual(
-      (await store.tasks.finished(['t1', 'missing'])).map((t) => [t.taskId, t.status]),
-      [['t1', 'COMPLETED']],
-      'finished tasks in one read',
-    );
-    const [claimed] = await store.claimRuns('worker-b', served, 10, 10_000);
-    assert.deepEqual(
-      claimed?.taskOutcomes?.map((t) => [t.taskId, t.output]),
-      [['t1', { done: true }]],
-      'the report comes with the claim until the run records it',
-    );
-    assert.equal(await store.tasks.report('missing', { status: 'COMPLETED' }), undefined);
-    await store.close();
-  });
+      ];
+      const [ok] = await store.commit(
+        [
+          {
+            runId: 'r1',
+            workerId: 'worker-a',
+            fromPos: 1,
+            events,
+            newTasks: [task],
+            update: { status: 'waiting', waitingFor, dueAt: null, releaseLease: true },
+          },
+        ],
+        10_000,
+      );
+      assert.equal(ok!.ok, true);
+      assert.deepEqual(
+        (await store.tasks.poll('work', 'w1', 5)).map((t) => [t.taskId, t.status, t.workerId, t.pollCount]),
+        [['t1', 'IN_PROGRESS', 'w1', 1]],
+      );
+      assert.deepEqual(await store.tasks.poll('work', 'w2', 5), [], 'handed out once');
+      assert.deepEqual(
+        await store.claimRuns('worker-b', served, 10, 10_000),
+        [],
+        'the suspended run is not due before the report',
+      );
+      assert.deepEqual(await store.tasks.finished(['t1', 'missing']), [], 'an open task is not finished');
+      assert.equal(
+        (await store.tasks.report('t1', { status: 'COMPLETED', output: { done: true } }))!.status,
+        'COMPLETED',
+      );
+      assert.deepEqual(
+        (await store.tasks.finished(['t1', 'missing'])).map((t) => [t.taskId, t.status]),
+        [['t1', 'COMPLETED']],
+        'finished tasks in one read',
+      );
+      const [claimed] = await store.claimRuns('worker-b', served, 10, 10_000);
+      assert.deepEqual(
+        claimed?.taskOutcomes?.map((t) => [t.taskId, t.output]),
+        [['t1', { done: true }]],
+        'the report comes with the claim until the run records it',
+      );
+      assert.equal(await store.tasks.report('missing', { status: 'COMPLETED' }), undefined);
+      await store.close();
+    },
+  );
 
   test('removeRun deletes a finished run with its history and tasks, and refuses one in flight', async () => {
     const { store } = await storeWithRun(backend);
@@ -383,7 +393,7 @@ forEachBackend((backend) => {
           events: [],
           update: {
             status: 'needs_attention',
-            attention: { name: 'Error', message: 'x', details: { ['k\u0000']: 1 } },
+            attention: { name: 'Error', message: 'x', details: { 'k\u0000': 1 } },
           },
         },
         { runId: 'r1', workerId: 'worker-a', fromPos: 1, events: [], update: { status: 'waiting', dueAt: 1.5 } },
@@ -444,55 +454,60 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test('an operator change of a run queued for a lock never lets it execute without the lock; claims skip it', async () => {
-    const { store } = await storeWithRun(backend);
-    const lock = { key: 'target', onConflict: 'queue' as const };
-    await store.createRuns(
-      [
-        { id: 'holder', workflow: 'w', version: 1, input: null, lock },
-        { id: 'queued', workflow: 'w', version: 1, input: null, lock },
-      ],
-      1000,
-    );
-    const resume = {
-      runId: 'queued',
-      workerId: 'op',
-      fromPos: 1,
-      asOperator: true,
-      events: [{ type: 'operator_action' as const, data: { action: 'resume' as const, actor: 'op', reason: 'test' } }],
-    };
-    await store.commit([{ ...resume, update: { status: 'paused' } }], 0);
-    await store.commit(
-      [{ ...resume, fromPos: 2, update: { status: 'running', dueAt: 0, waitingFor: null, releaseLease: true } }],
-      0,
-    );
-    const run = await store.getRun('queued');
-    assert.deepEqual(
-      [run?.status, run?.waitingFor],
-      ['waiting', { kind: 'lock', name: 'target' }],
-      'queued again, not due',
-    );
-    const claimed = await store.claimRuns('worker-a', served, 10, 1000);
-    assert.deepEqual(claimed.map((c) => c.run.id).sort(), ['holder', 'r1']);
-    await store.commit(
-      [
-        {
-          runId: 'holder',
-          workerId: 'worker-a',
-          fromPos: 1,
-          events: [{ type: 'run_completed', data: {} }],
-          update: { status: 'completed' },
-        },
-      ],
-      1000,
-    );
-    assert.deepEqual(
-      (await store.claimRuns('worker-a', served, 10, 1000)).map((c) => c.run.id),
-      ['queued'],
-      'granted the lock when the holder ended',
-    );
-    await store.close();
-  });
+  test(
+    'an operator change of a run queued for a lock never ' + 'lets it execute without the lock; claims skip it',
+    async () => {
+      const { store } = await storeWithRun(backend);
+      const lock = { key: 'target', onConflict: 'queue' as const };
+      await store.createRuns(
+        [
+          { id: 'holder', workflow: 'w', version: 1, input: null, lock },
+          { id: 'queued', workflow: 'w', version: 1, input: null, lock },
+        ],
+        1000,
+      );
+      const resume = {
+        runId: 'queued',
+        workerId: 'op',
+        fromPos: 1,
+        asOperator: true,
+        events: [
+          { type: 'operator_action' as const, data: { action: 'resume' as const, actor: 'op', reason: 'test' } },
+        ],
+      };
+      await store.commit([{ ...resume, update: { status: 'paused' } }], 0);
+      await store.commit(
+        [{ ...resume, fromPos: 2, update: { status: 'running', dueAt: 0, waitingFor: null, releaseLease: true } }],
+        0,
+      );
+      const run = await store.getRun('queued');
+      assert.deepEqual(
+        [run?.status, run?.waitingFor],
+        ['waiting', { kind: 'lock', name: 'target' }],
+        'queued again, not due',
+      );
+      const claimed = await store.claimRuns('worker-a', served, 10, 1000);
+      assert.deepEqual(claimed.map((c) => c.run.id).sort(), ['holder', 'r1']);
+      await store.commit(
+        [
+          {
+            runId: 'holder',
+            workerId: 'worker-a',
+            fromPos: 1,
+            events: [{ type: 'run_completed', data: {} }],
+            update: { status: 'completed' },
+          },
+        ],
+        1000,
+      );
+      assert.deepEqual(
+        (await store.claimRuns('worker-a', served, 10, 1000)).map((c) => c.run.id),
+        ['queued'],
+        'granted the lock when the holder ended',
+      );
+      await store.close();
+    },
+  );
 
   test('runs of a quarantined version are neither claimed nor reported due', async () => {
     const { store } = await storeWithRun(backend);

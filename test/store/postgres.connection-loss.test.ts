@@ -50,13 +50,15 @@ async function startHoldingProxy(target: { hostname: string; port: number }): Pr
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as { port: number }).port,
-    hold: () => void (holding = true),
+    hold: () => {
+      holding = true;
+    },
     pass: () => {
       holding = false;
-      flushes.forEach((flush) => flush());
+      for (const flush of flushes) flush();
     },
     close: () => {
-      sockets.forEach((s) => s.destroy());
+      for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
@@ -72,7 +74,8 @@ async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] 
   }
 }
 
-test("a connection the server ends just as the pool hands it to a waiting transaction fails that transaction, not the process (the 'error' event has a listener)", {
+test('a connection the server ends just as the pool hands it to a waiting transaction fails that transaction, not ' +
+  "the process (the 'error' event has a listener)", {
   skip,
   timeout: 30_000,
 }, async () => {
@@ -92,7 +95,8 @@ test("a connection the server ends just as the pool hands it to a waiting transa
     while (backend.length === 0) {
       // the read has been answered by the server (only the proxy holds the answer back)
       backend = await sql<{ pid: number }>(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query LIKE 'SELECT id, % FROM runs WHERE id = %'",
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query LIKE 'SELECT id, " +
+          "% FROM runs WHERE id = %'",
         [applicationName],
       );
     }

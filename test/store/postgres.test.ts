@@ -74,7 +74,8 @@ test('a start made through one store wakes workers listening through another', {
   }
 });
 
-test('a commit or a start the server refuses (a number out of range) fails alone: the batch is split and the others are written', {
+test('a commit or a start the server refuses (a number out of range) ' +
+  'fails alone: the batch is split and the others are written', {
   skip,
 }, async () => {
   const store = await PostgresStore.open({ url: tempPgStore() });
@@ -121,7 +122,8 @@ test('a commit or a start the server refuses (a number out of range) fails alone
   }
 });
 
-test('renewing leases never waits for a run another transaction holds locked, so it cannot deadlock a group commit; the others are renewed', {
+test('renewing leases never waits for a run another transaction holds locked, ' +
+  'so it cannot deadlock a group commit; the others are renewed', {
   skip,
 }, async () => {
   const location = tempPgStore();

@@ -31,100 +31,109 @@ const v2 = defineWorkflow({
 });
 
 forEachBackend((backend) => {
-  test('deploy plan: patch gate per divergence, upgrade/migrate/drain per version with ETAs, rollout steps, canary and rollback', async () => {
-    const engine = await Engine.open({ store: backend.store(), workflows: [v1], rolloutCheckMs: 0 });
-    try {
-      const before = Date.now();
-      const atGo = await Promise.all([0, 1, 2].map((i) => engine.start('fulfil', null, { id: `at-go-${i}` })));
-      const atDone = await Promise.all([0, 1].map((i) => engine.start('fulfil', null, { id: `at-done-${i}` })));
-      for (const run of atGo) await runUntil(engine, run.id, (r) => r.status === 'waiting');
-      for (const run of atDone) {
-        await runUntil(engine, run.id, (r) => r.status === 'waiting');
-        await engine.signal(run.id, 'go');
-        await runUntil(engine, run.id, (r) => r.status === 'waiting' && r.waitingFor?.name === 'done');
+  test(
+    'deploy plan: patch gate per divergence, ' +
+      'upgrade/migrate/drain per version with ETAs, rollout steps, canary and rollback',
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), workflows: [v1], rolloutCheckMs: 0 });
+      try {
+        const before = Date.now();
+        const atGo = await Promise.all([0, 1, 2].map((i) => engine.start('fulfil', null, { id: `at-go-${i}` })));
+        const atDone = await Promise.all([0, 1].map((i) => engine.start('fulfil', null, { id: `at-done-${i}` })));
+        for (const run of atGo) await runUntil(engine, run.id, (r) => r.status === 'waiting');
+        for (const run of atDone) {
+          await runUntil(engine, run.id, (r) => r.status === 'waiting');
+          await engine.signal(run.id, 'go');
+          await runUntil(engine, run.id, (r) => r.status === 'waiting' && r.waitingFor?.name === 'done');
+        }
+
+        const plan = await engine.deployPlan([v2]);
+        assert.equal(plan.safe, false);
+        const [w] = plan.workflows;
+        assert.equal(
+          w!.verdict,
+          'NOT SAFE (breaking): 2 of 5 in-flight runs would break on v2 (2 diverge, ' +
+            '0 fail an output schema); they must drain on their version or be gated',
+        );
+        assert.equal(w!.divergences.length, 1);
+        const gate = w!.divergences[0]!;
+        assert.deepEqual(
+          [gate.seq, gate.recorded, gate.candidate, gate.runs, gate.versions, gate.at],
+          [3, "signal 'done'", "step 'weigh'", 2, [1], "step 'weigh'"],
+        );
+        assert.match(
+          gate.gate,
+          new RegExp(
+            /if \(ctx\.patched\('fulfil-v2-weigh'\)\) \{\n {2}await ctx\.step\('weigh', /.source +
+              /\.\.\.\);.*\n\} else \{\n {2}\/\/ the old code: histories made /.source +
+              /before v2 go on with await ctx\.waitForSignal\('done'\); here/.source,
+          ),
+        );
+        const [handling] = w!.inFlight;
+        assert.deepEqual(
+          [handling!.version, handling!.inFlight, handling!.upgrade, handling!.migrate, handling!.drain],
+          [1, 5, 3, 0, 2],
+        );
+        assert.deepEqual(
+          [handling!.drainEta, handling!.waitingWithoutDeadline],
+          [null, 2],
+          "runs waiting for 'done' have no deadline",
+        );
+        assert.equal(w!.canary.from, 1);
+        assert.ok(w!.steps.some((s) => s.startsWith('waymark rollout start fulfil --to 2 --from 1 --percent 5')));
+        assert.ok(
+          w!.steps.some(
+            (s) => s.includes('waymark rollout upgrade fulfil --from 1 --to 2') && s.includes('# 3 compatible run(s)'),
+          ),
+        );
+        assert.ok(
+          w!.steps.some((s) =>
+            s.startsWith('keep v1 workers until its 2 diverging run(s) finish (2 wait with no deadline: ETA unknown)'),
+          ),
+        );
+        assert.match(w!.rollback.join('\n'), /waymark rollout abort fulfil/);
+        assert.match(planText(plan), /VERDICT: NOT SAFE/);
+
+        // A migration that records a weighing for runs past 'pack' turns the drain into a migration.
+        const addWeigh = defineMigration({
+          workflow: 'fulfil',
+          from: 1,
+          to: 2,
+          steps: { insert: [{ after: 'pack', name: 'weigh', output: () => 0 }] },
+        });
+        const rescued = (await engine.deployPlan([v2], { migrations: [addWeigh] })).workflows[0]!;
+        assert.deepEqual(
+          [
+            rescued.inFlight[0]!.upgrade,
+            rescued.inFlight[0]!.migrate,
+            rescued.inFlight[0]!.drain,
+            rescued.inFlight[0]!.migrations,
+          ],
+          [3, 2, 0, ['fulfil v1->v2']],
+        );
+        assert.ok(
+          rescued.steps.some((s) =>
+            s.startsWith("waymark migrate --workflows <module> --migration 'fulfil v1->v2' --dry-run"),
+          ),
+        );
+
+        // Runs waiting with deadlines only: the drain ETA is the latest deadline.
+        for (const run of atDone) {
+          await engine.signal(run.id, 'done');
+          await engine.result(run.id, { timeoutMs: 10_000 });
+        }
+        const stricter = defineWorkflow({ name: 'fulfil', version: 2, run: async (ctx) => ctx.step('other', () => 0) });
+        const drainAll = (await engine.deployPlan([stricter])).workflows[0]!.inFlight[0]!;
+        assert.deepEqual([drainAll.drain, drainAll.waitingWithoutDeadline], [3, 0]);
+        const hour = 3_600_000;
+        assert.ok(
+          drainAll.drainEta!.getTime() >= before + hour && drainAll.drainEta!.getTime() <= Date.now() + hour,
+          'due when the last 1 h signal timeout passes',
+        );
+        assert.equal((await engine.getRun('at-go-0')).version, 1, 'planning changes nothing');
+      } finally {
+        await engine.close();
       }
-
-      const plan = await engine.deployPlan([v2]);
-      assert.equal(plan.safe, false);
-      const [w] = plan.workflows;
-      assert.equal(
-        w!.verdict,
-        'NOT SAFE (breaking): 2 of 5 in-flight runs would break on v2 (2 diverge, 0 fail an output schema); they must drain on their version or be gated',
-      );
-      assert.equal(w!.divergences.length, 1);
-      const gate = w!.divergences[0]!;
-      assert.deepEqual(
-        [gate.seq, gate.recorded, gate.candidate, gate.runs, gate.versions, gate.at],
-        [3, "signal 'done'", "step 'weigh'", 2, [1], "step 'weigh'"],
-      );
-      assert.match(
-        gate.gate,
-        /if \(ctx\.patched\('fulfil-v2-weigh'\)\) \{\n {2}await ctx\.step\('weigh', \.\.\.\);.*\n\} else \{\n {2}\/\/ the old code: histories made before v2 go on with await ctx\.waitForSignal\('done'\); here/,
-      );
-      const [handling] = w!.inFlight;
-      assert.deepEqual(
-        [handling!.version, handling!.inFlight, handling!.upgrade, handling!.migrate, handling!.drain],
-        [1, 5, 3, 0, 2],
-      );
-      assert.deepEqual(
-        [handling!.drainEta, handling!.waitingWithoutDeadline],
-        [null, 2],
-        "runs waiting for 'done' have no deadline",
-      );
-      assert.equal(w!.canary.from, 1);
-      assert.ok(w!.steps.some((s) => s.startsWith('waymark rollout start fulfil --to 2 --from 1 --percent 5')));
-      assert.ok(
-        w!.steps.some(
-          (s) => s.includes('waymark rollout upgrade fulfil --from 1 --to 2') && s.includes('# 3 compatible run(s)'),
-        ),
-      );
-      assert.ok(
-        w!.steps.some((s) =>
-          s.startsWith('keep v1 workers until its 2 diverging run(s) finish (2 wait with no deadline: ETA unknown)'),
-        ),
-      );
-      assert.match(w!.rollback.join('\n'), /waymark rollout abort fulfil/);
-      assert.match(planText(plan), /VERDICT: NOT SAFE/);
-
-      // A migration that records a weighing for runs past 'pack' turns the drain into a migration.
-      const addWeigh = defineMigration({
-        workflow: 'fulfil',
-        from: 1,
-        to: 2,
-        steps: { insert: [{ after: 'pack', name: 'weigh', output: () => 0 }] },
-      });
-      const rescued = (await engine.deployPlan([v2], { migrations: [addWeigh] })).workflows[0]!;
-      assert.deepEqual(
-        [
-          rescued.inFlight[0]!.upgrade,
-          rescued.inFlight[0]!.migrate,
-          rescued.inFlight[0]!.drain,
-          rescued.inFlight[0]!.migrations,
-        ],
-        [3, 2, 0, ['fulfil v1->v2']],
-      );
-      assert.ok(
-        rescued.steps.some((s) =>
-          s.startsWith("waymark migrate --workflows <module> --migration 'fulfil v1->v2' --dry-run"),
-        ),
-      );
-
-      // Runs waiting with deadlines only: the drain ETA is the latest deadline.
-      for (const run of atDone) {
-        await engine.signal(run.id, 'done');
-        await engine.result(run.id, { timeoutMs: 10_000 });
-      }
-      const stricter = defineWorkflow({ name: 'fulfil', version: 2, run: async (ctx) => ctx.step('other', () => 0) });
-      const drainAll = (await engine.deployPlan([stricter])).workflows[0]!.inFlight[0]!;
-      assert.deepEqual([drainAll.drain, drainAll.waitingWithoutDeadline], [3, 0]);
-      const hour = 3_600_000;
-      assert.ok(
-        drainAll.drainEta!.getTime() >= before + hour && drainAll.drainEta!.getTime() <= Date.now() + hour,
-        'due when the last 1 h signal timeout passes',
-      );
-      assert.equal((await engine.getRun('at-go-0')).version, 1, 'planning changes nothing');
-    } finally {
-      await engine.close();
-    }
-  });
+    },
+  );
 });

@@ -20,10 +20,10 @@ const researchV2 = defineWorkflow({
   version: 2,
   async run(ctx, input: { topic: string; model: string }) {
     const fetched = await ctx.step('fetch', () => ({ raw_text: `notes on ${input.topic}` }));
-    const enriched = await ctx.step(
-      'enrich',
-      () => (enrichCalls++, { enriched_text: `${fetched.raw_text} (enriched)`, sources: ['kb'] }),
-    );
+    const enriched = await ctx.step('enrich', () => {
+      enrichCalls++;
+      return { enriched_text: `${fetched.raw_text} (enriched)`, sources: ['kb'] };
+    });
     const summary = await ctx.step('summarize', () => `summary of ${enriched.enriched_text}`);
     await ctx.waitForSignal('review');
     return ctx.step('publish', () => ({ summary, model: input.model, sources: enriched.sources }));
@@ -50,68 +50,71 @@ async function parkedV1(engine: Engine, id: string) {
 }
 
 forEachBackend((backend) => {
-  test('a typed migration: dry run, apply (new epoch, previous kept), rollback, and the migrated run finishing on v2', async () => {
-    const engine = await Engine.open({ store: backend.store(), workflows: [researchV1, researchV2] });
-    try {
-      const run = await parkedV1(engine, 'r-1');
-      const before = await engine.history(run.id);
+  test(
+    'a typed migration: dry run, apply (new epoch, ' + 'previous kept), rollback, and the migrated run finishing on v2',
+    async () => {
+      const engine = await Engine.open({ store: backend.store(), workflows: [researchV1, researchV2] });
+      try {
+        const run = await parkedV1(engine, 'r-1');
+        const before = await engine.history(run.id);
 
-      const dry = await engine.upgrade(run.id, { to: 2, migration: addEnrich, dryRun: true });
-      assert.deepEqual([dry.applied, dry.verdict.ok], [false, true]);
-      assert.deepEqual(
-        dry.history.filter((e) => e.type === 'step_completed').map((e) => [e.seq, e.name]),
-        [
-          [0, 'fetch'],
-          [1, 'enrich'],
-          [2, 'summarize'],
-        ],
-      );
-      assert.deepEqual(await engine.history(run.id), before, 'a dry run writes nothing');
+        const dry = await engine.upgrade(run.id, { to: 2, migration: addEnrich, dryRun: true });
+        assert.deepEqual([dry.applied, dry.verdict.ok], [false, true]);
+        assert.deepEqual(
+          dry.history.filter((e) => e.type === 'step_completed').map((e) => [e.seq, e.name]),
+          [
+            [0, 'fetch'],
+            [1, 'enrich'],
+            [2, 'summarize'],
+          ],
+        );
+        assert.deepEqual(await engine.history(run.id), before, 'a dry run writes nothing');
 
-      const applied = await engine.upgrade(run.id, {
-        to: 2,
-        migration: addEnrich,
-        actor: 'ml-ops',
-        reason: 'new pipeline',
-      });
-      assert.deepEqual(
-        [applied.applied, applied.run.version, applied.run.epoch, applied.run.input],
-        [true, 2, 1, { topic: 'tides', model: 'default' }],
-      );
-      const all = await engine.history(run.id);
-      assert.deepEqual(all.slice(0, before.length), before, 'the previous epoch is kept as it was');
-      const marker = all.find((e) => e.type === 'run_migrated');
-      assert.deepEqual(marker?.data, {
-        from: 1,
-        to: 2,
-        actor: 'ml-ops',
-        reason: 'new pipeline',
-        migration: 'research v1->v2',
-        fromEpoch: 0,
-        fromWaitSeq: 2,
-      });
-      const waitingAt = (history: HistoryEvent[], epoch: number) =>
-        history.find((e) => (e.epoch ?? 0) === epoch && e.type === 'signal_waiting')?.seq;
-      assert.equal(
-        (await engine.getRun(run.id)).waitingFor?.seq,
-        waitingAt(all, 1),
-        'the run shows its wait at its seq in the new epoch',
-      );
+        const applied = await engine.upgrade(run.id, {
+          to: 2,
+          migration: addEnrich,
+          actor: 'ml-ops',
+          reason: 'new pipeline',
+        });
+        assert.deepEqual(
+          [applied.applied, applied.run.version, applied.run.epoch, applied.run.input],
+          [true, 2, 1, { topic: 'tides', model: 'default' }],
+        );
+        const all = await engine.history(run.id);
+        assert.deepEqual(all.slice(0, before.length), before, 'the previous epoch is kept as it was');
+        const marker = all.find((e) => e.type === 'run_migrated');
+        assert.deepEqual(marker?.data, {
+          from: 1,
+          to: 2,
+          actor: 'ml-ops',
+          reason: 'new pipeline',
+          migration: 'research v1->v2',
+          fromEpoch: 0,
+          fromWaitSeq: 2,
+        });
+        const waitingAt = (history: HistoryEvent[], epoch: number) =>
+          history.find((e) => (e.epoch ?? 0) === epoch && e.type === 'signal_waiting')?.seq;
+        assert.equal(
+          (await engine.getRun(run.id)).waitingFor?.seq,
+          waitingAt(all, 1),
+          'the run shows its wait at its seq in the new epoch',
+        );
 
-      const back = await engine.rollbackMigration(run.id, { actor: 'ml-ops', reason: 'not yet' });
-      assert.deepEqual([back.version, back.epoch, back.input], [1, 0, { topic: 'tides' }]);
-      assert.equal(back.waitingFor?.seq, waitingAt(all, 0), 'and at its old seq once rolled back');
-      await engine.upgrade(run.id, { to: 2, migration: addEnrich });
-      await engine.signal(run.id, 'review');
-      const output = await engine.result(run.id, { timeoutMs: 5_000 });
-      assert.deepEqual(output, { summary: 'summary of notes on tides', model: 'default', sources: [] });
-      assert.equal(enrichCalls, 0, 'the inserted step was not executed: its migrated output was used');
-      const rolledLate = await rejectsWith(engine.rollbackMigration(run.id), 'E_RUN_STATE');
-      assert.match(rolledLate.message, /completed/);
-    } finally {
-      await engine.close();
-    }
-  });
+        const back = await engine.rollbackMigration(run.id, { actor: 'ml-ops', reason: 'not yet' });
+        assert.deepEqual([back.version, back.epoch, back.input], [1, 0, { topic: 'tides' }]);
+        assert.equal(back.waitingFor?.seq, waitingAt(all, 0), 'and at its old seq once rolled back');
+        await engine.upgrade(run.id, { to: 2, migration: addEnrich });
+        await engine.signal(run.id, 'review');
+        const output = await engine.result(run.id, { timeoutMs: 5_000 });
+        assert.deepEqual(output, { summary: 'summary of notes on tides', model: 'default', sources: [] });
+        assert.equal(enrichCalls, 0, 'the inserted step was not executed: its migrated output was used');
+        const rolledLate = await rejectsWith(engine.rollbackMigration(run.id), 'E_RUN_STATE');
+        assert.match(rolledLate.message, /completed/);
+      } finally {
+        await engine.close();
+      }
+    },
+  );
 
   test('a migration whose validate fails, or that does not fit, is refused and leaves the run untouched', async () => {
     const engine = await Engine.open({ store: backend.store(), workflows: [researchV1, researchV2] });

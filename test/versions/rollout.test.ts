@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROLLOUT_STEPS, rolloutWorkflow } from '../../src/examples/rollout.js';
 import { Engine } from '../../src/index.js';
-import { forEachBackend, rejectsWith, runUntil, tempDir, type Backend } from '../helpers.js';
+import { forEachBackend, rejectsWith, tempDir, type Backend } from '../helpers.js';
 import { killHard, startFixture, stopGracefully } from '../processes.js';
 
 const STEP_NAMES = ROLLOUT_STEPS.map((s) => s.name);
@@ -34,7 +34,8 @@ async function setup(backend: Backend, name: string) {
 }
 
 forEachBackend((backend) => {
-  test('SIGKILL inside step 6: the state is knowable, nothing committed re-applies, the non-idempotent step parks unknown_outcome, the target stays locked', {
+  test('SIGKILL inside step 6: the state is knowable, nothing committed re-applies, ' +
+    'the non-idempotent step parks unknown_outcome, the target stays locked', {
     timeout: 60_000,
   }, async () => {
     const { path, client, env } = await setup(backend, 'crash-step-6');

@@ -29,7 +29,8 @@ export function conductorTaskCommand(program: Command): void {
   task
     .command('create')
     .description(
-      'register task definitions from a JSON file holding one TaskDef or an array of them (POST /api/metadata/taskdefs)',
+      'register task definitions from a JSON file holding one ' +
+        'TaskDef or an array of them (POST /api/metadata/taskdefs)',
     )
     .argument('<file>', 'JSON file: a TaskDef or an array of TaskDefs')
     .option('--server <url>', SERVER_HELP)
@@ -44,7 +45,8 @@ export function conductorTaskCommand(program: Command): void {
   task
     .command('update')
     .description(
-      'update (or create) task definitions from a JSON file holding one TaskDef or an array of them (PUT /api/metadata/taskdefs)',
+      'update (or create) task definitions from a JSON file holding ' +
+        'one TaskDef or an array of them (PUT /api/metadata/taskdefs)',
     )
     .argument('<file>', 'JSON file: a TaskDef or an array of TaskDefs')
     .option('--server <url>', SERVER_HELP)
@@ -82,7 +84,8 @@ export function conductorTaskCommand(program: Command): void {
   task
     .command('poll')
     .description(
-      'claim tasks of a type as a worker would (GET /api/tasks/poll/batch/{type}): they become IN_PROGRESS and must be reported',
+      'claim tasks of a type as a worker would (GET /api/tasks/poll/batch/{type}): ' +
+        'they become IN_PROGRESS and must be reported',
     )
     .argument('<type>', 'task type (task definition name)')
     .option('--count <n>', 'claim at most this many tasks (default: 1)')
@@ -157,7 +160,10 @@ function taskDefsTable(defs: TaskDefJson[]): string {
 
 function printNames(done: 'registered' | 'updated', defs: Record<string, unknown>[], flags: TaskFlags): void {
   const names = defs.map((d) => d.name as string);
-  if (flags.json) return printJson({ [done]: names });
+  if (flags.json) {
+    printJson({ [done]: names });
+    return;
+  }
   process.stdout.write(
     `${done} ${names.length === 1 ? 'task definition' : `${names.length} task definitions`}: ${names.join(', ')}\n`,
   );

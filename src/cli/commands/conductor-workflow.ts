@@ -43,13 +43,15 @@ export function conductorWorkflowCommand(program: Command): void {
   const workflow = program
     .command('workflow')
     .description(
-      'workflow definitions and executions on a server, Conductor style (create, update, get, start, status, search, restart, terminate)',
+      'workflow definitions and executions on a server, Conductor style (create, ' +
+        'update, get, start, status, search, restart, terminate)',
     );
 
   workflow
     .command('create')
     .description(
-      'register a workflow definition from a JSON file holding one WorkflowDef; refused when that name and version exist (POST /api/metadata/workflow)',
+      'register a workflow definition from a JSON file holding one WorkflowDef; ' +
+        'refused when that name and version exist (POST /api/metadata/workflow)',
     )
     .argument('<file>', 'JSON file: one WorkflowDef')
     .option('--overwrite', 'replace that version when it exists (refused while it has executions)')
@@ -74,7 +76,8 @@ export function conductorWorkflowCommand(program: Command): void {
   workflow
     .command('update')
     .description(
-      'create or update workflow definitions from a JSON file holding one WorkflowDef or an array (PUT /api/metadata/workflow)',
+      'create or update workflow definitions from a JSON file ' +
+        'holding one WorkflowDef or an array (PUT /api/metadata/workflow)',
     )
     .argument('<file>', 'JSON file: a WorkflowDef or an array of WorkflowDefs')
     .option('--server <url>', SERVER_HELP)
@@ -208,7 +211,8 @@ export function conductorWorkflowCommand(program: Command): void {
       const version = now.workflowVersion ?? now.version;
       if (flags.json) return printJson({ workflowId: id, workflowName: now.workflowName, version, status: now.status });
       process.stdout.write(
-        `restarted ${id}: ${now.workflowName} v${version}${flags.useLatest ? ' (latest definition)' : ''}, ${now.status}\n`,
+        `restarted ${id}: ` +
+          `${now.workflowName} v${version}${flags.useLatest ? ' (latest definition)' : ''}, ${now.status}\n`,
       );
     });
 
@@ -363,7 +367,7 @@ function definitionText(def: WorkflowDefJson): string {
       rows.push([ref, task.type ?? 'SIMPLE', task.name ?? '', within, task.optional ? 'optional' : '']);
       for (const [value, branch] of Object.entries(task.decisionCases ?? {})) walk(branch, `${ref} case ${value}`);
       walk(task.defaultCase, `${ref} default`);
-      (task.forkTasks ?? []).forEach((branch, i) => walk(branch, `${ref} branch ${i + 1}`));
+      for (const [i, branch] of (task.forkTasks ?? []).entries()) walk(branch, `${ref} branch ${i + 1}`);
       walk(task.loopOver, `${ref} loop`);
     }
   };
@@ -417,7 +421,8 @@ function executionText(w: WorkflowJson): string {
     t.startTime && t.endTime ? duration(t.endTime - t.startTime) : '',
     taskDetail(t),
   ]);
-  return `${header}\n\n${table(['seq', 'ref', 'type', 'status', 'retries', 'worker', 'started', 'took', 'detail'], rows)}`;
+  const columns = ['seq', 'ref', 'type', 'status', 'retries', 'worker', 'started', 'took', 'detail'];
+  return `${header}\n\n${table(columns, rows)}`;
 }
 
 function taskDetail(t: TaskJson): string {

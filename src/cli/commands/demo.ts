@@ -97,7 +97,8 @@ async function demo(engine: Engine, location: string, flags: DemoFlags): Promise
   const db =
     flags.db === undefined && process.env.WAYMARK_DB === undefined ? '' : ` --db ${location.slice('sqlite:'.length)}`;
   process.stdout.write(
-    `All ${plan.length} runs ended as expected in ${((Date.now() - started) / 1000).toFixed(1)} s (the invalid order fails on purpose).\n` +
+    `All ${plan.length} runs ended as expected in ` +
+      `${((Date.now() - started) / 1000).toFixed(1)} s (the invalid order fails on purpose).\n` +
       `Look around: ${cliName()} runs list${db}  |  runs get <run>  |  runs history <run>\n`,
   );
 }

@@ -19,7 +19,10 @@ interface CheckFlags {
   json?: boolean;
 }
 
-/** `waymark deploy check|plan`: replays in-flight runs against candidate code; exit 0 only when the change is safe for all of them. */
+/**
+ * `waymark deploy check|plan`: replays in-flight runs against
+ * candidate code; exit 0 only when the change is safe for all of them.
+ */
 export function deployCommand(program: Command): void {
   const deploy = program
     .command('deploy')
@@ -38,7 +41,8 @@ export function deployCommand(program: Command): void {
       )
       .option(
         '--definitions <file>',
-        'JSON file with candidate declarative workflow definitions (one or an array); their structural diff is reported too',
+        'JSON file with candidate declarative workflow definitions (one or an array); ' +
+          'their structural diff is reported too',
       )
       .option('--workflow <name>', 'only this workflow')
       .option('--sample-completed <n>', 'recently completed runs per workflow replayed too (default: 20)')
@@ -66,12 +70,14 @@ export function deployCommand(program: Command): void {
       });
   candidatesCommand(
     'check',
-    'replay every in-flight run (and a sample of completed ones) against the candidate workflows; nothing executes; exit 1 when some in-flight run would break',
+    'replay every in-flight run (and a sample of completed ones) against the candidate workflows; ' +
+      'nothing executes; exit 1 when some in-flight run would break',
     (report, json) => (json ? printJson(report) : process.stdout.write(`${reportText(report as DeployCheckReport)}\n`)),
   );
   candidatesCommand(
     'plan',
-    'the check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETAs, rollout steps, canary and rollback; exit 1 when not safe',
+    'the check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETAs, ' +
+      'rollout steps, canary and rollback; exit 1 when not safe',
     (plan, json) => (json ? printJson(plan) : process.stdout.write(`${planText(plan as DeployPlan)}\n`)),
   );
 }
@@ -85,7 +91,14 @@ function reportText(report: DeployCheckReport): string {
 }
 
 function workflowText(w: WorkflowCheck): string {
-  const head = `${w.workflow} v${w.candidate.version} (${w.candidate.registered === 'new' ? 'new version' : w.candidate.registered === 'changed' ? 'CHANGED code under a registered version' : 'unchanged'}): ${w.classification}${w.safe ? '' : ', not safe'}`;
+  const registered =
+    w.candidate.registered === 'new'
+      ? 'new version'
+      : w.candidate.registered === 'changed'
+        ? 'CHANGED code under a registered version'
+        : 'unchanged';
+  const safety = w.safe ? '' : ', not safe';
+  const head = `${w.workflow} v${w.candidate.version} (${registered}): ${w.classification}${safety}`;
   const counts = Object.entries(w.counts)
     .filter(([, n]) => n > 0)
     .map(([verdict, n]) => `${verdict} ${n}`)

@@ -25,12 +25,16 @@ interface RollbackFlags {
   json?: boolean;
 }
 
-/** `waymark migrate --workflows <module> --migration <name>`: migrates the in-flight runs of the migration's source version. */
+/**
+ * `waymark migrate --workflows <module> --migration <name>`:
+ * migrates the in-flight runs of the migration's source version.
+ */
 export function migrateCommand(program: Command): void {
   program
     .command('migrate')
     .description(
-      "migrate the in-flight runs of a migration's source version to its target, each on its own; runs already migrated are skipped, so it is safe to run again",
+      "migrate the in-flight runs of a migration's source version to its target, " +
+        'each on its own; runs already migrated are skipped, so it is safe to run again',
     )
     .requiredOption(
       '--workflows <module>',
@@ -63,7 +67,8 @@ export function migrateCommand(program: Command): void {
         const codes = [...new Set(report.failed.map((f) => f.code))];
         throw new WaymarkError(
           (codes.length === 1 ? codes[0]! : 'E_RUN_BUSY') as ErrorCode,
-          `${report.failed.length} run${report.failed.length === 1 ? '' : 's'} could not be migrated now (${report.failed.map((f) => f.runId).join(', ')}); run the command again to retry them`,
+          `${report.failed.length} run${report.failed.length === 1 ? '' : 's'} could not be migrated ` +
+            `now (${report.failed.map((f) => f.runId).join(', ')}); run the command again to retry them`,
         );
       }
     });
@@ -74,7 +79,8 @@ export function rollbackMigrationCommand(runs: Command): void {
   runs
     .command('rollback-migration')
     .description(
-      'take a migrated run back to the version and history it had before its last migration; refused once a step has completed since',
+      'take a migrated run back to the version and history it had before its last migration; ' +
+        'refused once a step has completed since',
     )
     .argument('<run>', 'run id')
     .option('--reason <text>', "why: recorded in the run's history (default: '(no reason given)')")
@@ -94,7 +100,8 @@ export function rollbackMigrationCommand(runs: Command): void {
       }
       const which = migration === undefined ? 'the migration' : `migration '${migration}'`;
       process.stdout.write(
-        `rolled back ${which} of run '${run.id}': it is back on ${run.workflow} v${run.version} in history epoch ${run.epoch} (the migrated epoch is kept); it is now ${run.status}\n${runDetails(run)}\n`,
+        `rolled back ${which} of run '${run.id}': it is back on ${run.workflow} v${run.version} in history ` +
+          `epoch ${run.epoch} (the migrated epoch is kept); it is now ${run.status}\n${runDetails(run)}\n`,
       );
     });
 }
@@ -126,8 +133,10 @@ function print(report: MigrateAllReport, migration: MigrationDefinition, dryRun:
   }
   const verb = dryRun ? 'would migrate' : 'migrated';
   const lines = [
-    `${dryRun ? 'dry run: ' : ''}migration '${migration.name}' (${migration.workflow} v${migration.from} -> v${migration.to}): ` +
-      `${counts.migrated} ${verb}, ${counts.refused} refused, ${counts.failed} failed${dryRun ? '; nothing was changed' : ''}`,
+    `${dryRun ? 'dry run: ' : ''}migration '${migration.name}' ` +
+      `(${migration.workflow} v${migration.from} -> v${migration.to}): ` +
+      `${counts.migrated} ${verb}, ${counts.refused} refused, ` +
+      `${counts.failed} failed${dryRun ? '; nothing was changed' : ''}`,
   ];
   if (migrated.length > 0) lines.push('', `${verb}:`, ...migrated.map((id) => `  ${id}`));
   if (refused.length > 0) {

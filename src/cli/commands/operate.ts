@@ -60,7 +60,10 @@ const ACTIONS: ActionSpec[] = [
   },
 ];
 
-/** `waymark runs retry-step | skip-step | compensate | cancel | resume | pause <run>`: operator actions, recorded with actor and reason. */
+/**
+ * `waymark runs retry-step | skip-step | compensate | cancel | resume
+ * | pause <run>`: operator actions, recorded with actor and reason.
+ */
 export function operatorCommands(runs: Command): void {
   for (const spec of ACTIONS) {
     const command = runs

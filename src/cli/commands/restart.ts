@@ -23,13 +23,17 @@ interface RerunFlags extends AgainFlags {
   input?: string;
 }
 
-/** `waymark runs restart <run> [--version same|latest|n]` and `waymark runs rerun <run> --from <step>`: a finished run runs again with the same id, in a new history epoch. */
+/**
+ * `waymark runs restart <run> [--version same|latest|n]` and `waymark runs rerun <run> --from <step>`: a finished run
+ * runs again with the same id, in a new history epoch.
+ */
 export function restartCommands(runs: Command): void {
   withCommonOptions(
     runs
       .command('restart')
       .description(
-        'run a finished run again from the start, with the same id, on the same or another version; its earlier history is kept',
+        'run a finished run again from the start, with the same id, ' +
+          'on the same or another version; its earlier history is kept',
       )
       .argument('<run>', 'run id')
       .option(
@@ -55,7 +59,8 @@ export function restartCommands(runs: Command): void {
     runs
       .command('rerun')
       .description(
-        're-execute a finished run from one of its steps, keeping the checkpoints recorded before that step; its earlier history is kept',
+        're-execute a finished run from one of its steps, ' +
+          'keeping the checkpoints recorded before that step; its earlier history is kept',
       )
       .argument('<run>', 'run id')
       .requiredOption('--from <step>', 'the step to re-execute from (it and every later step run again)')
@@ -85,7 +90,8 @@ function withCommonOptions(command: Command): Command {
   return command
     .option(
       '--workflows <module>',
-      "module exporting the workflows, registered first so 'latest' sees its versions (default: the versions the store knows)",
+      'module exporting the workflows, ' +
+        "registered first so 'latest' sees its versions (default: the versions the store knows)",
     )
     .option('--reason <text>', "why: recorded in the run's history (default: '(no reason given)')")
     .option('--actor <name>', 'who acts: recorded in the history (default: the OS user name)')
@@ -115,6 +121,8 @@ function print(action: 'restart' | 'rerun', run: Run, headline: string, json: bo
     printJson({ action, applied: true, run });
     return;
   }
-  const next = `; it is now ${run.status} in history epoch ${run.epoch} (the earlier attempt is kept) and a worker serving v${run.version} takes it on`;
+  const next =
+    `; it is now ${run.status} in history epoch ${run.epoch} (the earlier ` +
+    `attempt is kept) and a worker serving v${run.version} takes it on`;
   process.stdout.write(`${headline}${next}\n${runDetails(run)}\n`);
 }

@@ -21,7 +21,10 @@ interface RolloutFlags {
   json?: boolean;
 }
 
-/** `waymark rollout start|upgrade|status|evaluate|promote|pause|resume|abort`: progressive, health-gated rollouts of starts and of in-flight runs. */
+/**
+ * `waymark rollout start|upgrade|status|evaluate|promote|pause|resume|abort`:
+ * progressive, health-gated rollouts of starts and of in-flight runs.
+ */
 export function rolloutCommand(program: Command): void {
   const rollout = program.command('rollout').description('progressive, health-gated rollouts of new versions');
   const progressive = (verb: 'start' | 'upgrade', description: string, kind: 'starts' | 'upgrade') =>
@@ -59,7 +62,8 @@ export function rolloutCommand(program: Command): void {
         const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
         const started = await withEngine(flags, { workflows }, async (engine) => {
           const rollout = await engine.startRollout(workflow, options);
-          return kind === 'upgrade' ? ((await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout) : rollout; // the first share moves now
+          // the first share moves now
+          return kind === 'upgrade' ? ((await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout) : rollout;
         });
         show([started], flags.json === true);
       });
@@ -70,7 +74,8 @@ export function rolloutCommand(program: Command): void {
   );
   progressive(
     'upgrade',
-    'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, health-gated; the others stay and drain',
+    'upgrade (verified) a growing share of compatible in-flight runs to a candidate version, ' +
+      'health-gated; the others stay and drain',
     'upgrade',
   );
   rollout
@@ -130,7 +135,10 @@ export function rolloutCommand(program: Command): void {
 }
 
 function show(rollouts: Rollout[], json: boolean): void {
-  if (json) return printJson(rollouts);
+  if (json) {
+    printJson(rollouts);
+    return;
+  }
   if (rollouts.length === 0) return void process.stdout.write('(no rollouts)\n');
   const rows = rollouts.map((r) => [
     r.workflow,

@@ -24,7 +24,8 @@ export function runsCommand(program: Command): void {
   const runs = program
     .command('runs')
     .description(
-      'look at runs (list, get, history, describe) and act on them (retry-step, skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun)',
+      'look at runs (list, get, history, describe) and act on them (retry-step, ' +
+        'skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun)',
     );
 
   runs

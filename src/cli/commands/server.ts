@@ -3,7 +3,7 @@ import { Engine, WaymarkError, type Json } from '../../index.js';
 import { compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
 import { parseTaskDefs, parseWorkflowDef } from '../../declarative/definitions.js';
 import { resolveLimits, type DeclarativeOptions } from '../../declarative/limits.js';
-import { startServer } from '../../server/server.js';
+import { startServer, type RunningServer } from '../../server/server.js';
 import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
@@ -31,7 +31,8 @@ export function serverCommand(program: Command): void {
   program
     .command('server')
     .description(
-      'serve the HTTP API (GET /openapi.json describes it) and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully',
+      'serve the HTTP API (GET /openapi.json describes it) ' +
+        'and execute runs until stopped; SIGTERM or Ctrl-C shuts down gracefully',
     )
     .option('--db <store>', DB_HELP)
     .option('--host <host>', 'interface to listen on (default: 127.0.0.1)')
@@ -54,7 +55,8 @@ export function serverCommand(program: Command): void {
     .option('--task-definitions <files...>', 'task definition files (JSON, one or an array each) saved at start')
     .option(
       '--http-allow <entries...>',
-      "hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may reach although they are loopback, private, link-local or this server's (default: none)",
+      'hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may ' +
+        "reach although they are loopback, private, link-local or this server's (default: none)",
     )
     .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
     .action(async (flags: ServerFlags) => {
@@ -89,7 +91,7 @@ export function serverCommand(program: Command): void {
         compile: declarative.compile,
       });
       declarative.bind(engine);
-      let server;
+      let server: RunningServer;
       try {
         await engine.definitions.saveTaskDefinitions(tasks);
         await engine.definitions.register(compiled);

@@ -77,7 +77,10 @@ export function startCommand(program: Command): void {
 }
 
 function print(run: Run, existed: boolean, json: boolean): void {
-  if (json) return printJson(run);
+  if (json) {
+    printJson(run);
+    return;
+  }
   process.stdout.write(
     `${existed ? `run '${run.id}' already exists: nothing started` : 'started'}\n${runDetails(run)}\n`,
   );

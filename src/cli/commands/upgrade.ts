@@ -21,20 +21,23 @@ interface UpgradeFlags {
 type Divergence = { seq: number; expected: { kind: string; name: string }; got: { kind: string; name: string } };
 
 /**
- * `waymark runs upgrade <run> --to <n> [--migration <name>] [--dry-run]`: moves an in-flight run to another version once that
- * version's code replays its history (transformed first by the named migration, the run then continuing in a new epoch).
+ * `waymark runs upgrade <run> --to <n> [--migration <name>] [--dry-run]`: moves an
+ * in-flight run to another version once that version's code replays its history
+ * (transformed first by the named migration, the run then continuing in a new epoch).
  */
 export function upgradeCommand(runs: Command): void {
   runs
     .command('upgrade')
     .description(
-      "move an in-flight run to another version, after replaying that version's code over the run's history; a divergence refuses it and changes nothing",
+      "move an in-flight run to another version, after replaying that version's " +
+        "code over the run's history; a divergence refuses it and changes nothing",
     )
     .argument('<run>', 'run id')
     .requiredOption('--to <n>', 'the target version (its code must be in --workflows)')
     .option(
       '--migration <name>',
-      'transform the history with this migration (exported by --workflows) first; the run continues in a new history epoch',
+      'transform the history with this migration (exported by --workflows) first; ' +
+        'the run continues in a new history epoch',
     )
     .option(
       '--dry-run',
@@ -50,7 +53,8 @@ export function upgradeCommand(runs: Command): void {
     .option('--db <store>', DB_HELP)
     .option(
       '--json',
-      'print JSON lines: the outcome { applied, dryRun, from, to, verdict, run }, then (with --dry-run) one history event per line',
+      'print JSON lines: the outcome { applied, dryRun, from, to, ' +
+        'verdict, run }, then (with --dry-run) one history event per line',
     )
     .action(async (runId: string, flags: UpgradeFlags) => {
       // Everything the user typed is checked before the store is touched.
@@ -63,7 +67,8 @@ export function upgradeCommand(runs: Command): void {
         flags.migration === undefined ? undefined : findMigration(module, flags.migration, flags.workflows);
       if (migration && migration.to !== to) {
         throw new UsageError(
-          `migration '${migration.name}' takes ${migration.workflow} v${migration.from} to v${migration.to}, not to v${to}: give --to ${migration.to}`,
+          `migration '${migration.name}' takes ${migration.workflow} v${migration.from} to v${migration.to}, ` +
+            `not to v${to}: give --to ${migration.to}`,
         );
       }
       const dryRun = flags.dryRun === true;
@@ -112,7 +117,8 @@ function print(
   ];
   if (migration && !dryRun)
     lines.push(
-      `the run continues in history epoch ${run.epoch}; the previous history is kept (roll back with runs rollback-migration until a step completes)`,
+      `the run continues in history epoch ${run.epoch}; ` +
+        `the previous history is kept (roll back with runs rollback-migration until a step completes)`,
     );
   const what = migration ? `transformed history v${to} was replayed over` : `history v${to} was replayed over`;
   if (dryRun)
@@ -142,11 +148,10 @@ function printRefusal(
   json: boolean,
 ): void {
   if (error instanceof WaymarkError && error.code === 'E_MIGRATION_REFUSED' && migration) {
-    if (json)
-      process.stdout.write(
-        `${JSON.stringify({ applied: false, refused: true, from, to, migration: migration.name, reason: error.message })}\n`,
-      );
-    else
+    if (json) {
+      const refusal = { applied: false, refused: true, from, to, migration: migration.name, reason: error.message };
+      process.stdout.write(`${JSON.stringify(refusal)}\n`);
+    } else
       process.stdout.write(`refused: migration '${migration.name}' does not fit run '${runId}'; nothing was changed\n`);
     return;
   }
@@ -154,9 +159,15 @@ function printRefusal(
   const verdict = error.details as { ok?: boolean; reason?: string; divergence?: Divergence } | undefined;
   if (verdict?.ok !== false) return; // a refusal for another reason (e.g. a finished run): the error line says it all
   if (json) {
-    process.stdout.write(
-      `${JSON.stringify({ applied: false, refused: true, from, to, ...(migration ? { migration: migration.name } : {}), verdict })}\n`,
-    );
+    const refusal = {
+      applied: false,
+      refused: true,
+      from,
+      to,
+      ...(migration ? { migration: migration.name } : {}),
+      verdict,
+    };
+    process.stdout.write(`${JSON.stringify(refusal)}\n`);
     return;
   }
   const via = migration ? `, transformed by migration '${migration.name}'` : '';

@@ -49,7 +49,8 @@ const CHANGES: StatusChange[] = [
     verb: 'quarantine',
     to: 'quarantined',
     description:
-      "stop a version's runs for a decision: none is executed (running ones stop at their next step) and it takes no starts; activate resumes them",
+      "stop a version's runs for a decision: none is executed (running ones " +
+      'stop at their next step) and it takes no starts; activate resumes them',
     apply: (engine, workflow, version) => engine.quarantine(workflow, version),
   },
 ];
@@ -58,7 +59,8 @@ export function versionsCommand(program: Command): void {
   const versions = program
     .command('versions')
     .description(
-      'list workflow versions (status, run counts, where runs are parked, drain progress, workers); drain, retire or activate one',
+      'list workflow versions (status, run counts, where runs are parked, ' +
+        'drain progress, workers); drain, retire or activate one',
     )
     .option('--db <store>', DB_HELP)
     .option(
@@ -93,7 +95,8 @@ export function versionsCommand(program: Command): void {
         const { before, after } = await withEngine(flags, {}, async (engine) => {
           const found = (list: VersionSummary[]) => list.find((v) => v.workflow === workflow && v.version === version);
           const before = found(await engine.versions());
-          await change.apply(engine, workflow, version); // refuses an unknown version (E_UNKNOWN_VERSION) or unfinished runs (E_RUN_STATE)
+          // refuses an unknown version (E_UNKNOWN_VERSION) or unfinished runs (E_RUN_STATE)
+          await change.apply(engine, workflow, version);
           return { before, after: found(await engine.versions())! };
         });
         const from = before?.status ?? after.status;
@@ -122,7 +125,10 @@ function changeText(change: StatusChange, from: VersionStatus, v: VersionSummary
     case 'retired':
       return `${head}\nIt takes no new starts, pinned or forced. Its finished runs stay readable.`;
     case 'quarantined':
-      return `${head}\nIts ${v.inFlight} in-flight run${v.inFlight === 1 ? '' : 's'} are not executed until you decide: upgrade or cancel them, or \`versions activate\` to resume them.`;
+      return (
+        `${head}\nIts ${v.inFlight} in-flight run${v.inFlight === 1 ? '' : 's'} are not executed ` +
+        `until you decide: upgrade or cancel them, or \`versions activate\` to resume them.`
+      );
     default:
       return `${head}\nIt takes starts again; routed starts go to the highest active version.`;
   }

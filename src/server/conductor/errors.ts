@@ -80,7 +80,9 @@ export function toConductorError(error: unknown): ConductorErrorBody {
   return body(httpStatusOf('E_INTERNAL'), 'internal error: see the server log', isRetryable('E_INTERNAL'));
 }
 
-/** The validation problems a WaymarkError carries (`details.validationErrors`), else one naming its field, else none. */
+/**
+ * The validation problems a WaymarkError carries (`details.validationErrors`), else one naming its field, else none.
+ */
 function validationErrorsOf(error: WaymarkError): ValidationError[] {
   const details = error.details as { validationErrors?: unknown; field?: unknown } | null | undefined;
   if (details && Array.isArray(details.validationErrors)) {

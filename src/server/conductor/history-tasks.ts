@@ -102,7 +102,9 @@ function taskAttempts(run: Run, op: RecordedOperation, byId: Map<string, Task>):
   });
 }
 
-/** How a declarative system task records itself: a step named by its reference, output `{ taskType, input, output }`. */
+/**
+ * How a declarative system task records itself: a step named by its reference, output `{ taskType, input, output }`.
+ */
 function systemRecord(output: Json | undefined): { taskType: string; input: Json; output: Json } | undefined {
   if (output === null || typeof output !== 'object' || Array.isArray(output)) return undefined;
   const record = output as Data;

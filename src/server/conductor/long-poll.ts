@@ -5,7 +5,10 @@ import { SYSTEM_TASK_TYPES } from './task-shape.js';
 /** Longest a batch poll waits for tasks, in ms. */
 export const MAX_POLL_WAIT_MS = 60_000;
 
-/** Between looks while polls wait: tasks scheduled by other processes, put back with a callback delay, or freed by a limit, appear without an event here. */
+/**
+ * Between looks while polls wait: tasks scheduled by other processes, put back
+ * with a callback delay, or freed by a limit, appear without an event here.
+ */
 const RECHECK_MS = 200;
 
 interface Waiter {
@@ -49,7 +52,9 @@ export class PollHub {
   private readonly queues = new Map<string, TypeQueue>();
   private readonly unsubscribe: () => void;
   private closed = false;
-  /** Waiters whose time is up, answered [] a batch at a time so other requests (health checks) are served in between. */
+  /**
+   * Waiters whose time is up, answered [] a batch at a time so other requests (health checks) are served in between.
+   */
   private readonly expired: { queue: TypeQueue; waiter: Waiter }[] = [];
   private flushing = false;
 
@@ -59,7 +64,10 @@ export class PollHub {
     });
   }
 
-  /** Up to `count` tasks of `taskType` for `workerId`, waiting up to `timeoutMs` for the first; [] at the timeout, when `stop` aborts, or once the hub closes. */
+  /**
+   * Up to `count` tasks of `taskType` for `workerId`, waiting up to `timeoutMs`
+   * for the first; [] at the timeout, when `stop` aborts, or once the hub closes.
+   */
   wait(taskType: string, workerId: string, count: number, timeoutMs: number, stop: AbortSignal): Promise<Task[]> {
     if (this.closed || stop.aborted) return Promise.resolve([]); // nobody would receive them: leave them queued
     if (timeoutMs <= 0) return pollLimited(this.engine, taskType, workerId, count);
@@ -90,35 +98,40 @@ export class PollHub {
     this.unsubscribe();
     for (const queue of this.queues.values()) {
       clearTimeout(queue.recheck);
-      for (const waiter of [...queue.waiters]) this.expire(queue, waiter); // one being polled for gets what its poll finds
+      // one being polled for gets what its poll finds
+      for (const waiter of [...queue.waiters]) this.expire(queue, waiter);
     }
     this.queues.clear();
   }
 
   private queueOf(taskType: string): TypeQueue {
     let queue = this.queues.get(taskType);
-    if (!queue)
-      this.queues.set(
+    if (!queue) {
+      queue = {
         taskType,
-        (queue = {
-          taskType,
-          waiters: new Set(),
-          pumping: false,
-          again: false,
-          drained: false,
-          emptyAt: 0,
-          recheck: undefined,
-        }),
-      );
+        waiters: new Set(),
+        pumping: false,
+        again: false,
+        drained: false,
+        emptyAt: 0,
+        recheck: undefined,
+      };
+      this.queues.set(taskType, queue);
+    }
     return queue;
   }
 
-  /** Starts a pass over the type's waiters (or asks the running one for another). `changed`: something may be there even if the last poll found nothing. */
+  /**
+   * Starts a pass over the type's waiters (or asks the running one for another).
+   * `changed`: something may be there even if the last poll found nothing.
+   */
   private kick(taskType: string, changed: boolean): void {
     const queue = this.queues.get(taskType);
     if (!queue || queue.waiters.size === 0) return;
     if (changed) queue.emptyAt = 0;
-    else if (queue.emptyAt !== 0 && Date.now() - queue.emptyAt < RECHECK_MS) return; // just found empty, and nothing changed since
+    else if (queue.emptyAt !== 0 && Date.now() - queue.emptyAt < RECHECK_MS) {
+      return; // just found empty, and nothing changed since
+    }
     if (queue.pumping) {
       queue.again = true;
       return;
@@ -147,7 +160,8 @@ export class PollHub {
   }
 
   private async lane(queue: TypeQueue): Promise<void> {
-    while (await this.pollNext(queue)) await yieldToEventLoop(); // a synchronous store would otherwise hold timers and sockets until the pass ends
+    // A synchronous store would otherwise hold timers and sockets until the pass ends.
+    while (await this.pollNext(queue)) await yieldToEventLoop();
   }
 
   /** Polls for the oldest waiter not yet polled for; true when its poll came back full (more tasks may be there). */
@@ -192,7 +206,10 @@ export class PollHub {
     }, RECHECK_MS);
   }
 
-  /** The waiter's time is up or its client left: [] soon (thousands may expire together), or when the poll under way for it returns. */
+  /**
+   * The waiter's time is up or its client left: [] soon (thousands
+   * may expire together), or when the poll under way for it returns.
+   */
   private expire(queue: TypeQueue, waiter: Waiter): void {
     if (waiter.polling) {
       waiter.due = true;
@@ -249,7 +266,10 @@ const EXPIRED_PER_TURN = 200;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per rateLimitFrequencyInSeconds); system types hand out nothing. */
+/**
+ * Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per
+ * rateLimitFrequencyInSeconds); system types hand out nothing.
+ */
 export async function pollLimited(engine: Engine, taskType: string, workerId: string, count: number): Promise<Task[]> {
   if (SYSTEM_TASK_TYPES.includes(taskType)) return []; // the engine's own: never handed to workers
   return engine.tasks.poll(taskType, workerId, count, limitsOf(engine.definitions.taskDefinition(taskType)));

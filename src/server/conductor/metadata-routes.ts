@@ -178,7 +178,8 @@ function parseAll(body: unknown): WorkflowDef[] {
   if (problems.length)
     throw new ConductorError(
       400,
-      `workflow definitions are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      `workflow definitions are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): ` +
+        `${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
       problems,
     );
   return defs as WorkflowDef[];

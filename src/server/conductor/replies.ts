@@ -57,11 +57,9 @@ export function integer(
   const min = rule.min ?? Number.MIN_SAFE_INTEGER;
   const max = rule.max ?? Number.MAX_SAFE_INTEGER;
   if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
-    throw badRequest(
-      name,
-      `${name} must be an integer${rule.min !== undefined ? ` from ${min}` : ''}${rule.max !== undefined ? ` to ${max}` : ''}, got '${value}'`,
-      value,
-    );
+    const from = rule.min !== undefined ? ` from ${min}` : '';
+    const to = rule.max !== undefined ? ` to ${max}` : '';
+    throw badRequest(name, `${name} must be an integer${from}${to}, got '${value}'`, value);
   }
   return n;
 }
@@ -98,7 +96,10 @@ export function checkedText<T>(value: T, path: string): T {
   return value;
 }
 
-/** 400 naming the first string (or key) anywhere in `value` with a NUL character or a lone surrogate: for definitions and log lines. */
+/**
+ * 400 naming the first string (or key) anywhere in `value` with a
+ * NUL character or a lone surrogate: for definitions and log lines.
+ */
 export function checkedTextAnywhere<T>(value: T, path: string): T {
   const problem = badTextAnywhere(value, path);
   if (problem) throw badRequest(problem.field, `${problem.field} ${problem.reason}`, null);

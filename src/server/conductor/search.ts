@@ -44,7 +44,10 @@ const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
 /** Deepest nesting of parentheses in a query. */
 export const MAX_QUERY_DEPTH = 32;
 
-/** Parses a query; an empty one matches everything. Bad syntax (or parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`. */
+/**
+ * Parses a query; an empty one matches everything. Bad syntax (or
+ * parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`.
+ */
 export function parseQuery(text: string | undefined): Query {
   const tokens = tokenize(text ?? '');
   if (tokens.length === 0) return { all: [] };
@@ -57,12 +60,18 @@ export function parseQuery(text: string | undefined): Query {
   const word = (w: string) => peek()?.kind === 'word' && peek()!.text.toUpperCase() === w;
   const or = (): Query => {
     const parts = [and()];
-    while (word('OR')) i++, parts.push(and());
+    while (word('OR')) {
+      i++;
+      parts.push(and());
+    }
     return parts.length === 1 ? parts[0]! : { any: parts };
   };
   const and = (): Query => {
     const parts = [primary()];
-    while (word('AND')) i++, parts.push(primary());
+    while (word('AND')) {
+      i++;
+      parts.push(primary());
+    }
     return parts.length === 1 ? parts[0]! : { all: parts };
   };
   const value = (): string => {
@@ -81,7 +90,7 @@ export function parseQuery(text: string | undefined): Query {
       return inner;
     }
     const name = tokens[i++];
-    if (!name || name.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
+    if (name?.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
     const field =
       (Object.hasOwn(ALIASES, name!.text) ? ALIASES[name!.text] : undefined) ??
       (FIELDS.includes(name!.text as Field)
@@ -91,7 +100,10 @@ export function parseQuery(text: string | undefined): Query {
     if (op?.kind === 'word' && op.text.toUpperCase() === 'IN') {
       if (tokens[i++]?.text !== '(') fail(`IN needs a list: ${name!.text} IN (a, b)`);
       const values = [value()];
-      while (peek()?.text === ',') i++, values.push(value());
+      while (peek()?.text === ',') {
+        i++;
+        values.push(value());
+      }
       if (tokens[i++]?.text !== ')') fail('a ")" is missing after the IN list');
       return check({ field, op: 'IN', values }, fail);
     }
@@ -144,7 +156,7 @@ function toNumber(field: Field, value: string): number {
 }
 
 /** The value a run has for a field (undefined: none, which matches only `!=`). */
-function valueOf(run: RunFacts, field: Field): string | number | undefined {
+function fieldValue(run: RunFacts, field: Field): string | number | undefined {
   switch (field) {
     case 'workflowType':
       return run.workflow;
@@ -171,7 +183,7 @@ function valueOf(run: RunFacts, field: Field): string | number | undefined {
 export function matches(run: RunFacts, query: Query): boolean {
   if ('all' in query) return query.all.every((q) => matches(run, q));
   if ('any' in query) return query.any.some((q) => matches(run, q));
-  const actual = valueOf(run, query.field);
+  const actual = fieldValue(run, query.field);
   const numeric = typeof actual === 'number';
   const wanted = query.values.map((v) =>
     numeric ? toNumber(query.field, v) : query.field === 'status' ? v.toUpperCase() : v,
@@ -186,7 +198,9 @@ export function matches(run: RunFacts, query: Query): boolean {
   return actual <= w!;
 }
 
-/** What the query's top-level AND says for sure about workflows and statuses: to narrow the runs read from the store. */
+/**
+ * What the query's top-level AND says for sure about workflows and statuses: to narrow the runs read from the store.
+ */
 export function narrowing(query: Query): { workflows?: string[]; statuses?: RunStatus[] } {
   const clauses = 'all' in query ? query.all : [query];
   const result: { workflows?: string[]; statuses?: RunStatus[] } = {};

@@ -30,7 +30,8 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
   if (b.workflowDef !== undefined && b.workflowDef !== null) {
     throw badRequest(
       'workflowDef',
-      'starting an unregistered (inline) workflowDef is not supported: register it with POST /api/metadata/workflow first',
+      'starting an unregistered (inline) workflowDef is not supported: register it with POST ' +
+        '/api/metadata/workflow first',
       null,
     );
   }
@@ -96,7 +97,14 @@ function startedBefore(request: StartRequest, existing: Run): Run {
 export function idempotentRunId(name: string, key: string): string {
   const hex = createHash('sha256').update(`${name}\u0000${key}`).digest('hex');
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  const parts = [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    `8${hex.slice(13, 16)}`,
+    `${variant}${hex.slice(17, 20)}`,
+    hex.slice(20, 32),
+  ];
+  return parts.join('-');
 }
 
 /** The run, or undefined when there is none with that id. */

@@ -8,7 +8,9 @@ export type TaskJson = Record<string, unknown>;
 /** Task types that wait for an external update rather than a worker that polls (declarative WAIT and HUMAN). */
 const WAIT_TYPES = ['WAIT', 'HUMAN'];
 
-/** Queue task types that are not for workers: the engine's own (waits for an update, sub-workflows its runner watches). */
+/**
+ * Queue task types that are not for workers: the engine's own (waits for an update, sub-workflows its runner watches).
+ */
 export const SYSTEM_TASK_TYPES: readonly string[] = [...WAIT_TYPES, SUB_WORKFLOW_TASK];
 
 /**
@@ -98,7 +100,10 @@ export function conductorTask(f: TaskFacts): TaskJson {
   };
 }
 
-/** A task of the task queue (a worker task, a declarative WAIT/HUMAN waiting for its update, a SUB_WORKFLOW) as Conductor JSON. */
+/**
+ * A task of the task queue (a worker task, a declarative WAIT/HUMAN
+ * waiting for its update, a SUB_WORKFLOW) as Conductor JSON.
+ */
 export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJson {
   const waits = WAIT_TYPES.includes(task.taskType);
   return conductorTask({

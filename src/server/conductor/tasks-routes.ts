@@ -95,7 +95,8 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
         });
         return sendId(reply, open.taskId);
       }
-      // A code workflow waiting for a signal shows it as a WAIT task named by the signal: completing it sends the signal.
+      // A code workflow waiting for a signal shows it as a WAIT
+      // task named by the signal: completing it sends the signal.
       const wait = run.waitingFor;
       if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(taskRefName)) {
         await engine.signal(workflowId, taskRefName, output);
@@ -134,7 +135,8 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     const line = logLine(request.body);
     const task = await engine.tasks.get(request.params.taskId);
     if (isTerminalTask(task.status)) throw conflict(`task '${task.taskId}' is ${task.status}: its log is closed`);
-    // A log line is progress: it goes with an IN_PROGRESS report that keeps the task where it is (and restarts its response timeout).
+    // A log line is progress: it goes with an IN_PROGRESS report that
+    // keeps the task where it is (and restarts its response timeout).
     await engine.tasks.report(task.taskId, { status: 'IN_PROGRESS', extendLease: true, logs: [line] });
     return sendEmpty(reply);
   });

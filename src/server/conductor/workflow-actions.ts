@@ -27,7 +27,10 @@ export async function remove(engine: Engine, id: string): Promise<void> {
   await engine.removeRun(id);
 }
 
-/** Pause: nothing new executes until resume (tasks already handed out may still be reported). Pausing a PAUSED one is a no-op. */
+/**
+ * Pause: nothing new executes until resume (tasks already handed
+ * out may still be reported). Pausing a PAUSED one is a no-op.
+ */
 export async function pause(engine: Engine, id: string): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status === 'paused') return;
@@ -121,7 +124,9 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
   return rerunFromOperation(engine, run, op, input);
 }
 
-/** Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it. */
+/**
+ * Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it.
+ */
 export async function skipTask(engine: Engine, id: string, ref: string, output: Json | undefined): Promise<void> {
   const run = await engine.getRun(id);
   if (isTerminal(run.status))
@@ -147,7 +152,8 @@ export async function skipTask(engine: Engine, id: string, ref: string, output: 
     return;
   }
   throw conflict(
-    `workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, a parked step or an awaited signal)`,
+    `workflow '${id}' has no task '${ref}' to skip now (a scheduled or running task, ` +
+      `a parked step or an awaited signal)`,
   );
 }
 
@@ -167,7 +173,8 @@ export async function upgrade(engine: Engine, id: string, body: Record<string, u
     if (value !== undefined && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0)) {
       throw badRequest(
         field,
-        `${field} is not supported: an upgrade replays the run's history on the new version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`,
+        `${field} is not supported: an upgrade replays the run's history on the new ` +
+          `version unchanged (a migration rewrites it: see POST /v1/runs/{id}/upgrade)`,
         value,
       );
     }

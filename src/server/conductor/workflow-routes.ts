@@ -46,8 +46,9 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     '/workflow/execute/:name/:version',
     hidden,
     async (request, reply) => {
+      // version 0: the latest
       const version =
-        integer({ version: request.params.version }, 'version', { min: 0, max: MAX_VERSION }) || undefined; // 0: the latest
+        integer({ version: request.params.version }, 'version', { min: 0, max: MAX_VERSION }) || undefined;
       const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
       const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
       const until = text(request.query, 'waitUntilTaskRef');

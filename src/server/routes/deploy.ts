@@ -50,7 +50,8 @@ const report = {
 export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, declarative }) => {
   let support: Promise<DeclarativeSupport> | undefined = declarative && Promise.resolve(declarative);
   const candidates = async (definitions: unknown[]) => {
-    const { env } = await (support ??= declarativeSupport());
+    support ??= declarativeSupport();
+    const { env } = await support;
     return definitions.map((def) => compileWorkflowDef(parseWorkflowDef(def), env));
   };
   const tags = ['deploy'];
@@ -59,7 +60,8 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
     {
       schema: {
         summary:
-          'Replay every in-flight run against candidate definitions: per-run verdicts, the change class, the structural diff, and whether it is safe',
+          'Replay every in-flight run against candidate definitions: per-run verdicts, ' +
+          'the change class, the structural diff, and whether it is safe',
         tags,
         body,
         response: { 200: report, ...errors(400) },
@@ -75,7 +77,8 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
     {
       schema: {
         summary:
-          'The deploy check as a runbook: per-version upgrade/migrate/drain with ETAs, rollout steps, canary and rollback',
+          'The deploy check as a runbook: per-version upgrade/migrate/drain with ETAs, ' +
+          'rollout steps, canary and rollback',
         tags,
         body,
         response: { 200: report, ...errors(400) },

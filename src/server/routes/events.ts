@@ -24,7 +24,10 @@ export const eventRoutes: FastifyPluginAsync<ServerContext> = async (app, { engi
       schema: {
         summary: 'Stream committed run changes (Server-Sent Events)',
         description:
-          "Each change is `event: run` with data `{ runId, events, status }` (`events`: the history event types committed; `status`: the run's new status, if it changed). Live only: nothing is replayed; changes committed by other processes are not streamed. Comment lines: one when subscribed, then a heartbeat every 15 s.",
+          'Each change is `event: run` with data `{ runId, events, status }` (`events`: ' +
+          "the history event types committed; `status`: the run's new status, " +
+          'if it changed). Live only: nothing is replayed; changes committed by other processes ' +
+          'are not streamed. Comment lines: one when subscribed, then a heartbeat every 15 s.',
         tags: ['events'],
         querystring: object({ runId: { ...runId, description: "only this run's changes (default: every run's)" } }),
         response: {

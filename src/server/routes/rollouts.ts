@@ -7,7 +7,8 @@ import { errors, listOf, object, percent, reason, ref, version, workflowName } f
 const kind = {
   enum: ['starts', 'upgrade'],
   description:
-    "starts: routed new starts; upgrade: the `from` version's in-flight runs, upgraded share by share (default: starts)",
+    "starts: routed new starts; upgrade: the `from` version's in-flight runs, " +
+    'upgraded share by share (default: starts)',
 };
 
 /** Health-gated rollouts: start (of starts or of in-flight runs), evaluate, and an operator's decisions. */
@@ -83,7 +84,8 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
       schema: {
         summary: 'Look at each unfinished rollout once: roll back the unhealthy, promote the healthy on schedule',
         description:
-          'Worker engines also do it on their own schedule; evaluators racing never both step a rollout. Moving runs needs both versions registered in the server.',
+          'Worker engines also do it on their own schedule; ' +
+          'evaluators racing never both step a rollout. Moving runs needs both versions registered in the server.',
         tags,
         response: { 200: listOf('rollouts', 'Rollout') },
       },

@@ -49,7 +49,8 @@ const ACTIONS: ActionSpec[] = [
   {
     path: 'pause',
     summary:
-      'Pause a running or waiting run: nothing new executes (an executing one stops at its next operation) until resume',
+      'Pause a running or waiting run: ' +
+      'nothing new executes (an executing one stops at its next operation) until resume',
     call: (e, id, o) => e.pause(id, o),
   },
 ];
@@ -58,7 +59,9 @@ const idParams = object({ id: runId }, ['id']);
 const tags = ['operator'];
 const who = { actor, reason };
 
-/** Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason. */
+/**
+ * Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason.
+ */
 export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
   for (const spec of ACTIONS) {
     const body =
@@ -71,7 +74,8 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
         schema: {
           summary: spec.summary,
           description:
-            "409 E_RUN_STATE when the action does not fit the run's state (nothing changes). `applied: false`: handed to the worker executing the run.",
+            "409 E_RUN_STATE when the action does not fit the run's state (nothing changes). `applied: " +
+            'false`: handed to the worker executing the run.',
           tags,
           params: idParams,
           body,

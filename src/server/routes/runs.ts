@@ -38,7 +38,8 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
       schema: {
         summary: 'Start a run',
         description:
-          'Starts a run of the workflow: 201 with the run; 200 with the existing run (nothing started) when `id` is taken.',
+          'Starts a run of the workflow: 201 with the run; ' +
+          '200 with the existing run (nothing started) when `id` is taken.',
         tags,
         body: object(
           {
@@ -100,7 +101,8 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
       schema: {
         summary: 'List runs, most recent first, a page at a time',
         description:
-          'Run summaries: no input or output unless `include` asks for them (a page of included ones ends early past 4 MiB). A page that is not the last gives `next`: pass it as `cursor` for the next one.',
+          'Run summaries: no input or output unless `include` asks for them (a page of included ones ends ' +
+          'early past 4 MiB). A page that is not the last gives `next`: pass it as `cursor` for the next one.',
         tags,
         querystring: object({
           workflow: workflowName,
@@ -220,7 +222,8 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
       schema: {
         summary: 'Wait for a run to finish',
         description:
-          'Answers once the run is over (completed, failed, cancelled or compensated): its output or its error. 408 E_TIMEOUT when it is not over in time.',
+          'Answers once the run is over (completed, failed, cancelled or compensated): ' +
+          'its output or its error. 408 E_TIMEOUT when it is not over in time.',
         tags,
         params: idParams,
         querystring: object({

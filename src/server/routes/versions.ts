@@ -42,7 +42,8 @@ const STATES = [
     path: 'quarantine',
     status: 'quarantined',
     summary:
-      "Stop a version's runs for a decision: none is executed (running ones stop at their next step) and it takes no starts",
+      "Stop a version's runs for a decision: " +
+      'none is executed (running ones stop at their next step) and it takes no starts',
   },
 ] as const;
 
@@ -151,7 +152,9 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
       schema: {
         summary: 'Migrate the in-flight runs of one version to another, each on its own; safe to run again',
         description:
-          "Applies the named migration, else the server's one migration for workflow from -> to, else a plain move (the history unchanged); each run is replayed on the target first, and a run it does not fit is refused and stays as it was.",
+          "Applies the named migration, else the server's one migration for workflow from -> to, " +
+          'else a plain move (the history unchanged); each run is replayed on the target first, ' +
+          'and a run it does not fit is refused and stays as it was.',
         tags,
         body: object(
           {
@@ -189,7 +192,9 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   );
 };
 
-/** The named migration (which must go workflow from -> to), else the one registered for that move, else a plain move. */
+/**
+ * The named migration (which must go workflow from -> to), else the one registered for that move, else a plain move.
+ */
 function pick(
   migrations: MigrationDefinition[],
   workflow: string,
@@ -211,7 +216,8 @@ function pick(
   if (fitting.length > 1)
     throw new FieldError(
       'body.migration',
-      `is required: ${fitting.length} migrations take ${workflow} v${from} to v${to} (${fitting.map((m) => `'${m.name}'`).join(', ')})`,
+      `is required: ${fitting.length} migrations take ${workflow} ` +
+        `v${from} to v${to} (${fitting.map((m) => `'${m.name}'`).join(', ')})`,
     );
   return fitting[0] ?? defineMigration({ workflow, from, to });
 }

@@ -87,7 +87,10 @@ async function applyChecked(pool: pg.Pool, batch: RunCommit[], leaseMs: number):
   });
 }
 
-/** Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make a run executable. */
+/**
+ * Runs whose commits may change who holds their lock key: ending a run hands its lock on, an operator's change may make
+ * a run executable.
+ */
 function changingKeys(batch: RunCommit[]): string[] {
   return [...new Set(batch.filter((c) => c.asOperator || handsLocksOn(c.update)).map((c) => c.runId))];
 }
@@ -105,7 +108,8 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   };
   const locked = await client.query<Locked>({
     name: 'wm_commit_lock',
-    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos, pending_action, epoch
+    text: `SELECT id, lease_owner, (lease_owner IS NULL OR lease_expires_at < now_ms()) AS lease_free, next_pos,
+      pending_action, epoch
            FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     values: [ids],
   });
@@ -132,7 +136,10 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
       run.nextPos += commit.events.length;
       if (u?.epoch !== undefined) run.epoch = u.epoch;
       epochs.set(commit, run.epoch);
-      if (u && (u.releaseLease || isAtRest(u.status))) (run.owner = null), (run.free = true);
+      if (u && (u.releaseLease || isAtRest(u.status))) {
+        run.owner = null;
+        run.free = true;
+      }
     }
   }
   if (accepted.length === 0) return outcomes;
@@ -150,7 +157,8 @@ async function applyBatch(client: pg.PoolClient, batch: RunCommit[], leaseMs: nu
   const ended = merged.filter((m) => m.status !== null && isTerminal(m.status as RunStatus)).map((m) => m.runId);
   if (ended.length > 0) await releaseLocks(client, ended); // rule "lock hand-over" (commit-rules.ts)
   const operated = accepted.filter((c) => c.asOperator).map((c) => c.runId);
-  if (operated.length > 0) await keepExclusive(client, operated); // the ended ones are left alone: they execute nothing more
+  // the ended ones are left alone: they execute nothing more
+  if (operated.length > 0) await keepExclusive(client, operated);
   const onTasks = accepted.filter((c) => reportsWake(c.update)).map((c) => c.runId);
   if (ended.length || onTasks.length || accepted.some((c) => c.newTasks || c.consumedTasks))
     await applyTaskWrites(client, accepted, ended, onTasks);
@@ -190,7 +198,8 @@ async function insertEvents(
     name: 'wm_commit_events',
     text: `INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch)
            SELECT r, p, t, s, n, d, COALESCE(a, now_ms()), ep
-           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::int[]) AS e(r, p, t, s, n, d, a, ep)`,
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::int[])
+             AS e(r, p, t, s, n, d, a, ep)`,
     values: [cols.run, cols.pos, cols.type, cols.seq, cols.name, cols.data, cols.at, cols.epoch],
   });
 }
@@ -218,7 +227,10 @@ export function merge(commits: RunCommit[]): MergedUpdate[] {
       if (u.input !== undefined) m.input = JSON.stringify(u.input);
       const ends = isAtRest(u.status);
       m.clearPending = m.clearPending || Boolean(u.clearPendingAction);
-      if (u.clearResult) (m.output = null), (m.error = null);
+      if (u.clearResult) {
+        m.output = null;
+        m.error = null;
+      }
       if (u.output !== undefined) m.output = JSON.stringify(u.output);
       if (u.error !== undefined) m.error = u.error === null ? null : JSON.stringify(u.error);
       if (u.waitingFor !== undefined) m.waitingFor = u.waitingFor === null ? null : JSON.stringify(u.waitingFor);
@@ -255,20 +267,25 @@ export function runUpdateSql(fence = { from: '', where: '', returning: '' }): st
                -- dueAfterCommit rule 3: a signal it waits for is in its inbox (rule 1: wake is null at rest)
                WHEN u.wake IS NOT NULL AND EXISTS (
                  SELECT 1 FROM signals s
-                 WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT jsonb_array_elements_text(u.wake::jsonb))
+                 WHERE s.run_id = r.id AND s.consumed_at IS NULL AND s.name IN (SELECT
+                   jsonb_array_elements_text(u.wake::jsonb))
                    AND NOT (s.id = ANY($19::bigint[])))
                  THEN now_ms()
                -- dueAfterCommit rule 2 (leavesActionToNextClaim): an action pending as the run gives up its lease
-               WHEN u.release AND u.status IN ('waiting', 'running', 'compensating') AND r.pending_action IS NOT NULL AND NOT u.clear_pending THEN now_ms()
+               WHEN u.release AND u.status IN ('waiting', 'running', 'compensating') AND r.pending_action IS NOT NULL
+                 AND NOT u.clear_pending THEN now_ms()
                -- rules 1 and 4: merge set due_at null for a run at rest
                WHEN u.set_due THEN u.due_at
                ELSE r.due_at END,
              lease_owner = CASE WHEN u.release THEN NULL ELSE r.lease_owner END,
              lease_expires_at = CASE WHEN u.release THEN NULL ELSE now_ms() + $16 END,
              pending_action = CASE WHEN u.clear_pending THEN NULL ELSE r.pending_action END
-           FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[], $9::text[],
-                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[], $18::int[], $20::int[], $21::text[])
-             AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention, attention,
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::bool[], $7::text[], $8::bool[],
+             $9::text[],
+                       $10::bool[], $11::text[], $12::bool[], $13::bigint[], $14::text[], $15::bool[], $17::bool[],
+                         $18::int[], $20::int[], $21::text[])
+             AS u(id, next_pos, status, set_output, output, set_error, error, set_waiting, waiting, set_attention,
+               attention,
                   set_due, due_at, wake, release, clear_pending, version, epoch, input)${fence.from}
            WHERE r.id = u.id${fence.where}${fence.returning}`;
 }

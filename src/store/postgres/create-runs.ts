@@ -62,7 +62,10 @@ async function createChecked(pool: pg.Pool, requests: CreateRunRequest[], leaseM
   });
 }
 
-/** Creates the runs inside the caller's transaction: those without a lock in one statement, then each locked one under its key. */
+/**
+ * Creates the runs inside the caller's transaction: those without a lock in one statement, then each locked one under
+ * its key.
+ */
 async function createAll(
   client: pg.PoolClient,
   requests: CreateRunRequest[],
@@ -75,7 +78,10 @@ async function createAll(
   );
   const out = new Map<CreateRunRequest, CreateRunResult>();
   const plain = requests.filter((r) => !r.lock);
-  if (plain.length) (await createPlainRuns(client, plain, leaseMs)).forEach((result, i) => out.set(plain[i]!, result));
+  if (plain.length) {
+    const results = await createPlainRuns(client, plain, leaseMs);
+    for (const [i, result] of results.entries()) out.set(plain[i]!, result);
+  }
   for (const request of requests.filter((r) => r.lock))
     out.set(request, await createLockedRun(client, request, leaseMs));
   return requests.map((r) => out.get(r)!);
@@ -89,9 +95,12 @@ async function createPlainRuns(
 ): Promise<CreateRunResult[]> {
   const inserted = await client.query<RunRow>({
     name: 'wm_create_runs',
-    text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at, expires_at, correlation_id, created_at, updated_at)
-           SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c, now_ms(), now_ms()
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[]) AS r(id, w, v, i, o, e, c)
+    text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at,
+      expires_at, correlation_id, created_at, updated_at)
+           SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c,
+             now_ms(), now_ms()
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[]) AS r(id, w,
+             v, i, o, e, c)
            ON CONFLICT (id) DO NOTHING
            RETURNING ${runColumns()}`,
     values: [
@@ -145,7 +154,11 @@ async function createLockedRun(
   if (existing) return { created: false, run: runFromRow(existing), claimed: undefined };
   const taken = await client.query({
     name: 'wm_take_lock',
-    text: 'INSERT INTO locks (key, ' + 'run_id, acquired_at) VALUES ($1, ' + '$2, now_ms()) ON CONFLICT (key) DO NOTHING RETURNING key',
+    text:
+      'INSERT INTO locks (key, ' +
+      'run_id, acquired_at) VALUES ($1, ' +
+      '$2, now_ms()) ON CONFLICT (key) DO ' +
+      'NOTHING RETURNING key',
     values: [lock.key, request.id],
   });
   const queued = taken.rowCount === 0;
@@ -164,7 +177,8 @@ async function createLockedRun(
   const [row] = (
     await client.query<RunRow>({
       name: 'wm_create_locked_run',
-      text: `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
+      text: `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner,
+        lease_expires_at,
                                expires_at, lock_key, correlation_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
                      CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, now_ms(), now_ms())
@@ -187,7 +201,8 @@ async function createLockedRun(
     })
   ).rows;
   if (!row) {
-    // The same id was just started with another key (another input) elsewhere: that run stands, this start takes nothing.
+    // The same id was just started with another key (another input) elsewhere: that run stands, this start takes
+    // nothing.
     if (!queued)
       await client.query({
         name: 'wm_untake_lock',

@@ -10,7 +10,8 @@ export class PostgresDefinitions implements DefinitionStore {
     if (sources.length === 0) return;
     await this.pool.query({
       name: 'wm_save_sources',
-      text: `UPDATE workflow_versions v SET source = s.src::jsonb FROM unnest($1::text[], $2::int[], $3::text[]) AS s(w, n, src)
+      text: `UPDATE workflow_versions v SET source = s.src::jsonb FROM unnest($1::text[], $2::int[], $3::text[]) AS
+        s(w, n, src)
              WHERE v.workflow = s.w AND v.version = s.n`,
       values: [
         sources.map((s) => s.workflow),
@@ -23,7 +24,11 @@ export class PostgresDefinitions implements DefinitionStore {
   async listSources(): Promise<WorkflowSource[]> {
     const { rows } = await this.pool.query<WorkflowSource>({
       name: 'wm_list_sources',
-      text: 'SELECT workflow, version, ' + 'source FROM workflow_versions WHERE source ' + 'IS NOT NULL ORDER BY workflow, version',
+      text:
+        'SELECT workflow, version, ' +
+        'source FROM workflow_versions WHERE source ' +
+        'IS NOT NULL ORDER BY ' +
+        'workflow, version',
     });
     return rows;
   }
@@ -53,7 +58,8 @@ export class PostgresDefinitions implements DefinitionStore {
     if (definitions.length === 0) return;
     await this.pool.query({
       name: 'wm_save_task_definitions',
-      text: `INSERT INTO task_definitions (name, definition, updated_at) SELECT n, d::jsonb, now_ms() FROM unnest($1::text[], $2::text[]) AS t(n, d)
+      text: `INSERT INTO task_definitions (name, definition, updated_at) SELECT n, d::jsonb, now_ms() FROM
+        unnest($1::text[], $2::text[]) AS t(n, d)
              ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
       values: [definitions.map((d) => d.name), definitions.map((d) => JSON.stringify(d.definition))],
     });

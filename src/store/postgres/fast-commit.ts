@@ -13,14 +13,16 @@ const FAST_COMMIT_SQL = `WITH fenced AS (
 events AS (
   INSERT INTO history (run_id, pos, type, seq, name, data, at, epoch)
   SELECT e.r, e.p, e.t, e.s, e.n, e.d, COALESCE(e.a, now_ms()), fenced.epoch
-  FROM unnest($25::text[], $26::int[], $27::text[], $28::int[], $29::text[], $30::text[], $31::bigint[]) AS e(r, p, t, s, n, d, a)
+  FROM unnest($25::text[], $26::int[], $27::text[], $28::int[], $29::text[], $30::text[], $31::bigint[])
+    AS e(r, p, t, s, n, d, a)
   JOIN fenced ON fenced.id = e.r
   RETURNING 1),
 consumed AS (
   UPDATE signals s SET consumed_at = now_ms()
   FROM fenced WHERE s.run_id = fenced.id AND s.id = ANY($19::bigint[]) AND s.consumed_at IS NULL
   RETURNING 1)
-SELECT id, pending_action, (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM consumed) AS consumed FROM fenced`;
+SELECT id, pending_action, (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM consumed) AS consumed
+  FROM fenced`;
 
 /**
  * The hot path of group commit on PostgreSQL: one statement, one round trip, its own transaction. It

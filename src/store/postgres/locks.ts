@@ -45,7 +45,8 @@ export async function releaseLocks(client: pg.PoolClient, runIds: string[]): Pro
              WHERE r.status = 'waiting' AND r.waiting_for->>'kind' = 'lock'
              ORDER BY r.lock_key, r.created_at, r.id),
            granted AS (INSERT INTO locks (key, run_id, acquired_at) SELECT key, id, now_ms() FROM next RETURNING run_id)
-           UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id IN (SELECT run_id FROM granted)`,
+           UPDATE runs SET due_at = now_ms(), waiting_for = NULL, updated_at = now_ms() WHERE id IN (SELECT run_id FROM
+             granted)`,
     values: [runIds],
   });
 }
@@ -84,7 +85,11 @@ export async function keepExclusive(client: pg.PoolClient, runIds: string[]): Pr
     if (step !== 'requeue') continue;
     await client.query({
       name: 'wm_lock_requeue',
-      text: "UPDATE runs SET status = 'waiting', " + "waiting_for = $2::jsonb, " + "due_at = NULL, updated_at = now_ms() WHERE id = $1",
+      text:
+        "UPDATE runs SET status = 'waiting', " +
+        'waiting_for = $2::jsonb, ' +
+        'due_at = NULL, updated_at = ' +
+        'now_ms() WHERE id = $1',
       values: [run.id, JSON.stringify({ kind: 'lock', name: run.key })],
     });
   }

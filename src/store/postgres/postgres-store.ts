@@ -176,7 +176,8 @@ export class PostgresStore implements Store {
       const known = await client.query<{ workflow: string; version: number; fingerprint: string; given: string }>({
         name: 'wm_register_conflicts',
         text: `SELECT v.workflow, v.version, v.fingerprint, r.f AS given
-               FROM workflow_versions v JOIN unnest($1::text[], $2::int[], $3::text[]) AS r(w, n, f) ON v.workflow = r.w AND v.version = r.n
+               FROM workflow_versions v JOIN unnest($1::text[], $2::int[], $3::text[]) AS r(w, n, f) ON v.workflow =
+                 r.w AND v.version = r.n
                WHERE v.fingerprint <> r.f`,
         values,
       });
@@ -211,7 +212,8 @@ export class PostgresStore implements Store {
     await this.query(
       'wm_set_route',
       `INSERT INTO routes (workflow, current, candidate, percent, updated_at) VALUES ($1, $2, $3, $4, now_ms())
-       ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
+       ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent =
+         excluded.percent, updated_at = excluded.updated_at`,
       [workflow, route.current, route.candidate, route.percent],
     );
   }
@@ -220,7 +222,8 @@ export class PostgresStore implements Store {
     const rows = await this.query(
       'wm_save_rollout',
       `INSERT INTO rollouts (rollout_key, state, revision) VALUES ($1, $2::jsonb, 1)
-       ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE rollouts.revision = $3
+       ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE
+         rollouts.revision = $3
        RETURNING revision`,
       [key, JSON.stringify(state), expected],
     );
@@ -241,7 +244,10 @@ export class PostgresStore implements Store {
   ): Promise<Partial<Record<Run['status'], number>>> {
     const rows = await this.query<{ status: Run['status']; count: number }>(
       'wm_outcomes_since',
-      'SELECT status, ' + 'COUNT(*)::int AS count FROM runs WHERE workflow ' + '= $1 AND version = $2 AND created_at >= $3 GROUP BY status',
+      'SELECT status, ' +
+        'COUNT(*)::int AS count FROM runs WHERE workflow ' +
+        '= $1 AND version = $2 AND created_at ' +
+        '>= $3 GROUP BY status',
       [workflow, version, sinceMs],
     );
     return Object.fromEntries(rows.map((r) => [r.status, r.count]));
@@ -287,7 +293,8 @@ export class PostgresStore implements Store {
     const rows = await this.query<RunRow>(
       'wm_list_runs',
       `SELECT ${runColumns()} FROM runs
-       WHERE ($1::text IS NULL OR workflow = $1) AND ($2::int IS NULL OR version = $2) AND ($3::text[] IS NULL OR status = ANY($3))
+       WHERE ($1::text IS NULL OR workflow = $1) AND ($2::int IS NULL OR version = $2) AND ($3::text[] IS NULL OR
+         status = ANY($3))
          AND ($5::text IS NULL OR correlation_id = $5)
        ORDER BY created_at DESC, id LIMIT $4`,
       [filter.workflow ?? null, filter.version ?? null, statuses, filter.limit ?? 100, filter.correlationId ?? null],
@@ -327,7 +334,8 @@ export class PostgresStore implements Store {
          ORDER BY due_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED)
-       UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = CASE WHEN r.status = 'compensating' THEN r.status ELSE 'running' END, updated_at = now_ms()
+       UPDATE runs r SET lease_owner = $3, lease_expires_at = now_ms() + $4, status = CASE WHEN r.status =
+         'compensating' THEN r.status ELSE 'running' END, updated_at = now_ms()
        FROM due WHERE r.id = due.id
        RETURNING ${runColumns('r')}`,
       [served.map((s) => `${s.workflow}@${s.version}`), limit, workerId, leaseMs],
@@ -360,7 +368,11 @@ export class PostgresStore implements Store {
     );
     for (const row of history) byRun.get(row.run_id)!.history.push(eventFromRow(row));
     for (const row of signals) byRun.get(row.run_id)!.signals.push(signalFromRow(row));
-    for (const task of outcomes) (byRun.get(task.runId)!.taskOutcomes ??= []).push(task);
+    for (const task of outcomes) {
+      const claimed = byRun.get(task.runId)!;
+      claimed.taskOutcomes ??= [];
+      claimed.taskOutcomes.push(task);
+    }
     return [...byRun.values()];
   }
 
@@ -372,7 +384,10 @@ export class PostgresStore implements Store {
     if (hasNul(runId)) return false;
     const rows = await this.query(
       'wm_set_pending_action',
-      'UPDATE runs SET pending_action = $2::jsonb WHERE id = $1 AND ' + 'lease_owner IS NOT NULL AND ' + 'lease_expires_at >= now_ms() RETURNING id',
+      'UPDATE runs SET pending_action = $2::jsonb WHERE ' +
+        'id = $1 AND ' +
+        'lease_owner IS NOT NULL AND ' +
+        'lease_expires_at >= now_ms() RETURNING id',
       [runId, JSON.stringify(action)],
     );
     return rows.length > 0;
@@ -397,7 +412,8 @@ export class PostgresStore implements Store {
     const rows = await this.query(
       'wm_release',
       `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-         due_at = CASE WHEN status IN ('running', 'compensating') THEN LEAST(COALESCE(due_at, now_ms()), now_ms()) ELSE due_at END
+         due_at = CASE WHEN status IN ('running', 'compensating') THEN LEAST(COALESCE(due_at, now_ms()), now_ms()) ELSE
+           due_at END
        WHERE lease_owner = $1 AND ($2::text[] IS NULL OR id = ANY($2))
        RETURNING id`,
       [workerId, runIds ?? null],
@@ -458,8 +474,10 @@ export class PostgresStore implements Store {
   async heartbeat(workerId: string, served: WorkflowVersionRef[], ttlMs: number): Promise<void> {
     await this.query(
       'wm_heartbeat',
-      `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES ($1, $2::jsonb, now_ms(), now_ms(), now_ms() + $3)
-       ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+      `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES ($1, $2::jsonb, now_ms(),
+        now_ms(), now_ms() + $3)
+       ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at
+         = excluded.expires_at`,
       [workerId, JSON.stringify(served), ttlMs],
     );
   }
@@ -479,7 +497,9 @@ export class PostgresStore implements Store {
   async countRuns(): Promise<RunCount[]> {
     return this.query<RunCount>(
       'wm_count_runs',
-      'SELECT workflow, version, status, ' + 'COUNT(*)::int AS count FROM runs GROUP BY workflow, ' + 'version, status ORDER BY workflow, version, status',
+      'SELECT workflow, version, status, ' +
+        'COUNT(*)::int AS count FROM runs GROUP BY workflow, ' +
+        'version, status ORDER BY workflow, version, status',
     );
   }
 
@@ -489,9 +509,11 @@ export class PostgresStore implements Store {
       `SELECT workflow, version, status,
          CASE status
            WHEN 'waiting' THEN (waiting_for->>'kind') || COALESCE(':' || (waiting_for->>'name'), '')
-           WHEN 'needs_attention' THEN (attention->'details'->>'reason') || COALESCE(':' || (attention->'details'->>'step'), '')
+           WHEN 'needs_attention' THEN (attention->'details'->>'reason') || COALESCE(':' ||
+             (attention->'details'->>'step'), '')
          END AS "parkedOn",
-         COUNT(*)::int AS count, MIN(created_at) AS "oldestCreatedAt", MIN(due_at) AS "earliestDueAt", MAX(due_at) AS "latestDueAt",
+         COUNT(*)::int AS count, MIN(created_at) AS "oldestCreatedAt", MIN(due_at) AS "earliestDueAt", MAX(due_at) AS
+           "latestDueAt",
          COUNT(*) FILTER (WHERE due_at IS NULL)::int AS unscheduled
        FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated')
        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
@@ -504,12 +526,14 @@ export class PostgresStore implements Store {
       `WITH marks AS (
          SELECT r.workflow, h.data::jsonb->>'id' AS patch, MIN(h.at) AS first_seen
          FROM history h JOIN runs r ON r.id = h.run_id WHERE h.type = 'patch_marker' GROUP BY 1, 2),
-       inflight AS (SELECT id, workflow, created_at FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled', 'compensated')),
+       inflight AS (SELECT id, workflow, created_at FROM runs WHERE status NOT IN ('completed', 'failed', 'cancelled',
+         'compensated')),
        marked AS (SELECT DISTINCT h.run_id, h.data::jsonb->>'id' AS patch FROM history h WHERE h.type = 'patch_marker')
        SELECT m.workflow, m.patch, m.first_seen AS "firstSeenAt",
          COUNT(i.id) FILTER (WHERE k.run_id IS NOT NULL)::int AS patched,
          COUNT(i.id) FILTER (WHERE k.run_id IS NULL)::int AS "onOldBranch"
-       FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow LEFT JOIN marked k ON k.run_id = i.id AND k.patch = m.patch
+       FROM marks m LEFT JOIN inflight i ON i.workflow = m.workflow LEFT JOIN marked k ON k.run_id = i.id AND k.patch =
+         m.patch
        GROUP BY m.workflow, m.patch, m.first_seen ORDER BY 1, 2`,
     );
   }

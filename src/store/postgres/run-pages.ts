@@ -7,7 +7,8 @@ import { runFromRow, type RunRow } from './rows.js';
 export type Read = <R extends object>(text: string, values: unknown[]) => Promise<R[]>;
 
 /** Every `runs` column but input and output, with their sizes: what a list reads. */
-const SUMMARY_COLUMNS = `id, workflow, version, status, error, waiting_for, attention, next_pos, due_at, lease_owner, lease_expires_at, expires_at,
+const SUMMARY_COLUMNS = `id, workflow, version, status, error, waiting_for, attention, next_pos, due_at, lease_owner,
+  lease_expires_at, expires_at,
   lock_key, correlation_id, pending_action, epoch, created_at, updated_at, NULL AS input, NULL AS output,
   octet_length(input) AS input_size, octet_length(output) AS output_size`;
 
@@ -64,7 +65,9 @@ type Body = { id: string; input: string | null; output: string | null };
 /** The included inputs and outputs of the page's runs, read in one statement. */
 async function bodiesOf(read: Read, rows: SummaryRow[], include: ('input' | 'output')[]): Promise<Map<string, Body>> {
   if (include.length === 0 || rows.length === 0) return new Map();
-  const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ` + `${include.includes('output') ? 'output' : 'NULL AS output'}`;
+  const columns =
+    `${include.includes('input') ? 'input' : 'NULL AS input'}, ` +
+    `${include.includes('output') ? 'output' : 'NULL AS output'}`;
   const found = await read<Body>(`SELECT id, ${columns} FROM runs WHERE id = ANY($1::text[])`, [rows.map((r) => r.id)]);
   return new Map(found.map((b) => [b.id, b]));
 }

@@ -19,15 +19,19 @@ type TaskRow = Row<string>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
-/** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
+/**
+ * When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll.
+ */
 const deadline = (t: string) =>
-  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
+  `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ` +
+  `${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
 
 /** Hands out the oldest visible tasks of a type ($1) to a worker ($2), at most $3. */
 const POLL_SQL = `WITH next AS (
     SELECT task_id FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED' AND visible_at <= now_ms()
     ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-  UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at = COALESCE(t.started_at, now_ms()), updated_at = now_ms(),
+  UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at =
+    COALESCE(t.started_at, now_ms()), updated_at = now_ms(),
     response_deadline = ${deadline('t.')}
   FROM next WHERE t.task_id = next.task_id RETURNING ${taskColumns('t')}`;
 
@@ -56,7 +60,8 @@ export class PostgresTasks implements TaskQueue {
       });
       const { rows } = await client.query<{ in_progress: number; started: number }>({
         name: 'wm_task_load',
-        text: `SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS')::int AS in_progress, COUNT(*) FILTER (WHERE started_at >= now_ms() - $2)::int AS started
+        text: `SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS')::int AS in_progress, COUNT(*) FILTER (WHERE
+          started_at >= now_ms() - $2)::int AS started
                FROM tasks WHERE task_type = $1 AND (status = 'IN_PROGRESS' OR started_at >= now_ms() - $2)`,
         values: [taskType, limits.rateWindowMs ?? 1000],
       });
@@ -175,11 +180,16 @@ export class PostgresTasks implements TaskQueue {
       const { rows } = await client.query<{ n: number }>({
         name: 'wm_task_time_out',
         text: `WITH late AS (
-                 UPDATE tasks SET status = 'TIMED_OUT', ended_at = now_ms(), updated_at = now_ms(), response_deadline = NULL,
-                   reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= now_ms() THEN '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
-                            ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms' END
-                 WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms() AND run_id = ANY($1::text[]) RETURNING run_id),
-               woken AS (UPDATE runs SET due_at = now_ms() WHERE id IN (SELECT run_id FROM late) AND status = 'waiting' RETURNING 1)
+                 UPDATE tasks SET status = 'TIMED_OUT', ended_at = now_ms(), updated_at = now_ms(), response_deadline =
+                   NULL,
+                   reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= now_ms() THEN
+                     '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
+                            ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' ||
+                              response_timeout_ms || ' ms' END
+                 WHERE status = 'IN_PROGRESS' AND response_deadline < now_ms() AND run_id = ANY($1::text[]) RETURNING
+                   run_id),
+               woken AS (UPDATE runs SET due_at = now_ms() WHERE id IN (SELECT run_id FROM late) AND status = 'waiting'
+                 RETURNING 1)
                SELECT (SELECT COUNT(*) FROM late)::int AS n`,
         values: [late.rows.map((r) => r.run_id)],
       });
@@ -195,13 +205,17 @@ export async function taskOutcomesOf(pool: pg.Pool, runIds: string[]): Promise<T
   const { rows } = await pool.query<TaskRow>({
     name: 'wm_task_outcomes',
     text: `SELECT ${taskColumns()} FROM tasks
-           WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY run_id, seq, attempt`,
+           WHERE run_id = ANY($1::text[]) AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY run_id, seq,
+             attempt`,
     values: [runIds],
   });
   return rows.map(fromRow);
 }
 
-/** Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs with a report woken. */
+/**
+ * Inside a batch's transaction: tasks scheduled, reports recorded, open tasks of ended runs cancelled, suspended runs
+ * with a report woken.
+ */
 export async function applyTaskWrites(
   client: pg.PoolClient,
   commits: RunCommit[],
@@ -213,9 +227,11 @@ export async function applyTaskWrites(
     const col = <K extends keyof (typeof created)[number]>(key: K) => created.map((t) => t[key]);
     await client.query({
       name: 'wm_task_insert',
-      text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
+      text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input,
+        response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
              SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp, rt, tm, now_ms(), vis, now_ms()
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[],
+               $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])
                AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm)`,
       values: [
         col('taskId'),
@@ -244,7 +260,9 @@ export async function applyTaskWrites(
   if (ended.length) {
     await client.query({
       name: 'wm_task_cancel_open',
-      text: `UPDATE tasks SET status = 'CANCELED', ended_at = now_ms(), updated_at = now_ms(), consumed_at = now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
+      text:
+        `UPDATE tasks SET status = 'CANCELED', ended_at = now_ms(), updated_at = now_ms(), consumed_at = ` +
+        `now_ms() WHERE run_id = ANY($1::text[]) AND status IN ${OPEN}`,
       values: [ended],
     });
   }
@@ -252,7 +270,8 @@ export async function applyTaskWrites(
     await client.query({
       name: 'wm_task_wake_suspended',
       text: `UPDATE runs r SET due_at = now_ms() WHERE r.id = ANY($1::text[]) AND r.status = 'waiting'
-               AND EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.id AND t.consumed_at IS NULL AND t.status NOT IN ${OPEN})`,
+               AND EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.id AND t.consumed_at IS NULL AND t.status NOT IN
+                 ${OPEN})`,
       values: [suspendedOnTasks],
     });
   }

@@ -34,14 +34,16 @@ export class WakeListener {
     if (this.closed) return;
     const client = new pg.Client(this.config);
     this.client = client;
-    client.on('notification', () => this.listeners.forEach((l) => l()));
+    client.on('notification', () => {
+      for (const listener of this.listeners) listener();
+    });
     client.on('error', () => this.reconnect(client));
     client.on('end', () => this.reconnect(client));
     try {
       await client.connect();
       await client.query(`LISTEN "${this.channel}"`);
       this.backoffMs = 100;
-      this.listeners.forEach((l) => l()); // anything that happened while we were not listening
+      for (const listener of this.listeners) listener(); // anything that happened while we were not listening
     } catch {
       this.reconnect(client);
     }

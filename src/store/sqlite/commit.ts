@@ -67,7 +67,8 @@ export class SqliteCommits {
     } catch (error) {
       if (isOutage(error, this.db)) throw error;
     }
-    // The database refused one commit (a step outcome written twice, a value it cannot take): each in its own savepoint.
+    // The database refused one commit (a step outcome written twice, a value it cannot take): each in its own
+    // savepoint.
     const inSavepoint = this.db.transaction(checked);
     return this.db
       .transaction(() =>
@@ -178,7 +179,10 @@ export function isConstraintError(error: unknown): boolean {
   return (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
 }
 
-/** SQLite result codes that mean the database, not one item, is failing: the whole batch fails (and is retried by its writers). */
+/**
+ * SQLite result codes that mean the database, not one item, is failing: the whole batch fails (and is retried by its
+ * writers).
+ */
 const OUTAGE_CODES = [
   'SQLITE_BUSY',
   'SQLITE_LOCKED',

@@ -15,7 +15,10 @@ export class SqliteDefinitions implements DefinitionStore {
       hasRuns: db.prepare('SELECT 1 FROM runs WHERE workflow = ? AND version = ? LIMIT 1'),
       removeVersion: db.prepare('DELETE FROM workflow_versions WHERE workflow = ? AND version = ?'),
       saveTaskDefinition: db.prepare(
-        'INSERT INTO task_definitions (name, definition, updated_at) VALUES (?, ?, ' + '?) ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, ' + 'updated_at = excluded.updated_at',
+        'INSERT INTO task_definitions (name, definition, updated_at) ' +
+          'VALUES (?, ?, ' +
+          '?) ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, ' +
+          'updated_at = excluded.updated_at',
       ),
       listTaskDefinitions: db.prepare('SELECT name, definition FROM task_definitions ORDER BY name'),
       removeTaskDefinition: db.prepare('DELETE FROM task_definitions WHERE name = ?'),
@@ -24,9 +27,9 @@ export class SqliteDefinitions implements DefinitionStore {
 
   async saveSources(sources: WorkflowSource[]): Promise<void> {
     this.db
-      .transaction(() =>
-        sources.forEach((s) => this.sql.saveSource.run(JSON.stringify(s.source), s.workflow, s.version)),
-      )
+      .transaction(() => {
+        for (const s of sources) this.sql.saveSource.run(JSON.stringify(s.source), s.workflow, s.version);
+      })
       .immediate();
   }
 
@@ -50,9 +53,9 @@ export class SqliteDefinitions implements DefinitionStore {
   async saveTaskDefinitions(definitions: TaskDefinition[]): Promise<void> {
     const now = Date.now();
     this.db
-      .transaction(() =>
-        definitions.forEach((d) => this.sql.saveTaskDefinition.run(d.name, JSON.stringify(d.definition), now)),
-      )
+      .transaction(() => {
+        for (const d of definitions) this.sql.saveTaskDefinition.run(d.name, JSON.stringify(d.definition), now);
+      })
       .immediate();
   }
 

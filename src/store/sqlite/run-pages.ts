@@ -5,7 +5,8 @@ import type { RunFilter, RunPage, RunPageQuery, RunSummary } from '../types.js';
 import { runFromRow, type RunRow } from './rows.js';
 
 /** Every `runs` column but input and output, with their sizes: what a list reads. */
-const SUMMARY_COLUMNS = `id, workflow, version, status, error, waiting_for, attention, next_pos, due_at, lease_owner, lease_expires_at, expires_at,
+const SUMMARY_COLUMNS = `id, workflow, version, status, error, waiting_for, attention, next_pos, due_at, lease_owner,
+  lease_expires_at, expires_at,
   lock_key, correlation_id, pending_action, epoch, created_at, updated_at, NULL AS input, NULL AS output,
   octet_length(input) AS input_size, octet_length(output) AS output_size`;
 
@@ -49,7 +50,10 @@ export function pageRuns(db: Database.Database, query: RunPageQuery): RunPage {
     params.push(...searched.map(() => containsPattern(word)));
   }
   const limit = query.limit ?? 100;
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM runs ` + `${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ` + `ORDER BY created_at DESC, id LIMIT ?`;
+  const sql =
+    `SELECT ${SUMMARY_COLUMNS} FROM runs ` +
+    `${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ` +
+    `ORDER BY created_at DESC, id LIMIT ?`;
   const rows = db.prepare(sql).all(...params, limit + 1) as SummaryRow[];
   const taken = rows.slice(0, rowsThatFit(rows, query, limit));
   const bodies = bodiesOf(db, taken, query.include ?? []);
@@ -67,7 +71,9 @@ function bodiesOf(
   include: ('input' | 'output')[],
 ): Map<string, { input: string | null; output: string | null }> {
   if (include.length === 0 || rows.length === 0) return new Map();
-  const columns = `${include.includes('input') ? 'input' : 'NULL AS input'}, ` + `${include.includes('output') ? 'output' : 'NULL AS output'}`;
+  const columns =
+    `${include.includes('input') ? 'input' : 'NULL AS input'}, ` +
+    `${include.includes('output') ? 'output' : 'NULL AS output'}`;
   const found = db
     .prepare(`SELECT id, ${columns} FROM runs WHERE id IN (${rows.map(() => '?').join(', ')})`)
     .all(...rows.map((r) => r.id)) as { id: string; input: string | null; output: string | null }[];

@@ -59,7 +59,10 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a writer waits for another process's transaction, in ms. (Default: 10000) */
   busyTimeoutMs?: number;
-  /** Create the file (or the tables in an empty one) if missing; false fails with E_STORE_NOT_FOUND and writes nothing. (Default: true) */
+  /**
+   * Create the file (or the tables in an empty one) if missing; false fails with E_STORE_NOT_FOUND and writes nothing.
+   * (Default: true)
+   */
   create?: boolean;
 }
 
@@ -108,12 +111,14 @@ export class SqliteStore implements Store {
       setVersionStatus: db.prepare('UPDATE workflow_versions SET status = ? WHERE workflow = ? AND version = ?'),
       setRoute: db.prepare(
         `INSERT INTO routes (workflow, current, candidate, percent, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent = excluded.percent, updated_at = excluded.updated_at`,
+         ON CONFLICT (workflow) DO UPDATE SET current = excluded.current, candidate = excluded.candidate, percent =
+           excluded.percent, updated_at = excluded.updated_at`,
       ),
       deleteRoute: db.prepare('DELETE FROM routes WHERE workflow = ?'),
       saveRollout: db.prepare(
         `INSERT INTO rollouts (rollout_key, state, revision) VALUES (@key, @state, 1)
-         ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE rollouts.revision = @expected`,
+         ON CONFLICT (rollout_key) DO UPDATE SET state = excluded.state, revision = rollouts.revision + 1 WHERE
+           rollouts.revision = @expected`,
       ),
       listRollouts: db.prepare('SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key'),
       outcomesSince: db.prepare(
@@ -124,7 +129,8 @@ export class SqliteStore implements Store {
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
       insertRun: db.prepare(
-        `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner, lease_expires_at,
+        `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner,
+          lease_expires_at,
                            expires_at, lock_key, correlation_id, created_at, updated_at)
          VALUES (@id, @workflow, @version, @status, @input, @waitingFor, 1, @dueAt, @leaseOwner, @leaseExpiresAt,
                  @expiresAt, @lockKey, @correlationId, @now, @now)
@@ -139,12 +145,14 @@ export class SqliteStore implements Store {
       ),
       pendingSignals: db.prepare('SELECT * FROM signals WHERE run_id = ? AND consumed_at IS NULL ORDER BY id'),
       claim: db.prepare(
-        `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = CASE WHEN status = 'compensating' THEN status ELSE 'running' END, updated_at = @now
+        `UPDATE runs SET lease_owner = @owner, lease_expires_at = @expires, status = CASE WHEN status = 'compensating'
+          THEN status ELSE 'running' END, updated_at = @now
          WHERE id IN (
            SELECT id FROM runs
            WHERE status IN ('running', 'waiting', 'compensating') AND due_at <= @now
              AND (lease_owner IS NULL OR lease_expires_at < @now)
-             AND (workflow || '@' || version) IN (SELECT value FROM json_each(@served))${NOT_QUARANTINED}${HOLDS_ITS_LOCK}
+             AND (workflow || '@' || version) IN (SELECT value FROM
+               json_each(@served))${NOT_QUARANTINED}${HOLDS_ITS_LOCK}
            ORDER BY due_at LIMIT @limit)
          RETURNING *`,
       ),
@@ -153,12 +161,14 @@ export class SqliteStore implements Store {
       ),
       releaseAll: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
+           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at
+             END
          WHERE lease_owner = @owner`,
       ),
       releaseOne: db.prepare(
         `UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL,
-           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at END
+           due_at = CASE WHEN status IN ('running', 'compensating') THEN MIN(COALESCE(due_at, @now), @now) ELSE due_at
+             END
          WHERE lease_owner = @owner AND id = @id`,
       ),
       insertSignal: db.prepare('INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)'),
@@ -166,8 +176,10 @@ export class SqliteStore implements Store {
         "UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting' AND (due_at IS NULL OR due_at > ?)",
       ),
       heartbeat: db.prepare(
-        `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES (@workerId, @served, @now, @now, @expires)
-         ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+        `INSERT INTO workers (worker_id, served, started_at, heartbeat_at, expires_at) VALUES (@workerId, @served,
+          @now, @now, @expires)
+         ON CONFLICT (worker_id) DO UPDATE SET served = excluded.served, heartbeat_at = excluded.heartbeat_at,
+           expires_at = excluded.expires_at`,
       ),
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
@@ -461,7 +473,10 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Opens a file that already holds a Waymark store, changing nothing otherwise: E_STORE_NOT_FOUND for a missing file or one without Waymark's tables. */
+/**
+ * Opens a file that already holds a Waymark store, changing nothing otherwise: E_STORE_NOT_FOUND for a missing file or
+ * one without Waymark's tables.
+ */
 function openExisting(path: string): Database.Database {
   const missing = (why: string) =>
     new WaymarkError('E_STORE_NOT_FOUND', `SQLite store '${path}' does not exist: ${why} (nothing was created)`, {

@@ -16,9 +16,14 @@ type TaskRow = Row<string>;
 
 const OPEN = "('SCHEDULED', 'IN_PROGRESS')";
 
-/** When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll. */
+/**
+ * When an IN_PROGRESS attempt times out: its response timeout from now, capped by its time limit from its first poll.
+ */
 const DEADLINE =
-  'CASE WHEN timeout_ms > 0 THEN MIN(@now + response_timeout_ms, ' + 'COALESCE(started_at, @now) + timeout_ms) ' + 'ELSE @now + response_timeout_ms END';
+  'CASE WHEN timeout_ms > 0 THEN MIN(@now + ' +
+  'response_timeout_ms, ' +
+  'COALESCE(started_at, @now) + timeout_ms) ' +
+  'ELSE @now + response_timeout_ms END';
 
 const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
@@ -33,13 +38,17 @@ export class SqliteTasks implements TaskQueue {
   ) {
     this.sql = {
       insert: db.prepare(
-        `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input, response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
-         VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input, @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now)`,
+        `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input,
+          response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
+         VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input,
+           @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now)`,
       ),
       poll: db.prepare(
-        `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at = COALESCE(started_at, @now), updated_at = @now,
+        `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at =
+          COALESCE(started_at, @now), updated_at = @now,
            response_deadline = ${DEADLINE}
-         WHERE task_id IN (SELECT task_id FROM tasks WHERE task_type = @taskType AND status = 'SCHEDULED' AND visible_at <= @now ORDER BY visible_at, scheduled_at LIMIT @count)
+         WHERE task_id IN (SELECT task_id FROM tasks WHERE task_type = @taskType AND status = 'SCHEDULED' AND
+           visible_at <= @now ORDER BY visible_at, scheduled_at LIMIT @count)
          RETURNING *`,
       ),
       get: db.prepare('SELECT * FROM tasks WHERE task_id = ?'),
@@ -47,7 +56,11 @@ export class SqliteTasks implements TaskQueue {
         `SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND status NOT IN ${OPEN}`,
       ),
       load: db.prepare(
-        "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, " + "COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE " + "task_type = @taskType AND (status = " + "'IN_PROGRESS' OR started_at >= @since)",
+        "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS " +
+          'inProgress, ' +
+          'COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE ' +
+          'task_type = @taskType AND (status = ' +
+          "'IN_PROGRESS' OR started_at >= @since)",
       ),
       ofRun: db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, attempt'),
       outcomes: db.prepare(
@@ -55,25 +68,37 @@ export class SqliteTasks implements TaskQueue {
       ),
       queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
       finish: db.prepare(
-        'UPDATE tasks SET status = @status, output = @output, reason = @reason, ' + 'worker_id = COALESCE(@workerId, worker_id), ended_at = @now, ' + 'updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
+        'UPDATE tasks SET status = @status, output = @output, reason ' +
+          '= @reason, ' +
+          'worker_id = COALESCE(@workerId, worker_id), ended_at = @now, ' +
+          'updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
       ),
       requeue: db.prepare(
-        "UPDATE tasks SET status = 'SCHEDULED', " + "visible_at = @visibleAt, output = COALESCE(@output, " + "output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId",
+        "UPDATE tasks SET status = 'SCHEDULED', " +
+          'visible_at = @visibleAt, output = COALESCE(@output, ' +
+          'output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
       ),
       extend: db.prepare(
-        `UPDATE tasks SET response_deadline = ${DEADLINE}, ` + `output = COALESCE(@output, output), ` + `updated_at = @now WHERE task_id = @taskId`,
+        `UPDATE tasks SET response_deadline = ${DEADLINE}, ` +
+          `output = COALESCE(@output, output), ` +
+          `updated_at = @now WHERE task_id = @taskId`,
       ),
       addLogs: db.prepare("UPDATE tasks SET logs = json_insert(logs, '$[#]', json(@entry)) WHERE task_id = @taskId"),
       wake: db.prepare("UPDATE runs SET due_at = ? WHERE id = ? AND status = 'waiting'"),
       timedOut: db.prepare(
         `UPDATE tasks SET status = 'TIMED_OUT', ended_at = @now, updated_at = @now, response_deadline = NULL,
-           reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= @now THEN '${TIME_LIMIT_REASON} (' || timeout_ms || ' ms)'
-                    ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms || ' ms' END
+           reason = CASE WHEN timeout_ms > 0 AND started_at + timeout_ms <= @now THEN '${TIME_LIMIT_REASON} (' ||
+             timeout_ms || ' ms)'
+                    ELSE 'no report from worker ' || COALESCE(worker_id, '?') || ' within ' || response_timeout_ms ||
+                      ' ms' END
          WHERE status = 'IN_PROGRESS' AND response_deadline < @now RETURNING run_id`,
       ),
       consume: db.prepare('UPDATE tasks SET consumed_at = ? WHERE task_id = ? AND consumed_at IS NULL'),
       cancelOpen: db.prepare(
-        `UPDATE tasks SET status = 'CANCELED', ` + `ended_at = ?, updated_at = ?, ` + `consumed_at = ? WHERE run_id = ? AND status IN ${OPEN}`,
+        `UPDATE tasks SET status = 'CANCELED', ` +
+          `ended_at = ?, updated_at = ?, ` +
+          `consumed_at = ? WHERE run_id ` +
+          `= ? AND status IN ${OPEN}`,
       ),
       hasOutcome: db.prepare(
         `SELECT 1 FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} LIMIT 1`,
@@ -162,7 +187,10 @@ export class SqliteTasks implements TaskQueue {
     return runs.length;
   }
 
-  /** Inside a checkpoint's transaction: the tasks it schedules, the outcomes it recorded, and (when the run ends) its open tasks cancelled. */
+  /**
+   * Inside a checkpoint's transaction: the tasks it schedules, the outcomes it recorded, and (when the run ends) its
+   * open tasks cancelled.
+   */
   applyWithCommit(runId: string, created: NewTask[], consumed: string[], ends: boolean, now: number): void {
     for (const task of created) this.sql.insert.run({ ...task, input: JSON.stringify(task.input), now });
     for (const id of consumed) this.sql.consume.run(now, id);
