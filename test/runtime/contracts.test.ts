@@ -418,6 +418,31 @@ forEachBackend((backend) => {
     }
   });
 
+  test('target locks: starts queued in one batch (one millisecond) get the lock in start order', async () => {
+    const order: number[] = [];
+    const queued = defineWorkflow({
+      name: 'queued-batch',
+      version: 1,
+      lock: { key: () => 'cluster:batch', onConflict: 'queue' },
+      async run(ctx, input: { n: number }) {
+        await ctx.step('enter', () => void order.push(input.n));
+        return input.n;
+      },
+    });
+    const engine = await Engine.open({ store: backend.store(), workflows: [queued], pollIntervalMs: 50 });
+    try {
+      // One batch of starts: their creation times share a millisecond, and ids sort otherwise ('b-10' < 'b-2').
+      const runs = await Promise.all(
+        [...Array(15).keys()].map((n) => engine.start('queued-batch', { n }, { id: `b-${n}` })),
+      );
+      assert.equal(runs.filter((r) => r.status === 'waiting').length, 14);
+      for (const run of runs) await engine.result(run.id, { timeoutMs: 20_000 });
+      assert.deepEqual(order, [...Array(15).keys()], 'FIFO');
+    } finally {
+      await engine.close();
+    }
+  });
+
   test('a run that outlives maxLifetimeMs follows onExpire: fail, compensate, or escalate then resume', async () => {
     const make = (onExpire: 'fail' | 'compensate' | 'escalate') =>
       defineWorkflow({

@@ -87,6 +87,13 @@ async function createAll(
   return requests.map((r) => out.get(r)!);
 }
 
+/**
+ * The creation time of a run queued for its key ($11): now, or one past the last queued run's when that is not
+ * earlier, so runs queued within one millisecond keep their start order (rule "lock hand-over" orders by it).
+ */
+const QUEUED_AT = `GREATEST(now_ms(), COALESCE((SELECT MAX(q.created_at) + 1 FROM runs q
+                     WHERE q.lock_key = $11 AND q.status = 'waiting'), 0))`;
+
 /** Inserts runs without locks in one statement each for runs and events; existing ids are returned as they are. */
 async function createPlainRuns(
   client: pg.PoolClient,
@@ -181,7 +188,8 @@ async function createLockedRun(
         lease_expires_at,
                                expires_at, lock_key, correlation_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
-                     CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, now_ms(), now_ms())
+                     CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12,
+                     CASE WHEN $7 THEN ${QUEUED_AT} ELSE now_ms() END, now_ms())
              ON CONFLICT (id) DO NOTHING
              RETURNING ${runColumns()}`,
       values: [

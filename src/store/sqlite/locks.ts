@@ -19,6 +19,7 @@ export class SqliteLocks {
           "status = 'waiting' AND json_extract(waiting_for, " +
           "'$.kind') = 'lock' ORDER BY created_at, id LIMIT 1",
       ),
+      lastQueued: db.prepare("SELECT MAX(created_at) AS last FROM runs WHERE lock_key = ? AND status = 'waiting'"),
       grant: db.prepare('UPDATE runs SET due_at = ?, waiting_for = NULL, updated_at = ? WHERE id = ?'),
       state: db.prepare(
         `SELECT r.lock_key, r.status, json_extract(r.waiting_for, '$.kind') AS waiting_kind, l.run_id AS holder
@@ -33,6 +34,15 @@ export class SqliteLocks {
   /** Takes `key` for a new run; false when another run holds it. */
   take(key: string, runId: string, now: number): boolean {
     return this.sql.take.run(key, runId, now).changes > 0;
+  }
+
+  /**
+   * The creation time a run queued for `key` now gets: `now`, or one past the last queued run's when that is not
+   * earlier, so runs queued within one millisecond keep their start order (rule "lock hand-over" orders by it).
+   */
+  queuedAt(key: string, now: number): number {
+    const { last } = this.sql.lastQueued.get(key) as { last: number | null };
+    return last === null ? now : Math.max(now, last + 1);
   }
 
   holderOf(key: string): string {

@@ -133,7 +133,7 @@ export class SqliteStore implements Store {
           lease_expires_at,
                            expires_at, lock_key, correlation_id, created_at, updated_at)
          VALUES (@id, @workflow, @version, @status, @input, @waitingFor, 1, @dueAt, @leaseOwner, @leaseExpiresAt,
-                 @expiresAt, @lockKey, @correlationId, @now, @now)
+                 @expiresAt, @lockKey, @correlationId, @createdAt, @now)
          ON CONFLICT (id) DO NOTHING`,
       ),
       setPendingAction: db.prepare(
@@ -311,6 +311,7 @@ export class SqliteStore implements Store {
       expiresAt: request.expiresAt ?? null,
       lockKey: request.lock?.key ?? null,
       correlationId: request.correlationId ?? null,
+      createdAt: queued ? this.locks.queuedAt(request.lock!.key, now) : now,
       now,
     });
     const data = startedData(request);
