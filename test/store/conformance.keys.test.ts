@@ -12,7 +12,7 @@ const key = (keyId: string, role: 'reader' | 'admin' = 'reader') => ({
 });
 
 forEachBackend((backend) => {
-  test('a key is stored once by its id, listed oldest first and revoked once: the first revocation is kept', async () => {
+  test('a key is stored once by its id, listed oldest first, revoked once (the first time is kept)', async () => {
     const store = await openStore(backend.store());
     try {
       assert.equal(await store.keys.createKey(key('k1', 'admin')), true);

@@ -48,7 +48,9 @@ export class PostgresKeys implements KeyStore {
   async revokeKey(keyId: string): Promise<ApiKeyRecord | undefined> {
     const { rows } = await this.pool.query<KeyRow>({
       name: 'wm_revoke_key',
-      text: `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now_ms()) WHERE key_id = $1 RETURNING ${KEY_COLUMNS}`,
+      text:
+        'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now_ms()) WHERE key_id = $1 ' +
+        `RETURNING ${KEY_COLUMNS}`,
       values: [keyId],
     });
     return rows[0] && keyFromRow(rows[0]);
