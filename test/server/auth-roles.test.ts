@@ -109,7 +109,7 @@ const pathOf = (url: string) =>
     name === 'version' ? '1' : name === 'status' ? 'COMPLETED' : 'nx',
   );
 
-test('the server knows every route with the role it declares; the table names each, /openapi.json and /api', async () => {
+test('the server knows every route and its role; the table names each, /openapi.json and /api too', async () => {
   const auth = await authServer(`sqlite:${tempDb()}`);
   try {
     const routes = guardedRoutes(auth.server.app);

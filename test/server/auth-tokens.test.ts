@@ -100,7 +100,7 @@ test('keys: a secret is kept only as its sha256, compared in full; a bad role or
   }
 });
 
-test('credentials: X-Authorization (with or without Bearer) first, else Authorization: Bearer; raw keys by a colon', () => {
+test('credentials: X-Authorization (Bearer or not) first, else Authorization: Bearer; a colon means a raw key', () => {
   assert.deepEqual(credentialOf({ 'x-authorization': 'tok' }), { kind: 'token', token: 'tok' });
   assert.deepEqual(credentialOf({ 'x-authorization': 'Bearer tok' }), { kind: 'token', token: 'tok' });
   assert.deepEqual(credentialOf({ authorization: 'Bearer k:s:t' }), { kind: 'key', keyId: 'k', keySecret: 's:t' });

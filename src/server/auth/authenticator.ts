@@ -12,7 +12,7 @@ export interface AuthOptions {
   store: Pick<Store, 'keys' | 'audit'>;
   /** How long a token from POST /api/token is accepted, in ms. (Default: 3600000, 1 h) */
   tokenTtlMs?: number;
-  /** How long a key is trusted before it is read again, so a revocation takes effect within it, in ms. (Default: 2000) */
+  /** How long a key is trusted before it is read again (a revocation takes effect within it), in ms. (Default: 2000) */
   keyCacheMs?: number;
 }
 
@@ -76,9 +76,10 @@ export class Authenticator {
     const checked = this.check(key, keySecret);
     if (!checked.ok) return checked;
     const now = this.now();
-    const exp = Math.floor((now + this.tokenTtlMs) / 1000);
-    const token = signToken({ sub: keyId, iat: Math.floor(now / 1000), exp, iss: 'waymark' }, await this.tokenSecret());
-    return { token, identity: checked.identity, expiresAt: new Date(exp * 1000) };
+    // Epoch seconds, with their fraction: a token lives its TTL to the ms.
+    const exp = (now + this.tokenTtlMs) / 1000;
+    const token = signToken({ sub: keyId, iat: now / 1000, exp, iss: 'waymark' }, await this.tokenSecret());
+    return { token, identity: checked.identity, expiresAt: new Date(now + this.tokenTtlMs) };
   }
 
   /** Who `credential` is, or why it is refused. */
@@ -87,7 +88,7 @@ export class Authenticator {
     const claims = verifyToken(credential.token, await this.tokenSecret());
     if (!claims)
       return refusal('INVALID_TOKEN', 'the token is not one this server signed: get one from POST /api/token');
-    if (claims.exp * 1000 <= this.now())
+    if (Math.round(claims.exp * 1000) <= this.now())
       return refusal('EXPIRED_TOKEN', 'the token has expired: get a new one from POST /api/token');
     const key = await this.keyOf(claims.sub);
     if (!key) return refusal('INVALID_TOKEN', `the token's key '${claims.sub}' does not exist`);

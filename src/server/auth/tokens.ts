@@ -9,9 +9,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export interface TokenClaims {
   /** The key id. */
   sub: string;
-  /** Issued at, in epoch seconds. */
+  /** Issued at, in epoch seconds (with their fraction). */
   iat: number;
-  /** Expires at, in epoch seconds. */
+  /** Expires at, in epoch seconds (with their fraction). */
   exp: number;
   iss: 'waymark';
 }
