@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openStore } from '../../src/store/open.js';
+import { openStore, printableLocation } from '../../src/store/open.js';
+import { isLoopbackHost } from '../../src/server/server.js';
 import { tempDb, tempDir, tempPgStore } from '../helpers.js';
 import { cli, cliJson, spawnCli } from './cli-process.js';
 
@@ -142,4 +143,18 @@ test('`server --auth` on PostgreSQL: no password in the banner; server verbs nee
     assert.equal(await server.stop(), 0);
   }
   assert.ok(!server.output().includes('hunter2'), 'not in the log either');
+});
+
+test('printed store locations hide a password (in the URL or as a parameter); loopback hosts are told apart', () => {
+  assert.equal(printableLocation('postgres://u:s3cr%40t@h:5432/db?schema=a'), 'postgres://u:***@h:5432/db?schema=a');
+  assert.equal(
+    printableLocation('postgresql://u@h/db?password=zz&schema=q'),
+    'postgresql://u@h/db?password=***&schema=q',
+  );
+  assert.equal(printableLocation('postgres://u@h/db'), 'postgres://u@h/db', 'nothing to hide: unchanged');
+  assert.equal(printableLocation('sqlite:./x.db'), 'sqlite:./x.db');
+  assert.equal(printableLocation('mysql://root:pw@db/x'), 'mysql://root:***@db/x');
+  for (const host of ['127.0.0.1', '127.0.0.53', 'localhost', '::1', '[::1]']) assert.equal(isLoopbackHost(host), true);
+  for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1'])
+    assert.equal(isLoopbackHost(host), false);
 });
