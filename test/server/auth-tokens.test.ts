@@ -224,3 +224,19 @@ test('POST /api/token: a wrong secret is 401 INVALID_CREDENTIALS and nothing of 
     await auth.close();
   }
 });
+
+test('without auth, POST /api/token is 404 (what Conductor SDKs take as no auth) and every route is open', async () => {
+  const store = await openStore(`sqlite:${tempDb()}`);
+  const engine = await openEngineOnStore(store, { worker: false });
+  const server = await startServer({ engine, port: 0 });
+  try {
+    const token = await send(server.url, 'POST', '/api/token', {}, { keyId: 'k', keySecret: 's' });
+    assert.deepEqual([token.status, token.body.status], [404, 404]);
+    assert.equal((await send(server.url, 'GET', '/v1/runs')).status, 200);
+    assert.equal((await send(server.url, 'GET', '/v1/audit')).status, 404, 'no audit trail without auth');
+  } finally {
+    await server.close();
+    await engine.close();
+    await store.close();
+  }
+});
