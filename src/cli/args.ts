@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RUN_STATUSES, type Json, type RunStatus } from '../core/types.js';
 import { UsageError } from './errors.js';
+import { printableLocation } from '../store/open.js';
 
 /** Help text of every command's --db option. */
 export const DB_HELP = 'SQLite file or postgres:// URL (default: $WAYMARK_DB or ./waymark.db)';
@@ -23,7 +24,7 @@ export function storeLocation(options: StoreOptions): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(given)?.[1];
   if (scheme !== undefined) {
     throw new UsageError(
-      `${flag} '${given}': Waymark has no '${scheme}' store; ` +
+      `${flag} '${printableLocation(given)}': Waymark has no '${scheme}' store; ` +
         `give a SQLite file (./waymark.db, sqlite:<file>) or a postgres:// URL`,
     );
   }

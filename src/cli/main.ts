@@ -7,6 +7,7 @@ import { conductorWorkflowCommand } from './commands/conductor-workflow.js';
 import { demoCommand } from './commands/demo.js';
 import { deployCommand } from './commands/deploy.js';
 import { historyCommand } from './commands/history.js';
+import { keysCommand } from './commands/keys.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { devCommand } from './commands/dev.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -36,6 +37,7 @@ migrateCommand(program);
 demoCommand(program);
 conductorTaskCommand(program);
 conductorWorkflowCommand(program);
+keysCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,6 @@
 import { Engine, WaymarkError, type EngineOptions } from '../index.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import { storeLocation, type StoreOptions } from './args.js';
 
 /**
@@ -20,6 +22,16 @@ export async function withEngine<T>(
     return await use(engine, location);
   } finally {
     await engine.close();
+  }
+}
+
+/** Opens the command's store itself (it must exist: nothing is created), runs `use` and closes it whatever happens. */
+export async function withStore<T>(store: StoreOptions, use: (store: Store) => Promise<T>): Promise<T> {
+  const opened = await openStore(storeLocation(store), { create: false, poolSize: 2 }).catch(storeHint);
+  try {
+    return await use(opened);
+  } finally {
+    await opened.close();
   }
 }
 

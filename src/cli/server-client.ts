@@ -4,6 +4,10 @@ import { UsageError } from './errors.js';
 /** Help text of every command's --server option. */
 export const SERVER_HELP = 'Waymark server URL (default: $WAYMARK_SERVER or http://127.0.0.1:8080)';
 
+/** Help text of every command's --key option. */
+export const KEY_HELP =
+  'API key of a server with --auth, as <keyId>:<secret> (default: $WAYMARK_KEY, which keeps it out of ps)';
+
 /** The server used when neither --server nor $WAYMARK_SERVER names one. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
@@ -13,6 +17,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** Options every command that talks to a server takes. */
 export interface ServerOptions {
   server?: string;
+  key?: string;
 }
 
 /**
@@ -76,11 +81,15 @@ export interface RequestOptions {
 
 /** A thin client of a Waymark server's Conductor-compatible API under /api. */
 export class ServerClient {
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    /** Sent as X-Authorization on every request: `<keyId>:<secret>`. (Default: none) */
+    private readonly key?: string,
+  ) {}
 
-  /** A client of the server the command's options (or the environment) name. */
+  /** A client of the server the command's options (or the environment) name, with their key. */
   static of(options: ServerOptions): ServerClient {
-    return new ServerClient(serverUrl(options));
+    return new ServerClient(serverUrl(options), serverKey(options));
   }
 
   /**
@@ -95,7 +104,7 @@ export class ServerClient {
     const target = `${this.url}/api${path}${queryString(options.query)}`;
     const init: RequestInit = {
       method,
-      headers: { accept: 'application/json, text/plain' },
+      headers: { accept: 'application/json, text/plain', ...(this.key ? { 'x-authorization': this.key } : {}) },
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     };
     if (options.body !== undefined) {
@@ -127,6 +136,19 @@ export class ServerClient {
     }
     return text;
   }
+}
+
+/** The key to send: `--key`, else $WAYMARK_KEY, else none; one not of the form `<keyId>:<secret>` is a usage error. */
+export function serverKey(options: ServerOptions): string | undefined {
+  const given = options.key ?? process.env.WAYMARK_KEY;
+  if (given === undefined || (options.key === undefined && given.trim() === '')) return undefined;
+  const from = options.key !== undefined ? '--key' : '$WAYMARK_KEY';
+  const key = given.trim();
+  const colon = key.indexOf(':');
+  // The key itself is never echoed: it holds the secret.
+  if (colon <= 0 || colon === key.length - 1 || /\s/.test(key))
+    throw new UsageError(`${from} must be <keyId>:<secret>, as \`waymark keys create\` printed them`);
+  return key;
 }
 
 function queryString(query: Query | undefined): string {
@@ -184,6 +206,7 @@ function serverError(method: string, path: string, response: Response, text: str
     )
     .filter((line) => line !== '' && !message.includes(line));
   if (extra.length > 0) message = `${message}: ${extra.join('; ')}`;
+  if (response.status === 401) message = `${message} (give --key <keyId>:<secret> or $WAYMARK_KEY)`;
   const code = typeof fields.code === 'string' && fields.code !== '' ? fields.code : `E_HTTP_${response.status}`;
   return new ServerError(`${method} ${path}: ${message.replace(/\s+/g, ' ')}`, code, response.status, body);
 }

@@ -59,6 +59,7 @@ export const ERRORS = {
     retryable: false,
     meaning: 'no task (or task definition) has that id or name',
   },
+  E_KEY_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no API key has that key id' },
   E_STORE_NOT_FOUND: {
     kind: 'not_found',
     retryable: false,

@@ -2,6 +2,7 @@ import type { MigrationDefinition } from '../core/migration.js';
 import type { DeclarativeSupport } from '../declarative/compile.js';
 import type { DeclarativeOptions } from '../declarative/limits.js';
 import type { Engine } from '../engine.js';
+import type { Authenticator } from './auth/authenticator.js';
 
 /** What every route plugin of the server is given. */
 export interface ServerContext {
@@ -18,4 +19,6 @@ export interface ServerContext {
   declarative?: DeclarativeSupport;
   /** Options of the declarative support made on first need when the engine has none. (Default: the defaults) */
   declarativeOptions?: DeclarativeOptions;
+  /** How callers authenticate, when the server requires it (`--auth`). (Default: none: every caller may do all) */
+  auth?: Authenticator;
 }

@@ -28,6 +28,8 @@ export class FieldError extends WaymarkError {
  * code is one of ERRORS in core/errors.ts, whose status `httpStatusOf` gives on /v1 and /api alike.
  */
 export const HTTP_ERRORS = {
+  E_UNAUTHENTICATED: { status: 401, meaning: 'the route needs credentials: none were given, or they are not valid' },
+  E_FORBIDDEN: { status: 403, meaning: "the key's role does not allow the route: nothing was done" },
   E_ROUTE_NOT_FOUND: { status: 404, meaning: 'no route has that method and path' },
   E_PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the request body is larger than the server takes' },
   E_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the request body is not of a type the route reads (JSON)' },

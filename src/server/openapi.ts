@@ -42,6 +42,8 @@ interface Operation {
   method: string;
   path: string;
   doc: RouteDoc;
+  /** What a caller needs on a server with auth (see core/roles.ts). */
+  role?: string;
 }
 
 /**
@@ -56,12 +58,14 @@ export function collectOpenApi(app: FastifyInstance, components: Record<string, 
     if (doc.hide) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods)
-      if (method !== 'HEAD') operations.push({ method: method.toLowerCase(), path: route.url, doc });
+      if (method !== 'HEAD')
+        operations.push({ method: method.toLowerCase(), path: route.url, doc, role: route.config?.role });
   });
   let cached: Schema | undefined;
   app.get(
     '/openapi.json',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'This API described as an OpenAPI 3.1 document',
         tags: ['meta'],
@@ -79,11 +83,11 @@ export function openApiDocument(
   info: OpenApiInfo,
 ): Schema {
   const paths: Record<string, Record<string, Schema>> = {};
-  for (const { method, path, doc } of operations) {
+  for (const { method, path, doc, role } of operations) {
     const openPath = path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const byMethod = paths[openPath] ?? {};
     paths[openPath] = byMethod;
-    byMethod[method] = operation(method, openPath, doc);
+    byMethod[method] = { ...operation(method, openPath, doc), ...(role ? { 'x-waymark-role': role } : {}) };
   }
   return {
     openapi: '3.1.0',

@@ -58,7 +58,9 @@ export const actor: Schema = {
   type: 'string',
   minLength: 1,
   maxLength: 200,
-  description: 'who acts, recorded in the history (default: the OS user of the server)',
+  description:
+    'who acts, recorded in the history (default: the OS user of the server); on a server with auth the key ' +
+    'that authenticated is the actor, and this is kept in the reason as a note',
 };
 export const reason: Schema = {
   type: 'string',
@@ -302,6 +304,18 @@ export const components = {
       keptOnCandidate: { type: 'array', items: { type: 'string' } },
     },
     ['workflow', 'from', 'to', 'percent', 'status'],
+  ),
+  AuditEntry: loose(
+    {
+      at: dateTime,
+      actor: { type: 'string', description: "the key that acted: 'key:<keyId> (<name>)'" },
+      keyId: { type: 'string' },
+      action: { type: 'string', description: "the route, e.g. 'POST /v1/workflows/:name/versions/:version/drain'" },
+      target: { type: 'string', description: 'the path it was called with' },
+      status: { type: 'integer', description: 'the HTTP status answered' },
+      note: { type: ['string', 'null'], description: 'what the caller said besides (the actor it gave)' },
+    },
+    ['at', 'actor', 'keyId', 'action', 'target', 'status'],
   ),
 } satisfies Record<string, Schema>;
 

@@ -22,6 +22,10 @@ import { rolloutRoutes } from './routes/rollouts.js';
 import { deployRoutes } from './routes/deploy.js';
 import { badTextIn, badTextInBody, MAX_JSON_DEPTH, parseJsonBody } from './request-guards.js';
 import { components } from './schemas.js';
+import { Authenticator, type AuthOptions } from './auth/authenticator.js';
+import { installGuard } from './auth/guard.js';
+import { auditRoutes } from './routes/audit.js';
+import { WaymarkError } from '../core/errors.js';
 
 export interface ServerOptions {
   /** The engine the API drives; the server never closes it. */
@@ -54,6 +58,13 @@ export interface ServerOptions {
    * the server makes when none is given. (Default: the defaults)
    */
   declarativeOptions?: DeclarativeOptions;
+  /**
+   * Require credentials (API keys of the store, or tokens from POST /api/token) on every route but the public
+   * ones, each route allowing the roles it declares; changes are audited. (Default: none: every caller may do all)
+   */
+  auth?: AuthOptions;
+  /** Serve HTTPS with this certificate and private key (PEM). (Default: plain HTTP) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /**
@@ -62,7 +73,9 @@ export interface ServerOptions {
  */
 export function buildServer(options: ServerOptions): FastifyInstance {
   const logger = options.logger ?? false;
+  const auth = options.auth && new Authenticator(options.auth);
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger as FastifyServerOptions['logger'] }),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     // Run ids may be 200 characters long, more once percent-encoded.
@@ -75,6 +88,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   // Response schemas document the API; replies are the engine's objects as they are, serialized as JSON.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app);
+  installGuard(app, auth);
   const maxJsonDepth = options.maxJsonDepth ?? MAX_JSON_DEPTH;
   installJsonParser(app, maxJsonDepth);
   app.addHook('preValidation', async (request) => {
@@ -117,10 +131,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     maxJsonDepth,
     declarative: options.declarative,
     declarativeOptions: options.declarativeOptions,
+    auth,
   };
   app.get(
     '/health',
     {
+      config: { role: 'public' },
       schema: {
         summary: 'Liveness: the server answers',
         tags: ['meta'],
@@ -137,6 +153,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(rolloutRoutes, context);
   app.register(deployRoutes, context);
   app.register(eventRoutes, context);
+  if (auth) app.register(auditRoutes, context);
   app.register(conductorApi, { ...context, prefix: '/api' }); // Conductor-compatible REST API
   for (const plugin of options.plugins ?? []) app.register(plugin, context);
   return app;
@@ -152,6 +169,11 @@ export interface StartServerOptions extends ServerOptions {
    * workers' long polls reconnecting at once (capped by the OS). (Default: 4096)
    */
   backlog?: number;
+  /**
+   * Listen on a non-loopback interface without auth: anyone who reaches the port may do everything.
+   * Without it (and without auth) such a host is refused with E_INVALID_INPUT. (Default: false)
+   */
+  insecure?: boolean;
 }
 
 export interface RunningServer {
@@ -167,10 +189,13 @@ export interface RunningServer {
 
 /** Builds the server and listens. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  if (!options.auth && !options.insecure && !isLoopbackHost(host))
+    throw new WaymarkError('E_INVALID_INPUT', openHostRefusal(host, 'auth', 'insecure: true'));
   const app = buildServer(options);
   try {
     const url = await app.listen({
-      host: options.host ?? '127.0.0.1',
+      host,
       port: options.port ?? 8080,
       backlog: options.backlog ?? 4096,
     });
@@ -179,6 +204,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await app.close();
     throw error;
   }
+}
+
+/** Whether `host` is a loopback interface only this machine reaches ('127.0.0.1', '::1', 'localhost'). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** Why a server without auth does not listen on `host`, naming the options that change it. */
+export function openHostRefusal(host: string, authOption: string, insecureOption: string): string {
+  return (
+    `refusing to listen on ${host} without ${authOption}: anyone who reaches the port could start, cancel and ` +
+    `remove runs, change definitions and take other workers' tasks. Give ${authOption} (keys are made with ` +
+    `\`waymark keys create\`), listen on 127.0.0.1, or give ${insecureOption} to serve it open anyway`
+  );
 }
 
 /**

@@ -49,3 +49,23 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
       `'postgres://user@host:5432/db'`,
   );
 }
+
+/**
+ * A store location fit to print (banners, logs, errors): a URL's password, and a `password` query parameter,
+ * become '***'. Anything that does not parse as a URL is returned as it is (a file path holds no password).
+ */
+export function printableLocation(location: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location;
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    // Not a URL after all: hide whatever stands between '//' and '@', where a password would be.
+    return location.replace(/\/\/[^/@]*@/, '//***@');
+  }
+  const secretParams = [...url.searchParams.keys()].filter((name) => name.toLowerCase() === 'password');
+  if (url.password === '' && secretParams.length === 0) return location;
+  if (url.password !== '') url.password = '***';
+  for (const name of secretParams) url.searchParams.set(name, '***');
+  return url.toString();
+}

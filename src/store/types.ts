@@ -1,4 +1,5 @@
 import type { SchemaWarning } from './migration-files.js';
+import type { Role } from '../core/roles.js';
 import type { NewTask, PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type {
   ErrorInfo,
@@ -289,6 +290,57 @@ export interface DefinitionStore {
   removeTaskDefinition(name: string): Promise<boolean>;
 }
 
+/** An API key as the store keeps it: its secret only as a hash. */
+export interface ApiKeyRecord {
+  keyId: string;
+  /** What the key is for, e.g. 'ci deploys'; '' when none was given. */
+  name: string;
+  role: Role;
+  /** The secret's hash, as 'sha256:<hex>'. */
+  secretHash: string;
+  createdAt: Date;
+  /** When it was revoked; null while it is valid. */
+  revokedAt: Date | null;
+}
+
+export type NewApiKey = Omit<ApiKeyRecord, 'createdAt' | 'revokedAt'>;
+
+/** API keys, and the secret access tokens are signed with. */
+export interface KeyStore {
+  /** Stores a new key; false (and nothing written) when its key id is taken. */
+  createKey(key: NewApiKey): Promise<boolean>;
+  getKey(keyId: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, revoked ones included, oldest first. */
+  listKeys(): Promise<ApiKeyRecord[]>;
+  /** Revokes a key (a second revocation keeps the first one's time); the key after it, undefined when none. */
+  revokeKey(keyId: string): Promise<ApiKeyRecord | undefined>;
+  /** The token signing secret: `candidate` is kept when there is none yet; every process gets the first one kept. */
+  tokenSecret(candidate: string): Promise<string>;
+}
+
+/** One change an authenticated caller made over the HTTP API. */
+export interface AuditEntry {
+  at: Date;
+  /** Who: 'key:<keyId> (<name>)'. */
+  actor: string;
+  keyId: string;
+  /** The route called, e.g. 'POST /v1/workflows/:name/versions/:version/quarantine'. */
+  action: string;
+  /** The path it was called with, e.g. '/v1/workflows/orders/versions/3/quarantine'. */
+  target: string;
+  /** The HTTP status answered. */
+  status: number;
+  /** What the caller said besides (the `actor` it gave); null when nothing. */
+  note: string | null;
+}
+
+/** The audit trail: append-only. */
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  /** The newest `limit` entries, newest first. */
+  list(limit: number): Promise<AuditEntry[]>;
+}
+
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -296,6 +348,8 @@ export interface Store {
   readonly schemaWarnings?: readonly SchemaWarning[];
   readonly tasks: TaskQueue;
   readonly definitions: DefinitionStore;
+  readonly keys: KeyStore;
+  readonly audit: AuditLog;
   /**
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.

@@ -99,6 +99,10 @@ test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summarie
           );
         }
         assert.ok(op.responses['5XX'], `${where}: server errors documented`);
+        assert.ok(
+          ['public', 'reader', 'worker', 'operator', 'admin'].includes(op['x-waymark-role']),
+          `${where}: the role it needs`,
+        );
       }
     }
     assert.ok(doc.paths['/v1/events'].get.responses['200'].content['text/event-stream']);
@@ -193,6 +197,7 @@ test('a route plugin given to the server is documented and validated like the bu
     app.get<{ Querystring: { n: number } }>(
       '/extra/:name',
       {
+        config: { role: 'reader' },
         schema: {
           summary: 'An extra route from a plugin',
           params: { type: 'object', properties: { name: { type: 'string' } } },

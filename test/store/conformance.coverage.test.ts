@@ -1,6 +1,7 @@
 /**
- * Every method of the Store interface (and of its `tasks` and `definitions`) is called by the conformance suite
- * (test/store/conformance*.test.ts), so a new method cannot land without a case that runs it on every store.
+ * Every method of the Store interface (and of its `tasks`, `definitions`, `keys` and `audit`) is called by the
+ * conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case that runs it on
+ * every store.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -23,11 +24,13 @@ const suite = readdirSync(STORE_DIR)
   .map((file) => readFileSync(new URL(file, STORE_DIR), 'utf8'))
   .join('\n');
 
-test('the conformance suite calls every method of Store, store.tasks and store.definitions', () => {
+test('the conformance suite calls every method of Store and of its tasks, definitions, keys and audit', () => {
   const calls = [
     ...methodsOf('Store').map((m) => `.${m}(`),
     ...methodsOf('TaskQueue').map((m) => `.tasks.${m}(`),
     ...methodsOf('DefinitionStore').map((m) => `.definitions.${m}(`),
+    ...methodsOf('KeyStore').map((m) => `.keys.${m}(`),
+    ...methodsOf('AuditLog').map((m) => `.audit.${m}(`),
   ];
   for (const known of [
     '.registerWorkflowVersions(',
@@ -35,6 +38,8 @@ test('the conformance suite calls every method of Store, store.tasks and store.d
     '.close(',
     '.tasks.poll(',
     '.definitions.saveSources(',
+    '.keys.revokeKey(',
+    '.audit.append(',
   ])
     assert.ok(calls.includes(known), `the interfaces are read (${known} is one of their methods)`);
   const missing = calls.filter((call) => !suite.includes(call));

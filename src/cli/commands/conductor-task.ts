@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parsePositiveInt, readJsonFile } from '../args.js';
 import { UsageError } from '../errors.js';
 import { compact, printJson, table } from '../format.js';
-import { definitionsIn, SERVER_HELP, ServerClient, type ServerOptions } from '../server-client.js';
+import { definitionsIn, KEY_HELP, SERVER_HELP, ServerClient, type ServerOptions } from '../server-client.js';
 
 interface TaskFlags extends ServerOptions {
   json?: boolean;
@@ -34,6 +34,7 @@ export function conductorTaskCommand(program: Command): void {
     )
     .argument('<file>', 'JSON file: a TaskDef or an array of TaskDefs')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the names registered as JSON')
     .action(async (file: string, flags: TaskFlags) => {
       const defs = definitionsIn(readJsonFile(file, 'task definition file'), file, 'task definition', true);
@@ -50,6 +51,7 @@ export function conductorTaskCommand(program: Command): void {
     )
     .argument('<file>', 'JSON file: a TaskDef or an array of TaskDefs')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the names updated as JSON')
     .action(async (file: string, flags: TaskFlags) => {
       const defs = definitionsIn(readJsonFile(file, 'task definition file'), file, 'task definition', true);
@@ -63,6 +65,7 @@ export function conductorTaskCommand(program: Command): void {
     .description('show one task definition (GET /api/metadata/taskdefs/{name})')
     .argument('<name>', 'task definition name (the task type)')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the TaskDef as JSON')
     .action(async (name: string, flags: TaskFlags) => {
       const def = await ServerClient.of(flags).request('GET', `/metadata/taskdefs/${encodeURIComponent(name)}`);
@@ -74,6 +77,7 @@ export function conductorTaskCommand(program: Command): void {
     .command('list')
     .description('list the task definitions (GET /api/metadata/taskdefs)')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the TaskDefs as a JSON array')
     .action(async (flags: TaskFlags) => {
       const defs = ((await ServerClient.of(flags).request('GET', '/metadata/taskdefs')) ?? []) as TaskDefJson[];
@@ -95,6 +99,7 @@ export function conductorTaskCommand(program: Command): void {
       `wait up to this long for a task when none is ready, at most ${MAX_POLL_WAIT_MS} (default: 100)`,
     )
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the tasks as a JSON array')
     .action(async (type: string, flags: PollFlags) => {
       const count = parsePositiveInt(flags.count, '--count') ?? 1;

@@ -5,6 +5,7 @@ import { compact, duration, printJson, table, time } from '../format.js';
 import {
   definitionsIn,
   isJsonObject,
+  KEY_HELP,
   SERVER_HELP,
   ServerClient,
   ServerError,
@@ -56,6 +57,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .argument('<file>', 'JSON file: one WorkflowDef')
     .option('--overwrite', 'replace that version when it exists (refused while it has executions)')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the version created as JSON')
     .action(async (file: string, flags: Flags & { overwrite?: boolean }) => {
       const [def] = definitionsIn(
@@ -81,6 +83,7 @@ export function conductorWorkflowCommand(program: Command): void {
     )
     .argument('<file>', 'JSON file: a WorkflowDef or an array of WorkflowDefs')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the versions updated as JSON')
     .action(async (file: string, flags: Flags) => {
       const defs = definitionsIn(readJsonFile(file, 'workflow definition file'), file, 'workflow definition', true);
@@ -115,6 +118,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .argument('<name>', 'workflow name')
     .argument('[version]', 'version (default: the latest)')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the WorkflowDef as JSON')
     .action(async (name: string, version: string | undefined, flags: Flags) => {
       const v = parsePositiveInt(version, 'version');
@@ -135,6 +139,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .option('-f, --file <file>', 'JSON file holding the input')
     .option('--correlation-id <id>', 'correlation id sent with the start')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the workflow id as JSON')
     .action(async (positional: string | undefined, flags: StartFlags) => {
       const name = workflowName(positional, flags.workflow);
@@ -158,6 +163,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .description('show a workflow execution and its tasks (GET /api/workflow/{id})')
     .argument('<id>', 'workflow id')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the Workflow (with its tasks) as JSON')
     .action(async (id: string, flags: Flags) => {
       const found = (await ServerClient.of(flags).request('GET', `/workflow/${encodeURIComponent(id)}`, {
@@ -179,6 +185,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .option('--size <n>', 'at most this many results (default: 100)')
     .option('--sort <field:dir>', 'order, e.g. startTime:ASC (default: startTime:DESC)')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the search result {totalHits, results} as JSON')
     .action(async (flags: SearchFlags) => {
       const start = parseCount(flags.start, '--start');
@@ -199,6 +206,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .argument('<id>', 'workflow id')
     .option('--use-latest', 'run it on the latest version of its definition')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the restarted workflow (id, name, version, status) as JSON')
     .action(async (id: string, flags: Flags & { useLatest?: boolean }) => {
       const client = ServerClient.of(flags);
@@ -222,6 +230,7 @@ export function conductorWorkflowCommand(program: Command): void {
     .argument('<id>', 'workflow id')
     .option('--reason <text>', 'why, recorded with the termination')
     .option('--server <url>', SERVER_HELP)
+    .option('--key <key>', KEY_HELP)
     .option('--json', 'print the outcome as JSON')
     .action(async (id: string, flags: Flags & { reason?: string }) => {
       await ServerClient.of(flags).request('DELETE', `/workflow/${encodeURIComponent(id)}`, {

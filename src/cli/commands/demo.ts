@@ -4,6 +4,7 @@ import { Engine, type Run, type RunStatus } from '../../index.js';
 import { DB_HELP, storeLocation } from '../args.js';
 import { historyTable, runsTable } from '../format.js';
 import { cliName } from '../open-engine.js';
+import { printableLocation } from '../../store/open.js';
 
 interface DemoFlags {
   db?: string;
@@ -74,7 +75,9 @@ async function demo(engine: Engine, location: string, flags: DemoFlags): Promise
     // Sent at once: a signal that arrives before the run waits for it is kept until it does.
     for (const signal of item.signals) await engine.signal(item.id, signal.name, signal.data);
   }
-  process.stdout.write(`Started ${plan.length} example runs on ${location}; waiting for them to finish...\n\n`);
+  process.stdout.write(
+    `Started ${plan.length} example runs on ${printableLocation(location)}; waiting for them to finish...\n\n`,
+  );
 
   await Promise.allSettled(plan.map((item) => engine.result(item.id, { timeoutMs: 20_000 })));
   const runs: Run[] = [];
@@ -94,8 +97,8 @@ async function demo(engine: Engine, location: string, flags: DemoFlags): Promise
       .join('; ');
     throw new Error(`the demo runs did not end as expected: ${facts}`);
   }
-  const db =
-    flags.db === undefined && process.env.WAYMARK_DB === undefined ? '' : ` --db ${location.slice('sqlite:'.length)}`;
+  const given = location.startsWith('sqlite:') ? location.slice('sqlite:'.length) : printableLocation(location);
+  const db = flags.db === undefined && process.env.WAYMARK_DB === undefined ? '' : ` --db ${given}`;
   process.stdout.write(
     `All ${plan.length} runs ended as expected in ` +
       `${((Date.now() - started) / 1000).toFixed(1)} s (the invalid order fails on purpose).\n` +

@@ -5,6 +5,7 @@ import { DB_HELP, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflows } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
+import { printableLocation } from '../../store/open.js';
 
 interface DevFlags {
   db?: string;
@@ -40,7 +41,7 @@ export function devCommand(program: Command): void {
 
       const stop = waitForStop();
       process.stdout.write(
-        `waymark dev: worker ${engine.workerId} serving ${served} on ${location} (Ctrl-C to stop)\n`,
+        `waymark dev: worker ${engine.workerId} serving ${served} on ${printableLocation(location)} (Ctrl-C to stop)\n`,
       );
       const signal = await stop;
       process.stdout.write(`waymark dev: ${signal}: finishing in-flight commits and releasing leases\n`);

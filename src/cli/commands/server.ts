@@ -1,9 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { Command } from 'commander';
-import { Engine, WaymarkError, type Json } from '../../index.js';
+import { WaymarkError, type Json } from '../../index.js';
+import { parseDuration } from '../../core/duration.js';
+import { openEngineOnStore } from '../../engine.js';
+import { openStore, printableLocation } from '../../store/open.js';
 import { compileWorkflowDef, declarativeSupport } from '../../declarative/compile.js';
 import { parseTaskDefs, parseWorkflowDef } from '../../declarative/definitions.js';
 import { resolveLimits, type DeclarativeOptions } from '../../declarative/limits.js';
-import { startServer, type RunningServer } from '../../server/server.js';
+import { isLoopbackHost, openHostRefusal, startServer, type RunningServer } from '../../server/server.js';
 import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
@@ -22,6 +27,11 @@ interface ServerFlags {
   definitions?: string[];
   taskDefinitions?: string[];
   httpAllow?: string[];
+  auth?: boolean;
+  insecure?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tokenTtl?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -59,9 +69,26 @@ export function serverCommand(program: Command): void {
         "reach although they are loopback, private, link-local or this server's (default: none)",
     )
     .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
+    .option(
+      '--auth',
+      'require an API key (`waymark keys create`) or a token from POST /api/token on every route but ' +
+        'GET /health and GET /ready; each route allows the roles it needs',
+    )
+    .option('--token-ttl <duration>', "with --auth: how long a token from POST /api/token is accepted (default: '1h')")
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; give --tls-key too)')
+    .option('--tls-key <file>', "the certificate's private key (PEM)")
+    .option(
+      '--insecure',
+      'listen on a non-loopback --host without --auth: anyone who reaches the port may do everything',
+    )
     .action(async (flags: ServerFlags) => {
       // Everything the user typed is checked before the store is touched.
       const port = parsePort(flags.port);
+      const host = flags.host ?? '127.0.0.1';
+      if (!flags.auth && !flags.insecure && !isLoopbackHost(host))
+        throw new UsageError(openHostRefusal(host, '--auth', '--insecure'));
+      const tokenTtlMs = parseTokenTtl(flags);
+      const tls = readTls(flags);
       const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
       const level = flags.logLevel ?? 'info';
       if (!LOG_LEVELS.includes(level))
@@ -82,13 +109,17 @@ export function serverCommand(program: Command): void {
         definition: def as unknown as Json,
       }));
 
-      const engine = await Engine.open({
-        store: location,
+      // The server opens the store itself: its keys and audit trail are read beside the engine's runs.
+      const store = await openStore(location);
+      const engine = await openEngineOnStore(store, {
         workflows: module.workflows,
         workerId: flags.workerId,
         worker: flags.worker !== false,
         concurrency,
         compile: declarative.compile,
+      }).catch(async (error: unknown) => {
+        await store.close();
+        throw error;
       });
       declarative.bind(engine);
       let server: RunningServer;
@@ -97,25 +128,38 @@ export function serverCommand(program: Command): void {
         await engine.definitions.register(compiled);
         server = await startServer({
           engine,
-          host: flags.host ?? '127.0.0.1',
+          host,
           port,
           migrations: module.migrations,
           declarative,
           logger: { level, stream: process.stderr },
+          ...(flags.auth ? { auth: { store, tokenTtlMs } } : {}),
+          ...(tls ? { tls } : {}),
+          insecure: flags.insecure === true,
         });
       } catch (error) {
         await engine.close();
+        await store.close();
         throw error;
       }
       const stop = waitForStop();
       const served =
         [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ') ||
         'no workflows given (declarative ones in the store or registered over the API are served)';
+      const shown = printableLocation(location);
       process.stdout.write(`waymark server: listening on ${server.url}\n`);
       process.stdout.write(
+        flags.auth
+          ? 'waymark server: auth required: API keys (`waymark keys create`) or tokens from POST /api/token\n'
+          : isLoopbackHost(host)
+            ? 'waymark server: no auth (give --auth to require API keys)\n'
+            : `waymark server: WARNING: no auth on ${host} (--insecure): ` +
+              'anyone who reaches the port may do everything\n',
+      );
+      process.stdout.write(
         flags.worker === false
-          ? `waymark server: API only (no worker) on ${location} (Ctrl-C or SIGTERM to stop)\n`
-          : `waymark server: worker ${engine.workerId} serving ${served} on ${location} (Ctrl-C or SIGTERM to stop)\n`,
+          ? `waymark server: API only (no worker) on ${shown} (Ctrl-C or SIGTERM to stop)\n`
+          : `waymark server: worker ${engine.workerId} serving ${served} on ${shown} (Ctrl-C or SIGTERM to stop)\n`,
       );
       const signal = await stop;
       process.stdout.write(
@@ -124,7 +168,11 @@ export function serverCommand(program: Command): void {
       try {
         await server.close();
       } finally {
-        await engine.close();
+        try {
+          await engine.close();
+        } finally {
+          await store.close();
+        }
       }
       process.stdout.write('waymark server: stopped\n');
     });
@@ -144,6 +192,43 @@ function parseDeclarativeOptions(flags: ServerFlags): DeclarativeOptions {
     throw error;
   }
   return options;
+}
+
+/** --token-ttl as ms: at least a second, only with --auth. (Default: 1 h) */
+function parseTokenTtl(flags: ServerFlags): number | undefined {
+  if (flags.tokenTtl === undefined) return undefined;
+  if (!flags.auth) throw new UsageError('--token-ttl needs --auth: without it no tokens are handed out');
+  let ms: number;
+  try {
+    ms = parseDuration(flags.tokenTtl, '--token-ttl');
+  } catch (error) {
+    if (error instanceof WaymarkError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (ms < 1000) throw new UsageError(`--token-ttl must be at least 1s, got '${flags.tokenTtl}'`);
+  return ms;
+}
+
+/** The certificate and key of --tls-cert and --tls-key (both or neither), read now. */
+function readTls(flags: ServerFlags): { cert: Buffer; key: Buffer } | undefined {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+    throw new UsageError('--tls-cert and --tls-key go together: give the certificate and its private key');
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw new UsageError(`cannot read ${flag} '${file}': ${code === 'ENOENT' ? 'no such file' : String(code)}`);
+    }
+  };
+  const tls = { cert: read(flags.tlsCert, '--tls-cert'), key: read(flags.tlsKey, '--tls-key') };
+  try {
+    createSecureContext(tls);
+  } catch (error) {
+    throw new UsageError(`--tls-cert and --tls-key are not a PEM certificate and its key: ${(error as Error).message}`);
+  }
+  return tls;
 }
 
 function parsePort(value: string | undefined): number {

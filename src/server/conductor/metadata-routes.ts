@@ -7,7 +7,7 @@ import type { Engine } from '../../engine.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { ConductorError, conflict, notFound, toConductorError, type ValidationError } from './errors.js';
 import { boolean, checkedTextAnywhere, integer, sendEmpty, sendJson } from './replies.js';
-import { hidden } from './tasks-routes.js';
+import { forAdmins, forReaders } from './route-roles.js';
 
 type Query = Record<string, unknown>;
 
@@ -37,7 +37,7 @@ export function metadataRoutes(
     );
   };
 
-  app.post<{ Querystring: Query }>('/metadata/workflow', hidden, async (request, reply) => {
+  app.post<{ Querystring: Query }>('/metadata/workflow', forAdmins, async (request, reply) => {
     const overwrite = boolean(request.query, 'overwrite', false);
     const def = parseWorkflowDef(checkedTextAnywhere(request.body, 'body'));
     if (!overwrite && (await registered(engine)).some((v) => v.workflow === def.name && v.version === def.version)) {
@@ -49,7 +49,7 @@ export function metadataRoutes(
     return sendEmpty(reply);
   });
 
-  app.put('/metadata/workflow', hidden, async (request, reply) => {
+  app.put('/metadata/workflow', forAdmins, async (request, reply) => {
     const defs = parseAll(checkedTextAnywhere(request.body, 'body'));
     const result = {
       bulkErrorResults: Object.create(null) as Record<string, string>,
@@ -68,11 +68,11 @@ export function metadataRoutes(
     return sendJson(reply, result);
   });
 
-  app.get('/metadata/workflow', hidden, async (_request, reply) => sendJson(reply, await allDefinitions(engine)));
+  app.get('/metadata/workflow', forReaders, async (_request, reply) => sendJson(reply, await allDefinitions(engine)));
 
   app.get<{ Params: { name: string }; Querystring: Query }>(
     '/metadata/workflow/:name',
-    hidden,
+    forReaders,
     async (request, reply) => {
       const version = integer(request.query, 'version', { min: 1, max: MAX_VERSION });
       const defs = (await allDefinitions(engine)).filter(
@@ -89,7 +89,7 @@ export function metadataRoutes(
 
   app.delete<{ Params: { name: string; version: string } }>(
     '/metadata/workflow/:name/:version',
-    hidden,
+    forAdmins,
     async (request, reply) => {
       const version = integer({ version: request.params.version }, 'version', { min: 1, max: MAX_VERSION })!;
       await engine.definitions.unregister(request.params.name, version);
@@ -97,32 +97,32 @@ export function metadataRoutes(
     },
   );
 
-  app.post('/metadata/taskdefs', hidden, async (request, reply) => {
+  app.post('/metadata/taskdefs', forAdmins, async (request, reply) => {
     const defs = parseTaskDefs(checkedTextAnywhere(request.body, 'body'));
     await engine.definitions.saveTaskDefinitions(defs.map((d) => ({ name: d.name, definition: d as unknown as Json })));
     return sendEmpty(reply);
   });
 
-  app.put('/metadata/taskdefs', hidden, async (request, reply) => {
+  app.put('/metadata/taskdefs', forAdmins, async (request, reply) => {
     const def = parseTaskDef(checkedTextAnywhere(request.body, 'body'));
     await engine.definitions.saveTaskDefinitions([{ name: def.name, definition: def as unknown as Json }]);
     return sendEmpty(reply);
   });
 
-  app.get('/metadata/taskdefs', hidden, async (_request, reply) =>
+  app.get('/metadata/taskdefs', forReaders, async (_request, reply) =>
     sendJson(
       reply,
       (await engine.definitions.taskDefinitions()).map((d) => d.definition),
     ),
   );
 
-  app.get<{ Params: { type: string } }>('/metadata/taskdefs/:type', hidden, async (request, reply) => {
+  app.get<{ Params: { type: string } }>('/metadata/taskdefs/:type', forReaders, async (request, reply) => {
     const found = (await engine.definitions.taskDefinitions()).find((d) => d.name === request.params.type);
     if (!found) throw notFound(`no task definition '${request.params.type}'`);
     return sendJson(reply, found.definition);
   });
 
-  app.delete<{ Params: { type: string } }>('/metadata/taskdefs/:type', hidden, async (request, reply) => {
+  app.delete<{ Params: { type: string } }>('/metadata/taskdefs/:type', forAdmins, async (request, reply) => {
     await engine.definitions.removeTaskDefinition(request.params.type);
     return sendEmpty(reply);
   });

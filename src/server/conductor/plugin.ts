@@ -10,6 +10,7 @@ import { PollHub } from './long-poll.js';
 import { metadataRoutes } from './metadata-routes.js';
 import { taskRoutes } from './tasks-routes.js';
 import { workflowRoutes } from './workflow-routes.js';
+import { tokenRoute } from '../auth/token-route.js';
 
 /**
  * Conductor's REST API (tasks, workflows, metadata) over the engine, so Conductor workers, SDKs and scripts
@@ -18,7 +19,7 @@ import { workflowRoutes } from './workflow-routes.js';
  */
 export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   app,
-  { engine, closing, declarative, declarativeOptions, maxJsonDepth },
+  { engine, closing, declarative, declarativeOptions, maxJsonDepth, auth },
 ) => {
   installConductorErrors(app);
   installLenientParsers(app, maxJsonDepth);
@@ -30,6 +31,7 @@ export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   workflowRoutes(app, context);
   actionRoutes(app, context);
   metadataRoutes(app, engine, declarative, declarativeOptions);
+  if (auth) tokenRoute(app, auth);
 };
 
 /**

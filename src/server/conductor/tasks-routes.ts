@@ -19,12 +19,11 @@ import {
   text,
 } from './replies.js';
 import { asMap, taskJson, taskLogs } from './task-shape.js';
+import { forReaders, forWorkers } from './route-roles.js';
 
 /** Longest callbackAfterSeconds: 100 years. */
 const MAX_CALLBACK_S = MAX_DURATION_MS / 1000;
 const REPORT_STATUSES: TaskResult['status'][] = ['IN_PROGRESS', 'COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR'];
-/** Routes stay out of Waymark's OpenAPI document: Conductor's API is documented by Conductor. */
-export const hidden = { schema: { hide: true } };
 
 type Query = Record<string, unknown>;
 
@@ -32,7 +31,7 @@ type Query = Record<string, unknown>;
 export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): void {
   app.get<{ Params: { tasktype: string }; Querystring: Query }>(
     '/tasks/poll/batch/:tasktype',
-    hidden,
+    forWorkers,
     async (request, reply) => {
       // Larger asks are served as far as the server goes: at most 1000 tasks, at most MAX_POLL_WAIT_MS of waiting.
       const count = Math.min(1000, integer(request.query, 'count', { min: 1, fallback: 1 }));
@@ -52,20 +51,20 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
 
   app.get<{ Params: { tasktype: string }; Querystring: Query }>(
     '/tasks/poll/:tasktype',
-    hidden,
+    forWorkers,
     async (request, reply) => {
       const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
       return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
     },
   );
 
-  app.post('/tasks', hidden, async (request, reply) => {
+  app.post('/tasks', forWorkers, async (request, reply) => {
     const { taskId, result } = taskResultOf(request.body);
     await engine.tasks.report(taskId, result);
     return sendId(reply, taskId);
   });
 
-  app.post('/tasks/update-v2', hidden, async (request, reply) => {
+  app.post('/tasks/update-v2', forWorkers, async (request, reply) => {
     const { taskId, result } = taskResultOf(request.body);
     const task = await engine.tasks.report(taskId, result);
     if (result.status === 'IN_PROGRESS') return sendNoContent(reply);
@@ -76,7 +75,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
 
   app.post<{ Params: { workflowId: string; taskRefName: string; status: string }; Querystring: Query }>(
     '/tasks/:workflowId/:taskRefName/:status',
-    hidden,
+    forWorkers,
     async (request, reply) => {
       const { workflowId, taskRefName, status } = request.params;
       if (!REPORT_STATUSES.includes(status as TaskResult['status']))
@@ -106,13 +105,13 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     },
   );
 
-  app.get<{ Querystring: Query }>('/tasks/queue/size', hidden, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/tasks/queue/size', forReaders, async (request, reply) => {
     const type = text(request.query, 'taskType');
     if (type === undefined) throw badRequest('taskType', 'taskType is required');
     return sendJson(reply, await engine.tasks.queueSize(type));
   });
 
-  app.get<{ Querystring: Query }>('/tasks/queue/sizes', hidden, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/tasks/queue/sizes', forReaders, async (request, reply) => {
     const raw = request.query.taskType;
     const types = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
       .flatMap((t) => String(t).split(','))
@@ -122,16 +121,16 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     return sendJson(reply, sizes);
   });
 
-  app.get<{ Params: { taskId: string } }>('/tasks/:taskId', hidden, async (request, reply) =>
+  app.get<{ Params: { taskId: string } }>('/tasks/:taskId', forReaders, async (request, reply) =>
     sendJson(reply, taskJson(await engine.tasks.get(request.params.taskId))),
   );
 
-  app.get<{ Params: { taskId: string } }>('/tasks/:taskId/log', hidden, async (request, reply) => {
+  app.get<{ Params: { taskId: string } }>('/tasks/:taskId/log', forReaders, async (request, reply) => {
     const logs = taskLogs(await engine.tasks.get(request.params.taskId));
     return logs.length ? sendJson(reply, logs) : sendNoContent(reply);
   });
 
-  app.post<{ Params: { taskId: string } }>('/tasks/:taskId/log', hidden, async (request, reply) => {
+  app.post<{ Params: { taskId: string } }>('/tasks/:taskId/log', forWorkers, async (request, reply) => {
     const line = logLine(request.body);
     const task = await engine.tasks.get(request.params.taskId);
     if (isTerminalTask(task.status)) throw conflict(`task '${task.taskId}' is ${task.status}: its log is closed`);

@@ -2,24 +2,26 @@ import { indexHistory, type RecordedOperation } from '../../core/replay.js';
 import { isTerminalTask } from '../../core/tasks.js';
 import { currentEpoch, isTaskEvent, isTerminal, type HistoryEvent, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../engine.js';
-import { RESUMABLE_REASONS } from '../../runtime/operator.js';
+import { RESUMABLE_REASONS, type OperatorOptions } from '../../runtime/operator.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { workflowStatus } from './workflow-shape.js';
 
 /**
- * Conductor's operations on one workflow, on Waymark's operator actions. Each throws (a ConductorError or
- * a WaymarkError the plugin maps) when it does not fit the run, and changes nothing then.
+ * Conductor's operations on one workflow, on Waymark's operator actions, each recorded with `who` (actor and
+ * reason). Each throws (a ConductorError or a WaymarkError the plugin maps) when it does not fit the run, and
+ * changes nothing then.
  */
 
-const VIA_API = { reason: 'requested over the Conductor API' };
+/** The reason recorded when the request gives none. */
+export const VIA_API = { reason: 'requested over the Conductor API' };
 
 /** Terminate: cancel the run. A COMPLETED one is 409; one already over otherwise is left as it is. */
-export async function terminate(engine: Engine, id: string, reason: string | undefined): Promise<void> {
+export async function terminate(engine: Engine, id: string, who: OperatorOptions = VIA_API): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status === 'completed') throw conflict(`cannot terminate workflow '${id}': it is COMPLETED`);
   if (isTerminal(run.status)) return;
-  await engine.cancel(id, { reason: reason ?? VIA_API.reason });
+  await engine.cancel(id, { ...VIA_API, ...who });
 }
 
 /** Remove: deletes a finished workflow with its history and tasks; a running one is 409 (terminate it first). */
@@ -31,19 +33,19 @@ export async function remove(engine: Engine, id: string): Promise<void> {
  * Pause: nothing new executes until resume (tasks already handed
  * out may still be reported). Pausing a PAUSED one is a no-op.
  */
-export async function pause(engine: Engine, id: string): Promise<void> {
+export async function pause(engine: Engine, id: string, who: OperatorOptions = VIA_API): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status === 'paused') return;
   if (isTerminal(run.status)) throw conflict(`cannot pause workflow '${id}': it is ${workflowStatus(run)}`);
-  await engine.pause(id, VIA_API);
+  await engine.pause(id, who);
 }
 
 /** Resume a PAUSED workflow (409 otherwise). */
-export async function resume(engine: Engine, id: string): Promise<void> {
+export async function resume(engine: Engine, id: string, who: OperatorOptions = VIA_API): Promise<void> {
   const run = await engine.getRun(id);
   if (run.status !== 'paused')
     throw conflict(`cannot resume workflow '${id}': it is ${workflowStatus(run)}, not PAUSED`);
-  await engine.resume(id, VIA_API);
+  await engine.resume(id, who);
 }
 
 /** Restart: a finished run again from the start, same id, on its version or the latest. */
@@ -52,11 +54,12 @@ export async function restart(
   id: string,
   useLatestDefinitions: boolean,
   restartable: (run: Run) => Promise<boolean>,
+  who: OperatorOptions = VIA_API,
 ): Promise<void> {
   const run = await engine.getRun(id);
   if (isTerminal(run.status) && !(await restartable(run)))
     throw conflict(`workflow '${id}' is not restartable: its definition says restartable: false`);
-  await engine.restart(id, { version: useLatestDefinitions ? 'latest' : 'same', ...VIA_API });
+  await engine.restart(id, { version: useLatestDefinitions ? 'latest' : 'same', ...who });
 }
 
 /**
@@ -64,7 +67,7 @@ export async function restart(
  * expiry, is resumed); a failed or terminated run re-executes from its last unfinished step, keeping the
  * checkpoints before it. RUNNING is 404 (as Conductor answers), COMPLETED or nothing to retry 409.
  */
-export async function retry(engine: Engine, id: string): Promise<void> {
+export async function retry(engine: Engine, id: string, who: OperatorOptions = VIA_API): Promise<void> {
   const run = await engine.getRun(id);
   const status = workflowStatus(run);
   if (status === 'RUNNING' || status === 'PAUSED')
@@ -72,22 +75,27 @@ export async function retry(engine: Engine, id: string): Promise<void> {
   if (run.status === 'completed') throw conflict(`workflow '${id}' is COMPLETED: there is nothing to retry`);
   if (run.status === 'needs_attention') {
     const parked = (run.attention?.details as { reason?: string } | undefined)?.reason;
-    if (RESUMABLE_REASONS.includes(parked ?? '')) await engine.resume(id, VIA_API);
-    else await engine.retryStep(id, VIA_API);
+    if (RESUMABLE_REASONS.includes(parked ?? '')) await engine.resume(id, who);
+    else await engine.retryStep(id, who);
     return;
   }
   if (run.status === 'compensated')
     throw conflict(`workflow '${id}' was compensated (its completed steps were undone): restart it instead`);
   const op = lastUnfinished(run, await engine.history(id));
   if (!op) throw conflict(`workflow '${id}' has no failed or unfinished task to retry: restart it instead`);
-  await rerunFromOperation(engine, run, op, undefined);
+  await rerunFromOperation(engine, run, op, undefined, who);
 }
 
 /**
  * Rerun a finished run (same id): from the start, or from `reRunFromTaskId` (checkpoints before it kept),
  * optionally with a new input. A task's own input cannot be replaced (its workflow computes it).
  */
-export async function rerun(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
+export async function rerun(
+  engine: Engine,
+  id: string,
+  body: Record<string, unknown>,
+  who: OperatorOptions = VIA_API,
+): Promise<void> {
   const run = await engine.getRun(id);
   if (!isTerminal(run.status))
     throw conflict(`cannot rerun workflow '${id}': it is ${workflowStatus(run)}; only finished workflows rerun`);
@@ -110,31 +118,37 @@ export async function rerun(engine: Engine, id: string, body: Record<string, unk
   const ops = operations(run, await engine.history(id));
   if (from === undefined) {
     if (input === undefined) {
-      await engine.restart(id, { version: 'same', ...VIA_API });
+      await engine.restart(id, { version: 'same', ...who });
       return;
     }
     const first = ops[0];
     if (!first) throw conflict(`workflow '${id}' has no task to rerun from with a new input: restart it instead`);
-    return rerunFromOperation(engine, run, first, input);
+    return rerunFromOperation(engine, run, first, input, who);
   }
   const op = ops.find(
     (o) => o.events.some((e) => isTaskEvent(e) && e.data?.taskId === from) || `${run.id}:${o.seq}:${o.name}` === from,
   );
   if (!op) throw notFound(`workflow '${id}' has no task '${from}'`);
-  return rerunFromOperation(engine, run, op, input);
+  return rerunFromOperation(engine, run, op, input, who);
 }
 
 /**
  * Skip a task: a parked step gets `output` recorded, an open task completes with it, an awaited signal is sent with it.
  */
-export async function skipTask(engine: Engine, id: string, ref: string, output: Json | undefined): Promise<void> {
+export async function skipTask(
+  engine: Engine,
+  id: string,
+  ref: string,
+  output: Json | undefined,
+  who: OperatorOptions = VIA_API,
+): Promise<void> {
   const run = await engine.getRun(id);
   if (isTerminal(run.status))
     throw conflict(`cannot skip task '${ref}' of workflow '${id}': it is ${workflowStatus(run)}`);
   const parked =
     run.status === 'needs_attention' ? (run.attention?.details as { step?: string } | undefined)?.step : undefined;
   if (parked === ref) {
-    await engine.skipStep(id, { output: output ?? {}, ...VIA_API });
+    await engine.skipStep(id, { output: output ?? {}, ...who });
     return;
   }
   const open = (await engine.tasks.ofRun(id)).filter((t) => t.refName === ref && !isTerminalTask(t.status)).pop();
@@ -158,7 +172,12 @@ export async function skipTask(engine: Engine, id: string, ref: string, output: 
 }
 
 /** Upgrade to `version` once it replays the run's history; a divergence is 409 with the reason. */
-export async function upgrade(engine: Engine, id: string, body: Record<string, unknown>): Promise<void> {
+export async function upgrade(
+  engine: Engine,
+  id: string,
+  body: Record<string, unknown>,
+  who: OperatorOptions = VIA_API,
+): Promise<void> {
   const { name, version, taskOutput, workflowInput } = body;
   if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
   if (!Number.isInteger(version) || (version as number) < 1 || (version as number) > MAX_VERSION)
@@ -179,7 +198,7 @@ export async function upgrade(engine: Engine, id: string, body: Record<string, u
       );
     }
   }
-  await engine.upgrade(id, { to: version as number, ...VIA_API });
+  await engine.upgrade(id, { to: version as number, ...who });
 }
 
 /** Steps and tasks of the run's current epoch, by seq. */
@@ -201,6 +220,7 @@ async function rerunFromOperation(
   run: Run,
   op: RecordedOperation,
   input: Json | undefined,
+  who: OperatorOptions,
 ): Promise<void> {
-  await engine.rerunFrom(run.id, { seq: op.seq }, { ...(input !== undefined ? { input } : {}), ...VIA_API });
+  await engine.rerunFrom(run.id, { seq: op.seq }, { ...(input !== undefined ? { input } : {}), ...who });
 }

@@ -8,7 +8,7 @@ import { runDetail, type ConductorContext } from './context.js';
 import { boolean, integer, sendId, sendJson, text } from './replies.js';
 import { freeTextWords, matches, narrowing, parseQuery, sorter } from './search.js';
 import { findRun, startRequestOf, startWorkflow } from './start.js';
-import { hidden } from './tasks-routes.js';
+import { forReaders, forStarts } from './route-roles.js';
 import { workflowJson, workflowStatus, workflowSummary } from './workflow-shape.js';
 
 type Query = Record<string, unknown>;
@@ -22,7 +22,7 @@ const MAX_EXECUTE_WAIT_S = 600;
 export function workflowRoutes(app: FastifyInstance, context: ConductorContext): void {
   const { engine } = context;
 
-  app.post<{ Params: { name: string }; Querystring: Query }>('/workflow/:name', hidden, async (request, reply) => {
+  app.post<{ Params: { name: string }; Querystring: Query }>('/workflow/:name', forStarts, async (request, reply) => {
     const q = request.query;
     const start = startRequestOf(
       {
@@ -38,13 +38,13 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     return sendId(reply, (await startWorkflow(engine, start)).id);
   });
 
-  app.post('/workflow', hidden, async (request, reply) =>
+  app.post('/workflow', forStarts, async (request, reply) =>
     sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id),
   );
 
   app.post<{ Params: { name: string; version: string }; Querystring: Query }>(
     '/workflow/execute/:name/:version',
-    hidden,
+    forStarts,
     async (request, reply) => {
       // version 0: the latest
       const version =
@@ -59,7 +59,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
   );
 
   // Summaries only (input and output on request, within a byte budget): a search never reads what it does not show.
-  app.get<{ Querystring: Query }>('/workflow/search', hidden, async (request, reply) => {
+  app.get<{ Querystring: Query }>('/workflow/search', forReaders, async (request, reply) => {
     const q = request.query;
     const start = integer(q, 'start', { min: 0, fallback: 0 });
     const size = integer(q, 'size', { min: 0, max: 1_000, fallback: 100 });
@@ -90,7 +90,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
 
   app.get<{ Params: { name: string }; Querystring: Query }>(
     '/workflow/running/:name',
-    hidden,
+    forReaders,
     async (request, reply) => {
       const q = request.query;
       const version = integer(q, 'version', { min: 1, max: MAX_VERSION, fallback: 1 });
@@ -115,25 +115,29 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: Query }>('/workflow/:id', hidden, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: Query }>('/workflow/:id', forReaders, async (request, reply) => {
     const run = await engine.getRun(request.params.id);
     const includeTasks = boolean(request.query, 'includeTasks', true);
     return sendJson(reply, workflowJson(run, includeTasks ? await runDetail(context, run) : undefined));
   });
 
-  app.get<{ Params: { id: string }; Querystring: Query }>('/workflow/:id/status', hidden, async (request, reply) => {
-    const run = await engine.getRun(request.params.id);
-    const includeOutput = boolean(request.query, 'includeOutput', false);
-    const includeVariables = boolean(request.query, 'includeVariables', false);
-    const full = workflowJson(run, includeVariables ? await runDetail(context, run) : undefined);
-    return sendJson(reply, {
-      workflowId: run.id,
-      ...(run.correlationId !== undefined ? { correlationId: run.correlationId } : {}),
-      status: full.status,
-      ...(includeOutput ? { output: full.output } : {}),
-      ...(includeVariables ? { variables: full.variables } : {}),
-    });
-  });
+  app.get<{ Params: { id: string }; Querystring: Query }>(
+    '/workflow/:id/status',
+    forReaders,
+    async (request, reply) => {
+      const run = await engine.getRun(request.params.id);
+      const includeOutput = boolean(request.query, 'includeOutput', false);
+      const includeVariables = boolean(request.query, 'includeVariables', false);
+      const full = workflowJson(run, includeVariables ? await runDetail(context, run) : undefined);
+      return sendJson(reply, {
+        workflowId: run.id,
+        ...(run.correlationId !== undefined ? { correlationId: run.correlationId } : {}),
+        status: full.status,
+        ...(includeOutput ? { output: full.output } : {}),
+        ...(includeVariables ? { variables: full.variables } : {}),
+      });
+    },
+  );
 }
 
 /**

@@ -58,6 +58,8 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
   app.post<{ Body: CandidatesBody }>(
     '/v1/deploy/check',
     {
+      // Reads and replays only: nothing to audit.
+      config: { role: 'operator', audit: false },
       schema: {
         summary:
           'Replay every in-flight run against candidate definitions: per-run verdicts, ' +
@@ -75,6 +77,7 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
   app.post<{ Body: CandidatesBody }>(
     '/v1/deploy/plan',
     {
+      config: { role: 'operator', audit: false },
       schema: {
         summary:
           'The deploy check as a runbook: per-version upgrade/migrate/drain with ETAs, ' +

@@ -21,6 +21,7 @@ export const eventRoutes: FastifyPluginAsync<ServerContext> = async (app, { engi
   app.get<{ Querystring: { runId?: string } }>(
     '/v1/events',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Stream committed run changes (Server-Sent Events)',
         description:

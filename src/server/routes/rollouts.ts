@@ -17,6 +17,7 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.get(
     '/v1/rollouts',
     {
+      config: { role: 'reader' },
       schema: { summary: 'Every rollout, running or finished', tags, response: { 200: listOf('rollouts', 'Rollout') } },
     },
     async () => ({
@@ -27,6 +28,7 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.post<{ Body: RolloutOptions & { workflow: string; kind?: RolloutKind } }>(
     '/v1/rollouts',
     {
+      config: { role: 'operator' },
       schema: {
         summary:
           'Start a progressive, health-gated rollout to a candidate version: of routed starts, or of in-flight runs',
@@ -81,6 +83,7 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.post(
     '/v1/rollouts/evaluate',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Look at each unfinished rollout once: roll back the unhealthy, promote the healthy on schedule',
         description:
@@ -103,6 +106,7 @@ export const rolloutRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
     app.post<{ Params: { workflow: string }; Body: { reason?: string; kind?: RolloutKind } | undefined }>(
       `/v1/rollouts/:workflow/${action}`,
       {
+        config: { role: 'operator' },
         schema: {
           summary,
           tags,

@@ -5,6 +5,7 @@ import type { Engine } from '../../engine.js';
 import type { OperatorResult, SkipStepOptions } from '../../runtime/operator.js';
 import type { ServerContext } from '../context.js';
 import { FieldError } from '../errors.js';
+import { actingAs } from '../auth/guard.js';
 import { actor, errors, object, reason, ref, runId, version } from '../schemas.js';
 
 interface ActionBody {
@@ -60,7 +61,8 @@ const tags = ['operator'];
 const who = { actor, reason };
 
 /**
- * Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason.
+ * Operator actions, version changes and re-executions of one run; each recorded in its history with actor and reason
+ * (on a server with auth, the key is the actor).
  */
 export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
   for (const spec of ACTIONS) {
@@ -71,6 +73,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
     app.post<{ Params: { id: string }; Body: ActionBody | undefined }>(
       `/v1/runs/:id/actions/${spec.path}`,
       {
+        config: { role: 'operator' },
         schema: {
           summary: spec.summary,
           description:
@@ -83,7 +86,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
           response: { 200: ref('OperatorResult'), ...errors(400, 404, 409) },
         },
       },
-      async (request) => spec.call(engine, request.params.id, request.body ?? {}),
+      async (request) => spec.call(engine, request.params.id, actingAs(request, request.body ?? {})),
     );
   }
 
@@ -93,6 +96,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
   }>(
     '/v1/runs/:id/upgrade',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Move an in-flight run to another version, once that version replays its history',
         description: 'A divergence refuses it (409 E_NONDETERMINISM, the verdict in details) and changes nothing.',
@@ -115,7 +119,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
       },
     },
     async (request) => {
-      const { migration: name, ...options } = request.body;
+      const { migration: name, ...options } = actingAs(request, request.body);
       const migration = name === undefined ? undefined : byName(migrations, name, 'body.migration');
       if (migration && migration.to !== options.to)
         throw new FieldError(
@@ -132,6 +136,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
   }>(
     '/v1/runs/:id/restart',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Run a finished run again from the start, with the same id; its earlier history is kept',
         tags,
@@ -148,12 +153,13 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
         response: { 200: ref('Run'), ...errors(400, 404, 409) },
       },
     },
-    async (request) => engine.restart(request.params.id, request.body ?? {}),
+    async (request) => engine.restart(request.params.id, actingAs(request, request.body ?? {})),
   );
 
   app.post<{ Params: { id: string }; Body: { step: string; input?: Json; actor?: string; reason?: string } }>(
     '/v1/runs/:id/rerun',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Re-execute a finished run from one of its steps, keeping the checkpoints recorded before it',
         tags,
@@ -171,13 +177,14 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
     },
     async (request) => {
       const { step, ...options } = request.body;
-      return engine.rerunFrom(request.params.id, step, options);
+      return engine.rerunFrom(request.params.id, step, actingAs(request, options));
     },
   );
 
   app.post<{ Params: { id: string }; Body: { actor?: string; reason?: string } | undefined }>(
     '/v1/runs/:id/rollback-migration',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Take a migrated run back to its previous version and history, while no step has completed since',
         tags,
@@ -187,7 +194,7 @@ export const runActionRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
         response: { 200: ref('Run'), ...errors(400, 404, 409) },
       },
     },
-    async (request) => engine.rollbackMigration(request.params.id, request.body ?? {}),
+    async (request) => engine.rollbackMigration(request.params.id, actingAs(request, request.body ?? {})),
   );
 };
 

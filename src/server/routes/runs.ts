@@ -35,6 +35,8 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.post<{ Body: StartBody }>(
     '/v1/runs',
     {
+      // Starts are the workload, not changes to it: they are not audited.
+      config: { role: 'operator', audit: false },
       schema: {
         summary: 'Start a run',
         description:
@@ -98,6 +100,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.get<{ Querystring: ListQuery }>(
     '/v1/runs',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'List runs, most recent first, a page at a time',
         description:
@@ -173,6 +176,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.get<{ Params: { id: string } }>(
     '/v1/runs/:id',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Get one run by its id',
         tags,
@@ -186,6 +190,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.get<{ Params: { id: string } }>(
     '/v1/runs/:id/history',
     {
+      config: { role: 'reader' },
       schema: {
         summary: "A run's history, oldest event first",
         tags,
@@ -206,6 +211,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.get<{ Params: { id: string } }>(
     '/v1/runs/:id/describe',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Where a run is, what it changed, what is pending, what an operator can do now',
         tags,
@@ -219,6 +225,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.get<{ Params: { id: string }; Querystring: { timeoutMs?: number } }>(
     '/v1/runs/:id/result',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Wait for a run to finish',
         description:
@@ -259,6 +266,7 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
   app.post<{ Params: { id: string; name: string }; Body: Json | undefined }>(
     '/v1/runs/:id/signals/:name',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Send a signal to a run',
         description:

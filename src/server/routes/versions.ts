@@ -4,6 +4,7 @@ import type { ServerContext } from '../context.js';
 import { FieldError } from '../errors.js';
 import { actor, errors, listOf, object, percent, reason, ref, version, workflowName } from '../schemas.js';
 import { byName } from './run-actions.js';
+import { actingAs } from '../auth/guard.js';
 
 type VersionParams = { name: string; version: number };
 
@@ -25,21 +26,25 @@ const versionParams = object({ name: workflowName, version }, ['name', 'version'
 const STATES = [
   {
     path: 'drain',
+    role: 'operator',
     status: 'draining',
     summary: 'Drain a version: no new routed starts (pinned ones need force); its runs go on',
   },
   {
     path: 'retire',
+    role: 'admin',
     status: 'retired',
     summary: 'Retire a drained version; refused (409) while any of its runs is not finished',
   },
   {
     path: 'activate',
+    role: 'admin',
     status: 'active',
     summary: 'Make a version take routed starts again and its runs execute again (undoes a drain or a quarantine)',
   },
   {
     path: 'quarantine',
+    role: 'admin',
     status: 'quarantined',
     summary:
       "Stop a version's runs for a decision: " +
@@ -53,6 +58,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.get(
     '/v1/versions',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Every registered workflow version with run counts, serving workers and stranded runs',
         tags,
@@ -66,6 +72,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.get(
     '/v1/patches',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Per patch, how many in-flight runs still depend on its old branch',
         tags,
@@ -79,6 +86,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.get(
     '/v1/workers',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Live workers and the versions each serves',
         tags,
@@ -94,6 +102,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
     app.post<{ Params: VersionParams }>(
       `/v1/workflows/:name/versions/:version/${state.path}`,
       {
+        config: { role: state.role },
         schema: {
           summary: state.summary,
           tags,
@@ -112,6 +121,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.put<{ Params: { name: string }; Body: { current: number; candidate: number; percent: number } | null }>(
     '/v1/workflows/:name/route',
     {
+      config: { role: 'operator' },
       schema: {
         summary:
           'Split routed starts between a current and a candidate version (a canary); a null body removes the split',
@@ -149,6 +159,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
   app.post<{ Body: MigrateBody }>(
     '/v1/migrate',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Migrate the in-flight runs of one version to another, each on its own; safe to run again',
         description:
@@ -183,7 +194,7 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
       },
     },
     async (request) => {
-      const { workflow, from, to, migration: name, dryRun = false, ...options } = request.body;
+      const { workflow, from, to, migration: name, dryRun = false, ...options } = actingAs(request, request.body);
       if (from === to) throw new FieldError('body.to', 'must differ from body.from');
       const migration = pick(migrations, workflow, from, to, name);
       const report = await engine.migrateAll({ migration, dryRun, ...options });

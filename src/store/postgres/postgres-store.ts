@@ -38,6 +38,8 @@ import { PostgresTasks, taskOutcomesOf } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
 import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
+import { PostgresKeys } from './keys.js';
+import { PostgresAudit } from './audit.js';
 import {
   eventFromRow,
   historyColumns,
@@ -85,6 +87,8 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   readonly tasks: PostgresTasks;
   readonly definitions: PostgresDefinitions;
+  readonly keys: PostgresKeys;
+  readonly audit: PostgresAudit;
   readonly schema: string;
   schemaWarnings: readonly SchemaWarning[] = [];
   private readonly pool: pg.Pool;
@@ -108,6 +112,8 @@ export class PostgresStore implements Store {
     this.wake = new WakeListener({ connectionString: url, types }, this.channel);
     this.tasks = new PostgresTasks(this.pool, () => this.notify());
     this.definitions = new PostgresDefinitions(this.pool);
+    this.keys = new PostgresKeys(this.pool);
+    this.audit = new PostgresAudit(this.pool);
   }
 
   /** Connects, migrates the schema and starts listening for wake-ups. */

@@ -36,6 +36,8 @@ import { SqliteTasks } from './tasks.js';
 import { removeFinishedRun } from './retention.js';
 import { pageRuns, runFilterSql } from './run-pages.js';
 import { SqliteDefinitions } from './definitions.js';
+import { SqliteKeys } from './keys.js';
+import { SqliteAudit } from './audit.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
@@ -73,6 +75,8 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   readonly tasks: SqliteTasks;
   readonly definitions: SqliteDefinitions;
+  readonly keys: SqliteKeys;
+  readonly audit: SqliteAudit;
   readonly schemaWarnings: readonly SchemaWarning[];
   private readonly db: Database.Database;
   private readonly sql;
@@ -95,6 +99,8 @@ export class SqliteStore implements Store {
     this.tasks = new SqliteTasks(this.db);
     this.commits = new SqliteCommits(this.db, this.tasks, this.locks);
     this.definitions = new SqliteDefinitions(this.db);
+    this.keys = new SqliteKeys(this.db);
+    this.audit = new SqliteAudit(this.db);
   }
 
   private prepareStatements() {
