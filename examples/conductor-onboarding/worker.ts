@@ -1,7 +1,8 @@
 /**
  * The onboarding example's worker: polls the server's Conductor-compatible task API for its two task
  * types, like any Conductor worker would, and reports each result. Run it with
- * `npx tsx examples/conductor-onboarding/worker.ts [server-url]`.
+ * `npx tsx examples/conductor-onboarding/worker.ts [server-url]`; against a server started with `--auth`, give it a
+ * worker key in `WAYMARK_KEY` (`keyId:secret`, from `waymark keys create --role worker`).
  */
 
 /** A normalized profile: the same shape whatever payload version the run was started with. */
@@ -73,13 +74,17 @@ interface PolledTask {
 export function startWorker(
   server: string,
   workerId = `onboarding-worker-${process.pid}`,
+  key = process.env.WAYMARK_KEY,
 ): { stop(): Promise<void>; completed: () => number } {
+  // A key goes as the credential itself (the server also takes a token from POST /api/token).
+  const auth: Record<string, string> = key ? { 'x-authorization': key } : {};
   let running = true;
   let completed = 0;
   const loops = Object.keys(HANDLERS).map(async (taskType) => {
     while (running) {
       const response = await fetch(
         `${server}/api/tasks/poll/batch/${taskType}?workerid=${encodeURIComponent(workerId)}&count=5&timeout=200`,
+        { headers: auth },
       );
       const tasks = (await response.json()) as PolledTask[];
       for (const task of tasks) {
@@ -92,7 +97,7 @@ export function startWorker(
         }
         await fetch(`${server}/api/tasks`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...auth },
           body: JSON.stringify(report),
         });
         completed++;
