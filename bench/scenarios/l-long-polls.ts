@@ -55,7 +55,8 @@ function probeHealth(url: string): { stop: () => Promise<number[]>; kill: () => 
  * L: 5,000 concurrent batch long polls of 20 s over loopback (a separate load process, one connection each)
  * against one server. First wave: no task ever comes (every poll must be answered at its timeout); second
  * wave: 2,000 runs each schedule one task while the polls wait (each task must reach exactly one poll).
- * Meanwhile GET /health is asked every 100 ms, by the load process and by an independent probe process. Figures: when polls were answered past their timeout,
+ * Meanwhile GET /health is asked every 100 ms, by the load process and by an independent probe process. Figures: when
+ * polls were answered past their timeout,
  * /health latency, and the store polls the waiting cost.
  */
 export async function scenarioL({ store }: ScenarioContext): Promise<void> {
