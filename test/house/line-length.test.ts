@@ -1,4 +1,7 @@
-/** No line of the code is over 120 characters (the formatter wraps code; strings, SQL and comments are wrapped by hand). */
+/**
+ * No line of the code is over 120 characters (the formatter wraps code; strings, SQL and comments are wrapped by
+ * hand).
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
