@@ -14,7 +14,9 @@ import type {
   RunPageQuery,
   Store,
 } from '../store/types.js';
-import { checkStranding } from './stranding.js';
+import { checkStranding, noticeLostWorkers } from './stranding.js';
+import { logParked, observeCommits, outcomeOf } from './commit-observer.js';
+import { NO_TELEMETRY, type SpanHandle, type StartTrigger, type Telemetry } from './telemetry.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -29,6 +31,7 @@ import { parkRefused } from './refused-commits.js';
 import { startRequest } from './start-request.js';
 import { TaskClient } from './task-client.js';
 import { checkOperationName, type WorkflowDefinition } from './workflow.js';
+import { validTraceparent } from '../core/traceparent.js';
 
 /** How a kernel runs: its store, versions, identity, leases and loops. `Engine` adds the versions layer's options. */
 export interface KernelOptions {
@@ -70,8 +73,18 @@ export interface KernelOptions {
    * (Default: none)
    */
   compile?: SourceCompiler;
-  /** Where warnings go. (Default: stderr) */
-  logger?: { warn(facts: Record<string, unknown>, message: string): void };
+  /**
+   * Where log lines go: warnings (a run parked, a worker lost, a version stranded, a store outage beginning and
+   * ending) and, when the logger has `info`, notable events that need no action (a rollout transition). A pino
+   * logger fits. Each notable line's facts name it in `event`. (Default: warnings to stderr, no info)
+   */
+  logger?: EngineLogger;
+}
+
+/** A logger in pino's shape: facts first, then the message. */
+export interface EngineLogger {
+  warn(facts: Record<string, unknown>, message: string): void;
+  info?(facts: Record<string, unknown>, message: string): void;
 }
 
 export interface StartOptions {
@@ -92,6 +105,13 @@ export interface StartOptions {
    * (Default: none)
    */
   parent?: { workflow: string; version: number };
+  /**
+   * The W3C traceparent of the caller's span: the run's executions are traced as its children, and its tasks carry it
+   * to their workers. (Default: none; E_INVALID_INPUT when it is not a valid traceparent)
+   */
+  traceparent?: string;
+  /** What started the run, as metrics count it. (Default: 'call', or 'sub_workflow' with `parent`) */
+  trigger?: StartTrigger;
 }
 
 /** What `startRun` did: the run, and whether this call created it. */
@@ -162,6 +182,8 @@ export class Kernel {
     private readonly registry: WorkflowRegistry,
     private readonly options: ResolvedOptions,
     loops: KernelLoop[] = [],
+    /** Where work is counted and traced. (Default: nowhere) */
+    private readonly telemetry: Telemetry = NO_TELEMETRY,
   ) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     this.host = {
@@ -178,16 +200,19 @@ export class Kernel {
       paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
       warn: (message, facts) => this.warn(message, facts),
       holdTasksMs: options.taskHoldMs ?? 2_000,
+      telemetry,
     };
     this.tasks = new TaskClient(
       store,
       (task) => this.reported(task),
       () => this.assertOpen(),
+      telemetry,
     );
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
-      const outcomes = await store.commit(batch, options.leaseMs);
+      const outcomes = await this.commitBatch(batch);
       faultPoint('commit-unacknowledged');
+      observeCommits(batch, outcomes, (id) => this.executors.get(id)?.run, telemetry, this.warn);
       this.announce(batch, outcomes);
       await this.parkRefused(batch, outcomes);
       return outcomes;
@@ -201,7 +226,10 @@ export class Kernel {
         pollIntervalMs: options.pollIntervalMs,
         freeSlots: () => this.freeSlots(),
         full: () => this.releaseHolds(),
-        execute: (claimed) => this.execute(claimed),
+        execute: (claimed) => {
+          if (claimed.dueAt !== undefined) telemetry.claimed(Math.max(0, Date.now() - claimed.dueAt) / 1000);
+          this.execute(claimed);
+        },
         warn: (message, facts) => this.warn(message, facts),
       });
       this.presence = new WorkerPresence(store, {
@@ -221,6 +249,11 @@ export class Kernel {
         }),
         new Periodic(() => store.tasks.timeOut(), {
           what: 'timing out tasks whose worker went silent',
+          intervalMs,
+          warn,
+        }),
+        new Periodic(() => noticeLostWorkers(store, warn), {
+          what: 'noticing lost workers',
           intervalMs,
           warn,
         }),
@@ -275,6 +308,7 @@ export class Kernel {
     this.assertOpen();
     await this.registry.refresh(this.store, workflow);
     const request = startRequest(this.registry, workflow, input, options);
+    const span = this.startSpan(request, options.traceparent);
     const here = this.loop !== undefined && this.registry.serves(workflow, request.version) && this.freeSlots() > 0;
     if (here) {
       request.leaseOwner = this.workerId;
@@ -283,9 +317,14 @@ export class Kernel {
     let result: CreateRunResult;
     try {
       result = await this.starts.add(request);
+    } catch (error) {
+      span.end(String(error));
+      throw error;
     } finally {
       if (here) this.startingHere--;
     }
+    span.set({ 'run.created': result.created });
+    span.end('refused' in result ? result.refused : 'lockHeldBy' in result ? 'the lock is held' : undefined);
     if ('refused' in result)
       throw new WaymarkError('E_INVALID_INPUT', `start of run '${request.id}' cannot be stored: ${result.refused}`, {
         details: { runId: request.id },
@@ -308,9 +347,56 @@ export class Kernel {
       }
       return { run: result.run, created: false };
     }
+    this.telemetry.runStarted(result.run.workflow, result.run.version, startTrigger(options));
     if (result.claimed) this.execute(result.claimed);
     else this.loop?.nudge();
     return { run: result.run, created: true };
+  }
+
+  /**
+   * The start's span (a child of the caller's `traceparent`), whose traceparent the run records; with tracing off the
+   * run records the caller's traceparent as it is.
+   */
+  private startSpan(request: CreateRunRequest, traceparent: string | undefined): SpanHandle {
+    if (traceparent !== undefined && validTraceparent(traceparent) === undefined)
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `traceparent must be a W3C traceparent ('00-<32 hex>-<16 hex>-<2 hex>'), got ${JSON.stringify(traceparent)}`,
+      );
+    const parent = traceparent === undefined ? undefined : validTraceparent(traceparent);
+    const span = this.telemetry.startSpan('waymark.start', {
+      parent,
+      kind: 'producer',
+      attributes: { 'workflow.name': request.workflow, 'workflow.version': request.version, 'run.id': request.id },
+    });
+    const recorded = span.traceparent ?? parent;
+    if (recorded !== undefined) request.traceparent = recorded;
+    return span;
+  }
+
+  /** One group commit, timed (and traced, linked to the executions whose checkpoints it carries). */
+  private async commitBatch(batch: RunCommit[]): Promise<CommitOutcome[]> {
+    const { telemetry, store } = this;
+    const span = telemetry.tracing
+      ? telemetry.startSpan('waymark.store.commit', {
+          kind: 'client',
+          links: batch.flatMap((c) => this.executors.get(c.runId)?.traceparent ?? []),
+          attributes: {
+            'db.system': store.dialect === 'postgres' ? 'postgresql' : 'sqlite',
+            'batch.size': batch.length,
+          },
+        })
+      : undefined;
+    const began = performance.now();
+    try {
+      const outcomes = await store.commit(batch, this.options.leaseMs);
+      telemetry.commitBatch(batch.length, (performance.now() - began) / 1000);
+      span?.end();
+      return outcomes;
+    } catch (error) {
+      span?.end(String(error));
+      throw error;
+    }
   }
 
   /** Sends a signal; it is kept until the run waits for it. */
@@ -473,6 +559,10 @@ export class Kernel {
   private async parkRefused(batch: RunCommit[], outcomes: CommitOutcome[]): Promise<void> {
     try {
       const { parked, failed } = await parkRefused(this.store, batch, outcomes, this.options.leaseMs);
+      for (const commit of parked) {
+        const run = this.executors.get(commit.runId)?.run;
+        if (run) this.telemetry.runFinished(run.workflow, run.version, 'parked', secondsSince(run.createdAt));
+      }
       this.announce(
         parked,
         parked.map(() => ({ ok: true })),
@@ -500,9 +590,27 @@ export class Kernel {
   }
 
   /** Writes a warning to the engine's logger. (Default: stderr) */
-  warn(message: string, facts: Record<string, unknown>): void {
+  readonly warn = (message: string, facts: Record<string, unknown>): void => {
     if (this.options.logger) this.options.logger.warn({ workerId: this.workerId, ...facts }, message);
     else process.stderr.write(`waymark: ${message} ${JSON.stringify(facts)}\n`);
+  };
+
+  /** Writes a notable event that needs no action to the engine's logger, if it has `info`. (Default: nowhere) */
+  info(message: string, facts: Record<string, unknown>): void {
+    this.options.logger?.info?.({ workerId: this.workerId, ...facts }, message);
+  }
+
+  /**
+   * Counts (and logs) a change a layer above made to a run outside this kernel's commits: an operator's action or a
+   * restart. `before` is the run's status before it.
+   */
+  observeChange(run: Run, change: { started?: StartTrigger; before?: RunStatus }): void {
+    if (change.started) this.telemetry.runStarted(run.workflow, run.version, change.started);
+    if (change.before === run.status) return;
+    const outcome = outcomeOf({ status: run.status, attention: run.attention ?? null });
+    if (outcome === undefined) return;
+    this.telemetry.runFinished(run.workflow, run.version, outcome, secondsSince(run.createdAt));
+    if (outcome === 'parked') logParked(run, { status: run.status, attention: run.attention ?? null }, this.warn);
   }
 
   /** Throws E_ENGINE_CLOSED once `close` has begun. */
@@ -510,6 +618,13 @@ export class Kernel {
     if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
   }
 }
+
+/** What started a run, as metrics count it. */
+function startTrigger(options: StartOptions): StartTrigger {
+  return options.trigger ?? (options.parent ? 'sub_workflow' : 'call');
+}
+
+const secondsSince = (date: Date) => (Date.now() - date.getTime()) / 1000;
 
 export const stripUndefined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
