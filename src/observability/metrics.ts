@@ -18,7 +18,7 @@ export interface MetricsOptions {
    * `register` beside the application's own metrics. (Default: a registry of the engine's own)
    */
   registry?: Registry;
-  /** Label step metrics by step name; false drops the label (fewer series for workflows with many steps). (Default: true) */
+  /** Label step metrics by step name; false drops the label (fewer series with many steps). (Default: true) */
   stepLabel?: boolean;
 }
 

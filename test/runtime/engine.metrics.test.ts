@@ -47,7 +47,7 @@ const greet = (version: number) =>
 const open = (options: Parameters<typeof Engine.open>[0]) =>
   Engine.open({ pollIntervalMs: 50, logger: { warn() {} }, ...options });
 
-test("a caller's registry holds Waymark's metrics beside its own; steps count by outcome; claims are timed", async () => {
+test("a caller's registry holds Waymark's metrics beside its own; steps count by outcome; claims timed", async () => {
   const registry = new Registry();
   const mine = new Counter({ name: 'app_orders_total', help: 'orders', registers: [registry] });
   mine.inc(4);
@@ -102,7 +102,7 @@ test('stepLabel false drops the step label; a registry serves one engine (E_INVA
   }
 });
 
-test('rollout transitions are counted and logged at info, one line each; the percent gauge shows the share', async () => {
+test('rollout transitions are counted and logged at info, the percent gauge shows the share', async () => {
   const infos: { facts: Record<string, unknown>; message: string }[] = [];
   const logger = {
     warn() {},

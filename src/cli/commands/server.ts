@@ -8,6 +8,7 @@ import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
+import { processLogger } from '../logger.js';
 
 interface ServerFlags {
   db?: string;
@@ -58,7 +59,11 @@ export function serverCommand(program: Command): void {
       'hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may ' +
         "reach although they are loopback, private, link-local or this server's (default: none)",
     )
-    .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
+    .option(
+      '--log-level <level>',
+      `level of the JSON log lines on stderr (engine events; each request at debug): ${LOG_LEVELS.join(', ')} ` +
+        '(default: info)',
+    )
     .action(async (flags: ServerFlags) => {
       // Everything the user typed is checked before the store is touched.
       const port = parsePort(flags.port);
@@ -82,6 +87,7 @@ export function serverCommand(program: Command): void {
         definition: def as unknown as Json,
       }));
 
+      const logger = processLogger(level);
       const engine = await Engine.open({
         store: location,
         workflows: module.workflows,
@@ -89,6 +95,7 @@ export function serverCommand(program: Command): void {
         worker: flags.worker !== false,
         concurrency,
         compile: declarative.compile,
+        logger,
       });
       declarative.bind(engine);
       let server: RunningServer;
@@ -101,7 +108,7 @@ export function serverCommand(program: Command): void {
           port,
           migrations: module.migrations,
           declarative,
-          logger: { level, stream: process.stderr },
+          logger,
         });
       } catch (error) {
         await engine.close();
