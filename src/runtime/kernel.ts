@@ -16,7 +16,7 @@ import type {
 } from '../store/types.js';
 import { checkStranding, noticeLostWorkers } from './stranding.js';
 import { logParked, observeCommits, outcomeOf } from './commit-observer.js';
-import { NO_TELEMETRY, type SpanHandle, type StartTrigger, type Telemetry } from './telemetry.js';
+import { NO_TELEMETRY, START_TRIGGERS, type SpanHandle, type StartTrigger, type Telemetry } from './telemetry.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -308,6 +308,7 @@ export class Kernel {
     this.assertOpen();
     await this.registry.refresh(this.store, workflow);
     const request = startRequest(this.registry, workflow, input, options);
+    const trigger = startTrigger(options);
     const span = this.startSpan(request, options.traceparent);
     const here = this.loop !== undefined && this.registry.serves(workflow, request.version) && this.freeSlots() > 0;
     if (here) {
@@ -347,7 +348,7 @@ export class Kernel {
       }
       return { run: result.run, created: false };
     }
-    this.telemetry.runStarted(result.run.workflow, result.run.version, startTrigger(options));
+    this.telemetry.runStarted(result.run.workflow, result.run.version, trigger);
     if (result.claimed) this.execute(result.claimed);
     else this.loop?.nudge();
     return { run: result.run, created: true };
@@ -619,9 +620,15 @@ export class Kernel {
   }
 }
 
-/** What started a run, as metrics count it. */
+/** What started a run, as metrics count it; E_INVALID_INPUT for a trigger not in the list (labels stay bounded). */
 function startTrigger(options: StartOptions): StartTrigger {
-  return options.trigger ?? (options.parent ? 'sub_workflow' : 'call');
+  const trigger = options.trigger ?? (options.parent ? 'sub_workflow' : 'call');
+  if (!START_TRIGGERS.includes(trigger))
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `trigger must be one of ${START_TRIGGERS.join(', ')}, got ${JSON.stringify(options.trigger)}`,
+    );
+  return trigger;
 }
 
 const secondsSince = (date: Date) => (Date.now() - date.getTime()) / 1000;

@@ -7,6 +7,15 @@
 /** How a run came to be started: a call on an engine, the /v1 API, the Conductor API, a parent run, an operator. */
 export type StartTrigger = 'call' | 'http' | 'conductor' | 'sub_workflow' | 'restart' | 'rerun';
 
+export const START_TRIGGERS: readonly StartTrigger[] = [
+  'call',
+  'http',
+  'conductor',
+  'sub_workflow',
+  'restart',
+  'rerun',
+];
+
 /** How a run's execution came to a stop an operator cares about: it ended, or it was parked for one. */
 export type RunOutcome = 'completed' | 'failed' | 'cancelled' | 'compensated' | 'parked';
 

@@ -81,7 +81,7 @@ test("a caller's registry holds Waymark's metrics beside its own; steps count by
   }
 });
 
-test('stepLabel false drops the step label; a registry serves one engine (E_INVALID_INPUT for a second)', async () => {
+test('stepLabel false drops the step label; triggers are from a list; a registry serves one engine', async () => {
   const registry = new Registry();
   const store = `sqlite:${tempDb()}`;
   const engine = await open({ store, workflows: [greet(1)], metrics: { registry, stepLabel: false } });
@@ -95,6 +95,9 @@ test('stepLabel false drops the step label; a registry serves one engine (E_INVA
         value: 1,
       },
     ]);
+    const trigger = await rejectsWith(engine.start('greet', {}, { trigger: 'cron' as never }), 'E_INVALID_INPUT');
+    assert.match(trigger.message, /trigger must be one of call, http, conductor, sub_workflow, restart, rerun/);
+    assert.equal((await engine.listRuns()).length, 1, 'a refused trigger starts nothing');
     const error = await rejectsWith(open({ store, workflows: [greet(1)], metrics: { registry } }), 'E_INVALID_INPUT');
     assert.match(error.message, /already holds the metrics of a Waymark engine/);
   } finally {
