@@ -191,7 +191,7 @@ test('spans reach the OTLP collector with their parent links, from the start req
   assert.ok(polls.length >= 1 && polls.every((p) => !p.parentSpanId), 'a request without a traceparent: a new trace');
 });
 
-test('tracing off: no tracer is started; the start keeps the caller’s traceparent and hands it to the worker', async () => {
+test('tracing off: no tracer starts; the start keeps the caller traceparent and hands it to the worker', async () => {
   const engine = await Engine.open({ store: `sqlite:${tempDb()}`, workflows: [traced], logger: { warn() {} } });
   try {
     assert.equal(engine.telemetry.tracing, false);
