@@ -108,7 +108,7 @@ export class Engine {
         observed = await openTelemetry(store, options, warn);
       } catch (error) {
         if (ownsStore) await store.close();
-        throw error instanceof TypeError ? new WaymarkError('E_INVALID_INPUT', error.message) : error;
+        throw error;
       }
       const kernel = new Kernel(store, ownsStore, registry, options, loops, observed.telemetry);
       engine = new Engine(kernel, store, registry, observed);

@@ -5,6 +5,7 @@
  * per run; the step label can be switched off.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { WaymarkError } from '../core/errors.js';
 import { isTerminal, RUN_STATUSES } from '../core/types.js';
 import type { RunOutcome, StartTrigger, StepOutcome } from '../runtime/telemetry.js';
 import type { TaskBacklog } from '../store/types.js';
@@ -20,7 +21,15 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Label step metrics by step name; false drops the label (fewer series with many steps). (Default: true) */
   stepLabel?: boolean;
+  /**
+   * Most step names labelled per workflow version: the steps of names beyond them (a name made per item, say) are
+   * counted under OTHER_STEPS, so the series stay bounded. (Default: 100)
+   */
+  maxStepNames?: number;
 }
+
+/** The step label of the steps past `maxStepNames` distinct names of one version. */
+export const OTHER_STEPS = '(other steps)';
 
 /** What the store holds, read once per scrape for the gauges. */
 export interface StoreSnapshot {
@@ -79,6 +88,9 @@ export class WaymarkMetrics {
   private readonly claimLag: Histogram;
   private readonly transitions: Children<Counter.Internal>;
   private readonly stepLabel: boolean;
+  private readonly maxStepNames: number;
+  /** The step names labelled so far, per workflow version. */
+  private readonly stepNames = new Map<string, Set<string>>();
   private cached: { at: number; value: Promise<StoreSnapshot | undefined> } | undefined;
 
   constructor(
@@ -90,9 +102,18 @@ export class WaymarkMetrics {
   ) {
     const registry = options.registry ?? new Registry();
     if (registry.getSingleMetric('waymark_runs_started_total'))
-      throw new TypeError('this metrics registry already holds the metrics of a Waymark engine: give each its own');
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        'this metrics registry already holds the metrics of a Waymark engine: give each its own',
+      );
     this.registry = registry;
     this.stepLabel = options.stepLabel !== false;
+    this.maxStepNames = options.maxStepNames ?? 100;
+    if (!Number.isInteger(this.maxStepNames) || this.maxStepNames < 0)
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `Engine option metrics.maxStepNames must be an integer of 0 or more, got ${String(options.maxStepNames)}`,
+      );
     const registers = [registry];
     const counter = (name: string, help: string, labelNames: string[]) => {
       const metric = new Counter({ name, help, labelNames, registers });
@@ -178,11 +199,26 @@ export class WaymarkMetrics {
   }
 
   stepAttempt(workflow: string, version: number, step: string, outcome: StepOutcome, seconds: number): void {
+    const v = String(version);
     const children = this.stepLabel
-      ? this.steps.get(workflow, String(version), step, outcome)
-      : this.steps.get(workflow, String(version), outcome);
+      ? this.steps.get(workflow, v, this.stepName(workflow, v, step), outcome)
+      : this.steps.get(workflow, v, outcome);
     children.duration.observe(seconds);
     children.attempts.inc();
+  }
+
+  /** The step's label: its name, or OTHER_STEPS once the version has maxStepNames other names. */
+  private stepName(workflow: string, version: string, step: string): string {
+    const key = `${workflow}\u0000${version}`;
+    let names = this.stepNames.get(key);
+    if (!names) {
+      names = new Set();
+      this.stepNames.set(key, names);
+    }
+    if (names.has(step)) return step;
+    if (names.size >= this.maxStepNames) return OTHER_STEPS;
+    names.add(step);
+    return step;
   }
 
   commitBatched(size: number, seconds: number): void {

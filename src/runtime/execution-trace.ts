@@ -48,19 +48,24 @@ export class ExecutionTrace {
     const { telemetry } = this;
     const { workflow, version, id } = this.run;
     const began = performance.now();
-    const span = telemetry.tracing
-      ? telemetry.startSpan('waymark.step', {
-          parent: this.span.traceparent,
-          attributes: {
-            'workflow.name': workflow,
-            'workflow.version': version,
-            'run.id': id,
-            'step.name': name,
-            'step.seq': seq,
-            'step.attempt': attempt,
-          },
-        })
-      : noSpan();
+    if (!telemetry.tracing)
+      return {
+        traceparent: undefined,
+        ended: (outcome) => {
+          if (outcome) telemetry.stepAttempt(workflow, version, name, outcome, (performance.now() - began) / 1000);
+        },
+      };
+    const span = telemetry.startSpan('waymark.step', {
+      parent: this.span.traceparent,
+      attributes: {
+        'workflow.name': workflow,
+        'workflow.version': version,
+        'run.id': id,
+        'step.name': name,
+        'step.seq': seq,
+        'step.attempt': attempt,
+      },
+    });
     return {
       traceparent: span.traceparent,
       ended: (outcome, error) => {

@@ -105,9 +105,12 @@ async function runStepAttempt(port: StepOpPort, call: AttemptCall): Promise<Atte
     options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, `step '${name}' timeoutMs`);
   const key = `${runId}:${seq}:${name}`;
   const observer = port.attemptStarted(name, seq, attempt);
-  const info: StepInfo = { idempotencyKey: key, attempt, signal: port.abortSignal, runId, step: name };
-  if (observer.traceparent !== undefined) info.traceparent = observer.traceparent;
-  const result = await runAttempt((signal) => fn({ ...info, signal }), {
+  const { traceparent } = observer;
+  const info = (signal: AbortSignal): StepInfo =>
+    traceparent === undefined
+      ? { idempotencyKey: key, attempt, signal, runId, step: name }
+      : { idempotencyKey: key, attempt, signal, runId, step: name, traceparent };
+  const result = await runAttempt((signal) => fn(info(signal)), {
     timeoutMs,
     what: `step '${name}'`,
     parent: port.abortSignal,

@@ -105,6 +105,33 @@ test('stepLabel false drops the step label; triggers are from a list; a registry
   }
 });
 
+const many = defineWorkflow({
+  name: 'many',
+  version: 1,
+  async run(ctx) {
+    for (let i = 0; i < 5; i++) await ctx.step(`item-${i}`, () => i);
+  },
+});
+
+test('step names past maxStepNames per version are counted as one label (the series stay bounded)', async () => {
+  const engine = await open({ store: `sqlite:${tempDb()}`, workflows: [many], metrics: { maxStepNames: 2 } });
+  try {
+    await engine.result((await engine.start('many')).id, { timeoutMs: 10_000 });
+    const steps = samples(await engine.metrics.text()).filter((s) => s.name === 'waymark_step_attempts_total');
+    assert.deepEqual(
+      steps.map((s) => [s.labels.step, s.value]),
+      [
+        ['item-0', 1],
+        ['item-1', 1],
+        ['(other steps)', 3],
+      ],
+    );
+    await rejectsWith(open({ store: `sqlite:${tempDb()}`, metrics: { maxStepNames: -1 } }), 'E_INVALID_INPUT');
+  } finally {
+    await engine.close();
+  }
+});
+
 test('rollout transitions are counted and logged at info, the percent gauge shows the share', async () => {
   const infos: { facts: Record<string, unknown>; message: string }[] = [];
   const logger = {
