@@ -4,7 +4,8 @@
  * are read from it when scraped, so they are the same exact numbers `waymark versions` shows. No label is ever
  * per run; the step label can be switched off.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { CounterChild, FastCounter, FastHistogram, HistogramChild } from './counting.js';
 import { WaymarkError } from '../core/errors.js';
 import { isTerminal, RUN_STATUSES } from '../core/types.js';
 import type { RunOutcome, StartTrigger, StepOutcome } from '../runtime/telemetry.js';
@@ -76,17 +77,17 @@ class Children<C> {
 /** An engine's metrics on its registry; the kernel's counts arrive through the methods, gauges through `snapshot`. */
 export class WaymarkMetrics {
   readonly registry: Registry;
-  private readonly runsStarted: Children<Counter.Internal>;
-  private readonly runsFinished: Children<Counter.Internal>;
-  private readonly runDuration: Children<Histogram.Internal<string>>;
+  private readonly runsStarted: FastCounter;
+  private readonly runsFinished: FastCounter;
+  private readonly runDuration: FastHistogram;
   /** Both step metrics' children of one label set, found with one lookup (the hottest path: once per step). */
-  private readonly steps: Children<{ duration: Histogram.Internal<string>; attempts: Counter.Internal }>;
-  private readonly scheduleToStart: Children<Histogram.Internal<string>>;
-  private readonly polls: Children<Counter.Internal>;
-  private readonly commitDuration: Histogram.Internal<string>;
-  private readonly commitBatch: Histogram.Internal<string>;
-  private readonly claimLag: Histogram;
-  private readonly transitions: Children<Counter.Internal>;
+  private readonly steps: Children<{ duration: HistogramChild; attempts: CounterChild }>;
+  private readonly scheduleToStart: FastHistogram;
+  private readonly polls: FastCounter;
+  private readonly commitDuration: HistogramChild;
+  private readonly commitBatch: HistogramChild;
+  private readonly claimLag: HistogramChild;
+  private readonly transitions: FastCounter;
   private readonly stepLabel: boolean;
   private readonly maxStepNames: number;
   /** The step names labelled so far, per workflow version. */
@@ -115,14 +116,10 @@ export class WaymarkMetrics {
         `Engine option metrics.maxStepNames must be an integer of 0 or more, got ${String(options.maxStepNames)}`,
       );
     const registers = [registry];
-    const counter = (name: string, help: string, labelNames: string[]) => {
-      const metric = new Counter({ name, help, labelNames, registers });
-      return new Children((values) => metric.labels(...values));
-    };
-    const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) => {
-      const metric = new Histogram({ name, help, labelNames, buckets, registers });
-      return new Children((values) => metric.labels(...values));
-    };
+    const counter = (name: string, help: string, labelNames: string[]) =>
+      new FastCounter(name, help, labelNames, registry);
+    const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
+      new FastHistogram(name, help, labelNames, buckets, registry);
     const version = ['workflow', 'version'];
     const step = this.stepLabel ? [...version, 'step', 'outcome'] : [...version, 'outcome'];
     this.runsStarted = counter('waymark_runs_started_total', 'Runs started', [...version, 'trigger']);
@@ -140,8 +137,8 @@ export class WaymarkMetrics {
     const stepDuration = histogram('waymark_step_duration_seconds', 'One step attempt', step, STEP_BUCKETS);
     const stepAttempts = counter('waymark_step_attempts_total', 'Step attempts, by how they ended', step);
     this.steps = new Children((values) => ({
-      duration: stepDuration.get(...values),
-      attempts: stepAttempts.get(...values),
+      duration: stepDuration.child(...values),
+      attempts: stepAttempts.child(...values),
     }));
     this.scheduleToStart = histogram(
       'waymark_task_schedule_to_start_seconds',
@@ -150,26 +147,24 @@ export class WaymarkMetrics {
       WAIT_BUCKETS,
     );
     this.polls = counter('waymark_task_poll_total', 'Task polls: result tasks or empty', ['task_type', 'result']);
-    this.commitDuration = new Histogram({
-      name: 'waymark_store_commit_duration_seconds',
-      help: 'One group commit of checkpoints',
-      labelNames: ['store'],
-      buckets: COMMIT_BUCKETS,
-      registers,
-    }).labels(store);
-    this.commitBatch = new Histogram({
-      name: 'waymark_store_commit_batch_size',
-      help: 'Checkpoints in one group commit',
-      labelNames: ['store'],
-      buckets: BATCH_BUCKETS,
-      registers,
-    }).labels(store);
-    this.claimLag = new Histogram({
-      name: 'waymark_claim_lag_seconds',
-      help: 'From a run becoming due to a worker claiming it',
-      buckets: WAIT_BUCKETS,
-      registers,
-    });
+    this.commitDuration = histogram(
+      'waymark_store_commit_duration_seconds',
+      'One group commit of checkpoints',
+      ['store'],
+      COMMIT_BUCKETS,
+    ).child(store);
+    this.commitBatch = histogram(
+      'waymark_store_commit_batch_size',
+      'Checkpoints in one group commit',
+      ['store'],
+      BATCH_BUCKETS,
+    ).child(store);
+    this.claimLag = histogram(
+      'waymark_claim_lag_seconds',
+      'From a run becoming due to a worker claiming it',
+      [],
+      WAIT_BUCKETS,
+    ).child();
     this.transitions = counter(
       'waymark_rollout_transitions_total',
       'Rollout transitions: started, promoted, completed, paused, resumed, rolled_back',
@@ -189,13 +184,13 @@ export class WaymarkMetrics {
   }
 
   runStarted(workflow: string, version: number, trigger: StartTrigger): void {
-    this.runsStarted.get(workflow, String(version), trigger).inc();
+    this.runsStarted.child(workflow, String(version), trigger).inc();
   }
 
   runFinished(workflow: string, version: number, outcome: RunOutcome, seconds: number): void {
     const v = String(version);
-    this.runsFinished.get(workflow, v, outcome).inc();
-    this.runDuration.get(workflow, v, outcome).observe(seconds);
+    this.runsFinished.child(workflow, v, outcome).inc();
+    this.runDuration.child(workflow, v, outcome).observe(seconds);
   }
 
   stepAttempt(workflow: string, version: number, step: string, outcome: StepOutcome, seconds: number): void {
@@ -231,15 +226,15 @@ export class WaymarkMetrics {
   }
 
   taskPolled(taskType: string, waitedSeconds: number[]): void {
-    this.polls.get(taskType, waitedSeconds.length > 0 ? 'tasks' : 'empty').inc();
+    this.polls.child(taskType, waitedSeconds.length > 0 ? 'tasks' : 'empty').inc();
     if (waitedSeconds.length === 0) return;
-    const histogram = this.scheduleToStart.get(taskType);
+    const histogram = this.scheduleToStart.child(taskType);
     for (const seconds of waitedSeconds) histogram.observe(seconds);
   }
 
   rolloutTransition(transition: RolloutTransition): void {
     const { workflow, from, to, kind } = transition;
-    this.transitions.get(workflow, String(from), String(to), kind).inc();
+    this.transitions.child(workflow, String(from), String(to), kind).inc();
   }
 
   /** What the store holds, read at most once per SNAPSHOT_MS; undefined while it does not answer. */
