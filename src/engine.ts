@@ -391,7 +391,7 @@ export class Engine {
    */
   async restart(runId: string, options?: RestartOptions): Promise<Run> {
     const run = await this.kernel.changeRun(() => restartRun(this.store, this.registry, runId, options), runId);
-    this.kernel.observeChange(run, { started: 'restart', before: run.status });
+    this.kernel.observeChange(run, 'restart');
     return run;
   }
 
@@ -401,7 +401,7 @@ export class Engine {
    */
   async rerunFrom(runId: string, step: string | { seq: number }, options?: RerunOptions): Promise<Run> {
     const run = await this.kernel.changeRun(() => rerunFrom(this.store, runId, step, options), runId);
-    this.kernel.observeChange(run, { started: 'rerun', before: run.status });
+    this.kernel.observeChange(run, 'rerun');
     return run;
   }
 
@@ -438,7 +438,7 @@ export class Engine {
 
   private async operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
     const result = await this.kernel.changeRun(() => applyOperatorAction(this.store, runId, action, options), runId);
-    if (result.applied) this.kernel.observeChange(result.run, {});
+    if (result.applied) this.kernel.observeChange(result.run);
     return result;
   }
 

@@ -5,7 +5,7 @@
  * per run; the step label can be switched off.
  */
 import { Gauge, Registry } from 'prom-client';
-import { CounterChild, FastCounter, FastHistogram, HistogramChild } from './counting.js';
+import { FastCounter, FastHistogram, type CounterChild, type HistogramChild } from './counting.js';
 import { WaymarkError } from '../core/errors.js';
 import { isTerminal, RUN_STATUSES } from '../core/types.js';
 import type { RunOutcome, StartTrigger, StepOutcome } from '../runtime/telemetry.js';

@@ -1,5 +1,5 @@
 import type { Run } from '../core/types.js';
-import type { CommitOutcome, RunCommit, RunUpdate } from '../store/types.js';
+import type { CommitOutcome, RunCommit, RunUpdate, Store } from '../store/types.js';
 import type { Warn } from './periodic.js';
 import type { RunOutcome, Telemetry } from './telemetry.js';
 
@@ -51,4 +51,34 @@ export function logParked(run: Pick<Run, 'id' | 'workflow' | 'version'>, update:
     version: run.version,
     reason: typeof reason === 'string' ? reason : null,
   });
+}
+
+/**
+ * One group commit, timed for metrics and (with tracing on) traced, linked to the executions whose checkpoints it
+ * carries (`traceparentOf` a run id).
+ */
+export async function timedCommit(
+  store: Store,
+  batch: RunCommit[],
+  leaseMs: number,
+  telemetry: Telemetry,
+  traceparentOf: (runId: string) => string | undefined,
+): Promise<CommitOutcome[]> {
+  const span = telemetry.tracing
+    ? telemetry.startSpan('waymark.store.commit', {
+        kind: 'client',
+        links: batch.flatMap((c) => traceparentOf(c.runId) ?? []),
+        attributes: { 'db.system': store.dialect === 'postgres' ? 'postgresql' : 'sqlite', 'batch.size': batch.length },
+      })
+    : undefined;
+  const began = performance.now();
+  try {
+    const outcomes = await store.commit(batch, leaseMs);
+    telemetry.commitBatch(batch.length, (performance.now() - began) / 1000);
+    span?.end();
+    return outcomes;
+  } catch (error) {
+    span?.end(String(error));
+    throw error;
+  }
 }

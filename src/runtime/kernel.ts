@@ -15,8 +15,8 @@ import type {
   Store,
 } from '../store/types.js';
 import { checkStranding, noticeLostWorkers } from './stranding.js';
-import { logParked, observeCommits, outcomeOf } from './commit-observer.js';
-import { NO_TELEMETRY, START_TRIGGERS, type SpanHandle, type StartTrigger, type Telemetry } from './telemetry.js';
+import { logParked, observeCommits, outcomeOf, timedCommit } from './commit-observer.js';
+import { NO_TELEMETRY, type StartTrigger, type Telemetry } from './telemetry.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -28,10 +28,9 @@ import { Periodic } from './periodic.js';
 import { beatIntervalMs, WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
 import { parkRefused } from './refused-commits.js';
-import { startRequest } from './start-request.js';
+import { startRequest, startTrigger, traceStart } from './start-request.js';
 import { TaskClient } from './task-client.js';
 import { checkOperationName, type WorkflowDefinition } from './workflow.js';
-import { validTraceparent } from '../core/traceparent.js';
 
 /** How a kernel runs: its store, versions, identity, leases and loops. `Engine` adds the versions layer's options. */
 export interface KernelOptions {
@@ -210,7 +209,13 @@ export class Kernel {
     );
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
-      const outcomes = await this.commitBatch(batch);
+      const outcomes = await timedCommit(
+        store,
+        batch,
+        options.leaseMs,
+        telemetry,
+        (id) => this.executors.get(id)?.traceparent,
+      );
       faultPoint('commit-unacknowledged');
       observeCommits(batch, outcomes, (id) => this.executors.get(id)?.run, telemetry, this.warn);
       this.announce(batch, outcomes);
@@ -309,7 +314,7 @@ export class Kernel {
     await this.registry.refresh(this.store, workflow);
     const request = startRequest(this.registry, workflow, input, options);
     const trigger = startTrigger(options);
-    const span = this.startSpan(request, options.traceparent);
+    const span = traceStart(this.telemetry, request);
     const here = this.loop !== undefined && this.registry.serves(workflow, request.version) && this.freeSlots() > 0;
     if (here) {
       request.leaseOwner = this.workerId;
@@ -352,52 +357,6 @@ export class Kernel {
     if (result.claimed) this.execute(result.claimed);
     else this.loop?.nudge();
     return { run: result.run, created: true };
-  }
-
-  /**
-   * The start's span (a child of the caller's `traceparent`), whose traceparent the run records; with tracing off the
-   * run records the caller's traceparent as it is.
-   */
-  private startSpan(request: CreateRunRequest, traceparent: string | undefined): SpanHandle {
-    if (traceparent !== undefined && validTraceparent(traceparent) === undefined)
-      throw new WaymarkError(
-        'E_INVALID_INPUT',
-        `traceparent must be a W3C traceparent ('00-<32 hex>-<16 hex>-<2 hex>'), got ${JSON.stringify(traceparent)}`,
-      );
-    const parent = traceparent === undefined ? undefined : validTraceparent(traceparent);
-    const span = this.telemetry.startSpan('waymark.start', {
-      parent,
-      kind: 'producer',
-      attributes: { 'workflow.name': request.workflow, 'workflow.version': request.version, 'run.id': request.id },
-    });
-    const recorded = span.traceparent ?? parent;
-    if (recorded !== undefined) request.traceparent = recorded;
-    return span;
-  }
-
-  /** One group commit, timed (and traced, linked to the executions whose checkpoints it carries). */
-  private async commitBatch(batch: RunCommit[]): Promise<CommitOutcome[]> {
-    const { telemetry, store } = this;
-    const span = telemetry.tracing
-      ? telemetry.startSpan('waymark.store.commit', {
-          kind: 'client',
-          links: batch.flatMap((c) => this.executors.get(c.runId)?.traceparent ?? []),
-          attributes: {
-            'db.system': store.dialect === 'postgres' ? 'postgresql' : 'sqlite',
-            'batch.size': batch.length,
-          },
-        })
-      : undefined;
-    const began = performance.now();
-    try {
-      const outcomes = await store.commit(batch, this.options.leaseMs);
-      telemetry.commitBatch(batch.length, (performance.now() - began) / 1000);
-      span?.end();
-      return outcomes;
-    } catch (error) {
-      span?.end(String(error));
-      throw error;
-    }
   }
 
   /** Sends a signal; it is kept until the run waits for it. */
@@ -602,12 +561,14 @@ export class Kernel {
   }
 
   /**
-   * Counts (and logs) a change a layer above made to a run outside this kernel's commits: an operator's action or a
-   * restart. `before` is the run's status before it.
+   * Counts (and logs) a change a layer above made to a run outside this kernel's commits: a restart or rerun
+   * (`started`), or an operator's action that ended or parked it.
    */
-  observeChange(run: Run, change: { started?: StartTrigger; before?: RunStatus }): void {
-    if (change.started) this.telemetry.runStarted(run.workflow, run.version, change.started);
-    if (change.before === run.status) return;
+  observeChange(run: Run, started?: StartTrigger): void {
+    if (started) {
+      this.telemetry.runStarted(run.workflow, run.version, started);
+      return;
+    }
     const outcome = outcomeOf({ status: run.status, attention: run.attention ?? null });
     if (outcome === undefined) return;
     this.telemetry.runFinished(run.workflow, run.version, outcome, secondsSince(run.createdAt));
@@ -618,17 +579,6 @@ export class Kernel {
   assertOpen(): void {
     if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
   }
-}
-
-/** What started a run, as metrics count it; E_INVALID_INPUT for a trigger not in the list (labels stay bounded). */
-function startTrigger(options: StartOptions): StartTrigger {
-  const trigger = options.trigger ?? (options.parent ? 'sub_workflow' : 'call');
-  if (!START_TRIGGERS.includes(trigger))
-    throw new WaymarkError(
-      'E_INVALID_INPUT',
-      `trigger must be one of ${START_TRIGGERS.join(', ')}, got ${JSON.stringify(options.trigger)}`,
-    );
-  return trigger;
 }
 
 const secondsSince = (date: Date) => (Date.now() - date.getTime()) / 1000;
