@@ -43,6 +43,11 @@ import type { HistoryEvent, Json } from './core/types.js';
 import type { RunFilter, RunPage, RunPageQuery } from './store/types.js';
 import { WorkflowRegistry } from './runtime/registry.js';
 import type { WorkflowDefinition } from './runtime/workflow.js';
+import { describeTransition, rolloutTransition } from './versions/rollout-transitions.js';
+import type { MetricsOptions, WaymarkMetrics } from './observability/metrics.js';
+import { openTelemetry, type EngineTelemetry } from './observability/telemetry.js';
+import type { TracingOption } from './observability/tracing-setup.js';
+import type { Telemetry } from './runtime/telemetry.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
@@ -52,10 +57,17 @@ export interface EngineOptions extends KernelOptions {
   store: string;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
+  /** Prometheus metrics (see `engine.metrics`): the registry and the step label. (Default: a registry of its own) */
+  metrics?: MetricsOptions;
+  /**
+   * OpenTelemetry traces: false, a tracer provider of the caller's, or (the default) the OTEL_* environment: spans
+   * are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nothing is started when it is not.
+   */
+  tracing?: TracingOption;
 }
 
 /** The options after defaults, as the kernel and the versions layer read them. */
-type EngineSettings = ResolvedOptions & Pick<EngineOptions, 'rolloutCheckMs'>;
+type EngineSettings = ResolvedOptions & Pick<EngineOptions, 'rolloutCheckMs' | 'metrics' | 'tracing'>;
 
 /** Builds and boots an engine; set in Engine's static block (the constructor is private), used by both ways in. */
 let bootEngine: (store: Store, ownsStore: boolean, options: EngineSettings) => Promise<Engine>;
@@ -76,6 +88,7 @@ export class Engine {
     private readonly kernel: Kernel,
     private readonly store: Store,
     private readonly registry: WorkflowRegistry,
+    private readonly observed: EngineTelemetry,
   ) {
     this.workerId = kernel.workerId;
     this.tasks = kernel.tasks;
@@ -89,10 +102,23 @@ export class Engine {
       let engine: Engine | undefined;
       const loops =
         every > 0 ? [{ what: 'evaluating rollouts', intervalMs: every, run: () => engine!.evaluateRollouts() }] : [];
-      const kernel = new Kernel(store, ownsStore, registry, options, loops);
-      engine = new Engine(kernel, store, registry);
+      const warn = (message: string, facts: Record<string, unknown>) => engine!.warn(message, facts);
+      let observed: EngineTelemetry;
+      try {
+        observed = await openTelemetry(store, options, warn);
+      } catch (error) {
+        if (ownsStore) await store.close();
+        throw error;
+      }
+      const kernel = new Kernel(store, ownsStore, registry, options, loops, observed.telemetry);
+      engine = new Engine(kernel, store, registry, observed);
       for (const warning of store.schemaWarnings ?? []) engine.warn(warning.message, warning.details);
-      await kernel.boot();
+      try {
+        await kernel.boot();
+      } catch (error) {
+        await observed.close();
+        throw error;
+      }
       return engine;
     };
   }
@@ -164,8 +190,31 @@ export class Engine {
    * worker serving a version with in-flight runs, it says so (a warning naming them), or with
    * `refuseStranding` throws E_WOULD_STRAND and stays open.
    */
-  close(options?: { refuseStranding?: boolean }): Promise<void> {
-    return this.kernel.close(options);
+  async close(options?: { refuseStranding?: boolean }): Promise<void> {
+    await this.kernel.close(options);
+    await this.observed.close();
+  }
+
+  /**
+   * This engine's Prometheus metrics (`waymark_*`): `text()` is the exposition a scrape reads, `registry` the
+   * prom-client registry they are on (the one given in `EngineOptions.metrics`, or the engine's own).
+   */
+  get metrics(): WaymarkMetrics {
+    return this.observed.metrics;
+  }
+
+  /** Internal: the port this engine's work is counted and traced through (the HTTP server traces requests with it). */
+  get telemetry(): Telemetry {
+    return this.observed.telemetry;
+  }
+
+  /**
+   * Resolves when the engine can do its work: it is open, and its store answers with every migration this build
+   * knows applied; otherwise throws (E_ENGINE_CLOSED, E_STORE) saying why. For readiness probes.
+   */
+  async ready(): Promise<void> {
+    this.kernel.assertOpen();
+    await this.store.checkReady();
   }
 
   /** Writes a warning to the engine's logger. (Default: stderr) */
@@ -249,7 +298,9 @@ export class Engine {
    */
   async startRollout(workflow: string, options: RolloutOptions & { kind?: RolloutKind }): Promise<Rollout> {
     this.kernel.assertOpen();
-    return startRollout(this.store, this.registry, workflow, options.kind ?? 'starts', options);
+    const rollout = await startRollout(this.store, this.registry, workflow, options.kind ?? 'starts', options);
+    this.transitioned(undefined, rollout);
+    return rollout;
   }
 
   /** Every rollout, running or finished. */
@@ -264,8 +315,11 @@ export class Engine {
   async evaluateRollouts(only: { workflow?: string; kind?: RolloutKind } = {}): Promise<Rollout[]> {
     const results: Rollout[] = [];
     for (const rollout of await loadRollouts(this.store)) {
-      if ((only.workflow ?? rollout.workflow) === rollout.workflow && (only.kind ?? rollout.kind) === rollout.kind)
-        results.push(await evaluateRollout(this.rolloutPort(), rollout));
+      if ((only.workflow ?? rollout.workflow) !== rollout.workflow || (only.kind ?? rollout.kind) !== rollout.kind)
+        continue;
+      const after = await evaluateRollout(this.rolloutPort(), rollout);
+      this.transitioned(rollout, after);
+      results.push(after);
     }
     return results;
   }
@@ -280,7 +334,31 @@ export class Engine {
     options: { kind?: RolloutKind; reason?: string } = {},
   ): Promise<Rollout> {
     this.kernel.assertOpen();
-    return applyRolloutAction(this.rolloutPort(), workflow, action, options);
+    const before = await loadRollouts(this.store);
+    const after = await applyRolloutAction(this.rolloutPort(), workflow, action, options);
+    this.transitioned(
+      before.find((r) => r.workflow === after.workflow && r.kind === after.kind),
+      after,
+    );
+    return after;
+  }
+
+  /** Counts and logs a rollout's transition, if `before` -> `after` is one. */
+  private transitioned(before: Rollout | undefined, after: Rollout): void {
+    const kind = rolloutTransition(before, after);
+    if (!kind) return;
+    const { workflow, from, to, percent, status } = after;
+    this.observed.metrics.rolloutTransition({ workflow, from, to, kind });
+    this.kernel.info(describeTransition(kind, after), {
+      event: 'rollout_transition',
+      workflow,
+      from,
+      to,
+      rollout: after.kind,
+      transition: kind,
+      percent,
+      status,
+    });
   }
 
   /** Stops a rollout now: routes back to the previous version and moves replay-compatible runs back. */
@@ -312,7 +390,9 @@ export class Engine {
    * history is kept.
    */
   async restart(runId: string, options?: RestartOptions): Promise<Run> {
-    return this.kernel.changeRun(() => restartRun(this.store, this.registry, runId, options), runId);
+    const run = await this.kernel.changeRun(() => restartRun(this.store, this.registry, runId, options), runId);
+    this.kernel.observeChange(run, 'restart');
+    return run;
   }
 
   /**
@@ -320,7 +400,9 @@ export class Engine {
    * before it.
    */
   async rerunFrom(runId: string, step: string | { seq: number }, options?: RerunOptions): Promise<Run> {
-    return this.kernel.changeRun(() => rerunFrom(this.store, runId, step, options), runId);
+    const run = await this.kernel.changeRun(() => rerunFrom(this.store, runId, step, options), runId);
+    this.kernel.observeChange(run, 'rerun');
+    return run;
   }
 
   /**
@@ -354,8 +436,10 @@ export class Engine {
     return describeRun(run, history, availableActions(run, history));
   }
 
-  private operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
-    return this.kernel.changeRun(() => applyOperatorAction(this.store, runId, action, options), runId);
+  private async operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {
+    const result = await this.kernel.changeRun(() => applyOperatorAction(this.store, runId, action, options), runId);
+    if (result.applied) this.kernel.observeChange(result.run);
+    return result;
   }
 
   /**

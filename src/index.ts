@@ -51,4 +51,9 @@ export type {
 export type { OutputSchema } from './core/schema.js';
 export type { Rollout, RolloutOptions, RolloutStatus, RolloutKind } from './versions/rollout.js';
 export type { RolloutAction } from './versions/rollout-steps.js';
+export type { RolloutTransitionKind } from './versions/rollout-transitions.js';
+export type { EngineLogger } from './runtime/kernel.js';
+export type { StartTrigger, RunOutcome, StepOutcome } from './runtime/telemetry.js';
+export type { MetricsOptions, WaymarkMetrics } from './observability/metrics.js';
+export type { TracingOption } from './observability/tracing-setup.js';
 export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './versions/deploy-plan.js';

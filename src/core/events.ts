@@ -35,6 +35,8 @@ export type RunStartedData = {
   expiresAt?: number;
   /** The target lock the run holds or queues for. */
   lock?: { key: string; onConflict: 'reject' | 'queue' };
+  /** The W3C traceparent of the start: the run's executions are traced as its children. */
+  traceparent?: string;
 };
 
 /** A non-idempotent step's attempt is about to run (an outcome never recorded after it is unknown). */

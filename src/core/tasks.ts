@@ -55,6 +55,8 @@ export interface Task {
   updatedAt: number;
   /** Lines a worker logged for the task. */
   logs: { log: string; createdTime: number }[];
+  /** The W3C traceparent its worker continues (the span that scheduled it), when the run is traced. */
+  traceparent?: string;
 }
 
 /** A task to create with the checkpoint that schedules it. */
@@ -72,6 +74,7 @@ export type NewTask = Pick<
   | 'responseTimeoutMs'
   | 'timeoutMs'
   | 'visibleAt'
+  | 'traceparent'
 >;
 
 /** How a TIMED_OUT attempt's reason begins when it ran over its time limit (not a missed response timeout). */

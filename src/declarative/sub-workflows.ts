@@ -73,6 +73,9 @@ export class SubWorkflowRunner {
       try {
         await this.engine.start(request.name, request.input, {
           id,
+          trigger: 'sub_workflow',
+          // the child's executions are traced under the parent's SUB_WORKFLOW task
+          ...(task.traceparent !== undefined ? { traceparent: task.traceparent } : {}),
           ...(request.version
             ? { version: request.version }
             : { parent: { workflow: task.workflow, version: task.version } }),

@@ -9,10 +9,11 @@ import {
   type HistoryEvent,
   type Json,
   type NewEvent,
+  type Run,
 } from '../core/types.js';
 import type { ClaimedRun, CommitOutcome, PendingSignal, RunCommit, RunUpdate } from '../store/types.js';
 import { faultPoint } from './faults.js';
-import type { ExecutorHost } from './host.js';
+import type { ExecutorHost, ReleaseHow } from './host.js';
 import { ReplayEngine, type Frontier, type SleepCall, type ValueKind } from './replay-engine.js';
 import { signalOperation, type SignalOpPort } from './signal-op.js';
 import { stepOperation, type StepOpPort } from './step-op.js';
@@ -20,6 +21,7 @@ import { taskOperation, type TaskOpPort } from './task-op.js';
 import { abandonedExecution } from './refused-commits.js';
 import { runCompensations, type CompletedStep } from './saga.js';
 import { runTakeover, type Takeover, type TakeoverPort } from './takeover.js';
+import { ExecutionTrace } from './execution-trace.js';
 import { attentionFor, never, suspensionOf, type PendingWait } from './waits.js';
 import type { WorkflowDefinition } from './workflow.js';
 
@@ -66,6 +68,8 @@ export class RunExecutor {
   private holdTimer: NodeJS.Timeout | undefined;
   /** The run's row says `waiting` while it is held hot: the next commit sets it `running` again. */
   private shownWaiting = false;
+  /** This execution's spans and step counts. */
+  private readonly trace: ExecutionTrace;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -86,10 +90,22 @@ export class RunExecutor {
     if (types.has('compensation_started') && !types.has('run_compensated')) this.takeover = { kind: 'compensate' };
     else if (claimed.pendingAction) this.takeover = { kind: 'action', action: claimed.pendingAction };
     if (!types.has('run_expired')) this.expiresAt = claimed.run.expiresAt?.getTime();
+    this.trace = new ExecutionTrace(host.telemetry, claimed.run, claimed.history);
+  }
+
+  /** The run as it was claimed. */
+  get run(): Run {
+    return this.claimed.run;
+  }
+
+  /** This execution's span's traceparent (the start's when tracing is off). */
+  get traceparent(): string | undefined {
+    return this.trace.traceparent;
   }
 
   /** Starts the workflow function; completion, failure, suspension and parking are committed by the executor. */
   start(): void {
+    this.trace.begin();
     this.noteExpiry();
     this.replay
       .run(this.claimed.run.input)
@@ -134,7 +150,14 @@ export class RunExecutor {
   /** Stops executing (engine closing): nothing more is committed for this run by this executor. */
   stop(): void {
     this.halt();
+    this.trace.end('stopped');
     this.abort.abort(new WaymarkError('E_ENGINE_CLOSED', 'engine closed'));
+  }
+
+  /** The executor gives the run up (see ExecutorHost.released); its span ends. */
+  private release(how: ReleaseHow, dueAt?: number): void {
+    this.trace.end(how);
+    this.host.released(this.runId, how, dueAt);
   }
 
   /** Ends this execution: nothing more of the workflow runs or is committed by it. */
@@ -193,6 +216,7 @@ export class RunExecutor {
       },
       park: (reason, message, details) => this.park(reason, message, details),
       compensate: (error) => this.beginCompensation(error),
+      attemptStarted: (name, seq, attempt) => this.trace.attempt(name, seq, attempt),
     };
   }
 
@@ -237,7 +261,7 @@ export class RunExecutor {
       yieldToTakeover: () => this.yieldToTakeover(),
       record: (event) => this.buffer.push(event),
       deliver: (result) => this.deliver(result),
-      schedule: (task) => this.newTasks.push(task),
+      schedule: (task) => this.newTasks.push(this.trace.task(task)),
       outcome: (taskId) => this.taskOutcomes.get(taskId),
       consume: (taskId) => this.consumedTasks.push(taskId) && this.taskOutcomes.delete(taskId),
       waitFor: (wait) =>
@@ -310,7 +334,7 @@ export class RunExecutor {
     this.halt();
     faultPoint('suspension');
     const ok = await this.flush({ status: 'waiting', waitingFor, dueAt: dueAt ?? null, releaseLease: true }, true);
-    if (ok) this.host.released(this.runId, 'suspended', dueAt);
+    if (ok) this.release('suspended', dueAt);
   }
 
   private async finish(output: unknown): Promise<void> {
@@ -377,8 +401,7 @@ export class RunExecutor {
       pause: async () => {
         // Its version was quarantined: commit what is recorded, then hand the run back; no worker claims it until
         // activated.
-        if (this.buffer.length === 0 || (await this.flush(undefined, true)))
-          this.host.released(this.runId, 'abandoned');
+        if (this.buffer.length === 0 || (await this.flush(undefined, true))) this.release('abandoned');
         this.halt();
       },
     };
@@ -387,7 +410,7 @@ export class RunExecutor {
   /** Commits the final update (with what was recorded): the run is over. */
   private async end(update: RunUpdate): Promise<void> {
     this.halt();
-    if (await this.flush(update, true)) this.host.released(this.runId, 'finished');
+    if (await this.flush(update, true)) this.release('finished');
   }
 
   /** Commits the move to `compensating` (with whatever was recorded) and unwinds the saga in this executor. */
@@ -410,7 +433,7 @@ export class RunExecutor {
       commit: (update) => this.flush(update, true),
       done: (how, dueAt) => {
         this.halt();
-        this.host.released(this.runId, how, dueAt);
+        this.release(how, dueAt);
       },
     });
   }
@@ -420,8 +443,7 @@ export class RunExecutor {
     this.halt();
     this.buffer.push({ type: 'run_parked', data: { ...details, reason } });
     const attention = attentionFor(reason, message, details);
-    if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true))
-      this.host.released(this.runId, 'parked');
+    if (await this.flush({ status: 'needs_attention', attention, waitingFor: null }, true)) this.release('parked');
     return never();
   }
 
@@ -442,7 +464,7 @@ export class RunExecutor {
     };
     delete attention.stack;
     void this.flush({ status: 'needs_attention', attention, waitingFor: null }, true).then((ok) => {
-      if (ok) this.host.released(this.runId, 'parked');
+      if (ok) this.release('parked');
     });
   }
 
@@ -499,7 +521,7 @@ export class RunExecutor {
     }
     this.halt();
     this.abort.abort(new WaymarkError('E_LEASE_LOST', 'this execution of the run was abandoned'));
-    this.host.released(this.runId, abandonedExecution(this.host, this.runId, outcome));
+    this.release(abandonedExecution(this.host, this.runId, outcome));
     if (!final) await never();
     return false;
   }

@@ -1,4 +1,5 @@
 import type { CommitOutcome, RunCommit } from '../store/types.js';
+import type { Telemetry } from './telemetry.js';
 
 /** How an executor gave its run up (see ExecutorHost.released). */
 export type ReleaseHow = 'finished' | 'suspended' | 'parked' | 'lost' | 'abandoned';
@@ -18,4 +19,6 @@ export interface ExecutorHost {
   warn(message: string, facts: Record<string, unknown>): void;
   /** How long a run waiting only on remote tasks stays hot before it suspends, in ms (0: it suspends at once). */
   readonly holdTasksMs: number;
+  /** Where step attempts are counted and executions traced. */
+  readonly telemetry: Telemetry;
 }

@@ -14,7 +14,9 @@ import type {
   RunPageQuery,
   Store,
 } from '../store/types.js';
-import { checkStranding } from './stranding.js';
+import { checkStranding, noticeLostWorkers } from './stranding.js';
+import { logParked, observeCommits, outcomeOf, timedCommit } from './commit-observer.js';
+import { NO_TELEMETRY, type StartTrigger, type Telemetry } from './telemetry.js';
 import { waitForTerminal } from './await-result.js';
 import { Batcher } from './batcher.js';
 import { ClaimLoop } from './claim-loop.js';
@@ -26,7 +28,7 @@ import { Periodic } from './periodic.js';
 import { beatIntervalMs, WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
 import { parkRefused } from './refused-commits.js';
-import { startRequest } from './start-request.js';
+import { startRequest, startTrigger, traceStart } from './start-request.js';
 import { TaskClient } from './task-client.js';
 import { checkOperationName, type WorkflowDefinition } from './workflow.js';
 
@@ -70,8 +72,18 @@ export interface KernelOptions {
    * (Default: none)
    */
   compile?: SourceCompiler;
-  /** Where warnings go. (Default: stderr) */
-  logger?: { warn(facts: Record<string, unknown>, message: string): void };
+  /**
+   * Where log lines go: warnings (a run parked, a worker lost, a version stranded, a store outage beginning and
+   * ending) and, when the logger has `info`, notable events that need no action (a rollout transition). A pino
+   * logger fits. Each notable line's facts name it in `event`. (Default: warnings to stderr, no info)
+   */
+  logger?: EngineLogger;
+}
+
+/** A logger in pino's shape: facts first, then the message. */
+export interface EngineLogger {
+  warn(facts: Record<string, unknown>, message: string): void;
+  info?(facts: Record<string, unknown>, message: string): void;
 }
 
 export interface StartOptions {
@@ -92,6 +104,13 @@ export interface StartOptions {
    * (Default: none)
    */
   parent?: { workflow: string; version: number };
+  /**
+   * The W3C traceparent of the caller's span: the run's executions are traced as its children, and its tasks carry it
+   * to their workers. (Default: none; E_INVALID_INPUT when it is not a valid traceparent)
+   */
+  traceparent?: string;
+  /** What started the run, as metrics count it. (Default: 'call', or 'sub_workflow' with `parent`) */
+  trigger?: StartTrigger;
 }
 
 /** What `startRun` did: the run, and whether this call created it. */
@@ -162,6 +181,8 @@ export class Kernel {
     private readonly registry: WorkflowRegistry,
     private readonly options: ResolvedOptions,
     loops: KernelLoop[] = [],
+    /** Where work is counted and traced. (Default: nowhere) */
+    private readonly telemetry: Telemetry = NO_TELEMETRY,
   ) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     this.host = {
@@ -178,16 +199,25 @@ export class Kernel {
       paused: (workflow, version) => registry.statusOf(workflow, version) === 'quarantined',
       warn: (message, facts) => this.warn(message, facts),
       holdTasksMs: options.taskHoldMs ?? 2_000,
+      telemetry,
     };
     this.tasks = new TaskClient(
       store,
       (task) => this.reported(task),
       () => this.assertOpen(),
+      telemetry,
     );
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {
-      const outcomes = await store.commit(batch, options.leaseMs);
+      const outcomes = await timedCommit(
+        store,
+        batch,
+        options.leaseMs,
+        telemetry,
+        (id) => this.executors.get(id)?.traceparent,
+      );
       faultPoint('commit-unacknowledged');
+      observeCommits(batch, outcomes, (id) => this.executors.get(id)?.run, telemetry, this.warn);
       this.announce(batch, outcomes);
       await this.parkRefused(batch, outcomes);
       return outcomes;
@@ -201,7 +231,10 @@ export class Kernel {
         pollIntervalMs: options.pollIntervalMs,
         freeSlots: () => this.freeSlots(),
         full: () => this.releaseHolds(),
-        execute: (claimed) => this.execute(claimed),
+        execute: (claimed) => {
+          if (claimed.dueAt !== undefined) telemetry.claimed(Math.max(0, Date.now() - claimed.dueAt) / 1000);
+          this.execute(claimed);
+        },
         warn: (message, facts) => this.warn(message, facts),
       });
       this.presence = new WorkerPresence(store, {
@@ -221,6 +254,11 @@ export class Kernel {
         }),
         new Periodic(() => store.tasks.timeOut(), {
           what: 'timing out tasks whose worker went silent',
+          intervalMs,
+          warn,
+        }),
+        new Periodic(() => noticeLostWorkers(store, warn), {
+          what: 'noticing lost workers',
           intervalMs,
           warn,
         }),
@@ -275,6 +313,8 @@ export class Kernel {
     this.assertOpen();
     await this.registry.refresh(this.store, workflow);
     const request = startRequest(this.registry, workflow, input, options);
+    const trigger = startTrigger(options);
+    const span = traceStart(this.telemetry, request);
     const here = this.loop !== undefined && this.registry.serves(workflow, request.version) && this.freeSlots() > 0;
     if (here) {
       request.leaseOwner = this.workerId;
@@ -283,9 +323,14 @@ export class Kernel {
     let result: CreateRunResult;
     try {
       result = await this.starts.add(request);
+    } catch (error) {
+      span.end(String(error));
+      throw error;
     } finally {
       if (here) this.startingHere--;
     }
+    span.set({ 'run.created': result.created });
+    span.end('refused' in result ? result.refused : 'lockHeldBy' in result ? 'the lock is held' : undefined);
     if ('refused' in result)
       throw new WaymarkError('E_INVALID_INPUT', `start of run '${request.id}' cannot be stored: ${result.refused}`, {
         details: { runId: request.id },
@@ -308,6 +353,7 @@ export class Kernel {
       }
       return { run: result.run, created: false };
     }
+    this.telemetry.runStarted(result.run.workflow, result.run.version, trigger);
     if (result.claimed) this.execute(result.claimed);
     else this.loop?.nudge();
     return { run: result.run, created: true };
@@ -473,6 +519,10 @@ export class Kernel {
   private async parkRefused(batch: RunCommit[], outcomes: CommitOutcome[]): Promise<void> {
     try {
       const { parked, failed } = await parkRefused(this.store, batch, outcomes, this.options.leaseMs);
+      for (const commit of parked) {
+        const run = this.executors.get(commit.runId)?.run;
+        if (run) this.telemetry.runFinished(run.workflow, run.version, 'parked', secondsSince(run.createdAt));
+      }
       this.announce(
         parked,
         parked.map(() => ({ ok: true })),
@@ -500,9 +550,29 @@ export class Kernel {
   }
 
   /** Writes a warning to the engine's logger. (Default: stderr) */
-  warn(message: string, facts: Record<string, unknown>): void {
+  readonly warn = (message: string, facts: Record<string, unknown>): void => {
     if (this.options.logger) this.options.logger.warn({ workerId: this.workerId, ...facts }, message);
     else process.stderr.write(`waymark: ${message} ${JSON.stringify(facts)}\n`);
+  };
+
+  /** Writes a notable event that needs no action to the engine's logger, if it has `info`. (Default: nowhere) */
+  info(message: string, facts: Record<string, unknown>): void {
+    this.options.logger?.info?.({ workerId: this.workerId, ...facts }, message);
+  }
+
+  /**
+   * Counts (and logs) a change a layer above made to a run outside this kernel's commits: a restart or rerun
+   * (`started`), or an operator's action that ended or parked it.
+   */
+  observeChange(run: Run, started?: StartTrigger): void {
+    if (started) {
+      this.telemetry.runStarted(run.workflow, run.version, started);
+      return;
+    }
+    const outcome = outcomeOf({ status: run.status, attention: run.attention ?? null });
+    if (outcome === undefined) return;
+    this.telemetry.runFinished(run.workflow, run.version, outcome, secondsSince(run.createdAt));
+    if (outcome === 'parked') logParked(run, { status: run.status, attention: run.attention ?? null }, this.warn);
   }
 
   /** Throws E_ENGINE_CLOSED once `close` has begun. */
@@ -510,6 +580,8 @@ export class Kernel {
     if (this.closed) throw new WaymarkError('E_ENGINE_CLOSED', 'this engine is closed');
   }
 }
+
+const secondsSince = (date: Date) => (Date.now() - date.getTime()) / 1000;
 
 export const stripUndefined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -49,6 +49,8 @@ export class Outage {
           ? `every ${maxDelayMs} ms`
           : `in ${delay} ms, then less often, up to every ${maxDelayMs} ms,`;
       this.warn(`${this.what} failed; trying again ${when} until it works (logged once per outage)`, {
+        event: 'store_outage_began',
+        loop: this.what,
         error: String(error),
       });
     }
@@ -58,7 +60,12 @@ export class Outage {
   /** Records a success; the first one after failures ends the outage with one warning saying how long it lasted. */
   succeeded(): void {
     if (this.failures === 0) return;
-    this.warn(`${this.what} works again`, { failedTries: this.failures, outageMs: Date.now() - this.since });
+    this.warn(`${this.what} works again`, {
+      event: 'store_outage_ended',
+      loop: this.what,
+      failedTries: this.failures,
+      outageMs: Date.now() - this.since,
+    });
     this.failures = 0;
   }
 }

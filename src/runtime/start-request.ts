@@ -5,6 +5,8 @@ import { checkStorableText, roundTrip } from '../core/json.js';
 import type { Json } from '../core/types.js';
 import type { CreateRunRequest } from '../store/types.js';
 import type { StartOptions } from './kernel.js';
+import { START_TRIGGERS, type SpanHandle, type StartTrigger, type Telemetry } from './telemetry.js';
+import { validTraceparent } from '../core/traceparent.js';
 import type { WorkflowRegistry } from './registry.js';
 import { lockKeyOf } from './workflow.js';
 
@@ -37,5 +39,40 @@ export function startRequest(
   }
   if (definition?.lock)
     request.lock = { key: lockKeyOf(definition, json), onConflict: definition.lock.onConflict ?? 'reject' };
+  if (options.traceparent !== undefined) {
+    const traceparent = validTraceparent(options.traceparent);
+    if (traceparent === undefined)
+      throw new WaymarkError(
+        'E_INVALID_INPUT',
+        `traceparent must be a W3C traceparent ('00-<32 hex>-<16 hex>-<2 hex>'), ` +
+          `got ${JSON.stringify(options.traceparent)}`,
+      );
+    request.traceparent = traceparent;
+  }
   return request;
+}
+
+/** What started a run, as metrics count it; E_INVALID_INPUT for a trigger not in the list (labels stay bounded). */
+export function startTrigger(options: StartOptions): StartTrigger {
+  const trigger = options.trigger ?? (options.parent ? 'sub_workflow' : 'call');
+  if (!START_TRIGGERS.includes(trigger))
+    throw new WaymarkError(
+      'E_INVALID_INPUT',
+      `trigger must be one of ${START_TRIGGERS.join(', ')}, got ${JSON.stringify(options.trigger)}`,
+    );
+  return trigger;
+}
+
+/**
+ * The start's span, a child of the caller's traceparent; the run records the span's traceparent (with tracing off,
+ * the caller's as it is), so its executions on any worker continue the trace.
+ */
+export function traceStart(telemetry: Telemetry, request: CreateRunRequest): SpanHandle {
+  const span = telemetry.startSpan('waymark.start', {
+    ...(request.traceparent !== undefined ? { parent: request.traceparent } : {}),
+    kind: 'producer',
+    attributes: { 'workflow.name': request.workflow, 'workflow.version': request.version, 'run.id': request.id },
+  });
+  if (span.traceparent !== undefined) request.traceparent = span.traceparent;
+  return span;
 }

@@ -6,6 +6,7 @@ import { checkedOutput, runAttempt, stepFailedError } from './attempt.js';
 import { faultPoint } from './faults.js';
 import type { StepCall } from './replay-engine.js';
 import type { CompletedStep } from './saga.js';
+import type { StepOutcome } from './telemetry.js';
 import { never, type PendingWait } from './waits.js';
 import { isIdempotent, type StepInfo, type StepOptions } from './workflow.js';
 
@@ -33,6 +34,14 @@ export interface StepOpPort {
   park(reason: AttentionReason, message: string, details: { [key: string]: Json }): Promise<never>;
   /** Commits the move to `compensating` and unwinds the saga. */
   compensate(error: ErrorInfo): Promise<void>;
+  /** An attempt begins (traced, when tracing is on); the returned function records how it ended. */
+  attemptStarted(name: string, seq: number, attempt: number): AttemptObserver;
+}
+
+/** A step attempt being observed: its span's traceparent, and how it ended (undefined: the execution stopped). */
+export interface AttemptObserver {
+  readonly traceparent: string | undefined;
+  ended(outcome: StepOutcome | undefined, error?: string): void;
 }
 
 type AttemptOutcome = { delivered: Promise<unknown> } | { retryAt: number };
@@ -95,15 +104,29 @@ async function runStepAttempt(port: StepOpPort, call: AttemptCall): Promise<Atte
   const timeoutMs =
     options.timeoutMs === undefined ? undefined : parseDuration(options.timeoutMs, `step '${name}' timeoutMs`);
   const key = `${runId}:${seq}:${name}`;
-  const result = await runAttempt((signal) => fn({ idempotencyKey: key, attempt, signal, runId, step: name }), {
+  const observer = port.attemptStarted(name, seq, attempt);
+  const { traceparent } = observer;
+  const info = (signal: AbortSignal): StepInfo =>
+    traceparent === undefined
+      ? { idempotencyKey: key, attempt, signal, runId, step: name }
+      : { idempotencyKey: key, attempt, signal, runId, step: name, traceparent };
+  const result = await runAttempt((signal) => fn(info(signal)), {
     timeoutMs,
     what: `step '${name}'`,
     parent: port.abortSignal,
     check: (raw) => checkedOutput(raw, name, options),
   });
-  if (port.stopped()) return never();
+  if (port.stopped()) {
+    observer.ended(undefined);
+    return never();
+  }
   faultPoint('step-effect');
   const audit = { attempt, workerId, effect, startedAt: result.startedAt, durationMs: result.durationMs };
+  const retried = !result.ok && result.retryable && attempt < policy.maxAttempts;
+  observer.ended(
+    result.ok ? 'completed' : retried ? 'retried' : 'failed',
+    result.ok ? undefined : result.error.message,
+  );
   if (result.ok) {
     const data: { [key: string]: Json } = { ...audit };
     if (result.value !== undefined) data.output = result.value as Json;
@@ -112,7 +135,7 @@ async function runStepAttempt(port: StepOpPort, call: AttemptCall): Promise<Atte
     return { delivered: port.deliver(() => result.value, port.flush()) };
   }
   const error = result.error;
-  if (result.retryable && attempt < policy.maxAttempts) {
+  if (retried) {
     const retryAt = Date.now() + retryDelayMs(policy, attempt, Math.random());
     port.record({ type: 'step_failed', seq, name, data: { ...audit, error, retryAt } });
     await port.flush();

@@ -53,8 +53,48 @@ export async function checkStranding(
       { details: risks as unknown as Json },
     );
   warn(`closing the last live worker serving ${list}: those runs are stranded until a worker serving them starts`, {
+    event: 'version_stranded',
     stranded: risks,
   });
+}
+
+/**
+ * Forgets workers whose heartbeat expired and logs each once (one process of many gets it), then each version
+ * they served that now has in-flight runs and no live worker: it is stranded until a worker serving it starts.
+ */
+export async function noticeLostWorkers(
+  store: Store,
+  warn: (message: string, facts: Record<string, unknown>) => void,
+): Promise<void> {
+  const lost = await store.removeLostWorkers();
+  if (lost.length === 0) return;
+  for (const worker of lost) {
+    const served = worker.served.map((s) => `${s.workflow} v${s.version}`).join(', ') || 'nothing';
+    warn(
+      `worker ${worker.workerId} was lost: no heartbeat since ${worker.heartbeatAt.toISOString()} (it served ` +
+        `${served}); its runs are taken over once their leases expire`,
+      {
+        event: 'worker_lost',
+        lostWorkerId: worker.workerId,
+        lastHeartbeatAt: worker.heartbeatAt,
+        served: worker.served,
+      },
+    );
+  }
+  const [counts, live] = await Promise.all([store.countRuns(), store.liveWorkers()]);
+  const versions = new Map(lost.flatMap((w) => w.served).map((s) => [`${s.workflow}@${s.version}`, s]));
+  for (const { workflow, version } of versions.values()) {
+    if (live.some((w) => serves(w, workflow, version))) continue;
+    const inFlight = counts
+      .filter((c) => c.workflow === workflow && c.version === version && !isTerminal(c.status))
+      .reduce((n, c) => n + c.count, 0);
+    if (inFlight === 0) continue;
+    warn(
+      `${workflow} v${version} is stranded: ${inFlight} run${inFlight === 1 ? '' : 's'} in flight and no live worker ` +
+        'serves it; start a worker that does',
+      { event: 'version_stranded', workflow, version, inFlight },
+    );
+  }
 }
 
 function serves(worker: WorkerRecord, workflow: string, version: number): boolean {

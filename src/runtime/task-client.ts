@@ -5,6 +5,10 @@ import { storableText, unstorableReason } from '../core/text.js';
 import type { PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type { Json } from '../core/types.js';
 import type { Store } from '../store/types.js';
+import { NO_TELEMETRY, type SpanAttributes, type Telemetry } from './telemetry.js';
+
+/** Task statuses a span shows as an error. */
+const FAILED_STATUSES: Task['status'][] = ['FAILED', 'FAILED_WITH_TERMINAL_ERROR', 'TIMED_OUT', 'CANCELED'];
 
 const REPORT_STATUSES: TaskResult['status'][] = ['IN_PROGRESS', 'COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR'];
 
@@ -16,6 +20,8 @@ export class TaskClient {
     private readonly nudge: (task?: Task) => void,
     /** Throws E_ENGINE_CLOSED once the engine is closed. */
     private readonly assertOpen: () => void,
+    /** Where polls are counted and polls and reports traced. (Default: nowhere) */
+    private readonly telemetry: Telemetry = NO_TELEMETRY,
   ) {}
 
   /**
@@ -30,7 +36,39 @@ export class TaskClient {
     if (workerId) checkStorableText(workerId, 'workerId');
     if (!Number.isInteger(count) || count < 0 || count > 1000)
       throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
-    return this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
+    const tasks = await this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
+    const now = Date.now();
+    this.telemetry.taskPolled(
+      taskType,
+      tasks.map((t) => Math.max(0, now - Math.max(t.scheduledAt, t.visibleAt)) / 1000),
+    );
+    if (this.telemetry.tracing) for (const task of tasks) this.traceTask('waymark.task.poll', task, now);
+    return tasks;
+  }
+
+  /**
+   * A span, child of the span that scheduled the task: its poll (at once) or its report (from its first poll on, so
+   * it shows how long the worker took).
+   */
+  private traceTask(name: string, task: Task, startedAt: number, attributes: SpanAttributes = {}): void {
+    if (task.traceparent === undefined) return;
+    this.telemetry
+      .startSpan(name, {
+        parent: task.traceparent,
+        kind: 'consumer',
+        startedAt,
+        attributes: {
+          'workflow.name': task.workflow,
+          'workflow.version': task.version,
+          'run.id': task.runId,
+          'task.type': task.taskType,
+          'task.id': task.taskId,
+          'task.attempt': task.attempt,
+          ...(task.workerId !== undefined ? { 'task.worker_id': task.workerId } : {}),
+          ...attributes,
+        },
+      })
+      .end(FAILED_STATUSES.includes(task.status) ? (task.reason ?? task.status) : undefined);
   }
 
   /** Applies a worker's report. E_TASK_NOT_FOUND for an unknown task; a report on a finished task changes nothing. */
@@ -64,6 +102,8 @@ export class TaskClient {
     const task = await this.store.tasks.report(taskId, checked);
     if (!task) throw new WaymarkError('E_TASK_NOT_FOUND', `task '${taskId}' does not exist`, { details: { taskId } });
     if (task.status !== 'SCHEDULED' && task.status !== 'IN_PROGRESS') this.nudge(task);
+    if (this.telemetry.tracing)
+      this.traceTask('waymark.task.report', task, task.startedAt ?? Date.now(), { 'task.reported': result.status });
     return task;
   }
 

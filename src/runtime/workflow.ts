@@ -16,6 +16,8 @@ export interface StepInfo {
   signal: AbortSignal;
   runId: string;
   step: string;
+  /** This attempt's W3C traceparent, to continue the trace in calls the step makes; absent when it is not traced. */
+  traceparent?: string;
 }
 
 /** What a compensation is told: the same key scheme as steps, for its own retries. */

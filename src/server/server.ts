@@ -20,6 +20,9 @@ import { runRoutes } from './routes/runs.js';
 import { versionRoutes } from './routes/versions.js';
 import { rolloutRoutes } from './routes/rollouts.js';
 import { deployRoutes } from './routes/deploy.js';
+import { probeRoutes } from './routes/probes.js';
+import { installRequestTracing } from './request-tracing.js';
+import { RequestLogs, type RequestLogLevel } from './request-logs.js';
 import { badTextIn, badTextInBody, MAX_JSON_DEPTH, parseJsonBody } from './request-guards.js';
 import { components } from './schemas.js';
 import { Authenticator, type AuthOptions } from './auth/authenticator.js';
@@ -31,10 +34,12 @@ export interface ServerOptions {
   /** The engine the API drives; the server never closes it. */
   engine: Engine;
   /**
-   * Request logging: false, true (info to stdout), logger options
-   * ({ level, stream }), or a logger instance. (Default: false)
+   * The server's logger (pino JSON lines): false, true (info and up to stdout), logger options ({ level, stream }),
+   * or a logger instance. Each answered request is one line at `requestLogLevel`. (Default: false)
    */
   logger?: boolean | FastifyServerOptions['logger'] | FastifyBaseLogger;
+  /** The level of the one line each answered request logs; 'silent' logs none. (Default: 'debug') */
+  requestLogLevel?: RequestLogLevel;
   /** Migrations the upgrade and migrate routes can apply by name. (Default: none) */
   migrations?: MigrationDefinition[];
   /** Time between heartbeat comments on an event stream, in ms. (Default: 15000) */
@@ -68,8 +73,8 @@ export interface ServerOptions {
 }
 
 /**
- * Builds the HTTP server: Waymark's JSON API under /v1, GET /health and GET /openapi.json (every route,
- * plugins registered later included). Register more route plugins on the result before it listens.
+ * Builds the HTTP server: Waymark's JSON API under /v1, GET /health, GET /ready, GET /metrics and GET /openapi.json
+ * (every route, plugins registered later included). Register more route plugins on the result before it listens.
  */
 export function buildServer(options: ServerOptions): FastifyInstance {
   const logger = options.logger ?? false;
@@ -78,6 +83,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger as FastifyServerOptions['logger'] }),
     bodyLimit: options.bodyLimit ?? 1_048_576,
+    // One line per answered request, at requestLogLevel, instead of Fastify's two at info.
+    logController: new RequestLogs(options.requestLogLevel ?? 'debug'),
     // Run ids may be 200 characters long, more once percent-encoded.
     routerOptions: { maxParamLength: 1_000 },
     frameworkErrors: routerErrorHandler('/api', toConductorError),
@@ -89,6 +96,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app);
   installGuard(app, auth);
+  installRequestTracing(app, options.engine.telemetry);
   const maxJsonDepth = options.maxJsonDepth ?? MAX_JSON_DEPTH;
   installJsonParser(app, maxJsonDepth);
   app.addHook('preValidation', async (request) => {
@@ -152,6 +160,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(versionRoutes, context);
   app.register(rolloutRoutes, context);
   app.register(deployRoutes, context);
+  app.register(probeRoutes, context);
   app.register(eventRoutes, context);
   if (auth) app.register(auditRoutes, context);
   app.register(conductorApi, { ...context, prefix: '/api' }); // Conductor-compatible REST API

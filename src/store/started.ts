@@ -11,5 +11,6 @@ export function startedData(run: NewRun): RunStartedData {
   };
   if (run.expiresAt !== undefined) data.expiresAt = run.expiresAt;
   if (run.lock) data.lock = { key: run.lock.key, onConflict: run.lock.onConflict };
+  if (run.traceparent !== undefined) data.traceparent = run.traceparent;
   return data;
 }

@@ -25,11 +25,12 @@ export interface TaskRow<J> {
   ended_at: number | null;
   updated_at: number;
   logs: J;
+  traceparent: string | null;
 }
 
 /** Maps a tasks row to a Task, reading JSON columns with `json`. */
 export function taskFromRow<J>(row: TaskRow<J>, json: (value: J) => Json): Task {
-  return {
+  const task: Task = {
     taskId: row.task_id,
     runId: row.run_id,
     workflow: row.workflow,
@@ -53,4 +54,6 @@ export function taskFromRow<J>(row: TaskRow<J>, json: (value: J) => Json): Task 
     updatedAt: row.updated_at,
     logs: json(row.logs) as unknown as Task['logs'],
   };
+  if (row.traceparent !== null && row.traceparent !== undefined) task.traceparent = row.traceparent;
+  return task;
 }

@@ -97,6 +97,8 @@ export interface NewRun {
   /** A target lock the run must hold for its whole life. */
   lock?: { key: string; onConflict: 'reject' | 'queue' };
   correlationId?: string;
+  /** The W3C traceparent the run continues, kept in its `run_started` event. */
+  traceparent?: string;
 }
 
 /** An operator action asked for while a worker was executing the run; that worker applies it. */
@@ -124,6 +126,8 @@ export interface ClaimedRun {
   taskOutcomes?: Task[];
   /** An operator action to apply before anything else. */
   pendingAction?: PendingAction;
+  /** When the run became due (epoch ms): how late its claim came is measured from it. */
+  dueAt?: number;
 }
 
 /** A run-row change that goes with a commit. Absent fields stay as they are. */
@@ -243,6 +247,15 @@ export type CreateRunResult =
       refused: string;
     };
 
+/** The SCHEDULED tasks of one type. */
+export interface TaskBacklog {
+  taskType: string;
+  /** SCHEDULED tasks (visible or not yet: a retry delay, a callbackAfter). */
+  depth: number;
+  /** Epoch ms since which the oldest visible SCHEDULED task waits (null: none is visible yet). */
+  oldestVisibleAt: number | null;
+}
+
 /** Tasks for remote workers: polled, reported on, timed out. Scheduling and recording go with run checkpoints. */
 export interface TaskQueue {
   /** Hands up to `count` visible SCHEDULED tasks of `taskType` to `workerId` (now IN_PROGRESS), within `limits`. */
@@ -259,6 +272,8 @@ export interface TaskQueue {
   ofRun(runId: string): Promise<Task[]>;
   /** SCHEDULED tasks of a type. */
   queueSize(taskType: string): Promise<number>;
+  /** Per task type with SCHEDULED tasks: how many, and since when the oldest visible one waits to be polled. */
+  backlog(): Promise<TaskBacklog[]>;
   /**
    * IN_PROGRESS tasks whose worker missed its response timeout become TIMED_OUT and wake their runs; returns how many.
    */
@@ -415,6 +430,16 @@ export interface Store {
   removeWorker(workerId: string): Promise<void>;
   /** Workers whose last heartbeat has not expired. */
   liveWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * Forgets workers whose heartbeat expired (they stopped without saying so) and returns them; each lost worker is
+   * returned to one caller only, however many processes ask at once.
+   */
+  removeLostWorkers(): Promise<WorkerRecord[]>;
+  /**
+   * Resolves when the store answers and its schema has every migration this build knows; otherwise throws E_STORE
+   * saying which.
+   */
+  checkReady(): Promise<void>;
   /** Run counts by workflow, version and status. */
   countRuns(): Promise<RunCount[]>;
   /** Non-terminal runs grouped by version, status and where they are parked. */

@@ -18,16 +18,19 @@ const MAY_IMPORT: Record<string, string[]> = {
   versions: ['core', 'runtime', 'store/types'],
   declarative: ['core', 'runtime', 'store/types'],
   testing: ['core', 'runtime', 'versions', 'store/types'],
-  'engine.ts': ['core', 'store', 'runtime', 'versions'],
-  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'engine.ts'],
+  // Metrics and traces: implements the kernel's Telemetry port, reads gauges through the versions layer.
+  observability: ['core', 'runtime', 'versions', 'store/types'],
+  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability'],
+  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'observability', 'engine.ts'],
   examples: ['index.ts'],
-  server: ['core', 'store', 'runtime', 'versions', 'declarative', 'engine.ts', 'index.ts'],
+  server: ['core', 'store', 'runtime', 'versions', 'declarative', 'observability', 'engine.ts', 'index.ts'],
   cli: [
     'core',
     'store',
     'runtime',
     'versions',
     'declarative',
+    'observability',
     'engine.ts',
     'index.ts',
     'server',
@@ -42,6 +45,14 @@ const MAY_USE_PACKAGES: Record<string, string[]> = {
   versions: [],
   runtime: ['node:crypto', 'node:os'],
   testing: [],
+  // The kernel knows only its Telemetry port; Prometheus and OpenTelemetry stay here (the SDK loaded only when on).
+  observability: [
+    'prom-client',
+    '@opentelemetry/api',
+    '@opentelemetry/sdk-trace',
+    '@opentelemetry/exporter-trace-otlp-http',
+    '@opentelemetry/resources',
+  ],
 };
 /** Packages that only store/ may import: SQL lives there and nowhere else. */
 const STORE_ONLY = ['pg', 'better-sqlite3'];

@@ -13,6 +13,8 @@ type Schema = Record<string, any>;
 /** Every route of the API; the document must list exactly these. */
 const ROUTES = [
   'get /health',
+  'get /ready',
+  'get /metrics',
   'get /openapi.json',
   'post /v1/runs',
   'get /v1/runs',

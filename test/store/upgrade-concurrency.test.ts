@@ -28,7 +28,7 @@ function openInChild(location: string, folder?: string): Promise<number | null> 
 forEachBackend((backend) => {
   test('processes of two releases opening a fresh store at once apply each migration once', async () => {
     const store = backend.store();
-    const folder = newerMigrations(backend.name, { '014_notes.sql': ADDITIVE_SQL });
+    const folder = newerMigrations(backend.name, { '015_notes.sql': ADDITIVE_SQL });
     const codes = await Promise.all([
       openInChild(store, folder),
       openInChild(store),
@@ -39,9 +39,9 @@ forEachBackend((backend) => {
     const rows = await schemaRows(store);
     assert.deepEqual(
       rows.map((r) => r.version),
-      Array.from({ length: 14 }, (_, i) => i + 1),
+      Array.from({ length: 15 }, (_, i) => i + 1),
     );
-    assert.deepEqual(rows.at(-1), { version: 14, name: '014_notes.sql', kind: 'additive' });
+    assert.deepEqual(rows.at(-1), { version: 15, name: '015_notes.sql', kind: 'additive' });
     assert.ok(
       rows.every((r) => r.kind === 'additive' || r.kind === 'breaking'),
       'every row records its kind',

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { loadWorkflows } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
 import { printableLocation } from '../../store/open.js';
+import { processLogger } from '../logger.js';
 
 interface DevFlags {
   db?: string;
@@ -28,7 +29,7 @@ export function devCommand(program: Command): void {
         );
       const location = storeLocation(flags);
       const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
-      const engine = await Engine.open({ store: location, workflows });
+      const engine = await Engine.open({ store: location, workflows, logger: processLogger('info') });
       const served = workflows.map((w) => `${w.name} v${w.version}`).join(', ');
 
       const last = new Map<string, RunStatus>();

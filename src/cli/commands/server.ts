@@ -13,6 +13,7 @@ import { DB_HELP, parsePositiveInt, readJsonItems, storeLocation } from '../args
 import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
+import { processLogger } from '../logger.js';
 
 interface ServerFlags {
   db?: string;
@@ -68,7 +69,11 @@ export function serverCommand(program: Command): void {
       'hosts (name, name:port), addresses ([v6]:port) and ranges (10.0.0.0/8) HTTP tasks may ' +
         "reach although they are loopback, private, link-local or this server's (default: none)",
     )
-    .option('--log-level <level>', `request log level on stderr: ${LOG_LEVELS.join(', ')} (default: info)`)
+    .option(
+      '--log-level <level>',
+      `level of the JSON log lines on stderr (engine events; each request at debug): ${LOG_LEVELS.join(', ')} ` +
+        '(default: info)',
+    )
     .option(
       '--auth',
       'require an API key (`waymark keys create`) or a token from POST /api/token on every route but ' +
@@ -109,6 +114,7 @@ export function serverCommand(program: Command): void {
         definition: def as unknown as Json,
       }));
 
+      const logger = processLogger(level);
       // The server opens the store itself: its keys and audit trail are read beside the engine's runs.
       const store = await openStore(location);
       const engine = await openEngineOnStore(store, {
@@ -117,6 +123,7 @@ export function serverCommand(program: Command): void {
         worker: flags.worker !== false,
         concurrency,
         compile: declarative.compile,
+        logger,
       }).catch(async (error: unknown) => {
         await store.close();
         throw error;
@@ -132,7 +139,7 @@ export function serverCommand(program: Command): void {
           port,
           migrations: module.migrations,
           declarative,
-          logger: { level, stream: process.stderr },
+          logger,
           ...(flags.auth ? { auth: { store, tokenTtlMs } } : {}),
           ...(tls ? { tls } : {}),
           insecure: flags.insecure === true,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WaymarkError } from '../../core/errors.js';
 import { isTerminal, type Json, type Run } from '../../core/types.js';
-import type { Engine } from '../../engine.js';
+import type { Engine, StartOptions } from '../../engine.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict } from './errors.js';
 import { bodyObject, checkedText } from './replies.js';
@@ -65,14 +65,17 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
 }
 
 /**
- * Starts the run. With an idempotencyKey the run id is derived from workflow name and key, so the same key
- * always names the same run: RETURN_EXISTING answers it, FAIL (the default) refuses (409), FAIL_ON_RUNNING
- * refuses while it runs — and afterwards too, as that id is taken for good.
+ * Starts the run (continuing the caller's trace, when `traceparent` names it). With an idempotencyKey the run id
+ * is derived from workflow name and key, so the same key always names the same run: RETURN_EXISTING answers it,
+ * FAIL (the default) refuses (409), FAIL_ON_RUNNING refuses while it runs — and afterwards too, as that id is taken
+ * for good.
  */
-export async function startWorkflow(engine: Engine, request: StartRequest): Promise<Run> {
-  const options = {
+export async function startWorkflow(engine: Engine, request: StartRequest, traceparent?: string): Promise<Run> {
+  const options: StartOptions = {
     version: request.version,
+    trigger: 'conductor',
     ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
+    ...(traceparent !== undefined ? { traceparent } : {}),
   };
   if (request.idempotencyKey === undefined) return engine.start(request.name, request.input, options);
   const id = idempotentRunId(request.name, request.idempotencyKey);

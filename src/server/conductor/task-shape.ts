@@ -49,6 +49,8 @@ export interface TaskFacts {
   workerId?: string;
   retried?: boolean;
   subWorkflowId?: string;
+  /** The W3C traceparent the worker continues (Waymark's own field: Conductor workers ignore unknown fields). */
+  traceparent?: string;
 }
 
 /** The Conductor Task JSON of `facts` (fields Conductor omits when null are left out). */
@@ -79,6 +81,7 @@ export function conductorTask(f: TaskFacts): TaskJson {
     responseTimeoutSeconds: f.responseTimeoutSeconds ?? 0,
     ...(f.workerId !== undefined ? { workerId: f.workerId } : {}),
     ...(f.subWorkflowId !== undefined ? { subWorkflowId: f.subWorkflowId } : {}),
+    ...(f.traceparent !== undefined ? { traceparent: f.traceparent } : {}),
     retried: f.retried ?? false,
     executed: isTerminalTask(f.status),
     callbackFromWorker: true,
@@ -135,6 +138,7 @@ export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJ
     workerId: task.workerId,
     retried: options.retried,
     subWorkflowId: task.taskType === SUB_WORKFLOW_TASK ? childRunId(task.runId, task.refName) : undefined,
+    traceparent: task.traceparent,
   });
 }
 

@@ -9,6 +9,7 @@ import { boolean, integer, sendId, sendJson, text } from './replies.js';
 import { freeTextWords, matches, narrowing, parseQuery, sorter } from './search.js';
 import { findRun, startRequestOf, startWorkflow } from './start.js';
 import { forReaders, forStarts } from './route-roles.js';
+import { traceparentOf } from '../request-tracing.js';
 import { workflowJson, workflowStatus, workflowSummary } from './workflow-shape.js';
 
 type Query = Record<string, unknown>;
@@ -35,11 +36,11 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
         version: integer(q, 'version', { min: 1, max: MAX_VERSION }),
       },
     );
-    return sendId(reply, (await startWorkflow(engine, start)).id);
+    return sendId(reply, (await startWorkflow(engine, start, traceparentOf(request))).id);
   });
 
   app.post('/workflow', forStarts, async (request, reply) =>
-    sendId(reply, (await startWorkflow(engine, startRequestOf(request.body))).id),
+    sendId(reply, (await startWorkflow(engine, startRequestOf(request.body), traceparentOf(request))).id),
   );
 
   app.post<{ Params: { name: string; version: string }; Querystring: Query }>(
@@ -52,7 +53,7 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
       const start = startRequestOf(request.body, { name: request.params.name, ...(version ? { version } : {}) });
       const waitS = integer(request.query, 'waitForSeconds', { min: 0, max: MAX_EXECUTE_WAIT_S, fallback: 10 });
       const until = text(request.query, 'waitUntilTaskRef');
-      const run = await startWorkflow(engine, start);
+      const run = await startWorkflow(engine, start, traceparentOf(request));
       const workflow = await waitForWorkflow(context, run.id, waitS * 1000, until);
       return sendJson(reply, { ...workflow, requestId: text(request.query, 'requestId') ?? '' });
     },

@@ -6,6 +6,7 @@ import type { ServerContext } from '../context.js';
 import { duration, errors, object, ref, runId, runStatus, version, workflowName } from '../schemas.js';
 import { nextChange } from '../next-change.js';
 import { FieldError } from '../errors.js';
+import { traceparentOf } from '../request-tracing.js';
 import { parseDuration } from '../../core/duration.js';
 
 interface StartBody extends Omit<StartOptions, 'maxLifetimeMs'> {
@@ -89,7 +90,10 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     async (request, reply) => {
       const { workflow, input, ...options } = request.body;
       if (options.maxLifetimeMs !== undefined) durationField(options.maxLifetimeMs, 'body.maxLifetimeMs');
-      const { run, created } = await engine.startRun(workflow, input, options);
+      const started: StartOptions = { ...options, trigger: 'http' };
+      const traceparent = traceparentOf(request);
+      if (traceparent !== undefined) started.traceparent = traceparent;
+      const { run, created } = await engine.startRun(workflow, input, started);
       return reply
         .code(created ? 201 : 200)
         .header('location', `/v1/runs/${encodeURIComponent(run.id)}`)

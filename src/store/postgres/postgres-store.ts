@@ -28,8 +28,8 @@ import type {
 } from '../types.js';
 import { applyCommits } from './commit.js';
 import { createRuns } from './create-runs.js';
-import { hasSchemaTable, migratePostgres, quoteIdent } from './migrate.js';
-import type { SchemaWarning } from '../migration-files.js';
+import { hasSchemaTable, migratePostgres, postgresMigrations, quoteIdent } from './migrate.js';
+import { newestVersion, type SchemaWarning } from '../migration-files.js';
 import { hasNul, isConnectionError } from './errors.js';
 import { storableText } from '../../core/text.js';
 import { inTransaction, unstorableTextError } from './transaction.js';
@@ -94,6 +94,8 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly wake: WakeListener;
   private readonly channel: string;
+  /** The newest migration this build ships: the schema must have it to be ready. */
+  private readonly knownSchemaVersion = newestVersion(postgresMigrations());
 
   private constructor(url: string, schema: string, poolSize: number) {
     this.schema = schema;
@@ -369,6 +371,7 @@ export class PostgresStore implements Store {
           history: [],
           signals: [],
           ...(row.pending_action ? { pendingAction: row.pending_action } : {}),
+          ...(row.due_at !== null ? { dueAt: row.due_at } : {}),
         },
       ]),
     );
@@ -498,6 +501,37 @@ export class PostgresStore implements Store {
       `SELECT ${workerColumns()} FROM workers WHERE expires_at >= now_ms() ORDER BY worker_id`,
     );
     return rows.map(workerFromRow);
+  }
+
+  async removeLostWorkers(): Promise<WorkerRecord[]> {
+    const rows = await this.query<WorkerRow>(
+      'wm_remove_lost_workers',
+      `DELETE FROM workers WHERE expires_at < now_ms() RETURNING ${workerColumns()}`,
+    );
+    return rows.map(workerFromRow).sort((a, b) => a.workerId.localeCompare(b.workerId));
+  }
+
+  async checkReady(): Promise<void> {
+    let version: number;
+    try {
+      const rows = await this.query<{ v: number }>(
+        'wm_schema_version',
+        'SELECT COALESCE(MAX(version), 0)::int AS v FROM waymark_schema',
+      );
+      version = rows[0]!.v;
+    } catch (error) {
+      throw new WaymarkError(
+        'E_STORE',
+        `the PostgreSQL store (schema '${this.schema}') does not answer: ${(error as Error).message}`,
+      );
+    }
+    if (version < this.knownSchemaVersion)
+      throw new WaymarkError(
+        'E_STORE',
+        `the PostgreSQL schema '${this.schema}' is at migration ${version}, ` +
+          `this Waymark needs ${this.knownSchemaVersion}`,
+        { details: { schemaVersion: version, needed: this.knownSchemaVersion } },
+      );
   }
 
   async countRuns(): Promise<RunCount[]> {

@@ -156,6 +156,7 @@ export const taskColumns = columnList<TaskRow<string>>({
   ended_at: true,
   updated_at: true,
   logs: true,
+  traceparent: true,
 });
 
 /** jsonb null (a stored JSON null) and SQL NULL both come back as null; columns here never hold JSON null. */

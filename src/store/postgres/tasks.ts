@@ -9,7 +9,7 @@ import {
 } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
-import type { RunCommit, TaskQueue } from '../types.js';
+import type { RunCommit, TaskBacklog, TaskQueue } from '../types.js';
 import { hasNul } from './errors.js';
 import { inTransaction } from './transaction.js';
 import { taskColumns } from './rows.js';
@@ -164,6 +164,16 @@ export class PostgresTasks implements TaskQueue {
     return rows[0]!.n;
   }
 
+  async backlog(): Promise<TaskBacklog[]> {
+    const { rows } = await this.pool.query<TaskBacklog>({
+      name: 'wm_task_backlog',
+      text: `SELECT task_type AS "taskType", COUNT(*)::int AS depth,
+               MIN(visible_at) FILTER (WHERE visible_at <= now_ms()) AS "oldestVisibleAt"
+             FROM tasks WHERE status = 'SCHEDULED' GROUP BY task_type ORDER BY task_type`,
+    });
+    return rows;
+  }
+
   async timeOut(): Promise<number> {
     const count = await inTransaction(this.pool, async (client) => {
       const late = await client.query<{ run_id: string }>({
@@ -228,11 +238,11 @@ export async function applyTaskWrites(
     await client.query({
       name: 'wm_task_insert',
       text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input,
-        response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
-             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp, rt, tm, now_ms(), vis, now_ms()
+        response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at, traceparent)
+             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp, rt, tm, now_ms(), vis, now_ms(), tp
              FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[],
-               $9::text[], $10::bigint[], $11::bigint[], $12::bigint[])
-               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm)`,
+               $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm, tp)`,
       values: [
         col('taskId'),
         col('runId'),
@@ -246,6 +256,7 @@ export async function applyTaskWrites(
         col('responseTimeoutMs'),
         col('visibleAt'),
         col('timeoutMs'),
+        created.map((t) => t.traceparent ?? null),
       ],
     });
   }

@@ -28,8 +28,8 @@ import type {
 import { startedData } from '../started.js';
 import { startProblem } from '../storable.js';
 import { storableText } from '../../core/text.js';
-import { hasSchemaTable, migrateSqlite } from './migrate.js';
-import type { SchemaWarning } from '../migration-files.js';
+import { hasSchemaTable, migrateSqlite, sqliteMigrations } from './migrate.js';
+import { newestVersion, type SchemaWarning } from '../migration-files.js';
 import { isOutage, SqliteCommits } from './commit.js';
 import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
@@ -82,6 +82,8 @@ export class SqliteStore implements Store {
   private readonly sql;
   private readonly locks: SqliteLocks;
   private readonly commits: SqliteCommits;
+  /** The newest migration this build ships: the schema must have it to be ready. */
+  private readonly knownSchemaVersion = newestVersion(sqliteMigrations());
 
   constructor(options: SqliteStoreOptions) {
     this.db = options.create === false ? openExisting(options.path) : new Database(options.path);
@@ -189,6 +191,8 @@ export class SqliteStore implements Store {
       ),
       removeWorker: db.prepare('DELETE FROM workers WHERE worker_id = ?'),
       liveWorkers: db.prepare('SELECT * FROM workers WHERE expires_at >= ? ORDER BY worker_id'),
+      removeLostWorkers: db.prepare('DELETE FROM workers WHERE expires_at < ? RETURNING *'),
+      schemaVersion: db.prepare('SELECT MAX(version) AS v FROM waymark_schema'),
       countRuns: db.prepare(
         'SELECT workflow, version, status, ' +
           'COUNT(*) AS count FROM runs GROUP BY workflow, ' +
@@ -393,6 +397,7 @@ export class SqliteStore implements Store {
             taskOutcomes: this.tasks.outcomesOf(row.id),
           };
           if (row.pending_action) claimed.pendingAction = JSON.parse(row.pending_action) as PendingAction;
+          if (row.due_at !== null) claimed.dueAt = row.due_at;
           return claimed;
         });
       })
@@ -457,6 +462,26 @@ export class SqliteStore implements Store {
 
   async liveWorkers(): Promise<WorkerRecord[]> {
     return (this.sql.liveWorkers.all(Date.now()) as WorkerRow[]).map(workerFromRow);
+  }
+
+  async removeLostWorkers(): Promise<WorkerRecord[]> {
+    const rows = this.sql.removeLostWorkers.all(Date.now()) as WorkerRow[];
+    return rows.map(workerFromRow).sort((a, b) => a.workerId.localeCompare(b.workerId));
+  }
+
+  async checkReady(): Promise<void> {
+    let version: number;
+    try {
+      version = (this.sql.schemaVersion.get() as { v: number | null }).v ?? 0;
+    } catch (error) {
+      throw new WaymarkError('E_STORE', `the SQLite store does not answer: ${(error as Error).message}`);
+    }
+    if (version < this.knownSchemaVersion)
+      throw new WaymarkError(
+        'E_STORE',
+        `the SQLite store's schema is at migration ${version}, this Waymark needs ${this.knownSchemaVersion}`,
+        { details: { schemaVersion: version, needed: this.knownSchemaVersion } },
+      );
   }
 
   async countRuns(): Promise<RunCount[]> {

@@ -10,7 +10,7 @@ import {
 } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
-import type { TaskQueue } from '../types.js';
+import type { TaskBacklog, TaskQueue } from '../types.js';
 
 type TaskRow = Row<string>;
 
@@ -39,9 +39,9 @@ export class SqliteTasks implements TaskQueue {
     this.sql = {
       insert: db.prepare(
         `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input,
-          response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at)
+          response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at, traceparent)
          VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input,
-           @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now)`,
+           @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now, @traceparent)`,
       ),
       poll: db.prepare(
         `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at =
@@ -67,6 +67,11 @@ export class SqliteTasks implements TaskQueue {
         `SELECT * FROM tasks WHERE run_id = ? AND consumed_at IS NULL AND status NOT IN ${OPEN} ORDER BY seq, attempt`,
       ),
       queueSize: db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE task_type = ? AND status = 'SCHEDULED'"),
+      backlog: db.prepare(
+        `SELECT task_type AS taskType, COUNT(*) AS depth, MIN(CASE WHEN visible_at <= ? THEN visible_at END) AS
+           oldestVisibleAt
+         FROM tasks WHERE status = 'SCHEDULED' GROUP BY task_type ORDER BY task_type`,
+      ),
       finish: db.prepare(
         'UPDATE tasks SET status = @status, output = @output, reason ' +
           '= @reason, ' +
@@ -174,6 +179,10 @@ export class SqliteTasks implements TaskQueue {
     return (this.sql.queueSize.get(taskType) as { n: number }).n;
   }
 
+  async backlog(): Promise<TaskBacklog[]> {
+    return this.sql.backlog.all(Date.now()) as TaskBacklog[];
+  }
+
   async timeOut(): Promise<number> {
     const now = Date.now();
     const runs = this.db
@@ -192,7 +201,8 @@ export class SqliteTasks implements TaskQueue {
    * open tasks cancelled.
    */
   applyWithCommit(runId: string, created: NewTask[], consumed: string[], ends: boolean, now: number): void {
-    for (const task of created) this.sql.insert.run({ ...task, input: JSON.stringify(task.input), now });
+    for (const task of created)
+      this.sql.insert.run({ ...task, input: JSON.stringify(task.input), traceparent: task.traceparent ?? null, now });
     for (const id of consumed) this.sql.consume.run(now, id);
     if (ends) this.sql.cancelOpen.run(now, now, now, runId);
   }
