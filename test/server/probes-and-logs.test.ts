@@ -121,13 +121,15 @@ test('GET /ready is 503 when the PostgreSQL schema lacks a migration, or is gone
   await admin.connect();
   try {
     assert.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
-    await admin.query(
-      `DELETE FROM "${schema}".waymark_schema WHERE version = (SELECT MAX(version) FROM "${schema}".waymark_schema)`,
-    );
+    const newest = Number((await admin.query(`SELECT MAX(version) AS v FROM "${schema}".waymark_schema`)).rows[0].v);
+    await admin.query(`DELETE FROM "${schema}".waymark_schema WHERE version = $1`, [newest]);
     const behind = await app.inject({ method: 'GET', url: '/ready' });
     assert.equal(behind.statusCode, 503);
     assert.equal(behind.json().code, 'E_STORE');
-    assert.match(behind.json().reason, new RegExp(`schema '${schema}' is at migration 12, this Waymark needs 13`));
+    assert.match(
+      behind.json().reason,
+      new RegExp(`schema '${schema}' is at migration ${newest - 1}, this Waymark needs ${newest}`),
+    );
     await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
     const gone = await app.inject({ method: 'GET', url: '/ready' });
     assert.equal(gone.statusCode, 503);
