@@ -19,9 +19,8 @@ export class PostgresAudit implements AuditLog {
     const { at, actor, keyId, action, target, status, note } = entry;
     await this.pool.query({
       name: 'wm_append_audit',
-      text:
-        'INSERT INTO audit_log (at, actor, key_id, action, target, status, note) ' +
-        'VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      text: `INSERT INTO audit_log (at, actor, key_id, action, target, status, note) VALUES ($1, $2, $3, $4, $5, $6,
+             $7)`,
       values: [at.getTime(), actor, keyId, action, target, status, note],
     });
   }

@@ -161,11 +161,8 @@ async function createLockedRun(
   if (existing) return { created: false, run: runFromRow(existing), claimed: undefined };
   const taken = await client.query({
     name: 'wm_take_lock',
-    text:
-      'INSERT INTO locks (key, ' +
-      'run_id, acquired_at) VALUES ($1, ' +
-      '$2, now_ms()) ON CONFLICT (key) DO ' +
-      'NOTHING RETURNING key',
+    text: `INSERT INTO locks (key, run_id, acquired_at) VALUES ($1, $2, now_ms()) ON CONFLICT (key) DO NOTHING
+           RETURNING key`,
     values: [lock.key, request.id],
   });
   const queued = taken.rowCount === 0;

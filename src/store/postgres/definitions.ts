@@ -24,11 +24,8 @@ export class PostgresDefinitions implements DefinitionStore {
   async listSources(): Promise<WorkflowSource[]> {
     const { rows } = await this.pool.query<WorkflowSource>({
       name: 'wm_list_sources',
-      text:
-        'SELECT workflow, version, ' +
-        'source FROM workflow_versions WHERE source ' +
-        'IS NOT NULL ORDER BY ' +
-        'workflow, version',
+      text: `SELECT workflow, version, source FROM workflow_versions WHERE source IS NOT NULL ORDER BY workflow,
+             version`,
     });
     return rows;
   }

@@ -20,9 +20,8 @@ export class PostgresKeys implements KeyStore {
   async createKey(key: NewApiKey): Promise<boolean> {
     const result = await this.pool.query({
       name: 'wm_create_key',
-      text:
-        'INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, now_ms()) ' +
-        'ON CONFLICT (key_id) DO NOTHING',
+      text: `INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, now_ms()) ON
+             CONFLICT (key_id) DO NOTHING`,
       values: [key.keyId, key.name, key.role, key.secretHash],
     });
     return (result.rowCount ?? 0) > 0;

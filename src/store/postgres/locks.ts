@@ -85,11 +85,8 @@ export async function keepExclusive(client: pg.PoolClient, runIds: string[]): Pr
     if (step !== 'requeue') continue;
     await client.query({
       name: 'wm_lock_requeue',
-      text:
-        "UPDATE runs SET status = 'waiting', " +
-        'waiting_for = $2::jsonb, ' +
-        'due_at = NULL, updated_at = ' +
-        'now_ms() WHERE id = $1',
+      text: `UPDATE runs SET status = 'waiting', waiting_for = $2::jsonb, due_at = NULL, updated_at = now_ms() WHERE id
+             = $1`,
       values: [run.id, JSON.stringify({ kind: 'lock', name: run.key })],
     });
   }

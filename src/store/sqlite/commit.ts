@@ -32,9 +32,8 @@ export class SqliteCommits {
         'UPDATE signals SET consumed_at = ? WHERE id = ? AND run_id = ? AND consumed_at IS NULL',
       ),
       pendingSignalNamed: db.prepare(
-        'SELECT 1 FROM signals WHERE ' +
-          'run_id = ? AND consumed_at IS ' +
-          'NULL AND name IN (SELECT value FROM json_each(?)) LIMIT 1',
+        `SELECT 1 FROM signals WHERE run_id = ? AND consumed_at IS NULL AND name IN (SELECT value FROM json_each(?))
+         LIMIT 1`,
       ),
       updateRun: db.prepare(
         `UPDATE runs SET next_pos = @nextPos, updated_at = @now,

@@ -15,10 +15,8 @@ export class SqliteDefinitions implements DefinitionStore {
       hasRuns: db.prepare('SELECT 1 FROM runs WHERE workflow = ? AND version = ? LIMIT 1'),
       removeVersion: db.prepare('DELETE FROM workflow_versions WHERE workflow = ? AND version = ?'),
       saveTaskDefinition: db.prepare(
-        'INSERT INTO task_definitions (name, definition, updated_at) ' +
-          'VALUES (?, ?, ' +
-          '?) ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, ' +
-          'updated_at = excluded.updated_at',
+        `INSERT INTO task_definitions (name, definition, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE
+         SET definition = excluded.definition, updated_at = excluded.updated_at`,
       ),
       listTaskDefinitions: db.prepare('SELECT name, definition FROM task_definitions ORDER BY name'),
       removeTaskDefinition: db.prepare('DELETE FROM task_definitions WHERE name = ?'),

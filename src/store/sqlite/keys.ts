@@ -20,8 +20,8 @@ export class SqliteKeys implements KeyStore {
   constructor(db: Database.Database) {
     this.sql = {
       create: db.prepare(
-        'INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?) ' +
-          'ON CONFLICT (key_id) DO NOTHING',
+        `INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT
+         (key_id) DO NOTHING`,
       ),
       get: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_id = ?`),
       list: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id`),

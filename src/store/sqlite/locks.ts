@@ -15,9 +15,8 @@ export class SqliteLocks {
       holder: db.prepare('SELECT run_id FROM locks WHERE key = ?'),
       release: db.prepare('DELETE FROM locks WHERE run_id = ? RETURNING key'),
       nextInQueue: db.prepare(
-        'SELECT id FROM runs WHERE lock_key = ? AND ' +
-          "status = 'waiting' AND json_extract(waiting_for, " +
-          "'$.kind') = 'lock' ORDER BY created_at, id LIMIT 1",
+        `SELECT id FROM runs WHERE lock_key = ? AND status = 'waiting' AND json_extract(waiting_for, '$.kind') =
+         'lock' ORDER BY created_at, id LIMIT 1`,
       ),
       lastQueued: db.prepare("SELECT MAX(created_at) AS last FROM runs WHERE lock_key = ? AND status = 'waiting'"),
       grant: db.prepare('UPDATE runs SET due_at = ?, waiting_for = NULL, updated_at = ? WHERE id = ?'),

@@ -109,9 +109,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     return {
       insertVersion: db.prepare(
-        'INSERT INTO workflow_versions (workflow, ' +
-          'version, fingerprint, ' +
-          'registered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        `INSERT INTO workflow_versions (workflow, version, fingerprint, registered_at) VALUES (?, ?, ?, ?) ON
+         CONFLICT DO NOTHING`,
       ),
       listVersions: db.prepare('SELECT * FROM workflow_versions ORDER BY workflow, version'),
       getVersion: db.prepare('SELECT fingerprint FROM workflow_versions WHERE workflow = ? AND version = ?'),
@@ -130,9 +129,8 @@ export class SqliteStore implements Store {
       ),
       listRollouts: db.prepare('SELECT rollout_key AS key, state, revision FROM rollouts ORDER BY rollout_key'),
       outcomesSince: db.prepare(
-        'SELECT status, ' +
-          'COUNT(*) AS count FROM runs WHERE workflow ' +
-          '= ? AND version = ? AND created_at >= ? GROUP BY status',
+        `SELECT status, COUNT(*) AS count FROM runs WHERE workflow = ? AND version = ? AND created_at >= ? GROUP BY
+         status`,
       ),
       listRoutes: db.prepare('SELECT workflow, current, candidate, percent FROM routes ORDER BY workflow'),
       getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
@@ -194,9 +192,8 @@ export class SqliteStore implements Store {
       removeLostWorkers: db.prepare('DELETE FROM workers WHERE expires_at < ? RETURNING *'),
       schemaVersion: db.prepare('SELECT MAX(version) AS v FROM waymark_schema'),
       countRuns: db.prepare(
-        'SELECT workflow, version, status, ' +
-          'COUNT(*) AS count FROM runs GROUP BY workflow, ' +
-          'version, status ORDER BY workflow, version, status',
+        `SELECT workflow, version, status, COUNT(*) AS count FROM runs GROUP BY workflow, version, status ORDER BY
+         workflow, version, status`,
       ),
       inFlightGroups: db.prepare(IN_FLIGHT_GROUPS_SQL),
       patchUsage: db.prepare(PATCH_USAGE_SQL),

@@ -56,11 +56,9 @@ export class SqliteTasks implements TaskQueue {
         `SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?)) AND status NOT IN ${OPEN}`,
       ),
       load: db.prepare(
-        "SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS " +
-          'inProgress, ' +
-          'COUNT(*) FILTER (WHERE started_at >= @since) AS started FROM tasks WHERE ' +
-          'task_type = @taskType AND (status = ' +
-          "'IN_PROGRESS' OR started_at >= @since)",
+        `SELECT COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress, COUNT(*) FILTER (WHERE started_at >=
+         @since) AS started FROM tasks WHERE task_type = @taskType AND (status = 'IN_PROGRESS' OR started_at >=
+         @since)`,
       ),
       ofRun: db.prepare('SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, attempt'),
       outcomes: db.prepare(
@@ -73,15 +71,12 @@ export class SqliteTasks implements TaskQueue {
          FROM tasks WHERE status = 'SCHEDULED' GROUP BY task_type ORDER BY task_type`,
       ),
       finish: db.prepare(
-        'UPDATE tasks SET status = @status, output = @output, reason ' +
-          '= @reason, ' +
-          'worker_id = COALESCE(@workerId, worker_id), ended_at = @now, ' +
-          'updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
+        `UPDATE tasks SET status = @status, output = @output, reason = @reason, worker_id = COALESCE(@workerId,
+         worker_id), ended_at = @now, updated_at = @now, response_deadline = NULL WHERE task_id = @taskId`,
       ),
       requeue: db.prepare(
-        "UPDATE tasks SET status = 'SCHEDULED', " +
-          'visible_at = @visibleAt, output = COALESCE(@output, ' +
-          'output), updated_at = @now, response_deadline = NULL WHERE task_id = @taskId',
+        `UPDATE tasks SET status = 'SCHEDULED', visible_at = @visibleAt, output = COALESCE(@output, output),
+         updated_at = @now, response_deadline = NULL WHERE task_id = @taskId`,
       ),
       extend: db.prepare(
         `UPDATE tasks SET response_deadline = ${DEADLINE}, ` +
