@@ -1,15 +1,6 @@
 import type pg from 'pg';
+import { auditFromRow, type AuditRow } from '../key-rows.js';
 import type { AuditEntry, AuditLog } from '../types.js';
-
-interface AuditRow {
-  at: number;
-  actor: string;
-  key_id: string;
-  action: string;
-  target: string;
-  status: number;
-  note: string | null;
-}
 
 /** The audit trail on PostgreSQL. */
 export class PostgresAudit implements AuditLog {
@@ -31,14 +22,6 @@ export class PostgresAudit implements AuditLog {
       text: 'SELECT at, actor, key_id, action, target, status, note FROM audit_log ORDER BY id DESC LIMIT $1',
       values: [limit],
     });
-    return rows.map((row) => ({
-      at: new Date(row.at),
-      actor: row.actor,
-      keyId: row.key_id,
-      action: row.action,
-      target: row.target,
-      status: row.status,
-      note: row.note,
-    }));
+    return rows.map(auditFromRow);
   }
 }

@@ -1,17 +1,6 @@
 import type pg from 'pg';
-import type { Role } from '../../core/roles.js';
+import { KEY_COLUMNS, keyFromRow, type KeyRow } from '../key-rows.js';
 import type { ApiKeyRecord, KeyStore, NewApiKey } from '../types.js';
-
-interface KeyRow {
-  key_id: string;
-  name: string;
-  role: string;
-  secret_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const KEY_COLUMNS = 'key_id, name, role, secret_hash, created_at, revoked_at';
 
 /** API keys and the token signing secret on PostgreSQL. */
 export class PostgresKeys implements KeyStore {
@@ -73,15 +62,4 @@ export class PostgresKeys implements KeyStore {
     });
     return again.rows[0]!.secret;
   }
-}
-
-function keyFromRow(row: KeyRow): ApiKeyRecord {
-  return {
-    keyId: row.key_id,
-    name: row.name,
-    role: row.role as Role,
-    secretHash: row.secret_hash,
-    createdAt: new Date(row.created_at),
-    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
-  };
 }

@@ -1,15 +1,6 @@
 import type Database from 'better-sqlite3';
+import { auditFromRow, type AuditRow } from '../key-rows.js';
 import type { AuditEntry, AuditLog } from '../types.js';
-
-interface AuditRow {
-  at: number;
-  actor: string;
-  key_id: string;
-  action: string;
-  target: string;
-  status: number;
-  note: string | null;
-}
 
 /** The audit trail on SQLite. */
 export class SqliteAudit implements AuditLog {
@@ -32,14 +23,6 @@ export class SqliteAudit implements AuditLog {
   }
 
   async list(limit: number): Promise<AuditEntry[]> {
-    return (this.sql.list.all(limit) as AuditRow[]).map((row) => ({
-      at: new Date(row.at),
-      actor: row.actor,
-      keyId: row.key_id,
-      action: row.action,
-      target: row.target,
-      status: row.status,
-      note: row.note,
-    }));
+    return (this.sql.list.all(limit) as AuditRow[]).map(auditFromRow);
   }
 }
