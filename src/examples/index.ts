@@ -3,10 +3,10 @@
  */
 import type { WorkflowDefinition } from '../index.js';
 import { onboarding } from './onboarding.js';
-import { order } from './order.js';
+import { order, orderV1 } from './order.js';
 import { report } from './report.js';
 import { rollout } from './rollout.js';
 
-export { onboarding, order, report, rollout };
+export { onboarding, order, orderV1, report, rollout };
 
-export const workflows: WorkflowDefinition[] = [order, onboarding, report, rollout];
+export const workflows: WorkflowDefinition[] = [orderV1, order, onboarding, report, rollout];

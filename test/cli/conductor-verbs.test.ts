@@ -295,7 +295,7 @@ test(
 
 test('what the server refuses is one line on stderr with its message and exit 1', async () => {
   // A code workflow (the server's examples, given with --examples) has no task graph to show.
-  assert.match(ok(await waymark('workflow', 'get', 'order')), /^workflow:\s+order v1\n[\s\S]*\n\n\(no task graph\)\n$/);
+  assert.match(ok(await waymark('workflow', 'get', 'order')), /^workflow:\s+order v2\n[\s\S]*\n\n\(no task graph\)\n$/);
   failed(
     await waymark('workflow', 'get', 'no_such_workflow'),
     1,

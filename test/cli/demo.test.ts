@@ -27,13 +27,13 @@ test('demo starts the example runs, waits for them and prints their table and a 
   const versions = await cliJson<
     { workflow: string; version: number; runs: Record<string, number>; inFlight: number; servedBy: string[] }[]
   >(['versions', '--db', db]);
-  const order = versions.find((v) => v.workflow === 'order' && v.version === 1)!;
+  const order = versions.find((v) => v.workflow === 'order' && v.version === 2)!;
   assert.deepEqual(order.runs, { completed: 2, failed: 1 });
   assert.equal(order.inFlight, 0);
   assert.deepEqual(order.servedBy, [], 'the demo engine closed: no live worker remains');
   const text = await cli(['versions', '--db', db]);
   assert.match(
     text.stdout,
-    /^order\s+v1\s+active\s+0\s+-\s+-\s+-\s+-\s+\(no live worker\)\s+0\s+completed 2, failed 1$/m,
+    /^order\s+v2\s+active\s+0\s+-\s+-\s+-\s+-\s+\(no live worker\)\s+0\s+completed 2, failed 1$/m,
   );
 });

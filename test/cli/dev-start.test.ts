@@ -18,10 +18,10 @@ test(
     const exited = once(dev, 'exit');
     try {
       for (let i = 0; i < 100 && !devOut.includes('waymark dev:'); i++) await sleep(100);
-      assert.match(devOut, /waymark dev: worker .* serving order v1, onboarding v1, report v1/, devErr);
+      assert.match(devOut, /waymark dev: worker .* serving order v1, order v2, onboarding v1, report v1/, devErr);
 
-      // The example order waits 2 s for its approval: a client in this process signals it as soon as the run
-      // exists (signals are kept until the run waits), so a slow CLI process start cannot miss the window.
+      // A client in this process signals the order as soon as the run exists (signals are kept until the run
+      // waits for them).
       const client = await Engine.open({ store: db, worker: false });
       const signalled = (async () => {
         for (;;) {
@@ -43,7 +43,7 @@ test(
         '--input',
         '{"id":"A-1","amount":9}',
       ]);
-      assert.deepEqual([started.id, started.workflow, started.version], ['order-cli-1', 'order', 1]);
+      assert.deepEqual([started.id, started.workflow, started.version], ['order-cli-1', 'order', 2]);
       await signalled;
       await client.close();
 

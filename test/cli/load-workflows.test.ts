@@ -62,8 +62,8 @@ test('migrations: named definitions, a named `migrations` array, or a default { 
   );
   const examples = await loadWorkflowModule(undefined, { examples: true });
   assert.deepEqual(
-    [examples.workflows.map((w) => w.name).sort(), examples.migrations],
-    [['onboarding', 'order', 'report', 'rollout'], []],
+    [examples.workflows.map((w) => `${w.name} v${w.version}`).sort(), examples.migrations],
+    [['onboarding v1', 'order v1', 'order v2', 'report v1', 'rollout v1'], []],
     'the examples, asked for, have no migrations',
   );
   const both = await loadWorkflowModule(module('with-examples', 'export const workflows = [v1];'), { examples: true });

@@ -48,7 +48,7 @@ async function demo(engine: Engine, location: string, flags: DemoFlags): Promise
     {
       workflow: 'order',
       id: `${tag}-order-unanswered`,
-      input: { id: 'A-1002', amount: 15 },
+      input: { id: 'A-1002', amount: 15, approvalTimeout: '2s' },
       signals: [],
       expect: 'completed',
     },
