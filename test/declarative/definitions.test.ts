@@ -162,7 +162,8 @@ test('each invalid definition names the right path', () => {
     [workflow([simple('a')], { schemaVersion: 1 }), ['schemaVersion']],
     [workflow([{ name: 'a' }]), ['tasks[0].taskReferenceName']],
     [workflow([{ taskReferenceName: 'a' }]), ['tasks[0].name']],
-    [workflow([simple('a', { type: 'DYNAMIC' })]), ['tasks[0].type']],
+    [workflow([simple('a', { type: 'DYNAMIC' })]), ['tasks[0].dynamicTaskNameParam']],
+    [workflow([simple('a', { type: 'EVENT', sink: 'conductor' })]), ['tasks[0].type']],
     [workflow([simple('a'), simple('a')]), ['tasks[1].taskReferenceName']],
     [workflow([simple('a', { taskReferenceName: 'a.b' })]), ['tasks[0].taskReferenceName']],
     [
