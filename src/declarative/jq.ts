@@ -5,8 +5,16 @@ import type { Json } from '../core/types.js';
 type Raw = (data: string | object, filter: string, flags?: string[]) => Promise<string>;
 let loaded: Promise<Raw> | undefined;
 
+/** jq's `raw`, keeping the process's exit code: the WebAssembly jq sets it to jq's own (3 on a syntax error). */
 function jqRaw(): Promise<Raw> {
-  loaded ??= import('jq-wasm').then((module) => module.raw as Raw);
+  loaded ??= import('jq-wasm').then((module) => async (data, filter, flags) => {
+    const exitCode = process.exitCode;
+    try {
+      return await (module.raw as Raw)(data, filter, flags);
+    } finally {
+      process.exitCode = exitCode;
+    }
+  });
   return loaded;
 }
 
