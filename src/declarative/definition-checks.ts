@@ -153,7 +153,8 @@ export function checkJoins(context: ParseContext): void {
       else if (join.forkRefs instanceof Set && !join.forkRefs.has(ref)) {
         context.problems.add(
           `${join.path}[${index}]`,
-          `joinOn names '${ref}', which is not a task of the FORK_JOIN (or the forks ending the SWITCH) before this JOIN`,
+          `joinOn names '${ref}', which is not a task of the FORK_JOIN ` +
+            '(or of the forks ending the SWITCH) before this JOIN',
           ref,
         );
       }

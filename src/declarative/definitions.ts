@@ -259,7 +259,10 @@ export interface ExclusiveJoinTask extends TaskBase {
   defaultExclusiveJoinTask: string[];
 }
 
-/** Starts `inputParameters.startWorkflow { name, version, input, correlationId }` without waiting; output `{ workflowId }`. */
+/**
+ * Starts `inputParameters.startWorkflow { name, version, input, correlationId }` without waiting;
+ * output `{ workflowId }`.
+ */
 export interface StartWorkflowTask extends TaskBase {
   type: 'START_WORKFLOW';
 }

@@ -1,4 +1,4 @@
-/** jq for JSON_JQ_TRANSFORM tasks: the real jq (compiled to WebAssembly by the jq-wasm package), loaded on first use. */
+/** jq for JSON_JQ_TRANSFORM tasks: the real jq (compiled to WebAssembly, package jq-wasm), loaded on first use. */
 import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 

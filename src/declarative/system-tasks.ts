@@ -65,7 +65,8 @@ export function forkPlan(task: ForkJoinDynamicTask, input: Input, taken: Readonl
   if (!Array.isArray(listed))
     throw refusal(
       'E_INVALID_INPUT',
-      `${what}: inputParameters.${task.dynamicForkTasksParam} must be a list of tasks, got ${JSON.stringify(listed ?? null)}`,
+      `${what}: inputParameters.${task.dynamicForkTasksParam} must be a list of tasks, ` +
+        `got ${JSON.stringify(listed ?? null)}`,
     );
   const given = input[task.dynamicForkTasksInputParamName ?? ''];
   if (!isRecord(given))
