@@ -9,7 +9,9 @@ import {
   type TaskDef,
   type WorkflowDef,
 } from './definitions.js';
-import { structuralDiff } from './diff.js';
+import { flattenTasks, structuralDiff } from './diff.js';
+import { jqSyntaxError } from './jq.js';
+import { Problems } from './problems.js';
 import { Interpreter, type DeclarativeEnv } from './interpreter.js';
 import { resolveLimits, type DeclarativeOptions } from './limits.js';
 import { sharedSandboxPool } from './sandbox-pool.js';
@@ -64,7 +66,7 @@ export async function declarativeSupport(options: DeclarativeOptions = {}): Prom
       parsed.set(name, { source, def });
       return def;
     },
-    start: async (workflow, input, id) => (await engine!.start(workflow, input, { id })).id,
+    start: async (workflow, input, id, options = {}) => (await engine!.start(workflow, input, { id, ...options })).id,
   };
   return {
     env,
@@ -80,4 +82,19 @@ export async function declarativeSupport(options: DeclarativeOptions = {}): Prom
 /** For deploy checks: the structural diff between two stored Conductor sources. */
 export function compareConductorSources(from: Json, to: Json): Json {
   return structuralDiff(parseWorkflowDef(from), parseWorkflowDef(to)) as unknown as Json;
+}
+
+/**
+ * Compiles (never runs) the jq query of every JSON_JQ_TRANSFORM whose queryExpression is written in the definition;
+ * a syntax error is E_INVALID_INPUT naming the task, as parseWorkflowDef's problems are.
+ */
+export async function checkJqQueries(def: WorkflowDef): Promise<void> {
+  const problems = new Problems();
+  for (const { task, path } of flattenTasks(def)) {
+    const query = task.type === 'JSON_JQ_TRANSFORM' ? task.inputParameters.queryExpression : undefined;
+    if (typeof query !== 'string' || query.includes('${')) continue;
+    const error = await jqSyntaxError(query);
+    if (error) problems.add(`${path}.inputParameters.queryExpression`, error, query);
+  }
+  if (problems.any()) throw problems.error(`workflow definition '${def.name}'`);
 }

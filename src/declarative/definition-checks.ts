@@ -41,7 +41,25 @@ export const TASK_TYPES: readonly TaskType[] = [
   'SET_VARIABLE',
   'INLINE',
   'HTTP',
+  'JSON_JQ_TRANSFORM',
+  'DECISION',
+  'DYNAMIC',
+  'FORK_JOIN_DYNAMIC',
+  'EXCLUSIVE_JOIN',
+  'START_WORKFLOW',
+  'NOOP',
+  'LAMBDA',
 ];
+
+/** Conductor task types a definition may name that this server refuses, with why. */
+const REFUSED_TYPES: Record<string, (task: Raw) => string> = {
+  EVENT: (task) =>
+    `an EVENT task publishes to the sink '${typeof task.sink === 'string' ? task.sink : ''}', and event queues ` +
+    'are not configured on this server: EVENT tasks are not supported yet',
+  KAFKA_PUBLISH: () =>
+    'a KAFKA_PUBLISH task publishes to Kafka, and no Kafka is configured on this server: KAFKA_PUBLISH tasks ' +
+    'are not supported',
+};
 
 /** Every TaskDef default (all but `name`). */
 export const DEFAULT_TASK_DEF: Readonly<Omit<TaskDef, 'name'>> = Object.freeze({
@@ -59,33 +77,46 @@ export interface ParseContext {
   problems: Problems;
   /** Every ref seen so far, with the path of the task that holds it. */
   refs: Map<string, string>;
-  /** JOINs to check once every ref is known. */
-  joins: Array<{ path: string; joinOn: unknown; forkRefs: Set<string> | undefined }>;
+  /** JOINs to check once every ref is known; `forkRefs` 'dynamic' after a FORK_JOIN_DYNAMIC (refs known later). */
+  joins: Array<{ path: string; joinOn: unknown; forkRefs: Set<string> | 'dynamic' | undefined }>;
+  /** The raw task after the one being parsed (for the last task of a switch case: the one after the switch). */
+  follower?: unknown;
 }
 
-/** Parses a list of tasks (recording problems) and checks that FORK_JOIN and JOIN come in pairs. */
-export function parseTaskList(list: unknown[], path: string, context: ParseContext): WorkflowTask[] {
+/**
+ * Parses a list of tasks (recording problems) and checks that forks and JOINs come in pairs. `follower` is the raw
+ * task after the list's owner when the list is a switch case: as in Conductor, a FORK_JOIN that ends a case may be
+ * joined by a JOIN that follows the switch.
+ */
+export function parseTaskList(
+  list: unknown[],
+  path: string,
+  context: ParseContext,
+  follower?: unknown,
+): WorkflowTask[] {
   const tasks: WorkflowTask[] = [];
+  const next = (index: number) => (index + 1 < list.length ? list[index + 1] : follower);
   list.forEach((item, index) => {
+    context.follower = next(index);
     const task = parseTask(item, `${path}[${index}]`, context);
     if (task) tasks.push(task);
   });
   list.forEach((item, index) => {
     const type = rawType(item);
-    if (type === 'FORK_JOIN' && rawType(list[index + 1]) !== 'JOIN') {
+    if ((type === 'FORK_JOIN' || type === 'FORK_JOIN_DYNAMIC') && rawType(next(index)) !== 'JOIN') {
+      const where = index + 1 < list.length || follower === undefined ? '' : ' (after the switch whose case it ends)';
       context.problems.add(
         `${path}[${index}]`,
-        'a FORK_JOIN must be followed by a JOIN',
+        `a ${type} must be followed by a JOIN${where}`,
         (item as Raw).taskReferenceName,
       );
     }
     if (type === 'JOIN') {
-      const before = list[index - 1];
-      const forkRefs = rawType(before) === 'FORK_JOIN' ? new Set(rawRefs((before as Raw).forkTasks)) : undefined;
+      const forkRefs = forkRefsBefore(list[index - 1]);
       if (!forkRefs)
         context.problems.add(
           `${path}[${index}]`,
-          'a JOIN must directly follow a FORK_JOIN',
+          'a JOIN must follow a FORK_JOIN, a FORK_JOIN_DYNAMIC, or a SWITCH whose case ends with a FORK_JOIN',
           (item as Raw).taskReferenceName,
         );
       context.joins.push({ path: `${path}[${index}].joinOn`, joinOn: (item as Raw).joinOn, forkRefs });
@@ -94,18 +125,36 @@ export function parseTaskList(list: unknown[], path: string, context: ParseConte
   return tasks;
 }
 
+/** The refs a JOIN after `before` may join on: a fork's, or those of the forks ending a switch's cases. */
+function forkRefsBefore(before: unknown): Set<string> | 'dynamic' | undefined {
+  const type = rawType(before);
+  if (type === 'FORK_JOIN') return new Set(rawRefs((before as Raw).forkTasks));
+  if (type === 'FORK_JOIN_DYNAMIC') return 'dynamic';
+  if (type !== 'SWITCH' && type !== 'DECISION') return undefined;
+  const raw = before as Raw;
+  const cases = [...(isRecord(raw.decisionCases) ? Object.values(raw.decisionCases) : []), raw.defaultCase];
+  const refs = new Set<string>();
+  for (const list of cases) {
+    if (!Array.isArray(list) || list.length === 0) continue;
+    const found = forkRefsBefore(list[list.length - 1]);
+    if (found instanceof Set) for (const ref of found) refs.add(ref);
+  }
+  return refs.size ? refs : undefined;
+}
+
 /** Checks each JOIN's joinOn against the refs of the whole graph and of the fork before it. */
 export function checkJoins(context: ParseContext): void {
   for (const join of context.joins) {
-    if (!Array.isArray(join.joinOn)) continue;
+    if (!Array.isArray(join.joinOn) || join.forkRefs === 'dynamic') continue;
     join.joinOn.forEach((ref, index) => {
       if (typeof ref !== 'string') return;
       if (!context.refs.has(ref))
         context.problems.add(`${join.path}[${index}]`, `joinOn names unknown taskReferenceName '${ref}'`, ref);
-      else if (join.forkRefs && !join.forkRefs.has(ref)) {
+      else if (join.forkRefs instanceof Set && !join.forkRefs.has(ref)) {
         context.problems.add(
           `${join.path}[${index}]`,
-          `joinOn names '${ref}', which is not a task of the FORK_JOIN before this JOIN`,
+          `joinOn names '${ref}', which is not a task of the FORK_JOIN ` +
+            '(or of the forks ending the SWITCH) before this JOIN',
           ref,
         );
       }
@@ -113,22 +162,30 @@ export function checkJoins(context: ParseContext): void {
   }
 }
 
-/** Fields that only some task types use, with the type that uses them. */
-const TYPE_FIELDS: Record<string, TaskType> = {
-  evaluatorType: 'SWITCH',
-  expression: 'SWITCH',
-  decisionCases: 'SWITCH',
-  defaultCase: 'SWITCH',
-  forkTasks: 'FORK_JOIN',
-  joinOn: 'JOIN',
-  loopCondition: 'DO_WHILE',
-  loopOver: 'DO_WHILE',
-  subWorkflowParam: 'SUB_WORKFLOW',
+/** Fields that only some task types use, with the types that use them. */
+const TYPE_FIELDS: Record<string, TaskType[]> = {
+  evaluatorType: ['SWITCH'],
+  expression: ['SWITCH'],
+  decisionCases: ['SWITCH', 'DECISION'],
+  defaultCase: ['SWITCH', 'DECISION'],
+  caseValueParam: ['DECISION'],
+  caseExpression: ['DECISION'],
+  forkTasks: ['FORK_JOIN'],
+  joinOn: ['JOIN', 'EXCLUSIVE_JOIN'],
+  defaultExclusiveJoinTask: ['EXCLUSIVE_JOIN'],
+  dynamicTaskNameParam: ['DYNAMIC'],
+  dynamicForkTasksParam: ['FORK_JOIN_DYNAMIC'],
+  dynamicForkTasksInputParamName: ['FORK_JOIN_DYNAMIC'],
+  loopCondition: ['DO_WHILE'],
+  loopOver: ['DO_WHILE'],
+  subWorkflowParam: ['SUB_WORKFLOW'],
 };
 const TASK_LIST_FIELDS = ['decisionCases', 'defaultCase', 'forkTasks', 'loopOver'];
 
 function parseTask(value: unknown, path: string, context: ParseContext): WorkflowTask | undefined {
   const { problems } = context;
+  const follower = context.follower;
+  context.follower = undefined;
   if (!isRecord(value)) {
     problems.add(path, 'a task must be a JSON object', value);
     return undefined;
@@ -136,7 +193,9 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
   const at = (key: string) => join(path, key);
   const rawTypeValue = value.type === '' || value.type === null || value.type === undefined ? 'SIMPLE' : value.type;
   const type = TASK_TYPES.includes(rawTypeValue as TaskType) ? (rawTypeValue as TaskType) : undefined;
-  if (!type)
+  const refused = typeof rawTypeValue === 'string' && Object.hasOwn(REFUSED_TYPES, rawTypeValue);
+  if (refused) problems.add(at('type'), REFUSED_TYPES[rawTypeValue as string]!(value), value.type);
+  else if (!type)
     problems.add(
       at('type'),
       `unknown task type '${String(rawTypeValue)}': use one of ${TASK_TYPES.join(', ')}`,
@@ -186,18 +245,19 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
     task.taskDefinition = parseTaskDefFields(inline, at('taskDefinition'), problems);
   }
 
-  for (const [field, owner] of Object.entries(TYPE_FIELDS)) {
-    if (owner === type || !(field in task)) continue;
+  for (const [field, owners] of Object.entries(TYPE_FIELDS)) {
+    if ((type && owners.includes(type)) || !(field in task)) continue;
     if (isZeroValue(task[field])) delete task[field];
     else if (TASK_LIST_FIELDS.includes(field)) {
-      if (type) problems.add(at(field), `${field} is only used by ${owner} tasks`, null);
+      if (type) problems.add(at(field), `${field} is only used by ${owners.join(' and ')} tasks`, null);
       walkNestedLists(task[field], at(field), context);
     }
   }
   const input = task.inputParameters as Raw;
   switch (type) {
     case 'SWITCH':
-      checkSwitch(value, task, path, context);
+    case 'DECISION':
+      checkSwitch(value, task, path, context, follower);
       break;
     case 'FORK_JOIN':
       checkFork(value, task, path, context);
@@ -238,15 +298,18 @@ function parseTask(value: unknown, path: string, context: ParseContext): Workflo
       checkHttp(input, at('inputParameters'), problems);
       break;
     default:
+      if (type) checkSystemTask(type, value, task, path, context);
       break;
   }
   return task as unknown as WorkflowTask;
 }
 
-function checkSwitch(value: Raw, task: Raw, path: string, context: ParseContext): void {
+function checkSwitch(value: Raw, task: Raw, path: string, context: ParseContext, follower: unknown): void {
   const { problems } = context;
   const evaluatorType = value.evaluatorType;
-  if (
+  if (task.type === 'DECISION') {
+    checkDecision(value, task, path, problems);
+  } else if (
     checkEnum(
       evaluatorType,
       join(path, 'evaluatorType'),
@@ -257,22 +320,173 @@ function checkSwitch(value: Raw, task: Raw, path: string, context: ParseContext)
   ) {
     task.evaluatorType = evaluatorType;
   }
-  if (!isNonEmptyString(value.expression))
+  if (task.type === 'SWITCH' && !isNonEmptyString(value.expression))
     problems.add(join(path, 'expression'), 'a SWITCH needs an expression', value.expression);
   const cases = value.decisionCases;
   const casesPath = join(path, 'decisionCases');
   const parsed: Record<string, WorkflowTask[]> = {};
   if (!isRecord(cases) || Object.keys(cases).length === 0) {
-    problems.add(casesPath, 'a SWITCH needs at least one entry in decisionCases', cases);
+    problems.add(casesPath, `a ${String(task.type)} needs at least one entry in decisionCases`, cases);
   } else {
     for (const [key, list] of Object.entries(cases)) {
       const listPath = casesPath + keyPath(key);
       if (!Array.isArray(list)) problems.add(listPath, 'a decision case must be a list of tasks', list);
-      else parsed[key] = parseTaskList(list, listPath, context);
+      else parsed[key] = parseTaskList(list, listPath, context, follower);
     }
   }
   task.decisionCases = parsed;
-  task.defaultCase = isPresent(value.defaultCase) ? readTaskList(value, 'defaultCase', path, context, undefined) : [];
+  task.defaultCase = isPresent(value.defaultCase)
+    ? readTaskList(value, 'defaultCase', path, context, undefined, follower)
+    : [];
+}
+
+function checkDecision(value: Raw, task: Raw, path: string, problems: Problems): void {
+  const { caseValueParam, caseExpression } = value;
+  if (isNonEmptyString(caseExpression)) task.caseExpression = caseExpression;
+  else if (isNonEmptyString(caseValueParam)) task.caseValueParam = caseValueParam;
+  else
+    problems.add(
+      join(path, 'caseValueParam'),
+      'a DECISION needs a caseValueParam (an input parameter name) or a caseExpression',
+      caseValueParam ?? null,
+    );
+}
+
+/** A required string input parameter (an expression resolved later passes). */
+function requireInput(input: Raw, key: string, path: string, problems: Problems, message: string): boolean {
+  const value = input[key];
+  if (isExpression(value)) return false;
+  if (!isNonEmptyString(value)) {
+    problems.add(join(path, key), message, value ?? null);
+    return false;
+  }
+  return true;
+}
+
+/** The checks of the system task types that carry their settings in fields or inputParameters. */
+function checkSystemTask(type: TaskType, value: Raw, task: Raw, path: string, context: ParseContext): void {
+  const { problems } = context;
+  const input = task.inputParameters as Raw;
+  const inputPath = join(path, 'inputParameters');
+  switch (type) {
+    case 'JSON_JQ_TRANSFORM':
+      requireInput(
+        input,
+        'queryExpression',
+        inputPath,
+        problems,
+        'a JSON_JQ_TRANSFORM task needs ' + 'inputParameters.queryExpression (a jq query)',
+      );
+      break;
+    case 'LAMBDA':
+      requireInput(
+        input,
+        'scriptExpression',
+        inputPath,
+        problems,
+        'a LAMBDA task needs ' + 'inputParameters.scriptExpression (a javascript function body)',
+      );
+      break;
+    case 'DYNAMIC':
+      checkDynamic(value, task, path, problems);
+      break;
+    case 'FORK_JOIN_DYNAMIC':
+      checkDynamicFork(value, task, path, problems);
+      break;
+    case 'EXCLUSIVE_JOIN':
+      task.joinOn = readStringList(value, 'joinOn', path, problems) ?? [];
+      task.defaultExclusiveJoinTask = readStringList(value, 'defaultExclusiveJoinTask', path, problems) ?? [];
+      if ((task.joinOn as string[]).length === 0)
+        problems.add(join(path, 'joinOn'), 'an EXCLUSIVE_JOIN needs the refs it joins on in joinOn', value.joinOn);
+      context.joins.push({ path: join(path, 'joinOn'), joinOn: task.joinOn, forkRefs: undefined });
+      context.joins.push({
+        path: join(path, 'defaultExclusiveJoinTask'),
+        joinOn: task.defaultExclusiveJoinTask,
+        forkRefs: undefined,
+      });
+      break;
+    case 'START_WORKFLOW': {
+      const request = input.startWorkflow;
+      const requestPath = join(inputPath, 'startWorkflow');
+      if (isExpression(request)) break;
+      if (!isRecord(request)) {
+        problems.add(
+          requestPath,
+          'a START_WORKFLOW task needs inputParameters.startWorkflow { name, version, input }',
+          request ?? null,
+        );
+        break;
+      }
+      if (!isExpression(request.name) && !(isNonEmptyString(request.name) && NAME_PATTERN.test(request.name)))
+        problems.add(join(requestPath, 'name'), 'startWorkflow.name must be a workflow name', request.name ?? null);
+      if (!isExpression(request.version))
+        readInteger(request, 'version', requestPath, problems, { min: 1, fallback: undefined });
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function checkDynamic(value: Raw, task: Raw, path: string, problems: Problems): void {
+  const param = value.dynamicTaskNameParam;
+  if (!isNonEmptyString(param)) {
+    problems.add(
+      join(path, 'dynamicTaskNameParam'),
+      'a DYNAMIC task needs dynamicTaskNameParam: the input parameter holding the name of the task to run',
+      param ?? null,
+    );
+    return;
+  }
+  const input = task.inputParameters as Raw;
+  const name = input[param];
+  const at = join(join(path, 'inputParameters'), param);
+  if (!isPresent(name))
+    problems.add(
+      at,
+      `a DYNAMIC task reads the name of the task to run from inputParameters.${param}, which is not set`,
+      null,
+    );
+  else if (!isExpression(name) && !(typeof name === 'string' && NAME_PATTERN.test(name)))
+    problems.add(at, `inputParameters.${param} names the task a DYNAMIC task runs: it must be a task name`, name);
+}
+
+function checkDynamicFork(value: Raw, task: Raw, path: string, problems: Problems): void {
+  const input = task.inputParameters as Raw;
+  if (isPresent(value.dynamicForkJoinTasksParam) && !isPresent(value.dynamicForkTasksParam)) {
+    problems.add(
+      join(path, 'dynamicForkJoinTasksParam'),
+      'dynamicForkJoinTasksParam (the legacy form) is not supported: use dynamicForkTasksParam and ' +
+        'dynamicForkTasksInputParamName, or forkTaskName and forkTaskInputs in inputParameters',
+      value.dynamicForkJoinTasksParam,
+    );
+    return;
+  }
+  const simple = isPresent(input.forkTaskName) || isPresent(input.forkTaskWorkflow) || isPresent(input.forkTaskType);
+  if (simple) {
+    if (!isPresent(input.forkTaskInputs))
+      problems.add(
+        join(join(path, 'inputParameters'), 'forkTaskInputs'),
+        'a FORK_JOIN_DYNAMIC with forkTaskName needs inputParameters.forkTaskInputs (a list of inputs)',
+        null,
+      );
+    return;
+  }
+  for (const key of ['dynamicForkTasksParam', 'dynamicForkTasksInputParamName']) {
+    const param = value[key];
+    if (!isNonEmptyString(param))
+      problems.add(
+        join(path, key),
+        `a FORK_JOIN_DYNAMIC needs ${key} (or forkTaskName and forkTaskInputs in inputParameters)`,
+        param ?? null,
+      );
+    else if (!isPresent(input[param]))
+      problems.add(
+        join(join(path, 'inputParameters'), param),
+        `${key} names inputParameters.${param}, which is not set`,
+        null,
+      );
+  }
 }
 
 function checkFork(value: Raw, task: Raw, path: string, context: ParseContext): void {
@@ -342,12 +556,18 @@ function checkTerminate(input: Raw, path: string, problems: Problems): void {
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
+/** Conductor reads `http_request`, or (when it is absent) the input itself: `uri` and `method` beside the rest. */
 function checkHttp(input: Raw, path: string, problems: Problems): void {
-  const request = input.http_request;
-  const requestPath = join(path, 'http_request');
+  const direct = !isPresent(input.http_request) && (isPresent(input.uri) || isPresent(input.method));
+  const request = direct ? input : input.http_request;
+  const requestPath = direct ? path : join(path, 'http_request');
   if (isExpression(request)) return;
   if (!isRecord(request)) {
-    problems.add(requestPath, 'an HTTP task needs inputParameters.http_request { uri, method }', request);
+    problems.add(
+      join(path, 'http_request'),
+      'an HTTP task needs inputParameters.http_request { uri, method } (or uri and method in inputParameters)',
+      request,
+    );
     return;
   }
   if (!isNonEmptyString(request.uri)) problems.add(join(requestPath, 'uri'), 'http_request needs a uri', request.uri);
@@ -421,6 +641,7 @@ function readTaskList(
   path: string,
   context: ParseContext,
   emptyMessage: string | undefined,
+  follower?: unknown,
 ): WorkflowTask[] {
   const value = raw[key];
   if (!Array.isArray(value)) {
@@ -428,7 +649,7 @@ function readTaskList(
     return [];
   }
   if (value.length === 0 && emptyMessage) context.problems.add(join(path, key), emptyMessage, value);
-  return parseTaskList(value, join(path, key), context);
+  return parseTaskList(value, join(path, key), context, follower);
 }
 
 /** Walks task lists a task carries but does not use, so their refs and problems are still seen. */

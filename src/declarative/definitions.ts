@@ -46,7 +46,15 @@ export type TaskType =
   | 'TERMINATE'
   | 'SET_VARIABLE'
   | 'INLINE'
-  | 'HTTP';
+  | 'HTTP'
+  | 'JSON_JQ_TRANSFORM'
+  | 'DECISION'
+  | 'DYNAMIC'
+  | 'FORK_JOIN_DYNAMIC'
+  | 'EXCLUSIVE_JOIN'
+  | 'START_WORKFLOW'
+  | 'NOOP'
+  | 'LAMBDA';
 
 /** How a SWITCH picks its case, or an INLINE task computes its result. 'graaljs' is read as 'javascript'. */
 export type EvaluatorType = 'value-param' | 'javascript' | 'graaljs';
@@ -207,6 +215,68 @@ export interface HttpTask extends TaskBase {
   type: 'HTTP';
 }
 
+/** Runs jq `inputParameters.queryExpression` over the task input; output `{ result, resultList }`. */
+export interface JsonJqTransformTask extends TaskBase {
+  type: 'JSON_JQ_TRANSFORM';
+}
+
+/**
+ * SWITCH's older form: the case is `inputParameters[caseValueParam]`, or `caseExpression` (javascript over `$`);
+ * output `{ caseOutput: [value] }`.
+ */
+export interface DecisionTask extends TaskBase {
+  type: 'DECISION';
+  caseValueParam?: string;
+  caseExpression?: string;
+  decisionCases: Record<string, WorkflowTask[]>;
+  /** (Default: []) */
+  defaultCase: WorkflowTask[];
+}
+
+/** A worker task whose name is `inputParameters[dynamicTaskNameParam]`, read when it is scheduled. */
+export interface DynamicTask extends TaskBase {
+  type: 'DYNAMIC';
+  dynamicTaskNameParam: string;
+}
+
+/**
+ * Forks the tasks listed in `inputParameters[dynamicForkTasksParam]` (inputs in
+ * `inputParameters[dynamicForkTasksInputParamName]`), or one `inputParameters.forkTaskName` task per item of
+ * `inputParameters.forkTaskInputs` (refs `_<name>_<i>`); must be followed by a JOIN, which joins on them all.
+ */
+export interface ForkJoinDynamicTask extends TaskBase {
+  type: 'FORK_JOIN_DYNAMIC';
+  dynamicForkTasksParam?: string;
+  dynamicForkTasksInputParamName?: string;
+}
+
+/** Takes the output of the first `joinOn` task that ran (else of the first `defaultExclusiveJoinTask` that ran). */
+export interface ExclusiveJoinTask extends TaskBase {
+  type: 'EXCLUSIVE_JOIN';
+  /** (Default: []) */
+  joinOn: string[];
+  /** (Default: []) */
+  defaultExclusiveJoinTask: string[];
+}
+
+/**
+ * Starts `inputParameters.startWorkflow { name, version, input, correlationId }` without waiting;
+ * output `{ workflowId }`.
+ */
+export interface StartWorkflowTask extends TaskBase {
+  type: 'START_WORKFLOW';
+}
+
+/** Does nothing; output `{}`. */
+export interface NoopTask extends TaskBase {
+  type: 'NOOP';
+}
+
+/** Runs `inputParameters.scriptExpression` as a function body over `$` (the task input); output `{ result }`. */
+export interface LambdaTask extends TaskBase {
+  type: 'LAMBDA';
+}
+
 /** One node of a declarative workflow graph. */
 export type WorkflowTask =
   | SimpleTask
@@ -220,7 +290,15 @@ export type WorkflowTask =
   | TerminateTask
   | SetVariableTask
   | InlineTask
-  | HttpTask;
+  | HttpTask
+  | JsonJqTransformTask
+  | DecisionTask
+  | DynamicTask
+  | ForkJoinDynamicTask
+  | ExclusiveJoinTask
+  | StartWorkflowTask
+  | NoopTask
+  | LambdaTask;
 
 /** A declarative workflow version. */
 export interface WorkflowDef {
@@ -308,6 +386,24 @@ export function parseWorkflowDef(json: unknown): WorkflowDef {
   if (failureWorkflow === undefined) delete def.failureWorkflow;
   if (inputTemplate !== undefined) def.inputTemplate = inputTemplate;
   return def;
+}
+
+/**
+ * Parses the tasks a FORK_JOIN_DYNAMIC forks when it runs, each a branch of its own; a ref the graph already uses
+ * (`taken`) or a fork inside them is a problem. Throws `E_INVALID_INPUT` listing every problem.
+ */
+export function parseForkedTasks(json: unknown[], taken: ReadonlySet<string>, what: string): WorkflowTask[] {
+  const problems = new Problems();
+  const context: ParseContext = { problems, refs: new Map([...taken].map((ref) => [ref, 'the workflow'])), joins: [] };
+  const tasks = json.map((item, index) => {
+    const [task] = parseTaskList([item], `[${index}]`, context);
+    const type = (task as { type?: unknown } | undefined)?.type;
+    if (type === 'FORK_JOIN' || type === 'FORK_JOIN_DYNAMIC' || type === 'JOIN')
+      problems.add(`[${index}].type`, `a dynamically forked task may not be a ${String(type)}`, type);
+    return task;
+  });
+  if (problems.any()) throw problems.error(what);
+  return tasks as WorkflowTask[];
 }
 
 /** Parses and normalizes a TaskDef, filling its defaults, or throws `E_INVALID_INPUT` listing every problem. */
@@ -398,7 +494,7 @@ export function taskView(task: WorkflowTask): Json {
   const view = structuralFields(task as unknown as Record<string, unknown>, TASK_FIELDS);
   if (task.taskDefinition)
     view.taskDefinition = structuralFields(task.taskDefinition as unknown as Record<string, unknown>, TASK_DEF_FIELDS);
-  if (task.type === 'SWITCH') {
+  if (task.type === 'SWITCH' || task.type === 'DECISION') {
     view.decisionCases = Object.fromEntries(
       Object.entries(task.decisionCases).map(([key, list]) => [key, list.map(taskView)]),
     );

@@ -27,7 +27,7 @@ export interface FlatTask {
   listPath: string;
   /** Identity of that list across versions: `tasks`, or the parent's ref and slot (`route/decisionCases/big`). */
   listKey: string;
-  /** The ref of the SWITCH, FORK_JOIN or DO_WHILE holding the list; absent at the top level. */
+  /** The ref of the SWITCH (or DECISION), FORK_JOIN or DO_WHILE holding the list; absent at the top level. */
   parentRef?: string;
   index: number;
   task: WorkflowTask;
@@ -59,7 +59,7 @@ export function nestedLists(
     key: `${ref}/${slot}`,
     slot,
   });
-  if (task.type === 'SWITCH') {
+  if (task.type === 'SWITCH' || task.type === 'DECISION') {
     return [
       ...Object.entries(task.decisionCases).map(([value, list]) =>
         entry(list, `decisionCases/${value}`, `.decisionCases${keyPath(value)}`),

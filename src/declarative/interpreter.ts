@@ -1,22 +1,27 @@
 import { NonRetryableError, type WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import type { WorkflowContext } from '../runtime/workflow.js';
+import { NAME_PATTERN } from './definition-checks.js';
 import {
   effectiveTaskDef,
   retryDelayMs,
+  type DecisionTask,
   type DoWhileTask,
+  type ForkJoinDynamicTask,
   type SwitchTask,
   type TaskDef,
   type WorkflowDef,
   type WorkflowTask,
 } from './definitions.js';
+import { flattenTasks } from './diff.js';
 import { callHttp } from './http-task.js';
-import { SUB_WORKFLOW_TASK, WATCH_LEASE_MS } from './sub-workflows.js';
+import { childRunId, SUB_WORKFLOW_TASK, WATCH_LEASE_MS } from './sub-workflows.js';
 import { direct, runInLockstep, type Operation } from './lockstep.js';
 import { resolveLimits, type DeclarativeLimits } from './limits.js';
 import { resolveParams, resolveValue, type ParamScope, type TaskScope } from './params.js';
-import { limitExceeded } from './refusals.js';
-import type { ExpressionEvaluator } from './sandbox-pool.js';
+import { limitExceeded, refusal } from './refusals.js';
+import type { ExpressionEvaluator, ExpressionLanguage } from './sandbox-pool.js';
+import { forkPlan, lambdaScript, startFailure, startWorkflowRequest, type ForkPlan } from './system-tasks.js';
 import { parseWaitDuration, parseWaitUntil } from './wait-time.js';
 
 /** What declarative runs need from the process that executes them. */
@@ -30,7 +35,12 @@ export interface DeclarativeEnv {
    * Starts a run (a failureWorkflow) with a given id; resolves with
    * its id. (Default: none: failure workflows are not started)
    */
-  start?(workflow: string, input: Json, id: string): Promise<string>;
+  start?(
+    workflow: string,
+    input: Json,
+    id: string,
+    options?: { version?: number; correlationId?: string },
+  ): Promise<string>;
 }
 
 /** How a system task (one the engine executes itself) is recorded: a step named by its reference. */
@@ -80,6 +90,12 @@ export class Interpreter {
   private loopIterations = 0;
   /** SUB_WORKFLOW tasks this run has started. */
   private subWorkflows = 0;
+  /** The refs each FORK_JOIN_DYNAMIC (by its ref) forked, for the JOIN after it. */
+  private readonly dynamicJoins = new Map<string, string[]>();
+  /** The input a dynamically forked task (by its ref) gets on top of its inputParameters. */
+  private readonly forkedInputs = new Map<string, Record<string, Json>>();
+  /** Every ref of the graph, read when a FORK_JOIN_DYNAMIC forks. */
+  private graphRefs: Set<string> | undefined;
 
   constructor(
     private readonly ctx: WorkflowContext,
@@ -145,12 +161,17 @@ export class Interpreter {
 
   /** Runs tasks in order; `suffix` marks DO_WHILE iterations (`__2`). */
   private async list(tasks: WorkflowTask[], op: Operation, suffix: string): Promise<void> {
-    for (const task of tasks) await this.task(task, op, suffix);
+    let previous: WorkflowTask | undefined;
+    for (const task of tasks) {
+      await this.task(task, op, suffix, previous);
+      previous = task;
+    }
   }
 
-  private async task(task: WorkflowTask, op: Operation, suffix: string): Promise<void> {
+  private async task(task: WorkflowTask, op: Operation, suffix: string, previous?: WorkflowTask): Promise<void> {
     const ref = task.taskReferenceName + suffix;
-    const input = resolveParams(task.inputParameters, this.scope);
+    const forked = this.forkedInputs.get(ref);
+    const input = { ...resolveParams(task.inputParameters, this.scope), ...forked };
     switch (task.type) {
       case 'SIMPLE':
         return this.simple(task, ref, input, op, suffix);
@@ -173,8 +194,75 @@ export class Interpreter {
       case 'FORK_JOIN':
         return this.fork(task, ref, input, op, suffix);
       case 'JOIN': {
-        const joined = Object.fromEntries(task.joinOn.map((on) => [on, this.scope.tasks[on + suffix]?.output ?? null]));
+        const joinOn =
+          previous?.type === 'FORK_JOIN_DYNAMIC'
+            ? (this.dynamicJoins.get(previous.taskReferenceName + suffix) ?? [])
+            : task.joinOn;
+        const joined = Object.fromEntries(joinOn.map((on) => [on, this.scope.tasks[on + suffix]?.output ?? null]));
         await this.system(task, ref, input, op, suffix, () => joined);
+        return;
+      }
+      case 'DECISION':
+        return this.switchTask(task, ref, input, op, suffix);
+      case 'FORK_JOIN_DYNAMIC':
+        return this.dynamicFork(task, ref, input, op, suffix);
+      case 'NOOP':
+        await this.system(task, ref, input, op, suffix, () => ({}));
+        return;
+      case 'LAMBDA': {
+        const body = String(input.scriptExpression ?? '');
+        await this.system(task, ref, input, op, suffix, async (attempt) => ({
+          result: await this.evaluate(lambdaScript(body), input, attempt),
+        }));
+        return;
+      }
+      case 'JSON_JQ_TRANSFORM': {
+        const query = input.queryExpression;
+        await this.system(task, ref, input, op, suffix, async (attempt) => {
+          if (typeof query !== 'string' || query === '')
+            throw refusal('E_EXPRESSION', `JSON_JQ_TRANSFORM '${ref}': missing 'queryExpression' in input parameters`);
+          const results = (await this.evaluate(query, input, attempt, 'jq')) as Json[];
+          return { result: results[0] ?? null, resultList: results };
+        });
+        return;
+      }
+      case 'DYNAMIC': {
+        const name = input[task.dynamicTaskNameParam];
+        if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+          throw refusal(
+            'E_INVALID_INPUT',
+            `DYNAMIC '${ref}': inputParameters.${task.dynamicTaskNameParam} is ${JSON.stringify(name ?? null)}, ` +
+              'not the name of a task to run',
+          );
+        }
+        return this.simple({ ...task, type: 'SIMPLE', name }, ref, input, op, suffix);
+      }
+      case 'EXCLUSIVE_JOIN': {
+        const ran = (refs: string[]) => refs.find((on) => this.scope.tasks[on + suffix] !== undefined);
+        const found = ran(task.joinOn) ?? ran(task.defaultExclusiveJoinTask);
+        if (found === undefined) {
+          throw refusal(
+            'E_INVALID_INPUT',
+            `EXCLUSIVE_JOIN '${ref}': none of joinOn [${task.joinOn.join(', ')}] or defaultExclusiveJoinTask ` +
+              `[${task.defaultExclusiveJoinTask.join(', ')}] ran`,
+          );
+        }
+        const output = this.scope.tasks[found + suffix]!.output;
+        await this.system(task, ref, input, op, suffix, () => output);
+        return;
+      }
+      case 'START_WORKFLOW': {
+        const start = this.env.start;
+        await this.system(task, ref, input, op, suffix, async () => {
+          const request = startWorkflowRequest(ref, input);
+          if (!start) throw refusal('E_INVALID_INPUT', `START_WORKFLOW '${ref}': this engine starts no workflows`);
+          const { name: _name, input: _input, ...options } = request;
+          try {
+            return { workflowId: await start(request.name, request.input, childRunId(this.ctx.runId, ref), options) };
+          } catch (error) {
+            throw startFailure(ref, request.name, error);
+          }
+        });
         return;
       }
       case 'DO_WHILE':
@@ -290,23 +378,80 @@ export class Interpreter {
     await Promise.all(branches.map((branch) => branch(direct)));
   }
 
-  private async switchTask(
-    task: SwitchTask,
+  /** SWITCH, and DECISION (its older form: caseValueParam or caseExpression; output `caseOutput`). */
+  /**
+   * FORK_JOIN_DYNAMIC: what it forks is worked out once and recorded with the fork (the parsed tasks and their
+   * inputs), so replay forks exactly that; the branches then run as FORK_JOIN's do.
+   */
+  private async dynamicFork(
+    task: ForkJoinDynamicTask,
     ref: string,
     input: Record<string, Json>,
     op: Operation,
     suffix: string,
   ): Promise<void> {
-    const decide = async (attempt: SystemAttempt) => {
-      const value =
-        task.evaluatorType === 'value-param'
-          ? input[task.expression]
-          : await this.evaluate(task.expression, input, attempt);
+    const independent = op === direct;
+    this.graphRefs ??= new Set(flattenTasks(this.def).map((flat) => flat.task.taskReferenceName));
+    const taken = this.graphRefs;
+    const record = await op(() =>
+      this.ctx.step<SystemTaskRecord>(ref, () => {
+        const plan = forkPlan(task, input, taken);
+        const forkedTasks = plan.tasks.map((forkedTask) => forkedTask.taskReferenceName);
+        return {
+          taskType: task.type,
+          input: {
+            ...input,
+            forkedTasks,
+            forkedTaskDefs: plan.tasks,
+            forkedTaskInputs: plan.inputs,
+          } as unknown as Json,
+          output: {},
+          ...(independent ? { branches: 'independent' } : {}),
+        };
+      }),
+    );
+    const recorded = record.input as unknown as {
+      forkedTaskDefs: ForkPlan['tasks'];
+      forkedTaskInputs: ForkPlan['inputs'];
+    };
+    const tasks = recorded.forkedTaskDefs;
+    for (const forkedTask of tasks) {
+      const extra = recorded.forkedTaskInputs[forkedTask.taskReferenceName];
+      if (extra) this.forkedInputs.set(forkedTask.taskReferenceName + suffix, extra);
+    }
+    this.dynamicJoins.set(
+      ref,
+      tasks.map((forkedTask) => forkedTask.taskReferenceName),
+    );
+    this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
+    const branches = tasks.map((forkedTask) => (branchOp: Operation) => this.list([forkedTask], branchOp, suffix));
+    if (record.branches !== 'independent') return runInLockstep(branches, op);
+    await Promise.all(branches.map((branch) => branch(direct)));
+  }
+
+  private async switchTask(
+    task: SwitchTask | DecisionTask,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+  ): Promise<void> {
+    const decide = async (attempt: SystemAttempt): Promise<Json> => {
+      let value: Json | undefined;
+      if (task.type === 'DECISION')
+        value = task.caseExpression
+          ? await this.evaluate(task.caseExpression, input, attempt)
+          : input[task.caseValueParam ?? ''];
+      else
+        value =
+          task.evaluatorType === 'value-param'
+            ? input[task.expression]
+            : await this.evaluate(task.expression, input, attempt);
       const selected = value === null || value === undefined ? '' : String(value);
-      return {
-        evaluationResult: [selected],
-        selectedCase: Object.hasOwn(task.decisionCases, selected) ? selected : 'defaultCase',
-      };
+      const selectedCase = Object.hasOwn(task.decisionCases, selected) ? selected : 'defaultCase';
+      return task.type === 'DECISION'
+        ? { caseOutput: [selected], selectedCase }
+        : { evaluationResult: [selected], selectedCase };
     };
     const decided = (await this.system(task, ref, input, op, suffix, decide)) as { selectedCase: string };
     const branch =
@@ -377,7 +522,12 @@ export class Interpreter {
    * throw is the definition's and is not retried; hitting the time or memory limit of one evaluation may be
    * the machine's load, so the step is tried again; a used-up budget fails it at once (E_LIMIT_EXCEEDED).
    */
-  private async evaluate(script: string, $: Json, attempt: SystemAttempt): Promise<Json> {
+  private async evaluate(
+    script: string,
+    $: Json,
+    attempt: SystemAttempt,
+    language: ExpressionLanguage = 'javascript',
+  ): Promise<Json> {
     const { expressionBudgetMs, expressionTimeoutMs } = this.limits;
     const remainingMs = expressionBudgetMs - this.sandboxMs - attempt.sandboxMs;
     const budgetUsedUp = () =>
@@ -388,7 +538,11 @@ export class Interpreter {
     if (remainingMs <= 0) throw budgetUsedUp();
     const timeoutMs = Math.min(expressionTimeoutMs, remainingMs);
     try {
-      const { value, elapsedMs } = await this.env.sandbox.evaluate(script, $, { timeoutMs, signal: attempt.signal });
+      const { value, elapsedMs } = await this.env.sandbox.evaluate(script, $, {
+        timeoutMs,
+        signal: attempt.signal,
+        ...(language === 'jq' ? { language } : {}),
+      });
       attempt.sandboxMs += elapsedMs;
       return value;
     } catch (error) {

@@ -7,7 +7,9 @@
 import { Worker } from 'node:worker_threads';
 import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
-import type { ThreadAnswer, ThreadJob } from './sandbox-thread.js';
+import type { ExpressionLanguage, ThreadAnswer, ThreadJob } from './sandbox-thread.js';
+
+export type { ExpressionLanguage } from './sandbox-thread.js';
 
 /** An evaluation's value and the sandbox time it took. */
 export interface Evaluation {
@@ -18,11 +20,13 @@ export interface Evaluation {
 export interface EvaluateOptions {
   /** Sandbox time the evaluation may use, in ms. */
   timeoutMs: number;
+  /** 'jq': the expression is a jq query and the value is the list of its results. (Default: 'javascript') */
+  language?: ExpressionLanguage;
   /** Aborting gives up on the evaluation: its thread is stopped and replaced. (Default: none) */
   signal?: AbortSignal;
 }
 
-/** What declarative runs evaluate their JavaScript with. */
+/** What declarative runs evaluate their JavaScript (and jq) with. */
 export interface ExpressionEvaluator {
   /** Throws E_EXPRESSION (syntax error, thrown error, result not JSON), E_EXPRESSION_TIMEOUT or E_EXPRESSION_MEMORY. */
   evaluate(expression: string, $: Json, options: EvaluateOptions): Promise<Evaluation>;
@@ -91,7 +95,7 @@ export class SandboxPool implements ExpressionEvaluator {
   }
 
   evaluate(expression: string, $: Json, options: EvaluateOptions): Promise<Evaluation> {
-    const { timeoutMs, signal } = options;
+    const { timeoutMs, signal, language = 'javascript' } = options;
     if (typeof expression !== 'string')
       return Promise.reject(new WaymarkError('E_INVALID_INPUT', 'expression must be a string'));
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs))
@@ -106,6 +110,7 @@ export class SandboxPool implements ExpressionEvaluator {
         expression,
         input: $,
         timeoutMs,
+        language,
         resolve,
         reject,
         signal,
@@ -151,6 +156,7 @@ export class SandboxPool implements ExpressionEvaluator {
           expression: job.expression,
           input: job.input,
           timeoutMs: job.timeoutMs,
+          language: job.language,
         };
         thread.worker.postMessage(message);
       } catch (error) {

@@ -2,7 +2,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
+import { runJq } from './jq.js';
 import { loadSandbox } from './sandbox.js';
+
+/** What an expression is written in. */
+export type ExpressionLanguage = 'javascript' | 'jq';
 
 /** What the pool asks. */
 export interface ThreadJob {
@@ -10,6 +14,7 @@ export interface ThreadJob {
   expression: string;
   input: Json;
   timeoutMs: number;
+  language: ExpressionLanguage;
 }
 
 /** What the thread answers: the value or the error, and the time the evaluation took. */
@@ -21,12 +26,16 @@ export type ThreadAnswer = { id: number; elapsedMs: number } & (
 const port = parentPort!;
 const sandbox = await loadSandbox({ memoryBytes: (workerData as { memoryBytes: number }).memoryBytes });
 
-port.on('message', (job: ThreadJob) => {
+port.on('message', async (job: ThreadJob) => {
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
   let answer: ThreadAnswer;
   try {
-    const value = sandbox.evaluate(job.expression, job.input, { timeoutMs: job.timeoutMs });
+    // a spinning jq query has no limit of its own: the pool stops this thread past the job's time-out
+    const value =
+      job.language === 'jq'
+        ? await runJq(job.expression, job.input)
+        : sandbox.evaluate(job.expression, job.input, { timeoutMs: job.timeoutMs });
     answer = { id: job.id, elapsedMs: elapsed(), ok: true, value };
   } catch (error) {
     const known = error instanceof WaymarkError;

@@ -91,6 +91,13 @@ export class Definitions {
     this.registry.remove(workflow, version);
   }
 
+  /** A declarative source compiled by this engine's compiler, as stored sources are (E_INVALID_INPUT without one). */
+  compileSource(source: WorkflowSource): WorkflowDefinition {
+    if (!this.compile)
+      throw new WaymarkError('E_INVALID_INPUT', 'this engine compiles no declarative definitions (no compiler given)');
+    return this.compile(source);
+  }
+
   /** The stored sources of declarative versions. */
   sources(): Promise<WorkflowSource[]> {
     return this.store.definitions.listSources();

@@ -162,7 +162,8 @@ test('each invalid definition names the right path', () => {
     [workflow([simple('a')], { schemaVersion: 1 }), ['schemaVersion']],
     [workflow([{ name: 'a' }]), ['tasks[0].taskReferenceName']],
     [workflow([{ taskReferenceName: 'a' }]), ['tasks[0].name']],
-    [workflow([simple('a', { type: 'DYNAMIC' })]), ['tasks[0].type']],
+    [workflow([simple('a', { type: 'DYNAMIC' })]), ['tasks[0].dynamicTaskNameParam']],
+    [workflow([simple('a', { type: 'EVENT', sink: 'conductor' })]), ['tasks[0].type']],
     [workflow([simple('a'), simple('a')]), ['tasks[1].taskReferenceName']],
     [workflow([simple('a', { taskReferenceName: 'a.b' })]), ['tasks[0].taskReferenceName']],
     [
@@ -264,7 +265,7 @@ test('one error lists every problem, nested ones with their full path, in the or
         type: 'SWITCH',
         evaluatorType: 'javascript',
         expression: '$.size',
-        decisionCases: { big: [simple('fetch'), { name: 'x' }], 'very small': [simple('tiny', { type: 'LAMBDA' })] },
+        decisionCases: { big: [simple('fetch'), { name: 'x' }], 'very small': [simple('tiny', { type: 'SCRIPT' })] },
       },
       simple('fan', { type: 'FORK_JOIN', forkTasks: [[simple('left')], [simple('right')]] }),
       simple('meet', { type: 'JOIN', joinOn: ['left', 'nowhere'] }),
@@ -293,9 +294,10 @@ test('one error lists every problem, nested ones with their full path, in the or
     {
       path: 'tasks[1].decisionCases["very small"][0].type',
       message:
-        "unknown task type 'LAMBDA': use one of SIMPLE, SWITCH, FORK_JOIN, JOIN, " +
-        'DO_WHILE, WAIT, HUMAN, SUB_WORKFLOW, TERMINATE, SET_VARIABLE, INLINE, HTTP',
-      invalidValue: 'LAMBDA',
+        "unknown task type 'SCRIPT': use one of SIMPLE, SWITCH, FORK_JOIN, JOIN, " +
+        'DO_WHILE, WAIT, HUMAN, SUB_WORKFLOW, TERMINATE, SET_VARIABLE, INLINE, HTTP, JSON_JQ_TRANSFORM, ' +
+        'DECISION, DYNAMIC, FORK_JOIN_DYNAMIC, EXCLUSIVE_JOIN, START_WORKFLOW, NOOP, LAMBDA',
+      invalidValue: 'SCRIPT',
     },
     {
       path: 'tasks[3].joinOn[1]',

@@ -74,6 +74,7 @@ const ROUTE_ROLES: Record<string, RouteRole> = {
   'POST /api/workflow/:name': 'operator',
   'POST /api/workflow': 'operator',
   'POST /api/workflow/execute/:name/:version': 'operator',
+  'POST /api/workflow/test': 'operator',
   'GET /api/workflow/search': 'reader',
   'GET /api/workflow/running/:name': 'reader',
   'GET /api/workflow/:id': 'reader',

@@ -156,7 +156,7 @@ forEachBackend((backend) => {
           ['/api/workflow', { input: {} }, 'name'],
           ['/api/workflow', { name: 'approval', version: 'two' }, 'version'],
           ['/api/workflow', { name: 'approval', priority: 100 }, 'priority'],
-          ['/api/workflow', { name: 'approval', workflowDef: { name: 'approval', tasks: [] } }, 'workflowDef'],
+          ['/api/workflow', { name: 'approval', workflowDef: { name: 'approval', tasks: [] } }, 'workflowDef.tasks'],
           ['/api/workflow/approval?version=one', {}, 'version'],
         ] as const) {
           const answer = await call('POST', url, body);

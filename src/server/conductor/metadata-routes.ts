@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Json } from '../../core/types.js';
-import { compileWorkflowDef, declarativeSupport, type DeclarativeSupport } from '../../declarative/compile.js';
+import {
+  checkJqQueries,
+  compileWorkflowDef,
+  declarativeSupport,
+  type DeclarativeSupport,
+} from '../../declarative/compile.js';
 import type { DeclarativeOptions } from '../../declarative/limits.js';
 import { parseTaskDef, parseTaskDefs, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
 import type { Engine } from '../../engine.js';
@@ -31,6 +36,7 @@ export function metadataRoutes(
     }));
   const register = async (defs: WorkflowDef[], replace: boolean) => {
     const { env } = await declarative();
+    for (const def of defs) await checkJqQueries(def);
     await engine.definitions.register(
       defs.map((def) => compileWorkflowDef(def, env)),
       { replace },

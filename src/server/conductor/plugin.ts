@@ -9,6 +9,7 @@ import { parseJsonBody } from '../request-guards.js';
 import { PollHub } from './long-poll.js';
 import { metadataRoutes } from './metadata-routes.js';
 import { taskRoutes } from './tasks-routes.js';
+import { workflowTestRoute } from './test-route.js';
 import { workflowRoutes } from './workflow-routes.js';
 import { tokenRoute } from '../auth/token-route.js';
 
@@ -29,6 +30,7 @@ export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   else closing.addEventListener('abort', () => hub.close(), { once: true });
   taskRoutes(app, engine, hub);
   workflowRoutes(app, context);
+  workflowTestRoute(app, context);
   actionRoutes(app, context);
   metadataRoutes(app, engine, declarative, declarativeOptions);
   if (auth) tokenRoute(app, auth);

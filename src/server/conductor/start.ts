@@ -2,6 +2,14 @@ import { createHash } from 'node:crypto';
 import { WaymarkError } from '../../core/errors.js';
 import { isTerminal, type Json, type Run } from '../../core/types.js';
 import type { Engine, StartOptions } from '../../engine.js';
+import {
+  checkJqQueries,
+  compileWorkflowDef,
+  declarativeSupport,
+  type DeclarativeSupport,
+} from '../../declarative/compile.js';
+import type { WorkflowDefinition } from '../../runtime/workflow.js';
+import { definitionFingerprint, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict } from './errors.js';
 import { bodyObject, checkedText } from './replies.js';
@@ -16,6 +24,46 @@ export interface StartRequest {
   priority: number;
   idempotencyKey?: string;
   idempotencyStrategy: 'FAIL' | 'RETURN_EXISTING' | 'FAIL_ON_RUNNING';
+  /** An inline (ephemeral) definition to run instead of a registered one. (Default: none) */
+  workflowDef?: WorkflowDef;
+}
+
+/** What marks the workflow name an ephemeral definition is registered under: `<name>:ephemeral:<fingerprint>`. */
+const EPHEMERAL = ':ephemeral:';
+/** Longest name an inline definition may have (its registered name adds the marker and fingerprint). */
+const MAX_INLINE_NAME = 100;
+
+/** The name Conductor shows for a run's workflow: an ephemeral definition's own name. */
+export function conductorWorkflowName(workflow: string): string {
+  const at = workflow.lastIndexOf(EPHEMERAL);
+  return at > 0 ? workflow.slice(0, at) : workflow;
+}
+
+/** An inline workflowDef, parsed: its problems are 400s with paths under `workflowDef.`. */
+function inlineDef(json: unknown, name: unknown): WorkflowDef {
+  const isObject = json !== null && typeof json === 'object' && !Array.isArray(json);
+  const withName = isObject && !(json as Record<string, Json>).name ? { ...(json as object), name } : json;
+  let def: WorkflowDef;
+  try {
+    def = parseWorkflowDef(withName);
+  } catch (error) {
+    if (!(error instanceof WaymarkError)) throw error;
+    const problems = (error.details as { validationErrors?: { path: string; message: string; invalidValue: Json }[] })
+      ?.validationErrors;
+    const first = problems?.[0];
+    throw badRequest(
+      first ? `workflowDef${first.path ? `.${first.path}` : ''}` : 'workflowDef',
+      `workflowDef: ${first ? error.message : 'is invalid'}`,
+      first?.invalidValue ?? null,
+    );
+  }
+  if (def.name.length > MAX_INLINE_NAME)
+    throw badRequest(
+      'workflowDef.name',
+      `an inline workflowDef's name may have at most ${MAX_INLINE_NAME} characters`,
+      def.name,
+    );
+  return def;
 }
 
 const STRATEGIES = ['FAIL', 'RETURN_EXISTING', 'FAIL_ON_RUNNING'] as const;
@@ -27,14 +75,8 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
   if (typeof name !== 'string' || name === '') throw badRequest('name', 'name is required', name);
   checkedText(b.correlationId, 'correlationId');
   checkedText(b.idempotencyKey, 'idempotencyKey');
-  if (b.workflowDef !== undefined && b.workflowDef !== null) {
-    throw badRequest(
-      'workflowDef',
-      'starting an unregistered (inline) workflowDef is not supported: register it with POST ' +
-        '/api/metadata/workflow first',
-      null,
-    );
-  }
+  const workflowDef =
+    b.workflowDef === undefined || b.workflowDef === null ? undefined : inlineDef(b.workflowDef, name);
   const version = path.version ?? b.version;
   if (
     version !== undefined &&
@@ -61,6 +103,10 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
   if (typeof version === 'number') request.version = version;
   if (typeof b.correlationId === 'string' && b.correlationId !== '') request.correlationId = b.correlationId;
   if (typeof b.idempotencyKey === 'string' && b.idempotencyKey !== '') request.idempotencyKey = b.idempotencyKey;
+  if (workflowDef) {
+    request.workflowDef = workflowDef;
+    request.version = workflowDef.version;
+  }
   return request;
 }
 
@@ -70,7 +116,8 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
  * FAIL (the default) refuses (409), FAIL_ON_RUNNING refuses while it runs — and afterwards too, as that id is taken
  * for good.
  */
-export async function startWorkflow(engine: Engine, request: StartRequest, traceparent?: string): Promise<Run> {
+export async function startWorkflow(engine: Engine, given: StartRequest, traceparent?: string): Promise<Run> {
+  const request = given.workflowDef ? await registerEphemeral(engine, given, given.workflowDef) : given;
   const options: StartOptions = {
     version: request.version,
     trigger: 'conductor',
@@ -118,4 +165,41 @@ export async function findRun(engine: Engine, id: string): Promise<Run | undefin
     if (error instanceof WaymarkError && error.code === 'E_RUN_NOT_FOUND') return undefined;
     throw error;
   }
+}
+
+/**
+ * An inline definition is run as Conductor runs it, without becoming a version of its name: it is registered as
+ * version `version` of `<name>:ephemeral:<fingerprint>` (stored, so replay, restarts and upgrades of its runs stay
+ * exact), and the same definition sent again is the same version. Conductor's surface shows its own name.
+ */
+async function registerEphemeral(engine: Engine, request: StartRequest, def: WorkflowDef): Promise<StartRequest> {
+  await checkJqQueries(def);
+  const name = `${def.name}${EPHEMERAL}${definitionFingerprint(def)}`;
+  const source = { ...def, name } as unknown as Json;
+  const stored = { workflow: name, version: def.version, source };
+  let compiled: WorkflowDefinition;
+  try {
+    compiled = engine.definitions.compileSource(stored);
+  } catch (error) {
+    if (!(error instanceof WaymarkError) || !/compiles no declarative/.test(error.message)) throw error;
+    compiled = compileWorkflowDef(parseWorkflowDef(source), (await supportFor(engine)).env);
+  }
+  await engine.definitions.register([compiled]);
+  const { workflowDef: _def, ...rest } = request;
+  return { ...rest, name, version: def.version };
+}
+
+const supports = new WeakMap<Engine, Promise<DeclarativeSupport>>();
+
+/** For an engine opened without a compiler: the declarative support its inline definitions run with, made once. */
+function supportFor(engine: Engine): Promise<DeclarativeSupport> {
+  let support = supports.get(engine);
+  if (!support) {
+    support = declarativeSupport().then((made) => {
+      made.bind(engine);
+      return made;
+    });
+    supports.set(engine, support);
+  }
+  return support;
 }

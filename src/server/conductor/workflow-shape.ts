@@ -3,6 +3,7 @@ import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } fr
 import type { RunSummary } from '../../store/types.js';
 import { historyTasks } from './history-tasks.js';
 import { asMap, type TaskJson } from './task-shape.js';
+import { conductorWorkflowName } from './start.js';
 
 /** What status, reasons and times are read from: a run, or its summary in a list. */
 export type RunFacts = Omit<Run, 'input' | 'output'>;
@@ -99,8 +100,8 @@ export function workflowJson(run: Run, detail?: RunDetail): Record<string, unkno
   const tasks: TaskJson[] = detail ? historyTasks(run, detail.history, detail.tasks) : [];
   return {
     workflowId: run.id,
-    workflowName: run.workflow,
-    workflowType: run.workflow,
+    workflowName: conductorWorkflowName(run.workflow),
+    workflowType: conductorWorkflowName(run.workflow),
     workflowVersion: run.version,
     version: run.version,
     ...(run.correlationId !== undefined ? { correlationId: run.correlationId } : {}),
