@@ -4,7 +4,7 @@ import { isTerminal, type Json, type Run } from '../../core/types.js';
 import type { Engine, StartOptions } from '../../engine.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict } from './errors.js';
-import { bodyObject, checkedText } from './replies.js';
+import { bodyObject, checkedText, objectField } from './replies.js';
 
 /** A StartWorkflowRequest, checked. */
 export interface StartRequest {
@@ -16,6 +16,8 @@ export interface StartRequest {
   priority: number;
   idempotencyKey?: string;
   idempotencyStrategy: 'FAIL' | 'RETURN_EXISTING' | 'FAIL_ON_RUNNING';
+  /** Task type (or `*`) -> domain. */
+  taskToDomain?: Record<string, string>;
 }
 
 const STRATEGIES = ['FAIL', 'RETURN_EXISTING', 'FAIL_ON_RUNNING'] as const;
@@ -61,6 +63,16 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
   if (typeof version === 'number') request.version = version;
   if (typeof b.correlationId === 'string' && b.correlationId !== '') request.correlationId = b.correlationId;
   if (typeof b.idempotencyKey === 'string' && b.idempotencyKey !== '') request.idempotencyKey = b.idempotencyKey;
+  const domains = objectField(b, 'taskToDomain');
+  if (domains !== undefined) {
+    for (const [type, domain] of Object.entries(domains)) {
+      if (typeof domain !== 'string')
+        throw badRequest(`taskToDomain.${type}`, `taskToDomain.${type} must be a domain name (a string)`, domain);
+      checkedText(type, 'taskToDomain');
+      checkedText(domain, `taskToDomain.${type}`);
+    }
+    if (Object.keys(domains).length) request.taskToDomain = domains as Record<string, string>;
+  }
   return request;
 }
 
@@ -76,6 +88,13 @@ export async function startWorkflow(engine: Engine, request: StartRequest, trace
     trigger: 'conductor',
     ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
     ...(traceparent !== undefined ? { traceparent } : {}),
+    startOptions: {
+      ...(request.priority ? { priority: request.priority } : {}),
+      ...(request.taskToDomain ? { taskToDomain: request.taskToDomain } : {}),
+      ...(request.idempotencyKey !== undefined
+        ? { idempotencyKey: request.idempotencyKey, idempotencyStrategy: request.idempotencyStrategy }
+        : {}),
+    },
   };
   if (request.idempotencyKey === undefined) return engine.start(request.name, request.input, options);
   const id = idempotentRunId(request.name, request.idempotencyKey);

@@ -38,7 +38,14 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
       const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
       const gone = untilGone(reply);
       try {
-        const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
+        const tasks = await hub.wait(
+          request.params.tasktype,
+          workerOf(request.query),
+          count,
+          timeout,
+          gone.signal,
+          text(request.query, 'domain'),
+        );
         return sendJson(
           reply,
           tasks.map((t) => taskJson(t)),
@@ -53,7 +60,8 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     '/tasks/poll/:tasktype',
     forWorkers,
     async (request, reply) => {
-      const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
+      const { tasktype } = request.params;
+      const [task] = await pollLimited(engine, tasktype, workerOf(request.query), 1, text(request.query, 'domain'));
       return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
     },
   );
@@ -69,7 +77,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     const task = await engine.tasks.report(taskId, result);
     if (result.status === 'IN_PROGRESS') return sendNoContent(reply);
     // The worker is free: hand it the next task of the same type at once, when one is ready.
-    const [next] = await pollLimited(engine, task.taskType, result.workerId ?? task.workerId ?? '', 1);
+    const [next] = await pollLimited(engine, task.taskType, result.workerId ?? task.workerId ?? '', 1, task.domain);
     return next ? sendJson(reply, taskJson(next)) : sendNoContent(reply);
   });
 
