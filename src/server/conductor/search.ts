@@ -195,20 +195,20 @@ export function matches(run: RunFacts, query: Query): boolean {
 }
 
 /**
- * Whether the query holds for the values `valueOf` gives (undefined: none, which matches only `!=`); values of the
- * `upper` fields are compared in upper case.
+ * Whether the query holds for the values `valueFor` gives (undefined: none, which matches only `!=`); values of the
+ * `upperCased` fields are compared in upper case.
  */
 export function matchesWith(
   query: Query,
-  valueOf: (field: string) => string | number | undefined,
-  upper: readonly string[] = [],
+  valueFor: (field: string) => string | number | undefined,
+  upperCased: readonly string[] = [],
 ): boolean {
-  if ('all' in query) return query.all.every((q) => matchesWith(q, valueOf, upper));
-  if ('any' in query) return query.any.some((q) => matchesWith(q, valueOf, upper));
-  const actual = valueOf(query.field);
+  if ('all' in query) return query.all.every((q) => matchesWith(q, valueFor, upperCased));
+  if ('any' in query) return query.any.some((q) => matchesWith(q, valueFor, upperCased));
+  const actual = valueFor(query.field);
   const numeric = typeof actual === 'number';
   const wanted = query.values.map((v) =>
-    numeric ? toNumber(query.field, v) : upper.includes(query.field) ? v.toUpperCase() : v,
+    numeric ? toNumber(query.field, v) : upperCased.includes(query.field) ? v.toUpperCase() : v,
   );
   if (query.op === '!=') return actual === undefined || !wanted.includes(actual);
   if (actual === undefined) return false;
