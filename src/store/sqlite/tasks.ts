@@ -26,6 +26,10 @@ const DEADLINE =
   'COALESCE(started_at, @now) + timeout_ms) ' +
   'ELSE @now + response_timeout_ms END';
 
+/** RETURNING gives rows in storage order: the order they were picked in, again. */
+const handOutOrder = (a: Task, b: Task) =>
+  (b.priority ?? 0) - (a.priority ?? 0) || a.visibleAt - b.visibleAt || a.scheduledAt - b.scheduledAt;
+
 const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
 /** The task queue on SQLite, and the task writes that go with a run's checkpoint. */
@@ -128,9 +132,9 @@ export class SqliteTasks implements TaskQueue {
           allowed = pollAllowance(count, limits, load.inProgress, load.started);
         }
         return allowed > 0
-          ? (this.sql.poll.all({ taskType, workerId, count: allowed, now, domain: domain ?? null }) as TaskRow[]).map(
-              fromRow,
-            )
+          ? (this.sql.poll.all({ taskType, workerId, count: allowed, now, domain: domain ?? null }) as TaskRow[])
+              .map(fromRow)
+              .sort(handOutOrder)
           : [];
       })
       .immediate();
