@@ -86,7 +86,7 @@ forEachBackend((backend) => {
       );
       assert.equal(typeof search.body.results[0].scheduledTime, 'string', 'TaskSummary times are strings');
       assert.equal(search.body.results[0].output, JSON.stringify({ reserved: true }));
-      const v2 = await call('GET', '/api/tasks/search-v2?query=workflowId%3D' + first.workflowInstanceId);
+      const v2 = await call('GET', `/api/tasks/search-v2?query=workflowId%3D${first.workflowInstanceId}`);
       assert.ok(v2.body.results.every((t: any) => t.workflowInstanceId === first.workflowInstanceId && t.inputData));
       assert.equal((await call('GET', '/api/tasks/search?query=status%3DNOPE')).status, 400);
 

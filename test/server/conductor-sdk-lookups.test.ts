@@ -17,7 +17,7 @@ const orderFlow = {
 };
 
 /** The SDK's calls for the lookups, searches, sync updates, signals and removal, against a real socket. */
-test("Conductor's JavaScript SDK: task search, updateTaskSync, signal, signalAsync, getByCorrelationIds, deleteWorkflow", async () => {
+test("Conductor's JavaScript SDK: task search, updateTaskSync, signals, getByCorrelationIds, delete", async () => {
   const engine = await Engine.open({
     store: `sqlite:${tempDb()}`,
     workflows,
@@ -44,7 +44,11 @@ test("Conductor's JavaScript SDK: task search, updateTaskSync, signal, signalAsy
 
     const found = await tasks.search(0, 10, '', '*', 'taskType IN (sdk_reserve)');
     assert.deepEqual(
-      [found.totalHits, found.results?.[0]?.workflowId, (found.results?.[0] as { domain?: string }).domain],
+      [
+        found.totalHits,
+        found.results?.[0]?.workflowId,
+        (found.results?.[0] as { domain?: string } | undefined)?.domain,
+      ],
       [1, id, 'blue'],
     );
     const synced = await tasks.updateTaskSync(id, 'reserve', 'COMPLETED', { ok: true });
