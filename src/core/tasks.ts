@@ -57,6 +57,10 @@ export interface Task {
   logs: { log: string; createdTime: number }[];
   /** The W3C traceparent its worker continues (the span that scheduled it), when the run is traced. */
   traceparent?: string;
+  /** Its run's priority (0-99): polls hand out higher ones first. (Default: 0) */
+  priority?: number;
+  /** Only pollers of this domain get it; none: only pollers without a domain. */
+  domain?: string;
 }
 
 /** A task to create with the checkpoint that schedules it. */
@@ -76,6 +80,22 @@ export type NewTask = Pick<
   | 'visibleAt'
   | 'traceparent'
 >;
+
+/** The domain a task of `taskType` goes to under a run's task-to-domain map (undefined: none). */
+export function domainOf(taskToDomain: Record<string, string> | undefined, taskType: string): string | undefined {
+  if (!taskToDomain) return undefined;
+  const listed = Object.hasOwn(taskToDomain, taskType) ? taskToDomain[taskType] : taskToDomain['*'];
+  const first = typeof listed === 'string' ? listed.split(',')[0]!.trim() : '';
+  return first === '' || first === 'NO_DOMAIN' ? undefined : first;
+}
+
+/** Which tasks a search reads: narrowed by type, status and run, newest update first, at most `limit`. */
+export interface TaskSearch {
+  taskTypes?: string[];
+  statuses?: TaskStatus[];
+  runIds?: string[];
+  limit: number;
+}
 
 /** How a TIMED_OUT attempt's reason begins when it ran over its time limit (not a missed response timeout). */
 export const TIME_LIMIT_REASON = 'took longer than its time limit';

@@ -131,8 +131,23 @@ export interface Run {
   epoch: number;
   /** The caller's correlation id, given at start. */
   correlationId: string | undefined;
+  /** How its tasks are handed out (priority, domains) and the idempotency key it was started with, if given. */
+  startOptions?: RunStartOptions;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Options a run keeps from its start: they order and route its tasks, and say how it was started. */
+export interface RunStartOptions {
+  /** 0-99: its tasks are handed out before those of lower priorities. (Default: 0) */
+  priority?: number;
+  /**
+   * Task type -> domain its tasks go to (only pollers of that domain get them); `*` applies to every type.
+   * A comma-separated list means its first domain; `NO_DOMAIN` means none.
+   */
+  taskToDomain?: Record<string, string>;
+  idempotencyKey?: string;
+  idempotencyStrategy?: string;
 }
 
 /** The kinds of ctx operation that occupy a seq; the determinism check compares them. */

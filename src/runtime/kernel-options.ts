@@ -1,5 +1,5 @@
 /** The kernel's options, what a start asks for and says, and the changes subscribers see. */
-import type { Duration, HistoryEvent, Run, RunStatus } from '../core/types.js';
+import type { Duration, HistoryEvent, Run, RunStartOptions, RunStatus } from '../core/types.js';
 import type { SourceCompiler } from './definitions.js';
 import type { StartTrigger } from './telemetry.js';
 import type { WorkflowDefinition } from './workflow.js';
@@ -71,6 +71,8 @@ export interface StartOptions {
   routeKey?: string;
   /** The caller's id for the business transaction (an order number...); listRuns filters on it. (Default: none) */
   correlationId?: string;
+  /** Priority (0-99), task domains and idempotency key kept with the run: they order and route its tasks. */
+  startOptions?: RunStartOptions;
   /**
    * The run starting this one (a sub-workflow): routed starts take its side of a canary, candidate or current.
    * (Default: none)

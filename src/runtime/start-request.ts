@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
 import { checkStorableText, roundTrip } from '../core/json.js';
-import type { Json } from '../core/types.js';
+import type { Json, RunStartOptions } from '../core/types.js';
 import type { CreateRunRequest } from '../store/types.js';
 import type { StartOptions } from './kernel.js';
 import { START_TRIGGERS, type SpanHandle, type StartTrigger, type Telemetry } from './telemetry.js';
@@ -37,6 +37,7 @@ export function startRequest(
       throw new WaymarkError('E_INVALID_INPUT', 'correlationId must be a string of at most 500 characters');
     request.correlationId = checkStorableText(options.correlationId, 'correlationId');
   }
+  if (options.startOptions !== undefined) request.startOptions = checkedStartOptions(options.startOptions);
   if (definition?.lock)
     request.lock = { key: lockKeyOf(definition, json), onConflict: definition.lock.onConflict ?? 'reject' };
   if (options.traceparent !== undefined) {
@@ -50,6 +51,37 @@ export function startRequest(
     request.traceparent = traceparent;
   }
   return request;
+}
+
+/** Start options checked: priority 0-99, string domains, storable text; E_INVALID_INPUT otherwise. */
+function checkedStartOptions(options: RunStartOptions): RunStartOptions {
+  const bad = (why: string) => new WaymarkError('E_INVALID_INPUT', `startOptions: ${why}`);
+  const { priority, taskToDomain, idempotencyKey, idempotencyStrategy } = options;
+  const checked: RunStartOptions = {};
+  if (priority !== undefined) {
+    if (!Number.isInteger(priority) || priority < 0 || priority > 99) throw bad('priority must be an integer 0-99');
+    if (priority) checked.priority = priority;
+  }
+  if (taskToDomain !== undefined) {
+    if (taskToDomain === null || typeof taskToDomain !== 'object' || Array.isArray(taskToDomain))
+      throw bad('taskToDomain must map task types to domains');
+    for (const [type, domain] of Object.entries(taskToDomain)) {
+      if (typeof domain !== 'string') throw bad(`the domain of '${type}' must be a string`);
+      checkStorableText(type, 'taskToDomain key');
+      checkStorableText(domain, 'taskToDomain domain');
+    }
+    if (Object.keys(taskToDomain).length) checked.taskToDomain = { ...taskToDomain };
+  }
+  for (const [name, value] of [
+    ['idempotencyKey', idempotencyKey],
+    ['idempotencyStrategy', idempotencyStrategy],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length > 500)
+      throw bad(`${name} must be a string of at most 500 characters`);
+    checked[name] = checkStorableText(value, name);
+  }
+  return checked;
 }
 
 /** What started a run, as metrics count it; E_INVALID_INPUT for a trigger not in the list (labels stay bounded). */

@@ -2,7 +2,7 @@ import { MAX_DURATION_MS } from '../core/duration.js';
 import { WaymarkError } from '../core/errors.js';
 import { checkStorableText, roundTrip } from '../core/json.js';
 import { storableText, unstorableReason } from '../core/text.js';
-import type { PollLimits, Task, TaskResult } from '../core/tasks.js';
+import type { PollLimits, Task, TaskResult, TaskSearch } from '../core/tasks.js';
 import type { Json } from '../core/types.js';
 import type { Store } from '../store/types.js';
 import { NO_TELEMETRY, type SpanAttributes, type Telemetry } from './telemetry.js';
@@ -25,10 +25,10 @@ export class TaskClient {
   ) {}
 
   /**
-   * Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or
-   * timed out. (Default count: 1)
+   * Hands up to `count` tasks of `taskType` and `domain` to `workerId` within `limits`; they are IN_PROGRESS until
+   * reported on or timed out. (Default count: 1; domain: none, i.e. tasks routed to no domain)
    */
-  async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
+  async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits, domain?: string): Promise<Task[]> {
     this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '')
       throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
@@ -36,7 +36,8 @@ export class TaskClient {
     if (workerId) checkStorableText(workerId, 'workerId');
     if (!Number.isInteger(count) || count < 0 || count > 1000)
       throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
-    const tasks = await this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
+    if (domain !== undefined) checkStorableText(domain, 'domain');
+    const tasks = await this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits, domain || undefined);
     const now = Date.now();
     this.telemetry.taskPolled(
       taskType,
@@ -116,6 +117,11 @@ export class TaskClient {
   /** Every attempt of every task of a run. */
   ofRun(runId: string): Promise<Task[]> {
     return this.store.tasks.ofRun(runId);
+  }
+
+  /** Tasks as `filter` narrows them, most recently updated first (at most 10,000). */
+  search(filter: TaskSearch): Promise<Task[]> {
+    return this.store.tasks.search({ ...filter, limit: Math.min(Math.max(0, filter.limit), 10_000) });
   }
 
   queueSize(taskType: string): Promise<number> {

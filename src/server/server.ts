@@ -86,7 +86,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // One line per answered request, at requestLogLevel, instead of Fastify's two at info.
     logController: new RequestLogs(options.requestLogLevel ?? 'debug'),
     // Run ids may be 200 characters long, more once percent-encoded.
-    routerOptions: { maxParamLength: 1_000 },
+    // Trailing slashes are tolerated (`/api/workflow/search/` is `/api/workflow/search`), as Conductor's server does.
+    routerOptions: { maxParamLength: 1_000, ignoreTrailingSlash: true },
     frameworkErrors: routerErrorHandler('/api', toConductorError),
     // Bodies are JSON and checked strictly: no type coercion, unknown
     // properties refused (query text is converted in coerce.ts).

@@ -1,5 +1,5 @@
-import type { Task, TaskStatus } from '../core/tasks.js';
-import type { Json } from '../core/types.js';
+import { domainOf, type Task, type TaskStatus } from '../core/tasks.js';
+import type { Json, RunStartOptions } from '../core/types.js';
 
 /** A tasks row; `J` is how a dialect returns JSON columns (text on SQLite, parsed values on PostgreSQL). */
 export interface TaskRow<J> {
@@ -26,6 +26,8 @@ export interface TaskRow<J> {
   updated_at: number;
   logs: J;
   traceparent: string | null;
+  priority: number;
+  domain: string | null;
 }
 
 /** Maps a tasks row to a Task, reading JSON columns with `json`. */
@@ -55,5 +57,23 @@ export function taskFromRow<J>(row: TaskRow<J>, json: (value: J) => Json): Task 
     logs: json(row.logs) as unknown as Task['logs'],
   };
   if (row.traceparent !== null && row.traceparent !== undefined) task.traceparent = row.traceparent;
+  if (row.priority) task.priority = row.priority;
+  if (row.domain !== null && row.domain !== undefined) task.domain = row.domain;
   return task;
+}
+
+/** A run's start options as stored (JSON text): undefined when none were given or the text is not an object. */
+export function startOptionsFromColumn(text: string | null | undefined): RunStartOptions | undefined {
+  if (text === null || text === undefined) return undefined;
+  const value = JSON.parse(text) as unknown;
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as RunStartOptions) : undefined;
+}
+
+/** The priority and domain a new task of `taskType` gets from its run's stored start options. */
+export function routingOf(
+  startOptions: string | null | undefined,
+  taskType: string,
+): { priority: number; domain: string | null } {
+  const options = startOptionsFromColumn(startOptions);
+  return { priority: options?.priority ?? 0, domain: domainOf(options?.taskToDomain, taskType) ?? null };
 }

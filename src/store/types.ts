@@ -1,6 +1,6 @@
 import type { SchemaWarning } from './migration-files.js';
 import type { Role } from '../core/roles.js';
-import type { NewTask, PollLimits, Task, TaskResult } from '../core/tasks.js';
+import type { NewTask, PollLimits, Task, TaskResult, TaskSearch } from '../core/tasks.js';
 import type {
   ErrorInfo,
   HistoryEvent,
@@ -8,6 +8,7 @@ import type {
   NewEvent,
   OperatorAction,
   Run,
+  RunStartOptions,
   RunStatus,
   WaitInfo,
 } from '../core/types.js';
@@ -97,6 +98,8 @@ export interface NewRun {
   /** A target lock the run must hold for its whole life. */
   lock?: { key: string; onConflict: 'reject' | 'queue' };
   correlationId?: string;
+  /** Priority, task domains and idempotency key, kept with the run. */
+  startOptions?: RunStartOptions;
   /** The W3C traceparent the run continues, kept in its `run_started` event. */
   traceparent?: string;
 }
@@ -258,8 +261,13 @@ export interface TaskBacklog {
 
 /** Tasks for remote workers: polled, reported on, timed out. Scheduling and recording go with run checkpoints. */
 export interface TaskQueue {
-  /** Hands up to `count` visible SCHEDULED tasks of `taskType` to `workerId` (now IN_PROGRESS), within `limits`. */
-  poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]>;
+  /**
+   * Hands up to `count` visible SCHEDULED tasks of `taskType` and `domain` (none: tasks without one) to `workerId`
+   * (now IN_PROGRESS), within `limits`: higher priorities first, the longest visible first within one.
+   */
+  poll(taskType: string, workerId: string, count: number, limits?: PollLimits, domain?: string): Promise<Task[]>;
+  /** Tasks as `filter` narrows them, most recently updated first. */
+  search(filter: TaskSearch): Promise<Task[]>;
   /**
    * Applies a worker's report and wakes the run when the task is finished; returns the task after it, or
    * undefined when it does not exist. A report on a finished task changes nothing.

@@ -66,15 +66,18 @@ forEachBackend((backend) => {
 
         const waiting = await start(api, 'approval', { amount: 2 });
         await runUntil(engine, waiting, (r) => r.status === 'waiting');
-        const refused = await call('DELETE', `/api/workflow/${waiting}/remove`);
-        assert.deepEqual([refused.status, refused.body.status], [409, 409]);
-        assert.equal((await engine.getRun(waiting)).status, 'waiting', 'a running workflow is not removed');
+        const kept = await start(api, 'approval', { amount: 3 });
+        assertEmpty(await call('DELETE', `/api/workflow/${waiting}/remove`), 'a running workflow is removed too');
+        assert.equal((await call('GET', `/api/workflow/${waiting}`)).status, 404, 'terminated, then removed');
         assertEmpty(await call('DELETE', `/api/workflow/${approval}/remove`), 'remove');
         assert.equal((await call('GET', `/api/workflow/${approval}`)).status, 404, 'gone with its history');
         assert.deepEqual(
           (await engine.listRuns({ workflow: 'approval' })).map((r) => r.id),
-          [waiting],
+          [kept],
         );
+        await runUntil(engine, kept, (r) => r.status === 'waiting');
+        assertEmpty(await call('DELETE', `/api/workflow/${kept}/terminate-remove?reason=done`), 'terminate-remove');
+        assert.equal((await call('GET', `/api/workflow/${kept}`)).status, 404);
         assertEmpty(await call('DELETE', `/api/workflow/${id}/remove`), 'remove a terminated one');
         assert.deepEqual(await engine.tasks.ofRun(id), [], 'its tasks went with it');
         assert.equal((await call('DELETE', '/api/workflow/nope/remove')).status, 404);
@@ -418,12 +421,19 @@ forEachBackend((backend) => {
         bulkErrorResults: {},
         bulkSuccessfulResults: [a],
       });
-      const removed = await call('DELETE', '/api/workflow/bulk/remove', [b, a]);
+      const removed = await call('DELETE', '/api/workflow/bulk/remove', [b, 'nope']);
       assert.deepEqual(
         [removed.body.bulkSuccessfulResults, Object.keys(removed.body.bulkErrorResults)],
-        [[b], [a]],
-        'the terminated one goes; the running one stays',
+        [[b], ['nope']],
+        'the terminated one goes; an unknown one is an error',
       );
+      const both = await call('POST', '/api/workflow/bulk/terminate-remove', [a]);
+      assert.deepEqual(
+        both.body,
+        { bulkErrorResults: {}, bulkSuccessfulResults: [a] },
+        'the running one: terminated, removed',
+      );
+      assert.equal((await call('GET', `/api/workflow/${a}`)).status, 404);
       assert.equal((await call('POST', '/api/workflow/bulk/terminate', { ids: [a] })).status, 400);
     });
   });

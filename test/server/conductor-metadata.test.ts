@@ -280,8 +280,21 @@ forEachBackend((backend) => {
           review: 'approved',
         });
 
+        // As Conductor: 200, and the version is gone from /api/metadata; its runs keep the stored graph they replay on.
         const inUse = await call('DELETE', '/api/metadata/workflow/kyc_check/1');
-        assert.deepEqual([inUse.status, inUse.body.status], [409, 409], 'a version with runs stays');
+        assert.equal(inUse.status, 200, 'deleting a version with runs answers 200');
+        assert.equal((await call('GET', '/api/metadata/workflow/kyc_check?version=1')).status, 404);
+        assert.ok(!(await call('GET', '/api/metadata/workflow')).body.some((d: any) => d.name === 'kyc_check'));
+        assert.equal(
+          (await call('POST', '/api/workflow/kyc_check?version=1', {})).status >= 400,
+          true,
+          'no new starts',
+        );
+        assert.equal((await call('GET', `/api/workflow/${high}`)).body.workflowDefinition.name, 'kyc_check');
+        assert.ok(
+          (await engine.definitions.sources()).some((s) => s.workflow === 'kyc_check' && s.version === 1),
+          'the stored graph stays for the runs',
+        );
         const replace = await call('POST', '/api/metadata/workflow?overwrite=true', {
           ...kyc,
           outputParameters: { score: '${normalize.output.risk}' },

@@ -29,6 +29,18 @@ ALTER TABLE runs RENAME COLUMN correlation_id TO correlation_key;
  * A migrations folder of a newer Waymark: this build's files for `dialect` plus `extra` (file name -> SQL).
  * Removed after the test file.
  */
+/** The migration numbers this build ships for a dialect, in order. */
+export function shippedVersions(dialect: Backend['name']): number[] {
+  const shipped = fileURLToPath(new URL(`../../src/store/${dialect}/migrations/`, import.meta.url));
+  return readdirSync(shipped)
+    .filter((file) => /^\d+_.*\.sql$/.test(file))
+    .map((file) => Number.parseInt(file, 10))
+    .sort((a, b) => a - b);
+}
+
+/** A newer migration's file name: number `version`, zero-padded to three digits. */
+export const migrationName = (version: number, name: string) => `${String(version).padStart(3, '0')}_${name}.sql`;
+
 export function newerMigrations(dialect: Backend['name'], extra: Record<string, string>): string {
   const shipped = fileURLToPath(new URL(`../../src/store/${dialect}/migrations/`, import.meta.url));
   const folder = tempDir();

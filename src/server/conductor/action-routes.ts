@@ -49,7 +49,11 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
     return sendEmpty(reply);
   });
   app.delete<Params>('/workflow/:id/remove', forAdmins, async (request, reply) => {
-    await remove(engine, request.params.id);
+    await remove(engine, request.params.id, by(request, text(request.query, 'reason')));
+    return sendEmpty(reply);
+  });
+  app.delete<Params>('/workflow/:id/terminate-remove', forAdmins, async (request, reply) => {
+    await remove(engine, request.params.id, by(request, text(request.query, 'reason')));
     return sendEmpty(reply);
   });
   app.put<Params>('/workflow/:id/pause', forOperators, async (request, reply) => {
@@ -97,7 +101,7 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
     app.route<{ Querystring: Query }>({
       method,
       url: `/workflow/bulk/${action}`,
-      ...(action === 'remove' ? forAdmins : forOperators),
+      ...(['remove', 'delete', 'terminate-remove'].includes(action) ? forAdmins : forOperators),
       handler: async (request, reply) => {
         const ids = idsOf(request.body);
         const result = {
@@ -124,7 +128,9 @@ export function actionRoutes(app: FastifyInstance, context: ConductorContext): v
   );
   bulk('POST', 'retry', (id, _q, r) => retry(engine, id, by(r)));
   bulk('POST', 'terminate', (id, q, r) => terminate(engine, id, by(r, text(q, 'reason'))));
-  bulk('DELETE', 'remove', (id) => remove(engine, id));
+  bulk('DELETE', 'remove', (id, q, r) => remove(engine, id, by(r, text(q, 'reason'))));
+  bulk('POST', 'delete', (id, q, r) => remove(engine, id, by(r, text(q, 'reason'))));
+  bulk('POST', 'terminate-remove', (id, q, r) => remove(engine, id, by(r, text(q, 'reason'))));
 }
 
 function idsOf(body: unknown): string[] {

@@ -28,7 +28,11 @@ interface Waiter {
 
 /** The waiting polls of one task type, oldest first, and what the last store poll found. */
 interface TypeQueue {
+  /** The map key: type and domain. */
+  key: string;
   taskType: string;
+  /** The domain its pollers poll (undefined: none). */
+  domain: string | undefined;
   /** In arrival order (a Set keeps it, and lets thousands leave in any order cheaply). */
   waiters: Set<Waiter>;
   pumping: boolean;
@@ -68,10 +72,17 @@ export class PollHub {
    * Up to `count` tasks of `taskType` for `workerId`, waiting up to `timeoutMs`
    * for the first; [] at the timeout, when `stop` aborts, or once the hub closes.
    */
-  wait(taskType: string, workerId: string, count: number, timeoutMs: number, stop: AbortSignal): Promise<Task[]> {
+  wait(
+    taskType: string,
+    workerId: string,
+    count: number,
+    timeoutMs: number,
+    stop: AbortSignal,
+    domain?: string,
+  ): Promise<Task[]> {
     if (this.closed || stop.aborted) return Promise.resolve([]); // nobody would receive them: leave them queued
-    if (timeoutMs <= 0) return pollLimited(this.engine, taskType, workerId, count);
-    const queue = this.queueOf(taskType);
+    if (timeoutMs <= 0) return pollLimited(this.engine, taskType, workerId, count, domain);
+    const queue = this.queueOf(taskType, domain);
     return new Promise<Task[]>((resolve, reject) => {
       const waiter: Waiter = {
         workerId,
@@ -87,8 +98,8 @@ export class PollHub {
       };
       stop.addEventListener('abort', waiter.onStop, { once: true });
       queue.waiters.add(waiter);
-      this.scheduleRecheck(taskType, queue);
-      this.kick(taskType, false);
+      this.scheduleRecheck(queue.key, queue);
+      this.kick(queue.key, false);
     });
   }
 
@@ -104,11 +115,14 @@ export class PollHub {
     this.queues.clear();
   }
 
-  private queueOf(taskType: string): TypeQueue {
-    let queue = this.queues.get(taskType);
+  private queueOf(taskType: string, domain: string | undefined): TypeQueue {
+    const key = domain === undefined ? taskType : `${taskType}\u0000${domain}`;
+    let queue = this.queues.get(key);
     if (!queue) {
       queue = {
+        key,
         taskType,
+        domain,
         waiters: new Set(),
         pumping: false,
         again: false,
@@ -116,7 +130,7 @@ export class PollHub {
         emptyAt: 0,
         recheck: undefined,
       };
-      this.queues.set(taskType, queue);
+      this.queues.set(key, queue);
     }
     return queue;
   }
@@ -125,8 +139,8 @@ export class PollHub {
    * Starts a pass over the type's waiters (or asks the running one for another).
    * `changed`: something may be there even if the last poll found nothing.
    */
-  private kick(taskType: string, changed: boolean): void {
-    const queue = this.queues.get(taskType);
+  private kick(key: string, changed: boolean): void {
+    const queue = this.queues.get(key);
     if (!queue || queue.waiters.size === 0) return;
     if (changed) queue.emptyAt = 0;
     else if (queue.emptyAt !== 0 && Date.now() - queue.emptyAt < RECHECK_MS) {
@@ -172,7 +186,7 @@ export class PollHub {
     waiter.polling = true;
     let tasks: Task[];
     try {
-      tasks = await pollLimited(this.engine, queue.taskType, waiter.workerId, waiter.count);
+      tasks = await pollLimited(this.engine, queue.taskType, waiter.workerId, waiter.count, queue.domain);
     } catch (error) {
       waiter.polling = false;
       queue.drained = true;
@@ -196,13 +210,13 @@ export class PollHub {
   }
 
   /** Every 200 ms while polls of the type wait: look again, whatever the last poll found. */
-  private scheduleRecheck(taskType: string, queue: TypeQueue): void {
+  private scheduleRecheck(key: string, queue: TypeQueue): void {
     if (queue.recheck) return;
     queue.recheck = setTimeout(() => {
       queue.recheck = undefined;
       if (queue.waiters.size === 0) return;
-      this.kick(taskType, true);
-      this.scheduleRecheck(taskType, queue);
+      this.kick(key, true);
+      this.scheduleRecheck(key, queue);
     }, RECHECK_MS);
   }
 
@@ -254,7 +268,7 @@ export class PollHub {
   private forget(queue: TypeQueue): void {
     clearTimeout(queue.recheck);
     queue.recheck = undefined;
-    if (this.queues.get(queue.taskType) === queue) this.queues.delete(queue.taskType);
+    if (this.queues.get(queue.key) === queue) this.queues.delete(queue.key);
   }
 }
 
@@ -267,12 +281,19 @@ const EXPIRED_PER_TURN = 200;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per
- * rateLimitFrequencyInSeconds); system types hand out nothing.
+ * Polls tasks of `domain` (none: tasks without one) within the limits of the type's task definition
+ * (concurrentExecLimit, rateLimitPerFrequency per rateLimitFrequencyInSeconds); system types hand out nothing.
  */
-export async function pollLimited(engine: Engine, taskType: string, workerId: string, count: number): Promise<Task[]> {
+export async function pollLimited(
+  engine: Engine,
+  taskType: string,
+  workerId: string,
+  count: number,
+  domain?: string,
+): Promise<Task[]> {
   if (SYSTEM_TASK_TYPES.includes(taskType)) return []; // the engine's own: never handed to workers
-  return engine.tasks.poll(taskType, workerId, count, limitsOf(engine.definitions.taskDefinition(taskType)));
+  const limits = limitsOf(engine.definitions.taskDefinition(taskType));
+  return engine.tasks.poll(taskType, workerId, count, limits, domain);
 }
 
 function limitsOf(definition: unknown): PollLimits | undefined {

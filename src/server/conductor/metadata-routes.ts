@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { WaymarkError } from '../../core/errors.js';
 import type { Json } from '../../core/types.js';
 import {
   checkJqQueries,
@@ -76,6 +77,44 @@ export function metadataRoutes(
 
   app.get('/metadata/workflow', forReaders, async (_request, reply) => sendJson(reply, await allDefinitions(engine)));
 
+  app.post('/metadata/workflow/validate', forReaders, async (request, reply) => {
+    const def = parseWorkflowDef(checkedTextAnywhere(request.body, 'body'));
+    compileWorkflowDef(def, (await declarative()).env);
+    return sendEmpty(reply);
+  });
+
+  app.get('/metadata/workflow/names', forReaders, async (_request, reply) =>
+    sendJson(reply, [...new Set((await allDefinitions(engine)).map((d) => d.name))].sort()),
+  );
+
+  app.get('/metadata/workflow/names-and-versions', forReaders, async (_request, reply) => {
+    const out: Record<string, { name: string; version: number; createTime: number }[]> = Object.create(null);
+    for (const v of (await listed(engine)).sort((a, b) => a.version - b.version)) {
+      const versions = out[v.workflow] ?? [];
+      versions.push({ name: v.workflow, version: v.version, createTime: v.registeredAt.getTime() });
+      out[v.workflow] = versions;
+    }
+    return sendJson(reply, out);
+  });
+
+  app.get('/metadata/workflow/latest-versions', forReaders, async (_request, reply) => {
+    const latest = new Map<string, WorkflowDefJson>();
+    for (const def of await allDefinitions(engine))
+      if ((latest.get(def.name)?.version ?? 0) < def.version) latest.set(def.name, def);
+    return sendJson(
+      reply,
+      [...latest.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
+  });
+
+  app.get<{ Params: { name: string } }>('/metadata/workflow/:name/versions', forReaders, async (request, reply) => {
+    const defs = (await allDefinitions(engine))
+      .filter((d) => d.name === request.params.name)
+      .sort((a, b) => a.version - b.version);
+    if (!defs.length) throw notFound(`no workflow definition ${request.params.name}`);
+    return sendJson(reply, defs);
+  });
+
   app.get<{ Params: { name: string }; Querystring: Query }>(
     '/metadata/workflow/:name',
     forReaders,
@@ -98,7 +137,15 @@ export function metadataRoutes(
     forAdmins,
     async (request, reply) => {
       const version = integer({ version: request.params.version }, 'version', { min: 1, max: MAX_VERSION })!;
-      await engine.definitions.unregister(request.params.name, version);
+      const { name } = request.params;
+      try {
+        await engine.definitions.unregister(name, version);
+      } catch (error) {
+        if (!(error instanceof WaymarkError && error.code === 'E_RUN_STATE')) throw error;
+        // Runs of it exist: their histories replay on its stored graph, which stays. As Conductor, the API answers
+        // 200 and the version is gone from /api/metadata; it is retired: it takes no new starts.
+        await engine.retire(name, version);
+      }
       return sendEmpty(reply);
     },
   );
@@ -134,15 +181,23 @@ export function metadataRoutes(
   });
 }
 
-/** Registered versions, code and declarative. */
+/** Registered versions, code and declarative (retired ones included). */
 async function registered(engine: Engine): Promise<{ workflow: string; version: number }[]> {
   return (await engine.versions()).map((v) => ({ workflow: v.workflow, version: v.version }));
+}
+
+/**
+ * The versions /api/metadata shows: every registered one but the retired (what Conductor calls deleted: a
+ * version deleted while it had runs is retired, its stored graph kept for them).
+ */
+async function listed(engine: Engine): Promise<{ workflow: string; version: number; registeredAt: Date }[]> {
+  return (await engine.versions()).filter((v) => v.status !== 'retired');
 }
 
 /** Every registered version as a WorkflowDef: a declarative one's source, a code one with an empty task graph. */
 async function allDefinitions(engine: Engine): Promise<WorkflowDefJson[]> {
   const sources = new Map((await engine.definitions.sources()).map((s) => [`${s.workflow}@${s.version}`, s.source]));
-  return (await registered(engine)).map(({ workflow, version }) => {
+  return (await listed(engine)).map(({ workflow, version }) => {
     const source = sources.get(`${workflow}@${version}`);
     if (source !== null && typeof source === 'object' && !Array.isArray(source))
       return { ...source, name: workflow, version };

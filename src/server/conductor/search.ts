@@ -16,8 +16,8 @@ import {
  */
 export type Query = { all: Query[] } | { any: Query[] } | Clause;
 
-interface Clause {
-  field: Field;
+export interface Clause {
+  field: string;
   op: '=' | '!=' | '>' | '>=' | '<' | '<=' | 'IN';
   values: string[];
 }
@@ -44,11 +44,20 @@ const TIMES: Field[] = ['startTime', 'updateTime', 'endTime'];
 /** Deepest nesting of parentheses in a query. */
 export const MAX_QUERY_DEPTH = 32;
 
+/** The fields a query may name, their aliases, and a check of each clause's values. */
+export interface QueryFields {
+  names: readonly string[];
+  aliases: Record<string, string>;
+  check(clause: Clause, fail: (why: string) => never): Clause;
+}
+
+const WORKFLOW_FIELDS: QueryFields = { names: FIELDS, aliases: ALIASES, check };
+
 /**
- * Parses a query; an empty one matches everything. Bad syntax (or
+ * Parses a query over `fields` (a workflow search's by default); an empty one matches everything. Bad syntax (or
  * parentheses nested deeper than MAX_QUERY_DEPTH) is 400 naming `query`.
  */
-export function parseQuery(text: string | undefined): Query {
+export function parseQuery(text: string | undefined, fields: QueryFields = WORKFLOW_FIELDS): Query {
   const tokens = tokenize(text ?? '');
   if (tokens.length === 0) return { all: [] };
   let i = 0;
@@ -92,10 +101,10 @@ export function parseQuery(text: string | undefined): Query {
     const name = tokens[i++];
     if (name?.kind !== 'word') fail(`a field name is expected${name ? ` at '${name.text}'` : ' at the end'}`);
     const field =
-      (Object.hasOwn(ALIASES, name!.text) ? ALIASES[name!.text] : undefined) ??
-      (FIELDS.includes(name!.text as Field)
-        ? (name!.text as Field)
-        : fail(`unknown field '${name!.text}' (fields: ${FIELDS.join(', ')})`));
+      (Object.hasOwn(fields.aliases, name!.text) ? fields.aliases[name!.text] : undefined) ??
+      (fields.names.includes(name!.text)
+        ? name!.text
+        : fail(`unknown field '${name!.text}' (fields: ${fields.names.join(', ')})`));
     const op = tokens[i++];
     if (op?.kind === 'word' && op.text.toUpperCase() === 'IN') {
       if (tokens[i++]?.text !== '(') fail(`IN needs a list: ${name!.text} IN (a, b)`);
@@ -105,10 +114,10 @@ export function parseQuery(text: string | undefined): Query {
         values.push(value());
       }
       if (tokens[i++]?.text !== ')') fail('a ")" is missing after the IN list');
-      return check({ field, op: 'IN', values }, fail);
+      return fields.check({ field, op: 'IN', values }, fail);
     }
     if (op?.kind !== 'op') fail(`an operator (=, !=, >, >=, <, <=, IN) is expected after '${name!.text}'`);
-    return check({ field, op: op!.text as Clause['op'], values: [value()] }, fail);
+    return fields.check({ field, op: op!.text as Clause['op'], values: [value()] }, fail);
   };
   const query = or();
   if (i < tokens.length) fail(`unexpected '${tokens[i]!.text}'`);
@@ -121,9 +130,9 @@ function check(clause: Clause, fail: (why: string) => never): Clause {
       if (!WORKFLOW_STATUSES.includes(v.toUpperCase() as WorkflowStatus))
         fail(`unknown status '${v}' (statuses: ${WORKFLOW_STATUSES.join(', ')})`);
   }
-  if (TIMES.includes(clause.field) || clause.field === 'version') {
+  if (TIMES.includes(clause.field as Field) || clause.field === 'version') {
     for (const v of clause.values)
-      if (Number.isNaN(toNumber(clause.field, v)))
+      if (Number.isNaN(toNumber(clause.field as Field, v)))
         fail(
           `${clause.field} needs ${clause.field === 'version' ? 'a number' : 'epoch ms or an ISO date'}, got '${v}'`,
         );
@@ -150,7 +159,8 @@ function tokenize(query: string): Token[] {
   return tokens;
 }
 
-function toNumber(field: Field, value: string): number {
+/** A clause value as a number: epoch ms, or an ISO date (NaN when neither; `version` takes numbers only). */
+export function toNumber(field: string, value: string): number {
   if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
   return field === 'version' ? NaN : Date.parse(value);
 }
@@ -181,12 +191,24 @@ function fieldValue(run: RunFacts, field: Field): string | number | undefined {
 
 /** Whether the run matches the query. */
 export function matches(run: RunFacts, query: Query): boolean {
-  if ('all' in query) return query.all.every((q) => matches(run, q));
-  if ('any' in query) return query.any.some((q) => matches(run, q));
-  const actual = fieldValue(run, query.field);
+  return matchesWith(query, (field) => fieldValue(run, field as Field), ['status']);
+}
+
+/**
+ * Whether the query holds for the values `valueFor` gives (undefined: none, which matches only `!=`); values of the
+ * `upperCased` fields are compared in upper case.
+ */
+export function matchesWith(
+  query: Query,
+  valueFor: (field: string) => string | number | undefined,
+  upperCased: readonly string[] = [],
+): boolean {
+  if ('all' in query) return query.all.every((q) => matchesWith(q, valueFor, upperCased));
+  if ('any' in query) return query.any.some((q) => matchesWith(q, valueFor, upperCased));
+  const actual = valueFor(query.field);
   const numeric = typeof actual === 'number';
   const wanted = query.values.map((v) =>
-    numeric ? toNumber(query.field, v) : query.field === 'status' ? v.toUpperCase() : v,
+    numeric ? toNumber(query.field, v) : upperCased.includes(query.field) ? v.toUpperCase() : v,
   );
   if (query.op === '!=') return actual === undefined || !wanted.includes(actual);
   if (actual === undefined) return false;

@@ -12,7 +12,7 @@ import type { WorkflowDefinition } from '../../runtime/workflow.js';
 import { definitionFingerprint, parseWorkflowDef, type WorkflowDef } from '../../declarative/definitions.js';
 import { MAX_VERSION } from '../../runtime/workflow.js';
 import { badRequest, conflict } from './errors.js';
-import { bodyObject, checkedText } from './replies.js';
+import { bodyObject, checkedText, objectField } from './replies.js';
 
 /** A StartWorkflowRequest, checked. */
 export interface StartRequest {
@@ -26,6 +26,8 @@ export interface StartRequest {
   idempotencyStrategy: 'FAIL' | 'RETURN_EXISTING' | 'FAIL_ON_RUNNING';
   /** An inline (ephemeral) definition to run instead of a registered one. (Default: none) */
   workflowDef?: WorkflowDef;
+  /** Task type (or `*`) -> domain. */
+  taskToDomain?: Record<string, string>;
 }
 
 /** What marks the workflow name an ephemeral definition is registered under: `<name>:ephemeral:<fingerprint>`. */
@@ -107,6 +109,16 @@ export function startRequestOf(body: unknown, path: { name?: string; version?: n
     request.workflowDef = workflowDef;
     request.version = workflowDef.version;
   }
+  const domains = objectField(b, 'taskToDomain');
+  if (domains !== undefined) {
+    for (const [type, domain] of Object.entries(domains)) {
+      if (typeof domain !== 'string')
+        throw badRequest(`taskToDomain.${type}`, `taskToDomain.${type} must be a domain name (a string)`, domain);
+      checkedText(type, 'taskToDomain');
+      checkedText(domain, `taskToDomain.${type}`);
+    }
+    if (Object.keys(domains).length) request.taskToDomain = domains as Record<string, string>;
+  }
   return request;
 }
 
@@ -123,6 +135,13 @@ export async function startWorkflow(engine: Engine, given: StartRequest, tracepa
     trigger: 'conductor',
     ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
     ...(traceparent !== undefined ? { traceparent } : {}),
+    startOptions: {
+      ...(request.priority ? { priority: request.priority } : {}),
+      ...(request.taskToDomain ? { taskToDomain: request.taskToDomain } : {}),
+      ...(request.idempotencyKey !== undefined
+        ? { idempotencyKey: request.idempotencyKey, idempotencyStrategy: request.idempotencyStrategy }
+        : {}),
+    },
   };
   if (request.idempotencyKey === undefined) return engine.start(request.name, request.input, options);
   const id = idempotentRunId(request.name, request.idempotencyKey);

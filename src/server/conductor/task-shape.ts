@@ -51,6 +51,11 @@ export interface TaskFacts {
   subWorkflowId?: string;
   /** The W3C traceparent the worker continues (Waymark's own field: Conductor workers ignore unknown fields). */
   traceparent?: string;
+  /** Its run's priority. (Default: 0) */
+  priority?: number;
+  domain?: string;
+  /** The attempt this one retries (the previous attempt's task id). */
+  retriedTaskId?: string;
 }
 
 /** The Conductor Task JSON of `facts` (fields Conductor omits when null are left out). */
@@ -85,7 +90,9 @@ export function conductorTask(f: TaskFacts): TaskJson {
     retried: f.retried ?? false,
     executed: isTerminalTask(f.status),
     callbackFromWorker: true,
-    workflowPriority: 0,
+    workflowPriority: f.priority ?? 0,
+    ...(f.domain !== undefined ? { domain: f.domain } : {}),
+    ...(f.retriedTaskId !== undefined ? { retriedTaskId: f.retriedTaskId } : {}),
     rateLimitPerFrequency: 0,
     rateLimitFrequencyInSeconds: 0,
     iteration: 0,
@@ -139,6 +146,8 @@ export function taskJson(task: Task, options: { retried?: boolean } = {}): TaskJ
     retried: options.retried,
     subWorkflowId: task.taskType === SUB_WORKFLOW_TASK ? childRunId(task.runId, task.refName) : undefined,
     traceparent: task.traceparent,
+    priority: task.priority,
+    domain: task.domain,
   });
 }
 

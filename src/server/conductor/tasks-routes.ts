@@ -3,8 +3,7 @@ import { MAX_DURATION_MS } from '../../core/duration.js';
 import { isTerminalTask, type TaskResult } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
 import type { Engine } from '../../engine.js';
-import { badRequest, conflict, notFound } from './errors.js';
-import { operationTaskId } from './history-tasks.js';
+import { badRequest, conflict } from './errors.js';
 import { MAX_POLL_WAIT_MS, pollLimited, type PollHub } from './long-poll.js';
 import {
   bodyObject,
@@ -18,7 +17,8 @@ import {
   sendNoContent,
   text,
 } from './replies.js';
-import { asMap, taskJson, taskLogs } from './task-shape.js';
+import { taskJson, taskLogs } from './task-shape.js';
+import { reportByRef } from './signal-routes.js';
 import { forReaders, forWorkers } from './route-roles.js';
 
 /** Longest callbackAfterSeconds: 100 years. */
@@ -38,7 +38,14 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
       const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
       const gone = untilGone(reply);
       try {
-        const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
+        const tasks = await hub.wait(
+          request.params.tasktype,
+          workerOf(request.query),
+          count,
+          timeout,
+          gone.signal,
+          text(request.query, 'domain'),
+        );
         return sendJson(
           reply,
           tasks.map((t) => taskJson(t)),
@@ -53,7 +60,8 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     '/tasks/poll/:tasktype',
     forWorkers,
     async (request, reply) => {
-      const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
+      const { tasktype } = request.params;
+      const [task] = await pollLimited(engine, tasktype, workerOf(request.query), 1, text(request.query, 'domain'));
       return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
     },
   );
@@ -69,7 +77,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     const task = await engine.tasks.report(taskId, result);
     if (result.status === 'IN_PROGRESS') return sendNoContent(reply);
     // The worker is free: hand it the next task of the same type at once, when one is ready.
-    const [next] = await pollLimited(engine, task.taskType, result.workerId ?? task.workerId ?? '', 1);
+    const [next] = await pollLimited(engine, task.taskType, result.workerId ?? task.workerId ?? '', 1, task.domain);
     return next ? sendJson(reply, taskJson(next)) : sendNoContent(reply);
   });
 
@@ -81,27 +89,8 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
       if (!REPORT_STATUSES.includes(status as TaskResult['status']))
         throw badRequest('status', `status must be one of ${REPORT_STATUSES.join(', ')}, got '${status}'`, status);
       const output = bodyObject(request.body, 'the task output') as Record<string, Json>;
-      const run = await engine.getRun(workflowId);
-      const open = (await engine.tasks.ofRun(workflowId))
-        .filter((t) => t.refName === taskRefName && !isTerminalTask(t.status))
-        .pop();
-      if (open) {
-        const merged = { ...asMap(open.output, 'result'), ...output };
-        await engine.tasks.report(open.taskId, {
-          status: status as TaskResult['status'],
-          output: merged,
-          workerId: text(request.query, 'workerid', 'workerId'),
-        });
-        return sendId(reply, open.taskId);
-      }
-      // A code workflow waiting for a signal shows it as a WAIT
-      // task named by the signal: completing it sends the signal.
-      const wait = run.waitingFor;
-      if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(taskRefName)) {
-        await engine.signal(workflowId, taskRefName, output);
-        return sendId(reply, operationTaskId(workflowId, wait.seq ?? 0, taskRefName));
-      }
-      throw notFound(`workflow '${workflowId}' has no open task '${taskRefName}'`);
+      const workerId = text(request.query, 'workerid', 'workerId');
+      return sendId(reply, await reportByRef(engine, workflowId, taskRefName, status, output, workerId));
     },
   );
 

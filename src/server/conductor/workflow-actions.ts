@@ -24,8 +24,21 @@ export async function terminate(engine: Engine, id: string, who: OperatorOptions
   await engine.cancel(id, { ...VIA_API, ...who });
 }
 
-/** Remove: deletes a finished workflow with its history and tasks; a running one is 409 (terminate it first). */
-export async function remove(engine: Engine, id: string): Promise<void> {
+/** Longest a removal waits for a terminated run to stop (a worker elsewhere may hold it). */
+const REMOVE_WAIT_MS = 10_000;
+
+/**
+ * Remove: deletes the workflow with its history and tasks, as Conductor does whatever its status: one still
+ * going is terminated first (recorded with `who`), then removed once it has stopped.
+ */
+export async function remove(engine: Engine, id: string, who: OperatorOptions = VIA_API): Promise<void> {
+  let run = await engine.getRun(id);
+  if (!isTerminal(run.status)) {
+    await engine.cancel(id, { ...VIA_API, ...who });
+    const deadline = Date.now() + REMOVE_WAIT_MS;
+    for (run = await engine.getRun(id); !isTerminal(run.status) && Date.now() < deadline; run = await engine.getRun(id))
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await engine.removeRun(id);
 }
 

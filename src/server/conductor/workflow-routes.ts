@@ -61,32 +61,14 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
 
   // Summaries only (input and output on request, within a byte budget): a search never reads what it does not show.
   app.get<{ Querystring: Query }>('/workflow/search', forReaders, async (request, reply) => {
+    const { totalHits, page } = await searchRuns(engine, request.query);
     const q = request.query;
-    const start = integer(q, 'start', { min: 0, fallback: 0 });
-    const size = integer(q, 'size', { min: 0, max: 1_000, fallback: 100 });
-    const query = parseQuery(text(q, 'query'));
-    const words = freeTextWords(text(q, 'freeText'));
     const include = [
       ...(boolean(q, 'includeInput', false) ? ['input' as const] : []),
       ...(boolean(q, 'includeOutput', false) ? ['output' as const] : []),
     ];
-    const sortParam = q.sort;
-    const order = sorter(
-      (Array.isArray(sortParam) ? sortParam : sortParam === undefined ? [] : [sortParam]).map(String),
-    );
-    const { workflows, statuses } = narrowing(query);
-    let runs: RunSummary[] = [];
-    if (!statuses || statuses.length > 0) {
-      const pages = await Promise.all(
-        (workflows ?? [undefined]).map((workflow) =>
-          engine.pageRuns({ workflow, status: statuses, words, limit: SEARCH_SCAN_LIMIT }),
-        ),
-      );
-      runs = pages.flatMap((p) => p.runs);
-    }
-    const found = runs.filter((run) => matches(run, query)).sort(order);
-    const results = await withBodies(engine, found.slice(start, start + size), include);
-    return sendJson(reply, { totalHits: found.length, results: results.map(workflowSummary) });
+    const results = await withBodies(engine, page, include);
+    return sendJson(reply, { totalHits, results: results.map(workflowSummary) });
   });
 
   app.get<{ Params: { name: string }; Querystring: Query }>(
@@ -139,6 +121,30 @@ export function workflowRoutes(app: FastifyInstance, context: ConductorContext):
       });
     },
   );
+}
+
+/**
+ * The runs a workflow search finds (`query`, `freeText`, `sort`), and the page of them `start` and `size` ask for.
+ */
+export async function searchRuns(engine: Engine, q: Query): Promise<{ totalHits: number; page: RunSummary[] }> {
+  const start = integer(q, 'start', { min: 0, fallback: 0 });
+  const size = integer(q, 'size', { min: 0, max: 1_000, fallback: 100 });
+  const query = parseQuery(text(q, 'query'));
+  const words = freeTextWords(text(q, 'freeText'));
+  const sortParam = q.sort;
+  const order = sorter((Array.isArray(sortParam) ? sortParam : sortParam === undefined ? [] : [sortParam]).map(String));
+  const { workflows, statuses } = narrowing(query);
+  let runs: RunSummary[] = [];
+  if (!statuses || statuses.length > 0) {
+    const pages = await Promise.all(
+      (workflows ?? [undefined]).map((workflow) =>
+        engine.pageRuns({ workflow, status: statuses, words, limit: SEARCH_SCAN_LIMIT }),
+      ),
+    );
+    runs = pages.flatMap((p) => p.runs);
+  }
+  const found = runs.filter((run) => matches(run, query)).sort(order);
+  return { totalHits: found.length, page: found.slice(start, start + size) };
 }
 
 /**

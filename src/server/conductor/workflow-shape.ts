@@ -110,7 +110,8 @@ export function workflowJson(run: Run, detail?: RunDetail): Record<string, unkno
     output: asMap(run.output, 'result'),
     ...(reason !== undefined ? { reasonForIncompletion: reason } : {}),
     variables: detail ? variablesOf(detail) : {},
-    priority: 0,
+    priority: run.startOptions?.priority ?? 0,
+    ...idempotencyOf(run),
     createTime: run.createdAt.getTime(),
     startTime: run.createdAt.getTime(),
     updateTime: run.updatedAt.getTime(),
@@ -118,13 +119,19 @@ export function workflowJson(run: Run, detail?: RunDetail): Record<string, unkno
     lastRetriedTime: 0,
     failedReferenceTaskNames: failed.refs,
     failedTaskNames: failed.names,
-    taskToDomain: {},
+    taskToDomain: run.startOptions?.taskToDomain ?? {},
     ownerApp: '',
     workflowDefinition: isObject(detail?.source)
       ? detail!.source
       : { name: run.workflow, version: run.version, schemaVersion: 2, restartable: true, tasks: [] },
     tasks,
   };
+}
+
+/** The idempotency key and strategy a run was started with, when it was given one. */
+function idempotencyOf(run: RunFacts): { idempotencyKey?: string; idempotencyStrategy?: string } {
+  const { idempotencyKey, idempotencyStrategy } = run.startOptions ?? {};
+  return idempotencyKey === undefined ? {} : { idempotencyKey, idempotencyStrategy: idempotencyStrategy ?? 'FAIL' };
 }
 
 /** A declarative run's variables: the definition's, merged with every SET_VARIABLE it completed. */
@@ -171,7 +178,8 @@ export function workflowSummary(run: RunSummary): Record<string, unknown> {
     event: '',
     failedReferenceTaskNames: failed.refs.join(','),
     failedTaskNames: failed.names,
-    priority: 0,
+    priority: run.startOptions?.priority ?? 0,
+    ...idempotencyOf(run),
     inputSize: run.inputSize,
     outputSize: run.outputSize,
   };

@@ -103,11 +103,11 @@ async function createPlainRuns(
   const inserted = await client.query<RunRow>({
     name: 'wm_create_runs',
     text: `INSERT INTO runs (id, workflow, version, status, input, next_pos, due_at, lease_owner, lease_expires_at,
-      expires_at, correlation_id, created_at, updated_at)
+      expires_at, correlation_id, start_options, created_at, updated_at)
            SELECT id, w, v, 'running', i, 1, now_ms(), o, CASE WHEN o IS NULL THEN NULL ELSE now_ms() + $7 END, e, c,
-             now_ms(), now_ms()
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[]) AS r(id, w,
-             v, i, o, e, c)
+             so, now_ms(), now_ms()
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[], $8::text[], $9::text[])
+             AS r(id, w, v, i, o, e, c, so)
            ON CONFLICT (id) DO NOTHING
            RETURNING ${runColumns()}`,
     values: [
@@ -119,6 +119,7 @@ async function createPlainRuns(
       requests.map((r) => r.expiresAt ?? null),
       leaseMs,
       requests.map((r) => r.correlationId ?? null),
+      requests.map((r) => (r.startOptions ? JSON.stringify(r.startOptions) : null)),
     ],
   });
   const created = new Map(inserted.rows.map((row) => [row.id, row]));
@@ -183,9 +184,9 @@ async function createLockedRun(
       name: 'wm_create_locked_run',
       text: `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner,
         lease_expires_at,
-                               expires_at, lock_key, correlation_id, created_at, updated_at)
+                               expires_at, lock_key, correlation_id, start_options, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6::jsonb, 1, CASE WHEN $7 THEN NULL ELSE now_ms() END, $8,
-                     CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12,
+                     CASE WHEN $8::text IS NULL THEN NULL ELSE now_ms() + $9 END, $10, $11, $12, $13,
                      CASE WHEN $7 THEN ${QUEUED_AT} ELSE now_ms() END, now_ms())
              ON CONFLICT (id) DO NOTHING
              RETURNING ${runColumns()}`,
@@ -202,6 +203,7 @@ async function createLockedRun(
         request.expiresAt ?? null,
         lock.key,
         request.correlationId ?? null,
+        request.startOptions ? JSON.stringify(request.startOptions) : null,
       ],
     })
   ).rows;

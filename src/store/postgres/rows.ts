@@ -7,7 +7,7 @@ import type {
   WorkflowVersionRecord,
   WorkflowVersionRef,
 } from '../types.js';
-import type { TaskRow } from '../task-rows.js';
+import { startOptionsFromColumn, type TaskRow } from '../task-rows.js';
 
 /** A `runs` row as pg returns it (jsonb parsed, bigint parsed to number by the pool's type parser). */
 export interface RunRow {
@@ -27,6 +27,7 @@ export interface RunRow {
   expires_at: number | null;
   lock_key: string | null;
   correlation_id: string | null;
+  start_options?: string | null;
   pending_action: PendingAction | null;
   epoch: number;
   created_at: number;
@@ -88,6 +89,7 @@ export const runColumns = columnList<RunRow>({
   expires_at: true,
   lock_key: true,
   correlation_id: true,
+  start_options: true,
   pending_action: true,
   epoch: true,
   created_at: true,
@@ -157,6 +159,8 @@ export const taskColumns = columnList<TaskRow<string>>({
   updated_at: true,
   logs: true,
   traceparent: true,
+  priority: true,
+  domain: true,
 });
 
 /** jsonb null (a stored JSON null) and SQL NULL both come back as null; columns here never hold JSON null. */
@@ -176,6 +180,7 @@ export function runFromRow(row: RunRow): Run {
     expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
     lockKey: row.lock_key ?? undefined,
     correlationId: row.correlation_id ?? undefined,
+    ...(row.start_options ? { startOptions: startOptionsFromColumn(row.start_options) } : {}),
     epoch: row.epoch,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

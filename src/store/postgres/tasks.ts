@@ -3,12 +3,14 @@ import {
   isTerminalTask,
   pollAllowance,
   TIME_LIMIT_REASON,
+  type NewTask,
   type PollLimits,
   type Task,
   type TaskResult,
+  type TaskSearch,
 } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
-import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
+import { routingOf, taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { RunCommit, TaskBacklog, TaskQueue } from '../types.js';
 import { hasNul } from './errors.js';
 import { inTransaction } from './transaction.js';
@@ -26,10 +28,14 @@ const deadline = (t: string) =>
   `CASE WHEN ${t}timeout_ms > 0 THEN LEAST(now_ms() + ${t}response_timeout_ms, COALESCE(${t}started_at, now_ms()) + ` +
   `${t}timeout_ms) ELSE now_ms() + ${t}response_timeout_ms END`;
 
-/** Hands out the oldest visible tasks of a type ($1) to a worker ($2), at most $3. */
+/**
+ * Hands out visible tasks of a type ($1) and domain ($4, NULL: none) to a worker ($2), at most $3: higher priorities
+ * first, the longest visible first within one.
+ */
 const POLL_SQL = `WITH next AS (
-    SELECT task_id FROM tasks WHERE task_type = $1 AND status = 'SCHEDULED' AND visible_at <= now_ms()
-    ORDER BY visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+    SELECT task_id FROM tasks WHERE task_type = $1 AND domain IS NOT DISTINCT FROM $4::text AND status = 'SCHEDULED'
+      AND visible_at <= now_ms()
+    ORDER BY priority DESC, visible_at, scheduled_at LIMIT $3 FOR UPDATE SKIP LOCKED)
   UPDATE tasks t SET status = 'IN_PROGRESS', worker_id = $2, poll_count = poll_count + 1, started_at =
     COALESCE(t.started_at, now_ms()), updated_at = now_ms(),
     response_deadline = ${deadline('t.')}
@@ -45,11 +51,15 @@ export class PostgresTasks implements TaskQueue {
     private readonly woke: () => void,
   ) {}
 
-  async poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]> {
+  async poll(taskType: string, workerId: string, count: number, limits?: PollLimits, domain?: string): Promise<Task[]> {
     if (count <= 0) return [];
     if (!limits?.concurrentExecLimit && !limits?.ratePerWindow)
       return (
-        await this.pool.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, count] })
+        await this.pool.query<TaskRow>({
+          name: 'wm_task_poll',
+          text: POLL_SQL,
+          values: [taskType, workerId, count, domain ?? null],
+        })
       ).rows.map(fromRow);
     return inTransaction(this.pool, async (client) => {
       // Pollers of one limited type take turns, so together they never exceed the limits.
@@ -68,7 +78,11 @@ export class PostgresTasks implements TaskQueue {
       const allowed = pollAllowance(count, limits, rows[0]!.in_progress, rows[0]!.started);
       if (allowed <= 0) return [];
       return (
-        await client.query<TaskRow>({ name: 'wm_task_poll', text: POLL_SQL, values: [taskType, workerId, allowed] })
+        await client.query<TaskRow>({
+          name: 'wm_task_poll',
+          text: POLL_SQL,
+          values: [taskType, workerId, allowed, domain ?? null],
+        })
       ).rows.map(fromRow);
     });
   }
@@ -143,6 +157,19 @@ export class PostgresTasks implements TaskQueue {
       values: [taskId],
     });
     return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async search(filter: TaskSearch): Promise<Task[]> {
+    const clean = (values: string[] | undefined) => values?.filter((v) => !hasNul(v)) ?? null;
+    const { rows } = await this.pool.query<TaskRow>({
+      name: 'wm_task_search',
+      text: `SELECT ${taskColumns()} FROM tasks
+             WHERE ($1::text[] IS NULL OR task_type = ANY($1)) AND ($2::text[] IS NULL OR status = ANY($2))
+               AND ($3::text[] IS NULL OR run_id = ANY($3))
+             ORDER BY updated_at DESC, task_id LIMIT $4`,
+      values: [clean(filter.taskTypes), clean(filter.statuses), clean(filter.runIds), filter.limit],
+    });
+    return rows.map(fromRow);
   }
 
   async ofRun(runId: string): Promise<Task[]> {
@@ -235,14 +262,15 @@ export async function applyTaskWrites(
   const created = commits.flatMap((c) => c.newTasks ?? []);
   if (created.length) {
     const col = <K extends keyof (typeof created)[number]>(key: K) => created.map((t) => t[key]);
+    const routing = await routingOfTasks(client, created);
     await client.query({
       name: 'wm_task_insert',
       text: `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input,
-        response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at, traceparent)
-             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp, rt, tm, now_ms(), vis, now_ms(), tp
+        response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at, traceparent, priority, domain)
+             SELECT i, r, w, v, s, a, tt, rn, 'SCHEDULED', inp, rt, tm, now_ms(), vis, now_ms(), tp, pr, dm
              FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::text[],
-               $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
-               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm, tp)`,
+               $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::int[], $15::text[])
+               AS t(i, r, w, v, s, a, tt, rn, inp, rt, vis, tm, tp, pr, dm)`,
       values: [
         col('taskId'),
         col('runId'),
@@ -257,6 +285,8 @@ export async function applyTaskWrites(
         col('visibleAt'),
         col('timeoutMs'),
         created.map((t) => t.traceparent ?? null),
+        created.map((t) => routing.get(t.taskId)!.priority),
+        created.map((t) => routing.get(t.taskId)!.domain),
       ],
     });
   }
@@ -286,4 +316,19 @@ export async function applyTaskWrites(
       values: [suspendedOnTasks],
     });
   }
+}
+
+/** The priority and domain of each new task (by id), from its run's stored start options. */
+async function routingOfTasks(
+  client: pg.PoolClient,
+  created: NewTask[],
+): Promise<Map<string, { priority: number; domain: string | null }>> {
+  const runIds = [...new Set(created.map((t) => t.runId))];
+  const { rows } = await client.query<{ id: string; start_options: string | null }>({
+    name: 'wm_task_start_options',
+    text: 'SELECT id, start_options FROM runs WHERE id = ANY($1::text[]) AND start_options IS NOT NULL',
+    values: [runIds],
+  });
+  const options = new Map(rows.map((r) => [r.id, r.start_options]));
+  return new Map(created.map((t) => [t.taskId, routingOf(options.get(t.runId), t.taskType)]));
 }

@@ -6,6 +6,7 @@ import type {
   WorkflowVersionRecord,
   WorkflowVersionRef,
 } from '../types.js';
+import { startOptionsFromColumn } from '../task-rows.js';
 
 /** A `runs` row as SQLite returns it. */
 export interface RunRow {
@@ -25,6 +26,7 @@ export interface RunRow {
   expires_at: number | null;
   lock_key: string | null;
   correlation_id: string | null;
+  start_options?: string | null;
   pending_action: string | null;
   epoch: number;
   created_at: number;
@@ -81,6 +83,7 @@ export function runFromRow(row: RunRow): Run {
     expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
     lockKey: row.lock_key ?? undefined,
     correlationId: row.correlation_id ?? undefined,
+    ...(row.start_options ? { startOptions: startOptionsFromColumn(row.start_options) } : {}),
     epoch: row.epoch,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

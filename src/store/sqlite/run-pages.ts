@@ -7,7 +7,7 @@ import { runFromRow, type RunRow } from './rows.js';
 /** Every `runs` column but input and output, with their sizes: what a list reads. */
 const SUMMARY_COLUMNS = `id, workflow, version, status, error, waiting_for, attention, next_pos, due_at, lease_owner,
   lease_expires_at, expires_at,
-  lock_key, correlation_id, pending_action, epoch, created_at, updated_at, NULL AS input, NULL AS output,
+  lock_key, correlation_id, start_options, pending_action, epoch, created_at, updated_at, NULL AS input, NULL AS output,
   octet_length(input) AS input_size, octet_length(output) AS output_size`;
 
 type SummaryRow = RunRow & { input_size: number | null; output_size: number | null };

@@ -137,9 +137,9 @@ export class SqliteStore implements Store {
       insertRun: db.prepare(
         `INSERT INTO runs (id, workflow, version, status, input, waiting_for, next_pos, due_at, lease_owner,
           lease_expires_at,
-                           expires_at, lock_key, correlation_id, created_at, updated_at)
+                           expires_at, lock_key, correlation_id, start_options, created_at, updated_at)
          VALUES (@id, @workflow, @version, @status, @input, @waitingFor, 1, @dueAt, @leaseOwner, @leaseExpiresAt,
-                 @expiresAt, @lockKey, @correlationId, @createdAt, @now)
+                 @expiresAt, @lockKey, @correlationId, @startOptions, @createdAt, @now)
          ON CONFLICT (id) DO NOTHING`,
       ),
       setPendingAction: db.prepare(
@@ -318,6 +318,7 @@ export class SqliteStore implements Store {
       expiresAt: request.expiresAt ?? null,
       lockKey: request.lock?.key ?? null,
       correlationId: request.correlationId ?? null,
+      startOptions: toColumn(request.startOptions),
       createdAt: queued ? this.locks.queuedAt(request.lock!.key, now) : now,
       now,
     });
@@ -337,6 +338,7 @@ export class SqliteStore implements Store {
       lockKey: request.lock?.key,
       epoch: 0,
       correlationId: request.correlationId,
+      ...(request.startOptions ? { startOptions: request.startOptions } : {}),
       createdAt: new Date(now),
       updatedAt: new Date(now),
     };

@@ -7,9 +7,10 @@ import {
   type PollLimits,
   type Task,
   type TaskResult,
+  type TaskSearch,
 } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
-import { taskFromRow, type TaskRow as Row } from '../task-rows.js';
+import { routingOf, taskFromRow, type TaskRow as Row } from '../task-rows.js';
 import type { TaskBacklog, TaskQueue } from '../types.js';
 
 type TaskRow = Row<string>;
@@ -25,6 +26,10 @@ const DEADLINE =
   'COALESCE(started_at, @now) + timeout_ms) ' +
   'ELSE @now + response_timeout_ms END';
 
+/** RETURNING gives rows in storage order: the order they were picked in, again. */
+const handOutOrder = (a: Task, b: Task) =>
+  (b.priority ?? 0) - (a.priority ?? 0) || a.visibleAt - b.visibleAt || a.scheduledAt - b.scheduledAt;
+
 const fromRow = (row: TaskRow) => taskFromRow(row, (text) => JSON.parse(text) as Json);
 
 /** The task queue on SQLite, and the task writes that go with a run's checkpoint. */
@@ -39,16 +44,23 @@ export class SqliteTasks implements TaskQueue {
     this.sql = {
       insert: db.prepare(
         `INSERT INTO tasks (task_id, run_id, workflow, version, seq, attempt, task_type, ref_name, status, input,
-          response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at, traceparent)
+          response_timeout_ms, timeout_ms, scheduled_at, visible_at, updated_at, traceparent, priority, domain)
          VALUES (@taskId, @runId, @workflow, @version, @seq, @attempt, @taskType, @refName, 'SCHEDULED', @input,
-           @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now, @traceparent)`,
+           @responseTimeoutMs, @timeoutMs, @now, @visibleAt, @now, @traceparent, @priority, @domain)`,
+      ),
+      startOptions: db.prepare('SELECT start_options FROM runs WHERE id = ?'),
+      search: db.prepare(
+        `SELECT * FROM tasks WHERE (@types IS NULL OR task_type IN (SELECT value FROM json_each(@types)))
+           AND (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))
+           AND (@runs IS NULL OR run_id IN (SELECT value FROM json_each(@runs)))
+         ORDER BY updated_at DESC, task_id LIMIT @limit`,
       ),
       poll: db.prepare(
         `UPDATE tasks SET status = 'IN_PROGRESS', worker_id = @workerId, poll_count = poll_count + 1, started_at =
           COALESCE(started_at, @now), updated_at = @now,
            response_deadline = ${DEADLINE}
-         WHERE task_id IN (SELECT task_id FROM tasks WHERE task_type = @taskType AND status = 'SCHEDULED' AND
-           visible_at <= @now ORDER BY visible_at, scheduled_at LIMIT @count)
+         WHERE task_id IN (SELECT task_id FROM tasks WHERE task_type = @taskType AND domain IS @domain AND
+           status = 'SCHEDULED' AND visible_at <= @now ORDER BY priority DESC, visible_at, scheduled_at LIMIT @count)
          RETURNING *`,
       ),
       get: db.prepare('SELECT * FROM tasks WHERE task_id = ?'),
@@ -106,7 +118,7 @@ export class SqliteTasks implements TaskQueue {
     };
   }
 
-  async poll(taskType: string, workerId: string, count: number, limits?: PollLimits): Promise<Task[]> {
+  async poll(taskType: string, workerId: string, count: number, limits?: PollLimits, domain?: string): Promise<Task[]> {
     if (count <= 0) return [];
     const now = Date.now();
     return this.db
@@ -120,7 +132,9 @@ export class SqliteTasks implements TaskQueue {
           allowed = pollAllowance(count, limits, load.inProgress, load.started);
         }
         return allowed > 0
-          ? (this.sql.poll.all({ taskType, workerId, count: allowed, now }) as TaskRow[]).map(fromRow)
+          ? (this.sql.poll.all({ taskType, workerId, count: allowed, now, domain: domain ?? null }) as TaskRow[])
+              .map(fromRow)
+              .sort(handOutOrder)
           : [];
       })
       .immediate();
@@ -166,6 +180,18 @@ export class SqliteTasks implements TaskQueue {
     return (this.sql.finished.all(JSON.stringify(taskIds)) as TaskRow[]).map(fromRow);
   }
 
+  async search(filter: TaskSearch): Promise<Task[]> {
+    const list = (values: string[] | undefined) => (values ? JSON.stringify(values) : null);
+    return (
+      this.sql.search.all({
+        types: list(filter.taskTypes),
+        statuses: list(filter.statuses),
+        runs: list(filter.runIds),
+        limit: filter.limit,
+      }) as TaskRow[]
+    ).map(fromRow);
+  }
+
   async ofRun(runId: string): Promise<Task[]> {
     return (this.sql.ofRun.all(runId) as TaskRow[]).map(fromRow);
   }
@@ -196,8 +222,17 @@ export class SqliteTasks implements TaskQueue {
    * open tasks cancelled.
    */
   applyWithCommit(runId: string, created: NewTask[], consumed: string[], ends: boolean, now: number): void {
+    const options = created.length
+      ? (this.sql.startOptions.get(runId) as { start_options: string | null } | undefined)?.start_options
+      : null;
     for (const task of created)
-      this.sql.insert.run({ ...task, input: JSON.stringify(task.input), traceparent: task.traceparent ?? null, now });
+      this.sql.insert.run({
+        ...task,
+        input: JSON.stringify(task.input),
+        traceparent: task.traceparent ?? null,
+        ...routingOf(options, task.taskType),
+        now,
+      });
     for (const id of consumed) this.sql.consume.run(now, id);
     if (ends) this.sql.cancelOpen.run(now, now, now, runId);
   }
