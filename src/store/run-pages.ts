@@ -7,6 +7,12 @@ import type { RunPageQuery } from './types.js';
  */
 export const MAX_SEARCHED_BYTES = 65_536;
 
+/** The SQL condition of a run that needs an operator (both dialects; the same as the runs_needing_attention index). */
+export const NEEDS_ATTENTION = "status = 'needs_attention' OR attention IS NOT NULL";
+
+/** The in-flight statuses as an SQL list: every status but the terminal ones. */
+export const IN_FLIGHT = "'running', 'waiting', 'compensating', 'needs_attention', 'paused'";
+
 /** Bytes of included inputs and outputs after which a page ends early. (Default: 4 MiB) */
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
 
