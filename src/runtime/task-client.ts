@@ -4,7 +4,8 @@ import { checkStorableText, roundTrip } from '../core/json.js';
 import { storableText, unstorableReason } from '../core/text.js';
 import type { PollLimits, Task, TaskResult } from '../core/tasks.js';
 import type { Json } from '../core/types.js';
-import type { Store } from '../store/types.js';
+import type { PollRecord, QueueDepth, Store } from '../store/types.js';
+import { PollNotes } from './poll-notes.js';
 import { NO_TELEMETRY, type SpanAttributes, type Telemetry } from './telemetry.js';
 
 /** Task statuses a span shows as an error. */
@@ -22,13 +23,43 @@ export class TaskClient {
     private readonly assertOpen: () => void,
     /** Where polls are counted and polls and reports traced. (Default: nowhere) */
     private readonly telemetry: Telemetry = NO_TELEMETRY,
-  ) {}
+    /** Where a poll that could not be recorded is told. (Default: nowhere) */
+    warn?: (message: string, facts: Record<string, unknown>) => void,
+  ) {
+    this.polls = new PollNotes(store, warn);
+  }
+
+  private readonly polls: PollNotes;
+
+  /**
+   * Records that `workerId` polled for `taskType` (in `domain`), throttled per worker (see PollNotes); polls record
+   * themselves, a long poll records itself with this when it begins to wait.
+   */
+  notePoll(taskType: string, workerId: string, domain: string | null = null): Promise<void> {
+    return this.polls.note(taskType, workerId || 'anonymous', domain);
+  }
+
+  /** The last polls of one task type, or of all. */
+  pollData(taskType?: string): Promise<PollRecord[]> {
+    return this.store.queues.pollData(taskType);
+  }
+
+  /** Per task type with open tasks: SCHEDULED (depth), IN_PROGRESS, and since when the oldest visible one waits. */
+  depths(): Promise<QueueDepth[]> {
+    return this.store.queues.depths();
+  }
 
   /**
    * Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or
    * timed out. (Default count: 1)
    */
-  async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits): Promise<Task[]> {
+  async poll(
+    taskType: string,
+    workerId: string,
+    count = 1,
+    limits?: PollLimits,
+    domain: string | null = null,
+  ): Promise<Task[]> {
     this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '')
       throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
@@ -36,6 +67,8 @@ export class TaskClient {
     if (workerId) checkStorableText(workerId, 'workerId');
     if (!Number.isInteger(count) || count < 0 || count > 1000)
       throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
+    if (domain !== null) checkStorableText(domain, 'domain');
+    await this.notePoll(taskType, workerId, domain);
     const tasks = await this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
     const now = Date.now();
     this.telemetry.taskPolled(

@@ -13,6 +13,8 @@ const RECHECK_MS = 200;
 
 interface Waiter {
   workerId: string;
+  /** The domain the worker polls in (recorded in the poll data); null: none. */
+  domain: string | null;
   count: number;
   resolve(tasks: Task[]): void;
   reject(error: unknown): void;
@@ -68,13 +70,23 @@ export class PollHub {
    * Up to `count` tasks of `taskType` for `workerId`, waiting up to `timeoutMs`
    * for the first; [] at the timeout, when `stop` aborts, or once the hub closes.
    */
-  wait(taskType: string, workerId: string, count: number, timeoutMs: number, stop: AbortSignal): Promise<Task[]> {
-    if (this.closed || stop.aborted) return Promise.resolve([]); // nobody would receive them: leave them queued
-    if (timeoutMs <= 0) return pollLimited(this.engine, taskType, workerId, count);
+  async wait(
+    taskType: string,
+    workerId: string,
+    count: number,
+    timeoutMs: number,
+    stop: AbortSignal,
+    domain: string | null = null,
+  ): Promise<Task[]> {
+    if (this.closed || stop.aborted) return []; // nobody would receive them: leave them queued
+    if (timeoutMs <= 0) return pollLimited(this.engine, taskType, workerId, count, domain);
+    // A waiting poll may never reach the store (another waiter's poll finds the queue empty): it is recorded now.
+    if (!SYSTEM_TASK_TYPES.includes(taskType)) await this.engine.tasks.notePoll(taskType, workerId, domain);
     const queue = this.queueOf(taskType);
     return new Promise<Task[]>((resolve, reject) => {
       const waiter: Waiter = {
         workerId,
+        domain,
         count,
         resolve,
         reject,
@@ -172,7 +184,7 @@ export class PollHub {
     waiter.polling = true;
     let tasks: Task[];
     try {
-      tasks = await pollLimited(this.engine, queue.taskType, waiter.workerId, waiter.count);
+      tasks = await pollLimited(this.engine, queue.taskType, waiter.workerId, waiter.count, waiter.domain);
     } catch (error) {
       waiter.polling = false;
       queue.drained = true;
@@ -270,9 +282,16 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * Polls within the limits of the type's task definition (concurrentExecLimit, rateLimitPerFrequency per
  * rateLimitFrequencyInSeconds); system types hand out nothing.
  */
-export async function pollLimited(engine: Engine, taskType: string, workerId: string, count: number): Promise<Task[]> {
+export async function pollLimited(
+  engine: Engine,
+  taskType: string,
+  workerId: string,
+  count: number,
+  domain: string | null = null,
+): Promise<Task[]> {
   if (SYSTEM_TASK_TYPES.includes(taskType)) return []; // the engine's own: never handed to workers
-  return engine.tasks.poll(taskType, workerId, count, limitsOf(engine.definitions.taskDefinition(taskType)));
+  const limits = limitsOf(engine.definitions.taskDefinition(taskType));
+  return engine.tasks.poll(taskType, workerId, count, limits, domain);
 }
 
 function limitsOf(definition: unknown): PollLimits | undefined {

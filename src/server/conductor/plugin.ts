@@ -9,6 +9,7 @@ import { parseJsonBody } from '../request-guards.js';
 import { PollHub } from './long-poll.js';
 import { metadataRoutes } from './metadata-routes.js';
 import { taskRoutes } from './tasks-routes.js';
+import { queueRoutes } from './queue-routes.js';
 import { workflowRoutes } from './workflow-routes.js';
 import { tokenRoute } from '../auth/token-route.js';
 
@@ -27,6 +28,7 @@ export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   const hub = new PollHub(engine);
   if (closing.aborted) hub.close();
   else closing.addEventListener('abort', () => hub.close(), { once: true });
+  queueRoutes(app, engine); // before taskRoutes: its static /tasks/queue/* paths are Conductor's queue views
   taskRoutes(app, engine, hub);
   workflowRoutes(app, context);
   actionRoutes(app, context);

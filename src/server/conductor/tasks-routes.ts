@@ -38,7 +38,15 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
       const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
       const gone = untilGone(reply);
       try {
-        const tasks = await hub.wait(request.params.tasktype, workerOf(request.query), count, timeout, gone.signal);
+        const { tasktype } = request.params;
+        const tasks = await hub.wait(
+          tasktype,
+          workerOf(request.query),
+          count,
+          timeout,
+          gone.signal,
+          domainOf(request.query),
+        );
         return sendJson(
           reply,
           tasks.map((t) => taskJson(t)),
@@ -53,7 +61,8 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     '/tasks/poll/:tasktype',
     forWorkers,
     async (request, reply) => {
-      const [task] = await pollLimited(engine, request.params.tasktype, workerOf(request.query), 1);
+      const { tasktype } = request.params;
+      const [task] = await pollLimited(engine, tasktype, workerOf(request.query), 1, domainOf(request.query));
       return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
     },
   );
@@ -140,6 +149,9 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     return sendEmpty(reply);
   });
 }
+
+/** The domain a worker polls in (kept in the poll data); null when none or empty. */
+const domainOf = (query: Query) => text(query, 'domain') || null;
 
 /** The worker's id from `workerid` (Conductor's spelling) or `workerId`. */
 const workerOf = (query: Query) => text(query, 'workerid', 'workerId') ?? '';

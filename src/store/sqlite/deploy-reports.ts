@@ -25,7 +25,15 @@ export class SqliteDeployReports implements DeployReportStore {
     const summaryText = JSON.stringify(summary);
     const reportText = JSON.stringify(report.report);
     const { id } = this.sql.add.get(kind, createdAt, source, actor, summaryText, reportText) as { id: number };
-    return deployReportFromRow({ id, kind, created_at: createdAt, source, actor, summary: summaryText, report: reportText });
+    return deployReportFromRow({
+      id,
+      kind,
+      created_at: createdAt,
+      source,
+      actor,
+      summary: summaryText,
+      report: reportText,
+    });
   }
 
   async list(limit: number): Promise<Omit<DeployReportRecord, 'report'>[]> {
