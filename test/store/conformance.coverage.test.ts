@@ -1,5 +1,5 @@
 /**
- * Every method of the Store interface (and of its `tasks`, `definitions`, `keys` and `audit`) is called by the
+ * Every method of the Store interface (and of its `tasks`, `definitions`, `keys`, `audit`, `queues`, `deployReports`) is called by the
  * conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case that runs it on
  * every store.
  */
@@ -24,13 +24,15 @@ const suite = readdirSync(STORE_DIR)
   .map((file) => readFileSync(new URL(file, STORE_DIR), 'utf8'))
   .join('\n');
 
-test('the conformance suite calls every method of Store and of its tasks, definitions, keys and audit', () => {
+test('the conformance suite calls every method of Store and of its tasks, definitions, keys, audit, queues, reports', () => {
   const calls = [
     ...methodsOf('Store').map((m) => `.${m}(`),
     ...methodsOf('TaskQueue').map((m) => `.tasks.${m}(`),
     ...methodsOf('DefinitionStore').map((m) => `.definitions.${m}(`),
     ...methodsOf('KeyStore').map((m) => `.keys.${m}(`),
     ...methodsOf('AuditLog').map((m) => `.audit.${m}(`),
+    ...methodsOf('QueueStore').map((m) => `.queues.${m}(`),
+    ...methodsOf('DeployReportStore').map((m) => `.deployReports.${m}(`),
   ];
   for (const known of [
     '.registerWorkflowVersions(',
