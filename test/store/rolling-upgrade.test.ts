@@ -6,6 +6,8 @@ import {
   ADDITIVE_SQL,
   BREAKING_SQL,
   migrateAsNewer,
+  NEWEST,
+  newerFile,
   newerMigrations,
   query,
   schemaRows,
@@ -13,8 +15,8 @@ import {
 } from './upgrade-fixtures.js';
 
 /**
- * Rolling upgrades of Waymark itself: a newer Waymark (this build's migrations plus a 015) migrates the store
- * while engines of this build share it. After an additive 015 they keep executing runs, with one warning;
+ * Rolling upgrades of Waymark itself: a newer Waymark (this build's migrations plus the next one) migrates the store
+ * while engines of this build share it. After an additive one they keep executing runs, with one warning;
  * after a breaking one an engine of this build refuses to open and changes nothing.
  */
 const greet = defineWorkflow({
@@ -28,7 +30,10 @@ const greet = defineWorkflow({
   },
 });
 
-/** An engine of this build (its migrations end at 14) whose warnings are collected in `warnings`. */
+const NOTES = newerFile(1, 'notes');
+const CORRELATION_KEY = newerFile(2, 'correlation_key');
+
+/** An engine of this build (its migrations end at NEWEST) whose warnings are collected in `warnings`. */
 async function openEngine(store: string, warnings: string[], options: Partial<EngineOptions> = {}): Promise<Engine> {
   return Engine.open({
     store,
@@ -77,9 +82,9 @@ forEachBackend((backend) => {
     try {
       await runToCompletion(running, 'before-upgrade');
       await startWaiting(running, 'across-upgrade');
-      const folder = newerMigrations(backend.name, { '015_notes.sql': ADDITIVE_SQL });
+      const folder = newerMigrations(backend.name, { [NOTES]: ADDITIVE_SQL });
       assert.deepEqual(await migrateAsNewer(store, folder), [], 'additive migrations need no warning');
-      assert.deepEqual((await schemaRows(store)).at(-1), { version: 15, name: '015_notes.sql', kind: 'additive' });
+      assert.deepEqual((await schemaRows(store)).at(-1), { version: NEWEST + 1, name: NOTES, kind: 'additive' });
 
       await finish(running, 'across-upgrade');
       await runToCompletion(running, 'during-upgrade');
@@ -89,8 +94,8 @@ forEachBackend((backend) => {
       const restarted = await openEngine(store, warnings, { workerId: 'old-release-restarted' });
       try {
         assert.deepEqual(warnings.map(withoutSchemaName), [
-          'database schema is version 15 but this Waymark knows up to 14: the newer migration 15 (015_notes.sql) ' +
-            'is additive, so it keeps working; upgrade it to finish the rollout',
+          `database schema is version ${NEWEST + 1} but this Waymark knows up to ${NEWEST}: the newer migration ` +
+            `${NEWEST + 1} (${NOTES}) is additive, so it keeps working; upgrade it to finish the rollout`,
         ]);
         await runToCompletion(restarted, 'after-upgrade');
       } finally {
@@ -101,7 +106,7 @@ forEachBackend((backend) => {
     }
     assert.deepEqual(
       (await schemaRows(store)).map((r) => r.version),
-      Array.from({ length: 15 }, (_, i) => i + 1),
+      Array.from({ length: NEWEST + 1 }, (_, i) => i + 1),
       'the older engines applied nothing and removed nothing',
     );
     assert.deepEqual(await query(store, 'SELECT CAST(COUNT(*) AS integer) AS n FROM run_labels'), [{ n: 0 }]);
@@ -111,15 +116,15 @@ forEachBackend((backend) => {
     const store = backend.store();
     await (await openEngine(store, [])).close();
     const folder = newerMigrations(backend.name, {
-      '015_notes.sql': ADDITIVE_SQL,
-      '016_correlation_key.sql': BREAKING_SQL,
+      [NOTES]: ADDITIVE_SQL,
+      [CORRELATION_KEY]: BREAKING_SQL,
     });
     assert.deepEqual(
       (await migrateAsNewer(store, folder)).map((w) => w.message),
       [
-        'applied breaking migration 016_correlation_key.sql (runs.correlation_id is renamed correlation_key) ' +
-          'over schema version 14: processes of an older Waymark refuse to start against it, and any still ' +
-          'running must be stopped',
+        `applied breaking migration ${CORRELATION_KEY} (runs.correlation_id is renamed correlation_key) ` +
+          `over schema version ${NEWEST}: processes of an older Waymark refuse to start against it, and any ` +
+          'still running must be stopped',
       ],
       'the newer Waymark says what it did',
     );
@@ -129,8 +134,8 @@ forEachBackend((backend) => {
     assert.deepEqual(
       rowsBefore.slice(-2).map((r) => [r.version, r.kind]),
       [
-        [15, 'additive'],
-        [16, 'breaking'],
+        [NEWEST + 1, 'additive'],
+        [NEWEST + 2, 'breaking'],
       ],
     );
 
@@ -138,14 +143,14 @@ forEachBackend((backend) => {
     const error = await rejectsWith(openEngine(store, warnings, { workerId: 'old-release' }), 'E_SCHEMA_TOO_NEW');
     assert.equal(
       withoutSchemaName(error.message),
-      'database schema is version 16 but this Waymark knows up to 14, and newer migration 16 ' +
-        '(016_correlation_key.sql) is breaking (runs.correlation_id is renamed correlation_key): this Waymark ' +
+      `database schema is version ${NEWEST + 2} but this Waymark knows up to ${NEWEST}, and newer migration ` +
+        `${NEWEST + 2} (${CORRELATION_KEY}) is breaking (runs.correlation_id is renamed correlation_key): this Waymark ` +
         'cannot run against it. Upgrade this process to the newer Waymark; a breaking migration needs every ' +
         'process of an older Waymark stopped (finish the rollout)',
     );
     assert.deepEqual((error.details as { breaking: unknown }).breaking, {
-      version: 16,
-      name: '016_correlation_key.sql',
+      version: NEWEST + 2,
+      name: CORRELATION_KEY,
       kind: 'breaking',
     });
     assert.deepEqual(warnings, []);

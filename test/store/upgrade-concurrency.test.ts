@@ -3,7 +3,7 @@ import { fork } from 'node:child_process';
 import { test } from 'node:test';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend } from '../helpers.js';
-import { ADDITIVE_SQL, newerMigrations, query, schemaRows, target } from './upgrade-fixtures.js';
+import { ADDITIVE_SQL, NEWEST, newerFile, newerMigrations, query, schemaRows, target } from './upgrade-fixtures.js';
 
 /**
  * The schema table under processes of two releases: opened at once they apply each migration exactly once
@@ -28,7 +28,7 @@ function openInChild(location: string, folder?: string): Promise<number | null> 
 forEachBackend((backend) => {
   test('processes of two releases opening a fresh store at once apply each migration once', async () => {
     const store = backend.store();
-    const folder = newerMigrations(backend.name, { '015_notes.sql': ADDITIVE_SQL });
+    const folder = newerMigrations(backend.name, { [newerFile(1, 'notes')]: ADDITIVE_SQL });
     const codes = await Promise.all([
       openInChild(store, folder),
       openInChild(store),
@@ -39,9 +39,9 @@ forEachBackend((backend) => {
     const rows = await schemaRows(store);
     assert.deepEqual(
       rows.map((r) => r.version),
-      Array.from({ length: 15 }, (_, i) => i + 1),
+      Array.from({ length: NEWEST + 1 }, (_, i) => i + 1),
     );
-    assert.deepEqual(rows.at(-1), { version: 15, name: '015_notes.sql', kind: 'additive' });
+    assert.deepEqual(rows.at(-1), { version: NEWEST + 1, name: newerFile(1, 'notes'), kind: 'additive' });
     assert.ok(
       rows.every((r) => r.kind === 'additive' || r.kind === 'breaking'),
       'every row records its kind',
