@@ -51,7 +51,8 @@ export class TaskClient {
 
   /**
    * Hands up to `count` tasks of `taskType` to `workerId` within `limits`; they are IN_PROGRESS until reported on or
-   * timed out. (Default count: 1)
+   * timed out. The poll is recorded in the poll data (throttled) unless `record` is false (the engine's own polls).
+   * (Default count: 1)
    */
   async poll(
     taskType: string,
@@ -59,6 +60,7 @@ export class TaskClient {
     count = 1,
     limits?: PollLimits,
     domain: string | null = null,
+    record = true,
   ): Promise<Task[]> {
     this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '')
@@ -68,7 +70,7 @@ export class TaskClient {
     if (!Number.isInteger(count) || count < 0 || count > 1000)
       throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
     if (domain !== null) checkStorableText(domain, 'domain');
-    await this.notePoll(taskType, workerId, domain);
+    if (record) await this.notePoll(taskType, workerId, domain);
     const tasks = await this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits);
     const now = Date.now();
     this.telemetry.taskPolled(

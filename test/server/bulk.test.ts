@@ -63,7 +63,7 @@ test('bulk cancel: a dry run counts and samples, changing nothing; the job cance
       const action = (await engine.history(id)).find((e) => e.type === 'operator_action');
       assert.ok(action, `${id} records the action`);
       assert.deepEqual(
-        [action.data.action, action.data.actor, action.data.reason],
+        [action.data?.action, action.data?.actor, action.data?.reason],
         ['cancel', 'ops', 'cleanup after the incident'],
       );
     }
@@ -91,7 +91,7 @@ test('bulk retry-step goes to the runs needing attention; bad bulk requests are 
     const job = await finished(call, started.body.id);
     assert.deepEqual([job.total, job.done, job.failed, job.skipped], [1, 1, 0, 0]);
     const retried = (await engine.history('p1')).find((e) => e.type === 'operator_action');
-    assert.deepEqual([retried?.data.action, retried?.data.reason], ['retry_step', 'the service is back']);
+    assert.deepEqual([retried?.data?.action, retried?.data?.reason], ['retry_step', 'the service is back']);
 
     const bad = [
       { filter: {}, action: 'upgrade', reason: 'x' },
