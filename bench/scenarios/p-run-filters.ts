@@ -19,7 +19,7 @@ const workflow = defineWorkflow({ name: 'bench-p-listed', version: 1, run: async
  * waits with its last change two hours ago (stuck), the rest completed. Straight SQL: it is the data, not the engine.
  */
 const SHAPE_SQL = (now: number) => `
-  UPDATE runs SET created_at = ${now} - (CAST(substr(id, 3) AS integer) * ${Math.floor((30 * DAY_MS) / RUNS)}),
+  UPDATE runs SET created_at = ${now} - (CAST(substr(id, 3) AS bigint) * ${Math.floor((30 * DAY_MS) / RUNS)}),
     updated_at = ${now} - 7200000,
     status = CASE WHEN CAST(substr(id, 3) AS integer) % 100 = 0 THEN 'needs_attention'
                   WHEN CAST(substr(id, 3) AS integer) % 10 = 0 THEN 'waiting' ELSE 'completed' END,
