@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { compileWorkflowDef, declarativeSupport } from '../../src/declarative/compile.js';
 import { parseWorkflowDef } from '../../src/declarative/definitions.js';
@@ -230,5 +231,21 @@ test('GET /v1/versions gives each version its share of routed starts and whether
     assert.deepEqual((await call('GET', '/v1/workflows/shares/route')).body, { workflow: 'shares', route: null });
     const unknown = await call('GET', '/v1/workflows/nope/route');
     assert.deepEqual([unknown.status, unknown.body.code], [404, 'E_UNKNOWN_WORKFLOW']);
+  });
+});
+
+test('a deploy report that cannot be written does not fail the check: it is logged', async () => {
+  const file = tempDb();
+  const warnings: string[] = [];
+  const logger = { warn: (_facts: unknown, message: string) => warnings.push(message) };
+  await withApi(`sqlite:${file}`, { compile: support.compile, logger }, async ({ engine, call }) => {
+    support.bind(engine);
+    const db = new Database(file);
+    db.exec('DROP TABLE deploy_reports');
+    db.close();
+    const check = await call('POST', '/v1/deploy/check', { definitions: [example('customer_onboarding.v2.json')] });
+    assert.equal(check.status, 200, JSON.stringify(check.body));
+    assert.equal(check.body.safe, true);
+    assert.deepEqual(warnings, ['the deploy report could not be kept (the check itself succeeded)']);
   });
 });
