@@ -15,7 +15,7 @@ async function finished(call: Api['call'], id: string): Promise<any> {
   assert.fail(`bulk job ${id} did not finish`);
 }
 
-test('bulk cancel: a dry run counts and samples, changing nothing; the job cancels each run with actor and reason', async () => {
+test('bulk cancel: a dry run counts and samples, changing nothing; the job cancels with actor and reason', async () => {
   await withApi(`sqlite:${tempDb()}`, { workflows }, async ({ engine, call }) => {
     for (const id of ['h1', 'h2', 'h3']) {
       await engine.start('hold', { label: id }, { id });
@@ -76,7 +76,7 @@ test('bulk cancel: a dry run counts and samples, changing nothing; the job cance
   });
 });
 
-test('bulk retry-step goes to the runs needing attention; bad bulk requests are 400s and unknown jobs 404', async () => {
+test('bulk retry-step goes to the runs needing attention; bad requests are 400s, unknown jobs 404', async () => {
   await withApi(`sqlite:${tempDb()}`, { workflows }, async ({ engine, call }) => {
     await engine.start('fragile', undefined, { id: 'p1' });
     await runUntil(engine, 'p1', (r) => r.status === 'needs_attention');

@@ -65,7 +65,7 @@ test('GET /v1/runs filters by attention, stuckForMs and start time; bad times ar
   });
 });
 
-test('task queues: polls are kept in the store (Conductor routes and /v1/task-queues agree); throttled per worker', async () => {
+test('task queues: polls are kept in the store (Conductor and /v1 views agree), throttled per worker', async () => {
   const location = `sqlite:${tempDb()}`;
   await withApi(location, { compile: support.compile }, async ({ engine, call }) => {
     support.bind(engine);
@@ -138,7 +138,7 @@ test('task queues: polls are kept in the store (Conductor routes and /v1/task-qu
   }
 });
 
-test('deploy check and plan over HTTP are kept as reports: listed newest first with a summary, read whole', async () => {
+test('deploy checks and plans over HTTP are kept: listed newest first with a summary, read whole', async () => {
   await withApi(`sqlite:${tempDb()}`, { compile: support.compile }, async ({ engine, call }) => {
     support.bind(engine);
     await engine.definitions.register([

@@ -144,7 +144,8 @@ forEachBackend((backend) => {
     assert.equal(
       withoutSchemaName(error.message),
       `database schema is version ${NEWEST + 2} but this Waymark knows up to ${NEWEST}, and newer migration ` +
-        `${NEWEST + 2} (${CORRELATION_KEY}) is breaking (runs.correlation_id is renamed correlation_key): this Waymark ` +
+        `${NEWEST + 2} (${CORRELATION_KEY}) is breaking (runs.correlation_id is renamed correlation_key): ` +
+        'this Waymark ' +
         'cannot run against it. Upgrade this process to the newer Waymark; a breaking migration needs every ' +
         'process of an older Waymark stopped (finish the rollout)',
     );

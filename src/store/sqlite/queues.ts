@@ -10,7 +10,8 @@ export class SqliteQueues implements QueueStore {
     this.sql = {
       record: db.prepare(
         `INSERT INTO poll_data (task_type, domain, worker_id, last_poll_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (task_type, domain, worker_id) DO UPDATE SET last_poll_at = MAX(last_poll_at, excluded.last_poll_at)`,
+         ON CONFLICT (task_type, domain, worker_id)
+         DO UPDATE SET last_poll_at = MAX(last_poll_at, excluded.last_poll_at)`,
       ),
       all: db.prepare('SELECT * FROM poll_data ORDER BY task_type, domain, worker_id'),
       ofType: db.prepare('SELECT * FROM poll_data WHERE task_type = ? ORDER BY domain, worker_id'),
