@@ -110,13 +110,14 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
           'early past 4 MiB). A page that is not the last gives `next`: pass it as `cursor` for the next one.',
         tags,
         querystring: object({
-          ...runFilterProperties,
+          workflow: runFilterProperties.workflow,
           status: {
             type: 'array',
             items: runStatus,
             minItems: 1,
             description: 'one status or several, comma-separated',
           },
+          ...runFilterProperties,
           limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'most runs returned (default: 100)' },
           cursor: {
             type: 'string',
