@@ -24,6 +24,7 @@ interface ListQuery extends Omit<RunFilterInput, 'status'> {
 }
 
 const idParams = object({ id: runId }, ['id']);
+const { workflow, ...otherFilters } = runFilterProperties;
 const tags = ['runs'];
 
 /** Longest a result request waits, in ms. (Default wait: 30000) */
@@ -110,14 +111,14 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
           'early past 4 MiB). A page that is not the last gives `next`: pass it as `cursor` for the next one.',
         tags,
         querystring: object({
-          workflow: runFilterProperties.workflow,
+          workflow,
           status: {
             type: 'array',
             items: runStatus,
             minItems: 1,
             description: 'one status or several, comma-separated',
           },
-          ...runFilterProperties,
+          ...otherFilters,
           limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'most runs returned (default: 100)' },
           cursor: {
             type: 'string',
