@@ -3,7 +3,8 @@ import { checkStorableText } from './core/json.js';
 import { describeRun, type RunDescription } from './core/describe.js';
 import type { OperatorAction, Run } from './core/types.js';
 import { openStore } from './store/open.js';
-import type { PatchUsage, WorkerRecord } from './store/types.js';
+import type { DeployReportRecord, PatchUsage, Route, WorkerRecord } from './store/types.js';
+import { keepDeployReport, type DeployReportOrigin } from './versions/deploy-reports.js';
 import { summariseVersions, type VersionSummary } from './versions/accounting.js';
 import { loadRollouts, startRollout, type Rollout, type RolloutKind, type RolloutOptions } from './versions/rollout.js';
 import { applyRolloutAction, evaluateRollout, type RolloutAction, type RolloutPort } from './versions/rollout-steps.js';
@@ -50,6 +51,17 @@ import type { TracingOption } from './observability/tracing-setup.js';
 import type { Telemetry } from './runtime/telemetry.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
+
+/** A run page query as the engine takes it: `stuckForMs` becomes the store's `updatedBefore` by the engine's clock. */
+export interface RunListQuery extends RunPageQuery {
+  /** Only in-flight runs with no change (updatedAt) for at least this many ms. (Default: all) */
+  stuckForMs?: number;
+}
+
+/** A deploy check's options, and where to keep its report: `keep` stores it with its origin. (Default: not kept) */
+export interface DeployReportOptions extends DeployCheckOptions {
+  keep?: DeployReportOrigin;
+}
 
 /** How an engine runs: where its store is, the kernel's options and the versions layer's. */
 export interface EngineOptions extends KernelOptions {
@@ -170,9 +182,15 @@ export class Engine {
     return this.kernel.listRuns(filter);
   }
 
-  /** A page of run summaries, most recent first: no inputs or outputs unless included; `next` continues it. */
-  pageRuns(query?: RunPageQuery): Promise<RunPage> {
-    return this.kernel.pageRuns(query);
+  /**
+   * A page of run summaries, most recent first: no inputs or outputs unless included; `next` continues it.
+   * `stuckForMs`: only in-flight runs with no change for that long (by this engine's clock).
+   */
+  pageRuns(query: RunListQuery = {}): Promise<RunPage> {
+    const { stuckForMs, ...rest } = query;
+    if (stuckForMs === undefined) return this.kernel.pageRuns(rest);
+    const updatedBefore = Math.min(rest.updatedBefore ?? Infinity, Date.now() - stuckForMs);
+    return this.kernel.pageRuns({ ...rest, updatedBefore });
   }
 
   /** The run's history, oldest event first. */
@@ -256,6 +274,16 @@ export class Engine {
    */
   resume(runId: string, options?: OperatorOptions): Promise<OperatorResult> {
     return this.operate(runId, 'resume', options);
+  }
+
+  /** A workflow's canary route, or null when it has none; E_UNKNOWN_WORKFLOW when no version of it is registered. */
+  async route(workflow: string): Promise<Route | null> {
+    const [versions, routes] = await Promise.all([this.store.listWorkflowVersions(), this.store.listRoutes()]);
+    if (!versions.some((v) => v.workflow === workflow))
+      throw new WaymarkError('E_UNKNOWN_WORKFLOW', `workflow '${workflow}' is not registered`, {
+        details: { workflow },
+      });
+    return routes.find((r) => r.workflow === workflow) ?? null;
   }
 
   /** Stops routed starts to a version; its runs go on. Pinned starts need `force`. */
@@ -409,16 +437,34 @@ export class Engine {
    * Before a deploy: replays every in-flight run (and a sample of completed ones) of each changed workflow
    * against its candidate code, executing nothing; per-run verdicts, a change classification, and `safe`.
    */
-  async deployCheck(candidates: WorkflowDefinition[], options?: DeployCheckOptions): Promise<DeployCheckReport> {
-    return deployCheck(this.store, candidates, options);
+  async deployCheck(candidates: WorkflowDefinition[], options?: DeployReportOptions): Promise<DeployCheckReport> {
+    const { keep, ...checked } = options ?? {};
+    const report = await deployCheck(this.store, candidates, checked);
+    if (keep) await keepDeployReport(this.store, 'check', report, keep, (m, f) => this.warn(m, f));
+    return report;
   }
 
   /**
    * The deploy check as a runbook: patch gates for divergences, per-version upgrade/migrate/drain with ETA, rollout,
    * canary, rollback.
    */
-  async deployPlan(candidates: WorkflowDefinition[], options?: DeployCheckOptions): Promise<DeployPlan> {
-    return deployPlan(this.store, this.registry, candidates, options);
+  async deployPlan(candidates: WorkflowDefinition[], options?: DeployReportOptions): Promise<DeployPlan> {
+    const { keep, ...checked } = options ?? {};
+    const plan = await deployPlan(this.store, this.registry, candidates, checked);
+    if (keep) await keepDeployReport(this.store, 'plan', plan, keep, (m, f) => this.warn(m, f));
+    return plan;
+  }
+
+  /** The kept deploy checks and plans, newest first, without their full reports. (Default limit: 50) */
+  deployReports(limit = 50): Promise<Omit<DeployReportRecord, 'report'>[]> {
+    return this.store.deployReports.list(limit);
+  }
+
+  /** One kept deploy check or plan with its full report; E_NOT_FOUND when there is none of that id. */
+  async deployReport(id: number): Promise<DeployReportRecord> {
+    const found = Number.isSafeInteger(id) ? await this.store.deployReports.get(id) : undefined;
+    if (!found) throw new WaymarkError('E_REPORT_NOT_FOUND', `there is no deploy report ${id}`, { details: { id } });
+    return found;
   }
 
   /** Deletes a finished run with its history and tasks (retention); E_RUN_STATE while it is not finished. */

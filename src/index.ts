@@ -11,7 +11,14 @@ export type {
   LockOptions,
 } from './runtime/workflow.js';
 export { Engine } from './engine.js';
-export type { EngineOptions, StartOptions, StartResult, RunChange } from './engine.js';
+export type {
+  EngineOptions,
+  StartOptions,
+  StartResult,
+  RunChange,
+  RunListQuery,
+  DeployReportOptions,
+} from './engine.js';
 export { WaymarkError, NonRetryableError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export type {
@@ -32,7 +39,16 @@ export type {
 } from './core/types.js';
 export type { RunDescription, EffectSummary } from './core/describe.js';
 export type { OperatorOptions, OperatorResult, SkipStepOptions } from './runtime/operator.js';
-export type { RunFilter, RunPage, RunPageQuery, RunSummary, WorkerRecord } from './store/types.js';
+export type {
+  DeployReportRecord,
+  PollRecord,
+  QueueDepth,
+  RunFilter,
+  RunPage,
+  RunPageQuery,
+  RunSummary,
+  WorkerRecord,
+} from './store/types.js';
 export type { VersionSummary } from './versions/accounting.js';
 export type { UpgradeOptions, UpgradeResult, MigrateAllOptions, MigrateAllReport } from './versions/lifecycle.js';
 export { defineMigration } from './core/migration.js';

@@ -28,6 +28,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   D: { name: 'crash-recovery', load: async () => (await import('./d-recovery.js')).scenarioD },
   H: { name: 'deploy-check', load: async () => (await import('./h-deploy-check.js')).scenarioH },
   T: { name: 'remote-tasks', load: async () => (await import('./t-tasks.js')).scenarioT },
+  P: { name: 'run-list-filters', load: async () => (await import('./p-run-filters.js')).scenarioP },
   L: { name: 'long-polls', load: async () => (await import('./l-long-polls.js')).scenarioL },
   E: {
     name: 'scale-out',

@@ -60,6 +60,8 @@ export const ERRORS = {
     meaning: 'no task (or task definition) has that id or name',
   },
   E_KEY_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no API key has that key id' },
+  E_REPORT_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no kept deploy report has that id' },
+  E_JOB_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'this server has no bulk job of that id' },
   E_STORE_NOT_FOUND: {
     kind: 'not_found',
     retryable: false,

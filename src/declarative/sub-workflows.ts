@@ -59,7 +59,9 @@ export class SubWorkflowRunner {
   }
 
   private async tick(): Promise<void> {
-    for (const task of await this.engine.tasks.poll(SUB_WORKFLOW_TASK, `${this.engine.workerId}:sub-workflows`, 50)) {
+    const poller = `${this.engine.workerId}:sub-workflows`;
+    // The engine's own poll: not a worker's, so not recorded in the poll data.
+    for (const task of await this.engine.tasks.poll(SUB_WORKFLOW_TASK, poller, 50, undefined, undefined, false)) {
       const request = task.input as unknown as SubWorkflowRequest;
       const id = childRunId(task.runId, task.refName);
       const depth = (await subWorkflowDepth(this.engine, task.runId, this.maxDepth)) + 1;

@@ -108,6 +108,7 @@ export class Kernel {
       (task) => this.reported(task),
       () => this.assertOpen(),
       telemetry,
+      (message, facts) => this.warn(message, facts),
     );
     this.definitions = new Definitions(store, registry, options.compile, (message, facts) => this.warn(message, facts));
     this.commits = new Batcher(async (batch) => {

@@ -4,7 +4,8 @@ import { checkStorableText, roundTrip } from '../core/json.js';
 import { storableText, unstorableReason } from '../core/text.js';
 import type { PollLimits, Task, TaskResult, TaskSearch } from '../core/tasks.js';
 import type { Json } from '../core/types.js';
-import type { Store } from '../store/types.js';
+import type { PollRecord, QueueDepth, Store } from '../store/types.js';
+import { PollNotes } from './poll-notes.js';
 import { NO_TELEMETRY, type SpanAttributes, type Telemetry } from './telemetry.js';
 
 /** Task statuses a span shows as an error. */
@@ -22,13 +23,45 @@ export class TaskClient {
     private readonly assertOpen: () => void,
     /** Where polls are counted and polls and reports traced. (Default: nowhere) */
     private readonly telemetry: Telemetry = NO_TELEMETRY,
-  ) {}
+    /** Where a poll that could not be recorded is told. (Default: nowhere) */
+    warn?: (message: string, facts: Record<string, unknown>) => void,
+  ) {
+    this.polls = new PollNotes(store, warn);
+  }
+
+  private readonly polls: PollNotes;
+
+  /**
+   * Records that `workerId` polled for `taskType` (in `domain`), throttled per worker (see PollNotes); polls record
+   * themselves, a long poll records itself with this when it begins to wait.
+   */
+  notePoll(taskType: string, workerId: string, domain: string | null = null): Promise<void> {
+    return this.polls.note(taskType, workerId || 'anonymous', domain);
+  }
+
+  /** The last polls of one task type, or of all. */
+  pollData(taskType?: string): Promise<PollRecord[]> {
+    return this.store.queues.pollData(taskType);
+  }
+
+  /** Per task type with open tasks: SCHEDULED (depth), IN_PROGRESS, and since when the oldest visible one waits. */
+  depths(): Promise<QueueDepth[]> {
+    return this.store.queues.depths();
+  }
 
   /**
    * Hands up to `count` tasks of `taskType` and `domain` to `workerId` within `limits`; they are IN_PROGRESS until
-   * reported on or timed out. (Default count: 1; domain: none, i.e. tasks routed to no domain)
+   * reported on or timed out. The poll is recorded in the poll data (throttled) unless `record` is false (the engine's
+   * own polls). (Default count: 1; domain: none, i.e. tasks routed to no domain)
    */
-  async poll(taskType: string, workerId: string, count = 1, limits?: PollLimits, domain?: string): Promise<Task[]> {
+  async poll(
+    taskType: string,
+    workerId: string,
+    count = 1,
+    limits?: PollLimits,
+    domain?: string,
+    record = true,
+  ): Promise<Task[]> {
     this.assertOpen();
     if (typeof taskType !== 'string' || taskType === '')
       throw new WaymarkError('E_INVALID_INPUT', 'task type must be a non-empty string');
@@ -37,6 +70,7 @@ export class TaskClient {
     if (!Number.isInteger(count) || count < 0 || count > 1000)
       throw new WaymarkError('E_INVALID_INPUT', `count must be an integer from 0 to 1000, got ${String(count)}`);
     if (domain !== undefined) checkStorableText(domain, 'domain');
+    if (record) await this.notePoll(taskType, workerId, domain ?? null);
     const tasks = await this.store.tasks.poll(taskType, workerId || 'anonymous', count, limits, domain || undefined);
     const now = Date.now();
     this.telemetry.taskPolled(

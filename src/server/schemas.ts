@@ -251,8 +251,21 @@ export const components = {
       drainEta: dateTime,
       servedBy: { type: 'array', items: { type: 'string' } },
       stranded: { type: 'integer' },
+      routeShare: { type: 'number', description: "percent (0..100) of its workflow's routed starts it takes now" },
+      safeToRetire: { type: 'boolean', description: 'draining with nothing in flight' },
     },
-    ['workflow', 'version', 'fingerprint', 'status', 'runs', 'inFlight', 'servedBy', 'stranded'],
+    [
+      'workflow',
+      'version',
+      'fingerprint',
+      'status',
+      'runs',
+      'inFlight',
+      'servedBy',
+      'stranded',
+      'routeShare',
+      'safeToRetire',
+    ],
   ),
   VersionState: loose(
     {

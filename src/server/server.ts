@@ -28,6 +28,10 @@ import { components } from './schemas.js';
 import { Authenticator, type AuthOptions } from './auth/authenticator.js';
 import { installGuard } from './auth/guard.js';
 import { auditRoutes } from './routes/audit.js';
+import { bulkRoutes } from './routes/bulk.js';
+import { whoamiRoutes } from './routes/whoami.js';
+import { taskQueueRoutes } from './routes/task-queues.js';
+import { deployReportRoutes } from './routes/deploy-reports.js';
 import { WaymarkError } from '../core/errors.js';
 
 export interface ServerOptions {
@@ -157,6 +161,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     }),
   );
   app.register(runRoutes, context);
+  app.register(bulkRoutes, context);
+  app.register(whoamiRoutes, context);
+  app.register(taskQueueRoutes, context);
+  app.register(deployReportRoutes, context);
   app.register(runActionRoutes, context);
   app.register(versionRoutes, context);
   app.register(rolloutRoutes, context);

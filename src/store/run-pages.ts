@@ -1,4 +1,5 @@
 import { WaymarkError } from '../core/errors.js';
+import { isTerminal, RUN_STATUSES } from '../core/types.js';
 import type { RunPageQuery } from './types.js';
 
 /**
@@ -6,6 +7,14 @@ import type { RunPageQuery } from './types.js';
  * free-text words: reading them would cost too much. (Default: 65536)
  */
 export const MAX_SEARCHED_BYTES = 65_536;
+
+/** The SQL condition of a run that needs an operator (both dialects; the same as the runs_needing_attention index). */
+export const NEEDS_ATTENTION = "status = 'needs_attention' OR attention IS NOT NULL";
+
+/** The in-flight statuses as an SQL list: every status but the terminal ones. */
+export const IN_FLIGHT = RUN_STATUSES.filter((s) => !isTerminal(s))
+  .map((s) => `'${s}'`)
+  .join(', ');
 
 /** Bytes of included inputs and outputs after which a page ends early. (Default: 4 MiB) */
 export const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;

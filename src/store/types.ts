@@ -204,6 +204,14 @@ export interface RunSummary extends Omit<Run, 'input' | 'output'> {
 
 /** A page of the run list, most recent first. */
 export interface RunPageQuery extends RunFilter {
+  /** Only runs that need an operator: status needs_attention, or `attention` set. (Default: all) */
+  attention?: boolean;
+  /** Only in-flight runs whose last change (updatedAt) is older than this epoch ms: stuck ones. (Default: all) */
+  updatedBefore?: number;
+  /** Only runs started at or after this epoch ms. (Default: all) */
+  startedAfter?: number;
+  /** Only runs started before this epoch ms. (Default: all) */
+  startedBefore?: number;
   /** Continue after this point: a previous page's `next`. (Default: from the most recent run) */
   cursor?: string;
   /** Also give each run's input and/or output. (Default: neither) */
@@ -364,6 +372,58 @@ export interface AuditLog {
   list(limit: number): Promise<AuditEntry[]>;
 }
 
+/** When a worker last polled for a task type (in a domain). */
+export interface PollRecord {
+  taskType: string;
+  /** The domain the worker polled in; null: none (Conductor's DEFAULT). */
+  domain: string | null;
+  workerId: string;
+  lastPollAt: number;
+}
+
+/** The open tasks of one type: SCHEDULED ones (depth) and IN_PROGRESS ones. */
+export interface QueueDepth {
+  taskType: string;
+  /** SCHEDULED tasks (visible or not yet). */
+  depth: number;
+  inProgress: number;
+  /** Epoch ms since which the oldest visible SCHEDULED task waits (null: none is visible yet). */
+  oldestVisibleAt: number | null;
+}
+
+/** Task queues as operators look at them: who polls, and what waits. */
+export interface QueueStore {
+  /** Inserts or moves on the last poll time of (taskType, domain, workerId). */
+  recordPoll(poll: PollRecord): Promise<void>;
+  /** Last polls, of one task type or of all, by task type, domain and worker. */
+  pollData(taskType?: string): Promise<PollRecord[]>;
+  /** Per task type with open (SCHEDULED or IN_PROGRESS) tasks, by task type. */
+  depths(): Promise<QueueDepth[]>;
+}
+
+/** A deploy check or plan as it was answered, kept for later reading. */
+export interface DeployReportRecord {
+  id: number;
+  kind: 'check' | 'plan';
+  createdAt: Date;
+  source: 'http' | 'cli';
+  /** Who asked for it; null when nobody is known (a server without auth and no actor given). */
+  actor: string | null;
+  summary: Json;
+  report: Json;
+}
+
+export type NewDeployReport = Omit<DeployReportRecord, 'id' | 'createdAt'>;
+
+/** Deploy reports: append-only. */
+export interface DeployReportStore {
+  /** Stores a report; returns it with its id and time. */
+  add(report: NewDeployReport): Promise<DeployReportRecord>;
+  /** The newest `limit`, newest first, without their full reports. */
+  list(limit: number): Promise<Omit<DeployReportRecord, 'report'>[]>;
+  get(id: number): Promise<DeployReportRecord | undefined>;
+}
+
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -373,6 +433,8 @@ export interface Store {
   readonly definitions: DefinitionStore;
   readonly keys: KeyStore;
   readonly audit: AuditLog;
+  readonly queues: QueueStore;
+  readonly deployReports: DeployReportStore;
   /**
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.

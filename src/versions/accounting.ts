@@ -1,5 +1,5 @@
 import { isTerminal, type RunStatus } from '../core/types.js';
-import type { Store, VersionStatus, WorkerRecord } from '../store/types.js';
+import type { Route, Store, VersionStatus, WorkerRecord, WorkflowVersionRecord } from '../store/types.js';
 
 /** One workflow version as operators see it: its runs by status and by where they wait, and who serves it. */
 export interface VersionSummary {
@@ -28,16 +28,22 @@ export interface VersionSummary {
   servedBy: string[];
   /** In-flight runs that no live worker serves: they wait, unmoved, for a worker that does. */
   stranded: number;
+  /** The percent (0..100) of its workflow's routed (unpinned) starts this version takes now. */
+  routeShare: number;
+  /** Draining with nothing in flight: retiring it strands nothing. */
+  safeToRetire: boolean;
 }
 
 /** Summarises every registered version from the store: exact counts, where runs wait, live workers. */
 export async function summariseVersions(store: Store): Promise<VersionSummary[]> {
-  const [versions, counts, groups, workers] = await Promise.all([
+  const [versions, counts, groups, workers, routes] = await Promise.all([
     store.listWorkflowVersions(),
     store.countRuns(),
     store.inFlightGroups(),
     store.liveWorkers(),
+    store.listRoutes(),
   ]);
+  const shares = routeShares(versions, routes);
   return versions.map((v) => {
     const runs: Partial<Record<RunStatus, number>> = {};
     let inFlight = 0;
@@ -67,8 +73,38 @@ export async function summariseVersions(store: Store): Promise<VersionSummary[]>
       drainEta: v.status !== 'draining' || unscheduled ? undefined : new Date(Math.max(Date.now(), ...latest)),
       servedBy,
       stranded: servedBy.length === 0 ? inFlight : 0,
+      routeShare: shares.get(`${v.workflow}@${v.version}`) ?? 0,
+      safeToRetire: v.status === 'draining' && inFlight === 0,
     };
   });
+}
+
+/**
+ * Each version's share of its workflow's routed starts ('workflow@version' -> percent), as chooseVersion splits
+ * them: a route whose current version is active splits between it and its candidate (when active); otherwise
+ * the highest active version takes them all.
+ */
+export function routeShares(versions: readonly WorkflowVersionRecord[], routes: readonly Route[]): Map<string, number> {
+  const shares = new Map<string, number>();
+  const byWorkflow = new Map<string, Map<number, VersionStatus>>();
+  for (const v of versions) {
+    const statuses = byWorkflow.get(v.workflow) ?? new Map<number, VersionStatus>();
+    statuses.set(v.version, v.status);
+    byWorkflow.set(v.workflow, statuses);
+  }
+  for (const [workflow, statuses] of byWorkflow) {
+    const route = routes.find((r) => r.workflow === workflow);
+    if (route && statuses.get(route.current) === 'active') {
+      const candidate = statuses.get(route.candidate) === 'active' && route.candidate !== route.current;
+      const percent = candidate ? route.percent : 0;
+      shares.set(`${workflow}@${route.current}`, 100 - percent);
+      if (candidate) shares.set(`${workflow}@${route.candidate}`, percent);
+      continue;
+    }
+    const active = [...statuses].filter(([, status]) => status === 'active').map(([version]) => version);
+    if (active.length > 0) shares.set(`${workflow}@${Math.max(...active)}`, 100);
+  }
+  return shares;
 }
 
 function serves(worker: WorkerRecord, workflow: string, version: number): boolean {

@@ -49,6 +49,17 @@ test(
 
       const versions = (await worker.versions()).filter((v) => v.workflow === 'versioned-order').map((v) => v.version);
       assert.deepEqual(versions, [1], 'a check registers no candidate version');
+      const kept = await worker.deployReports();
+      assert.deepEqual(
+        kept.map((r) => [r.kind, r.source, (r.summary as { safe: boolean }).safe]),
+        [
+          ['check', 'cli', false],
+          ['check', 'cli', true],
+        ],
+        'each CLI check is kept as a deploy report, newest first',
+      );
+      assert.equal(typeof kept[0]!.actor, 'string');
+      assert.deepEqual((await worker.deployReport(kept[0]!.id)).report, JSON.parse(JSON.stringify(report)));
       const bad = await cli([
         'deploy',
         'check',

@@ -52,6 +52,14 @@ const ROUTES = [
   'post /v1/deploy/plan',
   'post /v1/migrate',
   'get /v1/events',
+  'post /v1/runs/bulk',
+  'get /v1/runs/bulk',
+  'get /v1/runs/bulk/{id}',
+  'get /v1/whoami',
+  'get /v1/task-queues',
+  'get /v1/deploy/reports',
+  'get /v1/deploy/reports/{id}',
+  'get /v1/workflows/{name}/route',
 ];
 
 test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summaries and schemas', async () => {
@@ -110,7 +118,19 @@ test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summarie
     assert.ok(doc.paths['/v1/events'].get.responses['200'].content['text/event-stream']);
     assert.deepEqual(
       doc.paths['/v1/runs'].get.parameters.map((p: Schema) => p.name),
-      ['workflow', 'status', 'version', 'correlationId', 'limit', 'cursor', 'include'],
+      [
+        'workflow',
+        'status',
+        'version',
+        'correlationId',
+        'attention',
+        'stuckForMs',
+        'startedAfter',
+        'startedBefore',
+        'limit',
+        'cursor',
+        'include',
+      ],
     );
 
     const dangling = refsIn(doc).filter((ref) => resolve(doc, ref) === undefined);

@@ -1,7 +1,7 @@
 /**
- * Every method of the Store interface (and of its `tasks`, `definitions`, `keys` and `audit`) is called by the
- * conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case that runs it on
- * every store.
+ * Every method of the Store interface (and of its `tasks`, `definitions`, `keys`, `audit`, `queues`, `deployReports`)
+ * is called by the conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case
+ * that runs it on every store.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,13 +24,15 @@ const suite = readdirSync(STORE_DIR)
   .map((file) => readFileSync(new URL(file, STORE_DIR), 'utf8'))
   .join('\n');
 
-test('the conformance suite calls every method of Store and of its tasks, definitions, keys and audit', () => {
+test('the conformance suite calls every method of Store and of its sub-stores', () => {
   const calls = [
     ...methodsOf('Store').map((m) => `.${m}(`),
     ...methodsOf('TaskQueue').map((m) => `.tasks.${m}(`),
     ...methodsOf('DefinitionStore').map((m) => `.definitions.${m}(`),
     ...methodsOf('KeyStore').map((m) => `.keys.${m}(`),
     ...methodsOf('AuditLog').map((m) => `.audit.${m}(`),
+    ...methodsOf('QueueStore').map((m) => `.queues.${m}(`),
+    ...methodsOf('DeployReportStore').map((m) => `.deployReports.${m}(`),
   ];
   for (const known of [
     '.registerWorkflowVersions(',

@@ -7,7 +7,10 @@ import { checkNewerMigrations, readMigrationFiles } from '../../src/store/migrat
 import { postgresMigrations } from '../../src/store/postgres/migrate.js';
 import { sqliteMigrations } from '../../src/store/sqlite/migrate.js';
 import { tempDir } from '../helpers.js';
-import { ADDITIVE_SQL, newerMigrations } from './upgrade-fixtures.js';
+import { ADDITIVE_SQL, NEWEST, newerFile, newerMigrations } from './upgrade-fixtures.js';
+
+/** A migration file one number after this build's newest. */
+const NOTE = newerFile(1, 'note');
 
 /** Every migration file says whether code built before it keeps working after it; the migrator insists. */
 
@@ -17,14 +20,11 @@ const breaking = (files: { version: number; kind: string }[]) =>
 test('each shipped migration has its kind; breaking: the first schema, epochs, a rename, task JSON as text', () => {
   const sqlite = sqliteMigrations();
   const postgres = postgresMigrations();
-  // 017 (task domains) is numbered after 015 and 016, which another change adds.
+  assert.equal(sqlite.length, NEWEST);
+  assert.equal(postgres.length, NEWEST);
   assert.deepEqual(
     sqlite.map((m) => m.version),
-    [...Array.from({ length: 14 }, (_, i) => i + 1), 17],
-  );
-  assert.deepEqual(
-    postgres.map((m) => m.version),
-    [...Array.from({ length: 14 }, (_, i) => i + 1), 17],
+    Array.from({ length: NEWEST }, (_, i) => i + 1),
   );
   assert.deepEqual(breaking(sqlite), [1, 5, 8]);
   assert.deepEqual(breaking(postgres), [1, 4, 7, 12]);
@@ -47,21 +47,21 @@ test('a migration file without a valid kind header on its first line is refused 
     'additive with words after it': '-- waymark: additive — mostly\nALTER TABLE runs ADD COLUMN note text;\n',
   };
   for (const [what, sql] of Object.entries(cases)) {
-    const folder = newerMigrations('sqlite', { '018_note.sql': sql });
+    const folder = newerMigrations('sqlite', { [NOTE]: sql });
     assert.throws(
       () => readMigrationFiles(folder),
       (e: unknown) =>
         e instanceof WaymarkError &&
         e.code === 'E_STORE' &&
         e.message ===
-          'migration file 018_note.sql has no valid kind header: ' +
+          `migration file ${NOTE} has no valid kind header: ` +
             "its first line must be '-- waymark: additive' or '-- waymark: breaking — <why>'",
       what,
     );
   }
-  const crlf = newerMigrations('sqlite', { '018_note.sql': ADDITIVE_SQL.replace(/\n/g, '\r\n') });
+  const crlf = newerMigrations('sqlite', { [NOTE]: ADDITIVE_SQL.replace(/\n/g, '\r\n') });
   assert.equal(readMigrationFiles(crlf).at(-1)!.kind, 'additive', 'a CRLF line end is fine');
-  const hyphen = newerMigrations('postgres', { '018_note.sql': '-- waymark: breaking - drops epoch\nSELECT 1;\n' });
+  const hyphen = newerMigrations('postgres', { [NOTE]: '-- waymark: breaking - drops epoch\nSELECT 1;\n' });
   assert.equal(readMigrationFiles(hyphen).at(-1)!.reason, 'drops epoch');
 });
 

@@ -6,16 +6,16 @@ import {
   ADDITIVE_SQL,
   BREAKING_SQL,
   migrateAsNewer,
+  NEWEST,
+  newerFile,
   newerMigrations,
   query,
   schemaRows,
   schemaShape,
-  migrationName,
-  shippedVersions,
 } from './upgrade-fixtures.js';
 
 /**
- * Rolling upgrades of Waymark itself: a newer Waymark (this build's migrations plus a next one) migrates the store
+ * Rolling upgrades of Waymark itself: a newer Waymark (this build's migrations plus the next one) migrates the store
  * while engines of this build share it. After an additive one they keep executing runs, with one warning;
  * after a breaking one an engine of this build refuses to open and changes nothing.
  */
@@ -29,6 +29,9 @@ const greet = defineWorkflow({
     return { loud };
   },
 });
+
+const NOTES = newerFile(1, 'notes');
+const CORRELATION_KEY = newerFile(2, 'correlation_key');
 
 /** An engine of this build (its migrations end at NEWEST) whose warnings are collected in `warnings`. */
 async function openEngine(store: string, warnings: string[], options: Partial<EngineOptions> = {}): Promise<Engine> {
@@ -72,10 +75,6 @@ async function runToCompletion(engine: Engine, id: string): Promise<void> {
 const withoutSchemaName = (message: string) => message.replace(/^database schema '[a-z0-9_]+'/, 'database schema');
 
 forEachBackend((backend) => {
-  const SHIPPED = shippedVersions(backend.name);
-  const NEWEST = SHIPPED.at(-1)!;
-  const NOTES = migrationName(NEWEST + 1, 'notes');
-  const KEY = migrationName(NEWEST + 2, 'correlation_key');
   test('additive newer migration: running engines of this build go on, restarted ones warn once', async () => {
     const store = backend.store();
     const oldWarnings: string[] = [];
@@ -107,7 +106,7 @@ forEachBackend((backend) => {
     }
     assert.deepEqual(
       (await schemaRows(store)).map((r) => r.version),
-      [...SHIPPED, NEWEST + 1],
+      Array.from({ length: NEWEST + 1 }, (_, i) => i + 1),
       'the older engines applied nothing and removed nothing',
     );
     assert.deepEqual(await query(store, 'SELECT CAST(COUNT(*) AS integer) AS n FROM run_labels'), [{ n: 0 }]);
@@ -118,15 +117,14 @@ forEachBackend((backend) => {
     await (await openEngine(store, [])).close();
     const folder = newerMigrations(backend.name, {
       [NOTES]: ADDITIVE_SQL,
-      [KEY]: BREAKING_SQL,
+      [CORRELATION_KEY]: BREAKING_SQL,
     });
     assert.deepEqual(
       (await migrateAsNewer(store, folder)).map((w) => w.message),
       [
-        `applied breaking migration ${KEY} (runs.correlation_id is renamed correlation_key) ` +
-          `over schema version ${NEWEST}: processes` +
-          ' of an older Waymark refuse to start against it, and any still ' +
-          'running must be stopped',
+        `applied breaking migration ${CORRELATION_KEY} (runs.correlation_id is renamed correlation_key) ` +
+          `over schema version ${NEWEST}: processes of an older Waymark refuse to start against it, and any ` +
+          'still running must be stopped',
       ],
       'the newer Waymark says what it did',
     );
@@ -146,14 +144,14 @@ forEachBackend((backend) => {
     assert.equal(
       withoutSchemaName(error.message),
       `database schema is version ${NEWEST + 2} but this Waymark knows up to ${NEWEST}, and newer migration ` +
-        `${NEWEST + 2} (${KEY}) is breaking` +
-        ' (runs.correlation_id is renamed correlation_key): this Waymark ' +
+        `${NEWEST + 2} (${CORRELATION_KEY}) is breaking (runs.correlation_id is renamed correlation_key): ` +
+        'this Waymark ' +
         'cannot run against it. Upgrade this process to the newer Waymark; a breaking migration needs every ' +
         'process of an older Waymark stopped (finish the rollout)',
     );
     assert.deepEqual((error.details as { breaking: unknown }).breaking, {
       version: NEWEST + 2,
-      name: KEY,
+      name: CORRELATION_KEY,
       kind: 'breaking',
     });
     assert.deepEqual(warnings, []);

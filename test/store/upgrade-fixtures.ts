@@ -8,6 +8,14 @@ import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { migrateSqlite } from '../../src/store/sqlite/migrate.js';
 import { TEST_PG_URL, tempDir, type Backend } from '../helpers.js';
 
+/** The newest migration number this build ships (both dialects ship the same count). */
+export const NEWEST = readMigrationFiles(
+  fileURLToPath(new URL('../../src/store/sqlite/migrations/', import.meta.url)),
+).at(-1)!.version;
+
+/** The file name of the migration `ahead` numbers after this build's newest: `<NNN>_<name>.sql`. */
+export const newerFile = (ahead: number, name: string) => `${String(NEWEST + ahead).padStart(3, '0')}_${name}.sql`;
+
 /** Adds a nullable column to each table this build reads rows of, and a table it does not know. */
 export const ADDITIVE_SQL = `-- waymark: additive
 -- A later release's notes on everything, and run labels.

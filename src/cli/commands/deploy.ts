@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { DeployCheckReport, DeployPlan, WorkflowCheck } from '../../index.js';
 import { planText } from '../../versions/deploy-plan.js';
@@ -60,6 +61,8 @@ export function deployCommand(program: Command): void {
           sampleCompleted,
           migrations: module.migrations,
           compareSources: compareConductorSources,
+          // Kept in the store as a deploy report (GET /v1/deploy/reports); a failing write only warns.
+          keep: { source: 'cli' as const, actor: cliActor() },
         };
         // The candidates are not registered: a changed version must not be recorded by a check.
         const result = await withEngine<DeployCheckReport | DeployPlan>(flags, {}, (engine) =>
@@ -80,6 +83,15 @@ export function deployCommand(program: Command): void {
       'rollout steps, canary and rollback; exit 1 when not safe',
     (plan, json) => (json ? printJson(plan) : process.stdout.write(`${planText(plan as DeployPlan)}\n`)),
   );
+}
+
+/** Who runs the CLI, as deploy reports record it: the OS user. */
+function cliActor(): string | null {
+  try {
+    return userInfo().username || null;
+  } catch {
+    return null;
+  }
 }
 
 function reportText(report: DeployCheckReport): string {

@@ -72,7 +72,7 @@ export class PollHub {
    * Up to `count` tasks of `taskType` for `workerId`, waiting up to `timeoutMs`
    * for the first; [] at the timeout, when `stop` aborts, or once the hub closes.
    */
-  wait(
+  async wait(
     taskType: string,
     workerId: string,
     count: number,
@@ -80,8 +80,10 @@ export class PollHub {
     stop: AbortSignal,
     domain?: string,
   ): Promise<Task[]> {
-    if (this.closed || stop.aborted) return Promise.resolve([]); // nobody would receive them: leave them queued
+    if (this.closed || stop.aborted) return []; // nobody would receive them: leave them queued
     if (timeoutMs <= 0) return pollLimited(this.engine, taskType, workerId, count, domain);
+    // A waiting poll may never reach the store (another waiter's poll finds the queue empty): it is recorded now.
+    if (!SYSTEM_TASK_TYPES.includes(taskType)) await this.engine.tasks.notePoll(taskType, workerId, domain ?? null);
     const queue = this.queueOf(taskType, domain);
     return new Promise<Task[]>((resolve, reject) => {
       const waiter: Waiter = {

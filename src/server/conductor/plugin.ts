@@ -12,6 +12,7 @@ import { metadataRoutes } from './metadata-routes.js';
 import { signalRoutes } from './signal-routes.js';
 import { taskRoutes } from './tasks-routes.js';
 import { workflowTestRoute } from './test-route.js';
+import { queueRoutes } from './queue-routes.js';
 import { workflowRoutes } from './workflow-routes.js';
 import { tokenRoute } from '../auth/token-route.js';
 
@@ -30,6 +31,7 @@ export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   const hub = new PollHub(engine);
   if (closing.aborted) hub.close();
   else closing.addEventListener('abort', () => hub.close(), { once: true });
+  queueRoutes(app, engine); // before taskRoutes: its static /tasks/queue/* paths are Conductor's queue views
   taskRoutes(app, engine, hub);
   signalRoutes(app, context);
   workflowRoutes(app, context);

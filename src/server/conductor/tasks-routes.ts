@@ -38,13 +38,14 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
       const timeout = Math.min(MAX_POLL_WAIT_MS, integer(request.query, 'timeout', { min: 0, fallback: 100 }));
       const gone = untilGone(reply);
       try {
+        const { tasktype } = request.params;
         const tasks = await hub.wait(
-          request.params.tasktype,
+          tasktype,
           workerOf(request.query),
           count,
           timeout,
           gone.signal,
-          text(request.query, 'domain'),
+          domainOf(request.query),
         );
         return sendJson(
           reply,
@@ -61,7 +62,7 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     forWorkers,
     async (request, reply) => {
       const { tasktype } = request.params;
-      const [task] = await pollLimited(engine, tasktype, workerOf(request.query), 1, text(request.query, 'domain'));
+      const [task] = await pollLimited(engine, tasktype, workerOf(request.query), 1, domainOf(request.query));
       return task ? sendJson(reply, taskJson(task)) : sendNoContent(reply);
     },
   );
@@ -129,6 +130,10 @@ export function taskRoutes(app: FastifyInstance, engine: Engine, hub: PollHub): 
     return sendEmpty(reply);
   });
 }
+
+/** The domain a worker polls in (kept in the poll data); null when none or empty. */
+/** The domain a poll asks for (`?domain=`); absent or empty: tasks routed to no domain. */
+const domainOf = (query: Query) => text(query, 'domain') || undefined;
 
 /** The worker's id from `workerid` (Conductor's spelling) or `workerId`. */
 const workerOf = (query: Query) => text(query, 'workerid', 'workerId') ?? '';

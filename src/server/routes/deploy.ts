@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { actingAs } from '../auth/guard.js';
 import {
   compareConductorSources,
   compileWorkflowDef,
@@ -43,9 +44,13 @@ const report = {
   },
 };
 
+/** Who asked, as deploy reports record it: the key on a server with auth, else nobody known. */
+const actorOf = (request: FastifyRequest): string | null => actingAs<{ actor?: string }>(request, {}).actor ?? null;
+
 /**
  * Deploy check and plan for declarative candidates (code candidates are checked with `waymark deploy check`):
  * every in-flight run replayed against each candidate graph, plus the structural diff against the registered one.
+ * Each answer is kept as a deploy report (GET /v1/deploy/reports).
  */
 export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, declarative }) => {
   let support: Promise<DeclarativeSupport> | undefined = declarative && Promise.resolve(declarative);
@@ -71,7 +76,9 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
     },
     async (request) => {
       const { definitions, ...options } = request.body;
-      return engine.deployCheck(await candidates(definitions), { ...options, compareSources: compareConductorSources });
+      const keep = { source: 'http' as const, actor: actorOf(request) };
+      const checked = { ...options, compareSources: compareConductorSources, keep };
+      return engine.deployCheck(await candidates(definitions), checked);
     },
   );
   app.post<{ Body: CandidatesBody }>(
@@ -89,7 +96,12 @@ export const deployRoutes: FastifyPluginAsync<ServerContext> = async (app, { eng
     },
     async (request) => {
       const { definitions, ...options } = request.body;
-      return engine.deployPlan(await candidates(definitions), { ...options, compareSources: compareConductorSources });
+      const keep = { source: 'http' as const, actor: actorOf(request) };
+      return engine.deployPlan(await candidates(definitions), {
+        ...options,
+        compareSources: compareConductorSources,
+        keep,
+      });
     },
   );
 };

@@ -7,6 +7,7 @@ import { duration, errors, object, ref, runId, runStatus, version, workflowName 
 import { nextChange } from '../next-change.js';
 import { FieldError } from '../errors.js';
 import { traceparentOf } from '../request-tracing.js';
+import { runFilterProperties, runListQuery, type RunFilterInput } from '../run-filters.js';
 import { parseDuration } from '../../core/duration.js';
 
 interface StartBody extends Omit<StartOptions, 'maxLifetimeMs'> {
@@ -15,17 +16,15 @@ interface StartBody extends Omit<StartOptions, 'maxLifetimeMs'> {
   maxLifetimeMs?: number | string;
 }
 
-interface ListQuery {
-  workflow?: string;
+interface ListQuery extends Omit<RunFilterInput, 'status'> {
   status?: RunStatus[];
-  version?: number;
-  correlationId?: string;
   limit?: number;
   cursor?: string;
   include?: ('input' | 'output')[];
 }
 
 const idParams = object({ id: runId }, ['id']);
+const { workflow, ...otherFilters } = runFilterProperties;
 const tags = ['runs'];
 
 /** Longest a result request waits, in ms. (Default wait: 30000) */
@@ -112,20 +111,14 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
           'early past 4 MiB). A page that is not the last gives `next`: pass it as `cursor` for the next one.',
         tags,
         querystring: object({
-          workflow: workflowName,
+          workflow,
           status: {
             type: 'array',
             items: runStatus,
             minItems: 1,
             description: 'one status or several, comma-separated',
           },
-          version,
-          correlationId: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 500,
-            description: 'only runs started with this correlation id',
-          },
+          ...otherFilters,
           limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'most runs returned (default: 100)' },
           cursor: {
             type: 'string',
@@ -155,17 +148,10 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
       },
     },
     async (request) => {
-      const { workflow, status, version: v, correlationId, limit, cursor, include } = request.query;
+      const { limit, cursor, include, ...filter } = request.query;
+      const query = { ...runListQuery(filter, 'query'), limit: limit ?? 100, cursor, include };
       try {
-        return await engine.pageRuns({
-          workflow,
-          version: v,
-          status,
-          correlationId,
-          limit: limit ?? 100,
-          cursor,
-          include,
-        });
+        return await engine.pageRuns(query);
       } catch (error) {
         if (error instanceof WaymarkError && error.code === 'E_INVALID_INPUT' && cursor !== undefined)
           throw new FieldError(

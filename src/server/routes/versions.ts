@@ -118,6 +118,27 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
     );
   }
 
+  app.get<{ Params: { name: string } }>(
+    '/v1/workflows/:name/route',
+    {
+      config: { role: 'reader' },
+      schema: {
+        summary: "A workflow's canary route (null: routed starts go to its highest active version)",
+        tags,
+        params: object({ name: workflowName }, ['name']),
+        response: {
+          200: {
+            type: 'object',
+            required: ['workflow', 'route'],
+            properties: { workflow: { type: 'string' }, route: { anyOf: [ref('Route'), { type: 'null' }] } },
+          },
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (request) => ({ workflow: request.params.name, route: await engine.route(request.params.name) }),
+  );
+
   app.put<{ Params: { name: string }; Body: { current: number; candidate: number; percent: number } | null }>(
     '/v1/workflows/:name/route',
     {

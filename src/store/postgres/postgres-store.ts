@@ -40,6 +40,8 @@ import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
 import { PostgresKeys } from './keys.js';
 import { PostgresAudit } from './audit.js';
+import { PostgresQueues } from './queues.js';
+import { PostgresDeployReports } from './deploy-reports.js';
 import {
   eventFromRow,
   historyColumns,
@@ -89,6 +91,8 @@ export class PostgresStore implements Store {
   readonly definitions: PostgresDefinitions;
   readonly keys: PostgresKeys;
   readonly audit: PostgresAudit;
+  readonly queues: PostgresQueues;
+  readonly deployReports: PostgresDeployReports;
   readonly schema: string;
   schemaWarnings: readonly SchemaWarning[] = [];
   private readonly pool: pg.Pool;
@@ -116,6 +120,8 @@ export class PostgresStore implements Store {
     this.definitions = new PostgresDefinitions(this.pool);
     this.keys = new PostgresKeys(this.pool);
     this.audit = new PostgresAudit(this.pool);
+    this.queues = new PostgresQueues(this.pool);
+    this.deployReports = new PostgresDeployReports(this.pool);
   }
 
   /** Connects, migrates the schema and starts listening for wake-ups. */

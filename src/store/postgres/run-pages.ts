@@ -1,5 +1,13 @@
 import type { Json } from '../../core/types.js';
-import { containsPattern, decodeCursor, encodeCursor, MAX_SEARCHED_BYTES, rowsThatFit } from '../run-pages.js';
+import {
+  containsPattern,
+  decodeCursor,
+  encodeCursor,
+  IN_FLIGHT,
+  MAX_SEARCHED_BYTES,
+  NEEDS_ATTENTION,
+  rowsThatFit,
+} from '../run-pages.js';
 import type { RunPage, RunPageQuery, RunSummary } from '../types.js';
 import { runFromRow, type RunRow } from './rows.js';
 
@@ -24,6 +32,11 @@ export async function pageRuns(read: Read, query: RunPageQuery): Promise<RunPage
   if (query.correlationId !== undefined) clauses.push(`correlation_id = ${param(query.correlationId)}`);
   if (query.status !== undefined)
     clauses.push(`status = ANY(${param(Array.isArray(query.status) ? query.status : [query.status])}::text[])`);
+  if (query.attention === true) clauses.push(`(${NEEDS_ATTENTION})`);
+  if (query.updatedBefore !== undefined)
+    clauses.push(`status IN (${IN_FLIGHT}) AND updated_at < ${param(query.updatedBefore)}::bigint`);
+  if (query.startedAfter !== undefined) clauses.push(`created_at >= ${param(query.startedAfter)}::bigint`);
+  if (query.startedBefore !== undefined) clauses.push(`created_at < ${param(query.startedBefore)}::bigint`);
   if (query.cursor !== undefined) {
     const after = decodeCursor(query.cursor);
     clauses.push(

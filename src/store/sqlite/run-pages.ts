@@ -1,6 +1,14 @@
 import type Database from 'better-sqlite3';
 import type { Json, RunStatus } from '../../core/types.js';
-import { containsPattern, decodeCursor, encodeCursor, MAX_SEARCHED_BYTES, rowsThatFit } from '../run-pages.js';
+import {
+  containsPattern,
+  decodeCursor,
+  encodeCursor,
+  IN_FLIGHT,
+  MAX_SEARCHED_BYTES,
+  NEEDS_ATTENTION,
+  rowsThatFit,
+} from '../run-pages.js';
 import type { RunFilter, RunPage, RunPageQuery, RunSummary } from '../types.js';
 import { runFromRow, type RunRow } from './rows.js';
 
@@ -31,10 +39,30 @@ export function runFilterSql(filter: RunFilter): { where: string; params: unknow
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
+/** The clauses of a page's attention, stuck and start-time filters; their values go to `params`. */
+function narrowingSql(query: RunPageQuery, params: unknown[]): string[] {
+  const clauses: string[] = [];
+  if (query.attention === true) clauses.push(`(${NEEDS_ATTENTION})`);
+  if (query.updatedBefore !== undefined) {
+    clauses.push(`status IN (${IN_FLIGHT}) AND updated_at < ?`);
+    params.push(query.updatedBefore);
+  }
+  if (query.startedAfter !== undefined) {
+    clauses.push('created_at >= ?');
+    params.push(query.startedAfter);
+  }
+  if (query.startedBefore !== undefined) {
+    clauses.push('created_at < ?');
+    params.push(query.startedBefore);
+  }
+  return clauses;
+}
+
 /** One page of run summaries, most recent first (see Store.pageRuns). */
 export function pageRuns(db: Database.Database, query: RunPageQuery): RunPage {
   const { where, params } = runFilterSql(query);
   const clauses = where ? [where.slice('WHERE '.length)] : [];
+  clauses.push(...narrowingSql(query, params));
   if (query.cursor !== undefined) {
     const after = decodeCursor(query.cursor);
     clauses.push('(created_at < ? OR (created_at = ? AND id > ?))');

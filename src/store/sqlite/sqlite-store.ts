@@ -38,6 +38,8 @@ import { pageRuns, runFilterSql } from './run-pages.js';
 import { SqliteDefinitions } from './definitions.js';
 import { SqliteKeys } from './keys.js';
 import { SqliteAudit } from './audit.js';
+import { SqliteQueues } from './queues.js';
+import { SqliteDeployReports } from './deploy-reports.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
@@ -77,6 +79,8 @@ export class SqliteStore implements Store {
   readonly definitions: SqliteDefinitions;
   readonly keys: SqliteKeys;
   readonly audit: SqliteAudit;
+  readonly queues: SqliteQueues;
+  readonly deployReports: SqliteDeployReports;
   readonly schemaWarnings: readonly SchemaWarning[];
   private readonly db: Database.Database;
   private readonly sql;
@@ -103,6 +107,8 @@ export class SqliteStore implements Store {
     this.definitions = new SqliteDefinitions(this.db);
     this.keys = new SqliteKeys(this.db);
     this.audit = new SqliteAudit(this.db);
+    this.queues = new SqliteQueues(this.db);
+    this.deployReports = new SqliteDeployReports(this.db);
   }
 
   private prepareStatements() {
