@@ -29,6 +29,7 @@ import { Authenticator, type AuthOptions } from './auth/authenticator.js';
 import { installGuard } from './auth/guard.js';
 import { auditRoutes } from './routes/audit.js';
 import { WaymarkError } from '../core/errors.js';
+import { DEFAULT_UI_DIR, dashboardRoutes } from './dashboard.js';
 
 export interface ServerOptions {
   /** The engine the API drives; the server never closes it. */
@@ -70,6 +71,8 @@ export interface ServerOptions {
   auth?: AuthOptions;
   /** Serve HTTPS with this certificate and private key (PEM). (Default: plain HTTP) */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The built dashboard served at / and /ui/ (see dashboard-build.ts). (Default: dist/ui of the package) */
+  uiDir?: string;
 }
 
 /**
@@ -163,6 +166,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(probeRoutes, context);
   app.register(eventRoutes, context);
   if (auth) app.register(auditRoutes, context);
+  app.register(dashboardRoutes(options.uiDir ?? DEFAULT_UI_DIR));
   app.register(conductorApi, { ...context, prefix: '/api' }); // Conductor-compatible REST API
   for (const plugin of options.plugins ?? []) app.register(plugin, context);
   return app;
