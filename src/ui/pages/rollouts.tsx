@@ -76,8 +76,8 @@ function RolloutCard({ r, versions, reload }: { r: Rollout; versions: VersionSum
           <tr>
             <th scope="row">Gate</th>
             <td>
-              roll back above {((r.maxFailureRatio ?? 0) * 100).toFixed(1)}% failed (after {r.minSample ?? 0} runs);
-              step {r.step}% every {duration(r.everyMs)}
+              roll back above {r.maxFailureRatio ?? '?'}× the current version's failure rate (judged after{' '}
+              {r.minSample ?? 0} finished candidate runs); step {r.step}% every {duration(r.everyMs)}
             </td>
           </tr>
         </tbody>
