@@ -8,7 +8,7 @@ export function Problem({ error, what }: { error: unknown; what?: string }) {
   if (error instanceof ApiError && error.unavailable)
     return (
       <p class="unavailable" role="status">
-        {what ?? 'This'} is not available on this server (it answered 404: an older version of Waymark).
+        {what ?? 'This view'}: not available on this server (it answered 404; an older Waymark).
       </p>
     );
   const message = error instanceof ApiError ? `${error.code}: ${error.message}` : String(error);
@@ -56,7 +56,7 @@ export function Counts({ counts, label }: { counts: Record<string, number> | und
 
 let formCount = 0;
 
-/** A field of an action form besides the reason. */
+/** A field of an action form besides the reason (uncontrolled: a live reload keeps what was typed). */
 export interface ActionField {
   name: string;
   label: string;
@@ -164,9 +164,9 @@ function Field({ field, formId }: { field: ActionField; formId: string }) {
     return (
       <label for={id}>
         {field.label}
-        <select id={id} name={field.name} value={field.initial}>
+        <select id={id} name={field.name}>
           {(field.options ?? []).map((option) => (
-            <option key={option} value={option}>
+            <option key={option} value={option} selected={option === field.initial}>
               {option}
             </option>
           ))}
@@ -177,13 +177,13 @@ function Field({ field, formId }: { field: ActionField; formId: string }) {
     return (
       <label for={id}>
         {field.label}
-        <textarea id={id} name={field.name} rows={3} value={field.initial ?? ''} spellcheck={false} />
+        <textarea id={id} name={field.name} rows={3} defaultValue={field.initial ?? ''} spellcheck={false} />
       </label>
     );
   return (
     <label for={id}>
       {field.label}
-      <input id={id} name={field.name} value={field.initial ?? ''} />
+      <input id={id} name={field.name} defaultValue={field.initial ?? ''} />
     </label>
   );
 }

@@ -97,6 +97,7 @@ forEachBackend((backend) => {
       await upgrade.getByRole('button', { name: 'Dry run' }).click();
       await page.locator('[data-verdict="ok"]').waitFor();
       assert.equal((await engine.getRun(ids[1]!)).version, 1, 'the dry run changed nothing');
+      assert.equal(await upgrade.getByLabel('To version').inputValue(), '2', 'the form keeps the chosen version');
       assert.ok((await page.locator('[data-field="frontier"]').textContent())?.length, 'the frontier is shown');
       await screenshot(page, backend.name, 'run-upgrade-dry-run');
       await page.getByRole('button', { name: 'Apply upgrade to v2' }).click();
@@ -140,6 +141,24 @@ forEachBackend((backend) => {
       await page.locator('main h1', { hasText: 'Task queues' }).waitFor();
       await page.locator('main table, main .unavailable, main p.muted:not([aria-busy])').first().waitFor();
       await screenshot(page, backend.name, 'queues');
+
+      await page.goto(`${server.url}/#/runs?workflow=versioned-nap`);
+      await page.getByText('Bulk action on this filter').click();
+      const bulk = page.getByRole('form', { name: 'Preview bulk action' });
+      await page.getByRole('button', { name: 'Preview bulk action' }).click();
+      await bulk.getByLabel('Action').selectOption('cancel');
+      await bulk.getByLabel('Reason').fill('nap over');
+      await bulk.getByRole('button', { name: 'Preview (changes nothing)' }).click();
+      const preview = page.locator('[data-field="matched"], details.bulk .unavailable').first();
+      await preview.waitFor();
+      if ((await preview.getAttribute('data-field')) === 'matched') {
+        assert.equal(await preview.textContent(), '1', 'the preview counts the one nap run');
+        assert.equal((await engine.pageRuns({ workflow: 'versioned-nap' })).runs[0]!.status, 'waiting');
+        await page.getByRole('button', { name: 'Apply to 1 runs' }).click();
+        await page.locator('.progress-box[data-state="finished"]').waitFor();
+        await screenshot(page, backend.name, 'runs-bulk');
+        assert.equal((await engine.pageRuns({ workflow: 'versioned-nap' })).runs[0]!.status, 'cancelled');
+      } else t.diagnostic('POST /v1/runs/bulk is not on this server: the page says so');
       assert.deepEqual(errors, [], 'no script error in the page');
       t.diagnostic(`${backend.name}: ${Date.now() - began} ms, screenshots in ${join(SCREENSHOTS, backend.name)}`);
     } finally {

@@ -81,7 +81,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   return (
     <>
       <h1>Runs</h1>
-      <Filters filter={filter} />
+      <Filters key={key} filter={filter} />
       <Bulk filter={filter} />
       {error !== undefined && <Problem error={error} />}
       {!data && !error && <Loading />}
@@ -109,6 +109,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   );
 }
 
+/** The filter form: uncontrolled (a live reload keeps what was typed), remounted when the hash's filter changes. */
 function Filters({ filter }: { filter: Filter }) {
   const submit = (event: Event) => {
     event.preventDefault();
@@ -125,32 +126,32 @@ function Filters({ filter }: { filter: Filter }) {
     <form class="filters" onSubmit={submit} aria-label="Filter runs">
       <label>
         Workflow
-        <input name="workflow" value={filter.workflow ?? ''} />
+        <input name="workflow" defaultValue={filter.workflow ?? ''} />
       </label>
       <label>
         Version
-        <input name="version" type="number" min={1} value={filter.version ?? ''} class="narrow" />
+        <input name="version" type="number" min={1} defaultValue={filter.version ?? ''} class="narrow" />
       </label>
       <label>
         Status
-        <select name="status" value={filter.status ?? ''}>
+        <select name="status">
           <option value="">any</option>
           {STATUSES.map((s) => (
-            <option key={s} value={s}>
+            <option key={s} value={s} selected={s === filter.status}>
               {s.replace(/_/g, ' ')}
             </option>
           ))}
         </select>
       </label>
       <label class="check">
-        <input name="attention" type="checkbox" checked={filter.attention === 'true'} />
+        <input name="attention" type="checkbox" defaultChecked={filter.attention === 'true'} />
         Needs attention
       </label>
       <label>
         Stuck for
-        <select name="stuckForMs" value={filter.stuckForMs ?? ''}>
+        <select name="stuckForMs">
           {STUCK.map(([ms, text]) => (
-            <option key={ms} value={ms}>
+            <option key={ms} value={ms} selected={ms === (filter.stuckForMs ?? '')}>
               {text}
             </option>
           ))}
@@ -158,15 +159,15 @@ function Filters({ filter }: { filter: Filter }) {
       </label>
       <label>
         Correlation id
-        <input name="correlationId" value={filter.correlationId ?? ''} />
+        <input name="correlationId" defaultValue={filter.correlationId ?? ''} />
       </label>
       <label>
         Started after
-        <input name="startedAfter" type="datetime-local" value={filter.startedAfter ?? ''} />
+        <input name="startedAfter" type="datetime-local" defaultValue={filter.startedAfter ?? ''} />
       </label>
       <label>
         Started before
-        <input name="startedBefore" type="datetime-local" value={filter.startedBefore ?? ''} />
+        <input name="startedBefore" type="datetime-local" defaultValue={filter.startedBefore ?? ''} />
       </label>
       <div class="buttons">
         <button type="submit" class="primary">
