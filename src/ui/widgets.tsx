@@ -70,7 +70,7 @@ export type ActionValues = Record<string, string> & { reason: string };
 
 interface ActionProps {
   label: string;
-  /** Calls the API; what it resolves to is shown as the outcome. */
+  /** Calls the API; what it resolves to is shown as the outcome ('Done.' for undefined, nothing for null). */
   run: (values: ActionValues) => Promise<ComponentChildren | undefined>;
   fields?: ActionField[];
   /** Ask for a reason (recorded in the history). (Default: true) */
@@ -102,7 +102,7 @@ export function Action(props: ActionProps) {
     setError(undefined);
     try {
       const result = await props.run(values);
-      setOutcome(result ?? 'Done.');
+      setOutcome(result === undefined ? 'Done.' : result);
       if (!props.keepOpen) setOpen(false);
       props.done?.();
     } catch (problem) {
@@ -149,7 +149,7 @@ export function Action(props: ActionProps) {
           {error !== undefined && <Problem error={error} />}
         </form>
       )}
-      {outcome !== undefined && (
+      {outcome !== undefined && outcome !== null && (
         <div class="outcome" role="status">
           {outcome}
         </div>

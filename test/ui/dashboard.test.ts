@@ -156,6 +156,7 @@ forEachBackend((backend) => {
         assert.equal((await engine.pageRuns({ workflow: 'versioned-nap' })).runs[0]!.status, 'waiting');
         await page.getByRole('button', { name: 'Apply to 1 runs' }).click();
         await page.locator('.progress-box[data-state="finished"]').waitFor();
+        await page.locator('table.runs tr[data-status="cancelled"]').waitFor();
         await screenshot(page, backend.name, 'runs-bulk');
         assert.equal((await engine.pageRuns({ workflow: 'versioned-nap' })).runs[0]!.status, 'cancelled');
       } else t.diagnostic('POST /v1/runs/bulk is not on this server: the page says so');

@@ -70,7 +70,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   const cursors = paging.key === key ? paging.cursors : [];
   const setCursors = (next: string[]) => setPaging({ key, cursors: next });
   const cursor = cursors[cursors.length - 1];
-  const { data, error } = useLive(
+  const { data, error, reload } = useLive(
     () =>
       api<{ runs: RunSummary[]; next?: string }>(
         'GET',
@@ -82,7 +82,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
     <>
       <h1>Runs</h1>
       <Filters key={key} filter={filter} />
-      <Bulk filter={filter} />
+      <Bulk filter={filter} finished={reload} />
       {error !== undefined && <Problem error={error} />}
       {!data && !error && <Loading />}
       {data && (
@@ -251,12 +251,13 @@ function bulkBody(filter: Filter, values: ActionValues, dryRun: boolean) {
   return body;
 }
 
-function Bulk({ filter }: { filter: Filter }) {
+function Bulk({ filter, finished }: { filter: Filter; finished: () => void }) {
   const operate = useCan('operator');
   const [preview, setPreview] = useState<{ matched: number; values: ActionValues } | undefined>(undefined);
   const [job, setJob] = useState<BulkJob | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   useEffect(() => {
+    if (job?.state === 'finished') finished();
     if (!job || job.state === 'finished') return;
     const timer = setTimeout(() => {
       api<BulkJob>('GET', `/v1/runs/bulk/${encodeURIComponent(job.id)}`).then(setJob, setError);
@@ -288,7 +289,7 @@ function Bulk({ filter }: { filter: Filter }) {
         run={async (values) => {
           const answer = await api<{ matched: number }>('POST', '/v1/runs/bulk', bulkBody(filter, values, true));
           setPreview({ matched: answer.matched, values });
-          return undefined;
+          return null;
         }}
       />
       {preview && (

@@ -168,7 +168,7 @@ function VersionActions({ v, reload }: { v: VersionSummary; reload: () => void }
       {admin && v.status !== 'quarantined' && v.status !== 'retired' && (
         <Action label="Quarantine" confirm="Quarantine now" danger run={change('quarantine')} {...common} />
       )}
-      {admin && v.status === 'draining' && (
+      {admin && v.status === 'draining' && v.safeToRetire !== false && (
         <Action label="Retire" confirm="Retire now" danger run={change('retire')} {...common} />
       )}
     </>
