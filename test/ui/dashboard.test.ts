@@ -125,7 +125,13 @@ forEachBackend((backend) => {
       await page.locator('[data-report="check"]').waitFor();
       await page.getByRole('button', { name: 'Deploy plan' }).click();
       await page.locator('[data-report="plan"]').waitFor();
-      await page.locator('#reports ~ *').first().waitFor();
+      const kept = page.locator('table[aria-label="Stored reports"] tbody tr, #reports ~ .unavailable').first();
+      await kept.waitFor();
+      if ((await page.locator('table[aria-label="Stored reports"] tbody tr').count()) > 0) {
+        await page.locator('table[aria-label="Stored reports"] tbody tr', { hasText: 'plan' }).first().waitFor();
+        await page.locator('table[aria-label="Stored reports"] tbody tr a').first().click();
+        await page.locator('#reports ~ .report').waitFor();
+      } else t.diagnostic('GET /v1/deploy/reports is not on this server: the page says so');
       await screenshot(page, backend.name, 'deploys');
 
       await fetch(`${server.url}/v1/rollouts`, {
@@ -137,9 +143,11 @@ forEachBackend((backend) => {
       await page.locator('[data-rollout="versioned-order"]').waitFor();
       await screenshot(page, backend.name, 'rollouts');
 
+      // A worker polls for a task type: the queue and its poller show (a server without the view says so).
+      await fetch(`${server.url}/api/tasks/poll/ui-task?workerid=ui-worker`, { signal: AbortSignal.timeout(5_000) });
       await page.getByRole('link', { name: 'Task queues' }).click();
       await page.locator('main h1', { hasText: 'Task queues' }).waitFor();
-      await page.locator('main table, main .unavailable, main p.muted:not([aria-busy])').first().waitFor();
+      await page.locator('main tr[data-queue="ui-task"], main .unavailable').first().waitFor();
       await screenshot(page, backend.name, 'queues');
 
       await page.goto(`${server.url}/#/runs?workflow=versioned-nap`);

@@ -58,16 +58,18 @@ function definitionsOf(text: string): unknown[] {
 export function DeploysPage({ query }: { query: URLSearchParams }) {
   const operate = useCan('operator');
   const opened = query.get('report') ?? undefined;
+  // Each check or plan run here is kept by the server: the list loads again after one.
+  const [ran, setRan] = useState(0);
   return (
     <>
       <h1>Deploys</h1>
-      {operate && <Candidates />}
-      <StoredReports opened={opened} />
+      {operate && <Candidates ran={() => setRan((n) => n + 1)} />}
+      <StoredReports opened={opened} ran={ran} />
     </>
   );
 }
 
-function Candidates() {
+function Candidates({ ran }: { ran: () => void }) {
   const [text, setText] = useState('');
   const [result, setResult] = useState<{ kind: string; report: Report } | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -78,6 +80,7 @@ function Candidates() {
     try {
       const report = await api<Report>('POST', `/v1/deploy/${kind}`, { definitions: definitionsOf(text) });
       setResult({ kind, report });
+      ran();
     } catch (problem) {
       setError(problem);
     } finally {
@@ -120,10 +123,10 @@ function Candidates() {
   );
 }
 
-function StoredReports({ opened }: { opened: string | undefined }) {
+function StoredReports({ opened, ran }: { opened: string | undefined; ran: number }) {
   const list = useLive(
     () => api<{ reports: StoredReport[] }>('GET', '/v1/deploy/reports'),
-    [],
+    [ran],
     () => false,
   );
   return (

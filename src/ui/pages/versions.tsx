@@ -47,6 +47,7 @@ export function VersionsPage() {
 function Workflow(props: { workflow: string; versions: VersionSummary[]; patches: PatchUsage[]; reload: () => void }) {
   const { workflow, versions, patches } = props;
   const total = versions.reduce((sum, v) => sum + v.inFlight, 0);
+  const operate = useCan('operator');
   return (
     <section class="card" data-workflow={workflow} aria-labelledby={`wf-${workflow}`}>
       <h2 id={`wf-${workflow}`}>
@@ -66,7 +67,7 @@ function Workflow(props: { workflow: string; versions: VersionSummary[]; patches
               <th scope="col">Drain ETA</th>
               <th scope="col">Stranded</th>
               <th scope="col">Workers</th>
-              <th scope="col">Actions</th>
+              {operate && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
@@ -103,6 +104,7 @@ function Workflow(props: { workflow: string; versions: VersionSummary[]; patches
 }
 
 function VersionRow({ v, reload }: { v: VersionSummary; reload: () => void }) {
+  const operate = useCan('operator');
   const runsHref = hrefOf('runs', { workflow: v.workflow, version: String(v.version) });
   return (
     <tr data-version={v.version} data-status={v.status}>
@@ -142,9 +144,11 @@ function VersionRow({ v, reload }: { v: VersionSummary; reload: () => void }) {
           <span title={v.servedBy.join('\n')}>{v.servedBy.length}</span>
         )}
       </td>
-      <td class="actions">
-        <VersionActions v={v} reload={reload} />
-      </td>
+      {operate && (
+        <td class="actions">
+          <VersionActions v={v} reload={reload} />
+        </td>
+      )}
     </tr>
   );
 }
