@@ -7,7 +7,7 @@ import { Engine } from '../../src/index.js';
 import { buildServer } from '../../src/server/server.js';
 import { tempDb, tempDir } from '../helpers.js';
 
-test('GET / and /ui/<file> from uiDir; unknown files 404; without a build GET / says to run npm run build', async () => {
+test('GET / and /ui/<file> from uiDir; other files 404; without a build GET / says to run npm run build', async () => {
   const engine = await Engine.open({ store: `sqlite:${tempDb()}`, worker: false, logger: { warn() {} } });
   const built = join(tempDir(), 'ui');
   mkdirSync(built);
