@@ -33,6 +33,7 @@ import { whoamiRoutes } from './routes/whoami.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
 import { deployReportRoutes } from './routes/deploy-reports.js';
 import { WaymarkError } from '../core/errors.js';
+import { DEFAULT_UI_DIR, dashboardRoutes } from './dashboard.js';
 
 export interface ServerOptions {
   /** The engine the API drives; the server never closes it. */
@@ -74,6 +75,8 @@ export interface ServerOptions {
   auth?: AuthOptions;
   /** Serve HTTPS with this certificate and private key (PEM). (Default: plain HTTP) */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The built dashboard served at / and /ui/ (see dashboard-build.ts). (Default: dist/ui of the package) */
+  uiDir?: string;
 }
 
 /**
@@ -172,6 +175,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(probeRoutes, context);
   app.register(eventRoutes, context);
   if (auth) app.register(auditRoutes, context);
+  app.register(dashboardRoutes(options.uiDir ?? DEFAULT_UI_DIR));
   app.register(conductorApi, { ...context, prefix: '/api' }); // Conductor-compatible REST API
   for (const plugin of options.plugins ?? []) app.register(plugin, context);
   return app;

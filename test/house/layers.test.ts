@@ -37,11 +37,14 @@ const MAY_IMPORT: Record<string, string[]> = {
     'examples',
     'testing',
   ],
+  // The dashboard's source: bundled for the browser, it talks to the server over HTTP only.
+  ui: [],
 };
 
 /** Packages (and node: modules) each layer may import; a layer not listed may import any. */
 const MAY_USE_PACKAGES: Record<string, string[]> = {
   core: [],
+  ui: ['preact', 'preact/hooks', 'preact/jsx-runtime'],
   versions: [],
   runtime: ['node:crypto', 'node:os'],
   testing: [],
@@ -66,7 +69,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
+    return /\.tsx?$/.test(entry.name) ? [path] : [];
   });
 }
 

@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LIMIT = 120;
 
-/** The TypeScript files git tracks under the code folders (recorded histories are data, not code). */
+/** The TypeScript files (.ts, .tsx) git tracks under the code folders (recorded histories are data, not code). */
 function codeFiles(): string[] {
   const listed = execFileSync('git', ['ls-files', 'src', 'test', 'bench', 'examples'], { cwd: ROOT, encoding: 'utf8' });
-  return listed.split('\n').filter((f) => f.endsWith('.ts') && !f.includes('fixtures/histories/'));
+  return listed.split('\n').filter((f) => /\.tsx?$/.test(f) && !f.includes('fixtures/histories/'));
 }
 
 export function longLines(path: string, text: string): string[] {

@@ -20,6 +20,8 @@ import { authServer, raw, send, tokenFor } from './auth-fixtures.js';
 /** The role of every route. */
 const ROUTE_ROLES: Record<string, RouteRole> = {
   'GET /health': 'public',
+  'GET /': 'public',
+  'GET /ui/:file': 'public',
   'GET /ready': 'public',
   'GET /metrics': 'reader',
   'POST /api/token': 'public',
