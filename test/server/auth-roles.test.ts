@@ -27,6 +27,7 @@ const ROUTE_ROLES: Record<string, RouteRole> = {
   'POST /v1/runs': 'operator',
   'GET /v1/runs': 'reader',
   'GET /v1/runs/:id': 'reader',
+  'DELETE /v1/runs/:id': 'admin',
   'GET /v1/runs/:id/history': 'reader',
   'GET /v1/runs/:id/describe': 'reader',
   'GET /v1/runs/:id/result': 'reader',
