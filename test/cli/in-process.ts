@@ -11,12 +11,15 @@ export async function cliInProcess(args: string[]): Promise<CliResult> {
   let stderr = '';
   const out = process.stdout.write;
   const err = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
+  // The CLI writes strings; the test runner reports through the same stream in binary chunks: those pass.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (typeof chunk !== 'string') return out.call(process.stdout, chunk, ...rest);
+    stdout += chunk;
     return true;
   }) as typeof out;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (typeof chunk !== 'string') return err.call(process.stderr, chunk, ...rest);
+    stderr += chunk;
     return true;
   }) as typeof err;
   const exitCode = process.exitCode;
