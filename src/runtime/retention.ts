@@ -7,7 +7,7 @@ export interface RetentionOptions {
   finishedRunsDays: number;
   /** Pause between passes of the retention loop, in ms. (Default: 60000) */
   checkIntervalMs?: number;
-  /** Runs deleted per batch (each batch is short transactions; a pass goes on while batches are full). (Default: 500) */
+  /** Runs deleted per batch; a pass goes on while batches are full. (Default: 500) */
   batchSize?: number;
 }
 

@@ -5,7 +5,7 @@ import { Engine } from '../../src/index.js';
 import { orderV1, workflows } from '../fixtures/versioned-workflows.js';
 import { runUntil, tempDb } from '../helpers.js';
 
-test("deploy check text: a version's own in-flight runs are counted under it, even when its code is unchanged", async () => {
+test("deploy check text: a version's own in-flight runs are counted under it, also with unchanged code", async () => {
   const db = tempDb();
   const worker = await Engine.open({ store: `sqlite:${db}`, workflows: [orderV1], pollIntervalMs: 20 });
   try {

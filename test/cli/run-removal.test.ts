@@ -18,7 +18,7 @@ const quick = defineWorkflow({
 
 const gone = (error: unknown) => error instanceof WaymarkError && error.code === 'E_RUN_NOT_FOUND';
 
-test('`runs remove` deletes a finished run with its history and refuses one in flight; lists show local times', async () => {
+test('`runs remove` deletes a finished run and its history, refuses one in flight; lists show local time', async () => {
   const db = tempDb();
   const engine = await Engine.open({ store: `sqlite:${db}`, workflows: [quick], pollIntervalMs: 20 });
   try {
@@ -54,7 +54,7 @@ test('`runs remove` deletes a finished run with its history and refuses one in f
   }
 });
 
-test('DELETE /v1/runs/:id removes a finished run (204), refuses an unfinished one (409) and a missing one (404)', async () => {
+test('DELETE /v1/runs/:id removes a finished run (204), refuses an unfinished (409) or missing one (404)', async () => {
   await withApi(`sqlite:${tempDb()}`, { workflows: [quick] }, async ({ engine, call }) => {
     await engine.start('quick', {}, { id: 'done' });
     await engine.start('quick', { wait: true }, { id: 'busy' });
@@ -93,7 +93,7 @@ test('retention: a worker deletes finished runs past finishedRunsDays and keeps 
   }
 });
 
-test('retention settings are checked: a bad one is E_INVALID_INPUT (engine) or exit 2 (CLI), before anything opens', async () => {
+test('retention settings are checked: a bad one is E_INVALID_INPUT (engine) or exit 2 (CLI)', async () => {
   for (const finishedRunsDays of [0, -1, Number.NaN])
     await assert.rejects(
       Engine.open({ store: 'sqlite::memory:', retention: { finishedRunsDays } }),

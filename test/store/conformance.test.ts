@@ -367,7 +367,7 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test('removeRunsFinishedBefore deletes at most a batch of runs finished before the time, never one in flight', async () => {
+  test('removeRunsFinishedBefore deletes a bounded batch of runs finished before a time, none in flight', async () => {
     const { store } = await storeWithRun(backend);
     await store.createRuns(
       ['r2', 'r3', 'r4'].map((id) => ({ id, workflow: 'w', version: 1, input: null })),
