@@ -49,6 +49,7 @@ import type { MetricsOptions, WaymarkMetrics } from './observability/metrics.js'
 import { openTelemetry, type EngineTelemetry } from './observability/telemetry.js';
 import type { TracingOption } from './observability/tracing-setup.js';
 import type { Telemetry } from './runtime/telemetry.js';
+import { checkRetention } from './runtime/retention.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
@@ -525,5 +526,6 @@ function resolveOptions(options: Omit<EngineOptions, 'store'>): EngineSettings {
     }
   }
   if (options.workerId !== undefined) checkStorableText(String(options.workerId), 'Engine option workerId');
+  checkRetention(options.retention);
   return resolved;
 }

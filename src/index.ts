@@ -69,6 +69,7 @@ export type { Rollout, RolloutOptions, RolloutStatus, RolloutKind } from './vers
 export type { RolloutAction } from './versions/rollout-steps.js';
 export type { RolloutTransitionKind } from './versions/rollout-transitions.js';
 export type { EngineLogger } from './runtime/kernel.js';
+export type { RetentionOptions } from './runtime/retention.js';
 export type { StartTrigger, RunOutcome, StepOutcome } from './runtime/telemetry.js';
 export type { MetricsOptions, WaymarkMetrics } from './observability/metrics.js';
 export type { TracingOption } from './observability/tracing-setup.js';

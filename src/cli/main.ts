@@ -1,55 +1,10 @@
 #!/usr/bin/env node
 /** The `waymark` command: a thin layer over the public API. */
-import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { conductorTaskCommand } from './commands/conductor-task.js';
-import { conductorWorkflowCommand } from './commands/conductor-workflow.js';
-import { demoCommand } from './commands/demo.js';
-import { deployCommand } from './commands/deploy.js';
-import { historyCommand } from './commands/history.js';
-import { keysCommand } from './commands/keys.js';
-import { rolloutCommand } from './commands/rollout.js';
-import { devCommand } from './commands/dev.js';
-import { migrateCommand } from './commands/migrate.js';
-import { runsCommand } from './commands/runs.js';
-import { serverCommand } from './commands/server.js';
-import { signalCommand } from './commands/signal.js';
-import { startCommand } from './commands/start.js';
-import { versionsCommand } from './commands/versions.js';
 import { reportError } from './errors.js';
-
-const program = new Command('waymark')
-  .description('Waymark: durable workflows for TypeScript')
-  .version(packageVersion(), '-V, --version')
-  .enablePositionalOptions() // so `start --version <n>` is the run's version, not the CLI's
-  .exitOverride(); // usage errors exit 2 (see reportError)
-
-devCommand(program);
-startCommand(program);
-signalCommand(program);
-runsCommand(program);
-serverCommand(program);
-versionsCommand(program);
-deployCommand(program);
-historyCommand(program);
-rolloutCommand(program);
-migrateCommand(program);
-demoCommand(program);
-conductorTaskCommand(program);
-conductorWorkflowCommand(program);
-keysCommand(program);
+import { buildProgram } from './program.js';
 
 try {
-  await program.parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (error) {
   process.exitCode = reportError(error);
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-      .version;
-  } catch {
-    return 'unknown';
-  }
 }

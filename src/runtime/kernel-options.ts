@@ -1,6 +1,7 @@
 /** The kernel's options, what a start asks for and says, and the changes subscribers see. */
 import type { Duration, HistoryEvent, Run, RunStartOptions, RunStatus } from '../core/types.js';
 import type { SourceCompiler } from './definitions.js';
+import type { RetentionOptions } from './retention.js';
 import type { StartTrigger } from './telemetry.js';
 import type { WorkflowDefinition } from './workflow.js';
 
@@ -50,6 +51,11 @@ export interface KernelOptions {
    * logger fits. Each notable line's facts name it in `event`. (Default: warnings to stderr, no info)
    */
   logger?: EngineLogger;
+  /**
+   * Deletes finished runs (with their histories) `finishedRunsDays` after they finished, in a worker's periodic loop.
+   * (Default: none: finished runs are kept forever)
+   */
+  retention?: RetentionOptions;
 }
 
 /** A logger in pino's shape: facts first, then the message. */

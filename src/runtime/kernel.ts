@@ -25,6 +25,7 @@ import { RunExecutor } from './executor.js';
 import type { ExecutorHost } from './host.js';
 import { faultPoint } from './faults.js';
 import { Periodic } from './periodic.js';
+import { removeExpiredRuns } from './retention.js';
 import { beatIntervalMs, WorkerPresence } from './presence.js';
 import type { WorkflowRegistry } from './registry.js';
 import { parkRefused } from './refused-commits.js';
@@ -166,6 +167,15 @@ export class Kernel {
           warn,
         }),
       );
+      const retention = options.retention;
+      if (retention)
+        this.periodic.push(
+          new Periodic(() => removeExpiredRuns(store, retention), {
+            what: 'deleting finished runs past their retention',
+            intervalMs: retention.checkIntervalMs ?? 60_000,
+            warn,
+          }),
+        );
       for (const loop of loops)
         this.periodic.push(new Periodic(loop.run, { what: loop.what, intervalMs: loop.intervalMs, warn }));
     }
@@ -181,7 +191,7 @@ export class Kernel {
         throw new WaymarkError(
           'E_VERSION_CONFLICT',
           `${list} ${conflicts.length === 1 ? 'is' : 'are'} already registered with different code: bump the version ` +
-            `(or open the engine with devMode while developing)`,
+            `(or, while developing, open the engine with devMode: true, or give the waymark command --dev)`,
           {
             details: conflicts as unknown as Json,
           },

@@ -465,6 +465,8 @@ export interface Store {
   getRun(id: string): Promise<Run | undefined>;
   /** Deletes a finished run and everything recorded of it; refuses ('in_flight') a run that is not finished. */
   removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'>;
+  /** Deletes at most `limit` runs finished before `before` (epoch ms), as removeRun does (retention); the count. */
+  removeRunsFinishedBefore(before: number, limit: number): Promise<number>;
   listRuns(filter: RunFilter): Promise<Run[]>;
   /**
    * One page of run summaries (no inputs or outputs unless included), bounded in rows and bytes, with the cursor of the

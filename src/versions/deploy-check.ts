@@ -33,6 +33,8 @@ export interface WorkflowCheck {
   /** Recently completed runs replayed to learn the candidate's paths (they are not at risk). */
   sampled: RunCheck[];
   counts: Record<RunVerdict, number>;
+  /** In-flight runs of the candidate's own version (also when its code is unchanged and nothing is replayed). */
+  versionInFlight: number;
   /** Declarative candidates: how the graph differs from the registered one it replaces (see compareSources). */
   structure?: { from: number; diff: Json };
 }
@@ -78,6 +80,11 @@ export async function deployCheck(
       ? await store.definitions.listSources()
       : [];
   const workflows: WorkflowCheck[] = [];
+  const runCounts = await store.countRuns();
+  const versionInFlight = (name: string, version: number) =>
+    runCounts
+      .filter((c) => c.workflow === name && c.version === version && !isTerminal(c.status))
+      .reduce((n, c) => n + c.count, 0);
   let checkedRuns = 0;
   for (const candidate of candidates.filter((c) => !options.workflow || c.name === options.workflow)) {
     const known = registered.find((r) => r.workflow === candidate.name && r.version === candidate.version);
@@ -93,6 +100,7 @@ export async function deployCheck(
         inFlight: [],
         sampled: [],
         counts: emptyCounts(),
+        versionInFlight: versionInFlight(candidate.name, candidate.version),
       });
       continue;
     }
@@ -107,7 +115,10 @@ export async function deployCheck(
     );
     const sampled = await mapConcurrently(completed, REPLAYS_AT_ONCE, (run) => checkRun(store, candidate, run, []));
     checkedRuns += inFlight.length + sampled.length;
-    const check = classify(candidate.name, info, inFlight, sampled);
+    const check = {
+      ...classify(candidate.name, info, inFlight, sampled),
+      versionInFlight: versionInFlight(candidate.name, candidate.version),
+    };
     const base = baseSource(sources, candidate);
     if (base && options.compareSources) {
       check.structure = { from: base.version, diff: options.compareSources(base.source, candidate.source!) };
@@ -148,7 +159,7 @@ function classify(
   candidate: WorkflowCheck['candidate'],
   inFlight: RunCheck[],
   sampled: RunCheck[],
-): WorkflowCheck {
+): Omit<WorkflowCheck, 'versionInFlight'> {
   const counts = emptyCounts();
   for (const run of inFlight) counts[run.verdict]++;
   const reasons: string[] = [];

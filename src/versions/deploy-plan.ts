@@ -148,7 +148,8 @@ function planWorkflow(check: WorkflowCheck, runs: Map<string, Run>, from: number
   for (const v of inFlight.filter((h) => h.version !== to)) {
     if (v.upgrade)
       steps.push(
-        `after the rollout promotes: waymark rollout upgrade ${name} --from ${v.version} --to ${to} --percent 10   # ` +
+        `after the rollout promotes: waymark rollout upgrade ${name} --from ${v.version} --to ${to} --percent 10 ` +
+          `--workflows <module>   # ` +
           `${v.upgrade} compatible run(s)`,
       );
     for (const migration of v.migrations)

@@ -37,6 +37,7 @@ const ROUTE_ROLES: Record<string, RouteRole> = {
   'GET /v1/deploy/reports/:id': 'reader',
   'GET /v1/workflows/:name/route': 'reader',
   'GET /v1/runs/:id': 'reader',
+  'DELETE /v1/runs/:id': 'admin',
   'GET /v1/runs/:id/history': 'reader',
   'GET /v1/runs/:id/describe': 'reader',
   'GET /v1/runs/:id/result': 'reader',

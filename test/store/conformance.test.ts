@@ -367,6 +367,38 @@ forEachBackend((backend) => {
     await store.close();
   });
 
+  test('removeRunsFinishedBefore deletes a bounded batch of runs finished before a time, none in flight', async () => {
+    const { store } = await storeWithRun(backend);
+    await store.createRuns(
+      ['r2', 'r3', 'r4'].map((id) => ({ id, workflow: 'w', version: 1, input: null })),
+      1000,
+    );
+    const cancel = (runId: string) => ({
+      runId,
+      workerId: 'op',
+      fromPos: 1,
+      asOperator: true,
+      events: [{ type: 'run_cancelled' as const, data: { actor: 'op', reason: 'retention test' } }],
+      update: { status: 'cancelled' as const },
+    });
+    await store.commit([cancel('r2'), cancel('r3'), cancel('r4')], 1000);
+    const after = Date.now() + 1;
+    assert.equal(await store.removeRunsFinishedBefore(after - 60_000, 10), 0, 'none finished a minute ago');
+    assert.equal(await store.removeRunsFinishedBefore(after, 2), 2, 'a batch is bounded');
+    assert.equal(await store.removeRunsFinishedBefore(after, 10), 1, 'the rest');
+    assert.equal(await store.removeRunsFinishedBefore(after, 10), 0);
+    assert.equal((await store.getRun('r1'))?.status, 'running', 'the run in flight is kept');
+    assert.deepEqual(
+      await Promise.all(['r2', 'r3', 'r4'].map(async (id) => [await store.getRun(id), await store.history(id)])),
+      [
+        [undefined, []],
+        [undefined, []],
+        [undefined, []],
+      ],
+    );
+    await store.close();
+  });
+
   test('a commit or a start the store cannot keep is refused alone: the rest of its batch is written', async () => {
     const { store } = await storeWithRun(backend);
     await store.createRuns([{ id: 'r2', workflow: 'w', version: 1, input: null }], 1000);

@@ -109,13 +109,8 @@ function workflowText(w: WorkflowCheck): string {
       : w.candidate.registered === 'changed'
         ? 'CHANGED code under a registered version'
         : 'unchanged';
-  const safety = w.safe ? '' : ', not safe';
-  const head = `${w.workflow} v${w.candidate.version} (${registered}): ${w.classification}${safety}`;
-  const counts = Object.entries(w.counts)
-    .filter(([, n]) => n > 0)
-    .map(([verdict, n]) => `${verdict} ${n}`)
-    .join(', ');
-  const lines = [head, `  in flight: ${counts || 'none'}`, ...w.reasons.slice(0, 20).map((r) => `  - ${r}`)];
+  const head = `${w.workflow} v${w.candidate.version} (${registered}): ${classText(w)}`;
+  const lines = [head, ...inFlightLines(w), ...w.reasons.slice(0, 20).map((r) => `  - ${r}`)];
   const structure = w.structure?.diff as { kind?: string; reasons?: string[] } | undefined;
   if (structure)
     lines.push(
@@ -137,6 +132,31 @@ function workflowText(w: WorkflowCheck): string {
     lines.push(table(['run', 'version', 'status', 'verdict', 'detail'], rows).replace(/^/gm, '  '));
   }
   return lines.join('\n');
+}
+
+/**
+ * The change class, and whether it is a risk: "breaking" that only completed runs show is said to be so (no run in
+ * flight is at risk, the check is SAFE).
+ */
+export function classText(w: WorkflowCheck): string {
+  if (!w.safe) return `${w.classification}, not safe`;
+  const breaking = w.classification === 'breaking';
+  const inFlightBreaks = w.inFlight.some((r) => r.verdict !== 'compatible');
+  return breaking && !inFlightBreaks
+    ? 'breaking for completed runs only (they diverge; no run in flight is at risk: safe)'
+    : w.classification;
+}
+
+/** The runs in flight: those of the candidate's own version, then the verdicts of every in-flight run replayed. */
+export function inFlightLines(w: WorkflowCheck): string[] {
+  const own = `  in flight on v${w.candidate.version}: ${w.versionInFlight || 'none'}`;
+  if (w.candidate.registered === 'same')
+    return [`${own}${w.versionInFlight ? ' (same code: they go on as they are)' : ''}`];
+  const counts = Object.entries(w.counts)
+    .filter(([, n]) => n > 0)
+    .map(([verdict, n]) => `${verdict} ${n}`)
+    .join(', ');
+  return [own, `  in flight on any version, replayed against v${w.candidate.version}: ${counts || 'none'}`];
 }
 
 /** Candidate declarative versions from a JSON file (one definition or an array); bad files are usage errors. */

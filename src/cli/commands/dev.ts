@@ -7,11 +7,16 @@ import { loadWorkflows } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
 import { printableLocation } from '../../store/open.js';
 import { processLogger } from '../logger.js';
+import { DEV_HELP, parseRetention, parseWorkerId, RETENTION_HELP, WORKER_ID_HELP } from '../worker-flags.js';
 
-interface DevFlags {
+/** The flags of `waymark dev`. */
+export interface DevFlags {
   db?: string;
   workflows?: string;
   examples?: boolean;
+  workerId?: string;
+  retentionDays?: string;
+  dev?: boolean;
 }
 
 export function devCommand(program: Command): void {
@@ -21,32 +26,50 @@ export function devCommand(program: Command): void {
     .option('--db <store>', DB_HELP)
     .option('--workflows <module>', 'module exporting the workflows to serve')
     .option('--examples', 'serve the built-in example workflows (order, onboarding, report, rollout) as well')
-    .action(async (flags: DevFlags) => {
-      // Everything the user typed is checked before the store is touched.
-      if (flags.workflows === undefined && !flags.examples)
-        throw new UsageError(
-          'dev needs workflows to serve: give --workflows <module> (or --examples for the built-in examples)',
-        );
-      const location = storeLocation(flags);
-      const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
-      const engine = await Engine.open({ store: location, workflows, logger: processLogger('info') });
-      const served = workflows.map((w) => `${w.name} v${w.version}`).join(', ');
+    .option('--worker-id <id>', WORKER_ID_HELP)
+    .option('--retention-days <n>', RETENTION_HELP)
+    .option('--dev', DEV_HELP)
+    .action((flags: DevFlags) => devWorker(flags, waitForStop));
+}
 
-      const last = new Map<string, RunStatus>();
-      engine.subscribe((change) => {
-        if (!change.status || last.get(change.runId) === change.status) return;
-        last.set(change.runId, change.status);
-        if (isTerminal(change.status)) last.delete(change.runId);
-        process.stdout.write(`${new Date().toISOString()} run ${change.runId} ${change.status}\n`);
-      });
+/**
+ * Runs `waymark dev` until the promise `untilStop` gives once the worker is up resolves (SIGINT/SIGTERM from the
+ * command line; anything in tests).
+ */
+export async function devWorker(flags: DevFlags, untilStop: () => Promise<string>): Promise<void> {
+  // Everything the user typed is checked before the store is touched.
+  if (flags.workflows === undefined && !flags.examples)
+    throw new UsageError(
+      'dev needs workflows to serve: give --workflows <module> (or --examples for the built-in examples)',
+    );
+  const workerId = parseWorkerId(flags.workerId);
+  const retention = parseRetention(flags.retentionDays);
+  const location = storeLocation(flags);
+  const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
+  const engine = await Engine.open({
+    store: location,
+    workflows,
+    workerId,
+    retention,
+    devMode: flags.dev === true,
+    logger: processLogger('info'),
+  });
+  const served = workflows.map((w) => `${w.name} v${w.version}`).join(', ');
 
-      const stop = waitForStop();
-      process.stdout.write(
-        `waymark dev: worker ${engine.workerId} serving ${served} on ${printableLocation(location)} (Ctrl-C to stop)\n`,
-      );
-      const signal = await stop;
-      process.stdout.write(`waymark dev: ${signal}: finishing in-flight commits and releasing leases\n`);
-      await engine.close();
-      process.stdout.write('waymark dev: stopped\n');
-    });
+  const last = new Map<string, RunStatus>();
+  engine.subscribe((change) => {
+    if (!change.status || last.get(change.runId) === change.status) return;
+    last.set(change.runId, change.status);
+    if (isTerminal(change.status)) last.delete(change.runId);
+    process.stdout.write(`${new Date().toISOString()} run ${change.runId} ${change.status}\n`);
+  });
+
+  const stop = untilStop();
+  process.stdout.write(
+    `waymark dev: worker ${engine.workerId} serving ${served} on ${printableLocation(location)} (Ctrl-C to stop)\n`,
+  );
+  const signal = await stop;
+  process.stdout.write(`waymark dev: ${signal}: finishing in-flight commits and releasing leases\n`);
+  await engine.close();
+  process.stdout.write('waymark dev: stopped\n');
 }

@@ -60,6 +60,7 @@ export function rolloutCommand(program: Command): void {
           minSample: parsePositiveInt(flags.minSample, '--min-sample'),
         };
         const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
+        if (kind === 'upgrade') requireTargetCode(workflow, options.to, flags.workflows, workflows);
         const started = await withEngine(flags, { workflows }, async (engine) => {
           const rollout = await engine.startRollout(workflow, options);
           // the first share moves now
@@ -177,4 +178,22 @@ function parseEvery(value: string): number {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/**
+ * `rollout upgrade` verifies each run by replaying the target version's code over its history: without that code
+ * every run would be judged incompatible, so the command refuses (exit 2) instead.
+ */
+function requireTargetCode(
+  workflow: string,
+  to: number,
+  module: string | undefined,
+  workflows: { name: string; version: number }[],
+): void {
+  if (workflows.some((w) => w.name === workflow && w.version === to)) return;
+  const need = `the code of ${workflow} v${to} to verify each run against it`;
+  if (module === undefined)
+    throw new UsageError(`rollout upgrade needs ${need}: give --workflows <module> with that version`);
+  const has = workflows.map((w) => `${w.name} v${w.version}`).join(', ') || 'no workflows';
+  throw new UsageError(`rollout upgrade needs ${need}, but '${module}' has ${has}`);
 }

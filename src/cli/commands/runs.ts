@@ -25,7 +25,7 @@ export function runsCommand(program: Command): void {
     .command('runs')
     .description(
       'look at runs (list, get, history, describe) and act on them (retry-step, ' +
-        'skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun)',
+        'skip-step, compensate, cancel, resume, upgrade, rollback-migration, restart, rerun, remove)',
     );
 
   runs
@@ -81,6 +81,16 @@ export function runsCommand(program: Command): void {
       const description = await withEngine(flags, {}, (engine) => engine.describe(runId));
       if (flags.json) printJson(description);
       else process.stdout.write(`${describeText(description, { cli: cliName(), db: flags.db })}\n`);
+    });
+
+  runs
+    .command('remove')
+    .description('delete a finished run with its history (refused while it is not finished: cancel it first)')
+    .argument('<run>', 'run id')
+    .option('--db <store>', DB_HELP)
+    .action(async (runId: string, flags: ReadFlags) => {
+      await withEngine(flags, {}, (engine) => engine.removeRun(runId));
+      process.stdout.write(`removed run ${runId} and its history\n`);
     });
 
   operatorCommands(runs);

@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
 import { processLogger } from '../logger.js';
+import { DEV_HELP, parseRetention, parseWorkerId, RETENTION_HELP, WORKER_ID_HELP } from '../worker-flags.js';
 
 interface ServerFlags {
   db?: string;
@@ -22,6 +23,8 @@ interface ServerFlags {
   workflows?: string;
   examples?: boolean;
   workerId?: string;
+  retentionDays?: string;
+  dev?: boolean;
   worker?: boolean;
   concurrency?: string;
   logLevel?: string;
@@ -53,10 +56,9 @@ export function serverCommand(program: Command): void {
       'module exporting the code workflows (and migrations) to serve (default: none: declarative ones only)',
     )
     .option('--examples', 'serve the built-in example workflows (order, onboarding, report, rollout) as well')
-    .option(
-      '--worker-id <id>',
-      "this worker's identity in leases; reuse a dead process's id to take its runs back at once (default: host:pid)",
-    )
+    .option('--worker-id <id>', WORKER_ID_HELP)
+    .option('--retention-days <n>', RETENTION_HELP)
+    .option('--dev', DEV_HELP)
     .option('--no-worker', 'serve the API only: runs are executed by other workers (e.g. `waymark dev`)')
     .option('--concurrency <n>', 'runs executed at once (default: 100)')
     .option(
@@ -98,8 +100,8 @@ export function serverCommand(program: Command): void {
       const level = flags.logLevel ?? 'info';
       if (!LOG_LEVELS.includes(level))
         throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
-      if (flags.workerId !== undefined && flags.workerId.trim() === '')
-        throw new UsageError('--worker-id needs a value');
+      const workerId = parseWorkerId(flags.workerId);
+      const retention = parseRetention(flags.retentionDays);
       const declarativeOptions = parseDeclarativeOptions(flags);
       const location = storeLocation(flags);
       const module = await loadWorkflowModule(flags.workflows, { examples: flags.examples });
@@ -119,8 +121,10 @@ export function serverCommand(program: Command): void {
       const store = await openStore(location);
       const engine = await openEngineOnStore(store, {
         workflows: module.workflows,
-        workerId: flags.workerId,
+        workerId,
         worker: flags.worker !== false,
+        retention,
+        devMode: flags.dev === true,
         concurrency,
         compile: declarative.compile,
         logger,

@@ -5,6 +5,7 @@ import { printJson, runDetails } from '../format.js';
 import { UsageError } from '../errors.js';
 import { loadWorkflows } from '../load-workflows.js';
 import { withEngine } from '../open-engine.js';
+import { DEV_HELP } from '../worker-flags.js';
 
 interface StartFlags {
   input?: string;
@@ -15,6 +16,7 @@ interface StartFlags {
   examples?: boolean;
   force?: boolean;
   correlationId?: string;
+  dev?: boolean;
   wait?: boolean;
   timeout?: string;
   json?: boolean;
@@ -39,6 +41,7 @@ export function startCommand(program: Command): void {
       'module exporting the workflows to register first (default: none: the versions the store knows)',
     )
     .option('--examples', 'register the built-in example workflows (order, onboarding, report, rollout) first')
+    .option('--dev', DEV_HELP)
     .option('--wait', 'wait until the run finishes and print it then')
     .option('--timeout <ms>', 'with --wait: give up after this many ms (default: 60000)')
     .option('--json', 'print the run as JSON')
@@ -50,7 +53,7 @@ export function startCommand(program: Command): void {
       if (flags.force && version === undefined)
         throw new UsageError('--force applies to a pinned start: give --version <n> as well');
       const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
-      await withEngine(flags, { workflows, create: true }, async (engine) => {
+      await withEngine(flags, { workflows, create: true, devMode: flags.dev === true }, async (engine) => {
         const started = await engine
           .startRun(workflow, input, {
             id: flags.id,

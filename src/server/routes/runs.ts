@@ -177,6 +177,26 @@ export const runRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine
     async (request) => engine.getRun(request.params.id),
   );
 
+  app.delete<{ Params: { id: string } }>(
+    '/v1/runs/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Remove a finished run with its history',
+        description:
+          'Deletes a completed, failed, cancelled or compensated run and everything recorded of it: 204. ' +
+          'A run that is not finished is refused with 409 E_RUN_STATE (cancel it first).',
+        tags,
+        params: idParams,
+        response: { 204: { description: 'removed', type: 'null' }, ...errors(404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await engine.removeRun(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
   app.get<{ Params: { id: string } }>(
     '/v1/runs/:id/history',
     {

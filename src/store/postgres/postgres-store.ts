@@ -35,7 +35,7 @@ import { storableText } from '../../core/text.js';
 import { inTransaction, unstorableTextError } from './transaction.js';
 import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
-import { removeFinishedRun } from './retention.js';
+import { removeFinishedRun, removeRunsFinishedBefore } from './retention.js';
 import { pageRuns } from './run-pages.js';
 import { PostgresDefinitions } from './definitions.js';
 import { PostgresKeys } from './keys.js';
@@ -298,6 +298,10 @@ export class PostgresStore implements Store {
   removeRun(id: string): Promise<'removed' | 'missing' | 'in_flight'> {
     if (hasNul(id)) return Promise.resolve('missing');
     return removeFinishedRun(this.pool, id);
+  }
+
+  removeRunsFinishedBefore(before: number, limit: number): Promise<number> {
+    return removeRunsFinishedBefore(this.pool, before, limit);
   }
 
   async listRuns(filter: RunFilter): Promise<Run[]> {

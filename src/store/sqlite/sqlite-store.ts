@@ -33,7 +33,7 @@ import { newestVersion, type SchemaWarning } from '../migration-files.js';
 import { isOutage, SqliteCommits } from './commit.js';
 import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
-import { removeFinishedRun } from './retention.js';
+import { removeFinishedRun, removeRunsFinishedBefore } from './retention.js';
 import { pageRuns, runFilterSql } from './run-pages.js';
 import { SqliteDefinitions } from './definitions.js';
 import { SqliteKeys } from './keys.js';
@@ -361,6 +361,10 @@ export class SqliteStore implements Store {
 
   async removeRun(id: string) {
     return removeFinishedRun(this.db, id);
+  }
+
+  async removeRunsFinishedBefore(before: number, limit: number) {
+    return removeRunsFinishedBefore(this.db, before, limit);
   }
 
   async listRuns(filter: RunFilter) {
