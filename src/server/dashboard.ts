@@ -28,7 +28,7 @@ export function dashboardRoutes(uiDir: string): FastifyPluginAsync {
       return reply
         .header('cache-control', 'no-cache')
         .type('text/html; charset=utf-8')
-        .code(built ? 200 : 503)
+        // Not built is how the package was made, not a failure of this request: the page says what to do.
         .send(built ? readFileSync(index) : NOT_BUILT);
     });
     app.get<{ Params: { file: string } }>(

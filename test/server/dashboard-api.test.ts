@@ -72,7 +72,11 @@ test('task queues: polls are kept in the store (Conductor and /v1 views agree), 
     await engine.definitions.register([
       compileWorkflowDef(parseWorkflowDef(example('customer_onboarding.v1.json')), support.env),
     ]);
-    const first = await engine.start('customer_onboarding', { customerId: 'c-1' });
+    const first = await engine.start(
+      'customer_onboarding',
+      { customerId: 'c-1' },
+      { startOptions: { taskToDomain: { '*': 'eu' } } },
+    );
     await runUntil(engine, first.id, (r) => r.status === 'waiting');
     const polled = await call('GET', `/api/tasks/poll/batch/${TASK}?workerid=w1&domain=eu&count=1&timeout=0`);
     assert.equal(polled.status, 200, JSON.stringify(polled.body));

@@ -32,7 +32,7 @@ test('GET / and /ui/<file> from uiDir; other files 404; without a build GET / sa
       assert.equal(missing.headers['cache-control'], undefined, `${url} is not cached`);
     }
     const unbuilt = await bare.inject({ method: 'GET', url: '/' });
-    assert.equal(unbuilt.statusCode, 503);
+    assert.equal(unbuilt.statusCode, 200);
     assert.match(unbuilt.body, /npm run build/);
     assert.equal((await app.inject({ method: 'GET', url: '/v1/nothing' })).json().code, 'E_ROUTE_NOT_FOUND');
     const conductor = await app.inject({ method: 'GET', url: '/api/nothing' });

@@ -191,6 +191,45 @@ function conductorTemplates(ids: { taskId: string; onboarding: string }): RouteT
     t('GET', '/metadata/taskdefs'),
     t('GET', '/metadata/taskdefs/:type', { type: 'fuzz_task' }),
     t('DELETE', '/metadata/taskdefs/:type', { type: 'no_such_task' }),
+    t('POST', '/metadata/workflow/validate', {}, {}, declarativeDef),
+    t('GET', '/metadata/workflow/names'),
+    t('GET', '/metadata/workflow/names-and-versions'),
+    t('GET', '/metadata/workflow/latest-versions'),
+    t('GET', '/metadata/workflow/:name/versions', { name: 'fuzz_def' }),
+    t('GET', '/health'),
+    t('GET', '/workflow/search-v2', {}, { query: 'status = RUNNING', start: '0', size: '10' }),
+    t('GET', '/workflow/search-by-tasks', {}, { query: 'status = IN_PROGRESS', start: '0', size: '10' }),
+    t('GET', '/workflow/search-by-tasks-v2', {}, { query: 'status = IN_PROGRESS', start: '0', size: '10' }),
+    t('GET', '/tasks/search', {}, { query: 'status = SCHEDULED', start: '0', size: '10' }),
+    t('GET', '/tasks/search-v2', {}, { query: 'status = SCHEDULED', start: '0', size: '10' }),
+    t('POST', '/workflow/:name/correlated', { name: 'hold' }, { includeClosed: 'true' }, ['c-1']),
+    t('GET', '/workflow/:name/correlated/:correlationId', { name: 'hold', correlationId: 'c-1' }),
+    t('POST', '/workflow/correlated/batch', {}, { includeClosed: 'true' }, [
+      { workflowName: 'hold', correlationId: ['c-1'] },
+    ]),
+    t('GET', '/workflow/:id/tasks', id, { start: '0', count: '10' }),
+    t('DELETE', '/workflow/:id/terminate-remove', { id: 'unknown-run' }, { reason: 'x' }),
+    t('POST', '/workflow/bulk/delete', {}, {}, ['unknown-run']),
+    t('POST', '/workflow/bulk/terminate-remove', {}, { reason: 'x' }, ['unknown-run']),
+    t(
+      'POST',
+      '/tasks/:workflowId/:taskRefName/:status/sync',
+      { workflowId: 'unknown-run', taskRefName: 'normalize_profile', status: 'COMPLETED' },
+      { workerid: 'w', waitForSeconds: '0' },
+      { note: 'x' },
+      ['waitForSeconds'],
+    ),
+    t('POST', '/tasks/:workflowId/:status/signal', { workflowId: 'unknown-run', status: 'COMPLETED' }, {}, { a: 1 }),
+    t(
+      'POST',
+      '/tasks/:workflowId/:status/signal/sync',
+      { workflowId: 'unknown-run', status: 'COMPLETED' },
+      { waitForSeconds: '0' },
+      { a: 1 },
+      ['waitForSeconds'],
+    ),
+    // A well-formed test request names no registered workflow: it is answered at once (a real one waits for its run).
+    t('POST', '/workflow/test', {}, {}, { name: 'no_such_workflow', version: 1, taskRefToMockOutput: {} }),
   ];
 }
 
@@ -307,6 +346,9 @@ forEachBackend((backend) => {
         const templates = [
           ...documentedTemplates(doc),
           ...conductorTemplates({ taskId: task!.taskId, onboarding: 'onboarding' }),
+          // The dashboard's static files.
+          { method: 'GET', route: '/', params: {}, query: {} },
+          { method: 'GET', route: '/ui/:file', params: { file: 'app-x.js' }, query: {} },
         ];
         const covered = new Set(templates.map((tp) => `${tp.method} ${tp.route}`));
         assert.deepEqual(

@@ -64,6 +64,22 @@ forEachBackend((backend) => {
     await store.close();
   });
 
+  test('tasks.search narrows by type, status and run, newest update first, at most limit', async () => {
+    const { store } = await storeWithRun(backend);
+    await suspendOn(store, [attempt(1, 1, 'other'), attempt(0, 1)]);
+    const [polled] = await store.tasks.poll('work', 'remote', 1);
+    assert.equal(polled?.taskId, 't-0-1');
+    const ids = async (filter: Parameters<Store['tasks']['search']>[0]) =>
+      (await store.tasks.search(filter)).map((t) => t.taskId);
+    assert.deepEqual(await ids({ limit: 10 }), ['t-0-1', 't-1-1'], 'the one polled last was updated last');
+    assert.deepEqual(await ids({ taskTypes: ['other'], limit: 10 }), ['t-1-1']);
+    assert.deepEqual(await ids({ statuses: ['IN_PROGRESS'], limit: 10 }), ['t-0-1']);
+    assert.deepEqual(await ids({ statuses: ['SCHEDULED', 'IN_PROGRESS'], taskTypes: ['work'], limit: 10 }), ['t-0-1']);
+    assert.deepEqual(await ids({ runIds: ['missing'], limit: 10 }), []);
+    assert.deepEqual(await ids({ runIds: ['r1'], limit: 1 }), ['t-0-1'], 'at most limit');
+    await store.close();
+  });
+
   test('tasks.timeOut times out attempts whose worker missed its response timeout, and wakes their run', async () => {
     const { store } = await storeWithRun(backend);
     await suspendOn(store, [attempt(0, 1, 'work', 1), attempt(1, 1, 'slow')]);
