@@ -19,7 +19,17 @@ test('bad JSON in --input exits 2 and writes nothing; the store keeps only the g
   assert.equal(fresh.stdout, '');
   assert.equal(existsSync(db), false, 'bad input must not even create the database');
 
-  const good = await cliProcess(['start', 'report', '--examples', '--db', db, '--id', 'good', '--input', '{"parts":1}']);
+  const good = await cliProcess([
+    'start',
+    'report',
+    '--examples',
+    '--db',
+    db,
+    '--id',
+    'good',
+    '--input',
+    '{"parts":1}',
+  ]);
   assert.equal(good.code, 0, good.stderr);
   const bad = await cliProcess(['start', 'report', '--db', db, '--id', 'bad', '--input', '[1,']);
   assert.equal(bad.code, 2);
