@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Engine } from '../../src/index.js';
 import { tempDb } from '../helpers.js';
-import { cli, cliJson } from './cli-process.js';
+import { cli, cliJson, cliProcess } from './cli-process.js';
 
 /** One line `error: <message> (<code>)` on stderr. */
 function assertError(stderr: string, code: string, message: RegExp): void {
@@ -11,17 +11,27 @@ function assertError(stderr: string, code: string, message: RegExp): void {
   assert.match(stderr, message);
 }
 
-test('bad JSON in --input exits 2 and writes nothing; the store keeps only the good run', async () => {
+test('bad JSON in --input exits 2 and writes nothing; the store keeps only the good run (real processes)', async () => {
   const db = tempDb();
-  const fresh = await cli(['start', 'report', '--db', db, '--input', '{oops']);
+  const fresh = await cliProcess(['start', 'report', '--db', db, '--input', '{oops']);
   assert.equal(fresh.code, 2);
   assertError(fresh.stderr, 'E_INVALID_INPUT', /--input is not valid JSON/);
   assert.equal(fresh.stdout, '');
   assert.equal(existsSync(db), false, 'bad input must not even create the database');
 
-  const good = await cli(['start', 'report', '--examples', '--db', db, '--id', 'good', '--input', '{"parts":1}']);
+  const good = await cliProcess([
+    'start',
+    'report',
+    '--examples',
+    '--db',
+    db,
+    '--id',
+    'good',
+    '--input',
+    '{"parts":1}',
+  ]);
   assert.equal(good.code, 0, good.stderr);
-  const bad = await cli(['start', 'report', '--db', db, '--id', 'bad', '--input', '[1,']);
+  const bad = await cliProcess(['start', 'report', '--db', db, '--id', 'bad', '--input', '[1,']);
   assert.equal(bad.code, 2);
   assertError(bad.stderr, 'E_INVALID_INPUT', /--input is not valid JSON/);
 
@@ -73,7 +83,7 @@ test('bad option values exit 2 before the store is opened', async () => {
     assertError(result.stderr, 'E_INVALID_INPUT', message);
   }
   assert.equal(existsSync(db), false);
-  const unknownCommand = await cli(['frobnicate']);
+  const unknownCommand = await cliProcess(['frobnicate']);
   assert.equal(unknownCommand.code, 2);
   assert.match(unknownCommand.stderr, /unknown command 'frobnicate'/);
 });

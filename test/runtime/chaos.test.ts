@@ -7,7 +7,9 @@
  * line with its counts.
  *
  * Seeded: the seed (`# seed <n>`) picks the shapes, the victims, the moments and the take-backs; replay
- * one with WAYMARK_CHAOS_SEED=<n> (Default: random). The restart uses a private cluster (test/pg-private.ts)
+ * one with WAYMARK_CHAOS_SEED=<n> (Default: random). WAYMARK_PROPERTY_SCALE multiplies the storms' kills and
+ * workloads (Default: 1: 8 kills of 1 SQLite worker, 10 kills among 3 PostgreSQL workers, 32 shapes and 18 locked
+ * runs each). The restart uses a private cluster (test/pg-private.ts)
  * and the terminations only the worker's own connections (its `application_name`): the shared server the
  * other test files use is never disturbed.
  */
@@ -258,10 +260,13 @@ test(
   },
 );
 
+/** Multiplies the storms' kills and workloads (WAYMARK_PROPERTY_SCALE; Default: 1). */
+const SCALE = Number(process.env.WAYMARK_PROPERTY_SCALE ?? 1);
+const scaled = (n: number) => Math.max(1, Math.round(n * SCALE));
 /** SQLite claims in one process by design: one worker at a time there; three share PostgreSQL. */
 const STORM = {
-  sqlite: { slots: ['solo'], kills: 16, spares: 2 },
-  postgres: { slots: ['a', 'b', 'c'], kills: 20, spares: 3 },
+  sqlite: { slots: ['solo'], kills: scaled(8), spares: 2 },
+  postgres: { slots: ['a', 'b', 'c'], kills: scaled(10), spares: 3 },
 } as const;
 
 forEachBackend((backend: Backend) => {
@@ -272,7 +277,7 @@ forEachBackend((backend: Backend) => {
     'every run completes as expected, no committed step runs again, no lock is held twice';
   test(name, { timeout: 150_000 }, async (t) => {
     t.diagnostic(`seed ${SEED}`);
-    const size = { shapes: 64, keys: 3, lockedPerKey: 12 };
+    const size = { shapes: scaled(32), keys: 3, lockedPerKey: scaled(6) };
     const store = backend.store();
     const { workload, ledgerPath, client, fleet, drive } = await setUp(t, store, size, plan.spares);
     await Promise.all(plan.slots.map((slot) => fleet.launch(slot)));

@@ -12,7 +12,8 @@
  * the shrunk counterexample:
  *   WAYMARK_PROPERTY_SEED=<n> WAYMARK_PROPERTY_PATH=<path> WAYMARK_TEST_STORES=sqlite \
  *     node --import tsx --test --test-name-pattern='one engine' test/runtime/replay.property.test.ts
- * (Default seed: random.) WAYMARK_PROPERTY_SCALE multiplies the number of cases (Default: 1);
+ * (Default seed: random.) WAYMARK_PROPERTY_SCALE multiplies the number of cases (Default: 1, which keeps the suite
+ * quick: 20 in-process shapes, 5 engine switches and 1 SIGKILL case of 20 runs per store; 5 runs 100, 25 and 5);
  * WAYMARK_PROPERTY_SHAPES=sequential generates shapes without parallel groups, to tell a fault of
  * concurrent branches from another one.
  */
@@ -52,7 +53,7 @@ const PATH = process.env.WAYMARK_PROPERTY_PATH;
 const SCALE = Number(process.env.WAYMARK_PROPERTY_SCALE ?? 1);
 const SHAPES = { parallel: process.env.WAYMARK_PROPERTY_SHAPES !== 'sequential' };
 /** Runs (one per shape) in each crash case's worker processes. */
-const CRASH_RUNS = 30;
+const CRASH_RUNS = 20;
 /** Longest a driven run may take to come to rest. */
 const AT_REST_MS = 30_000;
 
@@ -216,7 +217,7 @@ forEachBackend((backend) => {
             assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
           },
         );
-        await check(t, property, 50);
+        await check(t, property, 20);
       } finally {
         await tasks.stop();
         await engine.close();
@@ -285,7 +286,7 @@ forEachBackend((backend) => {
           }
           assert.deepEqual(errors.map(String), [], 'the task worker and signals met no errors');
         });
-        await check(t, property, 12);
+        await check(t, property, 5);
       } finally {
         await tasks.stop();
         await observer.close();
@@ -357,7 +358,7 @@ forEachBackend((backend) => {
           }
         },
       );
-      await check(t, property, 2, { endOnFailure: true });
+      await check(t, property, 1, { endOnFailure: true });
     },
   );
 });

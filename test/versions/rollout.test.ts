@@ -92,9 +92,11 @@ forEachBackend((backend) => {
   }, async () => {
     const { path, client, env } = await setup(backend, 'unwind');
     try {
-      // Killed right after the compensation of deploy-canary committed, before migrate-schema's.
+      // Killed right after the compensation of deploy-canary committed, before migrate-schema's; another worker
+      // takes the run over once the dead one's short lease expires.
       const first = startFixture('rollout-worker.ts', {
         ...env,
+        LEASE_MS: '2000',
         ROLE: 'start',
         WORKER_ID: 'ops-2',
         FAIL_AT: 'deploy-fleet',
@@ -115,7 +117,12 @@ forEachBackend((backend) => {
         "compensate 'snapshot-config'",
       ]);
 
-      const second = startFixture('rollout-worker.ts', { ...env, ROLE: 'recover', WORKER_ID: 'ops-2b' });
+      const second = startFixture('rollout-worker.ts', {
+        ...env,
+        LEASE_MS: '2000',
+        ROLE: 'recover',
+        WORKER_ID: 'ops-2b',
+      });
       assert.equal((await second.next('settled')).status, 'compensated');
       const entries = ledger(path);
       const undone = entries.filter((e) => e.kind === 'undo').map((e) => e.step);
