@@ -24,12 +24,9 @@ export function dashboardRoutes(uiDir: string): FastifyPluginAsync {
   return async (app) => {
     app.get('/', { config: { role: 'public' }, schema: { hide: true } }, async (_request, reply) => {
       const index = join(uiDir, 'index.html');
-      const built = existsSync(index);
-      return reply
-        .header('cache-control', 'no-cache')
-        .type('text/html; charset=utf-8')
-        // Not built is how the package was made, not a failure of this request: the page says what to do.
-        .send(built ? readFileSync(index) : NOT_BUILT);
+      // Not built is how the package was made, not a failure of this request (200): the page says what to do.
+      const page = existsSync(index) ? readFileSync(index) : NOT_BUILT;
+      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page);
     });
     app.get<{ Params: { file: string } }>(
       '/ui/:file',
