@@ -141,10 +141,13 @@ function planWorkflow(check: WorkflowCheck, runs: Map<string, Run>, from: number
       `(${inFlight.map((v) => `v${v.version}`).join(', ') || 'none'}); \`waymark versions\` shows each served and ` +
       `none stranded`,
   );
-  steps.push(
-    `waymark rollout start ${name} --to ${to}${from ? ` --from ${from}` : ''} --percent ${canary.percent} --step ` +
-      `${canary.step} --every 10m --max-failure-rate ${canary.maxFailureRatio}x --min-sample ${canary.minSample}`,
-  );
+  if (from === undefined)
+    steps.push(`a new workflow: v${to} takes every start once registered (no earlier version to canary against)`);
+  else
+    steps.push(
+      `waymark rollout start ${name} --to ${to} --from ${from} --percent ${canary.percent} --step ` +
+        `${canary.step} --every 10m --max-failure-rate ${canary.maxFailureRatio}x --min-sample ${canary.minSample}`,
+    );
   for (const v of inFlight.filter((h) => h.version !== to)) {
     if (v.upgrade)
       steps.push(
@@ -163,15 +166,22 @@ function planWorkflow(check: WorkflowCheck, runs: Map<string, Run>, from: number
           `retire ${name} ${v.version}`,
       );
   }
-  const rollback = [
-    `waymark rollout abort ${name} --reason '...'   # also automatic when v${to} fails over ` +
-      `${canary.maxFailureRatio}x as often as v${from ?? 'current'} over ${canary.minSample} finished runs`,
-    `starts route back to v${from ?? 'the previous version'} at once and v${to} drains; v${to} runs that replay on ` +
-      `v${from ?? 'it'} move back (recorded), the others stay on v${to} and finish there: keep its workers until ` +
-      `\`waymark versions\` shows none in flight`,
-    `to stop v${to}'s runs instead: waymark versions quarantine ${name} ${to} (they pause for a decision; activate ` +
-      `resumes them)`,
-  ];
+  const rollback =
+    from === undefined
+      ? [
+          `waymark versions drain ${name} ${to}   # no new starts; its runs go on`,
+          `to stop its runs too: waymark versions quarantine ${name} ${to} (they pause for a decision; activate ` +
+            `resumes them)`,
+        ]
+      : [
+          `waymark rollout abort ${name} --reason '...'   # also automatic when v${to} fails over ` +
+            `${canary.maxFailureRatio}x as often as v${from} over ${canary.minSample} finished runs`,
+          `starts route back to v${from} at once and v${to} drains; v${to} runs that replay on ` +
+            `v${from} move back (recorded), the others stay on v${to} and finish there: keep its workers until ` +
+            `\`waymark versions\` shows none in flight`,
+          `to stop v${to}'s runs instead: waymark versions quarantine ${name} ${to} (they pause for a decision; ` +
+            `activate resumes them)`,
+        ];
   return {
     workflow: name,
     candidate: to,

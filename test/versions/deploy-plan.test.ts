@@ -137,3 +137,18 @@ forEachBackend((backend) => {
     },
   );
 });
+
+test('deploy plan of a new workflow: no canary against a version that does not exist; rollback drains it', async () => {
+  const engine = await Engine.open({ store: 'sqlite::memory:', workflows: [v1], worker: false });
+  try {
+    const fresh = defineWorkflow({ name: 'brand-new', version: 1, run: async (ctx) => ctx.step('only', () => 1) });
+    const [plan] = (await engine.deployPlan([fresh])).workflows;
+    const text = [...plan!.steps, ...plan!.rollback].join('\n');
+    assert.doesNotMatch(text, /\bv(the|current|it)\b/, 'no version number is made of a word');
+    assert.doesNotMatch(text, /waymark rollout/, 'nothing to roll out from or abort back to');
+    assert.match(plan!.steps.at(-1)!, /^a new workflow: v1 takes every start once registered/);
+    assert.equal(plan!.rollback[0], 'waymark versions drain brand-new 1   # no new starts; its runs go on');
+  } finally {
+    await engine.close();
+  }
+});
