@@ -35,6 +35,25 @@ export function short(value: unknown, max = 120): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** Runs per verdict as words ('compatible 3 · incompatible 1'), zeros left out; 'no runs' when all are zero. */
+export function countsText(counts: Record<string, number> | undefined): string {
+  const parts = Object.entries(counts ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([verdict, n]) => `${verdict.replaceAll('_', ' ')} ${n}`);
+  return parts.length ? parts.join(' · ') : 'no runs';
+}
+
+/** A stored report's summary as one line: safe or not, then each workflow's class and its runs per verdict. */
+export function reportSummaryText(summary: unknown): string {
+  const s = summary as {
+    safe?: boolean;
+    workflows?: { workflow: string; classification: string; counts: Record<string, number> }[];
+  } | null;
+  if (!s || typeof s !== 'object' || !Array.isArray(s.workflows)) return short(summary, 100);
+  const lines = s.workflows.map((w) => `${w.workflow}: ${w.classification} (${countsText(w.counts)})`);
+  return [s.safe ? 'safe' : 'NOT SAFE', ...lines].join(' · ');
+}
+
 /** Where a run waits, from its waitingFor. */
 export function waitText(wait: { kind: string; name?: string; until?: number } | undefined): string {
   if (!wait) return '';

@@ -1,7 +1,7 @@
 /** Deploys: check or plan declarative candidates (pasted or uploaded), and the reports kept by the server. */
 import { useState } from 'preact/hooks';
 import { api, seg } from '../api';
-import { duration, short, when } from '../format';
+import { countsText, duration, reportSummaryText, when } from '../format';
 import { useLive } from '../live';
 import { hrefOf } from '../router';
 import { useCan } from '../session';
@@ -154,7 +154,7 @@ function StoredReports({ opened, ran }: { opened: string | undefined; ran: numbe
                 <td>{r.kind}</td>
                 <td>{r.source}</td>
                 <td>{r.actor ?? '—'}</td>
-                <td>{short(r.summary, 100)}</td>
+                <td>{reportSummaryText(r.summary)}</td>
               </tr>
             ))}
           </tbody>
@@ -217,7 +217,7 @@ function WorkflowView({ w }: { w: WorkflowResult }) {
           ))}
         </ul>
       )}
-      {check.counts && <p>Run verdicts: {short(check.counts)}</p>}
+      {check.counts && <p>Run verdicts: {countsText(check.counts)}</p>}
       {runChecks.length > 0 && (
         <table aria-label={`verdicts of ${w.workflow}`}>
           <thead>
