@@ -184,7 +184,8 @@ test('`waymark server --examples` serves the examples and refuses a bad --port b
     void exited.then(([code]) => reject(new Error(`exited ${code} before listening: ${stdout}`)));
   });
   try {
-    assert.match(stdout, /^waymark server: listening on http:\/\/127\.0\.0\.1:\d+\n/);
+    const address = String.raw`http://127\.0\.0\.1:\d+`;
+    assert.match(stdout, new RegExp(String.raw`^waymark server: listening on ${address} \(dashboard: ${address}/\)\n`));
     const versions = (await (await fetch(`${url}/v1/versions`)).json()) as { versions: { workflow: string }[] };
     assert.deepEqual([...new Set(versions.versions.map((v) => v.workflow))].sort(), [
       'onboarding',

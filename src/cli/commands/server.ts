@@ -158,7 +158,7 @@ export function serverCommand(program: Command): void {
         [...module.workflows, ...compiled].map((w) => `${w.name} v${w.version}`).join(', ') ||
         'no workflows given (declarative ones in the store or registered over the API are served)';
       const shown = printableLocation(location);
-      process.stdout.write(`waymark server: listening on ${server.url}\n`);
+      process.stdout.write(`waymark server: listening on ${server.url} (dashboard: ${server.url}/)\n`);
       process.stdout.write(
         flags.auth
           ? 'waymark server: auth required: API keys (`waymark keys create`) or tokens from POST /api/token\n'
