@@ -448,7 +448,7 @@ export interface ScheduleRecord {
   note: string | null;
   createdAt: number;
   updatedAt: number;
-  /** The newest slot handled (fired, skipped, buffered or missed) by the clock; null before the first. */
+  /** The clock's position (epoch ms): slots at or before it are handled (fired, skipped, buffered or missed). */
   lastSlotAt: number | null;
   /** The next slot and when it fires (slot plus jitter); null when the schedule has no more slots. */
   nextSlotAt: number | null;
