@@ -99,6 +99,19 @@ async function cancelQuietly(port: FiringPort, runId: string, scheduleId: string
   }
 }
 
+/**
+ * Starts the runs of the newest `limit` started slots whose run does not exist: their claim outlived the process that
+ * made it (killed between the claim and the start). Starting an existing id returns it, so a race is harmless.
+ */
+export async function recoverStarts(port: FiringPort, schedule: ScheduleRecord, limit = 3): Promise<number> {
+  let started = 0;
+  for (const slot of await port.store.schedules.slots(schedule.id, { limit, decision: 'started' })) {
+    if (!slot.runId || (await port.store.getRun(slot.runId))) continue;
+    if (await startRun(port, schedule, slot.runId)) started++;
+  }
+  return started;
+}
+
 /** Records a slot missed by more than the catch-up window; false when it was claimed before. */
 export function recordMissed(port: FiringPort, schedule: ScheduleRecord, slotAt: number): Promise<boolean> {
   return port.store.schedules.claimSlot({

@@ -4,7 +4,7 @@
  */
 import { WaymarkError } from '../core/errors.js';
 import type { OverlapPolicy, ScheduleRecord, SlotRecord, Store } from '../store/types.js';
-import { fireSlot, recordMissed, startBuffered, type FiringPort, type SlotOutcome } from './firing.js';
+import { fireSlot, recordMissed, recoverStarts, startBuffered, type FiringPort, type SlotOutcome } from './firing.js';
 import { dueSlots, previewSlots, slotsBetween, type ScheduleTiming, type Slot } from './slots.js';
 import {
   applyChanges,
@@ -158,6 +158,7 @@ export class Schedules {
     const after = schedule.lastSlotAt ?? schedule.createdAt;
     const { jitterMs, catchUpWindowMs } = schedule;
     const slots = dueSlots(timingOf(schedule), schedule.id, jitterMs, catchUpWindowMs, after, now, SLOTS_PER_LOOK);
+    await recoverStarts(this.port, schedule);
     for (const slotAt of slots.missed) await recordMissed(this.port, schedule, slotAt);
     for (const slotAt of slots.due) await fireSlot(this.port, schedule, slotAt, 'schedule');
     const last = Math.max(...slots.missed, ...slots.due);

@@ -9,6 +9,7 @@ import { isTerminal } from '../../src/core/types.js';
 import { openEngineOnStore, type Engine } from '../../src/engine.js';
 import { defineWorkflow } from '../../src/index.js';
 import { Schedules } from '../../src/schedules/schedules.js';
+import { slotRunId } from '../../src/schedules/slots.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { rejectsWith, runUntil, tempDb } from '../helpers.js';
@@ -226,5 +227,19 @@ describe('the clock, by a clock of the test', () => {
       preview.map((p) => (p.slotAt - T0) / MIN),
       [40, 45, 50],
     );
+  });
+
+  test('a slot claimed by a process killed before it started the run gets its run at the next look', async () => {
+    now = T0;
+    const schedules = clocked();
+    await schedules.create({ id: 'orphan', workflow: 'held', interval: '1m', overlap: 'allow_all' });
+    const runId = slotRunId('orphan', T0 + MIN);
+    const slot = { scheduleId: 'orphan', slotAt: T0 + MIN, origin: 'schedule' as const, recordedAt: T0 + MIN };
+    assert.equal(await store.schedules.claimSlot({ ...slot, decision: 'started', runId }), true);
+    assert.equal(await store.getRun(runId), undefined, 'claimed, never started');
+    now = T0 + MIN + 10;
+    await schedules.fireDue();
+    assert.equal((await store.getRun(runId))?.workflow, 'held', 'started by the next look');
+    assert.equal((await store.listRuns({ workflow: 'held', limit: 1000 })).filter((r) => r.id === runId).length, 1);
   });
 });
