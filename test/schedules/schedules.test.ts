@@ -204,7 +204,7 @@ describe('the clock, by a clock of the test', () => {
     assert.equal((await schedules.slots('nightly')).length, 10, 'a second look fires nothing again');
   });
 
-  test('pause and resume with a note: the slots of the pause are not fired; trigger fires now, also paused', async () => {
+  test('pause and resume with a note: the slots of the pause do not fire; trigger fires now, also paused', async () => {
     now = T0;
     const schedules = clocked();
     await schedules.create({ id: 'rotate', workflow: 'held', cron: '*/5 * * * *', timezone: 'Europe/Berlin' });
