@@ -50,6 +50,9 @@ import { openTelemetry, type EngineTelemetry } from './observability/telemetry.j
 import type { TracingOption } from './observability/tracing-setup.js';
 import type { Telemetry } from './runtime/telemetry.js';
 import { checkRetention } from './runtime/retention.js';
+import { isTerminal } from './core/types.js';
+import { Schedules } from './schedules/schedules.js';
+import { ScheduleLoop } from './schedules/loop.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
@@ -70,6 +73,11 @@ export interface EngineOptions extends KernelOptions {
   store: string;
   /** How often a worker engine evaluates unfinished rollouts, in ms; 0 turns it off. (Default: 15000) */
   rolloutCheckMs?: number;
+  /**
+   * Longest sleep of a worker engine's schedule clock, in ms (it wakes at the next slot, or sooner when a schedule
+   * changes here): schedules other processes create are seen within it. 0 fires no schedules here. (Default: 5000)
+   */
+  scheduleCheckMs?: number;
   /** Prometheus metrics (see `engine.metrics`): the registry and the step label. (Default: a registry of its own) */
   metrics?: MetricsOptions;
   /**
@@ -80,7 +88,8 @@ export interface EngineOptions extends KernelOptions {
 }
 
 /** The options after defaults, as the kernel and the versions layer read them. */
-type EngineSettings = ResolvedOptions & Pick<EngineOptions, 'rolloutCheckMs' | 'metrics' | 'tracing'>;
+type EngineSettings = ResolvedOptions &
+  Pick<EngineOptions, 'rolloutCheckMs' | 'scheduleCheckMs' | 'metrics' | 'tracing'>;
 
 /** Builds and boots an engine; set in Engine's static block (the constructor is private), used by both ways in. */
 let bootEngine: (store: Store, ownsStore: boolean, options: EngineSettings) => Promise<Engine>;
@@ -96,16 +105,40 @@ export class Engine {
   readonly tasks: Kernel['tasks'];
   /** Versions registered at run time (declarative ones) and task definitions. */
   readonly definitions: Kernel['definitions'];
+  /** Schedules: durable rules that start runs at times (cron or interval), each slot firing once in all processes. */
+  readonly schedules: Schedules;
+  private readonly clock: ScheduleLoop | undefined;
 
   private constructor(
     private readonly kernel: Kernel,
     private readonly store: Store,
     private readonly registry: WorkflowRegistry,
     private readonly observed: EngineTelemetry,
+    options: EngineSettings,
   ) {
     this.workerId = kernel.workerId;
     this.tasks = kernel.tasks;
     this.definitions = kernel.definitions;
+    const maxSleepMs = options.scheduleCheckMs ?? 5000;
+    const warn = (message: string, facts: Record<string, unknown>) => this.warn(message, facts);
+    if (options.worker !== false && maxSleepMs > 0)
+      this.clock = new ScheduleLoop(() => this.schedules.fireDue(), { maxSleepMs, warn });
+    this.schedules = new Schedules({
+      store,
+      now: () => Date.now(),
+      changed: () => this.clock?.wake(),
+      warn,
+      start: async (schedule, id) => {
+        const version = schedule.version ?? undefined;
+        return (await kernel.startRun(schedule.workflow, schedule.input, { id, version, trigger: 'schedule' })).run;
+      },
+      cancel: async (runId, reason) => {
+        await this.cancel(runId, { actor: 'schedule', reason });
+      },
+    });
+    kernel.subscribe((change) => {
+      if (change.status && isTerminal(change.status) && change.runId.startsWith('sched:')) this.clock?.wake();
+    });
   }
 
   static {
@@ -124,7 +157,7 @@ export class Engine {
         throw error;
       }
       const kernel = new Kernel(store, ownsStore, registry, options, loops, observed.telemetry);
-      engine = new Engine(kernel, store, registry, observed);
+      engine = new Engine(kernel, store, registry, observed, options);
       for (const warning of store.schemaWarnings ?? []) engine.warn(warning.message, warning.details);
       try {
         await kernel.boot();
@@ -132,6 +165,7 @@ export class Engine {
         await observed.close();
         throw error;
       }
+      engine.clock?.start();
       return engine;
     };
   }
@@ -210,7 +244,13 @@ export class Engine {
    * `refuseStranding` throws E_WOULD_STRAND and stays open.
    */
   async close(options?: { refuseStranding?: boolean }): Promise<void> {
-    await this.kernel.close(options);
+    await this.clock?.stop();
+    try {
+      await this.kernel.close(options);
+    } catch (error) {
+      this.clock?.start(); // still open (E_WOULD_STRAND): it keeps firing
+      throw error;
+    }
     await this.observed.close();
   }
 

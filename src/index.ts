@@ -74,3 +74,5 @@ export type { StartTrigger, RunOutcome, StepOutcome } from './runtime/telemetry.
 export type { MetricsOptions, WaymarkMetrics } from './observability/metrics.js';
 export type { TracingOption } from './observability/tracing-setup.js';
 export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './versions/deploy-plan.js';
+export type { ScheduleSpec, ScheduleChanges, SlotOutcome, Schedules } from './schedules/schedules.js';
+export type { OverlapPolicy, ScheduleRecord, SlotRecord, SlotDecision } from './store/types.js';

@@ -61,6 +61,8 @@ export const ERRORS = {
   },
   E_KEY_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no API key has that key id' },
   E_REPORT_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no kept deploy report has that id' },
+  E_SCHEDULE_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no schedule has that id' },
+  E_SCHEDULE_EXISTS: { kind: 'conflict', retryable: false, meaning: 'a schedule with that id exists already' },
   E_JOB_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'this server has no bulk job of that id' },
   E_STORE_NOT_FOUND: {
     kind: 'not_found',

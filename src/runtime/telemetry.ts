@@ -4,8 +4,9 @@
  * Every method is cheap and never throws; NO_TELEMETRY does nothing at all.
  */
 
-/** How a run came to be started: a call on an engine, the /v1 API, the Conductor API, a parent run, an operator. */
-export type StartTrigger = 'call' | 'http' | 'conductor' | 'sub_workflow' | 'restart' | 'rerun';
+/** How a run came to be started: a call on an engine, the /v1 API, the Conductor API, a parent run, an operator, a
+ * schedule. */
+export type StartTrigger = 'call' | 'http' | 'conductor' | 'sub_workflow' | 'restart' | 'rerun' | 'schedule';
 
 export const START_TRIGGERS: readonly StartTrigger[] = [
   'call',
@@ -14,6 +15,7 @@ export const START_TRIGGERS: readonly StartTrigger[] = [
   'sub_workflow',
   'restart',
   'rerun',
+  'schedule',
 ];
 
 /** How a run's execution came to a stop an operator cares about: it ended, or it was parked for one. */

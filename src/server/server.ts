@@ -32,6 +32,7 @@ import { bulkRoutes } from './routes/bulk.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import { taskQueueRoutes } from './routes/task-queues.js';
 import { deployReportRoutes } from './routes/deploy-reports.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { WaymarkError } from '../core/errors.js';
 import { DEFAULT_UI_DIR, dashboardRoutes } from './dashboard.js';
 
@@ -168,6 +169,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(whoamiRoutes, context);
   app.register(taskQueueRoutes, context);
   app.register(deployReportRoutes, context);
+  app.register(scheduleRoutes, context);
   app.register(runActionRoutes, context);
   app.register(versionRoutes, context);
   app.register(rolloutRoutes, context);

@@ -424,6 +424,88 @@ export interface DeployReportStore {
   get(id: number): Promise<DeployReportRecord | undefined>;
 }
 
+/** What a schedule does when its previous firing's run is still in flight. */
+export type OverlapPolicy = 'skip' | 'buffer_one' | 'buffer_all' | 'cancel_other' | 'allow_all';
+
+/** A schedule as the store keeps it: times are epoch ms. */
+export interface ScheduleRecord {
+  id: string;
+  workflow: string;
+  /** The version it starts; null: the route's current one (routed, canaries apply). */
+  version: number | null;
+  input: Json | undefined;
+  /** A cron expression (5 or 6 fields) and its time zone, or an interval in ms: one of the two. */
+  cron: string | null;
+  timezone: string | null;
+  intervalMs: number | null;
+  startAt: number | null;
+  endAt: number | null;
+  jitterMs: number;
+  overlap: OverlapPolicy;
+  catchUpWindowMs: number;
+  paused: boolean;
+  /** Why it was paused (or resumed); null when nothing was said. */
+  note: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** The clock's position (epoch ms): slots at or before it are handled (fired, skipped, buffered or missed). */
+  lastSlotAt: number | null;
+  /** The next slot and when it fires (slot plus jitter); null when the schedule has no more slots. */
+  nextSlotAt: number | null;
+  nextFireAt: number | null;
+}
+
+/** What was decided for a slot. */
+export type SlotDecision = 'started' | 'skipped' | 'buffered' | 'missed';
+
+/** How a slot came to be handled: the clock, an operator's trigger, or a backfill. */
+export type SlotOrigin = 'schedule' | 'trigger' | 'backfill';
+
+/** One slot of a schedule, claimed exactly once. */
+export interface SlotRecord {
+  scheduleId: string;
+  slotAt: number;
+  decision: SlotDecision;
+  origin: SlotOrigin;
+  /** The run it started (or will start, when buffered); null when skipped or missed. */
+  runId: string | null;
+  recordedAt: number;
+}
+
+/** Schedules and their slots. */
+export interface ScheduleStore {
+  /** Stores a new schedule; false (and nothing written) when its id is taken. */
+  create(schedule: ScheduleRecord): Promise<boolean>;
+  get(id: string): Promise<ScheduleRecord | undefined>;
+  /** Every schedule, by id. */
+  list(): Promise<ScheduleRecord[]>;
+  /** Replaces a schedule's row (all but id and createdAt); false when there is none. */
+  save(schedule: ScheduleRecord): Promise<boolean>;
+  /** Deletes a schedule and its slots; false when there was none. */
+  remove(id: string): Promise<boolean>;
+  /**
+   * Claims a slot: inserts it unless it exists (insert-or-conflict), so each slot is claimed once however many
+   * processes try; false when it was claimed already (nothing written).
+   */
+  claimSlot(slot: SlotRecord): Promise<boolean>;
+  /** Moves a buffered slot to started with its run; false when it is not buffered (any more): another did it. */
+  startBuffered(scheduleId: string, slotAt: number, runId: string): Promise<boolean>;
+  /** A schedule's slots, newest first, at most `limit`, of one decision or all. */
+  slots(
+    scheduleId: string,
+    options: { limit: number; decision?: SlotDecision; oldestFirst?: boolean },
+  ): Promise<SlotRecord[]>;
+  /**
+   * Moves the clock's position forward: lastSlotAt and the next slot, only when `lastSlotAt` is newer than the stored
+   * one (another process may be ahead); false when it was not.
+   */
+  advance(id: string, lastSlotAt: number, next: { slotAt: number; fireAt: number } | null): Promise<boolean>;
+  /** Schedules not paused whose next firing time is at most `now`, oldest due first, at most `limit`. */
+  due(now: number, limit: number): Promise<ScheduleRecord[]>;
+  /** The earliest next firing time of a schedule not paused, if any. */
+  nextFireAt(): Promise<number | undefined>;
+}
+
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -435,6 +517,7 @@ export interface Store {
   readonly audit: AuditLog;
   readonly queues: QueueStore;
   readonly deployReports: DeployReportStore;
+  readonly schedules: ScheduleStore;
   /**
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.

@@ -18,12 +18,24 @@ const MAY_IMPORT: Record<string, string[]> = {
   versions: ['core', 'runtime', 'store/types'],
   declarative: ['core', 'runtime', 'store/types'],
   testing: ['core', 'runtime', 'versions', 'store/types'],
+  // Schedules: slot arithmetic and firing; runs are started through a port the engine hands in.
+  schedules: ['core', 'runtime', 'versions', 'store/types'],
   // Metrics and traces: implements the kernel's Telemetry port, reads gauges through the versions layer.
   observability: ['core', 'runtime', 'versions', 'store/types'],
-  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability'],
-  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'observability', 'engine.ts'],
+  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability', 'schedules'],
+  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'observability', 'schedules', 'engine.ts'],
   examples: ['index.ts'],
-  server: ['core', 'store', 'runtime', 'versions', 'declarative', 'observability', 'engine.ts', 'index.ts'],
+  server: [
+    'core',
+    'store',
+    'runtime',
+    'versions',
+    'declarative',
+    'observability',
+    'schedules',
+    'engine.ts',
+    'index.ts',
+  ],
   cli: [
     'core',
     'store',
@@ -31,6 +43,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'versions',
     'declarative',
     'observability',
+    'schedules',
     'engine.ts',
     'index.ts',
     'server',
@@ -48,6 +61,7 @@ const MAY_USE_PACKAGES: Record<string, string[]> = {
   versions: [],
   runtime: ['node:crypto', 'node:os'],
   testing: [],
+  schedules: ['croner'],
   // The kernel knows only its Telemetry port; Prometheus and OpenTelemetry stay here (the SDK loaded only when on).
   observability: [
     'prom-client',

@@ -60,6 +60,16 @@ const ROUTES = [
   'get /v1/deploy/reports',
   'get /v1/deploy/reports/{id}',
   'get /v1/workflows/{name}/route',
+  'get /v1/schedules',
+  'post /v1/schedules',
+  'get /v1/schedules/{id}',
+  'patch /v1/schedules/{id}',
+  'delete /v1/schedules/{id}',
+  'post /v1/schedules/{id}/pause',
+  'post /v1/schedules/{id}/resume',
+  'post /v1/schedules/{id}/trigger',
+  'post /v1/schedules/{id}/backfill',
+  'get /v1/schedules/{id}/preview',
 ];
 
 test('GET /openapi.json is an OpenAPI 3.1 document of every route, with summaries and schemas', async () => {

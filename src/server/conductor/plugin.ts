@@ -13,6 +13,7 @@ import { signalRoutes } from './signal-routes.js';
 import { taskRoutes } from './tasks-routes.js';
 import { workflowTestRoute } from './test-route.js';
 import { queueRoutes } from './queue-routes.js';
+import { schedulerRoutes } from './scheduler-routes.js';
 import { workflowRoutes } from './workflow-routes.js';
 import { tokenRoute } from '../auth/token-route.js';
 
@@ -39,6 +40,7 @@ export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   lookupRoutes(app, context);
   actionRoutes(app, context);
   metadataRoutes(app, engine, declarative, declarativeOptions);
+  schedulerRoutes(app, engine);
   if (auth) tokenRoute(app, auth);
 };
 
