@@ -19,6 +19,7 @@ const ROUTES = [
   'post /v1/runs',
   'get /v1/runs',
   'get /v1/runs/{id}',
+  'delete /v1/runs/{id}',
   'get /v1/runs/{id}/history',
   'get /v1/runs/{id}/describe',
   'get /v1/runs/{id}/result',

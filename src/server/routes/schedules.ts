@@ -96,7 +96,12 @@ export const scheduleRoutes: FastifyPluginAsync<ServerContext> = async (app, { e
     '/v1/schedules/:id',
     {
       config: { role: 'operator' },
-      schema: { summary: 'Delete a schedule and its slots (its runs stay)', tags, params, response: errors(400, 404) },
+      schema: {
+        summary: 'Delete a schedule and its slots (its runs stay)',
+        tags,
+        params,
+        response: { 204: { description: 'deleted', type: 'null' }, ...errors(400, 404) },
+      },
     },
     async (request, reply) => {
       await s.delete(request.params.id);
