@@ -27,6 +27,8 @@ export function asMap(value: Json | undefined, key: string): Record<string, Json
 export interface TaskFacts {
   taskId: string;
   taskType: string;
+  /** The task's name in its definition (Conductor's taskDefName). (Default: taskType) */
+  defName?: string;
   /** The workflowTask's type: SIMPLE for worker tasks, the system type otherwise. */
   type: string;
   ref: string;
@@ -64,7 +66,7 @@ export function conductorTask(f: TaskFacts): TaskJson {
   return {
     taskId: f.taskId,
     taskType: f.taskType,
-    taskDefName: f.taskType,
+    taskDefName: f.defName ?? f.taskType,
     referenceTaskName: f.ref,
     taskReferenceName: f.ref,
     status: f.status,
@@ -98,9 +100,9 @@ export function conductorTask(f: TaskFacts): TaskJson {
     iteration: 0,
     loopOverTask: false,
     queueWaitTime: startTime > 0 ? Math.max(0, startTime - f.scheduledTime) : 0,
-    taskDefinition: { name: f.taskType },
+    taskDefinition: { name: f.defName ?? f.taskType },
     workflowTask: {
-      name: f.taskType,
+      name: f.defName ?? f.taskType,
       taskReferenceName: f.ref,
       type: f.type,
       inputParameters: {},
