@@ -8,6 +8,7 @@ import {
   type Json,
   type Run,
 } from '../../core/types.js';
+import { HTTP_ASYNC_TASK } from '../../declarative/interpreter.js';
 import { graphTaskOf, type GraphFacts } from './graph-facts.js';
 import { asMap, conductorTask, taskJson, type TaskJson } from './task-shape.js';
 
@@ -65,7 +66,34 @@ function epochTasks(
       made = afterRetried(epochTasks(run, history, retry.fromEpoch, byId, graph), op, made);
     tasks.push(...made);
   }
-  return tasks;
+  return mergeAsyncHttp(tasks);
+}
+
+/**
+ * An asyncComplete HTTP task is one task in Conductor: its call (a step) and its wait for the update (a queue task
+ * of the same ref) show as the waiting task, with the call's response as its output until the update replaces it.
+ */
+function mergeAsyncHttp(tasks: TaskJson[]): TaskJson[] {
+  const isStep = (t: TaskJson) => String(t.taskId).startsWith(`${t.workflowInstanceId}:`);
+  const waits = new Map<unknown, TaskJson>();
+  for (const t of tasks) if (t.taskType === HTTP_ASYNC_TASK && !isStep(t)) waits.set(t.referenceTaskName, t);
+  if (waits.size === 0) return tasks;
+  const out: TaskJson[] = [];
+  for (const t of tasks) {
+    const wait = waits.get(t.referenceTaskName);
+    if (!wait || !isStep(t) || t.taskType !== HTTP_ASYNC_TASK) {
+      out.push(t);
+      continue;
+    }
+    const response = t.outputData as Record<string, Json>;
+    Object.assign(wait, {
+      inputData: t.inputData,
+      outputData: wait.status === 'COMPLETED' ? { ...response, ...(wait.outputData as object) } : response,
+      startTime: t.startTime,
+      seq: t.seq,
+    });
+  }
+  return out;
 }
 
 /** The failed attempts of `op` in the epoch before (kept, `retried`), then the new ones counting on from them. */

@@ -1,12 +1,16 @@
 import { isTerminalTask, type Task, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
+import { HTTP_ASYNC_TASK } from '../../declarative/interpreter.js';
 import { childRunId, SUB_WORKFLOW_TASK } from '../../declarative/sub-workflows.js';
 
 /** A Conductor Task as JSON. */
 export type TaskJson = Record<string, unknown>;
 
-/** Task types that wait for an external update rather than a worker that polls (declarative WAIT and HUMAN). */
-const WAIT_TYPES = ['WAIT', 'HUMAN'];
+/**
+ * Task types that wait for an external update rather than a worker that polls (declarative WAIT and HUMAN, an
+ * asyncComplete HTTP task after its call).
+ */
+const WAIT_TYPES = ['WAIT', 'HUMAN', HTTP_ASYNC_TASK];
 
 /**
  * Queue task types that are not for workers: the engine's own (waits for an update, sub-workflows its runner watches).
