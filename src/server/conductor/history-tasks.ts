@@ -100,12 +100,14 @@ function mergeAsyncHttp(tasks: TaskJson[]): TaskJson[] {
 function afterRetried(before: TaskJson[], op: RecordedOperation, made: TaskJson[]): TaskJson[] {
   const failed = before
     .filter((t) => t.seq === op.seq)
-    .map((t, i): TaskJson => ({
-      ...t,
-      retried: true,
-      // a step keeps its id across epochs: the earlier attempt's is told apart by its attempt number
-      taskId: made.some((m) => m.taskId === t.taskId) ? `${t.taskId}#${i + 1}` : t.taskId,
-    }));
+    .map(
+      (t, i): TaskJson => ({
+        ...t,
+        retried: true,
+        // a step keeps its id across epochs: the earlier attempt's is told apart by its attempt number
+        taskId: made.some((m) => m.taskId === t.taskId) ? `${t.taskId}#${i + 1}` : t.taskId,
+      }),
+    );
   const last = failed[failed.length - 1];
   if (!last) return made;
   const offset = Number(last.retryCount) + 1;
