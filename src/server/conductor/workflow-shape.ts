@@ -22,7 +22,8 @@ export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = [
 /**
  * A run's status in Conductor's words. running/waiting/compensating: RUNNING; paused: PAUSED; completed:
  * COMPLETED; needs_attention (parked for an operator): FAILED; cancelled: TERMINATED. A failed or compensated run
- * is TIMED_OUT when its lifetime ran out (E_RUN_EXPIRED) or a task's last attempt timed out, TERMINATED when an operator ended it
+ * is TIMED_OUT when its lifetime ran out (E_RUN_EXPIRED) or a task's last attempt timed out,
+ * TERMINATED when an operator ended it
  * (E_RUN_CANCELLED) or a TERMINATE task did, else FAILED.
  */
 export function workflowStatus(run: RunFacts): WorkflowStatus {
