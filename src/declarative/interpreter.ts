@@ -76,6 +76,12 @@ class Terminated extends Error {
 
 const DEFAULT_LIMITS = resolveLimits();
 
+/** The patch under which an asyncComplete HTTP task waits for its external update (runs before it do not). */
+export const HTTP_ASYNC_PATCH = 'conductor-http-async-complete';
+
+/** The queue task an asyncComplete HTTP task waits on (updated, never polled). */
+export const HTTP_ASYNC_TASK = 'HTTP';
+
 /** Executes one run of a declarative workflow on the kernel: tasks become tasks, steps, timers and waits. */
 export class Interpreter {
   private readonly scope: ParamScope;
@@ -273,16 +279,7 @@ export class Interpreter {
         throw new Terminated(status, String(input.terminationReason ?? ''), (input.workflowOutput ?? {}) as Json);
       }
       case 'HTTP':
-        await this.system(
-          task,
-          ref,
-          input,
-          op,
-          suffix,
-          ({ signal }) => callHttp(input.http_request ?? input, signal, this.limits.http),
-          { retry: { maxAttempts: 3, initialDelayMs: 1_000 } },
-        );
-        return;
+        return this.http(task, ref, input, op, suffix);
       case 'SUB_WORKFLOW': {
         if (++this.subWorkflows > this.limits.maxSubWorkflows) {
           throw limitExceeded(
@@ -330,6 +327,41 @@ export class Interpreter {
       if (!task.optional || (error as WaymarkError).code !== 'E_TASK_FAILED') throw error;
       this.done(task, suffix, { input: full, output: {}, status: 'COMPLETED_WITH_ERRORS' });
     }
+  }
+
+  /**
+   * HTTP: the call is a step (retried); an optional task's failure ends it COMPLETED_WITH_ERRORS and the run goes
+   * on. With `asyncComplete` (runs since the patch) it then waits IN_PROGRESS, as a task named HTTP, for the
+   * external update that completes it; its output is the response with the update's output over it.
+   */
+  private async http(
+    task: WorkflowTask,
+    ref: string,
+    input: Record<string, Json>,
+    op: Operation,
+    suffix: string,
+  ): Promise<void> {
+    let response: Json;
+    try {
+      response = await this.system(
+        task,
+        ref,
+        input,
+        op,
+        suffix,
+        ({ signal }) => callHttp(input.http_request ?? input, signal, this.limits.http),
+        { retry: { maxAttempts: 3, initialDelayMs: 1_000 } },
+      );
+    } catch (error) {
+      if (!task.optional || (error as WaymarkError).code !== 'E_STEP_FAILED') throw error;
+      return this.done(task, suffix, { input, output: {}, status: 'COMPLETED_WITH_ERRORS' });
+    }
+    if ((task as { asyncComplete?: unknown }).asyncComplete !== true || !this.ctx.patched(HTTP_ASYNC_PATCH)) return;
+    const reported = await op(() =>
+      this.ctx.task(HTTP_ASYNC_TASK, input, { ref, responseTimeoutMs: 365 * 24 * 3_600_000 }),
+    );
+    const output = { ...(response as Record<string, Json>), ...(reported as Record<string, Json> | null) };
+    this.done(task, suffix, { input, output, status: 'COMPLETED' });
   }
 
   /** WAIT for a duration or until a time (a durable timer), or (without either) like HUMAN, for an external update. */

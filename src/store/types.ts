@@ -384,6 +384,8 @@ export interface PollRecord {
 /** The open tasks of one type: SCHEDULED ones (depth) and IN_PROGRESS ones. */
 export interface QueueDepth {
   taskType: string;
+  /** The domain of the queue's tasks (null: tasks without a domain). */
+  domain: string | null;
   /** SCHEDULED tasks (visible or not yet). */
   depth: number;
   inProgress: number;

@@ -51,7 +51,7 @@ forEachBackend((backend) => {
     await store.close();
   });
 
-  test('queues.depths counts SCHEDULED and IN_PROGRESS tasks per type', async () => {
+  test('queues.depths counts SCHEDULED and IN_PROGRESS tasks per type and domain (none here)', async () => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
     const tasks = [task('t1', 'pay'), task('t2', 'pay'), task('t3', 'ship')];
@@ -61,8 +61,8 @@ forEachBackend((backend) => {
     await store.tasks.poll('pay', 'remote', 1);
     await store.tasks.poll('ship', 'remote', 1);
     assert.deepEqual(await store.queues.depths(), [
-      { taskType: 'pay', depth: 1, inProgress: 1, oldestVisibleAt: 0 },
-      { taskType: 'ship', depth: 0, inProgress: 1, oldestVisibleAt: null },
+      { taskType: 'pay', domain: null, depth: 1, inProgress: 1, oldestVisibleAt: 0 },
+      { taskType: 'ship', domain: null, depth: 0, inProgress: 1, oldestVisibleAt: null },
     ]);
     await store.close();
   });

@@ -18,7 +18,8 @@ export function pollDataJson(poll: PollRecord): Record<string, unknown> {
 /**
  * Conductor's queue views (TaskResource): poll data of one task type or of all, and each queue's size, plainly
  * (`{ taskType: size }`) or verbosely as Conductor's one-shard detail (`{ taskType: { a: { size, uacked } } }`,
- * uacked being the tasks handed out and not yet reported on). A queue is every task type with open tasks or polls.
+ * uacked being the tasks handed out and not yet reported on). A queue is every task type (per domain, named
+ * `domain:taskType` as Conductor names it) with open tasks or polls.
  */
 export function queueRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Querystring: Record<string, unknown> }>('/tasks/queue/polldata', forReaders, async (request, reply) => {
@@ -45,13 +46,24 @@ export function queueRoutes(app: FastifyInstance, engine: Engine): void {
   });
 }
 
-/** Every task type with open tasks or polls, by name, with its SCHEDULED and IN_PROGRESS counts. */
+/** A queue's name as Conductor shows it: `domain:taskType` for a domain's tasks, else the task type. */
+const queueName = (taskType: string, domain: string | null) => (domain === null ? taskType : `${domain}:${taskType}`);
+
+/**
+ * Every queue (task type, and domain when its tasks have one) with open tasks or polls, by name, with its
+ * SCHEDULED and IN_PROGRESS counts.
+ */
 async function queuesOf(engine: Engine): Promise<{ taskType: string; depth: number; inProgress: number }[]> {
   const [depths, polls] = await Promise.all([engine.tasks.depths(), engine.tasks.pollData()]);
   const queues = new Map(
-    depths.map((d) => [d.taskType, { taskType: d.taskType, depth: d.depth, inProgress: d.inProgress }]),
+    depths.map((d) => {
+      const name = queueName(d.taskType, d.domain ?? null);
+      return [name, { taskType: name, depth: d.depth, inProgress: d.inProgress }];
+    }),
   );
-  for (const poll of polls)
-    if (!queues.has(poll.taskType)) queues.set(poll.taskType, { taskType: poll.taskType, depth: 0, inProgress: 0 });
+  for (const poll of polls) {
+    const name = queueName(poll.taskType, poll.domain);
+    if (!queues.has(name)) queues.set(name, { taskType: name, depth: 0, inProgress: 0 });
+  }
   return [...queues.values()].sort((a, b) => (a.taskType < b.taskType ? -1 : a.taskType > b.taskType ? 1 : 0));
 }

@@ -1,12 +1,16 @@
 import { isTerminalTask, type Task, type TaskStatus } from '../../core/tasks.js';
 import type { Json } from '../../core/types.js';
+import { HTTP_ASYNC_TASK } from '../../declarative/interpreter.js';
 import { childRunId, SUB_WORKFLOW_TASK } from '../../declarative/sub-workflows.js';
 
 /** A Conductor Task as JSON. */
 export type TaskJson = Record<string, unknown>;
 
-/** Task types that wait for an external update rather than a worker that polls (declarative WAIT and HUMAN). */
-const WAIT_TYPES = ['WAIT', 'HUMAN'];
+/**
+ * Task types that wait for an external update rather than a worker that polls (declarative WAIT and HUMAN, an
+ * asyncComplete HTTP task after its call).
+ */
+const WAIT_TYPES = ['WAIT', 'HUMAN', HTTP_ASYNC_TASK];
 
 /**
  * Queue task types that are not for workers: the engine's own (waits for an update, sub-workflows its runner watches).
@@ -27,6 +31,8 @@ export function asMap(value: Json | undefined, key: string): Record<string, Json
 export interface TaskFacts {
   taskId: string;
   taskType: string;
+  /** The task's name in its definition (Conductor's taskDefName). (Default: taskType) */
+  defName?: string;
   /** The workflowTask's type: SIMPLE for worker tasks, the system type otherwise. */
   type: string;
   ref: string;
@@ -64,7 +70,7 @@ export function conductorTask(f: TaskFacts): TaskJson {
   return {
     taskId: f.taskId,
     taskType: f.taskType,
-    taskDefName: f.taskType,
+    taskDefName: f.defName ?? f.taskType,
     referenceTaskName: f.ref,
     taskReferenceName: f.ref,
     status: f.status,
@@ -98,9 +104,9 @@ export function conductorTask(f: TaskFacts): TaskJson {
     iteration: 0,
     loopOverTask: false,
     queueWaitTime: startTime > 0 ? Math.max(0, startTime - f.scheduledTime) : 0,
-    taskDefinition: { name: f.taskType },
+    taskDefinition: { name: f.defName ?? f.taskType },
     workflowTask: {
-      name: f.taskType,
+      name: f.defName ?? f.taskType,
       taskReferenceName: f.ref,
       type: f.type,
       inputParameters: {},

@@ -1,7 +1,8 @@
 import type { Task } from '../../core/tasks.js';
 import { isTerminal, type HistoryEvent, type Json, type Run, type RunStatus } from '../../core/types.js';
 import type { RunSummary } from '../../store/types.js';
-import { historyTasks } from './history-tasks.js';
+import { graphFacts } from './graph-facts.js';
+import { historyTasks, lastRetriedTime } from './history-tasks.js';
 import { asMap, type TaskJson } from './task-shape.js';
 import { conductorWorkflowName } from './start.js';
 
@@ -21,7 +22,8 @@ export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = [
 /**
  * A run's status in Conductor's words. running/waiting/compensating: RUNNING; paused: PAUSED; completed:
  * COMPLETED; needs_attention (parked for an operator): FAILED; cancelled: TERMINATED. A failed or compensated run
- * is TIMED_OUT when its lifetime ran out (E_RUN_EXPIRED), TERMINATED when an operator ended it
+ * is TIMED_OUT when its lifetime ran out (E_RUN_EXPIRED) or a task's last attempt timed out,
+ * TERMINATED when an operator ended it
  * (E_RUN_CANCELLED) or a TERMINATE task did, else FAILED.
  */
 export function workflowStatus(run: RunFacts): WorkflowStatus {
@@ -42,6 +44,7 @@ export function workflowStatus(run: RunFacts): WorkflowStatus {
       const code = run.error?.code;
       const taskSaid = (run.error?.details as { status?: unknown } | undefined)?.status;
       if (code === 'E_RUN_EXPIRED') return 'TIMED_OUT';
+      if (code === 'E_TASK_FAILED' && taskSaid === 'TIMED_OUT') return 'TIMED_OUT';
       if (code === 'E_RUN_CANCELLED') return 'TERMINATED';
       if (code === 'E_TERMINATED' && taskSaid === 'TERMINATED') return 'TERMINATED';
       if (code === 'TERMINATED') return 'TERMINATED'; // how a TERMINATE task's end was recorded before E_TERMINATED
@@ -97,7 +100,7 @@ export interface RunDetail {
 export function workflowJson(run: Run, detail?: RunDetail): Record<string, unknown> {
   const failed = failedTasks(run);
   const reason = reasonForIncompletion(run);
-  const tasks: TaskJson[] = detail ? historyTasks(run, detail.history, detail.tasks) : [];
+  const tasks: TaskJson[] = detail ? historyTasks(run, detail.history, detail.tasks, graphFacts(detail.source)) : [];
   return {
     workflowId: run.id,
     workflowName: conductorWorkflowName(run.workflow),
@@ -116,7 +119,7 @@ export function workflowJson(run: Run, detail?: RunDetail): Record<string, unkno
     startTime: run.createdAt.getTime(),
     updateTime: run.updatedAt.getTime(),
     endTime: endTime(run),
-    lastRetriedTime: 0,
+    lastRetriedTime: detail ? lastRetriedTime(run, detail.history) : 0,
     failedReferenceTaskNames: failed.refs,
     failedTaskNames: failed.names,
     taskToDomain: run.startOptions?.taskToDomain ?? {},

@@ -22,9 +22,9 @@ export const taskQueueRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
       schema: {
         summary: 'Task queues: per task type, the SCHEDULED tasks, since when the oldest waits, and who polls for it',
         description:
-          'Every task type with SCHEDULED or IN_PROGRESS tasks or with recorded polls, by name. Tasks are not kept ' +
-          "per domain: a queue's domain is null and each poller says the domain it polled in. A worker's poll is " +
-          'recorded at most once every 5 s.',
+          'Every task type with SCHEDULED or IN_PROGRESS tasks or with recorded polls, one queue per domain ' +
+          '(domain null: tasks without one), by name then domain. Each poller is listed under the domain it ' +
+          "polled in. A worker's poll is recorded at most once every 5 s.",
         tags: ['tasks'],
         response: {
           200: {
@@ -65,28 +65,33 @@ export const taskQueueRoutes: FastifyPluginAsync<ServerContext> = async (app, { 
   );
 };
 
-/** Every task type with open tasks or polls, by name, with its depth and pollers (most recent poll first). */
+/**
+ * Every queue (a task type, per domain) with open tasks or polls, by name then domain (none first), with its depth
+ * and pollers (most recent poll first).
+ */
 export async function taskQueues(engine: Engine): Promise<QueueView[]> {
   const [depths, polls] = await Promise.all([engine.tasks.depths(), engine.tasks.pollData()]);
   const queues = new Map<string, QueueView>();
-  const queueOf = (taskType: string) => {
-    let queue = queues.get(taskType);
+  const queueOf = (taskType: string, domain: string | null) => {
+    const key = JSON.stringify([taskType, domain]);
+    let queue = queues.get(key);
     if (!queue) {
-      queue = { taskType, domain: null, depth: 0, oldestWaitingAt: null, pollers: [] };
-      queues.set(taskType, queue);
+      queue = { taskType, domain, depth: 0, oldestWaitingAt: null, pollers: [] };
+      queues.set(key, queue);
     }
     return queue;
   };
   for (const d of depths) {
-    const queue = queueOf(d.taskType);
+    const queue = queueOf(d.taskType, d.domain ?? null);
     queue.depth = d.depth;
     queue.oldestWaitingAt = d.oldestVisibleAt === null ? null : new Date(Number(d.oldestVisibleAt)).toISOString();
   }
   for (const p of [...polls].sort((a, b) => b.lastPollAt - a.lastPollAt))
-    queueOf(p.taskType).pollers.push({
+    queueOf(p.taskType, p.domain).pollers.push({
       workerId: p.workerId,
       domain: p.domain,
       lastPollAt: new Date(p.lastPollAt).toISOString(),
     });
-  return [...queues.values()].sort((a, b) => (a.taskType < b.taskType ? -1 : a.taskType > b.taskType ? 1 : 0));
+  const order = (q: QueueView) => `${q.taskType}\u0000${q.domain ?? ''}`;
+  return [...queues.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }

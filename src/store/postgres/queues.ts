@@ -31,10 +31,12 @@ export class PostgresQueues implements QueueStore {
   async depths(): Promise<QueueDepth[]> {
     const { rows } = await this.pool.query<QueueDepth>({
       name: 'wm_queue_depths',
-      text: `SELECT task_type AS "taskType", (COUNT(*) FILTER (WHERE status = 'SCHEDULED'))::int AS depth,
+      text: `SELECT task_type AS "taskType", NULLIF(domain, '') AS domain,
+               (COUNT(*) FILTER (WHERE status = 'SCHEDULED'))::int AS depth,
                (COUNT(*) FILTER (WHERE status = 'IN_PROGRESS'))::int AS "inProgress",
                MIN(visible_at) FILTER (WHERE status = 'SCHEDULED' AND visible_at <= now_ms()) AS "oldestVisibleAt"
-             FROM tasks WHERE status IN ('SCHEDULED', 'IN_PROGRESS') GROUP BY task_type ORDER BY task_type`,
+             FROM tasks WHERE status IN ('SCHEDULED', 'IN_PROGRESS')
+             GROUP BY task_type, NULLIF(domain, '') ORDER BY task_type, 2 NULLS FIRST`,
     });
     return rows;
   }

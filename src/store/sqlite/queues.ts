@@ -16,10 +16,12 @@ export class SqliteQueues implements QueueStore {
       all: db.prepare('SELECT * FROM poll_data ORDER BY task_type, domain, worker_id'),
       ofType: db.prepare('SELECT * FROM poll_data WHERE task_type = ? ORDER BY domain, worker_id'),
       depths: db.prepare(
-        `SELECT task_type AS taskType, COUNT(*) FILTER (WHERE status = 'SCHEDULED') AS depth,
+        `SELECT task_type AS taskType, NULLIF(domain, '') AS domain,
+           COUNT(*) FILTER (WHERE status = 'SCHEDULED') AS depth,
            COUNT(*) FILTER (WHERE status = 'IN_PROGRESS') AS inProgress,
            MIN(CASE WHEN status = 'SCHEDULED' AND visible_at <= ? THEN visible_at END) AS oldestVisibleAt
-         FROM tasks WHERE status IN ('SCHEDULED', 'IN_PROGRESS') GROUP BY task_type ORDER BY task_type`,
+         FROM tasks WHERE status IN ('SCHEDULED', 'IN_PROGRESS')
+         GROUP BY task_type, NULLIF(domain, '') ORDER BY task_type, domain`,
       ),
     };
   }
