@@ -25,6 +25,9 @@ const TABLES = [
   'task_definitions',
   'routes',
   'rollouts',
+  'schedules',
+  'schedule_slots',
+  'deploy_reports',
 ];
 
 /** A digest of every table, read beside the engine: a refused request must leave each as it was. */
@@ -228,6 +231,25 @@ function conductorTemplates(ids: { taskId: string; onboarding: string }): RouteT
       { a: 1 },
       ['waitForSeconds'],
     ),
+    t('GET', '/scheduler/schedules'),
+    t(
+      'POST',
+      '/scheduler/schedules',
+      {},
+      {},
+      {
+        name: 'fuzz_schedule',
+        cronExpression: '0 0 3 * * ?',
+        zoneId: 'UTC',
+        startWorkflowRequest: { name: 'hold', version: 1, input: { label: 'x' } },
+      },
+    ),
+    t('GET', '/scheduler/schedules/:name', { name: 'fuzz_schedule' }),
+    t('DELETE', '/scheduler/schedules/:name', { name: 'no_such_schedule' }),
+    t('GET', '/scheduler/schedules/:name/pause', { name: 'fuzz_schedule' }, { reason: 'x' }),
+    t('GET', '/scheduler/schedules/:name/resume', { name: 'fuzz_schedule' }),
+    t('GET', '/scheduler/nextFewSchedules', {}, { cronExpression: '0 0 3 * * ?', limit: '3' }),
+    t('GET', '/scheduler/search/executions', {}, { start: '0', size: '10', freeText: 'fuzz_schedule' }),
     // A well-formed test request names no registered workflow: it is answered at once (a real one waits for its run).
     t('POST', '/workflow/test', {}, {}, { name: 'no_such_workflow', version: 1, taskRefToMockOutput: {} }),
   ];
