@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Engine, type Run, type ScheduleRecord, type SlotOutcome, type SlotRecord } from '../../src/index.js';
+import {
+  Engine,
+  type Run,
+  type ScheduleRecord,
+  type SlotOutcome,
+  type SlotRecord,
+  type VersionSummary,
+} from '../../src/index.js';
 import { workflows } from '../fixtures/versioned-workflows.js';
 import { tempDb } from '../helpers.js';
 import type { CliResult } from './cli-process.js';
@@ -164,4 +171,39 @@ test('bad input exits 2 and writes nothing', async () => {
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /\(E_UNKNOWN_WORKFLOW\)/);
   assert.deepEqual(await engine.schedules.list(), before);
+});
+
+test('versions shows the schedules that start each version; a drain warns about the pinned ones', async () => {
+  const starting = async () =>
+    (await json<VersionSummary[]>('versions'))
+      .filter((v) => v.workflow === WORKFLOW)
+      .map((v) => [v.version, v.schedules]);
+  assert.deepEqual(await starting(), [
+    [1, []],
+    [2, ['nightly']],
+    [3, ['hourly']],
+  ]);
+  const table = await cli('versions');
+  assert.match(table.stdout, /SCHEDULES/);
+  assert.match(table.stdout, /versioned-order\s+v2 .*nightly/);
+
+  const drained = await cli('versions', 'drain', WORKFLOW, '2');
+  assert.equal(drained.code, 0, drained.stderr);
+  assert.match(
+    drained.stdout,
+    /warning: 1 schedule is pinned to it and still feed it: nightly\. .*E_VERSION_UNAVAILABLE/,
+  );
+  const fired = await json<SlotOutcome>('schedules', 'trigger', 'nightly');
+  assert.equal(fired.decision, 'started');
+  await assert.rejects(engine.getRun(fired.runId!), { code: 'E_RUN_NOT_FOUND' }, 'the pinned firing starts no run');
+
+  const moved = await cli('versions', 'drain', WORKFLOW, '3');
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.doesNotMatch(moved.stdout, /warning/);
+  assert.match(moved.stdout, /Unpinned schedules now start the route's new version: hourly\./);
+  assert.deepEqual(await starting(), [
+    [1, ['hourly']],
+    [2, ['nightly']],
+    [3, []],
+  ]);
 });
