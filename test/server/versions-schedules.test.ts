@@ -7,7 +7,7 @@ import { withApi } from './api.js';
 
 const WORKFLOW = 'versioned-order';
 
-test('GET /v1/versions lists the schedules per version; draining a pinned version warns, and its firing starts no run', async () => {
+test('GET /v1/versions names the schedules per version; a drain names the pinned ones still feeding it', async () => {
   await withApi(`sqlite:${tempDb()}`, { workflows, scheduleCheckMs: 0 }, async ({ call }) => {
     const create = async (body: Record<string, unknown>) => {
       const created = await call('POST', '/v1/schedules', { workflow: WORKFLOW, interval: '1h', ...body });
