@@ -29,6 +29,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   H: { name: 'deploy-check', load: async () => (await import('./h-deploy-check.js')).scenarioH },
   T: { name: 'remote-tasks', load: async () => (await import('./t-tasks.js')).scenarioT },
   P: { name: 'run-list-filters', load: async () => (await import('./p-run-filters.js')).scenarioP },
+  S: { name: 'schedules-firing', load: async () => (await import('./s-schedules.js')).scenarioS },
   L: { name: 'long-polls', load: async () => (await import('./l-long-polls.js')).scenarioL },
   E: {
     name: 'scale-out',

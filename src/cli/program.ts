@@ -11,6 +11,7 @@ import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { rolloutCommand } from './commands/rollout.js';
 import { runsCommand } from './commands/runs.js';
+import { schedulesCommand } from './commands/schedules.js';
 import { serverCommand } from './commands/server.js';
 import { signalCommand } from './commands/signal.js';
 import { startCommand } from './commands/start.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   runsCommand(program);
   serverCommand(program);
   versionsCommand(program);
+  schedulesCommand(program);
   deployCommand(program);
   historyCommand(program);
   rolloutCommand(program);

@@ -19,6 +19,7 @@ export function versionsTable(versions: VersionSummary[], now = Date.now()): str
       'drain',
       'served by',
       'stranded',
+      'schedules',
       'runs by status',
     ],
     versions.map((v) => [
@@ -32,6 +33,7 @@ export function versionsTable(versions: VersionSummary[], now = Date.now()): str
       drainText(v, now),
       v.servedBy.length ? v.servedBy.join(', ') : '(no live worker)',
       String(v.stranded),
+      schedulesText(v.schedules),
       Object.entries(v.runs)
         .map(([status, count]) => `${status} ${count}`)
         .join(', ') || '(no runs)',
@@ -43,6 +45,28 @@ export function versionsTable(versions: VersionSummary[], now = Date.now()): str
 export function parkedOnText(parkedOn: Record<string, number>): string {
   const entries = Object.entries(parkedOn).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
   return entries.length ? entries.map(([where, count]) => `${where} ${count}`).join(', ') : '-';
+}
+
+/** The schedules that start a version: `nightly, hourly`, `-` for none (at most 3 named). */
+export function schedulesText(ids: string[] | undefined): string {
+  if (!ids || ids.length === 0) return '-';
+  return ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 3).join(', ')} +${ids.length - 3}`;
+}
+
+/**
+ * What a drain means for the schedules that started the version: `pinned` still feed it (their firings are refused,
+ * E_VERSION_UNAVAILABLE, and start no run); `moved` (unpinned) start the route's new version. Empty when none.
+ */
+export function drainSchedulesText(pinned: string[], moved: string[]): string[] {
+  const lines: string[] = [];
+  if (pinned.length > 0)
+    lines.push(
+      `warning: ${pinned.length} schedule${pinned.length === 1 ? ' is' : 's are'} pinned to it and still feed it: ` +
+        `${pinned.join(', ')}. Their firings start no run (E_VERSION_UNAVAILABLE: a draining version takes no ` +
+        'new starts); pause them, or re-create them unpinned or pinned to another version.',
+    );
+  if (moved.length > 0) lines.push(`Unpinned schedules now start the route's new version: ${moved.join(', ')}.`);
+  return lines;
 }
 
 /**

@@ -253,6 +253,13 @@ export const components = {
       stranded: { type: 'integer' },
       routeShare: { type: 'number', description: "percent (0..100) of its workflow's routed starts it takes now" },
       safeToRetire: { type: 'boolean', description: 'draining with nothing in flight' },
+      schedules: {
+        type: 'array',
+        items: { type: 'string' },
+        description:
+          'ids of the active schedules that start it: pinned to it, or unpinned while it takes a share of the routed ' +
+          'starts',
+      },
     },
     [
       'workflow',
@@ -265,6 +272,7 @@ export const components = {
       'stranded',
       'routeShare',
       'safeToRetire',
+      'schedules',
     ],
   ),
   VersionState: loose(
@@ -272,6 +280,12 @@ export const components = {
       workflow: { type: 'string' },
       version: { type: 'integer' },
       status: { type: 'string', enum: ['active', 'draining', 'retired'] },
+      schedules: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'drain: the active schedules pinned to it, which still feed it (their firings start no run)',
+      },
+      warning: { type: 'string', description: 'drain: what the pinned schedules will do' },
     },
     ['workflow', 'version', 'status'],
   ),

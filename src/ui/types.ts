@@ -36,6 +36,8 @@ export interface VersionSummary {
   stranded: number;
   routeShare?: number;
   safeToRetire?: boolean;
+  /** Active schedules that start it (pinned, or unpinned while it takes routed starts). */
+  schedules?: string[];
 }
 
 export interface PatchUsage {

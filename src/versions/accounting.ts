@@ -1,5 +1,12 @@
 import { isTerminal, type RunStatus } from '../core/types.js';
-import type { Route, Store, VersionStatus, WorkerRecord, WorkflowVersionRecord } from '../store/types.js';
+import type {
+  Route,
+  ScheduleRecord,
+  Store,
+  VersionStatus,
+  WorkerRecord,
+  WorkflowVersionRecord,
+} from '../store/types.js';
 
 /** One workflow version as operators see it: its runs by status and by where they wait, and who serves it. */
 export interface VersionSummary {
@@ -32,16 +39,22 @@ export interface VersionSummary {
   routeShare: number;
   /** Draining with nothing in flight: retiring it strands nothing. */
   safeToRetire: boolean;
+  /**
+   * Ids of the active (not paused, not ended) schedules that start it: pinned to it, or unpinned while it takes a
+   * share of its workflow's routed starts. A pinned schedule of a version that takes no starts fails each firing.
+   */
+  schedules: string[];
 }
 
 /** Summarises every registered version from the store: exact counts, where runs wait, live workers. */
 export async function summariseVersions(store: Store): Promise<VersionSummary[]> {
-  const [versions, counts, groups, workers, routes] = await Promise.all([
+  const [versions, counts, groups, workers, routes, schedules] = await Promise.all([
     store.listWorkflowVersions(),
     store.countRuns(),
     store.inFlightGroups(),
     store.liveWorkers(),
     store.listRoutes(),
+    store.schedules.list(),
   ]);
   const shares = routeShares(versions, routes);
   return versions.map((v) => {
@@ -63,6 +76,7 @@ export async function summariseVersions(store: Store): Promise<VersionSummary[]>
     const latest = mine.map((g) => g.latestDueAt).filter((d): d is number => d !== null);
     const unscheduled = mine.some((g) => g.unscheduled > 0 && g.status !== 'running');
     const servedBy = workers.filter((w) => serves(w, v.workflow, v.version)).map((w) => w.workerId);
+    const routeShare = shares.get(`${v.workflow}@${v.version}`) ?? 0;
     return {
       ...v,
       runs,
@@ -73,8 +87,9 @@ export async function summariseVersions(store: Store): Promise<VersionSummary[]>
       drainEta: v.status !== 'draining' || unscheduled ? undefined : new Date(Math.max(Date.now(), ...latest)),
       servedBy,
       stranded: servedBy.length === 0 ? inFlight : 0,
-      routeShare: shares.get(`${v.workflow}@${v.version}`) ?? 0,
+      routeShare,
       safeToRetire: v.status === 'draining' && inFlight === 0,
+      schedules: schedulesStarting(schedules, v.workflow, v.version, routeShare),
     };
   });
 }
@@ -105,6 +120,22 @@ export function routeShares(versions: readonly WorkflowVersionRecord[], routes: 
     if (active.length > 0) shares.set(`${workflow}@${Math.max(...active)}`, 100);
   }
   return shares;
+}
+
+/**
+ * Ids of the active (not paused, not ended) schedules that start `workflow` v`version`: those pinned to it, and the
+ * unpinned ones when it takes `routeShare` > 0 percent of the routed starts.
+ */
+export function schedulesStarting(
+  schedules: readonly ScheduleRecord[],
+  workflow: string,
+  version: number,
+  routeShare: number,
+): string[] {
+  return schedules
+    .filter((s) => s.workflow === workflow && !s.paused && s.nextSlotAt !== null)
+    .filter((s) => s.version === version || (s.version === null && routeShare > 0))
+    .map((s) => s.id);
 }
 
 function serves(worker: WorkerRecord, workflow: string, version: number): boolean {

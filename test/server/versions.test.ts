@@ -34,6 +34,7 @@ forEachBackend((backend) => {
         workflow: 'versioned-order',
         version: 3,
         status: 'draining',
+        schedules: [],
       });
       assert.equal((await start({})).body.version, 2, 'a routed start skips the draining version');
       const pinned = await start({ version: 3 });

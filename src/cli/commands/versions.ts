@@ -5,7 +5,7 @@ import { shellQuote } from '../describe-text.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../format.js';
 import { cliName, withEngine } from '../open-engine.js';
-import { drainText, patchesTable, versionsTable } from '../versions-text.js';
+import { drainSchedulesText, drainText, patchesTable, versionsTable } from '../versions-text.js';
 
 interface VersionsFlags {
   db?: string;
@@ -103,6 +103,11 @@ export function versionsCommand(program: Command): void {
         if (flags.json)
           printJson({ workflow, version, from, to: change.to, changed: from !== change.to, summary: after });
         else process.stdout.write(`${changeText(change, from, after, flags.db)}\n`);
+        if (!flags.json && change.to === 'draining') {
+          const moved = (before?.schedules ?? []).filter((id) => !after.schedules.includes(id));
+          const lines = drainSchedulesText(after.schedules, moved);
+          if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+        }
       });
   }
 }

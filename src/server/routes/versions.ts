@@ -3,6 +3,7 @@ import { defineMigration, type MigrationDefinition } from '../../core/migration.
 import type { ServerContext } from '../context.js';
 import { FieldError } from '../errors.js';
 import { actor, errors, listOf, object, percent, reason, ref, version, workflowName } from '../schemas.js';
+import { schedulesStarting } from '../../versions/accounting.js';
 import { byName } from './run-actions.js';
 import { actingAs } from '../auth/guard.js';
 
@@ -51,6 +52,20 @@ const STATES = [
       'none is executed (running ones stop at their next step) and it takes no starts',
   },
 ] as const;
+
+/** The active schedules pinned to a drained version, which still feed it, and a warning when there are any. */
+async function pinnedFeeds(
+  engine: ServerContext['engine'],
+  workflow: string,
+  version: number,
+): Promise<{ schedules: string[]; warning?: string }> {
+  const schedules = schedulesStarting(await engine.schedules.list(), workflow, version, 0);
+  if (schedules.length === 0) return { schedules };
+  const warning =
+    `schedules pinned to ${workflow} v${version} still feed it: ${schedules.join(', ')}; their firings start no ` +
+    'run (E_VERSION_UNAVAILABLE) until they are paused or pinned to another version';
+  return { schedules, warning };
+}
 
 /** Versions, workers, patches, routes and migrations. */
 export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { engine, migrations }) => {
@@ -113,7 +128,8 @@ export const versionRoutes: FastifyPluginAsync<ServerContext> = async (app, { en
       async (request) => {
         const { name, version: v } = request.params;
         await engine[state.path](name, v);
-        return { workflow: name, version: v, status: state.status };
+        if (state.path !== 'drain') return { workflow: name, version: v, status: state.status };
+        return { workflow: name, version: v, status: state.status, ...(await pinnedFeeds(engine, name, v)) };
       },
     );
   }

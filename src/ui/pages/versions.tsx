@@ -67,6 +67,7 @@ function Workflow(props: { workflow: string; versions: VersionSummary[]; patches
               <th scope="col">Drain ETA</th>
               <th scope="col">Stranded</th>
               <th scope="col">Workers</th>
+              <th scope="col">Schedules</th>
               {operate && <th scope="col">Actions</th>}
             </tr>
           </thead>
@@ -144,6 +145,7 @@ function VersionRow({ v, reload }: { v: VersionSummary; reload: () => void }) {
           <span title={v.servedBy.join('\n')}>{v.servedBy.length}</span>
         )}
       </td>
+      <SchedulesCell v={v} />
       {operate && (
         <td class="actions">
           <VersionActions v={v} reload={reload} />
@@ -176,5 +178,18 @@ function VersionActions({ v, reload }: { v: VersionSummary; reload: () => void }
         <Action label="Retire" confirm="Retire now" danger run={change('retire')} {...common} />
       )}
     </>
+  );
+}
+
+/** The schedules that start a version; a warning when it takes no starts (pinned firings start no run). */
+function SchedulesCell({ v }: { v: VersionSummary }) {
+  const ids = v.schedules ?? [];
+  if (ids.length === 0) return <td class="muted">—</td>;
+  const refused = v.status !== 'active';
+  const title = refused ? `${v.status}: these pinned schedules' firings start no run` : ids.join('\n');
+  return (
+    <td data-field="schedules" class={refused ? 'warn' : undefined} title={title}>
+      {ids.join(', ')}
+    </td>
   );
 }
