@@ -130,7 +130,9 @@ export class Engine {
       warn,
       start: async (schedule, id) => {
         const version = schedule.version ?? undefined;
-        return (await kernel.startRun(schedule.workflow, schedule.input, { id, version, trigger: 'schedule' })).run;
+        // A pinned schedule names its version on purpose: it keeps starting it while it drains (a drain warns of it).
+        const options = { id, version, trigger: 'schedule' as const, force: version !== undefined };
+        return (await kernel.startRun(schedule.workflow, schedule.input, options)).run;
       },
       cancel: async (runId, reason) => {
         await this.cancel(runId, { actor: 'schedule', reason });

@@ -54,16 +54,16 @@ export function schedulesText(ids: string[] | undefined): string {
 }
 
 /**
- * What a drain means for the schedules that started the version: `pinned` still feed it (their firings are refused,
- * E_VERSION_UNAVAILABLE, and start no run); `moved` (unpinned) start the route's new version. Empty when none.
+ * What a drain means for the schedules that started the version: `pinned` still feed it (a pinned start names its
+ * version on purpose, so they keep starting runs of it); `moved` (unpinned) start the route's new version.
  */
 export function drainSchedulesText(pinned: string[], moved: string[]): string[] {
   const lines: string[] = [];
   if (pinned.length > 0)
     lines.push(
       `warning: ${pinned.length} schedule${pinned.length === 1 ? ' is' : 's are'} pinned to it and still feed it: ` +
-        `${pinned.join(', ')}. Their firings start no run (E_VERSION_UNAVAILABLE: a draining version takes no ` +
-        'new starts); pause them, or re-create them unpinned or pinned to another version.',
+        `${pinned.join(', ')}. They keep starting runs of this version, so it does not empty; pause them, or ` +
+        're-create them unpinned or pinned to another version.',
     );
   if (moved.length > 0) lines.push(`Unpinned schedules now start the route's new version: ${moved.join(', ')}.`);
   return lines;

@@ -41,7 +41,7 @@ export interface VersionSummary {
   safeToRetire: boolean;
   /**
    * Ids of the active (not paused, not ended) schedules that start it: pinned to it, or unpinned while it takes a
-   * share of its workflow's routed starts. A pinned schedule of a version that takes no starts fails each firing.
+   * share of its workflow's routed starts. A pinned schedule keeps starting a draining version.
    */
   schedules: string[];
 }

@@ -62,8 +62,8 @@ async function pinnedFeeds(
   const schedules = schedulesStarting(await engine.schedules.list(), workflow, version, 0);
   if (schedules.length === 0) return { schedules };
   const warning =
-    `schedules pinned to ${workflow} v${version} still feed it: ${schedules.join(', ')}; their firings start no ` +
-    'run (E_VERSION_UNAVAILABLE) until they are paused or pinned to another version';
+    `schedules pinned to ${workflow} v${version} still feed it: ${schedules.join(', ')}; they keep starting runs ` +
+    'of it (a pinned start names its version on purpose) until they are paused or pinned to another version';
   return { schedules, warning };
 }
 
