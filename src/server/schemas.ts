@@ -187,6 +187,17 @@ export const components = {
         items: { type: 'string', enum: ['retry_step', 'skip_step', 'compensate', 'cancel', 'resume'] },
       },
       completedSteps: { type: 'array', items: { type: 'string' } },
+      lease: loose(
+        {
+          workerId: { type: 'string' },
+          expiresAt: epochMs,
+          holderAlive: { type: 'boolean', description: 'false: its worker stopped heartbeating' },
+          heartbeatAt: epochMs,
+          servedBy: { type: 'integer', description: 'live workers serving its version (to take the run over)' },
+        },
+        ['workerId', 'expiresAt', 'holderAlive', 'servedBy'],
+        "the run's lease, while a worker holds one",
+      ),
     },
     ['run', 'where', 'effects', 'pending', 'actions', 'completedSteps'],
   ),
