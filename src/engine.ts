@@ -3,6 +3,7 @@ import { checkStorableText } from './core/json.js';
 import { describeRun, type RunDescription } from './core/describe.js';
 import type { LeaseView } from './core/leases.js';
 import { leaseView } from './runtime/awaited-leases.js';
+import { unservedWarnings, type Move } from './versions/unserved.js';
 import type { OperatorAction, Run } from './core/types.js';
 import { openStore } from './store/open.js';
 import type { DeployReportRecord, PatchUsage, Route, WorkerRecord } from './store/types.js';
@@ -404,6 +405,14 @@ export class Engine {
   /** Moves an in-flight run to another version after verifying that version replays its history. */
   async upgrade(runId: string, options: UpgradeOptions): Promise<UpgradeResult> {
     return this.kernel.changeRun(() => upgradeRun(this.store, this.registry, runId, options), runId);
+  }
+
+  /**
+   * The warning for moving `runs` runs onto `workflow` v`version` when no live worker serves it (they would be
+   * stranded there); none when one does. `upgrade` and `migrateAll` include it in their results.
+   */
+  async unservedWarnings(workflow: string, version: number, runs: number, move: Move): Promise<string[]> {
+    return unservedWarnings(this.store, workflow, version, runs, move);
   }
 
   /** Takes a migrated run back to its previous epoch and version, while it has completed no step since. */

@@ -228,8 +228,13 @@ export const components = {
       applied: { type: 'boolean' },
       verdict: r('ReplayVerdict'),
       history: { type: 'array', items: r('HistoryEvent') },
+      warnings: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'what the operator should know, e.g. that no live worker serves the target version (stranded)',
+      },
     },
-    ['run', 'applied', 'verdict', 'history'],
+    ['run', 'applied', 'verdict', 'history', 'warnings'],
   ),
   MigrateReport: loose(
     {
@@ -244,8 +249,13 @@ export const components = {
         type: 'array',
         items: loose({ runId: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } }),
       },
+      warnings: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'what the operator should know, e.g. that no live worker serves the target version (stranded)',
+      },
     },
-    ['migration', 'dryRun', 'migrated', 'refused', 'failed'],
+    ['migration', 'dryRun', 'migrated', 'refused', 'failed', 'warnings'],
   ),
   VersionSummary: loose(
     {
