@@ -88,7 +88,8 @@ export function warnAwaited(awaited: readonly AwaitedLeases[], now: number, warn
 /**
  * At a worker's startup: says which stopped workers' leases it waits for. A worker that died moments ago still looks
  * alive, so the holders not yet seen stopped are looked at once more when they would be (if their leases last that
- * long); each worker is named at most once. Resolves when that is done, or when `delay` resolves false (the worker closes).
+ * long); each worker is named at most once. Resolves when that is done, or when `delay` resolves false (the worker
+ * closes).
  */
 export async function noticeAwaitedLeases(
   store: Store,

@@ -25,8 +25,10 @@ async function leftByDeadWorker(db: string, live: boolean): Promise<{ store: Sto
   return { store, heartbeatAt };
 }
 
-const STOPPED =
-  /executing on worker dead, which stopped heartbeating at (\S+); another worker takes it over when its lease expires at (\S+) \(in (\d+) s\)/;
+const STOPPED = new RegExp(
+  String.raw`executing on worker dead, which stopped heartbeating at (\S+); ` +
+    String.raw`another worker takes it over when its lease expires at (\S+) \(in (\d+) s\)`,
+);
 
 test('`runs describe` and `runs get` of a run whose worker stopped say who takes it over and when', async () => {
   const db = tempDb();

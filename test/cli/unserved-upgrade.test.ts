@@ -27,7 +27,7 @@ function workerOn(db: string, workerId: string, workflows: Parameters<typeof Eng
   });
 }
 
-test('runs upgrade and rollout upgrade onto a version no live worker serves warn that the runs are stranded', async () => {
+test('runs upgrade and rollout upgrade onto a version no live worker serves warn: the runs are stranded', async () => {
   const db = tempDb();
   const v1 = await workerOn(db, 'v1-only', [orderV1]);
   let v2: Engine | undefined;

@@ -39,7 +39,7 @@ function capturingLogger() {
   return { logger, warnings, awaited };
 }
 
-test('a worker started after another was SIGKILLed says it waits for N of its leases and when, then takes over', async () => {
+test('after a SIGKILLed worker, a new one says it waits for N of its leases, till when; then takes over', async () => {
   const db = tempDb();
   const store = `sqlite:${db}`;
   await killedWhileExecuting(store, 'doomed', 2);
@@ -64,7 +64,8 @@ test('a worker started after another was SIGKILLed says it waits for N of its le
       message,
       new RegExp(
         `^waiting for 2 leases of worker doomed \\(no heartbeat since \\S+\\), which stopped, to expire: the last ` +
-          `expires at ${new Date(latest).toISOString().replace(/\./g, '\\.')} \\(in \\d s\\); its runs are taken over then$`,
+          `expires at ${new Date(latest).toISOString().replace(/\./g, '\\.')} \\(in \\d s\\); ` +
+          'its runs are taken over then$',
       ),
     );
     await runUntil(engine, 'run-0', (r) => r.status === 'completed');

@@ -112,7 +112,7 @@ forEachBackend((backend) => {
 });
 
 forEachBackend((backend) => {
-  test('runLease and leaseHolds read lease holders with their last heartbeat, or none once it is forgotten', async () => {
+  test('runLease and leaseHolds read lease holders with their last heartbeat, or none once forgotten', async () => {
     const { store } = await storeWithRun(backend);
     assert.equal(await store.runLease('r1'), undefined, 'not leased yet');
     assert.deepEqual(await store.leaseHolds(), []);
