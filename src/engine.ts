@@ -1,6 +1,9 @@
 import { WaymarkError } from './core/errors.js';
 import { checkStorableText } from './core/json.js';
 import { describeRun, type RunDescription } from './core/describe.js';
+import type { LeaseView } from './core/leases.js';
+import { leaseView } from './runtime/awaited-leases.js';
+import { unservedWarnings, type Move } from './versions/unserved.js';
 import type { OperatorAction, Run } from './core/types.js';
 import { openStore } from './store/open.js';
 import type { DeployReportRecord, PatchUsage, Route, WorkerRecord } from './store/types.js';
@@ -446,6 +449,14 @@ export class Engine {
     return this.kernel.changeRun(() => upgradeRun(this.store, this.registry, runId, options), runId);
   }
 
+  /**
+   * The warning for moving `runs` runs onto `workflow` v`version` when no live worker serves it (they would be
+   * stranded there); none when one does. `upgrade` and `migrateAll` include it in their results.
+   */
+  async unservedWarnings(workflow: string, version: number, runs: number, move: Move): Promise<string[]> {
+    return unservedWarnings(this.store, workflow, version, runs, move);
+  }
+
   /** Takes a migrated run back to its previous epoch and version, while it has completed no step since. */
   async rollbackMigration(runId: string, options?: { actor?: string; reason?: string }): Promise<Run> {
     return this.kernel.changeRun(() => rollbackMigration(this.store, runId, options), runId);
@@ -521,8 +532,16 @@ export class Engine {
   /** Where the run is, what it has changed, what is pending, and what an operator can do now. */
   async describe(runId: string): Promise<RunDescription> {
     const run = await this.getRun(runId);
-    const history = await this.store.history(runId);
-    return describeRun(run, history, availableActions(run, history));
+    const [history, lease] = await Promise.all([this.store.history(runId), this.lease(run)]);
+    return describeRun(run, history, availableActions(run, history), { lease, now: Date.now() });
+  }
+
+  /**
+   * Who holds the run's lease until when, and whether that worker still heartbeats (else who takes the run over);
+   * undefined when no worker holds one.
+   */
+  async lease(run: Run): Promise<LeaseView | undefined> {
+    return leaseView(this.store, run, Date.now());
   }
 
   private async operate(runId: string, action: OperatorAction, options?: SkipStepOptions): Promise<OperatorResult> {

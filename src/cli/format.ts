@@ -83,7 +83,7 @@ export function waitText(wait: WaitInfo): string {
 }
 
 /** A run as `label: value` lines. */
-export function runDetails(run: Run): string {
+export function runDetails(run: Run, lease?: { text: string }): string {
   const lines: [string, string | undefined][] = [
     ['run', run.id],
     ['workflow', `${run.workflow} v${run.version}`],
@@ -98,6 +98,7 @@ export function runDetails(run: Run): string {
         ? waitText(run.waitingFor)
         : undefined,
     ],
+    [run.status === 'running' ? 'executing' : 'leased', lease?.text],
     ['lock', run.lockKey],
     ['expires', run.expiresAt && time(run.expiresAt)],
     ['output', run.output === undefined ? undefined : compact(run.output)],

@@ -1,3 +1,4 @@
+import { leaseText, type LeaseView } from './leases.js';
 import { compensationStates } from './replay.js';
 import {
   currentEpoch,
@@ -35,10 +36,26 @@ export interface RunDescription {
   actions: OperatorAction[];
   /** Steps completed so far, in order. */
   completedSteps: string[];
+  /** The run's lease, when a worker holds one: who, until when, and whether that worker still heartbeats. */
+  lease?: LeaseView;
 }
 
-/** Builds the operator's view of a run from the run, its history, and the operator actions that apply to it now. */
-export function describeRun(run: Run, allEpochs: HistoryEvent[], actions: OperatorAction[]): RunDescription {
+/** What describeRun knows of the run's lease, read at `now` (epoch ms). */
+export interface LeaseFacts {
+  lease: LeaseView | undefined;
+  now: number;
+}
+
+/**
+ * Builds the operator's view of a run from the run, its history, the operator actions that apply to it now and its
+ * lease (where it executes, and who takes it over when its worker stopped). (Default: no lease known)
+ */
+export function describeRun(
+  run: Run,
+  allEpochs: HistoryEvent[],
+  actions: OperatorAction[],
+  leased: LeaseFacts = { lease: undefined, now: 0 },
+): RunDescription {
   const history = currentEpoch(allEpochs, run.epoch);
   const compensations = compensationStates(history);
   const effects: EffectSummary[] = [];
@@ -100,11 +117,15 @@ export function describeRun(run: Run, allEpochs: HistoryEvent[], actions: Operat
     case 'running': {
       const last = [...history].reverse().find((e) => e.type === 'step_started' || e.type === 'step_failed');
       where = last?.name ? `executing (last step activity: '${last.name}')` : 'executing';
+      if (leased.lease) where += ` ${leaseText(leased.lease, `v${run.version}`, leased.now)}`;
       if (last?.name) current = { kind: 'step', name: last.name, seq: last.seq! };
       break;
     }
     default:
       where = `${run.status}${run.error ? `: ${run.error.message}` : ''}`;
   }
-  return { run, where, current, effects, pending, actions, completedSteps };
+  const { lease, now } = leased;
+  if (lease && !lease.holderAlive && run.status !== 'running')
+    where += `; leased ${leaseText(lease, `v${run.version}`, now)}`;
+  return { run, where, current, effects, pending, actions, completedSteps, ...(lease ? { lease } : {}) };
 }

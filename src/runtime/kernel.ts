@@ -15,6 +15,7 @@ import type {
   Store,
 } from '../store/types.js';
 import { checkStranding, noticeLostWorkers } from './stranding.js';
+import { AwaitedLeaseNotice } from './awaited-leases.js';
 import { logParked, observeCommits, outcomeOf, timedCommit } from './commit-observer.js';
 import { NO_TELEMETRY, type StartTrigger, type Telemetry } from './telemetry.js';
 import { waitForTerminal } from './await-result.js';
@@ -67,6 +68,8 @@ export class Kernel {
   private readonly loop: ClaimLoop | undefined;
   private readonly host: ExecutorHost;
   private readonly presence: WorkerPresence | undefined;
+  /** Says at startup which stopped workers' leases this worker waits for. */
+  private readonly awaited: AwaitedLeaseNotice | undefined;
   /**
    * A worker's other loops: learning versions, routes and declarative definitions; timing out tasks whose
    * worker went silent; evaluating unfinished rollouts (safe in many processes at once: transitions claim the rollout).
@@ -149,6 +152,7 @@ export class Kernel {
         warn: (message, facts) => this.warn(message, facts),
       });
       const warn = (message: string, facts: Record<string, unknown>) => this.warn(message, facts);
+      this.awaited = new AwaitedLeaseNotice(store, this.workerId, () => registry.served(), warn);
       const intervalMs = beatIntervalMs(options.leaseMs);
       this.periodic.push(
         new Periodic(() => Promise.all([registry.learn(store), this.definitions.sync()]), {
@@ -202,6 +206,7 @@ export class Kernel {
       if (this.loop && this.presence) {
         await store.releaseLeases(this.workerId); // a restarted worker takes its own runs back at once
         await this.presence.start();
+        this.awaited?.start();
         const loop = this.loop;
         this.unsubscribeWake = store.onWake(() => {
           loop.nudge();
@@ -356,7 +361,7 @@ export class Kernel {
       );
     this.closed = true;
     this.unsubscribeWake?.();
-    await Promise.all([...this.periodic.map((job) => job.stop()), this.loop?.stop()]);
+    await Promise.all([...this.periodic.map((job) => job.stop()), this.loop?.stop(), this.awaited?.stop()]);
     await this.starts.drain();
     for (const executor of this.executors.values()) executor.stop();
     await this.commits.drain();

@@ -187,6 +187,17 @@ export const components = {
         items: { type: 'string', enum: ['retry_step', 'skip_step', 'compensate', 'cancel', 'resume'] },
       },
       completedSteps: { type: 'array', items: { type: 'string' } },
+      lease: loose(
+        {
+          workerId: { type: 'string' },
+          expiresAt: epochMs,
+          holderAlive: { type: 'boolean', description: 'false: its worker stopped heartbeating' },
+          heartbeatAt: epochMs,
+          servedBy: { type: 'integer', description: 'live workers serving its version (to take the run over)' },
+        },
+        ['workerId', 'expiresAt', 'holderAlive', 'servedBy'],
+        "the run's lease, while a worker holds one",
+      ),
     },
     ['run', 'where', 'effects', 'pending', 'actions', 'completedSteps'],
   ),
@@ -217,8 +228,13 @@ export const components = {
       applied: { type: 'boolean' },
       verdict: r('ReplayVerdict'),
       history: { type: 'array', items: r('HistoryEvent') },
+      warnings: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'what the operator should know, e.g. that no live worker serves the target version (stranded)',
+      },
     },
-    ['run', 'applied', 'verdict', 'history'],
+    ['run', 'applied', 'verdict', 'history', 'warnings'],
   ),
   MigrateReport: loose(
     {
@@ -233,8 +249,13 @@ export const components = {
         type: 'array',
         items: loose({ runId: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } }),
       },
+      warnings: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'what the operator should know, e.g. that no live worker serves the target version (stranded)',
+      },
     },
-    ['migration', 'dryRun', 'migrated', 'refused', 'failed'],
+    ['migration', 'dryRun', 'migrated', 'refused', 'failed', 'warnings'],
   ),
   VersionSummary: loose(
     {

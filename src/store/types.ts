@@ -50,6 +50,24 @@ export interface WorkerRecord {
   heartbeatAt: Date;
 }
 
+/** A run's lease: who holds it until when, and that worker's last heartbeat while the store still has it. */
+export interface RunLease {
+  workerId: string;
+  /** Epoch ms when the lease lapses unless renewed (it may be past). */
+  expiresAt: number;
+  /** The holder's last heartbeat (epoch ms); null when the store has no record of the worker (it was forgotten). */
+  heartbeatAt: number | null;
+  /** When that heartbeat lapses (epoch ms); null as heartbeatAt. */
+  heartbeatExpiresAt: number | null;
+}
+
+/** The unexpired leases one worker holds on runs of one version, with its last heartbeat. */
+export interface LeaseHold extends WorkflowVersionRef, Omit<RunLease, 'expiresAt'> {
+  leases: number;
+  /** The latest expiry among them (epoch ms). */
+  latestExpiresAt: number;
+}
+
 /** How many runs of a workflow version are in one status. */
 export interface RunCount extends WorkflowVersionRef {
   status: RunStatus;
@@ -592,6 +610,10 @@ export interface Store {
    * returned to one caller only, however many processes ask at once.
    */
   removeLostWorkers(): Promise<WorkerRecord[]>;
+  /** The lease of a run and its holder's last heartbeat; undefined when the run is not leased (or missing). */
+  runLease(runId: string): Promise<RunLease | undefined>;
+  /** Unexpired run leases by holder and version, with each holder's last heartbeat, by worker id then version. */
+  leaseHolds(): Promise<LeaseHold[]>;
   /**
    * Resolves when the store answers and its schema has every migration this build knows; otherwise throws E_STORE
    * saying which.

@@ -1,4 +1,5 @@
 import { isRetryable, WaymarkError } from '../core/errors.js';
+import { unservedWarnings } from './unserved.js';
 import {
   currentEpoch,
   isTerminal,
@@ -110,6 +111,8 @@ export interface UpgradeResult {
   verdict: ReplayVerdict;
   /** The history the target version was replayed over. */
   history: HistoryEvent[];
+  /** What the operator should know, e.g. that no live worker serves the target version (the run is stranded). */
+  warnings: string[];
 }
 
 /**
@@ -122,6 +125,19 @@ export async function upgradeRun(
   runId: string,
   options: UpgradeOptions,
 ): Promise<UpgradeResult> {
+  const result = await changeVersion(store, registry, runId, options);
+  const move = options.dryRun ? 'dry-run' : 'moved';
+  const warnings = await unservedWarnings(store, result.run.workflow, options.to, 1, move);
+  return { ...result, warnings };
+}
+
+/** upgradeRun without its warnings, for callers that move many runs (and warn once). */
+export async function changeVersion(
+  store: Store,
+  registry: WorkflowRegistry,
+  runId: string,
+  options: UpgradeOptions,
+): Promise<Omit<UpgradeResult, 'warnings'>> {
   const run = await store.getRun(runId);
   if (!run) throw new WaymarkError('E_RUN_NOT_FOUND', `run '${runId}' does not exist`);
   if (isTerminal(run.status))
@@ -326,6 +342,8 @@ export interface MigrateAllReport {
   refused: { runId: string; code: string; reason: string }[];
   /** Runs that could not be migrated now (executing, changed meanwhile: a retryable code): try again. */
   failed: { runId: string; code: string; reason: string }[];
+  /** What the operator should know, e.g. that no live worker serves the target version (its runs are stranded). */
+  warnings: string[];
 }
 
 /** Migrates the in-flight runs of `from` to `to`, each on its own; re-running skips runs already migrated. */
@@ -339,10 +357,10 @@ export async function migrateAll(
   const runs = await store.listRuns({ workflow, version: from, status: live, limit: 100_000 });
   const share = Math.ceil((runs.length * Math.min(100, Math.max(1, options.percent ?? 100))) / 100);
   const chosen = runs.reverse().slice(0, Math.min(share, options.limit ?? Infinity));
-  const report: MigrateAllReport = { migrated: [], refused: [], failed: [] };
+  const report: MigrateAllReport = { migrated: [], refused: [], failed: [], warnings: [] };
   for (const run of chosen) {
     try {
-      await upgradeRun(store, registry, run.id, {
+      await changeVersion(store, registry, run.id, {
         to,
         migration: options.migration,
         actor: options.actor,
@@ -357,6 +375,8 @@ export async function migrateAll(
       else report.refused.push(entry);
     }
   }
+  const move = options.dryRun ? 'dry-run' : 'moved';
+  report.warnings = await unservedWarnings(store, workflow, to, report.migrated.length, move);
   return report;
 }
 

@@ -1,7 +1,7 @@
 import { WaymarkError } from '../core/errors.js';
 import { isTerminal, RUN_STATUSES, type Run, type RunStatus } from '../core/types.js';
 import type { Store } from '../store/types.js';
-import { setRoute, setVersionStatus, upgradeRun } from './lifecycle.js';
+import { setRoute, setVersionStatus, changeVersion } from './lifecycle.js';
 import type { WorkflowRegistry } from '../runtime/registry.js';
 import { claim, isFinished, loadRollouts, saveOver, type Rollout } from './rollout.js';
 
@@ -144,7 +144,7 @@ export async function rollBack(port: RolloutPort, rollout: Rollout, why: string)
   const keptOnCandidate: string[] = [];
   for (const run of candidates.filter((r) => rollout.kind === 'starts' || upgradedHere.has(r.id))) {
     try {
-      await upgradeRun(port.store, port.registry, run.id, {
+      await changeVersion(port.store, port.registry, run.id, {
         to: rollout.from,
         actor: 'rollout',
         reason: `rolled back: ${why}`,
@@ -203,7 +203,7 @@ async function upgradeShare(
   for (const run of oldestFirst(runs)) {
     if (upgraded.length >= target) break;
     try {
-      await upgradeRun(port.store, port.registry, run.id, {
+      await changeVersion(port.store, port.registry, run.id, {
         to: rollout.to,
         actor: 'rollout',
         reason: `progressive upgrade to v${rollout.to} (${percent}%)`,

@@ -110,3 +110,45 @@ forEachBackend((backend) => {
     await store.close();
   });
 });
+
+forEachBackend((backend) => {
+  test('runLease and leaseHolds read lease holders with their last heartbeat, or none once forgotten', async () => {
+    const { store } = await storeWithRun(backend);
+    assert.equal(await store.runLease('r1'), undefined, 'not leased yet');
+    assert.deepEqual(await store.leaseHolds(), []);
+    await store.heartbeat('worker-a', served, 10_000);
+    const before = Date.now();
+    await threeLeasedRuns(store, 'worker-a');
+    await store.createRuns([{ id: 'r4', workflow: 'w', version: 2, input: null, leaseOwner: 'worker-b' }], 60_000);
+    const lease = await store.runLease('r1');
+    assert.equal(lease?.workerId, 'worker-a');
+    assert.ok(lease.expiresAt >= before + 9_000 && lease.expiresAt <= Date.now() + 11_000, 'its expiry (epoch ms)');
+    assert.ok(lease.heartbeatAt !== null && Math.abs(lease.heartbeatAt - before) < 5_000, 'its heartbeat');
+    assert.equal(lease.heartbeatExpiresAt! - lease.heartbeatAt, 10_000, 'and when the heartbeat lapses');
+    const holds = await store.leaseHolds();
+    assert.deepEqual(
+      holds.map((h) => [h.workerId, h.workflow, h.version, h.leases, h.heartbeatAt === null]),
+      [
+        ['worker-a', 'w', 1, 3, false],
+        ['worker-b', 'w', 2, 1, true],
+      ],
+      'grouped by holder and version; worker-b never beat',
+    );
+    assert.ok(holds[1]!.latestExpiresAt > holds[0]!.latestExpiresAt, 'the latest expiry of each group');
+    await store.removeWorker('worker-a');
+    assert.deepEqual(await store.runLease('r1'), { ...lease, heartbeatAt: null, heartbeatExpiresAt: null });
+    await store.releaseLeases('worker-a', ['r1']);
+    assert.equal(await store.runLease('r1'), undefined, 'released');
+    assert.equal(await store.runLease('missing'), undefined);
+    await store.close();
+  });
+
+  test('leaseHolds leaves out expired leases; runLease still shows one', async () => {
+    const { store } = await storeWithRun(backend);
+    assert.deepEqual(await claimIds(store, 'worker-a', 1), ['r1']);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // past the 1 ms lease
+    assert.deepEqual(await store.leaseHolds(), []);
+    assert.equal((await store.runLease('r1'))?.workerId, 'worker-a');
+    await store.close();
+  });
+});

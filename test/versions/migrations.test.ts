@@ -157,7 +157,7 @@ forEachBackend((backend) => {
         new Set(['batch-0', 'batch-1', 'batch-2', 'batch-3']),
       );
       const again = await engine.migrateAll({ migration: addEnrich });
-      assert.deepEqual(again, { migrated: [], refused: [], failed: [] });
+      assert.deepEqual(again, { migrated: [], refused: [], failed: [], warnings: [] });
       const summary = (await engine.versions())
         .filter((v) => v.workflow === 'research')
         .map((v) => [v.version, v.inFlight]);

@@ -128,6 +128,7 @@ function print(report: MigrateAllReport, migration: MigrationDefinition, dryRun:
       migrated,
       refused,
       failed,
+      warnings: report.warnings,
     });
     return;
   }
@@ -138,6 +139,7 @@ function print(report: MigrateAllReport, migration: MigrationDefinition, dryRun:
       `${counts.migrated} ${verb}, ${counts.refused} refused, ` +
       `${counts.failed} failed${dryRun ? '; nothing was changed' : ''}`,
   ];
+  lines.push(...report.warnings.map((w) => `warning: ${w}`));
   if (migrated.length > 0) lines.push('', `${verb}:`, ...migrated.map((id) => `  ${id}`));
   if (refused.length > 0) {
     lines.push('', 'refused (the migration does not fit them; they stay as they were):');

@@ -61,12 +61,16 @@ export function rolloutCommand(program: Command): void {
         };
         const workflows = flags.workflows ? await loadWorkflows(flags.workflows) : [];
         if (kind === 'upgrade') requireTargetCode(workflow, options.to, flags.workflows, workflows);
-        const started = await withEngine(flags, { workflows }, async (engine) => {
+        const [started, warnings] = await withEngine(flags, { workflows }, async (engine) => {
           const rollout = await engine.startRollout(workflow, options);
+          if (kind !== 'upgrade') return [rollout, []] as const;
           // the first share moves now
-          return kind === 'upgrade' ? ((await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout) : rollout;
+          const moved = (await engine.evaluateRollouts({ workflow, kind }))[0] ?? rollout;
+          return [moved, await engine.unservedWarnings(workflow, moved.to, moved.eligible ?? 0, 'rollout')] as const;
         });
         show([started], flags.json === true);
+        // JSON output stays the rollouts alone: warnings go to stderr there
+        for (const w of warnings) (flags.json ? process.stderr : process.stdout).write(`warning: ${w}\n`);
       });
   progressive(
     'start',

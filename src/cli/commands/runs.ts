@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { DB_HELP, parsePositiveInt, parseStatuses } from '../args.js';
+import { isAtRest } from '../../core/types.js';
+import { leaseText } from '../../core/leases.js';
 import { describeText } from '../describe-text.js';
 import { historyLines, historyTable, printJson, runDetails, runsTable } from '../format.js';
 import { cliName, withEngine } from '../open-engine.js';
@@ -54,9 +56,15 @@ export function runsCommand(program: Command): void {
     .option('--db <store>', DB_HELP)
     .option('--json', 'print the run as JSON')
     .action(async (runId: string, flags: ReadFlags) => {
-      const run = await withEngine(flags, {}, (engine) => engine.getRun(runId));
+      const [run, lease] = await withEngine(flags, {}, async (engine) => {
+        const found = await engine.getRun(runId);
+        return [found, isAtRest(found.status) ? undefined : await engine.lease(found)] as const;
+      });
       if (flags.json) printJson(run);
-      else process.stdout.write(`${runDetails(run)}\n`);
+      else
+        process.stdout.write(
+          `${runDetails(run, lease && { text: leaseText(lease, `v${run.version}`, Date.now()) })}\n`,
+        );
     });
 
   runs

@@ -104,6 +104,7 @@ function print(
       ...(migration ? { migration: migration.name } : {}),
       verdict,
       run,
+      warnings: result.warnings,
     });
     process.stdout.write(`${outcome}\n${dryRun && history.length > 0 ? `${historyLines(history)}\n` : ''}`);
     return;
@@ -115,6 +116,7 @@ function print(
       : `upgraded run '${run.id}' (${run.workflow}) from v${from} to v${to}${via}${applied ? '' : ' (not applied)'}`,
     `verdict: ${verdictText(verdict, to)}`,
   ];
+  lines.push(...result.warnings.map((w) => `warning: ${w}`));
   if (migration && !dryRun)
     lines.push(
       `the run continues in history epoch ${run.epoch}; ` +

@@ -22,6 +22,8 @@ import type {
   RunPageQuery,
   Store,
   WorkerRecord,
+  RunLease,
+  LeaseHold,
   WorkflowVersionRecord,
   WorkflowVersionRef,
   RolloutRecord,
@@ -37,6 +39,7 @@ import { WakeListener } from './wake-listener.js';
 import { PostgresTasks, taskOutcomesOf } from './tasks.js';
 import { removeFinishedRun, removeRunsFinishedBefore } from './retention.js';
 import { pageRuns } from './run-pages.js';
+import { leaseHolds, runLease } from './lease-reads.js';
 import { PostgresDefinitions } from './definitions.js';
 import { PostgresKeys } from './keys.js';
 import { PostgresAudit } from './audit.js';
@@ -506,6 +509,15 @@ export class PostgresStore implements Store {
 
   async removeWorker(workerId: string): Promise<void> {
     await this.query('wm_remove_worker', 'DELETE FROM workers WHERE worker_id = $1', [workerId]);
+  }
+
+  runLease(runId: string): Promise<RunLease | undefined> {
+    if (hasNul(runId)) return Promise.resolve(undefined);
+    return runLease((name, text, values) => this.query(name, text, values), runId);
+  }
+
+  leaseHolds(): Promise<LeaseHold[]> {
+    return leaseHolds((name, text, values) => this.query(name, text, values));
   }
 
   async liveWorkers(): Promise<WorkerRecord[]> {

@@ -17,6 +17,8 @@ import type {
   RunCount,
   VersionStatus,
   WorkerRecord,
+  RunLease,
+  LeaseHold,
   RunCommit,
   RunFilter,
   RunPageQuery,
@@ -35,6 +37,7 @@ import { SqliteLocks } from './locks.js';
 import { SqliteTasks } from './tasks.js';
 import { removeFinishedRun, removeRunsFinishedBefore } from './retention.js';
 import { pageRuns, runFilterSql } from './run-pages.js';
+import { leaseHolds, runLease } from './lease-reads.js';
 import { SqliteDefinitions } from './definitions.js';
 import { SqliteKeys } from './keys.js';
 import { SqliteAudit } from './audit.js';
@@ -470,6 +473,14 @@ export class SqliteStore implements Store {
 
   async removeWorker(workerId: string) {
     this.sql.removeWorker.run(workerId);
+  }
+
+  async runLease(runId: string): Promise<RunLease | undefined> {
+    return runLease(this.db, runId);
+  }
+
+  async leaseHolds(): Promise<LeaseHold[]> {
+    return leaseHolds(this.db, Date.now());
   }
 
   async liveWorkers(): Promise<WorkerRecord[]> {
