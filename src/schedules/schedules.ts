@@ -2,6 +2,7 @@
  * `engine.schedules`: durable rules that start runs at times. Every engine sharing a store may fire them: each slot is
  * claimed once in the store and its run id derives from the schedule and the slot, so a slot starts one run at most.
  */
+import { mapConcurrently } from '../versions/concurrently.js';
 import { WaymarkError } from '../core/errors.js';
 import type { OverlapPolicy, ScheduleRecord, SlotRecord, Store } from '../store/types.js';
 import { fireSlot, recordMissed, recoverStarts, startBuffered, type FiringPort, type SlotOutcome } from './firing.js';
@@ -23,6 +24,8 @@ export type { SlotOutcome } from './firing.js';
 
 /** Most slots one look at a schedule handles; the rest wait for the next look (which comes at once). */
 const SLOTS_PER_LOOK = 500;
+/** Due schedules looked at at once. (Default: 32) */
+const LOOK_LANES = 32;
 /** Most slots one backfill fires. */
 export const MAX_BACKFILL_SLOTS = 10_000;
 /** Most firings a preview lists. */
@@ -145,8 +148,9 @@ export class Schedules {
     for (;;) {
       const now = this.port.now();
       const due = await this.store.schedules.due(now, 100);
-      let more = false;
-      for (const schedule of due) more = (await this.look(schedule, now)) || more;
+      // Schedules are independent: several are looked at at once (their starts share group commits).
+      const looked = await mapConcurrently(due, LOOK_LANES, (schedule) => this.look(schedule, now));
+      const more = looked.some(Boolean);
       if (!more && due.length < 100) break;
     }
     await this.startBufferedSlots();
