@@ -42,6 +42,7 @@ import { PostgresKeys } from './keys.js';
 import { PostgresAudit } from './audit.js';
 import { PostgresQueues } from './queues.js';
 import { PostgresDeployReports } from './deploy-reports.js';
+import { PostgresEvents } from './events.js';
 import {
   eventFromRow,
   historyColumns,
@@ -93,6 +94,7 @@ export class PostgresStore implements Store {
   readonly audit: PostgresAudit;
   readonly queues: PostgresQueues;
   readonly deployReports: PostgresDeployReports;
+  readonly events: PostgresEvents;
   readonly schema: string;
   schemaWarnings: readonly SchemaWarning[] = [];
   private readonly pool: pg.Pool;
@@ -122,6 +124,7 @@ export class PostgresStore implements Store {
     this.audit = new PostgresAudit(this.pool);
     this.queues = new PostgresQueues(this.pool);
     this.deployReports = new PostgresDeployReports(this.pool);
+    this.events = new PostgresEvents(this.pool);
   }
 
   /** Connects, migrates the schema and starts listening for wake-ups. */

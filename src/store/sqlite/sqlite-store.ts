@@ -40,6 +40,7 @@ import { SqliteKeys } from './keys.js';
 import { SqliteAudit } from './audit.js';
 import { SqliteQueues } from './queues.js';
 import { SqliteDeployReports } from './deploy-reports.js';
+import { SqliteEvents } from './events.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
@@ -81,6 +82,7 @@ export class SqliteStore implements Store {
   readonly audit: SqliteAudit;
   readonly queues: SqliteQueues;
   readonly deployReports: SqliteDeployReports;
+  readonly events: SqliteEvents;
   readonly schemaWarnings: readonly SchemaWarning[];
   private readonly db: Database.Database;
   private readonly sql;
@@ -109,6 +111,7 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAudit(this.db);
     this.queues = new SqliteQueues(this.db);
     this.deployReports = new SqliteDeployReports(this.db);
+    this.events = new SqliteEvents(this.db);
   }
 
   private prepareStatements() {
