@@ -50,6 +50,9 @@ import { openTelemetry, type EngineTelemetry } from './observability/telemetry.j
 import type { TracingOption } from './observability/tracing-setup.js';
 import type { Telemetry } from './runtime/telemetry.js';
 import { checkRetention } from './runtime/retention.js';
+import { EventService } from './events/service.js';
+import type { EventEngine, EventOptions } from './events/types.js';
+import { isTerminalTask } from './core/tasks.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
@@ -77,10 +80,15 @@ export interface EngineOptions extends KernelOptions {
    * are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nothing is started when it is not.
    */
   tracing?: TracingOption;
+  /**
+   * Event queues: broker connections (`nats`, `amqp`) and whether this engine runs the stored event handlers.
+   * (Default: none: only `conductor:` queues, and only handlers registered in code with `engine.events.on`)
+   */
+  events?: EventOptions;
 }
 
 /** The options after defaults, as the kernel and the versions layer read them. */
-type EngineSettings = ResolvedOptions & Pick<EngineOptions, 'rolloutCheckMs' | 'metrics' | 'tracing'>;
+type EngineSettings = ResolvedOptions & Pick<EngineOptions, 'rolloutCheckMs' | 'metrics' | 'tracing' | 'events'>;
 
 /** Builds and boots an engine; set in Engine's static block (the constructor is private), used by both ways in. */
 let bootEngine: (store: Store, ownsStore: boolean, options: EngineSettings) => Promise<Engine>;
@@ -96,16 +104,46 @@ export class Engine {
   readonly tasks: Kernel['tasks'];
   /** Versions registered at run time (declarative ones) and task definitions. */
   readonly definitions: Kernel['definitions'];
+  /** Event queues: `on(queueUri, handler)`, `publish`, and the Conductor event handlers kept in the store. */
+  readonly events: EventService;
 
   private constructor(
     private readonly kernel: Kernel,
     private readonly store: Store,
     private readonly registry: WorkflowRegistry,
     private readonly observed: EngineTelemetry,
+    events: EventOptions | undefined,
   ) {
     this.workerId = kernel.workerId;
     this.tasks = kernel.tasks;
     this.definitions = kernel.definitions;
+    this.events = new EventService(store.events, this.eventEngine(), events);
+  }
+
+  /** What event actions do through this engine. */
+  private eventEngine(): EventEngine {
+    return {
+      startRun: (workflow, input, options) => this.kernel.startRun(workflow, input, options),
+      signal: (runId, name, payload) => this.kernel.signal(runId, name, payload),
+      reportTask: async (runId, ref, status, output) => {
+        const run = await this.kernel.getRun(runId);
+        const tasks = (await this.kernel.tasks.ofRun(runId)).filter((t) => t.refName === ref);
+        const open = tasks.filter((t) => !isTerminalTask(t.status)).pop();
+        const given = output !== null && typeof output === 'object' && !Array.isArray(output) ? output : { output };
+        if (open) {
+          await this.kernel.tasks.report(open.taskId, { status, output: given });
+          return true;
+        }
+        const wait = run.waitingFor;
+        if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(ref)) {
+          await this.kernel.signal(runId, ref, given);
+          return true;
+        }
+        if (tasks.length > 0) return false; // reported before: a redelivery
+        throw new WaymarkError('E_TASK_NOT_FOUND', `run '${runId}' has no open task '${ref}'`);
+      },
+      warn: (message, facts) => this.warn(message, facts),
+    };
   }
 
   static {
@@ -124,7 +162,7 @@ export class Engine {
         throw error;
       }
       const kernel = new Kernel(store, ownsStore, registry, options, loops, observed.telemetry);
-      engine = new Engine(kernel, store, registry, observed);
+      engine = new Engine(kernel, store, registry, observed, options.events);
       for (const warning of store.schemaWarnings ?? []) engine.warn(warning.message, warning.details);
       try {
         await kernel.boot();
@@ -132,6 +170,7 @@ export class Engine {
         await observed.close();
         throw error;
       }
+      engine.events.start();
       return engine;
     };
   }
@@ -210,6 +249,7 @@ export class Engine {
    * `refuseStranding` throws E_WOULD_STRAND and stays open.
    */
   async close(options?: { refuseStranding?: boolean }): Promise<void> {
+    await this.events.close();
     await this.kernel.close(options);
     await this.observed.close();
   }

@@ -17,13 +17,15 @@ const MAY_IMPORT: Record<string, string[]> = {
   runtime: ['core', 'store/types'],
   versions: ['core', 'runtime', 'store/types'],
   declarative: ['core', 'runtime', 'store/types'],
+  // Event queues and handlers: conditions run in the declarative layer's sandbox.
+  events: ['core', 'runtime', 'store/types', 'declarative'],
   testing: ['core', 'runtime', 'versions', 'store/types'],
   // Metrics and traces: implements the kernel's Telemetry port, reads gauges through the versions layer.
   observability: ['core', 'runtime', 'versions', 'store/types'],
-  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability'],
-  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'observability', 'engine.ts'],
+  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability', 'events'],
+  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'observability', 'events', 'engine.ts'],
   examples: ['index.ts'],
-  server: ['core', 'store', 'runtime', 'versions', 'declarative', 'observability', 'engine.ts', 'index.ts'],
+  server: ['core', 'store', 'runtime', 'versions', 'declarative', 'observability', 'events', 'engine.ts', 'index.ts'],
   cli: [
     'core',
     'store',
@@ -31,6 +33,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'versions',
     'declarative',
     'observability',
+    'events',
     'engine.ts',
     'index.ts',
     'server',
@@ -48,6 +51,7 @@ const MAY_USE_PACKAGES: Record<string, string[]> = {
   versions: [],
   runtime: ['node:crypto', 'node:os'],
   testing: [],
+  events: ['nats', 'amqplib', 'node:crypto'],
   // The kernel knows only its Telemetry port; Prometheus and OpenTelemetry stay here (the SDK loaded only when on).
   observability: [
     'prom-client',
