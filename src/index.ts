@@ -74,3 +74,11 @@ export type { StartTrigger, RunOutcome, StepOutcome } from './runtime/telemetry.
 export type { MetricsOptions, WaymarkMetrics } from './observability/metrics.js';
 export type { TracingOption } from './observability/tracing-setup.js';
 export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './versions/deploy-plan.js';
+export type { EventService } from './events/service.js';
+export type {
+  EventActionContext,
+  EventHandlerFn,
+  EventMessage,
+  EventOptions,
+} from './events/types.js';
+export type { ConductorEventHandler, HandlerAction } from './events/conductor-handlers.js';
