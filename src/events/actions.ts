@@ -30,7 +30,9 @@ export function derivedRunId(key: string, messageId: string, n = 1): string {
 export function isPermanent(error: unknown): boolean {
   if (!(error instanceof WaymarkError)) return false;
   const spec = (ERRORS as Record<string, ErrorSpec>)[error.code];
-  return !!spec && !spec.retryable && (spec.kind === 'invalid' || spec.kind === 'not_found' || spec.kind === 'conflict');
+  return (
+    !!spec && !spec.retryable && (spec.kind === 'invalid' || spec.kind === 'not_found' || spec.kind === 'conflict')
+  );
 }
 
 /** The action context of one message for a handler known as `key`. */

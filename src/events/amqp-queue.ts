@@ -88,16 +88,18 @@ export class AmqpQueues implements QueueDriver {
     await channel.assertQueue(subscription.queue, { durable: true });
     await channel.consume(subscription.queue, (message) => {
       if (!message) return;
-      subscription.chain = subscription.chain.then(async () => {
-        if (subscription.stopped) return channel.nack(message, false, true);
-        const id = message.properties.messageId ?? contentId(message.content);
-        try {
-          await subscription.deliver({ id: String(id), payload: decodeBody(message.content) });
-          channel.ack(message);
-        } catch {
-          channel.nack(message, false, true);
-        }
-      }).catch(() => {}); // the channel closed under it: the broker redelivers the message
+      subscription.chain = subscription.chain
+        .then(async () => {
+          if (subscription.stopped) return channel.nack(message, false, true);
+          const id = message.properties.messageId ?? contentId(message.content);
+          try {
+            await subscription.deliver({ id: String(id), payload: decodeBody(message.content) });
+            channel.ack(message);
+          } catch {
+            channel.nack(message, false, true);
+          }
+        })
+        .catch(() => {}); // the channel closed under it: the broker redelivers the message
     });
   }
 

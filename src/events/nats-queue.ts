@@ -5,7 +5,8 @@ import type { Json } from '../core/types.js';
 import { decodeBody, type Consumption, type Deliver, type QueueDriver } from './driver.js';
 
 /** A JetStream name made of a subject or consumer key (letters, digits, _ and -). */
-export const jetStreamName = (prefix: string, key: string): string => `${prefix}_${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+export const jetStreamName = (prefix: string, key: string): string =>
+  `${prefix}_${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 /** The stream that holds `subject`: the existing one covering it, or `WAYMARK_<subject>` created for it. */
 async function streamFor(jsm: JetStreamManager, subject: string): Promise<string> {

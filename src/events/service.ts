@@ -96,6 +96,13 @@ export class EventService {
     };
   }
 
+  /** Unacknowledged messages of a `conductor:` queue. */
+  async pending(uri: string): Promise<number> {
+    const address = parseQueueUri(uri);
+    if (address.kind !== 'conductor') throw new WaymarkError('E_INVALID_INPUT', 'only conductor: queues are counted');
+    return this.store.pending(address.name);
+  }
+
   /** Creates a stored handler; E_EVENT_HANDLER_EXISTS when the name is taken. */
   async createHandler(raw: unknown): Promise<ConductorEventHandler> {
     return this.putHandler(raw, 'create');

@@ -47,9 +47,11 @@ export interface EventEngine {
 /** What a handler in code may do for one message; each action is committed before the message is acknowledged. */
 export interface EventActionContext {
   /** Starts a run whose id derives from the message (`evt:<key>:<messageId>`) unless `id` is given. */
-  start(workflow: string, input?: Json, options?: { id?: string; version?: number; correlationId?: string }): Promise<
-    string
-  >;
+  start(
+    workflow: string,
+    input?: Json,
+    options?: { id?: string; version?: number; correlationId?: string },
+  ): Promise<string>;
   /** Sends a signal to a run, once per message (a redelivery that finds it sent does not send it again). */
   signal(runId: string, name: string, payload?: Json): Promise<void>;
   /** Completes the open task `ref` of a run with `output` (nothing when already reported). */

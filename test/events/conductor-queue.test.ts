@@ -1,0 +1,191 @@
+/**
+ * The built-in `conductor:` queues on every store: an EVENT task publishes once (replay does not publish again), a
+ * handler in code starts a run per message under a derived id, a stored Conductor handler starts runs with
+ * payload parameters and completes a waiting task, and a message whose action fails is redelivered.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { compileWorkflowDef, declarativeSupport } from '../../src/declarative/compile.js';
+import { parseWorkflowDef } from '../../src/declarative/definitions.js';
+import { defineWorkflow, Engine, type Json } from '../../src/index.js';
+import { forEachBackend, runUntil } from '../helpers.js';
+
+const support = await declarativeSupport();
+const compile = (json: unknown) => compileWorkflowDef(parseWorkflowDef(json), support.env);
+
+const echo = defineWorkflow({
+  name: 'echo',
+  version: 1,
+  run: async (ctx, input: Json) => ctx.step('echo', () => input),
+});
+
+/** Waits for the task `approve`, then returns what it was completed with. */
+const approval = defineWorkflow({
+  name: 'approval',
+  version: 1,
+  run: async (ctx) => ctx.task('approve', {}, { ref: 'approve' }),
+});
+
+const publisher = (queue: string) => ({
+  name: 'publisher',
+  version: 1,
+  tasks: [
+    {
+      name: 'emit',
+      taskReferenceName: 'emit',
+      type: 'EVENT',
+      sink: `conductor:${queue}`,
+      inputParameters: { order: '${workflow.input.order}' },
+    },
+  ],
+});
+
+async function open(store: string): Promise<Engine> {
+  const engine = await Engine.open({
+    store,
+    workflows: [echo, approval],
+    compile: support.compile,
+    rolloutCheckMs: 0,
+    events: { pollMs: 100 },
+  });
+  support.bind(engine);
+  return engine;
+}
+
+/** Unacknowledged messages of a conductor: queue, read through a fresh store view of the engine's events. */
+async function store_pending(engine: Engine, uri: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const outcomes = await engine.events.pending(uri);
+    if (outcomes === 0) return 0;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return engine.events.pending(uri);
+}
+
+type StepEvent = { data: { output: { output: Record<string, Json> } } };
+
+/** The run `id` once it exists and completed (it is started by a consumer, so it may not exist yet). */
+export async function completedRun(engine: Engine, id: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (
+    !(await engine.getRun(id).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error(`no run '${id}' after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return runUntil(engine, id, (r) => r.status === 'completed', timeoutMs);
+}
+
+forEachBackend((backend) => {
+  test('an EVENT task publishes once to a conductor: queue and a code handler starts one run per message', async () => {
+    const store = backend.store();
+    const queue = `orders-${randomUUID().slice(0, 8)}`;
+    const engine = await open(store);
+    try {
+      await engine.definitions.register([compile(publisher(queue))]);
+      const started: string[] = [];
+      const stop = await engine.events.on(`conductor:${queue}`, async (message, actions) => {
+        started.push(await actions.start('echo', message.payload));
+      });
+      const run = await engine.start('publisher', { order: 7 });
+      const done = await runUntil(engine, run.id, (r) => r.status === 'completed');
+      const output = (done.output ?? {}) as Record<string, Json>;
+      const expectedId = `${run.id}:emit`;
+      const history = await engine.history(run.id);
+      const step = history.find((e) => e.type === 'step_completed') as unknown as StepEvent;
+      assert.equal(step.data.output.output.messageId, expectedId, 'the id is recorded in the step output');
+      const derived = `evt:conductor:${queue}:${expectedId}`;
+      const echoed = await completedRun(engine, derived);
+      assert.deepEqual((echoed.output as Record<string, Json>).order, 7);
+      assert.equal((echoed.output as Record<string, Json>).workflowInstanceId, run.id);
+      assert.deepEqual(started, [derived]);
+      assert.ok(output);
+      // the same message published again (a replayed EVENT would use the same id) is not a second message
+      await engine.events.publish(`conductor:${queue}`, { order: 7 }, expectedId);
+      await stop();
+      assert.equal((await engine.listRuns({ workflow: 'echo' })).length, 1, 'one run for the one message');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a stored handler starts runs with payload parameters and completes a waiting task; bad actions refused', async () => {
+    const store = backend.store();
+    const suffix = randomUUID().slice(0, 8);
+    const starts = `conductor:starts-${suffix}`;
+    const approvals = `conductor:approvals-${suffix}`;
+    const engine = await open(store);
+    try {
+      await engine.events.createHandler({
+        name: `start-${suffix}`,
+        event: starts,
+        condition: '$.kind === "order"',
+        actions: [
+          {
+            action: 'start_workflow',
+            start_workflow: {
+              name: 'echo',
+              input: { id: '${orderId}', note: 'order ${orderId}' },
+              correlationId: '${orderId}',
+            },
+          },
+        ],
+      });
+      await engine.events.createHandler({
+        name: `approve-${suffix}`,
+        event: approvals,
+        actions: [
+          {
+            action: 'complete_task',
+            complete_task: { workflowId: '${runId}', taskRefName: 'approve', output: { by: '${who}' } },
+          },
+        ],
+      });
+      await assert.rejects(
+        engine.events.createHandler({
+          name: `start-${suffix}`,
+          event: starts,
+          actions: [{ action: 'start_workflow', start_workflow: { name: 'echo' } }],
+        }),
+        { code: 'E_EVENT_HANDLER_EXISTS' },
+      );
+      await assert.rejects(
+        engine.events.createHandler({
+          name: 'x',
+          event: starts,
+          condition: '$.a ===',
+          actions: [{ action: 'start_workflow', start_workflow: { name: 'echo' } }],
+        }),
+        /condition is not a JavaScript expression/,
+      );
+      await engine.events.publish(starts, { kind: 'order', orderId: 'o-1' }, 'm1');
+      await engine.events.publish(starts, { kind: 'refund', orderId: 'o-2' }, 'm2');
+      await engine.events.publish(starts, { kind: 'order', orderId: 'o-3' }, 'm3');
+      const first = await completedRun(engine, `evt:start-${suffix}:m1`);
+      assert.deepEqual(first.output, { id: 'o-1', note: 'order o-1' });
+      await completedRun(engine, `evt:start-${suffix}:m3`);
+      assert.deepEqual((await engine.listRuns({ workflow: 'echo' })).map((r) => r.id).sort(), [
+        `evt:start-${suffix}:m1`,
+        `evt:start-${suffix}:m3`,
+      ]);
+
+      const waiting = await engine.start('approval', {});
+      await runUntil(engine, waiting.id, (r) => r.status === 'waiting');
+      for (;;) {
+        const tasks = await engine.tasks.ofRun(waiting.id);
+        if (tasks.some((t) => t.refName === 'approve')) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await engine.events.publish(approvals, { runId: waiting.id, who: 'ana' }, 'a1');
+      const approved = await runUntil(engine, waiting.id, (r) => r.status === 'completed', 15_000);
+      assert.deepEqual(approved.output, { by: 'ana' });
+      assert.equal(await store_pending(engine, approvals), 0);
+    } finally {
+      await engine.close();
+    }
+  });
+});
