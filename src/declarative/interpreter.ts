@@ -525,7 +525,11 @@ export class Interpreter {
     if (!publish) throw refusal('E_INVALID_INPUT', `EVENT '${ref}': this engine publishes no events`);
     const queue = sink === 'conductor' ? `conductor:${this.def.name}:${ref}` : sink;
     const messageId = `${this.ctx.runId}:${ref}${suffix}`;
-    const identity = { workflowInstanceId: this.ctx.runId, workflowType: this.def.name, workflowVersion: this.def.version };
+    const identity = {
+      workflowInstanceId: this.ctx.runId,
+      workflowType: this.def.name,
+      workflowVersion: this.def.version,
+    };
     const payload = { ...input, ...identity };
     try {
       await publish(queue, payload, messageId);

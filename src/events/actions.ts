@@ -106,7 +106,7 @@ async function runAction(action: HandlerAction, payload: Json, context: EventAct
     const correlationId = fill(params.correlationId);
     return context.start(String(fill(params.name)), fill(params.input ?? {}), {
       ...(typeof version === 'number' ? { version } : {}),
-      ...(typeof correlationId === 'string' && correlationId !== '' ? { correlationId } : {}),
+      ...(correlationId !== null && correlationId !== '' ? { correlationId: scalarText(correlationId) } : {}),
     });
   }
   const params = (action.action === 'complete_task' ? action.complete_task : action.fail_task)!;
@@ -117,6 +117,8 @@ async function runAction(action: HandlerAction, payload: Json, context: EventAct
   else await context.failTask(runId, ref, output);
   return null;
 }
+
+const scalarText = (value: Json) => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /** A fresh message id for a publish that names none. */
 export const newMessageId = (): string => randomUUID();

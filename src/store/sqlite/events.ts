@@ -25,7 +25,9 @@ export class SqliteEvents implements EventStore {
         `INSERT INTO event_handlers (name, event, active, definition, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       ),
-      update: db.prepare('UPDATE event_handlers SET event = ?, active = ?, definition = ?, updated_at = ? WHERE name = ?'),
+      update: db.prepare(
+        'UPDATE event_handlers SET event = ?, active = ?, definition = ?, updated_at = ? WHERE name = ?',
+      ),
       list: db.prepare('SELECT * FROM event_handlers ORDER BY name'),
       remove: db.prepare('DELETE FROM event_handlers WHERE name = ?'),
     };
