@@ -25,8 +25,9 @@ export class EventService {
   private readonly drivers: Partial<Record<QueueKind, QueueDriver>> = {};
   private readonly code = new Map<string, CodeHandler[]>();
   private stored: ConductorEventHandler[] = [];
-  private readonly consuming = new Map<string, Promise<Consumption | undefined>>();
+  private readonly consumers = new Map<string, Promise<Consumption | undefined>>();
   private refresher: NodeJS.Timeout | undefined;
+  private firstRefresh: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
@@ -43,12 +44,16 @@ export class EventService {
   /** Starts consuming the stored handlers' queues when this engine runs them (EventOptions.consumeHandlers). */
   start(): void {
     if (!this.options || this.options.consumeHandlers === false) return;
-    const refresh = () => {
+    const refresh = () =>
       this.refresh().catch((error) => this.engine.warn('event handlers could not be read', { error: String(error) }));
-    };
-    refresh();
     this.refresher = setInterval(refresh, this.options.pollMs ?? 1_000);
     this.refresher.unref();
+    this.firstRefresh = refresh();
+  }
+
+  /** Resolves once the stored handlers were read (and their queues subscribed to) the first time after start. */
+  consuming(): Promise<void> {
+    return this.firstRefresh;
   }
 
   /** Whether `uri` names a queue this engine can reach; E_BROKER_NOT_CONFIGURED / E_INVALID_INPUT when not. */
@@ -194,15 +199,15 @@ export class EventService {
     const wanted = new Set<string>([...this.code].filter(([, list]) => list.length > 0).map(([uri]) => uri));
     if (this.refresher) for (const h of this.stored) if (h.active) wanted.add(h.event);
     for (const uri of wanted) {
-      if (this.consuming.has(uri)) continue;
-      this.consuming.set(uri, this.consume(uri));
+      if (this.consumers.has(uri)) continue;
+      this.consumers.set(uri, this.consume(uri));
     }
-    for (const [uri, consumption] of this.consuming) {
+    for (const [uri, consumption] of this.consumers) {
       if (wanted.has(uri)) continue;
-      this.consuming.delete(uri);
+      this.consumers.delete(uri);
       await (await consumption)?.close();
     }
-    await Promise.all(this.consuming.values());
+    await Promise.all(this.consumers.values());
   }
 
   private async consume(uri: string): Promise<Consumption | undefined> {
@@ -212,7 +217,7 @@ export class EventService {
         this.deliver({ queue: address.uri, ...m }),
       );
     } catch (error) {
-      this.consuming.delete(uri);
+      this.consumers.delete(uri);
       this.engine.warn('event queue cannot be consumed', { queue: uri, error: String(error) });
       if (!this.refresher) throw error;
       return undefined;
@@ -223,8 +228,8 @@ export class EventService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.refresher) clearInterval(this.refresher);
-    const consumptions = [...this.consuming.values()];
-    this.consuming.clear();
+    const consumptions = [...this.consumers.values()];
+    this.consumers.clear();
     for (const consumption of consumptions) await (await consumption.catch(() => undefined))?.close();
     for (const driver of Object.values(this.drivers)) await driver.close();
   }
