@@ -1,6 +1,6 @@
 /**
- * Every method of the Store interface (and of its `tasks`, `definitions`, `keys`, `audit`, `queues`, `deployReports`)
- * is called by the conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case
+ * Every method of the Store interface (and of its `tasks`, `definitions`, `keys`, `audit`, `queues`, `deployReports`,
+ * `events`) is called by the conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case
  * that runs it on every store.
  */
 import assert from 'node:assert/strict';
@@ -33,6 +33,7 @@ test('the conformance suite calls every method of Store and of its sub-stores', 
     ...methodsOf('AuditLog').map((m) => `.audit.${m}(`),
     ...methodsOf('QueueStore').map((m) => `.queues.${m}(`),
     ...methodsOf('DeployReportStore').map((m) => `.deployReports.${m}(`),
+    ...methodsOf('EventStore').map((m) => `.events.${m}(`),
   ];
   for (const known of [
     '.registerWorkflowVersions(',

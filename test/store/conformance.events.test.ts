@@ -8,39 +8,42 @@ forEachBackend((backend) => {
   test('a queue message is stored once by id, claimed oldest first, hidden while claimed, gone once acked', async () => {
     const store = await openStore(backend.store());
     try {
-      const q = store.events;
-      assert.equal(await q.publish('q1', 'm1', { n: 1 }), true);
-      assert.equal(await q.publish('q1', 'm2', { n: 2 }), true);
-      assert.equal(await q.publish('q1', 'm1', { n: 9 }), false, 'id taken: nothing written');
-      assert.equal(await q.publish('q2', 'm1', { other: true }), true, 'ids are per queue');
-      assert.equal(await q.pending('q1'), 2);
-      const first = await q.claim('q1', 1, 60_000);
+      assert.equal(await store.events.publish('q1', 'm1', { n: 1 }), true);
+      assert.equal(await store.events.publish('q1', 'm2', { n: 2 }), true);
+      assert.equal(await store.events.publish('q1', 'm1', { n: 9 }), false, 'id taken: nothing written');
+      assert.equal(await store.events.publish('q2', 'm1', { other: true }), true, 'ids are per queue');
+      assert.equal(await store.events.pending('q1'), 2);
+      const first = await store.events.claim('q1', 1, 60_000);
       assert.deepEqual(
         first.map((m) => [m.id, m.payload, m.attempts]),
         [['m1', { n: 1 }, 1]],
       );
-      const second = await q.claim('q1', 10, 60_000);
+      const second = await store.events.claim('q1', 10, 60_000);
       assert.deepEqual(
         second.map((m) => m.id),
         ['m2'],
         'm1 is hidden while claimed',
       );
-      assert.deepEqual(await q.claim('q1', 10, 60_000), []);
-      await q.release('q1', 'm2');
+      assert.deepEqual(await store.events.claim('q1', 10, 60_000), []);
+      await store.events.release('q1', 'm2');
       assert.deepEqual(
-        (await q.claim('q1', 10, 60_000)).map((m) => [m.id, m.attempts]),
+        (await store.events.claim('q1', 10, 60_000)).map((m) => [m.id, m.attempts]),
         [['m2', 2]],
         'released: due again',
       );
-      assert.equal(await q.ack('q1', 'm1'), true);
-      assert.equal(await q.ack('q1', 'm1'), false, 'acked once');
-      assert.equal(await q.publish('q1', 'm1', { n: 1 }), false, 'an acked id is still taken: no redelivery');
-      assert.equal(await q.pending('q1'), 1);
-      const expiring = await q.claim('q2', 10, 1);
+      assert.equal(await store.events.ack('q1', 'm1'), true);
+      assert.equal(await store.events.ack('q1', 'm1'), false, 'acked once');
+      assert.equal(
+        await store.events.publish('q1', 'm1', { n: 1 }),
+        false,
+        'an acked id is still taken: no redelivery',
+      );
+      assert.equal(await store.events.pending('q1'), 1);
+      const expiring = await store.events.claim('q2', 10, 1);
       assert.equal(expiring.length, 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(
-        (await q.claim('q2', 10, 60_000)).map((m) => [m.id, m.attempts]),
+        (await store.events.claim('q2', 10, 60_000)).map((m) => [m.id, m.attempts]),
         [['m1', 2]],
         'a claim that lapsed is handed out again',
       );
@@ -52,14 +55,28 @@ forEachBackend((backend) => {
   test('event handlers: created once by name, updated, listed by name, deleted', async () => {
     const store = await openStore(backend.store());
     try {
-      const h = store.events;
       const def = { name: 'b', event: 'nats:x', actions: [] };
-      assert.equal(await h.putHandler({ name: 'b', event: 'nats:x', active: true, definition: def }, 'create'), true);
-      assert.equal(await h.putHandler({ name: 'b', event: 'nats:y', active: true, definition: def }, 'create'), false);
-      assert.equal(await h.putHandler({ name: 'a', event: 'amqp:y', active: false, definition: {} }, 'update'), false);
-      assert.equal(await h.putHandler({ name: 'a', event: 'amqp:y', active: false, definition: {} }, 'create'), true);
-      assert.equal(await h.putHandler({ name: 'b', event: 'nats:z', active: false, definition: def }, 'update'), true);
-      const listed = await h.listHandlers();
+      assert.equal(
+        await store.events.putHandler({ name: 'b', event: 'nats:x', active: true, definition: def }, 'create'),
+        true,
+      );
+      assert.equal(
+        await store.events.putHandler({ name: 'b', event: 'nats:y', active: true, definition: def }, 'create'),
+        false,
+      );
+      assert.equal(
+        await store.events.putHandler({ name: 'a', event: 'amqp:y', active: false, definition: {} }, 'update'),
+        false,
+      );
+      assert.equal(
+        await store.events.putHandler({ name: 'a', event: 'amqp:y', active: false, definition: {} }, 'create'),
+        true,
+      );
+      assert.equal(
+        await store.events.putHandler({ name: 'b', event: 'nats:z', active: false, definition: def }, 'update'),
+        true,
+      );
+      const listed = await store.events.listHandlers();
       assert.deepEqual(
         listed.map((x) => [x.name, x.event, x.active, x.definition]),
         [
@@ -68,10 +85,10 @@ forEachBackend((backend) => {
         ],
       );
       assert.ok(listed[0]!.createdAt instanceof Date);
-      assert.equal(await h.deleteHandler('a'), true);
-      assert.equal(await h.deleteHandler('a'), false);
+      assert.equal(await store.events.deleteHandler('a'), true);
+      assert.equal(await store.events.deleteHandler('a'), false);
       assert.deepEqual(
-        (await h.listHandlers()).map((x) => x.name),
+        (await store.events.listHandlers()).map((x) => x.name),
         ['b'],
       );
     } finally {
