@@ -143,7 +143,7 @@ const one = (task: Record<string, unknown>, more: Record<string, unknown>[] = []
   tasks: [{ name: 't', taskReferenceName: 't', ...task }, ...more],
 });
 
-test('bad system tasks get a clear problem at registration; bad EVENT sinks and KAFKA_PUBLISH are refused with why', async () => {
+test('bad system tasks get a clear problem at registration; bad EVENT sinks, KAFKA_PUBLISH refused', async () => {
   const cases: Array<[unknown, string, RegExp]> = [
     [
       one({ type: 'JSON_JQ_TRANSFORM' }),

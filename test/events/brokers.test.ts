@@ -61,7 +61,7 @@ function consumer(store: string, broker: 'nats' | 'amqp', approvals: string): Fi
 }
 
 for (const broker of ['nats', 'amqp'] as const) {
-  test(`${broker}: runs started and a task completed through the broker, the consumer SIGKILLed mid-stream`, async (t) => {
+  test(`${broker}: runs started, a task completed, the consumer SIGKILLed mid-stream`, async (t) => {
     const suffix = randomUUID().slice(0, 8);
     const orders = `${broker}:orders-${suffix}`;
     const approvals = `${broker}:approvals-${suffix}`;

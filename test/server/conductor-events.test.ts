@@ -86,7 +86,7 @@ forEachBackend((backend) => {
     });
   });
 
-  test('handleIncomingEvent runs the active handlers of the event: one run per message id, redelivery finds it', async () => {
+  test('handleIncomingEvent runs the active handlers of the event: one run per message id', async () => {
     const suffix = randomUUID().slice(0, 8);
     const event = `conductor:incoming-${suffix}`;
     await withConductor(backend.store(), { workflows: [echo] }, async ({ call, engine }) => {

@@ -1,7 +1,7 @@
 /**
  * Every method of the Store interface (and of its `tasks`, `definitions`, `keys`, `audit`, `queues`, `deployReports`,
- * `events`) is called by the conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case
- * that runs it on every store.
+ * `events`) is called by the conformance suite (test/store/conformance*.test.ts), so a new method cannot land
+ * without a case that runs it on every store.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';

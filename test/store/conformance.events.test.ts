@@ -5,7 +5,7 @@ import { openStore } from '../../src/store/open.js';
 import { forEachBackend } from '../helpers.js';
 
 forEachBackend((backend) => {
-  test('a queue message is stored once by id, claimed oldest first, hidden while claimed, gone once acked', async () => {
+  test('a queue message is stored once by id, claimed oldest first, hidden while claimed, then acked', async () => {
     const store = await openStore(backend.store());
     try {
       assert.equal(await store.events.publish('q1', 'm1', { n: 1 }), true);

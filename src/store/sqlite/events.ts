@@ -7,7 +7,7 @@ import type { Json } from '../../core/types.js';
 export class SqliteEvents implements EventStore {
   private readonly sql;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.sql = {
       publish: db.prepare(
         `INSERT INTO event_messages (queue, id, payload, created_at, visible_at, seq)
