@@ -38,6 +38,7 @@ export function isPermanent(error: unknown): boolean {
 /** The action context of one message for a handler known as `key`. */
 export function actionContext(engine: EventEngine, message: EventMessage, key: string): EventActionContext {
   let starts = 0;
+  let signals = 0;
   const text = (value: Json | undefined, what: string) => {
     if (typeof value !== 'string' || value === '') throw new WaymarkError('E_INVALID_INPUT', `${what} is empty`);
     return value;
@@ -48,7 +49,15 @@ export function actionContext(engine: EventEngine, message: EventMessage, key: s
       const { run } = await engine.startRun(workflow, input, { ...options, id });
       return run.id;
     },
-    signal: (runId, name, payload = null) => engine.signal(text(runId, 'runId'), text(name, 'signal name'), payload),
+    async signal(runId, name, payload = null) {
+      const args = [text(runId, 'runId'), text(name, 'signal name'), payload] as const;
+      const ledger = engine.ledger;
+      if (!ledger) return engine.signal(...args);
+      const note = `${key}:${message.id}:${++signals}`;
+      if ((await ledger.begin(note)) === 'sent') return;
+      await engine.signal(...args);
+      await ledger.done(note);
+    },
     completeTask: (runId, ref, output = {}) => engine.reportTask(text(runId, 'workflowId'), ref, 'COMPLETED', output),
     failTask: (runId, ref, output = {}) => engine.reportTask(text(runId, 'workflowId'), ref, 'FAILED', output),
   };
@@ -108,6 +117,11 @@ async function runAction(action: HandlerAction, payload: Json, context: EventAct
       ...(typeof version === 'number' ? { version } : {}),
       ...(correlationId !== null && correlationId !== '' ? { correlationId: scalarText(correlationId) } : {}),
     });
+  }
+  if (action.action === 'signal') {
+    const params = action.signal!;
+    await context.signal(String(fill(params.runId) ?? ''), String(fill(params.name) ?? ''), fill(params.payload ?? {}));
+    return null;
   }
   const params = (action.action === 'complete_task' ? action.complete_task : action.fail_task)!;
   const runId = String(fill(params.workflowId) ?? '');

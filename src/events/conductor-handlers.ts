@@ -6,8 +6,8 @@ import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import { parseQueueUri } from './uri.js';
 
-/** The action kinds a handler may name. */
-export const ACTION_KINDS = ['start_workflow', 'complete_task', 'fail_task'] as const;
+/** The action kinds a handler may name: Conductor's three, and Waymark's `signal` (a signal to a run). */
+export const ACTION_KINDS = ['start_workflow', 'complete_task', 'fail_task', 'signal'] as const;
 
 /** One action of a handler, as written (its parameters still hold `${...}`). */
 export interface HandlerAction {
@@ -15,6 +15,7 @@ export interface HandlerAction {
   start_workflow?: { name: string; version?: number; input?: Json; correlationId?: string };
   complete_task?: { workflowId: string; taskRefName: string; output?: Json };
   fail_task?: { workflowId: string; taskRefName: string; output?: Json };
+  signal?: { runId: string; name: string; payload?: Json };
 }
 
 /** A checked event handler. */
@@ -76,6 +77,12 @@ function parseAction(raw: unknown, path: string): HandlerAction {
     if (typeof params.name !== 'string' || params.name === '') throw invalid(`${path}.start_workflow.name is required`);
     if (params.version !== undefined && params.version !== null && !Number.isInteger(params.version)) {
       throw invalid(`${path}.start_workflow.version must be an integer`);
+    }
+  } else if (kind === 'signal') {
+    for (const field of ['runId', 'name']) {
+      if (typeof params[field] !== 'string' || params[field] === '') {
+        throw invalid(`${path}.signal.${field} is required (a value or a \${...} path into the payload)`);
+      }
     }
   } else {
     for (const field of ['workflowId', 'taskRefName']) {

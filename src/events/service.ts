@@ -12,7 +12,7 @@ import { parseEventHandler, type ConductorEventHandler } from './conductor-handl
 import { ConductorQueues } from './conductor-queue.js';
 import type { Consumption, QueueDriver } from './driver.js';
 import { NatsQueues } from './nats-queue.js';
-import type { EventEngine, EventHandlerFn, EventMessage, EventOptions } from './types.js';
+import type { EventEngine, EventHandlerFn, EventMessage, EventOptions, SignalLedger } from './types.js';
 import { parseQueueUri, type QueueAddress, type QueueKind } from './uri.js';
 
 interface CodeHandler {
@@ -30,11 +30,14 @@ export class EventService {
   private firstRefresh: Promise<void> = Promise.resolve();
   private closed = false;
 
+  private readonly engine: EventEngine;
+
   constructor(
     private readonly store: EventStore,
-    private readonly engine: EventEngine,
+    engine: EventEngine,
     private readonly options: EventOptions | undefined,
   ) {
+    this.engine = { ...engine, ledger: engine.ledger ?? signalLedger(store) };
     const pollMs = options?.pollMs ?? 1_000;
     this.drivers.conductor = new ConductorQueues(store, Math.min(pollMs, 500), options?.ackWaitMs ?? 30_000);
     if (options?.nats) this.drivers.nats = new NatsQueues(options.nats, options.ackWaitMs ?? 30_000);
@@ -236,6 +239,24 @@ export class EventService {
 }
 
 const sandbox = () => sharedSandboxPool();
+
+/**
+ * Sent signals noted in the store, one built-in queue per note (`waymark.signal:<note>`) holding one message that is
+ * acknowledged once the signal is sent. A redelivery finds it acknowledged and sends nothing; found unacknowledged
+ * (the process died between noting and acknowledging) the signal is sent again: at least once, never lost.
+ */
+function signalLedger(store: EventStore): SignalLedger {
+  const queue = (note: string) => `waymark.signal:${note}`.slice(0, 250);
+  return {
+    async begin(note) {
+      if (await store.publish(queue(note), 'sent', null)) return 'new';
+      return (await store.pending(queue(note))) === 0 ? 'sent' : 'unsure';
+    },
+    async done(note) {
+      await store.ack(queue(note), 'sent');
+    },
+  };
+}
 
 /** A condition that does not compile is a 400 at creation, not a failure at every message. */
 function checkCondition(handler: ConductorEventHandler): void {

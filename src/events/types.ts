@@ -42,6 +42,18 @@ export interface EventEngine {
    */
   reportTask(runId: string, ref: string, status: 'COMPLETED' | 'FAILED', output: Json): Promise<boolean>;
   warn(message: string, facts: Record<string, unknown>): void;
+  /**
+   * Where sent signals are noted, so a redelivered message does not send its signal again. (Default: none: a
+   * redelivery sends it again)
+   */
+  ledger?: SignalLedger;
+}
+
+/** Notes of signals sent for messages: `begin` before sending, `done` after. */
+export interface SignalLedger {
+  /** Notes the send; 'new' the first time, 'sent' when done before, 'unsure' when begun and never done. */
+  begin(key: string): Promise<'new' | 'sent' | 'unsure'>;
+  done(key: string): Promise<void>;
 }
 
 /** What a handler in code may do for one message; each action is committed before the message is acknowledged. */

@@ -27,6 +27,13 @@ const approval = defineWorkflow({
   run: async (ctx) => ctx.task('approve', {}, { ref: 'approve' }),
 });
 
+/** Waits for the signal `go` and returns its payload. */
+const gate = defineWorkflow({
+  name: 'gate',
+  version: 1,
+  run: async (ctx) => ctx.waitForSignal('go'),
+});
+
 const publisher = (queue: string) => ({
   name: 'publisher',
   version: 1,
@@ -44,10 +51,11 @@ const publisher = (queue: string) => ({
 async function open(store: string): Promise<Engine> {
   const engine = await Engine.open({
     store,
-    workflows: [echo, approval],
+    workflows: [echo, approval, gate],
     compile: support.compile,
     rolloutCheckMs: 0,
     events: { pollMs: 100 },
+    logger: { warn() {} },
   });
   support.bind(engine);
   return engine;
@@ -184,6 +192,52 @@ forEachBackend((backend) => {
       const approved = await runUntil(engine, waiting.id, (r) => r.status === 'completed', 15_000);
       assert.deepEqual(approved.output, { by: 'ana' });
       assert.equal(await store_pending(engine, approvals), 0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('a signal action delivers a signal from a queue to a run once; a redelivery does not send it again', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const event = `conductor:signals-${suffix}`;
+    const engine = await open(backend.store());
+    try {
+      await engine.events.createHandler({
+        name: `go-${suffix}`,
+        event,
+        actions: [{ action: 'signal', signal: { runId: '${runId}', name: 'go', payload: { by: '${who}' } } }],
+      });
+      const run = await engine.start('gate', {});
+      await runUntil(engine, run.id, (r) => r.status === 'waiting');
+      const first = await engine.events.handleIncoming(event, { runId: run.id, who: 'ana' }, 's-1');
+      assert.deepEqual(first[0]!.refused, []);
+      const done = await runUntil(engine, run.id, (r) => r.status === 'completed');
+      assert.deepEqual(done.output, { by: 'ana' });
+      // the same message again: noted as sent, so nothing is sent (a send to the finished run would be refused)
+      const again = await engine.events.handleIncoming(event, { runId: run.id, who: 'ana' }, 's-1');
+      assert.deepEqual(again[0]!.refused, []);
+      const other = await engine.events.handleIncoming(event, { runId: run.id, who: 'bo' }, 's-2');
+      assert.equal(other[0]!.refused.length, 1, 'a new message is sent, and refused by the finished run');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('an EVENT task whose sink names a broker this engine has no connection for fails saying so', async () => {
+    const engine = await open(backend.store());
+    try {
+      const def = { ...publisher('x'), name: 'to_nats' };
+      def.tasks[0]!.sink = 'nats:nowhere';
+      await engine.definitions.register([compile(def)]);
+      const run = await engine.start('to_nats', { order: 1 });
+      const failed = await runUntil(engine, run.id, (r) => r.status === 'failed');
+      const details = failed.error!.details as { attempts: number; error: { code: string; message: string } };
+      assert.deepEqual(
+        [failed.error!.code, details.error.code, details.attempts],
+        ['E_STEP_FAILED', 'E_BROKER_NOT_CONFIGURED', 1],
+        'not retried',
+      );
+      assert.match(details.error.message, /EVENT 'emit': queue 'nats:nowhere' needs a NATS connection/);
     } finally {
       await engine.close();
     }
