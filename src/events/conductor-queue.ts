@@ -41,16 +41,18 @@ export class ConductorQueues implements QueueDriver {
         } catch {
           // the store is unavailable for now: look again later
         }
+        let failed = false;
         for (const message of messages) {
           if (stopped) break;
           try {
             await deliver({ id: message.id, payload: message.payload });
             await this.store.ack(name, message.id);
           } catch {
+            failed = true; // due again at once, tried after a pause (not in a hot loop)
             await this.store.release(name, message.id).catch(() => {});
           }
         }
-        if (messages.length === 0 && !stopped) await idle();
+        if ((messages.length === 0 || failed) && !stopped) await idle();
       }
     })();
     return {

@@ -197,7 +197,7 @@ forEachBackend((backend) => {
     }
   });
 
-  test('a signal action delivers a signal from a queue to a run once; a redelivery does not send it again', async () => {
+  test('a signal action delivers a signal to a run once; a redelivery does not send it again', async () => {
     const suffix = randomUUID().slice(0, 8);
     const event = `conductor:signals-${suffix}`;
     const engine = await open(backend.store());
