@@ -7,6 +7,8 @@ import { decodeBody, type Consumption, type Deliver, type QueueDriver } from './
 
 /** How long to wait between reconnection attempts, in ms. */
 const RECONNECT_MS = 300;
+/** How long a message whose actions failed waits before it goes back to the queue, in ms. */
+const RETRY_PAUSE_MS = 1_000;
 
 interface Subscription {
   queue: string;
@@ -96,6 +98,8 @@ export class AmqpQueues implements QueueDriver {
             await subscription.deliver({ id: String(id), payload: decodeBody(message.content) });
             channel.ack(message);
           } catch {
+            // back to the queue after a pause, so a store outage is not a hot redelivery loop
+            await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
             channel.nack(message, false, true);
           }
         })
