@@ -242,4 +242,35 @@ forEachBackend((backend) => {
       await engine.close();
     }
   });
+
+  test('a message is acknowledged only after its actions: a failed attempt leaves it for redelivery', async () => {
+    const queue = `conductor:flaky-${randomUUID().slice(0, 8)}`;
+    const engine = await open(backend.store());
+    try {
+      const attempts: string[] = [];
+      let started: () => void;
+      const done = new Promise<void>((resolve) => (started = resolve));
+      await engine.events.on(
+        queue,
+        async (message, actions) => {
+          attempts.push(message.id);
+          await actions.start('echo', message.payload);
+          if (attempts.length === 1) throw new Error('the process died before the ack');
+          started();
+        },
+        { name: 'flaky' },
+      );
+      await engine.events.publish(queue, { n: 1 }, 'f1');
+      await done;
+      assert.deepEqual(attempts, ['f1', 'f1'], 'delivered again after the failed attempt');
+      assert.deepEqual(
+        (await engine.listRuns({ workflow: 'echo' })).map((r) => r.id),
+        ['evt:flaky:f1'],
+        'the second attempt found the run the first one started',
+      );
+      assert.equal(await store_pending(engine, queue), 0, 'acknowledged after the second attempt');
+    } finally {
+      await engine.close();
+    }
+  });
 });
