@@ -1,6 +1,7 @@
 /** Rows of the event tables, both dialects: read into StoredEventMessage / StoredEventHandler. */
 import type { StoredEventHandler, StoredEventMessage } from './types.js';
 
+/** A row of event_messages as both drivers read it (bigint columns may come as text). */
 export interface EventMessageRow {
   queue: string;
   id: string;
@@ -9,6 +10,7 @@ export interface EventMessageRow {
   attempts: number;
 }
 
+/** A row of event_handlers (`active` is 0/1 on SQLite, a boolean on PostgreSQL). */
 export interface EventHandlerRow {
   name: string;
   event: string;

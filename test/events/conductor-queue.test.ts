@@ -62,7 +62,7 @@ async function open(store: string): Promise<Engine> {
 }
 
 /** Unacknowledged messages of a conductor: queue, read through a fresh store view of the engine's events. */
-async function store_pending(engine: Engine, uri: string): Promise<number> {
+async function settledPending(engine: Engine, uri: string): Promise<number> {
   for (let i = 0; i < 100; i++) {
     const outcomes = await engine.events.pending(uri);
     if (outcomes === 0) return 0;
@@ -191,7 +191,7 @@ forEachBackend((backend) => {
       await engine.events.publish(approvals, { runId: waiting.id, who: 'ana' }, 'a1');
       const approved = await runUntil(engine, waiting.id, (r) => r.status === 'completed', 15_000);
       assert.deepEqual(approved.output, { by: 'ana' });
-      assert.equal(await store_pending(engine, approvals), 0);
+      assert.equal(await settledPending(engine, approvals), 0);
     } finally {
       await engine.close();
     }
@@ -268,7 +268,7 @@ forEachBackend((backend) => {
         ['evt:flaky:f1'],
         'the second attempt found the run the first one started',
       );
-      assert.equal(await store_pending(engine, queue), 0, 'acknowledged after the second attempt');
+      assert.equal(await settledPending(engine, queue), 0, 'acknowledged after the second attempt');
     } finally {
       await engine.close();
     }
