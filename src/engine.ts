@@ -56,6 +56,9 @@ import { checkRetention } from './runtime/retention.js';
 import { isTerminal } from './core/types.js';
 import { Schedules } from './schedules/schedules.js';
 import { ScheduleLoop } from './schedules/loop.js';
+import { EventService } from './events/service.js';
+import type { EventEngine, EventOptions } from './events/types.js';
+import { isTerminalTask } from './core/tasks.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
@@ -88,11 +91,16 @@ export interface EngineOptions extends KernelOptions {
    * are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nothing is started when it is not.
    */
   tracing?: TracingOption;
+  /**
+   * Event queues: broker connections (`nats`, `amqp`) and whether this engine runs the stored event handlers.
+   * (Default: none: only `conductor:` queues, and only handlers registered in code with `engine.events.on`)
+   */
+  events?: EventOptions;
 }
 
 /** The options after defaults, as the kernel and the versions layer read them. */
 type EngineSettings = ResolvedOptions &
-  Pick<EngineOptions, 'rolloutCheckMs' | 'scheduleCheckMs' | 'metrics' | 'tracing'>;
+  Pick<EngineOptions, 'rolloutCheckMs' | 'scheduleCheckMs' | 'metrics' | 'tracing' | 'events'>;
 
 /** Builds and boots an engine; set in Engine's static block (the constructor is private), used by both ways in. */
 let bootEngine: (store: Store, ownsStore: boolean, options: EngineSettings) => Promise<Engine>;
@@ -111,6 +119,8 @@ export class Engine {
   /** Schedules: durable rules that start runs at times (cron or interval), each slot firing once in all processes. */
   readonly schedules: Schedules;
   private readonly clock: ScheduleLoop | undefined;
+  /** Event queues: `on(queueUri, handler)`, `publish`, and the Conductor event handlers kept in the store. */
+  readonly events: EventService;
 
   private constructor(
     private readonly kernel: Kernel,
@@ -144,6 +154,33 @@ export class Engine {
     kernel.subscribe((change) => {
       if (change.status && isTerminal(change.status) && change.runId.startsWith('sched:')) this.clock?.wake();
     });
+    this.events = new EventService(store.events, this.eventEngine(), options.events);
+  }
+
+  /** What event actions do through this engine. */
+  private eventEngine(): EventEngine {
+    return {
+      startRun: (workflow, input, options) => this.kernel.startRun(workflow, input, options),
+      signal: (runId, name, payload) => this.kernel.signal(runId, name, payload),
+      reportTask: async (runId, ref, status, output) => {
+        const run = await this.kernel.getRun(runId);
+        const tasks = (await this.kernel.tasks.ofRun(runId)).filter((t) => t.refName === ref);
+        const open = tasks.filter((t) => !isTerminalTask(t.status)).pop();
+        const given = output !== null && typeof output === 'object' && !Array.isArray(output) ? output : { output };
+        if (open) {
+          await this.kernel.tasks.report(open.taskId, { status, output: given });
+          return true;
+        }
+        const wait = run.waitingFor;
+        if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(ref)) {
+          await this.kernel.signal(runId, ref, given);
+          return true;
+        }
+        if (tasks.length > 0) return false; // reported before: a redelivery
+        throw new WaymarkError('E_TASK_NOT_FOUND', `run '${runId}' has no open task '${ref}'`);
+      },
+      warn: (message, facts) => this.warn(message, facts),
+    };
   }
 
   static {
@@ -171,6 +208,7 @@ export class Engine {
         throw error;
       }
       engine.clock?.start();
+      engine.events.start();
       return engine;
     };
   }
@@ -250,6 +288,7 @@ export class Engine {
    */
   async close(options?: { refuseStranding?: boolean }): Promise<void> {
     await this.clock?.stop();
+    await this.events.close();
     try {
       await this.kernel.close(options);
     } catch (error) {

@@ -76,3 +76,11 @@ export type { TracingOption } from './observability/tracing-setup.js';
 export type { DeployPlan, WorkflowPlan, PatchSuggestion, VersionHandling } from './versions/deploy-plan.js';
 export type { ScheduleSpec, ScheduleChanges, SlotOutcome, Schedules } from './schedules/schedules.js';
 export type { OverlapPolicy, ScheduleRecord, SlotRecord, SlotDecision } from './store/types.js';
+export type { EventService } from './events/service.js';
+export type {
+  EventActionContext,
+  EventHandlerFn,
+  EventMessage,
+  EventOptions,
+} from './events/types.js';
+export type { ConductorEventHandler, HandlerAction } from './events/conductor-handlers.js';

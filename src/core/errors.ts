@@ -64,6 +64,14 @@ export const ERRORS = {
   E_SCHEDULE_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no schedule has that id' },
   E_SCHEDULE_EXISTS: { kind: 'conflict', retryable: false, meaning: 'a schedule with that id exists already' },
   E_JOB_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'this server has no bulk job of that id' },
+  E_EVENT_HANDLER_NOT_FOUND: { kind: 'not_found', retryable: false, meaning: 'no event handler has that name' },
+  E_EVENT_HANDLER_EXISTS: { kind: 'conflict', retryable: false, meaning: 'an event handler of that name exists' },
+  E_BROKER_NOT_CONFIGURED: {
+    kind: 'invalid',
+    retryable: false,
+    meaning: 'a queue names a broker (nats:, amqp:) this engine has no connection settings for',
+  },
+  E_BROKER: { kind: 'unavailable', retryable: true, meaning: 'a message broker failed or cannot be reached' },
   E_STORE_NOT_FOUND: {
     kind: 'not_found',
     retryable: false,

@@ -1,3 +1,4 @@
+import { WaymarkError } from '../core/errors.js';
 import type { Json } from '../core/types.js';
 import type { SourceCompiler } from '../runtime/definitions.js';
 import type { KernelApi } from '../runtime/kernel.js';
@@ -42,8 +43,13 @@ export interface DeclarativeSupport {
   /** For `Engine.open({ compile })`: stored sources become executable versions. */
   compile: SourceCompiler;
   /** Connects the engine whose task definitions runs read, and runs its SUB_WORKFLOW tasks. */
-  bind(engine: KernelApi): void;
+  bind(engine: BoundEngine): void;
 }
+
+/** The engine declarative runs are bound to: the kernel's API and, for EVENT tasks, its event queues. */
+export type BoundEngine = KernelApi & {
+  events?: { publish(uri: string, payload: Json, id: string): Promise<string> };
+};
 
 /**
  * The sandbox, limits and task definitions declarative runs use. Expressions run on shared worker threads;
@@ -52,7 +58,7 @@ export interface DeclarativeSupport {
 export async function declarativeSupport(options: DeclarativeOptions = {}): Promise<DeclarativeSupport> {
   const limits = resolveLimits(options);
   const sandbox = sharedSandboxPool({ threads: limits.sandboxThreads });
-  let engine: KernelApi | undefined;
+  let engine: BoundEngine | undefined;
   const parsed = new Map<string, { source: Json; def: TaskDef }>();
   const env: DeclarativeEnv = {
     sandbox,
@@ -67,6 +73,11 @@ export async function declarativeSupport(options: DeclarativeOptions = {}): Prom
       return def;
     },
     start: async (workflow, input, id, options = {}) => (await engine!.start(workflow, input, { id, ...options })).id,
+    publish: async (sink, payload, id) => {
+      const events = engine?.events;
+      if (!events) throw new WaymarkError('E_INVALID_INPUT', 'this engine has no event queues');
+      await events.publish(sink, payload, id);
+    },
   };
   return {
     env,

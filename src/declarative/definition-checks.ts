@@ -49,13 +49,11 @@ export const TASK_TYPES: readonly TaskType[] = [
   'START_WORKFLOW',
   'NOOP',
   'LAMBDA',
+  'EVENT',
 ];
 
 /** Conductor task types a definition may name that this server refuses, with why. */
 const REFUSED_TYPES: Record<string, (task: Raw) => string> = {
-  EVENT: (task) =>
-    `an EVENT task publishes to the sink '${typeof task.sink === 'string' ? task.sink : ''}', and event queues ` +
-    'are not configured on this server: EVENT tasks are not supported yet',
   KAFKA_PUBLISH: () =>
     'a KAFKA_PUBLISH task publishes to Kafka, and no Kafka is configured on this server: KAFKA_PUBLISH tasks ' +
     'are not supported',
@@ -179,6 +177,7 @@ const TYPE_FIELDS: Record<string, TaskType[]> = {
   loopCondition: ['DO_WHILE'],
   loopOver: ['DO_WHILE'],
   subWorkflowParam: ['SUB_WORKFLOW'],
+  sink: ['EVENT'],
 };
 const TASK_LIST_FIELDS = ['decisionCases', 'defaultCase', 'forkTasks', 'loopOver'];
 
@@ -377,6 +376,9 @@ function checkSystemTask(type: TaskType, value: Raw, task: Raw, path: string, co
         problems,
         'a JSON_JQ_TRANSFORM task needs ' + 'inputParameters.queryExpression (a jq query)',
       );
+      break;
+    case 'EVENT':
+      checkSink(value.sink, join(path, 'sink'), problems);
       break;
     case 'LAMBDA':
       requireInput(
@@ -684,4 +686,17 @@ function rawRefs(value: unknown): string[] {
   const own = typeof value.taskReferenceName === 'string' ? [value.taskReferenceName] : [];
   const cases = isRecord(value.decisionCases) ? Object.values(value.decisionCases) : [];
   return own.concat(rawRefs(cases), rawRefs(value.defaultCase), rawRefs(value.forkTasks), rawRefs(value.loopOver));
+}
+
+/** The sinks an EVENT task may publish to: `conductor`, `conductor:<queue>`, `nats:<subject>`, `amqp:<queue>`. */
+export const SINK_PATTERN = /^(conductor|(conductor|nats|amqp):[A-Za-z0-9][A-Za-z0-9._:-]{0,199})$/;
+
+function checkSink(sink: unknown, path: string, problems: Problems): void {
+  if (typeof sink === 'string' && SINK_PATTERN.test(sink)) return;
+  problems.add(
+    path,
+    'an EVENT task needs a sink: conductor, conductor:<queue>, nats:<subject> or amqp:<queue> (other brokers, ' +
+      'e.g. sqs: or kafka:, are not supported)',
+    sink,
+  );
 }

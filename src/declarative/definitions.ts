@@ -54,7 +54,8 @@ export type TaskType =
   | 'EXCLUSIVE_JOIN'
   | 'START_WORKFLOW'
   | 'NOOP'
-  | 'LAMBDA';
+  | 'LAMBDA'
+  | 'EVENT';
 
 /** How a SWITCH picks its case, or an INLINE task computes its result. 'graaljs' is read as 'javascript'. */
 export type EvaluatorType = 'value-param' | 'javascript' | 'graaljs';
@@ -277,6 +278,17 @@ export interface LambdaTask extends TaskBase {
   type: 'LAMBDA';
 }
 
+/**
+ * Publishes its input (with the run's id, name and version) to `sink`: `conductor` (the queue
+ * `conductor:<workflow>:<ref>`), `conductor:<queue>`, `nats:<subject>` or `amqp:<queue>`; output
+ * `{ event_produced, messageId, ... }`. The message id derives from the run and the ref, and the output is recorded,
+ * so a replay does not publish again.
+ */
+export interface EventTask extends TaskBase {
+  type: 'EVENT';
+  sink: string;
+}
+
 /** One node of a declarative workflow graph. */
 export type WorkflowTask =
   | SimpleTask
@@ -298,6 +310,7 @@ export type WorkflowTask =
   | ExclusiveJoinTask
   | StartWorkflowTask
   | NoopTask
+  | EventTask
   | LambdaTask;
 
 /** A declarative workflow version. */

@@ -41,6 +41,11 @@ export interface DeclarativeEnv {
     id: string,
     options?: { version?: number; correlationId?: string },
   ): Promise<string>;
+  /**
+   * Publishes an EVENT task's message to its sink with a given id (the same id twice is one message where the queue
+   * can tell). (Default: none: EVENT tasks fail saying so)
+   */
+  publish?(sink: string, payload: Json, id: string): Promise<void>;
 }
 
 /** How a system task (one the engine executes itself) is recorded: a step named by its reference. */
@@ -271,6 +276,9 @@ export class Interpreter {
         });
         return;
       }
+      case 'EVENT':
+        await this.system(task, ref, input, op, suffix, () => this.publishEvent(task.sink, ref, suffix, input));
+        return;
       case 'DO_WHILE':
         return this.doWhile(task, ref, input, op);
       case 'TERMINATE': {
@@ -541,6 +549,30 @@ export class Interpreter {
     this.sandboxMs += typeof record.sandboxMs === 'number' ? record.sandboxMs : 0;
     this.done(task, suffix, { input, output: record.output, status: 'COMPLETED' });
     return record.output;
+  }
+
+  /** An EVENT task's publish: its input and the run's identity, under an id derived from the run and the ref. */
+  private async publishEvent(sink: string, ref: string, suffix: string, input: Record<string, Json>): Promise<Json> {
+    const publish = this.env.publish;
+    if (!publish) throw refusal('E_INVALID_INPUT', `EVENT '${ref}': this engine publishes no events`);
+    const queue = sink === 'conductor' ? `conductor:${this.def.name}:${ref}` : sink;
+    const messageId = `${this.ctx.runId}:${ref}${suffix}`;
+    const identity = {
+      workflowInstanceId: this.ctx.runId,
+      workflowType: this.def.name,
+      workflowVersion: this.def.version,
+    };
+    const payload = { ...input, ...identity };
+    try {
+      await publish(queue, payload, messageId);
+    } catch (error) {
+      const code = (error as WaymarkError).code;
+      if (code === 'E_BROKER_NOT_CONFIGURED' || code === 'E_INVALID_INPUT') {
+        throw refusal(code, `EVENT '${ref}': ${(error as Error).message}`);
+      }
+      throw error;
+    }
+    return { event_produced: queue, messageId, sink, ...payload };
   }
 
   private done(task: WorkflowTask, suffix: string, result: TaskScope): void {

@@ -526,6 +526,49 @@ export interface ScheduleStore {
   nextFireAt(): Promise<number | undefined>;
 }
 
+/** A message of a built-in `conductor:` queue, as a claim hands it out. */
+export interface StoredEventMessage {
+  queue: string;
+  id: string;
+  payload: Json;
+  createdAt: Date;
+  /** Claims so far, this one included. */
+  attempts: number;
+}
+
+/** A Conductor event handler as stored: its definition whole, with the columns it is looked up by. */
+export interface StoredEventHandler {
+  name: string;
+  event: string;
+  active: boolean;
+  definition: Json;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The built-in queues (insert, claim for a time, acknowledge) and the event handlers. */
+export interface EventStore {
+  /** Adds a message; false when the queue already holds (or held) one with that id: nothing is written. */
+  publish(queue: string, id: string, payload: Json): Promise<boolean>;
+  /** Claims up to `limit` due, unacknowledged messages, oldest first, hiding them for `leaseMs`. */
+  claim(queue: string, limit: number, leaseMs: number): Promise<StoredEventMessage[]>;
+  /** Acknowledges a message: it is never handed out again. False when there is no such unacknowledged message. */
+  ack(queue: string, id: string): Promise<boolean>;
+  /** Makes a claimed message due again at once (its actions failed). */
+  release(queue: string, id: string): Promise<void>;
+  /** Unacknowledged messages of a queue. */
+  pending(queue: string): Promise<number>;
+  /** Creates (`create`: false when the name is taken) or replaces (`update`: false when there is none) a handler. */
+  putHandler(
+    handler: Pick<StoredEventHandler, 'name' | 'event' | 'active' | 'definition'>,
+    mode: 'create' | 'update',
+  ): Promise<boolean>;
+  /** Every handler, by name. */
+  listHandlers(): Promise<StoredEventHandler[]>;
+  /** Removes a handler; false when there was none. */
+  deleteHandler(name: string): Promise<boolean>;
+}
+
 /** The storage seam: SQLite and PostgreSQL implement it; the runtime knows nothing else. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -538,6 +581,7 @@ export interface Store {
   readonly queues: QueueStore;
   readonly deployReports: DeployReportStore;
   readonly schedules: ScheduleStore;
+  readonly events: EventStore;
   /**
    * Records workflow versions. A version already registered with another fingerprint is a conflict: all
    * conflicts are returned and nothing is written, unless `replace` (development mode) overwrites them.

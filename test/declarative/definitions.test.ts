@@ -163,7 +163,7 @@ test('each invalid definition names the right path', () => {
     [workflow([{ name: 'a' }]), ['tasks[0].taskReferenceName']],
     [workflow([{ taskReferenceName: 'a' }]), ['tasks[0].name']],
     [workflow([simple('a', { type: 'DYNAMIC' })]), ['tasks[0].dynamicTaskNameParam']],
-    [workflow([simple('a', { type: 'EVENT', sink: 'conductor' })]), ['tasks[0].type']],
+    [workflow([simple('a', { type: 'EVENT', sink: 'sqs:orders' })]), ['tasks[0].sink']],
     [workflow([simple('a'), simple('a')]), ['tasks[1].taskReferenceName']],
     [workflow([simple('a', { taskReferenceName: 'a.b' })]), ['tasks[0].taskReferenceName']],
     [
@@ -296,7 +296,7 @@ test('one error lists every problem, nested ones with their full path, in the or
       message:
         "unknown task type 'SCRIPT': use one of SIMPLE, SWITCH, FORK_JOIN, JOIN, " +
         'DO_WHILE, WAIT, HUMAN, SUB_WORKFLOW, TERMINATE, SET_VARIABLE, INLINE, HTTP, JSON_JQ_TRANSFORM, ' +
-        'DECISION, DYNAMIC, FORK_JOIN_DYNAMIC, EXCLUSIVE_JOIN, START_WORKFLOW, NOOP, LAMBDA',
+        'DECISION, DYNAMIC, FORK_JOIN_DYNAMIC, EXCLUSIVE_JOIN, START_WORKFLOW, NOOP, LAMBDA, EVENT',
       invalidValue: 'SCRIPT',
     },
     {

@@ -143,7 +143,7 @@ const one = (task: Record<string, unknown>, more: Record<string, unknown>[] = []
   tasks: [{ name: 't', taskReferenceName: 't', ...task }, ...more],
 });
 
-test('bad system tasks get a clear problem at registration; EVENT and KAFKA_PUBLISH are refused with why', async () => {
+test('bad system tasks get a clear problem at registration; bad EVENT sinks, KAFKA_PUBLISH refused', async () => {
   const cases: Array<[unknown, string, RegExp]> = [
     [
       one({ type: 'JSON_JQ_TRANSFORM' }),
@@ -183,11 +183,8 @@ test('bad system tasks get a clear problem at registration; EVENT and KAFKA_PUBL
       'tasks[0].inputParameters.startWorkflow',
       /needs inputParameters.startWorkflow/,
     ],
-    [
-      one({ type: 'EVENT', sink: 'conductor:orders' }),
-      'tasks[0].type',
-      /sink 'conductor:orders'.*event queues are not configured/,
-    ],
+    [one({ type: 'EVENT', sink: 'kafka:orders' }), 'tasks[0].sink', /needs a sink.*kafka:, are not supported/],
+    [one({ type: 'EVENT' }), 'tasks[0].sink', /an EVENT task needs a sink: conductor, conductor:<queue>/],
     [one({ type: 'KAFKA_PUBLISH' }), 'tasks[0].type', /no Kafka is configured on this server/],
     [one({ type: 'HTTP', inputParameters: { method: 'GET' } }), 'tasks[0].inputParameters.uri', /needs a uri/],
   ];

@@ -17,13 +17,25 @@ const MAY_IMPORT: Record<string, string[]> = {
   runtime: ['core', 'store/types'],
   versions: ['core', 'runtime', 'store/types'],
   declarative: ['core', 'runtime', 'store/types'],
+  // Event queues and handlers: conditions run in the declarative layer's sandbox.
+  events: ['core', 'runtime', 'store/types', 'declarative'],
   testing: ['core', 'runtime', 'versions', 'store/types'],
   // Schedules: slot arithmetic and firing; runs are started through a port the engine hands in.
   schedules: ['core', 'runtime', 'versions', 'store/types'],
   // Metrics and traces: implements the kernel's Telemetry port, reads gauges through the versions layer.
   observability: ['core', 'runtime', 'versions', 'store/types'],
-  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability', 'schedules'],
-  'index.ts': ['core', 'store/types', 'runtime', 'versions', 'declarative', 'observability', 'schedules', 'engine.ts'],
+  'engine.ts': ['core', 'store', 'runtime', 'versions', 'observability', 'schedules', 'events'],
+  'index.ts': [
+    'core',
+    'store/types',
+    'runtime',
+    'versions',
+    'declarative',
+    'observability',
+    'schedules',
+    'events',
+    'engine.ts',
+  ],
   examples: ['index.ts'],
   server: [
     'core',
@@ -33,6 +45,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'declarative',
     'observability',
     'schedules',
+    'events',
     'engine.ts',
     'index.ts',
   ],
@@ -44,6 +57,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'declarative',
     'observability',
     'schedules',
+    'events',
     'engine.ts',
     'index.ts',
     'server',
@@ -62,6 +76,7 @@ const MAY_USE_PACKAGES: Record<string, string[]> = {
   runtime: ['node:crypto', 'node:os'],
   testing: [],
   schedules: ['croner'],
+  events: ['nats', 'amqplib', 'node:crypto'],
   // The kernel knows only its Telemetry port; Prometheus and OpenTelemetry stay here (the SDK loaded only when on).
   observability: [
     'prom-client',

@@ -1,8 +1,7 @@
 /**
  * Every method of the Store interface (and of its `tasks`, `definitions`, `keys`, `audit`, `queues`, `deployReports`,
- * `schedules`)
- * is called by the conformance suite (test/store/conformance*.test.ts), so a new method cannot land without a case
- * that runs it on every store.
+ * `schedules`, `events`) is called by the conformance suite (test/store/conformance*.test.ts), so a new method
+ * cannot land without a case that runs it on every store.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -35,6 +34,7 @@ test('the conformance suite calls every method of Store and of its sub-stores', 
     ...methodsOf('QueueStore').map((m) => `.queues.${m}(`),
     ...methodsOf('DeployReportStore').map((m) => `.deployReports.${m}(`),
     ...methodsOf('ScheduleStore').map((m) => `.schedules.${m}(`),
+    ...methodsOf('EventStore').map((m) => `.events.${m}(`),
   ];
   for (const known of [
     '.registerWorkflowVersions(',

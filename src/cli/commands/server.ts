@@ -36,6 +36,8 @@ interface ServerFlags {
   tlsCert?: string;
   tlsKey?: string;
   tokenTtl?: string;
+  nats?: string;
+  amqp?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -81,6 +83,8 @@ export function serverCommand(program: Command): void {
       'require an API key (`waymark keys create`) or a token from POST /api/token on every route but ' +
         'GET /health and GET /ready; each route allows the roles it needs',
     )
+    .option('--nats <url>', 'NATS server for nats:<subject> event queues (JetStream), e.g. nats://127.0.0.1:4222')
+    .option('--amqp <url>', 'RabbitMQ for amqp:<queue> event queues, e.g. amqp://guest:guest@127.0.0.1:5672')
     .option('--token-ttl <duration>', "with --auth: how long a token from POST /api/token is accepted (default: '1h')")
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; give --tls-key too)')
     .option('--tls-key <file>', "the certificate's private key (PEM)")
@@ -103,6 +107,7 @@ export function serverCommand(program: Command): void {
       const workerId = parseWorkerId(flags.workerId);
       const retention = parseRetention(flags.retentionDays);
       const declarativeOptions = parseDeclarativeOptions(flags);
+      const events = parseEventFlags(flags);
       const location = storeLocation(flags);
       const module = await loadWorkflowModule(flags.workflows, { examples: flags.examples });
       const declarative = await declarativeSupport(declarativeOptions);
@@ -128,6 +133,8 @@ export function serverCommand(program: Command): void {
         concurrency,
         compile: declarative.compile,
         logger,
+        // the stored event handlers run on servers that execute runs
+        events: { ...events, consumeHandlers: flags.worker !== false },
       }).catch(async (error: unknown) => {
         await store.close();
         throw error;
@@ -247,4 +254,26 @@ function parsePort(value: string | undefined): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) > 65_535)
     throw new UsageError(`--port must be a port number from 0 to 65535, got '${value}'`);
   return Number(value);
+}
+
+/** `--nats` / `--amqp`: broker URLs of the schemes their clients take. */
+function parseEventFlags(flags: ServerFlags): { nats?: string; amqp?: string } {
+  const out: { nats?: string; amqp?: string } = {};
+  for (const [flag, schemes] of [
+    ['nats', ['nats:', 'tls:']],
+    ['amqp', ['amqp:', 'amqps:']],
+  ] as const) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError(`--${flag} must be a URL (${schemes.join(' or ')}//host:port), got '${value}'`);
+    }
+    if (!(schemes as readonly string[]).includes(url.protocol))
+      throw new UsageError(`--${flag} must be a ${schemes.join(' or ')}// URL, got '${value}'`);
+    out[flag] = value;
+  }
+  return out;
 }

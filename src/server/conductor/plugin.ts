@@ -7,6 +7,7 @@ import type { ConductorContext } from './context.js';
 import { badRequest, installConductorErrors } from './errors.js';
 import { parseJsonBody } from '../request-guards.js';
 import { PollHub } from './long-poll.js';
+import { eventRoutes } from './event-routes.js';
 import { lookupRoutes } from './lookup-routes.js';
 import { metadataRoutes } from './metadata-routes.js';
 import { signalRoutes } from './signal-routes.js';
@@ -39,6 +40,7 @@ export const conductorApi: FastifyPluginAsync<ServerContext> = async (
   workflowTestRoute(app, context);
   lookupRoutes(app, context);
   actionRoutes(app, context);
+  eventRoutes(app, engine);
   metadataRoutes(app, engine, declarative, declarativeOptions);
   schedulerRoutes(app, engine);
   if (auth) tokenRoute(app, auth);

@@ -46,6 +46,7 @@ import { PostgresAudit } from './audit.js';
 import { PostgresQueues } from './queues.js';
 import { PostgresDeployReports } from './deploy-reports.js';
 import { PostgresSchedules } from './schedules.js';
+import { PostgresEvents } from './events.js';
 import {
   eventFromRow,
   historyColumns,
@@ -98,6 +99,7 @@ export class PostgresStore implements Store {
   readonly queues: PostgresQueues;
   readonly deployReports: PostgresDeployReports;
   readonly schedules: PostgresSchedules;
+  readonly events: PostgresEvents;
   readonly schema: string;
   schemaWarnings: readonly SchemaWarning[] = [];
   private readonly pool: pg.Pool;
@@ -128,6 +130,7 @@ export class PostgresStore implements Store {
     this.queues = new PostgresQueues(this.pool);
     this.deployReports = new PostgresDeployReports(this.pool);
     this.schedules = new PostgresSchedules(this.pool);
+    this.events = new PostgresEvents(this.pool);
   }
 
   /** Connects, migrates the schema and starts listening for wake-ups. */

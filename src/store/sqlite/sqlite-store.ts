@@ -44,6 +44,7 @@ import { SqliteAudit } from './audit.js';
 import { SqliteQueues } from './queues.js';
 import { SqliteDeployReports } from './deploy-reports.js';
 import { SqliteSchedules } from './schedules.js';
+import { SqliteEvents } from './events.js';
 import { IN_FLIGHT_GROUPS_SQL, PATCH_USAGE_SQL } from './report-sql.js';
 import {
   eventFromRow,
@@ -86,6 +87,7 @@ export class SqliteStore implements Store {
   readonly queues: SqliteQueues;
   readonly deployReports: SqliteDeployReports;
   readonly schedules: SqliteSchedules;
+  readonly events: SqliteEvents;
   readonly schemaWarnings: readonly SchemaWarning[];
   private readonly db: Database.Database;
   private readonly sql;
@@ -115,6 +117,7 @@ export class SqliteStore implements Store {
     this.queues = new SqliteQueues(this.db);
     this.deployReports = new SqliteDeployReports(this.db);
     this.schedules = new SqliteSchedules(this.db);
+    this.events = new SqliteEvents(this.db);
   }
 
   private prepareStatements() {
