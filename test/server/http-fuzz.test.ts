@@ -28,6 +28,8 @@ const TABLES = [
   'schedules',
   'schedule_slots',
   'deploy_reports',
+  'event_handlers',
+  'event_messages',
 ];
 
 /** A digest of every table, read beside the engine: a refused request must leave each as it was. */
@@ -250,6 +252,34 @@ function conductorTemplates(ids: { taskId: string; onboarding: string }): RouteT
     t('GET', '/scheduler/schedules/:name/resume', { name: 'fuzz_schedule' }),
     t('GET', '/scheduler/nextFewSchedules', {}, { cronExpression: '0 0 3 * * ?', limit: '3' }),
     t('GET', '/scheduler/search/executions', {}, { start: '0', size: '10', freeText: 'fuzz_schedule' }),
+    t(
+      'POST',
+      '/event',
+      {},
+      {},
+      {
+        name: 'fuzz_handler',
+        event: 'conductor:fuzz_queue',
+        active: true,
+        actions: [{ action: 'start_workflow', start_workflow: { name: 'hold', version: 1, input: { label: 'x' } } }],
+      },
+    ),
+    t(
+      'PUT',
+      '/event',
+      {},
+      {},
+      {
+        name: 'no_such_handler',
+        event: 'conductor:fuzz_queue',
+        active: false,
+        actions: [{ action: 'start_workflow', start_workflow: { name: 'hold', version: 1 } }],
+      },
+    ),
+    t('GET', '/event'),
+    t('GET', '/event/:event', { event: 'conductor:fuzz_queue' }, { activeOnly: 'true' }),
+    t('DELETE', '/event/:name', { name: 'no_such_handler' }),
+    t('POST', '/event/handleIncomingEvent', {}, {}, { event: 'conductor:no_handler_queue', payload: { a: 1 } }),
     // A well-formed test request names no registered workflow: it is answered at once (a real one waits for its run).
     t('POST', '/workflow/test', {}, {}, { name: 'no_such_workflow', version: 1, taskRefToMockOutput: {} }),
   ];
