@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { nextChange } from '../next-change.js';
 import { isTerminalTask, type TaskResult } from '../../core/tasks.js';
 import { isTerminal, type Json, type Run } from '../../core/types.js';
 import type { Engine } from '../../engine.js';
@@ -130,16 +131,6 @@ async function untilTakenIn(context: ConductorContext, runId: string, mark: numb
     const grown = (await engine.history(runId)).length > mark;
     const left = deadline - Date.now();
     if ((grown && run.status !== 'running') || isTerminal(run.status) || left <= 0 || closing.aborted) return run;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(left, 250));
-      const unsubscribe = engine.subscribe((change) => change.runId === runId && done());
-      closing.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        closing.removeEventListener('abort', done);
-        resolve();
-      }
-    });
+    await nextChange(engine, (change) => change.runId === runId, Math.min(left, 250), closing);
   }
 }

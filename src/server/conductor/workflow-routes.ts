@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { nextChange } from '../next-change.js';
 import { isTerminal, RUN_STATUSES } from '../../core/types.js';
 import type { Engine } from '../../engine.js';
 import { DEFAULT_PAGE_BYTES } from '../../store/run-pages.js';
@@ -196,16 +197,6 @@ async function waitForWorkflow(
       (workflow.tasks as { referenceTaskName: string }[]).some((t) => t.referenceTaskName === untilRef);
     const left = deadline - Date.now();
     if (isTerminal(run.status) || reached || left <= 0 || closing.aborted) return workflow;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(left, 250));
-      const unsubscribe = engine.subscribe((change) => change.runId === runId && done());
-      closing.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        unsubscribe();
-        closing.removeEventListener('abort', done);
-        resolve();
-      }
-    });
+    await nextChange(engine, (change) => change.runId === runId, Math.min(left, 250), closing);
   }
 }
