@@ -34,6 +34,6 @@ test('demo starts the example runs, waits for them and prints their table and a 
   const text = await cli(['versions', '--db', db]);
   assert.match(
     text.stdout,
-    /^order\s+v2\s+active\s+0\s+-\s+-\s+-\s+-\s+\(no live worker\)\s+0\s+completed 2, failed 1$/m,
+    /^order\s+v2\s+active\s+0\s+-\s+-\s+-\s+-\s+\(no live worker\)\s+0\s+-\s+completed 2, failed 1$/m,
   );
 });

@@ -143,7 +143,7 @@ async function existing(engine: Engine, ids: string[]): Promise<number> {
   return found;
 }
 
-async function untilStarted(engine: Engine, ids: string[], count: number, timeoutMs = 40_000): Promise<number> {
+async function untilStarted(engine: Engine, ids: string[], count: number, timeoutMs = 120_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await existing(engine, ids);
@@ -199,7 +199,9 @@ for (const kind of ['nats', 'amqp'] as const) {
           }
         }
       }
+      const restarted = Date.now();
       await untilStarted(engine, ids, 60);
+      t.diagnostic(`every message had its run ${Date.now() - restarted} ms after the broker came back`);
       const runs = (await engine.listRuns({ workflow: 'echo', limit: 1000 })).map((r) => r.id).sort();
       assert.deepEqual(runs, [...ids].sort(), 'one run per message: none lost, none doubled');
       t.diagnostic(`${atKill} of the first 45 messages had started runs when the broker was killed`);
