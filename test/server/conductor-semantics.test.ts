@@ -103,7 +103,10 @@ forEachBackend((backend) => {
 
         // 1, 2: the optional failure is passed; the asyncComplete call waits for POST /api/tasks.
         const id = await executor.startWorkflow({ name: 'http_semantics', version: 1, input: {} });
-        let tasks = await until(id, (ts) => ts.some((t) => t.referenceTaskName === 'callback'));
+        // Until the wait for the update is scheduled (its task id is the queue's, not the call step's run:seq).
+        const waiting = (t: Tasks[number]) =>
+          t.referenceTaskName === 'callback' && !String(t.taskId).startsWith(`${id}:`);
+        let tasks = await until(id, (ts) => ts.some(waiting));
         const maybe = tasks.find((t) => t.referenceTaskName === 'maybe')!;
         assert.deepEqual(
           [maybe.status, maybe.taskType, maybe.taskDefName],

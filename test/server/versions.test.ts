@@ -141,6 +141,7 @@ forEachBackend((backend) => {
         dryRun: true,
         migrated: ['owls'],
         refused: [],
+        warnings: [],
         failed: [],
       });
       assert.equal((await engine.getRun('owls')).version, 1);

@@ -66,15 +66,29 @@ function epochTasks(
       made = afterRetried(epochTasks(run, history, retry.fromEpoch, byId, graph), op, made);
     tasks.push(...made);
   }
-  return mergeAsyncHttp(tasks);
+  return mergeAsyncHttp(tasks, asyncCallPending(run, tasks, graph));
+}
+
+/**
+ * The ref of an asyncComplete HTTP task whose call is done while its wait for the update is not scheduled yet (the
+ * two are committed one after the other): Conductor shows it IN_PROGRESS all along, never COMPLETED in between.
+ */
+function asyncCallPending(run: Run, tasks: TaskJson[], graph: GraphFacts | undefined): unknown {
+  const last = tasks.at(-1);
+  if (!last || isTerminal(run.status) || last.taskType !== HTTP_ASYNC_TASK || last.status !== 'COMPLETED') return;
+  return graph?.get(String(last.referenceTaskName))?.asyncComplete ? last.referenceTaskName : undefined;
 }
 
 /**
  * An asyncComplete HTTP task is one task in Conductor: its call (a step) and its wait for the update (a queue task
  * of the same ref) show as the waiting task, with the call's response as its output until the update replaces it.
  */
-function mergeAsyncHttp(tasks: TaskJson[]): TaskJson[] {
+function mergeAsyncHttp(tasks: TaskJson[], pendingRef: unknown): TaskJson[] {
   const isStep = (t: TaskJson) => String(t.taskId).startsWith(`${t.workflowInstanceId}:`);
+  if (pendingRef !== undefined) {
+    const call = tasks.at(-1)!;
+    Object.assign(call, { status: 'IN_PROGRESS', endTime: 0 });
+  }
   const waits = new Map<unknown, TaskJson>();
   for (const t of tasks) if (t.taskType === HTTP_ASYNC_TASK && !isStep(t)) waits.set(t.referenceTaskName, t);
   if (waits.size === 0) return tasks;
