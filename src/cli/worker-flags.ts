@@ -29,3 +29,30 @@ export function parseRetention(value: string | undefined): RetentionOptions | un
     throw new UsageError(`--retention-days must be a positive number of days, e.g. 30 or 0.5, got '${value}'`);
   return { finishedRunsDays: days };
 }
+
+/** `--nats`'s help. */
+export const NATS_HELP = 'NATS server for nats:<subject> event queues (JetStream), e.g. nats://127.0.0.1:4222';
+/** `--amqp`'s help. */
+export const AMQP_HELP = 'RabbitMQ for amqp:<queue> event queues, e.g. amqp://guest:guest@127.0.0.1:5672';
+
+/** `--nats` / `--amqp`: broker URLs of the schemes their clients take. */
+export function parseEventFlags(flags: { nats?: string; amqp?: string }): { nats?: string; amqp?: string } {
+  const out: { nats?: string; amqp?: string } = {};
+  for (const [flag, schemes] of [
+    ['nats', ['nats:', 'tls:']],
+    ['amqp', ['amqp:', 'amqps:']],
+  ] as const) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError(`--${flag} must be a URL (${schemes.join(' or ')}//host:port), got '${value}'`);
+    }
+    if (!(schemes as readonly string[]).includes(url.protocol))
+      throw new UsageError(`--${flag} must be a ${schemes.join(' or ')}// URL, got '${value}'`);
+    out[flag] = value;
+  }
+  return out;
+}

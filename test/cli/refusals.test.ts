@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { defineWorkflow, Engine } from '../../src/index.js';
 import { workflows } from '../fixtures/versioned-workflows.js';
@@ -47,4 +48,15 @@ test('--dev lets a changed version replace the stored one; without it the confli
   const dev = await cliInProcess([...start, '--dev', '--id', 'dev-1']);
   assert.equal(dev.code, 0, dev.stderr);
   assert.match(dev.stdout, /dev-1/);
+});
+
+test('dev takes the brokers like server: a bad --nats or --amqp URL exits 2 before the store is touched', async () => {
+  const db = tempDb();
+  const nats = await cliInProcess(['dev', '--examples', '--db', db, '--nats', 'localhost:4222']);
+  assert.equal(nats.code, 2, nats.stdout);
+  assert.match(nats.stderr, /--nats must be a nats: or tls:\/\/ URL, got 'localhost:4222'/);
+  const amqp = await cliInProcess(['dev', '--examples', '--db', db, '--amqp', 'http://127.0.0.1:5672']);
+  assert.equal(amqp.code, 2, amqp.stdout);
+  assert.match(amqp.stderr, /--amqp must be a amqp: or amqps:\/\/ URL/);
+  assert.equal(existsSync(db), false, 'no store was created');
 });

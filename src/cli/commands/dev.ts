@@ -7,7 +7,16 @@ import { loadWorkflows } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
 import { printableLocation } from '../../store/open.js';
 import { processLogger } from '../logger.js';
-import { DEV_HELP, parseRetention, parseWorkerId, RETENTION_HELP, WORKER_ID_HELP } from '../worker-flags.js';
+import {
+  AMQP_HELP,
+  DEV_HELP,
+  NATS_HELP,
+  parseEventFlags,
+  parseRetention,
+  parseWorkerId,
+  RETENTION_HELP,
+  WORKER_ID_HELP,
+} from '../worker-flags.js';
 
 /** The flags of `waymark dev`. */
 export interface DevFlags {
@@ -17,6 +26,8 @@ export interface DevFlags {
   workerId?: string;
   retentionDays?: string;
   dev?: boolean;
+  nats?: string;
+  amqp?: string;
 }
 
 export function devCommand(program: Command): void {
@@ -29,6 +40,8 @@ export function devCommand(program: Command): void {
     .option('--worker-id <id>', WORKER_ID_HELP)
     .option('--retention-days <n>', RETENTION_HELP)
     .option('--dev', DEV_HELP)
+    .option('--nats <url>', NATS_HELP)
+    .option('--amqp <url>', AMQP_HELP)
     .action((flags: DevFlags) => devWorker(flags, waitForStop));
 }
 
@@ -44,6 +57,7 @@ export async function devWorker(flags: DevFlags, untilStop: () => Promise<string
     );
   const workerId = parseWorkerId(flags.workerId);
   const retention = parseRetention(flags.retentionDays);
+  const events = parseEventFlags(flags);
   const location = storeLocation(flags);
   const workflows = await loadWorkflows(flags.workflows, { examples: flags.examples });
   const engine = await Engine.open({
@@ -52,6 +66,8 @@ export async function devWorker(flags: DevFlags, untilStop: () => Promise<string
     workerId,
     retention,
     devMode: flags.dev === true,
+    // Like the server's worker, it runs the stored event handlers on the queues it can reach.
+    events: { ...events, consumeHandlers: true },
     logger: processLogger('info'),
   });
   const served = workflows.map((w) => `${w.name} v${w.version}`).join(', ');

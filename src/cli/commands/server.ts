@@ -14,7 +14,16 @@ import { UsageError } from '../errors.js';
 import { loadWorkflowModule } from '../load-workflows.js';
 import { waitForStop } from '../stop-signal.js';
 import { processLogger } from '../logger.js';
-import { DEV_HELP, parseRetention, parseWorkerId, RETENTION_HELP, WORKER_ID_HELP } from '../worker-flags.js';
+import {
+  AMQP_HELP,
+  DEV_HELP,
+  NATS_HELP,
+  parseEventFlags,
+  parseRetention,
+  parseWorkerId,
+  RETENTION_HELP,
+  WORKER_ID_HELP,
+} from '../worker-flags.js';
 
 interface ServerFlags {
   db?: string;
@@ -83,8 +92,8 @@ export function serverCommand(program: Command): void {
       'require an API key (`waymark keys create`) or a token from POST /api/token on every route but ' +
         'GET /health and GET /ready; each route allows the roles it needs',
     )
-    .option('--nats <url>', 'NATS server for nats:<subject> event queues (JetStream), e.g. nats://127.0.0.1:4222')
-    .option('--amqp <url>', 'RabbitMQ for amqp:<queue> event queues, e.g. amqp://guest:guest@127.0.0.1:5672')
+    .option('--nats <url>', NATS_HELP)
+    .option('--amqp <url>', AMQP_HELP)
     .option('--token-ttl <duration>', "with --auth: how long a token from POST /api/token is accepted (default: '1h')")
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; give --tls-key too)')
     .option('--tls-key <file>', "the certificate's private key (PEM)")
@@ -254,26 +263,4 @@ function parsePort(value: string | undefined): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) > 65_535)
     throw new UsageError(`--port must be a port number from 0 to 65535, got '${value}'`);
   return Number(value);
-}
-
-/** `--nats` / `--amqp`: broker URLs of the schemes their clients take. */
-function parseEventFlags(flags: ServerFlags): { nats?: string; amqp?: string } {
-  const out: { nats?: string; amqp?: string } = {};
-  for (const [flag, schemes] of [
-    ['nats', ['nats:', 'tls:']],
-    ['amqp', ['amqp:', 'amqps:']],
-  ] as const) {
-    const value = flags[flag];
-    if (value === undefined) continue;
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new UsageError(`--${flag} must be a URL (${schemes.join(' or ')}//host:port), got '${value}'`);
-    }
-    if (!(schemes as readonly string[]).includes(url.protocol))
-      throw new UsageError(`--${flag} must be a ${schemes.join(' or ')}// URL, got '${value}'`);
-    out[flag] = value;
-  }
-  return out;
 }
