@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine } from '../../src/index.js';
+import { holderStopped } from '../../src/core/leases.js';
 import { openStore } from '../../src/store/open.js';
 import { hangingStep } from '../fixtures/stopped-workflows.js';
 import { runUntil, tempDb } from '../helpers.js';
 import { killHard, startFixture } from '../processes.js';
 
-const LEASE_MS = 3_000;
+/** The workers' lease (heartbeat every third of it): a stopped worker is known as such 2/3 into its last lease. */
+const LEASE_MS = 6_000;
 
 /** A worker process running `runs` runs, SIGKILLed once every one is in its hanging step. */
 async function killedWhileExecuting(store: string, workerId: string, runs: number): Promise<void> {
@@ -23,6 +25,34 @@ async function killedWhileExecuting(store: string, workerId: string, runs: numbe
   });
   for (let i = 0; i < runs; i++) await worker.next('in-step');
   await killHard(worker);
+}
+
+/**
+ * Resolves once the killed worker counts as stopped while its lease on `runId` is still unexpired: the moment a new
+ * worker has leases to wait for. Fails if the lease expired first (the machine was too slow to see that moment).
+ */
+async function untilHolderStopped(store: string, runId: string): Promise<void> {
+  const raw = await openStore(store);
+  try {
+    for (;;) {
+      const lease = (await raw.runLease(runId))!;
+      const now = Date.now();
+      if (lease.expiresAt <= now) throw new Error(`the lease of ${runId} expired before its holder counted as stopped`);
+      if (holderStopped(lease, now)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
+/** `promise`, or a failure naming `what` after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** A logger that keeps each warning and resolves `awaited` with the first 'leases_awaited' one. */
@@ -43,6 +73,7 @@ test('after a SIGKILLed worker, a new one says it waits for N of its leases, til
   const db = tempDb();
   const store = `sqlite:${db}`;
   await killedWhileExecuting(store, 'doomed', 2);
+  await untilHolderStopped(store, 'run-0');
   const { logger, warnings, awaited } = capturingLogger();
   const engine = await Engine.open({
     store,
@@ -54,7 +85,7 @@ test('after a SIGKILLed worker, a new one says it waits for N of its leases, til
     logger,
   });
   try {
-    const { facts, message } = await awaited;
+    const { facts, message } = await within(awaited, 20_000, 'no leases_awaited line');
     const raw = await openStore(store);
     const leases = await Promise.all(['run-0', 'run-1'].map((id) => raw.runLease(id)));
     await raw.close();
