@@ -172,7 +172,7 @@ export class Schedules {
   }
 
   private async startBufferedSlots(): Promise<void> {
-    for (const schedule of await this.store.schedules.list())
+    for (const schedule of await this.store.schedules.withBufferedSlots())
       if (schedule.overlap.startsWith('buffer')) await startBuffered(this.port, schedule);
   }
 

@@ -126,3 +126,7 @@ export function slotFromRow(row: SlotRow): SlotRecord {
 export function slotValues(s: SlotRecord): (string | number | null)[] {
   return [s.scheduleId, s.slotAt, s.decision, s.origin, s.runId, s.recordedAt];
 }
+
+/** The schedules with buffered slots, by id (both dialects; the partial index of migration 020 serves it). */
+export const BUFFERED_SQL = `SELECT * FROM schedules WHERE id IN
+  (SELECT schedule_id FROM schedule_slots WHERE decision = 'buffered') ORDER BY id`;

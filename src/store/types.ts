@@ -524,6 +524,8 @@ export interface ScheduleStore {
   due(now: number, limit: number): Promise<ScheduleRecord[]>;
   /** The earliest next firing time of a schedule not paused, if any. */
   nextFireAt(): Promise<number | undefined>;
+  /** The schedules that have buffered slots waiting to start, by id. */
+  withBufferedSlots(): Promise<ScheduleRecord[]>;
 }
 
 /** A message of a built-in `conductor:` queue, as a claim hands it out. */

@@ -104,6 +104,12 @@ forEachBackend((backend) => {
         other.schedules.startBuffered('s1', 6000, 'r6'),
       ]);
       assert.equal(starts.filter(Boolean).length, 1, 'one process starts a buffered slot');
+      await store.schedules.create(schedule('s2'));
+      assert.deepEqual(
+        (await store.schedules.withBufferedSlots()).map((s) => s.id),
+        ['s1'],
+        'the slot at 8000 still waits; s2 has none',
+      );
       assert.equal(await store.schedules.startBuffered('s1', 5000, 'x'), false, 'not buffered');
       const [six] = await store.schedules.slots('s1', { limit: 1, decision: 'started' });
       assert.deepEqual(six, slot(8000 - 2000, { runId: 'r6' }));

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import {
+  BUFFERED_SQL,
   SCHEDULE_COLUMNS,
   scheduleFromRow,
   scheduleValues,
@@ -118,6 +119,11 @@ export class PostgresSchedules implements ScheduleStore {
              ORDER BY next_fire_at LIMIT $2`,
       values: [now, limit],
     });
+    return rows.map(scheduleFromRow);
+  }
+
+  async withBufferedSlots(): Promise<ScheduleRecord[]> {
+    const { rows } = await this.pool.query<ScheduleRow>({ name: 'wm_schedules_buffering', text: BUFFERED_SQL });
     return rows.map(scheduleFromRow);
   }
 

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  BUFFERED_SQL,
   SCHEDULE_COLUMNS,
   scheduleFromRow,
   scheduleValues,
@@ -47,6 +48,7 @@ export class SqliteSchedules implements ScheduleStore {
          ORDER BY next_fire_at LIMIT ?`,
       ),
       nextFireAt: db.prepare('SELECT MIN(next_fire_at) AS at FROM schedules WHERE paused = 0'),
+      withBufferedSlots: db.prepare(BUFFERED_SQL),
     };
   }
 
@@ -103,6 +105,10 @@ export class SqliteSchedules implements ScheduleStore {
 
   async due(now: number, limit: number): Promise<ScheduleRecord[]> {
     return (this.sql.due.all(now, limit) as ScheduleRow[]).map(scheduleFromRow);
+  }
+
+  async withBufferedSlots(): Promise<ScheduleRecord[]> {
+    return (this.sql.withBufferedSlots.all() as ScheduleRow[]).map(scheduleFromRow);
   }
 
   async nextFireAt(): Promise<number | undefined> {
