@@ -53,12 +53,12 @@ import { openTelemetry, type EngineTelemetry } from './observability/telemetry.j
 import type { TracingOption } from './observability/tracing-setup.js';
 import type { Telemetry } from './runtime/telemetry.js';
 import { checkRetention } from './runtime/retention.js';
-import { isTerminal } from './core/types.js';
-import { Schedules } from './schedules/schedules.js';
-import { ScheduleLoop } from './schedules/loop.js';
+import type { Schedules } from './schedules/schedules.js';
+import type { ScheduleLoop } from './schedules/loop.js';
+import { kernelSchedules } from './schedules/kernel-clock.js';
 import { EventService } from './events/service.js';
-import type { EventEngine, EventOptions } from './events/types.js';
-import { isTerminalTask } from './core/tasks.js';
+import type { EventOptions } from './events/types.js';
+import { kernelEventPort } from './events/kernel-port.js';
 
 export type { StartOptions, StartResult, RunChange } from './runtime/kernel.js';
 
@@ -132,55 +132,18 @@ export class Engine {
     this.workerId = kernel.workerId;
     this.tasks = kernel.tasks;
     this.definitions = kernel.definitions;
-    const maxSleepMs = options.scheduleCheckMs ?? 5000;
     const warn = (message: string, facts: Record<string, unknown>) => this.warn(message, facts);
-    if (options.worker !== false && maxSleepMs > 0)
-      this.clock = new ScheduleLoop(() => this.schedules.fireDue(), { maxSleepMs, warn });
-    this.schedules = new Schedules({
-      store,
-      now: () => Date.now(),
-      changed: () => this.clock?.wake(),
+    const wired = kernelSchedules(kernel, store, {
+      worker: options.worker !== false,
+      maxSleepMs: options.scheduleCheckMs,
       warn,
-      start: async (schedule, id) => {
-        const version = schedule.version ?? undefined;
-        // A pinned schedule names its version on purpose: it keeps starting it while it drains (a drain warns of it).
-        const options = { id, version, trigger: 'schedule' as const, force: version !== undefined };
-        return (await kernel.startRun(schedule.workflow, schedule.input, options)).run;
-      },
       cancel: async (runId, reason) => {
         await this.cancel(runId, { actor: 'schedule', reason });
       },
     });
-    kernel.subscribe((change) => {
-      if (change.status && isTerminal(change.status) && change.runId.startsWith('sched:')) this.clock?.wake();
-    });
-    this.events = new EventService(store.events, this.eventEngine(), options.events);
-  }
-
-  /** What event actions do through this engine. */
-  private eventEngine(): EventEngine {
-    return {
-      startRun: (workflow, input, options) => this.kernel.startRun(workflow, input, options),
-      signal: (runId, name, payload) => this.kernel.signal(runId, name, payload),
-      reportTask: async (runId, ref, status, output) => {
-        const run = await this.kernel.getRun(runId);
-        const tasks = (await this.kernel.tasks.ofRun(runId)).filter((t) => t.refName === ref);
-        const open = tasks.filter((t) => !isTerminalTask(t.status)).pop();
-        const given = output !== null && typeof output === 'object' && !Array.isArray(output) ? output : { output };
-        if (open) {
-          await this.kernel.tasks.report(open.taskId, { status, output: given });
-          return true;
-        }
-        const wait = run.waitingFor;
-        if (status === 'COMPLETED' && wait?.kind === 'signal' && (wait.signals ?? [wait.name]).includes(ref)) {
-          await this.kernel.signal(runId, ref, given);
-          return true;
-        }
-        if (tasks.length > 0) return false; // reported before: a redelivery
-        throw new WaymarkError('E_TASK_NOT_FOUND', `run '${runId}' has no open task '${ref}'`);
-      },
-      warn: (message, facts) => this.warn(message, facts),
-    };
+    this.schedules = wired.schedules;
+    this.clock = wired.clock;
+    this.events = new EventService(store.events, kernelEventPort(kernel, warn), options.events);
   }
 
   static {
