@@ -1,20 +1,7 @@
+import { holdFromRow, leaseFromRow, type LeaseHoldRow, type RunLeaseRow } from '../lease-rows.js';
 import type { LeaseHold, RunLease } from '../types.js';
 
 type Query = <R extends object>(name: string, text: string, values: unknown[]) => Promise<R[]>;
-
-interface RunLeaseRow {
-  worker_id: string;
-  expires_at: number;
-  heartbeat_at: number | null;
-  heartbeat_expires_at: number | null;
-}
-
-interface LeaseHoldRow extends Omit<RunLeaseRow, 'expires_at'> {
-  workflow: string;
-  version: number;
-  leases: number;
-  latest_expires_at: number;
-}
 
 /** The lease of run `runId` with its holder's last heartbeat (undefined: not leased). */
 export async function runLease(query: Query, runId: string): Promise<RunLease | undefined> {
@@ -26,14 +13,7 @@ export async function runLease(query: Query, runId: string): Promise<RunLease | 
      WHERE r.id = $1 AND r.lease_owner IS NOT NULL AND r.lease_expires_at IS NOT NULL`,
     [runId],
   );
-  if (!row) return undefined;
-  const { worker_id, expires_at, heartbeat_at, heartbeat_expires_at } = row;
-  return {
-    workerId: worker_id,
-    expiresAt: expires_at,
-    heartbeatAt: heartbeat_at,
-    heartbeatExpiresAt: heartbeat_expires_at,
-  };
+  return row && leaseFromRow(row);
 }
 
 /** Unexpired run leases (by the database clock) by holder and version, with each holder's last heartbeat. */
@@ -48,13 +28,5 @@ export async function leaseHolds(query: Query): Promise<LeaseHold[]> {
      ORDER BY r.lease_owner, r.workflow, r.version`,
     [],
   );
-  return rows.map((row) => ({
-    workerId: row.worker_id,
-    workflow: row.workflow,
-    version: row.version,
-    leases: Number(row.leases),
-    latestExpiresAt: Number(row.latest_expires_at),
-    heartbeatAt: row.heartbeat_at === null ? null : Number(row.heartbeat_at),
-    heartbeatExpiresAt: row.heartbeat_expires_at === null ? null : Number(row.heartbeat_expires_at),
-  }));
+  return rows.map(holdFromRow);
 }

@@ -1,19 +1,6 @@
 import type Database from 'better-sqlite3';
+import { holdFromRow, leaseFromRow, type LeaseHoldRow, type RunLeaseRow } from '../lease-rows.js';
 import type { LeaseHold, RunLease } from '../types.js';
-
-interface RunLeaseRow {
-  worker_id: string;
-  expires_at: number;
-  heartbeat_at: number | null;
-  heartbeat_expires_at: number | null;
-}
-
-interface LeaseHoldRow extends Omit<RunLeaseRow, 'expires_at'> {
-  workflow: string;
-  version: number;
-  leases: number;
-  latest_expires_at: number;
-}
 
 /** The lease of run `runId` with its holder's last heartbeat (undefined: not leased). */
 export function runLease(db: Database.Database, runId: string): RunLease | undefined {
@@ -25,14 +12,7 @@ export function runLease(db: Database.Database, runId: string): RunLease | undef
        WHERE r.id = ? AND r.lease_owner IS NOT NULL AND r.lease_expires_at IS NOT NULL`,
     )
     .get(runId) as RunLeaseRow | undefined;
-  if (!row) return undefined;
-  const { worker_id, expires_at, heartbeat_at, heartbeat_expires_at } = row;
-  return {
-    workerId: worker_id,
-    expiresAt: expires_at,
-    heartbeatAt: heartbeat_at,
-    heartbeatExpiresAt: heartbeat_expires_at,
-  };
+  return row && leaseFromRow(row);
 }
 
 /** Unexpired run leases at `now` (epoch ms) by holder and version, with each holder's last heartbeat. */
@@ -47,13 +27,5 @@ export function leaseHolds(db: Database.Database, now: number): LeaseHold[] {
        ORDER BY r.lease_owner, r.workflow, r.version`,
     )
     .all(now) as LeaseHoldRow[];
-  return rows.map((row) => ({
-    workerId: row.worker_id,
-    workflow: row.workflow,
-    version: row.version,
-    leases: row.leases,
-    latestExpiresAt: row.latest_expires_at,
-    heartbeatAt: row.heartbeat_at,
-    heartbeatExpiresAt: row.heartbeat_expires_at,
-  }));
+  return rows.map(holdFromRow);
 }
