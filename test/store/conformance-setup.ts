@@ -1,4 +1,5 @@
 /** What the conformance suite's files share: a store with one run, and the commits its cases make. */
+import type { NewTask } from '../../src/core/tasks.js';
 import type { NewEvent } from '../../src/core/types.js';
 import { openStore } from '../../src/store/open.js';
 import type { CommitOutcome, RunCommit, RunUpdate, Store } from '../../src/store/types.js';
@@ -36,4 +37,23 @@ export const waitForSignal = (...signals: string[]): RunUpdate => ({
 /** The ids of the runs `workerId` can claim now (it then holds their leases for `leaseMs`). */
 export async function claimIds(store: Store, workerId: string, leaseMs = 10_000): Promise<string[]> {
   return (await store.claimRuns(workerId, served, 100, leaseMs)).map((c) => c.run.id).sort();
+}
+
+/** A task attempt of r1, of `taskType`, pollable from `visibleAt`. */
+export function taskOf(id: string, taskType: string, visibleAt: number, traceparent?: string): NewTask {
+  return {
+    taskId: id,
+    runId: 'r1',
+    workflow: 'w',
+    version: 1,
+    seq: Number(id.replace(/\D/g, '')),
+    attempt: 1,
+    taskType,
+    refName: id,
+    input: null,
+    responseTimeoutMs: 60_000,
+    timeoutMs: 0,
+    visibleAt,
+    ...(traceparent ? { traceparent } : {}),
+  };
 }

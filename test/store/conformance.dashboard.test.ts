@@ -4,28 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { NewTask } from '../../src/core/tasks.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend } from '../helpers.js';
-import { commitOne, served, storeWithRun } from './conformance-setup.js';
-
-/** A task attempt of r1 of `taskType`, visible at once. */
-function task(id: string, taskType: string): NewTask {
-  return {
-    taskId: id,
-    runId: 'r1',
-    workflow: 'w',
-    version: 1,
-    seq: Number(id.replace(/\D/g, '')),
-    attempt: 1,
-    taskType,
-    refName: id,
-    input: null,
-    responseTimeoutMs: 60_000,
-    timeoutMs: 0,
-    visibleAt: 0,
-  };
-}
+import { commitOne, served, storeWithRun, taskOf } from './conformance-setup.js';
 
 forEachBackend((backend) => {
   test('queues.recordPoll upserts the last poll per (type, domain, worker), never moving it back', async () => {
@@ -54,7 +35,7 @@ forEachBackend((backend) => {
   test('queues.depths counts SCHEDULED and IN_PROGRESS tasks per type and domain (none here)', async () => {
     const { store } = await storeWithRun(backend);
     await store.claimRuns('worker-a', served, 10, 10_000);
-    const tasks = [task('t1', 'pay'), task('t2', 'pay'), task('t3', 'ship')];
+    const tasks = [taskOf('t1', 'pay', 0), taskOf('t2', 'pay', 0), taskOf('t3', 'ship', 0)];
     assert.deepEqual(await commitOne(store, { runId: 'r1', workerId: 'worker-a', fromPos: 1, newTasks: tasks }), {
       ok: true,
     });

@@ -4,31 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { NewTask } from '../../src/core/tasks.js';
 import { openStore } from '../../src/store/open.js';
 import { forEachBackend, rejectsWith } from '../helpers.js';
-import { commitOne, served, storeWithRun } from './conformance-setup.js';
+import { commitOne, served, storeWithRun, taskOf as task } from './conformance-setup.js';
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-
-/** A task attempt of r1, of `taskType`, pollable from `visibleAt`. */
-function task(id: string, taskType: string, visibleAt: number, traceparent?: string): NewTask {
-  return {
-    taskId: id,
-    runId: 'r1',
-    workflow: 'w',
-    version: 1,
-    seq: Number(id.replace(/\D/g, '')),
-    attempt: 1,
-    taskType,
-    refName: id,
-    input: null,
-    responseTimeoutMs: 60_000,
-    timeoutMs: 0,
-    visibleAt,
-    ...(traceparent ? { traceparent } : {}),
-  };
-}
 
 forEachBackend((backend) => {
   test('tasks.backlog counts SCHEDULED tasks per type and dates the oldest pollable one', async () => {
