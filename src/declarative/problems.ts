@@ -182,3 +182,6 @@ function toJson(value: unknown): Json {
 export function withoutNulls(object: Raw): Raw {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== null && value !== undefined));
 }
+
+/** Names of workflows and worker tasks: letters, digits and . _ - : (max 128). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
